@@ -1,0 +1,138 @@
+import mysql from 'mysql2/promise';
+import type { Connection, ResultSetHeader, RowDataPacket, FieldPacket } from 'mysql2/promise';
+import { databaseError, usageError } from '../errors.ts';
+import { detectCapabilities, type Capabilities } from './capabilities.ts';
+
+/** A row as read losslessly: strings for dates, decimals and big integers; Buffers for binary columns; null for NULL. */
+export type Row = Record<string, unknown>;
+
+/** The connection eventshift works through: a small subset of mysql2, with the settings that keep legacy data intact. */
+export interface Db {
+  readonly database: string;
+  readonly capabilities: Capabilities;
+  /** The server's id for this connection (CONNECTION_ID()), used to name lock holders. */
+  readonly connectionId: number;
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  execute(sql: string, params?: readonly unknown[]): Promise<{ affectedRows: number; insertId: number }>;
+  transaction<T>(work: (db: Db) => Promise<T>): Promise<T>;
+  /** The raw mysql2 connection, for streaming reads and LOAD DATA. */
+  readonly raw: Connection;
+  close(): Promise<void>;
+}
+
+export interface ConnectionTarget {
+  host?: string;
+  port?: number;
+  socketPath?: string;
+  user: string;
+  password?: string;
+  database: string;
+}
+
+/** Parses `mysql://user:pass@host:port/db` (or `?socket=/path`). Throws a usage error naming what is wrong. */
+export function parseDatabaseUrl(url: string): ConnectionTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw usageError(`The database URL ${redactUrl(url)} is not a URL; write it as mysql://user:password@host:3306/database.`);
+  }
+  if (!['mysql:', 'mariadb:'].includes(parsed.protocol)) {
+    throw usageError(`The database URL must start with mysql:// or mariadb://, not ${parsed.protocol}//.`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database) throw usageError(`The database URL ${redactUrl(url)} names no database; add it as the path, e.g. mysql://root@127.0.0.1:3306/shop.`);
+  const socketPath = parsed.searchParams.get('socket') ?? parsed.searchParams.get('socketPath') ?? undefined;
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 3306,
+    socketPath,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    database,
+  };
+}
+
+/** The URL with its password replaced by `***`, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+}
+
+/** Opens a connection with lossless settings: see DESIGN.md, "Reading legacy data without losing it". */
+export async function connect(target: ConnectionTarget | string): Promise<Db> {
+  const t = typeof target === 'string' ? parseDatabaseUrl(target) : target;
+  let raw: Connection;
+  try {
+    raw = await mysql.createConnection({
+      host: t.socketPath ? undefined : t.host,
+      port: t.socketPath ? undefined : t.port,
+      socketPath: t.socketPath,
+      user: t.user,
+      password: t.password,
+      database: t.database,
+      charset: 'utf8mb4_bin',
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      decimalNumbers: false,
+      jsonStrings: true,
+      // FLOAT and DOUBLE as the server prints them, not re-printed by JavaScript.
+      typeCast: (field, next) => (field.type === 'FLOAT' || field.type === 'DOUBLE' ? field.string() : next()),
+      infileStreamFactory: undefined,
+      multipleStatements: false,
+    });
+  } catch (cause) {
+    const where = t.socketPath ?? `${t.host}:${t.port}`;
+    throw databaseError(`Connecting to database ${t.database} at ${where} as ${t.user}`, cause);
+  }
+  // Every session speaks UTC and strict SQL, whatever the server's defaults.
+  await raw.query("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'");
+  const [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
+  const capabilities = detectCapabilities(String(info!.version));
+  return wrap(raw, t.database, capabilities, Number(info!.id));
+}
+
+function wrap(raw: Connection, database: string, capabilities: Capabilities, connectionId: number): Db {
+  const db: Db = {
+    database,
+    capabilities,
+    connectionId,
+    raw,
+    async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []) {
+      try {
+        const [rows] = await raw.query(sql, params as unknown[]);
+        return rows as T[];
+      } catch (cause) {
+        throw databaseError(`The statement ${abbreviate(sql)}`, cause);
+      }
+    },
+    async execute(sql: string, params: readonly unknown[] = []) {
+      try {
+        const [result] = (await raw.query(sql, params as unknown[])) as [ResultSetHeader, FieldPacket[]];
+        return { affectedRows: result.affectedRows, insertId: result.insertId };
+      } catch (cause) {
+        throw databaseError(`The statement ${abbreviate(sql)}`, cause);
+      }
+    },
+    async transaction<T>(work: (db: Db) => Promise<T>) {
+      await raw.query('START TRANSACTION');
+      try {
+        const result = await work(db);
+        await raw.query('COMMIT');
+        return result;
+      } catch (error) {
+        await raw.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    },
+    async close() {
+      await raw.end().catch(() => raw.destroy());
+    },
+  };
+  return db;
+}
+
+function abbreviate(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 160 ? `"${flat.slice(0, 157)}..."` : `"${flat}"`;
+}

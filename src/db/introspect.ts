@@ -1,0 +1,102 @@
+import type { Db } from './connection.ts';
+import { quoteId } from './quote.ts';
+
+/** One column as information_schema describes it. */
+export interface ColumnInfo {
+  name: string;
+  /** DATA_TYPE, lower case: `int`, `varchar`, `datetime`, ... */
+  dataType: string;
+  /** COLUMN_TYPE, the full type: `int(10) unsigned`, `enum('a','b')`, ... */
+  columnType: string;
+  nullable: boolean;
+  charset: string | null;
+  /** A generated (virtual or stored) column: recreated by its definition, never written. */
+  generated: boolean;
+  autoIncrement: boolean;
+}
+
+export interface TableInfo {
+  name: string;
+  engine: string | null;
+  columns: ColumnInfo[];
+  primaryKey: string[];
+  autoIncrement: number | null;
+  approxRows: number;
+}
+
+export async function tableExists(db: Db, table: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [db.database, table],
+  );
+  return rows.length > 0;
+}
+
+export async function columnExists(db: Db, table: string, column: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+    [db.database, table, column],
+  );
+  return rows.length > 0;
+}
+
+/** Describes a table, or returns null when it does not exist. */
+export async function describeTable(db: Db, table: string): Promise<TableInfo | null> {
+  const [t] = await db.query<{ ENGINE: string | null; AUTO_INCREMENT: string | null; TABLE_ROWS: string | null }>(
+    'SELECT ENGINE, AUTO_INCREMENT, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [db.database, table],
+  );
+  if (!t) return null;
+  const cols = await db.query<{
+    COLUMN_NAME: string; DATA_TYPE: string; COLUMN_TYPE: string; IS_NULLABLE: string;
+    CHARACTER_SET_NAME: string | null; EXTRA: string; GENERATION_EXPRESSION: string | null; COLUMN_KEY: string;
+  }>(
+    `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, EXTRA, GENERATION_EXPRESSION, COLUMN_KEY
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [db.database, table],
+  );
+  const pk = await db.query<{ COLUMN_NAME: string }>(
+    `SELECT COLUMN_NAME FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX`,
+    [db.database, table],
+  );
+  return {
+    name: table,
+    engine: t.ENGINE,
+    autoIncrement: t.AUTO_INCREMENT === null ? null : Number(t.AUTO_INCREMENT),
+    approxRows: Number(t.TABLE_ROWS ?? 0),
+    primaryKey: pk.map((r) => r.COLUMN_NAME),
+    columns: cols.map((c) => ({
+      name: c.COLUMN_NAME,
+      dataType: c.DATA_TYPE.toLowerCase(),
+      columnType: c.COLUMN_TYPE.toLowerCase(),
+      nullable: c.IS_NULLABLE === 'YES',
+      charset: c.CHARACTER_SET_NAME,
+      generated: /GENERATED/i.test(c.EXTRA) || (c.GENERATION_EXPRESSION ?? '') !== '',
+      autoIncrement: /auto_increment/i.test(c.EXTRA),
+    })),
+  };
+}
+
+/** The table's AUTO_INCREMENT as the server holds it now (null for a table without one). */
+export async function currentAutoIncrement(db: Db, table: string): Promise<number | null> {
+  const info = await describeTable(db, table);
+  return info?.autoIncrement ?? null;
+}
+
+export async function showCreateTable(db: Db, table: string): Promise<string> {
+  const rows = await db.query<Record<string, string>>(`SHOW CREATE TABLE ${quoteId(table)}`);
+  const row = rows[0];
+  if (!row) throw new Error(`SHOW CREATE TABLE returned nothing for ${table}`);
+  return row['Create Table'] ?? Object.values(row)[1]!;
+}
+
+const integerTypes = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+export const isIntegerType = (dataType: string) => integerTypes.has(dataType);
+
+/** The largest value an integer column can hold, as a bigint. */
+export function integerMax(column: ColumnInfo): bigint {
+  const unsigned = /unsigned/.test(column.columnType);
+  const bits = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, integer: 32, bigint: 64 }[column.dataType] ?? 64;
+  return unsigned ? (1n << BigInt(bits)) - 1n : (1n << BigInt(bits - 1)) - 1n;
+}

@@ -1,0 +1,17 @@
+/** Quotes one identifier for MySQL/MariaDB: backticks, with backticks inside doubled. */
+export function quoteId(name: string): string {
+  if (name.length === 0) throw new Error('empty identifier');
+  return '`' + name.replaceAll('`', '``') + '`';
+}
+
+/** Quotes `a.b` given as parts, e.g. a table alias and a column. */
+export function quoteQualified(...parts: string[]): string {
+  return parts.map(quoteId).join('.');
+}
+
+/** A string literal safe for any sql_mode (NO_BACKSLASH_ESCAPES or not): quotes doubled, backslashes escaped only when needed. */
+export function quoteString(value: string): string {
+  // Written with doubled quotes and hex for anything outside printable ASCII, so the literal is the same in every mode.
+  if (/^[\x20-\x5b\x5d-\x7e]*$/.test(value)) return "'" + value.replaceAll("'", "''") + "'";
+  return `CONVERT(X'${Buffer.from(value, 'utf8').toString('hex')}' USING utf8mb4)`;
+}

@@ -1,0 +1,206 @@
+import type { MySqlTable } from 'drizzle-orm/mysql-core';
+
+/**
+ * A mapping is data: sources, targets, and per step a filter and one expression per target column.
+ * Plan, write, verify, backup and cutover are all derived from it.
+ *
+ * @example
+ * export default defineMapping({
+ *   name: 'shop-notes',
+ *   sources: { note: 'legacy_note' },
+ *   targets: { event },
+ *   steps: {
+ *     noted: {
+ *       from: 'note',
+ *       ids: { table: 'event', strategy: 'offset', offset: 10_000 },
+ *       rows: { event: { ID: id, WhenStart: col('note.Created'), TypeCode: lit('shop.note') } },
+ *     },
+ *   },
+ * });
+ */
+export interface MappingDefinition<
+  S extends Record<string, string> = Record<string, string>,
+  T extends Record<string, MySqlTable> = Record<string, MySqlTable>,
+> {
+  /** Names the mapping in the journal, the run lock and reports. */
+  name: string;
+  description?: string;
+  /** Source alias -> legacy table name. Aliases are what SQL snippets in the mapping refer to. */
+  sources: S;
+  /** Target alias -> drizzle table. A target that does not exist yet is created from it. */
+  targets: T;
+  steps: Record<string, StepDefinition<S, T>>;
+  /** Columns added to existing tables and filled from the sources (e.g. orders.WhenHeld). */
+  projections?: Record<string, ProjectionDefinition>;
+  /** Renames made at cutover, only after every check has passed. */
+  cutover?: CutoverChange[];
+  /** Named data checks run at plan time; `fatal` ones stop the run before anything is written. */
+  problems?: Record<string, ProblemDefinition>;
+}
+
+export interface StepDefinition<
+  S extends Record<string, string> = Record<string, string>,
+  T extends Record<string, MySqlTable> = Record<string, MySqlTable>,
+> {
+  description?: string;
+  /** The source alias whose rows drive the step; one step row per source row that passes `where`. */
+  from: keyof S & string;
+  /** The legacy key column of `from` (default: its single-column primary key). Chunks and lineage follow it. */
+  key?: string;
+  /** Sources LEFT JOINed in, alias -> ON condition. A join never drops a source row. */
+  join?: Partial<Record<keyof S & string, string>>;
+  /** SQL condition on the aliases; rows that fail it are not this step's. */
+  where?: string;
+  ids: IdAssignment<T>;
+  /** Per target alias, the row to write: column -> expression, optionally only `when` a condition holds. */
+  rows: Partial<Record<keyof T & string, TargetRow>>;
+}
+
+export type TargetRow = Record<string, ColumnExpr> | { when: string; row: Record<string, ColumnExpr> };
+
+/** How new IDs are chosen for a step. */
+export interface IdAssignment<T extends Record<string, MySqlTable> = Record<string, MySqlTable>> {
+  /** The target alias whose key the IDs are for (the event table); the others reuse the same ID. */
+  table: keyof T & string;
+  strategy: 'offset';
+  /** new ID = legacy key + offset; a function gets the `from` source's key statistics at plan time. */
+  offset: number | ((source: SourceKeyStats) => number);
+}
+
+export interface SourceKeyStats {
+  rows: number;
+  minKey: number;
+  maxKey: number;
+}
+
+/** A value for one target column. */
+export type ColumnExpr =
+  | { readonly kind: 'col'; readonly alias: string; readonly column: string }
+  | { readonly kind: 'lit'; readonly value: string | number | boolean | null }
+  | { readonly kind: 'id' }
+  | { readonly kind: 'sql'; readonly text: string };
+
+/** A source column, as `alias.column`. */
+export function col(ref: string): ColumnExpr {
+  const dot = ref.indexOf('.');
+  if (dot <= 0 || dot === ref.length - 1) throw new Error(`col('${ref}'): write a source column as 'alias.column'`);
+  return { kind: 'col', alias: ref.slice(0, dot), column: ref.slice(dot + 1) };
+}
+
+/** A constant. */
+export function lit(value: string | number | boolean | null): ColumnExpr {
+  return { kind: 'lit', value };
+}
+
+/** Raw SQL over the source aliases, e.g. `sql("COALESCE(pull.Machine, '')")`. */
+export function sql(text: string): ColumnExpr {
+  return { kind: 'sql', text };
+}
+
+/** The step's new ID. */
+export const id: ColumnExpr = { kind: 'id' };
+
+/** A column added to an existing table and set from an aggregate over a source, per key of that table. */
+export interface ProjectionDefinition {
+  description?: string;
+  /** The existing table (a source alias) and its key column. */
+  table: string;
+  key: string;
+  column: { name: string; definition: string; after?: string };
+  /** value(table row) = aggregate over `from` rows with groupBy = the table's key, among rows passing `where`; NULL when none. */
+  value: { from: string; where?: string; groupBy: string; aggregate: string };
+}
+
+export type CutoverChange =
+  | { readonly kind: 'renameTable'; readonly from: string; readonly to: string }
+  | { readonly kind: 'renameColumn'; readonly table: string; readonly from: string; readonly to: string };
+
+export function renameTable(from: string, to: string): CutoverChange {
+  return { kind: 'renameTable', from, to };
+}
+
+export function renameColumn(table: string, from: string, to: string): CutoverChange {
+  return { kind: 'renameColumn', table, from, to };
+}
+
+/** A named data check: the rows of `from` (with joins) that satisfy `where`, reported by `key`. */
+export interface ProblemDefinition {
+  description: string;
+  /** `fatal` stops the run before anything is written; `warning` is reported and the run goes on. */
+  severity: 'fatal' | 'warning';
+  from: string;
+  join?: Record<string, string>;
+  where: string;
+  /** SQL naming each offending row in the report (default: the `from` source's key). */
+  key?: string;
+  /** What happens to such rows, for the report. */
+  consequence?: string;
+}
+
+export type Mapping = MappingDefinition & { readonly __mapping: true };
+
+/** Declares a mapping; validates its shape so mistakes surface when the mapping is loaded, not mid-run. */
+export function defineMapping<S extends Record<string, string>, T extends Record<string, MySqlTable>>(
+  definition: MappingDefinition<S, T>,
+): Mapping {
+  validateMapping(definition as unknown as MappingDefinition);
+  return Object.freeze({ ...(definition as unknown as MappingDefinition), __mapping: true as const });
+}
+
+const sqlName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function validateMapping(m: MappingDefinition): void {
+  const problems: string[] = [];
+  if (!m.name || !/^[a-z0-9][a-z0-9-]*$/.test(m.name)) problems.push(`name '${m.name}' must be lower-case words joined by '-'`);
+  for (const alias of [...Object.keys(m.sources), ...Object.keys(m.targets)]) {
+    if (!sqlName.test(alias)) problems.push(`alias '${alias}' must be a plain SQL identifier (letters, digits, _)`);
+  }
+  for (const alias of Object.keys(m.sources)) {
+    if (alias in m.targets) problems.push(`alias '${alias}' names both a source and a target`);
+  }
+  if (Object.keys(m.steps).length === 0) problems.push('it has no steps');
+  for (const [stepName, step] of Object.entries(m.steps)) {
+    const where = `step '${stepName}'`;
+    if (!(step.from in m.sources)) problems.push(`${where}: from '${step.from}' is not a source`);
+    for (const alias of Object.keys(step.join ?? {})) {
+      if (!(alias in m.sources)) problems.push(`${where}: join '${alias}' is not a source`);
+    }
+    if (!(step.ids.table in m.targets)) problems.push(`${where}: ids.table '${step.ids.table}' is not a target`);
+    if (!(step.ids.table in step.rows)) problems.push(`${where}: writes no row to its ids.table '${step.ids.table}'`);
+    const visible = new Set([step.from, ...Object.keys(step.join ?? {})]);
+    for (const [target, spec] of Object.entries(step.rows)) {
+      if (!(target in m.targets)) {
+        problems.push(`${where}: rows.${target} is not a target`);
+        continue;
+      }
+      const row = rowOf(spec!);
+      const idColumns = Object.entries(row).filter(([, e]) => e.kind === 'id').map(([c]) => c);
+      if (idColumns.length !== 1) problems.push(`${where}: rows.${target} must set exactly one column to id (found ${idColumns.length})`);
+      for (const [column, e] of Object.entries(row)) {
+        if (e.kind === 'col' && !visible.has(e.alias)) {
+          problems.push(`${where}: rows.${target}.${column} reads '${e.alias}', which is neither 'from' nor joined`);
+        }
+      }
+    }
+  }
+  for (const change of m.cutover ?? []) {
+    const table = change.kind === 'renameTable' ? change.from : change.table;
+    if (!Object.values(m.sources).includes(table)) problems.push(`cutover renames '${table}', which is not a source table`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`Mapping '${m.name}' is not valid: ${problems.join('; ')}.`);
+  }
+}
+
+/** The column expressions of a target row spec, whether or not it has a `when`. */
+export function rowOf(spec: TargetRow): Record<string, ColumnExpr> {
+  return isConditional(spec) ? spec.row : spec;
+}
+
+export function whenOf(spec: TargetRow): string | undefined {
+  return isConditional(spec) ? spec.when : undefined;
+}
+
+function isConditional(spec: TargetRow): spec is { when: string; row: Record<string, ColumnExpr> } {
+  return typeof (spec as { when?: unknown }).when === 'string' && typeof (spec as { row?: unknown }).row === 'object';
+}
