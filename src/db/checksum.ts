@@ -10,14 +10,16 @@ import { quoteId } from './quote.ts';
  */
 
 /** How a value is turned into canonical text before hashing. */
-export type ValueKind = 'text' | 'binary' | 'other';
+export type ValueKind = 'text' | 'binary' | 'float' | 'other';
 
-const binaryTypes = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit', 'geometry', 'point', 'linestring', 'polygon']);
+const binaryTypes = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit', 'geometry', 'point', 'linestring', 'polygon',
+  'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection']);
 const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json']);
 
 export function valueKind(column: Pick<ColumnInfo, 'dataType'>): ValueKind {
   if (binaryTypes.has(column.dataType)) return 'binary';
   if (textTypes.has(column.dataType)) return 'text';
+  if (column.dataType === 'float') return 'float';
   return 'other';
 }
 
@@ -28,6 +30,9 @@ export function canonicalSql(expr: string, kind: ValueKind): string {
       return `CONVERT(${expr} USING utf8mb4)`;
     case 'binary':
       return `HEX(${expr})`;
+    case 'float':
+      // CAST(float AS CHAR) keeps 6 digits; through DOUBLE every stored bit shows.
+      return `CAST(CAST(${expr} AS DOUBLE) AS CHAR CHARACTER SET utf8mb4)`;
     default:
       return `CAST(${expr} AS CHAR CHARACTER SET utf8mb4)`;
   }

@@ -72,7 +72,8 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
       columnType: c.COLUMN_TYPE.toLowerCase(),
       nullable: c.IS_NULLABLE === 'YES',
       charset: c.CHARACTER_SET_NAME,
-      generated: /GENERATED/i.test(c.EXTRA) || (c.GENERATION_EXPRESSION ?? '') !== '',
+      // MySQL 8 marks `DEFAULT CURRENT_TIMESTAMP` columns DEFAULT_GENERATED: those are ordinary columns.
+      generated: /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(c.EXTRA),
       autoIncrement: /auto_increment/i.test(c.EXTRA),
     })),
   };

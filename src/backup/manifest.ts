@@ -1,0 +1,247 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContentChecksum } from '../db/checksum.ts';
+import { refusal, usageError } from '../errors.ts';
+import type { ColumnEncoding } from './row-encoding.ts';
+
+/** The file that makes a backup folder complete. It is written last, so a folder without it was interrupted. */
+export const MANIFEST_FILE = 'manifest.json';
+export const BACKUP_FORMAT = 'eventshift-backup';
+export const BACKUP_FORMAT_VERSION = 1;
+/** The rows encoding of format version 1: see backups/README.md and row-encoding.ts. */
+export const ROW_ENCODING = 'load-data-tsv/binary';
+
+/** One file of a backup, as written: restore refuses a backup whose files differ from these. */
+export interface BackupFile {
+  /** `schema`: the table's CREATE statement; `rows`: its rows (see backups/README.md). */
+  kind: 'schema' | 'rows';
+  /** File name inside the backup folder (never a table name: those are only in the manifest). */
+  name: string;
+  bytes: number;
+  /** SHA-256 of the file's bytes on disk, lower-case hex. */
+  sha256: string;
+  compression: 'gzip' | null;
+}
+
+export interface BackupColumn {
+  name: string;
+  /** DATA_TYPE, lower case. */
+  dataType: string;
+  /** COLUMN_TYPE, e.g. `decimal(65,30)`, `enum('a','b')`. */
+  columnType: string;
+  charset: string | null;
+  /** Generated columns are recreated by the CREATE statement and not written to the rows file. */
+  generated: boolean;
+  autoIncrement: boolean;
+  /** How the column is written in the rows file; null for a generated column. */
+  encoding: ColumnEncoding | null;
+}
+
+/** A trigger on a backed-up table, recreated after its table is restored. */
+export interface BackupTrigger {
+  name: string;
+  /** The sql_mode the trigger was created under (its body is parsed under it). */
+  sqlMode: string;
+  /** `SHOW CREATE TRIGGER`'s statement, DEFINER included. */
+  statement: string;
+}
+
+/**
+ * One table named in the backup. A table that did not exist (`exists: false`) has no columns, rows or files:
+ * restoring the backup drops it if it exists by then.
+ */
+export interface BackupTableEntry {
+  name: string;
+  exists: boolean;
+  engine: string | null;
+  /** False for engines without transactions (MyISAM, Aria): their rows were not read inside the snapshot. */
+  transactional: boolean;
+  rows: number;
+  /** All columns in table order; the rows file holds the non-generated ones, in this order. */
+  columns: BackupColumn[];
+  primaryKey: string[];
+  /** The AUTO_INCREMENT of the saved CREATE statement, as a decimal string; null when it shows none. */
+  autoIncrement: string | null;
+  /** MAX of a single-column integer primary key at backup time, as a decimal string; null otherwise or when empty. */
+  maxKey: string | null;
+  /** Content checksum over the non-generated columns (src/db/checksum.ts), taken inside the snapshot. */
+  checksum: ContentChecksum | null;
+  /** Names of the table's own FOREIGN KEY constraints. */
+  foreignKeys: string[];
+  triggers: BackupTrigger[];
+  /** The schema file and the rows file of an existing table; none for an absent one. */
+  files: BackupFile[];
+}
+
+/**
+ * `manifest.json`: everything a restore needs besides the files it lists, so a backup can be restored on a server
+ * where eventshift's bookkeeping tables are gone.
+ *
+ * @example
+ * const manifest = await readManifest('backups', '20261121T104500Z-ab12cd');
+ * for (const table of manifest.tables) if (table.exists) console.log(table.name, table.rows);
+ */
+export interface BackupManifest {
+  format: typeof BACKUP_FORMAT;
+  formatVersion: typeof BACKUP_FORMAT_VERSION;
+  id: string;
+  label: string | null;
+  /** The mapping whose run took this backup, if any. */
+  mapping: string | null;
+  runId: string | null;
+  /** `SELECT VERSION()` of the server the backup was read from. */
+  serverVersion: string;
+  database: string;
+  /** When the snapshot was taken, ISO 8601 UTC. */
+  createdAt: string;
+  /** When the last file was written, ISO 8601 UTC. */
+  completedAt: string;
+  rowEncoding: typeof ROW_ENCODING;
+  tables: BackupTableEntry[];
+}
+
+/** The file of `kind` of an existing table's entry. */
+export function tableFile(entry: BackupTableEntry, kind: BackupFile['kind']): BackupFile {
+  const file = entry.files.find((f) => f.kind === kind);
+  if (!file) throw refusal(`The manifest lists no ${kind} file for table ${entry.name}.`, { subject: entry.name });
+  return file;
+}
+
+/** Every file a manifest lists, with the table it belongs to. */
+export function manifestFiles(manifest: BackupManifest): Array<BackupFile & { table: string }> {
+  return manifest.tables.flatMap((t) => t.files.map((f) => ({ ...f, table: t.name })));
+}
+
+const backupIdPattern = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{6}$/;
+
+/** `20261121T104500Z-ab12cd`: the UTC second it was taken (so ids sort by time) and 6 random hex digits. */
+export function formatBackupId(at: Date, random: string): string {
+  const stamp = at.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll('-', '').replaceAll(':', '');
+  return `${stamp}-${random}`;
+}
+
+export function isBackupId(name: string): boolean {
+  return backupIdPattern.test(name);
+}
+
+/** The time encoded in a backup id (second precision). */
+export function backupIdTime(id: string): Date | null {
+  const m = backupIdPattern.exec(id);
+  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : null;
+}
+
+/** The folder of backup `id` under `dir`; a usage error for anything that is not a backup id (no path tricks). */
+export function backupFolder(dir: string, id: string): string {
+  if (!isBackupId(id)) {
+    throw usageError(`"${id}" is not a backup id; backup ids look like 20261121T104500Z-ab12cd (listBackups shows them).`, { subject: id });
+  }
+  return join(dir, id);
+}
+
+/** Reads and validates a backup's manifest. Refuses a backup without one (incomplete) or with an invalid one. */
+export async function readManifest(dir: string, id: string): Promise<BackupManifest> {
+  const path = join(backupFolder(dir, id), MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw refusal(`Backup ${id} in ${dir} has no ${MANIFEST_FILE}: it is missing or was interrupted before it completed, and cannot be restored; take a new backup.`, { subject: id, cause });
+    }
+    throw refusal(`Backup ${id}: reading ${path} failed (${(cause as Error).message}); check the folder's permissions.`, { subject: id, cause });
+  }
+  return parseManifest(text, id);
+}
+
+/** Parses manifest text, checking every field restore relies on. Refuses anything else, naming the first problem. */
+export function parseManifest(text: string, id: string): BackupManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw refusal(`Backup ${id}: ${MANIFEST_FILE} is not valid JSON (${(cause as Error).message}); the backup cannot be trusted.`, { subject: id, cause });
+  }
+  const problem = manifestProblem(value, id);
+  if (problem) throw refusal(`Backup ${id}: ${MANIFEST_FILE} is not a valid eventshift manifest: ${problem}.`, { subject: id });
+  return value as BackupManifest;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isStringOrNull = (v: unknown) => v === null || isString(v);
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isDecimal = (v: unknown) => isString(v) && /^-?\d+$/.test(v);
+const isDecimalOrNull = (v: unknown) => v === null || isDecimal(v);
+/** File names a backup writes: no separators, no leading dot, so a manifest cannot point outside its folder. */
+export const isSafeFileName = (v: unknown) => isString(v) && /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}$/.test(v);
+
+function fileProblem(v: unknown, where: string): string | null {
+  if (!isObject(v)) return `${where} is not an object`;
+  if (v.kind !== 'schema' && v.kind !== 'rows') return `${where}.kind is neither schema nor rows`;
+  if (!isSafeFileName(v.name)) return `${where}.name is not a plain file name`;
+  if (!isCount(v.bytes)) return `${where}.bytes is not a byte count`;
+  if (!isString(v.sha256) || !/^[0-9a-f]{64}$/.test(v.sha256)) return `${where}.sha256 is not a SHA-256`;
+  if (v.compression !== null && !(v.kind === 'rows' && v.compression === 'gzip')) return `${where}.compression is invalid`;
+  return null;
+}
+
+function tableProblem(t: unknown, i: number): string | null {
+  const where = `tables[${i}]`;
+  if (!isObject(t) || !isString(t.name) || t.name === '') return `${where}.name is missing`;
+  if (typeof t.exists !== 'boolean') return `${where}.exists is not a boolean`;
+  if (!Array.isArray(t.files)) return `${where}.files is not a list`;
+  if (!t.exists) return t.files.length === 0 && t.rows === 0 ? null : `${where} did not exist but lists rows or files`;
+  if (!isStringOrNull(t.engine) || typeof t.transactional !== 'boolean') return `${where} lacks engine or transactional`;
+  if (!isCount(t.rows)) return `${where}.rows is not a count`;
+  if (!Array.isArray(t.columns) || t.columns.length === 0) return `${where}.columns is empty`;
+  for (const [j, c] of t.columns.entries()) {
+    if (!isObject(c) || !isString(c.name) || !isString(c.dataType) || !isString(c.columnType) || typeof c.generated !== 'boolean' || typeof c.autoIncrement !== 'boolean') {
+      return `${where}.columns[${j}] is incomplete`;
+    }
+    const encodingOk = c.generated ? c.encoding === null : c.encoding === 'text' || c.encoding === 'hex';
+    if (!encodingOk || !isStringOrNull(c.charset)) return `${where}.columns[${j}] has an invalid encoding or charset`;
+  }
+  if (!t.columns.some((c) => !(c as BackupColumn).generated)) return `${where} has no column that is not generated`;
+  if (!Array.isArray(t.primaryKey) || !t.primaryKey.every(isString)) return `${where}.primaryKey is not a list of names`;
+  if (!isDecimalOrNull(t.autoIncrement) || !isDecimalOrNull(t.maxKey)) return `${where} has an invalid autoIncrement or maxKey`;
+  if (!isObject(t.checksum) || !isCount(t.checksum.rows) || !isDecimal(t.checksum.hash)) return `${where}.checksum is invalid`;
+  if (t.checksum.rows !== t.rows) return `${where}.checksum counts ${String(t.checksum.rows)} rows but rows is ${String(t.rows)}`;
+  if (!Array.isArray(t.foreignKeys) || !t.foreignKeys.every(isString)) return `${where}.foreignKeys is not a list of names`;
+  if (!Array.isArray(t.triggers) || !t.triggers.every((g) => isObject(g) && isString(g.name) && isString(g.sqlMode) && isString(g.statement))) {
+    return `${where}.triggers is invalid`;
+  }
+  for (const [j, f] of t.files.entries()) {
+    const problem = fileProblem(f, `${where}.files[${j}]`);
+    if (problem) return problem;
+  }
+  const kinds = t.files.map((f) => (f as BackupFile).kind).sort().join(',');
+  return kinds === 'rows,schema' ? null : `${where}.files should be one schema file and one rows file`;
+}
+
+function manifestProblem(v: unknown, id: string): string | null {
+  if (!isObject(v)) return 'it is not an object';
+  if (v.format !== BACKUP_FORMAT) return `format is ${JSON.stringify(v.format)}, not "${BACKUP_FORMAT}"`;
+  if (v.formatVersion !== BACKUP_FORMAT_VERSION) {
+    return `formatVersion ${JSON.stringify(v.formatVersion)} is not ${BACKUP_FORMAT_VERSION}, the only version this eventshift reads`;
+  }
+  if (v.id !== id) return `it names backup ${JSON.stringify(v.id)}, not the folder's ${id}`;
+  if (v.rowEncoding !== ROW_ENCODING) return `rowEncoding is ${JSON.stringify(v.rowEncoding)}, not "${ROW_ENCODING}"`;
+  for (const key of ['label', 'mapping', 'runId'] as const) if (!isStringOrNull(v[key])) return `${key} is not a string or null`;
+  for (const key of ['serverVersion', 'database', 'createdAt', 'completedAt'] as const) if (!isString(v[key])) return `${key} is missing`;
+  if (!Array.isArray(v.tables)) return 'tables is not a list';
+  const names = new Set<string>();
+  const files = new Set<string>();
+  for (const [i, t] of v.tables.entries()) {
+    const problem = tableProblem(t, i);
+    if (problem) return problem;
+    const entry = t as BackupTableEntry;
+    if (names.has(entry.name)) return `table ${entry.name} is listed twice`;
+    names.add(entry.name);
+    for (const { name } of entry.files) {
+      if (files.has(name) || name.startsWith(MANIFEST_FILE)) return `file ${name} is listed twice`;
+      files.add(name);
+    }
+  }
+  return null;
+}
