@@ -1,0 +1,240 @@
+import type { MySqlTable } from 'drizzle-orm/mysql-core';
+import { quoteId, quoteQualified, quoteString } from '../db/quote.ts';
+import { tableName } from '../db/ddl.ts';
+import { canonicalSql, rowFingerprintSql, valueKind } from '../db/checksum.ts';
+import type { ColumnInfo } from '../db/introspect.ts';
+import { rowOf, whenOf, type ColumnExpr, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
+
+/**
+ * Turns a mapping's declarations into SQL text. Every statement eventshift runs or checks with is built here, from
+ * the one declaration per column, so write, verify and export cannot drift apart.
+ */
+
+/** Where each source alias lives right now (a cutover may have renamed it). */
+export type TableNames = (alias: string) => string;
+
+export function sourceTableNames(mapping: Mapping, renamed: ReadonlyMap<string, string> = new Map()): TableNames {
+  return (alias) => {
+    const table = mapping.sources[alias];
+    if (table === undefined) throw new Error(`'${alias}' is not a source of mapping ${mapping.name}`);
+    return renamed.get(table) ?? table;
+  };
+}
+
+export interface CompiledColumn {
+  name: string;
+  expr: ColumnExpr;
+  /** SQL over the step's source aliases. */
+  sql: string;
+}
+
+export interface CompiledTarget {
+  alias: string;
+  table: string;
+  drizzle: MySqlTable;
+  /** The column that receives the step's ID. */
+  keyColumn: string;
+  /** Extra condition for this target's rows (e.g. legacy rows only when someone was recorded). */
+  when: string | undefined;
+  columns: CompiledColumn[];
+}
+
+export interface CompiledStep {
+  name: string;
+  fromAlias: string;
+  /** The legacy key column of the from-source. */
+  keyColumn: string;
+  /** `pull`.`ID` */
+  keySql: string;
+  /** FROM ... LEFT JOIN ... with the current table names. */
+  fromClause: string;
+  /** The step's own filter, `1=1` when it has none. */
+  where: string;
+  offset: number;
+  /** SQL computing the new ID from the legacy key. */
+  idSql: string;
+  idTable: string;
+  /** Targets in write order: the ID table first, so extension rows always follow their event. */
+  targets: CompiledTarget[];
+}
+
+export function exprSql(expr: ColumnExpr, idSql: string): string {
+  switch (expr.kind) {
+    case 'col':
+      return quoteQualified(expr.alias, expr.column);
+    case 'lit':
+      return literalSql(expr.value);
+    case 'id':
+      return idSql;
+    case 'sql':
+      return `(${expr.text})`;
+  }
+}
+
+export function literalSql(value: string | number | boolean | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`literal ${value} is not a finite number`);
+    return String(value);
+  }
+  return quoteString(value);
+}
+
+export function fromClauseSql(fromAlias: string, joins: Record<string, string | undefined>, names: TableNames): string {
+  let sql = `${quoteId(names(fromAlias))} AS ${quoteId(fromAlias)}`;
+  for (const [alias, on] of Object.entries(joins)) {
+    if (on === undefined) continue;
+    sql += ` LEFT JOIN ${quoteId(names(alias))} AS ${quoteId(alias)} ON (${on})`;
+  }
+  return sql;
+}
+
+export function compileStep(
+  mapping: Mapping,
+  name: string,
+  step: StepDefinition,
+  keyColumn: string,
+  offset: number,
+  names: TableNames,
+): CompiledStep {
+  const keySql = quoteQualified(step.from, keyColumn);
+  const idSql = `(${keySql} + ${offset})`;
+  const order = Object.keys(step.rows).sort((a, b) => Number(b === step.ids.table) - Number(a === step.ids.table));
+  const targets = order.map((alias): CompiledTarget => {
+    const spec = step.rows[alias]!;
+    const row = rowOf(spec);
+    const drizzle = mapping.targets[alias]!;
+    return {
+      alias,
+      table: tableName(drizzle),
+      drizzle,
+      keyColumn: Object.entries(row).find(([, e]) => e.kind === 'id')![0],
+      when: whenOf(spec),
+      columns: Object.entries(row).map(([column, expr]) => ({ name: column, expr, sql: exprSql(expr, idSql) })),
+    };
+  });
+  return {
+    name,
+    fromAlias: step.from,
+    keyColumn,
+    keySql,
+    fromClause: fromClauseSql(step.from, step.join ?? {}, names),
+    where: step.where ?? '1=1',
+    offset,
+    idSql,
+    idTable: tableName(mapping.targets[step.ids.table]!),
+    targets,
+  };
+}
+
+function targetWhere(step: CompiledStep, target: CompiledTarget): string {
+  return target.when === undefined ? `(${step.where})` : `(${step.where}) AND (${target.when})`;
+}
+
+/** INSERT ... SELECT of one target's rows for source keys in [?, ?]. */
+export function insertChunkSql(step: CompiledStep, target: CompiledTarget): string {
+  const columns = target.columns.map((c) => quoteId(c.name)).join(', ');
+  const values = target.columns.map((c) => c.sql).join(', ');
+  return (
+    `INSERT INTO ${quoteId(target.table)} (${columns})\n` +
+    `SELECT ${values}\nFROM ${step.fromClause}\n` +
+    `WHERE ${targetWhere(step, target)} AND ${step.keySql} BETWEEN ? AND ?`
+  );
+}
+
+/** How many rows each target gets, in one pass over the step's source. */
+export function stepCountSql(step: CompiledStep): string {
+  const sums = step.targets.map(
+    (t, i) => `SUM(CASE WHEN ${t.when === undefined ? '1=1' : `(${t.when})`} THEN 1 ELSE 0 END) AS ${quoteId(`t${i}`)}`,
+  );
+  return `SELECT COUNT(*) AS total, ${sums.join(', ')} FROM ${step.fromClause} WHERE (${step.where})`;
+}
+
+/**
+ * Models on the source side the conversion an INSERT makes into the target column's type, so that the checksum of
+ * the mapped values equals the checksum of what was written.
+ */
+export function castToColumnSql(expr: string, column: ColumnInfo): string {
+  const t = column.dataType;
+  const unsigned = column.columnType.includes('unsigned');
+  const fsp = /\((\d)\)/.exec(column.columnType)?.[1] ?? '0';
+  switch (t) {
+    case 'tinyint': case 'smallint': case 'mediumint': case 'int': case 'integer': case 'bigint':
+      return `CAST(${expr} AS ${unsigned ? 'UNSIGNED' : 'SIGNED'})`;
+    case 'decimal': {
+      const m = /decimal\((\d+),(\d+)\)/.exec(column.columnType);
+      return m ? `CAST(${expr} AS DECIMAL(${m[1]},${m[2]}))` : expr;
+    }
+    case 'datetime': case 'timestamp':
+      return `CAST(${expr} AS DATETIME(${fsp}))`;
+    case 'date':
+      return `CAST(${expr} AS DATE)`;
+    case 'time':
+      return `CAST(${expr} AS TIME(${fsp}))`;
+    case 'binary': case 'varbinary': case 'tinyblob': case 'blob': case 'mediumblob': case 'longblob':
+      return `CAST(${expr} AS BINARY)`;
+    default:
+      return expr;
+  }
+}
+
+export interface SideSql {
+  /** Per-row fingerprint over the target columns, plus the target key. */
+  fingerprint: string;
+}
+
+/** Fingerprint SQL of a target row computed from the source, as the mapping defines it. */
+export function sourceFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>): string {
+  return rowFingerprintSql(
+    target.columns.map((c) => {
+      const info = columns.get(c.name);
+      if (!info) throw new Error(`column ${target.table}.${c.name} of the mapping does not exist in the database`);
+      return { expr: castToColumnSql(c.sql, info), kind: valueKind(info) };
+    }),
+  );
+}
+
+/** Fingerprint SQL of a written target row, over the same columns. */
+export function targetFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>): string {
+  return rowFingerprintSql(
+    target.columns.map((c) => {
+      const info = columns.get(c.name)!;
+      return { expr: quoteId(c.name), kind: valueKind(info) };
+    }),
+  );
+}
+
+export { canonicalSql };
+
+/** A compiled projection: the column added to an existing table and the SQL that fills and checks it. */
+export interface CompiledProjection {
+  name: string;
+  table: string;
+  alias: string;
+  key: string;
+  column: ProjectionDefinition['column'];
+  /** SELECT groupKey AS k, aggregate AS v FROM source WHERE ... GROUP BY groupKey */
+  aggregateSql: string;
+}
+
+export function compileProjection(name: string, p: ProjectionDefinition, names: TableNames): CompiledProjection {
+  const from = fromClauseSql(p.value.from, {}, names);
+  return {
+    name,
+    table: names(p.table),
+    alias: p.table,
+    key: p.key,
+    column: p.column,
+    aggregateSql: `SELECT ${p.value.groupBy} AS k, ${p.value.aggregate} AS v FROM ${from} WHERE (${p.value.where ?? '1=1'}) GROUP BY ${p.value.groupBy}`,
+  };
+}
+
+/** UPDATE filling the projected column for every row of its table (NULL where the aggregate has no rows). */
+export function projectionUpdateSql(p: CompiledProjection): string {
+  const t = quoteId(p.alias);
+  return (
+    `UPDATE ${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}\n` +
+    `SET ${t}.${quoteId(p.column.name)} = es_v.v`
+  );
+}

@@ -1,0 +1,40 @@
+import { connect } from '../db/connection.ts';
+import type { Mapping } from '../mapping/define.ts';
+import { hasBookkeeping } from '../run/bookkeeping.ts';
+import type { CommandOptions } from '../run/context.ts';
+import { latestRun, type RunRecord } from '../run/journal.ts';
+import { buildPlan, type Plan } from './plan.ts';
+
+export interface PlanOptions extends CommandOptions {
+  mapping: Mapping;
+}
+
+export interface PlanResult {
+  /** The plan of a new run; when a run is open, the plan it froze at its start. */
+  plan: Plan;
+  /** An unfinished or finished run of this mapping, which `migrate` would resume or which already did the job. */
+  run: Pick<RunRecord, 'id' | 'status' | 'stage' | 'startedAt' | 'finishedAt'> | null;
+  /** Whether `migrate` can go ahead now. */
+  ok: boolean;
+  reasons: string[];
+}
+
+/** Read-only: what `migrate` would do, and whether it may. */
+export async function plan(options: PlanOptions): Promise<PlanResult> {
+  const now = options.now ?? (() => new Date());
+  const db = await connect(options.databaseUrl);
+  try {
+    const run = (await hasBookkeeping(db)) ? await latestRun(db, options.mapping.name) : null;
+    const summary = run && { id: run.id, status: run.status, stage: run.stage, startedAt: run.startedAt, finishedAt: run.finishedAt };
+    if (run && ['running', 'stopped', 'failed'].includes(run.status)) {
+      return { plan: run.plan, run: summary, ok: true, reasons: [`run ${run.id} is open after stage ${run.stage}; migrate resumes it with this plan`] };
+    }
+    if (run && run.status === 'completed') {
+      return { plan: run.plan, run: summary, ok: false, reasons: [`run ${run.id} already completed this migration (finished ${run.finishedAt} UTC); restore it first to run again`] };
+    }
+    const fresh = await buildPlan(db, options.mapping, now());
+    return { plan: fresh, run: summary, ok: fresh.ok, reasons: fresh.refusals };
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,346 @@
+import type { Db } from '../db/connection.ts';
+import { describeTable, integerMax, isIntegerType, type TableInfo } from '../db/introspect.ts';
+import { quoteId, quoteQualified } from '../db/quote.ts';
+import { tableName } from '../db/ddl.ts';
+import { usageError } from '../errors.ts';
+import type { Mapping } from '../mapping/define.ts';
+import { compileProjection, compileStep, fromClauseSql, sourceTableNames, stepCountSql, type TableNames } from '../mapping/compile.ts';
+
+/** What a run of a mapping would do, derived from the mapping and the live database. Frozen into the run at its start. */
+export interface Plan {
+  mapping: string;
+  database: string;
+  server: string;
+  createdAt: string;
+  sources: SourcePlan[];
+  steps: StepPlan[];
+  projections: ProjectionPlan[];
+  tables: TableChanges;
+  idSpace: IdSpacePlan[];
+  problems: ProblemFinding[];
+  /** Why the run must not go ahead; empty when it may. */
+  refusals: string[];
+  ok: boolean;
+}
+
+export interface SourcePlan {
+  alias: string;
+  table: string;
+  exists: boolean;
+  rows: number;
+  keyColumn: string | null;
+  minKey: number | null;
+  maxKey: number | null;
+}
+
+export interface StepPlan {
+  name: string;
+  description: string | undefined;
+  from: string;
+  keyColumn: string;
+  /** Source rows the step reads (those passing its filter). */
+  sourceRows: number;
+  offset: number;
+  /** The reserved range of new IDs: legacy keys [min, max] of the source, plus the offset; null when the source is empty. */
+  range: { table: string; first: number; last: number } | null;
+  writes: Array<{ alias: string; table: string; keyColumn: string; rows: number; when: string | undefined }>;
+}
+
+export interface ProjectionPlan {
+  name: string;
+  table: string;
+  key: string;
+  column: string;
+  definition: string;
+  after: string | undefined;
+  /** Rows of the table that will hold a non-NULL value. */
+  rowsWithValue: number;
+  tableRows: number;
+}
+
+export interface TableChanges {
+  /** Every table the run writes, alters or renames, saved before the first write (absent ones recorded as absent). */
+  backup: string[];
+  create: string[];
+  alter: Array<{ table: string; change: string }>;
+  rename: Array<{ table: string; from: string; to: string; kind: 'table' | 'column' }>;
+}
+
+export interface IdSpacePlan {
+  table: string;
+  keyColumn: string;
+  exists: boolean;
+  rows: number;
+  minId: number | null;
+  maxId: number | null;
+  autoIncrement: number | null;
+  hasAutoIncrement: boolean;
+  columnMax: string;
+  ranges: Array<{ step: string; first: number; last: number }>;
+  /** Set when a reserved range lies above the current AUTO_INCREMENT: raised past it before the first write. */
+  raiseAutoIncrementTo: number | null;
+  collisions: Array<{ step: string; table: string; count: number; firstIds: number[] }>;
+}
+
+export interface ProblemFinding {
+  name: string;
+  description: string;
+  severity: 'fatal' | 'warning';
+  consequence: string | undefined;
+  count: number;
+  /** The first offending keys, in key order. */
+  keys: string[];
+}
+
+export const problemKeyLimit = 20;
+
+/** Builds the plan. Read-only: it runs SELECTs and information_schema queries only. */
+export async function buildPlan(db: Db, mapping: Mapping, now: Date): Promise<Plan> {
+  const names = sourceTableNames(mapping);
+  const refusals: string[] = [];
+  const described = new Map<string, TableInfo | null>();
+  const describe = async (table: string) => {
+    if (!described.has(table)) described.set(table, await describeTable(db, table));
+    return described.get(table)!;
+  };
+
+  const sources: SourcePlan[] = [];
+  for (const [alias, table] of Object.entries(mapping.sources)) {
+    const info = await describe(table);
+    if (!info) {
+      refusals.push(`Source table ${table} (${alias}) does not exist in database ${db.database}.`);
+      sources.push({ alias, table, exists: false, rows: 0, keyColumn: null, minKey: null, maxKey: null });
+      continue;
+    }
+    const keyColumn = info.primaryKey.length === 1 ? info.primaryKey[0]! : null;
+    const keyInfo = keyColumn ? info.columns.find((c) => c.name === keyColumn) : undefined;
+    const usable = keyColumn && keyInfo && isIntegerType(keyInfo.dataType);
+    const [stats] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
+      usable
+        ? `SELECT COUNT(*) AS n, MIN(${quoteId(keyColumn)}) AS lo, MAX(${quoteId(keyColumn)}) AS hi FROM ${quoteId(table)}`
+        : `SELECT COUNT(*) AS n, NULL AS lo, NULL AS hi FROM ${quoteId(table)}`,
+    );
+    sources.push({
+      alias, table, exists: true, rows: Number(stats!.n), keyColumn: usable ? keyColumn : null,
+      minKey: stats!.lo === null ? null : Number(stats!.lo), maxKey: stats!.hi === null ? null : Number(stats!.hi),
+    });
+  }
+  const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
+  const ready = refusals.length === 0;
+
+  const steps: StepPlan[] = [];
+  for (const [name, step] of Object.entries(mapping.steps)) {
+    const source = sourceOf(step.from);
+    const keyColumn = step.key ?? source.keyColumn;
+    if (!keyColumn) {
+      if (source.exists) refusals.push(`Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`);
+      continue;
+    }
+    const stats = { rows: source.rows, minKey: source.minKey ?? 0, maxKey: source.maxKey ?? 0 };
+    const offset = typeof step.ids.offset === 'function' ? step.ids.offset(stats) : step.ids.offset;
+    if (!Number.isSafeInteger(offset)) throw usageError(`Mapping ${mapping.name}, step ${name}: the ID offset ${offset} is not an integer.`);
+    const compiled = compileStep(mapping, name, step, keyColumn, offset, names);
+    let counts: Record<string, string | null> = {};
+    if (ready) [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(compiled));
+    steps.push({
+      name,
+      description: step.description,
+      from: step.from,
+      keyColumn,
+      sourceRows: Number(counts.total ?? 0),
+      offset,
+      range: source.minKey === null || source.maxKey === null ? null : { table: compiled.idTable, first: source.minKey + offset, last: source.maxKey + offset },
+      writes: compiled.targets.map((t, i) => ({ alias: t.alias, table: t.table, keyColumn: t.keyColumn, rows: Number(counts[`t${i}`] ?? 0), when: t.when })),
+    });
+  }
+
+  const projections: ProjectionPlan[] = [];
+  for (const [name, p] of Object.entries(mapping.projections ?? {})) {
+    const compiled = compileProjection(name, p, names);
+    let rowsWithValue = 0;
+    let tableRows = 0;
+    if (ready) {
+      const [r] = await db.query<{ n: string; v: string }>(
+        `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
+           LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
+      );
+      rowsWithValue = Number(r!.v);
+      tableRows = Number(r!.n);
+    }
+    projections.push({ name, table: compiled.table, key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after, rowsWithValue, tableRows });
+  }
+
+  const tables = await tableChanges(mapping, names, describe);
+  for (const r of tables.rename) {
+    const info = await describe(r.table);
+    if (r.kind === 'table' && (await describe(r.to))) {
+      refusals.push(`Cutover would rename ${r.from} to ${r.to}, but a table ${r.to} already exists; rename or drop it first.`);
+    }
+    if (r.kind === 'column' && info && info.columns.some((c) => c.name === r.to)) {
+      refusals.push(`Cutover would rename ${r.table}.${r.from} to ${r.to}, but ${r.table} already has a column ${r.to}.`);
+    }
+    if (r.kind === 'column' && info && !info.columns.some((c) => c.name === r.from)) {
+      refusals.push(`Cutover would rename ${r.table}.${r.from}, but ${r.table} has no column ${r.from}.`);
+    }
+  }
+  for (const p of Object.values(mapping.projections ?? {})) {
+    const info = await describe(names(p.table));
+    if (info?.columns.some((c) => c.name === p.column.name)) {
+      refusals.push(`${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`);
+    }
+    if (info && p.column.after && !info.columns.some((c) => c.name === p.column.after)) {
+      refusals.push(`${names(p.table)} has no column ${p.column.after} to add ${p.column.name} after.`);
+    }
+  }
+  const idSpace = ready ? await idSpacePlan(db, mapping, steps, describe) : [];
+  for (const space of idSpace) {
+    for (const c of space.collisions) {
+      refusals.push(`Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); free the range or choose another offset.`);
+    }
+    const sorted = [...space.ranges].sort((a, b) => a.first - b.first);
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i]!.first <= sorted[i - 1]!.last) {
+        refusals.push(`Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} (${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`);
+      }
+    }
+    for (const r of space.ranges) {
+      if (BigInt(r.last) > BigInt(space.columnMax)) {
+        refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} exceeds the largest value ${space.columnMax} of ${space.table}.${space.keyColumn}.`);
+      }
+      if (space.autoIncrement !== null && r.first < space.autoIncrement && space.autoIncrement <= r.last) {
+        refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} contains ${space.table}'s AUTO_INCREMENT ${space.autoIncrement}, so new application rows would land inside it; move the range.`);
+      }
+    }
+  }
+
+  const problems = ready ? await findProblems(db, mapping, names, sources) : [];
+  for (const p of problems) {
+    if (p.severity === 'fatal' && p.count > 0) {
+      refusals.push(`${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}. ${p.consequence ?? ''}`.trim());
+    }
+  }
+
+  const [server] = await db.query<{ v: string }>('SELECT VERSION() AS v');
+  return {
+    mapping: mapping.name,
+    database: db.database,
+    server: server!.v,
+    createdAt: now.toISOString(),
+    sources,
+    steps,
+    projections,
+    tables,
+    idSpace,
+    problems,
+    refusals,
+    ok: refusals.length === 0,
+  };
+}
+
+async function tableChanges(
+  mapping: Mapping,
+  names: TableNames,
+  describe: (table: string) => Promise<TableInfo | null>,
+): Promise<TableChanges> {
+  const backup: string[] = [];
+  const add = (t: string) => backup.includes(t) || backup.push(t);
+  const create: string[] = [];
+  for (const target of Object.values(mapping.targets)) {
+    const name = tableName(target);
+    add(name);
+    if (!(await describe(name))) create.push(name);
+  }
+  const alter: TableChanges['alter'] = [];
+  for (const p of Object.values(mapping.projections ?? {})) {
+    add(names(p.table));
+    alter.push({ table: names(p.table), change: `add column ${p.column.name} ${p.column.definition}${p.column.after ? ` after ${p.column.after}` : ''}` });
+  }
+  const rename: TableChanges['rename'] = [];
+  for (const c of mapping.cutover ?? []) {
+    if (c.kind === 'renameTable') {
+      add(c.from);
+      rename.push({ kind: 'table', table: c.from, from: c.from, to: c.to });
+    } else {
+      add(c.table);
+      rename.push({ kind: 'column', table: c.table, from: c.from, to: c.to });
+      alter.push({ table: c.table, change: `rename column ${c.from} to ${c.to} (at cutover)` });
+    }
+  }
+  return { backup, create, alter, rename };
+}
+
+async function idSpacePlan(
+  db: Db,
+  mapping: Mapping,
+  steps: StepPlan[],
+  describe: (table: string) => Promise<TableInfo | null>,
+): Promise<IdSpacePlan[]> {
+  const byTable = new Map<string, IdSpacePlan>();
+  for (const target of Object.values(mapping.targets)) {
+    const table = tableName(target);
+    const info = await describe(table);
+    const keyColumn = steps.flatMap((s) => s.writes).find((w) => w.table === table)?.keyColumn;
+    if (!keyColumn) continue;
+    const keyInfo = info?.columns.find((c) => c.name === keyColumn);
+    const drizzleKey = Object.values(target).find((c) => (c as { name?: string }).name === keyColumn) as
+      { getSQLType?: () => string; autoIncrement?: boolean } | undefined;
+    const sqlType = keyInfo?.columnType ?? drizzleKey?.getSQLType?.() ?? 'int';
+    const dataType = keyInfo?.dataType ?? sqlType.split(/[ (]/)[0]!;
+    let rows = 0, minId: number | null = null, maxId: number | null = null;
+    if (info) {
+      const [r] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
+        `SELECT COUNT(*) AS n, MIN(${quoteId(keyColumn)}) AS lo, MAX(${quoteId(keyColumn)}) AS hi FROM ${quoteId(table)}`,
+      );
+      rows = Number(r!.n);
+      minId = r!.lo === null ? null : Number(r!.lo);
+      maxId = r!.hi === null ? null : Number(r!.hi);
+    }
+    byTable.set(table, {
+      table, keyColumn, exists: info !== null, rows, minId, maxId,
+      autoIncrement: info?.autoIncrement ?? null,
+      hasAutoIncrement: keyInfo?.autoIncrement ?? drizzleKey?.autoIncrement === true,
+      columnMax: integerMax({ dataType, columnType: sqlType } as never).toString(),
+      ranges: [], raiseAutoIncrementTo: null, collisions: [],
+    });
+  }
+  for (const step of steps) {
+    if (!step.range) continue;
+    for (const w of step.writes) {
+      const space = byTable.get(w.table);
+      if (!space) continue;
+      space.ranges.push({ step: step.name, first: step.range.first, last: step.range.last });
+      if (!space.exists) continue;
+      const k = quoteId(w.keyColumn);
+      const [c] = await db.query<{ n: string }>(
+        `SELECT COUNT(*) AS n FROM ${quoteId(w.table)} WHERE ${k} BETWEEN ? AND ?`, [step.range.first, step.range.last],
+      );
+      if (Number(c!.n) > 0) {
+        const first = await db.query<{ id: string }>(
+          `SELECT ${k} AS id FROM ${quoteId(w.table)} WHERE ${k} BETWEEN ? AND ? ORDER BY ${k} LIMIT 5`, [step.range.first, step.range.last],
+        );
+        space.collisions.push({ step: step.name, table: w.table, count: Number(c!.n), firstIds: first.map((r) => Number(r.id)) });
+      }
+    }
+  }
+  for (const space of byTable.values()) {
+    const top = Math.max(...space.ranges.map((r) => r.last), 0);
+    const ai = space.autoIncrement ?? 1;
+    if (space.hasAutoIncrement && space.ranges.some((r) => r.first >= ai)) space.raiseAutoIncrementTo = top + 1;
+  }
+  return [...byTable.values()];
+}
+
+async function findProblems(db: Db, mapping: Mapping, names: TableNames, sources: SourcePlan[]): Promise<ProblemFinding[]> {
+  const findings: ProblemFinding[] = [];
+  for (const [name, p] of Object.entries(mapping.problems ?? {})) {
+    const source = sources.find((s) => s.alias === p.from);
+    const key = p.key ?? (source?.keyColumn ? quoteQualified(p.from, source.keyColumn) : null);
+    if (!key) throw usageError(`Mapping ${mapping.name}, problem ${name}: ${p.from} has no single primary key; declare the problem's \`key\`.`);
+    const from = fromClauseSql(p.from, p.join ?? {}, names);
+    const [count] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${from} WHERE (${p.where})`);
+    const n = Number(count!.n);
+    const keys = n === 0 ? [] : await db.query<{ k: unknown }>(`SELECT ${key} AS k FROM ${from} WHERE (${p.where}) ORDER BY ${key} LIMIT ${problemKeyLimit}`);
+    findings.push({ name, description: p.description, severity: p.severity, consequence: p.consequence, count: n, keys: keys.map((r) => String(r.k)) });
+  }
+  return findings;
+}

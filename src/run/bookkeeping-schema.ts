@@ -1,0 +1,64 @@
+import { bigint, datetime, index, int, json, longtext, mysqlTable, primaryKey, varchar } from 'drizzle-orm/mysql-core';
+
+/**
+ * eventshift's own tables in the target database. Changed only through generated migrations (`npm run db:generate`),
+ * applied by the tool under its lock.
+ */
+
+/** One row per migration run of a mapping. */
+export const runs = mysqlTable(
+  'eventshift_runs',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    mapping: varchar('mapping', { length: 128 }).notNull(),
+    /** running, completed (cutover done), stopped (--until), failed, refused, restored, rolled_back */
+    status: varchar('status', { length: 16 }).notNull(),
+    /** The last stage that finished: none, backup, write, verify, cutover. */
+    stage: varchar('stage', { length: 16 }).notNull(),
+    /** The plan the run froze at its start (ranges, offsets, counts): a resumed run uses these, never new ones. */
+    plan: json('plan').notNull(),
+    backupId: varchar('backup_id', { length: 64 }),
+    host: varchar('host', { length: 255 }).notNull(),
+    pid: int('pid').notNull(),
+    /** CONNECTION_ID() of the connection holding the run lock while the run is alive. */
+    lockConnectionId: bigint('lock_connection_id', { mode: 'number', unsigned: true }),
+    startedAt: datetime('started_at', { mode: 'string', fsp: 3 }).notNull(),
+    updatedAt: datetime('updated_at', { mode: 'string', fsp: 3 }).notNull(),
+    finishedAt: datetime('finished_at', { mode: 'string', fsp: 3 }),
+    error: longtext('error'),
+    /** The last verification's verdict and summary, as JSON. */
+    verification: json('verification'),
+  },
+  (t) => [index('eventshift_runs_mapping').on(t.mapping, t.id)],
+);
+
+/** The journal: one row per stage and step of a run, written before and after it runs. */
+export const steps = mysqlTable(
+  'eventshift_steps',
+  {
+    runId: bigint('run_id', { mode: 'number', unsigned: true }).notNull(),
+    stage: varchar('stage', { length: 16 }).notNull(),
+    step: varchar('step', { length: 128 }).notNull(),
+    /** started, done, failed */
+    status: varchar('status', { length: 16 }).notNull(),
+    /** The last legacy key whose rows are committed, for chunked write steps. */
+    progressKey: bigint('progress_key', { mode: 'number' }),
+    rowsDone: bigint('rows_done', { mode: 'number', unsigned: true }).notNull().default(0),
+    startedAt: datetime('started_at', { mode: 'string', fsp: 3 }).notNull(),
+    finishedAt: datetime('finished_at', { mode: 'string', fsp: 3 }),
+    detail: json('detail'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stage, t.step] })],
+);
+
+/** Backups taken by runs or by hand; the manifest on disk is the authority, this is the index. */
+export const backups = mysqlTable('eventshift_backups', {
+  id: varchar('id', { length: 64 }).primaryKey(),
+  runId: bigint('run_id', { mode: 'number', unsigned: true }),
+  label: varchar('label', { length: 255 }),
+  dir: varchar('dir', { length: 1024 }).notNull(),
+  tables: json('tables').notNull(),
+  rowsTotal: bigint('rows_total', { mode: 'number', unsigned: true }).notNull(),
+  bytes: bigint('bytes', { mode: 'number', unsigned: true }).notNull(),
+  createdAt: datetime('created_at', { mode: 'string', fsp: 3 }).notNull(),
+});

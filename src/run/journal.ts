@@ -1,0 +1,173 @@
+import { hostname } from 'node:os';
+import type { Db } from '../db/connection.ts';
+import type { Plan } from '../plan/plan.ts';
+
+/** The stages of a run, in order. */
+export const stages = ['backup', 'write', 'verify', 'cutover'] as const;
+export type Stage = (typeof stages)[number];
+export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restored';
+
+export interface RunRecord {
+  id: number;
+  mapping: string;
+  status: RunStatus;
+  /** The last stage that finished, or 'none'. */
+  stage: Stage | 'none';
+  plan: Plan;
+  backupId: string | null;
+  host: string;
+  pid: number;
+  lockConnectionId: number | null;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface StepRecord {
+  status: 'started' | 'done' | 'failed';
+  progressKey: number | null;
+  rowsDone: number;
+  detail: unknown;
+}
+
+/** UTC timestamp with milliseconds, as DATETIME(3) text. */
+export const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+
+interface RunRow {
+  id: string | number; mapping: string; status: string; stage: string; plan: string; backup_id: string | null;
+  host: string; pid: number; lock_connection_id: string | number | null; started_at: string; updated_at: string;
+  finished_at: string | null; error: string | null;
+}
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: Number(r.id),
+    mapping: r.mapping,
+    status: r.status as RunStatus,
+    stage: r.stage as Stage | 'none',
+    plan: JSON.parse(r.plan) as Plan,
+    backupId: r.backup_id,
+    host: r.host,
+    pid: Number(r.pid),
+    lockConnectionId: r.lock_connection_id === null ? null : Number(r.lock_connection_id),
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at,
+    error: r.error,
+  };
+}
+
+export async function latestRun(db: Db, mapping: string): Promise<RunRecord | null> {
+  const [row] = await db.query<RunRow & Record<string, unknown>>(
+    'SELECT * FROM eventshift_runs WHERE mapping = ? ORDER BY id DESC LIMIT 1',
+    [mapping],
+  );
+  return row ? toRecord(row) : null;
+}
+
+export async function runById(db: Db, id: number): Promise<RunRecord | null> {
+  const [row] = await db.query<RunRow & Record<string, unknown>>('SELECT * FROM eventshift_runs WHERE id = ?', [id]);
+  return row ? toRecord(row) : null;
+}
+
+export async function runHoldingLock(db: Db, connectionId: number): Promise<RunRecord | null> {
+  const [row] = await db.query<RunRow & Record<string, unknown>>(
+    "SELECT * FROM eventshift_runs WHERE lock_connection_id = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
+    [connectionId],
+  );
+  return row ? toRecord(row) : null;
+}
+
+export async function createRun(db: Db, plan: Plan, lockConnectionId: number, now: Date): Promise<number> {
+  const t = sqlTime(now);
+  const { insertId } = await db.execute(
+    `INSERT INTO eventshift_runs (mapping, status, stage, plan, host, pid, lock_connection_id, started_at, updated_at)
+     VALUES (?, 'running', 'none', ?, ?, ?, ?, ?, ?)`,
+    [plan.mapping, JSON.stringify(plan), hostname(), process.pid, lockConnectionId, t, t],
+  );
+  return insertId;
+}
+
+/** Marks a resumed run as held by this process. */
+export async function claimRun(db: Db, id: number, lockConnectionId: number, now: Date): Promise<void> {
+  await db.execute(
+    "UPDATE eventshift_runs SET status = 'running', host = ?, pid = ?, lock_connection_id = ?, updated_at = ?, error = NULL WHERE id = ?",
+    [hostname(), process.pid, lockConnectionId, sqlTime(now), id],
+  );
+}
+
+export async function updateRun(
+  db: Db,
+  id: number,
+  fields: Partial<{ status: RunStatus; stage: Stage | 'none'; backupId: string; error: string | null; verification: unknown; finished: boolean }>,
+  now: Date,
+): Promise<void> {
+  const sets: string[] = ['updated_at = ?'];
+  const params: unknown[] = [sqlTime(now)];
+  if (fields.status !== undefined) sets.push('status = ?'), params.push(fields.status);
+  if (fields.stage !== undefined) sets.push('stage = ?'), params.push(fields.stage);
+  if (fields.backupId !== undefined) sets.push('backup_id = ?'), params.push(fields.backupId);
+  if (fields.error !== undefined) sets.push('error = ?'), params.push(fields.error);
+  if (fields.verification !== undefined) sets.push('verification = ?'), params.push(JSON.stringify(fields.verification));
+  if (fields.finished) sets.push('finished_at = ?'), params.push(sqlTime(now));
+  params.push(id);
+  await db.execute(`UPDATE eventshift_runs SET ${sets.join(', ')} WHERE id = ?`, params);
+}
+
+export async function stepRecord(db: Db, runId: number, stage: Stage, step: string): Promise<StepRecord | null> {
+  const [row] = await db.query<{ status: string; progress_key: string | number | null; rows_done: string | number; detail: string | null }>(
+    'SELECT status, progress_key, rows_done, detail FROM eventshift_steps WHERE run_id = ? AND stage = ? AND step = ?',
+    [runId, stage, step],
+  );
+  if (!row) return null;
+  return {
+    status: row.status as StepRecord['status'],
+    progressKey: row.progress_key === null ? null : Number(row.progress_key),
+    rowsDone: Number(row.rows_done),
+    detail: row.detail === null ? null : JSON.parse(row.detail),
+  };
+}
+
+/** Journals a step as started (before it runs); a resumed step keeps its progress. */
+export async function startStep(db: Db, runId: number, stage: Stage, step: string, now: Date): Promise<void> {
+  await db.execute(
+    `INSERT INTO eventshift_steps (run_id, stage, step, status, started_at) VALUES (?, ?, ?, 'started', ?)
+     ON DUPLICATE KEY UPDATE status = 'started', finished_at = NULL`,
+    [runId, stage, step, sqlTime(now)],
+  );
+}
+
+/** Records a committed chunk; called inside the chunk's own transaction so progress and rows commit together. */
+export async function recordProgress(db: Db, runId: number, stage: Stage, step: string, progressKey: number, rows: number): Promise<void> {
+  await db.execute(
+    'UPDATE eventshift_steps SET progress_key = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?',
+    [progressKey, rows, runId, stage, step],
+  );
+}
+
+export async function finishStep(
+  db: Db, runId: number, stage: Stage, step: string, status: 'done' | 'failed', now: Date, detail?: unknown,
+): Promise<void> {
+  await db.execute(
+    'UPDATE eventshift_steps SET status = ?, finished_at = ?, detail = ? WHERE run_id = ? AND stage = ? AND step = ?',
+    [status, sqlTime(now), detail === undefined ? null : JSON.stringify(detail), runId, stage, step],
+  );
+}
+
+export async function stepRecords(db: Db, runId: number): Promise<Array<StepRecord & { stage: string; step: string; startedAt: string; finishedAt: string | null }>> {
+  const rows = await db.query<{ stage: string; step: string; status: string; progress_key: string | null; rows_done: string; detail: string | null; started_at: string; finished_at: string | null }>(
+    'SELECT * FROM eventshift_steps WHERE run_id = ? ORDER BY started_at, stage, step',
+    [runId],
+  );
+  return rows.map((r) => ({
+    stage: r.stage,
+    step: r.step,
+    status: r.status as StepRecord['status'],
+    progressKey: r.progress_key === null ? null : Number(r.progress_key),
+    rowsDone: Number(r.rows_done),
+    detail: r.detail === null ? null : JSON.parse(r.detail),
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }));
+}

@@ -1,0 +1,280 @@
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Db } from '../db/connection.ts';
+import { createTableSql } from '../db/ddl.ts';
+import { columnExists, currentAutoIncrement, tableExists } from '../db/introspect.ts';
+import { quoteId } from '../db/quote.ts';
+import { refusal } from '../errors.ts';
+import type { Mapping } from '../mapping/define.ts';
+import { compileProjection, compileStep, insertChunkSql, projectionUpdateSql, sourceTableNames } from '../mapping/compile.ts';
+import { buildPlan, type Plan } from '../plan/plan.ts';
+import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
+import { verifyMapping, type PreRunTable, type Verification } from '../verify/verification.ts';
+import { writeReport } from '../verify/report.ts';
+import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
+import { applyCutoverChange, renameState } from './cutover.ts';
+import { withRunLock, type CommandOptions } from './context.ts';
+import {
+  claimRun, createRun, finishStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
+  type RunRecord, type RunStatus, type Stage,
+} from './journal.ts';
+
+export interface MigrateOptions extends CommandOptions {
+  mapping: Mapping;
+  backupDir: string;
+  /** Where the verify stage writes its report; default `reports/<mapping>-run-<id>`. */
+  reportDir?: string;
+  /** Stop after this stage; a later migrate goes on from there. */
+  until?: Stage;
+  /** Legacy keys per write chunk to start with; adapted to about half a second per chunk. */
+  chunkKeys?: number;
+}
+
+export interface MigrateResult {
+  runId: number;
+  resumed: boolean;
+  status: RunStatus;
+  /** The last stage that finished. */
+  stage: Stage | 'none';
+  plan: Plan;
+  backup: { id: string; dir: string } | null;
+  verification: Verification | null;
+  reportDir: string | null;
+  /** Seconds per stage run by this invocation. */
+  stageSeconds: Partial<Record<Stage, number>>;
+  rowsWritten: Record<string, number>;
+}
+
+/** Runs (or resumes) the mapping's migration: backup -> write -> verify -> cutover. */
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => undefined);
+  const { mapping } = options;
+  return withRunLock(options, mapping, async (db, lock) => {
+    let run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+    if (run?.status === 'completed') {
+      throw refusal(`Mapping ${mapping.name} was already migrated by run ${run.id} (finished ${run.finishedAt} UTC); use \`eventshift restore ${mapping.name}\` to undo it first.`, { subject: mapping.name });
+    }
+    const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
+    if (resumed) {
+      log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
+    } else {
+      const plan = await buildPlan(db, mapping, now());
+      if (!plan.ok) {
+        throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, { subject: mapping.name, details: { plan } });
+      }
+      await ensureBookkeeping(db);
+      const id = await createRun(db, plan, lock.connectionId, now());
+      run = (await runById(db, id))!;
+      log(`Run ${id} of ${mapping.name} started.`);
+    }
+    await claimRun(db, run!.id, lock.connectionId, now());
+    const state: RunState = {
+      db, mapping, run: run!, options, now, log,
+      result: {
+        runId: run!.id, resumed, status: 'running', stage: run!.stage, plan: run!.plan,
+        backup: run!.backupId ? { id: run!.backupId, dir: join(options.backupDir, run!.backupId) } : null,
+        verification: null, reportDir: null, stageSeconds: {}, rowsWritten: {},
+      },
+    };
+    try {
+      const from = run!.stage === 'none' ? 0 : stages.indexOf(run!.stage) + 1;
+      for (const stage of stages.slice(from)) {
+        const t0 = performance.now();
+        log(`Stage ${stage}...`);
+        const passed = await stageRunners[stage](state);
+        state.result.stageSeconds[stage] = Math.round(performance.now() - t0) / 1000;
+        if (!passed) {
+          state.result.status = 'failed';
+          await updateRun(db, run!.id, { status: 'failed', error: `stage ${stage} failed; see the report` }, now());
+          return state.result;
+        }
+        state.result.stage = stage;
+        const last = stage === 'cutover';
+        state.result.status = last ? 'completed' : 'running';
+        await updateRun(db, run!.id, { stage, ...(last ? { status: 'completed', finished: true } : {}) }, now());
+        if (!last && options.until === stage) {
+          state.result.status = 'stopped';
+          await updateRun(db, run!.id, { status: 'stopped' }, now());
+          log(`Stopped after stage ${stage} (--until); run migrate again to go on.`);
+          break;
+        }
+      }
+      return state.result;
+    } catch (error) {
+      await updateRun(db, run!.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }, now()).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+interface RunState {
+  db: Db;
+  mapping: Mapping;
+  run: RunRecord;
+  options: MigrateOptions;
+  now: () => Date;
+  log: (line: string) => void;
+  result: MigrateResult;
+}
+
+const stageRunners: Record<Stage, (s: RunState) => Promise<boolean>> = {
+  backup: backupStage,
+  write: writeStage,
+  verify: verifyStage,
+  cutover: cutoverStage,
+};
+
+async function backupStage(s: RunState): Promise<boolean> {
+  const { db, run, options, now } = s;
+  const previous = await stepRecord(db, run.id, 'backup', 'tables');
+  const abandoned = (previous?.detail as { dir?: string } | null)?.dir;
+  if (abandoned && previous?.status !== 'done') {
+    // A backup interrupted half-way is never used: it is removed and taken again.
+    await rm(abandoned, { recursive: true, force: true });
+  }
+  await startStep(db, run.id, 'backup', 'tables', now());
+  const manifest = await createBackup(db, {
+    dir: options.backupDir,
+    tables: run.plan.tables.backup,
+    label: `${run.plan.mapping} run ${run.id}`,
+    mapping: run.plan.mapping,
+    runId: run.id,
+    now,
+    onStart: async (dir: string) => {
+      await db.execute(`UPDATE eventshift_steps SET detail = ? WHERE run_id = ? AND stage = 'backup' AND step = 'tables'`, [JSON.stringify({ dir }), run.id]);
+    },
+  });
+  const dir = join(options.backupDir, manifest.id);
+  await db.execute(
+    `INSERT INTO eventshift_backups (id, run_id, label, dir, tables, rows_total, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    [manifest.id, run.id, manifest.label ?? null, dir, JSON.stringify(manifest.tables.map((t) => t.name)),
+      manifest.tables.reduce((n, t) => n + t.rows, 0), manifest.tables.reduce((n, t) => n + t.files.reduce((b, f) => b + f.bytes, 0), 0),
+      manifest.createdAt.replace('T', ' ').replace('Z', '')],
+  );
+  await updateRun(db, run.id, { backupId: manifest.id }, now());
+  await finishStep(db, run.id, 'backup', 'tables', 'done', now(), { dir, id: manifest.id });
+  s.result.backup = { id: manifest.id, dir };
+  s.log(`Backup ${manifest.id}: ${manifest.tables.length} table(s) saved in ${dir}.`);
+  return true;
+}
+
+async function writeStage(s: RunState): Promise<boolean> {
+  const { db, run, mapping, now, log } = s;
+  const plan = run.plan;
+  for (const table of plan.tables.create) {
+    await journaled(s, 'write', `create ${table}`, async () => {
+      if (await tableExists(db, table)) return;
+      const target = Object.values(mapping.targets).find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
+      await db.execute(createTableSql(target));
+    });
+  }
+  for (const space of plan.idSpace) {
+    if (space.raiseAutoIncrementTo === null) continue;
+    await journaled(s, 'write', `auto_increment ${space.table}`, async () => {
+      const current = await currentAutoIncrement(db, space.table);
+      if (current === null || current < space.raiseAutoIncrementTo!) {
+        await db.execute(`ALTER TABLE ${quoteId(space.table)} AUTO_INCREMENT = ${space.raiseAutoIncrementTo}`);
+      }
+    });
+  }
+  const names = sourceTableNames(mapping);
+  for (const planned of plan.steps) {
+    if (!planned.range) continue;
+    const step = compileStep(mapping, planned.name, mapping.steps[planned.name]!, planned.keyColumn, planned.offset, names);
+    const source = plan.sources.find((x) => x.alias === planned.from)!;
+    const name = `step ${planned.name}`;
+    const record = await stepRecord(db, run.id, 'write', name);
+    if (record?.status === 'done') continue;
+    await startStep(db, run.id, 'write', name, now());
+    let lo = record?.progressKey != null ? record.progressKey + 1 : source.minKey!;
+    if (record) {
+      // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
+      // exactly once, whatever the table's engine.
+      for (const target of step.targets) {
+        await db.execute(`DELETE FROM ${quoteId(target.table)} WHERE ${quoteId(target.keyColumn)} BETWEEN ? AND ?`, [lo + step.offset, planned.range.last]);
+      }
+    }
+    const inserts = step.targets.map((t) => insertChunkSql(step, t));
+    let chunk = s.options.chunkKeys ?? 5000;
+    let rows = record?.rowsDone ?? 0;
+    while (lo <= source.maxKey!) {
+      const hi = Math.min(lo + chunk - 1, source.maxKey!);
+      const t0 = performance.now();
+      const written = await db.transaction(async (tx) => {
+        let n = 0;
+        for (const sql of inserts) n += (await tx.execute(sql, [lo, hi])).affectedRows;
+        await recordProgress(tx, run.id, 'write', name, hi, n);
+        return n;
+      });
+      rows += written;
+      const seconds = (performance.now() - t0) / 1000;
+      chunk = Math.max(100, Math.min(200_000, Math.round(chunk * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
+      lo = hi + 1;
+    }
+    await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
+    s.result.rowsWritten[planned.name] = rows;
+    log(`Step ${planned.name}: ${rows} row(s) written.`);
+  }
+  for (const [pname, p] of Object.entries(mapping.projections ?? {})) {
+    const projection = compileProjection(pname, p, names);
+    await journaled(s, 'write', `projection ${pname}`, async () => {
+      if (!(await columnExists(db, projection.table, p.column.name))) {
+        const after = p.column.after ? ` AFTER ${quoteId(p.column.after)}` : '';
+        await db.execute(`ALTER TABLE ${quoteId(projection.table)} ADD COLUMN ${quoteId(p.column.name)} ${p.column.definition}${after}`);
+      }
+      await db.execute(projectionUpdateSql(projection));
+    });
+  }
+  return true;
+}
+
+async function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>): Promise<void> {
+  const record = await stepRecord(s.db, s.run.id, stage, step);
+  if (record?.status === 'done') return;
+  await startStep(s.db, s.run.id, stage, step, s.now());
+  await work();
+  await finishStep(s.db, s.run.id, stage, step, 'done', s.now());
+}
+
+/** The pre-run facts of each backed-up table, from the backup manifest. */
+export function preRunTables(manifest: BackupManifest): PreRunTable[] {
+  return manifest.tables.map((t) => ({
+    name: t.name, exists: t.exists, columns: t.columns, primaryKey: t.primaryKey, maxKey: t.maxKey, checksum: t.checksum,
+  }));
+}
+
+async function verifyStage(s: RunState): Promise<boolean> {
+  const { db, run, mapping, now } = s;
+  const manifest = await readManifest(s.options.backupDir, run.backupId ?? s.result.backup!.id);
+  await startStep(db, run.id, 'verify', 'checks', now());
+  const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), now });
+  s.result.verification = verification;
+  const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);
+  await writeReport(reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: manifest.id, generatedAt: now().toISOString() });
+  s.result.reportDir = reportDir;
+  await updateRun(db, run.id, { verification: { ok: verification.ok, failed: verification.checks.filter((c) => !c.ok).map((c) => c.id) } }, now());
+  await finishStep(db, run.id, 'verify', 'checks', verification.ok ? 'done' : 'failed', now(), { ok: verification.ok });
+  const failed = verification.checks.filter((c) => !c.ok);
+  s.log(verification.ok ? `All ${verification.checks.length} checks passed.` : `${failed.length} check(s) failed: ${failed.map((c) => c.id).join(', ')}.`);
+  return verification.ok;
+}
+
+async function cutoverStage(s: RunState): Promise<boolean> {
+  const { db, run, mapping, now } = s;
+  const verification = (await stepRecord(db, run.id, 'verify', 'checks'));
+  if (verification?.status !== 'done') {
+    throw refusal(`Run ${run.id}: cutover needs a passed verification, and there is none; run migrate again to verify.`);
+  }
+  for (const change of mapping.cutover ?? []) {
+    const label = change.kind === 'renameTable' ? `rename ${change.from}` : `rename ${change.table}.${change.from}`;
+    await journaled(s, 'cutover', label, async () => {
+      await applyCutoverChange(db, change);
+    });
+  }
+  return true;
+}
+
+export async function backupExists(dir: string, id: string): Promise<boolean> {
+  return stat(join(dir, id, 'manifest.json')).then(() => true, () => false);
+}

@@ -1,0 +1,44 @@
+import { readManifest } from '../backup/index.ts';
+import { refusal } from '../errors.ts';
+import type { Mapping } from '../mapping/define.ts';
+import { verifyMapping, type Verification } from '../verify/verification.ts';
+import { writeReport } from '../verify/report.ts';
+import { hasBookkeeping } from './bookkeeping.ts';
+import { withRunLock, type CommandOptions } from './context.ts';
+import { renameState } from './cutover.ts';
+import { latestRun, stages } from './journal.ts';
+import { preRunTables } from './migrate.ts';
+
+export interface VerifyOptions extends CommandOptions {
+  mapping: Mapping;
+  backupDir: string;
+  /** Write report.json and report.md here. */
+  reportDir?: string;
+}
+
+export interface VerifyResult {
+  runId: number;
+  verification: Verification;
+  reportFiles: string[];
+}
+
+/** Runs the checks of the mapping's latest run again, on demand. */
+export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+  const now = options.now ?? (() => new Date());
+  const { mapping } = options;
+  return withRunLock(options, mapping, async (db) => {
+    const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+    if (!run || !run.backupId || run.stage === 'none' || stages.indexOf(run.stage as never) < stages.indexOf('write')) {
+      throw refusal(`There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; run \`eventshift migrate ${mapping.name}\` first.`, { subject: mapping.name });
+    }
+    if (run.status === 'restored') {
+      throw refusal(`Run ${run.id} of ${mapping.name} was restored away; there is nothing to verify.`, { subject: mapping.name });
+    }
+    const manifest = await readManifest(options.backupDir, run.backupId);
+    const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), now });
+    const reportFiles = options.reportDir
+      ? await writeReport(options.reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: run.backupId, generatedAt: now().toISOString() })
+      : [];
+    return { runId: run.id, verification, reportFiles };
+  });
+}

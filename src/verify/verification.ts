@@ -1,0 +1,282 @@
+import type { Db } from '../db/connection.ts';
+import { aggregateSql, readChecksum, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { describeTable, type ColumnInfo } from '../db/introspect.ts';
+import { quoteId, quoteQualified } from '../db/quote.ts';
+import type { Mapping } from '../mapping/define.ts';
+import {
+  castToColumnSql, compileProjection, compileStep, sourceFingerprintSql, sourceTableNames, targetFingerprintSql,
+  type CompiledStep, type CompiledTarget, type TableNames,
+} from '../mapping/compile.ts';
+import { rowFingerprintSql, valueKind } from '../db/checksum.ts';
+import type { Plan } from '../plan/plan.ts';
+import type { RenameState } from '../run/cutover.ts';
+
+/** One check's outcome, as reports show it. */
+export interface CheckResult {
+  id: string;
+  kind: 'count' | 'content' | 'references' | 'range' | 'unchanged' | 'projection';
+  title: string;
+  step?: string;
+  table?: string;
+  ok: boolean;
+  expected?: string | number;
+  actual?: string | number;
+  /** Keys of the rows that failed (up to `failureLimit`), with the legacy key and what is wrong. */
+  failures: Array<{ key: string; legacyKey?: string; reason: string }>;
+  failureCount: number;
+  seconds: number;
+}
+
+export interface Verification {
+  ok: boolean;
+  checks: CheckResult[];
+  startedAt: string;
+  seconds: number;
+}
+
+/** What the backup says a table held before the run; the basis of "rows that existed are unchanged". */
+export interface PreRunTable {
+  name: string;
+  exists: boolean;
+  columns: Array<{ name: string; dataType: string; generated?: boolean }>;
+  primaryKey: string[];
+  /** Decimal string, so BIGINT keys above 2^53 stay exact. */
+  maxKey: string | null;
+  checksum: ContentChecksum | null;
+}
+
+export interface VerifyContext {
+  db: Db;
+  mapping: Mapping;
+  plan: Plan;
+  renames: RenameState;
+  preRun: PreRunTable[];
+  now: () => Date;
+  failureLimit?: number;
+}
+
+const drillChunk = 2000;
+
+/** Runs every check the mapping implies. Never throws for a failed check: each one is a result. */
+export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
+  const started = ctx.now();
+  const limit = ctx.failureLimit ?? 50;
+  const names = sourceTableNames(ctx.mapping, ctx.renames.tables);
+  const checks: CheckResult[] = [];
+  const columnsOf = memoColumns(ctx.db);
+  const timed = async (fn: () => Promise<Omit<CheckResult, 'seconds'>>) => {
+    const t0 = performance.now();
+    const r = await fn();
+    checks.push({ ...r, seconds: round((performance.now() - t0) / 1000) });
+  };
+
+  const compiled = ctx.plan.steps.filter((s) => s.range).map((s) =>
+    compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.offset, names));
+
+  for (const step of compiled) {
+    const planned = ctx.plan.steps.find((s) => s.name === step.name)!;
+    const range = planned.range!;
+    const source = ctx.plan.sources.find((s) => s.alias === step.fromAlias)!;
+    for (const target of step.targets) {
+      const columns = await columnsOf(target.table);
+      await timed(() => contentCheck(ctx.db, step, target, columns, source.minKey!, source.maxKey!, limit));
+      if (target.table !== step.idTable) {
+        await timed(() => referenceCheck(ctx.db, step, target, range, limit));
+      }
+    }
+  }
+
+  const rangesByTable = new Map<string, Array<{ step: string; first: number; last: number; keyColumn: string }>>();
+  for (const s of ctx.plan.steps) {
+    if (!s.range) continue;
+    for (const w of s.writes) {
+      if (!rangesByTable.has(w.table)) rangesByTable.set(w.table, []);
+      rangesByTable.get(w.table)!.push({ step: s.name, first: s.range.first, last: s.range.last, keyColumn: w.keyColumn });
+    }
+  }
+
+  for (const [table, ranges] of rangesByTable) {
+    const pre = ctx.preRun.find((t) => t.name === table);
+    if (pre && !pre.exists) await timed(() => onlyRangesCheck(ctx.db, table, ranges, limit));
+  }
+
+  for (const pre of ctx.preRun) {
+    if (!pre.exists || !pre.checksum) continue;
+    await timed(() => unchangedCheck(ctx.db, pre, ctx.renames, rangesByTable.get(pre.name) ?? []));
+  }
+
+  for (const [name, p] of Object.entries(ctx.mapping.projections ?? {})) {
+    const projection = compileProjection(name, p, names);
+    const columns = await columnsOf(projection.table);
+    await timed(() => projectionCheck(ctx.db, projection, columns, limit));
+  }
+
+  return {
+    ok: checks.every((c) => c.ok),
+    checks,
+    startedAt: started.toISOString(),
+    seconds: round((ctx.now().getTime() - started.getTime()) / 1000),
+  };
+}
+
+function memoColumns(db: Db) {
+  const cache = new Map<string, Map<string, ColumnInfo>>();
+  return async (table: string) => {
+    if (!cache.has(table)) {
+      const info = await describeTable(db, table);
+      cache.set(table, new Map((info?.columns ?? []).map((c) => [c.name, c])));
+    }
+    return cache.get(table)!;
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+function targetFilter(step: CompiledStep, target: CompiledTarget): string {
+  return target.when === undefined ? `(${step.where})` : `(${step.where}) AND (${target.when})`;
+}
+
+/**
+ * Count and content of one target's rows for one step: the checksum of the mapped values computed from the source
+ * equals the checksum of the rows in the step's range. On a mismatch the key range is cut into chunks and the
+ * differing chunks are compared row by row, so the report names the rows.
+ */
+async function contentCheck(
+  db: Db, step: CompiledStep, target: CompiledTarget, columns: Map<string, ColumnInfo>,
+  minKey: number, maxKey: number, limit: number,
+): Promise<Omit<CheckResult, 'seconds'>> {
+  const id = `${step.name}.${target.alias}`;
+  const base = { step: step.name, table: target.table };
+  if (columns.size === 0) {
+    return { id: `${id}.content`, kind: 'content', title: `${step.name} -> ${target.table}: table exists`, ...base, ok: false, failures: [], failureCount: 1 };
+  }
+  const srcFp = sourceFingerprintSql(target, columns);
+  const tgtFp = targetFingerprintSql(target, columns);
+  const key = quoteId(target.keyColumn);
+  const sourceSum = (lo: number, hi: number) => readChecksum(db,
+    `SELECT ${aggregateSql(srcFp)} FROM ${step.fromClause} WHERE ${targetFilter(step, target)} AND ${step.keySql} BETWEEN ? AND ?`, [lo, hi]);
+  const targetSum = (lo: number, hi: number) => readChecksum(db,
+    `SELECT ${aggregateSql(tgtFp)} FROM ${quoteId(target.table)} WHERE ${key} BETWEEN ? AND ?`, [lo + step.offset, hi + step.offset]);
+
+  const [src, tgt] = [await sourceSum(minKey, maxKey), await targetSum(minKey, maxKey)];
+  const failures: CheckResult['failures'] = [];
+  let failureCount = 0;
+  if (!sameChecksum(src, tgt)) {
+    for (let lo = minKey; lo <= maxKey && failures.length < limit; lo += drillChunk) {
+      const hi = Math.min(lo + drillChunk - 1, maxKey);
+      if (sameChecksum(await sourceSum(lo, hi), await targetSum(lo, hi))) continue;
+      const expected = await db.query<{ id: string; lk: string; f: string }>(
+        `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${srcFp} AS f FROM ${step.fromClause} WHERE ${targetFilter(step, target)} AND ${step.keySql} BETWEEN ? AND ?`, [lo, hi]);
+      const actual = await db.query<{ id: string; f: string }>(
+        `SELECT ${key} AS id, ${tgtFp} AS f FROM ${quoteId(target.table)} WHERE ${key} BETWEEN ? AND ?`, [lo + step.offset, hi + step.offset]);
+      const written = new Map(actual.map((r) => [String(r.id), r.f]));
+      for (const e of expected) {
+        const got = written.get(String(e.id));
+        written.delete(String(e.id));
+        if (got === e.f) continue;
+        failureCount++;
+        if (failures.length < limit) failures.push({ key: String(e.id), legacyKey: String(e.lk), reason: got === undefined ? 'missing' : 'differs from its legacy row' });
+      }
+      for (const extra of written.keys()) {
+        failureCount++;
+        if (failures.length < limit) failures.push({ key: extra, reason: 'no legacy row maps to it' });
+      }
+    }
+  }
+  const ok = sameChecksum(src, tgt);
+  return {
+    id: `${id}.content`, kind: 'content', ...base,
+    title: `${step.name} -> ${target.table}: ${src.rows} row(s) expected, content as mapped`,
+    ok, expected: src.rows, actual: tgt.rows, failures, failureCount: ok ? 0 : Math.max(failureCount, 1),
+  };
+}
+
+/** Every extension row written by the step has its event. */
+async function referenceCheck(
+  db: Db, step: CompiledStep, target: CompiledTarget, range: { table: string; first: number; last: number }, limit: number,
+): Promise<Omit<CheckResult, 'seconds'>> {
+  const idTarget = step.targets.find((t) => t.table === step.idTable)!;
+  const key = quoteQualified('x', target.keyColumn);
+  const orphans = await db.query<{ id: string }>(
+    `SELECT ${key} AS id FROM ${quoteId(target.table)} AS x LEFT JOIN ${quoteId(step.idTable)} AS e ON e.${quoteId(idTarget.keyColumn)} = ${key}
+      WHERE ${key} BETWEEN ? AND ? AND e.${quoteId(idTarget.keyColumn)} IS NULL ORDER BY ${key} LIMIT ${limit + 1}`,
+    [range.first, range.last],
+  );
+  return {
+    id: `${step.name}.${target.alias}.references`, kind: 'references', step: step.name, table: target.table,
+    title: `${step.name}: every ${target.table} row has its ${step.idTable} row`,
+    ok: orphans.length === 0, failures: orphans.slice(0, limit).map((r) => ({ key: String(r.id), reason: `no ${step.idTable} row` })),
+    failureCount: orphans.length,
+  };
+}
+
+/** A table the run created holds only rows inside the reserved ranges. */
+async function onlyRangesCheck(
+  db: Db, table: string, ranges: Array<{ first: number; last: number; keyColumn: string }>, limit: number,
+): Promise<Omit<CheckResult, 'seconds'>> {
+  const key = quoteId(ranges[0]!.keyColumn);
+  const outside = ranges.map(() => `${key} NOT BETWEEN ? AND ?`).join(' AND ');
+  const params = ranges.flatMap((r) => [r.first, r.last]);
+  const rows = await db.query<{ id: string }>(`SELECT ${key} AS id FROM ${quoteId(table)} WHERE ${outside} ORDER BY ${key} LIMIT ${limit + 1}`, params);
+  return {
+    id: `${table}.range`, kind: 'range', table,
+    title: `${table}: every row lies inside a reserved range`,
+    ok: rows.length === 0, failures: rows.slice(0, limit).map((r) => ({ key: String(r.id), reason: 'outside every reserved range' })),
+    failureCount: rows.length,
+  };
+}
+
+/** Rows that existed before the run (outside the reserved ranges, up to the backup's highest key) are unchanged. */
+async function unchangedCheck(
+  db: Db, pre: PreRunTable, renames: RenameState, ranges: Array<{ first: number; last: number; keyColumn: string }>,
+): Promise<Omit<CheckResult, 'seconds'>> {
+  const table = renames.tables.get(pre.name) ?? pre.name;
+  const columnRenames = renames.columns.get(pre.name) ?? new Map<string, string>();
+  const columns = pre.columns.filter((c) => !c.generated).map((c) => ({ name: columnRenames.get(c.name) ?? c.name, dataType: c.dataType }));
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  for (const r of ranges) {
+    conditions.push(`${quoteId(r.keyColumn)} NOT BETWEEN ? AND ?`);
+    params.push(r.first, r.last);
+  }
+  const pk = pre.primaryKey.length === 1 ? pre.primaryKey[0]! : null;
+  if (pk && pre.maxKey !== null) {
+    conditions.push(`${quoteId(pk)} <= ?`);
+    params.push(pre.maxKey);
+  }
+  const now = await tableChecksum(db, table, columns, conditions.length ? conditions.join(' AND ') : '1=1', params);
+  const ok = sameChecksum(now, pre.checksum!);
+  return {
+    id: `${pre.name}.unchanged`, kind: 'unchanged', table,
+    title: `${table}: the ${pre.checksum!.rows} row(s) that existed before the run are unchanged`,
+    ok, expected: `${pre.checksum!.rows} rows, sum ${pre.checksum!.hash}`, actual: `${now.rows} rows, sum ${now.hash}`,
+    failures: ok ? [] : [{ key: '*', reason: `checksum differs from the backup (${now.rows} vs ${pre.checksum!.rows} rows)` }],
+    failureCount: ok ? 0 : 1,
+  };
+}
+
+/** The projected column holds exactly the aggregate the mapping defines, for every row of its table. */
+async function projectionCheck(
+  db: Db, p: ReturnType<typeof compileProjection>, columns: Map<string, ColumnInfo>, limit: number,
+): Promise<Omit<CheckResult, 'seconds'>> {
+  const info = columns.get(p.column.name);
+  const title = `${p.table}.${p.column.name}: ${p.name} as defined`;
+  const base = { id: `${p.name}.projection`, kind: 'projection' as const, table: p.table, title };
+  if (!info) return { ...base, ok: false, failures: [{ key: '*', reason: `column ${p.column.name} does not exist` }], failureCount: 1 };
+  const t = quoteId(p.alias);
+  const keyInfo = columns.get(p.key)!;
+  const keyPart = { expr: `${t}.${quoteId(p.key)}`, kind: valueKind(keyInfo) };
+  const expectedFp = rowFingerprintSql([keyPart, { expr: castToColumnSql('es_v.v', info), kind: valueKind(info) }]);
+  const actualFp = rowFingerprintSql([keyPart, { expr: `${t}.${quoteId(p.column.name)}`, kind: valueKind(info) }]);
+  const from = `${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}`;
+  const [r] = await db.query<{ n: string; bad: string }>(`SELECT COUNT(*) AS n, SUM(${expectedFp} <> ${actualFp}) AS bad FROM ${from}`);
+  const bad = Number(r!.bad ?? 0);
+  const failures = bad === 0 ? [] : (await db.query<{ k: string; v: string | null; e: string | null }>(
+    `SELECT ${t}.${quoteId(p.key)} AS k, ${t}.${quoteId(p.column.name)} AS v, es_v.v AS e FROM ${from}
+      WHERE ${expectedFp} <> ${actualFp} ORDER BY k LIMIT ${limit}`)).map((row) => ({
+    key: String(row.k), reason: `holds ${row.v ?? 'NULL'}, expected ${row.e ?? 'NULL'}`,
+  }));
+  return { ...base, ok: bad === 0, expected: Number(r!.n), actual: Number(r!.n) - bad, failures, failureCount: bad };
+}
+
+export { type TableNames };
