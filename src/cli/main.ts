@@ -1,0 +1,131 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkBackup, createBackup, listBackups, restoreBackup } from '../backup/index.ts';
+import { connect } from '../db/connection.ts';
+import { usageError } from '../errors.ts';
+import { loadMapping } from '../mapping/load.ts';
+import { plan } from '../plan/plan-command.ts';
+import { stages } from '../run/journal.ts';
+import { migrate } from '../run/migrate.ts';
+import { restoreMapping } from '../run/restore.ts';
+import { verify } from '../run/verify-run.ts';
+import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
+import { renderMigrate, renderPlan, renderVerify } from './render.ts';
+
+const program = new Command('eventshift')
+  .description('Convert legacy MySQL/MariaDB rows into an event-log schema, safely: backed up, verified, reversible.')
+  .showHelpAfterError('(eventshift --help lists the commands)')
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+/** The options every command takes. */
+function common(cmd: Command): Command {
+  return cmd
+    .option('--database-url <url>', 'mysql://user:password@host:3306/database (default: $DATABASE_URL)')
+    .option('--backup-dir <dir>', 'where backups are kept', './backups')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--quiet', 'no progress lines on stderr')
+    .option('--debug', 'show stack traces of errors');
+}
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+};
+
+common(program.command('plan <mapping>'))
+  .description('read-only: what migrate would do, the ID ranges, the tables touched and every data problem (exit 1 when it must not run)')
+  .action(async (ref: string, flags: CommonFlags) => {
+    await runCommand(flags, async () => plan({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), log: logger(flags) }),
+      renderPlan, (r) => (r.ok ? 0 : 1));
+  });
+
+common(program.command('migrate <mapping>'))
+  .description('backup -> write -> verify -> cutover; resumes an interrupted run')
+  .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
+  .option('--report <dir>', 'where the verify stage writes its report (default reports/<mapping>-run-<id>)')
+  .option('--chunk-keys <n>', 'legacy keys per write chunk to start with (adapted to ~0.5 s per chunk)', positiveInt)
+  .option('--yes', 'do not ask for confirmation')
+  .action(async (ref: string, flags: CommonFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number }) => {
+    await runCommand(flags, async () => {
+      const mapping = await loadMapping(ref);
+      const databaseUrl = databaseUrlFrom(flags);
+      await confirm(flags, `migrate ${mapping.name} changes database ${new URL(databaseUrl).pathname.slice(1)}.`);
+      return migrate({ databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, log: logger(flags) });
+    }, renderMigrate, (r) => (r.status === 'failed' ? 1 : 0));
+  });
+
+common(program.command('verify <mapping>'))
+  .description("run the checks of the mapping's latest run again (exit 1 when any fails)")
+  .option('--report <dir>', 'write report.json and report.md into this folder')
+  .action(async (ref: string, flags: CommonFlags & { report?: string }) => {
+    await runCommand(flags, async () => verify({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), backupDir: flags.backupDir, reportDir: flags.report, log: logger(flags) }),
+      renderVerify, (r) => (r.verification.ok ? 0 : 1));
+  });
+
+common(program.command('restore [mapping]'))
+  .description("put back every table of the mapping's latest backup (or --backup ID), exactly as it was")
+  .option('--backup <id>', 'the backup to restore')
+  .option('--tables <list>', 'only these tables (comma-separated; with --backup)')
+  .option('--yes', 'do not ask for confirmation')
+  .action(async (ref: string | undefined, flags: CommonFlags & { backup?: string; tables?: string }) => {
+    await runCommand(flags, async () => {
+      const databaseUrl = databaseUrlFrom(flags);
+      if (ref) {
+        if (flags.tables) throw usageError('--tables restores part of a backup: use it with --backup ID and no mapping.');
+        const mapping = await loadMapping(ref);
+        await confirm(flags, `restore replaces the tables of ${mapping.name}'s backup in the database.`);
+        return restoreMapping({ databaseUrl, mapping, backupDir: flags.backupDir, backupId: flags.backup, log: logger(flags) });
+      }
+      if (!flags.backup) throw usageError('Name what to restore: a mapping (eventshift restore MAPPING) or a backup (--backup ID).');
+      await confirm(flags, `restore replaces the tables of backup ${flags.backup} in the database.`);
+      const db = await connect(databaseUrl);
+      try {
+        return { backupId: flags.backup, restore: await restoreBackup(db, { dir: flags.backupDir, id: flags.backup, tables: splitList(flags.tables), log: logger(flags) }) };
+      } finally {
+        await db.close();
+      }
+    }, (r) => `Restored backup ${r.backupId}: ${r.restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`);
+  });
+
+const backupsCommand = program.command('backups').description('list backups');
+common(backupsCommand.command('list'))
+  .description('id, label, time, tables, rows and size of every backup in --backup-dir')
+  .action(async (flags: CommonFlags) => {
+    await runCommand(flags, async () => listBackups(flags.backupDir), (list) => list.length === 0 ? `No backups in ${flags.backupDir}.` :
+      list.map((b) => `${b.id}  ${b.complete ? '' : '[INCOMPLETE] '}${b.createdAt ?? ''}  ${b.label ?? ''}  tables: ${b.tables.join(', ')}  rows: ${b.rows}  bytes: ${b.bytes}`).join('\n'));
+  });
+
+const backupCommand = program.command('backup').description('take or check a backup by hand');
+common(backupCommand.command('create'))
+  .description('back up tables (prints the new backup ID)')
+  .requiredOption('--tables <list>', 'comma-separated table names')
+  .option('--label <label>', 'a label shown by backups list')
+  .action(async (flags: CommonFlags & { tables: string; label?: string }) => {
+    await runCommand(flags, async () => {
+      const db = await connect(databaseUrlFrom(flags));
+      try {
+        return await createBackup(db, { dir: flags.backupDir, tables: splitList(flags.tables)!, label: flags.label });
+      } finally {
+        await db.close();
+      }
+    }, (m) => m.id);
+  });
+
+common(backupCommand.command('check <id>'))
+  .description("recompute every file's SHA-256 and compare with the manifest (exit 1 on any difference)")
+  .action(async (id: string, flags: CommonFlags) => {
+    await runCommand(flags, async () => checkBackup(flags.backupDir, id),
+      (r) => (r.ok ? `Backup ${id}: every file matches its manifest.` : `Backup ${id} does NOT match its manifest: ${r.problems.join('; ')}`),
+      (r) => (r.ok ? 0 : 1));
+  });
+
+function splitList(list: string | undefined): string[] | undefined {
+  if (list === undefined) return undefined;
+  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw usageError('The table list is empty; give names separated by commas.');
+  return items;
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,70 @@
+import type { PlanResult } from '../plan/plan-command.ts';
+import type { MigrateResult } from '../run/migrate.ts';
+import type { VerifyResult } from '../run/verify-run.ts';
+import type { Verification } from '../verify/verification.ts';
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+export function renderPlan(r: PlanResult): string {
+  const p = r.plan;
+  const out: string[] = [];
+  out.push(`Plan for ${p.mapping} on ${p.database} (${p.server})`);
+  if (r.run) out.push(`Run ${r.run.id}: ${r.run.status}, last stage ${r.run.stage}, started ${r.run.startedAt} UTC`);
+  out.push('', 'Sources:');
+  for (const s of p.sources) out.push(`  ${pad(s.alias, 12)} ${pad(s.table, 20)} ${s.exists ? `${s.rows} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`);
+  out.push('', 'Steps:');
+  for (const s of p.steps) {
+    out.push(`  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; IDs = ${s.keyColumn} + ${s.offset}${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`);
+    for (const w of s.writes) out.push(`    -> ${pad(w.table, 20)} ${w.rows} rows${w.when ? ' (when ' + w.when + ')' : ''}`);
+  }
+  if (p.projections.length) {
+    out.push('', 'Projections:');
+    for (const x of p.projections) out.push(`  ${x.table}.${x.column} ${x.definition}: ${x.rowsWithValue} of ${x.tableRows} rows get a value`);
+  }
+  out.push('', 'ID space:');
+  for (const s of p.idSpace) {
+    out.push(`  ${s.table}.${s.keyColumn}: ${s.exists ? `${s.rows} rows, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'}, AUTO_INCREMENT ${s.autoIncrement ?? '-'}` : 'created by the run'}`);
+    for (const range of s.ranges) out.push(`    ${range.step}: ${range.first}..${range.last} ${s.collisions.some((c) => c.step === range.step) ? 'TAKEN' : 'free'}`);
+    if (s.raiseAutoIncrementTo !== null) out.push(`    AUTO_INCREMENT raised to ${s.raiseAutoIncrementTo} before writing`);
+  }
+  out.push('', 'Tables:');
+  out.push(`  back up: ${p.tables.backup.join(', ')}`);
+  if (p.tables.create.length) out.push(`  create:  ${p.tables.create.join(', ')}`);
+  for (const a of p.tables.alter) out.push(`  alter:   ${a.table}: ${a.change}`);
+  for (const n of p.tables.rename.filter((x) => x.kind === 'table')) out.push(`  rename:  ${n.from} -> ${n.to} (at cutover)`);
+  out.push('', 'Data problems:');
+  const found = p.problems.filter((x) => x.count > 0);
+  if (found.length === 0) out.push('  none');
+  for (const x of found) out.push(`  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${x.count} ${x.description}: ${x.keys.join(', ')}${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`);
+  out.push('');
+  out.push(r.ok ? `OK: migrate can go ahead.${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `REFUSED: ${r.reasons.join(' ')}`);
+  return out.join('\n');
+}
+
+export function renderVerification(v: Verification): string {
+  const out: string[] = [];
+  for (const c of v.checks) {
+    out.push(`  ${c.ok ? 'pass' : 'FAIL'}  ${c.title}`);
+    for (const f of c.failures.slice(0, 10)) out.push(`          ${f.key}${f.legacyKey ? ` (legacy ${f.legacyKey})` : ''}: ${f.reason}`);
+    if (c.failureCount > Math.min(10, c.failures.length)) out.push(`          ... ${c.failureCount - Math.min(10, c.failures.length)} more`);
+  }
+  const failed = v.checks.filter((c) => !c.ok).length;
+  out.push(v.ok ? `All ${v.checks.length} checks passed (${v.seconds} s).` : `${failed} of ${v.checks.length} checks FAILED.`);
+  return out.join('\n');
+}
+
+export function renderMigrate(r: MigrateResult): string {
+  const out: string[] = [];
+  out.push(`Run ${r.runId} of ${r.plan.mapping}${r.resumed ? ' (resumed)' : ''}: ${r.status}, last stage ${r.stage}.`);
+  if (r.backup) out.push(`Backup: ${r.backup.dir}`);
+  for (const [step, rows] of Object.entries(r.rowsWritten)) out.push(`Wrote ${rows} rows in step ${step}.`);
+  if (r.verification) out.push(renderVerification(r.verification));
+  if (r.reportDir) out.push(`Report: ${r.reportDir}/report.md (and report.json)`);
+  const times = Object.entries(r.stageSeconds).map(([s, t]) => `${s} ${t}s`).join(', ');
+  if (times) out.push(`Stage times: ${times}`);
+  return out.join('\n');
+}
+
+export function renderVerify(r: VerifyResult): string {
+  return [`Verification of run ${r.runId}:`, renderVerification(r.verification), ...r.reportFiles.map((f) => `Wrote ${f}`)].join('\n');
+}

@@ -1,0 +1,15 @@
+/**
+ * eventshift as a library: each command is a function returning a typed result; the CLI only renders it.
+ */
+export { defineMapping, col, lit, sql, id, renameTable, renameColumn } from './mapping/define.ts';
+export type { Mapping, MappingDefinition, StepDefinition, ColumnExpr, ProjectionDefinition, ProblemDefinition, CutoverChange } from './mapping/define.ts';
+export { loadMapping } from './mapping/load.ts';
+export { plan, type PlanOptions, type PlanResult } from './plan/plan-command.ts';
+export type { Plan } from './plan/plan.ts';
+export { migrate, type MigrateOptions, type MigrateResult } from './run/migrate.ts';
+export { verify, type VerifyOptions, type VerifyResult } from './run/verify-run.ts';
+export { restoreMapping, type RestoreMappingOptions, type RestoreMappingResult } from './run/restore.ts';
+export { createBackup, checkBackup, listBackups, restoreBackup, readManifest } from './backup/index.ts';
+export type { Verification, CheckResult } from './verify/verification.ts';
+export { EventshiftError, exitCodeFor, type ErrorKind } from './errors.ts';
+export { connect, type Db } from './db/connection.ts';
