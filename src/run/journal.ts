@@ -5,7 +5,7 @@ import type { Plan } from '../plan/plan.ts';
 /** The stages of a run, in order. */
 export const stages = ['backup', 'write', 'verify', 'cutover'] as const;
 export type Stage = (typeof stages)[number];
-export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restored';
+export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restored' | 'rolled_back';
 
 export interface RunRecord {
   id: number;

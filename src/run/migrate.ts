@@ -14,6 +14,7 @@ import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, renameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
+import { faultPoint } from './fault-points.ts';
 import {
   claimRun, createRun, finishStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
   type RunRecord, type RunStatus, type Stage,
@@ -53,7 +54,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   return withRunLock(options, mapping, async (db, lock) => {
     let run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
     if (run?.status === 'completed') {
-      throw refusal(`Mapping ${mapping.name} was already migrated by run ${run.id} (finished ${run.finishedAt} UTC); use \`eventshift restore ${mapping.name}\` to undo it first.`, { subject: mapping.name });
+      // Running migrate again finishes the job; when the job is finished, that is nothing to do.
+      log(`Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. \`eventshift rollback\` or \`restore\` undo it.`);
+      return {
+        runId: run.id, resumed: true, status: 'completed', stage: 'cutover', plan: run.plan,
+        backup: run.backupId ? { id: run.backupId, dir: join(options.backupDir, run.backupId) } : null,
+        verification: null, reportDir: null, stageSeconds: {}, rowsWritten: {},
+      };
     }
     const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
     if (resumed) {
@@ -82,6 +89,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       for (const stage of stages.slice(from)) {
         const t0 = performance.now();
         log(`Stage ${stage}...`);
+        faultPoint(`stage ${stage} before`);
         const passed = await stageRunners[stage](state);
         state.result.stageSeconds[stage] = Math.round(performance.now() - t0) / 1000;
         if (!passed) {
@@ -93,6 +101,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         const last = stage === 'cutover';
         state.result.status = last ? 'completed' : 'running';
         await updateRun(db, run!.id, { stage, ...(last ? { status: 'completed', finished: true } : {}) }, now());
+        faultPoint(`stage ${stage} after`);
         if (!last && options.until === stage) {
           state.result.status = 'stopped';
           await updateRun(db, run!.id, { status: 'stopped' }, now());
@@ -134,7 +143,13 @@ async function backupStage(s: RunState): Promise<boolean> {
     await rm(abandoned, { recursive: true, force: true });
   }
   await startStep(db, run.id, 'backup', 'tables', now());
+  faultPoint('backup tables started');
+  const tablesStarted = new Set<string>();
   const manifest = await createBackup(db, {
+    onProgress: (p) => {
+      // The second table starting: some files are on disk, the manifest is not.
+      if (!tablesStarted.has(p.table) && tablesStarted.add(p.table).size === 2) faultPoint('backup tables half-written');
+    },
     dir: options.backupDir,
     tables: run.plan.tables.backup,
     label: `${run.plan.mapping} run ${run.id}`,
@@ -152,6 +167,7 @@ async function backupStage(s: RunState): Promise<boolean> {
       manifest.tables.reduce((n, t) => n + t.rows, 0), manifest.tables.reduce((n, t) => n + t.files.reduce((b, f) => b + f.bytes, 0), 0),
       manifest.createdAt.replace('T', ' ').replace('Z', '')],
   );
+  faultPoint('backup tables written');
   await updateRun(db, run.id, { backupId: manifest.id }, now());
   await finishStep(db, run.id, 'backup', 'tables', 'done', now(), { dir, id: manifest.id });
   s.result.backup = { id: manifest.id, dir };
@@ -187,6 +203,7 @@ async function writeStage(s: RunState): Promise<boolean> {
     const record = await stepRecord(db, run.id, 'write', name);
     if (record?.status === 'done') continue;
     await startStep(db, run.id, 'write', name, now());
+    faultPoint(`write ${name} started`);
     let lo = record?.progressKey != null ? record.progressKey + 1 : source.minKey!;
     if (record) {
       // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
@@ -208,10 +225,12 @@ async function writeStage(s: RunState): Promise<boolean> {
         return n;
       });
       rows += written;
+      faultPoint(`chunk ${planned.name} ${hi}`);
       const seconds = (performance.now() - t0) / 1000;
       chunk = Math.max(100, Math.min(200_000, Math.round(chunk * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
       lo = hi + 1;
     }
+    faultPoint(`write ${name} worked`);
     await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
     s.result.rowsWritten[planned.name] = rows;
     log(`Step ${planned.name}: ${rows} row(s) written.`);
@@ -233,7 +252,9 @@ async function journaled(s: RunState, stage: Stage, step: string, work: () => Pr
   const record = await stepRecord(s.db, s.run.id, stage, step);
   if (record?.status === 'done') return;
   await startStep(s.db, s.run.id, stage, step, s.now());
+  faultPoint(`${stage} ${step} started`);
   await work();
+  faultPoint(`${stage} ${step} worked`);
   await finishStep(s.db, s.run.id, stage, step, 'done', s.now());
 }
 
@@ -248,6 +269,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, now } = s;
   const manifest = await readManifest(s.options.backupDir, run.backupId ?? s.result.backup!.id);
   await startStep(db, run.id, 'verify', 'checks', now());
+  faultPoint('verify checks started');
   const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), now });
   s.result.verification = verification;
   const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);

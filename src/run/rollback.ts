@@ -1,0 +1,118 @@
+import type { Db } from '../db/connection.ts';
+import { columnExists, tableExists } from '../db/introspect.ts';
+import { quoteId } from '../db/quote.ts';
+import { readManifest } from '../backup/index.ts';
+import { refusal } from '../errors.ts';
+import type { Mapping } from '../mapping/define.ts';
+import { sourceTableNames } from '../mapping/compile.ts';
+import { hasBookkeeping } from './bookkeeping.ts';
+import { applyCutoverChange } from './cutover.ts';
+import { withRunLock, type CommandOptions } from './context.ts';
+import { faultPoint } from './fault-points.ts';
+import { latestRun, updateRun } from './journal.ts';
+
+export interface RollbackOptions extends CommandOptions {
+  mapping: Mapping;
+  backupDir: string;
+  /** Rows deleted per statement (default 10,000 keys). */
+  chunkKeys?: number;
+}
+
+export interface RollbackResult {
+  runId: number;
+  /** What was undone, in order, as sentences. */
+  actions: string[];
+  rowsDeleted: Record<string, number>;
+  /** Tables the run created that now hold others' rows: kept, with those rows. */
+  keptTables: Array<{ table: string; rows: number }>;
+}
+
+/**
+ * Removes exactly what the mapping's latest run wrote, and nothing else: cutover renames are undone, added columns
+ * dropped, the run's rows deleted from its reserved ranges, and tables it created dropped when no one else wrote to
+ * them. Rows others wrote meanwhile stay. Every action checks the live schema first, so it works after a completed
+ * run, after a crash at any point, and when itself interrupted and run again.
+ */
+export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => undefined);
+  const { mapping } = options;
+  return withRunLock(options, mapping, async (db) => {
+    const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+    if (!run || run.status === 'restored' || run.status === 'rolled_back') {
+      throw refusal(`There is no run of ${mapping.name} to roll back in ${db.database}${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`, { subject: mapping.name });
+    }
+    const plan = run.plan;
+    const actions: string[] = [];
+    const rowsDeleted: Record<string, number> = {};
+    const keptTables: RollbackResult['keptTables'] = [];
+
+    for (const change of [...(mapping.cutover ?? [])].reverse()) {
+      const back = { ...change, from: change.to, to: change.from };
+      const exists = change.kind === 'renameTable' ? await tableExists(db, change.to) : await columnExists(db, change.table, change.to);
+      if (!exists) continue;
+      await applyCutoverChange(db, back);
+      actions.push(change.kind === 'renameTable' ? `renamed ${change.to} back to ${change.from}` : `renamed ${change.table}.${change.to} back to ${change.from}`);
+      faultPoint(`rollback ${actions.length}`);
+    }
+
+    const names = sourceTableNames(mapping);
+    for (const [name, p] of Object.entries(mapping.projections ?? {})) {
+      const table = names(p.table);
+      if (await columnExists(db, table, p.column.name)) {
+        await db.execute(`ALTER TABLE ${quoteId(table)} DROP COLUMN ${quoteId(p.column.name)}`);
+        actions.push(`dropped ${table}.${p.column.name} (projection ${name})`);
+      }
+    }
+
+    const chunk = options.chunkKeys ?? 10_000;
+    for (const step of [...plan.steps].reverse()) {
+      if (!step.range) continue;
+      for (const w of [...step.writes].reverse()) {
+        if (!(await tableExists(db, w.table))) continue;
+        const deleted = await deleteRange(db, w.table, w.keyColumn, step.range.first, step.range.last, chunk);
+        rowsDeleted[w.table] = (rowsDeleted[w.table] ?? 0) + deleted;
+        if (deleted > 0) actions.push(`deleted ${deleted} row(s) of step ${step.name} from ${w.table} (${step.range.first}..${step.range.last})`);
+        faultPoint(`rollback delete ${step.name} ${w.table}`);
+      }
+    }
+
+    for (const table of plan.tables.create) {
+      if (!(await tableExists(db, table))) continue;
+      const [row] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(table)}`);
+      const rows = Number(row!.n);
+      if (rows === 0) {
+        await db.execute(`DROP TABLE ${quoteId(table)}`);
+        actions.push(`dropped ${table}, which the run had created`);
+      } else {
+        keptTables.push({ table, rows });
+        actions.push(`kept ${table}, created by the run: it holds ${rows} row(s) written by others`);
+      }
+    }
+
+    const raised = plan.idSpace.filter((s) => s.raiseAutoIncrementTo !== null && s.exists);
+    if (raised.length > 0 && run.backupId) {
+      const manifest = await readManifest(options.backupDir, run.backupId).catch(() => null);
+      for (const space of raised) {
+        const before = manifest?.tables.find((t) => t.name === space.table)?.autoIncrement;
+        if (before === undefined || before === null) continue;
+        // The server keeps AUTO_INCREMENT above the highest row, so others' rows are never put at risk by this.
+        await db.execute(`ALTER TABLE ${quoteId(space.table)} AUTO_INCREMENT = ${BigInt(before).toString()}`);
+        actions.push(`set ${space.table}'s AUTO_INCREMENT back towards ${before}`);
+      }
+    }
+
+    await updateRun(db, run.id, { status: 'rolled_back', finished: true }, now());
+    for (const a of actions) log(a);
+    return { runId: run.id, actions, rowsDeleted, keptTables };
+  });
+}
+
+async function deleteRange(db: Db, table: string, key: string, first: number, last: number, chunk: number): Promise<number> {
+  let deleted = 0;
+  for (let lo = first; lo <= last; lo += chunk) {
+    const hi = Math.min(lo + chunk - 1, last);
+    deleted += (await db.execute(`DELETE FROM ${quoteId(table)} WHERE ${quoteId(key)} BETWEEN ? AND ?`, [lo, hi])).affectedRows;
+  }
+  return deleted;
+}

@@ -1,0 +1,36 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export const eventshiftBin = join(import.meta.dirname, '../../bin/eventshift.mjs');
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process and waits for it. */
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): CliRun {
+  const r = spawnSync(process.execPath, [eventshiftBin, ...args], {
+    encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env }, timeout: 120_000,
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the CLI and SIGKILLs it after `killAfterMs` (if it is still running); resolves when it has exited. */
+export function runCliKilledAfter(args: string[], killAfterMs: number, options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [eventshiftBin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
