@@ -103,4 +103,19 @@ describe('a run killed at any boundary resumes to the same database', () => {
     // The instants must really have cut runs short, or this test proves nothing.
     expect(interrupted).toBeGreaterThanOrEqual(3);
   });
+  it('rollback after a SIGKILL at any stage returns the original database', async () => {
+    const sampled = points.filter((p, i) => i % 4 === 1 || p.startsWith('cutover') || p === 'stage cutover after');
+    expect(sampled.length).toBeGreaterThan(6);
+    let i = 0;
+    for (const point of sampled) {
+      const t = await seeded(`rb_${i++}`);
+      const backupDir = join(work, `rb${i}`);
+      expect(cli(t, backupDir, migrateArgs, { EVENTSHIFT_FAULT: point }).signal, point).toBe('SIGKILL');
+      const undone = cli(t, backupDir, ['rollback', 'vbzcart-ord-pull', '--yes', '--quiet']);
+      expect(undone.code, `${point}: ${undone.stderr}`).toBe(0);
+      expect(await snapshot(t.db), point).toEqual(original);
+      await t.drop();
+      databases.splice(databases.indexOf(t), 1);
+    }
+  });
 });
