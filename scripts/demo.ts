@@ -46,6 +46,6 @@ const verified = await verify({ databaseUrl, mapping, backupDir, reportDir });
 say(renderVerify(verified) + '\n');
 
 say(`Backup: ${migrated.backup?.dir}`);
-say(`Report: ${reportDir}/report.md`);
+say(`Report: ${reportDir}/report.html (and report.md, report.json)`);
 say(`Undo it all: npx eventshift restore vbzcart-ord-pull --database-url ${databaseUrl} --yes`);
 process.exit(verified.verification.ok ? 0 : 1);

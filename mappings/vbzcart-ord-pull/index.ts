@@ -149,4 +149,76 @@ export default defineMapping({
       consequence: 'kept as it is in ID_Pull OLD',
     },
   },
+  replays: {
+    orderHolds: {
+      description:
+        "each order's active holds, replaying its hold on/off events in time order (a hold-on adds a hold, a hold-off lifts one; " +
+        'at equal times holds are placed before they are lifted). The events do not say which hold a release lifts, so the ' +
+        'replay gives whether and how many holds are active, not which',
+      entity: 'order',
+      events: `
+        SELECT g.k, ${replayState('holds')} AS holds, ${replayState('onHold')} AS onHold,
+               CASE WHEN g.lowest < 0 THEN CONCAT('at ', g.firstUnheldRelease)
+                    WHEN g.holds > 0 THEN CONCAT('since ', g.heldSince)
+                    ELSE CONCAT('last hold lifted ', g.lastEvent) END AS detail
+          FROM (SELECT replay.k, SUM(replay.delta) AS holds, MIN(replay.active) AS lowest,
+                       MIN(CASE WHEN replay.active < 0 THEN replay.WhenStart END) AS firstUnheldRelease,
+                       MAX(CASE WHEN replay.delta = 1 AND replay.active = 1 THEN replay.WhenStart END) AS heldSince,
+                       MAX(replay.WhenStart) AS lastEvent
+                  FROM (SELECT h.ID_Order AS k, e.WhenStart, IF(h.isRelease = 0, 1, -1) AS delta,
+                               SUM(IF(h.isRelease = 0, 1, -1)) OVER (PARTITION BY h.ID_Order ORDER BY e.WhenStart, h.isRelease, e.ID ROWS UNBOUNDED PRECEDING) AS active
+                          FROM {{hold}} AS h JOIN {{event}} AS e ON e.ID = h.ID_Event) AS replay
+                 GROUP BY replay.k) AS g`,
+      compare: {
+        'unreleased pulls': {
+          description: 'as many active holds as the order has pulls not released on a real date',
+          state: 'holds',
+          legacy: `
+            SELECT pull.ID_Ord AS k, ${activeHolds(`SUM(${unreleased})`)} AS state,
+                   CONCAT(COUNT(*), ' pull(s), ', SUM(${released}), ' released') AS detail
+              FROM {{pull}} AS pull GROUP BY pull.ID_Ord`,
+          explainedBy: {},
+        },
+        'orders.ID_Pull': {
+          description: 'the legacy pointer names an unreleased pull of the order exactly when the order is on hold',
+          state: 'onHold',
+          legacy: `
+            SELECT orders.ID AS k,
+                   CASE WHEN {{orders.ID_Pull}} IS NULL OR {{orders.ID_Pull}} = 0 THEN 'not on hold'
+                        WHEN pull.ID IS NULL THEN 'names a pull that does not exist'
+                        WHEN pull.ID_Ord <> orders.ID THEN 'names a pull of another order'
+                        WHEN ${released} THEN 'names a released pull'
+                        ELSE 'on hold' END AS state,
+                   CASE WHEN {{orders.ID_Pull}} IS NULL THEN 'ID_Pull is NULL'
+                        WHEN pull.ID IS NULL THEN CONCAT('ID_Pull = ', {{orders.ID_Pull}})
+                        WHEN ${released} THEN CONCAT('ID_Pull = ', {{orders.ID_Pull}}, ', released ', pull.WhenFreed)
+                        ELSE CONCAT('ID_Pull = ', {{orders.ID_Pull}}, ', placed ', pull.WhenPulled) END AS detail
+              FROM {{orders}} AS orders LEFT JOIN {{pull}} AS pull ON pull.ID = {{orders.ID_Pull}}`,
+          absent: { events: 'not on hold' },
+          explainedBy: { pointerToReleasedPull: 'orders.ID', danglingPullPointer: 'orders.ID', orphanPull: 'pull.ID_Ord' },
+        },
+        'orders.WhenHeld': {
+          description: 'WhenHeld is set exactly when the order is on hold',
+          state: 'onHold',
+          legacy: `
+            SELECT orders.ID AS k, IF({{orders.WhenHeld}} IS NULL, 'not on hold', 'on hold') AS state,
+                   IF({{orders.WhenHeld}} IS NULL, 'WhenHeld is NULL', CONCAT('WhenHeld = ', {{orders.WhenHeld}})) AS detail
+              FROM {{orders}} AS orders`,
+          absent: { events: 'not on hold' },
+          explainedBy: { orphanPull: 'pull.ID_Ord' },
+        },
+      },
+    },
+  },
 });
+
+/** The replayed state: a release that comes while no hold is active makes the order's events inconsistent. */
+function replayState(kind: 'holds' | 'onHold'): string {
+  const value = kind === 'holds' ? activeHolds('g.holds') : "IF(g.holds > 0, 'on hold', 'not on hold')";
+  return `CASE WHEN g.lowest < 0 THEN 'a hold lifted while none was active' ELSE ${value} END`;
+}
+
+/** 'no active hold', '1 active hold', 'N active holds': the same words on both sides of the comparison. */
+function activeHolds(count: string): string {
+  return `CASE ${count} WHEN 0 THEN 'no active hold' WHEN 1 THEN '1 active hold' ELSE CONCAT(${count}, ' active holds') END`;
+}

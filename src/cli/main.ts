@@ -6,9 +6,13 @@ import { loadMapping } from '../mapping/load.ts';
 import { plan } from '../plan/plan-command.ts';
 import { stages } from '../run/journal.ts';
 import { migrate } from '../run/migrate.ts';
-import { restoreMapping } from '../run/restore.ts';
+import { restoreMapping, restoreStandalone } from '../run/restore.ts';
+import { rollback } from '../run/rollback.ts';
+import { lineage } from '../run/lineage.ts';
+import type { PlanOverrides } from '../plan/plan.ts';
 import { verify } from '../run/verify-run.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
+import { progressSink, trackSteps } from './progress.ts';
 import { renderMigrate, renderPlan, renderVerify } from './render.ts';
 
 const program = new Command('eventshift')
@@ -34,31 +38,45 @@ const positiveInt = (value: string) => {
   return n;
 };
 
-common(program.command('plan <mapping>'))
+/** --ids and --start, which override the mapping's ID assignment for a new run. */
+function idFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--ids <strategy>', 'number every step: offset, dense, chronological, or auto (dense in the lowest free gap that fits)')
+      .choices(['offset', 'dense', 'chronological', 'auto']))
+    .option('--start <step=N>', 'first ID of a step (repeatable)', (value: string, all: Record<string, number> = {}) => {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$/.exec(value);
+      if (!m) throw new InvalidArgumentError('expected STEP=N, e.g. holdOn=20000');
+      return { ...all, [m[1]!]: Number(m[2]) };
+    });
+}
+
+type IdFlags = { ids?: PlanOverrides['ids']; start?: Record<string, number> };
+
+idFlags(common(program.command('plan <mapping>')))
   .description('read-only: what migrate would do, the ID ranges, the tables touched and every data problem (exit 1 when it must not run)')
-  .action(async (ref: string, flags: CommonFlags) => {
-    await runCommand(flags, async () => plan({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), log: logger(flags) }),
+  .action(async (ref: string, flags: CommonFlags & IdFlags) => {
+    await runCommand(flags, async () => plan({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), overrides: { ids: flags.ids, start: flags.start }, log: logger(flags) }),
       renderPlan, (r) => (r.ok ? 0 : 1));
   });
 
-common(program.command('migrate <mapping>'))
+idFlags(common(program.command('migrate <mapping>')))
   .description('backup -> write -> verify -> cutover; resumes an interrupted run')
   .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
-  .option('--report <dir>', 'where the verify stage writes its report (default reports/<mapping>-run-<id>)')
+  .option('--report <dir>', 'where the verify stage writes report.html, report.md and report.json (default reports/<mapping>-run-<id>)')
   .option('--chunk-keys <n>', 'legacy keys per write chunk to start with (adapted to ~0.5 s per chunk)', positiveInt)
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number }) => {
+  .action(async (ref: string, flags: CommonFlags & IdFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number }) => {
     await runCommand(flags, async () => {
       const mapping = await loadMapping(ref);
       const databaseUrl = databaseUrlFrom(flags);
       await confirm(flags, `migrate ${mapping.name} changes database ${new URL(databaseUrl).pathname.slice(1)}.`);
-      return migrate({ databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, log: logger(flags) });
+      return migrate({ databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, overrides: { ids: flags.ids, start: flags.start }, log: logger(flags) });
     }, renderMigrate, (r) => (r.status === 'failed' ? 1 : 0));
   });
 
 common(program.command('verify <mapping>'))
   .description("run the checks of the mapping's latest run again (exit 1 when any fails)")
-  .option('--report <dir>', 'write report.json and report.md into this folder')
+  .option('--report <dir>', 'write report.html, report.md and report.json into this folder')
   .action(async (ref: string, flags: CommonFlags & { report?: string }) => {
     await runCommand(flags, async () => verify({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), backupDir: flags.backupDir, reportDir: flags.report, log: logger(flags) }),
       renderVerify, (r) => (r.verification.ok ? 0 : 1));
@@ -68,25 +86,52 @@ common(program.command('restore [mapping]'))
   .description("put back every table of the mapping's latest backup (or --backup ID), exactly as it was")
   .option('--backup <id>', 'the backup to restore')
   .option('--tables <list>', 'only these tables (comma-separated; with --backup)')
+  .option('--force', 'restore even if rows written since the backup would be lost')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string | undefined, flags: CommonFlags & { backup?: string; tables?: string }) => {
+  .action(async (ref: string | undefined, flags: CommonFlags & { backup?: string; tables?: string; force?: boolean }) => {
     await runCommand(flags, async () => {
       const databaseUrl = databaseUrlFrom(flags);
       if (ref) {
         if (flags.tables) throw usageError('--tables restores part of a backup: use it with --backup ID and no mapping.');
         const mapping = await loadMapping(ref);
         await confirm(flags, `restore replaces the tables of ${mapping.name}'s backup in the database.`);
-        return restoreMapping({ databaseUrl, mapping, backupDir: flags.backupDir, backupId: flags.backup, log: logger(flags) });
+        return restoreMapping({ databaseUrl, mapping, backupDir: flags.backupDir, backupId: flags.backup, force: flags.force, log: logger(flags) });
       }
       if (!flags.backup) throw usageError('Name what to restore: a mapping (eventshift restore MAPPING) or a backup (--backup ID).');
       await confirm(flags, `restore replaces the tables of backup ${flags.backup} in the database.`);
-      const db = await connect(databaseUrl);
+      const steps = trackSteps(progressSink(flags));
       try {
-        return { backupId: flags.backup, restore: await restoreBackup(db, { dir: flags.backupDir, id: flags.backup, tables: splitList(flags.tables), log: logger(flags) }) };
+        return await restoreStandalone({
+          databaseUrl, backupDir: flags.backupDir, backupId: flags.backup, tables: splitList(flags.tables), force: flags.force,
+          log: logger(flags), onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
+        });
       } finally {
-        await db.close();
+        steps.close();
       }
     }, (r) => `Restored backup ${r.backupId}: ${r.restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`);
+  });
+
+common(program.command('lineage <mapping>'))
+  .description("which legacy row produced an event (--event ID), or which events a legacy row produced (--legacy KEY)")
+  .option('--event <id>', 'a new ID', positiveInt)
+  .option('--legacy <key>', 'a legacy key', positiveInt)
+  .action(async (ref: string, flags: CommonFlags & { event?: number; legacy?: number }) => {
+    await runCommand(flags, async () => lineage({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), event: flags.event, legacy: flags.legacy }),
+      (r) => r.links.length === 0 ? `Run ${r.runId} wrote nothing for that ${flags.event !== undefined ? 'ID' : 'legacy key'}.`
+        : r.links.map((l) => `${l.table} ${l.eventId} <- ${l.source} ${l.legacyKey} (step ${l.step}, by ${l.via})`).join('\n'),
+      (r) => (r.links.length === 0 ? 1 : 0));
+  });
+
+common(program.command('rollback <mapping>'))
+  .description("remove exactly what the mapping's latest run wrote, keeping rows others wrote since (works after a crash too)")
+  .option('--yes', 'do not ask for confirmation')
+  .action(async (ref: string, flags: CommonFlags) => {
+    await runCommand(flags, async () => {
+      const mapping = await loadMapping(ref);
+      const databaseUrl = databaseUrlFrom(flags);
+      await confirm(flags, `rollback removes what ${mapping.name}'s latest run wrote.`);
+      return rollback({ databaseUrl, mapping, backupDir: flags.backupDir, log: logger(flags) });
+    }, (r) => [`Rolled back run ${r.runId}:`, ...r.actions.map((a) => `  ${a}`)].join('\n'));
   });
 
 const backupsCommand = program.command('backups').description('list backups');
@@ -105,9 +150,11 @@ common(backupCommand.command('create'))
   .action(async (flags: CommonFlags & { tables: string; label?: string }) => {
     await runCommand(flags, async () => {
       const db = await connect(databaseUrlFrom(flags));
+      const steps = trackSteps(progressSink(flags));
       try {
-        return await createBackup(db, { dir: flags.backupDir, tables: splitList(flags.tables)!, label: flags.label });
+        return await createBackup(db, { dir: flags.backupDir, tables: splitList(flags.tables)!, label: flags.label, onProgress: (p) => steps.report(p.table, p.rows, p.totalRows) });
       } finally {
+        steps.close();
         await db.close();
       }
     }, (m) => m.id);

@@ -14,7 +14,8 @@ export function renderPlan(r: PlanResult): string {
   for (const s of p.sources) out.push(`  ${pad(s.alias, 12)} ${pad(s.table, 20)} ${s.exists ? `${s.rows} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`);
   out.push('', 'Steps:');
   for (const s of p.steps) {
-    out.push(`  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; IDs = ${s.keyColumn} + ${s.offset}${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`);
+    const ids = s.ids.strategy === 'offset' ? `IDs = ${s.keyColumn} + ${s.ids.offset}` : `IDs ${s.ids.strategy}${s.ids.strategy === 'chronological' ? ` by ${s.ids.orderBy}` : ''} from ${s.ids.start}`;
+    out.push(`  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; ${ids}${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`);
     for (const w of s.writes) out.push(`    -> ${pad(w.table, 20)} ${w.rows} rows${w.when ? ' (when ' + w.when + ')' : ''}`);
   }
   if (p.projections.length) {
@@ -59,7 +60,7 @@ export function renderMigrate(r: MigrateResult): string {
   if (r.backup) out.push(`Backup: ${r.backup.dir}`);
   for (const [step, rows] of Object.entries(r.rowsWritten)) out.push(`Wrote ${rows} rows in step ${step}.`);
   if (r.verification) out.push(renderVerification(r.verification));
-  if (r.reportDir) out.push(`Report: ${r.reportDir}/report.md (and report.json)`);
+  if (r.reportDir) out.push(`Report: ${r.reportDir}/report.html (and report.md, report.json)`);
   const times = Object.entries(r.stageSeconds).map(([s, t]) => `${s} ${t}s`).join(', ');
   if (times) out.push(`Stage times: ${times}`);
   return out.join('\n');

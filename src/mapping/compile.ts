@@ -39,8 +39,25 @@ export interface CompiledTarget {
   columns: CompiledColumn[];
 }
 
+/** A step's IDs as the plan fixed them. */
+export type StepIds =
+  | { strategy: 'offset'; offset: number }
+  | { strategy: 'dense' | 'chronological'; start: number; orderBy?: string };
+
+/** The step's target rows for a range of legacy keys: `FROM ${from} WHERE ${where}` with `params(lo, hi)`. */
+export interface TargetRowsSql {
+  from: string;
+  where: string;
+  params(lo: number, hi: number): number[];
+}
+
 export interface CompiledStep {
   name: string;
+  ids: StepIds;
+  /** ` JOIN eventshift_lineage ...` for steps whose IDs are recorded in the lineage table; empty for offset steps. */
+  lineageJoin: string;
+  /** The lineage rows of this step and run: `es_l.run_id = R AND es_l.step = 'S'`. */
+  lineageFilter: string;
   fromAlias: string;
   /** The legacy key column of the from-source. */
   keyColumn: string;
@@ -50,8 +67,7 @@ export interface CompiledStep {
   fromClause: string;
   /** The step's own filter, `1=1` when it has none. */
   where: string;
-  offset: number;
-  /** SQL computing the new ID from the legacy key. */
+  /** SQL computing the new ID from the legacy key (with the lineage join, for lineage steps). */
   idSql: string;
   idTable: string;
   /** Targets in write order: the ID table first, so extension rows always follow their event. */
@@ -90,16 +106,25 @@ export function fromClauseSql(fromAlias: string, joins: Record<string, string | 
   return sql;
 }
 
+export const lineageAlias = 'es_l';
+/** The alias of the target table in target-side SQL. */
+export const targetAlias = 'es_t';
+
 export function compileStep(
   mapping: Mapping,
   name: string,
   step: StepDefinition,
   keyColumn: string,
-  offset: number,
+  ids: StepIds,
   names: TableNames,
+  /** The run whose lineage rows lineage steps read; without it, only counting SQL may be used. */
+  runId?: number,
 ): CompiledStep {
   const keySql = quoteQualified(step.from, keyColumn);
-  const idSql = `(${keySql} + ${offset})`;
+  const l = quoteId(lineageAlias);
+  const lineageFilter = `${l}.run_id = ${runId ?? 'NULL'} AND ${l}.step = ${quoteString(name)}`;
+  const lineageJoin = ids.strategy === 'offset' ? '' : ` JOIN eventshift_lineage AS ${l} ON ${lineageFilter} AND ${l}.legacy_key = ${keySql}`;
+  const idSql = ids.strategy === 'offset' ? `(${keySql} + ${ids.offset})` : `${l}.event_id`;
   const order = Object.keys(step.rows).sort((a, b) => Number(b === step.ids.table) - Number(a === step.ids.table));
   const targets = order.map((alias): CompiledTarget => {
     const spec = step.rows[alias]!;
@@ -116,12 +141,14 @@ export function compileStep(
   });
   return {
     name,
+    ids,
+    lineageJoin,
+    lineageFilter,
     fromAlias: step.from,
     keyColumn,
     keySql,
     fromClause: fromClauseSql(step.from, step.join ?? {}, names),
     where: step.where ?? '1=1',
-    offset,
     idSql,
     idTable: tableName(mapping.targets[step.ids.table]!),
     targets,
@@ -138,9 +165,25 @@ export function insertChunkSql(step: CompiledStep, target: CompiledTarget): stri
   const values = target.columns.map((c) => c.sql).join(', ');
   return (
     `INSERT INTO ${quoteId(target.table)} (${columns})\n` +
-    `SELECT ${values}\nFROM ${step.fromClause}\n` +
+    `SELECT ${values}\nFROM ${step.fromClause}${step.lineageJoin}\n` +
     `WHERE ${targetWhere(step, target)} AND ${step.keySql} BETWEEN ? AND ?`
   );
+}
+
+/** Selects the step's rows of one target for legacy keys [lo, hi]: by ID arithmetic, or through the lineage table. */
+export function targetRowsSql(step: CompiledStep, target: CompiledTarget): TargetRowsSql {
+  const t = quoteId(targetAlias);
+  const key = `${t}.${quoteId(target.keyColumn)}`;
+  const ids = step.ids;
+  if (ids.strategy === 'offset') {
+    return { from: `${quoteId(target.table)} AS ${t}`, where: `${key} BETWEEN ? AND ?`, params: (lo, hi) => [lo + ids.offset, hi + ids.offset] };
+  }
+  const l = quoteId(lineageAlias);
+  return {
+    from: `${quoteId(target.table)} AS ${t} JOIN eventshift_lineage AS ${l} ON ${step.lineageFilter} AND ${l}.event_id = ${key}`,
+    where: `${l}.legacy_key BETWEEN ? AND ?`,
+    params: (lo, hi) => [lo, hi],
+  };
 }
 
 /** How many rows each target gets, in one pass over the step's source. */
@@ -200,7 +243,7 @@ export function targetFingerprintSql(target: CompiledTarget, columns: ReadonlyMa
   return rowFingerprintSql(
     target.columns.map((c) => {
       const info = columns.get(c.name)!;
-      return { expr: quoteId(c.name), kind: valueKind(info) };
+      return { expr: `${quoteId(targetAlias)}.${quoteId(c.name)}`, kind: valueKind(info) };
     }),
   );
 }
@@ -236,5 +279,31 @@ export function projectionUpdateSql(p: CompiledProjection): string {
   return (
     `UPDATE ${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}\n` +
     `SET ${t}.${quoteId(p.column.name)} = es_v.v`
+  );
+}
+
+/**
+ * INSERT ... SELECT numbering a group of lineage steps from `start`: one dense step in legacy-key order, or all the
+ * chronological steps by the value of their ID-table row's `orderBy` column, ties by step order then legacy key.
+ */
+export function lineageFillSql(runId: number, group: readonly CompiledStep[], start: number): string {
+  const first = group[0]!;
+  if (first.ids.strategy === 'dense') {
+    return (
+      `INSERT INTO eventshift_lineage (run_id, step, legacy_key, event_id)\n` +
+      `SELECT ${runId}, ${quoteString(first.name)}, ${first.keySql}, ${start} - 1 + ROW_NUMBER() OVER (ORDER BY ${first.keySql})\n` +
+      `FROM ${first.fromClause} WHERE (${first.where})`
+    );
+  }
+  const parts = group.map((step, i) => {
+    const orderBy = step.ids.strategy === 'chronological' ? step.ids.orderBy ?? 'WhenStart' : 'WhenStart';
+    const column = step.targets.find((t) => t.table === step.idTable)!.columns.find((c) => c.name === orderBy);
+    if (!column) throw new Error(`step ${step.name} writes no ${step.idTable}.${orderBy} to order chronological IDs by`);
+    return `SELECT ${quoteString(step.name)} AS step, ${i} AS o, ${step.keySql} AS k, ${column.sql} AS t FROM ${step.fromClause} WHERE (${step.where})`;
+  });
+  return (
+    `INSERT INTO eventshift_lineage (run_id, step, legacy_key, event_id)\n` +
+    `SELECT ${runId}, u.step, u.k, ${start} - 1 + ROW_NUMBER() OVER (ORDER BY u.t, u.o, u.k)\n` +
+    `FROM (${parts.join('\nUNION ALL ')}) AS u`
   );
 }

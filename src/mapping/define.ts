@@ -36,6 +36,8 @@ export interface MappingDefinition<
   cutover?: CutoverChange[];
   /** Named data checks run at plan time; `fatal` ones stop the run before anything is written. */
   problems?: Record<string, ProblemDefinition>;
+  /** State reached by replaying the written events, compared at verify time with what the legacy data says. */
+  replays?: Record<string, ReplayDefinition>;
 }
 
 export interface StepDefinition<
@@ -58,13 +60,30 @@ export interface StepDefinition<
 
 export type TargetRow = Record<string, ColumnExpr> | { when: string; row: Record<string, ColumnExpr> };
 
-/** How new IDs are chosen for a step. */
+/**
+ * How new IDs are chosen for a step (the command line can override the strategy and starts: `--ids`, `--start`):
+ * - `offset`: new ID = legacy key + offset (lineage is that rule);
+ * - `dense`: consecutive IDs in legacy-key order, each step's block after the previous one's;
+ * - `chronological`: consecutive IDs across all the mapping's chronological steps, ordered by the value of `orderBy`
+ *   in the ID table's row (e.g. WhenStart), ties by step order then legacy key, so the log reads in time order.
+ * `dense` and `chronological` record each ID's legacy key in `eventshift_lineage`. Without a `start` they are placed
+ * in the lowest free gap of the ID table that fits the whole plan, at a multiple of `align`.
+ */
+export type IdStrategy = 'offset' | 'dense' | 'chronological';
+export const idStrategies: readonly IdStrategy[] = ['offset', 'dense', 'chronological'];
+
 export interface IdAssignment<T extends Record<string, MySqlTable> = Record<string, MySqlTable>> {
   /** The target alias whose key the IDs are for (the event table); the others reuse the same ID. */
   table: keyof T & string;
-  strategy: 'offset';
-  /** new ID = legacy key + offset; a function gets the `from` source's key statistics at plan time. */
-  offset: number | ((source: SourceKeyStats) => number);
+  strategy: IdStrategy;
+  /** For `offset`: new ID = legacy key + offset; a function gets the `from` source's key statistics at plan time. */
+  offset?: number | ((source: SourceKeyStats) => number);
+  /** For `dense` / `chronological`: the first ID (default: the lowest free gap that fits). */
+  start?: number;
+  /** Round automatic starts up to a multiple of this (default 100). */
+  align?: number;
+  /** For `chronological`: the column of the ID table's row whose value orders the events (default `WhenStart`). */
+  orderBy?: string;
 }
 
 export interface SourceKeyStats {
@@ -137,6 +156,62 @@ export interface ProblemDefinition {
   consequence?: string;
 }
 
+/**
+ * A replay check: each entity's events, replayed in time order, give its state; one or more legacy queries say what
+ * that state is. Each comparison is one check, compared on the server (a full outer comparison by entity key), and
+ * every disagreement is listed with the key and both sides' states.
+ *
+ * The SQL is whole queries, so tables are named by placeholders filled from the live schema, which keeps them right
+ * before and after cutover: `{{alias}}` is the current (quoted) name of a source or target table, and
+ * `{{alias.column}}` is `alias`.`column` under its current name (a column a cutover renamed is found under its new
+ * name). Use the alias as the table alias: `FROM {{orders}} AS orders ... {{orders.ID_Pull}}`.
+ *
+ * @example
+ * replays: {
+ *   orderHolds: {
+ *     description: 'each order is on hold exactly while its hold events say so',
+ *     entity: 'order',
+ *     events: `SELECT h.ID_Order AS k, IF(SUM(IF(h.isRelease = 0, 1, -1)) > 0, 'on hold', 'not on hold') AS state,
+ *              NULL AS detail FROM {{hold}} AS h GROUP BY h.ID_Order`,
+ *     compare: {
+ *       'orders.ID_Pull': {
+ *         legacy: `SELECT orders.ID AS k, IF({{orders.ID_Pull}} IS NULL, 'not on hold', 'on hold') AS state,
+ *                  NULL AS detail FROM {{orders}} AS orders`,
+ *         absent: { events: 'not on hold' },
+ *         explainedBy: { danglingPullPointer: 'orders.ID' },
+ *       },
+ *     },
+ *   },
+ * }
+ */
+export interface ReplayDefinition {
+  description: string;
+  /** What one compared thing is, in the report's words: 'order'. */
+  entity: string;
+  /**
+   * SQL over the written events: one row per entity with `k` (its key), `detail` (text shown in the report, or NULL)
+   * and one column per state the comparisons read (`state` unless a comparison names another).
+   */
+  events: string;
+  /** Comparison name (shown in the report: 'orders.ID_Pull', 'unreleased pulls') -> what the legacy data says. */
+  compare: Record<string, ReplayComparison>;
+}
+
+export interface ReplayComparison {
+  description?: string;
+  /** The column of the events query compared here; default `state`. */
+  state?: string;
+  /** SQL over the legacy data: one row per entity with `k`, `state` (the expected state) and `detail` (or NULL). */
+  legacy: string;
+  /** The state of an entity a side has no row for; without one, a missing row is a disagreement. */
+  absent?: { events?: string; legacy?: string };
+  /**
+   * Disagreements that a declared data problem accounts for: problem name -> SQL over that problem's aliases giving
+   * the entity key of each of its rows. Such disagreements are listed under the problem and do not fail the check.
+   */
+  explainedBy?: Record<string, string>;
+}
+
 export type Mapping = MappingDefinition & { readonly __mapping: true };
 
 /** Declares a mapping; validates its shape so mistakes surface when the mapping is loaded, not mid-run. */
@@ -166,6 +241,8 @@ function validateMapping(m: MappingDefinition): void {
       if (!(alias in m.sources)) problems.push(`${where}: join '${alias}' is not a source`);
     }
     if (!(step.ids.table in m.targets)) problems.push(`${where}: ids.table '${step.ids.table}' is not a target`);
+    if (!idStrategies.includes(step.ids.strategy)) problems.push(`${where}: ids.strategy '${step.ids.strategy}' is not one of ${idStrategies.join(', ')}`);
+    if (step.ids.strategy === 'offset' && step.ids.offset === undefined) problems.push(`${where}: the offset strategy needs ids.offset`);
     if (!(step.ids.table in step.rows)) problems.push(`${where}: writes no row to its ids.table '${step.ids.table}'`);
     const visible = new Set([step.from, ...Object.keys(step.join ?? {})]);
     for (const [target, spec] of Object.entries(step.rows)) {
@@ -186,6 +263,20 @@ function validateMapping(m: MappingDefinition): void {
   for (const change of m.cutover ?? []) {
     const table = change.kind === 'renameTable' ? change.from : change.table;
     if (!Object.values(m.sources).includes(table)) problems.push(`cutover renames '${table}', which is not a source table`);
+  }
+  for (const [name, replay] of Object.entries(m.replays ?? {})) {
+    const aliases = new Set([...Object.keys(m.sources), ...Object.keys(m.targets)]);
+    const texts = [replay.events, ...Object.values(replay.compare).map((c) => c.legacy)];
+    for (const [, alias] of texts.flatMap((t) => [...t.matchAll(/\{\{\s*([^}.\s]+)/g)])) {
+      if (!aliases.has(alias!)) problems.push(`replay '${name}': {{${alias}}} is neither a source nor a target`);
+    }
+    if (Object.keys(replay.compare).length === 0) problems.push(`replay '${name}' compares with nothing`);
+    for (const [label, c] of Object.entries(replay.compare)) {
+      for (const problem of Object.keys(c.explainedBy ?? {})) {
+        if (!(problem in (m.problems ?? {}))) problems.push(`replay '${name}', '${label}': explainedBy '${problem}' is not a declared problem`);
+      }
+      if (c.state !== undefined && !sqlName.test(c.state)) problems.push(`replay '${name}', '${label}': state '${c.state}' must be a plain column name`);
+    }
   }
   if (problems.length > 0) {
     throw new Error(`Mapping '${m.name}' is not valid: ${problems.join('; ')}.`);

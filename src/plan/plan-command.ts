@@ -3,10 +3,12 @@ import type { Mapping } from '../mapping/define.ts';
 import { hasBookkeeping } from '../run/bookkeeping.ts';
 import type { CommandOptions } from '../run/context.ts';
 import { latestRun, type RunRecord } from '../run/journal.ts';
-import { buildPlan, type Plan } from './plan.ts';
+import { buildPlan, type Plan, type PlanOverrides } from './plan.ts';
 
 export interface PlanOptions extends CommandOptions {
   mapping: Mapping;
+  /** --ids / --start for a new run. */
+  overrides?: PlanOverrides;
 }
 
 export interface PlanResult {
@@ -32,7 +34,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     if (run && run.status === 'completed') {
       return { plan: run.plan, run: summary, ok: false, reasons: [`run ${run.id} already completed this migration (finished ${run.finishedAt} UTC); restore it first to run again`] };
     }
-    const fresh = await buildPlan(db, options.mapping, now());
+    const fresh = await buildPlan(db, options.mapping, now(), options.overrides);
     return { plan: fresh, run: summary, ok: fresh.ok, reasons: fresh.refusals };
   } finally {
     await db.close();

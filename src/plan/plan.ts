@@ -3,8 +3,11 @@ import { describeTable, integerMax, isIntegerType, type TableInfo } from '../db/
 import { quoteId, quoteQualified } from '../db/quote.ts';
 import { tableName } from '../db/ddl.ts';
 import { usageError } from '../errors.ts';
-import type { Mapping } from '../mapping/define.ts';
-import { compileProjection, compileStep, fromClauseSql, sourceTableNames, stepCountSql, type TableNames } from '../mapping/compile.ts';
+import type { IdStrategy, Mapping } from '../mapping/define.ts';
+import { alignUp, lowestFreeBlock, type IdBlock } from './id-placement.ts';
+import { idIslands, type IdGap, type IdRun } from './id-islands.ts';
+import { findEncodingProblems } from './encoding-problems.ts';
+import { compileProjection, compileStep, fromClauseSql, sourceTableNames, stepCountSql, type StepIds, type TableNames } from '../mapping/compile.ts';
 
 /** What a run of a mapping would do, derived from the mapping and the live database. Frozen into the run at its start. */
 export interface Plan {
@@ -20,6 +23,8 @@ export interface Plan {
   problems: ProblemFinding[];
   /** Why the run must not go ahead; empty when it may. */
   refusals: string[];
+  /** When the IDs do not fit as planned: the lowest free block that fits them all, numbered densely. */
+  suggestion: { args: string; first: number; last: number } | null;
   ok: boolean;
 }
 
@@ -40,8 +45,11 @@ export interface StepPlan {
   keyColumn: string;
   /** Source rows the step reads (those passing its filter). */
   sourceRows: number;
-  offset: number;
-  /** The reserved range of new IDs: legacy keys [min, max] of the source, plus the offset; null when the source is empty. */
+  ids: StepIds;
+  /**
+   * The reserved range of new IDs; null when the step has no rows. Offset: the source's legacy keys [min, max] plus the
+   * offset. Dense: the step's own block. Chronological: the block all chronological steps share.
+   */
   range: { table: string; first: number; last: number } | null;
   writes: Array<{ alias: string; table: string; keyColumn: string; rows: number; when: string | undefined }>;
 }
@@ -80,6 +88,13 @@ export interface IdSpacePlan {
   /** Set when a reserved range lies above the current AUTO_INCREMENT: raised past it before the first write. */
   raiseAutoIncrementTo: number | null;
   collisions: Array<{ step: string; table: string; count: number; firstIds: number[] }>;
+  /** Occupied runs of IDs before the run, at most ~50 (runs split by the smallest gaps are merged); see id-islands.ts. */
+  islands: IdRun[];
+  /** Free gaps between those runs. */
+  gaps: IdGap[];
+  /** The exact numbers of runs and of free gaps, however many were merged for the picture. */
+  islandCount: number;
+  gapCount: number;
 }
 
 export interface ProblemFinding {
@@ -90,12 +105,22 @@ export interface ProblemFinding {
   count: number;
   /** The first offending keys, in key order. */
   keys: string[];
+  /** One offending value shown as it is, for the report (e.g. mis-encoded text and how it reads repaired). */
+  example?: string;
 }
 
 export const problemKeyLimit = 20;
 
+/** Command-line choices that override the mapping's ID assignment. */
+export interface PlanOverrides {
+  /** Numbering for every step; `auto` is `dense` placed in the lowest free gap that fits the whole plan. */
+  ids?: IdStrategy | 'auto';
+  /** First ID per step name. */
+  start?: Record<string, number>;
+}
+
 /** Builds the plan. Read-only: it runs SELECTs and information_schema queries only. */
-export async function buildPlan(db: Db, mapping: Mapping, now: Date): Promise<Plan> {
+export async function buildPlan(db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides = {}): Promise<Plan> {
   const names = sourceTableNames(mapping);
   const refusals: string[] = [];
   const described = new Map<string, TableInfo | null>();
@@ -136,23 +161,21 @@ export async function buildPlan(db: Db, mapping: Mapping, now: Date): Promise<Pl
       if (source.exists) refusals.push(`Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`);
       continue;
     }
-    const stats = { rows: source.rows, minKey: source.minKey ?? 0, maxKey: source.maxKey ?? 0 };
-    const offset = typeof step.ids.offset === 'function' ? step.ids.offset(stats) : step.ids.offset;
-    if (!Number.isSafeInteger(offset)) throw usageError(`Mapping ${mapping.name}, step ${name}: the ID offset ${offset} is not an integer.`);
-    const compiled = compileStep(mapping, name, step, keyColumn, offset, names);
+    const counting = compileStep(mapping, name, step, keyColumn, { strategy: 'offset', offset: 0 }, names);
     let counts: Record<string, string | null> = {};
-    if (ready) [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(compiled));
+    if (ready) [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));
     steps.push({
       name,
       description: step.description,
       from: step.from,
       keyColumn,
       sourceRows: Number(counts.total ?? 0),
-      offset,
-      range: source.minKey === null || source.maxKey === null ? null : { table: compiled.idTable, first: source.minKey + offset, last: source.maxKey + offset },
-      writes: compiled.targets.map((t, i) => ({ alias: t.alias, table: t.table, keyColumn: t.keyColumn, rows: Number(counts[`t${i}`] ?? 0), when: t.when })),
+      ids: { strategy: 'offset', offset: 0 },
+      range: null,
+      writes: counting.targets.map((t, i) => ({ alias: t.alias, table: t.table, keyColumn: t.keyColumn, rows: Number(counts[`t${i}`] ?? 0), when: t.when })),
     });
   }
+  if (ready) await assignIds(db, mapping, steps, sources, overrides, describe);
 
   const projections: ProjectionPlan[] = [];
   for (const [name, p] of Object.entries(mapping.projections ?? {})) {
@@ -192,12 +215,14 @@ export async function buildPlan(db: Db, mapping: Mapping, now: Date): Promise<Pl
       refusals.push(`${names(p.table)} has no column ${p.column.after} to add ${p.column.name} after.`);
     }
   }
+  const refusalsBeforeIds = refusals.length;
   const idSpace = ready ? await idSpacePlan(db, mapping, steps, describe) : [];
   for (const space of idSpace) {
     for (const c of space.collisions) {
       refusals.push(`Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); free the range or choose another offset.`);
     }
-    const sorted = [...space.ranges].sort((a, b) => a.first - b.first);
+    // Chronological steps share one block: it counts once.
+    const sorted = space.ranges.filter((r, i) => space.ranges.findIndex((o) => o.first === r.first && o.last === r.last) === i).sort((a, b) => a.first - b.first);
     for (let i = 1; i < sorted.length; i++) {
       if (sorted[i]!.first <= sorted[i - 1]!.last) {
         refusals.push(`Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} (${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`);
@@ -213,7 +238,16 @@ export async function buildPlan(db: Db, mapping: Mapping, now: Date): Promise<Pl
     }
   }
 
-  const problems = ready ? await findProblems(db, mapping, names, sources) : [];
+  const idRefusals = refusals.length - refusalsBeforeIds;
+  let suggestion: Plan['suggestion'] = null;
+  if (idRefusals > 0) {
+    suggestion = await suggestPlacement(db, mapping, steps, describe);
+    refusals.push(suggestion
+      ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, the lowest free block of ${suggestion.last - suggestion.first + 1}).`
+      : 'No free block of IDs fits the whole run below the key column\'s maximum.');
+  }
+
+  const problems = ready ? [...await findProblems(db, mapping, names, sources), ...await findEncodingProblems(db, sources, describe, problemKeyLimit)] : [];
   for (const p of problems) {
     if (p.severity === 'fatal' && p.count > 0) {
       refusals.push(`${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}. ${p.consequence ?? ''}`.trim());
@@ -233,9 +267,109 @@ export async function buildPlan(db: Db, mapping: Mapping, now: Date): Promise<Pl
     idSpace,
     problems,
     refusals,
+    suggestion,
     ok: refusals.length === 0,
   };
 }
+
+/**
+ * Fixes each step's IDs: offset steps from their rule (or a --start), dense steps one block after another, the
+ * chronological steps one shared block; blocks without a given start go to the lowest free gap that fits them.
+ */
+async function assignIds(
+  db: Db,
+  mapping: Mapping,
+  steps: StepPlan[],
+  sources: SourcePlan[],
+  overrides: PlanOverrides,
+  describe: (table: string) => Promise<TableInfo | null>,
+): Promise<void> {
+  for (const name of Object.keys(overrides.start ?? {})) {
+    if (!(name in mapping.steps)) throw usageError(`--start names a step ${name} that mapping ${mapping.name} does not have (steps: ${Object.keys(mapping.steps).join(', ')}).`);
+  }
+  const strategyOf = (name: string): IdStrategy => {
+    const o = overrides.ids;
+    if (o === 'auto') return 'dense';
+    return o ?? mapping.steps[name]!.ids.strategy;
+  };
+  const startOf = (name: string): number | undefined => overrides.start?.[name] ?? (overrides.ids === 'auto' ? undefined : mapping.steps[name]!.ids.start);
+  const taken: IdBlock[] = [];
+
+  for (const step of steps) {
+    if (strategyOf(step.name) !== 'offset') continue;
+    const def = mapping.steps[step.name]!;
+    const source = sources.find((s) => s.alias === step.from)!;
+    const stats = { rows: source.rows, minKey: source.minKey ?? 0, maxKey: source.maxKey ?? 0 };
+    const start = startOf(step.name);
+    if (def.ids.offset === undefined && start === undefined) {
+      throw usageError(`Step ${step.name} has no ids.offset in mapping ${mapping.name}, so --ids offset needs --start ${step.name}=N.`);
+    }
+    const offset = start !== undefined ? start - stats.minKey : typeof def.ids.offset === 'function' ? def.ids.offset(stats) : def.ids.offset!;
+    if (!Number.isSafeInteger(offset)) throw usageError(`Mapping ${mapping.name}, step ${step.name}: the ID offset ${offset} is not an integer.`);
+    step.ids = { strategy: 'offset', offset };
+    step.range = source.minKey === null || source.maxKey === null ? null : { table: idTableOf(mapping, step.name), first: source.minKey + offset, last: source.maxKey + offset };
+    if (step.range) taken.push(step.range);
+  }
+
+  const place = async (group: StepPlan[], size: number): Promise<number> => {
+    const first = group[0]!;
+    const table = idTableOf(mapping, first.name);
+    const info = await describe(table);
+    const key = first.writes.find((w) => w.table === table)!.keyColumn;
+    const keyInfo = info?.columns.find((c) => c.name === key);
+    const align = mapping.steps[first.name]!.ids.align ?? 100;
+    if (!info) return alignUp(1, align);
+    const start = await lowestFreeBlock(db, table, key, size, {
+      align, avoid: taken, autoIncrement: info.autoIncrement, columnMax: keyInfo ? integerMax(keyInfo) : 2n ** 63n - 1n,
+    });
+    if (start === null) throw usageError(`No free block of ${size} IDs fits in ${table}.${key} below its maximum; widen the column or free IDs.`);
+    return start;
+  };
+
+  const dense = steps.filter((s) => strategyOf(s.name) === 'dense');
+  let cursor: number | null = null;
+  for (const [i, step] of dense.entries()) {
+    let start: number | null = startOf(step.name) ?? cursor;
+    if (start === null) start = await place(dense.slice(i), dense.slice(i).reduce((n, s) => n + s.sourceRows, 0));
+    step.ids = { strategy: 'dense', start };
+    step.range = step.sourceRows === 0 ? null : { table: idTableOf(mapping, step.name), first: start, last: start + step.sourceRows - 1 };
+    if (step.range) taken.push(step.range);
+    cursor = start + step.sourceRows;
+  }
+
+  const chronological = steps.filter((s) => strategyOf(s.name) === 'chronological');
+  if (chronological.length > 0) {
+    const size = chronological.reduce((n, s) => n + s.sourceRows, 0);
+    const given = chronological.map((s) => startOf(s.name)).find((n) => n !== undefined);
+    const start = given ?? (size === 0 ? 1 : await place(chronological, size));
+    for (const step of chronological) {
+      step.ids = { strategy: 'chronological', start, orderBy: mapping.steps[step.name]!.ids.orderBy ?? 'WhenStart' };
+      step.range = size === 0 ? null : { table: idTableOf(mapping, step.name), first: start, last: start + size - 1 };
+    }
+  }
+}
+
+/** The lowest free block of the ID table that holds every step's rows, numbered densely one step after another. */
+async function suggestPlacement(
+  db: Db, mapping: Mapping, steps: StepPlan[], describe: (table: string) => Promise<TableInfo | null>,
+): Promise<Plan['suggestion']> {
+  const first = steps.find((s) => s.sourceRows > 0);
+  if (!first) return null;
+  const table = idTableOf(mapping, first.name);
+  const info = await describe(table);
+  if (!info) return null;
+  const key = first.writes.find((w) => w.table === table)!.keyColumn;
+  const keyInfo = info.columns.find((c) => c.name === key);
+  const size = steps.reduce((n, s) => n + s.sourceRows, 0);
+  const start = await lowestFreeBlock(db, table, key, size, {
+    align: mapping.steps[first.name]!.ids.align ?? 100, avoid: [], autoIncrement: info.autoIncrement,
+    columnMax: keyInfo ? integerMax(keyInfo) : 2n ** 63n - 1n,
+  });
+  if (start === null) return null;
+  return { args: `--ids dense --start ${first.name}=${start}`, first: start, last: start + size - 1 };
+}
+
+const idTableOf = (mapping: Mapping, step: string) => tableName(mapping.targets[mapping.steps[step]!.ids.table]!);
 
 async function tableChanges(
   mapping: Mapping,
@@ -287,6 +421,7 @@ async function idSpacePlan(
     const sqlType = keyInfo?.columnType ?? drizzleKey?.getSQLType?.() ?? 'int';
     const dataType = keyInfo?.dataType ?? sqlType.split(/[ (]/)[0]!;
     let rows = 0, minId: number | null = null, maxId: number | null = null;
+    const occupancy = info ? await idIslands(db, table, keyColumn) : { runs: [], gaps: [], runCount: 0, gapCount: 0 };
     if (info) {
       const [r] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
         `SELECT COUNT(*) AS n, MIN(${quoteId(keyColumn)}) AS lo, MAX(${quoteId(keyColumn)}) AS hi FROM ${quoteId(table)}`,
@@ -301,6 +436,7 @@ async function idSpacePlan(
       hasAutoIncrement: keyInfo?.autoIncrement ?? drizzleKey?.autoIncrement === true,
       columnMax: integerMax({ dataType, columnType: sqlType } as never).toString(),
       ranges: [], raiseAutoIncrementTo: null, collisions: [],
+      islands: occupancy.runs, gaps: occupancy.gaps, islandCount: occupancy.runCount, gapCount: occupancy.gapCount,
     });
   }
   for (const step of steps) {
@@ -308,8 +444,9 @@ async function idSpacePlan(
     for (const w of step.writes) {
       const space = byTable.get(w.table);
       if (!space) continue;
+      const shared = space.ranges.some((r) => r.first === step.range!.first && r.last === step.range!.last);
       space.ranges.push({ step: step.name, first: step.range.first, last: step.range.last });
-      if (!space.exists) continue;
+      if (!space.exists || shared) continue;
       const k = quoteId(w.keyColumn);
       const [c] = await db.query<{ n: string }>(
         `SELECT COUNT(*) AS n FROM ${quoteId(w.table)} WHERE ${k} BETWEEN ? AND ?`, [step.range.first, step.range.last],

@@ -1,4 +1,4 @@
-import { bigint, datetime, index, int, json, longtext, mysqlTable, primaryKey, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, datetime, index, int, json, longtext, mysqlTable, primaryKey, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 
 /**
  * eventshift's own tables in the target database. Changed only through generated migrations (`npm run db:generate`),
@@ -62,3 +62,21 @@ export const backups = mysqlTable('eventshift_backups', {
   bytes: bigint('bytes', { mode: 'number', unsigned: true }).notNull(),
   createdAt: datetime('created_at', { mode: 'string', fsp: 3 }).notNull(),
 });
+
+/**
+ * Which legacy row produced which new ID, for steps numbered `dense` or `chronological` (an `offset` step's lineage
+ * is its rule: ID = legacy key + offset). Filled before the step writes; the writes, checks and `lineage` read it.
+ */
+export const lineage = mysqlTable(
+  'eventshift_lineage',
+  {
+    runId: bigint('run_id', { mode: 'number', unsigned: true }).notNull(),
+    step: varchar('step', { length: 128 }).notNull(),
+    legacyKey: bigint('legacy_key', { mode: 'number' }).notNull(),
+    eventId: bigint('event_id', { mode: 'number', unsigned: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.step, t.legacyKey] }),
+    uniqueIndex('eventshift_lineage_event').on(t.runId, t.eventId),
+  ],
+);

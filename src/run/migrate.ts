@@ -4,10 +4,12 @@ import type { Db } from '../db/connection.ts';
 import { createTableSql } from '../db/ddl.ts';
 import { columnExists, currentAutoIncrement, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
-import { refusal } from '../errors.ts';
+import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { compileProjection, compileStep, insertChunkSql, projectionUpdateSql, sourceTableNames } from '../mapping/compile.ts';
-import { buildPlan, type Plan } from '../plan/plan.ts';
+import {
+  compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
+} from '../mapping/compile.ts';
+import { buildPlan, type Plan, type PlanOverrides } from '../plan/plan.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
 import { verifyMapping, type PreRunTable, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
@@ -29,6 +31,8 @@ export interface MigrateOptions extends CommandOptions {
   until?: Stage;
   /** Legacy keys per write chunk to start with; adapted to about half a second per chunk. */
   chunkKeys?: number;
+  /** --ids / --start: how a new run numbers its rows (a resumed run keeps the plan it froze). */
+  overrides?: PlanOverrides;
 }
 
 export interface MigrateResult {
@@ -64,9 +68,12 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     }
     const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
     if (resumed) {
+      if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
+        throw usageError(`Run ${run!.id} of ${mapping.name} is open with the IDs it planned; run migrate without --ids/--start to finish it, or roll it back first.`);
+      }
       log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
     } else {
-      const plan = await buildPlan(db, mapping, now());
+      const plan = await buildPlan(db, mapping, now(), options.overrides);
       if (!plan.ok) {
         throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, { subject: mapping.name, details: { plan } });
       }
@@ -195,9 +202,23 @@ async function writeStage(s: RunState): Promise<boolean> {
     });
   }
   const names = sourceTableNames(mapping);
+  const compiled = plan.steps.map((p) => compileStep(mapping, p.name, mapping.steps[p.name]!, p.keyColumn, p.ids, names, run.id));
+  // Lineage before rows: dense steps one at a time, the chronological steps together (they share one numbering).
+  const groups = [
+    ...compiled.filter((c) => c.ids.strategy === 'dense').map((c) => [c]),
+    compiled.filter((c) => c.ids.strategy === 'chronological'),
+  ].filter((g) => g.length > 0);
+  for (const group of groups) {
+    await journaled(s, 'write', `lineage ${group.map((g) => g.name).join('+')}`, async () => {
+      await db.transaction(async (tx) => {
+        await tx.execute(`DELETE FROM eventshift_lineage WHERE run_id = ? AND step IN (${group.map(() => '?').join(', ')})`, [run.id, ...group.map((g) => g.name)]);
+        await tx.execute(lineageFillSql(run.id, group, (group[0]!.ids as { start: number }).start));
+      });
+    });
+  }
   for (const planned of plan.steps) {
     if (!planned.range) continue;
-    const step = compileStep(mapping, planned.name, mapping.steps[planned.name]!, planned.keyColumn, planned.offset, names);
+    const step = compiled.find((c) => c.name === planned.name)!;
     const source = plan.sources.find((x) => x.alias === planned.from)!;
     const name = `step ${planned.name}`;
     const record = await stepRecord(db, run.id, 'write', name);
@@ -208,8 +229,9 @@ async function writeStage(s: RunState): Promise<boolean> {
     if (record) {
       // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
       // exactly once, whatever the table's engine.
-      for (const target of step.targets) {
-        await db.execute(`DELETE FROM ${quoteId(target.table)} WHERE ${quoteId(target.keyColumn)} BETWEEN ? AND ?`, [lo + step.offset, planned.range.last]);
+      for (const target of [...step.targets].reverse()) {
+        const rows = targetRowsSql(step, target);
+        await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, source.maxKey!));
       }
     }
     const inserts = step.targets.map((t) => insertChunkSql(step, t));
@@ -270,10 +292,10 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const manifest = await readManifest(s.options.backupDir, run.backupId ?? s.result.backup!.id);
   await startStep(db, run.id, 'verify', 'checks', now());
   faultPoint('verify checks started');
-  const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), now });
+  const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now });
   s.result.verification = verification;
   const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);
-  await writeReport(reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: manifest.id, generatedAt: now().toISOString() });
+  await writeReport(reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: manifest.id, generatedAt: now().toISOString(), stageSeconds: s.result.stageSeconds });
   s.result.reportDir = reportDir;
   await updateRun(db, run.id, { verification: { ok: verification.ok, failed: verification.checks.filter((c) => !c.ok).map((c) => c.id) } }, now());
   await finishStep(db, run.id, 'verify', 'checks', verification.ok ? 'done' : 'failed', now(), { ok: verification.ok });

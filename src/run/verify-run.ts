@@ -12,7 +12,7 @@ import { preRunTables } from './migrate.ts';
 export interface VerifyOptions extends CommandOptions {
   mapping: Mapping;
   backupDir: string;
-  /** Write report.json and report.md here. */
+  /** Write report.json, report.md and report.html here (also when a check fails). */
   reportDir?: string;
 }
 
@@ -35,7 +35,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       throw refusal(`Run ${run.id} of ${mapping.name} was restored away; there is nothing to verify.`, { subject: mapping.name });
     }
     const manifest = await readManifest(options.backupDir, run.backupId);
-    const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), now });
+    const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now });
     const reportFiles = options.reportDir
       ? await writeReport(options.reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: run.backupId, generatedAt: now().toISOString() })
       : [];

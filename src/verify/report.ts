@@ -1,61 +1,79 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Plan } from '../plan/plan.ts';
-import type { Verification } from './verification.ts';
+import { buildReport, type Report, type ReportInput } from './report-model.ts';
+import { renderHtml } from './report-html.ts';
 
-/** Everything a report shows; report.json is this object as it is. */
-export interface ReportInput {
-  mapping: string;
-  runId: number;
-  backupId: string;
-  generatedAt: string;
-  plan: Plan;
-  verification: Verification;
-}
+export { buildReport, reportFormatVersion, type Report, type ReportInput } from './report-model.ts';
+export { renderHtml } from './report-html.ts';
 
-export const reportFormatVersion = 1;
-
-/** Writes report.json and report.md into `dir`; returns the files written. */
+/**
+ * Writes report.json (the model as it is, see docs/report-format.md), report.md and a self-contained report.html into
+ * `dir`, whatever the verdict; returns the files written.
+ */
 export async function writeReport(dir: string, input: ReportInput): Promise<string[]> {
+  const report = buildReport(input);
   await mkdir(dir, { recursive: true });
-  const json = join(dir, 'report.json');
-  const md = join(dir, 'report.md');
-  await writeFile(json, JSON.stringify({ formatVersion: reportFormatVersion, verdict: input.verification.ok ? 'pass' : 'fail', ...input }, null, 2) + '\n');
-  await writeFile(md, renderMarkdown(input));
-  return [json, md];
+  const files = {
+    json: join(dir, 'report.json'),
+    md: join(dir, 'report.md'),
+    html: join(dir, 'report.html'),
+  };
+  await writeFile(files.json, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(files.md, renderMarkdown(report));
+  await writeFile(files.html, renderHtml(report));
+  return [files.json, files.md, files.html];
 }
 
-const cell = (v: unknown) => String(v ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ');
+/** Markdown text: legacy data may hold `|`, `<`, `*` and line breaks, none of which may change the document. */
+const md = (v: unknown) => String(v ?? '')
+  .replace(/[\\`*[\]<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w)/g, '\\$&')
+  .replace(/\r?\n|\r/g, ' ');
 
-export function renderMarkdown(r: ReportInput): string {
-  const v = r.verification;
-  const failed = v.checks.filter((c) => !c.ok);
+export function renderMarkdown(r: Report): string {
   const lines: string[] = [];
-  lines.push(`# eventshift report: ${r.mapping}, run ${r.runId}`, '');
-  lines.push(v.ok ? `**Verdict: PASS** — all ${v.checks.length} checks hold.` : `**Verdict: FAIL** — ${failed.length} of ${v.checks.length} checks failed.`, '');
-  lines.push(`Database \`${r.plan.database}\` on ${r.plan.server}; backup \`${r.backupId}\`; generated ${r.generatedAt}; checks took ${v.seconds} s.`, '');
-  lines.push('## Steps', '', '| step | source rows | target | expected | written |', '| --- | ---: | --- | ---: | ---: |');
-  for (const step of r.plan.steps) {
-    for (const w of step.writes) {
-      const check = v.checks.find((c) => c.id === `${step.name}.${w.alias}.content`);
-      lines.push(`| ${cell(step.name)} | ${step.sourceRows} | ${cell(w.table)} | ${w.rows} | ${check?.actual ?? '?'} |`);
+  lines.push(`# eventshift report: ${md(r.mapping)}, run ${r.run.id}`, '');
+  lines.push(`**Verdict: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}** — ${md(r.summary.headline)}`, '');
+  lines.push(`Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; checks took ${r.timings.checksSeconds} s.`, '');
+
+  lines.push('## Steps', '', '| step | source rows | target | expected | written | content |', '| --- | ---: | --- | ---: | ---: | --- |');
+  for (const s of r.steps) {
+    for (const t of s.targets) {
+      lines.push(`| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**'} |`);
     }
   }
+
   lines.push('', '## Checks', '', '| | check | expected | actual | failing keys |', '| --- | --- | --- | --- | --- |');
-  for (const c of v.checks) {
-    const keys = c.failures.map((f) => `${f.key}${f.legacyKey ? ` (legacy ${f.legacyKey})` : ''}: ${f.reason}`).join('; ');
-    lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${cell(c.title)} | ${cell(c.expected)} | ${cell(c.actual)} | ${cell(keys)}${c.failureCount > c.failures.length ? ` (+${c.failureCount - c.failures.length} more)` : ''} |`);
+  for (const c of r.checks) {
+    const keys = c.failures.map((f) => `${md(f.key)}${f.legacyKey ? ` (legacy ${md(f.legacyKey)})` : ''}: ${md(f.reason)}`).join('; ');
+    const more = c.failureCount > c.failures.length ? ` (+${c.failureCount - c.failures.length} more)` : '';
+    const explained = c.explainedCount > 0 ? `${keys ? '; ' : ''}${c.explainedCount} expected from known data problems (listed below)` : '';
+    lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${md(c.title)} | ${md(c.expected)} | ${md(c.actual)} | ${keys}${more}${explained} |`);
   }
+  for (const c of r.checks.filter((x) => x.explainedCount > 0)) {
+    lines.push('', `Disagreements of \`${c.id}\` that known data problems account for (not failures):`, '');
+    for (const e of c.explained) lines.push(`- ${md(e.key)} — ${md(e.problem)}: ${md(e.reason)}`);
+  }
+
   lines.push('', '## Data problems', '');
-  const found = r.plan.problems.filter((p) => p.count > 0);
-  if (found.length === 0) lines.push('None found.');
+  if (r.dataProblems.length === 0) lines.push('None found.');
   else {
     lines.push('| problem | severity | rows | keys | consequence |', '| --- | --- | ---: | --- | --- |');
-    for (const p of found) lines.push(`| ${cell(p.description)} | ${p.severity} | ${p.count} | ${cell(p.keys.join(', '))}${p.count > p.keys.length ? ', ...' : ''} | ${cell(p.consequence)} |`);
+    for (const p of r.dataProblems) {
+      const example = p.example ? ` e.g. ${md(p.example)}` : '';
+      const seen = p.seenIn.map((x) => `; accounts for ${x.entity ? `${md(x.entity)} ` : ''}${x.keys.map(md).join(', ')} in ${md(x.check)}`).join('');
+      lines.push(`| ${md(p.description)} (${md(p.name)}) | ${p.severity} | ${p.count} | ${p.keys.map(md).join(', ')}${p.moreKeys ? ', ...' : ''} | ${md(p.consequence)}${example}${seen} |`);
+    }
   }
+
   lines.push('', '## ID space', '');
-  for (const space of r.plan.idSpace) {
-    lines.push(`- \`${space.table}.${space.keyColumn}\`: ${space.rows} row(s) before the run, IDs ${space.minId ?? '-'}..${space.maxId ?? '-'}, AUTO_INCREMENT ${space.autoIncrement ?? '-'}; reserved: ${space.ranges.map((x) => `${x.step} ${x.first}..${x.last}`).join(', ')}`);
+  for (const s of r.idSpace) {
+    const used = s.existed
+      ? `${s.rowsBefore} row(s) before the run in ${s.runCount} run(s): ${s.runs.map((x) => `${x.first}..${x.last}`).join(', ')}; free gaps: ${s.gaps.map((g) => `${g.first}..${g.last}`).join(', ') || 'none'}`
+      : 'created by the run';
+    lines.push(`- \`${s.table}.${s.keyColumn}\`: ${used}; ${s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`}; reserved: ${s.reserved.map((x) => `${md(x.step)} ${x.first}..${x.last}`).join(', ')}`);
   }
+
+  const stages = Object.entries(r.timings.stages);
+  lines.push('', '## Timings', '', `Checks: ${r.timings.checksSeconds} s${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${t} s`).join(', ')}` : ''}.`);
   return lines.join('\n') + '\n';
 }

@@ -5,16 +5,18 @@ import { quoteId, quoteQualified } from '../db/quote.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
   castToColumnSql, compileProjection, compileStep, sourceFingerprintSql, sourceTableNames, targetFingerprintSql,
-  type CompiledStep, type CompiledTarget, type TableNames,
+  type CompiledStep, type CompiledTarget, type TableNames, targetAlias, targetRowsSql,
 } from '../mapping/compile.ts';
 import { rowFingerprintSql, valueKind } from '../db/checksum.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
+import { replayCheck } from './replay.ts';
+import { idChecks } from './id-checks.ts';
 
 /** One check's outcome, as reports show it. */
 export interface CheckResult {
   id: string;
-  kind: 'count' | 'content' | 'references' | 'range' | 'unchanged' | 'projection';
+  kind: 'count' | 'content' | 'references' | 'range' | 'unchanged' | 'projection' | 'replay';
   title: string;
   step?: string;
   table?: string;
@@ -24,6 +26,11 @@ export interface CheckResult {
   /** Keys of the rows that failed (up to `failureLimit`), with the legacy key and what is wrong. */
   failures: Array<{ key: string; legacyKey?: string; reason: string }>;
   failureCount: number;
+  /** Replay checks: disagreements a declared data problem accounts for (up to `failureLimit`); they do not fail the check. */
+  explained?: Array<{ key: string; problem: string; reason: string }>;
+  explainedCount?: number;
+  /** Replay checks: what a key names ('order'). */
+  entity?: string;
   seconds: number;
 }
 
@@ -51,6 +58,8 @@ export interface VerifyContext {
   plan: Plan;
   renames: RenameState;
   preRun: PreRunTable[];
+  /** The run whose lineage rows steps numbered dense or chronologically read. */
+  runId: number;
   now: () => Date;
   failureLimit?: number;
 }
@@ -71,7 +80,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   };
 
   const compiled = ctx.plan.steps.filter((s) => s.range).map((s) =>
-    compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.offset, names));
+    compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.ids, names, ctx.runId));
 
   for (const step of compiled) {
     const planned = ctx.plan.steps.find((s) => s.name === step.name)!;
@@ -85,6 +94,8 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
       }
     }
   }
+
+  for (const check of await idChecks(ctx.db, ctx.plan, ctx.runId, limit)) checks.push({ ...check, seconds: 0 });
 
   const rangesByTable = new Map<string, Array<{ step: string; first: number; last: number; keyColumn: string }>>();
   for (const s of ctx.plan.steps) {
@@ -109,6 +120,12 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     const projection = compileProjection(name, p, names);
     const columns = await columnsOf(projection.table);
     await timed(() => projectionCheck(ctx.db, projection, columns, limit));
+  }
+
+  for (const [name, replay] of Object.entries(ctx.mapping.replays ?? {})) {
+    for (const [label, comparison] of Object.entries(replay.compare)) {
+      await timed(() => replayCheck(ctx.db, ctx.mapping, ctx.renames, name, replay, label, comparison, limit));
+    }
   }
 
   return {
@@ -152,11 +169,14 @@ async function contentCheck(
   }
   const srcFp = sourceFingerprintSql(target, columns);
   const tgtFp = targetFingerprintSql(target, columns);
-  const key = quoteId(target.keyColumn);
+  const key = `${quoteId(targetAlias)}.${quoteId(target.keyColumn)}`;
+  // A LEFT JOIN to the lineage: a legacy row without its lineage row shows up as a row with no ID, not as no row.
+  const source = `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`;
+  const rows = targetRowsSql(step, target);
   const sourceSum = (lo: number, hi: number) => readChecksum(db,
-    `SELECT ${aggregateSql(srcFp)} FROM ${step.fromClause} WHERE ${targetFilter(step, target)} AND ${step.keySql} BETWEEN ? AND ?`, [lo, hi]);
+    `SELECT ${aggregateSql(srcFp)} FROM ${source} WHERE ${targetFilter(step, target)} AND ${step.keySql} BETWEEN ? AND ?`, [lo, hi]);
   const targetSum = (lo: number, hi: number) => readChecksum(db,
-    `SELECT ${aggregateSql(tgtFp)} FROM ${quoteId(target.table)} WHERE ${key} BETWEEN ? AND ?`, [lo + step.offset, hi + step.offset]);
+    `SELECT ${aggregateSql(tgtFp)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, hi));
 
   const [src, tgt] = [await sourceSum(minKey, maxKey), await targetSum(minKey, maxKey)];
   const failures: CheckResult['failures'] = [];
@@ -166,9 +186,9 @@ async function contentCheck(
       const hi = Math.min(lo + drillChunk - 1, maxKey);
       if (sameChecksum(await sourceSum(lo, hi), await targetSum(lo, hi))) continue;
       const expected = await db.query<{ id: string; lk: string; f: string }>(
-        `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${srcFp} AS f FROM ${step.fromClause} WHERE ${targetFilter(step, target)} AND ${step.keySql} BETWEEN ? AND ?`, [lo, hi]);
+        `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${srcFp} AS f FROM ${source} WHERE ${targetFilter(step, target)} AND ${step.keySql} BETWEEN ? AND ?`, [lo, hi]);
       const actual = await db.query<{ id: string; f: string }>(
-        `SELECT ${key} AS id, ${tgtFp} AS f FROM ${quoteId(target.table)} WHERE ${key} BETWEEN ? AND ?`, [lo + step.offset, hi + step.offset]);
+        `SELECT ${key} AS id, ${tgtFp} AS f FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, hi));
       const written = new Map(actual.map((r) => [String(r.id), r.f]));
       for (const e of expected) {
         const got = written.get(String(e.id));

@@ -38,7 +38,7 @@ describe('vbzcart-ord-pull on a seed-shaped database', () => {
     expect(steps.holdOff!.sourceRows).toBe(fixture.counts.released);
     expect(steps.holdOn!.range).toEqual({ table: 'event', first: fixture.eventIds.holdOn.first, last: fixture.eventIds.holdOn.last });
     expect(steps.holdOff!.range).toEqual({ table: 'event', first: fixture.eventIds.holdOff.first, last: fixture.eventIds.holdOff.last });
-    expect(steps.holdOff!.offset).toBe(1500 + fixture.span);
+    expect(steps.holdOff!.ids).toEqual({ strategy: 'offset', offset: 1500 + fixture.span });
     expect(r.plan.tables.backup.sort()).toEqual(['event', 'event_vc_legacy', 'event_vc_ord_hold', 'ord_pull', 'orders']);
     expect(r.plan.tables.create.sort()).toEqual(['event_vc_legacy', 'event_vc_ord_hold']);
     for (const [name, keys] of Object.entries(fixture.problems)) {

@@ -1,0 +1,231 @@
+/**
+ * Progress of long steps (rows backed up, loaded, written) on stderr: a bar redrawn in place on a terminal, a log
+ * line every few seconds without one, nothing with --quiet. Library code never prints: it takes an `onProgress`
+ * callback, and the CLI turns those calls into a ProgressSink's tasks (see trackSteps).
+ */
+
+/**
+ * Where progress goes. `start` begins one long step of `total` units (rows).
+ *
+ * @example
+ * const task = sink.start('ord_pull', 500_000);
+ * task.update(120_000);   // may be called as often as you like: the sink throttles what it draws
+ * task.finish();
+ */
+export interface ProgressSink {
+  start(label: string, total: number): ProgressTask;
+}
+
+export interface ProgressTask {
+  /** Units done so far (not an increment). */
+  update(done: number): void;
+  /** Draws the final state once; later calls do nothing. */
+  finish(): void;
+}
+
+export interface ProgressOptions {
+  /** Where the text goes (default: process.stderr). */
+  write?: (text: string) => void;
+  /** Milliseconds, monotonic (default: performance.now). */
+  now?: () => number;
+  /** The unit counted (default "rows"). */
+  unit?: string;
+}
+
+export interface TerminalProgressOptions extends ProgressOptions {
+  /** Minimum milliseconds between two redraws (default 100: at most ~10 a second). */
+  redrawEveryMs?: number;
+  /** Characters of the bar itself (default 24). */
+  barWidth?: number;
+  /** The terminal's width, to cut long lines (default: no cut). */
+  columns?: number;
+}
+
+export interface LogProgressOptions extends ProgressOptions {
+  /** Milliseconds between two log lines of a task (default 5000). */
+  everyMs?: number;
+}
+
+/** No ETA before this fraction is done: early rates say little about the rest. */
+export const ETA_AFTER = 0.01;
+
+/** What a rendering is made from. */
+export interface ProgressState {
+  label: string;
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
+const silentTask: ProgressTask = { update: () => undefined, finish: () => undefined };
+
+/** Shows nothing (--quiet, tests). */
+export const silentProgress: ProgressSink = { start: () => silentTask };
+
+/** A bar per task on a terminal, redrawn in place (`\r`, clear to end of line), throttled; finish ends the line. */
+export function terminalProgress(options: TerminalProgressOptions = {}): ProgressSink {
+  const write = options.write ?? ((text: string) => process.stderr.write(text));
+  const unit = options.unit ?? 'rows';
+  const width = options.barWidth ?? 24;
+  const cut = (line: string) => (options.columns && line.length >= options.columns ? line.slice(0, options.columns - 1) : line);
+  return throttledSink(options.now, options.redrawEveryMs ?? 100, true, (state, final) => {
+    write(`\r${cut(renderBar(state, { unit, width, final }))}\x1b[K${final ? '\n' : ''}`);
+  });
+}
+
+/** Without a terminal: one line per task every `everyMs` while it runs, and one when it finishes. */
+export function logProgress(options: LogProgressOptions = {}): ProgressSink {
+  const write = options.write ?? ((text: string) => process.stderr.write(text));
+  const unit = options.unit ?? 'rows';
+  return throttledSink(options.now, options.everyMs ?? 5000, false, (state, final) => {
+    write(`${renderLine(state, { unit, final })}\n`);
+  });
+}
+
+/** Tasks that draw their state at most every `everyMs` (and at the start, if asked), and once more when finished. */
+function throttledSink(
+  now: (() => number) | undefined,
+  everyMs: number,
+  drawAtStart: boolean,
+  draw: (state: ProgressState, final: boolean) => void,
+): ProgressSink {
+  const clock = now ?? (() => performance.now());
+  return {
+    start(label, total) {
+      const startedAt = clock();
+      let drawnAt = startedAt;
+      let done = 0;
+      let finished = false;
+      const show = (final: boolean) => {
+        drawnAt = clock();
+        draw({ label, done, total, elapsedMs: drawnAt - startedAt }, final);
+      };
+      if (drawAtStart) show(false);
+      return {
+        update(value) {
+          if (finished) return;
+          done = value;
+          if (clock() - drawnAt >= everyMs) show(false);
+        },
+        finish() {
+          if (finished) return;
+          finished = true;
+          show(true);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The sink the CLI uses: nothing with --quiet, a bar when stderr is a terminal, log lines otherwise.
+ * `stream` and `now` are for tests.
+ */
+export function progressSink(
+  flags: { quiet?: boolean },
+  stream: { isTTY?: boolean; columns?: number; write(text: string): unknown } = process.stderr,
+  now?: () => number,
+): ProgressSink {
+  if (flags.quiet) return silentProgress;
+  const write = (text: string) => void stream.write(text);
+  return stream.isTTY ? terminalProgress({ write, now, columns: stream.columns }) : logProgress({ write, now });
+}
+
+/**
+ * Turns reports of `(label, done, total)` (a backup's or a restore's onProgress, migrate's steps) into tasks: a new
+ * label finishes the previous task and starts one, reaching the total finishes it (later reports of that label are
+ * ignored). Call `close` when the operation ends, even on error, so a terminal's line is ended before the next message.
+ *
+ * @example
+ * const steps = trackSteps(progressSink(flags));
+ * try { await createBackup(db, { ..., onProgress: (p) => steps.report(p.table, p.rows, p.totalRows) }); }
+ * finally { steps.close(); }
+ */
+export function trackSteps(sink: ProgressSink): { report(label: string, done: number, total: number): void; close(): void } {
+  let current: { label: string; task: ProgressTask } | null = null;
+  let finishedLabel: string | null = null;
+  const close = () => {
+    current?.task.finish();
+    current = null;
+  };
+  return {
+    report(label, done, total) {
+      if (label === finishedLabel) return;
+      if (current?.label !== label) {
+        close();
+        current = { label, task: sink.start(label, total) };
+      }
+      current.task.update(done);
+      if (done >= total) {
+        close();
+        finishedLabel = label;
+      }
+    },
+    close,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rendering, pure: what a terminal or a log shows for a state.
+
+/** `ord_pull  [#########---------------]  187,500/500,000 rows  37.5%  41,210 rows/s  ETA 0:08` */
+export function renderBar(state: ProgressState, options: { unit?: string; width?: number; final?: boolean } = {}): string {
+  const width = options.width ?? 24;
+  const filled = Math.min(width, Math.floor(fractionDone(state) * width));
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  const f = facts(state, options.unit ?? 'rows', options.final ?? false);
+  return [state.label, bar, f.count, f.percent, ...f.more].join('  ');
+}
+
+/** `ord_pull: 187,500/500,000 rows (37.5%), 41,210 rows/s, ETA 0:08` */
+export function renderLine(state: ProgressState, options: { unit?: string; final?: boolean } = {}): string {
+  const f = facts(state, options.unit ?? 'rows', options.final ?? false);
+  return `${state.label}: ${[`${f.count} (${f.percent})`, ...f.more].join(', ')}`;
+}
+
+function facts(state: ProgressState, unit: string, final: boolean): { count: string; percent: string; more: string[] } {
+  const more: string[] = [];
+  const rate = ratePerSecond(state);
+  if (rate !== null) more.push(`${formatCount(Math.round(rate))} ${unit}/s`);
+  if (final) more.push(`in ${formatDuration(state.elapsedMs)}`);
+  else {
+    const eta = etaMs(state);
+    if (eta !== null) more.push(`ETA ${formatDuration(eta)}`);
+  }
+  return {
+    count: `${formatCount(state.done)}/${formatCount(state.total)} ${unit}`,
+    percent: `${(fractionDone(state) * 100).toFixed(1)}%`,
+    more,
+  };
+}
+
+export function fractionDone(state: Pick<ProgressState, 'done' | 'total'>): number {
+  if (state.total <= 0) return 1;
+  return Math.min(1, Math.max(0, state.done / state.total));
+}
+
+/** Average rate since the start; null until some time has passed and something is done. */
+export function ratePerSecond(state: Pick<ProgressState, 'done' | 'elapsedMs'>): number | null {
+  return state.elapsedMs > 0 && state.done > 0 ? (state.done * 1000) / state.elapsedMs : null;
+}
+
+/** Milliseconds left at the average rate; null before ETA_AFTER is done. */
+export function etaMs(state: ProgressState): number | null {
+  const rate = ratePerSecond(state);
+  if (rate === null || fractionDone(state) < ETA_AFTER) return null;
+  return (Math.max(0, state.total - state.done) * 1000) / rate;
+}
+
+export function formatCount(n: number): string {
+  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** `0:08`, `12:34`, `1:02:03`; under 10 s with a tenth (`3.4 s`), which a short step needs. */
+export function formatDuration(ms: number): string {
+  if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}

@@ -1,0 +1,158 @@
+import { autoIncrementColor, escapeXml as esc, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
+import type { Report, ReportCheck, ReportIdSpace } from './report-model.ts';
+
+/**
+ * report.html: one self-contained file (inline CSS and SVG, no scripts, no network), readable by whoever signs the
+ * migration off. Every piece of text from the database or the mapping goes through `esc`.
+ */
+export function renderHtml(r: Report): string {
+  const pass = r.verdict === 'pass';
+  const body = [
+    verdictHeader(r),
+    `<nav><a href="#steps">Steps</a> · <a href="#checks">Checks (${r.summary.failed} failed)</a> · <a href="#problems">Data problems (${r.summary.dataProblems})</a> · <a href="#idspace">ID space</a> · <a href="#timings">Timings</a></nav>`,
+    stepsSection(r),
+    checksSection(r),
+    problemsSection(r),
+    idSpaceSection(r),
+    timingsSection(r),
+    `<footer>eventshift report, format version ${r.formatVersion} (report.json beside this file has the same content); generated ${esc(r.generatedAt)}.</footer>`,
+  ];
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(`${pass ? 'PASS' : 'FAIL'}: eventshift report for ${r.mapping}, run ${r.run.id}`)}</title>
+<style>${css}</style>
+</head>
+<body>
+${body.join('\n')}
+</body>
+</html>
+`;
+}
+
+const css = `
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; margin: 0 auto; max-width: 1040px; padding: 0 20px 40px; }
+h2 { margin-top: 2.2em; border-bottom: 1px solid #d0d7de; padding-bottom: .2em; }
+h3 { margin: 1.6em 0 .4em; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
+table { border-collapse: collapse; width: 100%; margin: .6em 0; }
+th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.verdict { margin: 20px 0 10px; padding: 18px 24px; border-radius: 10px; color: #fff; }
+.verdict.pass { background: #1a7f37; }
+.verdict.fail { background: #cf222e; }
+.verdict .big { font-size: 44px; font-weight: 800; letter-spacing: .04em; line-height: 1.1; }
+.verdict .headline { font-size: 19px; margin: .3em 0; }
+.verdict .meta { opacity: .92; font-size: 13px; margin: 0; }
+nav { margin: 8px 0 0; font-size: 14px; }
+.ok { color: #1a7f37; font-weight: 700; }
+.bad { color: #cf222e; font-weight: 700; }
+.muted { color: #59636e; }
+tr.failed td { background: #ffebe9; }
+ul.keys { margin: .3em 0 .3em 1.2em; padding: 0; }
+ul.keys li { margin: .1em 0; }
+.warning { color: #9a6700; font-weight: 700; }
+.fatal { color: #cf222e; font-weight: 700; }
+figure { margin: .5em 0 1em; overflow-x: auto; }
+svg.idspace { max-width: 100%; height: auto; font-family: system-ui, sans-serif; }
+svg .lane { font-size: 12px; fill: #444; }
+svg .tick { font-size: 11px; fill: #333; }
+svg .on-dark { font-size: 12px; fill: #fff; font-weight: 600; }
+svg .free { font-size: 12px; fill: #1a7f37; font-weight: 600; }
+svg .marker { font-size: 12px; fill: ${autoIncrementColor}; font-weight: 700; }
+svg .note { font-size: 12px; fill: #59636e; font-style: italic; }
+svg .small { font-size: 11px; fill: #333; }
+.legend span.swatch { display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin: 0 4px 0 12px; border: 1px solid #999; }
+footer { margin-top: 3em; font-size: 12px; color: #59636e; }
+`;
+
+function verdictHeader(r: Report): string {
+  const pass = r.verdict === 'pass';
+  return `<header id="verdict" class="verdict ${pass ? 'pass' : 'fail'}" role="status">
+<div class="big">${pass ? 'PASS' : 'FAIL'}</div>
+<p class="headline">${esc(r.summary.headline)}</p>
+<p class="meta">Mapping <b>${esc(r.mapping)}</b>, run ${r.run.id} · database <code>${esc(r.run.database)}</code> on ${esc(r.run.server)} · backup <code>${esc(r.run.backupId)}</code> · ${r.summary.passed} of ${r.summary.checks} checks passed · ${r.summary.dataProblems} data problem(s)${r.summary.explainedDisagreements ? `, accounting for ${r.summary.explainedDisagreements} replay disagreement(s)` : ''}</p>
+</header>`;
+}
+
+function stepsSection(r: Report): string {
+  const rows = r.steps.flatMap((s) => s.targets.map((t, i) => `<tr${t.ok === false ? ' class="failed"' : ''}>` +
+    (i === 0 ? `<td rowspan="${s.targets.length}"><b>${esc(s.name)}</b>${s.description ? `<br><span class="muted">${esc(s.description)}</span>` : ''}</td>` +
+      `<td rowspan="${s.targets.length}" class="n">${s.sourceRows}</td>` +
+      `<td rowspan="${s.targets.length}" class="mono">${s.range ? `${esc(s.range.table)} ${s.range.first}..${s.range.last}` : '-'}</td>` : '') +
+    `<td><code>${esc(t.table)}</code></td><td class="n">${t.expected}</td><td class="n">${t.written ?? '-'}</td>` +
+    `<td>${t.ok === null ? '-' : t.ok ? '<span class="ok">✓ as mapped</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`));
+  return `<section id="steps"><h2>Steps: source rows → expected → written</h2>
+<table><thead><tr><th>step</th><th>source rows</th><th>reserved IDs</th><th>target</th><th>expected</th><th>written</th><th>content</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></section>`;
+}
+
+function checksSection(r: Report): string {
+  const ordered = [...r.checks.filter((c) => !c.ok), ...r.checks.filter((c) => c.ok)];
+  const rows = ordered.map((c) => `<tr class="${c.ok ? 'passed' : 'failed'}" id="check-${esc(c.id)}">` +
+    `<td>${c.ok ? '<span class="ok">pass</span>' : '<span class="bad">FAIL</span>'}</td>` +
+    `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(c.expected ?? '')}</td><td>${esc(c.actual ?? '')}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`);
+  return `<section id="checks"><h2>Checks: ${r.summary.passed} passed, ${r.summary.failed} failed</h2>
+<table><thead><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>s</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></section>`;
+}
+
+function checkDetails(c: ReportCheck): string {
+  const parts: string[] = [];
+  if (c.failures.length > 0 || c.failureCount > 0) {
+    const more = c.failureCount - c.failures.length;
+    parts.push(`<div class="bad">Failing keys (${c.failureCount}):</div><ul class="keys failing">${c.failures.map((f) =>
+      `<li><code class="key">${esc(f.key)}</code>${f.legacyKey ? ` (legacy <code>${esc(f.legacyKey)}</code>)` : ''}: ${esc(f.reason)}</li>`).join('')}` +
+      `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`);
+  }
+  if (c.explainedCount > 0) {
+    const more = c.explainedCount - c.explained.length;
+    parts.push(`<div class="warning">Expected from known data problems (${c.explainedCount}, not failures):</div><ul class="keys explained">${c.explained.map((e) =>
+      `<li><code class="key">${esc(e.key)}</code> — <a href="#problem-${esc(e.problem)}">${esc(e.problem)}</a>: ${esc(e.reason)}</li>`).join('')}` +
+      `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`);
+  }
+  return parts.join('');
+}
+
+function problemsSection(r: Report): string {
+  if (r.dataProblems.length === 0) return `<section id="problems"><h2>Data problems</h2><p>None found.</p></section>`;
+  const rows = r.dataProblems.map((p) => `<tr id="problem-${esc(p.name)}">` +
+    `<td><b>${esc(p.description)}</b><br><code class="muted">${esc(p.name)}</code></td>` +
+    `<td class="${p.severity}">${p.severity}</td><td class="n">${p.count}</td>` +
+    `<td class="mono">${p.keys.map(esc).join(', ')}${p.moreKeys ? ', …' : ''}</td>` +
+    `<td>${esc(p.consequence ?? '')}${p.example ? `<br><span class="muted">e.g. ${esc(p.example)}</span>` : ''}` +
+    `${p.seenIn.map((s) => `<br><span class="muted">accounts for ${s.entity ? `${esc(s.entity)} ` : ''}${s.keys.map(esc).join(', ')} in <a href="#check-${esc(s.check)}">${esc(s.check)}</a></span>`).join('')}</td></tr>`);
+  return `<section id="problems"><h2>Data problems found in the legacy data</h2>
+<table><thead><tr><th>problem</th><th>severity</th><th>rows</th><th>keys</th><th>consequence</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></section>`;
+}
+
+function idSpaceSection(r: Report): string {
+  const tables = r.idSpace.map((s) => `<h3>${esc(s.table)}.${esc(s.keyColumn)}</h3>
+<p class="muted">${s.existed ? `${s.rowsBefore} row(s) before the run, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'} in ${s.runCount} run(s) with ${s.gapCount} free gap(s)${s.runs.length < s.runCount ? ` (the ${s.runs.length - 1} largest gaps shown; runs between smaller gaps merged)` : ''}` : 'created by the run'}; ${s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`}${s.raiseAutoIncrementTo !== null ? `, raised to ${s.raiseAutoIncrementTo} before writing` : ''}; the key holds up to ${esc(s.columnMax)}.</p>
+<figure>${idSpaceSvg(s)}
+<figcaption class="legend"><span class="swatch" style="background:${usedColor}"></span>in use before the run<span class="swatch" style="background:${freeColor}"></span>free${reservedBlocks(s).map((x, i) => `<span class="swatch" style="background:${stepColors[i % stepColors.length]}"></span>reserved: ${esc(x.step)}`).join('')}${s.autoIncrement !== null ? `<span class="swatch" style="background:${autoIncrementColor}"></span>AUTO_INCREMENT` : ''}</figcaption></figure>
+${idSpaceTable(s)}`);
+  return `<section id="idspace"><h2>ID space of the target tables</h2>${tables.join('\n')}</section>`;
+}
+
+function idSpaceTable(s: ReportIdSpace): string {
+  const rows = [
+    ...s.runs.map((x) => ({ first: x.first, what: 'in use', text: `${x.first}..${x.last}`, size: `${x.rows} ID(s)` })),
+    ...s.gaps.map((x) => ({ first: x.first, what: 'free', text: `${x.first}..${x.last}`, size: `${x.size} ID(s)` })),
+    ...s.reserved.map((x) => ({ first: x.first, what: `reserved: ${x.step}${x.collisions ? ` (${x.collisions} taken!)` : ''}`, text: `${x.first}..${x.last}`, size: `${x.last - x.first + 1} ID(s)` })),
+  ].sort((a, b) => a.first - b.first);
+  return `<details><summary>The same as a table</summary><table><thead><tr><th>IDs</th><th>what</th><th>size</th></tr></thead><tbody>${rows.map((x) =>
+    `<tr><td class="mono">${x.text}</td><td>${esc(x.what)}</td><td class="n">${x.size}</td></tr>`).join('')}</tbody></table></details>`;
+}
+
+function timingsSection(r: Report): string {
+  const stages = Object.entries(r.timings.stages);
+  const slowest = [...r.checks].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
+  return `<section id="timings"><h2>Timings</h2>
+<p>Checks started ${esc(r.timings.verifyStartedAt)} and took ${r.timings.checksSeconds} s${stages.length ? `; stages of this invocation: ${stages.map(([s, t]) => `${esc(s)} ${t} s`).join(', ')}` : ''}.</p>
+<table><thead><tr><th>slowest checks</th><th>s</th></tr></thead><tbody>${slowest.map((c) => `<tr><td>${esc(c.title)}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`).join('')}</tbody></table></section>`;
+}

@@ -1,0 +1,188 @@
+import type { IdSpacePlan, Plan } from '../plan/plan.ts';
+import type { CheckResult, Verification } from './verification.ts';
+
+/** What a report is made from: the run's plan, the verification, and where the run stands. */
+export interface ReportInput {
+  mapping: string;
+  runId: number;
+  backupId: string;
+  generatedAt: string;
+  plan: Plan;
+  verification: Verification;
+  /** Seconds per stage run so far (migrate passes its own); absent for a verify on demand. */
+  stageSeconds?: Partial<Record<string, number>>;
+}
+
+/**
+ * report.json, exactly. The shape is documented in docs/report-format.md; a change that removes or changes a field
+ * raises `formatVersion`, an added field does not. Absent values are null, never missing.
+ */
+export interface Report {
+  formatVersion: typeof reportFormatVersion;
+  verdict: 'pass' | 'fail';
+  summary: {
+    /** One sentence for the top of the report. */
+    headline: string;
+    checks: number;
+    passed: number;
+    failed: number;
+    /** Data problems found (rows > 0) and, of them, fatal ones. */
+    dataProblems: number;
+    fatalProblems: number;
+    /** Replay disagreements that a declared data problem accounts for (not failures). */
+    explainedDisagreements: number;
+  };
+  mapping: string;
+  run: { id: number; backupId: string; database: string; server: string; plannedAt: string };
+  generatedAt: string;
+  steps: ReportStep[];
+  checks: ReportCheck[];
+  dataProblems: ReportProblem[];
+  idSpace: ReportIdSpace[];
+  timings: { verifyStartedAt: string; checksSeconds: number; stages: Record<string, number> };
+}
+
+export interface ReportStep {
+  name: string;
+  description: string | null;
+  from: string;
+  /** Legacy rows the step reads (those passing its filter), counted at plan time. */
+  sourceRows: number;
+  range: { table: string; first: number; last: number } | null;
+  targets: Array<{
+    alias: string;
+    table: string;
+    /** Rows the mapping defines for this target, counted from the legacy rows at verify time (plan time if unchecked). */
+    expected: number;
+    /** Rows found in the step's range; null when no content check ran. */
+    written: number | null;
+    /** Whether the content check passed; null when none ran. */
+    ok: boolean | null;
+  }>;
+}
+
+export interface ReportCheck {
+  id: string;
+  kind: CheckResult['kind'];
+  title: string;
+  /** Replay checks: what a key names ('order'); null for other checks. */
+  entity: string | null;
+  ok: boolean;
+  step: string | null;
+  table: string | null;
+  expected: string | number | null;
+  actual: string | number | null;
+  failureCount: number;
+  /** The first failing rows: new key, legacy key (when known) and what is wrong. */
+  failures: Array<{ key: string; legacyKey: string | null; reason: string }>;
+  explainedCount: number;
+  explained: Array<{ key: string; problem: string; reason: string }>;
+  seconds: number;
+}
+
+export interface ReportProblem {
+  name: string;
+  description: string;
+  severity: 'fatal' | 'warning';
+  count: number;
+  /** The first offending keys, in key order; `moreKeys` when there are more rows than keys listed. */
+  keys: string[];
+  moreKeys: boolean;
+  consequence: string | null;
+  example: string | null;
+  /** Where the problem shows in the checks: replay disagreements it accounts for, by check id. */
+  seenIn: Array<{ check: string; title: string; entity: string | null; keys: string[] }>;
+}
+
+export interface ReportIdSpace {
+  table: string;
+  keyColumn: string;
+  /** Whether the table existed before the run (runs and gaps are as they were then). */
+  existed: boolean;
+  rowsBefore: number;
+  minId: number | null;
+  maxId: number | null;
+  autoIncrement: number | null;
+  raiseAutoIncrementTo: number | null;
+  /** The largest value the key column can hold, as a decimal string. */
+  columnMax: string;
+  runs: Array<{ first: number; last: number; rows: number }>;
+  runCount: number;
+  gaps: Array<{ first: number; last: number; size: number }>;
+  gapCount: number;
+  reserved: Array<{ step: string; first: number; last: number; collisions: number }>;
+}
+
+export const reportFormatVersion = 2;
+
+/** The report model, built from the same result objects the commands return. */
+export function buildReport(input: ReportInput): Report {
+  const { plan, verification: v } = input;
+  const failed = v.checks.filter((c) => !c.ok).length;
+  const found = plan.problems.filter((p) => p.count > 0);
+  const explainedDisagreements = v.checks.reduce((n, c) => n + (c.explainedCount ?? 0), 0);
+  const checks = v.checks.map((c): ReportCheck => ({
+    id: c.id, kind: c.kind, title: c.title, entity: c.entity ?? null, ok: c.ok, step: c.step ?? null, table: c.table ?? null,
+    expected: c.expected ?? null, actual: c.actual ?? null,
+    failureCount: c.failureCount,
+    failures: c.failures.map((f) => ({ key: f.key, legacyKey: f.legacyKey ?? null, reason: f.reason })),
+    explainedCount: c.explainedCount ?? 0, explained: c.explained ?? [], seconds: c.seconds,
+  }));
+  const headline = v.ok
+    ? `All ${v.checks.length} checks hold: the written rows are what the mapping defines.${found.length ? ` ${found.length} known data problem(s) in the legacy data are listed below.` : ''}`
+    : `${failed} of ${v.checks.length} checks failed: the failing keys are listed below.`;
+  return {
+    formatVersion: reportFormatVersion,
+    verdict: v.ok ? 'pass' : 'fail',
+    summary: {
+      headline, checks: v.checks.length, passed: v.checks.length - failed, failed,
+      dataProblems: found.length, fatalProblems: found.filter((p) => p.severity === 'fatal').length, explainedDisagreements,
+    },
+    mapping: input.mapping,
+    run: { id: input.runId, backupId: input.backupId, database: plan.database, server: plan.server, plannedAt: plan.createdAt },
+    generatedAt: input.generatedAt,
+    steps: plan.steps.map((s) => ({
+      name: s.name, description: s.description ?? null, from: s.from, sourceRows: s.sourceRows, range: s.range,
+      targets: s.writes.map((w) => {
+        const check = v.checks.find((c) => c.id === `${s.name}.${w.alias}.content`);
+        return {
+          alias: w.alias, table: w.table,
+          expected: typeof check?.expected === 'number' ? check.expected : w.rows,
+          written: typeof check?.actual === 'number' ? check.actual : null,
+          ok: check ? check.ok : null,
+        };
+      }),
+    })),
+    checks,
+    dataProblems: found.map((p) => ({
+      name: p.name, description: p.description, severity: p.severity, count: p.count, keys: p.keys,
+      moreKeys: p.count > p.keys.length, consequence: p.consequence ?? null, example: p.example ?? null,
+      seenIn: checks.flatMap((c) => {
+        const keys = c.explained.filter((e) => e.problem === p.name).map((e) => e.key);
+        return keys.length ? [{ check: c.id, title: c.title, entity: c.entity, keys }] : [];
+      }),
+    })),
+    idSpace: plan.idSpace.map(idSpaceOf),
+    timings: {
+      verifyStartedAt: v.startedAt,
+      checksSeconds: v.seconds,
+      stages: Object.fromEntries(Object.entries(input.stageSeconds ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number')),
+    },
+  };
+}
+
+function idSpaceOf(s: IdSpacePlan): ReportIdSpace {
+  // Plans frozen by runs that predate the island analysis have no islands: show their one known span.
+  const runs = s.islands ?? (s.minId !== null && s.maxId !== null ? [{ first: s.minId, last: s.maxId, rows: s.rows }] : []);
+  return {
+    table: s.table, keyColumn: s.keyColumn, existed: s.exists, rowsBefore: s.rows, minId: s.minId, maxId: s.maxId,
+    autoIncrement: s.autoIncrement, raiseAutoIncrementTo: s.raiseAutoIncrementTo, columnMax: s.columnMax,
+    runs, runCount: s.islandCount ?? runs.length,
+    gaps: (s.gaps ?? []).map((g) => ({ first: g.first, last: g.last, size: g.last - g.first + 1 })),
+    gapCount: s.gapCount ?? Math.max(0, runs.length - 1),
+    reserved: s.ranges.map((r) => ({
+      step: r.step, first: r.first, last: r.last,
+      collisions: s.collisions.filter((c) => c.step === r.step).reduce((n, c) => n + c.count, 0),
+    })),
+  };
+}

@@ -1,0 +1,85 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { legacyTablesDdl } from '../../mappings/vbzcart-ord-pull/legacy-schema.ts';
+import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
+import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
+import { createTableSql } from '../../src/db/ddl.ts';
+import { migrate } from '../../src/run/migrate.ts';
+import { verify } from '../../src/run/verify-run.ts';
+import { renameState } from '../../src/run/cutover.ts';
+import { resolveNames } from '../../src/verify/replay.ts';
+
+/**
+ * The VbzCart replay on a handful of orders written by hand for the edge cases: a hold lifted the second it was
+ * placed, a hold placed the second another is lifted, WhenFreed zero or partly zero (never released), overlapping
+ * holds, an order never held.
+ */
+let t: TestDatabase;
+let work: string;
+const t1 = '2015-03-02 10:00:00';
+const t2 = '2015-03-05 12:30:00';
+const t3 = '2015-03-09 08:15:00';
+
+beforeAll(async () => {
+  t = await freshDatabase('replay_holds');
+  work = await mkdtemp(join(tmpdir(), 'es-replay-'));
+  for (const ddl of Object.values(legacyTablesDdl)) await t.db.execute(ddl);
+  await t.db.execute(createTableSql(event));
+  await t.db.execute("INSERT INTO event (ID, WhenStart, TypeCode) VALUES (1, '2014-01-01 00:00:00', 'vc.cart.create')");
+  await t.db.execute("INSERT INTO ord_hold_type VALUES (1, 'customer request', NULL, 1, 1, 0, 0, 1)");
+  // ID_Pull: the order's latest unreleased pull, as the legacy application kept it.
+  await t.db.execute(`INSERT INTO orders (ID, Number, ID_Pull) VALUES (1, '15-00001', NULL), (2, '15-00002', 3), (3, '15-00003', 4),
+    (4, '15-00004', 5), (5, '15-00005', 6), (6, '15-00006', NULL)`);
+  await t.db.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+  await t.db.execute(`INSERT INTO ord_pull (ID, ID_Ord, ID_Type, WhenPulled, WhenFreed) VALUES
+    (1, 1, 1, '${t1}', '${t1}'),
+    (2, 2, 1, '${t1}', '${t2}'), (3, 2, 1, '${t2}', NULL),
+    (4, 3, 1, '${t1}', '0000-00-00 00:00:00'),
+    (5, 4, 1, '${t2}', '2015-03-00 00:00:00'),
+    (6, 5, 1, '${t1}', NULL), (7, 5, 1, '${t2}', '${t3}')`);
+  const result = await migrate({ databaseUrl: t.url, mapping, backupDir: join(work, 'backups'), reportDir: join(work, 'report') });
+  expect(result.status).toBe('completed');
+});
+afterAll(async () => {
+  await t.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('replaying hold events per order', () => {
+  it('gives each order the state its pulls say, ties and zero dates included', async () => {
+    const replayed = await t.db.query<{ k: number; holds: string; onHold: string; detail: string }>(
+      `SELECT * FROM (${resolveNames(mapping.replays!.orderHolds!.events, mapping, await renameState(t.db, mapping))}) AS r ORDER BY k`);
+    expect(replayed.map((r) => ({ ...r, k: Number(r.k) }))).toEqual([
+      { k: 1, holds: 'no active hold', onHold: 'not on hold', detail: `last hold lifted ${t1}` },
+      { k: 2, holds: '1 active hold', onHold: 'on hold', detail: `since ${t1}` },
+      { k: 3, holds: '1 active hold', onHold: 'on hold', detail: `since ${t1}` },
+      { k: 4, holds: '1 active hold', onHold: 'on hold', detail: `since ${t2}` },
+      { k: 5, holds: '1 active hold', onHold: 'on hold', detail: `since ${t1}` },
+    ]);
+    const r = await verify({ databaseUrl: t.url, mapping, backupDir: join(work, 'backups') });
+    const replays = r.verification.checks.filter((c) => c.kind === 'replay');
+    expect(replays.map((c) => [c.id, c.ok, c.failureCount, c.explainedCount])).toEqual([
+      ['orderHolds.unreleased pulls.replay', true, 0, 0],
+      ['orderHolds.orders.ID_Pull.replay', true, 0, 0],
+      ['orderHolds.orders.WhenHeld.replay', true, 0, 0],
+    ]);
+    expect(replays[1]!.expected).toBe('6 order(s) compared');
+  });
+
+  it('names an order whose hold is lifted before it was placed', async () => {
+    // Order 1's hold-off event moved an hour before its hold-on: the count goes below zero.
+    const [off] = await t.db.query<{ ID: number }>("SELECT ID FROM event WHERE TypeCode = 'vc.order.hold.off' AND WhenStart = ? ORDER BY ID LIMIT 1", [t1]);
+    await t.db.execute('UPDATE event SET WhenStart = WhenStart - INTERVAL 1 HOUR WHERE ID = ?', [off!.ID]);
+    const r = await verify({ databaseUrl: t.url, mapping, backupDir: join(work, 'backups') });
+    const check = r.verification.checks.find((c) => c.id === 'orderHolds.unreleased pulls.replay')!;
+    expect(check.ok).toBe(false);
+    expect(check.failures).toEqual([{
+      key: '1',
+      reason: "events: a hold lifted while none was active (at 2015-03-02 09:00:00); unreleased pulls: no active hold (1 pull(s), 1 released)",
+    }]);
+    expect(r.verification.checks.find((c) => c.id === 'orderHolds.orders.ID_Pull.replay')!.failures.map((f) => f.key)).toEqual(['1']);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
+import { defineMapping, id, lit } from '../../src/mapping/define.ts';
+import { explainedKeysSql, followColumnRenames, replayComparisonSql, resolveNames } from '../../src/verify/replay.ts';
+import type { RenameState } from '../../src/run/cutover.ts';
+import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
+
+const before: RenameState = { tables: new Map(), columns: new Map(), done: false };
+const after: RenameState = {
+  tables: new Map([['ord_pull', 'OLD ord_pull']]),
+  columns: new Map([['orders', new Map([['ID_Pull', 'ID_Pull OLD']])]]),
+  done: true,
+};
+
+describe('names in replay SQL follow the cutover', () => {
+  const sql = 'SELECT orders.ID FROM {{orders}} AS orders JOIN {{pull}} AS pull ON pull.ID = {{orders.ID_Pull}} JOIN {{ hold }} AS h';
+
+  it('before cutover: the legacy names', () => {
+    expect(resolveNames(sql, mapping, before)).toBe(
+      'SELECT orders.ID FROM `orders` AS orders JOIN `ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull` JOIN `event_vc_ord_hold` AS h');
+  });
+
+  it('after cutover: the renamed table and column', () => {
+    expect(resolveNames(sql, mapping, after)).toBe(
+      'SELECT orders.ID FROM `orders` AS orders JOIN `OLD ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull OLD` JOIN `event_vc_ord_hold` AS h');
+  });
+
+  it("a problem's plain alias.column references follow a renamed column, and only whole references", () => {
+    expect(followColumnRenames('orders.ID_Pull IS NOT NULL AND orders.ID_Pull2 = 1 AND `orders`.`ID_Pull` AND xorders.ID_Pull', mapping, after))
+      .toBe('`orders`.`ID_Pull OLD` IS NOT NULL AND orders.ID_Pull2 = 1 AND `orders`.`ID_Pull` AND xorders.ID_Pull');
+    expect(followColumnRenames('orders.ID_Pull IS NULL', mapping, before)).toBe('orders.ID_Pull IS NULL');
+  });
+
+  it("explanations re-run the problem's own declaration, under today's names", () => {
+    expect(explainedKeysSql(mapping, after, { danglingPullPointer: 'orders.ID', orphanPull: 'pull.ID_Ord' })).toBe(
+      'SELECT DISTINCT (orders.ID) AS k, 1 AS problem FROM `orders` AS `orders` LEFT JOIN `OLD ord_pull` AS `pull` ON (pull.ID = `orders`.`ID_Pull OLD`) ' +
+      'WHERE (`orders`.`ID_Pull OLD` IS NOT NULL AND `orders`.`ID_Pull OLD` <> 0 AND pull.ID IS NULL)\nUNION ALL\n' +
+      'SELECT DISTINCT (pull.ID_Ord) AS k, 2 AS problem FROM `OLD ord_pull` AS `pull` LEFT JOIN `orders` AS `orders` ON (orders.ID = pull.ID_Ord) WHERE (orders.ID IS NULL)');
+    expect(explainedKeysSql(mapping, after, {})).toBeNull();
+  });
+});
+
+describe('the comparison query', () => {
+  it('is a full outer comparison by key over narrow rows, bounded per verdict', () => {
+    expect(replayComparisonSql({
+      events: 'SELECT 1 AS k, 0 AS holds, NULL AS detail',
+      stateColumn: 'holds',
+      legacy: 'SELECT 1 AS k, 0 AS state, NULL AS detail',
+      absent: { events: 'not on hold' },
+      explained: 'SELECT 7 AS k, 1 AS problem',
+      limit: 20,
+    })).toMatchSnapshot();
+  });
+});
+
+describe('declaring replays', () => {
+  const base = {
+    name: 'shop',
+    sources: { note: 'legacy_note' },
+    targets: { event },
+    steps: { noted: { from: 'note', ids: { table: 'event', strategy: 'offset', offset: 10 }, rows: { event: { ID: id, TypeCode: lit('x') } } } },
+    problems: { odd: { description: 'odd', severity: 'warning', from: 'note', where: '1=0' } },
+  } as const;
+
+  it('rejects placeholders naming nothing, and explanations by undeclared problems', () => {
+    expect(() => defineMapping({
+      ...base,
+      replays: { r: { description: 'r', entity: 'note', events: 'SELECT k FROM {{nope}}', compare: { c: { legacy: 'SELECT 1', explainedBy: { missing: 'note.ID' } } } } },
+    })).toThrow(/\{\{nope\}\} is neither a source nor a target.*explainedBy 'missing' is not a declared problem/);
+  });
+
+  it('accepts a well-formed one', () => {
+    expect(() => defineMapping({
+      ...base,
+      replays: { r: { description: 'r', entity: 'note', events: 'SELECT k FROM {{event}}', compare: { c: { legacy: 'SELECT 1 FROM {{note}}', explainedBy: { odd: 'note.ID' } } } } },
+    })).not.toThrow();
+  });
+});

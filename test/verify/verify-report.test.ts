@@ -1,0 +1,198 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
+import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
+import { migrate } from '../../src/run/migrate.ts';
+import { verify } from '../../src/run/verify-run.ts';
+import type { Report } from '../../src/verify/report-model.ts';
+
+// A seed neither the mapping nor the other tests were written against.
+const seed = 5150;
+const bin = join(import.meta.dirname, '../../bin/eventshift.mjs');
+let t: TestDatabase;
+let work: string;
+let backupDir: string;
+let fixture: VbzcartFixture;
+
+const readReport = async (dir: string) => JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
+const readHtml = (dir: string) => readFile(join(dir, 'report.html'), 'utf8');
+const check = (r: Report, id: string) => r.checks.find((c) => c.id === id)!;
+const failingKeys = (r: Report) => r.checks.filter((c) => !c.ok).flatMap((c) => c.failures.map((f) => f.key));
+
+beforeAll(async () => {
+  t = await freshDatabase('verify_report');
+  work = await mkdtemp(join(tmpdir(), 'es-verify-'));
+  backupDir = join(work, 'backups');
+  fixture = await generateVbzcart(t.db, { seed });
+  const result = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: join(work, 'migrate-report') });
+  expect(result.status).toBe('completed');
+});
+afterAll(async () => {
+  await t.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('verify and its report, on a seed-shaped database the tests never saw', () => {
+  it('migrate wrote the report at its verify stage: json, md and html, verdict pass', async () => {
+    expect((await readdir(join(work, 'migrate-report'))).sort()).toEqual(['report.html', 'report.json', 'report.md']);
+    const report = await readReport(join(work, 'migrate-report'));
+    expect(report.formatVersion).toBe(2);
+    expect(report.verdict).toBe('pass');
+    expect(report.timings.stages).toHaveProperty('write');
+  });
+
+  it('passes after cutover, and the report lists every planted data problem with its keys and nothing else', async () => {
+    const dir = join(work, 'pass');
+    const r = await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
+    expect(r.verification.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(r.reportFiles.map((f) => f.slice(dir.length + 1)).sort()).toEqual(['report.html', 'report.json', 'report.md']);
+    const report = await readReport(dir);
+    expect(report.verdict).toBe('pass');
+    expect(report.summary.failed).toBe(0);
+
+    const planted = Object.entries(fixture.problems).filter(([, keys]) => keys.length > 0);
+    expect(report.dataProblems.map((p) => p.name).sort()).toEqual(planted.map(([name]) => name).sort());
+    for (const [name, keys] of planted) {
+      const found = report.dataProblems.find((p) => p.name === name)!;
+      expect(found.keys.map(Number), name).toEqual([...keys].sort((a, b) => a - b));
+      expect(found.count, name).toBe(keys.length);
+    }
+
+    // The replay disagrees exactly where the planted problems say it must, and nowhere else.
+    const orphanOrders = (await t.db.query<{ o: number }>(
+      `SELECT DISTINCT ID_Ord AS o FROM \`OLD ord_pull\` WHERE ID IN (${fixture.problems.orphanPull.join(', ')}) ORDER BY o`)).map((x) => Number(x.o));
+    const explained = (id: string) => check(report, id).explained.map((e) => [Number(e.key), e.problem] as const).sort((a, b) => a[0] - b[0]);
+    expect(explained('orderHolds.orders.ID_Pull.replay')).toEqual([
+      ...fixture.problems.pointerToReleasedPull.map((k) => [k, 'pointerToReleasedPull'] as const),
+      ...fixture.problems.danglingPullPointer.map((k) => [k, 'danglingPullPointer'] as const),
+      ...orphanOrders.map((k) => [k, 'orphanPull'] as const),
+    ].sort((a, b) => a[0] - b[0]));
+    expect(explained('orderHolds.orders.WhenHeld.replay')).toEqual(orphanOrders.map((k) => [k, 'orphanPull']));
+    expect(check(report, 'orderHolds.unreleased pulls.replay').explainedCount).toBe(0);
+    for (const key of fixture.problems.pointerToReleasedPull) {
+      const reason = check(report, 'orderHolds.orders.ID_Pull.replay').explained.find((e) => Number(e.key) === key)!.reason;
+      expect(reason).toMatch(/orders\.ID_Pull: names a released pull \(ID_Pull = \d+, released \d{4}-/);
+    }
+    const pointerProblem = report.dataProblems.find((p) => p.name === 'danglingPullPointer')!;
+    expect(pointerProblem.seenIn.map((s) => s.check)).toEqual(['orderHolds.orders.ID_Pull.replay']);
+
+    const html = await readHtml(dir);
+    expect(html).toMatch(/<header id="verdict" class="verdict pass"[^>]*>\s*<div class="big">PASS<\/div>/);
+    expect(html.match(/<svg class="idspace"/g)).toHaveLength(3);
+    for (const [, keys] of planted) for (const key of keys) expect(html).toContain(String(key));
+    expect(html).not.toMatch(/<script|<link|src="http|href="http|@import|url\(/i);
+  });
+
+  it("fails after one hold row's Notes is changed by hand: exit 1, and json and html name the row", async () => {
+    const edited = fixture.eventIds.holdOn.first + 99;
+    const [before] = await t.db.query<{ Notes: string | null }>('SELECT Notes FROM event_vc_ord_hold WHERE ID_Event = ?', [edited]);
+    expect(before).toBeDefined();
+    await t.db.execute("UPDATE event_vc_ord_hold SET Notes = CONCAT(COALESCE(Notes, ''), ' <b>edited</b> & \"quoted\"') WHERE ID_Event = ?", [edited]);
+    try {
+      const dir = join(work, 'notes');
+      const cli = spawnSync(process.execPath, [bin, 'verify', 'vbzcart-ord-pull', '--report', dir, '--backup-dir', backupDir, '--quiet'],
+        { encoding: 'utf8', cwd: work, env: { ...process.env, DATABASE_URL: t.url }, timeout: 120_000 });
+      expect(cli.status, cli.stderr).toBe(1);
+      const report = await readReport(dir);
+      expect(report.verdict).toBe('fail');
+      const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
+      expect(failed).toEqual(['holdOn.hold.content']);
+      expect(check(report, 'holdOn.hold.content').failures).toEqual([
+        { key: String(edited), legacyKey: String(edited - 1500), reason: 'differs from its legacy row' },
+      ]);
+      const html = await readHtml(dir);
+      expect(html).toMatch(/<header id="verdict" class="verdict fail"[^>]*>\s*<div class="big">FAIL<\/div>/);
+      expect(html).toContain(`<code class="key">${edited}</code> (legacy <code>${edited - 1500}</code>): differs from its legacy row`);
+      expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(`${edited} (legacy ${edited - 1500}): differs from its legacy row`);
+    } finally {
+      await t.db.execute('UPDATE event_vc_ord_hold SET Notes = ? WHERE ID_Event = ?', [before!.Notes, edited]);
+    }
+  });
+
+  it("fails after one event's WhenStart is changed by hand, naming that event", async () => {
+    const edited = fixture.eventIds.holdOff.first + (await firstReleasedPull()) - 1;
+    const [before] = await t.db.query<{ WhenStart: string }>('SELECT WhenStart FROM event WHERE ID = ?', [edited]);
+    expect(before).toBeDefined();
+    await t.db.execute('UPDATE event SET WhenStart = WhenStart + INTERVAL 1 SECOND WHERE ID = ?', [edited]);
+    try {
+      const dir = join(work, 'when');
+      const r = await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
+      expect(r.verification.ok).toBe(false);
+      const report = await readReport(dir);
+      expect(report.verdict).toBe('fail');
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.id)).toEqual(['holdOff.event.content']);
+      expect(failingKeys(report)).toEqual([String(edited)]);
+      expect(await readHtml(dir)).toContain(`<code class="key">${edited}</code>`);
+    } finally {
+      await t.db.execute('UPDATE event SET WhenStart = ? WHERE ID = ?', [before!.WhenStart, edited]);
+    }
+    expect((await verify({ databaseUrl: t.url, mapping, backupDir })).verification.ok).toBe(true);
+  });
+
+  it("the replay check names an order whose hold-off event was deleted", async () => {
+    const explainedOrders = new Set([...fixture.problems.pointerToReleasedPull, ...fixture.problems.danglingPullPointer]);
+    const [pick] = await t.db.query<{ pull: number; ord: number }>(
+      `SELECT p.ID AS pull, p.ID_Ord AS ord FROM \`OLD ord_pull\` p JOIN orders o ON o.ID = p.ID_Ord
+        WHERE DAYNAME(p.WhenFreed) IS NOT NULL AND p.ID_Ord NOT IN (${[...explainedOrders].join(', ')})
+          AND NOT EXISTS (SELECT 1 FROM \`OLD ord_pull\` q WHERE q.ID_Ord = p.ID_Ord AND DAYNAME(q.WhenFreed) IS NULL)
+        ORDER BY p.ID LIMIT 1`);
+    const order = Number(pick!.ord);
+    const holdOff = fixture.eventIds.holdOff.first + Number(pick!.pull) - 1;
+    await t.db.execute('DELETE FROM event_vc_ord_hold WHERE ID_Event = ?', [holdOff]);
+    await t.db.execute('DELETE FROM event WHERE ID = ?', [holdOff]);
+
+    const dir = join(work, 'replay');
+    const r = await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
+    expect(r.verification.ok).toBe(false);
+    const report = await readReport(dir);
+    for (const id of ['orderHolds.unreleased pulls.replay', 'orderHolds.orders.ID_Pull.replay', 'orderHolds.orders.WhenHeld.replay']) {
+      const c = check(report, id);
+      expect(c.ok, id).toBe(false);
+      expect(c.failures.map((f) => f.key), id).toEqual([String(order)]);
+    }
+    expect(check(report, 'orderHolds.unreleased pulls.replay').failures[0]!.reason)
+      .toMatch(/^events: 1 active hold \(since \d{4}-.*\); unreleased pulls: no active hold \(\d+ pull\(s\), \d+ released\)$/);
+    expect(check(report, 'orderHolds.orders.ID_Pull.replay').failures[0]!.reason)
+      .toMatch(/^events: on hold \(since .*\); orders\.ID_Pull: not on hold \(ID_Pull is NULL\)$/);
+    // The planted pointer problems stay explained, not failures.
+    expect(check(report, 'orderHolds.orders.ID_Pull.replay').explainedCount).toBeGreaterThanOrEqual(4);
+    expect(await readHtml(dir)).toContain(`<code class="key">${order}</code>`);
+  });
+});
+
+async function firstReleasedPull(): Promise<number> {
+  const [row] = await t.db.query<{ id: number }>('SELECT MIN(ID) AS id FROM `OLD ord_pull` WHERE DAYNAME(WhenFreed) IS NOT NULL');
+  return Number(row!.id);
+}
+
+describe('migrate writes the report when verification fails', () => {
+  let small: TestDatabase;
+  beforeAll(async () => {
+    small = await freshDatabase('verify_report_fail');
+  });
+  afterAll(async () => {
+    await small.drop();
+  });
+
+  it('stops before cutover with status failed, and the report says FAIL and names the row', async () => {
+    const f = await generateVbzcart(small.db, { seed: 808, pulls: 240 });
+    const dir = join(work, 'migrate-fail');
+    const first = await migrate({ databaseUrl: small.url, mapping, backupDir, until: 'write' });
+    expect(first.status).toBe('stopped');
+    const edited = f.eventIds.holdOn.first + 4;
+    await small.db.execute("UPDATE event_vc_ord_hold SET Notes = 'changed between write and verify' WHERE ID_Event = ?", [edited]);
+    const second = await migrate({ databaseUrl: small.url, mapping, backupDir, reportDir: dir });
+    expect(second.status).toBe('failed');
+    expect(second.reportDir).toBe(dir);
+    const report = await readReport(dir);
+    expect(report.verdict).toBe('fail');
+    expect(failingKeys(report)).toEqual([String(edited)]);
+    expect(await readHtml(dir)).toContain('<div class="big">FAIL</div>');
+    // Nothing old was renamed.
+    expect(await small.db.query("SHOW TABLES LIKE 'ord_pull'")).toHaveLength(1);
+  });
+});
