@@ -40,6 +40,41 @@ class RowCounter extends Transform {
   }
 }
 
+/** Bytes the socket may hold unsent before the file is held back. */
+const SOCKET_BACKLOG = 4 * 1024 * 1024;
+
+interface Socket {
+  writableLength: number;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  removeListener(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/**
+ * mysql2 writes LOCAL INFILE data to the socket as fast as the file is read, without waiting for the socket to
+ * drain: a server slower than the disk would have the whole file in memory. This holds each chunk back until the
+ * socket's backlog is small, so memory stays flat whatever the file's size.
+ */
+class SocketPacer extends Transform {
+  constructor(private readonly socket: Socket | undefined) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
+    const socket = this.socket;
+    if (!socket || socket.writableLength < SOCKET_BACKLOG) {
+      done(null, chunk);
+      return;
+    }
+    const go = () => {
+      socket.removeListener('drain', go);
+      socket.removeListener('close', go);
+      done(null, chunk);
+    };
+    socket.once('drain', go);
+    socket.once('close', go);
+  }
+}
+
 /**
  * Loads a rows file into `table` with LOAD DATA LOCAL INFILE, streaming it from disk (gunzipped if need be).
  * The session must be a restore session (see restore-backup.ts): permissive sql_mode, no backslash-escape changes.
@@ -56,7 +91,11 @@ export async function loadRows(
   let streamError: Error | null = null;
   const counter = new RowCounter((rows) => progress.onProgress?.({ table: progress.label, rows, totalRows: progress.totalRows }));
   const open = (): Readable => {
-    const stages = [createReadStream(path), tap, ...(file.compression === 'gzip' ? [createGunzip()] : []), counter] as const;
+    const socket = (db.raw as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+    const stages = [
+      // 64 KiB pieces (the default): each is one packet, well under any server's max_allowed_packet.
+      createReadStream(path), tap, ...(file.compression === 'gzip' ? [createGunzip()] : []), counter, new SocketPacer(socket),
+    ] as const;
     return pipeline([...stages], (error) => {
       if (error) streamError = error;
     }) as unknown as Readable;

@@ -20,6 +20,12 @@ export interface RestoreBackupOptions {
   onProgress?: (progress: BackupProgress) => void;
   /** One line per step taken; undefined is silent. */
   log?: (line: string) => void;
+  /**
+   * Opens another connection to the same database (e.g. `() => connect(url)`); it is closed when the restore ends.
+   * With it, the checksum of a large table with an integer key is computed in two halves at once, one on each
+   * connection, which roughly halves the time verifying takes on a server with two cores or more.
+   */
+  connect?: () => Promise<Db>;
 }
 
 export interface RestoredTable {
@@ -74,8 +80,9 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
   await refuseWithoutLocalInfile(db, id);
   log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
 
-  return withRestoreSession(db, async () => {
-    const staged = await stageAll(db, check.folder, manifest, entries, options.onProgress, log);
+  const verifier = options.connect ? await openVerifier(db, options.connect) : undefined;
+  const restoreTables = async (): Promise<RestoreResult> => {
+    const staged = await stageAll(db, check.folder, manifest, entries, options.onProgress, log, verifier);
     const results = new Map<string, RestoredTable>();
     const toCopy = staged.filter((t) => t.method === 'copy');
     try {
@@ -106,7 +113,21 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
         { subject: error instanceof EventshiftError ? error.subject : id, cause: error, details: { done } });
     }
     return { id, database: db.database, tables: entries.map((e) => results.get(e.name)!) };
-  });
+  };
+  try {
+    return await withRestoreSession(db, () => (verifier ? withRestoreSession(verifier, restoreTables) : restoreTables()));
+  } finally {
+    await verifier?.close();
+  }
+}
+
+async function openVerifier(db: Db, open: () => Promise<Db>): Promise<Db> {
+  const verifier = await open();
+  if (verifier.database !== db.database) {
+    await verifier.close();
+    throw usageError(`The second connection of a restore must be to database ${db.database}, not ${verifier.database}.`, { subject: verifier.database });
+  }
+  return verifier;
 }
 
 function selectedTables(manifest: BackupManifest, names: readonly string[] | undefined): BackupTableEntry[] {

@@ -63,34 +63,79 @@ export function loadExpression(variable: string, dataType: string, encoding: Col
 }
 
 const BACKSLASH = 0x5c;
-const escapes: Record<number, number> = { 0x00: 0x30 /* 0 */, 0x09: 0x74 /* t */, 0x0a: 0x6e /* n */, 0x0d: 0x72 /* r */, 0x5c: 0x5c };
+const TAB = 0x09;
+const NEWLINE = 0x0a;
 const unescapes: Record<number, number> = { 0x30: 0x00, 0x62: 0x08 /* b */, 0x74: 0x09, 0x6e: 0x0a, 0x72: 0x0d, 0x5a: 0x1a /* Z */ };
 const NULL_FIELD = Buffer.from('\\N', 'latin1');
-const TAB = Buffer.from('\t', 'latin1');
-const NEWLINE = Buffer.from('\n', 'latin1');
 
-function needsEscape(value: Buffer): boolean {
-  for (const byte of value) if (byte in escapes) return true;
-  return false;
+/** For each byte, the letter that follows the backslash when it is escaped; 0 when it is written as is. */
+const escapeLetter = new Uint8Array(256);
+escapeLetter[0x00] = 0x30; // 0
+escapeLetter[0x09] = 0x74; // t
+escapeLetter[0x0a] = 0x6e; // n
+escapeLetter[0x0d] = 0x72; // r
+escapeLetter[0x5c] = 0x5c; // backslash
+const hexDigits = Buffer.from('0123456789abcdef', 'latin1');
+
+/** The most bytes a field can take in the rows file: every byte escaped (or two hex digits), or `\N`. */
+export function maxFieldBytes(value: Buffer | null): number {
+  return value === null ? NULL_FIELD.length : value.length * 2;
+}
+
+/** Writes one field's bytes into `out` at `at`, which has maxFieldBytes(value) bytes of room; returns the end. */
+export function writeField(out: Buffer, at: number, value: Buffer | null, encoding: ColumnEncoding): number {
+  if (value === null) {
+    out[at] = BACKSLASH;
+    out[at + 1] = 0x4e; // N
+    return at + 2;
+  }
+  const length = value.length;
+  if (encoding === 'hex') {
+    if (length > 64) return at + out.write(value.toString('hex'), at, 'latin1');
+    for (let i = 0; i < length; i++) {
+      const byte = value[i]!;
+      out[at++] = hexDigits[byte >> 4]!;
+      out[at++] = hexDigits[byte & 15]!;
+    }
+    return at;
+  }
+  for (let i = 0; i < length; i++) {
+    const byte = value[i]!;
+    const letter = escapeLetter[byte]!;
+    if (letter === 0) {
+      out[at++] = byte;
+    } else {
+      out[at++] = BACKSLASH;
+      out[at++] = letter;
+    }
+  }
+  return at;
+}
+
+/** The most bytes a row's line can take: its fields, a tab between two, and the newline. */
+export function maxLineBytes(values: ReadonlyArray<Buffer | null>, from = 0): number {
+  let size = values.length - from;
+  for (let i = from; i < values.length; i++) size += maxFieldBytes(values[i] ?? null);
+  return size;
+}
+
+/**
+ * Writes one row's `\n`-terminated line into `out` at `at`, which has maxLineBytes room; returns the end.
+ * `values[from + i]` is the raw value of column i (null for SQL NULL): a query's row may carry other columns first.
+ */
+export function writeRow(out: Buffer, at: number, values: ReadonlyArray<Buffer | null>, encodings: readonly ColumnEncoding[], from = 0): number {
+  for (let i = 0; i < encodings.length; i++) {
+    if (i > 0) out[at++] = TAB;
+    at = writeField(out, at, values[from + i] ?? null, encodings[i]!);
+  }
+  out[at++] = NEWLINE;
+  return at;
 }
 
 /** One field's bytes in the rows file. */
 export function encodeField(value: Buffer | null, encoding: ColumnEncoding): Buffer {
-  if (value === null) return NULL_FIELD;
-  if (encoding === 'hex') return Buffer.from(value.toString('hex'), 'latin1');
-  if (!needsEscape(value)) return value;
-  const out = Buffer.allocUnsafe(value.length * 2);
-  let at = 0;
-  for (const byte of value) {
-    const escaped = escapes[byte];
-    if (escaped === undefined) {
-      out[at++] = byte;
-    } else {
-      out[at++] = BACKSLASH;
-      out[at++] = escaped;
-    }
-  }
-  return out.subarray(0, at);
+  const out = Buffer.allocUnsafe(maxFieldBytes(value));
+  return out.subarray(0, writeField(out, 0, value, encoding));
 }
 
 /** One row as a `\n`-terminated line; `values` are the raw bytes of the written columns, null for SQL NULL. */
@@ -98,13 +143,8 @@ export function encodeRow(values: ReadonlyArray<Buffer | null>, encodings: reado
   if (values.length !== encodings.length) {
     throw new Error(`encodeRow: ${values.length} values for ${encodings.length} columns`);
   }
-  const parts: Buffer[] = [];
-  values.forEach((value, i) => {
-    if (i > 0) parts.push(TAB);
-    parts.push(encodeField(value, encodings[i]!));
-  });
-  parts.push(NEWLINE);
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(maxLineBytes(values));
+  return out.subarray(0, writeRow(out, 0, values, encodings));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { quoteId } from '../db/quote.ts';
 import type { BackupColumn } from './manifest.ts';
+import { fingerprintPrefixSql } from './row-checksum.ts';
 import { loadExpression, readExpression } from './row-encoding.ts';
 
 /** The columns a rows file holds, in order: every column that is not generated. */
@@ -7,10 +8,22 @@ export function writtenColumns(columns: readonly BackupColumn[]): BackupColumn[]
   return columns.filter((c) => !c.generated);
 }
 
+/** The select-list expressions that read the written columns as the rows file holds them. */
+function readList(columns: readonly BackupColumn[]): string[] {
+  return writtenColumns(columns).map((c) => readExpression(quoteId(c.name), c.dataType));
+}
+
 /** The SELECT that reads a table's rows for its rows file. */
 export function selectRowsSql(table: string, columns: readonly BackupColumn[]): string {
-  const list = writtenColumns(columns).map((c) => readExpression(quoteId(c.name), c.dataType));
-  return `SELECT ${list.join(', ')} FROM ${quoteId(table)}`;
+  return `SELECT ${readList(columns).join(', ')} FROM ${quoteId(table)}`;
+}
+
+/**
+ * selectRowsSql with each row's checksum fingerprint prefix (row-checksum.ts) as an extra first column: what a
+ * backup runs, so the rows and their content checksum come from one scan.
+ */
+export function selectRowsAndFingerprintsSql(table: string, columns: readonly BackupColumn[]): string {
+  return `SELECT ${[fingerprintPrefixSql(writtenColumns(columns)), ...readList(columns)].join(', ')} FROM ${quoteId(table)}`;
 }
 
 /**

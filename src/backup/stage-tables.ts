@@ -36,7 +36,10 @@ function temporaryNames(id: string, index: number, name: string): { staging: str
   return { staging: `_es_restore_${index + 1}_${hash}`, trash: `_es_trash_${index + 1}_${hash}` };
 }
 
-/** Phase 1: every table loaded and verified under its staging name. Any failure drops them all: nothing has changed. */
+/**
+ * Phase 1: every table loaded and verified under its staging name. Any failure drops them all: nothing has changed.
+ * With a `verifier` (another connection to the same database), large tables are checksummed in two halves at once.
+ */
 export async function stageAll(
   db: Db,
   folder: string,
@@ -44,6 +47,7 @@ export async function stageAll(
   entries: BackupTableEntry[],
   onProgress: ((progress: BackupProgress) => void) | undefined,
   log: (line: string) => void,
+  verifier?: Db,
 ): Promise<StagedTable[]> {
   const staged: StagedTable[] = [];
   const created: string[] = [];
@@ -52,9 +56,10 @@ export async function stageAll(
       if (!entry.exists) continue;
       const names = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
       created.push(names.staging);
-      const s = await stageTable(db, folder, manifest.id, entry, names, onProgress);
-      staged.push(s);
-      log(`Loaded ${entry.name} as ${s.staging}: ${entry.rows} row(s), checksum verified.`);
+      const loaded = await loadTable(db, folder, manifest.id, entry, names, onProgress);
+      await verifyTable(db, verifier, manifest.id, loaded);
+      staged.push(loaded.table);
+      log(`Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`);
     }
     return staged;
   } catch (error) {
@@ -67,14 +72,20 @@ export async function stageAll(
   }
 }
 
-async function stageTable(
+/** A table loaded under its staging name, not yet verified. */
+interface LoadedTable {
+  table: StagedTable;
+  warningMessages: string[];
+}
+
+async function loadTable(
   db: Db,
   folder: string,
   id: string,
   entry: BackupTableEntry,
   names: { staging: string; trash: string },
   onProgress: ((progress: BackupProgress) => void) | undefined,
-): Promise<StagedTable> {
+): Promise<LoadedTable> {
   const checksum = entry.checksum;
   if (!checksum) throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
   const createStatement = await readCreateStatement(folder, id, entry);
@@ -93,7 +104,13 @@ async function stageTable(
   if (loaded.sha256 !== file.sha256 || loaded.bytes !== file.bytes) {
     throw refusal(`File ${file.name} of table ${entry.name} changed after backup ${id} was checked (SHA-256 ${loaded.sha256}, expected ${file.sha256}); nothing was changed.`, { subject: entry.name });
   }
-  const actual = await tableChecksum(db, s.staging, writtenColumns(entry.columns));
+  return { table: s, warningMessages: loaded.warningMessages };
+}
+
+async function verifyTable(db: Db, verifier: Db | undefined, id: string, loaded: LoadedTable): Promise<void> {
+  const { entry, staging } = loaded.table;
+  const checksum = entry.checksum;
+  const actual = await stagedChecksum(db, verifier, staging, entry);
   if (!sameChecksum(actual, checksum)) {
     const warnings = loaded.warningMessages.length > 0 ? ` Server warnings while loading: ${loaded.warningMessages.join('; ')}.` : '';
     throw refusal(
@@ -102,7 +119,37 @@ async function stageTable(
       { subject: entry.name, details: { expected: checksum, actual, warnings: loaded.warningMessages } },
     );
   }
-  return s;
+}
+
+/** Tables with fewer rows are checksummed on one connection: splitting them would not pay. */
+const SPLIT_FROM_ROWS = 10_000;
+
+/**
+ * tableChecksum of a staging table. The checksum is a count and a SUM, so it adds up over disjoint sets of rows: with
+ * a second connection, a large table with a single-column integer key (the manifest records its `maxKey`) is
+ * checksummed as two key ranges at once, one on each connection, and the two results are added. Nothing else
+ * writes to a staging table, so both connections read the same rows.
+ */
+async function stagedChecksum(db: Db, verifier: Db | undefined, staging: string, entry: BackupTableEntry): Promise<ContentChecksum> {
+  const columns = writtenColumns(entry.columns);
+  const key = entry.primaryKey[0];
+  if (!verifier || entry.maxKey === null || key === undefined || entry.primaryKey.length !== 1 || entry.rows < SPLIT_FROM_ROWS) {
+    return tableChecksum(db, staging, columns);
+  }
+  const [range] = await db.query<{ lo: string | number | null; hi: string | number | null }>(
+    `SELECT MIN(${quoteId(key)}) AS lo, MAX(${quoteId(key)}) AS hi FROM ${quoteId(staging)}`,
+  );
+  if (range?.lo == null || range.hi == null) return tableChecksum(db, staging, columns);
+  // An integer literal (no parameter, which would be compared as a string or a double): exact for any BIGINT.
+  const middle = ((BigInt(range.lo) + BigInt(range.hi)) / 2n).toString();
+  const halves = await Promise.allSettled([
+    tableChecksum(db, staging, columns, `${quoteId(key)} <= ${middle}`),
+    tableChecksum(verifier, staging, columns, `${quoteId(key)} > ${middle}`),
+  ]);
+  const failed = halves.find((h) => h.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const [low, high] = halves.map((h) => (h as PromiseFulfilledResult<ContentChecksum>).value) as [ContentChecksum, ContentChecksum];
+  return { rows: low.rows + high.rows, hash: (BigInt(low.hash) + BigInt(high.hash)).toString() };
 }
 
 async function readCreateStatement(folder: string, id: string, entry: BackupTableEntry): Promise<string> {

@@ -1,36 +1,48 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import type { ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { EventshiftError, databaseError } from '../errors.ts';
 import type { BackupColumn, BackupFile } from './manifest.ts';
 import { writePrivateFile } from './private-files.ts';
 import { PROGRESS_EVERY, type BackupProgress } from './progress.ts';
-import { encodeRow } from './row-encoding.ts';
-import { selectRowsSql } from './row-statements.ts';
+import { RowChecksum } from './row-checksum.ts';
+import { maxLineBytes, writeRow } from './row-encoding.ts';
+import { selectRowsAndFingerprintsSql } from './row-statements.ts';
 
 /** The part of mysql2's callback connection that streams a query's rows (the promise wrapper's `.connection`). */
 interface RowStreamingConnection {
-  query(options: {
-    sql: string;
-    rowsAsArray: boolean;
-    typeCast: (field: { buffer(): Buffer | null }, next: () => unknown) => unknown;
-  }): { stream(options?: { highWaterMark?: number }): Readable };
+  query(options: { sql: string; rowsAsArray: true; typeCast: (field: { buffer(): Buffer | null }) => Buffer | null }): RowEvents;
+  pause(): void;
+  resume(): void;
+}
+
+interface RowEvents {
+  on(event: 'result', listener: (row: Array<Buffer | null>) => void): RowEvents;
+  on(event: 'end', listener: () => void): RowEvents;
+  on(event: 'error', listener: (error: Error) => void): RowEvents;
 }
 
 function rowStreamingConnection(db: Db): RowStreamingConnection {
   const inner = (db.raw as unknown as { connection?: RowStreamingConnection }).connection;
-  if (!inner || typeof inner.query !== 'function') {
+  if (!inner || typeof inner.query !== 'function' || typeof inner.pause !== 'function') {
     throw new EventshiftError('internal', 'The database connection does not expose mysql2\'s streaming query interface; check the mysql2 version.');
   }
   return inner;
 }
 
-const CHUNK_BYTES = 256 * 1024;
+/** Rows are encoded into chunks of this size, each written (and hashed) as one piece. */
+const CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Streams a table's rows into a new rows file (format: row-encoding.ts), gzipped if asked, reporting progress;
- * returns the file as the manifest lists it and the number of rows written. Run inside the backup's snapshot.
+ * returns the file as the manifest lists it, the number of rows written, and the table's content checksum
+ * (tableChecksum's, computed by the server in the same SELECT: row-checksum.ts). Run inside the backup's snapshot.
+ *
+ * Rows go straight from the driver's packets into the chunk being filled (every value as the raw bytes the server
+ * sent, no driver conversion, no per-row stream objects); the connection is paused while the file falls behind, so
+ * memory stays flat whatever the table's size.
  */
 export async function writeRowsFile(
   db: Db,
@@ -40,39 +52,61 @@ export async function writeRowsFile(
   columns: BackupColumn[],
   totalRows: number,
   options: { gzip?: boolean; onProgress?: (progress: BackupProgress) => void },
-): Promise<{ file: BackupFile; rows: number }> {
+): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum }> {
   const encodings = columns.map((c) => c.encoding ?? 'text');
-  // Every value as the raw bytes the server sent: no driver conversion at all.
-  const source = rowStreamingConnection(db)
-    .query({ sql: selectRowsSql(table, columns), rowsAsArray: true, typeCast: (field) => field.buffer() })
-    .stream({ highWaterMark: 32 });
+  const connection = rowStreamingConnection(db);
+  const checksum = new RowChecksum();
   let rows = 0;
   const report = () => options.onProgress?.({ table, rows, totalRows });
-  async function* lines(records: AsyncIterable<Array<Buffer | null>>): AsyncGenerator<Buffer> {
-    report();
-    let pending: Buffer[] = [];
-    let size = 0;
-    for await (const record of records) {
-      const line = encodeRow(record, encodings);
-      pending.push(line);
-      size += line.length;
-      rows++;
-      if (size >= CHUNK_BYTES) {
-        yield Buffer.concat(pending);
-        pending = [];
-        size = 0;
+
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
+  const output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: () => connection.resume() });
+  const flush = () => {
+    if (used === 0) return;
+    const full = chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    used = 0;
+    if (!output.push(full)) connection.pause();
+  };
+
+  report();
+  connection
+    .query({ sql: selectRowsAndFingerprintsSql(table, columns), rowsAsArray: true, typeCast: (field) => field.buffer() })
+    .on('result', (record) => {
+      if (output.destroyed) return;
+      try {
+        // Column 0 is the row's fingerprint prefix, the written columns follow.
+        checksum.add(record[0] ?? null);
+        const need = maxLineBytes(record, 1);
+        if (used + need > chunk.length) {
+          flush();
+          if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
+        }
+        used = writeRow(chunk, used, record, encodings, 1);
+      } catch (error) {
+        output.destroy(error as Error);
+        return;
       }
+      rows++;
       if (rows % PROGRESS_EVERY === 0) report();
-    }
-    if (pending.length > 0) yield Buffer.concat(pending);
-    if (rows % PROGRESS_EVERY !== 0) report();
-  }
+    })
+    .on('end', () => {
+      if (output.destroyed) return;
+      flush();
+      output.push(null);
+    })
+    .on('error', (error) => output.destroy(error));
+
   let written: { bytes: number; sha256: string };
   try {
-    written = await writePrivateFile(join(folder, fileName), Readable.from(lines(source)), options.gzip ? [createGzip()] : []);
+    written = await writePrivateFile(join(folder, fileName), output, options.gzip ? [createGzip()] : []);
   } catch (cause) {
+    // The query must not stay paused on a connection the caller goes on using (to roll back the snapshot).
+    connection.resume();
     if ((cause as { sqlState?: unknown }).sqlState !== undefined) throw databaseError(`Reading the rows of table ${table}`, cause);
     throw new EventshiftError('internal', `Writing ${fileName} for table ${table} failed: ${(cause as Error).message}`, { subject: table, cause });
   }
-  return { file: { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null }, rows };
+  if (rows % PROGRESS_EVERY !== 0) report();
+  return { file: { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null }, rows, checksum: checksum.result() };
 }

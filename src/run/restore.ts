@@ -45,7 +45,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     const ownRun = run?.backupId === backupId ? run : null;
     const lost = await guardAgainstLoss(db, options, backupId, await renameState(db, mapping), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`);
     options.log?.(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
-    const restore = await restoreBackup(db, { dir: options.backupDir, id: backupId, log: options.log });
+    const restore = await restoreBackup(db, { dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl) });
     const droppedRenamed: string[] = [];
     for (const change of mapping.cutover ?? []) {
       if (change.kind !== 'renameTable') continue;
@@ -73,7 +73,10 @@ export async function restoreStandalone(options: RestoreBackupOptions): Promise<
   try {
     const none: RenameState = { tables: new Map(), columns: new Map(), done: true };
     const lost = await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
-    const restore = await restoreBackup(db, { dir: options.backupDir, id: options.backupId, tables: options.tables, log: options.log, onProgress: options.onProgress });
+    const restore = await restoreBackup(db, {
+      dir: options.backupDir, id: options.backupId, tables: options.tables, log: options.log, onProgress: options.onProgress,
+      connect: () => connect(options.databaseUrl),
+    });
     return { backupId: options.backupId, restore, lost };
   } finally {
     await db.close();

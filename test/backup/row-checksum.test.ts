@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackup } from '../../src/backup/index.ts';
+import { RowChecksum } from '../../src/backup/row-checksum.ts';
+import { tableChecksum } from '../../src/db/checksum.ts';
+import { describeTable } from '../../src/db/introspect.ts';
+import { freshDatabase, type TestDatabase } from '../support/database.ts';
+
+const prefix = (hex: string) => Buffer.from(hex, 'latin1');
+
+describe('RowChecksum', () => {
+  it('counts rows and adds 64-bit prefixes exactly, as SUM over DECIMAL does', () => {
+    const sum = new RowChecksum();
+    expect(sum.result()).toEqual({ rows: 0, hash: '0' });
+    sum.add(prefix('0000000000000001'));
+    sum.add(prefix('FFFFFFFFFFFFFFFF'));
+    sum.add(null); // a NULL fingerprint counts as a row and adds nothing
+    expect(sum.result()).toEqual({ rows: 3, hash: (1n + 0xffffffffffffffffn).toString() });
+  });
+
+  it('stays exact past 2^53 and past the rows it adds up in plain numbers', () => {
+    const sum = new RowChecksum();
+    const rows = (1 << 20) * 2 + 12_345;
+    for (let i = 0; i < rows; i++) sum.add(prefix(i % 2 ? 'ffffffffffffffff' : 'fedcba9876543210'));
+    const expected = BigInt(Math.ceil(rows / 2)) * 0xfedcba9876543210n + BigInt(Math.floor(rows / 2)) * 0xffffffffffffffffn;
+    expect(sum.result()).toEqual({ rows, hash: expected.toString() });
+  });
+
+  it('refuses a prefix that is not 16 hex digits', () => {
+    expect(() => new RowChecksum().add(prefix('12345'))).toThrow(/16 hex digits/);
+    expect(() => new RowChecksum().add(prefix('123456789abcdefg'))).toThrow(/must be hex/);
+  });
+});
+
+describe("a backup's checksum", () => {
+  let t: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    t = await freshDatabase('row_checksum');
+    dir = await mkdtemp(join(tmpdir(), 'eventshift-row-checksum-'));
+    await t.db.execute("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'");
+    await t.db.execute(`CREATE TABLE kinds (
+      id INT NOT NULL PRIMARY KEY, latin VARCHAR(20) CHARACTER SET latin1, u TEXT CHARACTER SET utf8mb4, b BLOB, f FLOAT,
+      d DOUBLE, dt DATETIME(6), ts TIMESTAMP NULL, j JSON, e ENUM('x','y'), bits BIT(5), g INT AS (id * 2) VIRTUAL
+    ) ENGINE=InnoDB`);
+    await t.db.execute(`INSERT INTO kinds (id, latin, u, b, f, d, dt, ts, j, e, bits) VALUES
+      (1, _latin1 X'80E9', '😀', X'00FF', 0.1, 0.1, '0000-00-00 00:00:00', '2024-01-01 00:00:00', '{"a":1}', 'y', b'10101'),
+      (2, '', '', '', -1.5e-30, 5e-324, '2024-02-30 01:02:03.456789', NULL, '[]', 'x', b'0'),
+      (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+    await t.db.execute('CREATE TABLE nothing (id INT PRIMARY KEY) ENGINE=InnoDB');
+    await t.db.execute('CREATE TABLE rows_of_isam (v VARCHAR(5)) ENGINE=MyISAM');
+    await t.db.execute("INSERT INTO rows_of_isam VALUES ('a'), ('a'), (NULL)");
+  });
+  afterAll(async () => {
+    await t?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is tableChecksum of the table, though it is taken in the same pass as the rows', async () => {
+    const names = ['kinds', 'nothing', 'rows_of_isam'];
+    const manifest = await createBackup(t.db, { dir, tables: names });
+    for (const name of names) {
+      const columns = (await describeTable(t.db, name))!.columns.filter((c) => !c.generated);
+      const entry = manifest.tables.find((e) => e.name === name)!;
+      expect(entry.checksum, name).toEqual(await tableChecksum(t.db, name, columns));
+    }
+    expect(manifest.tables.map((e) => e.checksum!.rows)).toEqual([3, 0, 3]);
+  });
+});
