@@ -9,6 +9,7 @@ import { migrate } from '../run/migrate.ts';
 import { restoreMapping, restoreStandalone } from '../run/restore.ts';
 import { rollback } from '../run/rollback.ts';
 import { lineage } from '../run/lineage.ts';
+import { exportSql } from '../export/sql-export.ts';
 import type { PlanOverrides } from '../plan/plan.ts';
 import { verify } from '../run/verify-run.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
@@ -109,6 +110,21 @@ common(program.command('restore [mapping]'))
         steps.close();
       }
     }, (r) => `Restored backup ${r.backupId}: ${r.restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`);
+  });
+
+idFlags(common(program.command('sql <mapping>')))
+  .description('write, without changing the database, the SQL a run would execute: numbered patch files with rollbacks, EXPLAIN and lint')
+  .requiredOption('--out <dir>', 'folder for the patch files, rollback/ and README.md')
+  .option('--check', 'exit 1 when any finding has severity error (or the plan refuses)')
+  .action(async (ref: string, flags: CommonFlags & IdFlags & { out: string; check?: boolean }) => {
+    await runCommand(flags, async () => exportSql({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), outDir: flags.out, overrides: { ids: flags.ids, start: flags.start } }),
+      (r) => [
+        ...r.files.map((f) => `${f.name}  ${f.description}${f.findings.filter((x) => x.severity !== 'info').map((x) => `\n    ${x.severity}: ${x.rule}: ${x.message}`).join('')}`),
+        ...r.findings.filter((x) => !r.files.some((f) => f.name === x.file)).map((x) => `${x.severity}: ${x.rule}: ${x.message}`),
+        ...(r.plan.ok ? [] : [`The plan refuses to run: ${r.plan.refusals.join(' ')}`]),
+        `Wrote ${r.files.length} patch files, their rollbacks and README.md to ${r.outDir}.`,
+      ].join('\n'),
+      (r) => (flags.check && !r.ok ? 1 : 0));
   });
 
 common(program.command('lineage <mapping>'))

@@ -58,6 +58,10 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
+/** What every eventshift session sets first; exported SQL files start with the same. */
+export const sessionSettingsSql =
+  "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
+
 /** Opens a connection with lossless settings: see DESIGN.md, "Reading legacy data without losing it". */
 export async function connect(target: ConnectionTarget | string): Promise<Db> {
   const t = typeof target === 'string' ? parseDatabaseUrl(target) : target;
@@ -86,7 +90,7 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
     throw databaseError(`Connecting to database ${t.database} at ${where} as ${t.user}`, cause);
   }
   // Every session speaks UTC and strict SQL, whatever the server's defaults.
-  await raw.query("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'");
+  await raw.query(sessionSettingsSql);
   const [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
   const capabilities = detectCapabilities(String(info!.version));
   return wrap(raw, t.database, capabilities, Number(info!.id));

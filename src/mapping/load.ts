@@ -17,7 +17,10 @@ export async function loadMapping(ref: string, cwd = process.cwd()): Promise<Map
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw usageError(`The mapping ${ref} (${file}) could not be loaded: ${reason}`, { subject: ref, cause });
+    const hint = /require\(\)|ERR_REQUIRE|Cannot use import statement/.test(reason)
+      ? ' It was loaded as CommonJS: put a package.json with "type": "module" beside it, or name it .mts.'
+      : '';
+    throw usageError(`The mapping ${ref} (${file}) could not be loaded: ${reason}${hint}`, { subject: ref, cause });
   }
   const mapping = module.default as Partial<Mapping> | undefined;
   if (!mapping || mapping.__mapping !== true) {

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.ts';
 import { columnExists, describeTable, tableExists } from '../db/introspect.ts';
-import { quoteId } from '../db/quote.ts';
+import { renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
 import type { CutoverChange, Mapping } from '../mapping/define.ts';
 
 /** Which of the mapping's cutover renames have happened, read from the live schema (so it is right after a crash too). */
@@ -36,19 +36,16 @@ export async function renameState(db: Db, mapping: Mapping): Promise<RenameState
 export async function applyCutoverChange(db: Db, change: CutoverChange): Promise<boolean> {
   if (change.kind === 'renameTable') {
     if (!(await tableExists(db, change.from)) && (await tableExists(db, change.to))) return false;
-    await db.execute(`RENAME TABLE ${quoteId(change.from)} TO ${quoteId(change.to)}`);
+    await db.execute(renameTableSql(change.from, change.to));
     return true;
   }
   if (!(await columnExists(db, change.table, change.from)) && (await columnExists(db, change.table, change.to))) return false;
-  if (db.capabilities.renameColumn) {
-    await db.execute(`ALTER TABLE ${quoteId(change.table)} RENAME COLUMN ${quoteId(change.from)} TO ${quoteId(change.to)}`);
-  } else {
-    const info = await describeTable(db, change.table);
-    const column = info?.columns.find((c) => c.name === change.from);
+  let definition: string | undefined;
+  if (!db.capabilities.renameColumn) {
+    const column = (await describeTable(db, change.table))?.columns.find((c) => c.name === change.from);
     if (!column) throw new Error(`${change.table}.${change.from} vanished during cutover`);
-    await db.execute(
-      `ALTER TABLE ${quoteId(change.table)} CHANGE ${quoteId(change.from)} ${quoteId(change.to)} ${column.columnType} ${column.nullable ? 'NULL' : 'NOT NULL'}`,
-    );
+    definition = `${column.columnType} ${column.nullable ? 'NULL' : 'NOT NULL'}`;
   }
+  await db.execute(renameColumnSql(db.capabilities, change.table, change.from, change.to, definition));
   return true;
 }

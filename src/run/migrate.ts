@@ -17,6 +17,7 @@ import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, renameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
+import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import {
   claimRun, createRun, finishStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
   type RunRecord, type RunStatus, type Stage,
@@ -197,7 +198,7 @@ async function writeStage(s: RunState): Promise<boolean> {
     await journaled(s, 'write', `auto_increment ${space.table}`, async () => {
       const current = await currentAutoIncrement(db, space.table);
       if (current === null || current < space.raiseAutoIncrementTo!) {
-        await db.execute(`ALTER TABLE ${quoteId(space.table)} AUTO_INCREMENT = ${space.raiseAutoIncrementTo}`);
+        await db.execute(autoIncrementSql(space.table, space.raiseAutoIncrementTo!));
       }
     });
   }
@@ -260,10 +261,7 @@ async function writeStage(s: RunState): Promise<boolean> {
   for (const [pname, p] of Object.entries(mapping.projections ?? {})) {
     const projection = compileProjection(pname, p, names);
     await journaled(s, 'write', `projection ${pname}`, async () => {
-      if (!(await columnExists(db, projection.table, p.column.name))) {
-        const after = p.column.after ? ` AFTER ${quoteId(p.column.after)}` : '';
-        await db.execute(`ALTER TABLE ${quoteId(projection.table)} ADD COLUMN ${quoteId(p.column.name)} ${p.column.definition}${after}`);
-      }
+      if (!(await columnExists(db, projection.table, p.column.name))) await db.execute(addColumnSql(projection.table, p.column));
       await db.execute(projectionUpdateSql(projection));
     });
   }

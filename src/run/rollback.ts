@@ -9,6 +9,7 @@ import { hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
+import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { latestRun, updateRun } from './journal.ts';
 
 export interface RollbackOptions extends CommandOptions {
@@ -60,7 +61,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     for (const [name, p] of Object.entries(mapping.projections ?? {})) {
       const table = names(p.table);
       if (await columnExists(db, table, p.column.name)) {
-        await db.execute(`ALTER TABLE ${quoteId(table)} DROP COLUMN ${quoteId(p.column.name)}`);
+        await db.execute(dropColumnSql(table, p.column.name));
         actions.push(`dropped ${table}.${p.column.name} (projection ${name})`);
       }
     }
@@ -82,7 +83,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       const [row] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(table)}`);
       const rows = Number(row!.n);
       if (rows === 0) {
-        await db.execute(`DROP TABLE ${quoteId(table)}`);
+        await db.execute(dropTableSql(table));
         actions.push(`dropped ${table}, which the run had created`);
       } else {
         keptTables.push({ table, rows });
@@ -97,7 +98,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
         const before = manifest?.tables.find((t) => t.name === space.table)?.autoIncrement;
         if (before === undefined || before === null) continue;
         // The server keeps AUTO_INCREMENT above the highest row, so others' rows are never put at risk by this.
-        await db.execute(`ALTER TABLE ${quoteId(space.table)} AUTO_INCREMENT = ${BigInt(before).toString()}`);
+        await db.execute(autoIncrementSql(space.table, before));
         actions.push(`set ${space.table}'s AUTO_INCREMENT back towards ${before}`);
       }
     }
@@ -112,7 +113,7 @@ async function deleteRange(db: Db, table: string, key: string, first: number, la
   let deleted = 0;
   for (let lo = first; lo <= last; lo += chunk) {
     const hi = Math.min(lo + chunk - 1, last);
-    deleted += (await db.execute(`DELETE FROM ${quoteId(table)} WHERE ${quoteId(key)} BETWEEN ? AND ?`, [lo, hi])).affectedRows;
+    deleted += (await db.execute(deleteKeyRangeSql(table, key), [lo, hi])).affectedRows;
   }
   return deleted;
 }

@@ -1,0 +1,158 @@
+import mysql from 'mysql2';
+import { createTableSql } from '../db/ddl.ts';
+import { quoteId } from '../db/quote.ts';
+import type { Capabilities } from '../db/capabilities.ts';
+import type { TableInfo } from '../db/introspect.ts';
+import type { Mapping } from '../mapping/define.ts';
+import {
+  compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
+  type CompiledStep,
+} from '../mapping/compile.ts';
+import {
+  addColumnSql, autoIncrementSql, dropColumnSql, dropTableSql, renameColumnSql, renameTableSql,
+} from '../mapping/schema-statements.ts';
+import type { Plan } from '../plan/plan.ts';
+import { lineage as lineageTable } from '../run/bookkeeping-schema.ts';
+
+/** One reviewable patch: its statements, the statements that undo it, and what it does to the server. */
+export interface PatchFile {
+  /** File name, numbered in the order the run applies it: `03-patch-orders-WhenHeld.sql`. */
+  name: string;
+  kind: 'table' | 'column' | 'data' | 'rename';
+  table: string;
+  description: string;
+  /** Rows the statements write or change, when known from the plan. */
+  expectedRows: number | null;
+  locks: string;
+  statements: string[];
+  rollback: string[];
+}
+
+/** The run id that exported lineage rows carry (a real run's ids start at 1). */
+export const exportRunId = 0;
+
+/**
+ * The patches a run of `plan` would apply, in order, built from the same compiled statements `migrate` executes,
+ * with each chunk range widened to the whole step.
+ */
+export function patchFiles(
+  mapping: Mapping, plan: Plan, capabilities: Capabilities, describe: ReadonlyMap<string, TableInfo | null>,
+): PatchFile[] {
+  const files: Array<Omit<PatchFile, 'name'> & { stem: string }> = [];
+  const names = sourceTableNames(mapping);
+
+  for (const table of plan.tables.create) {
+    const target = Object.values(mapping.targets).find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
+    files.push({
+      kind: 'table', stem: `patch-${safe(table)}`, table, description: `create ${table}`, expectedRows: 0,
+      locks: 'none on existing tables', statements: [createTableSql(target)], rollback: [dropTableSql(table)],
+    });
+  }
+
+  const projectionsByTable = new Map<string, Array<[string, NonNullable<Mapping['projections']>[string]]>>();
+  for (const entry of Object.entries(mapping.projections ?? {})) {
+    const table = names(entry[1].table);
+    projectionsByTable.set(table, [...(projectionsByTable.get(table) ?? []), entry]);
+  }
+  for (const [table, list] of projectionsByTable) {
+    files.push({
+      kind: 'column', stem: `patch-${safe(table)}-${list.map(([, p]) => safe(p.column.name)).join('-')}`, table, description: `add ${list.map(([, p]) => p.column.name).join(', ')} to ${table}`, expectedRows: null,
+      locks: 'brief metadata lock (instant ADD COLUMN on MariaDB 10.4+ and MySQL 8.0.29+; otherwise a table rebuild)',
+      statements: list.map(([, p]) => addColumnSql(table, p.column)),
+      rollback: list.map(([, p]) => dropColumnSql(table, p.column.name)).reverse(),
+    });
+  }
+
+  const compiled = plan.steps.map((s) => compileStep(mapping, s.name, mapping.steps[s.name]!, s.keyColumn, s.ids, names, exportRunId));
+  const groups: CompiledStep[][] = [
+    ...compiled.filter((c) => c.ids.strategy === 'dense').map((c) => [c]),
+    compiled.filter((c) => c.ids.strategy === 'chronological'),
+  ].filter((g) => g.length > 0 && g.some((c) => plan.steps.find((s) => s.name === c.name)!.range));
+  for (const group of groups) {
+    const rows = group.reduce((n, c) => n + plan.steps.find((s) => s.name === c.name)!.sourceRows, 0);
+    const stepList = group.map((g) => mysql.escape(g.name)).join(', ');
+    files.push({
+      kind: 'data', stem: `data-lineage-${group.map((g) => safe(g.name)).join('-')}`, table: 'eventshift_lineage', description: `number ${group.map((g) => g.name).join(', ')} ${group[0]!.ids.strategy === 'dense' ? 'densely' : 'chronologically'}`,
+      expectedRows: rows, locks: 'shared locks on the source rows read',
+      statements: [
+        createTableSql(lineageTable).replace(/^CREATE TABLE /, 'CREATE TABLE IF NOT EXISTS '),
+        `DELETE FROM eventshift_lineage WHERE run_id = ${exportRunId} AND step IN (${stepList})`,
+        lineageFillSql(exportRunId, group, (group[0]!.ids as { start: number }).start),
+      ],
+      rollback: [`DELETE FROM eventshift_lineage WHERE run_id = ${exportRunId} AND step IN (${stepList})`],
+    });
+  }
+
+  let autoIncrementDone = false;
+  for (const step of compiled) {
+    const planned = plan.steps.find((s) => s.name === step.name)!;
+    if (!planned.range) continue;
+    const source = plan.sources.find((s) => s.alias === planned.from)!;
+    const statements: string[] = [];
+    const rollback: string[] = [];
+    if (!autoIncrementDone) {
+      for (const space of plan.idSpace.filter((x) => x.raiseAutoIncrementTo !== null)) {
+        statements.push(autoIncrementSql(space.table, space.raiseAutoIncrementTo!));
+        if (space.autoIncrement !== null) rollback.push(autoIncrementSql(space.table, space.autoIncrement));
+      }
+      autoIncrementDone = true;
+    }
+    for (const target of step.targets) statements.push(mysql.format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
+    for (const target of [...step.targets].reverse()) {
+      const rows = targetRowsSql(step, target);
+      rollback.unshift(mysql.format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)));
+    }
+    files.push({
+      kind: 'data', stem: `data-${safe(step.name)}`, table: step.idTable, description: `step ${step.name}: ${planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ')}`,
+      expectedRows: planned.writes.reduce((n, w) => n + w.rows, 0),
+      locks: `shared next-key locks on the ${source.table} rows read (REPEATABLE READ); row locks on the rows inserted`,
+      statements, rollback: reorderRollback(rollback, step),
+    });
+  }
+
+  for (const [name, p] of Object.entries(mapping.projections ?? {})) {
+    const projection = compileProjection(name, p, names);
+    const rows = plan.projections.find((x) => x.name === name);
+    files.push({
+      kind: 'data', stem: `data-${safe(name)}`, table: projection.table, description: `fill ${projection.table}.${p.column.name} (${name})`,
+      expectedRows: rows?.tableRows ?? null, locks: `row locks on every ${projection.table} row; shared locks on the rows aggregated`,
+      statements: [projectionUpdateSql(projection)],
+      rollback: [`UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL`],
+    });
+  }
+
+  const columnRenames = new Map<string, Array<{ from: string; to: string }>>();
+  for (const c of mapping.cutover ?? []) {
+    if (c.kind === 'renameColumn') columnRenames.set(c.table, [...(columnRenames.get(c.table) ?? []), { from: c.from, to: c.to }]);
+  }
+  for (const [table, list] of columnRenames) {
+    const definitionOf = (column: string) => {
+      const info = describe.get(table)?.columns.find((c) => c.name === column);
+      return info ? `${info.columnType} ${info.nullable ? 'NULL' : 'NOT NULL'}` : undefined;
+    };
+    files.push({
+      kind: 'column', stem: `patch-${safe(table)}-${list.map((r) => safe(r.from)).join('-')}`, table, description: `at cutover: rename ${list.map((r) => `${table}.${r.from} to ${r.to}`).join(', ')}`, expectedRows: null,
+      locks: 'brief exclusive metadata lock',
+      statements: list.map((r) => renameColumnSql(capabilities, table, r.from, r.to, definitionOf(r.from))),
+      rollback: list.map((r) => renameColumnSql(capabilities, table, r.to, r.from, definitionOf(r.from))).reverse(),
+    });
+  }
+  for (const c of mapping.cutover ?? []) {
+    if (c.kind !== 'renameTable') continue;
+    files.push({
+      kind: 'rename', stem: `patch-rename-${safe(c.from)}`, table: c.from, description: `at cutover: rename ${c.from} to ${c.to}`, expectedRows: null,
+      locks: 'brief exclusive metadata lock', statements: [renameTableSql(c.from, c.to)], rollback: [renameTableSql(c.to, c.from)],
+    });
+  }
+
+  // MediaWiki's names: patch-<table>, patch-<table>-<field>, patch-rename-<table>; data files are data-<what>.
+  return files.map(({ stem, ...f }, i) => ({ ...f, name: `${String(i + 1).padStart(2, '0')}-${stem}.sql` }));
+}
+
+/** Extension rows go before their events when undoing. */
+function reorderRollback(rollback: string[], step: CompiledStep): string[] {
+  const isIdTable = (sql: string) => sql.includes(`FROM ${quoteId(step.idTable)} AS`);
+  return [...rollback.filter((s) => !isIdTable(s) && !s.startsWith('ALTER')), ...rollback.filter(isIdTable), ...rollback.filter((s) => s.startsWith('ALTER'))];
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');

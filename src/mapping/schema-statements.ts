@@ -1,0 +1,28 @@
+import { quoteId } from '../db/quote.ts';
+import type { Capabilities } from '../db/capabilities.ts';
+
+/**
+ * The schema statements a run executes, one function each, so that migrate, rollback and the SQL export
+ * (`eventshift sql`) run and show the very same text.
+ */
+
+export const autoIncrementSql = (table: string, next: number | bigint | string) =>
+  `ALTER TABLE ${quoteId(table)} AUTO_INCREMENT = ${BigInt(next).toString()}`;
+
+export const addColumnSql = (table: string, column: { name: string; definition: string; after?: string }) =>
+  `ALTER TABLE ${quoteId(table)} ADD COLUMN ${quoteId(column.name)} ${column.definition}${column.after ? ` AFTER ${quoteId(column.after)}` : ''}`;
+
+export const dropColumnSql = (table: string, column: string) => `ALTER TABLE ${quoteId(table)} DROP COLUMN ${quoteId(column)}`;
+
+export const renameTableSql = (from: string, to: string) => `RENAME TABLE ${quoteId(from)} TO ${quoteId(to)}`;
+
+export const dropTableSql = (table: string) => `DROP TABLE ${quoteId(table)}`;
+
+/** RENAME COLUMN where the server has it; otherwise CHANGE with the column's full definition (`columnType NULL|NOT NULL`). */
+export function renameColumnSql(capabilities: Capabilities, table: string, from: string, to: string, definition?: string): string {
+  if (capabilities.renameColumn) return `ALTER TABLE ${quoteId(table)} RENAME COLUMN ${quoteId(from)} TO ${quoteId(to)}`;
+  if (!definition) throw new Error(`renaming ${table}.${from} on this server needs the column's definition`);
+  return `ALTER TABLE ${quoteId(table)} CHANGE ${quoteId(from)} ${quoteId(to)} ${definition}`;
+}
+
+export const deleteKeyRangeSql = (table: string, key: string) => `DELETE FROM ${quoteId(table)} WHERE ${quoteId(key)} BETWEEN ? AND ?`;

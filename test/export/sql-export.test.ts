@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { snapshot, type Snapshot } from '../support/snapshot.ts';
+import { runCli } from '../support/cli.ts';
+import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
+import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
+import { migrate } from '../../src/run/migrate.ts';
+import { exportSql } from '../../src/export/sql-export.ts';
+import type { PlanOverrides } from '../../src/plan/plan.ts';
+
+let work: string;
+const made: TestDatabase[] = [];
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'es-sql-'));
+});
+afterAll(async () => {
+  for (const t of made) await t.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function database(label: string, seed: number): Promise<TestDatabase> {
+  const t = await freshDatabase(label);
+  made.push(t);
+  await generateVbzcart(t.db, { seed });
+  return t;
+}
+
+/** Applies the numbered files of a folder with the mariadb command-line client, as a DBA would. */
+async function applyAll(t: TestDatabase, dir: string, reverse = false) {
+  const files = (await readdir(dir)).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
+  for (const f of reverse ? files.reverse() : files) {
+    const input = await readFile(join(dir, f), 'utf8');
+    const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', t.name], { input, encoding: 'utf8' });
+    expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+  }
+}
+
+describe('eventshift sql: patches a DBA can review and apply by hand', () => {
+  for (const [label, overrides] of [['offset', {}], ['dense', { ids: 'dense' }], ['chronological', { ids: 'chronological' }]] as Array<[string, PlanOverrides]>) {
+    it(`${label}: the exported patches reproduce migrate's result, and the rollback files return the original`, async () => {
+      const seed = 9300 + label.length;
+      const viaMigrate = await database(`sql_m_${label}`, seed);
+      await migrate({ databaseUrl: viaMigrate.url, mapping, backupDir: join(work, 'b'), reportDir: join(work, 'r'), overrides });
+      const expected = await snapshot(viaMigrate.db);
+
+      const byHand = await database(`sql_h_${label}`, seed);
+      const original = await snapshot(byHand.db);
+      const out = join(work, label);
+      const result = await exportSql({ databaseUrl: byHand.url, mapping, outDir: out, overrides });
+      expect(result.ok, JSON.stringify(result.findings.filter((f) => f.severity === 'error'))).toBe(true);
+      expect(await snapshot(byHand.db)).toEqual(original); // exporting changed nothing
+
+      await applyAll(byHand, out);
+      expect(await snapshot(byHand.db)).toEqual(expected);
+      await applyAll(byHand, join(out, 'rollback'), true);
+      expect(await snapshot(byHand.db)).toEqual(original);
+    });
+  }
+
+  it('names files the MediaWiki way, with EXPLAIN, expected rows and locks; README lists the order', async () => {
+    const t = await database('sql_names', 9400);
+    const out = join(work, 'names');
+    const r = runCli(['sql', 'vbzcart-ord-pull', '--out', out, '--check'], { cwd: work, env: { DATABASE_URL: t.url } });
+    expect(r.code, r.stderr).toBe(0);
+    const files = (await readdir(out)).sort();
+    expect(files).toEqual([
+      '01-patch-event_vc_ord_hold.sql', '02-patch-event_vc_legacy.sql', '03-patch-orders-WhenHeld.sql', '04-data-holdOn.sql',
+      '05-data-holdOff.sql', '06-data-whenHeld.sql', '07-patch-orders-ID_Pull.sql', '08-patch-rename-ord_pull.sql', 'README.md', 'rollback',
+    ]);
+    expect((await readdir(join(out, 'rollback'))).sort()).toEqual(files.filter((f) => f.endsWith('.sql')));
+    const holdOn = await readFile(join(out, '04-data-holdOn.sql'), 'utf8');
+    expect(holdOn).toMatch(/-- EXPLAIN \(live server\):\n--   pull: type range, key PRIMARY/);
+    expect(holdOn).toMatch(/Expected rows: \d+\. Locks: shared next-key locks on the ord_pull rows read/);
+    expect(holdOn).toMatch(/^START TRANSACTION;$/m);
+    const readme = await readFile(join(out, 'README.md'), 'utf8');
+    expect(readme).toContain('| 4 | `04-data-holdOn.sql` | step holdOn:');
+  });
+
+  it('--check exits 1 on an error finding: a non-deterministic function in a data statement', async () => {
+    const t = await database('sql_lint', 9500);
+    const dir = join(work, 'lint-mapping');
+    await mkdir(dir, { recursive: true });
+    const source = (await readFile(join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/index.ts'), 'utf8'))
+      .replaceAll("from '../../src/", `from '${join(import.meta.dirname, '../../src/')}`)
+      .replace("from './schema.ts'", `from '${join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/schema.ts')}'`)
+      .replace("WhenStart: col('pull.WhenPulled'),", "WhenStart: sql('NOW()'),")
+      .replace("import { col, defineMapping,", "import { col, sql, defineMapping,");
+    await writeFile(join(dir, 'index.ts'), source);
+    await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+    const r = runCli(['sql', join(dir, 'index.ts'), '--out', join(work, 'lint-out'), '--check'], { cwd: work, env: { DATABASE_URL: t.url } });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/error: non-deterministic: NOW\(\) gives a different value on each run/);
+  });
+});
