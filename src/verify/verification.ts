@@ -12,6 +12,7 @@ import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { replayCheck } from './replay.ts';
 import { idChecks } from './id-checks.ts';
+import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../run/pre-run-rows.ts';
 
 /** One check's outcome, as reports show it. */
 export interface CheckResult {
@@ -97,18 +98,11 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
 
   for (const check of await idChecks(ctx.db, ctx.plan, ctx.runId, limit)) checks.push({ ...check, seconds: 0 });
 
-  const rangesByTable = new Map<string, Array<{ step: string; first: number; last: number; keyColumn: string }>>();
-  for (const s of ctx.plan.steps) {
-    if (!s.range) continue;
-    for (const w of s.writes) {
-      if (!rangesByTable.has(w.table)) rangesByTable.set(w.table, []);
-      rangesByTable.get(w.table)!.push({ step: s.name, first: s.range.first, last: s.range.last, keyColumn: w.keyColumn });
-    }
-  }
+  const rangesByTable = reservedRanges(ctx.plan);
 
   for (const [table, ranges] of rangesByTable) {
     const pre = ctx.preRun.find((t) => t.name === table);
-    if (pre && !pre.exists) await timed(() => onlyRangesCheck(ctx.db, table, ranges, limit));
+    if (pre && !pre.exists) await timed(() => onlyRangesCheck(ctx.db, table, ranges, applicationFloor(ctx.plan, ranges), limit));
   }
 
   for (const pre of ctx.preRun) {
@@ -232,39 +226,41 @@ async function referenceCheck(
 
 /** A table the run created holds only rows inside the reserved ranges. */
 async function onlyRangesCheck(
-  db: Db, table: string, ranges: Array<{ first: number; last: number; keyColumn: string }>, limit: number,
+  db: Db, table: string, ranges: readonly ReservedRange[], floor: number | null, limit: number,
 ): Promise<Omit<CheckResult, 'seconds'>> {
   const key = quoteId(ranges[0]!.keyColumn);
-  const outside = ranges.map(() => `${key} NOT BETWEEN ? AND ?`).join(' AND ');
-  const params = ranges.flatMap((r) => [r.first, r.last]);
-  const rows = await db.query<{ id: string }>(`SELECT ${key} AS id FROM ${quoteId(table)} WHERE ${outside} ORDER BY ${key} LIMIT ${limit + 1}`, params);
+  const conditions = ranges.map(() => `${key} NOT BETWEEN ? AND ?`);
+  const params: number[] = ranges.flatMap((r) => [r.first, r.last]);
+  if (floor !== null) {
+    conditions.push(`${key} < ?`);
+    params.push(floor);
+  }
+  const rows = await db.query<{ id: string }>(`SELECT ${key} AS id FROM ${quoteId(table)} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${limit + 1}`, params);
   return {
     id: `${table}.range`, kind: 'range', table,
-    title: `${table}: every row lies inside a reserved range`,
+    title: `${table}: every row${floor === null ? '' : ` below ${floor} (where the application's IDs begin)`} lies inside a reserved range`,
     ok: rows.length === 0, failures: rows.slice(0, limit).map((r) => ({ key: String(r.id), reason: 'outside every reserved range' })),
     failureCount: rows.length,
   };
 }
 
+/**
+ * Where the application's own new IDs begin: the ID table's AUTO_INCREMENT when the run was planned. Rows the
+ * application adds meanwhile (to a table the run created, for its own events) lie at or above it, before and after
+ * any raise, so they are not the run's and not a failure; null when the ID table has no AUTO_INCREMENT.
+ */
+function applicationFloor(plan: Plan, ranges: readonly ReservedRange[]): number | null {
+  const step = plan.steps.find((s) => s.name === ranges[0]!.step);
+  const space = plan.idSpace.find((x) => x.table === step?.range?.table);
+  return space?.hasAutoIncrement ? space.autoIncrement : null;
+}
+
 /** Rows that existed before the run (outside the reserved ranges, up to the backup's highest key) are unchanged. */
 async function unchangedCheck(
-  db: Db, pre: PreRunTable, renames: RenameState, ranges: Array<{ first: number; last: number; keyColumn: string }>,
+  db: Db, pre: PreRunTable, renames: RenameState, ranges: readonly ReservedRange[],
 ): Promise<Omit<CheckResult, 'seconds'>> {
   const table = renames.tables.get(pre.name) ?? pre.name;
-  const columnRenames = renames.columns.get(pre.name) ?? new Map<string, string>();
-  const columns = pre.columns.filter((c) => !c.generated).map((c) => ({ name: columnRenames.get(c.name) ?? c.name, dataType: c.dataType }));
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  for (const r of ranges) {
-    conditions.push(`${quoteId(r.keyColumn)} NOT BETWEEN ? AND ?`);
-    params.push(r.first, r.last);
-  }
-  const pk = pre.primaryKey.length === 1 ? pre.primaryKey[0]! : null;
-  if (pk && pre.maxKey !== null) {
-    conditions.push(`${quoteId(pk)} <= ?`);
-    params.push(pre.maxKey);
-  }
-  const now = await tableChecksum(db, table, columns, conditions.length ? conditions.join(' AND ') : '1=1', params);
+  const now = await preRunRowsChecksum(db, pre, renames, ranges);
   const ok = sameChecksum(now, pre.checksum!);
   return {
     id: `${pre.name}.unchanged`, kind: 'unchanged', table,

@@ -23,6 +23,8 @@ let fixture: VbzcartFixture;
 let original: Snapshot;
 const appEvents: number[] = [];
 const appOrders: number[] = [];
+/** Legacy-extension rows the application writes for its own events, once the run has created event_vc_legacy. */
+const appHolds: number[] = [];
 
 beforeAll(async () => {
   t = await freshDatabase('live');
@@ -46,6 +48,9 @@ function applicationWriter() {
       for (let i = 0; !stopped && i < 5000; i++) {
         const e = await app.execute("INSERT INTO event (WhenStart, TypeCode, Descrip) VALUES (UTC_TIMESTAMP(), 'vc.app.live', 'written by the shop meanwhile')");
         appEvents.push(e.insertId);
+        const hold = await app.execute("INSERT INTO event_vc_legacy (ID_Event, WhoAdmin, isError, isSevere, isDebug) VALUES (?, 'shop', 0, 0, 0)", [e.insertId])
+          .catch((error: Error) => { if (/doesn't exist/.test(error.message)) return null; throw error; });
+        if (hold) appHolds.push(e.insertId);
         if (i % 5 === 0) {
           const o = await app.execute("INSERT INTO orders (Number, WhenCreated) VALUES (?, UTC_TIMESTAMP())", [`LIVE-${i}`]);
           appOrders.push(o.insertId);
@@ -73,9 +78,10 @@ describe('a run with the application writing at the same time', () => {
     await new Promise((r) => setTimeout(r, 50));
     await writer.stop();
 
-    expect(during.status).toBe('completed');
+    expect(during.status, JSON.stringify(during.verification?.checks.filter((c) => !c.ok))).toBe("completed");
     expect(during.verification?.ok, JSON.stringify(during.verification?.checks.filter((c) => !c.ok))).toBe(true);
     expect(whileRunning).toBeGreaterThan(20);
+    expect(appHolds.length).toBeGreaterThan(5);
     for (const id of appEvents) {
       for (const r of space.ranges) expect(id >= r.first && id <= r.last, `app event ${id} inside ${r.step}`).toBe(false);
     }
@@ -90,6 +96,7 @@ describe('a run with the application writing at the same time', () => {
     expect(error.kind).toBe('refused');
     expect(error.message).toContain(`${appEvents.length} row(s) added to event`);
     expect(error.message).toContain(`${appOrders.length} row(s) added to orders`);
+    expect(error.message).toContain(`${appHolds.length} row(s) added to event_vc_legacy`);
     expect(error.message).toContain('`eventshift rollback vbzcart-ord-pull` removes only the run\'s own writes and keeps them');
     expect(await snapshot(t.db)).toEqual(before);
   });
@@ -97,7 +104,11 @@ describe('a run with the application writing at the same time', () => {
   it("rolls back exactly the run's writes and keeps the application's rows", async () => {
     const result = await rollback({ databaseUrl: t.url, mapping, backupDir });
     expect(result.rowsDeleted.event).toBe(fixture.counts.pulls + fixture.counts.released);
+    // The run created event_vc_legacy, but the application wrote to it too: kept, with only the application's rows.
+    expect(result.keptTables).toEqual([{ table: 'event_vc_legacy', rows: appHolds.length }]);
     const now = await snapshot(t.db);
+    expect(now.event_vc_legacy!.rows.length).toBe(appHolds.length);
+    delete now.event_vc_legacy;
     // Legacy tables are back as they were; event and orders hold the original rows plus the application's.
     expect(now.ord_pull).toEqual(original.ord_pull);
     expect(now.ord_hold_type).toEqual(original.ord_hold_type);
@@ -111,6 +122,7 @@ describe('a run with the application writing at the same time', () => {
   });
 
   it('restores with --force, and says what it threw away', async () => {
+    await t.db.execute('DROP TABLE event_vc_legacy');
     await migrate({ databaseUrl: t.url, mapping, backupDir });
     const [before] = await t.db.query<{ n: string }>('SELECT COUNT(*) AS n FROM event');
     await t.db.execute("INSERT INTO event (WhenStart, TypeCode) VALUES (UTC_TIMESTAMP(), 'vc.app.late')");
