@@ -1,4 +1,5 @@
 import { col, defineMapping, id, lit, renameColumn, renameTable } from '../../src/mapping/define.ts';
+import { aliasesBeside } from '../../src/mapping/aliases.ts';
 import { event, eventVcLegacy, eventVcOrdHold } from './schema.ts';
 
 /**
@@ -7,8 +8,8 @@ import { event, eventVcLegacy, eventVcOrdHold } from './schema.ts';
  */
 
 /** A pull is released when WhenFreed is a real date; NULL, zero and partly-zero dates give DAYNAME() NULL. */
-const released = 'DAYNAME(pull.WhenFreed) IS NOT NULL';
-const unreleased = 'DAYNAME(pull.WhenFreed) IS NULL';
+const released = 'DAYNAME({{pull.WhenFreed}}) IS NOT NULL';
+const unreleased = 'DAYNAME({{pull.WhenFreed}}) IS NULL';
 const holdOnOffset = 1500;
 /** The highest pull ID rounded up to a multiple of 100: releases are numbered one such span above the holds. */
 const span = (maxKey: number) => Math.ceil(maxKey / 100) * 100;
@@ -17,12 +18,13 @@ export default defineMapping({
   name: 'vbzcart-ord-pull',
   description: 'VbzCart order pulls (ord_pull) -> EventPlex hold events (event, event_vc_ord_hold, event_vc_legacy)',
   sources: { pull: 'ord_pull', holdType: 'ord_hold_type', orders: 'orders' },
+  aliases: aliasesBeside(import.meta.url),
   targets: { event, hold: eventVcOrdHold, legacy: eventVcLegacy },
   steps: {
     holdOn: {
       description: 'every pull: a hold placed on its order',
       from: 'pull',
-      join: { holdType: 'holdType.ID = pull.ID_Type' },
+      join: { holdType: '{{holdType.ID}} = {{pull.ID_Type}}' },
       ids: { table: 'event', strategy: 'offset', offset: holdOnOffset },
       rows: {
         event: {
@@ -46,7 +48,7 @@ export default defineMapping({
           Notes: col('pull.NotesPull'),
         },
         legacy: {
-          when: "pull.VbzUser IS NOT NULL OR pull.SysUser IS NOT NULL OR COALESCE(pull.Machine, '') <> ''",
+          when: "{{pull.VbzUser}} IS NOT NULL OR {{pull.SysUser}} IS NOT NULL OR COALESCE({{pull.Machine}}, '') <> ''",
           row: {
             ID_Event: id,
             WhoAdmin: col('pull.VbzUser'),
@@ -95,7 +97,7 @@ export default defineMapping({
       table: 'orders',
       key: 'ID',
       column: { name: 'WhenHeld', definition: 'DATETIME NULL', after: 'WhenNeeded' },
-      value: { from: 'pull', where: unreleased, groupBy: 'pull.ID_Ord', aggregate: 'MAX(pull.WhenPulled)' },
+      value: { from: 'pull', where: unreleased, groupBy: '{{pull.ID_Ord}}', aggregate: 'MAX({{pull.WhenPulled}})' },
     },
   },
   cutover: [renameColumn('orders', 'ID_Pull', 'ID_Pull OLD'), renameTable('ord_pull', 'OLD ord_pull')],
@@ -104,23 +106,23 @@ export default defineMapping({
       description: 'pull whose WhenPulled is NULL, zero or not a real date',
       severity: 'fatal',
       from: 'pull',
-      where: 'DAYNAME(pull.WhenPulled) IS NULL',
+      where: 'DAYNAME({{pull.WhenPulled}}) IS NULL',
       consequence: 'no event time for the hold: fix these pulls before migrating',
     },
     unknownHoldType: {
       description: 'pull whose ID_Type is not in ord_hold_type',
       severity: 'warning',
       from: 'pull',
-      join: { holdType: 'holdType.ID = pull.ID_Type' },
-      where: 'holdType.ID IS NULL',
+      join: { holdType: '{{holdType.ID}} = {{pull.ID_Type}}' },
+      where: '{{holdType.ID}} IS NULL',
       consequence: 'hold written with the four do* flags NULL',
     },
     orphanPull: {
       description: 'pull whose order does not exist',
       severity: 'warning',
       from: 'pull',
-      join: { orders: 'orders.ID = pull.ID_Ord' },
-      where: 'orders.ID IS NULL',
+      join: { orders: '{{orders.ID}} = {{pull.ID_Ord}}' },
+      where: '{{orders.ID}} IS NULL',
       consequence: 'events written; the hold names a missing order',
     },
     zeroWhenFreed: {
@@ -134,18 +136,18 @@ export default defineMapping({
       description: 'order whose ID_Pull names a released pull',
       severity: 'warning',
       from: 'orders',
-      join: { pull: 'pull.ID = orders.ID_Pull' },
+      join: { pull: '{{pull.ID}} = {{orders.ID_Pull}}' },
       where: `orders.ID_Pull IS NOT NULL AND ${released}`,
-      key: 'orders.ID',
+      key: '{{orders.ID}}',
       consequence: 'WhenHeld follows the pulls, not the stale pointer',
     },
     danglingPullPointer: {
       description: 'order whose ID_Pull names a pull that does not exist',
       severity: 'warning',
       from: 'orders',
-      join: { pull: 'pull.ID = orders.ID_Pull' },
-      where: 'orders.ID_Pull IS NOT NULL AND orders.ID_Pull <> 0 AND pull.ID IS NULL',
-      key: 'orders.ID',
+      join: { pull: '{{pull.ID}} = {{orders.ID_Pull}}' },
+      where: '{{orders.ID_Pull}} IS NOT NULL AND {{orders.ID_Pull}} <> 0 AND {{pull.ID}} IS NULL',
+      key: '{{orders.ID}}',
       consequence: 'kept as it is in ID_Pull OLD',
     },
   },
@@ -174,38 +176,38 @@ export default defineMapping({
           description: 'as many active holds as the order has pulls not released on a real date',
           state: 'holds',
           legacy: `
-            SELECT pull.ID_Ord AS k, ${activeHolds(`SUM(${unreleased})`)} AS state,
+            SELECT {{pull.ID_Ord}} AS k, ${activeHolds(`SUM(${unreleased})`)} AS state,
                    CONCAT(COUNT(*), ' pull(s), ', SUM(${released}), ' released') AS detail
-              FROM {{pull}} AS pull GROUP BY pull.ID_Ord`,
+              FROM {{pull}} AS pull GROUP BY {{pull.ID_Ord}}`,
           explainedBy: {},
         },
         'orders.ID_Pull': {
           description: 'the legacy pointer names an unreleased pull of the order exactly when the order is on hold',
           state: 'onHold',
           legacy: `
-            SELECT orders.ID AS k,
+            SELECT {{orders.ID}} AS k,
                    CASE WHEN {{orders.ID_Pull}} IS NULL OR {{orders.ID_Pull}} = 0 THEN 'not on hold'
-                        WHEN pull.ID IS NULL THEN 'names a pull that does not exist'
-                        WHEN pull.ID_Ord <> orders.ID THEN 'names a pull of another order'
+                        WHEN {{pull.ID}} IS NULL THEN 'names a pull that does not exist'
+                        WHEN {{pull.ID_Ord}} <> {{orders.ID}} THEN 'names a pull of another order'
                         WHEN ${released} THEN 'names a released pull'
                         ELSE 'on hold' END AS state,
                    CASE WHEN {{orders.ID_Pull}} IS NULL THEN 'ID_Pull is NULL'
-                        WHEN pull.ID IS NULL THEN CONCAT('ID_Pull = ', {{orders.ID_Pull}})
-                        WHEN ${released} THEN CONCAT('ID_Pull = ', {{orders.ID_Pull}}, ', released ', pull.WhenFreed)
-                        ELSE CONCAT('ID_Pull = ', {{orders.ID_Pull}}, ', placed ', pull.WhenPulled) END AS detail
-              FROM {{orders}} AS orders LEFT JOIN {{pull}} AS pull ON pull.ID = {{orders.ID_Pull}}`,
+                        WHEN {{pull.ID}} IS NULL THEN CONCAT('ID_Pull = ', {{orders.ID_Pull}})
+                        WHEN ${released} THEN CONCAT('ID_Pull = ', {{orders.ID_Pull}}, ', released ', {{pull.WhenFreed}})
+                        ELSE CONCAT('ID_Pull = ', {{orders.ID_Pull}}, ', placed ', {{pull.WhenPulled}}) END AS detail
+              FROM {{orders}} AS orders LEFT JOIN {{pull}} AS pull ON {{pull.ID}} = {{orders.ID_Pull}}`,
           absent: { events: 'not on hold' },
-          explainedBy: { pointerToReleasedPull: 'orders.ID', danglingPullPointer: 'orders.ID', orphanPull: 'pull.ID_Ord' },
+          explainedBy: { pointerToReleasedPull: '{{orders.ID}}', danglingPullPointer: '{{orders.ID}}', orphanPull: '{{pull.ID_Ord}}' },
         },
         'orders.WhenHeld': {
           description: 'WhenHeld is set exactly when the order is on hold',
           state: 'onHold',
           legacy: `
-            SELECT orders.ID AS k, IF({{orders.WhenHeld}} IS NULL, 'not on hold', 'on hold') AS state,
+            SELECT {{orders.ID}} AS k, IF({{orders.WhenHeld}} IS NULL, 'not on hold', 'on hold') AS state,
                    IF({{orders.WhenHeld}} IS NULL, 'WhenHeld is NULL', CONCAT('WhenHeld = ', {{orders.WhenHeld}})) AS detail
               FROM {{orders}} AS orders`,
           absent: { events: 'not on hold' },
-          explainedBy: { orphanPull: 'pull.ID_Ord' },
+          explainedBy: { orphanPull: '{{pull.ID_Ord}}' },
         },
       },
     },

@@ -10,10 +10,12 @@ import { restoreMapping, restoreStandalone } from '../run/restore.ts';
 import { rollback } from '../run/rollback.ts';
 import { lineage } from '../run/lineage.ts';
 import { exportSql } from '../export/sql-export.ts';
+import { checkMapping } from '../run/check.ts';
 import type { PlanOverrides } from '../plan/plan.ts';
 import { verify } from '../run/verify-run.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
 import { progressSink, trackSteps } from './progress.ts';
+import { runProgress } from './run-progress.ts';
 import { renderMigrate, renderPlan, renderVerify } from './render.ts';
 
 const program = new Command('eventshift')
@@ -65,13 +67,24 @@ idFlags(common(program.command('migrate <mapping>')))
   .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
   .option('--report <dir>', 'where the verify stage writes report.html, report.md and report.json (default reports/<mapping>-run-<id>)')
   .option('--chunk-keys <n>', 'legacy keys per write chunk to start with (adapted to ~0.5 s per chunk)', positiveInt)
+  .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)
+  .option('--pause-file <path>', 'while this file exists, the run waits before its next chunk, stage or check')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags & IdFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number }) => {
+  .action(async (ref: string, flags: CommonFlags & IdFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
     await runCommand(flags, async () => {
       const mapping = await loadMapping(ref);
       const databaseUrl = databaseUrlFrom(flags);
       await confirm(flags, `migrate ${mapping.name} changes database ${new URL(databaseUrl).pathname.slice(1)}.`);
-      return migrate({ databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, overrides: { ids: flags.ids, start: flags.start }, log: logger(flags) });
+      const progress = runProgress(flags);
+      try {
+        return await migrate({
+          databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys,
+          overrides: { ids: flags.ids, start: flags.start }, log: progress.logger(logger(flags)), onProgress: progress.report,
+          maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile,
+        });
+      } finally {
+        progress.close();
+      }
     }, renderMigrate, (r) => (r.status === 'failed' ? 1 : 0));
   });
 
@@ -125,6 +138,19 @@ idFlags(common(program.command('sql <mapping>')))
         `Wrote ${r.files.length} patch files, their rollbacks and README.md to ${r.outDir}.`,
       ].join('\n'),
       (r) => (flags.check && !r.ok ? 1 : 0));
+  });
+
+common(program.command('check <mapping>'))
+  .description("prove every alias of the mapping's aliases.yaml against the live schema (exit 1 naming each one that is broken)")
+  .action(async (ref: string, flags: CommonFlags) => {
+    await runCommand(flags, async () => checkMapping({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref) }),
+      (r) => [
+        r.aliasFile ? `Aliases: ${r.aliasFile} (version ${r.version}), ${r.aliases.length} checked.` : `Mapping ${r.mapping} has no aliases.yaml.`,
+        ...r.aliases.filter((a) => !a.ok).map((a) => `BROKEN ${a.alias} -> ${a.target}: ${a.problem}`),
+        ...r.references.map((x) => `BROKEN ${x}`),
+        r.ok ? 'Every alias resolves.' : 'Update aliases.yaml (or the mapping) and check again.',
+      ].join('\n'),
+      (r) => (r.ok ? 0 : 1));
   });
 
 common(program.command('lineage <mapping>'))

@@ -119,16 +119,17 @@ function throttledSink(
 
 /**
  * The sink the CLI uses: nothing with --quiet, a bar when stderr is a terminal, log lines otherwise.
- * `stream` and `now` are for tests.
+ * `stream` and `now` are for tests; `unit` is what is counted (default "rows").
  */
 export function progressSink(
   flags: { quiet?: boolean },
   stream: { isTTY?: boolean; columns?: number; write(text: string): unknown } = process.stderr,
   now?: () => number,
+  unit?: string,
 ): ProgressSink {
   if (flags.quiet) return silentProgress;
   const write = (text: string) => void stream.write(text);
-  return stream.isTTY ? terminalProgress({ write, now, columns: stream.columns }) : logProgress({ write, now });
+  return stream.isTTY ? terminalProgress({ write, now, unit, columns: stream.columns }) : logProgress({ write, now, unit });
 }
 
 /**

@@ -37,6 +37,7 @@ export function renderPlan(r: PlanResult): string {
   const found = p.problems.filter((x) => x.count > 0);
   if (found.length === 0) out.push('  none');
   for (const x of found) out.push(`  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${x.count} ${x.description}: ${x.keys.join(', ')}${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`);
+  if (p.aliasWarnings?.length) out.push('', 'Alias warnings:', ...p.aliasWarnings.map((w) => `  ${w}`));
   out.push('');
   out.push(r.ok ? `OK: migrate can go ahead.${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `REFUSED: ${r.reasons.join(' ')}`);
   return out.join('\n');

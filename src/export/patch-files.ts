@@ -6,7 +6,7 @@ import type { TableInfo } from '../db/introspect.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
   compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
-  type CompiledStep,
+  type CompiledStep, cutoverChanges,
 } from '../mapping/compile.ts';
 import {
   addColumnSql, autoIncrementSql, dropColumnSql, dropTableSql, renameColumnSql, renameTableSql,
@@ -58,7 +58,7 @@ export function patchFiles(
     files.push({
       kind: 'column', stem: `patch-${safe(table)}-${list.map(([, p]) => safe(p.column.name)).join('-')}`, table, description: `add ${list.map(([, p]) => p.column.name).join(', ')} to ${table}`, expectedRows: null,
       locks: 'brief metadata lock (instant ADD COLUMN on MariaDB 10.4+ and MySQL 8.0.29+; otherwise a table rebuild)',
-      statements: list.map(([, p]) => addColumnSql(table, p.column)),
+      statements: list.map(([, p]) => addColumnSql(table, compileProjection('', p, names).column)),
       rollback: list.map(([, p]) => dropColumnSql(table, p.column.name)).reverse(),
     });
   }
@@ -122,7 +122,7 @@ export function patchFiles(
   }
 
   const columnRenames = new Map<string, Array<{ from: string; to: string }>>();
-  for (const c of mapping.cutover ?? []) {
+  for (const c of cutoverChanges(mapping)) {
     if (c.kind === 'renameColumn') columnRenames.set(c.table, [...(columnRenames.get(c.table) ?? []), { from: c.from, to: c.to }]);
   }
   for (const [table, list] of columnRenames) {
@@ -137,7 +137,7 @@ export function patchFiles(
       rollback: list.map((r) => renameColumnSql(capabilities, table, r.to, r.from, definitionOf(r.from))).reverse(),
     });
   }
-  for (const c of mapping.cutover ?? []) {
+  for (const c of cutoverChanges(mapping)) {
     if (c.kind !== 'renameTable') continue;
     files.push({
       kind: 'rename', stem: `patch-rename-${safe(c.from)}`, table: c.from, description: `at cutover: rename ${c.from} to ${c.to}`, expectedRows: null,

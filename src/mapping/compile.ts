@@ -1,24 +1,90 @@
 import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import { quoteId, quoteQualified, quoteString } from '../db/quote.ts';
+import { usageError } from '../errors.ts';
+import type { RenameState } from '../run/cutover.ts';
+import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
 import { canonicalSql, rowFingerprintSql, valueKind } from '../db/checksum.ts';
 import type { ColumnInfo } from '../db/introspect.ts';
-import { rowOf, whenOf, type ColumnExpr, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
+import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
 
 /**
  * Turns a mapping's declarations into SQL text. Every statement eventshift runs or checks with is built here, from
  * the one declaration per column, so write, verify and export cannot drift apart.
  */
 
-/** Where each source alias lives right now (a cutover may have renamed it). */
-export type TableNames = (alias: string) => string;
+/**
+ * How the mapping's names become the database's: a source alias is the alias key of a legacy table, resolved through
+ * the mapping's aliases.yaml (when it has one) and then through the cutover renames that have happened; a column
+ * likewise. Called as a function it gives a source alias's current table name. `snippet` fills the placeholders of
+ * the mapping's SQL: `{{alias}}` (the current table name, quoted) and `{{alias.column}}` (alias-qualified current
+ * column name); text outside placeholders is left as written.
+ */
+export type TableNames = ((alias: string) => string) & {
+  column(alias: string, column: string): string;
+  /** A legacy table's alias key (a value of `sources`) as the real table name, before cutover renames. */
+  tableOf(key: string): string;
+  /** A column's alias key of a legacy table's alias key as the real column name, before cutover renames. */
+  columnOf(tableKey: string, columnKey: string): string;
+  snippet(sql: string): string;
+  /** Alias keys that were not in aliases.yaml and were used as written (production mode only). */
+  readonly warnings: string[];
+};
 
-export function sourceTableNames(mapping: Mapping, renamed: ReadonlyMap<string, string> = new Map()): TableNames {
-  return (alias) => {
-    const table = mapping.sources[alias];
-    if (table === undefined) throw new Error(`'${alias}' is not a source of mapping ${mapping.name}`);
-    return renamed.get(table) ?? table;
+export interface NameOptions {
+  /** Unknown alias keys throw (default) or are recorded in `warnings` and used raw (EVENTSHIFT_ENV=production). */
+  strict?: boolean;
+  /** Read versioned aliases at this version (default: the file's). */
+  aliasVersion?: number;
+}
+
+export function sourceTableNames(
+  mapping: Mapping,
+  renamed: ReadonlyMap<string, string> | RenameState = new Map(),
+  options: NameOptions = {},
+): TableNames {
+  const renames: RenameState = renamed instanceof Map ? { tables: renamed as Map<string, string>, columns: new Map(), done: false } : renamed as RenameState;
+  const strict = options.strict ?? strictAliases();
+  const file = mapping.aliases;
+  const version = options.aliasVersion ?? file?.version ?? 1;
+  const warnings: string[] = [];
+  const unknown = (what: string, raw: string) => {
+    if (strict) throw usageError(`${what} is not an alias key in ${file!.path}; add it there, or fix the mapping.`, { subject: raw });
+    if (!warnings.includes(what)) warnings.push(`${what} is not in ${file!.path}; used as written`);
+    return raw;
   };
+  const realTable = (key: string) => {
+    const entry = file?.aliases[key];
+    if (!file) return key;
+    if (!entry) return unknown(`table ${key}`, key);
+    return atVersion(entry.table, version) ?? unknown(`table ${key} (at version ${version})`, key);
+  };
+  const table = (alias: string) => {
+    if (alias in mapping.sources) {
+      const real = realTable(mapping.sources[alias]!);
+      return renames.tables.get(real) ?? real;
+    }
+    const target = mapping.targets[alias];
+    if (!target) throw usageError(`'${alias}' is neither a source nor a target of mapping ${mapping.name}.`);
+    return tableName(target);
+  };
+  const columnOf = (tableKey: string, key: string) => {
+    const entry = file?.aliases[tableKey];
+    return !file ? key : !entry ? unknown(`table ${tableKey}`, key)
+      : entry.columns[key] ? atVersion(entry.columns[key]!, version) ?? unknown(`${tableKey}.${key} (at version ${version})`, key)
+      : unknown(`column ${tableKey}.${key}`, key);
+  };
+  // Columns the mapping's projections add are the tool's own, named as declared.
+  const added = new Set(Object.values(mapping.projections ?? {}).map((p) => `${mapping.sources[p.table]}\u0000${p.column.name}`));
+  const column = (alias: string, key: string) => {
+    const tableKey = mapping.sources[alias];
+    if (tableKey === undefined) return key;
+    const real = added.has(`${tableKey}\u0000${key}`) ? key : columnOf(tableKey, key);
+    return renames.columns.get(realTable(tableKey))?.get(real) ?? real;
+  };
+  const snippet = (sql: string) => sql.replace(/\{\{\s*([^}.\s]+)(?:\.([^}]+?))?\s*\}\}/g, (_all, alias: string, col: string | undefined) =>
+    col === undefined ? quoteId(table(alias)) : quoteQualified(alias, column(alias, col)));
+  return Object.assign(table, { column, snippet, warnings, tableOf: realTable, columnOf });
 }
 
 export interface CompiledColumn {
@@ -74,16 +140,16 @@ export interface CompiledStep {
   targets: CompiledTarget[];
 }
 
-export function exprSql(expr: ColumnExpr, idSql: string): string {
+export function exprSql(expr: ColumnExpr, idSql: string, names?: TableNames): string {
   switch (expr.kind) {
     case 'col':
-      return quoteQualified(expr.alias, expr.column);
+      return names ? quoteQualified(expr.alias, names.column(expr.alias, expr.column)) : quoteQualified(expr.alias, expr.column);
     case 'lit':
       return literalSql(expr.value);
     case 'id':
       return idSql;
     case 'sql':
-      return `(${expr.text})`;
+      return `(${names ? names.snippet(expr.text) : expr.text})`;
   }
 }
 
@@ -101,7 +167,7 @@ export function fromClauseSql(fromAlias: string, joins: Record<string, string | 
   let sql = `${quoteId(names(fromAlias))} AS ${quoteId(fromAlias)}`;
   for (const [alias, on] of Object.entries(joins)) {
     if (on === undefined) continue;
-    sql += ` LEFT JOIN ${quoteId(names(alias))} AS ${quoteId(alias)} ON (${on})`;
+    sql += ` LEFT JOIN ${quoteId(names(alias))} AS ${quoteId(alias)} ON (${names.snippet(on)})`;
   }
   return sql;
 }
@@ -120,7 +186,7 @@ export function compileStep(
   /** The run whose lineage rows lineage steps read; without it, only counting SQL may be used. */
   runId?: number,
 ): CompiledStep {
-  const keySql = quoteQualified(step.from, keyColumn);
+  const keySql = quoteQualified(step.from, names.column(step.from, keyColumn));
   const l = quoteId(lineageAlias);
   const lineageFilter = `${l}.run_id = ${runId ?? 'NULL'} AND ${l}.step = ${quoteString(name)}`;
   const lineageJoin = ids.strategy === 'offset' ? '' : ` JOIN eventshift_lineage AS ${l} ON ${lineageFilter} AND ${l}.legacy_key = ${keySql}`;
@@ -135,8 +201,8 @@ export function compileStep(
       table: tableName(drizzle),
       drizzle,
       keyColumn: Object.entries(row).find(([, e]) => e.kind === 'id')![0],
-      when: whenOf(spec),
-      columns: Object.entries(row).map(([column, expr]) => ({ name: column, expr, sql: exprSql(expr, idSql) })),
+      when: whenOf(spec) === undefined ? undefined : names.snippet(whenOf(spec)!),
+      columns: Object.entries(row).map(([column, expr]) => ({ name: column, expr, sql: exprSql(expr, idSql, names) })),
     };
   });
   return {
@@ -148,7 +214,7 @@ export function compileStep(
     keyColumn,
     keySql,
     fromClause: fromClauseSql(step.from, step.join ?? {}, names),
-    where: step.where ?? '1=1',
+    where: step.where === undefined ? '1=1' : names.snippet(step.where),
     idSql,
     idTable: tableName(mapping.targets[step.ids.table]!),
     targets,
@@ -267,9 +333,10 @@ export function compileProjection(name: string, p: ProjectionDefinition, names: 
     name,
     table: names(p.table),
     alias: p.table,
-    key: p.key,
-    column: p.column,
-    aggregateSql: `SELECT ${p.value.groupBy} AS k, ${p.value.aggregate} AS v FROM ${from} WHERE (${p.value.where ?? '1=1'}) GROUP BY ${p.value.groupBy}`,
+    key: names.column(p.table, p.key),
+    column: { ...p.column, after: p.column.after === undefined ? undefined : names.column(p.table, p.column.after) },
+    aggregateSql: `SELECT ${names.snippet(p.value.groupBy)} AS k, ${names.snippet(p.value.aggregate)} AS v FROM ${from} ` +
+      `WHERE (${names.snippet(p.value.where ?? '1=1')}) GROUP BY ${names.snippet(p.value.groupBy)}`,
   };
 }
 
@@ -306,4 +373,12 @@ export function lineageFillSql(runId: number, group: readonly CompiledStep[], st
     `SELECT ${runId}, u.step, u.k, ${start} - 1 + ROW_NUMBER() OVER (ORDER BY u.t, u.o, u.k)\n` +
     `FROM (${parts.join('\nUNION ALL ')}) AS u`
   );
+}
+
+/** The mapping's cutover renames with alias keys resolved to real names (the new names are written as they are). */
+export function cutoverChanges(mapping: Mapping, options: NameOptions = {}): CutoverChange[] {
+  const names = sourceTableNames(mapping, new Map(), options);
+  return (mapping.cutover ?? []).map((c) => c.kind === 'renameTable'
+    ? { ...c, from: names.tableOf(c.from) }
+    : { ...c, table: names.tableOf(c.table), from: names.columnOf(c.table, c.from) });
 }

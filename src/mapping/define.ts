@@ -1,4 +1,7 @@
 import type { MySqlTable } from 'drizzle-orm/mysql-core';
+import type { AliasFile } from './aliases.ts';
+import { bindCsvSources, normalizeSources, type CsvSourceBinding } from '../csv/binding.ts';
+import type { SourceDefinition } from '../csv/declaration.ts';
 
 /**
  * A mapping is data: sources, targets, and per step a filter and one expression per target column.
@@ -19,13 +22,17 @@ import type { MySqlTable } from 'drizzle-orm/mysql-core';
  * });
  */
 export interface MappingDefinition<
-  S extends Record<string, string> = Record<string, string>,
+  S extends Record<string, SourceDefinition> = Record<string, SourceDefinition>,
   T extends Record<string, MySqlTable> = Record<string, MySqlTable>,
 > {
   /** Names the mapping in the journal, the run lock and reports. */
   name: string;
   description?: string;
-  /** Source alias -> legacy table name. Aliases are what SQL snippets in the mapping refer to. */
+  /**
+   * Source alias -> legacy table name. Aliases are what SQL snippets in the mapping refer to. A source can also be
+   * read from CSV: `{ table, csv }` (the table, or its CSV export given with `--source`) or `{ csv }` (see
+   * src/csv/declaration.ts).
+   */
   sources: S;
   /** Target alias -> drizzle table. A target that does not exist yet is created from it. */
   targets: T;
@@ -36,12 +43,14 @@ export interface MappingDefinition<
   cutover?: CutoverChange[];
   /** Named data checks run at plan time; `fatal` ones stop the run before anything is written. */
   problems?: Record<string, ProblemDefinition>;
+  /** Stable names of the legacy tables and columns, usually `aliasesBeside(import.meta.url)` (see aliases.ts). */
+  aliases?: AliasFile;
   /** State reached by replaying the written events, compared at verify time with what the legacy data says. */
   replays?: Record<string, ReplayDefinition>;
 }
 
 export interface StepDefinition<
-  S extends Record<string, string> = Record<string, string>,
+  S extends Record<string, unknown> = Record<string, SourceDefinition>,
   T extends Record<string, MySqlTable> = Record<string, MySqlTable>,
 > {
   description?: string;
@@ -212,20 +221,27 @@ export interface ReplayComparison {
   explainedBy?: Record<string, string>;
 }
 
-export type Mapping = MappingDefinition & { readonly __mapping: true };
+export type Mapping = Omit<MappingDefinition, 'sources'> & {
+  /** Source alias -> the table its SQL reads: the legacy table, or the staging table of a source read from CSV. */
+  readonly sources: Record<string, string>;
+  /** Sources that can be read from CSV, and whether this mapping reads them so (see src/csv/binding.ts). */
+  readonly csvSources: Readonly<Record<string, CsvSourceBinding>>;
+  readonly __mapping: true;
+};
 
 /** Declares a mapping; validates its shape so mistakes surface when the mapping is loaded, not mid-run. */
-export function defineMapping<S extends Record<string, string>, T extends Record<string, MySqlTable>>(
+export function defineMapping<S extends Record<string, SourceDefinition>, T extends Record<string, MySqlTable>>(
   definition: MappingDefinition<S, T>,
 ): Mapping {
-  validateMapping(definition as unknown as MappingDefinition);
-  return Object.freeze({ ...(definition as unknown as MappingDefinition), __mapping: true as const });
+  const { tables, csvSources, problems } = normalizeSources(definition.sources);
+  const normalized = { ...(definition as unknown as MappingDefinition), sources: tables };
+  validateMapping(normalized, problems);
+  return bindCsvSources(Object.freeze({ ...normalized, csvSources, __mapping: true as const }));
 }
 
 const sqlName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function validateMapping(m: MappingDefinition): void {
-  const problems: string[] = [];
+function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Record<string, string> }, problems: string[] = []): void {
   if (!m.name || !/^[a-z0-9][a-z0-9-]*$/.test(m.name)) problems.push(`name '${m.name}' must be lower-case words joined by '-'`);
   for (const alias of [...Object.keys(m.sources), ...Object.keys(m.targets)]) {
     if (!sqlName.test(alias)) problems.push(`alias '${alias}' must be a plain SQL identifier (letters, digits, _)`);

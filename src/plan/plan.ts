@@ -7,7 +7,8 @@ import type { IdStrategy, Mapping } from '../mapping/define.ts';
 import { alignUp, lowestFreeBlock, type IdBlock } from './id-placement.ts';
 import { idIslands, type IdGap, type IdRun } from './id-islands.ts';
 import { findEncodingProblems } from './encoding-problems.ts';
-import { compileProjection, compileStep, fromClauseSql, sourceTableNames, stepCountSql, type StepIds, type TableNames } from '../mapping/compile.ts';
+import type { CsvSourcePlan } from '../csv/plan-csv.ts';
+import { compileProjection, compileStep, fromClauseSql, sourceTableNames, stepCountSql, type StepIds, type TableNames, cutoverChanges } from '../mapping/compile.ts';
 
 /** What a run of a mapping would do, derived from the mapping and the live database. Frozen into the run at its start. */
 export interface Plan {
@@ -23,6 +24,8 @@ export interface Plan {
   problems: ProblemFinding[];
   /** Why the run must not go ahead; empty when it may. */
   refusals: string[];
+  /** Names used as written because aliases.yaml lacks them (EVENTSHIFT_ENV=production; otherwise they are errors). */
+  aliasWarnings: string[];
   /** When the IDs do not fit as planned: the lowest free block that fits them all, numbered densely. */
   suggestion: { args: string; first: number; last: number } | null;
   ok: boolean;
@@ -36,6 +39,8 @@ export interface SourcePlan {
   keyColumn: string | null;
   minKey: number | null;
   maxKey: number | null;
+  /** For a source read from CSV (`table` is then its staging table): the files, their dialect and the bad rows. */
+  csv?: CsvSourcePlan;
 }
 
 export interface StepPlan {
@@ -120,12 +125,16 @@ export interface PlanOverrides {
 }
 
 /** Builds the plan. Read-only: it runs SELECTs and information_schema queries only. */
-export async function buildPlan(db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides = {}): Promise<Plan> {
+export async function buildPlan(
+  db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides = {},
+  /** Tables described by the caller, e.g. the TEMPORARY staging tables of CSV sources, which information_schema does not show. */
+  staged: ReadonlyMap<string, TableInfo> = new Map(),
+): Promise<Plan> {
   const names = sourceTableNames(mapping);
   const refusals: string[] = [];
   const described = new Map<string, TableInfo | null>();
   const describe = async (table: string) => {
-    if (!described.has(table)) described.set(table, await describeTable(db, table));
+    if (!described.has(table)) described.set(table, staged.get(table) ?? await describeTable(db, table));
     return described.get(table)!;
   };
 
@@ -211,8 +220,9 @@ export async function buildPlan(db: Db, mapping: Mapping, now: Date, overrides: 
     if (info?.columns.some((c) => c.name === p.column.name)) {
       refusals.push(`${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`);
     }
-    if (info && p.column.after && !info.columns.some((c) => c.name === p.column.after)) {
-      refusals.push(`${names(p.table)} has no column ${p.column.after} to add ${p.column.name} after.`);
+    const after = p.column.after === undefined ? undefined : names.column(p.table, p.column.after);
+    if (info && after && !info.columns.some((c) => c.name === after)) {
+      refusals.push(`${names(p.table)} has no column ${after} to add ${p.column.name} after.`);
     }
   }
   const refusalsBeforeIds = refusals.length;
@@ -268,6 +278,7 @@ export async function buildPlan(db: Db, mapping: Mapping, now: Date, overrides: 
     problems,
     refusals,
     suggestion,
+    aliasWarnings: [...names.warnings],
     ok: refusals.length === 0,
   };
 }
@@ -390,7 +401,7 @@ async function tableChanges(
     alter.push({ table: names(p.table), change: `add column ${p.column.name} ${p.column.definition}${p.column.after ? ` after ${p.column.after}` : ''}` });
   }
   const rename: TableChanges['rename'] = [];
-  for (const c of mapping.cutover ?? []) {
+  for (const c of cutoverChanges(mapping)) {
     if (c.kind === 'renameTable') {
       add(c.from);
       rename.push({ kind: 'table', table: c.from, from: c.from, to: c.to });
@@ -471,12 +482,13 @@ async function findProblems(db: Db, mapping: Mapping, names: TableNames, sources
   const findings: ProblemFinding[] = [];
   for (const [name, p] of Object.entries(mapping.problems ?? {})) {
     const source = sources.find((s) => s.alias === p.from);
-    const key = p.key ?? (source?.keyColumn ? quoteQualified(p.from, source.keyColumn) : null);
+    const key = p.key !== undefined ? names.snippet(p.key) : source?.keyColumn ? quoteQualified(p.from, source.keyColumn) : null;
+    const where = names.snippet(p.where);
     if (!key) throw usageError(`Mapping ${mapping.name}, problem ${name}: ${p.from} has no single primary key; declare the problem's \`key\`.`);
     const from = fromClauseSql(p.from, p.join ?? {}, names);
-    const [count] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${from} WHERE (${p.where})`);
+    const [count] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${from} WHERE (${where})`);
     const n = Number(count!.n);
-    const keys = n === 0 ? [] : await db.query<{ k: unknown }>(`SELECT ${key} AS k FROM ${from} WHERE (${p.where}) ORDER BY ${key} LIMIT ${problemKeyLimit}`);
+    const keys = n === 0 ? [] : await db.query<{ k: unknown }>(`SELECT ${key} AS k FROM ${from} WHERE (${where}) ORDER BY ${key} LIMIT ${problemKeyLimit}`);
     findings.push({ name, description: p.description, severity: p.severity, consequence: p.consequence, count: n, keys: keys.map((r) => String(r.k)) });
   }
   return findings;

@@ -1,4 +1,5 @@
 import type { Db } from '../db/connection.ts';
+import { cutoverChanges } from '../mapping/compile.ts';
 import { columnExists, describeTable, tableExists } from '../db/introspect.ts';
 import { renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
 import type { CutoverChange, Mapping } from '../mapping/define.ts';
@@ -15,13 +16,13 @@ export async function renameState(db: Db, mapping: Mapping): Promise<RenameState
   const tables = new Map<string, string>();
   const columns = new Map<string, Map<string, string>>();
   let done = true;
-  for (const c of mapping.cutover ?? []) {
+  for (const c of cutoverChanges(mapping)) {
     if (c.kind === 'renameTable') {
       if (!(await tableExists(db, c.from)) && (await tableExists(db, c.to))) tables.set(c.from, c.to);
       else done = false;
     }
   }
-  for (const c of mapping.cutover ?? []) {
+  for (const c of cutoverChanges(mapping)) {
     if (c.kind !== 'renameColumn') continue;
     const table = tables.get(c.table) ?? c.table;
     if (!(await columnExists(db, table, c.from)) && (await columnExists(db, table, c.to))) {

@@ -7,7 +7,7 @@ import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
-  compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
+  compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql, cutoverChanges,
 } from '../mapping/compile.ts';
 import { buildPlan, type Plan, type PlanOverrides } from '../plan/plan.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
@@ -17,6 +17,7 @@ import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, renameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
+import { throttle, type Throttle } from './throttle.ts';
 import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import {
   claimRun, createRun, finishStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
@@ -34,6 +35,28 @@ export interface MigrateOptions extends CommandOptions {
   chunkKeys?: number;
   /** --ids / --start: how a new run numbers its rows (a resumed run keeps the plan it froze). */
   overrides?: PlanOverrides;
+  /** Progress of the long steps (rows backed up and written, checks done), for a display; undefined means none. */
+  onProgress?: (progress: MigrateProgress) => void;
+  /** Written rows per second at most, on average: the write stage sleeps between chunks and keeps chunks to ~1 s of it. */
+  maxRowsPerSecond?: number;
+  /** While this file exists, the run waits before its next write chunk, stage or check (a kill meanwhile is safe). */
+  pauseFile?: string;
+}
+
+/**
+ * How far a long step of a run is. Labels: `backup <table>`, `write <step>` (rows written to all its targets, out of
+ * the rows the plan counted), `verify` (checks done).
+ *
+ * @example
+ * const steps = trackSteps(progressSink(flags));
+ * await migrate({ ..., onProgress: (p) => steps.report(p.label, p.done, p.total) });
+ */
+export interface MigrateProgress {
+  stage: Stage;
+  label: string;
+  done: number;
+  total: number;
+  unit: 'rows' | 'checks';
 }
 
 export interface MigrateResult {
@@ -86,6 +109,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     await claimRun(db, run!.id, lock.connectionId, now());
     const state: RunState = {
       db, mapping, run: run!, options, now, log,
+      throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')) }),
       result: {
         runId: run!.id, resumed, status: 'running', stage: run!.stage, plan: run!.plan,
         backup: run!.backupId ? { id: run!.backupId, dir: join(options.backupDir, run!.backupId) } : null,
@@ -95,6 +119,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     try {
       const from = run!.stage === 'none' ? 0 : stages.indexOf(run!.stage) + 1;
       for (const stage of stages.slice(from)) {
+        await state.throttle.waitWhilePaused();
         const t0 = performance.now();
         log(`Stage ${stage}...`);
         faultPoint(`stage ${stage} before`);
@@ -132,6 +157,7 @@ interface RunState {
   options: MigrateOptions;
   now: () => Date;
   log: (line: string) => void;
+  throttle: Throttle;
   result: MigrateResult;
 }
 
@@ -155,6 +181,7 @@ async function backupStage(s: RunState): Promise<boolean> {
   const tablesStarted = new Set<string>();
   const manifest = await createBackup(db, {
     onProgress: (p) => {
+      options.onProgress?.({ stage: 'backup', label: `backup ${p.table}`, done: p.rows, total: p.totalRows, unit: 'rows' });
       // The second table starting: some files are on disk, the manifest is not.
       if (!tablesStarted.has(p.table) && tablesStarted.add(p.table).size === 2) faultPoint('backup tables half-written');
     },
@@ -238,8 +265,15 @@ async function writeStage(s: RunState): Promise<boolean> {
     const inserts = step.targets.map((t) => insertChunkSql(step, t));
     let chunk = s.options.chunkKeys ?? 5000;
     let rows = record?.rowsDone ?? 0;
+    const progress = (done: number) => s.options.onProgress?.({
+      stage: 'write', label: `write ${planned.name}`, done, total: planned.writes.reduce((n, w) => n + w.rows, 0), unit: 'rows',
+    });
+    progress(rows);
+    const plannedRowsPerKey = planned.writes.reduce((n, w) => n + w.rows, 0) / (source.maxKey! - source.minKey! + 1);
+    let rowsPerKey = plannedRowsPerKey;
     while (lo <= source.maxKey!) {
-      const hi = Math.min(lo + chunk - 1, source.maxKey!);
+      await s.throttle.waitWhilePaused();
+      const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
       const t0 = performance.now();
       const written = await db.transaction(async (tx) => {
         let n = 0;
@@ -248,10 +282,13 @@ async function writeStage(s: RunState): Promise<boolean> {
         return n;
       });
       rows += written;
+      progress(rows);
       faultPoint(`chunk ${planned.name} ${hi}`);
       const seconds = (performance.now() - t0) / 1000;
       chunk = Math.max(100, Math.min(200_000, Math.round(chunk * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
+      rowsPerKey = Math.max(plannedRowsPerKey, written / (hi - lo + 1));
       lo = hi + 1;
+      await s.throttle.afterChunk(written, seconds);
     }
     faultPoint(`write ${name} worked`);
     await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
@@ -261,7 +298,7 @@ async function writeStage(s: RunState): Promise<boolean> {
   for (const [pname, p] of Object.entries(mapping.projections ?? {})) {
     const projection = compileProjection(pname, p, names);
     await journaled(s, 'write', `projection ${pname}`, async () => {
-      if (!(await columnExists(db, projection.table, p.column.name))) await db.execute(addColumnSql(projection.table, p.column));
+      if (!(await columnExists(db, projection.table, p.column.name))) await db.execute(addColumnSql(projection.table, projection.column));
       await db.execute(projectionUpdateSql(projection));
     });
   }
@@ -290,7 +327,11 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const manifest = await readManifest(s.options.backupDir, run.backupId ?? s.result.backup!.id);
   await startStep(db, run.id, 'verify', 'checks', now());
   faultPoint('verify checks started');
-  const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now });
+  const verification = await verifyMapping({
+    db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now,
+    onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
+    beforeCheck: () => s.throttle.waitWhilePaused(),
+  });
   s.result.verification = verification;
   const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);
   await writeReport(reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: manifest.id, generatedAt: now().toISOString(), stageSeconds: s.result.stageSeconds });
@@ -308,7 +349,7 @@ async function cutoverStage(s: RunState): Promise<boolean> {
   if (verification?.status !== 'done') {
     throw refusal(`Run ${run.id}: cutover needs a passed verification, and there is none; run migrate again to verify.`);
   }
-  for (const change of mapping.cutover ?? []) {
+  for (const change of cutoverChanges(mapping)) {
     const label = change.kind === 'renameTable' ? `rename ${change.from}` : `rename ${change.table}.${change.from}`;
     await journaled(s, 'cutover', label, async () => {
       await applyCutoverChange(db, change);

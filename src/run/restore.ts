@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { cutoverChanges } from '../mapping/compile.ts';
 import { dropTableIfExists, readManifest, restoreBackup, type RestoreResult } from '../backup/index.ts';
 import { connect } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
@@ -47,7 +48,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     options.log?.(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
     const restore = await restoreBackup(db, { dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl) });
     const droppedRenamed: string[] = [];
-    for (const change of mapping.cutover ?? []) {
+    for (const change of cutoverChanges(mapping)) {
       if (change.kind !== 'renameTable') continue;
       if ((await tableExists(db, change.from)) && (await tableExists(db, change.to))) {
         await dropTableIfExists(db, change.to);

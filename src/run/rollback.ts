@@ -4,7 +4,7 @@ import { quoteId } from '../db/quote.ts';
 import { readManifest } from '../backup/index.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { sourceTableNames } from '../mapping/compile.ts';
+import { sourceTableNames, cutoverChanges } from '../mapping/compile.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
@@ -48,7 +48,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     const rowsDeleted: Record<string, number> = {};
     const keptTables: RollbackResult['keptTables'] = [];
 
-    for (const change of [...(mapping.cutover ?? [])].reverse()) {
+    for (const change of [...cutoverChanges(mapping)].reverse()) {
       const back = { ...change, from: change.to, to: change.from };
       const exists = change.kind === 'renameTable' ? await tableExists(db, change.to) : await columnExists(db, change.table, change.to);
       if (!exists) continue;

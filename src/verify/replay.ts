@@ -11,28 +11,9 @@ import type { CheckResult } from './verification.ts';
  * state the legacy data gives it. Disagreements a declared data problem accounts for are listed as its consequence.
  */
 
-/** The table a source or target alias names right now, and a column of it under its current name. */
-function currentNames(mapping: Mapping, renames: RenameState) {
-  const sources = sourceTableNames(mapping, renames.tables);
-  return {
-    table(alias: string): string {
-      if (alias in mapping.sources) return sources(alias);
-      const target = mapping.targets[alias];
-      if (!target) throw new Error(`'${alias}' is neither a source nor a target of mapping ${mapping.name}`);
-      return tableName(target);
-    },
-    column(alias: string, column: string): string {
-      const original = mapping.sources[alias];
-      return (original !== undefined && renames.columns.get(original)?.get(column)) || column;
-    },
-  };
-}
-
-/** Fills `{{alias}}` (the current table name) and `{{alias.column}}` (alias-qualified, current column name). */
+/** Fills `{{alias}}` and `{{alias.column}}` with current names: the mapping's one resolver (aliases, then renames). */
 export function resolveNames(sql: string, mapping: Mapping, renames: RenameState): string {
-  const names = currentNames(mapping, renames);
-  return sql.replace(/\{\{\s*([^}.\s]+)(?:\.([^}]+?))?\s*\}\}/g, (_all, alias: string, column: string | undefined) =>
-    column === undefined ? quoteId(names.table(alias)) : quoteQualified(alias, names.column(alias, column)));
+  return sourceTableNames(mapping, renames).snippet(sql);
 }
 
 /**
@@ -112,13 +93,15 @@ export function replayStatesSql(query: string, stateColumn: string, keys: number
 
 /** The entity keys each problem named in `explainedBy` (numbered from 1, in order) accounts for, from its own declaration. */
 export function explainedKeysSql(mapping: Mapping, renames: RenameState, explainedBy: Record<string, string>): string | null {
-  const names = sourceTableNames(mapping, renames.tables);
+  const names = sourceTableNames(mapping, renames);
+  // Placeholders resolve through the current names; plain `alias.column` text written before cutover follows renames.
+  const current = (sql: string) => followColumnRenames(names.snippet(sql), mapping, renames);
   const parts = Object.entries(explainedBy).map(([name, keyExpr], i) => {
     const p = mapping.problems?.[name];
     if (!p) throw new Error(`problem '${name}' is not declared in mapping ${mapping.name}`);
-    const joins = Object.fromEntries(Object.entries(p.join ?? {}).map(([a, on]) => [a, followColumnRenames(on, mapping, renames)]));
-    return `SELECT DISTINCT (${followColumnRenames(keyExpr, mapping, renames)}) AS k, ${i + 1} AS problem ` +
-      `FROM ${fromClauseSql(p.from, joins, names)} WHERE (${followColumnRenames(p.where, mapping, renames)})`;
+    const joins = Object.fromEntries(Object.entries(p.join ?? {}).map(([a, on]) => [a, current(on)]));
+    return `SELECT DISTINCT (${current(keyExpr)}) AS k, ${i + 1} AS problem ` +
+      `FROM ${fromClauseSql(p.from, joins, names)} WHERE (${current(p.where)})`;
   });
   return parts.length === 0 ? null : parts.join('\nUNION ALL\n');
 }

@@ -63,6 +63,10 @@ export interface VerifyContext {
   runId: number;
   now: () => Date;
   failureLimit?: number;
+  /** Called after each check (or group of checks run by one query) with how many of `total` are done. */
+  onProgress?: (done: number, total: number) => void;
+  /** Awaited before each check: lets a run pause between checks (migrate's --pause-file). */
+  beforeCheck?: () => Promise<void>;
 }
 
 const drillChunk = 2000;
@@ -74,11 +78,9 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   const names = sourceTableNames(ctx.mapping, ctx.renames.tables);
   const checks: CheckResult[] = [];
   const columnsOf = memoColumns(ctx.db);
-  const timed = async (fn: () => Promise<Omit<CheckResult, 'seconds'>>) => {
-    const t0 = performance.now();
-    const r = await fn();
-    checks.push({ ...r, seconds: round((performance.now() - t0) / 1000) });
-  };
+  // Every check is listed first, so progress can say how many of how many are done.
+  const work: Array<() => Promise<Array<Omit<CheckResult, 'seconds'>>>> = [];
+  const one = (fn: () => Promise<Omit<CheckResult, 'seconds'>>) => work.push(async () => [await fn()]);
 
   const compiled = ctx.plan.steps.filter((s) => s.range).map((s) =>
     compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.ids, names, ctx.runId));
@@ -88,38 +90,45 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     const range = planned.range!;
     const source = ctx.plan.sources.find((s) => s.alias === step.fromAlias)!;
     for (const target of step.targets) {
-      const columns = await columnsOf(target.table);
-      await timed(() => contentCheck(ctx.db, step, target, columns, source.minKey!, source.maxKey!, limit));
-      if (target.table !== step.idTable) {
-        await timed(() => referenceCheck(ctx.db, step, target, range, limit));
-      }
+      one(async () => contentCheck(ctx.db, step, target, await columnsOf(target.table), source.minKey!, source.maxKey!, limit));
+      if (target.table !== step.idTable) one(() => referenceCheck(ctx.db, step, target, range, limit));
     }
   }
 
-  for (const check of await idChecks(ctx.db, ctx.plan, ctx.runId, limit)) checks.push({ ...check, seconds: 0 });
+  if (ctx.plan.steps.some((s) => s.range && s.ids.strategy !== 'offset')) work.push(() => idChecks(ctx.db, ctx.plan, ctx.runId, limit));
 
   const rangesByTable = reservedRanges(ctx.plan);
 
   for (const [table, ranges] of rangesByTable) {
     const pre = ctx.preRun.find((t) => t.name === table);
-    if (pre && !pre.exists) await timed(() => onlyRangesCheck(ctx.db, table, ranges, applicationFloor(ctx.plan, ranges), limit));
+    if (pre && !pre.exists) one(() => onlyRangesCheck(ctx.db, table, ranges, applicationFloor(ctx.plan, ranges), limit));
   }
 
   for (const pre of ctx.preRun) {
     if (!pre.exists || !pre.checksum) continue;
-    await timed(() => unchangedCheck(ctx.db, pre, ctx.renames, rangesByTable.get(pre.name) ?? []));
+    one(() => unchangedCheck(ctx.db, pre, ctx.renames, rangesByTable.get(pre.name) ?? []));
   }
 
   for (const [name, p] of Object.entries(ctx.mapping.projections ?? {})) {
     const projection = compileProjection(name, p, names);
-    const columns = await columnsOf(projection.table);
-    await timed(() => projectionCheck(ctx.db, projection, columns, limit));
+    one(async () => projectionCheck(ctx.db, projection, await columnsOf(projection.table), limit));
   }
 
   for (const [name, replay] of Object.entries(ctx.mapping.replays ?? {})) {
     for (const [label, comparison] of Object.entries(replay.compare)) {
-      await timed(() => replayCheck(ctx.db, ctx.mapping, ctx.renames, name, replay, label, comparison, limit));
+      one(() => replayCheck(ctx.db, ctx.mapping, ctx.renames, name, replay, label, comparison, limit));
     }
+  }
+
+  ctx.onProgress?.(0, work.length);
+  for (const [i, run] of work.entries()) {
+    await ctx.beforeCheck?.();
+    const t0 = performance.now();
+    const results = await run();
+    // A query that gives several checks at once: its time is given to the first of them.
+    const seconds = round((performance.now() - t0) / 1000);
+    results.forEach((r, j) => checks.push({ ...r, seconds: j === 0 ? seconds : 0 }));
+    ctx.onProgress?.(i + 1, work.length);
   }
 
   return {

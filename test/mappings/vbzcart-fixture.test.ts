@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sourceTableNames } from '../../src/mapping/compile.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { tableChecksum, type ContentChecksum } from '../../src/db/checksum.ts';
 import { describeTable } from '../../src/db/introspect.ts';
@@ -54,12 +55,14 @@ async function scalar(db: Db, sql: string, params: unknown[] = []): Promise<numb
 async function problemKeys(db: Db, name: VbzcartProblemName): Promise<number[]> {
   const problem = mapping.problems![name]!;
   const sources = mapping.sources;
+  // The mapping's SQL names legacy columns by alias placeholders; the mapping's own resolver fills them in.
+  const sql = sourceTableNames(mapping).snippet;
   const joins = Object.entries(problem.join ?? {})
-    .map(([alias, on]) => `LEFT JOIN ${quoteId(sources[alias]!)} AS ${quoteId(alias)} ON ${on}`)
+    .map(([alias, on]) => `LEFT JOIN ${quoteId(sources[alias]!)} AS ${quoteId(alias)} ON ${sql(on)}`)
     .join(' ');
-  const key = problem.key ?? `${problem.from}.ID`;
+  const key = problem.key === undefined ? `${problem.from}.ID` : sql(problem.key);
   const rows = await db.query<{ k: string | number }>(
-    `SELECT ${key} AS k FROM ${quoteId(sources[problem.from]!)} AS ${quoteId(problem.from)} ${joins} WHERE ${problem.where} ORDER BY 1`,
+    `SELECT ${key} AS k FROM ${quoteId(sources[problem.from]!)} AS ${quoteId(problem.from)} ${joins} WHERE ${sql(problem.where)} ORDER BY 1`,
   );
   return rows.map((r) => Number(r.k));
 }
@@ -87,7 +90,7 @@ async function expectFixtureMatches(db: Db, fixture: VbzcartFixture): Promise<vo
   expect(
     await scalar(db, 'SELECT COUNT(DISTINCT ID_Ord) FROM ord_pull pull JOIN orders ON orders.ID = pull.ID_Ord WHERE DAYNAME(pull.WhenFreed) IS NULL'),
   ).toBe(fixture.counts.ordersHeld);
-  const legacyWhen = (mapping.steps.holdOn!.rows.legacy as { when: string }).when;
+  const legacyWhen = sourceTableNames(mapping).snippet((mapping.steps.holdOn!.rows.legacy as { when: string }).when);
   expect(await scalar(db, `SELECT COUNT(*) FROM ord_pull pull WHERE ${legacyWhen}`)).toBe(fixture.counts.eventsByTable.event_vc_legacy);
   expect(fixture.counts.eventsByTable.event).toBe(fixture.counts.pulls + fixture.counts.released);
 

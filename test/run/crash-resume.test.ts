@@ -56,7 +56,8 @@ describe('a run killed at any boundary resumes to the same database', () => {
     expect(points.length).toBeGreaterThan(25);
   });
 
-  it('after a SIGKILL at each boundary, migrate again ends byte-identical to the uninterrupted run', async () => {
+  // About 30 boundaries, two CLI runs each: minutes on a loaded 2-core machine.
+  it('after a SIGKILL at each boundary, migrate again ends byte-identical to the uninterrupted run', { timeout: 600_000 }, async () => {
     let i = 0;
     for (const point of points) {
       const t = await seeded(`crash_${i++}`);
@@ -74,7 +75,7 @@ describe('a run killed at any boundary resumes to the same database', () => {
     }
   });
 
-  it('after kills at random instants, migrate again ends the same; restore after a kill returns the original', async () => {
+  it('after kills at random instants, migrate again ends the same; restore after a kill returns the original', { timeout: 300_000 }, async () => {
     // A larger database than the boundary test's, so that most of a run's life is work rather than start-up.
     const large = { seed: 5151, pulls: 4000 };
     const ref = await freshDatabase('crash_rand_ref');
@@ -116,7 +117,7 @@ describe('a run killed at any boundary resumes to the same database', () => {
     }
   });
 
-  it('rollback after a SIGKILL at any stage returns the original database', async () => {
+  it('rollback after a SIGKILL at any stage returns the original database', { timeout: 300_000 }, async () => {
     const sampled = points.filter((p, i) => i % 4 === 1 || p.startsWith('cutover') || p === 'stage cutover after');
     expect(sampled.length).toBeGreaterThan(6);
     let i = 0;

@@ -1,0 +1,56 @@
+import { stat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * What keeps a run gentle on a production server that has other work: a rate limit on the rows written, and a pause
+ * file. Both act only between chunks (and between stages and checks), never inside a statement, so a run that is
+ * paused or sleeping holds no transaction, and a kill then is an ordinary kill: migrate again resumes.
+ */
+export interface ThrottleOptions {
+  /** Written rows per second, on average over each chunk and its sleep; undefined means no limit. */
+  maxRowsPerSecond?: number;
+  /** While this file exists, the run waits before its next chunk, stage or check. */
+  pauseFile?: string;
+  log?: (line: string) => void;
+  /** How often a paused run looks for the pause file (default 1000 ms). */
+  pollMs?: number;
+  /** Called every poll while paused, e.g. to keep the connection alive. */
+  whilePaused?: () => Promise<void>;
+}
+
+export interface Throttle {
+  /** Returns at once when the pause file does not exist; otherwise waits until it is removed, logging both. */
+  waitWhilePaused(): Promise<void>;
+  /** The most legacy keys a chunk may span so it writes at most about one second of the rate's budget. */
+  maxChunkKeys(rowsPerKey: number): number;
+  /** Sleeps as long as needed for `rows` written in `seconds` to stay within the rate. */
+  afterChunk(rows: number, seconds: number): Promise<void>;
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+export function throttle(options: ThrottleOptions): Throttle {
+  const { maxRowsPerSecond: rate, pauseFile, log } = options;
+  if (rate !== undefined && !(rate > 0)) throw new Error(`maxRowsPerSecond must be positive, not ${rate}`);
+  return {
+    async waitWhilePaused() {
+      if (pauseFile === undefined || !(await exists(pauseFile))) return;
+      const since = performance.now();
+      log?.(`Paused: ${pauseFile} exists. The run waits until it is removed (stopping it now is safe: migrate again resumes).`);
+      do {
+        await delay(options.pollMs ?? 1000);
+        await options.whilePaused?.();
+      } while (await exists(pauseFile));
+      log?.(`Resumed: ${pauseFile} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
+    },
+    maxChunkKeys(rowsPerKey) {
+      if (rate === undefined) return Number.POSITIVE_INFINITY;
+      return Math.max(1, Math.floor(rate / Math.max(rowsPerKey, 1e-9)));
+    },
+    async afterChunk(rows, seconds) {
+      if (rate === undefined) return;
+      const wait = rows / rate - seconds;
+      if (wait > 0) await delay(Math.ceil(wait * 1000));
+    },
+  };
+}
