@@ -28,7 +28,9 @@ export const doubleEncodedHexPattern = `^(?:..)*?(?:${utf8Sequences.join('|')})`
 
 /** SQL true when the (latin1) column's bytes hold a UTF-8 multi-byte sequence. */
 export function looksDoubleEncodedSql(columnSql: string): string {
-  return `(HEX(${columnSql}) REGEXP '${doubleEncodedHexPattern}')`;
+  // Only a value with a byte above 0x7F can hold such a sequence; the cheap comparison with its ASCII conversion
+  // (which turns those bytes into '?') spares the regular expression the plain-ASCII majority.
+  return `(CAST(${columnSql} AS BINARY) <> CAST(CONVERT(${columnSql} USING ascii) AS BINARY) AND HEX(${columnSql}) REGEXP '${doubleEncodedHexPattern}')`;
 }
 
 const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
