@@ -4,6 +4,8 @@
 export { defineMapping, col, lit, sql, id, renameTable, renameColumn } from './mapping/define.ts';
 export type { Mapping, MappingDefinition, StepDefinition, ColumnExpr, ProjectionDefinition, ProblemDefinition, CutoverChange } from './mapping/define.ts';
 export { loadMapping } from './mapping/load.ts';
+export { bindCsvSources } from './csv/binding.ts';
+export type { CsvSourceDefinition, CsvColumn, SourceDefinition } from './csv/declaration.ts';
 export { plan, type PlanOptions, type PlanResult } from './plan/plan-command.ts';
 export type { Plan } from './plan/plan.ts';
 export { migrate, type MigrateOptions, type MigrateResult } from './run/migrate.ts';

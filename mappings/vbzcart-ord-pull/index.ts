@@ -1,6 +1,7 @@
 import { col, defineMapping, id, lit, renameColumn, renameTable } from '../../src/mapping/define.ts';
 import { aliasesBeside } from '../../src/mapping/aliases.ts';
 import { event, eventVcLegacy, eventVcOrdHold } from './schema.ts';
+import { ordPullCsv } from './csv-source.ts';
 
 /**
  * VbzCart: legacy order pulls (holds placed on orders, some later released) become EventPlex events.
@@ -17,7 +18,8 @@ const span = (maxKey: number) => Math.ceil(maxKey / 100) * 100;
 export default defineMapping({
   name: 'vbzcart-ord-pull',
   description: 'VbzCart order pulls (ord_pull) -> EventPlex hold events (event, event_vc_ord_hold, event_vc_legacy)',
-  sources: { pull: 'ord_pull', holdType: 'ord_hold_type', orders: 'orders' },
+  // ord_pull, or its CSV export: `--source pull=ord_pull.csv` (see csv-source.ts).
+  sources: { pull: { table: 'ord_pull', csv: ordPullCsv }, holdType: 'ord_hold_type', orders: 'orders' },
   aliases: aliasesBeside(import.meta.url),
   targets: { event, hold: eventVcOrdHold, legacy: eventVcLegacy },
   steps: {

@@ -17,6 +17,7 @@ import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from '
 import { progressSink, trackSteps } from './progress.ts';
 import { runProgress } from './run-progress.ts';
 import { renderMigrate, renderPlan, renderVerify } from './render.ts';
+import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
 
 const program = new Command('eventshift')
   .description('Convert legacy MySQL/MariaDB rows into an event-log schema, safely: backed up, verified, reversible.')
@@ -54,15 +55,17 @@ function idFlags(cmd: Command): Command {
 }
 
 type IdFlags = { ids?: PlanOverrides['ids']; start?: Record<string, number> };
+/** --source NAME=path and --quarantine: sources read from CSV, and what becomes of their bad rows. */
+type CsvFlags = { source?: Record<string, string>; quarantine?: boolean };
 
-idFlags(common(program.command('plan <mapping>')))
+quarantineFlag(sourceFlag(idFlags(common(program.command('plan <mapping>')))))
   .description('read-only: what migrate would do, the ID ranges, the tables touched and every data problem (exit 1 when it must not run)')
-  .action(async (ref: string, flags: CommonFlags & IdFlags) => {
-    await runCommand(flags, async () => plan({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), overrides: { ids: flags.ids, start: flags.start }, log: logger(flags) }),
+  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags) => {
+    await runCommand(flags, async () => plan({ databaseUrl: databaseUrlFrom(flags), mapping: withSourceFlags(await loadMapping(ref), flags), overrides: { ids: flags.ids, start: flags.start }, quarantine: flags.quarantine, log: logger(flags) }),
       renderPlan, (r) => (r.ok ? 0 : 1));
   });
 
-idFlags(common(program.command('migrate <mapping>')))
+quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>')))))
   .description('backup -> write -> verify -> cutover; resumes an interrupted run')
   .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
   .option('--report <dir>', 'where the verify stage writes report.html, report.md and report.json (default reports/<mapping>-run-<id>)')
@@ -70,9 +73,9 @@ idFlags(common(program.command('migrate <mapping>')))
   .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)
   .option('--pause-file <path>', 'while this file exists, the run waits before its next chunk, stage or check')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags & IdFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
+  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
     await runCommand(flags, async () => {
-      const mapping = await loadMapping(ref);
+      const mapping = withSourceFlags(await loadMapping(ref), flags);
       const databaseUrl = databaseUrlFrom(flags);
       await confirm(flags, `migrate ${mapping.name} changes database ${new URL(databaseUrl).pathname.slice(1)}.`);
       const progress = runProgress(flags);
@@ -80,7 +83,7 @@ idFlags(common(program.command('migrate <mapping>')))
         return await migrate({
           databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys,
           overrides: { ids: flags.ids, start: flags.start }, log: progress.logger(logger(flags)), onProgress: progress.report,
-          maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile,
+          maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile, quarantine: flags.quarantine,
         });
       } finally {
         progress.close();
@@ -88,11 +91,11 @@ idFlags(common(program.command('migrate <mapping>')))
     }, renderMigrate, (r) => (r.status === 'failed' ? 1 : 0));
   });
 
-common(program.command('verify <mapping>'))
+sourceFlag(common(program.command('verify <mapping>')))
   .description("run the checks of the mapping's latest run again (exit 1 when any fails)")
   .option('--report <dir>', 'write report.html, report.md and report.json into this folder')
-  .action(async (ref: string, flags: CommonFlags & { report?: string }) => {
-    await runCommand(flags, async () => verify({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), backupDir: flags.backupDir, reportDir: flags.report, log: logger(flags) }),
+  .action(async (ref: string, flags: CommonFlags & CsvFlags & { report?: string }) => {
+    await runCommand(flags, async () => verify({ databaseUrl: databaseUrlFrom(flags), mapping: withSourceFlags(await loadMapping(ref), flags), backupDir: flags.backupDir, reportDir: flags.report, log: logger(flags) }),
       renderVerify, (r) => (r.verification.ok ? 0 : 1));
   });
 

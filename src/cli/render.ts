@@ -2,6 +2,7 @@ import type { PlanResult } from '../plan/plan-command.ts';
 import type { MigrateResult } from '../run/migrate.ts';
 import type { VerifyResult } from '../run/verify-run.ts';
 import type { Verification } from '../verify/verification.ts';
+import { csvSourceLines } from '../csv/cli.ts';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -11,7 +12,10 @@ export function renderPlan(r: PlanResult): string {
   out.push(`Plan for ${p.mapping} on ${p.database} (${p.server})`);
   if (r.run) out.push(`Run ${r.run.id}: ${r.run.status}, last stage ${r.run.stage}, started ${r.run.startedAt} UTC`);
   out.push('', 'Sources:');
-  for (const s of p.sources) out.push(`  ${pad(s.alias, 12)} ${pad(s.table, 20)} ${s.exists ? `${s.rows} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`);
+  for (const s of p.sources) {
+    out.push(`  ${pad(s.alias, 12)} ${pad(s.table, 20)} ${s.exists ? `${s.rows} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`);
+    out.push(...csvSourceLines(s));
+  }
   out.push('', 'Steps:');
   for (const s of p.steps) {
     const ids = s.ids.strategy === 'offset' ? `IDs = ${s.keyColumn} + ${s.ids.offset}` : `IDs ${s.ids.strategy}${s.ids.strategy === 'chronological' ? ` by ${s.ids.orderBy}` : ''} from ${s.ids.start}`;

@@ -3,12 +3,15 @@ import type { Mapping } from '../mapping/define.ts';
 import { hasBookkeeping } from '../run/bookkeeping.ts';
 import type { CommandOptions } from '../run/context.ts';
 import { latestRun, type RunRecord } from '../run/journal.ts';
-import { buildPlan, type Plan, type PlanOverrides } from './plan.ts';
+import type { Plan, PlanOverrides } from './plan.ts';
+import { buildPlanWithCsv } from '../csv/plan-csv.ts';
 
 export interface PlanOptions extends CommandOptions {
   mapping: Mapping;
   /** --ids / --start for a new run. */
   overrides?: PlanOverrides;
+  /** Bad rows of CSV sources would be set aside (`--quarantine`) rather than refuse the run. */
+  quarantine?: boolean;
 }
 
 export interface PlanResult {
@@ -34,7 +37,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     if (run && run.status === 'completed') {
       return { plan: run.plan, run: summary, ok: false, reasons: [`run ${run.id} already completed this migration (finished ${run.finishedAt} UTC); restore it first to run again`] };
     }
-    const fresh = await buildPlan(db, options.mapping, now(), options.overrides);
+    const fresh = await buildPlanWithCsv(db, options.mapping, now(), options.overrides, { quarantine: options.quarantine });
     return { plan: fresh, run: summary, ok: fresh.ok, reasons: fresh.refusals };
   } finally {
     await db.close();

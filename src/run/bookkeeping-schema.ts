@@ -1,4 +1,4 @@
-import { bigint, datetime, index, int, json, longtext, mysqlTable, primaryKey, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, customType, datetime, index, int, json, longtext, mysqlTable, primaryKey, text, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
 
 /**
  * eventshift's own tables in the target database. Changed only through generated migrations (`npm run db:generate`),
@@ -79,4 +79,26 @@ export const lineage = mysqlTable(
     primaryKey({ columns: [t.runId, t.step, t.legacyKey] }),
     uniqueIndex('eventshift_lineage_event').on(t.runId, t.eventId),
   ],
+);
+
+const longblob = customType<{ data: Buffer }>({ dataType: () => 'longblob' });
+
+/**
+ * Rows of CSV sources that could not be loaded (wrong field count, a value that does not parse, a duplicate key,
+ * bytes invalid in the file's encoding), set aside by runs started with `--quarantine`: the file, the line the row
+ * starts on, why, and the row's bytes exactly as they are in the file (without its line break).
+ */
+export const quarantine = mysqlTable(
+  'eventshift_quarantine',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    runId: bigint('run_id', { mode: 'number', unsigned: true }).notNull(),
+    /** The mapping's source alias. */
+    source: varchar('source', { length: 64 }).notNull(),
+    file: varchar('file', { length: 1024 }).notNull(),
+    line: bigint('line', { mode: 'number', unsigned: true }).notNull(),
+    reason: text('reason').notNull(),
+    raw: longblob('raw').notNull(),
+  },
+  (t) => [index('eventshift_quarantine_run').on(t.runId, t.source, t.line)],
 );

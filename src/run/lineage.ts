@@ -6,6 +6,7 @@ import { compileStep, sourceTableNames } from '../mapping/compile.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import type { CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
+import { bindAsPlanned } from '../csv/binding.ts';
 import { latestRun } from './journal.ts';
 
 export interface LineageOptions extends CommandOptions {
@@ -43,7 +44,8 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
     if (!run || run.stage === 'none' || run.stage === 'backup') {
       throw refusal(`No run of ${mapping.name} has written anything in ${db.database}; there is no lineage to show.`, { subject: mapping.name });
     }
-    const names = sourceTableNames(mapping, (await renameState(db, mapping)).tables);
+    const bound = bindAsPlanned(mapping, run.plan);
+    const names = sourceTableNames(bound, (await renameState(db, bound)).tables);
     const links: LineageLink[] = [];
     for (const planned of run.plan.steps) {
       if (!planned.range) continue;

@@ -9,7 +9,7 @@ import type { Mapping } from '../mapping/define.ts';
 import {
   compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql, cutoverChanges,
 } from '../mapping/compile.ts';
-import { buildPlan, type Plan, type PlanOverrides } from '../plan/plan.ts';
+import type { Plan, PlanOverrides } from '../plan/plan.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
 import { verifyMapping, type PreRunTable, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
@@ -19,6 +19,10 @@ import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
 import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
+import { bindAsPlanned } from '../csv/binding.ts';
+import { buildPlanWithCsv } from '../csv/plan-csv.ts';
+import { writeQuarantineCsv } from '../csv/quarantine.ts';
+import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
   claimRun, createRun, finishStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
   type RunRecord, type RunStatus, type Stage,
@@ -35,6 +39,8 @@ export interface MigrateOptions extends CommandOptions {
   chunkKeys?: number;
   /** --ids / --start: how a new run numbers its rows (a resumed run keeps the plan it froze). */
   overrides?: PlanOverrides;
+  /** Bad rows of CSV sources are set aside in eventshift_quarantine (and quarantine.csv) instead of refusing the run. */
+  quarantine?: boolean;
   /** Progress of the long steps (rows backed up and written, checks done), for a display; undefined means none. */
   onProgress?: (progress: MigrateProgress) => void;
   /** Written rows per second at most, on average: the write stage sleeps between chunks and keeps chunks to ~1 s of it. */
@@ -78,9 +84,11 @@ export interface MigrateResult {
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => undefined);
-  const { mapping } = options;
-  return withRunLock(options, mapping, async (db, lock) => {
-    let run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+  const given = options.mapping;
+  return withRunLock(options, given, async (db, lock) => {
+    let run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
+    // An open run reads its CSV sources from the files its plan froze.
+    const mapping = run !== null && ['running', 'stopped', 'failed'].includes(run.status) ? bindAsPlanned(given, run.plan) : given;
     if (run?.status === 'completed') {
       // Running migrate again finishes the job; when the job is finished, that is nothing to do.
       log(`Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. \`eventshift rollback\` or \`restore\` undo it.`);
@@ -97,7 +105,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       }
       log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
     } else {
-      const plan = await buildPlan(db, mapping, now(), options.overrides);
+      const plan = await buildPlanWithCsv(db, mapping, now(), options.overrides, { quarantine: options.quarantine });
       if (!plan.ok) {
         throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, { subject: mapping.name, details: { plan } });
       }
@@ -213,6 +221,12 @@ async function backupStage(s: RunState): Promise<boolean> {
 async function writeStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, now, log } = s;
   const plan = run.plan;
+  for (const source of plan.sources) {
+    if (!source.csv) continue;
+    await journaled(s, 'write', `load ${source.alias}`, () => loadRunCsvSource(db, mapping, source, run.id, {
+      faultPoint, log, onProgress: (done, total) => s.options.onProgress?.({ stage: 'write', label: `load ${source.alias}`, done, total, unit: 'rows' }),
+    }));
+  }
   for (const table of plan.tables.create) {
     await journaled(s, 'write', `create ${table}`, async () => {
       if (await tableExists(db, table)) return;
@@ -336,6 +350,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);
   await writeReport(reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: manifest.id, generatedAt: now().toISOString(), stageSeconds: s.result.stageSeconds });
   s.result.reportDir = reportDir;
+  await writeQuarantineCsv(db, run.id, run.plan, reportDir);
   await updateRun(db, run.id, { verification: { ok: verification.ok, failed: verification.checks.filter((c) => !c.ok).map((c) => c.id) } }, now());
   await finishStep(db, run.id, 'verify', 'checks', verification.ok ? 'done' : 'failed', now(), { ok: verification.ok });
   const failed = verification.checks.filter((c) => !c.ok);

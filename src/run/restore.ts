@@ -12,6 +12,8 @@ import { latestRun, updateRun } from './journal.ts';
 import { preRunTables } from './migrate.ts';
 import { reservedRanges, rowsAtRisk, type RowsAtRisk } from './pre-run-rows.ts';
 import type { Db } from '../db/connection.ts';
+import { bindAsPlanned } from '../csv/binding.ts';
+import { dropRunStaging } from '../csv/run-steps.ts';
 import type { Plan } from '../plan/plan.ts';
 
 export interface RestoreMappingOptions extends CommandOptions {
@@ -29,6 +31,8 @@ export interface RestoreMappingResult {
   restore: RestoreResult;
   /** Tables the run had renamed at cutover, dropped once their originals were back. */
   droppedRenamed: string[];
+  /** Staging tables of the run's CSV sources, dropped (they are eventshift's own copies of the files). */
+  droppedStaging: string[];
   /** What --force threw away (empty without --force). */
   lost: RowsAtRisk[];
 }
@@ -44,19 +48,21 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
       throw refusal(`No backup of a ${mapping.name} run is recorded in ${db.database}; name one with --backup ID (see \`eventshift backups list\`).`, { subject: mapping.name });
     }
     const ownRun = run?.backupId === backupId ? run : null;
-    const lost = await guardAgainstLoss(db, options, backupId, await renameState(db, mapping), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`);
+    const bound = ownRun ? bindAsPlanned(mapping, ownRun.plan) : mapping;
+    const lost = await guardAgainstLoss(db, options, backupId, await renameState(db, bound), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`);
     options.log?.(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
     const restore = await restoreBackup(db, { dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl) });
     const droppedRenamed: string[] = [];
-    for (const change of cutoverChanges(mapping)) {
+    for (const change of cutoverChanges(bound)) {
       if (change.kind !== 'renameTable') continue;
       if ((await tableExists(db, change.from)) && (await tableExists(db, change.to))) {
         await dropTableIfExists(db, change.to);
         droppedRenamed.push(change.to);
       }
     }
+    const droppedStaging = await dropRunStaging(db, ownRun?.plan);
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());
-    return { backupId, runId: ownRun?.id ?? null, restore, droppedRenamed, lost };
+    return { backupId, runId: ownRun?.id ?? null, restore, droppedRenamed, droppedStaging, lost };
   });
 }
 

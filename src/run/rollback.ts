@@ -10,6 +10,8 @@ import { applyCutoverChange } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
+import { bindAsPlanned } from '../csv/binding.ts';
+import { dropRunStaging } from '../csv/run-steps.ts';
 import { latestRun, updateRun } from './journal.ts';
 
 export interface RollbackOptions extends CommandOptions {
@@ -44,11 +46,12 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       throw refusal(`There is no run of ${mapping.name} to roll back in ${db.database}${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`, { subject: mapping.name });
     }
     const plan = run.plan;
+    const bound = bindAsPlanned(mapping, plan);
     const actions: string[] = [];
     const rowsDeleted: Record<string, number> = {};
     const keptTables: RollbackResult['keptTables'] = [];
 
-    for (const change of [...cutoverChanges(mapping)].reverse()) {
+    for (const change of [...cutoverChanges(bound)].reverse()) {
       const back = { ...change, from: change.to, to: change.from };
       const exists = change.kind === 'renameTable' ? await tableExists(db, change.to) : await columnExists(db, change.table, change.to);
       if (!exists) continue;
@@ -103,6 +106,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       }
     }
 
+    for (const table of await dropRunStaging(db, plan)) actions.push(`dropped ${table}, the staging table of a CSV source`);
     await updateRun(db, run.id, { status: 'rolled_back', finished: true }, now());
     for (const a of actions) log(a);
     return { runId: run.id, actions, rowsDeleted, keptTables };

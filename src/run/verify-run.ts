@@ -7,6 +7,8 @@ import { hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
 import { latestRun, stages } from './journal.ts';
+import { bindAsPlanned } from '../csv/binding.ts';
+import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { preRunTables } from './migrate.ts';
 
 export interface VerifyOptions extends CommandOptions {
@@ -35,10 +37,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       throw refusal(`Run ${run.id} of ${mapping.name} was restored away; there is nothing to verify.`, { subject: mapping.name });
     }
     const manifest = await readManifest(options.backupDir, run.backupId);
-    const verification = await verifyMapping({ db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now });
+    const bound = bindAsPlanned(mapping, run.plan);
+    const verification = await verifyMapping({ db, mapping: bound, plan: run.plan, renames: await renameState(db, bound), preRun: preRunTables(manifest), runId: run.id, now });
     const reportFiles = options.reportDir
       ? await writeReport(options.reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: run.backupId, generatedAt: now().toISOString() })
       : [];
+    const quarantineFile = options.reportDir ? await writeQuarantineCsv(db, run.id, run.plan, options.reportDir) : null;
+    if (quarantineFile) reportFiles.push(quarantineFile);
     return { runId: run.id, verification, reportFiles };
   });
 }

@@ -12,6 +12,7 @@ import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { replayCheck } from './replay.ts';
 import { idChecks } from './id-checks.ts';
+import { csvChecks } from '../csv/run-steps.ts';
 import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../run/pre-run-rows.ts';
 
 /** One check's outcome, as reports show it. */
@@ -96,6 +97,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   }
 
   if (ctx.plan.steps.some((s) => s.range && s.ids.strategy !== 'offset')) work.push(() => idChecks(ctx.db, ctx.plan, ctx.runId, limit));
+  if (ctx.plan.sources.some((s) => s.csv)) work.push(() => csvChecks(ctx.db, ctx.plan, ctx.runId));
 
   const rangesByTable = reservedRanges(ctx.plan);
 

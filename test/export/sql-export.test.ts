@@ -87,6 +87,7 @@ describe('eventshift sql: patches a DBA can review and apply by hand', () => {
     const source = (await readFile(join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/index.ts'), 'utf8'))
       .replaceAll("from '../../src/", `from '${join(import.meta.dirname, '../../src/')}`)
       .replace("from './schema.ts'", `from '${join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/schema.ts')}'`)
+      .replace("from './csv-source.ts'", `from '${join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/csv-source.ts')}'`)
       .replace("WhenStart: col('pull.WhenPulled'),", "WhenStart: sql('NOW()'),")
       .replace("import { col, defineMapping,", "import { col, sql, defineMapping,");
     await writeFile(join(dir, 'index.ts'), source);
