@@ -102,6 +102,8 @@ export default defineMapping({
       value: { from: 'pull', where: unreleased, groupBy: '{{pull.ID_Ord}}', aggregate: 'MAX({{pull.WhenPulled}})' },
     },
   },
+  // old: the shop reads and writes ord_pull; new: it reads and writes hold events (ord_pull is OLD ord_pull by then).
+  rollout: { stages: ['old', 'new'], requires: { new: 'migrated' } },
   cutover: [renameColumn('orders', 'ID_Pull', 'ID_Pull OLD'), renameTable('ord_pull', 'OLD ord_pull')],
   problems: {
     invalidWhenPulled: {

@@ -11,6 +11,7 @@ import { rollback } from '../run/rollback.ts';
 import { lineage } from '../run/lineage.ts';
 import { exportSql } from '../export/sql-export.ts';
 import { checkMapping } from '../run/check.ts';
+import { rolloutStage } from '../run/rollout.ts';
 import type { PlanOverrides } from '../plan/plan.ts';
 import { verify } from '../run/verify-run.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
@@ -154,6 +155,23 @@ common(program.command('check <mapping>'))
         r.ok ? 'Every alias resolves.' : 'Update aliases.yaml (or the mapping) and check again.',
       ].join('\n'),
       (r) => (r.ok ? 0 : 1));
+  });
+
+common(program.command('stage <mapping>'))
+  .description("the mapping's rollout stage for applications; --set moves it forward (refused backward or before its requirements)")
+  .option('--set <stage>', 'the stage to move to')
+  .option('--yes', 'do not ask for confirmation')
+  .action(async (ref: string, flags: CommonFlags & { set?: string }) => {
+    await runCommand(flags, async () => {
+      const mapping = await loadMapping(ref);
+      const databaseUrl = databaseUrlFrom(flags);
+      if (flags.set !== undefined) await confirm(flags, `stage --set tells the applications of ${mapping.name} to run in stage ${flags.set}.`);
+      return rolloutStage({ databaseUrl, mapping, set: flags.set });
+    }, (r) => [
+      r.changedFrom !== null ? `${r.mapping}: moved from ${r.changedFrom} to ${r.stage}.` : `${r.mapping} is in stage ${r.stage}.`,
+      `Stages: ${r.stages.map((x) => (x === r.stage ? `[${x}]` : x)).join(' -> ')}`,
+      `Applications read it with: ${r.query.replace('?', `'${r.mapping}'`)}`,
+    ].join('\n'));
   });
 
 common(program.command('lineage <mapping>'))

@@ -45,6 +45,8 @@ export interface MappingDefinition<
   problems?: Record<string, ProblemDefinition>;
   /** Stable names of the legacy tables and columns, usually `aliasesBeside(import.meta.url)` (see aliases.ts). */
   aliases?: AliasFile;
+  /** Staged rollout for the applications (MediaWiki's old -> write-both -> write-new -> new); see RolloutDefinition. */
+  rollout?: RolloutDefinition;
   /** State reached by replaying the written events, compared at verify time with what the legacy data says. */
   replays?: Record<string, ReplayDefinition>;
 }
@@ -165,6 +167,19 @@ export interface ProblemDefinition {
   consequence?: string;
 }
 
+
+/**
+ * The stages applications move through while a migration rolls out, in order. The current stage is stored in
+ * `eventshift_rollout` (one row per mapping) for applications to read, and changes only forward, by command.
+ *
+ * @example
+ * rollout: { stages: ['old', 'write-both', 'write-new', 'new'], requires: { 'write-new': 'migrated', new: 'migrated' } }
+ */
+export interface RolloutDefinition {
+  stages: string[];
+  /** What a stage needs before it may be entered: `migrated` = a run of the mapping has completed (verified, cut over). */
+  requires?: Record<string, 'migrated'>;
+}
 /**
  * A replay check: each entity's events, replayed in time order, give its state; one or more legacy queries say what
  * that state is. Each comparison is one check, compared on the server (a full outer comparison by entity key), and
@@ -292,6 +307,13 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
         if (!(problem in (m.problems ?? {}))) problems.push(`replay '${name}', '${label}': explainedBy '${problem}' is not a declared problem`);
       }
       if (c.state !== undefined && !sqlName.test(c.state)) problems.push(`replay '${name}', '${label}': state '${c.state}' must be a plain column name`);
+    }
+  }
+  if (m.rollout) {
+    const stages = m.rollout.stages;
+    if (stages.length < 2 || new Set(stages).size !== stages.length) problems.push('rollout.stages must name two or more distinct stages');
+    for (const stage of Object.keys(m.rollout.requires ?? {})) {
+      if (!stages.includes(stage)) problems.push(`rollout.requires names '${stage}', which is not a rollout stage`);
     }
   }
   if (problems.length > 0) {

@@ -102,3 +102,15 @@ export const quarantine = mysqlTable(
   },
   (t) => [index('eventshift_quarantine_run').on(t.runId, t.source, t.line)],
 );
+
+/**
+ * The rollout stage applications should run in, per mapping (see RolloutDefinition). Applications read it with
+ * `SELECT stage FROM eventshift_rollout WHERE mapping = ?`; only `eventshift stage --set` changes it, forward only.
+ */
+export const rollout = mysqlTable('eventshift_rollout', {
+  mapping: varchar('mapping', { length: 128 }).primaryKey(),
+  stage: varchar('stage', { length: 64 }).notNull(),
+  changedAt: datetime('changed_at', { mode: 'string', fsp: 3 }).notNull(),
+  /** Every change so far: [{ from, to, at, host, pid }], oldest first. */
+  history: json('history').notNull(),
+});
