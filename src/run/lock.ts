@@ -19,10 +19,13 @@ export function lockName(database: string, mapping: string): string {
   return name.length <= 64 ? name : name.slice(0, 64);
 }
 
-/** Takes the lock or returns null when another connection holds it (no waiting). */
-export async function tryLock(target: ConnectionTarget | string, name: string): Promise<RunLock | null> {
+/**
+ * Takes the lock or returns null when another connection still holds it after `waitSeconds`. The short wait covers a
+ * process killed a moment ago: the server releases its lock only once it has noticed the dead connection.
+ */
+export async function tryLock(target: ConnectionTarget | string, name: string, waitSeconds = 3): Promise<RunLock | null> {
   const holder: Db = await connect(target);
-  const [row] = await holder.query<{ got: number | string | null }>('SELECT GET_LOCK(?, 0) AS got', [name]);
+  const [row] = await holder.query<{ got: number | string | null }>('SELECT GET_LOCK(?, ?) AS got', [name, waitSeconds]);
   if (Number(row?.got) !== 1) {
     await holder.close();
     return null;

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, tracedRun } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import { exportOrdPullCsv, usExcelDialect } from '../../mappings/vbzcart-ord-pull/csv-export.ts';
 
@@ -44,11 +44,10 @@ beforeAll(async () => {
   await exportOrdPullCsv(source.db, file, usExcelDialect);
   const t = await seeded('csv_crash_ref');
   original = await snapshot(t.db);
-  const trace = join(work, 'trace.txt');
-  const r = cli(t, migrateArgs(), { EVENTSHIFT_FAULT_TRACE: trace });
-  expect(r.code, r.stderr).toBe(0);
+  const traced = await tracedRun([...migrateArgs(), '--backup-dir', join(work, `b-${t.name}`)], { cwd: work, env: { DATABASE_URL: t.url } });
+  expect(traced.run.code, traced.run.stderr).toBe(0);
   reference = await snapshot(t.db);
-  points = (await readFile(trace, 'utf8')).trim().split('\n');
+  points = traced.points;
 });
 afterAll(async () => {
   for (const t of databases) await t.drop();

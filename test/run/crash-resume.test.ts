@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
-import { runCli, runCliKilledAfter } from '../support/cli.ts';
+import { runCli, runCliKilledAfter, tracedRun } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import { listBackups } from '../../src/backup/index.ts';
 
@@ -35,11 +35,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'es-crash-'));
   const t = await seeded('crash_ref');
   original = await snapshot(t.db);
-  const trace = join(work, 'trace.txt');
-  const r = cli(t, join(work, 'ref-backups'), migrateArgs, { EVENTSHIFT_FAULT_TRACE: trace });
-  expect(r.code, r.stderr).toBe(0);
+  const traced = await tracedRun([...migrateArgs, '--backup-dir', join(work, 'ref-backups')], { cwd: work, env: { DATABASE_URL: t.url } });
+  expect(traced.run.code, traced.run.stderr).toBe(0);
   reference = await snapshot(t.db);
-  points = (await readFile(trace, 'utf8')).trim().split('\n');
+  points = traced.points;
 });
 afterAll(async () => {
   for (const t of databases) await t.drop();

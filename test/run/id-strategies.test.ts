@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { plan } from '../../src/plan/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { lineage } from '../../src/run/lineage.ts';
 import { rollback } from '../../src/run/rollback.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, tracedRun } from '../support/cli.ts';
 
 let backupDir: string;
 const made: TestDatabase[] = [];
@@ -116,10 +116,10 @@ describe('ID strategies', () => {
   it('a dense run killed after its lineage or mid-chunk resumes to the same database', async () => {
     const args = ['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--ids', 'dense', '--chunk-keys', '300', '--backup-dir', backupDir];
     const { t: ref } = await database('ids_crash_ref', { seed: 8484, pulls: 900 });
-    const trace = join(backupDir, 'dense-trace.txt');
-    expect(runCli(args, { cwd: backupDir, env: { DATABASE_URL: ref.url, EVENTSHIFT_FAULT_TRACE: trace } }).code).toBe(0);
+    const traced = await tracedRun(args, { cwd: backupDir, env: { DATABASE_URL: ref.url } });
+    expect(traced.run.code).toBe(0);
     const expected = await snapshot(ref.db);
-    const firstChunk = (await readFile(trace, 'utf8')).split('\n').find((p) => p.startsWith('chunk holdOn'))!;
+    const firstChunk = traced.points.find((p) => p.startsWith('chunk holdOn'))!;
     for (const point of ['write lineage holdOn worked', firstChunk, 'write lineage holdOff started']) {
       const { t } = await database('ids_crash', { seed: 8484, pulls: 900 });
       const killed = runCli(args, { cwd: backupDir, env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: point } });

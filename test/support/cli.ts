@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const eventshiftBin = join(import.meta.dirname, '../../bin/eventshift.mjs');
@@ -33,4 +34,13 @@ export function runCliKilledAfter(args: string[], killAfterMs: number, options: 
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs the CLI to the end with EVENTSHIFT_FAULT_TRACE: the run, and the fault points it passed, in order. */
+export async function tracedRun(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<{ run: CliRun; points: string[] }> {
+  const trace = join(options.cwd, `trace-${process.pid}-${Date.now()}.txt`);
+  const run = runCli(args, { cwd: options.cwd, env: { ...options.env, EVENTSHIFT_FAULT_TRACE: trace } });
+  const points = await readFile(trace, 'utf8').then((text) => text.trim().split('\n'), () => []);
+  await rm(trace, { force: true });
+  return { run, points };
 }
