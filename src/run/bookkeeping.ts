@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
 import { databaseError, EventshiftError } from '../errors.ts';
+import { faultPoint } from './fault-points.ts';
 
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
@@ -33,12 +34,13 @@ export async function ensureBookkeeping(db: Db): Promise<void> {
     for (const entry of journal.entries) {
       if (applied.has(String(entry.when))) continue;
       const sql = readFileSync(join(migrationsFolder, `${entry.tag}.sql`), 'utf8');
-      for (const statement of sql.split('--> statement-breakpoint').map((s) => s.trim()).filter(Boolean)) {
+      for (const [i, statement] of sql.split('--> statement-breakpoint').map((s) => s.trim()).filter(Boolean).entries()) {
         try {
           await db.raw.query(statement);
         } catch (cause) {
           if (!alreadyDone.has((cause as { errno?: number }).errno ?? 0)) throw cause;
         }
+        if (i === 0) faultPoint('bookkeeping migration half-applied');
       }
       await db.execute('INSERT INTO eventshift_migrations (hash, created_at) VALUES (?, ?)', [createHash('sha256').update(sql).digest('hex'), entry.when]);
     }
