@@ -16,20 +16,17 @@
  * call's, without node's start-up. Every scratch database and file is removed at the end, also on error or Ctrl-C.
  * BENCH_DATABASE_SERVER (or TEST_DATABASE_SERVER) overrides the server, default mysql://root@127.0.0.1:3306.
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { openSync, closeSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readManifest, type BackupManifest } from '../src/backup/index.ts';
 import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/checksum.ts';
-import { connect, parseDatabaseUrl, type Db } from '../src/db/connection.ts';
+import { connect } from '../src/db/connection.ts';
 import { describeTable, showCreateTable } from '../src/db/introspect.ts';
-import { quoteId } from '../src/db/quote.ts';
 import { progressSink, trackSteps } from '../src/cli/progress.ts';
 import { generateVbzcart } from '../mappings/vbzcart-ord-pull/fixture.ts';
+import { clientArgs, count, mb, median, pad, program, run, say, scratchSpace, server, stamp, wholeNumber } from './support.ts';
 
 const tables = ['ord_pull', 'orders', 'event', 'ord_hold_type'];
 const mysqldumpFlags = ['--single-transaction', '--quick', '--hex-blob', '--skip-lock-tables', '--default-character-set=utf8mb4'];
@@ -45,102 +42,7 @@ const { values: args } = parseArgs({
 const pulls = wholeNumber('--pulls', args.pulls);
 const seed = wholeNumber('--seed', args.seed);
 const repeat = wholeNumber('--repeat', args.repeat);
-const server = (process.env.BENCH_DATABASE_SERVER ?? process.env.TEST_DATABASE_SERVER ?? 'mysql://root@127.0.0.1:3306').replace(/\/$/, '');
-const target = parseDatabaseUrl(`${server}/mysql`);
-const say = (line: string) => process.stderr.write(`${line}\n`);
-
-function wholeNumber(flag: string, value: string): number {
-  const n = Number(value.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) {
-    say(`${flag} must be a positive whole number, not ${value}.`);
-    process.exit(2);
-  }
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Scratch databases and files, removed whatever happens.
-
-const prefix = `es_bench_${randomBytes(3).toString('hex')}`;
-const databases = new Set<string>();
-let scratch: string | null = null;
-let admin: Db | null = null;
-
-async function freshDatabase(suffix: string): Promise<string> {
-  const name = `${prefix}_${suffix}`;
-  databases.add(name);
-  await admin!.execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`);
-  await admin!.execute(`CREATE DATABASE ${quoteId(name)} CHARACTER SET utf8mb4`);
-  return name;
-}
-
-let cleaning: Promise<void> | null = null;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    const db = admin ?? (await connect(`${server}/mysql`).catch(() => null));
-    for (const name of databases) await db?.execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`).catch((e: Error) => say(`Could not drop ${name}: ${e.message}`));
-    await db?.close();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say(`\n${signal}: dropping the scratch databases ${prefix}_* ...`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Running the clients and the worker.
-
-/** mysql client arguments for the server; the password, if any, goes in MYSQL_PWD, never on the command line. */
-function clientArgs(): string[] {
-  const where = target.socketPath ? [`--socket=${target.socketPath}`] : [`--host=${target.host}`, `--port=${target.port}`];
-  return [...where, `--user=${target.user}`];
-}
-const clientEnv = { ...process.env, ...(target.password ? { MYSQL_PWD: target.password } : {}) };
-
-interface Finished {
-  seconds: number;
-  stdout: string;
-}
-
-/** Runs a program to its end; its wall time, from spawn to exit. stdin from a file when `input` is given. */
-function run(program: string, argv: string[], input?: string): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const fd = input === undefined ? null : openSync(input, 'r');
-    const started = performance.now();
-    const child = spawn(program, argv, { env: clientEnv, stdio: [fd ?? 'ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error) => {
-      if (fd !== null) closeSync(fd);
-      reject(new Error(`${program} could not be started: ${error.message}`));
-    });
-    child.on('close', (code) => {
-      const seconds = (performance.now() - started) / 1000;
-      if (fd !== null) closeSync(fd);
-      if (code === 0) resolvePromise({ seconds, stdout });
-      else reject(new Error(`${program} ${argv.join(' ')} exited with ${code}: ${stderr.trim()}`));
-    });
-  });
-}
-
-/** The first of these programs that exists (MariaDB ships mariadb-dump/mariadb, MySQL mysqldump/mysql). */
-async function program(names: string[]): Promise<string> {
-  for (const name of names) {
-    try {
-      await run(name, ['--version']);
-      return name;
-    } catch {
-      // try the next
-    }
-  }
-  throw new Error(`None of ${names.join(', ')} is installed; install the MariaDB or MySQL client.`);
-}
+const scratch = scratchSpace();
 
 interface WorkerResult {
   id: string;
@@ -193,24 +95,16 @@ async function compare(what: string, database: string, source: Map<string, Table
   return { contentMatches: true, definitionsMatch };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Figures.
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-const pad = (text: string, width: number) => (text.length >= width ? text : ' '.repeat(width - text.length) + text);
-const count = (n: number) => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-
 async function main(): Promise<void> {
-  admin = await connect(`${server}/mysql`);
+  const admin = await scratch.admin();
   const [version] = await admin.query<{ v: string }>('SELECT VERSION() AS v');
   const mysqldump = await program(['mysqldump', 'mariadb-dump']);
   const replay = await program(['mariadb', 'mysql']);
-  scratch = await mkdtemp(join(tmpdir(), 'es-bench-'));
-  const dumpFile = join(scratch, 'dump.sql');
-  const backupDir = join(scratch, 'backups');
+  const folder = await scratch.folder();
+  const dumpFile = join(folder, 'dump.sql');
+  const backupDir = join(folder, 'backups');
 
-  const source = await freshDatabase('source');
+  const source = await scratch.database('source');
   say(`Building ${source}: ${count(pulls)} pulls (seed ${seed}) ...`);
   const built = performance.now();
   const sourceDb = await connect(`${server}/${source}`);
@@ -249,18 +143,18 @@ async function main(): Promise<void> {
     manifest = await readManifest(backupDir, backup.id);
 
     say(`${replay} < dump.sql into an empty database${of} ...`);
-    const replayed = await freshDatabase('replay');
-    times.replay.push((await run(replay, [...clientArgs(), replayed], dumpFile)).seconds);
+    const replayed = await scratch.database('replay');
+    times.replay.push((await run(replay, [...clientArgs(), replayed], { input: dumpFile })).seconds);
     checks.replay = await compare('mariadb < dump.sql', replayed, sourceState);
-    await admin.execute(`DROP DATABASE ${quoteId(replayed)}`);
+    await scratch.drop(replayed);
 
     say(`eventshift restoreBackup into an empty database${of} ...`);
-    const restoredInto = await freshDatabase('restore');
+    const restoredInto = await scratch.database('restore');
     const restored = await worker('restore', restoredInto, backupDir, backup.id);
     times.restore.push(restored.seconds);
     rss.restore.push(restored.peakRssKiB);
     checks.restore = await compare('eventshift restore', restoredInto, sourceState);
-    await admin.execute(`DROP DATABASE ${quoteId(restoredInto)}`);
+    await scratch.drop(restoredInto);
   }
 
   const backupBytes = manifest!.tables.flatMap((t) => t.files).reduce((sum, f) => sum + f.bytes, 0);
@@ -311,7 +205,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
   const resultsDir = resolve('bench/results');
   await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, `backup-${figures.at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+  const file = join(resultsDir, `backup-${stamp(figures.at)}.json`);
   await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
   process.stdout.write(`\nFigures: ${file}\n`);
 }
@@ -322,5 +216,5 @@ try {
   say(`bench:backup failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
-  await cleanUp();
+  await scratch.cleanUp();
 }

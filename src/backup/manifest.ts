@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContentChecksum } from '../db/checksum.ts';
+import { checksumRecipes, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { ColumnEncoding } from './row-encoding.ts';
 
@@ -64,7 +64,10 @@ export interface BackupTableEntry {
   autoIncrement: string | null;
   /** MAX of a single-column integer primary key at backup time, as a decimal string; null otherwise or when empty. */
   maxKey: string | null;
-  /** Content checksum over the non-generated columns (src/db/checksum.ts), taken inside the snapshot. */
+  /**
+   * Content checksum over the non-generated columns (src/db/checksum.ts), taken inside the snapshot; its `recipe`
+   * says how rows were fingerprinted (absent: `md5`), and restore and verify recompute it the same way.
+   */
   checksum: ContentChecksum | null;
   /** Names of the table's own FOREIGN KEY constraints. */
   foreignKeys: string[];
@@ -206,6 +209,10 @@ function tableProblem(t: unknown, i: number): string | null {
   if (!Array.isArray(t.primaryKey) || !t.primaryKey.every(isString)) return `${where}.primaryKey is not a list of names`;
   if (!isDecimalOrNull(t.autoIncrement) || !isDecimalOrNull(t.maxKey)) return `${where} has an invalid autoIncrement or maxKey`;
   if (!isObject(t.checksum) || !isCount(t.checksum.rows) || !isDecimal(t.checksum.hash)) return `${where}.checksum is invalid`;
+  // Absent in manifests written before recipes could differ: those are all md5 (checksum.ts, recipeOf).
+  if (t.checksum.recipe !== undefined && !checksumRecipes.includes(t.checksum.recipe as ChecksumRecipe)) {
+    return `${where}.checksum.recipe ${JSON.stringify(t.checksum.recipe)} is not one this eventshift knows (${checksumRecipes.join(', ')})`;
+  }
   if (t.checksum.rows !== t.rows) return `${where}.checksum counts ${String(t.checksum.rows)} rows but rows is ${String(t.rows)}`;
   if (!Array.isArray(t.foreignKeys) || !t.foreignKeys.every(isString)) return `${where}.foreignKeys is not a list of names`;
   if (!Array.isArray(t.triggers) || !t.triggers.every((g) => isObject(g) && isString(g.name) && isString(g.sqlMode) && isString(g.statement))) {

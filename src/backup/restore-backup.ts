@@ -1,4 +1,4 @@
-import { sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { showCreateTable, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
@@ -78,6 +78,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
   const entries = selectedTables(manifest, options.tables);
   await refuseNonTables(db, id, entries.map((e) => e.name));
   await refuseWithoutLocalInfile(db, id);
+  refuseUncheckableRecipes(db, id, entries);
   log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
 
   const verifier = options.connect ? await openVerifier(db, options.connect) : undefined;
@@ -118,6 +119,21 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
     return await withRestoreSession(db, () => (verifier ? withRestoreSession(verifier, restoreTables) : restoreTables()));
   } finally {
     await verifier?.close();
+  }
+}
+
+/** A restore checks every table by its checksum's recipe; one the server cannot compute is refused before anything changes. */
+function refuseUncheckableRecipes(db: Db, id: string, entries: readonly BackupTableEntry[]): void {
+  for (const entry of entries) {
+    const recipe = entry.checksum ? recipeOf(entry.checksum) : null;
+    if (recipe && !db.capabilities.checksumRecipes.includes(recipe)) {
+      throw refusal(
+        `Backup ${id} checksummed table ${entry.name} with the ${recipe} recipe, which this server (${db.capabilities.version}) cannot compute ` +
+          `(it needs CRC32C(), MariaDB 10.8 or later), so a restore here could not be verified; nothing was changed. ` +
+          'Restore it on MariaDB 10.8+, or load its files by hand (backups/README.md).',
+        { subject: entry.name },
+      );
+    }
   }
 }
 
@@ -187,7 +203,7 @@ async function copyIn(db: Db, s: StagedTable, log: (line: string) => void): Prom
     await db.execute(`DROP TABLE IF EXISTS ${name}`);
     await db.execute(s.createStatement);
     await db.execute(`INSERT INTO ${name} (${columns}) SELECT ${columns} FROM ${quoteId(s.staging)}`);
-    actual = await tableChecksum(db, s.entry.name, writtenColumns(s.entry.columns));
+    actual = await tableChecksum(db, s.entry.name, writtenColumns(s.entry.columns), '1=1', [], recipeOf(s.entry.checksum));
   } catch (cause) {
     throw new EventshiftError('database', `Restoring table ${s.entry.name} in place failed (${(cause as Error).message}); its verified rows are kept in ${s.staging}.`, {
       subject: s.entry.name, cause, details: { verifiedCopy: s.staging },

@@ -1,6 +1,7 @@
 import { quoteId } from '../db/quote.ts';
 import type { BackupColumn } from './manifest.ts';
-import { fingerprintPrefixSql } from './row-checksum.ts';
+import type { ChecksumRecipe } from '../db/checksum.ts';
+import { fingerprintSql } from './row-checksum.ts';
 import { loadExpression, readExpression } from './row-encoding.ts';
 
 /** The columns a rows file holds, in order: every column that is not generated. */
@@ -19,11 +20,11 @@ export function selectRowsSql(table: string, columns: readonly BackupColumn[]): 
 }
 
 /**
- * selectRowsSql with each row's checksum fingerprint prefix (row-checksum.ts) as an extra first column: what a
+ * selectRowsSql with each row's checksum fingerprint (row-checksum.ts, by `recipe`) as an extra first column: what a
  * backup runs, so the rows and their content checksum come from one scan.
  */
-export function selectRowsAndFingerprintsSql(table: string, columns: readonly BackupColumn[]): string {
-  return `SELECT ${[fingerprintPrefixSql(writtenColumns(columns)), ...readList(columns)].join(', ')} FROM ${quoteId(table)}`;
+export function selectRowsAndFingerprintsSql(table: string, columns: readonly BackupColumn[], recipe: ChecksumRecipe): string {
+  return `SELECT ${[fingerprintSql(writtenColumns(columns), recipe), ...readList(columns)].join(', ')} FROM ${quoteId(table)}`;
 }
 
 /**

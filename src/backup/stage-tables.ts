@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
@@ -133,23 +133,25 @@ const SPLIT_FROM_ROWS = 10_000;
 async function stagedChecksum(db: Db, verifier: Db | undefined, staging: string, entry: BackupTableEntry): Promise<ContentChecksum> {
   const columns = writtenColumns(entry.columns);
   const key = entry.primaryKey[0];
+  // By the recipe the backup used, whatever the server would pick for a new checksum.
+  const recipe = entry.checksum ? recipeOf(entry.checksum) : undefined;
   if (!verifier || entry.maxKey === null || key === undefined || entry.primaryKey.length !== 1 || entry.rows < SPLIT_FROM_ROWS) {
-    return tableChecksum(db, staging, columns);
+    return tableChecksum(db, staging, columns, '1=1', [], recipe);
   }
   const [range] = await db.query<{ lo: string | number | null; hi: string | number | null }>(
     `SELECT MIN(${quoteId(key)}) AS lo, MAX(${quoteId(key)}) AS hi FROM ${quoteId(staging)}`,
   );
-  if (range?.lo == null || range.hi == null) return tableChecksum(db, staging, columns);
+  if (range?.lo == null || range.hi == null) return tableChecksum(db, staging, columns, '1=1', [], recipe);
   // An integer literal (no parameter, which would be compared as a string or a double): exact for any BIGINT.
   const middle = ((BigInt(range.lo) + BigInt(range.hi)) / 2n).toString();
   const halves = await Promise.allSettled([
-    tableChecksum(db, staging, columns, `${quoteId(key)} <= ${middle}`),
-    tableChecksum(verifier, staging, columns, `${quoteId(key)} > ${middle}`),
+    tableChecksum(db, staging, columns, `${quoteId(key)} <= ${middle}`, [], recipe),
+    tableChecksum(verifier, staging, columns, `${quoteId(key)} > ${middle}`, [], recipe),
   ]);
   const failed = halves.find((h) => h.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   const [low, high] = halves.map((h) => (h as PromiseFulfilledResult<ContentChecksum>).value) as [ContentChecksum, ContentChecksum];
-  return { rows: low.rows + high.rows, hash: (BigInt(low.hash) + BigInt(high.hash)).toString() };
+  return { rows: low.rows + high.rows, hash: (BigInt(low.hash) + BigInt(high.hash)).toString(), recipe: low.recipe };
 }
 
 async function readCreateStatement(folder: string, id: string, entry: BackupTableEntry): Promise<string> {

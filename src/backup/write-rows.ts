@@ -4,33 +4,13 @@ import { createGzip } from 'node:zlib';
 import type { ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { EventshiftError, databaseError } from '../errors.ts';
+import { rowStreamingConnection } from '../db/row-stream.ts';
 import type { BackupColumn, BackupFile } from './manifest.ts';
 import { writePrivateFile } from './private-files.ts';
 import { PROGRESS_EVERY, type BackupProgress } from './progress.ts';
 import { RowChecksum } from './row-checksum.ts';
 import { maxLineBytes, writeRow } from './row-encoding.ts';
 import { selectRowsAndFingerprintsSql } from './row-statements.ts';
-
-/** The part of mysql2's callback connection that streams a query's rows (the promise wrapper's `.connection`). */
-interface RowStreamingConnection {
-  query(options: { sql: string; rowsAsArray: true; typeCast: (field: { buffer(): Buffer | null }) => Buffer | null }): RowEvents;
-  pause(): void;
-  resume(): void;
-}
-
-interface RowEvents {
-  on(event: 'result', listener: (row: Array<Buffer | null>) => void): RowEvents;
-  on(event: 'end', listener: () => void): RowEvents;
-  on(event: 'error', listener: (error: Error) => void): RowEvents;
-}
-
-function rowStreamingConnection(db: Db): RowStreamingConnection {
-  const inner = (db.raw as unknown as { connection?: RowStreamingConnection }).connection;
-  if (!inner || typeof inner.query !== 'function' || typeof inner.pause !== 'function') {
-    throw new EventshiftError('internal', 'The database connection does not expose mysql2\'s streaming query interface; check the mysql2 version.');
-  }
-  return inner;
-}
 
 /** Rows are encoded into chunks of this size, each written (and hashed) as one piece. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -55,7 +35,7 @@ export async function writeRowsFile(
 ): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum }> {
   const encodings = columns.map((c) => c.encoding ?? 'text');
   const connection = rowStreamingConnection(db);
-  const checksum = new RowChecksum();
+  const checksum = new RowChecksum(db.capabilities.checksumRecipe);
   let rows = 0;
   const report = () => options.onProgress?.({ table, rows, totalRows });
 
@@ -72,11 +52,11 @@ export async function writeRowsFile(
 
   report();
   connection
-    .query({ sql: selectRowsAndFingerprintsSql(table, columns), rowsAsArray: true, typeCast: (field) => field.buffer() })
+    .query({ sql: selectRowsAndFingerprintsSql(table, columns, db.capabilities.checksumRecipe), rowsAsArray: true, typeCast: (field) => field.buffer() })
     .on('result', (record) => {
       if (output.destroyed) return;
       try {
-        // Column 0 is the row's fingerprint prefix, the written columns follow.
+        // Column 0 is the row's fingerprint, the written columns follow.
         checksum.add(record[0] ?? null);
         const need = maxLineBytes(record, 1);
         if (used + need > chunk.length) {

@@ -1,3 +1,5 @@
+import type { ChecksumRecipe } from './checksum.ts';
+
 /** Engine differences, detected once from VERSION() at connect time; checked nowhere else. */
 export interface Capabilities {
   readonly engine: 'mariadb' | 'mysql';
@@ -6,11 +8,25 @@ export interface Capabilities {
   readonly renameColumn: boolean;
   /** DDL is never transactional on MySQL-family servers: every DDL step must check whether it already happened. */
   readonly transactionalDdl: false;
+  /**
+   * The row fingerprint new checksums use (src/db/checksum.ts): `crc32c` where the server has CRC32C() (MariaDB
+   * 10.8+), about twice as cheap as `md5`, which every server can compute. A stored checksum is always recomputed
+   * with its own recipe, so backups taken on one server stay checkable on another that can compute theirs.
+   */
+  readonly checksumRecipe: ChecksumRecipe;
+  /** The recipes this server can compute. */
+  readonly checksumRecipes: readonly ChecksumRecipe[];
 }
 
 export function detectCapabilities(version: string): Capabilities {
   const engine = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
   const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
-  const renameColumn = engine === 'mariadb' ? major > 10 || (major === 10 && minor >= 5) : major >= 8;
-  return { engine, version, renameColumn, transactionalDdl: false };
+  const atLeast = (m: number, n: number) => major > m || (major === m && minor >= n);
+  const renameColumn = engine === 'mariadb' ? atLeast(10, 5) : major >= 8;
+  const crc32c = engine === 'mariadb' && atLeast(10, 8);
+  return {
+    engine, version, renameColumn, transactionalDdl: false,
+    checksumRecipe: crc32c ? 'crc32c' : 'md5',
+    checksumRecipes: crc32c ? ['md5', 'crc32c'] : ['md5'],
+  };
 }

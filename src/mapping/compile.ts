@@ -4,7 +4,7 @@ import { usageError } from '../errors.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
-import { canonicalSql, rowFingerprintSql, valueKind } from '../db/checksum.ts';
+import { canonicalSql, rowFingerprintSql, valueKind, type ChecksumRecipe } from '../db/checksum.ts';
 import type { ColumnInfo } from '../db/introspect.ts';
 import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
 
@@ -294,23 +294,25 @@ export interface SideSql {
 }
 
 /** Fingerprint SQL of a target row computed from the source, as the mapping defines it. */
-export function sourceFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>): string {
+export function sourceFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>, recipe: ChecksumRecipe): string {
   return rowFingerprintSql(
     target.columns.map((c) => {
       const info = columns.get(c.name);
       if (!info) throw new Error(`column ${target.table}.${c.name} of the mapping does not exist in the database`);
       return { expr: castToColumnSql(c.sql, info), kind: valueKind(info) };
     }),
+    recipe,
   );
 }
 
 /** Fingerprint SQL of a written target row, over the same columns. */
-export function targetFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>): string {
+export function targetFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>, recipe: ChecksumRecipe): string {
   return rowFingerprintSql(
     target.columns.map((c) => {
       const info = columns.get(c.name)!;
       return { expr: `${quoteId(targetAlias)}.${quoteId(c.name)}`, kind: valueKind(info) };
     }),
+    recipe,
   );
 }
 

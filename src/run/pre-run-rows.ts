@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { tableChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { PreRunTable } from '../verify/verification.ts';
@@ -54,7 +54,8 @@ export async function preRunRowsChecksum(db: Db, pre: PreRunTable, renames: Rena
     conditions.push(`${quoteId(key)} <= ?`);
     params.push(pre.maxKey);
   }
-  return tableChecksum(db, table, columns, conditions.length ? conditions.join(' AND ') : '1=1', params);
+  // By the stored checksum's own recipe, so the two compare whatever the server would pick today.
+  return tableChecksum(db, table, columns, conditions.length ? conditions.join(' AND ') : '1=1', params, pre.checksum ? recipeOf(pre.checksum) : undefined);
 }
 
 /**
@@ -95,11 +96,10 @@ export async function rowsAtRisk(db: Db, preRun: readonly PreRunTable[], renames
     const own = ranges.get(pre.name) ?? [];
     const added = (await rowsAddedSince(db, pre, renames, own)) ?? 0;
     const changed = pre.exists && pre.checksum !== null
-      ? !sameChecksumOf(await preRunRowsChecksum(db, pre, renames, own), pre.checksum)
+      ? !sameChecksum(await preRunRowsChecksum(db, pre, renames, own), pre.checksum)
       : false;
     if (added > 0 || changed) atRisk.push({ table, addedRows: added, changed });
   }
   return atRisk;
 }
 
-const sameChecksumOf = (a: ContentChecksum, b: ContentChecksum) => a.rows === b.rows && a.hash === b.hash;

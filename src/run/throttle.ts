@@ -32,16 +32,23 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 export function throttle(options: ThrottleOptions): Throttle {
   const { maxRowsPerSecond: rate, pauseFile, log } = options;
   if (rate !== undefined && !(rate > 0)) throw new Error(`maxRowsPerSecond must be positive, not ${rate}`);
+  // Checks run two at a time: both wait on the same pause, which is announced once.
+  let pause: Promise<void> | null = null;
+  const paused = async () => {
+    const since = performance.now();
+    log?.(`Paused: ${pauseFile} exists. The run waits until it is removed (stopping it now is safe: migrate again resumes).`);
+    do {
+      await delay(options.pollMs ?? 1000);
+      await options.whilePaused?.();
+    } while (await exists(pauseFile!));
+    log?.(`Resumed: ${pauseFile} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
+  };
   return {
     async waitWhilePaused() {
+      if (pause) return pause;
       if (pauseFile === undefined || !(await exists(pauseFile))) return;
-      const since = performance.now();
-      log?.(`Paused: ${pauseFile} exists. The run waits until it is removed (stopping it now is safe: migrate again resumes).`);
-      do {
-        await delay(options.pollMs ?? 1000);
-        await options.whilePaused?.();
-      } while (await exists(pauseFile));
-      log?.(`Resumed: ${pauseFile} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
+      pause ??= paused().finally(() => (pause = null));
+      return pause;
     },
     maxChunkKeys(rowsPerKey) {
       if (rate === undefined) return Number.POSITIVE_INFINITY;

@@ -1,14 +1,19 @@
 import type { Db } from '../db/connection.ts';
+import { openRowCursor, type RawRow, type RowCursor } from '../db/row-stream.ts';
 import { tableName } from '../db/ddl.ts';
-import { quoteId, quoteQualified, quoteString } from '../db/quote.ts';
+import { quoteId, quoteQualified } from '../db/quote.ts';
 import { fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping, ReplayComparison, ReplayDefinition } from '../mapping/define.ts';
 import type { RenameState } from '../run/cutover.ts';
 import type { CheckResult } from './verification.ts';
 
 /**
- * Replay checks: the state each entity reaches when its events are replayed is compared, on the server, with the
- * state the legacy data gives it. Disagreements a declared data problem accounts for are listed as its consequence.
+ * Replay checks: the state each entity reaches when its events are replayed is compared with the state the legacy
+ * data gives it. Disagreements a declared data problem accounts for are listed as its consequence.
+ *
+ * The server computes each side once, in key order, and the two are merged here as they stream in: the events query
+ * (usually the costly one: a window over every event) runs once for all of a replay's comparisons, no side is ever
+ * grouped against another on the server, and memory holds only a few thousand rows per side, whatever the size.
  */
 
 /** Fills `{{alias}}` and `{{alias.column}}` with current names: the mapping's one resolver (aliases, then renames). */
@@ -36,59 +41,25 @@ export function followColumnRenames(sql: string, mapping: Mapping, renames: Rena
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/**
- * A state as compared: 64 bits of the MD5 of its utf8mb4 text. The rows grouped on the server stay a few bytes wide
- * whatever the states, so the comparison stays in memory for hundreds of thousands of entities.
- */
-const digest = (expr: string) => `CAST(CONV(LEFT(MD5(CAST(${expr} AS CHAR CHARACTER SET utf8mb4)), 16), 16, 10) AS UNSIGNED)`;
+/** In-memory temporary table size allowed to the one session that runs a replay's events query. */
+const replayTmpTableBytes = 64 * 1024 * 1024;
 
-/** Verdicts as the comparison query numbers them. */
-export const replayVerdicts = ['agree', 'explained', 'disagree'] as const;
-
-export interface ComparisonSqlParts {
-  /** The events query, names resolved. */
-  events: string;
-  /** Its column holding the compared state. */
-  stateColumn: string;
-  legacy: string;
-  absent: { events?: string; legacy?: string };
-  /** SELECT k, problem ...: the entity keys each explaining problem (numbered from 1) accounts for; null when none. */
-  explained: string | null;
-  limit: number;
-}
+/** An entity key as the sides stream it: its utf8mb4 text as bytes (so every side orders and equates it alike). */
+const keySql = 'CAST(CAST(q.k AS CHAR CHARACTER SET utf8mb4) AS BINARY)';
 
 /**
- * One query comparing the two sides by entity key: a full outer comparison (UNION ALL, then GROUP BY key) over narrow
- * rows (side, key, state digest). It returns at most `limit` keys per verdict (1 explained, 2 disagree) plus one
- * agreeing row, each carrying its verdict's total; the states and details of the keys listed are read afterwards
- * (`replayStatesSql`).
+ * The SQL streaming one side: each row's key, then `columns` as utf8mb4 text, ordered by the key's length, then its
+ * bytes (for whole-number keys that is numeric order). compareKeys is the same order.
  */
-export function replayComparisonSql(p: ComparisonSqlParts): string {
-  const side = (tag: number, alias: string, query: string, state: string) =>
-    `SELECT ${tag} AS side, ${alias}.k AS k, ${digest(`${alias}.${quoteId(state)}`)} AS state FROM (${query}) AS ${alias}`;
-  const pick = (tag: number) => `MAX(CASE WHEN u.side = ${tag} THEN u.state END)`;
-  const byKey =
-    `SELECT u.k, SUM(u.side = 0) AS ne, SUM(u.side = 1) AS nl, ${pick(0)} AS es, ${pick(1)} AS ls\n` +
-    `FROM (${side(0, 'ev', p.events, p.stateColumn)}\nUNION ALL\n${side(1, 'lg', p.legacy, 'state')}) AS u GROUP BY u.k`;
-  const agree = [
-    'd.ne = 1 AND d.nl = 1 AND d.es <=> d.ls',
-    ...(p.absent.events === undefined ? [] : [`d.ne = 0 AND d.nl = 1 AND d.ls <=> ${digest(quoteString(p.absent.events))}`]),
-    ...(p.absent.legacy === undefined ? [] : [`d.ne = 1 AND d.nl = 0 AND d.es <=> ${digest(quoteString(p.absent.legacy))}`]),
-  ].map((c) => `(${c})`).join(' OR ');
-  const explained = p.explained ?? 'SELECT NULL AS k, NULL AS problem FROM DUAL WHERE 1 = 0';
-  return (
-    `SELECT r.k, r.ne, r.nl, r.problem, r.verdict, r.total FROM (\n` +
-    `SELECT c.*, COUNT(*) OVER (PARTITION BY c.verdict) AS total, ROW_NUMBER() OVER (PARTITION BY c.verdict ORDER BY c.k) AS rn FROM (\n` +
-    `SELECT d.k, d.ne, d.nl, x.problem, CASE WHEN ${agree} THEN 0 WHEN x.problem IS NOT NULL THEN 1 ELSE 2 END AS verdict\n` +
-    `FROM (${byKey}) AS d\nLEFT JOIN (SELECT xk.k, MIN(xk.problem) AS problem FROM (${explained}) AS xk GROUP BY xk.k) AS x ON x.k = d.k\n` +
-    `) AS c) AS r\nWHERE r.rn <= CASE WHEN r.verdict = 0 THEN 1 ELSE ${p.limit} END ORDER BY r.verdict, r.k`
-  );
+export function replayStreamSql(query: string, columns: readonly string[], thenBy?: string): string {
+  const values = columns.map((c) => `CAST(q.${quoteId(c)} AS CHAR CHARACTER SET utf8mb4)`);
+  return `SELECT ${[keySql, ...values].join(', ')} FROM (${query}) AS q ORDER BY LENGTH(${keySql}), ${keySql}${thenBy ? `, q.${quoteId(thenBy)}` : ''}`;
 }
 
-/** The state and detail one side gives the listed keys (as many `?` as keys). */
-export function replayStatesSql(query: string, stateColumn: string, keys: number): string {
-  return `SELECT q.k AS k, CAST(q.${quoteId(stateColumn)} AS CHAR CHARACTER SET utf8mb4) AS state, CAST(q.detail AS CHAR CHARACTER SET utf8mb4) AS detail ` +
-    `FROM (${query}) AS q WHERE q.k IN (${Array(keys).fill('?').join(', ')})`;
+/** The order of replayStreamSql: shorter keys first, then byte order; NULL first. */
+export function compareKeys(a: Buffer | null, b: Buffer | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  return a.length - b.length || Buffer.compare(a, b);
 }
 
 /** The entity keys each problem named in `explainedBy` (numbered from 1, in order) accounts for, from its own declaration. */
@@ -106,73 +77,157 @@ export function explainedKeysSql(mapping: Mapping, renames: RenameState, explain
   return parts.length === 0 ? null : parts.join('\nUNION ALL\n');
 }
 
-interface ComparisonRow {
-  k: unknown;
-  ne: string | number;
-  nl: string | number;
-  problem: string | number | null;
-  verdict: string | number;
-  total: string | number;
+/** What a side says about one key: how many rows it has for it, and its first row (key, values...). */
+export interface SideGroup {
+  count: number;
+  row: RawRow | null;
 }
 
-interface StateRow {
-  k: unknown;
-  state: string | null;
-  detail: string | null;
-}
+/** Rows of one side in key order (a RowCursor); the merge needs only these two members. */
+export type SortedRows = Pick<RowCursor, 'head' | 'advance'>;
 
-/** Runs one comparison of one replay; never throws for a disagreement (a failing query is a failed check). */
-export async function replayCheck(
-  db: Db, mapping: Mapping, renames: RenameState, replayName: string, replay: ReplayDefinition,
-  label: string, comparison: ReplayComparison, limit: number,
-): Promise<Omit<CheckResult, 'seconds'>> {
-  const base = {
-    id: `${replayName}.${label}.replay`, kind: 'replay' as const, entity: replay.entity,
-    title: `Replay ${replayName}: each ${replay.entity}'s state from its events agrees with ${label}${comparison.description ? ` (${comparison.description})` : ''}`,
-  };
-  const absent = comparison.absent ?? {};
-  const events = resolveNames(replay.events, mapping, renames);
-  const legacy = resolveNames(comparison.legacy, mapping, renames);
-  const stateColumn = comparison.state ?? 'state';
-  const problems = Object.keys(comparison.explainedBy ?? {});
-  const verdictOf = (r: ComparisonRow) => replayVerdicts[Number(r.verdict)]!;
-  let rows: ComparisonRow[];
-  const states = { events: new Map<string, StateRow>(), legacy: new Map<string, StateRow>() };
-  try {
-    rows = await db.query<ComparisonRow & Record<string, unknown>>(replayComparisonSql({
-      events, stateColumn, legacy, absent, explained: explainedKeysSql(mapping, renames, comparison.explainedBy ?? {}), limit,
-    }));
-    const listed = rows.filter((r) => verdictOf(r) !== 'agree').map((r) => r.k);
-    if (listed.length > 0) {
-      for (const [side, query, column] of [['events', events, stateColumn], ['legacy', legacy, 'state']] as const) {
-        for (const r of await db.query<StateRow & Record<string, unknown>>(replayStatesSql(query, column, listed.length), listed)) {
-          states[side].set(String(r.k), r);
-        }
-      }
+/**
+ * Merges sorted sides by key: calls `visit` once per key any side has, with each side's rows for it. Throws when a
+ * side is out of order (its query does not sort as replayStreamSql does), rather than give a wrong verdict.
+ */
+export async function mergeByKey(sides: readonly SortedRows[], visit: (key: Buffer | null, groups: SideGroup[]) => void): Promise<void> {
+  // Each head's key, and its value when it is a whole number (NaN otherwise): most keys are, and numbers compare
+  // without a call into Buffer.compare (the same order, shortest first).
+  const keys = sides.map((s) => s.head?.[0] ?? null);
+  const numbers = keys.map(wholeNumber);
+  const order = (i: number, key: Buffer | null, n: number) => (numbers[i] === numbers[i] && n === n ? numbers[i]! - n : compareKeys(keys[i]!, key));
+  for (;;) {
+    let min = -1;
+    for (let i = 0; i < sides.length; i++) {
+      if (sides[i]!.head && (min < 0 || order(i, keys[min]!, numbers[min]!) < 0)) min = i;
     }
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { ...base, ok: false, failures: [{ key: '*', reason: `the replay query failed: ${message}` }], failureCount: 1, explained: [], explainedCount: 0 };
+    if (min < 0) return;
+    const key = keys[min]!;
+    const n = numbers[min]!;
+    const groups: SideGroup[] = [];
+    for (let i = 0; i < sides.length; i++) {
+      const side = sides[i]!;
+      const group: SideGroup = { count: 0, row: null };
+      while (side.head && order(i, key, n) === 0) {
+        group.count++;
+        group.row ??= side.head;
+        const wait = side.advance();
+        if (wait) await wait;
+        keys[i] = side.head?.[0] ?? null;
+        numbers[i] = wholeNumber(keys[i]!);
+        if (side.head && order(i, key, n) < 0) throw new Error('a replay query did not return its rows in key order');
+      }
+      groups.push(group);
+    }
+    visit(key, groups);
   }
-  const total = (verdict: (typeof replayVerdicts)[number]) => Number(rows.find((r) => verdictOf(r) === verdict)?.total ?? 0);
-  const say = (n: number, state: StateRow | undefined, absentState: string | undefined) => {
-    if (n === 0) return `no row for this ${replay.entity}${absentState === undefined ? '' : `, so ${absentState}`}`;
-    if (n > 1) return `${n} rows for this ${replay.entity}`;
-    return `${state?.state ?? 'NULL'}${state?.detail ? ` (${state.detail})` : ''}`;
-  };
-  const reason = (r: ComparisonRow) => {
-    const key = String(r.k);
-    return `events: ${say(Number(r.ne), states.events.get(key), absent.events)}; ${label}: ${say(Number(r.nl), states.legacy.get(key), absent.legacy)}`;
-  };
-  const failures = rows.filter((r) => verdictOf(r) === 'disagree').map((r) => ({ key: String(r.k), reason: reason(r) }));
-  const explained = rows.filter((r) => verdictOf(r) === 'explained')
-    .map((r) => ({ key: String(r.k), problem: problems[Number(r.problem) - 1]!, reason: reason(r) }));
-  const [agreeing, explainedCount, disagreeing] = replayVerdicts.map(total);
-  return {
-    ...base,
-    ok: disagreeing === 0,
-    expected: `${agreeing! + disagreeing! + explainedCount!} ${replay.entity}(s) compared`,
-    actual: `${agreeing} agree, ${explainedCount} explained by data problems, ${disagreeing} disagree`,
-    failures, failureCount: disagreeing!, explained, explainedCount,
-  };
+}
+
+/** The value of a key written as a whole number without leading zeros (up to 15 digits), else NaN. */
+function wholeNumber(key: Buffer | null): number {
+  if (key === null || key.length === 0 || key.length > 15 || (key[0] === 0x30 && key.length > 1)) return Number.NaN;
+  let n = 0;
+  for (let i = 0; i < key.length; i++) {
+    const digit = key[i]! - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+const text = (b: Buffer | null | undefined) => (b === null || b === undefined ? null : b.toString('utf8'));
+const same = (a: Buffer | null | undefined, b: Buffer | null) => (a ?? null) === null ? b === null : b !== null && a!.equals(b);
+
+/**
+ * Runs every comparison of one replay in one merge: the events side once, each comparison's legacy side and the keys
+ * its problems explain, each streamed on a connection of its own (from `connectSide`), all at once. Never throws for
+ * a disagreement; a failing query fails each comparison's check, naming the error.
+ */
+export async function replayChecks(
+  connectSide: () => Promise<Db>, mapping: Mapping, renames: RenameState, replayName: string, replay: ReplayDefinition, limit: number,
+): Promise<Array<Omit<CheckResult, 'seconds'>>> {
+  const comparisons = Object.entries(replay.compare).map(([label, comparison]) => ({
+    label,
+    comparison,
+    stateColumn: comparison.state ?? 'state',
+    absent: comparison.absent ?? {},
+    absentBytes: {
+      events: comparison.absent?.events === undefined ? undefined : Buffer.from(comparison.absent.events),
+      legacy: comparison.absent?.legacy === undefined ? undefined : Buffer.from(comparison.absent.legacy),
+    },
+    problems: Object.keys(comparison.explainedBy ?? {}),
+    explained: explainedKeysSql(mapping, renames, comparison.explainedBy ?? {}),
+    totals: [0, 0, 0],
+    failures: [] as Array<{ key: string; reason: string }>,
+    explainedList: [] as Array<{ key: string; problem: string; reason: string }>,
+  }));
+  const base = (c: (typeof comparisons)[number]) => ({
+    id: `${replayName}.${c.label}.replay`, kind: 'replay' as const, entity: replay.entity,
+    title: `Replay ${replayName}: each ${replay.entity}'s state from its events agrees with ${c.label}${c.comparison.description ? ` (${c.comparison.description})` : ''}`,
+  });
+  const stateColumns = [...new Set(comparisons.map((c) => c.stateColumn))];
+  // Sides: [events, legacy of each comparison, explained keys of each comparison that has problems].
+  const queries = [
+    replayStreamSql(resolveNames(replay.events, mapping, renames), [...stateColumns, 'detail']),
+    ...comparisons.map((c) => replayStreamSql(resolveNames(c.comparison.legacy, mapping, renames), ['state', 'detail'])),
+    ...comparisons.flatMap((c) => (c.explained === null ? [] : [replayStreamSql(c.explained, ['problem'], 'problem')])),
+  ];
+  const explainedSide = new Map<number, number>();
+  comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
+  const connections: Db[] = [];
+  try {
+    for (const _ of queries) connections.push(await connectSide());
+    // The events query sorts every event of the replay into a temporary table; the server's default limit for an
+    // in-memory one (16 MB) sends it to disk, which takes twice as long. This session (never the server) may use a
+    // little more; a server configured higher keeps its setting.
+    await connections[0]!.execute(`SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, ${replayTmpTableBytes}), ` +
+      `max_heap_table_size = GREATEST(@@max_heap_table_size, ${replayTmpTableBytes})`);
+    const sides = await Promise.all(queries.map((sql, i) => openRowCursor(connections[i]!, sql)));
+    await mergeByKey(sides, (key, groups) => {
+      const events = groups[0]!;
+      comparisons.forEach((c, i) => {
+        const legacy = groups[1 + i]!;
+        if (events.count === 0 && legacy.count === 0) return;
+        const es = events.row?.[1 + stateColumns.indexOf(c.stateColumn)];
+        const ls = legacy.row?.[1] ?? null;
+        const agree =
+          (events.count === 1 && legacy.count === 1 && same(es, ls)) ||
+          (events.count === 0 && legacy.count === 1 && c.absentBytes.events !== undefined && same(ls, c.absentBytes.events)) ||
+          (events.count === 1 && legacy.count === 0 && c.absentBytes.legacy !== undefined && same(es, c.absentBytes.legacy));
+        let problem = 0;
+        const explainedBy = explainedSide.has(i) ? groups[explainedSide.get(i)!]! : null;
+        if (!agree && explainedBy && explainedBy.count > 0) problem = Number(text(explainedBy.row![1]!));
+        const verdict = agree ? 0 : problem > 0 ? 1 : 2; // agree, explained, disagree
+        c.totals[verdict]!++;
+        if (verdict === 0 || (verdict === 1 ? c.explainedList : c.failures).length >= limit) return;
+        const say = (n: number, state: Buffer | null | undefined, detail: Buffer | null | undefined, absentState: string | undefined) => {
+          if (n === 0) return `no row for this ${replay.entity}${absentState === undefined ? '' : `, so ${absentState}`}`;
+          if (n > 1) return `${n} rows for this ${replay.entity}`;
+          return `${text(state) ?? 'NULL'}${text(detail) ? ` (${text(detail)})` : ''}`;
+        };
+        const reason = `events: ${say(events.count, es, events.row?.[1 + stateColumns.length], c.absent.events)}; ` +
+          `${c.label}: ${say(legacy.count, ls, legacy.row?.[2], c.absent.legacy)}`;
+        const k = text(key) ?? 'NULL';
+        if (verdict === 1) c.explainedList.push({ key: k, problem: c.problems[problem - 1]!, reason });
+        else c.failures.push({ key: k, reason });
+      });
+    });
+  } catch (error) {
+    for (const connection of connections) connection.raw.destroy();
+    const message = error instanceof Error ? error.message : String(error);
+    return comparisons.map((c) => ({
+      ...base(c), ok: false, failures: [{ key: '*', reason: `the replay query failed: ${message}` }], failureCount: 1, explained: [], explainedCount: 0,
+    }));
+  }
+  for (const connection of connections) await connection.close();
+  return comparisons.map((c) => {
+    const [agreeing, explainedCount, disagreeing] = c.totals as [number, number, number];
+    return {
+      ...base(c),
+      ok: disagreeing === 0,
+      expected: `${agreeing + disagreeing + explainedCount} ${replay.entity}(s) compared`,
+      actual: `${agreeing} agree, ${explainedCount} explained by data problems, ${disagreeing} disagree`,
+      failures: c.failures, failureCount: disagreeing, explained: c.explainedList, explainedCount,
+    };
+  });
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, readManifest, restoreBackup, type BackupManifest } from '../../src/backup/index.ts';
 import { decodeRow } from '../../src/backup/row-encoding.ts';
 import { quoteId } from '../../src/db/quote.ts';
+import { tableChecksum } from '../../src/db/checksum.ts';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { leftoverTables, tableStates } from './table-state.ts';
 
@@ -266,5 +267,38 @@ describe('restore of part of a backup', () => {
     const leftovers = (await readdir(dir)).filter((n) => !n.startsWith('.'));
     const complete = await Promise.all(leftovers.map((n) => readdir(join(dir, n)).then((f) => f.includes('manifest.json'))));
     expect(complete.every(Boolean)).toBe(true);
+  });
+});
+
+describe('checksum recipes', () => {
+  it('restores a backup whose manifest predates recipes (md5, no recipe field), checking it by md5', async () => {
+    const manifest = await createBackup(t.db, { dir, tables: ['every_case', 'gen'] });
+    const path = join(dir, manifest.id, 'manifest.json');
+    const old = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
+    for (const entry of old.tables) {
+      const columns = entry.columns.filter((c) => !c.generated);
+      const { rows, hash } = await tableChecksum(t.db, entry.name, columns, '1=1', [], 'md5');
+      entry.checksum = { rows, hash };
+    }
+    await writeFile(path, JSON.stringify(old, null, 2));
+    await t.db.execute('DELETE FROM every_case WHERE id = 2');
+    const result = await restoreBackup(t.db, { dir, id: manifest.id });
+    expect(result.tables.map((r) => [r.name, r.checksumVerified])).toEqual([['every_case', true], ['gen', true]]);
+    expect((await readManifest(dir, manifest.id)).tables[0]!.checksum).not.toHaveProperty('recipe');
+  });
+
+  it('refuses, before changing anything, a backup whose recipe the server cannot compute', async () => {
+    const manifest = await createBackup(t.db, { dir, tables: ['gen'] });
+    const path = join(dir, manifest.id, 'manifest.json');
+    const edited = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
+    edited.tables[0]!.checksum!.recipe = 'crc32c';
+    await writeFile(path, JSON.stringify(edited, null, 2));
+    const olderServer = { ...t.db, capabilities: { ...t.db.capabilities, checksumRecipe: 'md5' as const, checksumRecipes: ['md5' as const] } };
+    await expect(restoreBackup(olderServer, { dir, id: manifest.id })).rejects.toMatchObject({
+      kind: 'refused', message: expect.stringMatching(/with the crc32c recipe, which this server .* cannot compute.*nothing was changed/),
+    });
+    edited.tables[0]!.checksum!.recipe = 'sha9' as never;
+    await writeFile(path, JSON.stringify(edited, null, 2));
+    await expect(readManifest(dir, manifest.id)).rejects.toThrow(/checksum\.recipe "sha9" is not one this eventshift knows/);
   });
 });

@@ -3,34 +3,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/index.ts';
-import { RowChecksum } from '../../src/backup/row-checksum.ts';
+import { RowChecksum, fingerprintSql } from '../../src/backup/row-checksum.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
 import { describeTable } from '../../src/db/introspect.ts';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
 
-const prefix = (hex: string) => Buffer.from(hex, 'latin1');
+const decimal = (n: bigint) => Buffer.from(n.toString(), 'latin1');
 
 describe('RowChecksum', () => {
-  it('counts rows and adds 64-bit prefixes exactly, as SUM over DECIMAL does', () => {
-    const sum = new RowChecksum();
-    expect(sum.result()).toEqual({ rows: 0, hash: '0' });
-    sum.add(prefix('0000000000000001'));
-    sum.add(prefix('FFFFFFFFFFFFFFFF'));
+  it('counts rows and adds 64-bit fingerprints exactly, as SUM over DECIMAL does', () => {
+    const sum = new RowChecksum('crc32c');
+    expect(sum.result()).toEqual({ rows: 0, hash: '0', recipe: 'crc32c' });
+    sum.add(decimal(1n));
+    sum.add(decimal(0xffffffffffffffffn));
     sum.add(null); // a NULL fingerprint counts as a row and adds nothing
-    expect(sum.result()).toEqual({ rows: 3, hash: (1n + 0xffffffffffffffffn).toString() });
+    expect(sum.result()).toEqual({ rows: 3, hash: (1n + 0xffffffffffffffffn).toString(), recipe: 'crc32c' });
   });
 
   it('stays exact past 2^53 and past the rows it adds up in plain numbers', () => {
-    const sum = new RowChecksum();
-    const rows = (1 << 20) * 2 + 12_345;
-    for (let i = 0; i < rows; i++) sum.add(prefix(i % 2 ? 'ffffffffffffffff' : 'fedcba9876543210'));
+    const sum = new RowChecksum('md5');
+    const rows = (1 << 19) * 4 + 12_345;
+    for (let i = 0; i < rows; i++) sum.add(decimal(i % 2 ? 0xffffffffffffffffn : 0xfedcba9876543210n));
     const expected = BigInt(Math.ceil(rows / 2)) * 0xfedcba9876543210n + BigInt(Math.floor(rows / 2)) * 0xffffffffffffffffn;
-    expect(sum.result()).toEqual({ rows, hash: expected.toString() });
+    expect(sum.result()).toEqual({ rows, hash: expected.toString(), recipe: 'md5' });
   });
 
-  it('refuses a prefix that is not 16 hex digits', () => {
-    expect(() => new RowChecksum().add(prefix('12345'))).toThrow(/16 hex digits/);
-    expect(() => new RowChecksum().add(prefix('123456789abcdefg'))).toThrow(/must be hex/);
+  it('refuses a fingerprint that is not an unsigned 64-bit integer', () => {
+    expect(() => new RowChecksum('md5').add(Buffer.from('123456789012345678901'))).toThrow(/64-bit/);
+    expect(() => new RowChecksum('md5').add(Buffer.from('12a'))).toThrow(/decimal digits/);
   });
 });
 
@@ -65,7 +65,25 @@ describe("a backup's checksum", () => {
       const columns = (await describeTable(t.db, name))!.columns.filter((c) => !c.generated);
       const entry = manifest.tables.find((e) => e.name === name)!;
       expect(entry.checksum, name).toEqual(await tableChecksum(t.db, name, columns));
+      expect(entry.checksum!.recipe).toBe(t.db.capabilities.checksumRecipe);
     }
     expect(manifest.tables.map((e) => e.checksum!.rows)).toEqual([3, 0, 3]);
+  });
+
+  it('is the same by either recipe, on every kind of value, and each tells NULL from empty and one value from another', async () => {
+    const columns = (await describeTable(t.db, 'kinds'))!.columns.filter((c) => !c.generated);
+    for (const recipe of t.db.capabilities.checksumRecipes) {
+      const sums = new RowChecksum(recipe);
+      const rows = await t.db.query<{ f: string }>(`SELECT ${fingerprintSql(columns, recipe)} AS f FROM kinds`);
+      for (const r of rows) sums.add(Buffer.from(String(r.f)));
+      expect(sums.result(), recipe).toEqual(await tableChecksum(t.db, 'kinds', columns, '1=1', [], recipe));
+      // Row 2 holds '' where row 3 holds NULL: their fingerprints differ, and each differs from one value changed.
+      const one = async (where: string) => (await tableChecksum(t.db, 'kinds', columns, where, [], recipe)).hash;
+      expect(await one('id = 2'), recipe).not.toBe(await one('id = 3'));
+      await t.db.execute("UPDATE kinds SET u = 'x' WHERE id = 2");
+      const changed = await one('id = 2');
+      await t.db.execute("UPDATE kinds SET u = '' WHERE id = 2");
+      expect(changed, recipe).not.toBe(await one('id = 2'));
+    }
   });
 });

@@ -10,7 +10,8 @@ import { createTableSql } from '../../src/db/ddl.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import { renameState } from '../../src/run/cutover.ts';
-import { resolveNames } from '../../src/verify/replay.ts';
+import { compareKeys, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
+import { openRowCursor } from '../../src/db/row-stream.ts';
 
 /**
  * The VbzCart replay on a handful of orders written by hand for the edge cases: a hold lifted the second it was
@@ -81,5 +82,18 @@ describe('replaying hold events per order', () => {
       reason: "events: a hold lifted while none was active (at 2015-03-02 09:00:00); unreleased pulls: no active hold (1 pull(s), 1 released)",
     }]);
     expect(r.verification.checks.find((c) => c.id === 'orderHolds.orders.ID_Pull.replay')!.failures.map((f) => f.key)).toEqual(['1']);
+  });
+});
+
+describe('the order the sides stream in', () => {
+  it('is the order the merge expects, for numbers, text and NULL alike', async () => {
+    const keys = ['9', '10', '100', '2', 'b', 'B', 'ab', 'é', 'e', '']
+      .map((k) => `SELECT ${/^\d+$/.test(k) ? k : `'${k}'`} AS k`).concat('SELECT NULL AS k').join(' UNION ALL ');
+    const cursor = await openRowCursor(t.db, replayStreamSql(keys, []));
+    const streamed: Array<Buffer | null> = [];
+    for (; cursor.head; await cursor.advance()) streamed.push(cursor.head[0]!);
+    expect(streamed).toHaveLength(11);
+    expect(streamed).toEqual([...streamed].sort(compareKeys));
+    expect(streamed.map((k) => k?.toString() ?? null)).toEqual([null, '', '2', '9', 'B', 'b', 'e', '10', 'ab', 'é', '100']);
   });
 });

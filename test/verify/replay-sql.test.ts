@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { defineMapping, id, lit } from '../../src/mapping/define.ts';
-import { explainedKeysSql, followColumnRenames, replayComparisonSql, resolveNames } from '../../src/verify/replay.ts';
+import { compareKeys, explainedKeysSql, followColumnRenames, mergeByKey, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
 import type { RenameState } from '../../src/run/cutover.ts';
 import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
 
@@ -40,16 +40,36 @@ describe('names in replay SQL follow the cutover', () => {
   });
 });
 
-describe('the comparison query', () => {
-  it('is a full outer comparison by key over narrow rows, bounded per verdict', () => {
-    expect(replayComparisonSql({
-      events: 'SELECT 1 AS k, 0 AS holds, NULL AS detail',
-      stateColumn: 'holds',
-      legacy: 'SELECT 1 AS k, 0 AS state, NULL AS detail',
-      absent: { events: 'not on hold' },
-      explained: 'SELECT 7 AS k, 1 AS problem',
-      limit: 20,
-    })).toMatchSnapshot();
+describe('the sides of a comparison', () => {
+  it('stream each row once, keyed by its utf8mb4 bytes, shortest keys first', () => {
+    expect(replayStreamSql('SELECT 1 AS k, 0 AS holds, NULL AS detail', ['holds', 'detail'])).toMatchSnapshot();
+    expect(replayStreamSql('SELECT 7 AS k, 1 AS problem', ['problem'], 'problem')).toMatch(/ORDER BY .*, q\.`problem`$/);
+  });
+
+  it('order keys as whole numbers do, and any text consistently', () => {
+    const keys = ['10', '9', '100', 'b', 'a', 'ab', 'é'].map((k) => Buffer.from(k));
+    expect([...keys, null].sort(compareKeys).map((k) => k?.toString() ?? null)).toEqual([null, '9', 'a', 'b', '10', 'ab', 'é', '100']);
+  });
+});
+
+/** Sorted sides from arrays: rows of [key, ...values] as the server streams them. */
+function side(rows: Array<Array<string | null>>) {
+  const raw = rows.map((r) => r.map((v) => (v === null ? null : Buffer.from(v))));
+  let at = 0;
+  return { head: raw[0] ?? null, async advance() { this.head = raw[++at] ?? null; } };
+}
+
+describe('merging the sides by key', () => {
+  it('visits every key any side has once, with how many rows each side has for it', async () => {
+    const seen: string[] = [];
+    await mergeByKey([side([['1', 'x'], ['2', 'y'], ['2', 'y2'], ['10', 'z']]), side([['2', 'a'], ['3', 'b']])], (key, groups) => {
+      seen.push(`${key}:${groups.map((g) => `${g.count}${g.row?.[1] ?? '-'}`).join('/')}`);
+    });
+    expect(seen).toEqual(['1:1x/0-', '2:2y/1a', '3:0-/1b', '10:1z/0-']);
+  });
+
+  it('refuses a side that is out of order rather than give a wrong verdict', async () => {
+    await expect(mergeByKey([side([['2', 'x'], ['1', 'y']])], () => undefined)).rejects.toThrow(/key order/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,9 @@ import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import type { Report } from '../../src/verify/report-model.ts';
+import type { BackupManifest } from '../../src/backup/index.ts';
+import { renameState } from '../../src/run/cutover.ts';
+import { preRunRowsChecksum, reservedRanges } from '../../src/run/pre-run-rows.ts';
 
 // A seed neither the mapping nor the other tests were written against.
 const seed = 5150;
@@ -162,6 +165,18 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect(check(report, 'orderHolds.orders.ID_Pull.replay').explainedCount).toBeGreaterThanOrEqual(4);
     expect(await readHtml(dir)).toContain(`<code class="key">${order}</code>`);
   });
+
+  it('the references check names a hold whose event was deleted (and says when the content checks prove it)', async () => {
+    const before = await verify({ databaseUrl: t.url, mapping, backupDir });
+    expect(before.verification.checks.find((c) => c.id === 'holdOn.hold.references')).toMatchObject({ ok: true, actual: expect.stringMatching(/^implied by the content checks/) });
+    const orphan = fixture.eventIds.holdOn.first + 10;
+    await t.db.execute('DELETE FROM event WHERE ID = ?', [orphan]);
+    const r = await verify({ databaseUrl: t.url, mapping, backupDir });
+    const references = r.verification.checks.find((c) => c.id === 'holdOn.hold.references')!;
+    expect(references.ok).toBe(false);
+    expect(references.failures).toEqual([{ key: String(orphan), reason: 'no event row' }]);
+    expect(r.verification.checks.find((c) => c.id === 'holdOn.event.content')!.failures.map((f) => f.key)).toEqual([String(orphan)]);
+  });
 });
 
 async function firstReleasedPull(): Promise<number> {
@@ -194,5 +209,38 @@ describe('migrate writes the report when verification fails', () => {
     expect(await readHtml(dir)).toContain('<div class="big">FAIL</div>');
     // Nothing old was renamed.
     expect(await small.db.query("SHOW TABLES LIKE 'ord_pull'")).toHaveLength(1);
+  });
+});
+
+describe('a backup whose checksums predate recipes', () => {
+  let old: TestDatabase;
+  beforeAll(async () => {
+    old = await freshDatabase('verify_md5_manifest');
+  });
+  afterAll(async () => {
+    await old.drop();
+  });
+
+  it("is checked by its own recipe (md5): the rows that existed are unchanged, and a changed one is caught", async () => {
+    await generateVbzcart(old.db, { seed: 909, pulls: 200 });
+    const dir = join(work, 'md5-backups');
+    const run = await migrate({ databaseUrl: old.url, mapping, backupDir: dir });
+    expect(run.status).toBe('completed');
+    // Rewrite the manifest as an older eventshift wrote it: md5 checksums of the same pre-run rows, no recipe field.
+    const path = join(dir, run.backup!.id, 'manifest.json');
+    const manifest = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
+    const renames = await renameState(old.db, mapping);
+    for (const entry of manifest.tables) {
+      if (!entry.checksum) continue;
+      const pre = { ...entry, checksum: { ...entry.checksum, recipe: 'md5' as const } };
+      const { rows, hash } = await preRunRowsChecksum(old.db, pre, renames, reservedRanges(run.plan).get(entry.name) ?? []);
+      expect(rows, entry.name).toBe(entry.checksum.rows);
+      entry.checksum = { rows, hash };
+    }
+    await writeFile(path, JSON.stringify(manifest, null, 2));
+    const unchanged = async () => (await verify({ databaseUrl: old.url, mapping, backupDir: dir })).verification.checks.filter((c) => c.kind === 'unchanged');
+    expect((await unchanged()).map((c) => [c.id, c.ok])).toEqual([['event.unchanged', true], ['orders.unchanged', true], ['ord_pull.unchanged', true]]);
+    await old.db.execute("UPDATE orders SET Notes = CONCAT(IFNULL(Notes, ''), '.') ORDER BY ID LIMIT 1");
+    expect((await unchanged()).find((c) => c.id === 'orders.unchanged')!.ok).toBe(false);
   });
 });

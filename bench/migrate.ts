@@ -1,0 +1,257 @@
+/**
+ * `npm run bench [-- --pulls N] [--seed S] [--only a,b,c,d]`: what eventshift costs beside the SQL it replaces.
+ *
+ * Builds, for each measurement, a fresh VbzCart database of N pulls (default 500,000) with the fixture generator and
+ * the same seed, so every copy is identical, waits for the server to flush what generating it dirtied, and times on it:
+ *   (a) the migration written by hand as a DBA would (bench/vbzcart-by-hand.sql: INSERT ... SELECT of the hold-on
+ *       events, their extension and legacy rows, the hold-off events, ALTER TABLE orders ADD WhenHeld + UPDATE, the
+ *       ID_Pull rename, RENAME TABLE ord_pull), run with the mariadb client;
+ *   (b) mysqldump of the tables it touches (event, orders, ord_pull), then (a): the least a careful DBA does;
+ *   (c) `eventshift migrate` (backup, write, verify, cutover) through the CLI, in a child process;
+ *   (d) `eventshift verify` alone, on (c)'s result.
+ * (a) and (b) must give the same rows as (c) (content checksums of every table), or the run fails. It prints seconds,
+ * rows/s (rows the migration writes), eventshift's peak RSS and the ratios c/b and d/c, and writes everything,
+ * with (c)'s and (d)'s per-stage and per-check seconds, to bench/results/migrate-<timestamp>.json.
+ *
+ * eventshift runs through bench/eventshift-rss.mjs, the CLI as bin/eventshift.mjs runs it, which reports the
+ * process's peak RSS; its time is the CLI process's wall time, start-up included. Each copy is dropped once measured,
+ * and every scratch database and file is removed at the end, also on error or Ctrl-C.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { progressSink, trackSteps } from '../src/cli/progress.ts';
+import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/checksum.ts';
+import { connect, type Db } from '../src/db/connection.ts';
+import { describeTable } from '../src/db/introspect.ts';
+import { generateVbzcart, type VbzcartFixture } from '../mappings/vbzcart-ord-pull/fixture.ts';
+import { clientArgs, count, mb, pad, program, run, say, scratchSpace, server, stamp, wholeNumber } from './support.ts';
+
+const variants = ['a', 'b', 'c', 'd'] as const;
+type Variant = (typeof variants)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    pulls: { type: 'string', default: '500000' },
+    seed: { type: 'string', default: '20091103' },
+    only: { type: 'string', default: variants.join(',') },
+  },
+  strict: true,
+});
+const pulls = wholeNumber('--pulls', args.pulls);
+const seed = wholeNumber('--seed', args.seed);
+const only = new Set(args.only.split(',').map((v) => v.trim()));
+if (![...only].every((v) => (variants as readonly string[]).includes(v)) || (only.has('d') && !only.has('c'))) {
+  say(`--only takes some of a,b,c,d (d needs c), not ${args.only}.`);
+  process.exit(2);
+}
+
+/** The tables the hand-written SQL dumps first: those it writes, alters or renames. */
+const touched = ['event', 'orders', 'ord_pull'];
+/** The tables compared after a migration, under their names after cutover. */
+const compared = ['event', 'event_vc_ord_hold', 'event_vc_legacy', 'orders', 'OLD ord_pull', 'ord_hold_type'];
+const mysqldumpFlags = ['--single-transaction', '--quick', '--hex-blob', '--skip-lock-tables', '--default-character-set=utf8mb4'];
+const byHandSql = resolve('bench/vbzcart-by-hand.sql');
+
+interface Measurement {
+  seconds: number;
+  /** Load average (1 min) before and after: other work on the machine slows any measurement down. */
+  load: { before: number; after: number };
+  parts?: Record<string, number>;
+  peakRssKiB?: number;
+  rssBeforeKiB?: number;
+  stageSeconds?: Record<string, number>;
+  checkSeconds?: Record<string, number>;
+  /** Same rows as (c): content checksums of every compared table equal. */
+  sameAsEventshift?: boolean;
+}
+
+const scratch = scratchSpace();
+
+/** A fresh copy: a new database generated with the run's pulls and seed. */
+async function freshCopy(suffix: string): Promise<{ name: string; fixture: VbzcartFixture }> {
+  const name = await scratch.database(suffix);
+  const db = await connect(`${server}/${name}`);
+  const steps = trackSteps(progressSink({}));
+  try {
+    const started = performance.now();
+    const fixture = await generateVbzcart(db, { pulls, seed, onProgress: (p) => steps.report(`copy ${suffix}: ${p.stage}`, p.done, p.total) });
+    steps.close();
+    say(`Copy ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+    await settle(db);
+    return { name, fixture };
+  } finally {
+    steps.close();
+    await db.close();
+  }
+}
+
+/**
+ * Waits (up to 30 s) until the server has written out the pages the generator dirtied, so that every measurement
+ * starts from the same state rather than paying for the previous copy's background flushing.
+ */
+async function settle(db: Db): Promise<void> {
+  const dirty = async () => Number((await db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.Value ?? 0);
+  const deadline = performance.now() + 30_000;
+  while ((await dirty()) > 100 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+}
+
+async function tableStates(database: string): Promise<Record<string, ContentChecksum>> {
+  const db = await connect(`${server}/${database}`);
+  try {
+    const states: Record<string, ContentChecksum> = {};
+    for (const table of compared) {
+      const info = await describeTable(db, table);
+      if (!info) throw new Error(`Table ${table} is missing from ${database} after the migration.`);
+      states[table] = await tableChecksum(db, table, info.columns.filter((c) => !c.generated));
+    }
+    return states;
+  } finally {
+    await db.close();
+  }
+}
+
+function differences(a: Record<string, ContentChecksum>, b: Record<string, ContentChecksum>): string[] {
+  return compared.filter((t) => !sameChecksum(a[t]!, b[t]!)).map((t) => `${t} (${a[t]!.rows} vs ${b[t]!.rows} rows)`);
+}
+
+/** Times `work`, with the load average around it. */
+async function measured(work: () => Promise<Omit<Measurement, 'seconds' | 'load'> & { seconds: number }>): Promise<Measurement> {
+  const before = loadavg()[0]!;
+  const m = await work();
+  return { ...m, load: { before, after: loadavg()[0]! } };
+}
+
+/** The eventshift CLI in a child process of its own, with --json; its result, wall time and peak RSS. */
+async function eventshift(argv: string[], database: string) {
+  const finished = await run(process.execPath, [resolve('bench/eventshift-rss.mjs'), ...argv, '--json', '--quiet', '--database-url', `${server}/${database}`], { fd3: true });
+  const rss = JSON.parse(finished.fd3.trim().split('\n').at(-1)!) as { rssBeforeKiB: number; peakRssKiB: number };
+  return { seconds: finished.seconds, result: JSON.parse(finished.stdout) as Record<string, unknown>, ...rss };
+}
+
+function checkSeconds(verification: unknown): Record<string, number> {
+  const checks = (verification as { checks?: Array<{ id: string; seconds: number }> } | null)?.checks ?? [];
+  return Object.fromEntries(checks.map((c) => [c.id, c.seconds]));
+}
+
+async function main(): Promise<void> {
+  const admin = await scratch.admin();
+  const [version] = await admin.query<{ v: string; pool: string }>('SELECT VERSION() AS v, @@innodb_buffer_pool_size AS pool');
+  const mysqldump = await program(['mysqldump', 'mariadb-dump']);
+  const client = await program(['mariadb', 'mysql']);
+  const folder = await scratch.folder();
+  const results: Partial<Record<Variant, Measurement>> = {};
+  const states: Partial<Record<'a' | 'b' | 'c', Record<string, ContentChecksum>>> = {};
+  let fixture: VbzcartFixture | null = null;
+  const byHand = (database: string) => run(client, [...clientArgs(), database], { input: byHandSql });
+
+  if (only.has('a')) {
+    const copy = await freshCopy('a');
+    fixture = copy.fixture;
+    say('(a) the hand-written SQL ...');
+    results.a = await measured(async () => ({ seconds: (await byHand(copy.name)).seconds }));
+    states.a = await tableStates(copy.name);
+    await scratch.drop(copy.name);
+  }
+  if (only.has('b')) {
+    const copy = await freshCopy('b');
+    fixture = copy.fixture;
+    say(`(b) ${mysqldump} ${touched.join(' ')}, then the hand-written SQL ...`);
+    results.b = await measured(async () => {
+      const dump = await run(mysqldump, [...clientArgs(), ...mysqldumpFlags, `--result-file=${join(folder, 'dump.sql')}`, copy.name, ...touched]);
+      const sql = await byHand(copy.name);
+      return { seconds: dump.seconds + sql.seconds, parts: { mysqldump: dump.seconds, sql: sql.seconds } };
+    });
+    states.b = await tableStates(copy.name);
+    await scratch.drop(copy.name);
+  }
+  if (only.has('c')) {
+    const copy = await freshCopy('c');
+    fixture = copy.fixture;
+    say('(c) eventshift migrate ...');
+    results.c = await measured(async () => {
+      const r = await eventshift(['migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-c')], copy.name);
+      if (r.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(r.result.status)}, not completed.`);
+      return {
+        seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB,
+        stageSeconds: r.result.stageSeconds as Record<string, number>, checkSeconds: checkSeconds(r.result.verification),
+      };
+    });
+    states.c = await tableStates(copy.name);
+    if (only.has('d')) {
+      say('(d) eventshift verify ...');
+      results.d = await measured(async () => {
+        const r = await eventshift(['verify', 'vbzcart-ord-pull', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-d')], copy.name);
+        const verification = r.result.verification as { ok: boolean };
+        if (!verification.ok) throw new Error('eventshift verify found a failing check on the migrated copy.');
+        return { seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB, checkSeconds: checkSeconds(verification) };
+      });
+    }
+    await scratch.drop(copy.name);
+  }
+  for (const v of ['a', 'b'] as const) {
+    if (!states[v] || !states.c) continue;
+    const differ = differences(states[v], states.c);
+    if (differ.length > 0) throw new Error(`(${v}) does not give the rows eventshift gives: ${differ.join(', ')} differ; its time would not count.`);
+    results[v]!.sameAsEventshift = true;
+  }
+
+  const counts = fixture!.counts;
+  const rows = counts.eventsByTable.event + counts.eventsByTable.event_vc_ord_hold + counts.eventsByTable.event_vc_legacy;
+  const ratio = (x: Variant, y: Variant) => (results[x] && results[y] ? results[x].seconds / results[y].seconds : null);
+  const ratios = { cOverB: ratio('c', 'b'), dOverC: ratio('d', 'c'), cOverA: ratio('c', 'a') };
+  const at = new Date().toISOString();
+  const figures = {
+    benchmark: 'migrate', at, pulls, seed,
+    server: version?.v ?? '', innodbBufferPoolBytes: Number(version?.pool ?? 0), node: process.version,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
+    rowsWritten: rows, rowsByTable: counts.eventsByTable, sourceRows: { pulls: counts.pulls, orders: counts.orders, events: counts.existingEvents },
+    mysqldump: { program: mysqldump, flags: mysqldumpFlags, tables: touched },
+    results, ratios,
+    goals: { cOverB: 1.5, dOverC: 0.5, peakRssMiB: 256 },
+  };
+
+  const label: Record<Variant, string> = {
+    a: '(a) hand-written SQL',
+    b: `(b) ${mysqldump} + (a)`,
+    c: '(c) eventshift migrate',
+    d: '(d) eventshift verify',
+  };
+  const note = (v: Variant, m: Measurement) => {
+    const parts = Object.entries(m.parts ?? m.stageSeconds ?? {}).map(([k, s]) => `${k} ${s.toFixed(2)}`).join(', ');
+    return [parts, m.sameAsEventshift ? 'same rows as (c)' : '', `load ${m.load.before.toFixed(1)}/${m.load.after.toFixed(1)}`].filter(Boolean).join('; ');
+  };
+  const slowest = Object.entries(results.c?.checkSeconds ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 6);
+  const out = [
+    '',
+    `${count(pulls)} pulls (seed ${seed}): the migration writes ${count(rows)} rows (event ${count(counts.eventsByTable.event)}, ` +
+      `event_vc_ord_hold ${count(counts.eventsByTable.event_vc_ord_hold)}, event_vc_legacy ${count(counts.eventsByTable.event_vc_legacy)}).`,
+    `${version?.v}, InnoDB buffer pool ${mb(Number(version?.pool ?? 0))}, node ${process.version}, ${cpus().length} CPUs. Each measurement on a fresh identical copy.`,
+    '',
+    `${'measurement'.padEnd(28)}${pad('seconds', 9)}${pad('rows/s', 11)}${pad('peak RSS', 12)}  notes (seconds; load average before/after)`,
+    ...variants.filter((v) => results[v]).map((v) => {
+      const m = results[v]!;
+      return `${label[v].padEnd(28)}${pad(m.seconds.toFixed(2), 9)}${pad(count(rows / m.seconds), 11)}${pad(m.peakRssKiB ? mb(m.peakRssKiB * 1024) : '', 12)}  ${note(v, m)}`;
+    }),
+    '',
+    ...(ratios.cOverB === null ? [] : [`c/b: ${ratios.cOverB.toFixed(2)}  (goal <= 1.5${ratios.cOverB <= 1.5 ? ', met' : ', NOT met'})`]),
+    ...(ratios.dOverC === null ? [] : [`d/c: ${ratios.dOverC.toFixed(2)}  (goal <= 0.5${ratios.dOverC <= 0.5 ? ', met' : ', NOT met'})`]),
+    ...(slowest.length ? ['', `Slowest checks in (c): ${slowest.map(([id, s]) => `${id} ${s.toFixed(2)}`).join(', ')}`] : []),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  const resultsDir = resolve('bench/results');
+  await mkdir(resultsDir, { recursive: true });
+  const file = join(resultsDir, `migrate-${stamp(at)}.json`);
+  await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
+  process.stdout.write(`\nFigures: ${file}\n`);
+}
+
+try {
+  await main();
+} catch (error) {
+  say(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+} finally {
+  await scratch.cleanUp();
+}

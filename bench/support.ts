@@ -1,0 +1,151 @@
+/**
+ * What the benchmarks share: the server they run on, scratch databases and folders removed whatever happens
+ * (also on Ctrl-C), running the MySQL client programs and eventshift in child processes, and formatting figures.
+ * BENCH_DATABASE_SERVER (or TEST_DATABASE_SERVER) overrides the server, default mysql://root@127.0.0.1:3306.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, parseDatabaseUrl, type Db } from '../src/db/connection.ts';
+import { quoteId } from '../src/db/quote.ts';
+
+export const server = (process.env.BENCH_DATABASE_SERVER ?? process.env.TEST_DATABASE_SERVER ?? 'mysql://root@127.0.0.1:3306').replace(/\/$/, '');
+const target = parseDatabaseUrl(`${server}/mysql`);
+
+export const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** A positive whole number from a flag (underscores allowed: 2_000_000), or exit 2 saying what is wrong. */
+export function wholeNumber(flag: string, value: string): number {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < 1) {
+    say(`${flag} must be a positive whole number, not ${value}.`);
+    process.exit(2);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scratch databases and folders, removed whatever happens.
+
+/**
+ * The scratch databases (`es_bench_<random>_<suffix>`) and folder of one benchmark run. `cleanUp` drops and removes
+ * them all; it runs on SIGINT/SIGTERM by itself, and the benchmark calls it in a `finally`.
+ */
+export function scratchSpace() {
+  const prefix = `es_bench_${randomBytes(3).toString('hex')}`;
+  const databases = new Set<string>();
+  let folder: string | null = null;
+  let admin: Db | null = null;
+  let cleaning: Promise<void> | null = null;
+
+  const adminDb = async () => (admin ??= await connect(`${server}/mysql`));
+  const cleanUp = () => {
+    cleaning ??= (async () => {
+      const db = admin ?? (await connect(`${server}/mysql`).catch(() => null));
+      for (const name of databases) await db?.execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`).catch((e: Error) => say(`Could not drop ${name}: ${e.message}`));
+      await db?.close();
+      if (folder) await rm(folder, { recursive: true, force: true });
+    })();
+    return cleaning;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say(`\n${signal}: dropping the scratch databases ${prefix}_* ...`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
+  return {
+    prefix,
+    admin: adminDb,
+    /** A new, empty database `<prefix>_<suffix>` (dropped first if it exists). */
+    async database(suffix: string): Promise<string> {
+      const name = `${prefix}_${suffix}`;
+      databases.add(name);
+      const db = await adminDb();
+      await db.execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`);
+      await db.execute(`CREATE DATABASE ${quoteId(name)} CHARACTER SET utf8mb4`);
+      return name;
+    },
+    /** Drops a scratch database now (to free the server's memory and disk for the next measurement). */
+    async drop(name: string): Promise<void> {
+      await (await adminDb()).execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`);
+      databases.delete(name);
+    },
+    /** The run's scratch folder, created on first use. */
+    async folder(): Promise<string> {
+      return (folder ??= await mkdtemp(join(tmpdir(), 'es-bench-')));
+    },
+    cleanUp,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running programs.
+
+/** mysql client arguments for the server; the password, if any, goes in MYSQL_PWD, never on the command line. */
+export function clientArgs(): string[] {
+  const where = target.socketPath ? [`--socket=${target.socketPath}`] : [`--host=${target.host}`, `--port=${target.port}`];
+  return [...where, `--user=${target.user}`];
+}
+const clientEnv = { ...process.env, ...(target.password ? { MYSQL_PWD: target.password } : {}) };
+
+export interface Finished {
+  /** Wall time from spawn to exit. */
+  seconds: number;
+  stdout: string;
+  /** What the program wrote on file descriptor 3, when `fd3` was asked for. */
+  fd3: string;
+}
+
+/** Runs a program to its end. stdin from a file when `input` is given; fails with its stderr on a non-zero exit. */
+export function run(program: string, argv: string[], options: { input?: string; fd3?: boolean; env?: Record<string, string> } = {}): Promise<Finished> {
+  return new Promise((resolvePromise, reject) => {
+    const fd = options.input === undefined ? null : openSync(options.input, 'r');
+    const started = performance.now();
+    const stdio: Array<'ignore' | 'pipe' | number> = [fd ?? 'ignore', 'pipe', 'pipe', ...(options.fd3 ? ['pipe' as const] : [])];
+    const child = spawn(program, argv, { env: { ...clientEnv, ...options.env }, stdio });
+    let stdout = '';
+    let stderr = '';
+    let fd3 = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    (child.stdio[3] as NodeJS.ReadableStream | undefined)?.on('data', (chunk: Buffer) => (fd3 += chunk.toString()));
+    child.on('error', (error) => {
+      if (fd !== null) closeSync(fd);
+      reject(new Error(`${program} could not be started: ${error.message}`));
+    });
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (fd !== null) closeSync(fd);
+      if (code === 0) resolvePromise({ seconds, stdout, fd3 });
+      else reject(new Error(`${program} ${argv.join(' ')} exited with ${code}: ${(stderr.trim() || stdout.trim()).slice(-2000)}`));
+    });
+  });
+}
+
+/** The first of these programs that exists (MariaDB ships mariadb-dump/mariadb, MySQL mysqldump/mysql). */
+export async function program(names: string[]): Promise<string> {
+  for (const name of names) {
+    try {
+      await run(name, ['--version']);
+      return name;
+    } catch {
+      // try the next
+    }
+  }
+  throw new Error(`None of ${names.join(', ')} is installed; install the MariaDB or MySQL client.`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Figures.
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+/** Right-aligned in `width` characters. */
+export const pad = (text: string, width: number) => (text.length >= width ? text : ' '.repeat(width - text.length) + text);
+export const count = (n: number) => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+/** `20261121T114012Z`, for result file names. */
+export const stamp = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
