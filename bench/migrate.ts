@@ -175,7 +175,8 @@ async function main(): Promise<void> {
       if (r.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(r.result.status)}, not completed.`);
       return {
         seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB,
-        stageSeconds: r.result.stageSeconds as Record<string, number>, checkSeconds: checkSeconds(r.result.verification),
+        stageSeconds: { ...(typeof r.result.planSeconds === 'number' ? { plan: r.result.planSeconds } : {}), ...(r.result.stageSeconds as Record<string, number>) },
+        checkSeconds: checkSeconds(r.result.verification),
       };
     });
     states.c = await tableStates(copy.name);

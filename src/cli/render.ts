@@ -66,7 +66,8 @@ export function renderMigrate(r: MigrateResult): string {
   for (const [step, rows] of Object.entries(r.rowsWritten)) out.push(`Wrote ${rows} rows in step ${step}.`);
   if (r.verification) out.push(renderVerification(r.verification));
   if (r.reportDir) out.push(`Report: ${r.reportDir}/report.html (and report.md, report.json)`);
-  const times = Object.entries(r.stageSeconds).map(([s, t]) => `${s} ${t}s`).join(', ');
+  const times = [...(r.planSeconds === null ? [] : [['plan', r.planSeconds] as const]), ...Object.entries(r.stageSeconds)]
+    .map(([s, t]) => `${s} ${t}s`).join(', ');
   if (times) out.push(`Stage times: ${times}`);
   return out.join('\n');
 }

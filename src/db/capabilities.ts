@@ -10,8 +10,8 @@ export interface Capabilities {
   readonly transactionalDdl: false;
   /**
    * The row fingerprint new checksums use (src/db/checksum.ts): `crc32c` where the server has CRC32C() (MariaDB
-   * 10.8+), about twice as cheap as `md5`, which every server can compute. A stored checksum is always recomputed
-   * with its own recipe, so backups taken on one server stay checkable on another that can compute theirs.
+   * 10.8+), a quarter to a third cheaper than `md5`, which every server can compute. A stored checksum is always
+   * recomputed with its own recipe, so backups taken on one server stay checkable on another that can compute it.
    */
   readonly checksumRecipe: ChecksumRecipe;
   /** The recipes this server can compute. */

@@ -77,6 +77,8 @@ export interface MigrateResult {
   reportDir: string | null;
   /** Seconds per stage run by this invocation. */
   stageSeconds: Partial<Record<Stage, number>>;
+  /** Seconds this invocation spent planning (counting rows and scanning for data problems); null when it resumed. */
+  planSeconds: number | null;
   rowsWritten: Record<string, number>;
 }
 
@@ -95,16 +97,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       return {
         runId: run.id, resumed: true, status: 'completed', stage: 'cutover', plan: run.plan,
         backup: run.backupId ? { id: run.backupId, dir: join(options.backupDir, run.backupId) } : null,
-        verification: null, reportDir: null, stageSeconds: {}, rowsWritten: {},
+        verification: null, reportDir: null, stageSeconds: {}, planSeconds: null, rowsWritten: {},
       };
     }
     const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
+    let planSeconds: number | null = null;
     if (resumed) {
       if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
         throw usageError(`Run ${run!.id} of ${mapping.name} is open with the IDs it planned; run migrate without --ids/--start to finish it, or roll it back first.`);
       }
       log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
     } else {
+      const planned = performance.now();
       const plan = await buildPlanWithCsv(db, mapping, now(), options.overrides, { quarantine: options.quarantine });
       if (!plan.ok) {
         throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, { subject: mapping.name, details: { plan } });
@@ -112,6 +116,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       await ensureBookkeeping(db);
       const id = await createRun(db, plan, lock.connectionId, now());
       run = (await runById(db, id))!;
+      planSeconds = Math.round(performance.now() - planned) / 1000;
       log(`Run ${id} of ${mapping.name} started.`);
     }
     await claimRun(db, run!.id, lock.connectionId, now());
@@ -121,7 +126,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       result: {
         runId: run!.id, resumed, status: 'running', stage: run!.stage, plan: run!.plan,
         backup: run!.backupId ? { id: run!.backupId, dir: join(options.backupDir, run!.backupId) } : null,
-        verification: null, reportDir: null, stageSeconds: {}, rowsWritten: {},
+        verification: null, reportDir: null, stageSeconds: {}, planSeconds, rowsWritten: {},
       },
     };
     try {
