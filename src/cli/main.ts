@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkBackup, createBackup, listBackups, restoreBackup } from '../backup/index.ts';
+import { checkBackup, createBackup, listBackups } from '../backup/index.ts';
 import { connect } from '../db/connection.ts';
 import { usageError } from '../errors.ts';
 import { loadMapping } from '../mapping/load.ts';

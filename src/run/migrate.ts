@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { createTableSql } from '../db/ddl.ts';
@@ -364,7 +364,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
 }
 
 async function cutoverStage(s: RunState): Promise<boolean> {
-  const { db, run, mapping, now } = s;
+  const { db, run, mapping } = s;
   const verification = (await stepRecord(db, run.id, 'verify', 'checks'));
   if (verification?.status !== 'done') {
     throw refusal(`Run ${run.id}: cutover needs a passed verification, and there is none; run migrate again to verify.`);
@@ -376,8 +376,4 @@ async function cutoverStage(s: RunState): Promise<boolean> {
     });
   }
   return true;
-}
-
-export async function backupExists(dir: string, id: string): Promise<boolean> {
-  return stat(join(dir, id, 'manifest.json')).then(() => true, () => false);
 }

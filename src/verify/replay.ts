@@ -1,9 +1,8 @@
 import type { Db } from '../db/connection.ts';
 import { openRowCursor, type RawRow, type RowCursor } from '../db/row-stream.ts';
-import { tableName } from '../db/ddl.ts';
 import { quoteId, quoteQualified } from '../db/quote.ts';
 import { fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
-import type { Mapping, ReplayComparison, ReplayDefinition } from '../mapping/define.ts';
+import type { Mapping, ReplayDefinition } from '../mapping/define.ts';
 import type { RenameState } from '../run/cutover.ts';
 import type { CheckResult } from './verification.ts';
 

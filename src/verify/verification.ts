@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { aggregateSql, readChecksum, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { aggregateSql, readChecksum, sameChecksum, type ContentChecksum } from '../db/checksum.ts';
 import { describeTable, type ColumnInfo } from '../db/introspect.ts';
 import { quoteId, quoteQualified } from '../db/quote.ts';
 import type { Mapping } from '../mapping/define.ts';
