@@ -1,5 +1,5 @@
 import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
-import { refusal } from '../errors.ts';
+import { EventshiftError, refusal } from '../errors.ts';
 
 /**
  * A MySQL named lock (GET_LOCK) held on a connection of its own. The server releases it when that connection
@@ -10,7 +10,25 @@ export interface RunLock {
   readonly name: string;
   /** CONNECTION_ID() of the holding connection, recorded in the run so others can name the holder. */
   readonly connectionId: number;
+  /**
+   * Rejects when the lock has been lost: its connection dropped (a server restart, a KILL, a network cut), so the
+   * server released it and another run could take it. A run calls this before each chunk, stage and check, and so
+   * stops at a safe point; every chunk is journaled, so migrate again resumes. It asks the server at most once a
+   * second; between asks it answers from the last one.
+   */
+  assertHeld(): Promise<void>;
   release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** How long to wait for a holder to let go (default 3 s). */
+  waitSeconds?: number;
+  /**
+   * How often the idle lock connection is pinged so the server's `wait_timeout` (or a proxy's idle limit) does not
+   * close it, and with it release the lock, during a long run or pause. Default: a quarter of the connection's
+   * `wait_timeout`, at most 60 s.
+   */
+  keepAliveMs?: number;
 }
 
 export function lockName(database: string, mapping: string): string {
@@ -23,18 +41,47 @@ export function lockName(database: string, mapping: string): string {
  * Takes the lock or returns null when another connection still holds it after `waitSeconds`. The short wait covers a
  * process killed a moment ago: the server releases its lock only once it has noticed the dead connection.
  */
-export async function tryLock(target: ConnectionTarget | string, name: string, waitSeconds = 3): Promise<RunLock | null> {
+export async function tryLock(target: ConnectionTarget | string, name: string, options: LockOptions = {}): Promise<RunLock | null> {
   const holder: Db = await connect(target);
-  const [row] = await holder.query<{ got: number | string | null }>('SELECT GET_LOCK(?, ?) AS got', [name, waitSeconds]);
+  const [row] = await holder.query<{ got: number | string | null }>('SELECT GET_LOCK(?, ?) AS got', [name, options.waitSeconds ?? 3]);
   if (Number(row?.got) !== 1) {
     await holder.close();
     return null;
   }
+  const [timeout] = await holder.query<{ seconds: number | string }>('SELECT @@SESSION.wait_timeout AS seconds');
+  const every = options.keepAliveMs ?? Math.max(1000, Math.min(60_000, (Number(timeout?.seconds) * 1000) / 4));
+  let lost: string | null = null;
+  let confirmedAt = performance.now();
+  let asking: Promise<void> | null = null;
+  const ask = () => (asking ??= (async () => {
+    try {
+      // IS_USED_LOCK also proves the server still counts this connection as the holder.
+      const [state] = await holder.query<{ holder: number | string | null }>('SELECT IS_USED_LOCK(?) AS holder', [name]);
+      if (Number(state?.holder) === holder.connectionId) confirmedAt = performance.now();
+      else lost = `the server no longer counts connection ${holder.connectionId} as its holder`;
+    } catch (error) {
+      lost = `its connection ${holder.connectionId} dropped (${error instanceof Error ? error.message : String(error)})`;
+    }
+    if (lost !== null) clearInterval(timer);
+  })().finally(() => (asking = null)));
+  const timer = setInterval(() => void ask(), every);
+  // The keep-alive never holds the process open on its own.
+  timer.unref();
   return {
     name,
     connectionId: holder.connectionId,
+    async assertHeld() {
+      if (lost === null && performance.now() - confirmedAt >= 1000) await ask();
+      if (lost !== null) {
+        throw new EventshiftError('database', `The run lock ${name} was lost: ${lost}. This run stopped at a safe point; run the command again to resume.`, {
+          subject: name,
+        });
+      }
+    },
     async release() {
-      await holder.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
+      clearInterval(timer);
+      await asking;
+      if (lost === null) await holder.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
       await holder.close();
     },
   };

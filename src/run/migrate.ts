@@ -122,7 +122,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     await claimRun(db, run!.id, lock.connectionId, now());
     const state: RunState = {
       db, mapping, run: run!, options, now, log,
-      throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')) }),
+      throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')), check: () => lock.assertHeld() }),
       result: {
         runId: run!.id, resumed, status: 'running', stage: run!.stage, plan: run!.plan,
         backup: run!.backupId ? { id: run!.backupId, dir: join(options.backupDir, run!.backupId) } : null,

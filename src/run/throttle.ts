@@ -16,6 +16,8 @@ export interface ThrottleOptions {
   pollMs?: number;
   /** Called every poll while paused, e.g. to keep the connection alive. */
   whilePaused?: () => Promise<void>;
+  /** Called at every such point, paused or not; throws to stop the run there (e.g. the run lock's `assertHeld`). */
+  check?: () => Promise<void>;
 }
 
 export interface Throttle {
@@ -39,12 +41,14 @@ export function throttle(options: ThrottleOptions): Throttle {
     log?.(`Paused: ${pauseFile} exists. The run waits until it is removed (stopping it now is safe: migrate again resumes).`);
     do {
       await delay(options.pollMs ?? 1000);
+      await options.check?.();
       await options.whilePaused?.();
     } while (await exists(pauseFile!));
     log?.(`Resumed: ${pauseFile} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
   };
   return {
     async waitWhilePaused() {
+      await options.check?.();
       if (pause) return pause;
       if (pauseFile === undefined || !(await exists(pauseFile))) return;
       pause ??= paused().finally(() => (pause = null));

@@ -10,6 +10,7 @@ import { eventshiftBin, runCli } from '../support/cli.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { migrate, type MigrateProgress } from '../../src/run/migrate.ts';
+import { lockHolder, lockName, tryLock } from '../../src/run/lock.ts';
 
 /**
  * --max-rows-per-second and --pause-file on the real server, with small databases. Only lower bounds on time are
@@ -130,5 +131,58 @@ describe('--pause-file', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/\(resumed\): completed/);
     expect(again.stdout).toContain('checks passed');
+  });
+});
+
+describe('the run lock while a run is paused or long', () => {
+  it('a run whose lock connection dropped stops at the next safe point, naming the lock; migrate again finishes', async () => {
+    const { t } = await seeded('throttle_lock_lost');
+    const pauseFile = join(work, 'pause-lock-lost');
+    const backupDir = join(work, 'lock-lost-backups');
+    const lines: string[] = [];
+    let paused = false;
+    const run = migrate({
+      databaseUrl: t.url, mapping, backupDir, reportDir: join(work, 'lock-lost-report'), chunkKeys: 100, pauseFile,
+      log: (line) => void lines.push(line),
+      onProgress: (p) => {
+        if (p.stage === 'write' && p.done > 0 && !paused) {
+          paused = true;
+          writeFileSync(pauseFile, '');
+        }
+      },
+    });
+    const outcome = run.then(() => null, (error: Error) => error);
+    await until(() => lines.some((l) => l.startsWith('Paused:')), 'the run to say it is paused');
+    const [holder] = await t.db.query<{ id: string }>(`SELECT lock_connection_id AS id FROM eventshift_runs ORDER BY id DESC LIMIT 1`);
+    // What a server restart, a network cut or wait_timeout does to the lock's connection.
+    await t.db.execute(`KILL ${Number(holder!.id)}`);
+    const error = await outcome;
+    expect(error?.message).toMatch(new RegExp(`The run lock eventshift:${t.name}:vbzcart-ord-pull was lost: its connection ${holder!.id} dropped`));
+    expect(error?.message).toContain('run the command again to resume');
+    const stoppedAt = await journal(t);
+    expect(stoppedAt.stage).toBe('backup');
+    await rm(pauseFile);
+    const again = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: join(work, 'lock-lost-report-2') });
+    expect(again.resumed).toBe(true);
+    expect(again.status).toBe('completed');
+    expect(again.verification?.ok).toBe(true);
+  });
+
+  it('the idle lock connection is pinged, so no session timeout closes it during a long run or pause', async () => {
+    const t = await freshDatabase('throttle_keepalive');
+    databases.push(t);
+    const name = lockName(t.name, 'keepalive');
+    const lock = (await tryLock(t.url, name, { keepAliveMs: 400 }))!;
+    try {
+      await delay(3000);
+      // The server's own count of how long the connection has been idle: never more than about one ping interval.
+      const [idle] = await t.db.query<{ ms: string }>('SELECT TIME_MS AS ms FROM information_schema.PROCESSLIST WHERE ID = ?', [lock.connectionId]);
+      expect(Number(idle!.ms)).toBeLessThan(1500);
+      await lock.assertHeld();
+      expect(await lockHolder(t.db, name)).toBe(lock.connectionId);
+    } finally {
+      await lock.release();
+    }
+    expect(await lockHolder(t.db, name)).toBeNull();
   });
 });
