@@ -1,10 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
-import { runCli, tracedRun } from '../support/cli.ts';
+import { referenceRun, runCli } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import { exportOrdPullCsv, usExcelDialect } from '../../mappings/vbzcart-ord-pull/csv-export.ts';
 
@@ -14,44 +12,32 @@ import { exportOrdPullCsv, usExcelDialect } from '../../mappings/vbzcart-ord-pul
  * database as it was, staging table and all.
  */
 const fixtureOptions = { seed: 5152, pulls: 2600 };
-let work: string;
+const ws = testWorkspace('csv-crash');
 let file: string;
 let reference: Snapshot;
 let original: Snapshot;
 let points: string[];
-const databases: TestDatabase[] = [];
 
 async function seeded(label: string): Promise<TestDatabase> {
-  const t = await freshDatabase(label);
-  databases.push(t);
+  const t = await ws.database(label);
   await generateVbzcart(t.db, fixtureOptions);
   await t.db.execute('DROP TABLE ord_pull');
   return t;
 }
 
 function cli(t: TestDatabase, args: string[], env: Record<string, string> = {}) {
-  return runCli([...args, '--backup-dir', join(work, `b-${t.name}`)], { cwd: work, env: { DATABASE_URL: t.url, ...env } });
+  return runCli([...args, '--backup-dir', ws.path(`b-${t.name}`)], { cwd: ws.dir, env: { DATABASE_URL: t.url, ...env } });
 }
 
 const migrateArgs = () => ['migrate', 'vbzcart-ord-pull', '--source', `pull=${file}`, '--yes', '--quiet'];
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'es-csv-crash-'));
-  const source = await freshDatabase('csv_crash_src');
-  databases.push(source);
+  const source = await ws.database('csv_crash_src');
   await generateVbzcart(source.db, fixtureOptions);
-  file = join(work, 'ord_pull.csv');
+  file = ws.path('ord_pull.csv');
   await exportOrdPullCsv(source.db, file, usExcelDialect);
   const t = await seeded('csv_crash_ref');
-  original = await snapshot(t.db);
-  const traced = await tracedRun([...migrateArgs(), '--backup-dir', join(work, `b-${t.name}`)], { cwd: work, env: { DATABASE_URL: t.url } });
-  expect(traced.run.code, traced.run.stderr).toBe(0);
-  reference = await snapshot(t.db);
-  points = traced.points;
-});
-afterAll(async () => {
-  for (const t of databases) await t.drop();
-  await rm(work, { recursive: true, force: true });
+  ({ original, reference, points } = await referenceRun(t, [...migrateArgs(), '--backup-dir', ws.path(`b-${t.name}`)], ws.dir));
 });
 
 describe('a CSV load killed at any point', () => {

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { snapshot } from '../support/snapshot.ts';
 import { runCli } from '../support/cli.ts';
 import { checksums } from './support.ts';
@@ -25,20 +25,10 @@ import { verify } from '../../src/run/verify-run.ts';
 /** Seeds other than the fixture's default: databases the mapping was not written against. */
 const seed = 31_337;
 const unseenSeed = 8_086;
-let work: string;
-const databases: TestDatabase[] = [];
-
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'es-csv-'));
-});
-afterAll(async () => {
-  for (const t of databases) await t.drop();
-  await rm(work, { recursive: true, force: true });
-});
+const ws = testWorkspace('csv');
 
 async function vbzcart(label: string, fixtureSeed: number): Promise<{ t: TestDatabase; fixture: VbzcartFixture }> {
-  const t = await freshDatabase(label);
-  databases.push(t);
+  const t = await ws.database(label);
   return { t, fixture: await generateVbzcart(t.db, { seed: fixtureSeed }) };
 }
 
@@ -50,7 +40,7 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
   beforeAll(async () => {
     ({ t: fromTable } = await vbzcart('csv_same_table', seed));
     ({ t: fromCsv } = await vbzcart('csv_same_csv', seed));
-    file = join(work, 'ord_pull.csv');
+    file = ws.path('ord_pull.csv');
     await exportOrdPullCsv(fromCsv.db, file, usExcelDialect);
     // The legacy table is gone: only its export is left.
     await fromCsv.db.execute('DROP TABLE ord_pull');
@@ -74,23 +64,23 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
 
   it('migrates to byte-identical target tables, verifies (with the row-count check) and restores', async () => {
     const before = await snapshot(fromCsv.db);
-    const table = await migrate({ databaseUrl: fromTable.url, mapping, backupDir: join(work, 'b-table'), reportDir: join(work, 'r-table') });
-    const csv = await migrate({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: file }), backupDir: join(work, 'b-csv'), reportDir: join(work, 'r-csv') });
+    const table = await migrate({ databaseUrl: fromTable.url, mapping, backupDir: ws.path('b-table'), reportDir: ws.path('r-table') });
+    const csv = await migrate({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: file }), backupDir: ws.path('b-csv'), reportDir: ws.path('r-csv') });
     expect([table.status, csv.status]).toEqual(['completed', 'completed']);
     expect(csv.verification!.checks.filter((c) => !c.ok)).toEqual([]);
     expect(csv.verification!.checks.find((c) => c.id === 'pull.csv.rows')).toMatchObject({ ok: true, expected: 1665, actual: 1665 });
     expect(await checksums(fromCsv.db)).toEqual(await checksums(fromTable.db));
     expect(csv.rowsWritten).toEqual(table.rowsWritten);
     // Nothing to set aside, so no quarantine file.
-    expect(existsSync(join(work, 'r-csv', 'quarantine.csv'))).toBe(false);
+    expect(existsSync(ws.path('r-csv', 'quarantine.csv'))).toBe(false);
 
     // verify again without --source: the run's plan says where pull came from.
-    const again = await verify({ databaseUrl: fromCsv.url, mapping, backupDir: join(work, 'b-csv') });
+    const again = await verify({ databaseUrl: fromCsv.url, mapping, backupDir: ws.path('b-csv') });
     expect(again.verification.checks.filter((c) => !c.ok)).toEqual([]);
-    await expect(verify({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: join(work, 'other.csv') }), backupDir: join(work, 'b-csv') }))
+    await expect(verify({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: ws.path('other.csv') }), backupDir: ws.path('b-csv') }))
       .rejects.toThrow(/read pull from .*ord_pull\.csv, not .*other\.csv/);
 
-    const restored = await restoreMapping({ databaseUrl: fromCsv.url, mapping, backupDir: join(work, 'b-csv') });
+    const restored = await restoreMapping({ databaseUrl: fromCsv.url, mapping, backupDir: ws.path('b-csv') });
     expect(restored.droppedStaging).toEqual(['eventshift_src_pull']);
     expect(await snapshot(fromCsv.db)).toEqual(before);
     expect(await fromCsv.db.query("SHOW TABLES LIKE 'eventshift\\_src%'")).toEqual([]);
@@ -104,7 +94,7 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
       { encoding: 'utf8', delimiter: ';', lineBreak: '\n', dateFormat: 'sql', quoteAll: true, bom: true },
     ];
     for (const [i, dialect] of dialects.entries()) {
-      const path = join(work, `dialect-${i}.csv`);
+      const path = ws.path(`dialect-${i}.csv`);
       await exportOrdPullCsv(fromTable.db, path, dialect, { table: 'OLD ord_pull' });
       const loaded = await loadCsvSource(fromTable.db, {
         alias: 'pull', definition: ordPullCsv, files: [path], staging: 'eventshift_src_probe', temporary: true, comment: 'test',
@@ -115,7 +105,7 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
       await fromTable.db.execute('DROP TEMPORARY TABLE eventshift_src_probe');
     }
     // `M/d/yyyy h:mm a`, as Excel often writes: every row loads, with its times to the minute.
-    const minutes = join(work, 'minutes.csv');
+    const minutes = ws.path('minutes.csv');
     await exportOrdPullCsv(fromTable.db, minutes, { ...usExcelDialect, dateFormat: 'M/d/yyyy h:mm a' }, { table: 'OLD ord_pull' });
     const loaded = await loadCsvSource(fromTable.db, {
       alias: 'pull', definition: ordPullCsv, files: [minutes], staging: 'eventshift_src_probe', temporary: true, comment: 'test',
@@ -139,7 +129,7 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     // Three rows the tests never saw, chosen by the seed: not the last (it sets the release IDs' offset), no planted problem.
     const pick = (at: number) => ids.slice(Math.floor(ids.length * at)).find((id) => !planted.has(id))!;
     const [wrongCount, badDate, duplicated, duplicateOf] = [pick(0.23), pick(0.58), pick(0.81), pick(0.4)];
-    const file = join(work, 'ord_pull-broken.csv');
+    const file = ws.path('ord_pull-broken.csv');
     const lines: Record<string, number> = {};
     const records: Record<string, string[]> = {};
     let original: string[] = [];
@@ -162,7 +152,7 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     const [lineCount, lineDate, lineDuplicate] = [lines[String(wrongCount)]!, lines[String(badDate)]!, lines.duplicate!];
     const raw = (key: string) => encodeCp1252(records[key]!.join(','));
 
-    const cli = (args: string[]) => runCli([...args, '--backup-dir', join(work, 'b-broken')], { cwd: work, env: { DATABASE_URL: t.url } });
+    const cli = (args: string[]) => runCli([...args, '--backup-dir', ws.path('b-broken')], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
     const source = ['--source', `pull=${file}`];
 
     // Planned: refused, the three rows listed by line.
@@ -183,7 +173,7 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     expect(cli(['plan', 'vbzcart-ord-pull', ...source, '--quarantine']).code).toBe(0);
 
     // Migrated with --quarantine: the rows set aside, in the table and beside the report, with their exact bytes.
-    const report = join(work, 'r-broken');
+    const report = ws.path('r-broken');
     const migrated = cli(['migrate', 'vbzcart-ord-pull', ...source, '--quarantine', '--yes', '--quiet', '--report', report]);
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/completed, last stage cutover/);
@@ -199,15 +189,15 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     expect(besideReport.find((r) => Number(r.line) === lineDuplicate)!.row).toContain('entered twice by the Access import');
 
     // Verified again, on demand: accepted + quarantined = the rows of the file.
-    const verified = cli(['verify', 'vbzcart-ord-pull', '--report', join(work, 'r-broken-again')]);
+    const verified = cli(['verify', 'vbzcart-ord-pull', '--report', ws.path('r-broken-again')]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
     expect(verified.stdout).toContain(`pull: ${ids.length - 2} row(s) loaded + 3 quarantined = the ${ids.length + 1} row(s) of ord_pull-broken.csv`);
-    expect(existsSync(join(work, 'r-broken-again', 'quarantine.csv'))).toBe(true);
+    expect(existsSync(ws.path('r-broken-again', 'quarantine.csv'))).toBe(true);
 
     // The rest is what the table source gives for the same rows.
     const { t: same } = await vbzcart('csv_broken_table', unseenSeed);
     await same.db.execute('DELETE FROM ord_pull WHERE ID IN (?, ?)', [wrongCount, badDate]);
-    expect((await migrate({ databaseUrl: same.url, mapping, backupDir: join(work, 'b-broken-table') })).status).toBe('completed');
+    expect((await migrate({ databaseUrl: same.url, mapping, backupDir: ws.path('b-broken-table') })).status).toBe('completed');
     expect(await checksums(t.db)).toEqual(await checksums(same.db));
   });
 });

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
 import { runCli } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
@@ -12,19 +12,10 @@ import { migrate } from '../../src/run/migrate.ts';
 import { exportSql } from '../../src/export/sql-export.ts';
 import type { PlanOverrides } from '../../src/plan/plan.ts';
 
-let work: string;
-const made: TestDatabase[] = [];
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'es-sql-'));
-});
-afterAll(async () => {
-  for (const t of made) await t.drop();
-  await rm(work, { recursive: true, force: true });
-});
+const ws = testWorkspace('sql');
 
 async function database(label: string, seed: number): Promise<TestDatabase> {
-  const t = await freshDatabase(label);
-  made.push(t);
+  const t = await ws.database(label);
   await generateVbzcart(t.db, { seed });
   return t;
 }
@@ -44,12 +35,12 @@ describe('eventshift sql: patches a DBA can review and apply by hand', () => {
     it(`${label}: the exported patches reproduce migrate's result, and the rollback files return the original`, async () => {
       const seed = 9300 + label.length;
       const viaMigrate = await database(`sql_m_${label}`, seed);
-      await migrate({ databaseUrl: viaMigrate.url, mapping, backupDir: join(work, 'b'), reportDir: join(work, 'r'), overrides });
+      await migrate({ databaseUrl: viaMigrate.url, mapping, backupDir: ws.path('b'), reportDir: ws.path('r'), overrides });
       const expected = await snapshot(viaMigrate.db);
 
       const byHand = await database(`sql_h_${label}`, seed);
       const original = await snapshot(byHand.db);
-      const out = join(work, label);
+      const out = ws.path(label);
       const result = await exportSql({ databaseUrl: byHand.url, mapping, outDir: out, overrides });
       expect(result.ok, JSON.stringify(result.findings.filter((f) => f.severity === 'error'))).toBe(true);
       expect(await snapshot(byHand.db)).toEqual(original); // exporting changed nothing
@@ -63,8 +54,8 @@ describe('eventshift sql: patches a DBA can review and apply by hand', () => {
 
   it('names files the MediaWiki way, with EXPLAIN, expected rows and locks; README lists the order', async () => {
     const t = await database('sql_names', 9400);
-    const out = join(work, 'names');
-    const r = runCli(['sql', 'vbzcart-ord-pull', '--out', out, '--check'], { cwd: work, env: { DATABASE_URL: t.url } });
+    const out = ws.path('names');
+    const r = runCli(['sql', 'vbzcart-ord-pull', '--out', out, '--check'], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
     expect(r.code, r.stderr).toBe(0);
     const files = (await readdir(out)).sort();
     expect(files).toEqual([
@@ -82,7 +73,7 @@ describe('eventshift sql: patches a DBA can review and apply by hand', () => {
 
   it('--check exits 1 on an error finding: a non-deterministic function in a data statement', async () => {
     const t = await database('sql_lint', 9500);
-    const dir = join(work, 'lint-mapping');
+    const dir = ws.path('lint-mapping');
     await mkdir(dir, { recursive: true });
     const source = (await readFile(join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/index.ts'), 'utf8'))
       .replaceAll("from '../../src/", `from '${join(import.meta.dirname, '../../src/')}`)
@@ -92,7 +83,7 @@ describe('eventshift sql: patches a DBA can review and apply by hand', () => {
       .replace("import { col, defineMapping,", "import { col, sql, defineMapping,");
     await writeFile(join(dir, 'index.ts'), source);
     await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-    const r = runCli(['sql', join(dir, 'index.ts'), '--out', join(work, 'lint-out'), '--check'], { cwd: work, env: { DATABASE_URL: t.url } });
+    const r = runCli(['sql', join(dir, 'index.ts'), '--out', ws.path('lint-out'), '--check'], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/error: non-deterministic: NOW\(\) gives a different value on each run/);
   });

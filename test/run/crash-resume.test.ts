@@ -1,10 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
-import { runCli, runCliKilledAfter, tracedRun } from '../support/cli.ts';
+import { referenceRun, runCli, runCliKilledAfter } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import { listBackups } from '../../src/backup/index.ts';
 
@@ -14,35 +12,23 @@ import { listBackups } from '../../src/backup/index.ts';
  */
 const fixtureOptions = { seed: 5150, pulls: 600 };
 const migrateArgs = ['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--chunk-keys', '250'];
-let work: string;
+const ws = testWorkspace('crash');
 let reference: Snapshot;
 let original: Snapshot;
 let points: string[];
-const databases: TestDatabase[] = [];
 
 async function seeded(label: string) {
-  const t = await freshDatabase(label);
-  databases.push(t);
+  const t = await ws.database(label);
   await generateVbzcart(t.db, fixtureOptions);
   return t;
 }
 
 function cli(t: TestDatabase, backupDir: string, args: string[], env: Record<string, string> = {}) {
-  return runCli([...args, '--backup-dir', backupDir], { cwd: work, env: { DATABASE_URL: t.url, ...env } });
+  return runCli([...args, '--backup-dir', backupDir], { cwd: ws.dir, env: { DATABASE_URL: t.url, ...env } });
 }
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'es-crash-'));
-  const t = await seeded('crash_ref');
-  original = await snapshot(t.db);
-  const traced = await tracedRun([...migrateArgs, '--backup-dir', join(work, 'ref-backups')], { cwd: work, env: { DATABASE_URL: t.url } });
-  expect(traced.run.code, traced.run.stderr).toBe(0);
-  reference = await snapshot(t.db);
-  points = traced.points;
-});
-afterAll(async () => {
-  for (const t of databases) await t.drop();
-  await rm(work, { recursive: true, force: true });
+  ({ original, reference, points } = await referenceRun(await seeded('crash_ref'), [...migrateArgs, '--backup-dir', ws.path('ref-backups')], ws.dir));
 });
 
 describe('a run killed at any boundary resumes to the same database', () => {
@@ -60,7 +46,7 @@ describe('a run killed at any boundary resumes to the same database', () => {
     let i = 0;
     for (const point of points) {
       const t = await seeded(`crash_${i++}`);
-      const backupDir = join(work, `b${i}`);
+      const backupDir = ws.path(`b${i}`);
       const killed = cli(t, backupDir, migrateArgs, { EVENTSHIFT_FAULT: point });
       expect(killed.signal, `${point}: ${killed.stderr}`).toBe('SIGKILL');
       const resumed = cli(t, backupDir, migrateArgs);
@@ -69,20 +55,18 @@ describe('a run killed at any boundary resumes to the same database', () => {
       // A backup interrupted half-way is discarded, never kept beside the one used.
       const backups = await listBackups(backupDir);
       expect(backups.map((b) => b.complete), point).toEqual([true]);
-      await t.drop();
-      databases.splice(databases.indexOf(t), 1);
+      await ws.drop(t);
     }
   });
 
   it('after kills at random instants, migrate again ends the same; restore after a kill returns the original', { timeout: 300_000 }, async () => {
     // A larger database than the boundary test's, so that most of a run's life is work rather than start-up.
     const large = { seed: 5151, pulls: 4000 };
-    const ref = await freshDatabase('crash_rand_ref');
-    databases.push(ref);
+    const ref = await ws.database('crash_rand_ref');
     await generateVbzcart(ref.db, large);
     const largeOriginal = await snapshot(ref.db);
     const started = performance.now();
-    expect(cli(ref, join(work, 'rand-ref'), migrateArgs).code).toBe(0);
+    expect(cli(ref, ws.path('rand-ref'), migrateArgs).code).toBe(0);
     const runMs = performance.now() - started;
     const largeReference = await snapshot(ref.db);
     // Instants spread over the life of an uninterrupted run, fixed so that a failure repeats.
@@ -94,11 +78,10 @@ describe('a run killed at any boundary resumes to the same database', () => {
       let t: TestDatabase;
       let backupDir: string;
       for (let attempt = 0; ; attempt++) {
-        t = await freshDatabase(`crash_rand_${n}_${attempt}`);
-        databases.push(t);
+        t = await ws.database(`crash_rand_${n}_${attempt}`);
         await generateVbzcart(t.db, large);
-        backupDir = join(work, `r${n}_${attempt}`);
-        const run = await runCliKilledAfter([...migrateArgs, '--backup-dir', backupDir], ms, { cwd: work, env: { DATABASE_URL: t.url } });
+        backupDir = ws.path(`r${n}_${attempt}`);
+        const run = await runCliKilledAfter([...migrateArgs, '--backup-dir', backupDir], ms, { cwd: ws.dir, env: { DATABASE_URL: t.url } });
         if (run.signal === 'SIGKILL') break;
         expect(attempt, `a run finished before ${ms} ms four times`).toBeLessThan(3);
         ms = Math.round(ms * 0.6);
@@ -122,15 +105,14 @@ describe('a run killed at any boundary resumes to the same database', () => {
     let i = 0;
     for (const point of sampled) {
       const t = await seeded(`rb_${i++}`);
-      const backupDir = join(work, `rb${i}`);
+      const backupDir = ws.path(`rb${i}`);
       expect(cli(t, backupDir, migrateArgs, { EVENTSHIFT_FAULT: point }).signal, point).toBe('SIGKILL');
       const undone = cli(t, backupDir, ['rollback', 'vbzcart-ord-pull', '--yes', '--quiet']);
       // Killed before the run was recorded, there is nothing to undo, and rollback says so.
       if (point.startsWith('bookkeeping')) expect(undone.stderr, point).toMatch(/There is no run of vbzcart-ord-pull to roll back/);
       else expect(undone.code, `${point}: ${undone.stderr}`).toBe(0);
       expect(await snapshot(t.db), point).toEqual(original);
-      await t.drop();
-      databases.splice(databases.indexOf(t), 1);
+      await ws.drop(t);
     }
   });
 });

@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { snapshot } from '../support/snapshot.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
@@ -12,19 +10,10 @@ import { lineage } from '../../src/run/lineage.ts';
 import { rollback } from '../../src/run/rollback.ts';
 import { runCli, tracedRun } from '../support/cli.ts';
 
-let backupDir: string;
-const made: TestDatabase[] = [];
-beforeAll(async () => {
-  backupDir = await mkdtemp(join(tmpdir(), 'es-ids-'));
-});
-afterAll(async () => {
-  for (const t of made) await t.drop();
-  await rm(backupDir, { recursive: true, force: true });
-});
+const ws = testWorkspace('ids');
 
 async function database(label: string, options: Parameters<typeof generateVbzcart>[1]): Promise<{ t: TestDatabase; fixture: VbzcartFixture }> {
-  const t = await freshDatabase(label);
-  made.push(t);
+  const t = await ws.database(label);
   return { t, fixture: await generateVbzcart(t.db, options) };
 }
 
@@ -46,7 +35,7 @@ describe('ID strategies', () => {
     expect(on!.range).toEqual({ table: 'event', first: 1300, last: 1300 + fixture.counts.pulls - 1 });
     expect(off!.range).toEqual({ table: 'event', first: 1300 + fixture.counts.pulls, last: 1300 + fixture.counts.pulls + fixture.counts.released - 1 });
 
-    const r = await migrate({ databaseUrl: t.url, mapping, backupDir, overrides: { ids: 'dense' } });
+    const r = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, overrides: { ids: 'dense' } });
     expect(r.verification?.ok, JSON.stringify(r.verification?.checks.filter((c) => !c.ok))).toBe(true);
     await expectGapFree(t, on!.range!.first, off!.range!.last);
     // Within each step, the written events follow legacy-key order.
@@ -67,13 +56,13 @@ describe('ID strategies', () => {
       expect(back.links).toEqual([link]);
       expect(link.via).toBe('lineage table');
     }
-    await rollback({ databaseUrl: t.url, mapping, backupDir });
+    await rollback({ databaseUrl: t.url, mapping, backupDir: ws.dir });
     expect(await snapshot(t.db)).toEqual(original);
   });
 
   it('chronological: one gap-free block across both steps, IDs strictly increasing with WhenStart', async () => {
     const { t, fixture } = await database('ids_chrono', { seed: 8181 });
-    const r = await migrate({ databaseUrl: t.url, mapping, backupDir, overrides: { ids: 'chronological' } });
+    const r = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, overrides: { ids: 'chronological' } });
     expect(r.verification?.ok, JSON.stringify(r.verification?.checks.filter((c) => !c.ok))).toBe(true);
     const range = r.plan.steps[0]!.range!;
     expect(r.plan.steps[1]!.range).toEqual(range);
@@ -101,7 +90,7 @@ describe('ID strategies', () => {
     const start = { holdOn: suggestion.first };
     const accepted = await plan({ databaseUrl: t.url, mapping, overrides: { ids: 'dense', start } });
     expect(accepted.ok, accepted.reasons.join(' ')).toBe(true);
-    const r = await migrate({ databaseUrl: t.url, mapping, backupDir, overrides: { ids: 'dense', start } });
+    const r = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, overrides: { ids: 'dense', start } });
     expect(r.verification?.ok).toBe(true);
     await expectGapFree(t, suggestion.first, suggestion.last);
   });
@@ -114,17 +103,17 @@ describe('ID strategies', () => {
     await expect(plan({ databaseUrl: t.url, mapping, overrides: { start: { holdOut: 1 } } })).rejects.toThrow(/no step.*holdOut|step holdOut/);
   });
   it('a dense run killed after its lineage or mid-chunk resumes to the same database', async () => {
-    const args = ['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--ids', 'dense', '--chunk-keys', '300', '--backup-dir', backupDir];
+    const args = ['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--ids', 'dense', '--chunk-keys', '300', '--backup-dir', ws.dir];
     const { t: ref } = await database('ids_crash_ref', { seed: 8484, pulls: 900 });
-    const traced = await tracedRun(args, { cwd: backupDir, env: { DATABASE_URL: ref.url } });
+    const traced = await tracedRun(args, { cwd: ws.dir, env: { DATABASE_URL: ref.url } });
     expect(traced.run.code).toBe(0);
     const expected = await snapshot(ref.db);
     const firstChunk = traced.points.find((p) => p.startsWith('chunk holdOn'))!;
     for (const point of ['write lineage holdOn worked', firstChunk, 'write lineage holdOff started']) {
       const { t } = await database('ids_crash', { seed: 8484, pulls: 900 });
-      const killed = runCli(args, { cwd: backupDir, env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: point } });
+      const killed = runCli(args, { cwd: ws.dir, env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: point } });
       expect(killed.signal, point).toBe('SIGKILL');
-      const resumed = runCli(args.filter((a, i) => a !== '--ids' && args[i - 1] !== '--ids'), { cwd: backupDir, env: { DATABASE_URL: t.url } });
+      const resumed = runCli(args.filter((a, i) => a !== '--ids' && args[i - 1] !== '--ids'), { cwd: ws.dir, env: { DATABASE_URL: t.url } });
       expect(resumed.code, `${point}: ${resumed.stderr}`).toBe(0);
       expect(await snapshot(t.db), point).toEqual(expected);
     }

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { eventshiftBin, runCli } from '../support/cli.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
@@ -16,12 +15,10 @@ import { lockHolder, lockName, tryLock } from '../../src/run/lock.ts';
  * --max-rows-per-second and --pause-file on the real server, with small databases. Only lower bounds on time are
  * asserted (a sleep cannot end early), so a loaded machine makes these tests slower, never red.
  */
-let work: string;
-const databases: TestDatabase[] = [];
+const ws = testWorkspace('throttle');
 
 async function seeded(label: string, pulls = 600): Promise<{ t: TestDatabase; fixture: VbzcartFixture }> {
-  const t = await freshDatabase(label);
-  databases.push(t);
+  const t = await ws.database(label);
   return { t, fixture: await generateVbzcart(t.db, { seed: 4242, pulls }) };
 }
 
@@ -40,13 +37,6 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'es-throttle-'));
-});
-afterAll(async () => {
-  for (const t of databases) await t.drop();
-  await rm(work, { recursive: true, force: true });
-});
 
 describe('--max-rows-per-second', () => {
   it('keeps the write stage at or under the rate, in chunks of at most about a second of it', async () => {
@@ -55,7 +45,7 @@ describe('--max-rows-per-second', () => {
     const chunks: number[] = [];
     const last = new Map<string, number>();
     const r = await migrate({
-      databaseUrl: t.url, mapping, backupDir: join(work, 'rate-backups'), reportDir: join(work, 'rate-report'), maxRowsPerSecond: rate,
+      databaseUrl: t.url, mapping, backupDir: ws.path('rate-backups'), reportDir: ws.path('rate-report'), maxRowsPerSecond: rate,
       onProgress: (p: MigrateProgress) => {
         if (p.stage !== 'write') return;
         if (p.done > (last.get(p.label) ?? 0)) chunks.push(p.done - (last.get(p.label) ?? 0));
@@ -77,11 +67,11 @@ describe('--max-rows-per-second', () => {
 describe('--pause-file', () => {
   it('waits between write chunks while the file exists, says so once each way, and completes once it is removed', async () => {
     const { t } = await seeded('throttle_pause');
-    const pauseFile = join(work, 'pause-mid-write');
+    const pauseFile = ws.path('pause-mid-write');
     const lines: string[] = [];
     let paused = false;
     const run = migrate({
-      databaseUrl: t.url, mapping, backupDir: join(work, 'pause-backups'), reportDir: join(work, 'pause-report'), chunkKeys: 100, pauseFile,
+      databaseUrl: t.url, mapping, backupDir: ws.path('pause-backups'), reportDir: ws.path('pause-report'), chunkKeys: 100, pauseFile,
       log: (line) => void lines.push(line),
       onProgress: (p) => {
         // After the first chunk: the run must stop before the second.
@@ -107,11 +97,11 @@ describe('--pause-file', () => {
 
   it('does not start while the file exists; a kill while paused is an ordinary kill, and migrate again finishes', async () => {
     const { t } = await seeded('throttle_kill');
-    const pauseFile = join(work, 'pause-from-start');
-    const backupDir = join(work, 'kill-backups');
+    const pauseFile = ws.path('pause-from-start');
+    const backupDir = ws.path('kill-backups');
     await writeFile(pauseFile, '');
     const child = spawn(process.execPath, [eventshiftBin, 'migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', backupDir, '--pause-file', pauseFile],
-      { cwd: work, env: { ...process.env, DATABASE_URL: t.url } });
+      { cwd: ws.dir, env: { ...process.env, DATABASE_URL: t.url } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
@@ -127,7 +117,7 @@ describe('--pause-file', () => {
     expect(await exited).toBe('SIGKILL');
     await rm(pauseFile);
     const again = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--backup-dir', backupDir, '--pause-file', pauseFile],
-      { cwd: work, env: { DATABASE_URL: t.url } });
+      { cwd: ws.dir, env: { DATABASE_URL: t.url } });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/\(resumed\): completed/);
     expect(again.stdout).toContain('checks passed');
@@ -137,12 +127,12 @@ describe('--pause-file', () => {
 describe('the run lock while a run is paused or long', () => {
   it('a run whose lock connection dropped stops at the next safe point, naming the lock; migrate again finishes', async () => {
     const { t } = await seeded('throttle_lock_lost');
-    const pauseFile = join(work, 'pause-lock-lost');
-    const backupDir = join(work, 'lock-lost-backups');
+    const pauseFile = ws.path('pause-lock-lost');
+    const backupDir = ws.path('lock-lost-backups');
     const lines: string[] = [];
     let paused = false;
     const run = migrate({
-      databaseUrl: t.url, mapping, backupDir, reportDir: join(work, 'lock-lost-report'), chunkKeys: 100, pauseFile,
+      databaseUrl: t.url, mapping, backupDir, reportDir: ws.path('lock-lost-report'), chunkKeys: 100, pauseFile,
       log: (line) => void lines.push(line),
       onProgress: (p) => {
         if (p.stage === 'write' && p.done > 0 && !paused) {
@@ -162,15 +152,14 @@ describe('the run lock while a run is paused or long', () => {
     const stoppedAt = await journal(t);
     expect(stoppedAt.stage).toBe('backup');
     await rm(pauseFile);
-    const again = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: join(work, 'lock-lost-report-2') });
+    const again = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: ws.path('lock-lost-report-2') });
     expect(again.resumed).toBe(true);
     expect(again.status).toBe('completed');
     expect(again.verification?.ok).toBe(true);
   });
 
   it('the idle lock connection is pinged, so no session timeout closes it during a long run or pause', async () => {
-    const t = await freshDatabase('throttle_keepalive');
-    databases.push(t);
+    const t = await ws.database('throttle_keepalive');
     const name = lockName(t.name, 'keepalive');
     const lock = (await tryLock(t.url, name, { keepAliveMs: 400 }))!;
     try {

@@ -1,8 +1,7 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { snapshot } from '../support/snapshot.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
@@ -12,32 +11,23 @@ import { lockName, tryLock } from '../../src/run/lock.ts';
 import { ensureBookkeeping } from '../../src/run/bookkeeping.ts';
 import { EventshiftError } from '../../src/errors.ts';
 
-let backupDir: string;
-const made: TestDatabase[] = [];
-beforeAll(async () => {
-  backupDir = await mkdtemp(join(tmpdir(), 'es-refuse-'));
-});
-afterAll(async () => {
-  for (const t of made) await t.drop();
-  await rm(backupDir, { recursive: true, force: true });
-});
+const ws = testWorkspace('refuse');
 
 async function database(label: string, plant: Parameters<typeof generateVbzcart>[1]) {
-  const t = await freshDatabase(label);
-  made.push(t);
+  const t = await ws.database(label);
   const fixture = await generateVbzcart(t.db, plant);
   return { t, fixture };
 }
 
 async function expectRefusedUnchanged(t: TestDatabase, pattern: RegExp) {
   const before = await snapshot(t.db);
-  const error = await migrate({ databaseUrl: t.url, mapping, backupDir }).catch((e: unknown) => e);
+  const error = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(EventshiftError);
   expect((error as EventshiftError).kind).toBe('refused');
   expect((error as EventshiftError).message).toMatch(pattern);
   expect(await snapshot(t.db)).toEqual(before);
   expect(await t.db.query("SHOW TABLES LIKE 'eventshift%'")).toEqual([]);
-  expect(await readdir(backupDir)).toEqual([]);
+  expect(await readdir(ws.dir)).toEqual([]);
 }
 
 describe('refusals leave the database unchanged', () => {
@@ -68,7 +58,7 @@ describe('refusals leave the database unchanged', () => {
          VALUES (?, 'running', 'write', '{}', 'db-admin-laptop', 4711, ?, '2026-11-21 09:00:00', '2026-11-21 09:00:00')`,
         [mapping.name, lock.connectionId],
       );
-      const error = (await migrate({ databaseUrl: t.url, mapping, backupDir }).catch((e: unknown) => e)) as EventshiftError;
+      const error = (await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir }).catch((e: unknown) => e)) as EventshiftError;
       expect(error.kind).toBe('refused');
       expect(error.message).toMatch(/^Run \d+ of vbzcart-ord-pull \(host db-admin-laptop, pid 4711, started 2026-11-21 09:00:00.000 UTC\) holds the lock/);
     } finally {

@@ -1,6 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { TestDatabase } from './database.ts';
+import { snapshot, type Snapshot } from './snapshot.ts';
 
 export const eventshiftBin = join(import.meta.dirname, '../../bin/eventshift.mjs');
 
@@ -43,4 +46,15 @@ export async function tracedRun(args: string[], options: { cwd: string; env?: Re
   const points = await readFile(trace, 'utf8').then((text) => text.trim().split('\n'), () => []);
   await rm(trace, { force: true });
   return { run, points };
+}
+
+/**
+ * The run a crash test compares with: the database before (`original`), the CLI run to the end uninterrupted with its
+ * fault points traced, and the database after (`reference`). Fails the test when that run itself fails.
+ */
+export async function referenceRun(t: TestDatabase, args: string[], cwd: string): Promise<{ original: Snapshot; reference: Snapshot; points: string[] }> {
+  const original = await snapshot(t.db);
+  const traced = await tracedRun(args, { cwd, env: { DATABASE_URL: t.url } });
+  expect(traced.run.code, traced.run.stderr).toBe(0);
+  return { original, reference: await snapshot(t.db), points: traced.points };
 }
