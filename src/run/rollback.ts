@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Db } from '../db/connection.ts';
 import { columnExists, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
@@ -12,7 +14,7 @@ import { faultPoint } from './fault-points.ts';
 import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
-import { latestRun, updateRun } from './journal.ts';
+import { latestRun, stepRecord, updateRun } from './journal.ts';
 
 export interface RollbackOptions extends CommandOptions {
   mapping: Mapping;
@@ -107,6 +109,13 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     }
 
     for (const table of await dropRunStaging(db, plan)) actions.push(`dropped ${table}, the staging table of a CSV source`);
+    // A backup the run started but never finished (no manifest) can never be restored: it goes with the run.
+    const backupStep = await stepRecord(db, run.id, 'backup', 'tables');
+    const unfinished = (backupStep?.detail as { dir?: string } | null)?.dir;
+    if (unfinished && backupStep?.status !== 'done' && existsSync(unfinished)) {
+      await rm(unfinished, { recursive: true, force: true });
+      actions.push(`removed the unfinished backup folder ${unfinished}`);
+    }
     await updateRun(db, run.id, { status: 'rolled_back', finished: true }, now());
     for (const a of actions) log(a);
     return { runId: run.id, actions, rowsDeleted, keptTables };
