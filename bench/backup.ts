@@ -12,8 +12,9 @@
  * 5. Prints seconds, rows/s, file sizes, eventshift's peak RSS and the ratios eventshift / mysql tools (goal: <= 1.0),
  *    and writes them to bench/results/backup-<timestamp>.json.
  *
- * eventshift runs in a child process (bench/backup-worker.ts) so its peak RSS is its own; its time is the library
- * call's, without node's start-up. Every scratch database and file is removed at the end, also on error or Ctrl-C.
+ * eventshift runs in a child process (bench/backup-worker.ts) so its peak RSS is its own; its time runs from connecting
+ * to closing the connection, without node's start-up (mysqldump's and mariadb's times include theirs, a few
+ * milliseconds). Both write to the same disk (the scratch folder), and both backups are of the same four tables. Every scratch database and file is removed at the end, also on error or Ctrl-C.
  * BENCH_DATABASE_SERVER (or TEST_DATABASE_SERVER) overrides the server, default mysql://root@127.0.0.1:3306.
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -123,12 +124,15 @@ async function main(): Promise<void> {
   say(`Tables ${tables.join(', ')}: ${count(totalRows)} rows.`);
 
   const times = { mysqldump: [] as number[], backup: [] as number[], replay: [] as number[], restore: [] as number[] };
+  /** The 1-minute load average as each round starts: rounds run under other work are slower, on either side. */
+  const roundLoads: number[] = [];
   const rss = { backup: [] as number[], restore: [] as number[], baseline: [] as number[] };
   const checks: Record<string, { contentMatches: boolean; definitionsMatch: boolean }> = {};
   let dumpBytes = 0;
   let manifest: BackupManifest | null = null;
   for (let round = 1; round <= repeat; round++) {
     const of = repeat > 1 ? ` (round ${round} of ${repeat})` : '';
+    roundLoads.push(loadavg()[0]!);
     say(`mysqldump ${mysqldumpFlags.join(' ')}${of} ...`);
     await rm(dumpFile, { force: true });
     const dumped = await run(mysqldump, [...clientArgs(), ...mysqldumpFlags, `--result-file=${dumpFile}`, source, ...tables]);
@@ -170,12 +174,14 @@ async function main(): Promise<void> {
     node: process.version,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
     // Other work on the machine slows any of the four down: compare runs made under similar load.
-    loadAverage: { before: loadBefore, after: loadavg()[0]! },
+    loadAverage: { before: loadBefore, after: loadavg()[0]!, rounds: roundLoads },
     tables, rowsByTable, totalRows,
     startingPoint: 'both restores start from an empty database',
     mysqldump: { program: mysqldump, flags: mysqldumpFlags, seconds: seconds.mysqldump, rowsPerSecond: totalRows / seconds.mysqldump, fileBytes: dumpBytes, runs: times.mysqldump },
     eventshiftBackup: {
       seconds: seconds.backup, rowsPerSecond: totalRows / seconds.backup, bytes: backupBytes, gzip: false,
+      snapshot: manifest!.snapshot ?? null,
+      rowsEncodings: [...new Set(manifest!.tables.flatMap((t) => t.files.filter((f) => f.kind === 'rows').map((f) => f.encoding ?? 'load-data-tsv/binary')))],
       peakRssKiB: median(rss.backup), rssBeforeKiB: median(rss.baseline), runs: times.backup,
     },
     replay: { program: replay, seconds: seconds.replay, rowsPerSecond: totalRows / seconds.replay, ...checks.replay, runs: times.replay },
@@ -186,7 +192,8 @@ async function main(): Promise<void> {
 
   const rows: Array<[string, number, string, string]> = [
     [`${mysqldump} (${mysqldumpFlags.length} flags)`, seconds.mysqldump, mb(dumpBytes), ''],
-    ['eventshift backup', seconds.backup, mb(backupBytes), `peak RSS ${mb(median(rss.backup) * 1024)}`],
+    ['eventshift backup', seconds.backup, mb(backupBytes),
+      `${manifest!.snapshot?.connections ?? 1} connection(s) (${manifest!.snapshot?.shared ?? 'single'}), peak RSS ${mb(median(rss.backup) * 1024)}`],
     [`${replay} < dump.sql`, seconds.replay, '', checks.replay!.definitionsMatch ? 'content = source' : 'content = source, definition differs'],
     ['eventshift restore (2 connections)', seconds.restore, '', `content = source, peak RSS ${mb(median(rss.restore) * 1024)}`],
   ];
@@ -194,7 +201,10 @@ async function main(): Promise<void> {
     '',
     `${count(pulls)} pulls: ${tables.map((t) => `${t} ${count(rowsByTable[t]!)}`).join(', ')} = ${count(totalRows)} rows. ` +
       `${version?.v}, node ${process.version}, ${cpus().length} CPUs.${repeat > 1 ? ` Median of ${repeat} rounds.` : ''}`,
-    `Both restores start from an empty database. Load average ${loadBefore.toFixed(2)} before the timed steps, ${loadavg()[0]!.toFixed(2)} after.`,
+    `Both restores start from an empty database. Load average ${loadBefore.toFixed(2)} before the timed steps, ${loadavg()[0]!.toFixed(2)} after` +
+      `${repeat > 1 ? ` (as rounds started: ${roundLoads.map((l) => l.toFixed(2)).join(', ')})` : ''}.`,
+    `Runs (s): mysqldump ${times.mysqldump.map((x) => x.toFixed(2)).join(' ')}; backup ${times.backup.map((x) => x.toFixed(2)).join(' ')}; ` +
+      `replay ${times.replay.map((x) => x.toFixed(2)).join(' ')}; restore ${times.restore.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
     `${'operation'.padEnd(36)}${pad('seconds', 9)}${pad('rows/s', 12)}${pad('size', 13)}  notes`,
     ...rows.map(([name, s, size, note]) => `${name.padEnd(36)}${pad(s.toFixed(2), 9)}${pad(count(totalRows / s), 12)}${pad(size, 13)}  ${note}`),

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { ChecksumRecipe } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { describeTable, isIntegerType, showCreateTable } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
@@ -9,13 +10,17 @@ import { EventshiftError, refusal, usageError } from '../errors.ts';
 import { autoIncrementOf } from './create-statement.ts';
 import {
   BACKUP_FORMAT, BACKUP_FORMAT_VERSION, MANIFEST_FILE, ROW_ENCODING, formatBackupId,
-  type BackupColumn, type BackupFile, type BackupManifest, type BackupTableEntry, type BackupTrigger,
+  type BackupColumn, type BackupFile, type BackupManifest, type BackupTableEntry, type BackupTrigger, type RowsEncoding,
 } from './manifest.ts';
 import { makePrivateFolder, writePrivateFile, writePrivateFileAtomically } from './private-files.ts';
 import type { BackupProgress } from './progress.ts';
 import { columnEncoding, type ColumnEncoding } from './row-encoding.ts';
 import { writtenColumns } from './row-statements.ts';
-import { writeRowsFile } from './write-rows.ts';
+import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.ts';
+import { openSnapshotReaders } from './shared-snapshot.ts';
+
+/** The extension of a rows file (before `.gz`), by encoding. */
+const rowsFileExtension: Record<RowsEncoding, string> = { 'load-data-tsv/binary': 'tsv', 'sql-quoted/binary': 'rows' };
 
 export interface CreateBackupOptions {
   /** The folder that holds backups; created (0700) if missing. The backup goes to `<dir>/<id>/`. */
@@ -40,12 +45,30 @@ export interface CreateBackupOptions {
   onProgress?: (progress: BackupProgress) => void;
   /** Gzip the rows files (default false: plain text a DBA can read and LOAD DATA by hand). */
   gzip?: boolean;
+  /**
+   * Connections that read tables at the same time, all in one snapshot (default 2: the caller's and one more, plus a
+   * third for a moment to share the snapshot; see shared-snapshot.ts). Where the snapshot cannot be shared, the
+   * caller's connection reads every table. 1 reads everything on the caller's connection.
+   */
+  connections?: number;
+  /**
+   * How rows files are written (default `sql-quoted/binary` where the server has CRC32C(), MariaDB 10.8+; otherwise
+   * and for a row too long for it, `load-data-tsv/binary`): see backups/README.md.
+   */
+  rowsEncoding?: RowsEncoding;
 }
 
 /**
- * Backs up `tables` of the connection's database: all of them read inside one consistent snapshot on this
- * connection, written to a new private folder, the manifest last. On failure the folder is removed and nothing else
- * has changed. Do not call it inside a transaction of your own: the snapshot starts a new one.
+ * A table is read as key ranges on several connections at once from about this many rows; a backup opens the extra
+ * connections only if a table is that large (by estimate). Below, connecting costs more than it saves.
+ */
+const SPLIT_FROM_ROWS = 50_000;
+
+/**
+ * Backs up `tables` of the connection's database: all of them read inside one consistent snapshot, on this
+ * connection and, for large tables, on a second one that shares the snapshot (shared-snapshot.ts), written to a new
+ * private folder, the manifest last. On failure the folder is removed and nothing else has changed. Do not call it
+ * inside a transaction of your own: the snapshot starts a new one.
  *
  * @example
  * const manifest = await createBackup(db, { dir: 'backups', tables: ['ord_pull', 'event'], mapping: 'vbzcart-ord-pull' });
@@ -65,6 +88,7 @@ export async function createBackup(db: Db, options: CreateBackupOptions): Promis
   try {
     await options.onStart?.(folder, id);
     const snapshot = await readInSnapshot(db, folder, tables, options, progress);
+    // Format version 2: no manifest-wide rowEncoding; each rows file names its own (manifest.ts).
     const manifest: BackupManifest = {
       format: BACKUP_FORMAT,
       formatVersion: BACKUP_FORMAT_VERSION,
@@ -76,7 +100,7 @@ export async function createBackup(db: Db, options: CreateBackupOptions): Promis
       database: db.database,
       createdAt: createdAt.toISOString(),
       completedAt: now().toISOString(),
-      rowEncoding: ROW_ENCODING,
+      snapshot: snapshot.readers,
       tables: snapshot.tables,
     };
     await writePrivateFileAtomically(join(folder, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -126,31 +150,73 @@ async function readInSnapshot(
   tables: string[],
   options: CreateBackupOptions,
   progress: { current: string },
-): Promise<{ serverVersion: string; tables: BackupTableEntry[] }> {
-  // REPEATABLE READ for this one transaction: the snapshot is what makes the tables consistent with each other.
-  try {
-    await db.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-  } catch (cause) {
-    throw refusal('A backup reads its tables in a transaction of its own, and this connection is inside one; commit or roll it back first.', { cause });
+): Promise<{ serverVersion: string; tables: BackupTableEntry[]; readers: NonNullable<BackupManifest['snapshot']> }> {
+  const [version] = await db.query<{ version: string }>('SELECT VERSION() AS version');
+  const engines = await db.query<{ ENGINE: string; TRANSACTIONS: string | null }>('SELECT ENGINE, TRANSACTIONS FROM information_schema.ENGINES');
+  const transactional = new Set(engines.filter((e) => e.TRANSACTIONS === 'YES').map((e) => e.ENGINE.toLowerCase()));
+  const quoted = db.capabilities.checksumRecipes.includes('crc32c-bytes');
+  if (options.rowsEncoding === 'sql-quoted/binary' && !quoted) {
+    throw usageError(`Rows files in sql-quoted/binary need CRC32C(), which this server (${db.capabilities.version}) lacks; use load-data-tsv/binary.`);
   }
-  await db.execute('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+  const encoding = options.rowsEncoding ?? (quoted ? 'sql-quoted/binary' : ROW_ENCODING);
+  // More readers pay only for tables large enough to split; the estimate (TABLE_ROWS) is enough to tell.
+  const wanted = Math.max(1, options.connections ?? 2);
+  const largest = Math.max(0, ...(await tableSizes(db, tables)).values());
+  const snapshot = await openSnapshotReaders(db, largest >= SPLIT_FROM_ROWS ? wanted : 1);
+  const width = Math.max(2, String(tables.length).length);
+  const entries: BackupTableEntry[] = [];
+  let ok = false;
   try {
-    const [version] = await db.query<{ version: string }>('SELECT VERSION() AS version');
-    const engines = await db.query<{ ENGINE: string; TRANSACTIONS: string | null }>('SELECT ENGINE, TRANSACTIONS FROM information_schema.ENGINES');
-    const transactional = new Set(engines.filter((e) => e.TRANSACTIONS === 'YES').map((e) => e.ENGINE.toLowerCase()));
-    const width = Math.max(2, String(tables.length).length);
-    const entries: BackupTableEntry[] = [];
     for (const [index, name] of tables.entries()) {
       progress.current = name;
       const prefix = `${String(index + 1).padStart(width, '0')}-${fileNamePart(name)}`;
-      entries.push(await backupTable(db, folder, name, prefix, transactional, options));
+      entries.push(await backupTable(snapshot.readers, folder, name, prefix, transactional, {
+        gzip: options.gzip, encoding, recipe: db.capabilities.checksumRecipe, onProgress: options.onProgress,
+      }));
     }
-    await db.execute('COMMIT');
-    return { serverVersion: String(version?.version ?? ''), tables: entries };
-  } catch (error) {
-    await db.raw.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    ok = true;
+  } finally {
+    await snapshot.end(ok);
   }
+  return {
+    serverVersion: String(version?.version ?? ''),
+    tables: entries,
+    readers: { connections: snapshot.readers.length, shared: snapshot.shared },
+  };
+}
+
+/** Estimated rows per named table (information_schema.TABLES.TABLE_ROWS; absent for a table that does not exist). */
+async function tableSizes(db: Db, tables: string[]): Promise<Map<string, number>> {
+  const rows = await db.query<{ TABLE_NAME: string; TABLE_ROWS: string | number | null }>(
+    `SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (${tables.map(() => '?').join(', ')})`,
+    [db.database, ...tables],
+  );
+  return new Map(rows.map((r) => [r.TABLE_NAME, Number(r.TABLE_ROWS ?? 0)]));
+}
+
+/**
+ * The parts a table's rows are read in, one per reader: key ranges of equal width, when the table is transactional
+ * (read in the shared snapshot), has a single-column integer primary key and SPLIT_FROM_ROWS rows or more; otherwise
+ * the whole table on the first reader. Each range is the keys `>= lo` (the first from MIN) and `<` the next one's `lo`.
+ */
+async function rowsSources(readers: readonly Db[], table: string, key: BackupColumn | undefined, rows: number): Promise<RowsSource[]> {
+  const [first] = readers;
+  if (!key || readers.length < 2 || rows < SPLIT_FROM_ROWS) return [{ db: first!, where: null }];
+  const [range] = await first!.query<{ lo: string | number | null; hi: string | number | null }>(
+    `SELECT MIN(${quoteId(key.name)}) AS lo, MAX(${quoteId(key.name)}) AS hi FROM ${quoteId(table)}`,
+  );
+  if (range?.lo == null || range.hi == null) return [{ db: first!, where: null }];
+  // Integer literals (no parameters, which would be compared as strings or doubles): exact for any BIGINT.
+  const lo = BigInt(range.lo);
+  const span = BigInt(range.hi) - lo + 1n;
+  const parts = BigInt(readers.length);
+  return readers.map((db, i) => {
+    const from = lo + (span * BigInt(i)) / parts;
+    const to = lo + (span * BigInt(i + 1)) / parts;
+    const column = quoteId(key.name);
+    const where = i === 0 ? `${column} < ${to}` : i === readers.length - 1 ? `${column} >= ${from}` : `${column} >= ${from} AND ${column} < ${to}`;
+    return { db, where };
+  });
 }
 
 /** A file name part for a table: its safe characters and a hash of the real name, which may be anything. */
@@ -160,13 +226,14 @@ function fileNamePart(name: string): string {
 }
 
 async function backupTable(
-  db: Db,
+  readers: readonly Db[],
   folder: string,
   name: string,
   filePrefix: string,
   transactionalEngines: Set<string>,
-  options: CreateBackupOptions,
+  options: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void },
 ): Promise<BackupTableEntry> {
+  const db = readers[0]!;
   const [kind] = await db.query<{ TABLE_TYPE: string }>(
     'SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
     [db.database, name],
@@ -191,16 +258,32 @@ async function backupTable(
     encoding: c.generated ? null : requiredEncoding(name, c.name, c.dataType),
   }));
   const written = writtenColumns(columns);
+  const isTransactional = transactionalEngines.has((info.engine ?? '').toLowerCase());
+  const key = info.primaryKey.length === 1 ? columns.find((c) => c.name === info.primaryKey[0] && isIntegerType(c.dataType)) : undefined;
   const [counted] = await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${quoteId(name)}`);
   const totalRows = Number(counted?.n ?? 0);
+  // Tables outside the snapshot are read by one SELECT, so that their rows and checksum agree.
+  const sources = await rowsSources(isTransactional ? readers : [db], name, key, totalRows);
   const foreignKeys = await db.query<{ CONSTRAINT_NAME: string }>(
     'SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME',
     [db.database, name],
   );
   const schemaFile = await writeSchemaFile(folder, `${filePrefix}.sql`, createStatement);
-  const rowsFileName = `${filePrefix}.tsv${options.gzip ? '.gz' : ''}`;
-  // The checksum comes from the SELECT that writes the rows (row-checksum.ts): it is always of exactly these rows.
-  const { file: rowsFile, rows, checksum } = await writeRowsFile(db, folder, rowsFileName, name, written, totalRows, options);
+  // The checksum comes from the SELECT that writes the rows (write-rows.ts): it is always of exactly these rows.
+  const writeRows = (encoding: RowsEncoding) => {
+    const fileName = `${filePrefix}.${rowsFileExtension[encoding]}${options.gzip ? '.gz' : ''}`;
+    return writeRowsFile(encoding === options.encoding ? sources : [{ db, where: null }], folder, fileName, name, written, totalRows, { ...options, encoding });
+  };
+  let result: Awaited<ReturnType<typeof writeRowsFile>>;
+  try {
+    result = await writeRows(options.encoding);
+  } catch (error) {
+    if (!(error instanceof StoredTextTooLong)) throw error;
+    // A row too long to come back as one line of text: the table is written again, each value sent on its own.
+    await rm(join(folder, `${filePrefix}.${rowsFileExtension[options.encoding]}${options.gzip ? '.gz' : ''}`), { force: true });
+    result = await writeRows(ROW_ENCODING);
+  }
+  const { file: rowsFile, rows, checksum } = result;
   if (rows !== totalRows) {
     throw refusal(
       `Table ${name} changed while it was being read (${totalRows} rows counted, ${rows} written); ` +
@@ -212,7 +295,7 @@ async function backupTable(
     name,
     exists: true,
     engine: info.engine,
-    transactional: transactionalEngines.has((info.engine ?? '').toLowerCase()),
+    transactional: isTransactional,
     rows,
     columns,
     primaryKey: info.primaryKey,

@@ -4,7 +4,7 @@ import type { ResultSetHeader } from 'mysql2/promise';
 import { createGunzip } from 'node:zlib';
 import type { Db } from '../db/connection.ts';
 import { databaseError } from '../errors.ts';
-import type { BackupColumn, BackupFile } from './manifest.ts';
+import { rowsEncodingOf, type BackupColumn, type BackupFile } from './manifest.ts';
 import { DigestTap } from './private-files.ts';
 import { PROGRESS_EVERY, type BackupProgress } from './progress.ts';
 import { loadRowsSql } from './row-statements.ts';
@@ -89,7 +89,8 @@ export async function loadRows(
 ): Promise<LoadedRows> {
   const tap = new DigestTap();
   let streamError: Error | null = null;
-  const counter = new RowCounter((rows) => progress.onProgress?.({ table: progress.label, rows, totalRows: progress.totalRows }));
+  // In a sql-quoted/binary file a text value may hold newlines of its own, so the count is capped at the table's rows.
+  const counter = new RowCounter((rows) => progress.onProgress?.({ table: progress.label, rows: Math.min(rows, progress.totalRows), totalRows: progress.totalRows }));
   const open = (): Readable => {
     const socket = (db.raw as unknown as { connection?: { stream?: Socket } }).connection?.stream;
     const stages = [
@@ -100,7 +101,7 @@ export async function loadRows(
       if (error) streamError = error;
     }) as unknown as Readable;
   };
-  const sql = loadRowsSql(table, columns);
+  const sql = loadRowsSql(table, columns, rowsEncodingOf(file));
   let header: ResultSetHeader;
   try {
     [header] = (await db.raw.query({ sql, infileStreamFactory: open })) as unknown as [ResultSetHeader, unknown];

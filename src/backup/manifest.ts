@@ -7,9 +7,21 @@ import type { ColumnEncoding } from './row-encoding.ts';
 /** The file that makes a backup folder complete. It is written last, so a folder without it was interrupted. */
 export const MANIFEST_FILE = 'manifest.json';
 export const BACKUP_FORMAT = 'eventshift-backup';
-export const BACKUP_FORMAT_VERSION = 1;
-/** The rows encoding of format version 1: see backups/README.md and row-encoding.ts. */
+/**
+ * The format version new backups are written in. Version 2 names the encoding of each rows file (`encoding`) and
+ * drops the manifest-wide `rowEncoding` of version 1, whose rows files are all `load-data-tsv/binary`. Both restore.
+ */
+export const BACKUP_FORMAT_VERSION = 2;
+export const readableFormatVersions: readonly number[] = [1, 2];
+/** The rows encoding of every rows file of format version 1: see backups/README.md and row-encoding.ts. */
 export const ROW_ENCODING = 'load-data-tsv/binary';
+/**
+ * How a rows file is written (backups/README.md): `sql-quoted/binary`, each line the row's stored text of the
+ * `crc32c-bytes` checksum recipe (src/db/checksum.ts); or `load-data-tsv/binary`, MySQL's default LOAD DATA format
+ * (row-encoding.ts), for servers without CRC32C() and rows whose text exceeds max_allowed_packet.
+ */
+export type RowsEncoding = typeof ROW_ENCODING | 'sql-quoted/binary';
+export const rowsEncodings: readonly RowsEncoding[] = [ROW_ENCODING, 'sql-quoted/binary'];
 
 /** One file of a backup, as written: restore refuses a backup whose files differ from these. */
 export interface BackupFile {
@@ -21,7 +33,12 @@ export interface BackupFile {
   /** SHA-256 of the file's bytes on disk, lower-case hex. */
   sha256: string;
   compression: 'gzip' | null;
+  /** How a rows file's lines are written (format version 2; absent in version 1, where it is ROW_ENCODING). */
+  encoding?: RowsEncoding;
 }
+
+/** The encoding of a rows file, whatever the manifest's version. */
+export const rowsEncodingOf = (file: BackupFile): RowsEncoding => file.encoding ?? ROW_ENCODING;
 
 export interface BackupColumn {
   name: string;
@@ -86,7 +103,8 @@ export interface BackupTableEntry {
  */
 export interface BackupManifest {
   format: typeof BACKUP_FORMAT;
-  formatVersion: typeof BACKUP_FORMAT_VERSION;
+  /** 1 or 2 (BACKUP_FORMAT_VERSION for new backups). */
+  formatVersion: number;
   id: string;
   label: string | null;
   /** The mapping whose run took this backup, if any. */
@@ -99,7 +117,13 @@ export interface BackupManifest {
   createdAt: string;
   /** When the last file was written, ISO 8601 UTC. */
   completedAt: string;
-  rowEncoding: typeof ROW_ENCODING;
+  /** Format version 1 only: the encoding of every rows file. Version 2 names it per file. */
+  rowEncoding?: typeof ROW_ENCODING;
+  /**
+   * How the rows were read (format version 2, informational): the number of connections, and how they shared one
+   * snapshot (`backup-stage`: started while BACKUP STAGE BLOCK_COMMIT held every commit back; `single`: one connection).
+   */
+  snapshot?: { connections: number; shared: 'backup-stage' | 'single' };
   tables: BackupTableEntry[];
 }
 
@@ -179,17 +203,21 @@ const isDecimalOrNull = (v: unknown) => v === null || isDecimal(v);
 /** File names a backup writes: no separators, no leading dot, so a manifest cannot point outside its folder. */
 export const isSafeFileName = (v: unknown) => isString(v) && /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}$/.test(v);
 
-function fileProblem(v: unknown, where: string): string | null {
+function fileProblem(v: unknown, where: string, version: number): string | null {
   if (!isObject(v)) return `${where} is not an object`;
   if (v.kind !== 'schema' && v.kind !== 'rows') return `${where}.kind is neither schema nor rows`;
   if (!isSafeFileName(v.name)) return `${where}.name is not a plain file name`;
   if (!isCount(v.bytes)) return `${where}.bytes is not a byte count`;
   if (!isString(v.sha256) || !/^[0-9a-f]{64}$/.test(v.sha256)) return `${where}.sha256 is not a SHA-256`;
   if (v.compression !== null && !(v.kind === 'rows' && v.compression === 'gzip')) return `${where}.compression is invalid`;
+  if (version >= 2 && v.kind === 'rows' && !rowsEncodings.includes(v.encoding as RowsEncoding)) {
+    return `${where}.encoding ${JSON.stringify(v.encoding)} is not one this eventshift reads (${rowsEncodings.join(', ')})`;
+  }
+  if (version < 2 && v.encoding !== undefined) return `${where}.encoding is not part of format version ${version}`;
   return null;
 }
 
-function tableProblem(t: unknown, i: number): string | null {
+function tableProblem(t: unknown, i: number, version: number): string | null {
   const where = `tables[${i}]`;
   if (!isObject(t) || !isString(t.name) || t.name === '') return `${where}.name is missing`;
   if (typeof t.exists !== 'boolean') return `${where}.exists is not a boolean`;
@@ -219,7 +247,7 @@ function tableProblem(t: unknown, i: number): string | null {
     return `${where}.triggers is invalid`;
   }
   for (const [j, f] of t.files.entries()) {
-    const problem = fileProblem(f, `${where}.files[${j}]`);
+    const problem = fileProblem(f, `${where}.files[${j}]`, version);
     if (problem) return problem;
   }
   const kinds = t.files.map((f) => (f as BackupFile).kind).sort().join(',');
@@ -229,18 +257,19 @@ function tableProblem(t: unknown, i: number): string | null {
 function manifestProblem(v: unknown, id: string): string | null {
   if (!isObject(v)) return 'it is not an object';
   if (v.format !== BACKUP_FORMAT) return `format is ${JSON.stringify(v.format)}, not "${BACKUP_FORMAT}"`;
-  if (v.formatVersion !== BACKUP_FORMAT_VERSION) {
-    return `formatVersion ${JSON.stringify(v.formatVersion)} is not ${BACKUP_FORMAT_VERSION}, the only version this eventshift reads`;
+  const version = v.formatVersion;
+  if (typeof version !== 'number' || !readableFormatVersions.includes(version)) {
+    return `formatVersion ${JSON.stringify(version)} is not one this eventshift reads (${readableFormatVersions.join(', ')}); it was written by a newer eventshift`;
   }
   if (v.id !== id) return `it names backup ${JSON.stringify(v.id)}, not the folder's ${id}`;
-  if (v.rowEncoding !== ROW_ENCODING) return `rowEncoding is ${JSON.stringify(v.rowEncoding)}, not "${ROW_ENCODING}"`;
+  if (version === 1 && v.rowEncoding !== ROW_ENCODING) return `rowEncoding is ${JSON.stringify(v.rowEncoding)}, not "${ROW_ENCODING}"`;
   for (const key of ['label', 'mapping', 'runId'] as const) if (!isStringOrNull(v[key])) return `${key} is not a string or null`;
   for (const key of ['serverVersion', 'database', 'createdAt', 'completedAt'] as const) if (!isString(v[key])) return `${key} is missing`;
   if (!Array.isArray(v.tables)) return 'tables is not a list';
   const names = new Set<string>();
   const files = new Set<string>();
   for (const [i, t] of v.tables.entries()) {
-    const problem = tableProblem(t, i);
+    const problem = tableProblem(t, i, version);
     if (problem) return problem;
     const entry = t as BackupTableEntry;
     if (names.has(entry.name)) return `table ${entry.name} is listed twice`;

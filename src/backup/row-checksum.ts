@@ -10,7 +10,7 @@ import type { BackupColumn } from './manifest.ts';
  * (test/backup/row-checksum.test.ts checks the result against tableChecksum on the server.)
  */
 export function fingerprintSql(columns: ReadonlyArray<Pick<BackupColumn, 'name' | 'dataType'>>, recipe: ChecksumRecipe): string {
-  return rowFingerprintSql(columns.map((c) => ({ expr: quoteId(c.name), kind: valueKind(c) })), recipe);
+  return rowFingerprintSql(columns.map((c) => ({ expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType })), recipe);
 }
 
 /** The low part of a fingerprint: its last 10 decimal digits. */
@@ -29,6 +29,9 @@ export class RowChecksum {
   private rows = 0;
   private high = 0;
   private low = 0;
+  /** Sums of the two 32-bit halves added by addHalves. */
+  private high32 = 0;
+  private low32 = 0;
   private pending = 0;
   private total = 0n;
 
@@ -36,13 +39,26 @@ export class RowChecksum {
 
   /** Adds one row: its fingerprint as ASCII decimal digits, or null. */
   add(fingerprint: Buffer | null): void {
+    if (fingerprint === null) this.rows++;
+    else this.addDigits(fingerprint, 0, fingerprint.length);
+  }
+
+  /** Adds one row whose fingerprint is the ASCII decimal digits `bytes[from..to)`. */
+  addDigits(bytes: Buffer, from: number, to: number): void {
     this.rows++;
-    if (fingerprint === null) return;
-    const length = fingerprint.length;
-    if (length === 0 || length > 20) throw new Error(`A row fingerprint must be an unsigned 64-bit integer, not ${JSON.stringify(fingerprint.toString('latin1'))}.`);
-    const split = Math.max(0, length - LOW_DIGITS);
-    this.high += digits(fingerprint, 0, split);
-    this.low += digits(fingerprint, split, length);
+    const length = to - from;
+    if (length <= 0 || length > 20) throw new Error(`A row fingerprint must be an unsigned 64-bit integer, not ${JSON.stringify(bytes.toString('latin1', from, Math.max(from, to)))}.`);
+    const split = Math.max(from, to - LOW_DIGITS);
+    this.high += digits(bytes, from, split);
+    this.low += digits(bytes, split, to);
+    if (++this.pending >= FOLD_EVERY) this.fold();
+  }
+
+  /** Adds one row whose fingerprint is `high * 2^32 + low` (two unsigned 32-bit numbers, e.g. a CRC32 and a CRC32C). */
+  addHalves(high: number, low: number): void {
+    this.rows++;
+    this.high32 += high;
+    this.low32 += low;
     if (++this.pending >= FOLD_EVERY) this.fold();
   }
 
@@ -52,9 +68,11 @@ export class RowChecksum {
   }
 
   private fold(): void {
-    this.total += BigInt(this.high) * BigInt(LOW) + BigInt(this.low);
+    this.total += BigInt(this.high) * BigInt(LOW) + BigInt(this.low) + (BigInt(this.high32) << 32n) + BigInt(this.low32);
     this.high = 0;
     this.low = 0;
+    this.high32 = 0;
+    this.low32 = 0;
     this.pending = 0;
   }
 }
@@ -64,7 +82,7 @@ function digits(bytes: Buffer, from: number, to: number): number {
   let value = 0;
   for (let i = from; i < to; i++) {
     const digit = bytes[i]! - 0x30;
-    if (digit < 0 || digit > 9) throw new Error(`A row fingerprint must be decimal digits, not ${JSON.stringify(bytes.toString('latin1'))}.`);
+    if (digit < 0 || digit > 9) throw new Error(`A row fingerprint must be decimal digits, not ${JSON.stringify(bytes.toString('latin1', from, to))}.`);
     value = value * 10 + digit;
   }
   return value;

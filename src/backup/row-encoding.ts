@@ -190,3 +190,54 @@ function unescapeField(field: Buffer): Buffer {
   }
   return out.subarray(0, at);
 }
+
+const COMMA = 0x2c;
+const QUOTE = 0x27;
+const NULL_WORD = Buffer.from('NULL', 'latin1');
+
+/**
+ * Reads one line (without its `\n`) of a `sql-quoted/binary` rows file back into raw values, as `LOAD DATA ... FIELDS
+ * TERMINATED BY ',' ENCLOSED BY '\'' ESCAPED BY '\\'` does: a field in quotes is text (its escapes undone; QUOTE()
+ * writes \\, \', \0 and \Z), the bare word NULL and `\N` are SQL NULL, any other field is its bytes as they are. With
+ * `encodings`, `hex` fields are decoded to their bytes. For tests and for reading a backup by hand; restore leaves the
+ * reading to the server.
+ */
+export function decodeStoredLine(line: Buffer, encodings?: readonly ColumnEncoding[]): Array<Buffer | null> {
+  const fields: Array<Buffer | null> = [];
+  let at = 0;
+  for (;;) {
+    if (line[at] === QUOTE) {
+      const out = Buffer.allocUnsafe(line.length);
+      let used = 0;
+      for (at++; ; at++) {
+        if (at >= line.length) throw new Error('A quoted field is not closed.');
+        const byte = line[at]!;
+        if (byte === BACKSLASH && at + 1 < line.length) {
+          const next = line[++at]!;
+          out[used++] = unescapes[next] ?? next;
+        } else if (byte === QUOTE && line[at + 1] === QUOTE) {
+          out[used++] = QUOTE;
+          at++;
+        } else if (byte === QUOTE) {
+          at++;
+          break;
+        } else {
+          out[used++] = byte;
+        }
+      }
+      fields.push(out.subarray(0, used));
+      if (at < line.length && line[at] !== COMMA) throw new Error(`A quoted field is followed by ${JSON.stringify(String.fromCharCode(line[at]!))}, not a comma.`);
+    } else {
+      let end = line.indexOf(COMMA, at);
+      if (end === -1) end = line.length;
+      const field = line.subarray(at, end);
+      fields.push(field.equals(NULL_FIELD) || field.equals(NULL_WORD) ? null : field);
+      at = end;
+    }
+    if (at >= line.length) break;
+    at++; // the comma
+  }
+  if (!encodings) return fields;
+  if (fields.length !== encodings.length) throw new Error(`The line has ${fields.length} fields where ${encodings.length} columns were expected.`);
+  return fields.map((field, i) => (field !== null && encodings[i] === 'hex' ? Buffer.from(field.toString('latin1'), 'hex') : field));
+}

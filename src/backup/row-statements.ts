@@ -1,6 +1,6 @@
 import { quoteId } from '../db/quote.ts';
-import type { BackupColumn } from './manifest.ts';
-import type { ChecksumRecipe } from '../db/checksum.ts';
+import { ROW_ENCODING, type BackupColumn, type RowsEncoding } from './manifest.ts';
+import { storedRowTextSql, valueKind, type ChecksumRecipe } from '../db/checksum.ts';
 import { fingerprintSql } from './row-checksum.ts';
 import { loadExpression, readExpression } from './row-encoding.ts';
 
@@ -28,14 +28,37 @@ export function selectRowsAndFingerprintsSql(table: string, columns: readonly Ba
 }
 
 /**
- * The LOAD DATA statement that reads a rows file into `table`. `CHARACTER SET binary` stores every byte as written;
+ * The SELECT that reads a table's rows for a `sql-quoted/binary` rows file: one column per row, `<CRC32> <CRC32C>
+ * <text>`, where the text is the row's stored text (checksum.ts, storedRowTextSql), which is the file's line, and the
+ * CRCs are of that text: its `crc32c-bytes` fingerprint is CRC32 * 2^32 + CRC32C. The server builds the text once
+ * (in a user variable), so the line and its checksum cost one pass, not two.
+ *
+ * MariaDB does not promise the order in which one statement assigns and reads a user variable; it evaluates CONCAT's
+ * arguments left to right, so the CRCs and the line read this row's text. The backup does not take that on trust:
+ * write-rows.ts recomputes the CRC32 of every line it receives and the CRC32C of a sample, and refuses a mismatch.
+ * NULL for a row whose text exceeds max_allowed_packet.
+ */
+export function selectStoredRowsSql(table: string, columns: readonly BackupColumn[]): string {
+  const values = writtenColumns(columns).map((c) => ({ expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType }));
+  const v = '@eventshift_row';
+  return `SELECT CONCAT(CRC32(${v} := ${storedRowTextSql(values)}), ' ', CRC32C(${v}), ' ', ${v}) FROM ${quoteId(table)}`;
+}
+
+/** The FIELDS clause of LOAD DATA for each rows encoding (backups/README.md). */
+const fieldsClause: Record<RowsEncoding, string> = {
+  'load-data-tsv/binary': `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'`,
+  'sql-quoted/binary': `FIELDS TERMINATED BY ',' ENCLOSED BY '\\'' ESCAPED BY '\\\\'`,
+};
+
+/**
+ * The LOAD DATA statement that reads a rows file of `encoding` into `table`. `CHARACTER SET binary` stores every byte as written;
  * columns that need a conversion (loadExpression: UNHEX() for hex columns) go through a user variable. The
  * AUTO_INCREMENT column goes through a user variable too:
  * MariaDB 10.11 ignores NO_AUTO_VALUE_ON_ZERO for a column listed directly in a LOAD DATA that has a SET clause, and
  * would give a row whose key is 0 a new key. The file name is a placeholder: the driver's infileStreamFactory
  * supplies the stream. Run it in a session without NO_BACKSLASH_ESCAPES.
  */
-export function loadRowsSql(table: string, columns: readonly BackupColumn[]): string {
+export function loadRowsSql(table: string, columns: readonly BackupColumn[], encoding: RowsEncoding = ROW_ENCODING): string {
   const targets: string[] = [];
   const assignments: string[] = [];
   writtenColumns(columns).forEach((c, i) => {
@@ -50,7 +73,7 @@ export function loadRowsSql(table: string, columns: readonly BackupColumn[]): st
   });
   return [
     `LOAD DATA LOCAL INFILE 'eventshift-rows' INTO TABLE ${quoteId(table)} CHARACTER SET binary`,
-    `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'`,
+    `${fieldsClause[encoding]} LINES TERMINATED BY '\\n'`,
     `(${targets.join(', ')})`,
     ...(assignments.length > 0 ? [`SET ${assignments.join(', ')}`] : []),
   ].join('\n');

@@ -1,92 +1,226 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
-import type { ContentChecksum } from '../db/checksum.ts';
+import { createGzip, crc32 as zlibCrc32 } from 'node:zlib';
+import type { ChecksumRecipe, ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { EventshiftError, databaseError } from '../errors.ts';
-import { rowStreamingConnection } from '../db/row-stream.ts';
-import type { BackupColumn, BackupFile } from './manifest.ts';
+import { rowStreamingConnection, type RowStreamingConnection } from '../db/row-stream.ts';
+import type { BackupColumn, BackupFile, RowsEncoding } from './manifest.ts';
 import { writePrivateFile } from './private-files.ts';
 import { PROGRESS_EVERY, type BackupProgress } from './progress.ts';
+import { crc32c } from './crc32c.ts';
 import { RowChecksum } from './row-checksum.ts';
 import { maxLineBytes, writeRow } from './row-encoding.ts';
-import { selectRowsAndFingerprintsSql } from './row-statements.ts';
+import { selectRowsAndFingerprintsSql, selectStoredRowsSql } from './row-statements.ts';
 
 /** Rows are encoded into chunks of this size, each written (and hashed) as one piece. */
 const CHUNK_BYTES = 1024 * 1024;
 
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
 /**
- * Streams a table's rows into a new rows file (format: row-encoding.ts), gzipped if asked, reporting progress;
- * returns the file as the manifest lists it, the number of rows written, and the table's content checksum
- * (tableChecksum's, computed by the server in the same SELECT: row-checksum.ts). Run inside the backup's snapshot.
+ * One line in this many (the first included) is checked against the CRC32 and CRC32C the server sent with it. The
+ * CRCs and the line come from one evaluation of the row's text in a user variable (row-statements.ts), whose order
+ * MariaDB does not promise: evaluated in another order, CRCs of another row would go with every line, and a sample
+ * shows it at once; the checksum is also recomputed in full by every restore.
+ */
+const CRC_SAMPLE = 16;
+
+/** A row's first value as bytes [start, end) of the driver's packet buffer (null for SQL NULL), valid until the next row. */
+interface ValueInPlace {
+  bytes: Uint8Array | null;
+  start: number;
+  end: number;
+}
+
+/**
+ * Has mysql2 hand each row of `query` to its 'result' listeners as one ValueInPlace (always the same object), the
+ * range of the row's first value in the packet buffer, instead of an array of freshly allocated Buffers: for a
+ * rows file of a million short lines, those allocations cost more than everything else the backup does in Node.
+ * mysql2 calls its query's `_rowParser.next(packet)` for each row packet of the text protocol (a length-coded value
+ * per column) and emits what it returns; should a later mysql2 do otherwise, the listeners get its usual arrays.
+ */
+function firstValueInPlace(query: object): ValueInPlace {
+  const value: ValueInPlace = { bytes: null, start: 0, end: 0 };
+  const parser = {
+    next(packet: { buffer: Uint8Array; offset: number }): ValueInPlace {
+      const b = packet.buffer;
+      let at = packet.offset;
+      const tag = b[at++]!;
+      let length: number;
+      if (tag < 0xfb) length = tag;
+      else if (tag === 0xfb) length = -1;
+      else if (tag === 0xfc) length = b[at]! | (b[at + 1]! << 8);
+      else if (tag === 0xfd) length = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16);
+      else length = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 2 ** 24 + (b[at + 4]! | (b[at + 5]! << 8)) * 2 ** 32;
+      at += tag === 0xfc ? 2 : tag === 0xfd ? 3 : tag === 0xfe ? 8 : 0;
+      value.bytes = length < 0 ? null : b;
+      value.start = at;
+      value.end = at + Math.max(length, 0);
+      return value;
+    },
+  };
+  Object.defineProperty(query, '_rowParser', { get: () => parser, set: () => undefined, configurable: true });
+  return value;
+}
+
+/**
+ * A row of a `sql-quoted/binary` file came back NULL: its stored text exceeds the server's max_allowed_packet. The
+ * caller writes the table again as `load-data-tsv/binary`, which sends each value on its own.
+ */
+export class StoredTextTooLong extends Error {
+  constructor(readonly table: string) {
+    super(`A row of table ${table} is longer than max_allowed_packet as one line of text.`);
+  }
+}
+
+/** Where a part of a table's rows is read: a connection in the backup's snapshot, and a WHERE condition (or all rows). */
+export interface RowsSource {
+  db: Db;
+  where: string | null;
+}
+
+/**
+ * Streams a table's rows into a new rows file of `encoding` (backups/README.md), gzipped if asked, reporting
+ * progress; returns the file as the manifest lists it, the number of rows written, and the table's content checksum,
+ * computed by the server in the same SELECT (so it is of exactly these rows):
+ * - `sql-quoted/binary`: the server sends each row as the CRC32 and CRC32C of its stored text, and the text, which is
+ *   the line (row-statements.ts, selectStoredRowsSql); it throws StoredTextTooLong for a row whose text is too long.
+ * - `load-data-tsv/binary`: the server sends the values and the fingerprint by `recipe` (row-checksum.ts); the lines
+ *   are encoded here (row-encoding.ts).
  *
- * Rows go straight from the driver's packets into the chunk being filled (every value as the raw bytes the server
- * sent, no driver conversion, no per-row stream objects); the connection is paused while the file falls behind, so
- * memory stays flat whatever the table's size.
+ * Each of `sources` (disjoint key ranges read on connections that share the snapshot) streams at the same time into
+ * the same file, a chunk of whole lines at a time: LOAD DATA does not care about the order of lines, and the checksum
+ * is a count and a sum, so the parts add up. Rows go straight from the driver's packets into the chunk being filled;
+ * every connection is paused while the file falls behind, so memory stays flat whatever the table's size.
  */
 export async function writeRowsFile(
-  db: Db,
+  sources: readonly RowsSource[],
   folder: string,
   fileName: string,
   table: string,
   columns: BackupColumn[],
   totalRows: number,
-  options: { gzip?: boolean; onProgress?: (progress: BackupProgress) => void },
+  options: { gzip?: boolean; onProgress?: (progress: BackupProgress) => void; encoding: RowsEncoding; recipe: ChecksumRecipe },
 ): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum }> {
+  const stored = options.encoding === 'sql-quoted/binary';
+  const recipe: ChecksumRecipe = stored ? 'crc32c-bytes' : options.recipe;
   const encodings = columns.map((c) => c.encoding ?? 'text');
-  const connection = rowStreamingConnection(db);
-  const checksum = new RowChecksum(db.capabilities.checksumRecipe);
+  const connections = sources.map((source) => rowStreamingConnection(source.db));
+  const checksum = new RowChecksum(recipe);
   let rows = 0;
+  let ended = 0;
   const report = () => options.onProgress?.({ table, rows, totalRows });
+  const pauseAll = () => connections.forEach((c) => c.pause());
+  const resumeAll = () => connections.forEach((c) => c.resume());
+  const output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: resumeAll });
 
-  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-  let used = 0;
-  const output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: () => connection.resume() });
-  const flush = () => {
-    if (used === 0) return;
-    const full = chunk.subarray(0, used);
-    chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    used = 0;
-    if (!output.push(full)) connection.pause();
+  /** One source's query, filling chunks of its own and pushing them to the file. */
+  const stream = (source: RowsSource, connection: RowStreamingConnection) => {
+    let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    let used = 0;
+    const flush = () => {
+      if (used === 0) return;
+      const full = chunk.subarray(0, used);
+      chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      used = 0;
+      if (!output.push(full)) pauseAll();
+    };
+    const room = (need: number) => {
+      if (used + need <= chunk.length) return;
+      flush();
+      if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
+    };
+
+    /**
+     * `<CRC32> <CRC32C> <line>`, bytes [from, to) of `bytes`: the CRCs go to the checksum, the line to the file.
+     * A sample of lines is checked against its CRCs (see CRC_SAMPLE).
+     */
+    let viewed: Uint8Array | null = null;
+    let view: Uint8Array = new Uint8Array(0);
+    const storedRow = (bytes: Uint8Array | null, from: number, to: number) => {
+      if (bytes === null) throw new StoredTextTooLong(table);
+      let at = from;
+      let high = 0;
+      let low = 0;
+      for (let byte = bytes[at]; byte !== SPACE && at < from + 10; byte = bytes[++at]) high = high * 10 + (byte! - 0x30);
+      const lowStart = ++at;
+      for (let byte = bytes[at]; byte !== SPACE && at < lowStart + 10; byte = bytes[++at]) low = low * 10 + (byte! - 0x30);
+      const start = at + 1;
+      if (bytes[at] !== SPACE || start > to) {
+        throw new Error(`The server sent ${JSON.stringify(Buffer.from(bytes.subarray(from, Math.min(to, from + 40))).toString('latin1'))} where two CRCs and a line were expected.`);
+      }
+      const line = to - start;
+      if (rows % CRC_SAMPLE === 0) {
+        const text = bytes.subarray(start, to);
+        if (zlibCrc32(text) !== high || crc32c(text) !== low) {
+          throw new EventshiftError('internal', `The server's CRCs of row ${rows + 1} of table ${table} are not those of the line it sent; the backup is not trusted. Back the table up with rowsEncoding load-data-tsv/binary.`, { subject: table });
+        }
+      }
+      checksum.addHalves(high, low);
+      room(line + 1);
+      // A plain Uint8Array view of the driver's buffer, made once per buffer (many rows share one): its subarrays
+      // cost less than a Buffer's, a million times over.
+      if (bytes !== viewed) {
+        viewed = bytes;
+        view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+      }
+      chunk.set(view.subarray(start, to), used);
+      used += line;
+      chunk[used++] = NEWLINE;
+    };
+    /** The fingerprint first, then the written columns' values, encoded here. */
+    const valuesRow = (record: Array<Buffer | null>) => {
+      checksum.add(record[0] ?? null);
+      room(maxLineBytes(record, 1));
+      used = writeRow(chunk, used, record, encodings, 1);
+    };
+
+    const select = stored ? selectStoredRowsSql(table, columns) : selectRowsAndFingerprintsSql(table, columns, recipe);
+    const sql = source.where === null ? select : `${select} WHERE ${source.where}`;
+    const query = connection.query({ sql, rowsAsArray: true, typeCast: (field) => field.buffer() });
+    const raw = stored ? firstValueInPlace(query) : null;
+    query
+      .on('result', (record) => {
+        if (output.destroyed) return;
+        try {
+          const row = record as Array<Buffer | null> | ValueInPlace;
+          if (raw !== null && row === raw) storedRow(raw.bytes, raw.start, raw.end);
+          else if (Array.isArray(row)) {
+            if (stored) storedRow(row[0] ?? null, 0, row[0]?.length ?? 0);
+            else valuesRow(row);
+          }
+        } catch (error) {
+          output.destroy(error as Error);
+          return;
+        }
+        rows++;
+        if (rows % PROGRESS_EVERY === 0) report();
+      })
+      .on('end', () => {
+        if (output.destroyed) return;
+        flush();
+        if (++ended === sources.length) output.push(null);
+      })
+      .on('error', (error) => output.destroy(error));
   };
 
   report();
-  connection
-    .query({ sql: selectRowsAndFingerprintsSql(table, columns, db.capabilities.checksumRecipe), rowsAsArray: true, typeCast: (field) => field.buffer() })
-    .on('result', (record) => {
-      if (output.destroyed) return;
-      try {
-        // Column 0 is the row's fingerprint, the written columns follow.
-        checksum.add(record[0] ?? null);
-        const need = maxLineBytes(record, 1);
-        if (used + need > chunk.length) {
-          flush();
-          if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
-        }
-        used = writeRow(chunk, used, record, encodings, 1);
-      } catch (error) {
-        output.destroy(error as Error);
-        return;
-      }
-      rows++;
-      if (rows % PROGRESS_EVERY === 0) report();
-    })
-    .on('end', () => {
-      if (output.destroyed) return;
-      flush();
-      output.push(null);
-    })
-    .on('error', (error) => output.destroy(error));
-
+  sources.forEach((source, i) => stream(source, connections[i]!));
   let written: { bytes: number; sha256: string };
   try {
     written = await writePrivateFile(join(folder, fileName), output, options.gzip ? [createGzip()] : []);
   } catch (cause) {
-    // The query must not stay paused on a connection the caller goes on using (to roll back the snapshot).
-    connection.resume();
+    // The queries must not stay paused on connections the caller goes on using (to roll back the snapshot).
+    resumeAll();
+    if (cause instanceof StoredTextTooLong) throw cause;
     if ((cause as { sqlState?: unknown }).sqlState !== undefined) throw databaseError(`Reading the rows of table ${table}`, cause);
     throw new EventshiftError('internal', `Writing ${fileName} for table ${table} failed: ${(cause as Error).message}`, { subject: table, cause });
   }
+  // The last chunk may have paused a connection, after which the file asks for nothing more: the next statement on
+  // it would wait for ever.
+  resumeAll();
   if (rows % PROGRESS_EVERY !== 0) report();
-  return { file: { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null }, rows, checksum: checksum.result() };
+  const file: BackupFile = { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null, encoding: options.encoding };
+  return { file, rows, checksum: checksum.result() };
 }

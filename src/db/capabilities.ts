@@ -27,6 +27,6 @@ export function detectCapabilities(version: string): Capabilities {
   return {
     engine, version, renameColumn, transactionalDdl: false,
     checksumRecipe: crc32c ? 'crc32c' : 'md5',
-    checksumRecipes: crc32c ? ['md5', 'crc32c'] : ['md5'],
+    checksumRecipes: crc32c ? ['md5', 'crc32c', 'crc32c-bytes'] : ['md5'],
   };
 }

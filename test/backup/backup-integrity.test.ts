@@ -86,7 +86,10 @@ describe('a damaged backup', () => {
     // A rows file that differs from what was read, with a manifest that vouches for it: only the checksum can tell.
     const file = rowsFile(m, 'orders');
     const path = join(dir, m.id, file.name);
-    await writeFile(path, (await readFile(path, 'latin1')).replace('\tb\n', '\tB\n'), 'latin1');
+    const text = await readFile(path, 'latin1');
+    const changed = text.replace(file.encoding === 'sql-quoted/binary' ? ",'b'\n" : '\tb\n', file.encoding === 'sql-quoted/binary' ? ",'B'\n" : '\tB\n');
+    expect(changed).not.toBe(text);
+    await writeFile(path, changed, 'latin1');
     const { createHash } = await import('node:crypto');
     const bytes = await readFile(path);
     file.sha256 = createHash('sha256').update(bytes).digest('hex');

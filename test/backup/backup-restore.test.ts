@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, readManifest, restoreBackup, type BackupManifest } from '../../src/backup/index.ts';
-import { decodeRow } from '../../src/backup/row-encoding.ts';
+import { decodeStoredLine } from '../../src/backup/row-encoding.ts';
 import { quoteId } from '../../src/db/quote.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
@@ -141,7 +141,9 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     expect(before.later).toBeNull();
     const progress: Array<{ table: string; rows: number; totalRows: number }> = [];
     manifest = await createBackup(t.db, { dir, tables, label: 'fidelity', mapping: 'test-mapping', runId: 7, gzip, onProgress: (p) => progress.push(p) });
-    expect(manifest).toMatchObject({ format: 'eventshift-backup', formatVersion: 1, label: 'fidelity', mapping: 'test-mapping', runId: '7', database: t.name });
+    expect(manifest).toMatchObject({ format: 'eventshift-backup', formatVersion: 2, label: 'fidelity', mapping: 'test-mapping', runId: '7', database: t.name });
+    // A few rows: read on the caller's connection alone, not worth sharing the snapshot.
+    expect(manifest.snapshot).toEqual({ connections: 1, shared: 'single' });
     expect(manifest.id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     expect(manifest.serverVersion).toMatch(/MariaDB|^\d/);
     expect(await readManifest(dir, manifest.id)).toEqual(manifest);
@@ -161,7 +163,9 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
 
     // File names are safe and never carry the real (odd) names; the manifest does.
     const files = manifest.tables.flatMap((e) => e.files.map((f) => f.name));
-    expect(files.every((f) => /^[0-9]{2}-[A-Za-z0-9_-]+-[0-9a-f]{8}\.(sql|tsv|tsv\.gz)$/.test(f))).toBe(true);
+    expect(files.every((f) => /^[0-9]{2}-[A-Za-z0-9_-]+-[0-9a-f]{8}\.(sql|rows|rows\.gz)$/.test(f))).toBe(true);
+    const rowsFiles = manifest.tables.flatMap((e) => e.files.filter((f) => f.kind === 'rows'));
+    expect(rowsFiles.every((f) => f.encoding === 'sql-quoted/binary' && f.compression === (gzip ? 'gzip' : null))).toBe(true);
     expect((await readdir(join(dir, manifest.id))).sort()).toEqual([...files, 'manifest.json'].sort());
 
     // Progress: each table reports 0 and its total.
@@ -175,9 +179,10 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     const file = entry.files.find((f) => f.kind === 'rows')!;
     const raw = await readFile(join(dir, manifest.id, file.name));
     const text = gzip ? gunzipSync(raw) : raw;
-    const lines = text.toString('latin1').split('\n').slice(0, -1).map((l) => decodeRow(Buffer.from(l, 'latin1'), ['text', 'text', 'hex']));
+    expect(text.toString('latin1')).toBe("1,'a`b',0A\n2,NULL,\\N\n3,'',\n");
+    const lines = text.toString('latin1').split('\n').slice(0, -1).map((l) => decodeStoredLine(Buffer.from(l, 'latin1')));
     expect(lines).toEqual([
-      [Buffer.from('1'), Buffer.from('a`b'), Buffer.from([0x0a])],
+      [Buffer.from('1'), Buffer.from('a`b'), Buffer.from('0A')],
       [Buffer.from('2'), null, null],
       [Buffer.from('3'), Buffer.alloc(0), Buffer.alloc(0)],
     ]);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { autoIncrementOf, maskQuoted, renameCreateStatement, withoutForeignKeys } from '../../src/backup/create-statement.ts';
 import type { BackupColumn } from '../../src/backup/manifest.ts';
 import { RESTORE_SQL_MODE } from '../../src/backup/restore-session.ts';
-import { loadRowsSql, selectRowsSql } from '../../src/backup/row-statements.ts';
+import { loadRowsSql, selectRowsSql, selectStoredRowsSql } from '../../src/backup/row-statements.ts';
 
 const child = [
   'CREATE TABLE `child` (',
@@ -66,10 +66,24 @@ describe('row statements', () => {
     ].join('\n'));
   });
 
+  it('read rows as their stored text and its CRCs, and load that text back, for a sql-quoted/binary file', () => {
+    const two = [column('id', 'int', false, true), column('na`me', 'varchar'), column('gen', 'int', true), column('b', 'blob'), column('u', 'uuid')];
+    const text = "CONCAT(IFNULL(`id`, X'5C4E'), ',', QUOTE(CAST(`na``me` AS BINARY)), ',', IF(`b` IS NULL, X'5C4E', HEX(`b`)), ',', IFNULL(CONCAT(`u`), X'5C4E'))";
+    expect(selectStoredRowsSql('my table', two)).toBe(
+      `SELECT CONCAT(CRC32(@eventshift_row := ${text}), ' ', CRC32C(@eventshift_row), ' ', @eventshift_row) FROM \`my table\``,
+    );
+    expect(loadRowsSql('t', two, 'sql-quoted/binary').split('\n').slice(1)).toEqual([
+      "FIELDS TERMINATED BY ',' ENCLOSED BY '\\'' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'",
+      '(@es_0, `na``me`, @es_2, @es_3)',
+      'SET `id` = @es_0, `b` = UNHEX(@es_2), `u` = CONVERT(@es_3 USING utf8mb4)',
+    ]);
+  });
+
   it('are what backups/README.md tells a DBA to run for a restore by hand', async () => {
     const readme = await readFile(new URL('../../backups/README.md', import.meta.url), 'utf8');
     const orders = [column('id', 'int', false, true), column('note', 'varchar'), column('payload', 'blob')];
-    expect(readme).toContain(`${loadRowsSql('orders', orders).replace("'eventshift-rows'", "'01-orders-1a2b3c4d.tsv'")};`);
+    expect(readme).toContain(`${loadRowsSql('orders', orders, 'sql-quoted/binary').replace("'eventshift-rows'", "'01-orders-1a2b3c4d.rows'")};`);
+    expect(readme).toContain(`${loadRowsSql('orders', orders, 'load-data-tsv/binary').replace("'eventshift-rows'", "'01-orders-1a2b3c4d.tsv'")};`);
     expect(readme).toContain(`SET SESSION sql_mode = '${RESTORE_SQL_MODE}', time_zone = '+00:00', foreign_key_checks = 0, unique_checks = 0;`);
   });
 });
