@@ -137,13 +137,35 @@ function wholeNumber(key: Buffer | null): number {
 const text = (b: Buffer | null | undefined) => (b === null || b === undefined ? null : b.toString('utf8'));
 const same = (a: Buffer | null | undefined, b: Buffer | null) => (a ?? null) === null ? b === null : b !== null && a!.equals(b);
 
+/** Disagreements a replay holds in memory until it reads which problems explain them; past this, it reads them in the merge. */
+const heldDisagreements = 20_000;
+
+/** Rows of an array, in its order, as a SortedRows side. */
+function arraySide(rows: RawRow[]): SortedRows {
+  let at = 0;
+  return {
+    get head() {
+      return rows[at] ?? null;
+    },
+    advance() {
+      at++;
+      return undefined;
+    },
+  };
+}
+
 /**
- * Runs every comparison of one replay in one merge: the events side once, each comparison's legacy side and the keys
- * its problems explain, each streamed on a connection of its own (from `connectSide`), all at once. Never throws for
- * a disagreement; a failing query fails each comparison's check, naming the error.
+ * Runs every comparison of one replay in one merge: the events side once and each comparison's legacy side, each
+ * streamed on a connection of its own (from `connectSide`), all at once. The keys the data problems explain are read
+ * only for the keys that disagree: those are held (up to heldDisagreements, in key order) and merged afterwards with
+ * the problems' keys of their comparison; when there are more, the merge is done again with the problems' keys as
+ * sides of their own, as if all of them disagreed. Either way each disagreement is explained by the first problem
+ * of `explainedBy` that names its key, exactly. Never throws for a disagreement; a failing query fails each
+ * comparison's check, naming the error.
  */
 export async function replayChecks(
   connectSide: () => Promise<Db>, mapping: Mapping, renames: RenameState, replayName: string, replay: ReplayDefinition, limit: number,
+  holdAtMost = heldDisagreements,
 ): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   const comparisons = Object.entries(replay.compare).map(([label, comparison]) => ({
     label,
@@ -159,30 +181,67 @@ export async function replayChecks(
     totals: [0, 0, 0],
     failures: [] as Array<{ key: string; reason: string }>,
     explainedList: [] as Array<{ key: string; problem: string; reason: string }>,
+    /** Disagreements waiting for the problems' keys: [key, reason] in key order. */
+    held: [] as RawRow[],
   }));
-  const base = (c: (typeof comparisons)[number]) => ({
+  type Comparison = (typeof comparisons)[number];
+  const base = (c: Comparison) => ({
     id: `${replayName}.${c.label}.replay`, kind: 'replay' as const, entity: replay.entity,
     title: `Replay ${replayName}: each ${replay.entity}'s state from its events agrees with ${c.label}${c.comparison.description ? ` (${c.comparison.description})` : ''}`,
   });
   const stateColumns = [...new Set(comparisons.map((c) => c.stateColumn))];
-  // Sides: [events, legacy of each comparison, explained keys of each comparison that has problems].
-  const queries = [
-    replayStreamSql(resolveNames(replay.events, mapping, renames), [...stateColumns, 'detail']),
-    ...comparisons.map((c) => replayStreamSql(resolveNames(c.comparison.legacy, mapping, renames), ['state', 'detail'])),
-    ...comparisons.flatMap((c) => (c.explained === null ? [] : [replayStreamSql(c.explained, ['problem'], 'problem')])),
-  ];
-  const explainedSide = new Map<number, number>();
-  comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
-  const connections: Db[] = [];
-  try {
-    for (const _ of queries) connections.push(await connectSide());
-    // The events query sorts every event of the replay into a temporary table; the server's default limit for an
-    // in-memory one (16 MB) sends it to disk, which takes twice as long. This session (never the server) may use a
-    // little more; a server configured higher keeps its setting.
-    await connections[0]!.execute(`SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, ${replayTmpTableBytes}), ` +
-      `max_heap_table_size = GREATEST(@@max_heap_table_size, ${replayTmpTableBytes})`);
-    const sides = await Promise.all(queries.map((sql, i) => openRowCursor(connections[i]!, sql)));
-    await mergeByKey(sides, (key, groups) => {
+  const explainedStreamSql = (c: Comparison) => replayStreamSql(c.explained!, ['problem'], 'problem');
+  /** Counts a disagreement as explained by problem number `problem` (from 1), or as a failure (0). */
+  const decide = (c: Comparison, key: Buffer | null, reason: string, problem: number) => {
+    c.totals[problem > 0 ? 1 : 2]!++;
+    const k = text(key) ?? 'NULL';
+    if (problem > 0 && c.explainedList.length < limit) c.explainedList.push({ key: k, problem: c.problems[problem - 1]!, reason });
+    if (problem === 0 && c.failures.length < limit) c.failures.push({ key: k, reason });
+  };
+  /**
+   * Streams `queries` at once, each on a connection of its own, and merges them (then the `held` rows, if any).
+   * With `events`, the first query is the events query.
+   */
+  const merged = async (queries: string[], visit: (key: Buffer | null, groups: SideGroup[]) => void, events: boolean, held: RawRow[] = []) => {
+    const connections: Db[] = [];
+    try {
+      for (const _ of queries) connections.push(await connectSide());
+      // The events query sorts every event of the replay into a temporary table; the server's default limit for an
+      // in-memory one (16 MB) sends it to disk, which takes twice as long. This session (never the server) may use a
+      // little more; a server configured higher keeps its setting.
+      if (events) {
+        await connections[0]!.execute(`SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, ${replayTmpTableBytes}), ` +
+          `max_heap_table_size = GREATEST(@@max_heap_table_size, ${replayTmpTableBytes})`);
+      }
+      const sides = await Promise.all(queries.map((sql, i) => openRowCursor(connections[i]!, sql)));
+      await mergeByKey(held.length > 0 ? [...sides, arraySide(held)] : sides, visit);
+    } catch (error) {
+      for (const connection of connections) connection.raw.destroy();
+      throw error;
+    }
+    for (const connection of connections) await connection.close();
+  };
+  /**
+   * One merge of the events side with every legacy side; with `explainedSides`, also with each comparison's problem
+   * keys (sides 1 + comparisons.length + ...), else disagreements of comparisons with problems are held. False when
+   * more disagreements came than may be held.
+   */
+  const pass = async (explainedSides: boolean): Promise<boolean> => {
+    for (const c of comparisons) {
+      c.totals = [0, 0, 0];
+      c.failures = [];
+      c.explainedList = [];
+      c.held = [];
+    }
+    const explainedSide = new Map<number, number>();
+    if (explainedSides) comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
+    const queries = [
+      replayStreamSql(resolveNames(replay.events, mapping, renames), [...stateColumns, 'detail']),
+      ...comparisons.map((c) => replayStreamSql(resolveNames(c.comparison.legacy, mapping, renames), ['state', 'detail'])),
+      ...comparisons.flatMap((c) => (explainedSides && c.explained !== null ? [explainedStreamSql(c)] : [])),
+    ];
+    let held = 0;
+    await merged(queries, (key, groups) => {
       const events = groups[0]!;
       comparisons.forEach((c, i) => {
         const legacy = groups[1 + i]!;
@@ -193,12 +252,10 @@ export async function replayChecks(
           (events.count === 1 && legacy.count === 1 && same(es, ls)) ||
           (events.count === 0 && legacy.count === 1 && c.absentBytes.events !== undefined && same(ls, c.absentBytes.events)) ||
           (events.count === 1 && legacy.count === 0 && c.absentBytes.legacy !== undefined && same(es, c.absentBytes.legacy));
-        let problem = 0;
-        const explainedBy = explainedSide.has(i) ? groups[explainedSide.get(i)!]! : null;
-        if (!agree && explainedBy && explainedBy.count > 0) problem = Number(text(explainedBy.row![1]!));
-        const verdict = agree ? 0 : problem > 0 ? 1 : 2; // agree, explained, disagree
-        c.totals[verdict]!++;
-        if (verdict === 0 || (verdict === 1 ? c.explainedList : c.failures).length >= limit) return;
+        if (agree) {
+          c.totals[0]!++;
+          return;
+        }
         const say = (n: number, state: Buffer | null | undefined, detail: Buffer | null | undefined, absentState: string | undefined) => {
           if (n === 0) return `no row for this ${replay.entity}${absentState === undefined ? '' : `, so ${absentState}`}`;
           if (n > 1) return `${n} rows for this ${replay.entity}`;
@@ -206,19 +263,61 @@ export async function replayChecks(
         };
         const reason = `events: ${say(events.count, es, events.row?.[1 + stateColumns.length], c.absent.events)}; ` +
           `${c.label}: ${say(legacy.count, ls, legacy.row?.[2], c.absent.legacy)}`;
-        const k = text(key) ?? 'NULL';
-        if (verdict === 1) c.explainedList.push({ key: k, problem: c.problems[problem - 1]!, reason });
-        else c.failures.push({ key: k, reason });
+        if (c.explained === null) return decide(c, key, reason, 0);
+        if (explainedSides) {
+          const explainedBy = groups[explainedSide.get(i)!]!;
+          return decide(c, key, reason, explainedBy.count > 0 ? Number(text(explainedBy.row![1]!)) : 0);
+        }
+        // A copy: the row's buffers point into the connection's read buffer.
+        if (held++ < holdAtMost) c.held.push([key === null ? null : Buffer.from(key), Buffer.from(reason)]);
       });
-    });
+    }, true);
+    return held <= holdAtMost;
+  };
+
+  try {
+    if (await pass(false)) {
+      // The held disagreements of each comparison, explained by the keys its problems name.
+      for (const c of comparisons) {
+        if (c.held.length === 0) continue;
+        if (c.held.every(([key]) => !Number.isNaN(wholeNumber(key!)))) {
+          // Whole-number keys: only the problems' rows with those keys are read (the server narrows each problem's
+          // scan to them, by index where there is one). `k IN ('7', ...)` finds every row whose key reads '7' (and
+          // maybe more, e.g. under a case-blind collation); the exact bytes decide, as in the merge.
+          const connection = await connectSide();
+          try {
+            for (let i = 0; i < c.held.length; i += 1000) {
+              const chunk = c.held.slice(i, i + 1000);
+              const found = await connection.query<{ k: Buffer; problem: string | number }>(
+                `SELECT ${keySql} AS k, q.problem AS problem FROM (${c.explained}) AS q WHERE q.k IN (${chunk.map(() => '?').join(', ')})`,
+                chunk.map(([key]) => text(key)));
+              const first = new Map<string, number>();
+              for (const row of found) {
+                const k = row.k.toString('latin1');
+                first.set(k, Math.min(first.get(k) ?? Number.POSITIVE_INFINITY, Number(row.problem)));
+              }
+              for (const [key, reason] of chunk) decide(c, key!, text(reason)!, first.get(key!.toString('latin1')) ?? 0);
+            }
+          } finally {
+            await connection.close();
+          }
+        } else {
+          await merged([explainedStreamSql(c)], (key, [explainedBy, held]) => {
+            if (held!.count === 0) return;
+            decide(c, key, text(held!.row![1]!)!, explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0);
+          }, false, c.held);
+        }
+        c.held = [];
+      }
+    } else {
+      await pass(true);
+    }
   } catch (error) {
-    for (const connection of connections) connection.raw.destroy();
     const message = error instanceof Error ? error.message : String(error);
     return comparisons.map((c) => ({
       ...base(c), ok: false, failures: [{ key: '*', reason: `the replay query failed: ${message}` }], failureCount: 1, explained: [], explainedCount: 0,
     }));
   }
-  for (const connection of connections) await connection.close();
   return comparisons.map((c) => {
     const [agreeing, explainedCount, disagreeing] = c.totals as [number, number, number];
     return {

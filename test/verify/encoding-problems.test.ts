@@ -28,8 +28,42 @@ describe('double-encoded UTF-8 in latin1 columns', () => {
     for (const [i, text] of mangled.entries()) await t.db.execute(`INSERT INTO samples (ID, s) VALUES (?, ${doubleEncoded(text)})`, [clean.length + i + 1]);
     const [shown] = await t.db.query<{ s: string }>('SELECT s FROM samples WHERE ID = ?', [clean.length + 1]);
     expect(shown!.s).toBe('CafÃ©');
-    const found = await t.db.query<{ ID: number }>(`SELECT ID FROM samples WHERE ${looksDoubleEncodedSql('s')} ORDER BY ID`);
-    expect(found.map((r) => Number(r.ID))).toEqual(mangled.map((_, i) => clean.length + i + 1));
+    for (const onBytes of [false, true]) {
+      const found = await t.db.query<{ ID: number }>(`SELECT ID FROM samples WHERE ${looksDoubleEncodedSql('s', onBytes)} ORDER BY ID`);
+      expect(found.map((r) => Number(r.ID)), `regexpOnBytes ${onBytes}`).toEqual(mangled.map((_, i) => clean.length + i + 1));
+    }
+  });
+
+  it('the pattern over bytes and the one over HEX() find exactly the well-formed multi-byte UTF-8 sequences', async () => {
+    // Every two-byte value, and three- and four-byte values around each boundary of RFC 3629's table; the reference
+    // is Node's strict UTF-8 decoder on each window that starts with a lead byte.
+    const values: Buffer[] = [];
+    for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b++) values.push(Buffer.from([a, b]));
+    const edges = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0];
+    for (let a = 0xe0; a <= 0xf5; a++) {
+      for (const b of edges) for (const c of edges) {
+        values.push(Buffer.from([a, b, c]), Buffer.from([0x41, a, b, c]));
+        for (const d of [0x41, 0x80, 0xbf, 0xc0]) values.push(Buffer.from([a, b, c, d]));
+      }
+    }
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const wellFormedAt = (v: Buffer, i: number, n: number) => {
+      try {
+        return i + n <= v.length && [...strict.decode(v.subarray(i, i + n))].length === 1;
+      } catch {
+        return false;
+      }
+    };
+    const expected = values.flatMap((v, id) => ([...v.keys()].some((i) => v[i]! >= 0xc2 && [2, 3, 4].some((n) => wellFormedAt(v, i, n))) ? [id + 1] : []));
+    await t.db.execute('CREATE TABLE byte_samples (ID INT PRIMARY KEY, s VARCHAR(8)) CHARACTER SET latin1');
+    for (let i = 0; i < values.length; i += 5000) {
+      await t.db.raw.query('INSERT INTO byte_samples (ID, s) VALUES ?', [values.slice(i, i + 5000).map((v, j) => [i + j + 1, v])]);
+    }
+    expect(expected.length).toBeGreaterThan(2000);
+    for (const onBytes of [false, true]) {
+      const found = await t.db.query<{ ID: number }>(`SELECT ID FROM byte_samples WHERE ${looksDoubleEncodedSql('s', onBytes)} ORDER BY ID`);
+      expect(found.map((r) => Number(r.ID)), `regexpOnBytes ${onBytes}`).toEqual(expected);
+    }
   });
 
   it('the plan reports them per column as warnings, with keys and an example, and nothing for clean columns', async () => {
