@@ -23,10 +23,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { progressSink, trackSteps } from '../src/cli/progress.ts';
 import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/checksum.ts';
-import { connect, type Db } from '../src/db/connection.ts';
+import { connect } from '../src/db/connection.ts';
 import { describeTable } from '../src/db/introspect.ts';
 import { generateVbzcart, type VbzcartFixture } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, mb, pad, program, run, say, scratchSpace, server, stamp, wholeNumber } from './support.ts';
+import { clientArgs, count, eventshift, mb, pad, program, run, say, scratchSpace, server, settle, stamp, wholeNumber } from './support.ts';
 
 const variants = ['a', 'b', 'c', 'd'] as const;
 type Variant = (typeof variants)[number];
@@ -87,16 +87,6 @@ async function freshCopy(suffix: string): Promise<{ name: string; fixture: Vbzca
   }
 }
 
-/**
- * Waits (up to 30 s) until the server has written out the pages the generator dirtied, so that every measurement
- * starts from the same state rather than paying for the previous copy's background flushing.
- */
-async function settle(db: Db): Promise<void> {
-  const dirty = async () => Number((await db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.Value ?? 0);
-  const deadline = performance.now() + 30_000;
-  while ((await dirty()) > 100 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-}
-
 async function tableStates(database: string): Promise<Record<string, ContentChecksum>> {
   const db = await connect(`${server}/${database}`);
   try {
@@ -121,13 +111,6 @@ async function measured(work: () => Promise<Omit<Measurement, 'seconds' | 'load'
   const before = loadavg()[0]!;
   const m = await work();
   return { ...m, load: { before, after: loadavg()[0]! } };
-}
-
-/** The eventshift CLI in a child process of its own, with --json; its result, wall time and peak RSS. */
-async function eventshift(argv: string[], database: string) {
-  const finished = await run(process.execPath, [resolve('bench/eventshift-rss.mjs'), ...argv, '--json', '--quiet', '--database-url', `${server}/${database}`], { fd3: true });
-  const rss = JSON.parse(finished.fd3.trim().split('\n').at(-1)!) as { rssBeforeKiB: number; peakRssKiB: number };
-  return { seconds: finished.seconds, result: JSON.parse(finished.stdout) as Record<string, unknown>, ...rss };
 }
 
 function checkSeconds(verification: unknown): Record<string, number> {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { connect, parseDatabaseUrl, type Db } from '../src/db/connection.ts';
 import { quoteId } from '../src/db/quote.ts';
 
@@ -137,6 +137,23 @@ export async function program(names: string[]): Promise<string> {
     }
   }
   throw new Error(`None of ${names.join(', ')} is installed; install the MariaDB or MySQL client.`);
+}
+
+/** The eventshift CLI in a child process of its own (through bench/eventshift-rss.mjs), with --json; its result, wall time and peak RSS. */
+export async function eventshift(argv: string[], database: string) {
+  const finished = await run(process.execPath, [resolve('bench/eventshift-rss.mjs'), ...argv, '--json', '--quiet', '--database-url', `${server}/${database}`], { fd3: true });
+  const rss = JSON.parse(finished.fd3.trim().split('\n').at(-1)!) as { rssBeforeKiB: number; peakRssKiB: number };
+  return { seconds: finished.seconds, result: JSON.parse(finished.stdout) as Record<string, unknown>, ...rss };
+}
+
+/**
+ * Waits (up to 30 s) until the server has written out the pages the generator dirtied, so that every measurement
+ * starts from the same state rather than paying for the previous copy's background flushing.
+ */
+export async function settle(db: Db): Promise<void> {
+  const dirty = async () => Number((await db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.Value ?? 0);
+  const deadline = performance.now() + 30_000;
+  while ((await dirty()) > 100 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 250));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

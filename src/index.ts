@@ -1,8 +1,8 @@
 /**
  * eventshift as a library: each command is a function returning a typed result; the CLI only renders it.
  */
-export { defineMapping, col, lit, sql, id, renameTable, renameColumn } from './mapping/define.ts';
-export type { Mapping, MappingDefinition, StepDefinition, ColumnExpr, ProjectionDefinition, ProblemDefinition, CutoverChange } from './mapping/define.ts';
+export { defineMapping, col, lit, sql, id, code, renameTable, renameColumn, dropColumn } from './mapping/define.ts';
+export type { Mapping, MappingDefinition, StepDefinition, ColumnExpr, CodeExpr, CodeValue, ProjectionDefinition, ProblemDefinition, CutoverChange, FinalizeChange } from './mapping/define.ts';
 export { loadMapping } from './mapping/load.ts';
 export { bindCsvSources } from './csv/binding.ts';
 export type { CsvSourceDefinition, CsvColumn, SourceDefinition } from './csv/declaration.ts';
@@ -11,6 +11,7 @@ export type { Plan } from './plan/plan.ts';
 export { migrate, type MigrateOptions, type MigrateResult } from './run/migrate.ts';
 export { verify, type VerifyOptions, type VerifyResult } from './run/verify-run.ts';
 export { restoreMapping, type RestoreMappingOptions, type RestoreMappingResult } from './run/restore.ts';
+export { finalize, type FinalizeOptions, type FinalizeResult } from './run/finalize.ts';
 export { createBackup, checkBackup, listBackups, restoreBackup, readManifest } from './backup/index.ts';
 export type { Verification, CheckResult } from './verify/verification.ts';
 export { EventshiftError, exitCodeFor, type ErrorKind } from './errors.ts';

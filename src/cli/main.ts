@@ -8,6 +8,7 @@ import { stages } from '../run/journal.ts';
 import { migrate } from '../run/migrate.ts';
 import { restoreMapping, restoreStandalone } from '../run/restore.ts';
 import { rollback } from '../run/rollback.ts';
+import { finalize } from '../run/finalize.ts';
 import { lineage } from '../run/lineage.ts';
 import { exportSql } from '../export/sql-export.ts';
 import { checkMapping } from '../run/check.ts';
@@ -71,10 +72,11 @@ quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))
   .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
   .option('--report <dir>', 'where the verify stage writes report.html, report.md and report.json (default reports/<mapping>-run-<id>)')
   .option('--chunk-keys <n>', 'legacy keys per write chunk to start with (adapted to ~0.5 s per chunk)', positiveInt)
+  .option('--batch-rows <n>', 'steps with code() columns: rows per multi-row INSERT at most (default 1000)', positiveInt)
   .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)
   .option('--pause-file <path>', 'while this file exists, the run waits before its next chunk, stage or check')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
+  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; batchRows?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
     await runCommand(flags, async () => {
       const mapping = withSourceFlags(await loadMapping(ref), flags);
       const databaseUrl = databaseUrlFrom(flags);
@@ -82,7 +84,7 @@ quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))
       const progress = runProgress(flags);
       try {
         return await migrate({
-          databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys,
+          databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, batchRows: flags.batchRows,
           overrides: { ids: flags.ids, start: flags.start }, log: progress.logger(logger(flags)), onProgress: progress.report,
           maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile, quarantine: flags.quarantine,
         });
@@ -195,6 +197,23 @@ common(program.command('rollback <mapping>'))
       await confirm(flags, `rollback removes what ${mapping.name}'s latest run wrote.`);
       return rollback({ databaseUrl, mapping, backupDir: flags.backupDir, log: logger(flags) });
     }, (r) => [`Rolled back run ${r.runId}:`, ...r.actions.map((a) => `  ${a}`)].join('\n'));
+  });
+
+common(program.command('finalize <mapping>'))
+  .description("later, separately: drop the legacy columns the mapping's finalize declares, once its latest run has completed and verified and its backup checks out")
+  .option('--yes', 'do not ask for confirmation')
+  .action(async (ref: string, flags: CommonFlags) => {
+    await runCommand(flags, async () => {
+      const mapping = await loadMapping(ref);
+      const databaseUrl = databaseUrlFrom(flags);
+      await confirm(flags, `finalize drops legacy columns of ${mapping.name} (they stay in the run's backup).`);
+      return finalize({ databaseUrl, mapping, backupDir: flags.backupDir, log: logger(flags) });
+    }, (r) => [
+      `Finalized run ${r.runId}${r.checksPassed === null ? '' : ` (its ${r.checksPassed} checks passed again first)`}.`,
+      ...r.dropped.map((c) => `  dropped ${c}`),
+      ...r.alreadyDropped.map((c) => `  ${c} was already gone`),
+      `Backup ${r.backupId} holds the dropped columns; \`eventshift restore ${ref}\` brings them back.`,
+    ].join('\n'));
   });
 
 const backupsCommand = program.command('backups').description('list backups');

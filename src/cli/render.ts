@@ -21,10 +21,16 @@ export function renderPlan(r: PlanResult): string {
     const ids = s.ids.strategy === 'offset' ? `IDs = ${s.keyColumn} + ${s.ids.offset}` : `IDs ${s.ids.strategy}${s.ids.strategy === 'chronological' ? ` by ${s.ids.orderBy}` : ''} from ${s.ids.start}`;
     out.push(`  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; ${ids}${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`);
     for (const w of s.writes) out.push(`    -> ${pad(w.table, 20)} ${w.rows} rows${w.when ? ' (when ' + w.when + ')' : ''}`);
+    if (s.writePath === 'streamed') out.push(`    streamed: ${s.codeColumns?.join(', ')} computed in Node (code); rows read in key-range chunks and written in batched INSERTs`);
   }
   if (p.projections.length) {
     out.push('', 'Projections:');
     for (const x of p.projections) out.push(`  ${x.table}.${x.column} ${x.definition}: ${x.rowsWithValue} of ${x.tableRows} rows get a value`);
+  }
+  for (const l of p.lookups ?? []) {
+    out.push('', `Lookup ${l.name}: ${l.table}${l.exists ? ` (${l.rowsBefore} rows)` : ' (created by the run)'} by ${l.naturalKey}: ` +
+      `${l.keys} distinct, ${l.reuse} reused, ${l.create} to create; ${l.skippedKeys} skipped, ${l.conflictedKeys.length} in conflict`);
+    for (const s of l.sources) out.push(`  ${pad(`${s.table}.${s.reference.name}`, 28)} ${s.rows} rows: ${s.fill} to fill, ${s.skipped} skipped, ${s.conflicted} in conflict`);
   }
   out.push('', 'ID space:');
   for (const s of p.idSpace) {

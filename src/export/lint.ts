@@ -4,7 +4,7 @@ import type { Db } from '../db/connection.ts';
 export interface LintFinding {
   file: string;
   severity: 'error' | 'warning' | 'info';
-  rule: 'full-scan' | 'filesort' | 'limit-without-order-by' | 'non-deterministic' | 'no-primary-key' | 'signed-id' | 'not-explained';
+  rule: 'full-scan' | 'filesort' | 'limit-without-order-by' | 'non-deterministic' | 'no-primary-key' | 'signed-id' | 'not-explained' | 'code-column';
   message: string;
 }
 

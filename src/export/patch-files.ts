@@ -13,6 +13,9 @@ import {
 } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan.ts';
 import { lineage as lineageTable } from '../run/bookkeeping-schema.ts';
+import { lookupPatches } from '../lookup/export-lookup.ts';
+import { lookupTables } from '../mapping/lookup.ts';
+import { codeColumnsOf } from '../mapping/streamed.ts';
 
 /** One reviewable patch: its statements, the statements that undo it, and what it does to the server. */
 export interface PatchFile {
@@ -26,6 +29,8 @@ export interface PatchFile {
   locks: string;
   statements: string[];
   rollback: string[];
+  /** Why the file lacks statements a run executes (a streamed step: its code() columns have no SQL); a comment in the file. */
+  note?: string;
 }
 
 /** The run id that exported lineage rows carry (a real run's ids start at 1). */
@@ -42,7 +47,7 @@ export function patchFiles(
   const names = sourceTableNames(mapping);
 
   for (const table of plan.tables.create) {
-    const target = Object.values(mapping.targets).find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
+    const target = [...Object.values(mapping.targets), ...lookupTables(mapping.lookups)].find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
     files.push({
       kind: 'table', stem: `patch-${safe(table)}`, table, description: `create ${table}`, expectedRows: 0,
       locks: 'none on existing tables', statements: [createTableSql(target)], rollback: [dropTableSql(table)],
@@ -97,16 +102,22 @@ export function patchFiles(
       }
       autoIncrementDone = true;
     }
-    for (const target of step.targets) statements.push(mysql.format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
+    const note = step.streamed
+      ? `Step ${step.name} is NOT in this file: ${codeColumnsOf(step).join(', ')} ${codeColumnsOf(step).length === 1 ? 'is' : 'are'} computed in Node by the mapping's code()` +
+        `${step.targets.flatMap((t) => t.columns.flatMap((c) => c.code?.description ?? [])).map((d) => ` (${d})`).join('')}, which SQL cannot express, ` +
+        'so migrate streams the step. Run `eventshift migrate` for it; ' +
+        'applying these files by hand leaves its rows unwritten. The rollback file still removes them.'
+      : undefined;
+    if (!step.streamed) for (const target of step.targets) statements.push(mysql.format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
     for (const target of [...step.targets].reverse()) {
       const rows = targetRowsSql(step, target);
       rollback.unshift(mysql.format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)));
     }
     files.push({
-      kind: 'data', stem: `data-${safe(step.name)}`, table: step.idTable, description: `step ${step.name}: ${planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ')}`,
+      kind: 'data', stem: `data-${safe(step.name)}`, table: step.idTable, description: `step ${step.name}${step.streamed ? ' (NOT EXPORTED: code() columns; eventshift migrate writes it)' : ''}: ${planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ')}`,
       expectedRows: planned.writes.reduce((n, w) => n + w.rows, 0),
       locks: `shared next-key locks on the ${source.table} rows read (REPEATABLE READ); row locks on the rows inserted`,
-      statements, rollback: reorderRollback(rollback, step),
+      statements, rollback: reorderRollback(rollback, step), note,
     });
   }
 
@@ -120,6 +131,8 @@ export function patchFiles(
       rollback: [`UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL`],
     });
   }
+
+  files.push(...lookupPatches(mapping, plan));
 
   const columnRenames = new Map<string, Array<{ from: string; to: string }>>();
   for (const c of cutoverChanges(mapping)) {

@@ -42,7 +42,7 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
     const patches = patchFiles(options.mapping, plan, db.capabilities, described);
     const files: ExportedFile[] = [];
     for (const patch of patches) {
-      const findings: LintFinding[] = [];
+      const findings: LintFinding[] = patch.note ? [{ file: patch.name, severity: 'error', rule: 'code-column', message: patch.note }] : [];
       const explain: ExportedFile['explain'] = [];
       for (const [i, sql] of patch.statements.entries()) {
         findings.push(...lintStatement(patch.name, sql));
@@ -64,7 +64,10 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
   }
 }
 
-/** Targets without a primary key (error) or with a signed key (warning); sources without a primary key (warning). */
+/**
+ * Targets without a primary key (error) or with a signed key (warning); sources without a primary key: a warning when a
+ * step or lookup reads one with no declared chunk key, else a note of the key it is chunked by.
+ */
 function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, TableInfo | null>): LintFinding[] {
   const findings: LintFinding[] = [];
   for (const target of Object.values(mapping.targets)) {
@@ -84,7 +87,24 @@ function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, Tabl
   }
   for (const [alias, table] of Object.entries(mapping.sources)) {
     const live = described.get(table);
-    if (live && live.primaryKey.length === 0) findings.push({ file: table, severity: 'warning', rule: 'no-primary-key', message: `source ${table} (${alias}) has no primary key: the run cannot chunk it by key.` });
+    if (!live || live.primaryKey.length > 0) continue;
+    // Who reads it in key-range chunks, and by what: a step or lookup source may declare its own `key`.
+    const readers = [
+      ...Object.entries(mapping.steps).filter(([, step]) => step.from === alias).map(([name, step]) => ({ by: `step ${name}`, key: step.key ?? null })),
+      ...Object.entries(mapping.lookups ?? {}).filter(([, l]) => alias in l.from).map(([name, l]) => ({ by: `lookup ${name}`, key: l.from[alias]!.key ?? null })),
+    ];
+    const unkeyed = readers.filter((r) => r.key === null);
+    if (unkeyed.length > 0) {
+      findings.push({
+        file: table, severity: 'warning', rule: 'no-primary-key',
+        message: `source ${table} (${alias}) has no primary key: ${unkeyed.map((r) => r.by).join(', ')} cannot chunk it by key; declare the column to chunk by (\`key\`).`,
+      });
+    } else if (readers.length > 0) {
+      findings.push({
+        file: table, severity: 'info', rule: 'no-primary-key',
+        message: `source ${table} (${alias}) has no primary key: ${readers.map((r) => `${r.by} chunks it by ${r.key}`).join(', ')} (not unique: rows with one value stay in one chunk).`,
+      });
+    }
   }
   return findings;
 }
@@ -106,6 +126,7 @@ async function writeExport(result: SqlExportResult, mapping: Mapping, generatedA
     const findings = f.findings.map((x) => `-- ${x.severity.toUpperCase()} ${x.rule}: ${x.message}`).join('\n');
     await writeFile(join(result.outDir, f.name),
       `${header(mapping, f.description, generatedAt)}-- Expected rows: ${f.expectedRows ?? 'n/a'}. Locks: ${f.locks}.\n${findings ? findings + '\n' : ''}\n` +
+      (f.note ? `-- NOT EXPRESSIBLE AS SQL: see the ERROR code-column above.\n\n` : '') +
       `${transactional ? 'START TRANSACTION;\n\n' : ''}${body}\n${transactional ? '\nCOMMIT;\n' : ''}`);
     await writeFile(join(result.outDir, 'rollback', f.name),
       `${header(mapping, `undo ${f.name}: ${f.description}`, generatedAt)}\n${transactional ? 'START TRANSACTION;\n\n' : ''}` +

@@ -1,6 +1,6 @@
 import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import { quoteId, quoteQualified, quoteString } from '../db/quote.ts';
-import { usageError } from '../errors.ts';
+import { EventshiftError, usageError } from '../errors.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
@@ -75,7 +75,11 @@ export function sourceTableNames(
       : unknown(`column ${tableKey}.${key}`, key);
   };
   // Columns the mapping's projections add are the tool's own, named as declared.
-  const added = new Set(Object.values(mapping.projections ?? {}).map((p) => `${mapping.sources[p.table]}\u0000${p.column.name}`));
+  const added = new Set([
+    ...Object.values(mapping.projections ?? {}).map((p) => `${mapping.sources[p.table]}\u0000${p.column.name}`),
+    // and the reference columns of its lookups
+    ...Object.values(mapping.lookups ?? {}).flatMap((l) => Object.entries(l.from).map(([a, f]) => `${mapping.sources[a]}\u0000${f.reference.name}`)),
+  ]);
   const column = (alias: string, key: string) => {
     const tableKey = mapping.sources[alias];
     if (tableKey === undefined) return key;
@@ -90,8 +94,16 @@ export function sourceTableNames(
 export interface CompiledColumn {
   name: string;
   expr: ColumnExpr;
-  /** SQL over the step's source aliases. */
+  /** SQL over the step's source aliases. A code column has none: reading it throws (its step is streamed). */
   sql: string;
+  /** For a code() column: its inputs as SQL over the step's aliases, and the function computing the value from them. */
+  code?: CompiledCode;
+}
+
+export interface CompiledCode {
+  inputs: Array<{ name: string; sql: string }>;
+  fn: (inputs: Record<string, unknown>) => unknown;
+  description: string | undefined;
 }
 
 export interface CompiledTarget {
@@ -138,6 +150,8 @@ export interface CompiledStep {
   idTable: string;
   /** Targets in write order: the ID table first, so extension rows always follow their event. */
   targets: CompiledTarget[];
+  /** Some column is code(): the step is written and checked on the streaming path (see src/run/stream-write.ts). */
+  streamed: boolean;
 }
 
 export function exprSql(expr: ColumnExpr, idSql: string, names?: TableNames): string {
@@ -150,7 +164,25 @@ export function exprSql(expr: ColumnExpr, idSql: string, names?: TableNames): st
       return idSql;
     case 'sql':
       return `(${names ? names.snippet(expr.text) : expr.text})`;
+    case 'code':
+      throw new Error('a code() column has no SQL; its step is streamed');
   }
+}
+
+/** One target column compiled: SQL for a SQL expression; for code(), its inputs' SQL, and `sql` throws when read. */
+function compileColumn(step: string, table: string, name: string, expr: ColumnExpr, idSql: string, names: TableNames): CompiledColumn {
+  if (expr.kind !== 'code') return { name, expr, sql: exprSql(expr, idSql, names) };
+  const code: CompiledCode = {
+    inputs: Object.entries(expr.inputs).map(([input, e]) => ({ name: input, sql: exprSql(e, idSql, names) })),
+    fn: expr.fn,
+    description: expr.description,
+  };
+  return {
+    name, expr, code,
+    get sql(): string {
+      throw new EventshiftError('internal', `Step ${step}: ${table}.${name} is computed in code (code()), so it has no SQL; the step is written and checked on the streaming path.`, { subject: `${table}.${name}` });
+    },
+  };
 }
 
 export function literalSql(value: string | number | boolean | null): string {
@@ -202,7 +234,7 @@ export function compileStep(
       drizzle,
       keyColumn: Object.entries(row).find(([, e]) => e.kind === 'id')![0],
       when: whenOf(spec) === undefined ? undefined : names.snippet(whenOf(spec)!),
-      columns: Object.entries(row).map(([column, expr]) => ({ name: column, expr, sql: exprSql(expr, idSql, names) })),
+      columns: Object.entries(row).map(([column, expr]) => compileColumn(name, tableName(drizzle), column, expr, idSql, names)),
     };
   });
   return {
@@ -218,6 +250,7 @@ export function compileStep(
     idSql,
     idTable: tableName(mapping.targets[step.ids.table]!),
     targets,
+    streamed: targets.some((t) => t.columns.some((c) => c.code !== undefined)),
   };
 }
 
@@ -352,6 +385,23 @@ export function projectionUpdateSql(p: CompiledProjection): string {
 }
 
 /**
+ * Whether a projection and the steps can be written at the same time: no SQL of a step names the projection's table,
+ * and the projection's SQL names no table a step writes (its targets, the lineage). A name counts wherever it appears,
+ * quoted or bare, even inside a string: a false alarm only costs running them one after the other.
+ */
+export function independentOfSteps(p: CompiledProjection, steps: readonly CompiledStep[]): boolean {
+  const names = (sql: string, table: string) =>
+    sql.includes(quoteId(table)) || new RegExp(`(?<![\\w$])${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'i').test(sql);
+  const projectionSql = projectionUpdateSql(p);
+  return steps.every((step) => {
+    const stepSql = [step.fromClause, step.where, step.lineageJoin, step.idSql, ...step.targets.flatMap((t) => [
+      t.table, t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+    ])].join('\n');
+    return !names(stepSql, p.table) && ![...step.targets.map((t) => t.table), 'eventshift_lineage'].some((t) => names(projectionSql, t));
+  });
+}
+
+/**
  * INSERT ... SELECT numbering a group of lineage steps from `start`: one dense step in legacy-key order, or all the
  * chronological steps by the value of their ID-table row's `orderBy` column, ties by step order then legacy key.
  */
@@ -368,6 +418,7 @@ export function lineageFillSql(runId: number, group: readonly CompiledStep[], st
     const orderBy = step.ids.strategy === 'chronological' ? step.ids.orderBy ?? 'WhenStart' : 'WhenStart';
     const column = step.targets.find((t) => t.table === step.idTable)!.columns.find((c) => c.name === orderBy);
     if (!column) throw new Error(`step ${step.name} writes no ${step.idTable}.${orderBy} to order chronological IDs by`);
+    if (column.code) throw usageError(`Step ${step.name}: ${step.idTable}.${orderBy} is a code() column, so it cannot order chronological IDs (they are numbered in SQL); use --ids dense or offset.`);
     return `SELECT ${quoteString(step.name)} AS step, ${i} AS o, ${step.keySql} AS k, ${column.sql} AS t FROM ${step.fromClause} WHERE (${step.where})`;
   });
   return (

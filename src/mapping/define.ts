@@ -2,6 +2,9 @@ import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import type { AliasFile } from './aliases.ts';
 import { bindCsvSources, normalizeSources, type CsvSourceBinding } from '../csv/binding.ts';
 import type { SourceDefinition } from '../csv/declaration.ts';
+import { validateLookups, type LookupDefinition } from './lookup.ts';
+
+export type { LookupDefinition, LookupSource } from './lookup.ts';
 
 /**
  * A mapping is data: sources, targets, and per step a filter and one expression per target column.
@@ -36,11 +39,22 @@ export interface MappingDefinition<
   sources: S;
   /** Target alias -> drizzle table. A target that does not exist yet is created from it. */
   targets: T;
+  /** Steps writing new rows with reserved IDs; may be empty (`{}`) in a mapping that only has lookups. */
   steps: Record<string, StepDefinition<S, T>>;
+  /**
+   * Repeated values of source rows normalized into lookup tables (MediaWiki's actor migration): get-or-create by a
+   * natural key, and a reference column added to each source table; see LookupDefinition.
+   */
+  lookups?: Record<string, LookupDefinition>;
   /** Columns added to existing tables and filled from the sources (e.g. orders.WhenHeld). */
   projections?: Record<string, ProjectionDefinition>;
   /** Renames made at cutover, only after every check has passed. */
   cutover?: CutoverChange[];
+  /**
+   * What `eventshift finalize` removes, later and separately, once a run has completed with a passed verification and
+   * its backup checks out: the legacy columns the new tables replace. The tables are backed up by every run.
+   */
+  finalize?: FinalizeChange[];
   /** Named data checks run at plan time; `fatal` ones stop the run before anything is written. */
   problems?: Record<string, ProblemDefinition>;
   /** Stable names of the legacy tables and columns, usually `aliasesBeside(import.meta.url)` (see aliases.ts). */
@@ -108,7 +122,23 @@ export type ColumnExpr =
   | { readonly kind: 'col'; readonly alias: string; readonly column: string }
   | { readonly kind: 'lit'; readonly value: string | number | boolean | null }
   | { readonly kind: 'id' }
-  | { readonly kind: 'sql'; readonly text: string };
+  | { readonly kind: 'sql'; readonly text: string }
+  | CodeExpr;
+
+/** What a code column's function may return: written as is (a Buffer as bytes, a bigint or string exactly). */
+export type CodeValue = string | number | bigint | boolean | Buffer | null;
+
+/**
+ * A value computed in Node from SQL inputs; see `code()`. A step with any code column is written on the streaming path.
+ */
+export interface CodeExpr {
+  readonly kind: 'code';
+  /** Input name -> a column, literal, id or SQL expression over the step's aliases; read losslessly (see `code()`). */
+  readonly inputs: Readonly<Record<string, ColumnExpr>>;
+  readonly fn: (inputs: Record<string, unknown>) => CodeValue;
+  /** What the function does, for the plan and the report. */
+  readonly description?: string;
+}
 
 /** A source column, as `alias.column`. */
 export function col(ref: string): ColumnExpr {
@@ -129,6 +159,42 @@ export function sql(text: string): ColumnExpr {
 
 /** The step's new ID. */
 export const id: ColumnExpr = { kind: 'id' };
+
+/**
+ * A value SQL cannot compute well (luxon date parsing, PHP-serialized values, ...), computed in Node from inputs read
+ * in SQL. The exception, not the rule: a step with a code column is streamed (its rows are read in key-range chunks,
+ * evaluated in Node and written with multi-row INSERTs, each chunk committed with its journal entry) instead of
+ * written by `INSERT ... SELECT`, and `eventshift sql` cannot export it. Verification computes the expected value again
+ * from the legacy row and compares it, row by row, with what was written.
+ *
+ * Inputs arrive as the connection reads them, losslessly: DATE/DATETIME/TIMESTAMP as text (`'2023-03-26 02:30:00'`,
+ * zero dates included), DECIMAL and BIGINT as decimal strings, INT and smaller as numbers, binary columns as Buffers,
+ * text as strings, NULL as null. The function must be pure (the same inputs give the same value: verification calls
+ * it again) and return a string, number, bigint, boolean, Buffer or null (format dates yourself; a Date is refused).
+ *
+ * @example
+ * import { DateTime } from 'luxon';
+ * rows: {
+ *   tools: {
+ *     cett_id: id,
+ *     cett_last_sync: code({
+ *       description: 'wiki-local DATETIME -> MediaWiki timestamp in UTC',
+ *       inputs: { local: col('ev.event_tracking_tool_last_sync') },
+ *       fn: ({ local }) => {
+ *         const t = typeof local === 'string' ? DateTime.fromSQL(local, { zone: 'Europe/Berlin' }) : null;
+ *         return t?.isValid ? t.toUTC().toFormat('yyyyMMddHHmmss') : null;
+ *       },
+ *     }),
+ *   },
+ * }
+ */
+export function code(definition: {
+  inputs: Record<string, ColumnExpr>;
+  fn: (inputs: Record<string, unknown>) => CodeValue;
+  description?: string;
+}): ColumnExpr {
+  return { kind: 'code', inputs: { ...definition.inputs }, fn: definition.fn, description: definition.description };
+}
 
 /** A column added to an existing table and set from an aggregate over a source, per key of that table. */
 export interface ProjectionDefinition {
@@ -151,6 +217,14 @@ export function renameTable(from: string, to: string): CutoverChange {
 
 export function renameColumn(table: string, from: string, to: string): CutoverChange {
   return { kind: 'renameColumn', table, from, to };
+}
+
+/** A change `eventshift finalize` makes; `table` is a legacy table's alias key, `column` a column's. */
+export type FinalizeChange = { readonly kind: 'dropColumn'; readonly table: string; readonly column: string };
+
+/** Drops a legacy column at finalize, e.g. `dropColumn('campaign_events', 'event_tracking_tool_id')`. */
+export function dropColumn(table: string, column: string): FinalizeChange {
+  return { kind: 'dropColumn', table, column };
 }
 
 /** A named data check: the rows of `from` (with joins) that satisfy `where`, reported by `key`. */
@@ -264,7 +338,10 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
   for (const alias of Object.keys(m.sources)) {
     if (alias in m.targets) problems.push(`alias '${alias}' names both a source and a target`);
   }
-  if (Object.keys(m.steps).length === 0) problems.push('it has no steps');
+  if (Object.keys(m.steps).length === 0 && Object.keys(m.lookups ?? {}).length === 0) {
+    problems.push('it has neither steps nor lookups: declare at least one step (new rows) or one lookup (see LookupDefinition)');
+  }
+  validateLookups(m.lookups, m.sources, m.targets, problems);
   for (const [stepName, step] of Object.entries(m.steps)) {
     const where = `step '${stepName}'`;
     if (!(step.from in m.sources)) problems.push(`${where}: from '${step.from}' is not a source`);
@@ -288,8 +365,20 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
         if (e.kind === 'col' && !visible.has(e.alias)) {
           problems.push(`${where}: rows.${target}.${column} reads '${e.alias}', which is neither 'from' nor joined`);
         }
+        if (e.kind === 'code') problems.push(...codeProblems(`${where}: rows.${target}.${column}`, e, visible));
       }
     }
+  }
+  for (const [stepName, step] of Object.entries(m.steps)) {
+    const idRow = step.rows[step.ids.table];
+    const orderBy = step.ids.orderBy ?? 'WhenStart';
+    if (step.ids.strategy === 'chronological' && idRow && rowOf(idRow)[orderBy]?.kind === 'code') {
+      problems.push(`step '${stepName}': chronological IDs are ordered by ${orderBy} in SQL, so it cannot be a code() column`);
+    }
+  }
+  for (const change of m.finalize ?? []) {
+    if (change.kind !== 'dropColumn') problems.push(`finalize: unknown change ${(change as { kind: string }).kind}`);
+    else if (!Object.values(m.sources).includes(change.table)) problems.push(`finalize drops a column of '${change.table}', which is not a source table`);
   }
   for (const change of m.cutover ?? []) {
     const table = change.kind === 'renameTable' ? change.from : change.table;
@@ -319,6 +408,19 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
   if (problems.length > 0) {
     throw new Error(`Mapping '${m.name}' is not valid: ${problems.join('; ')}.`);
   }
+}
+
+function codeProblems(where: string, e: CodeExpr, visible: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  if (typeof e.fn !== 'function') problems.push(`${where}: code() needs fn, a function of its inputs`);
+  const inputs = Object.entries(e.inputs ?? {});
+  if (inputs.length === 0) problems.push(`${where}: code() has no inputs; a constant is lit(value)`);
+  for (const [name, input] of inputs) {
+    if (!input || typeof input !== 'object' || !('kind' in input)) problems.push(`${where}: code() input '${name}' is not a column expression (col(), sql(), lit() or id)`);
+    else if (input.kind === 'code') problems.push(`${where}: code() input '${name}' is itself code(); compute both in one function`);
+    else if (input.kind === 'col' && !visible.has(input.alias)) problems.push(`${where}: code() input '${name}' reads '${input.alias}', which is neither 'from' nor joined`);
+  }
+  return problems;
 }
 
 /** The column expressions of a target row spec, whether or not it has a `when`. */

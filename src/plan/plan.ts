@@ -7,7 +7,11 @@ import type { IdStrategy, Mapping } from '../mapping/define.ts';
 import { alignUp, lowestFreeBlock, type IdBlock } from './id-placement.ts';
 import { idIslands, type IdGap, type IdRun } from './id-islands.ts';
 import { findEncodingProblems } from './encoding-problems.ts';
+import { sideBySide } from '../db/side-by-side.ts';
+import { codeColumnsOf } from '../mapping/streamed.ts';
+import { finalizeAlterations, finalizeTables } from '../mapping/finalize-names.ts';
 import type { CsvSourcePlan } from '../csv/plan-csv.ts';
+import { planLookups, type LookupPlan } from '../lookup/plan-lookup.ts';
 import { compileProjection, compileStep, fromClauseSql, sourceTableNames, stepCountSql, type StepIds, type TableNames, cutoverChanges } from '../mapping/compile.ts';
 
 /** What a run of a mapping would do, derived from the mapping and the live database. Frozen into the run at its start. */
@@ -19,6 +23,8 @@ export interface Plan {
   sources: SourcePlan[];
   steps: StepPlan[];
   projections: ProjectionPlan[];
+  /** The mapping's lookups (see LookupDefinition); absent in plans of runs from before there were lookups. */
+  lookups?: LookupPlan[];
   tables: TableChanges;
   idSpace: IdSpacePlan[];
   problems: ProblemFinding[];
@@ -57,6 +63,12 @@ export interface StepPlan {
    */
   range: { table: string; first: number; last: number } | null;
   writes: Array<{ alias: string; table: string; keyColumn: string; rows: number; when: string | undefined }>;
+  /**
+   * How the step is written: `set-based` (INSERT ... SELECT on the server) or `streamed` (read in chunks, code()
+   * columns computed in Node, multi-row INSERTs), because of `codeColumns` (as table.column). Absent in older plans.
+   */
+  writePath?: 'set-based' | 'streamed';
+  codeColumns?: string[];
 }
 
 export interface ProjectionPlan {
@@ -182,6 +194,8 @@ export async function buildPlan(
       ids: { strategy: 'offset', offset: 0 },
       range: null,
       writes: counting.targets.map((t, i) => ({ alias: t.alias, table: t.table, keyColumn: t.keyColumn, rows: Number(counts[`t${i}`] ?? 0), when: t.when })),
+      writePath: counting.streamed ? 'streamed' : 'set-based',
+      codeColumns: codeColumnsOf(counting),
     });
   }
   if (ready) await assignIds(db, mapping, steps, sources, overrides, describe);
@@ -203,6 +217,14 @@ export async function buildPlan(
   }
 
   const tables = await tableChanges(mapping, names, describe);
+  // Tables `eventshift finalize` alters later are backed up by the run, so restore can bring their columns back.
+  for (const t of finalizeTables(mapping)) if (!tables.backup.includes(t)) tables.backup.push(t);
+  tables.alter.push(...finalizeAlterations(mapping));
+  const lookupPlanning = await planLookups(db, mapping, names, describe, ready, problemKeyLimit);
+  for (const t of lookupPlanning.backup) if (!tables.backup.includes(t)) tables.backup.push(t);
+  tables.create.push(...lookupPlanning.create);
+  tables.alter.push(...lookupPlanning.alter);
+  refusals.push(...lookupPlanning.refusals);
   for (const r of tables.rename) {
     const info = await describe(r.table);
     if (r.kind === 'table' && (await describe(r.to))) {
@@ -257,7 +279,15 @@ export async function buildPlan(
       : 'No free block of IDs fits the whole run below the key column\'s maximum.');
   }
 
-  const problems = ready ? [...await findProblems(db, mapping, names, sources), ...await findEncodingProblems(db, sources, describe, problemKeyLimit)] : [];
+  // The encoding scan and each data problem's scan (the plan's longest reads) are shared out between two connections,
+  // unless a source is a TEMPORARY staging table (CSV), which only `db` sees.
+  const scanned = ready ? await sideBySide(db, [
+    (on) => findEncodingProblems(on, sources, describe, problemKeyLimit),
+    ...Object.keys(mapping.problems ?? {}).map((name) => (on: Db) => findProblems(on, mapping, names, sources, [name])),
+  ], { shared: staged.size === 0 }) : [];
+  // The mapping's problems in its order, then the encoding findings.
+  const problems = [...scanned.slice(1).flat(), ...(scanned[0] ?? [])];
+  problems.push(...lookupPlanning.problems);
   for (const p of problems) {
     if (p.severity === 'fatal' && p.count > 0) {
       refusals.push(`${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}. ${p.consequence ?? ''}`.trim());
@@ -273,6 +303,7 @@ export async function buildPlan(
     sources,
     steps,
     projections,
+    lookups: lookupPlanning.lookups,
     tables,
     idSpace,
     problems,
@@ -478,9 +509,12 @@ async function idSpacePlan(
   return [...byTable.values()];
 }
 
-async function findProblems(db: Db, mapping: Mapping, names: TableNames, sources: SourcePlan[]): Promise<ProblemFinding[]> {
+async function findProblems(
+  db: Db, mapping: Mapping, names: TableNames, sources: SourcePlan[], only: readonly string[],
+): Promise<ProblemFinding[]> {
   const findings: ProblemFinding[] = [];
-  for (const [name, p] of Object.entries(mapping.problems ?? {})) {
+  for (const name of only) {
+    const p = mapping.problems![name]!;
     const source = sources.find((s) => s.alias === p.from);
     const key = p.key !== undefined ? names.snippet(p.key) : source?.keyColumn ? quoteQualified(p.from, source.keyColumn) : null;
     const where = names.snippet(p.where);

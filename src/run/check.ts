@@ -5,6 +5,7 @@ import { atVersion } from '../mapping/aliases.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { compileProjection, compileStep, fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
 import type { CommandOptions } from './context.ts';
+import { compileLookup } from '../lookup/compile-lookup.ts';
 import { renameState } from './cutover.ts';
 
 export interface CheckOptions extends CommandOptions {
@@ -65,7 +66,19 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
         }
       }
     }
-    const references = mappingReferences(mapping, renames);
+    // Each step's legacy key, as the plan finds it: declared, or the `from` table's single-column primary key.
+    const stepKeys = new Map<string, string>();
+    const keyNames = sourceTableNames(mapping, renames);
+    for (const [name, step] of Object.entries(mapping.steps)) {
+      let info: TableInfo | null = null;
+      try {
+        if (step.key === undefined) info = await describe(keyNames(step.from));
+      } catch {
+        // An unknown alias is reported by mappingReferences below.
+      }
+      stepKeys.set(name, step.key ?? (info?.primaryKey.length === 1 ? info.primaryKey[0]! : 'ID'));
+    }
+    const references = mappingReferences(mapping, renames, stepKeys);
     return {
       mapping: mapping.name, aliasFile: file?.path ?? null, version: file?.version ?? null, aliases, references,
       ok: aliases.every((a) => a.ok) && references.length === 0,
@@ -76,7 +89,7 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
 }
 
 /** Resolves every name the mapping's steps, problems, projections and replays use, strictly; returns what fails. */
-function mappingReferences(mapping: Mapping, renames: Awaited<ReturnType<typeof renameState>>): string[] {
+function mappingReferences(mapping: Mapping, renames: Awaited<ReturnType<typeof renameState>>, stepKeys: ReadonlyMap<string, string>): string[] {
   const names = sourceTableNames(mapping, renames, { strict: true });
   const failures: string[] = [];
   const attempt = (where: string, fn: () => unknown) => {
@@ -88,12 +101,14 @@ function mappingReferences(mapping: Mapping, renames: Awaited<ReturnType<typeof 
     }
   };
   for (const [name, step] of Object.entries(mapping.steps)) {
-    attempt(`step ${name}`, () => compileStep(mapping, name, step, step.key ?? 'ID', { strategy: 'offset', offset: 0 }, names));
+    attempt(`step ${name}`, () => compileStep(mapping, name, step, stepKeys.get(name)!, { strategy: 'offset', offset: 0 }, names));
   }
   for (const [name, p] of Object.entries(mapping.problems ?? {})) {
     attempt(`problem ${name}`, () => [fromClauseSql(p.from, p.join ?? {}, names), names.snippet(p.where), p.key && names.snippet(p.key)]);
   }
   for (const [name, p] of Object.entries(mapping.projections ?? {})) attempt(`projection ${name}`, () => compileProjection(name, p, names));
+  for (const c of mapping.finalize ?? []) attempt(`finalize ${c.kind} ${c.table}.${c.column}`, () => [names.tableOf(c.table), names.columnOf(c.table, c.column)]);
+  for (const name of Object.keys(mapping.lookups ?? {})) attempt(`lookup ${name}`, () => compileLookup(mapping, name, names));
   for (const [name, r] of Object.entries(mapping.replays ?? {})) {
     attempt(`replay ${name}`, () => [names.snippet(r.events), ...Object.values(r.compare).map((c) => names.snippet(c.legacy))]);
   }

@@ -5,6 +5,8 @@ import type { Plan } from '../plan/plan.ts';
 /** The stages of a run, in order. */
 export const stages = ['backup', 'write', 'verify', 'cutover'] as const;
 export type Stage = (typeof stages)[number];
+/** Stages journaled in eventshift_steps: a run's, and `finalize` (eventshift finalize, later and separately). */
+export type JournalStage = Stage | 'finalize';
 export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restored' | 'rolled_back';
 
 export interface RunRecord {
@@ -115,7 +117,7 @@ export async function updateRun(
   await db.execute(`UPDATE eventshift_runs SET ${sets.join(', ')} WHERE id = ?`, params);
 }
 
-export async function stepRecord(db: Db, runId: number, stage: Stage, step: string): Promise<StepRecord | null> {
+export async function stepRecord(db: Db, runId: number, stage: JournalStage, step: string): Promise<StepRecord | null> {
   const [row] = await db.query<{ status: string; progress_key: string | number | null; rows_done: string | number; detail: string | null }>(
     'SELECT status, progress_key, rows_done, detail FROM eventshift_steps WHERE run_id = ? AND stage = ? AND step = ?',
     [runId, stage, step],
@@ -130,7 +132,7 @@ export async function stepRecord(db: Db, runId: number, stage: Stage, step: stri
 }
 
 /** Journals a step as started (before it runs); a resumed step keeps its progress. */
-export async function startStep(db: Db, runId: number, stage: Stage, step: string, now: Date): Promise<void> {
+export async function startStep(db: Db, runId: number, stage: JournalStage, step: string, now: Date): Promise<void> {
   await db.execute(
     `INSERT INTO eventshift_steps (run_id, stage, step, status, started_at) VALUES (?, ?, ?, 'started', ?)
      ON DUPLICATE KEY UPDATE status = 'started', finished_at = NULL`,
@@ -147,7 +149,7 @@ export async function recordProgress(db: Db, runId: number, stage: Stage, step: 
 }
 
 export async function finishStep(
-  db: Db, runId: number, stage: Stage, step: string, status: 'done' | 'failed', now: Date, detail?: unknown,
+  db: Db, runId: number, stage: JournalStage, step: string, status: 'done' | 'failed', now: Date, detail?: unknown,
 ): Promise<void> {
   await db.execute(
     'UPDATE eventshift_steps SET status = ?, finished_at = ?, detail = ? WHERE run_id = ? AND stage = ? AND step = ?',

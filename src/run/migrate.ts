@@ -7,7 +7,8 @@ import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
-  compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql, cutoverChanges,
+  compileProjection, compileStep, independentOfSteps, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql, cutoverChanges,
+  type CompiledProjection,
 } from '../mapping/compile.ts';
 import type { Plan, PlanOverrides } from '../plan/plan.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
@@ -18,10 +19,14 @@ import { applyCutoverChange, renameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
+import { writeLookups } from '../lookup/write-lookup.ts';
+import { lookupTables } from '../mapping/lookup.ts';
+import { maxStreamedChunkKeys, streamedChunkWriter } from './stream-write.ts';
 import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { buildPlanWithCsv } from '../csv/plan-csv.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
+import { connectAgain } from '../db/row-stream.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
   claimRun, createRun, finishStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
@@ -37,6 +42,8 @@ export interface MigrateOptions extends CommandOptions {
   until?: Stage;
   /** Legacy keys per write chunk to start with; adapted to about half a second per chunk. */
   chunkKeys?: number;
+  /** Streamed steps (with code() columns): rows per multi-row INSERT at most (default 1000). */
+  batchRows?: number;
   /** --ids / --start: how a new run numbers its rows (a resumed run keeps the plan it froze). */
   overrides?: PlanOverrides;
   /** Bad rows of CSV sources are set aside in eventshift_quarantine (and quarantine.csv) instead of refusing the run. */
@@ -128,6 +135,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         backup: run!.backupId ? { id: run!.backupId, dir: join(options.backupDir, run!.backupId) } : null,
         verification: null, reportDir: null, stageSeconds: {}, planSeconds, rowsWritten: {},
       },
+      alongside: [],
     };
     try {
       const from = run!.stage === 'none' ? 0 : stages.indexOf(run!.stage) + 1;
@@ -157,6 +165,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       }
       return state.result;
     } catch (error) {
+      // Nothing may still be writing once the run is marked failed and its lock released.
+      await Promise.allSettled(state.alongside);
       await updateRun(db, run!.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }, now()).catch(() => undefined);
       throw error;
     }
@@ -172,6 +182,8 @@ interface RunState {
   log: (line: string) => void;
   throttle: Throttle;
   result: MigrateResult;
+  /** Work running on connections of its own beside `db` (see alongside()); settled before the run lets go of its lock. */
+  alongside: Array<Promise<unknown>>;
 }
 
 const stageRunners: Record<Stage, (s: RunState) => Promise<boolean>> = {
@@ -235,7 +247,7 @@ async function writeStage(s: RunState): Promise<boolean> {
   for (const table of plan.tables.create) {
     await journaled(s, 'write', `create ${table}`, async () => {
       if (await tableExists(db, table)) return;
-      const target = Object.values(mapping.targets).find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
+      const target = [...Object.values(mapping.targets), ...lookupTables(mapping.lookups)].find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
       await db.execute(createTableSql(target));
     });
   }
@@ -250,6 +262,12 @@ async function writeStage(s: RunState): Promise<boolean> {
   }
   const names = sourceTableNames(mapping);
   const compiled = plan.steps.map((p) => compileStep(mapping, p.name, mapping.steps[p.name]!, p.keyColumn, p.ids, names, run.id));
+  const projections = Object.entries(mapping.projections ?? {}).map(([pname, p]) => compileProjection(pname, p, names));
+  // Projections that touch no table the steps read or write run on a second connection while the steps are written
+  // (a server with two cores works on both); a throttled run does one thing at a time.
+  const projecting = projections.length > 0 && s.options.maxRowsPerSecond === undefined && projections.every((p) => independentOfSteps(p, compiled))
+    ? alongside(s, (other) => writeProjections(s, other, projections))
+    : null;
   // Lineage before rows: dense steps one at a time, the chronological steps together (they share one numbering).
   const groups = [
     ...compiled.filter((c) => c.ids.strategy === 'dense').map((c) => [c]),
@@ -281,8 +299,11 @@ async function writeStage(s: RunState): Promise<boolean> {
         await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, source.maxKey!));
       }
     }
-    const inserts = step.targets.map((t) => insertChunkSql(step, t));
-    let chunk = s.options.chunkKeys ?? 5000;
+    // A step with a code() column is streamed through Node (stream-write.ts); the others are INSERT ... SELECT.
+    const streamed = step.streamed ? streamedChunkWriter(step, { batchRows: s.options.batchRows }) : null;
+    const inserts = streamed ? [] : step.targets.map((t) => insertChunkSql(step, t));
+    const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;
+    let chunk = Math.min(s.options.chunkKeys ?? 5000, maxChunkKeys);
     let rows = record?.rowsDone ?? 0;
     const progress = (done: number) => s.options.onProgress?.({
       stage: 'write', label: `write ${planned.name}`, done, total: planned.writes.reduce((n, w) => n + w.rows, 0), unit: 'rows',
@@ -295,7 +316,7 @@ async function writeStage(s: RunState): Promise<boolean> {
       const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
       const t0 = performance.now();
       const written = await db.transaction(async (tx) => {
-        let n = 0;
+        let n = streamed ? await streamed(tx, lo, hi) : 0;
         for (const sql of inserts) n += (await tx.execute(sql, [lo, hi])).affectedRows;
         await recordProgress(tx, run.id, 'write', name, hi, n);
         return n;
@@ -304,7 +325,7 @@ async function writeStage(s: RunState): Promise<boolean> {
       progress(rows);
       faultPoint(`chunk ${planned.name} ${hi}`);
       const seconds = (performance.now() - t0) / 1000;
-      chunk = Math.max(100, Math.min(200_000, Math.round(chunk * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
+      chunk = Math.max(100, Math.min(maxChunkKeys, Math.round(chunk * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
       rowsPerKey = Math.max(plannedRowsPerKey, written / (hi - lo + 1));
       lo = hi + 1;
       await s.throttle.afterChunk(written, seconds);
@@ -312,26 +333,55 @@ async function writeStage(s: RunState): Promise<boolean> {
     faultPoint(`write ${name} worked`);
     await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
     s.result.rowsWritten[planned.name] = rows;
-    log(`Step ${planned.name}: ${rows} row(s) written.`);
+    log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
   }
-  for (const [pname, p] of Object.entries(mapping.projections ?? {})) {
-    const projection = compileProjection(pname, p, names);
-    await journaled(s, 'write', `projection ${pname}`, async () => {
-      if (!(await columnExists(db, projection.table, p.column.name))) await db.execute(addColumnSql(projection.table, projection.column));
-      await db.execute(projectionUpdateSql(projection));
-    });
-  }
+  await (projecting ?? writeProjections(s, db, projections));
+  // Lookups (see LookupDefinition): reference columns added, lookup rows got or created, references filled.
+  Object.assign(s.result.rowsWritten, await writeLookups({
+    db, mapping, plan, runId: run.id, now, log, throttle: s.throttle, chunkKeys: s.options.chunkKeys,
+    onProgress: (label, done, total) => s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
+  }));
   return true;
 }
 
-async function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>): Promise<void> {
-  const record = await stepRecord(s.db, s.run.id, stage, step);
+/** Each projection's column added (unless it exists: a resumed run) and filled, journaled on `db`. */
+async function writeProjections(s: RunState, db: Db, projections: readonly CompiledProjection[]): Promise<void> {
+  for (const projection of projections) {
+    await s.throttle.waitWhilePaused();
+    await journaled(s, 'write', `projection ${projection.name}`, async () => {
+      if (!(await columnExists(db, projection.table, projection.column.name))) await db.execute(addColumnSql(projection.table, projection.column));
+      await db.execute(projectionUpdateSql(projection));
+    }, db);
+  }
+}
+
+/**
+ * Runs `work` on a new connection (same lossless settings), closed when it ends whatever happens. The run awaits the
+ * returned promise before its stage ends; if the stage fails first, migrate() still waits for it (state.alongside)
+ * before it marks the run failed and lets go of the lock. A kill ends both connections, and the server rolls back
+ * what either had not committed, as for the main one.
+ */
+function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
+  const running = (async () => {
+    const db = await connectAgain(s.db);
+    try {
+      return await work(db);
+    } finally {
+      await db.close();
+    }
+  })();
+  s.alongside.push(running.catch(() => undefined));
+  return running;
+}
+
+async function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>, db: Db = s.db): Promise<void> {
+  const record = await stepRecord(db, s.run.id, stage, step);
   if (record?.status === 'done') return;
-  await startStep(s.db, s.run.id, stage, step, s.now());
+  await startStep(db, s.run.id, stage, step, s.now());
   faultPoint(`${stage} ${step} started`);
   await work();
   faultPoint(`${stage} ${step} worked`);
-  await finishStep(s.db, s.run.id, stage, step, 'done', s.now());
+  await finishStep(db, s.run.id, stage, step, 'done', s.now());
 }
 
 /** The pre-run facts of each backed-up table, from the backup manifest. */

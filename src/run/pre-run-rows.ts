@@ -66,7 +66,9 @@ export async function rowsAddedSince(db: Db, pre: PreRunTable, renames: RenameSt
   const { table, key } = current(pre, renames);
   const { conditions, params } = outsideRanges(ranges);
   if (pre.exists) {
-    if (!key) return null;
+    // Without a recorded highest key (a key that is not an integer), added rows cannot be told from the others here;
+    // the checksum of the pre-run rows (preRunRowsChecksum, over every row then) notices them instead.
+    if (!key || (pre.maxKey === null && (pre.checksum?.rows ?? 0) > 0)) return null;
     if (pre.maxKey !== null) {
       conditions.push(`${quoteId(key)} > ?`);
       params.push(pre.maxKey);

@@ -10,11 +10,14 @@ import { withRunLock, type CommandOptions } from './context.ts';
 import { renameState, type RenameState } from './cutover.ts';
 import { latestRun, updateRun } from './journal.ts';
 import { preRunTables } from './migrate.ts';
-import { reservedRanges, rowsAtRisk, type RowsAtRisk } from './pre-run-rows.ts';
+import { reservedRanges, rowsAtRisk, type ReservedRange, type RowsAtRisk } from './pre-run-rows.ts';
 import type { Db } from '../db/connection.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
 import type { Plan } from '../plan/plan.ts';
+import type { PreRunTable } from '../verify/verification.ts';
+import { preRunAfterFinalize } from './finalize.ts';
+import { dropLookupWorkTables, lookupOwnRanges } from '../lookup/rollback-lookup.ts';
 
 export interface RestoreMappingOptions extends CommandOptions {
   mapping: Mapping;
@@ -31,7 +34,7 @@ export interface RestoreMappingResult {
   restore: RestoreResult;
   /** Tables the run had renamed at cutover, dropped once their originals were back. */
   droppedRenamed: string[];
-  /** Staging tables of the run's CSV sources, dropped (they are eventshift's own copies of the files). */
+  /** Staging tables of the run's CSV sources and work tables of its lookups, dropped (eventshift's own, derived tables). */
   droppedStaging: string[];
   /** What --force threw away (empty without --force). */
   lost: RowsAtRisk[];
@@ -49,7 +52,10 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     }
     const ownRun = run?.backupId === backupId ? run : null;
     const bound = ownRun ? bindAsPlanned(mapping, ownRun.plan) : mapping;
-    const lost = await guardAgainstLoss(db, options, backupId, await renameState(db, bound), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`);
+    // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
+    const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, bound, preRun);
+    const lost = await guardAgainstLoss(db, options, backupId, await renameState(db, bound), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`, undefined, adjust,
+      ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined);
     options.log?.(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
     const restore = await restoreBackup(db, { dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl) });
     const droppedRenamed: string[] = [];
@@ -60,7 +66,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
         droppedRenamed.push(change.to);
       }
     }
-    const droppedStaging = await dropRunStaging(db, ownRun?.plan);
+    const droppedStaging = [...(await dropRunStaging(db, ownRun?.plan)), ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : [])];
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());
     return { backupId, runId: ownRun?.id ?? null, restore, droppedRenamed, droppedStaging, lost };
   });
@@ -96,11 +102,16 @@ export async function restoreStandalone(options: RestoreBackupOptions): Promise<
  */
 async function guardAgainstLoss(
   db: Db, options: { backupDir: string; force?: boolean }, backupId: string, renames: RenameState, plan: Plan | null,
-  keeper: string | null, tables?: string[],
+  keeper: string | null, tables?: string[], adjust?: (preRun: PreRunTable[]) => Promise<PreRunTable[]>,
+  /** More rows that are the run's own: the lookup rows it created (see lookupOwnRanges). */
+  ownRanges?: Map<string, ReservedRange[]>,
 ): Promise<RowsAtRisk[]> {
   const manifest = await readManifest(options.backupDir, backupId);
-  const preRun = preRunTables(manifest).filter((t) => !tables || tables.includes(t.name));
-  const atRisk = await rowsAtRisk(db, preRun, renames, reservedRanges(plan));
+  const backedUp = preRunTables(manifest).filter((t) => !tables || tables.includes(t.name));
+  const preRun = adjust ? await adjust(backedUp) : backedUp;
+  const ranges = reservedRanges(plan);
+  for (const [table, own] of ownRanges ?? []) ranges.set(table, [...(ranges.get(table) ?? []), ...own]);
+  const atRisk = await rowsAtRisk(db, preRun, renames, ranges);
   if (atRisk.length === 0 || options.force) return atRisk;
   const what = atRisk.map((r) => [
     r.addedRows > 0 ? `${r.addedRows} row(s) added to ${r.table}` : null,

@@ -15,6 +15,8 @@ import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from
 import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
 import { latestRun, stepRecord, updateRun } from './journal.ts';
+import { refuseAfterFinalize } from './finalize.ts';
+import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 
 export interface RollbackOptions extends CommandOptions {
   mapping: Mapping;
@@ -47,6 +49,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     if (!run || run.status === 'restored' || run.status === 'rolled_back') {
       throw refusal(`There is no run of ${mapping.name} to roll back in ${db.database}${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`, { subject: mapping.name });
     }
+    await refuseAfterFinalize(db, run, mapping, 'rollback');
     const plan = run.plan;
     const bound = bindAsPlanned(mapping, plan);
     const actions: string[] = [];
@@ -81,6 +84,13 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
         if (deleted > 0) actions.push(`deleted ${deleted} row(s) of step ${step.name} from ${w.table} (${step.range.first}..${step.range.last})`);
         faultPoint(`rollback delete ${step.name} ${w.table}`);
       }
+    }
+
+    if (plan.lookups?.length) {
+      const manifest = run.backupId ? await readManifest(options.backupDir, run.backupId).catch(() => null) : null;
+      const undone = await rollbackLookups(db, plan, run.id, manifest, chunk);
+      actions.push(...undone.actions);
+      for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
     }
 
     for (const table of plan.tables.create) {

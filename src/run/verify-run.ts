@@ -10,6 +10,7 @@ import { latestRun, stages } from './journal.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { preRunTables } from './migrate.ts';
+import { refuseAfterFinalize } from './finalize.ts';
 
 export interface VerifyOptions extends CommandOptions {
   mapping: Mapping;
@@ -36,6 +37,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     if (run.status === 'restored') {
       throw refusal(`Run ${run.id} of ${mapping.name} was restored away; there is nothing to verify.`, { subject: mapping.name });
     }
+    await refuseAfterFinalize(db, run, mapping, 'verify');
     const manifest = await readManifest(options.backupDir, run.backupId);
     const bound = bindAsPlanned(mapping, run.plan);
     const verification = await verifyMapping({ db, mapping: bound, plan: run.plan, renames: await renameState(db, bound), preRun: preRunTables(manifest), runId: run.id, now });

@@ -1,5 +1,6 @@
 import { autoIncrementColor, escapeXml as esc, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
 import type { Report, ReportCheck, ReportIdSpace } from './report-model.ts';
+import { lookupsHtml } from '../lookup/report-lookup.ts';
 
 /**
  * report.html: one self-contained file (inline CSS and SVG, no scripts, no network), readable by whoever signs the
@@ -11,6 +12,7 @@ export function renderHtml(r: Report): string {
     verdictHeader(r),
     `<nav><a href="#steps">Steps</a> · <a href="#checks">Checks (${r.summary.failed} failed)</a> · <a href="#problems">Data problems (${r.summary.dataProblems})</a> · <a href="#idspace">ID space</a> · <a href="#timings">Timings</a></nav>`,
     stepsSection(r),
+    lookupsHtml(r.lookups ?? []),
     checksSection(r),
     problemsSection(r),
     idSpaceSection(r),

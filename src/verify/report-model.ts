@@ -1,5 +1,6 @@
 import type { IdSpacePlan, Plan } from '../plan/plan.ts';
 import type { CheckResult, Verification } from './verification.ts';
+import { reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
 
 /** What a report is made from: the run's plan, the verification, and where the run stands. */
 export interface ReportInput {
@@ -36,6 +37,8 @@ export interface Report {
   run: { id: number; backupId: string; database: string; server: string; plannedAt: string };
   generatedAt: string;
   steps: ReportStep[];
+  /** The mapping's lookups (see LookupDefinition); empty when it has none. */
+  lookups: ReportLookup[];
   checks: ReportCheck[];
   dataProblems: ReportProblem[];
   idSpace: ReportIdSpace[];
@@ -153,6 +156,7 @@ export function buildReport(input: ReportInput): Report {
         };
       }),
     })),
+    lookups: reportLookups(plan, v.checks),
     checks,
     dataProblems: found.map((p) => ({
       name: p.name, description: p.description, severity: p.severity, count: p.count, keys: p.keys,

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildReport, type Report, type ReportInput } from './report-model.ts';
 import { renderHtml } from './report-html.ts';
+import { lookupsMarkdown } from '../lookup/report-lookup.ts';
 
 export { buildReport, reportFormatVersion, type Report, type ReportInput } from './report-model.ts';
 export { renderHtml } from './report-html.ts';
@@ -41,6 +42,8 @@ export function renderMarkdown(r: Report): string {
       lines.push(`| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**'} |`);
     }
   }
+
+  lines.push(...lookupsMarkdown(r.lookups ?? [], md));
 
   lines.push('', '## Checks', '', '| | check | expected | actual | failing keys |', '| --- | --- | --- | --- | --- |');
   for (const c of r.checks) {

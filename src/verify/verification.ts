@@ -13,13 +13,15 @@ import type { RenameState } from '../run/cutover.ts';
 import { replayChecks } from './replay.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { idChecks } from './id-checks.ts';
+import { streamedContentChecks } from './streamed-content.ts';
 import { csvChecks } from '../csv/run-steps.ts';
 import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../run/pre-run-rows.ts';
+import { lookupChecks } from '../lookup/verify-lookup.ts';
 
 /** One check's outcome, as reports show it. */
 export interface CheckResult {
   id: string;
-  kind: 'count' | 'content' | 'references' | 'range' | 'unchanged' | 'projection' | 'replay';
+  kind: 'count' | 'content' | 'references' | 'range' | 'unchanged' | 'projection' | 'replay' | 'lookup';
   title: string;
   step?: string;
   table?: string;
@@ -95,7 +97,9 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     work.push({
       weight: step.targets.length + step.targets.filter((t) => t.table !== step.idTable).length,
       run: async (db) => {
-        const content = await contentChecks(db, step, await Promise.all(step.targets.map((t) => columnsOf(t.table, db))), source.minKey!, source.maxKey!, limit);
+        // Steps with code() columns are compared row by row, their code computed again (streamed-content.ts).
+        const check = step.streamed ? streamedContentChecks : contentChecks;
+        const content = await check(db, step, await Promise.all(step.targets.map((t) => columnsOf(t.table, db))), source.minKey!, source.maxKey!, limit);
         const results: Array<Omit<CheckResult, 'seconds'>> = [];
         const idContent = content[step.targets.findIndex((t) => t.table === step.idTable)]!;
         for (const [i, target] of step.targets.entries()) {
@@ -130,6 +134,8 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     const projection = compileProjection(name, p, names);
     one(async (db) => projectionCheck(db, projection, await columnsOf(projection.table, db), limit));
   }
+
+  work.push(...lookupChecks({ mapping: ctx.mapping, plan: ctx.plan, preRun: ctx.preRun, runId: ctx.runId, limit }));
 
   for (const [name, replay] of Object.entries(ctx.mapping.replays ?? {})) {
     // The longest check (its events query reads every event): started first, on connections of its own.

@@ -1,0 +1,160 @@
+import type { Db } from '../db/connection.ts';
+import type { TableInfo } from '../db/introspect.ts';
+import { quoteId } from '../db/quote.ts';
+import type { TableNames } from '../mapping/compile.ts';
+import type { Mapping } from '../mapping/define.ts';
+import type { ProblemFinding } from '../plan/plan.ts';
+import { among, compileLookup, conflictsSql, skippedKeysSql, usableKeysSql, lookupAlias, type CompiledLookup } from './compile-lookup.ts';
+import { displayKey } from './display-key.ts';
+
+/** What a run does for one lookup, as planned; frozen into the run with the rest of the plan. */
+export interface LookupPlan {
+  name: string;
+  description: string | null;
+  table: string;
+  idColumn: string;
+  naturalKey: string;
+  /** Whether the lookup table existed (else the run creates it), its rows and highest ID then. */
+  exists: boolean;
+  rowsBefore: number;
+  maxIdBefore: string | null;
+  autoIncrementBefore: number | null;
+  sources: LookupSourcePlan[];
+  /** Distinct natural keys that get a lookup row: `reuse` of them have one already, `create` are new. */
+  keys: number;
+  reuse: number;
+  create: number;
+  /** Distinct natural keys of the rows the sources' `skip` picks. */
+  skippedKeys: number;
+  /** Every natural key in conflict (hex of its bytes): their rows are skipped too. */
+  conflictedKeys: string[];
+}
+
+export interface LookupSourcePlan {
+  alias: string;
+  table: string;
+  keyColumn: string | null;
+  reference: { name: string; definition: string; after?: string };
+  rows: number;
+  /** Rows whose reference the run sets. */
+  fill: number;
+  /** Rows the source's `skip` picks, and rows whose natural key is in conflict: both keep reference 0. */
+  skipped: number;
+  conflicted: number;
+}
+
+export interface LookupPlanning {
+  lookups: LookupPlan[];
+  problems: ProblemFinding[];
+  refusals: string[];
+  /** Tables to back up, create, and alter, for the plan's TableChanges. */
+  backup: string[];
+  create: string[];
+  alter: Array<{ table: string; change: string }>;
+}
+
+/** Plans every lookup of the mapping. Read-only. `ready`: the sources exist, so their rows can be counted. */
+export async function planLookups(
+  db: Db, mapping: Mapping, names: TableNames, describe: (table: string) => Promise<TableInfo | null>, ready: boolean, keyLimit: number,
+): Promise<LookupPlanning> {
+  const out: LookupPlanning = { lookups: [], problems: [], refusals: [], backup: [], create: [], alter: [] };
+  for (const name of Object.keys(mapping.lookups ?? {})) {
+    const definition = mapping.lookups![name]!;
+    const keyColumns = new Map<string, string | null>();
+    for (const [alias, source] of Object.entries(definition.from)) {
+      const info = await describe(names(alias));
+      if (source.key !== undefined) keyColumns.set(alias, names.column(alias, source.key));
+      else keyColumns.set(alias, info?.primaryKey.length === 1 ? info.primaryKey[0]! : null);
+    }
+    const l = compileLookup(mapping, name, names, keyColumns);
+    const info = await describe(l.table);
+    for (const s of l.sources) out.backup.push(s.table);
+    out.backup.push(l.table);
+    if (!info) out.create.push(l.table);
+    else {
+      for (const column of [l.idColumn, l.naturalKey, ...l.columns]) {
+        if (!info.columns.some((c) => c.name === column)) out.refusals.push(`Lookup ${name}: table ${l.table} exists but has no column ${column}; make it match the mapping's schema.`);
+      }
+    }
+    for (const s of l.sources) {
+      out.alter.push({ table: s.table, change: `add column ${s.reference.name} ${s.reference.definition}${s.reference.after ? ` after ${s.reference.after}` : ''} (lookup ${name})` });
+      const source = await describe(s.table);
+      if (!source) continue; // the plan refuses a missing source already
+      if (s.keyColumn === null) out.refusals.push(`Lookup ${name}: ${s.table} has no single-column primary key to fill ${s.reference.name} in chunks by; declare the source's \`key\` (a NOT NULL column, indexed, need not be unique).`);
+      else if (!source.columns.some((c) => c.name === s.keyColumn)) out.refusals.push(`Lookup ${name}: ${s.table} has no column ${s.keyColumn} (the source's key).`);
+      if (source.columns.some((c) => c.name === s.reference.name)) {
+        out.refusals.push(`Lookup ${name}: ${s.table} already has a column ${s.reference.name}, which the run adds and fills; drop it (a run fills only a column it added itself), or restore the database from before an earlier run.`);
+      }
+      if (s.reference.after && !source.columns.some((c) => c.name === s.reference.after)) {
+        out.refusals.push(`Lookup ${name}: ${s.table} has no column ${s.reference.after} to add ${s.reference.name} after.`);
+      }
+    }
+    const blocked = out.refusals.length > 0 || !ready;
+    const plan: LookupPlan = {
+      name, description: l.description ?? null, table: l.table, idColumn: l.idColumn, naturalKey: l.naturalKey, exists: info !== null,
+      rowsBefore: 0, maxIdBefore: null, autoIncrementBefore: info?.autoIncrement ?? null, sources: [], keys: 0, reuse: 0, create: 0, skippedKeys: 0, conflictedKeys: [],
+    };
+    if (info) {
+      const [r] = await db.query<{ n: string; hi: string | null }>(`SELECT COUNT(*) AS n, MAX(${quoteId(l.idColumn)}) AS hi FROM ${quoteId(l.table)}`);
+      plan.rowsBefore = Number(r!.n);
+      plan.maxIdBefore = r!.hi;
+    }
+    if (blocked) {
+      out.lookups.push(plan);
+      continue;
+    }
+    const conflicts = await db.query<{ h: string; reason: string }>(conflictsSql(l, info ? 'all' : 'none'));
+    plan.conflictedKeys = [...new Set(conflicts.map((c) => c.h))];
+    for (const s of l.sources) {
+      const [c] = await db.query<{ n: string; skipped: string | null; conflicted: string | null; nokey: string | null }>(
+        `SELECT COUNT(*) AS n, SUM(${s.skipped}) AS skipped, SUM(NOT ${s.skipped} AND ${among(s.natural, plan.conflictedKeys)}) AS conflicted,
+                SUM(NOT ${s.skipped} AND ${s.natural} IS NULL) AS nokey FROM ${s.from}`);
+      const rows = Number(c!.n), skipped = Number(c!.skipped ?? 0), conflicted = Number(c!.conflicted ?? 0);
+      if (Number(c!.nokey ?? 0) > 0) {
+        out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${s.table} give no ${l.naturalKey} (NULL), so they can have no ${l.table} row; fix them, or make the source's skip condition pick them.`);
+      }
+      plan.sources.push({
+        alias: s.alias, table: s.table, keyColumn: s.keyColumn, reference: s.reference, rows, skipped, conflicted,
+        fill: rows - skipped - conflicted,
+      });
+    }
+    const [keys] = await db.query<{ n: string; reuse: string | null }>(info
+      ? `SELECT COUNT(*) AS n, SUM(${quoteId(lookupAlias)}.${quoteId(l.idColumn)} IS NOT NULL) AS reuse FROM (${usableKeysSql(l, plan.conflictedKeys)}) AS u
+           LEFT JOIN ${quoteId(l.table)} AS ${quoteId(lookupAlias)} ON ${l.naturalSql} = u.k`
+      : `SELECT COUNT(*) AS n, 0 AS reuse FROM (${usableKeysSql(l, plan.conflictedKeys)}) AS u`);
+    plan.keys = Number(keys!.n);
+    plan.reuse = Number(keys!.reuse ?? 0);
+    plan.create = plan.keys - plan.reuse;
+    const skippedKeys = await db.query<{ k: Buffer }>(skippedKeysSql(l));
+    plan.skippedKeys = skippedKeys.length;
+    out.problems.push(...lookupProblems(mapping, l, skippedKeys.map((r) => r.k), conflicts, keyLimit));
+    out.lookups.push(plan);
+  }
+  return out;
+}
+
+function lookupProblems(mapping: Mapping, l: CompiledLookup, skipped: Buffer[], conflicts: Array<{ h: string; reason: string }>, keyLimit: number): ProblemFinding[] {
+  const definition = mapping.lookups![l.name]!;
+  const references = l.sources.map((s) => `${s.table}.${s.reference.name}`).join(', ');
+  const findings: ProblemFinding[] = [];
+  if (definition.skip) {
+    findings.push({
+      name: `${l.name}.skipped`, severity: 'warning', description: `${l.naturalKey}: ${definition.skip.description}`,
+      consequence: definition.skip.consequence ?? `no ${l.table} row; its rows keep ${references} = 0`,
+      count: skipped.length, keys: skipped.slice(0, keyLimit).map(displayKey),
+    });
+  }
+  for (const reason of ['values', ...l.unique]) {
+    const keys = conflicts.filter((c) => c.reason === reason).map((c) => displayKey(Buffer.from(c.h, 'hex')));
+    findings.push({
+      name: `${l.name}.conflict.${reason}`, severity: 'warning',
+      description: reason === 'values'
+        ? `${l.naturalKey} given with different ${l.columns.join(', ')} (by the sources' rows, or by an existing ${l.table} row)`
+        : `${l.naturalKey} whose ${reason} another ${l.naturalKey} has too (by the sources' rows, or by an existing ${l.table} row)`,
+      consequence: `no ${l.table} row is written for it; its rows keep ${references} = 0 until the data is fixed`,
+      count: keys.length, keys: keys.slice(0, keyLimit),
+    });
+  }
+  return findings;
+}
+

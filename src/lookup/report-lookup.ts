@@ -1,0 +1,63 @@
+import type { Plan } from '../plan/plan.ts';
+import { escapeXml as esc } from '../verify/id-space-svg.ts';
+import type { CheckResult } from '../verify/verification.ts';
+
+/** A lookup in report.json: per source table, its rows, those filled and skipped, and whether its check passed. */
+export interface ReportLookup {
+  name: string;
+  table: string;
+  naturalKey: string;
+  /** Distinct natural keys that got a lookup row; of them `reused` existed, `created` are the run's. */
+  keys: number;
+  reused: number;
+  created: number;
+  skippedKeys: number;
+  conflictedKeys: number;
+  sources: Array<{
+    table: string;
+    reference: string;
+    rows: number;
+    fill: number;
+    skipped: number;
+    conflicted: number;
+    /** Whether the reference check passed; null when it did not run. */
+    ok: boolean | null;
+  }>;
+}
+
+export function reportLookups(plan: Plan, checks: readonly CheckResult[]): ReportLookup[] {
+  return (plan.lookups ?? []).map((l) => ({
+    name: l.name, table: l.table, naturalKey: l.naturalKey, keys: l.keys, reused: l.reuse, created: l.create,
+    skippedKeys: l.skippedKeys, conflictedKeys: l.conflictedKeys.length,
+    sources: l.sources.map((s) => {
+      const check = checks.find((c) => c.id === `${l.name}.${s.alias}.reference`);
+      return {
+        table: s.table, reference: s.reference.name, rows: s.rows, fill: s.fill, skipped: s.skipped, conflicted: s.conflicted,
+        ok: check ? check.ok && checks.find((c) => c.id === `${l.name}.${s.alias}.skipped`)?.ok !== false : null,
+      };
+    }),
+  }));
+}
+
+const verdict = (ok: boolean | null) => (ok === null ? '-' : ok ? 'as defined' : 'differs');
+
+export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknown) => string): string[] {
+  if (lookups.length === 0) return [];
+  const lines = ['', '## Lookups', ''];
+  for (const l of lookups) {
+    lines.push(`Lookup ${md(l.name)}: ${l.keys} ${md(l.naturalKey)}(s) with a \`${md(l.table)}\` row (${l.reused} reused, ${l.created} created by the run); ` +
+      `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see Data problems).`, '',
+      '| table | reference | rows | filled | skipped | in conflict | references |', '| --- | --- | ---: | ---: | ---: | ---: | --- |');
+    for (const s of l.sources) lines.push(`| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ${s.ok === false ? '**differs**' : verdict(s.ok)} |`);
+  }
+  return lines;
+}
+
+export function lookupsHtml(lookups: readonly ReportLookup[]): string {
+  if (lookups.length === 0) return '';
+  return `<section id="lookups"><h2>Lookups</h2>${lookups.map((l) => `
+<p>Lookup <b>${esc(l.name)}</b>: ${l.keys} ${esc(l.naturalKey)}(s) with a <code>${esc(l.table)}</code> row (${l.reused} reused, ${l.created} created by the run); ${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see data problems).</p>
+<table><thead><tr><th>table</th><th>reference</th><th>rows</th><th>filled</th><th>skipped</th><th>in conflict</th><th>references</th></tr></thead>
+<tbody>${l.sources.map((s) => `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td><td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
+    `<td>${s.ok === null ? '-' : s.ok ? '<span class="ok">✓ as defined</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`).join('\n')}</tbody></table>`).join('\n')}</section>`;
+}

@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/connection.ts';
+import { columnExists, tableExists } from '../db/introspect.ts';
+import { quoteId } from '../db/quote.ts';
+import { refusal } from '../errors.ts';
+import { sourceTableNames } from '../mapping/compile.ts';
+import type { Mapping } from '../mapping/define.ts';
+import { addColumnSql } from '../mapping/schema-statements.ts';
+import type { Plan } from '../plan/plan.ts';
+import { faultPoint } from '../run/fault-points.ts';
+import { finishStep, startStep, stepRecord, type StepRecord } from '../run/journal.ts';
+import type { Throttle } from '../run/throttle.ts';
+import {
+  chunkBoundSql, compilePlannedLookup, fillChunkSql, keyBatchBoundSql, keyBatchSql, keysTableSql, lookupAlias, type CompiledLookup, type CompiledLookupSource,
+} from './compile-lookup.ts';
+import type { LookupPlan } from './plan-lookup.ts';
+
+/** What the write stage needs to write a mapping's lookups. */
+export interface LookupWriteContext {
+  db: Db;
+  mapping: Mapping;
+  plan: Plan;
+  runId: number;
+  now: () => Date;
+  log: (line: string) => void;
+  throttle: Throttle;
+  /** Natural keys per batch and source rows per fill chunk to start with; adapted to about half a second each. */
+  chunkKeys?: number;
+  onProgress?: (label: string, done: number, total: number) => void;
+}
+
+/** The journal's record of the get-or-create: where it is, and which IDs it gave (to undo exactly those). */
+export interface LookupCreateDetail {
+  /** The last natural key done (hex), null before the first batch. */
+  cursor: string | null;
+  /** The ID blocks the run inserted, [first, last] as decimal strings. */
+  ranges: Array<[string, string]>;
+  created: number;
+  reused: number;
+  /** The run's work table of natural keys, once built (it is rebuilt when a resumed run does not find it). */
+  keysTable?: string;
+}
+
+/** The run's work table of a lookup's natural keys (a bookkeeping table, dropped when the lookup rows are created). */
+export function lookupKeysTable(runId: number, lookup: string): string {
+  const name = `eventshift_keys_${runId}_${lookup}`;
+  return name.length <= 64 ? name : `eventshift_keys_${runId}_${createHash('sha1').update(lookup).digest('hex').slice(0, 20)}`;
+}
+
+/** The journal step names of a lookup, shared with verify and rollback. */
+export const lookupSteps = {
+  addColumn: (lookup: string, table: string, column: string) => `lookup ${lookup} add ${table}.${column}`,
+  create: (lookup: string) => `lookup ${lookup} create`,
+  fill: (lookup: string, alias: string) => `lookup ${lookup} fill ${alias}`,
+};
+
+/**
+ * Writes every lookup of the plan: adds the reference columns, gets or creates the lookup rows in batches of natural
+ * keys, then fills each source's reference in key-range chunks. Every batch and chunk commits with its journal entry,
+ * so a killed run resumes after the last one; the fill is guarded by `reference = 0` besides. Returns rows filled per
+ * `lookup.source`.
+ */
+export async function writeLookups(ctx: LookupWriteContext): Promise<Record<string, number>> {
+  const filled: Record<string, number> = {};
+  const names = sourceTableNames(ctx.mapping);
+  for (const planned of ctx.plan.lookups ?? []) {
+    const l = compilePlannedLookup(ctx.mapping, planned, names);
+    for (const s of l.sources) {
+      await journaled(ctx, lookupSteps.addColumn(l.name, s.table, s.reference.name), async () => {
+        if (!(await columnExists(ctx.db, s.table, s.reference.name))) await ctx.db.execute(addColumnSql(s.table, s.reference));
+      });
+    }
+    await createLookupRows(ctx, l, planned);
+    for (const s of l.sources) {
+      const rows = await fillReferences(ctx, l, s, planned);
+      filled[`${l.name}.${s.alias}`] = rows;
+    }
+  }
+  return filled;
+}
+
+async function journaled(ctx: LookupWriteContext, step: string, work: () => Promise<void>): Promise<void> {
+  const record = await stepRecord(ctx.db, ctx.runId, 'write', step);
+  if (record?.status === 'done') return;
+  await startStep(ctx.db, ctx.runId, 'write', step, ctx.now());
+  faultPoint(`write ${step} started`);
+  await work();
+  faultPoint(`write ${step} worked`);
+  await finishStep(ctx.db, ctx.runId, 'write', step, 'done', ctx.now());
+}
+
+/** A chunked step of the journal: its record (resumed) or a new one. Null when it is done. */
+async function resumeStep(ctx: LookupWriteContext, step: string): Promise<StepRecord | { status: 'started'; detail: null; rowsDone: 0; progressKey: null } | null> {
+  const record = await stepRecord(ctx.db, ctx.runId, 'write', step);
+  if (record?.status === 'done') return null;
+  await startStep(ctx.db, ctx.runId, 'write', step, ctx.now());
+  faultPoint(`write ${step} started`);
+  return record ?? { status: 'started', detail: null, rowsDone: 0, progressKey: null };
+}
+
+const saveDetail = (tx: Db, ctx: LookupWriteContext, step: string, detail: unknown, rows: number) =>
+  tx.execute('UPDATE eventshift_steps SET detail = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?',
+    [JSON.stringify(detail), rows, ctx.runId, 'write', step]);
+
+/** Half a second per batch or chunk, within [100, 20,000] (the batch's keys are parameters of one statement). */
+const adapt = (size: number, seconds: number) => Math.max(100, Math.min(20_000, Math.round(size * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
+
+/**
+ * Get-or-create in batches of natural keys, in key order: first the distinct (key, values) pairs of the sources go into
+ * a work table in one pass (after the journal's cursor when resumed), then each batch reads the next of them through
+ * its index, finds the lookup rows that exist, inserts the missing ones (INSERT IGNORE) with consecutive IDs above the
+ * table's highest, and reads them back by key to prove each is the row's own. The IDs depend only on the data, not on
+ * batch sizes or interruptions. Each batch costs about its own size, so the whole is linear in the sources' rows.
+ */
+async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, planned: LookupPlan): Promise<void> {
+  const { db } = ctx;
+  const step = lookupSteps.create(l.name);
+  const keysTable = lookupKeysTable(ctx.runId, l.name);
+  const dropKeys = () => db.execute(`DROP TABLE IF EXISTS ${quoteId(keysTable)}`);
+  const record = await resumeStep(ctx, step);
+  if (!record) {
+    await dropKeys(); // left by a run killed after the step was done
+    return;
+  }
+  const detail: LookupCreateDetail = (record.detail as LookupCreateDetail | null) ?? { cursor: null, ranges: [], created: 0, reused: 0 };
+  if (detail.keysTable !== keysTable || !(await tableExists(db, keysTable))) {
+    // Built whole or built again: the journal names the table only once the statement that fills it has finished.
+    await dropKeys();
+    const after = detail.cursor === null ? null : Buffer.from(detail.cursor, 'hex');
+    await db.execute(keysTableSql(l, keysTable, ctx.runId, after !== null), after === null ? [] : l.sources.map(() => after));
+    detail.keysTable = keysTable;
+    await saveDetail(db, ctx, step, detail, 0);
+    faultPoint(`lookup ${l.name} keys`);
+  }
+  const conflicted = new Set(planned.conflictedKeys);
+  const table = quoteId(l.table);
+  const a = quoteId(lookupAlias);
+  let size = ctx.chunkKeys ?? 2000;
+  let batch = 0;
+  const progress = () => ctx.onProgress?.(`lookup ${l.name} create`, detail.created + detail.reused, planned.keys);
+  progress();
+  for (;;) {
+    await ctx.throttle.waitWhilePaused();
+    const t0 = performance.now();
+    const lo = detail.cursor === null ? null : Buffer.from(detail.cursor, 'hex');
+    const limit = Math.min(size, ctx.throttle.maxChunkKeys(1));
+    const [bound] = await db.query<{ hi: Buffer | null }>(keyBatchBoundSql(keysTable, limit, lo === null), lo === null ? [] : [lo]);
+    const hi = bound?.hi ?? null;
+    if (hi === null) break;
+    const pairs = await db.query<Record<string, unknown> & { k: Buffer; t: string }>(keyBatchSql(l, keysTable, lo === null), lo === null ? [hi] : [lo, hi]);
+    const wanted = pairs.filter((p) => !conflicted.has(p.k.toString('hex').toUpperCase()));
+    const byKey = new Map<string, typeof wanted[number]>();
+    for (const p of wanted) {
+      const h = p.k.toString('hex');
+      if (byKey.has(h)) throw changedSincePlan(l, `${l.naturalKey} 0x${h} now has several values of ${l.columns.join(', ')}`);
+      byKey.set(h, p);
+    }
+    const existing = byKey.size === 0 ? [] : await db.query<{ h: string; id: string; t: string }>(
+      `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
+      [[...byKey.values()].map((p) => p.k)]);
+    const found = new Map(existing.map((e) => [e.h, e]));
+    for (const [h, e] of found) {
+      if (e.t !== byKey.get(h)!.t) throw changedSincePlan(l, `the ${l.table} row of 0x${h} (ID ${e.id}) holds other values than its rows`);
+    }
+    const missing = [...byKey.values()].filter((p) => !found.has(p.k.toString('hex')));
+    const written = await db.transaction(async (tx) => {
+      if (missing.length > 0) {
+        const [top] = await tx.query<{ hi: string | number | null }>(`SELECT MAX(${quoteId(l.idColumn)}) AS hi FROM ${table} FOR UPDATE`);
+        const first = BigInt(top?.hi ?? 0) + 1n;
+        const rows = missing.map((p, i) => [(first + BigInt(i)).toString(), p.k, ...l.columns.map((_, j) => p[`v${j}`])]);
+        await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [rows]);
+        const back = await tx.query<{ h: string; id: string; t: string }>(
+          `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
+          [missing.map((p) => p.k)]);
+        const got = new Map(back.map((b) => [b.h, b]));
+        for (const [i, p] of missing.entries()) {
+          const row = got.get(p.k.toString('hex'));
+          if (!row || BigInt(row.id) !== first + BigInt(i) || row.t !== p.t) {
+            throw refusal(`Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
+              `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. Stop it and run migrate again: the run resumes.`);
+          }
+        }
+        const last = first + BigInt(missing.length - 1);
+        const previous = detail.ranges.at(-1);
+        if (previous && BigInt(previous[1]) + 1n === first) previous[1] = last.toString();
+        else detail.ranges.push([first.toString(), last.toString()]);
+      }
+      detail.cursor = hi.toString('hex');
+      detail.created += missing.length;
+      detail.reused += found.size;
+      await saveDetail(tx, ctx, step, detail, missing.length);
+      return missing.length;
+    });
+    progress();
+    faultPoint(`lookup ${l.name} create batch ${++batch}`);
+    const seconds = (performance.now() - t0) / 1000;
+    size = adapt(size, seconds);
+    await ctx.throttle.afterChunk(written, seconds);
+  }
+  faultPoint(`write ${step} worked`);
+  await finishStep(db, ctx.runId, 'write', step, 'done', ctx.now(), detail);
+  await dropKeys();
+  ctx.log(`Lookup ${l.name}: ${detail.created} ${l.table} row(s) created, ${detail.reused} reused.`);
+}
+
+function changedSincePlan(l: CompiledLookup, what: string) {
+  return refusal(`Lookup ${l.name}: the data changed since the run was planned: ${what}. Roll the run back (\`eventshift rollback\`) and plan again.`, { subject: l.name });
+}
+
+type ChunkKey = { hex: string } | { value: string };
+const encodeKey = (k: unknown): ChunkKey => (Buffer.isBuffer(k) ? { hex: k.toString('hex') } : { value: String(k) });
+const decodeKey = (k: ChunkKey): Buffer | string => ('hex' in k ? Buffer.from(k.hex, 'hex') : k.value);
+const keyLabel = (k: ChunkKey) => ('hex' in k ? `0x${k.hex}` : k.value);
+
+/** Fills one source's reference in chunks of its key, set-based on the server; returns the rows it set. */
+async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: CompiledLookupSource, planned: LookupPlan): Promise<number> {
+  const { db } = ctx;
+  const step = lookupSteps.fill(l.name, s.alias);
+  const record = await resumeStep(ctx, step);
+  const total = planned.sources.find((x) => x.alias === s.alias)!.fill;
+  if (!record) return total;
+  const detail = (record.detail as { cursor: ChunkKey | null } | null) ?? { cursor: null };
+  let rows = record.rowsDone;
+  let size = ctx.chunkKeys ?? 5000;
+  const label = `lookup ${l.name} ${s.alias}`;
+  ctx.onProgress?.(label, rows, total);
+  for (;;) {
+    await ctx.throttle.waitWhilePaused();
+    const t0 = performance.now();
+    const lo = detail.cursor === null ? null : decodeKey(detail.cursor);
+    const limit = Math.min(size, ctx.throttle.maxChunkKeys(1));
+    const [bound] = await db.query<{ hi: unknown }>(chunkBoundSql(s, limit, lo === null), lo === null ? [] : [lo]);
+    if (bound?.hi === null || bound?.hi === undefined) break;
+    const hi = bound.hi;
+    const written = await db.transaction(async (tx) => {
+      const { affectedRows } = await tx.execute(fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between'), lo === null ? [hi] : [lo, hi]);
+      detail.cursor = encodeKey(hi);
+      await saveDetail(tx, ctx, step, detail, affectedRows);
+      return affectedRows;
+    });
+    rows += written;
+    ctx.onProgress?.(label, rows, total);
+    faultPoint(`chunk lookup ${l.name} ${s.alias} ${keyLabel(detail.cursor!)}`);
+    const seconds = (performance.now() - t0) / 1000;
+    size = adapt(size, seconds);
+    await ctx.throttle.afterChunk(written, seconds);
+  }
+  faultPoint(`write ${step} worked`);
+  await finishStep(db, ctx.runId, 'write', step, 'done', ctx.now(), detail);
+  ctx.log(`Lookup ${l.name}: ${rows} row(s) of ${s.table} got their ${s.reference.name}.`);
+  return rows;
+}

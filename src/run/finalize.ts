@@ -1,0 +1,206 @@
+import { checkBackup, readManifest } from '../backup/index.ts';
+import type { ContentChecksum } from '../db/checksum.ts';
+import type { Db } from '../db/connection.ts';
+import { columnExists, tableExists } from '../db/introspect.ts';
+import { refusal, usageError } from '../errors.ts';
+import { sourceTableNames } from '../mapping/compile.ts';
+import type { Mapping } from '../mapping/define.ts';
+import { dropColumnSql } from '../mapping/schema-statements.ts';
+import { finalizeTables } from '../mapping/finalize-names.ts';
+import { verifyMapping, type PreRunTable } from '../verify/verification.ts';
+import { bindAsPlanned } from '../csv/binding.ts';
+import { hasBookkeeping } from './bookkeeping.ts';
+import { withRunLock, type CommandOptions } from './context.ts';
+import { renameState, type RenameState } from './cutover.ts';
+import { faultPoint } from './fault-points.ts';
+import { finishStep, latestRun, startStep, stepRecord, type RunRecord } from './journal.ts';
+import { preRunTables } from './migrate.ts';
+import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
+
+/**
+ * `eventshift finalize <mapping>`: the later, separate step that drops the legacy columns the mapping's `finalize`
+ * declares, once its latest run has completed and verified and the run's backup (which holds those tables whole)
+ * checks out on disk. Journaled in eventshift_steps under stage `finalize` of that run: `checks` (the run's checks
+ * run again and must pass, and a checksum of the altered tables' pre-run rows over the columns that stay is recorded,
+ * so restore can still tell what others changed since), then one `drop table.column` step per column, each checking
+ * the live schema first. Killed anywhere, running it again finishes it; once done, it does nothing.
+ *
+ * After finalize, `rollback` refuses (the dropped columns exist only in the backup) and `restore` returns the database
+ * the run started from, dropped columns included; `verify` refuses (the legacy side of its checks is gone).
+ */
+
+export interface FinalizeOptions extends CommandOptions {
+  mapping: Mapping;
+  backupDir: string;
+}
+
+export interface FinalizeResult {
+  runId: number;
+  backupId: string;
+  /** Columns dropped by this invocation, as table.column. */
+  dropped: string[];
+  /** Columns already gone (an earlier, interrupted finalize), as table.column. */
+  alreadyDropped: string[];
+  /** The run's checks, run again before the first drop; null when an earlier invocation ran them and started dropping. */
+  checksPassed: number | null;
+}
+
+/** A finalize drop with real names: `table`/`column` as the live schema has them now (after cutover renames). */
+interface ResolvedDrop {
+  /** The table before cutover renames: its name in the backup. */
+  backupTable: string;
+  /** The column's name in the backup. */
+  backupColumn: string;
+  table: string;
+  column: string;
+  step: string;
+}
+
+/** Recorded in the `checks` step: per altered table, its pre-run rows over the columns that stay, for restore's guard. */
+interface FinalizeChecksDetail {
+  ok: boolean;
+  failed?: string[];
+  tables?: Array<{ name: string; columns: PreRunTable['columns']; checksum: ContentChecksum }>;
+}
+
+function resolveDrops(mapping: Mapping, renames: RenameState): ResolvedDrop[] {
+  const names = sourceTableNames(mapping);
+  return (mapping.finalize ?? []).map((c) => {
+    const backupTable = names.tableOf(c.table);
+    const realColumn = names.columnOf(c.table, c.column);
+    const table = renames.tables.get(backupTable) ?? backupTable;
+    const column = renames.columns.get(backupTable)?.get(realColumn) ?? realColumn;
+    return { backupTable, backupColumn: realColumn, table, column, step: `drop ${backupTable}.${realColumn}` };
+  });
+}
+
+export async function finalize(options: FinalizeOptions): Promise<FinalizeResult> {
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => undefined);
+  const given = options.mapping;
+  if ((given.finalize ?? []).length === 0) {
+    throw usageError(`Mapping ${given.name} declares nothing to finalize; add a \`finalize\` list (e.g. dropColumn('table', 'column')) to it.`, { subject: given.name });
+  }
+  return withRunLock(options, given, async (db) => {
+    const run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
+    if (!run) throw refusal(`There is no run of ${given.name} in ${db.database} to finalize; run \`eventshift migrate ${given.name}\` first.`, { subject: given.name });
+    if (run.status !== 'completed') {
+      throw refusal(`Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); finalize needs the latest run completed, with a passed verification. ` +
+        `${['running', 'stopped', 'failed'].includes(run.status) ? `Run \`eventshift migrate ${given.name}\` to finish it first.` : `Run \`eventshift migrate ${given.name}\` again first.`}`, { subject: given.name });
+    }
+    const verified = await stepRecord(db, run.id, 'verify', 'checks');
+    if (verified?.status !== 'done') {
+      throw refusal(`Run ${run.id} of ${given.name} has no passed verification recorded; run \`eventshift verify ${given.name}\` and look at the report.`, { subject: given.name });
+    }
+    const backupId = await checkedBackup(options.backupDir, run, given);
+    const mapping = bindAsPlanned(given, run.plan);
+    const renames = await renameState(db, mapping);
+    const drops = resolveDrops(mapping, renames);
+
+    const started = await Promise.all(drops.map((d) => stepRecord(db, run.id, 'finalize', d.step)));
+    let checksPassed: number | null = null;
+    if (started.every((r) => r === null)) checksPassed = await finalizeChecks(db, options, run, mapping, renames, drops, now, log);
+
+    const dropped: string[] = [];
+    const alreadyDropped: string[] = [];
+    for (const [i, drop] of drops.entries()) {
+      const label = `${drop.table}.${drop.column}`;
+      if (started[i]?.status === 'done') {
+        alreadyDropped.push(label);
+        continue;
+      }
+      await startStep(db, run.id, 'finalize', drop.step, now());
+      faultPoint(`finalize ${drop.step} started`);
+      if ((await tableExists(db, drop.table)) && (await columnExists(db, drop.table, drop.column))) {
+        await db.execute(dropColumnSql(drop.table, drop.column));
+        dropped.push(label);
+        log(`Dropped ${label}.`);
+      } else {
+        alreadyDropped.push(label);
+      }
+      faultPoint(`finalize ${drop.step} worked`);
+      await finishStep(db, run.id, 'finalize', drop.step, 'done', now());
+    }
+    if (dropped.length === 0) log(`Run ${run.id} of ${given.name} is finalized already: ${alreadyDropped.join(', ')} are gone.`);
+    return { runId: run.id, backupId, dropped, alreadyDropped, checksPassed };
+  });
+}
+
+/** The run's backup, checked on disk (manifest and every file's SHA-256) and holding every table finalize alters. */
+async function checkedBackup(backupDir: string, run: RunRecord, mapping: Mapping): Promise<string> {
+  if (!run.backupId) throw refusal(`Run ${run.id} of ${mapping.name} has no backup recorded; finalize drops data only a backup can give back, so it refuses.`, { subject: mapping.name });
+  const check = await checkBackup(backupDir, run.backupId).catch((cause: unknown) => {
+    throw refusal(`The backup ${run.backupId} of run ${run.id} cannot be checked in ${backupDir} (${cause instanceof Error ? cause.message : String(cause)}); ` +
+      'finalize refuses while the dropped columns could not be restored. Point --backup-dir at the folder that holds it.', { subject: run.backupId!, cause });
+  });
+  if (!check.ok) {
+    throw refusal(`The backup ${run.backupId} of run ${run.id} does not check out in ${backupDir} (${check.status}: ${check.problems.join('; ')}); finalize refuses while the dropped columns could not be restored. ` +
+      'Point --backup-dir at the folder that holds it.', { subject: run.backupId });
+  }
+  const manifest = check.manifest!;
+  const missing = finalizeTables(mapping).filter((t) => !manifest.tables.some((x) => x.name === t && x.exists));
+  if (missing.length > 0) {
+    throw refusal(`The backup ${run.backupId} of run ${run.id} does not hold ${missing.join(', ')} (the run was planned before the mapping declared finalize), so restore could not bring the dropped columns back. ` +
+      `Roll the run back (eventshift rollback ${mapping.name}) and migrate again, so the new run's backup holds them.`, { subject: run.backupId });
+  }
+  return run.backupId;
+}
+
+/** The run's checks, again, right before anything is dropped; refuses unless all pass. Returns how many passed. */
+async function finalizeChecks(
+  db: Db, options: FinalizeOptions, run: RunRecord, mapping: Mapping, renames: RenameState, drops: ResolvedDrop[], now: () => Date, log: (line: string) => void,
+): Promise<number> {
+  await startStep(db, run.id, 'finalize', 'checks', now());
+  faultPoint('finalize checks started');
+  const manifest = await readManifest(options.backupDir, run.backupId!);
+  const preRun = preRunTables(manifest);
+  log(`Checking run ${run.id} again before dropping anything...`);
+  const verification = await verifyMapping({ db, mapping, plan: run.plan, renames, preRun, runId: run.id, now });
+  const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
+  if (!verification.ok) {
+    await finishStep(db, run.id, 'finalize', 'checks', 'failed', now(), { ok: false, failed } satisfies FinalizeChecksDetail);
+    throw refusal(`Run ${run.id} of ${mapping.name} no longer verifies (${failed.join(', ')} failed); finalize dropped nothing. Run \`eventshift verify ${mapping.name} --report DIR\` to see why.`, { subject: mapping.name, details: { failed } });
+  }
+  const ranges = reservedRanges(run.plan);
+  const tables: NonNullable<FinalizeChecksDetail['tables']> = [];
+  for (const name of new Set(drops.map((d) => d.backupTable))) {
+    const pre = preRun.find((t) => t.name === name)!;
+    const dropped = new Set(drops.filter((d) => d.backupTable === name).map((d) => d.backupColumn));
+    const columns = pre.columns.filter((c) => !dropped.has(c.name));
+    // The pre-run rows are unchanged (the checks just passed), so this is also their checksum at backup time.
+    tables.push({ name, columns, checksum: await preRunRowsChecksum(db, { ...pre, columns }, renames, ranges.get(name) ?? []) });
+  }
+  await finishStep(db, run.id, 'finalize', 'checks', 'done', now(), { ok: true, tables } satisfies FinalizeChecksDetail);
+  faultPoint('finalize checks done');
+  return verification.checks.length;
+}
+
+/** Whether finalize has started dropping for this run: rollback and verify refuse then, restore adapts its guard. */
+export async function finalizeStarted(db: Db, run: RunRecord, mapping: Mapping): Promise<boolean> {
+  if ((mapping.finalize ?? []).length === 0) return false;
+  const rows = await db.query("SELECT 1 FROM eventshift_steps WHERE run_id = ? AND stage = 'finalize' AND step LIKE 'drop %' LIMIT 1", [run.id]);
+  return rows.length > 0;
+}
+
+/** Refuses `what` (rollback, verify) for a run finalize has started dropping columns of. */
+export async function refuseAfterFinalize(db: Db, run: RunRecord, mapping: Mapping, what: 'rollback' | 'verify'): Promise<void> {
+  if (!(await finalizeStarted(db, run, mapping))) return;
+  const why = what === 'rollback'
+    ? 'rolling back would delete the rows that now hold what the dropped columns held, which only the backup still has'
+    : 'the legacy columns its checks compare with are dropped (the checks passed right before, recorded as finalize/checks in eventshift_steps)';
+  throw refusal(`Run ${run.id} of ${mapping.name} was finalized, so ${what} refuses: ${why}. \`eventshift restore ${mapping.name}\` returns the database from backup ${run.backupId}, dropped columns included.`, { subject: mapping.name });
+}
+
+/**
+ * The backed-up tables as restore's guard should compare them after finalize: the altered tables over the columns
+ * that stay, with the checksum finalize recorded for them. Unchanged when finalize has not dropped anything.
+ */
+export async function preRunAfterFinalize(db: Db, run: RunRecord | null, mapping: Mapping, preRun: PreRunTable[]): Promise<PreRunTable[]> {
+  if (!run || !(await finalizeStarted(db, run, mapping))) return preRun;
+  const checks = await stepRecord(db, run.id, 'finalize', 'checks');
+  const detail = checks?.detail as FinalizeChecksDetail | null;
+  return preRun.map((t) => {
+    const after = detail?.tables?.find((x) => x.name === t.name);
+    return after ? { ...t, columns: after.columns, checksum: after.checksum } : t;
+  });
+}

@@ -1,0 +1,66 @@
+import type { Db } from '../db/connection.ts';
+import { quoteId } from '../db/quote.ts';
+import type { CompiledStep, CompiledTarget } from '../mapping/compile.ts';
+import { evaluateStreamedRow, streamedSourceSql } from '../mapping/streamed.ts';
+
+export interface StreamedWriteOptions {
+  /** Rows per multi-row INSERT at most (default 1000). */
+  batchRows?: number;
+  /** Bytes of values per INSERT at most, roughly (default 4 MiB, well under the servers' default max_allowed_packet). */
+  batchBytes?: number;
+}
+
+export const defaultBatchRows = 1000;
+const defaultBatchBytes = 4 * 1024 * 1024;
+/** Legacy keys per chunk at most: a chunk's rows are held in memory while they are evaluated and written. */
+export const maxStreamedChunkKeys = 5000;
+
+/**
+ * The write of a streamed step (one with a code() column), a chunk at a time: reads the legacy rows of keys [lo, hi]
+ * in key order, computes each target row in Node and inserts them with multi-row INSERTs, ID table first. Called inside
+ * the chunk's transaction, with the journal entry, so a chunk commits whole or not at all. Memory holds one chunk.
+ */
+export function streamedChunkWriter(step: CompiledStep, options: StreamedWriteOptions = {}): (tx: Db, lo: number, hi: number) => Promise<number> {
+  const select = streamedSourceSql(step);
+  const batchRows = options.batchRows ?? defaultBatchRows;
+  const batchBytes = options.batchBytes ?? defaultBatchBytes;
+  return async (tx, lo, hi) => {
+    const rows = await tx.query(select, [lo, hi]);
+    const perTarget: unknown[][][] = step.targets.map(() => []);
+    for (const row of rows) {
+      const evaluated = evaluateStreamedRow(step, row);
+      evaluated.targets.forEach((values, i) => values && perTarget[i]!.push(values));
+    }
+    let written = 0;
+    for (const [i, target] of step.targets.entries()) written += await insertBatches(tx, target, perTarget[i]!, batchRows, batchBytes);
+    return written;
+  };
+}
+
+async function insertBatches(tx: Db, target: CompiledTarget, rows: unknown[][], batchRows: number, batchBytes: number): Promise<number> {
+  const head = `INSERT INTO ${quoteId(target.table)} (${target.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES `;
+  const tuple = `(${target.columns.map(() => '?').join(', ')})`;
+  let written = 0;
+  let batch: unknown[][] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    written += (await tx.execute(head + batch.map(() => tuple).join(', '), batch.flat())).affectedRows;
+    batch = [];
+    bytes = 0;
+  };
+  for (const row of rows) {
+    batch.push(row);
+    bytes += row.reduce<number>((n, v) => n + approximateBytes(v), 0);
+    if (batch.length >= batchRows || bytes >= batchBytes) await flush();
+  }
+  await flush();
+  return written;
+}
+
+/** Size of a value as a literal in the statement, roughly: bytes are sent as hex. */
+function approximateBytes(value: unknown): number {
+  if (Buffer.isBuffer(value)) return value.length * 2 + 3;
+  if (typeof value === 'string') return Buffer.byteLength(value) + 2;
+  return 8;
+}

@@ -1,0 +1,232 @@
+import { spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { snapshot, type Snapshot } from '../support/snapshot.ts';
+import { runCli, tracedRun } from '../support/cli.ts';
+import { actorTables, generateMediawiki, type MediawikiFixture } from '../../mappings/mediawiki-actor/fixture.ts';
+import mapping from '../../mappings/mediawiki-actor/index.ts';
+import { plan } from '../../src/plan/plan-command.ts';
+import { migrate } from '../../src/run/migrate.ts';
+import { verify } from '../../src/run/verify-run.ts';
+import { restoreMapping } from '../../src/run/restore.ts';
+import { rollback } from '../../src/run/rollback.ts';
+import { exportSql } from '../../src/export/sql-export.ts';
+
+// A seed the repository never saw: drawn now (it is in every failure message, to reproduce).
+const seed = randomInt(1, 2 ** 31);
+const root = join(import.meta.dirname, '../..');
+let t: TestDatabase;
+let work: string;
+let fixture: MediawikiFixture;
+let before: Snapshot;
+let migrated: Snapshot;
+const others: TestDatabase[] = [];
+
+beforeAll(async () => {
+  t = await freshDatabase('mw_actor');
+  work = await mkdtemp(join(root, 'test-output', 'mw-actor-'));
+  fixture = await generateMediawiki(t.db, { seed });
+  before = await snapshot(t.db);
+});
+afterAll(async () => {
+  await t.drop();
+  for (const o of others) await o.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+const backupDir = () => join(work, 'backups');
+const hex = (b: Buffer) => b.toString('hex').toUpperCase();
+
+/** Rows whose *_actor names the actor with their own name (bytes) and user id (NULL for 0), counted per table by hand. */
+async function rightlyFilled(db: TestDatabase['db'], table: string, prefix: string): Promise<number> {
+  const [r] = await db.query<{ n: string }>(
+    `SELECT COUNT(*) AS n FROM ${table} x JOIN actor a ON a.actor_id = x.${prefix}_actor
+      WHERE HEX(a.actor_name) = HEX(x.${prefix}_user_text) AND a.actor_user <=> NULLIF(x.${prefix}_user, 0)`);
+  return Number(r!.n);
+}
+
+describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => {
+  it('plans the counts, the actors to create and reuse, and each planted problem by name', async () => {
+    const r = await plan({ databaseUrl: t.url, mapping });
+    expect(r.ok, r.reasons.join(' ')).toBe(true);
+    const lookup = r.plan.lookups![0]!;
+    expect({ keys: lookup.keys, reuse: lookup.reuse, create: lookup.create }).toEqual({ keys: fixture.keys, reuse: fixture.reuse, create: fixture.create });
+    for (const s of lookup.sources) {
+      expect({ rows: s.rows, fill: s.fill, skipped: s.skipped, conflicted: s.conflicted }, s.table).toEqual(fixture.tables[s.table]);
+    }
+    expect(lookup.conflictedKeys.sort()).toEqual(fixture.conflictedNames);
+    const skipped = r.plan.problems.find((p) => p.name === 'actor.skipped')!;
+    expect(skipped.count).toBe(fixture.skippedNames.length);
+    // Names shown as text, or as bytes when they are not UTF-8.
+    expect(skipped.keys).toEqual(expect.arrayContaining(['Ghost Writer', 'Ghöst 2', '0x47686f7374ff']));
+    expect(r.plan.problems.find((p) => p.name === 'actor.conflict.values')!.keys).toEqual(expect.arrayContaining(['Twin', 'Disputed']));
+    expect(r.plan.problems.find((p) => p.name === 'actor.conflict.actor_user')!.keys).toContain('Before Rename');
+    expect(r.plan.tables.backup.sort()).toEqual([...actorTables.map((x) => x.table), 'actor'].sort());
+    expect(r.plan.tables.create).toEqual([]);
+    expect(r.plan.tables.alter.map((a) => a.table).sort()).toEqual(actorTables.map((x) => x.table).sort());
+    expect(r.plan.steps).toEqual([]);
+    expect(await snapshot(t.db)).toEqual(before);
+  });
+
+  it('migrates: every row not skipped references its own actor; anonymous actors have no user; bytes are kept', async () => {
+    const result = await migrate({ databaseUrl: t.url, mapping, backupDir: backupDir(), reportDir: join(work, 'report'), chunkKeys: 300 });
+    expect(result.status).toBe('completed');
+    migrated = await snapshot(t.db);
+    expect(result.verification!.checks.filter((c) => !c.ok)).toEqual([]);
+    for (const { table, prefix } of actorTables) {
+      expect(await rightlyFilled(t.db, table, prefix), `${table} (seed ${seed})`).toBe(fixture.tables[table]!.fill);
+      const [zero] = await t.db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${prefix}_actor = 0`);
+      expect(Number(zero!.n), table).toBe(fixture.tables[table]!.skipped + fixture.tables[table]!.conflicted);
+    }
+    const actors = await t.db.query<{ actor_id: string; actor_user: number | null; actor_name: Buffer }>('SELECT * FROM actor ORDER BY actor_id');
+    expect(actors.length).toBe(fixture.existingActors + fixture.create);
+    // New actors: consecutive IDs after the existing ones, in the byte order of their names.
+    const created = actors.slice(fixture.existingActors);
+    expect(created.map((a) => Number(a.actor_id))).toEqual(created.map((_, i) => fixture.existingActors + 1 + i));
+    expect(created.map((a) => hex(a.actor_name))).toEqual(created.map((a) => hex(a.actor_name)).sort());
+    expect(actors.some((a) => a.actor_name.toString('hex') === fixture.invalidUtf8Name && a.actor_user !== null)).toBe(true);
+    const anonymous = actors.filter((a) => /^\d+\.\d+\.\d+\.\d+$|^2001:DB8:|>/.test(a.actor_name.toString('latin1')));
+    expect(anonymous.length).toBeGreaterThan(10);
+    expect(anonymous.every((a) => a.actor_user === null)).toBe(true);
+    expect(actors.map((a) => hex(a.actor_name))).not.toContain(expect.stringMatching(new RegExp(`^(${fixture.skippedNames.join('|')})$`)));
+
+    const report = JSON.parse(await readFile(join(work, 'report', 'report.json'), 'utf8'));
+    expect(report.verdict).toBe('pass');
+    expect(report.dataProblems.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['actor.skipped', 'actor.conflict.values']));
+    expect(await readFile(join(work, 'report', 'report.md'), 'utf8')).toMatch(/## Lookups[\s\S]*revision\.rev_actor/);
+  });
+
+  it('verify names a corrupted *_actor value', async () => {
+    const [row] = await t.db.query<{ rev_id: number; rev_actor: string }>('SELECT rev_id, rev_actor FROM revision WHERE rev_actor <> 0 ORDER BY rev_id LIMIT 1 OFFSET 7');
+    const [other] = await t.db.query<{ actor_id: string }>('SELECT actor_id FROM actor WHERE actor_id <> ? ORDER BY actor_id DESC LIMIT 1', [row!.rev_actor]);
+    await t.db.execute('UPDATE revision SET rev_actor = ? WHERE rev_id = ?', [other!.actor_id, row!.rev_id]);
+    try {
+      const r = await verify({ databaseUrl: t.url, mapping, backupDir: backupDir() });
+      const failed = r.verification.checks.filter((c) => !c.ok);
+      expect(failed.map((c) => c.id)).toEqual(['actor.revision.reference']);
+      expect(failed[0]!.failures).toEqual([{ key: `rev_id ${row!.rev_id}`, reason: expect.stringMatching(new RegExp(`^revision\\.rev_actor = ${other!.actor_id} names actor .*; the row is `)) }]);
+    } finally {
+      await t.db.execute('UPDATE revision SET rev_actor = ? WHERE rev_id = ?', [row!.rev_actor, row!.rev_id]);
+    }
+    expect((await verify({ databaseUrl: t.url, mapping, backupDir: backupDir() })).verification.ok).toBe(true);
+  });
+
+  it('restore returns the original database exactly', async () => {
+    await restoreMapping({ databaseUrl: t.url, mapping, backupDir: backupDir() });
+    expect(await snapshot(t.db)).toEqual(before);
+  });
+
+  // On a database of its own (the same seed), so that it does not depend on restore.
+  let rolledBack: { db: TestDatabase; before: Snapshot; migrated: Snapshot };
+  it('rollback removes exactly what a run did: its columns and its actors', async () => {
+    const db = await freshDatabase('mw_actor_rb');
+    others.push(db);
+    await generateMediawiki(db.db, { seed });
+    const original = await snapshot(db.db);
+    expect(original).toEqual(before);
+    const run = await migrate({ databaseUrl: db.url, mapping, backupDir: join(work, 'backups-2') });
+    expect(run.status).toBe('completed');
+    const afterRun = await snapshot(db.db);
+    expect(afterRun).toEqual(migrated);
+    const r = await rollback({ databaseUrl: db.url, mapping, backupDir: join(work, 'backups-2') });
+    expect(r.rowsDeleted.actor).toBe(fixture.create);
+    expect(r.actions.filter((a) => a.startsWith('dropped '))).toHaveLength(actorTables.length);
+    expect(await snapshot(db.db)).toEqual(original);
+    rolledBack = { db, before: original, migrated: afterRun };
+  });
+
+  it('eventshift sql exports the same statements: applied by hand they give the migrated database; their rollbacks the original', async () => {
+    const { db, before: original, migrated: expected } = rolledBack;
+    const out = join(work, 'sql');
+    const result = await exportSql({ databaseUrl: db.url, mapping, outDir: out });
+    expect(result.ok, JSON.stringify(result.findings.filter((f) => f.severity === 'error'))).toBe(true);
+    // oldimage has no primary key, but the lookup declares its chunk key.
+    expect(result.findings.filter((f) => f.rule === 'no-primary-key')).toEqual([
+      { file: 'oldimage', severity: 'info', rule: 'no-primary-key', message: expect.stringContaining('lookup actor chunks it by oi_name') },
+    ]);
+    const files = (await readdir(out)).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
+    expect(files).toContain('08-data-actor-create.sql');
+    const apply = async (dir: string, list: string[]) => {
+      for (const f of list) {
+        const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', db.name], { input: await readFile(join(dir, f), 'utf8'), encoding: 'utf8' });
+        expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+      }
+    };
+    await apply(out, files);
+    expect(await snapshot(db.db)).toEqual(expected);
+    await apply(join(out, 'rollback'), [...files].reverse());
+    expect(await snapshot(db.db)).toEqual(original);
+  });
+
+  it('without an actor table: the run creates it and every actor; rollback drops it, restore removes it', async () => {
+    const db = await freshDatabase('mw_actor_new');
+    others.push(db);
+    const older = await generateMediawiki(db.db, { seed, revisions: 400, actorTable: false });
+    const original = await snapshot(db.db);
+    expect(Object.keys(original)).not.toContain('actor');
+    const planned = await plan({ databaseUrl: db.url, mapping });
+    expect(planned.ok, planned.reasons.join(' ')).toBe(true);
+    expect(planned.plan.tables.create).toEqual(['actor']);
+    const lookup = planned.plan.lookups![0]!;
+    expect({ exists: lookup.exists, keys: lookup.keys, reuse: lookup.reuse, create: lookup.create }).toEqual({ exists: false, keys: older.keys, reuse: 0, create: older.keys });
+    expect(lookup.conflictedKeys.sort()).toEqual(older.conflictedNames);
+
+    const dir = join(work, 'backups-new');
+    const migrateOnce = async () => {
+      const run = await migrate({ databaseUrl: db.url, mapping, backupDir: dir, chunkKeys: 100 });
+      expect(run.status).toBe('completed');
+      expect(run.verification!.checks.filter((c) => !c.ok)).toEqual([]);
+      for (const { table, prefix } of actorTables) expect(await rightlyFilled(db.db, table, prefix), table).toBe(older.tables[table]!.fill);
+      const actors = await db.db.query<{ actor_id: string; actor_name: Buffer }>('SELECT actor_id, actor_name FROM actor ORDER BY actor_id');
+      // IDs from 1, in the byte order of the names.
+      expect(actors.map((a) => Number(a.actor_id))).toEqual(actors.map((_, i) => i + 1));
+      expect(actors.map((a) => hex(a.actor_name))).toEqual(actors.map((a) => hex(a.actor_name)).sort());
+      expect(actors.length).toBe(older.keys);
+    };
+    await migrateOnce();
+    const r = await rollback({ databaseUrl: db.url, mapping, backupDir: dir });
+    expect(r.rowsDeleted.actor).toBe(older.keys);
+    expect(r.actions).toContain('dropped actor, which the run had created');
+    expect(await snapshot(db.db)).toEqual(original);
+
+    await migrateOnce();
+    await restoreMapping({ databaseUrl: db.url, mapping, backupDir: dir });
+    expect(await snapshot(db.db)).toEqual(original);
+  });
+
+  it('a run killed mid-fill and mid-create reruns to the same database as an uninterrupted run', { timeout: 240_000 }, async () => {
+    // Enough names for more than one get-or-create batch of 100.
+    const small = { seed, revisions: 1500 };
+    const args = ['migrate', 'mediawiki-actor', '--yes', '--quiet', '--chunk-keys', '100'];
+    const ref = await freshDatabase('mw_actor_ref');
+    others.push(ref);
+    await generateMediawiki(ref.db, small);
+    const traced = await tracedRun([...args, '--backup-dir', join(work, 'ref')], { cwd: root, env: { DATABASE_URL: ref.url } });
+    expect(traced.run.code, traced.run.stderr).toBe(0);
+    const reference = await snapshot(ref.db);
+    const fills = traced.points.filter((p) => p.startsWith('chunk lookup actor revision '));
+    const batches = traced.points.filter((p) => p.startsWith('lookup actor create batch '));
+    expect(fills.length).toBeGreaterThan(2);
+    expect(batches.length).toBeGreaterThan(1);
+    // The last: the work table of names is gone when the run resumes (dropped by hand), so it is built again from the
+    // names after the journal's cursor.
+    for (const [point, dropKeys] of [[fills[1]!, false], [batches[0]!, false], [batches[0]!, true]] as const) {
+      const killed = await freshDatabase('mw_actor_kill');
+      others.push(killed);
+      await generateMediawiki(killed.db, small);
+      const dir = join(work, `kill-${others.length}`);
+      const first = runCli([...args, '--backup-dir', dir], { cwd: root, env: { DATABASE_URL: killed.url, EVENTSHIFT_FAULT: point } });
+      expect(first.signal, `${point}: ${first.stderr}`).toBe('SIGKILL');
+      const keysTables = await killed.db.query<{ name: string }>("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'");
+      expect(keysTables.length, point).toBe(point === batches[0] ? 1 : 0);
+      if (dropKeys) await killed.db.execute(`DROP TABLE ${keysTables[0]!.name}`);
+      const resumed = runCli([...args, '--backup-dir', dir], { cwd: root, env: { DATABASE_URL: killed.url } });
+      expect(resumed.code, `${point}: ${resumed.stderr}`).toBe(0);
+      expect(await snapshot(killed.db), `${point} (seed ${seed})`).toEqual(reference);
+      expect(await killed.db.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'")).toEqual([]);
+    }
+  });
+});
