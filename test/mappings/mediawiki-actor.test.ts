@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
 import { runCli, tracedRun } from '../support/cli.ts';
 import { actorTables, generateMediawiki, type MediawikiFixture } from '../../mappings/mediawiki-actor/fixture.ts';
@@ -17,27 +18,20 @@ import { exportSql } from '../../src/export/sql-export.ts';
 
 // A seed the repository never saw: drawn now (it is in every failure message, to reproduce).
 const seed = randomInt(1, 2 ** 31);
-const root = join(import.meta.dirname, '../..');
+const ws = testWorkspace('mw-actor');
 let t: TestDatabase;
-let work: string;
 let fixture: MediawikiFixture;
 let before: Snapshot;
 let migrated: Snapshot;
-const others: TestDatabase[] = [];
+let killedRuns = 0;
 
 beforeAll(async () => {
-  t = await freshDatabase('mw_actor');
-  work = await mkdtemp(join(root, 'test-output', 'mw-actor-'));
+  t = await ws.database('mw_actor');
   fixture = await generateMediawiki(t.db, { seed });
   before = await snapshot(t.db);
 });
-afterAll(async () => {
-  await t.drop();
-  for (const o of others) await o.drop();
-  await rm(work, { recursive: true, force: true });
-});
 
-const backupDir = () => join(work, 'backups');
+const backupDir = () => ws.path('backups');
 const hex = (b: Buffer) => b.toString('hex').toUpperCase();
 
 /** Rows whose *_actor names the actor with their own name (bytes) and user id (NULL for 0), counted per table by hand. */
@@ -72,7 +66,7 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
   });
 
   it('migrates: every row not skipped references its own actor; anonymous actors have no user; bytes are kept', async () => {
-    const result = await migrate({ databaseUrl: t.url, mapping, backupDir: backupDir(), reportDir: join(work, 'report'), chunkKeys: 300 });
+    const result = await migrate({ databaseUrl: t.url, mapping, backupDir: backupDir(), reportDir: ws.path('report'), chunkKeys: 300 });
     expect(result.status).toBe('completed');
     migrated = await snapshot(t.db);
     expect(result.verification!.checks.filter((c) => !c.ok)).toEqual([]);
@@ -93,10 +87,10 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     expect(anonymous.every((a) => a.actor_user === null)).toBe(true);
     expect(actors.map((a) => hex(a.actor_name))).not.toContain(expect.stringMatching(new RegExp(`^(${fixture.skippedNames.join('|')})$`)));
 
-    const report = JSON.parse(await readFile(join(work, 'report', 'report.json'), 'utf8'));
+    const report = JSON.parse(await readFile(ws.path('report', 'report.json'), 'utf8'));
     expect(report.verdict).toBe('pass');
     expect(report.dataProblems.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['actor.skipped', 'actor.conflict.values']));
-    expect(await readFile(join(work, 'report', 'report.md'), 'utf8')).toMatch(/## Lookups[\s\S]*revision\.rev_actor/);
+    expect(await readFile(ws.path('report', 'report.md'), 'utf8')).toMatch(/## Lookups[\s\S]*revision\.rev_actor/);
   });
 
   it('verify names a corrupted *_actor value', async () => {
@@ -122,16 +116,15 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
   // On a database of its own (the same seed), so that it does not depend on restore.
   let rolledBack: { db: TestDatabase; before: Snapshot; migrated: Snapshot };
   it('rollback removes exactly what a run did: its columns and its actors', async () => {
-    const db = await freshDatabase('mw_actor_rb');
-    others.push(db);
+    const db = await ws.database('mw_actor_rb');
     await generateMediawiki(db.db, { seed });
     const original = await snapshot(db.db);
     expect(original).toEqual(before);
-    const run = await migrate({ databaseUrl: db.url, mapping, backupDir: join(work, 'backups-2') });
+    const run = await migrate({ databaseUrl: db.url, mapping, backupDir: ws.path('backups-2') });
     expect(run.status).toBe('completed');
     const afterRun = await snapshot(db.db);
     expect(afterRun).toEqual(migrated);
-    const r = await rollback({ databaseUrl: db.url, mapping, backupDir: join(work, 'backups-2') });
+    const r = await rollback({ databaseUrl: db.url, mapping, backupDir: ws.path('backups-2') });
     expect(r.rowsDeleted.actor).toBe(fixture.create);
     expect(r.actions.filter((a) => a.startsWith('dropped '))).toHaveLength(actorTables.length);
     expect(await snapshot(db.db)).toEqual(original);
@@ -140,7 +133,7 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
 
   it('eventshift sql exports the same statements: applied by hand they give the migrated database; their rollbacks the original', async () => {
     const { db, before: original, migrated: expected } = rolledBack;
-    const out = join(work, 'sql');
+    const out = ws.path('sql');
     const result = await exportSql({ databaseUrl: db.url, mapping, outDir: out });
     expect(result.ok, JSON.stringify(result.findings.filter((f) => f.severity === 'error'))).toBe(true);
     // oldimage has no primary key, but the lookup declares its chunk key.
@@ -162,8 +155,7 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
   });
 
   it('without an actor table: the run creates it and every actor; rollback drops it, restore removes it', async () => {
-    const db = await freshDatabase('mw_actor_new');
-    others.push(db);
+    const db = await ws.database('mw_actor_new');
     const older = await generateMediawiki(db.db, { seed, revisions: 400, actorTable: false });
     const original = await snapshot(db.db);
     expect(Object.keys(original)).not.toContain('actor');
@@ -174,7 +166,7 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     expect({ exists: lookup.exists, keys: lookup.keys, reuse: lookup.reuse, create: lookup.create }).toEqual({ exists: false, keys: older.keys, reuse: 0, create: older.keys });
     expect(lookup.conflictedKeys.sort()).toEqual(older.conflictedNames);
 
-    const dir = join(work, 'backups-new');
+    const dir = ws.path('backups-new');
     const migrateOnce = async () => {
       const run = await migrate({ databaseUrl: db.url, mapping, backupDir: dir, chunkKeys: 100 });
       expect(run.status).toBe('completed');
@@ -201,10 +193,9 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     // Enough names for more than one get-or-create batch of 100.
     const small = { seed, revisions: 1500 };
     const args = ['migrate', 'mediawiki-actor', '--yes', '--quiet', '--chunk-keys', '100'];
-    const ref = await freshDatabase('mw_actor_ref');
-    others.push(ref);
+    const ref = await ws.database('mw_actor_ref');
     await generateMediawiki(ref.db, small);
-    const traced = await tracedRun([...args, '--backup-dir', join(work, 'ref')], { cwd: root, env: { DATABASE_URL: ref.url } });
+    const traced = await tracedRun([...args, '--backup-dir', ws.path('ref')], { cwd: ws.dir, env: { DATABASE_URL: ref.url } });
     expect(traced.run.code, traced.run.stderr).toBe(0);
     const reference = await snapshot(ref.db);
     const fills = traced.points.filter((p) => p.startsWith('chunk lookup actor revision '));
@@ -214,16 +205,15 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     // The last: the work table of names is gone when the run resumes (dropped by hand), so it is built again from the
     // names after the journal's cursor.
     for (const [point, dropKeys] of [[fills[1]!, false], [batches[0]!, false], [batches[0]!, true]] as const) {
-      const killed = await freshDatabase('mw_actor_kill');
-      others.push(killed);
+      const killed = await ws.database('mw_actor_kill');
       await generateMediawiki(killed.db, small);
-      const dir = join(work, `kill-${others.length}`);
-      const first = runCli([...args, '--backup-dir', dir], { cwd: root, env: { DATABASE_URL: killed.url, EVENTSHIFT_FAULT: point } });
+      const dir = join(ws.dir, `kill-${++killedRuns}`);
+      const first = runCli([...args, '--backup-dir', dir], { cwd: ws.dir, env: { DATABASE_URL: killed.url, EVENTSHIFT_FAULT: point } });
       expect(first.signal, `${point}: ${first.stderr}`).toBe('SIGKILL');
       const keysTables = await killed.db.query<{ name: string }>("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'");
       expect(keysTables.length, point).toBe(point === batches[0] ? 1 : 0);
       if (dropKeys) await killed.db.execute(`DROP TABLE ${keysTables[0]!.name}`);
-      const resumed = runCli([...args, '--backup-dir', dir], { cwd: root, env: { DATABASE_URL: killed.url } });
+      const resumed = runCli([...args, '--backup-dir', dir], { cwd: ws.dir, env: { DATABASE_URL: killed.url } });
       expect(resumed.code, `${point}: ${resumed.stderr}`).toBe(0);
       expect(await snapshot(killed.db), `${point} (seed ${seed})`).toEqual(reference);
       expect(await killed.db.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'")).toEqual([]);
