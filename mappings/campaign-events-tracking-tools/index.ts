@@ -40,7 +40,6 @@ export default defineMapping({
     trackingTools: {
       description: 'every event with a tracking tool and its event id: its ce_tracking_tools row',
       from: 'ev',
-      key: 'event_id',
       where: bothSet,
       // cett_id = event_id: one row per event at most, so the event's own key is free to reuse, and the lineage is the rule.
       ids: { table: 'tools', strategy: 'offset', offset: 0 },
