@@ -11,13 +11,12 @@
  * writes everything, with the per-check seconds, to bench/results/actor-<timestamp>.json. The scratch database and
  * folder are removed at the end, also on error or Ctrl-C.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from '../src/db/connection.ts';
 import { defaultMediawikiSeed, generateMediawiki } from '../mappings/mediawiki-actor/fixture.ts';
-import { count, eventshift, mb, pad, say, scratchSpace, server, settle, stamp, wholeNumber } from './support.ts';
+import { count, eventshift, mb, pad, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
 
 const { values: args } = parseArgs({
   // `node bin/run-script.mjs bench/actor.ts -- --revisions N` passes the `--` on; npm does not.
@@ -99,21 +98,10 @@ async function main(): Promise<void> {
       `Slowest checks: ${slowest.map(([id, s]) => `${id} ${s.toFixed(2)}`).join(', ')}`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
-    const resultsDir = resolve('bench/results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = join(resultsDir, `actor-${stamp(at)}.json`);
-    await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
-    process.stdout.write(`\nFigures: ${file}\n`);
+    await saveFigures('actor', at, figures);
   } finally {
     await db.close();
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  say(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await scratch.cleanUp();
-}
+await runBench('bench:actor', scratch, main);

@@ -17,7 +17,7 @@
  * milliseconds). Both write to the same disk (the scratch folder), and both backups are of the same four tables. Every scratch database and file is removed at the end, also on error or Ctrl-C.
  * BENCH_DATABASE_SERVER (or TEST_DATABASE_SERVER) overrides the server, default mysql://root@127.0.0.1:3306.
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +27,7 @@ import { connect } from '../src/db/connection.ts';
 import { describeTable, showCreateTable } from '../src/db/introspect.ts';
 import { progressSink, trackSteps } from '../src/cli/progress.ts';
 import { generateVbzcart } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, mb, median, pad, program, run, say, scratchSpace, server, stamp, wholeNumber } from './support.ts';
+import { clientArgs, count, mb, median, pad, program, run, say, scratchSpace, runBench, saveFigures, server, wholeNumber } from './support.ts';
 
 const tables = ['ord_pull', 'orders', 'event', 'ord_hold_type'];
 const mysqldumpFlags = ['--single-transaction', '--quick', '--hex-blob', '--skip-lock-tables', '--default-character-set=utf8mb4'];
@@ -213,18 +213,7 @@ async function main(): Promise<void> {
     `restore / mariadb replay: ${ratios.restoreVsReplay.toFixed(2)}  ${ratios.restoreVsReplay <= 1 ? '(goal <= 1.0 met)' : '(goal <= 1.0 NOT met)'}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  const resultsDir = resolve('bench/results');
-  await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, `backup-${stamp(figures.at)}.json`);
-  await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
-  process.stdout.write(`\nFigures: ${file}\n`);
+  await saveFigures('backup', figures.at, figures);
 }
 
-try {
-  await main();
-} catch (error) {
-  say(`bench:backup failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await scratch.cleanUp();
-}
+await runBench('bench:backup', scratch, main);

@@ -17,7 +17,6 @@
  * process's peak RSS; its time is the CLI process's wall time, start-up included. Each copy is dropped once measured,
  * and every scratch database and file is removed at the end, also on error or Ctrl-C.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +25,7 @@ import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/che
 import { connect } from '../src/db/connection.ts';
 import { describeTable } from '../src/db/introspect.ts';
 import { generateVbzcart, type VbzcartFixture } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, eventshift, mb, pad, program, run, say, scratchSpace, server, settle, stamp, wholeNumber } from './support.ts';
+import { clientArgs, count, eventshift, mb, pad, program, run, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
 
 const variants = ['a', 'b', 'c', 'd'] as const;
 type Variant = (typeof variants)[number];
@@ -224,18 +223,7 @@ async function main(): Promise<void> {
     ...(slowest.length ? ['', `Slowest checks in (c): ${slowest.map(([id, s]) => `${id} ${s.toFixed(2)}`).join(', ')}`] : []),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  const resultsDir = resolve('bench/results');
-  await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, `migrate-${stamp(at)}.json`);
-  await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
-  process.stdout.write(`\nFigures: ${file}\n`);
+  await saveFigures('migrate', at, figures);
 }
 
-try {
-  await main();
-} catch (error) {
-  say(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await scratch.cleanUp();
-}
+await runBench('bench', scratch, main);

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect, parseDatabaseUrl, type Db } from '../src/db/connection.ts';
@@ -166,3 +166,27 @@ export const pad = (text: string, width: number) => (text.length >= width ? text
 export const count = (n: number) => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 /** `20261121T114012Z`, for result file names. */
 export const stamp = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+// ---------------------------------------------------------------------------------------------------------------
+// A benchmark's run and its figures.
+
+/** Writes a run's figures to `bench/results/<name>-<stamp>.json` (git ignores the folder) and prints where. */
+export async function saveFigures(name: string, at: string, figures: unknown): Promise<void> {
+  const resultsDir = resolve('bench/results');
+  await mkdir(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${name}-${stamp(at)}.json`);
+  await writeFile(file, `${JSON.stringify(figures, null, 2)}\n`);
+  process.stdout.write(`\nFigures: ${file}\n`);
+}
+
+/** Runs a benchmark: a failure is said in one line with exit code 1; its scratch space is removed whatever happens. */
+export async function runBench(name: string, scratch: { cleanUp(): Promise<void> }, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    say(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  } finally {
+    await scratch.cleanUp();
+  }
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.ts';
 import { testWorkspace } from '../support/workspace.ts';
-import { snapshot, type Snapshot } from '../support/snapshot.ts';
+import { snapshot } from '../support/snapshot.ts';
 import { runCli } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
