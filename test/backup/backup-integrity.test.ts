@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkBackup, createBackup, listBackups, readManifest, restoreBackup, type BackupManifest } from '../../src/backup/index.ts';
-import { serverUrl, freshDatabase, type TestDatabase } from '../support/database.ts';
+import { serverUrl, type TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { leftoverTables, tableState } from './table-state.ts';
 
+const ws = testWorkspace('integrity');
 let t: TestDatabase;
 let root: string;
 
@@ -14,14 +15,10 @@ const clock = (iso: string) => () => new Date(iso);
 const rowsFile = (m: BackupManifest, table: string) => m.tables.find((e) => e.name === table)!.files.find((f) => f.kind === 'rows')!;
 
 beforeAll(async () => {
-  t = await freshDatabase('backup_integrity');
-  root = await mkdtemp(join(tmpdir(), 'eventshift-integrity-'));
+  t = await ws.database('backup_integrity');
+  root = ws.dir;
   await t.db.execute('CREATE TABLE orders (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, note VARCHAR(20)) ENGINE=InnoDB');
   await t.db.execute("INSERT INTO orders (note) VALUES ('a'), ('b'), ('c')");
-});
-afterAll(async () => {
-  await t?.drop();
-  if (root) await rm(root, { recursive: true, force: true });
 });
 
 describe('backup files', () => {

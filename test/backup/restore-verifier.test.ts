@@ -1,13 +1,14 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, restoreBackup } from '../../src/backup/index.ts';
 import { connect } from '../../src/db/connection.ts';
-import { freshDatabase, serverUrl, type TestDatabase } from '../support/database.ts';
+import { serverUrl, type TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { leftoverTables, tableStates } from './table-state.ts';
 
 const tables = ['first', 'second', 'third'];
+const ws = testWorkspace('verifier');
 let t: TestDatabase;
 let dir: string;
 let opened = 0;
@@ -25,8 +26,8 @@ const openAnother = async () => {
 };
 
 beforeAll(async () => {
-  t = await freshDatabase('restore_verifier');
-  dir = await mkdtemp(join(tmpdir(), 'eventshift-verifier-'));
+  t = await ws.database('restore_verifier');
+  dir = ws.dir;
   await t.db.execute('CREATE TABLE first (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) CHARACTER SET latin1, ts TIMESTAMP(3) NULL) ENGINE=InnoDB');
   await t.db.execute("INSERT INTO first (v, ts) VALUES ('a', '2024-06-01 12:00:00.125'), (_latin1 X'80', NULL), (NULL, '1999-12-31 23:59:59.999')");
   await t.db.execute('CREATE TABLE second (k BIGINT UNSIGNED NOT NULL PRIMARY KEY, b BLOB, KEY b_prefix (b(4))) ENGINE=InnoDB');
@@ -35,10 +36,6 @@ beforeAll(async () => {
   await t.db.execute("INSERT INTO second (k, b) VALUES (18446744073709551615, X'FF')"); // the halves meet near 2^63
   await t.db.execute('CREATE TABLE third (x DOUBLE) ENGINE=InnoDB');
   await t.db.execute('INSERT INTO third VALUES (0.1), (NULL)');
-});
-afterAll(async () => {
-  await t?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('restoreBackup with a second connection', () => {

@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/index.ts';
 import { RowChecksum, fingerprintSql } from '../../src/backup/row-checksum.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
 import { describeTable } from '../../src/db/introspect.ts';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 
 const decimal = (n: bigint) => Buffer.from(n.toString(), 'latin1');
 
@@ -35,11 +33,12 @@ describe('RowChecksum', () => {
 });
 
 describe("a backup's checksum", () => {
+  const ws = testWorkspace('row-checksum');
   let t: TestDatabase;
   let dir: string;
   beforeAll(async () => {
-    t = await freshDatabase('row_checksum');
-    dir = await mkdtemp(join(tmpdir(), 'eventshift-row-checksum-'));
+    t = await ws.database('row_checksum');
+    dir = ws.dir;
     await t.db.execute("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'");
     await t.db.execute(`CREATE TABLE kinds (
       id INT NOT NULL PRIMARY KEY, latin VARCHAR(20) CHARACTER SET latin1, u TEXT CHARACTER SET utf8mb4, b BLOB, f FLOAT,
@@ -52,10 +51,6 @@ describe("a backup's checksum", () => {
     await t.db.execute('CREATE TABLE nothing (id INT PRIMARY KEY) ENGINE=InnoDB');
     await t.db.execute('CREATE TABLE rows_of_isam (v VARCHAR(5)) ENGINE=MyISAM');
     await t.db.execute("INSERT INTO rows_of_isam VALUES ('a'), ('a'), (NULL)");
-  });
-  afterAll(async () => {
-    await t?.drop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('is tableChecksum of the table, though it is taken in the same pass as the rows', async () => {

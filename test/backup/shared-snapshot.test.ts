@@ -1,23 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, readManifest, restoreBackup, type BackupManifest } from '../../src/backup/index.ts';
 import { openSnapshotReaders } from '../../src/backup/shared-snapshot.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
 import { connect } from '../../src/db/connection.ts';
 import { describeTable } from '../../src/db/introspect.ts';
 import { quoteId } from '../../src/db/quote.ts';
-import { freshDatabase, serverUrl, type TestDatabase } from '../support/database.ts';
+import { serverUrl, type TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { leftoverTables, tableStates } from './table-state.ts';
 
+const ws = testWorkspace('shared');
 let t: TestDatabase;
 let dir: string;
 
 beforeAll(async () => {
-  t = await freshDatabase('shared_snapshot');
-  dir = await mkdtemp(join(tmpdir(), 'eventshift-shared-'));
+  t = await ws.database('shared_snapshot');
+  dir = ws.dir;
   // Large enough to be read as two key ranges; text with every character a line could trip on; NULLs; a key gap.
   await t.db.execute(`CREATE TABLE big (
     id BIGINT UNSIGNED NOT NULL PRIMARY KEY, note TEXT CHARACTER SET latin1, b VARBINARY(8), at DATETIME(3), n DECIMAL(12,4)
@@ -28,10 +29,6 @@ beforeAll(async () => {
   await t.db.execute('ANALYZE TABLE big');
   await t.db.execute('CREATE TABLE small (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB');
   await t.db.execute("INSERT INTO small VALUES (1, 'one'), (2, NULL)");
-});
-afterAll(async () => {
-  await t?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a backup of a large table', () => {
