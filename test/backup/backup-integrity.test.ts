@@ -9,21 +9,19 @@ import { leftoverTables, tableState } from './table-state.ts';
 
 const ws = testWorkspace('integrity');
 let t: TestDatabase;
-let root: string;
 
 const clock = (iso: string) => () => new Date(iso);
 const rowsFile = (m: BackupManifest, table: string) => m.tables.find((e) => e.name === table)!.files.find((f) => f.kind === 'rows')!;
 
 beforeAll(async () => {
   t = await ws.database('backup_integrity');
-  root = ws.dir;
   await t.db.execute('CREATE TABLE orders (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, note VARCHAR(20)) ENGINE=InnoDB');
   await t.db.execute("INSERT INTO orders (note) VALUES ('a'), ('b'), ('c')");
 });
 
 describe('backup files', () => {
   it('are private: the folders 0700, every file 0600', async () => {
-    const dir = join(root, 'private', 'backups');
+    const dir = ws.path('private', 'backups');
     const m = await createBackup(t.db, { dir, tables: ['orders'], gzip: true, now: clock('2026-11-21T10:45:00.123Z') });
     expect(m.id).toMatch(/^20261121T104500Z-[0-9a-f]{6}$/);
     expect(m.createdAt).toBe('2026-11-21T10:45:00.123Z');
@@ -35,14 +33,14 @@ describe('backup files', () => {
   });
 
   it('refuse ids that are not backup ids, so no path leaves the backup folder', async () => {
-    await expect(readManifest(root, '../etc')).rejects.toMatchObject({ kind: 'usage', message: expect.stringMatching(/is not a backup id/) });
-    await expect(checkBackup(root, '20261121T104500Z-000000')).rejects.toMatchObject({ kind: 'usage', message: expect.stringMatching(/There is no backup/) });
+    await expect(readManifest(ws.dir, '../etc')).rejects.toMatchObject({ kind: 'usage', message: expect.stringMatching(/is not a backup id/) });
+    await expect(checkBackup(ws.dir, '20261121T104500Z-000000')).rejects.toMatchObject({ kind: 'usage', message: expect.stringMatching(/There is no backup/) });
   });
 });
 
 describe('createBackup', () => {
   it('refuses to run inside a transaction of the caller, whose snapshot it cannot share', async () => {
-    const dir = join(root, 'in-transaction');
+    const dir = ws.path('in-transaction');
     await expect(t.db.transaction(() => createBackup(t.db, { dir, tables: ['orders'] }))).rejects.toMatchObject({
       kind: 'refused', message: expect.stringMatching(/this connection is inside one; commit or roll it back first/),
     });
@@ -52,7 +50,7 @@ describe('createBackup', () => {
 
 describe('a damaged backup', () => {
   it('is reported by checkBackup file by file, and restore refuses it without touching the database', async () => {
-    const dir = join(root, 'tamper');
+    const dir = ws.path('tamper');
     const m = await createBackup(t.db, { dir, tables: ['orders'] });
     const file = rowsFile(m, 'orders');
     await appendFile(join(dir, m.id, file.name), '4\td\n');
@@ -78,7 +76,7 @@ describe('a damaged backup', () => {
   });
 
   it('whose rows do not load to the recorded checksum is refused after staging, and the staging table is dropped', async () => {
-    const dir = join(root, 'checksum');
+    const dir = ws.path('checksum');
     const m = await createBackup(t.db, { dir, tables: ['orders'] });
     // A rows file that differs from what was read, with a manifest that vouches for it: only the checksum can tell.
     const file = rowsFile(m, 'orders');
@@ -106,7 +104,7 @@ describe('a damaged backup', () => {
 
 describe('an incomplete backup', () => {
   it('(a folder without manifest.json) is listed as incomplete and never restored', async () => {
-    const dir = join(root, 'incomplete');
+    const dir = ws.path('incomplete');
     const m = await createBackup(t.db, { dir, tables: ['orders'] });
     await unlink(join(dir, m.id, 'manifest.json'));
     const check = await checkBackup(dir, m.id);
@@ -121,7 +119,7 @@ describe('an incomplete backup', () => {
 
 describe('listBackups', () => {
   it('lists backups newest first, with what they hold, and marks unreadable manifests', async () => {
-    const dir = join(root, 'list');
+    const dir = ws.path('list');
     const older = await createBackup(t.db, { dir, tables: ['orders', 'not_yet'], label: 'older', mapping: 'm1', runId: '3', now: clock('2026-01-02T00:00:00Z') });
     const newer = await createBackup(t.db, { dir, tables: ['orders'], label: 'newer', now: clock('2026-03-04T00:00:00Z') });
     const broken = await createBackup(t.db, { dir, tables: ['orders'], now: clock('2025-05-05T00:00:00Z') });
@@ -136,13 +134,13 @@ describe('listBackups', () => {
     });
     expect(list[1]!.bytes).toBe(older.tables[0]!.files.reduce((n, f) => n + f.bytes, 0));
     expect(list[2]).toMatchObject({ status: 'unreadable', complete: false, problem: expect.stringMatching(/format is "something else"/) });
-    expect(await listBackups(join(root, 'nothing-here'))).toEqual([]);
+    expect(await listBackups(ws.path('nothing-here'))).toEqual([]);
   });
 });
 
 describe('a table that did not exist at backup time', () => {
   it('is dropped by restore if it exists by then, and reported absent if not', async () => {
-    const dir = join(root, 'absent');
+    const dir = ws.path('absent');
     const m = await createBackup(t.db, { dir, tables: ['new_target'] });
     expect(m.tables).toEqual([expect.objectContaining({ name: 'new_target', exists: false, files: [] })]);
     await t.db.execute('CREATE TABLE new_target (id INT PRIMARY KEY)');
@@ -163,7 +161,7 @@ describe('the snapshot', () => {
     await t.db.execute('INSERT INTO snap_b VALUES (1)');
     let inserted = false;
     const m = await createBackup(t.db, {
-      dir: join(root, 'snapshot'),
+      dir: ws.path('snapshot'),
       tables: ['snap_a', 'snap_b'],
       onProgress: (p) => {
         if (p.table !== 'snap_a' || inserted) return;

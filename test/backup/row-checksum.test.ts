@@ -35,10 +35,8 @@ describe('RowChecksum', () => {
 describe("a backup's checksum", () => {
   const ws = testWorkspace('row-checksum');
   let t: TestDatabase;
-  let dir: string;
   beforeAll(async () => {
     t = await ws.database('row_checksum');
-    dir = ws.dir;
     await t.db.execute("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'");
     await t.db.execute(`CREATE TABLE kinds (
       id INT NOT NULL PRIMARY KEY, latin VARCHAR(20) CHARACTER SET latin1, u TEXT CHARACTER SET utf8mb4, b BLOB, f FLOAT,
@@ -55,7 +53,7 @@ describe("a backup's checksum", () => {
 
   it('is tableChecksum of the table, though it is taken in the same pass as the rows', async () => {
     const names = ['kinds', 'nothing', 'rows_of_isam'];
-    const manifest = await createBackup(t.db, { dir, tables: names });
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: names });
     for (const name of names) {
       const columns = (await describeTable(t.db, name))!.columns.filter((c) => !c.generated);
       const entry = manifest.tables.find((e) => e.name === name)!;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, readManifest, restoreBackup, type BackupManifest } from '../../src/backup/index.ts';
 import { openSnapshotReaders } from '../../src/backup/shared-snapshot.ts';
@@ -14,11 +13,9 @@ import { leftoverTables, tableStates } from './table-state.ts';
 
 const ws = testWorkspace('shared');
 let t: TestDatabase;
-let dir: string;
 
 beforeAll(async () => {
   t = await ws.database('shared_snapshot');
-  dir = ws.dir;
   // Large enough to be read as two key ranges; text with every character a line could trip on; NULLs; a key gap.
   await t.db.execute(`CREATE TABLE big (
     id BIGINT UNSIGNED NOT NULL PRIMARY KEY, note TEXT CHARACTER SET latin1, b VARBINARY(8), at DATETIME(3), n DECIMAL(12,4)
@@ -35,7 +32,7 @@ describe('a backup of a large table', () => {
   it('reads it as key ranges on two connections sharing one snapshot, into one file, and restores it exactly', async () => {
     const names = ['big', 'small'];
     const before = await tableStates(t.db, names);
-    const manifest = await createBackup(t.db, { dir, tables: names });
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: names });
     expect(manifest.snapshot).toEqual({ connections: 2, shared: 'backup-stage' });
     const big = manifest.tables[0]!;
     expect(big.rows).toBe(60_001);
@@ -45,15 +42,15 @@ describe('a backup of a large table', () => {
 
     await t.db.execute('DELETE FROM big WHERE id > 100');
     await t.db.execute("UPDATE small SET v = 'changed'");
-    const result = await restoreBackup(t.db, { dir, id: manifest.id });
+    const result = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id });
     expect(result.tables.map((r) => [r.name, r.rows, r.loadWarnings])).toEqual([['big', 60_001, 0], ['small', 2, 0]]);
     expect(await tableStates(t.db, names)).toEqual(before);
     expect(await leftoverTables(t.db)).toEqual([]);
   });
 
   it('is read on one connection when asked to, with the same content', async () => {
-    const shared = await createBackup(t.db, { dir, tables: ['big'] });
-    const single = await createBackup(t.db, { dir, tables: ['big'], connections: 1 });
+    const shared = await createBackup(t.db, { dir: ws.dir, tables: ['big'] });
+    const single = await createBackup(t.db, { dir: ws.dir, tables: ['big'], connections: 1 });
     expect(single.snapshot).toEqual({ connections: 1, shared: 'single' });
     expect(single.tables[0]!.checksum).toEqual(shared.tables[0]!.checksum);
   });
@@ -101,7 +98,7 @@ describe('the readers of a backup', () => {
       const url = new URL(serverUrl);
       const limited = await connect({ host: url.hostname, port: Number(url.port || 3306), user, password, database: t.name });
       try {
-        const manifest = await createBackup(limited, { dir, tables: ['big'] });
+        const manifest = await createBackup(limited, { dir: ws.dir, tables: ['big'] });
         expect(manifest.snapshot).toEqual({ connections: 1, shared: 'single' });
         expect(manifest.tables[0]!.rows).toBe(60_001);
       } finally {
@@ -121,11 +118,11 @@ describe('a row whose text is longer than max_allowed_packet', () => {
     await t.db.execute('CREATE TABLE huge (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB');
     await t.db.execute('INSERT INTO huge VALUES (1, REPEAT(?, ?)), (2, NULL)', ['ab', Math.ceil(Number(max) / 3)]);
     const before = await tableStates(t.db, ['huge']);
-    const manifest = await createBackup(t.db, { dir, tables: ['huge'] });
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['huge'] });
     expect(manifest.tables[0]!.files.find((f) => f.kind === 'rows')).toMatchObject({ encoding: 'load-data-tsv/binary' });
     expect(manifest.tables[0]!.checksum).toMatchObject({ rows: 2, recipe: t.db.capabilities.checksumRecipe });
     await t.db.execute('DELETE FROM huge');
-    await restoreBackup(t.db, { dir, id: manifest.id });
+    await restoreBackup(t.db, { dir: ws.dir, id: manifest.id });
     expect(await tableStates(t.db, ['huge'])).toEqual(before);
     await t.db.execute('DROP TABLE huge');
   });
@@ -133,21 +130,21 @@ describe('a row whose text is longer than max_allowed_packet', () => {
 
 describe('backups of format version 1', () => {
   it('still restore; a manifest of a version this eventshift does not know is refused, naming it', async () => {
-    const manifest = await createBackup(t.db, { dir, tables: ['small'], rowsEncoding: 'load-data-tsv/binary' });
-    const path = join(dir, manifest.id, 'manifest.json');
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['small'], rowsEncoding: 'load-data-tsv/binary' });
+    const path = ws.path(manifest.id, 'manifest.json');
     const { snapshot: _snapshot, ...v2 } = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
     const v1 = {
       ...v2, formatVersion: 1, rowEncoding: 'load-data-tsv/binary',
       tables: v2.tables.map((e) => ({ ...e, files: e.files.map(({ encoding: _encoding, ...f }) => f) })),
     };
     await writeFile(path, JSON.stringify(v1, null, 2));
-    expect((await readManifest(dir, manifest.id)).formatVersion).toBe(1);
+    expect((await readManifest(ws.dir, manifest.id)).formatVersion).toBe(1);
     await t.db.execute("UPDATE small SET v = 'changed'");
-    const result = await restoreBackup(t.db, { dir, id: manifest.id });
+    const result = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id });
     expect(result.tables.map((r) => [r.name, r.rows, r.checksumVerified])).toEqual([['small', 2, true]]);
     expect(await t.db.query('SELECT id, v FROM small ORDER BY id')).toEqual([{ id: 1, v: 'one' }, { id: 2, v: null }]);
 
     await writeFile(path, JSON.stringify({ ...v1, formatVersion: 3 }, null, 2));
-    await expect(readManifest(dir, manifest.id)).rejects.toThrow(/formatVersion 3 is not one this eventshift reads \(1, 2\)/);
+    await expect(readManifest(ws.dir, manifest.id)).rejects.toThrow(/formatVersion 3 is not one this eventshift reads \(1, 2\)/);
   });
 });
