@@ -22,15 +22,15 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readManifest, type BackupManifest } from '../src/backup/index.ts';
+import { rowsEncodingOf } from '../src/backup/manifest.ts';
 import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/checksum.ts';
 import { connect } from '../src/db/connection.ts';
 import { describeTable, showCreateTable } from '../src/db/introspect.ts';
 import { progressSink, trackSteps } from '../src/cli/progress.ts';
 import { generateVbzcart } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, mb, median, pad, program, run, say, scratchSpace, runBench, saveFigures, server, wholeNumber } from './support.ts';
+import { clientArgs, count, mb, median, mysqldumpFlags, pad, program, run, say, scratchSpace, runBench, saveFigures, server, wholeNumber } from './support.ts';
 
 const tables = ['ord_pull', 'orders', 'event', 'ord_hold_type'];
-const mysqldumpFlags = ['--single-transaction', '--quick', '--hex-blob', '--skip-lock-tables', '--default-character-set=utf8mb4'];
 
 const { values: args } = parseArgs({
   options: {
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     eventshiftBackup: {
       seconds: seconds.backup, rowsPerSecond: totalRows / seconds.backup, bytes: backupBytes, gzip: false,
       snapshot: manifest!.snapshot ?? null,
-      rowsEncodings: [...new Set(manifest!.tables.flatMap((t) => t.files.filter((f) => f.kind === 'rows').map((f) => f.encoding ?? 'load-data-tsv/binary')))],
+      rowsEncodings: [...new Set(manifest!.tables.flatMap((t) => t.files.filter((f) => f.kind === 'rows').map((f) => rowsEncodingOf(f))))],
       peakRssKiB: median(rss.backup), rssBeforeKiB: median(rss.baseline), runs: times.backup,
     },
     replay: { program: replay, seconds: seconds.replay, rowsPerSecond: totalRows / seconds.replay, ...checks.replay, runs: times.replay },

@@ -25,7 +25,7 @@ import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/che
 import { connect } from '../src/db/connection.ts';
 import { describeTable } from '../src/db/introspect.ts';
 import { generateVbzcart, type VbzcartFixture } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, eventshift, mb, pad, program, run, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
+import { clientArgs, count, eventshift, mb, mysqldumpFlags, pad, program, run, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
 
 const variants = ['a', 'b', 'c', 'd'] as const;
 type Variant = (typeof variants)[number];
@@ -50,7 +50,6 @@ if (![...only].every((v) => (variants as readonly string[]).includes(v)) || (onl
 const touched = ['event', 'orders', 'ord_pull'];
 /** The tables compared after a migration, under their names after cutover. */
 const compared = ['event', 'event_vc_ord_hold', 'event_vc_legacy', 'orders', 'OLD ord_pull', 'ord_hold_type'];
-const mysqldumpFlags = ['--single-transaction', '--quick', '--hex-blob', '--skip-lock-tables', '--default-character-set=utf8mb4'];
 const byHandSql = resolve('bench/vbzcart-by-hand.sql');
 
 interface Measurement {

@@ -85,6 +85,9 @@ export function scratchSpace() {
 // ---------------------------------------------------------------------------------------------------------------
 // Running programs.
 
+/** How both benchmarks run mysqldump: one consistent snapshot, rows streamed, binary as hex, utf8mb4. */
+export const mysqldumpFlags = ['--single-transaction', '--quick', '--hex-blob', '--skip-lock-tables', '--default-character-set=utf8mb4'];
+
 /** mysql client arguments for the server; the password, if any, goes in MYSQL_PWD, never on the command line. */
 export function clientArgs(): string[] {
   const where = target.socketPath ? [`--socket=${target.socketPath}`] : [`--host=${target.host}`, `--port=${target.port}`];

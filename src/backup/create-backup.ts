@@ -270,17 +270,16 @@ async function backupTable(
   );
   const schemaFile = await writeSchemaFile(folder, `${filePrefix}.sql`, createStatement);
   // The checksum comes from the SELECT that writes the rows (write-rows.ts): it is always of exactly these rows.
-  const writeRows = (encoding: RowsEncoding) => {
-    const fileName = `${filePrefix}.${rowsFileExtension[encoding]}${options.gzip ? '.gz' : ''}`;
-    return writeRowsFile(encoding === options.encoding ? sources : [{ db, where: null }], folder, fileName, name, written, totalRows, { ...options, encoding });
-  };
+  const rowsFileName = (encoding: RowsEncoding) => `${filePrefix}.${rowsFileExtension[encoding]}${options.gzip ? '.gz' : ''}`;
+  const writeRows = (encoding: RowsEncoding) =>
+    writeRowsFile(encoding === options.encoding ? sources : [{ db, where: null }], folder, rowsFileName(encoding), name, written, totalRows, { ...options, encoding });
   let result: Awaited<ReturnType<typeof writeRowsFile>>;
   try {
     result = await writeRows(options.encoding);
   } catch (error) {
     if (!(error instanceof StoredTextTooLong)) throw error;
     // A row too long to come back as one line of text: the table is written again, each value sent on its own.
-    await rm(join(folder, `${filePrefix}.${rowsFileExtension[options.encoding]}${options.gzip ? '.gz' : ''}`), { force: true });
+    await rm(join(folder, rowsFileName(options.encoding)), { force: true });
     result = await writeRows(ROW_ENCODING);
   }
   const { file: rowsFile, rows, checksum } = result;
@@ -300,7 +299,7 @@ async function backupTable(
     columns,
     primaryKey: info.primaryKey,
     autoIncrement: autoIncrementOf(createStatement),
-    maxKey: await maxKey(db, name, info.primaryKey, columns),
+    maxKey: key ? await maxKey(db, name, key.name) : null,
     checksum,
     foreignKeys: foreignKeys.map((f) => f.CONSTRAINT_NAME),
     triggers: await readTriggers(db, name),
@@ -328,10 +327,9 @@ async function writeSchemaFile(folder: string, name: string, createStatement: st
   return { kind: 'schema', name, ...written, compression: null };
 }
 
-async function maxKey(db: Db, table: string, primaryKey: string[], columns: BackupColumn[]): Promise<string | null> {
-  const key = primaryKey.length === 1 ? columns.find((c) => c.name === primaryKey[0]) : undefined;
-  if (!key || !isIntegerType(key.dataType)) return null;
-  const [row] = await db.query<{ max_key: string | number | null }>(`SELECT MAX(${quoteId(key.name)}) AS max_key FROM ${quoteId(table)}`);
+/** The largest value of the table's single-column integer key. */
+async function maxKey(db: Db, table: string, key: string): Promise<string | null> {
+  const [row] = await db.query<{ max_key: string | number | null }>(`SELECT MAX(${quoteId(key)}) AS max_key FROM ${quoteId(table)}`);
   return row?.max_key === null || row?.max_key === undefined ? null : String(row.max_key);
 }
 

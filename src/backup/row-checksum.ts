@@ -1,5 +1,4 @@
-import { rowFingerprintSql, valueKind, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
-import { quoteId } from '../db/quote.ts';
+import { columnValues, rowFingerprintSql, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
 import type { BackupColumn } from './manifest.ts';
 
 /**
@@ -10,7 +9,7 @@ import type { BackupColumn } from './manifest.ts';
  * (test/backup/row-checksum.test.ts checks the result against tableChecksum on the server.)
  */
 export function fingerprintSql(columns: ReadonlyArray<Pick<BackupColumn, 'name' | 'dataType'>>, recipe: ChecksumRecipe): string {
-  return rowFingerprintSql(columns.map((c) => ({ expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType })), recipe);
+  return rowFingerprintSql(columnValues(columns), recipe);
 }
 
 /** The low part of a fingerprint: its last 10 decimal digits. */

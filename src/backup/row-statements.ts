@@ -1,6 +1,6 @@
 import { quoteId } from '../db/quote.ts';
 import { ROW_ENCODING, type BackupColumn, type RowsEncoding } from './manifest.ts';
-import { storedRowTextSql, valueKind, type ChecksumRecipe } from '../db/checksum.ts';
+import { columnValues, storedRowTextSql, type ChecksumRecipe } from '../db/checksum.ts';
 import { fingerprintSql } from './row-checksum.ts';
 import { loadExpression, readExpression } from './row-encoding.ts';
 
@@ -39,7 +39,7 @@ export function selectRowsAndFingerprintsSql(table: string, columns: readonly Ba
  * NULL for a row whose text exceeds max_allowed_packet.
  */
 export function selectStoredRowsSql(table: string, columns: readonly BackupColumn[]): string {
-  const values = writtenColumns(columns).map((c) => ({ expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType }));
+  const values = columnValues(writtenColumns(columns));
   const v = '@eventshift_row';
   return `SELECT CONCAT(CRC32(${v} := ${storedRowTextSql(values)}), ' ', CRC32C(${v}), ' ', ${v}) FROM ${quoteId(table)}`;
 }

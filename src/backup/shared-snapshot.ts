@@ -13,8 +13,6 @@ export interface SnapshotReaders {
    * BLOCK_COMMIT held every commit of the server back; `single`, there is one reader.
    */
   shared: 'backup-stage' | 'single';
-  /** Why there is one reader where more were asked for (the server's error), for the log. */
-  fallback: string | null;
   /** Ends every reader's transaction (COMMIT, or ROLLBACK when `ok` is false) and closes the extra connections. */
   end(ok: boolean): Promise<void>;
 }
@@ -47,7 +45,7 @@ export async function openSnapshotReaders(db: Db, wanted: number): Promise<Snaps
   }
   if (wanted <= 1) {
     await startSnapshot(db);
-    return readersOf([db], 'single', null);
+    return readersOf([db], 'single');
   }
 
   const extras: Db[] = [];
@@ -85,20 +83,19 @@ export async function openSnapshotReaders(db: Db, wanted: number): Promise<Snaps
   if (fallback !== null) {
     for (const extra of extras) await extra.close();
     await startSnapshot(db);
-    return readersOf([db], 'single', fallback);
+    return readersOf([db], 'single');
   }
-  return readersOf([db, ...extras], 'backup-stage', null);
+  return readersOf([db, ...extras], 'backup-stage');
 }
 
 async function startSnapshot(db: Db): Promise<void> {
   await db.execute('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
 }
 
-function readersOf(readers: Db[], shared: SnapshotReaders['shared'], fallback: string | null): SnapshotReaders {
+function readersOf(readers: Db[], shared: SnapshotReaders['shared']): SnapshotReaders {
   return {
     readers,
     shared,
-    fallback,
     async end(ok) {
       try {
         for (const reader of readers) {

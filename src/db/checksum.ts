@@ -83,6 +83,11 @@ export interface RowValue {
   dataType?: string;
 }
 
+/** A table's columns as the values of its rows' fingerprints (the backup's rows file and tableChecksum must agree). */
+export function columnValues(columns: ReadonlyArray<Pick<ColumnInfo, 'name' | 'dataType'>>): RowValue[] {
+  return columns.map((c) => ({ expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType }));
+}
+
 /** One value as a self-delimiting piece of a row's stored text: its stored bytes, never converted to another charset. */
 function storedPieceSql({ expr, kind, dataType }: RowValue): string {
   if (dataType !== undefined && ownTypes.has(dataType.toLowerCase())) return `IFNULL(CONCAT(${expr}), ${STORED_NULL})`;
@@ -160,6 +165,6 @@ export async function tableChecksum(
   params: readonly unknown[] = [],
   recipe: ChecksumRecipe = db.capabilities.checksumRecipe,
 ): Promise<ContentChecksum> {
-  const fingerprint = rowFingerprintSql(columns.map((c) => ({ expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType })), recipe);
+  const fingerprint = rowFingerprintSql(columnValues(columns), recipe);
   return readChecksum(db, `SELECT ${aggregateSql(fingerprint)} FROM ${quoteId(table)} WHERE ${where}`, params, recipe);
 }
