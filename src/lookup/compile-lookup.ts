@@ -75,8 +75,9 @@ export function compileLookup(
   const first = Object.values(lookup.from)[0]!;
   const columns = Object.keys(first.values).filter((c) => c !== lookup.naturalKey);
   const info = new Map([lookup.naturalKey, ...columns].map((c) => [c, lookupColumnInfo(lookup, c)]));
+  // QUOTE() makes each value self-delimiting (a bare NULL for NULL), so two rows' texts are equal only when their values are.
   const fingerprint = (exprs: string[]) => columns.length === 0 ? "''"
-    : `CONCAT_WS(',', ${exprs.map((e, i) => `IFNULL(CONCAT('=', ${canonicalSql(e, valueKind(info.get(columns[i]!)!))}), 'N')`).join(', ')})`;
+    : `CONCAT_WS(',', ${exprs.map((e, i) => `QUOTE(${canonicalSql(e, valueKind(info.get(columns[i]!)!))})`).join(', ')})`;
   const a = quoteId(lookupAlias);
   const sources = Object.entries(lookup.from).map(([alias, source]): CompiledLookupSource => {
     const values = columns.map((c) => castToColumnSql(`(${names.snippet(source.values[c]!)})`, info.get(c)!));

@@ -59,6 +59,7 @@ export async function planLookups(
 ): Promise<LookupPlanning> {
   const out: LookupPlanning = { lookups: [], problems: [], refusals: [], backup: [], create: [], alter: [] };
   for (const name of Object.keys(mapping.lookups ?? {})) {
+    const refusedBefore = out.refusals.length;
     const definition = mapping.lookups![name]!;
     const keyColumns = new Map<string, string | null>();
     for (const [alias, source] of Object.entries(definition.from)) {
@@ -89,7 +90,8 @@ export async function planLookups(
         out.refusals.push(`Lookup ${name}: ${s.table} has no column ${s.reference.after} to add ${s.reference.name} after.`);
       }
     }
-    const blocked = out.refusals.length > 0 || !ready;
+    // Another lookup's refusal does not stop this one being counted.
+    const blocked = out.refusals.length > refusedBefore || !ready;
     const plan: LookupPlan = {
       name, description: l.description ?? null, table: l.table, idColumn: l.idColumn, naturalKey: l.naturalKey, exists: info !== null,
       rowsBefore: 0, maxIdBefore: null, autoIncrementBefore: info?.autoIncrement ?? null, sources: [], keys: 0, reuse: 0, create: 0, skippedKeys: 0, conflictedKeys: [],

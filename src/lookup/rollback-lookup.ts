@@ -44,7 +44,7 @@ export async function rollbackLookups(
     if (deleted > 0) actions.push(`deleted the ${deleted} ${lookup.table} row(s) the run created (lookup ${lookup.name})`);
     faultPoint(`rollback lookup ${lookup.name} delete`);
     const before = manifest?.tables.find((t) => t.name === lookup.table);
-    if (before?.exists && before.autoIncrement !== null && before.autoIncrement !== undefined && deleted > 0) {
+    if (before?.exists && before.autoIncrement !== null && before.autoIncrement !== undefined && (detail?.ranges.length ?? 0) > 0) {
       await db.execute(autoIncrementSql(lookup.table, before.autoIncrement));
       actions.push(`set ${lookup.table}'s AUTO_INCREMENT back towards ${before.autoIncrement}`);
     }

@@ -85,7 +85,8 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     const anonymous = actors.filter((a) => /^\d+\.\d+\.\d+\.\d+$|^2001:DB8:|>/.test(a.actor_name.toString('latin1')));
     expect(anonymous.length).toBeGreaterThan(10);
     expect(anonymous.every((a) => a.actor_user === null)).toBe(true);
-    expect(actors.map((a) => hex(a.actor_name))).not.toContain(expect.stringMatching(new RegExp(`^(${fixture.skippedNames.join('|')})$`)));
+    // No skipped name got an actor.
+    expect(actors.map((a) => hex(a.actor_name)).filter((name) => fixture.skippedNames.includes(name))).toEqual([]);
 
     const report = JSON.parse(await readFile(ws.path('report', 'report.json'), 'utf8'));
     expect(report.verdict).toBe('pass');
