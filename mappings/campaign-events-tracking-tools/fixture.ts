@@ -16,7 +16,7 @@ import { mulberry32 } from '../seeded-random.ts';
 export const defaultCampaignEventsSeed = 20230419;
 
 export interface CampaignEventsFixtureOptions {
-  /** How many events (default 1200). About 8% of IDs are gaps (deleted rows). */
+  /** How many events (default 1200). About 14% of IDs are gaps (deleted rows). */
   events?: number;
   /** PRNG seed, a 32-bit integer (default `defaultCampaignEventsSeed`). Another seed: another database of the same shape. */
   seed?: number;

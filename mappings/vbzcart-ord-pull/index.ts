@@ -141,7 +141,7 @@ export default defineMapping({
       severity: 'warning',
       from: 'orders',
       join: { pull: '{{pull.ID}} = {{orders.ID_Pull}}' },
-      where: `orders.ID_Pull IS NOT NULL AND ${released}`,
+      where: `{{orders.ID_Pull}} IS NOT NULL AND ${released}`,
       key: '{{orders.ID}}',
       consequence: 'WhenHeld follows the pulls, not the stale pointer',
     },

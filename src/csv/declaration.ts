@@ -99,8 +99,6 @@ export function stagingTableName(alias: string): string {
   return `eventshift_src_${alias}`;
 }
 
-export const isStagingTable = (table: string) => table.startsWith('eventshift_src_');
-
 /** What is wrong with a CSV declaration, as phrases; empty when it is valid. */
 export function csvDefinitionProblems(alias: string, d: CsvSourceDefinition): string[] {
   const where = `source '${alias}' (csv)`;

@@ -293,16 +293,11 @@ class BatchWriter {
     } catch (error) {
       if (!isRowError(error)) throw databaseError(`Loading ${entries.length} rows into ${this.table}`, error);
     }
-    await this.db.raw.query('START TRANSACTION');
-    try {
-      const half = Math.ceil(entries.length / 2);
+    const half = Math.ceil(entries.length / 2);
+    await this.db.transaction(async () => {
       await this.bisect(entries.slice(0, half));
       await this.bisect(entries.slice(half));
-      await this.db.raw.query('COMMIT');
-    } catch (error) {
-      await this.db.raw.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   private async bisect(entries: Entry[]): Promise<void> {

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { digestFile } from '../backup/private-files.ts';
 import type { Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
@@ -111,7 +111,7 @@ export async function csvChecks(db: Db, plan: Plan, runId: number): Promise<Arra
     }
     for (const file of csv.files) {
       if (!existsSync(file.path)) continue;
-      if ((await sha256Of(file.path)) !== file.sha256) failures.push({ key: file.path, reason: 'the file changed since the run read it' });
+      if ((await digestFile(file.path)).sha256 !== file.sha256) failures.push({ key: file.path, reason: 'the file changed since the run read it' });
     }
     checks.push({
       id: `${source.alias}.csv.rows`, kind: 'count', table: csv.staging,
@@ -122,8 +122,3 @@ export async function csvChecks(db: Db, plan: Plan, runId: number): Promise<Arra
   return checks;
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}

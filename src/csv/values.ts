@@ -100,7 +100,6 @@ interface Parsed {
   wall: number;
   /** Set when the value names its own offset: then it is this instant, whatever the zones. */
   instant: number | null;
-  hasTime: boolean;
 }
 
 type Attempt = (text: string) => Parsed | BadValue | null;
@@ -181,8 +180,7 @@ function tokenAttempt(parser: TokenParser): Attempt {
       second: result.second ?? 0, millisecond: result.millisecond ?? 0,
     });
     if (wall instanceof BadValue) return wall;
-    const hasTime = result.hour !== undefined;
-    return { wall, hasTime, instant: specificOffset === undefined ? null : wall - specificOffset * 60_000 };
+    return { wall, instant: specificOffset === undefined ? null : wall - specificOffset * 60_000 };
   };
 }
 
@@ -192,7 +190,7 @@ function parseIso(text: string): Parsed | BadValue | null {
   if (!dt.isValid) return null;
   const hasOffset = isoOffset.test(text);
   const wall = Date.UTC(dt.year, dt.month - 1, dt.day, dt.hour, dt.minute, dt.second, dt.millisecond);
-  return { wall, hasTime: /[T ]\d/.test(text), instant: hasOffset ? dt.toMillis() : null };
+  return { wall, instant: hasOffset ? dt.toMillis() : null };
 }
 
 /**
@@ -207,5 +205,5 @@ function parseExcel(text: string): Parsed | BadValue | null {
   if (days < 1 || days > 2_958_465) return new BadValue('is not an Excel date serial (1..2958465)');
   const epoch = days < 60 ? Date.UTC(1899, 11, 31) : Date.UTC(1899, 11, 30);
   const seconds = Math.round((serial - days) * 86_400);
-  return { wall: epoch + days * 86_400_000 + seconds * 1000, hasTime: serial !== days, instant: null };
+  return { wall: epoch + days * 86_400_000 + seconds * 1000, instant: null };
 }

@@ -14,7 +14,7 @@ import {
 import type { Plan } from '../plan/plan.ts';
 import { lineage as lineageTable } from '../run/bookkeeping-schema.ts';
 import { lookupPatches } from '../lookup/export-lookup.ts';
-import { lookupTables } from '../mapping/lookup.ts';
+import { declaredTable } from '../mapping/lookup.ts';
 import { codeColumnsOf } from '../mapping/streamed.ts';
 
 /** One reviewable patch: its statements, the statements that undo it, and what it does to the server. */
@@ -47,7 +47,7 @@ export function patchFiles(
   const names = sourceTableNames(mapping);
 
   for (const table of plan.tables.create) {
-    const target = [...Object.values(mapping.targets), ...lookupTables(mapping.lookups)].find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
+    const target = declaredTable(mapping, table);
     files.push({
       kind: 'table', stem: `patch-${safe(table)}`, table, description: `create ${table}`, expectedRows: 0,
       locks: 'none on existing tables', statements: [createTableSql(target)], rollback: [dropTableSql(table)],

@@ -50,7 +50,8 @@ export function sourceTableNames(
   const warnings: string[] = [];
   const unknown = (what: string, raw: string) => {
     if (strict) throw usageError(`${what} is not an alias key in ${file!.path}; add it there, or fix the mapping.`, { subject: raw });
-    if (!warnings.includes(what)) warnings.push(`${what} is not in ${file!.path}; used as written`);
+    const warning = `${what} is not in ${file!.path}; used as written`;
+    if (!warnings.includes(warning)) warnings.push(warning);
     return raw;
   };
   const realTable = (key: string) => {
@@ -154,16 +155,16 @@ export interface CompiledStep {
   streamed: boolean;
 }
 
-export function exprSql(expr: ColumnExpr, idSql: string, names?: TableNames): string {
+export function exprSql(expr: ColumnExpr, idSql: string, names: TableNames): string {
   switch (expr.kind) {
     case 'col':
-      return names ? quoteQualified(expr.alias, names.column(expr.alias, expr.column)) : quoteQualified(expr.alias, expr.column);
+      return quoteQualified(expr.alias, names.column(expr.alias, expr.column));
     case 'lit':
       return literalSql(expr.value);
     case 'id':
       return idSql;
     case 'sql':
-      return `(${names ? names.snippet(expr.text) : expr.text})`;
+      return `(${names.snippet(expr.text)})`;
     case 'code':
       throw new Error('a code() column has no SQL; its step is streamed');
   }

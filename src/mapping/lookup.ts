@@ -69,6 +69,13 @@ export function lookupTables(lookups: Record<string, LookupDefinition> | undefin
   return Object.values(lookups ?? {}).map((l) => l.table);
 }
 
+/** The drizzle table of a target or lookup table a run creates (a plan's `tables.create` entry), by its name. */
+export function declaredTable(mapping: { targets: Record<string, MySqlTable>; lookups?: Record<string, LookupDefinition> }, name: string): MySqlTable {
+  const found = [...Object.values(mapping.targets), ...lookupTables(mapping.lookups)].find((t) => getTableConfig(t).name === name);
+  if (!found) throw new Error(`No target or lookup table of the mapping is named ${name}.`);
+  return found;
+}
+
 /** The shape problems of a mapping's lookups, as sentences (appended to `problems`). */
 export function validateLookups(
   lookups: Record<string, LookupDefinition> | undefined, sources: Record<string, string>, targets: Record<string, MySqlTable>, problems: string[],

@@ -20,7 +20,7 @@ import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
-import { lookupTables } from '../mapping/lookup.ts';
+import { declaredTable } from '../mapping/lookup.ts';
 import { maxStreamedChunkKeys, streamedChunkWriter } from './stream-write.ts';
 import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
@@ -247,7 +247,7 @@ async function writeStage(s: RunState): Promise<boolean> {
   for (const table of plan.tables.create) {
     await journaled(s, 'write', `create ${table}`, async () => {
       if (await tableExists(db, table)) return;
-      const target = [...Object.values(mapping.targets), ...lookupTables(mapping.lookups)].find((t) => createTableSql(t).startsWith(`CREATE TABLE ${quoteId(table)} `))!;
+      const target = declaredTable(mapping, table);
       await db.execute(createTableSql(target));
     });
   }

@@ -23,7 +23,6 @@ export async function streamedContentChecks(
 ): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   const infoOf = new Map(step.targets.map((t, i) => [t, columns[i]!]));
   const missing = step.targets.map((t, i) => t.columns.filter((c) => !columns[i]!.has(c.name)).map((c) => c.name));
-  const canonical = (expr: string, info: ColumnInfo) => canonicalSql(castToColumnSql(expr, info), valueKind(info));
   const source = streamedSourceSql(step, {
     leftLineage: true,
     value: (sql, t, c) => {
@@ -92,6 +91,9 @@ export async function streamedContentChecks(
   });
 }
 
+/** A value's canonical form as the target column would hold it. */
+const canonical = (expr: string, info: ColumnInfo) => canonicalSql(castToColumnSql(expr, info), valueKind(info));
+
 /** Replaces each code column's value in `rows` by its canonical form as the target column holds it, computed by the server. */
 async function canonicalizeCodeValues(db: Db, step: CompiledStep, columns: Array<Map<string, ColumnInfo>>, rows: ReturnType<typeof evaluateStreamedRow>[]): Promise<void> {
   const pending: Array<{ values: unknown[]; index: number; info: ColumnInfo }> = [];
@@ -107,7 +109,7 @@ async function canonicalizeCodeValues(db: Db, step: CompiledStep, columns: Array
   }
   for (let at = 0; at < pending.length; at += valuesPerStatement) {
     const batch = pending.slice(at, at + valuesPerStatement);
-    const [row] = await db.query(`SELECT ${batch.map((p, j) => `${canonicalSql(castToColumnSql('?', p.info), valueKind(p.info))} AS v${j}`).join(', ')}`,
+    const [row] = await db.query(`SELECT ${batch.map((p, j) => `${canonical('?', p.info)} AS v${j}`).join(', ')}`,
       batch.map((p) => p.values[p.index]));
     batch.forEach((p, j) => (p.values[p.index] = row![`v${j}`]));
   }
