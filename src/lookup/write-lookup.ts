@@ -8,8 +8,8 @@ import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan.ts';
 import { faultPoint } from '../run/fault-points.ts';
-import { finishStep, startStep, stepRecord, type StepRecord } from '../run/journal.ts';
-import type { Throttle } from '../run/throttle.ts';
+import { finishStep, journaledStep, startStep, stepRecord, type StepRecord } from '../run/journal.ts';
+import { adaptChunk, type Throttle } from '../run/throttle.ts';
 import {
   chunkBoundSql, compilePlannedLookup, fillChunkSql, keyBatchBoundSql, keyBatchSql, keysTableSql, lookupAlias, type CompiledLookup, type CompiledLookupSource,
 } from './compile-lookup.ts';
@@ -79,15 +79,7 @@ export async function writeLookups(ctx: LookupWriteContext): Promise<Record<stri
   return filled;
 }
 
-async function journaled(ctx: LookupWriteContext, step: string, work: () => Promise<void>): Promise<void> {
-  const record = await stepRecord(ctx.db, ctx.runId, 'write', step);
-  if (record?.status === 'done') return;
-  await startStep(ctx.db, ctx.runId, 'write', step, ctx.now());
-  faultPoint(`write ${step} started`);
-  await work();
-  faultPoint(`write ${step} worked`);
-  await finishStep(ctx.db, ctx.runId, 'write', step, 'done', ctx.now());
-}
+const journaled = (ctx: LookupWriteContext, step: string, work: () => Promise<void>) => journaledStep(ctx.db, ctx.runId, 'write', step, ctx.now, work);
 
 /** A chunked step of the journal: its record (resumed) or a new one. Null when it is done. */
 async function resumeStep(ctx: LookupWriteContext, step: string): Promise<StepRecord | { status: 'started'; detail: null; rowsDone: 0; progressKey: null } | null> {
@@ -103,7 +95,7 @@ const saveDetail = (tx: Db, ctx: LookupWriteContext, step: string, detail: unkno
     [JSON.stringify(detail), rows, ctx.runId, 'write', step]);
 
 /** Half a second per batch or chunk, within [100, 20,000] (the batch's keys are parameters of one statement). */
-const adapt = (size: number, seconds: number) => Math.max(100, Math.min(20_000, Math.round(size * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
+const adapt = (size: number, seconds: number) => adaptChunk(size, seconds, 20_000);
 
 /**
  * Get-or-create in batches of natural keys, in key order: first the distinct (key, values) pairs of the sources go into

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Db } from '../db/connection.ts';
 import type { Plan } from '../plan/plan.ts';
+import { faultPoint } from './fault-points.ts';
 
 /** The stages of a run, in order. */
 export const stages = ['backup', 'write', 'verify', 'cutover'] as const;
@@ -172,4 +173,18 @@ export async function stepRecords(db: Db, runId: number): Promise<Array<StepReco
     startedAt: r.started_at,
     finishedAt: r.finished_at,
   }));
+}
+
+/**
+ * Runs `work` as one journaled step of a run, unless the journal says it is done: recorded as started before and done
+ * after, with the fault points `<stage> <step> started` and `<stage> <step> worked` around it for the crash tests.
+ */
+export async function journaledStep(db: Db, runId: number, stage: JournalStage, step: string, now: () => Date, work: () => Promise<void>): Promise<void> {
+  const record = await stepRecord(db, runId, stage, step);
+  if (record?.status === 'done') return;
+  await startStep(db, runId, stage, step, now());
+  faultPoint(`${stage} ${step} started`);
+  await work();
+  faultPoint(`${stage} ${step} worked`);
+  await finishStep(db, runId, stage, step, 'done', now());
 }

@@ -18,7 +18,7 @@ import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, renameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
-import { throttle, type Throttle } from './throttle.ts';
+import { adaptChunk, throttle, type Throttle } from './throttle.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
 import { declaredTable } from '../mapping/lookup.ts';
 import { maxStreamedChunkKeys, streamedChunkWriter } from './stream-write.ts';
@@ -29,7 +29,7 @@ import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
-  claimRun, createRun, finishStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
+  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
   type RunRecord, type RunStatus, type Stage,
 } from './journal.ts';
 
@@ -96,8 +96,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const given = options.mapping;
   return withRunLock(options, given, async (db, lock) => {
     let run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
+    const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
     // An open run reads its CSV sources from the files its plan froze.
-    const mapping = run !== null && ['running', 'stopped', 'failed'].includes(run.status) ? bindAsPlanned(given, run.plan) : given;
+    const mapping = resumed ? bindAsPlanned(given, run!.plan) : given;
     if (run?.status === 'completed') {
       // Running migrate again finishes the job; when the job is finished, that is nothing to do.
       log(`Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. \`eventshift rollback\` or \`restore\` undo it.`);
@@ -107,7 +108,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         verification: null, reportDir: null, stageSeconds: {}, planSeconds: null, rowsWritten: {},
       };
     }
-    const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
     let planSeconds: number | null = null;
     if (resumed) {
       if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
@@ -305,11 +305,10 @@ async function writeStage(s: RunState): Promise<boolean> {
     const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;
     let chunk = Math.min(s.options.chunkKeys ?? 5000, maxChunkKeys);
     let rows = record?.rowsDone ?? 0;
-    const progress = (done: number) => s.options.onProgress?.({
-      stage: 'write', label: `write ${planned.name}`, done, total: planned.writes.reduce((n, w) => n + w.rows, 0), unit: 'rows',
-    });
+    const plannedRows = planned.writes.reduce((n, w) => n + w.rows, 0);
+    const progress = (done: number) => s.options.onProgress?.({ stage: 'write', label: `write ${planned.name}`, done, total: plannedRows, unit: 'rows' });
     progress(rows);
-    const plannedRowsPerKey = planned.writes.reduce((n, w) => n + w.rows, 0) / (source.maxKey! - source.minKey! + 1);
+    const plannedRowsPerKey = plannedRows / (source.maxKey! - source.minKey! + 1);
     let rowsPerKey = plannedRowsPerKey;
     while (lo <= source.maxKey!) {
       await s.throttle.waitWhilePaused();
@@ -325,7 +324,7 @@ async function writeStage(s: RunState): Promise<boolean> {
       progress(rows);
       faultPoint(`chunk ${planned.name} ${hi}`);
       const seconds = (performance.now() - t0) / 1000;
-      chunk = Math.max(100, Math.min(maxChunkKeys, Math.round(chunk * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
+      chunk = adaptChunk(chunk, seconds, maxChunkKeys);
       rowsPerKey = Math.max(plannedRowsPerKey, written / (hi - lo + 1));
       lo = hi + 1;
       await s.throttle.afterChunk(written, seconds);
@@ -374,14 +373,8 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
   return running;
 }
 
-async function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>, db: Db = s.db): Promise<void> {
-  const record = await stepRecord(db, s.run.id, stage, step);
-  if (record?.status === 'done') return;
-  await startStep(db, s.run.id, stage, step, s.now());
-  faultPoint(`${stage} ${step} started`);
-  await work();
-  faultPoint(`${stage} ${step} worked`);
-  await finishStep(db, s.run.id, stage, step, 'done', s.now());
+function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>, db: Db = s.db): Promise<void> {
+  return journaledStep(db, s.run.id, stage, step, s.now, work);
 }
 
 /** The pre-run facts of each backed-up table, from the backup manifest. */

@@ -65,3 +65,8 @@ export function throttle(options: ThrottleOptions): Throttle {
     },
   };
 }
+
+/** The next chunk's size from the last one's time: about half a second each, changed at most fourfold, within [100, max]. */
+export function adaptChunk(size: number, seconds: number, max: number): number {
+  return Math.max(100, Math.min(max, Math.round(size * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
+}
