@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection.ts';
 import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { PreRunTable } from '../verify/verification.ts';
@@ -93,8 +94,7 @@ export async function rowsAtRisk(db: Db, preRun: readonly PreRunTable[], renames
   const atRisk: RowsAtRisk[] = [];
   for (const pre of preRun) {
     const table = renames.tables.get(pre.name) ?? pre.name;
-    const [exists] = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.database, table]);
-    if (!exists) continue;
+    if (!(await tableExists(db, table))) continue;
     const own = ranges.get(pre.name) ?? [];
     const added = (await rowsAddedSince(db, pre, renames, own)) ?? 0;
     const changed = pre.exists && pre.checksum !== null

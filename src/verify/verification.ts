@@ -115,8 +115,12 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     });
   }
 
-  if (ctx.plan.steps.some((s) => s.range && s.ids.strategy !== 'offset')) work.push({ weight: 1, run: (db) => idChecks(db, ctx.plan, ctx.runId, limit) });
-  if (ctx.plan.sources.some((s) => s.csv)) work.push({ weight: 1, run: (db) => csvChecks(db, ctx.plan, ctx.runId) });
+  // idChecks gives one check per dense step and two for the chronological steps together; csvChecks one per CSV source.
+  const numbered = ctx.plan.steps.filter((s) => s.range && s.ids.strategy === 'dense').length
+    + (ctx.plan.steps.some((s) => s.range && s.ids.strategy === 'chronological') ? 2 : 0);
+  if (numbered > 0) work.push({ weight: numbered, run: (db) => idChecks(db, ctx.plan, ctx.runId, limit) });
+  const csvSources = ctx.plan.sources.filter((s) => s.csv).length;
+  if (csvSources > 0) work.push({ weight: csvSources, run: (db) => csvChecks(db, ctx.plan, ctx.runId) });
 
   const rangesByTable = reservedRanges(ctx.plan);
 
