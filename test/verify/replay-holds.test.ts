@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
 import { legacyTablesDdl } from '../../mappings/vbzcart-ord-pull/legacy-schema.ts';
 import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
@@ -19,15 +17,14 @@ import type { Mapping } from '../../src/mapping/define.ts';
  * placed, a hold placed the second another is lifted, WhenFreed zero or partly zero (never released), overlapping
  * holds, an order never held.
  */
+const ws = testWorkspace('replay');
 let t: TestDatabase;
-let work: string;
 const t1 = '2015-03-02 10:00:00';
 const t2 = '2015-03-05 12:30:00';
 const t3 = '2015-03-09 08:15:00';
 
 beforeAll(async () => {
-  t = await freshDatabase('replay_holds');
-  work = await mkdtemp(join(tmpdir(), 'es-replay-'));
+  t = await ws.database('replay_holds');
   for (const ddl of Object.values(legacyTablesDdl)) await t.db.execute(ddl);
   await t.db.execute(createTableSql(event));
   await t.db.execute("INSERT INTO event (ID, WhenStart, TypeCode) VALUES (1, '2014-01-01 00:00:00', 'vc.cart.create')");
@@ -42,12 +39,8 @@ beforeAll(async () => {
     (4, 3, 1, '${t1}', '0000-00-00 00:00:00'),
     (5, 4, 1, '${t2}', '2015-03-00 00:00:00'),
     (6, 5, 1, '${t1}', NULL), (7, 5, 1, '${t2}', '${t3}')`);
-  const result = await migrate({ databaseUrl: t.url, mapping, backupDir: join(work, 'backups'), reportDir: join(work, 'report') });
+  const result = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.path('backups'), reportDir: ws.path('report') });
   expect(result.status).toBe('completed');
-});
-afterAll(async () => {
-  await t.drop();
-  await rm(work, { recursive: true, force: true });
 });
 
 describe('replaying hold events per order', () => {
@@ -61,7 +54,7 @@ describe('replaying hold events per order', () => {
       { k: 4, holds: '1 active hold', onHold: 'on hold', detail: `since ${t2}` },
       { k: 5, holds: '1 active hold', onHold: 'on hold', detail: `since ${t1}` },
     ]);
-    const r = await verify({ databaseUrl: t.url, mapping, backupDir: join(work, 'backups') });
+    const r = await verify({ databaseUrl: t.url, mapping, backupDir: ws.path('backups') });
     const replays = r.verification.checks.filter((c) => c.kind === 'replay');
     expect(replays.map((c) => [c.id, c.ok, c.failureCount, c.explainedCount])).toEqual([
       ['orderHolds.unreleased pulls.replay', true, 0, 0],
@@ -75,7 +68,7 @@ describe('replaying hold events per order', () => {
     // Order 1's hold-off event moved an hour before its hold-on: the count goes below zero.
     const [off] = await t.db.query<{ ID: number }>("SELECT ID FROM event WHERE TypeCode = 'vc.order.hold.off' AND WhenStart = ? ORDER BY ID LIMIT 1", [t1]);
     await t.db.execute('UPDATE event SET WhenStart = WhenStart - INTERVAL 1 HOUR WHERE ID = ?', [off!.ID]);
-    const r = await verify({ databaseUrl: t.url, mapping, backupDir: join(work, 'backups') });
+    const r = await verify({ databaseUrl: t.url, mapping, backupDir: ws.path('backups') });
     const check = r.verification.checks.find((c) => c.id === 'orderHolds.unreleased pulls.replay')!;
     expect(check.ok).toBe(false);
     expect(check.failures).toEqual([{

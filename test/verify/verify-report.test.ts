@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
+import { runCli } from '../support/cli.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { migrate } from '../../src/run/migrate.ts';
@@ -17,9 +17,8 @@ import { connectAgain } from '../../src/db/row-stream.ts';
 
 // A seed neither the mapping nor the other tests were written against.
 const seed = 5150;
-const bin = join(import.meta.dirname, '../../bin/eventshift.mjs');
+const ws = testWorkspace('verify');
 let t: TestDatabase;
-let work: string;
 let backupDir: string;
 let fixture: VbzcartFixture;
 
@@ -29,29 +28,24 @@ const check = (r: Report, id: string) => r.checks.find((c) => c.id === id)!;
 const failingKeys = (r: Report) => r.checks.filter((c) => !c.ok).flatMap((c) => c.failures.map((f) => f.key));
 
 beforeAll(async () => {
-  t = await freshDatabase('verify_report');
-  work = await mkdtemp(join(tmpdir(), 'es-verify-'));
-  backupDir = join(work, 'backups');
+  t = await ws.database('verify_report');
+  backupDir = ws.path('backups');
   fixture = await generateVbzcart(t.db, { seed });
-  const result = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: join(work, 'migrate-report') });
+  const result = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: ws.path('migrate-report') });
   expect(result.status).toBe('completed');
-});
-afterAll(async () => {
-  await t.drop();
-  await rm(work, { recursive: true, force: true });
 });
 
 describe('verify and its report, on a seed-shaped database the tests never saw', () => {
   it('migrate wrote the report at its verify stage: json, md and html, verdict pass', async () => {
-    expect((await readdir(join(work, 'migrate-report'))).sort()).toEqual(['report.html', 'report.json', 'report.md']);
-    const report = await readReport(join(work, 'migrate-report'));
+    expect((await readdir(ws.path('migrate-report'))).sort()).toEqual(['report.html', 'report.json', 'report.md']);
+    const report = await readReport(ws.path('migrate-report'));
     expect(report.formatVersion).toBe(2);
     expect(report.verdict).toBe('pass');
     expect(report.timings.stages).toHaveProperty('write');
   });
 
   it('passes after cutover, and the report lists every planted data problem with its keys and nothing else', async () => {
-    const dir = join(work, 'pass');
+    const dir = ws.path('pass');
     const r = await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
     expect(r.verification.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.reportFiles.map((f) => f.slice(dir.length + 1)).sort()).toEqual(['report.html', 'report.json', 'report.md']);
@@ -98,10 +92,9 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect(before).toBeDefined();
     await t.db.execute("UPDATE event_vc_ord_hold SET Notes = CONCAT(COALESCE(Notes, ''), ' <b>edited</b> & \"quoted\"') WHERE ID_Event = ?", [edited]);
     try {
-      const dir = join(work, 'notes');
-      const cli = spawnSync(process.execPath, [bin, 'verify', 'vbzcart-ord-pull', '--report', dir, '--backup-dir', backupDir, '--quiet'],
-        { encoding: 'utf8', cwd: work, env: { ...process.env, DATABASE_URL: t.url }, timeout: 120_000 });
-      expect(cli.status, cli.stderr).toBe(1);
+      const dir = ws.path('notes');
+      const cli = runCli(['verify', 'vbzcart-ord-pull', '--report', dir, '--backup-dir', backupDir, '--quiet'], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+      expect(cli.code, cli.stderr).toBe(1);
       const report = await readReport(dir);
       expect(report.verdict).toBe('fail');
       const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
@@ -124,7 +117,7 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect(before).toBeDefined();
     await t.db.execute('UPDATE event SET WhenStart = WhenStart + INTERVAL 1 SECOND WHERE ID = ?', [edited]);
     try {
-      const dir = join(work, 'when');
+      const dir = ws.path('when');
       const r = await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
       expect(r.verification.ok).toBe(false);
       const report = await readReport(dir);
@@ -150,7 +143,7 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     await t.db.execute('DELETE FROM event_vc_ord_hold WHERE ID_Event = ?', [holdOff]);
     await t.db.execute('DELETE FROM event WHERE ID = ?', [holdOff]);
 
-    const dir = join(work, 'replay');
+    const dir = ws.path('replay');
     const r = await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
     expect(r.verification.ok).toBe(false);
     const report = await readReport(dir);
@@ -201,15 +194,12 @@ async function firstReleasedPull(): Promise<number> {
 describe('migrate writes the report when verification fails', () => {
   let small: TestDatabase;
   beforeAll(async () => {
-    small = await freshDatabase('verify_report_fail');
-  });
-  afterAll(async () => {
-    await small.drop();
+    small = await ws.database('verify_report_fail');
   });
 
   it('stops before cutover with status failed, and the report says FAIL and names the row', async () => {
     const f = await generateVbzcart(small.db, { seed: 808, pulls: 240 });
-    const dir = join(work, 'migrate-fail');
+    const dir = ws.path('migrate-fail');
     const first = await migrate({ databaseUrl: small.url, mapping, backupDir, until: 'write' });
     expect(first.status).toBe('stopped');
     const edited = f.eventIds.holdOn.first + 4;
@@ -229,15 +219,12 @@ describe('migrate writes the report when verification fails', () => {
 describe('a backup whose checksums predate recipes', () => {
   let old: TestDatabase;
   beforeAll(async () => {
-    old = await freshDatabase('verify_md5_manifest');
-  });
-  afterAll(async () => {
-    await old.drop();
+    old = await ws.database('verify_md5_manifest');
   });
 
   it("is checked by its own recipe (md5): the rows that existed are unchanged, and a changed one is caught", async () => {
     await generateVbzcart(old.db, { seed: 909, pulls: 200 });
-    const dir = join(work, 'md5-backups');
+    const dir = ws.path('md5-backups');
     const run = await migrate({ databaseUrl: old.url, mapping, backupDir: dir });
     expect(run.status).toBe('completed');
     // Rewrite the manifest as an older eventshift wrote it: md5 checksums of the same pre-run rows, no recipe field.
