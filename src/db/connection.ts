@@ -17,6 +17,8 @@ export interface Db {
   transaction<T>(work: (db: Db) => Promise<T>): Promise<T>;
   /** The raw mysql2 connection, for streaming reads and LOAD DATA. */
   readonly raw: Connection;
+  /** What this session raised tmp_table_size to at most, in MiB (0: the server's own); connectAgain keeps it. */
+  readonly tempTableMiB: number;
   close(): Promise<void>;
 }
 
@@ -27,7 +29,20 @@ export interface ConnectionTarget {
   user: string;
   password?: string;
   database: string;
+  /**
+   * In-memory temporary tables (GROUP BY, window functions, derived tables) of this session may grow to this many MiB
+   * before the server moves them to disk: tmp_table_size and max_heap_table_size are raised to it, never lowered.
+   * 0 keeps the server's settings. URL parameter `temp-table-mib`; default defaultTempTableMiB.
+   */
+  tempTableMiB?: number;
 }
+
+/**
+ * The default of ConnectionTarget.tempTableMiB. MariaDB's own default, 16 MiB, sends a GROUP BY over a few hundred
+ * thousand rows to an on-disk table: a replay check at 500,000 pulls took 5.8 s with it and 1.9 s with 32 MiB or more.
+ * The memory is taken only as a query needs it, by at most the few connections a run opens.
+ */
+export const defaultTempTableMiB = 256;
 
 /** Parses `mysql://user:pass@host:port/db` (or `?socket=/path`). Throws a usage error naming what is wrong. */
 export function parseDatabaseUrl(url: string): ConnectionTarget {
@@ -43,7 +58,12 @@ export function parseDatabaseUrl(url: string): ConnectionTarget {
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database) throw usageError(`The database URL ${redactUrl(url)} names no database; add it as the path, e.g. mysql://root@127.0.0.1:3306/shop.`);
   const socketPath = parsed.searchParams.get('socket') ?? parsed.searchParams.get('socketPath') ?? undefined;
+  const tempTable = parsed.searchParams.get('temp-table-mib');
+  if (tempTable !== null && !/^\d{1,7}$/.test(tempTable)) {
+    throw usageError(`The database URL's temp-table-mib=${tempTable} is not a whole number of MiB; give e.g. temp-table-mib=256, or 0 to keep the server's tmp_table_size.`);
+  }
   return {
+    tempTableMiB: tempTable === null ? undefined : Number(tempTable),
     host: parsed.hostname || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 3306,
     socketPath,
@@ -91,17 +111,26 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
   }
   // Every session speaks UTC and strict SQL, whatever the server's defaults.
   await raw.query(sessionSettingsSql);
+  const tempTableMiB = t.tempTableMiB ?? defaultTempTableMiB;
+  if (tempTableMiB > 0) await raw.query(tempTableSql(tempTableMiB));
   const [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
   const capabilities = detectCapabilities(String(info!.version));
-  return wrap(raw, t.database, capabilities, Number(info!.id));
+  return wrap(raw, t.database, capabilities, Number(info!.id), tempTableMiB);
 }
 
-function wrap(raw: Connection, database: string, capabilities: Capabilities, connectionId: number): Db {
+/** Raises the session's in-memory temporary table limits to `mib` MiB where they are lower. */
+function tempTableSql(mib: number): string {
+  const bytes = mib * 1024 * 1024;
+  return `SET SESSION tmp_table_size = GREATEST(@@SESSION.tmp_table_size, ${bytes}), max_heap_table_size = GREATEST(@@SESSION.max_heap_table_size, ${bytes})`;
+}
+
+function wrap(raw: Connection, database: string, capabilities: Capabilities, connectionId: number, tempTableMiB: number): Db {
   const db: Db = {
     database,
     capabilities,
     connectionId,
     raw,
+    tempTableMiB,
     async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []) {
       try {
         const [rows] = await raw.query(sql, params as unknown[]);

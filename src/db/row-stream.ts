@@ -115,5 +115,6 @@ export function connectAgain(db: Db): Promise<Db> {
     user: String(config.user ?? ''),
     password: text(config.password),
     database: db.database,
+    tempTableMiB: db.tempTableMiB,
   });
 }

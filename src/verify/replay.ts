@@ -40,9 +40,6 @@ export function followColumnRenames(sql: string, mapping: Mapping, renames: Rena
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** In-memory temporary table size allowed to the one session that runs a replay's events query. */
-const replayTmpTableBytes = 64 * 1024 * 1024;
-
 /** An entity key as the sides stream it: its utf8mb4 text as bytes (so every side orders and equates it alike). */
 const keySql = 'CAST(CAST(q.k AS CHAR CHARACTER SET utf8mb4) AS BINARY)';
 
@@ -200,19 +197,13 @@ export async function replayChecks(
   };
   /**
    * Streams `queries` at once, each on a connection of its own, and merges them (then the `held` rows, if any).
-   * With `events`, the first query is the events query.
    */
-  const merged = async (queries: string[], visit: (key: Buffer | null, groups: SideGroup[]) => void, events: boolean, held: RawRow[] = []) => {
+  const merged = async (queries: string[], visit: (key: Buffer | null, groups: SideGroup[]) => void, held: RawRow[] = []) => {
     const connections: Db[] = [];
     try {
+      // The events query sorts every event of the replay into a temporary table, kept in memory up to the limit
+      // every eventshift session sets (ConnectionTarget.tempTableMiB).
       for (const _ of queries) connections.push(await connectSide());
-      // The events query sorts every event of the replay into a temporary table; the server's default limit for an
-      // in-memory one (16 MB) sends it to disk, which takes twice as long. This session (never the server) may use a
-      // little more; a server configured higher keeps its setting.
-      if (events) {
-        await connections[0]!.execute(`SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, ${replayTmpTableBytes}), ` +
-          `max_heap_table_size = GREATEST(@@max_heap_table_size, ${replayTmpTableBytes})`);
-      }
       const sides = await Promise.all(queries.map((sql, i) => openRowCursor(connections[i]!, sql)));
       await mergeByKey(held.length > 0 ? [...sides, arraySide(held)] : sides, visit);
     } catch (error) {
@@ -271,7 +262,7 @@ export async function replayChecks(
         // A copy: the row's buffers point into the connection's read buffer.
         if (held++ < holdAtMost) c.held.push([key === null ? null : Buffer.from(key), Buffer.from(reason)]);
       });
-    }, true);
+    });
     return held <= holdAtMost;
   };
 
@@ -305,7 +296,7 @@ export async function replayChecks(
           await merged([explainedStreamSql(c)], (key, [explainedBy, held]) => {
             if (held!.count === 0) return;
             decide(c, key, text(held!.row![1]!)!, explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0);
-          }, false, c.held);
+          }, c.held);
         }
         c.held = [];
       }

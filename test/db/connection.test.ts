@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
-import { parseDatabaseUrl, redactUrl } from '../../src/db/connection.ts';
+import { connect, defaultTempTableMiB, parseDatabaseUrl, redactUrl, type Db } from '../../src/db/connection.ts';
+import { connectAgain } from '../../src/db/row-stream.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -32,5 +33,25 @@ describe('connection', () => {
     expect(parseDatabaseUrl('mysql://u:p%40ss@db.example:3307/shop')).toMatchObject({ host: 'db.example', port: 3307, user: 'u', password: 'p@ss', database: 'shop' });
     expect(redactUrl('mysql://u:secret@h/db')).toBe('mysql://u:***@h/db');
     expect(() => parseDatabaseUrl('mysql://root@127.0.0.1:3306/')).toThrow(/names no database/);
+  });
+
+  it('raises the session temporary-table limits to temp-table-mib (default 256), keeps them on connectAgain, and 0 keeps the server\'s', async () => {
+    const limits = async (db: Db) => (await db.query<{ tmp: string; heap: string }>('SELECT @@SESSION.tmp_table_size AS tmp, @@SESSION.max_heap_table_size AS heap'))[0]!;
+    const [server] = await t.db.query<{ tmp: string }>('SELECT @@GLOBAL.tmp_table_size AS tmp');
+    const mib = (n: number) => String(n * 1024 * 1024);
+    expect(await limits(t.db)).toEqual({ tmp: mib(defaultTempTableMiB), heap: mib(defaultTempTableMiB) });
+    const again = await connectAgain(t.db);
+    const kept = await connect(`${t.url}?temp-table-mib=0`);
+    const raised = await connect(`${t.url}?temp-table-mib=300`);
+    const raisedAgain = await connectAgain(raised);
+    try {
+      expect(await limits(again)).toEqual({ tmp: mib(defaultTempTableMiB), heap: mib(defaultTempTableMiB) });
+      expect((await limits(kept)).tmp).toBe(String(server!.tmp));
+      expect(await limits(raised)).toEqual({ tmp: mib(300), heap: mib(300) });
+      expect(await limits(raisedAgain)).toEqual({ tmp: mib(300), heap: mib(300) });
+    } finally {
+      await Promise.all([again.close(), kept.close(), raised.close(), raisedAgain.close()]);
+    }
+    expect(() => parseDatabaseUrl(`${t.url}?temp-table-mib=lots`)).toThrow(/temp-table-mib=lots is not a whole number of MiB/);
   });
 });
