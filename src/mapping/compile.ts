@@ -4,7 +4,7 @@ import { EventshiftError, usageError } from '../errors.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
-import { canonicalSql, rowFingerprintSql, valueKind, type ChecksumRecipe } from '../db/checksum.ts';
+import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { ColumnInfo } from '../db/introspect.ts';
 import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
 
@@ -328,26 +328,47 @@ export interface SideSql {
 }
 
 /** Fingerprint SQL of a target row computed from the source, as the mapping defines it. */
-export function sourceFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>, recipe: ChecksumRecipe): string {
-  return rowFingerprintSql(
-    target.columns.map((c) => {
-      const info = columns.get(c.name);
-      if (!info) throw new Error(`column ${target.table}.${c.name} of the mapping does not exist in the database`);
-      return { expr: castToColumnSql(c.sql, info), kind: valueKind(info) };
-    }),
-    recipe,
-  );
+/**
+ * The form in which verification compares a value of `column` exactly, on either side (NULL only equal to NULL with
+ * `<=>`): text as its utf8mb4 bytes, binary values as their bytes, FLOAT and DOUBLE as DOUBLE, numbers and temporal
+ * values as themselves (the mapped side is already of the column's type: castToColumnSql), anything else (YEAR, BIT,
+ * spatial) as its utf8mb4 text. A mapped value goes through castToColumnSql first; `stored` says `expr` is the column
+ * itself, whose text needs no conversion when the column is utf8mb4.
+ */
+export function comparableSql(expr: string, column: ColumnInfo, stored = false): string {
+  switch (valueKind(column)) {
+    case 'text':
+      return stored && column.charset === 'utf8mb4' ? `CAST(${expr} AS BINARY)` : `CAST(CONVERT(${expr} USING utf8mb4) AS BINARY)`;
+    case 'binary':
+      return `CAST(${expr} AS BINARY)`;
+    case 'float':
+      return `CAST(${expr} AS DOUBLE)`;
+    default:
+      return typedTypes.has(column.dataType) ? expr : `CAST(${canonicalSql(expr, 'other')} AS BINARY)`;
+  }
 }
 
-/** Fingerprint SQL of a written target row, over the same columns. */
-export function targetFingerprintSql(target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>, recipe: ChecksumRecipe): string {
-  return rowFingerprintSql(
-    target.columns.map((c) => {
-      const info = columns.get(c.name)!;
-      return { expr: `${quoteId(targetAlias)}.${quoteId(c.name)}`, kind: valueKind(info) };
-    }),
-    recipe,
-  );
+/** Types castToColumnSql casts a mapped value to, so that a comparison with a stored value is of two values of one type. */
+const typedTypes = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'datetime', 'timestamp', 'date', 'time']);
+
+/**
+ * A target's columns as verification compares them: the mapped value's SQL over the step's source (cast as the
+ * INSERT casts it) and the stored value's SQL over the target row `alias`, each in comparableSql form. `literal` marks
+ * a mapped value that is the same in every row (lit()).
+ */
+export function comparedColumns(
+  target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>, alias: string,
+): Array<{ name: string; mapped: string; stored: string; literal: boolean }> {
+  return target.columns.map((c) => {
+    const info = columns.get(c.name);
+    if (!info) throw new Error(`column ${target.table}.${c.name} of the mapping does not exist in the database`);
+    return {
+      name: c.name,
+      mapped: comparableSql(castToColumnSql(c.sql, info), info),
+      stored: comparableSql(`${quoteId(alias)}.${quoteId(c.name)}`, info, true),
+      literal: c.expr.kind === 'lit' && valueKind(info) !== 'other' && valueKind(info) !== 'float',
+    };
+  });
 }
 
 export { canonicalSql };

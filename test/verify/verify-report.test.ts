@@ -100,12 +100,12 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
       expect(failed).toEqual(['holdOn.hold.content']);
       expect(check(report, 'holdOn.hold.content').failures).toEqual([
-        { key: String(edited), legacyKey: String(edited - 1500), reason: 'differs from its legacy row' },
+        { key: String(edited), legacyKey: String(edited - 1500), reason: 'differs from its legacy row in column Notes' },
       ]);
       const html = await readHtml(dir);
       expect(html).toMatch(/<header id="verdict" class="verdict fail"[^>]*>\s*<div class="big">FAIL<\/div>/);
-      expect(html).toContain(`<code class="key">${edited}</code> (legacy <code>${edited - 1500}</code>): differs from its legacy row`);
-      expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(`${edited} (legacy ${edited - 1500}): differs from its legacy row`);
+      expect(html).toContain(`<code class="key">${edited}</code> (legacy <code>${edited - 1500}</code>): differs from its legacy row in column Notes`);
+      expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(`${edited} (legacy ${edited - 1500}): differs from its legacy row in column Notes`);
     } finally {
       await t.db.execute('UPDATE event_vc_ord_hold SET Notes = ? WHERE ID_Event = ?', [before!.Notes, edited]);
     }
@@ -128,7 +128,8 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     } finally {
       await t.db.execute('UPDATE event SET WhenStart = ? WHERE ID = ?', [before!.WhenStart, edited]);
     }
-    expect((await verify({ databaseUrl: t.url, mapping, backupDir })).verification.ok).toBe(true);
+    const after = await verify({ databaseUrl: t.url, mapping, backupDir });
+    expect(after.verification.checks.find((c) => c.id === 'holdOn.hold.content')!.ok).toBe(true);
   });
 
   it("the replay check names an order whose hold-off event was deleted", async () => {
@@ -183,6 +184,40 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect(references.ok).toBe(false);
     expect(references.failures).toEqual([{ key: String(orphan), reason: 'no event row' }]);
     expect(r.verification.checks.find((c) => c.id === 'holdOn.event.content')!.failures.map((f) => f.key)).toEqual([String(orphan)]);
+  });
+
+  it('content checks name a row no legacy row maps to, a missing row, and every column that differs', async () => {
+    // A pull ID inside the key range that no pull has: an event there is one no legacy row maps to.
+    const [gap] = await t.db.query<{ id: number }>(
+      'SELECT MIN(p.ID) + 1 AS id FROM `OLD ord_pull` AS p LEFT JOIN `OLD ord_pull` AS q ON q.ID = p.ID + 1 WHERE q.ID IS NULL AND p.ID < (SELECT MAX(ID) FROM `OLD ord_pull`)');
+    const extra = 1500 + Number(gap!.id);
+    const [changed, lost] = (await t.db.query<{ id: number }>(
+      'SELECT ID_Event AS id FROM event_vc_ord_hold WHERE ID_Event BETWEEN ? AND ? ORDER BY ID_Event LIMIT 2 OFFSET 20',
+      [fixture.eventIds.holdOn.first, fixture.eventIds.holdOn.last])).map((r) => Number(r.id)) as [number, number];
+    const [lostRow] = await t.db.query<Record<string, unknown>>('SELECT * FROM event_vc_ord_hold WHERE ID_Event = ?', [lost]);
+    const [changedRow] = await t.db.query<{ ID_Order: number; Notes: string | null }>('SELECT ID_Order, Notes FROM event_vc_ord_hold WHERE ID_Event = ?', [changed]);
+    await t.db.execute("INSERT INTO event_vc_ord_hold (ID_Event, ID_Order, ID_Type, isRelease, Notes) VALUES (?, 1, 1, 0, 'planted')", [extra]);
+    await t.db.execute("UPDATE event_vc_ord_hold SET ID_Order = ID_Order + 1, Notes = CONCAT(COALESCE(Notes, ''), '.') WHERE ID_Event = ?", [changed]);
+    await t.db.execute('DELETE FROM event_vc_ord_hold WHERE ID_Event = ?', [lost]);
+    try {
+      const r = await verify({ databaseUrl: t.url, mapping, backupDir });
+      const content = r.verification.checks.find((c) => c.id === 'holdOn.hold.content')!;
+      expect(content.ok).toBe(false);
+      expect(content.failureCount).toBe(3);
+      expect(content.failures).toEqual([
+        { key: String(changed), legacyKey: String(changed - 1500), reason: 'differs from its legacy row in columns ID_Order, Notes' },
+        { key: String(lost), legacyKey: String(lost - 1500), reason: 'missing' },
+        { key: String(extra), reason: 'no legacy row maps to it' },
+      ]);
+      // The same number of rows: the count alone would not have told.
+      expect(content.actual).toBe(content.expected);
+    } finally {
+      await t.db.execute('DELETE FROM event_vc_ord_hold WHERE ID_Event = ?', [extra]);
+      await t.db.execute('UPDATE event_vc_ord_hold SET ID_Order = ?, Notes = ? WHERE ID_Event = ?', [changedRow!.ID_Order, changedRow!.Notes, changed]);
+      await t.db.execute(`INSERT INTO event_vc_ord_hold (${Object.keys(lostRow!).map((c) => `\`${c}\``).join(', ')}) VALUES (${Object.keys(lostRow!).map(() => '?').join(', ')})`, Object.values(lostRow!));
+    }
+    const after = await verify({ databaseUrl: t.url, mapping, backupDir });
+    expect(after.verification.checks.find((c) => c.id === 'holdOn.hold.content')!.ok).toBe(true);
   });
 });
 
