@@ -110,7 +110,8 @@ export async function writeRowsFile(
   const checksum = new RowChecksum(recipe);
   let rows = 0;
   let ended = 0;
-  const report = () => options.onProgress?.({ table, rows, totalRows });
+  // totalRows may be an estimate: the total shown is never below the rows written, and is the rows at the end.
+  const report = (total = Math.max(totalRows, rows)) => options.onProgress?.({ table, rows, totalRows: total });
   const pauseAll = () => connections.forEach((c) => c.pause());
   const resumeAll = () => connections.forEach((c) => c.resume());
   const output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: resumeAll });
@@ -220,7 +221,7 @@ export async function writeRowsFile(
   // The last chunk may have paused a connection, after which the file asks for nothing more: the next statement on
   // it would wait for ever.
   resumeAll();
-  if (rows % PROGRESS_EVERY !== 0) report();
+  report(rows);
   const file: BackupFile = { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null, encoding: options.encoding };
   return { file, rows, checksum: checksum.result() };
 }
