@@ -145,10 +145,12 @@ export async function buildPlan(
   const names = sourceTableNames(mapping);
   const refusals: string[] = [];
   const described = new Map<string, TableInfo | null>();
-  const describe = async (table: string) => {
-    if (!described.has(table)) described.set(table, staged.get(table) ?? await describeTable(db, table));
+  /** Describes tables on connection `on`, once for the whole plan whichever connection asks. */
+  const describeOn = (on: Db) => async (table: string) => {
+    if (!described.has(table)) described.set(table, staged.get(table) ?? await describeTable(on, table));
     return described.get(table)!;
   };
+  const describe = describeOn(db);
 
   const sources: SourcePlan[] = [];
   for (const [alias, table] of Object.entries(mapping.sources)) {
@@ -174,117 +176,126 @@ export async function buildPlan(
   const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
   const ready = refusals.length === 0;
 
-  const steps: StepPlan[] = [];
-  for (const [name, step] of Object.entries(mapping.steps)) {
-    const source = sourceOf(step.from);
-    const keyColumn = step.key ?? source.keyColumn;
-    if (!keyColumn) {
-      if (source.exists) refusals.push(`Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`);
-      continue;
+  /** What the plan counts and decides on one connection: steps, their IDs, projections, tables, lookups, ID space. */
+  const planCounts = async (db: Db, describe: (table: string) => Promise<TableInfo | null>) => {
+    const steps: StepPlan[] = [];
+    for (const [name, step] of Object.entries(mapping.steps)) {
+      const source = sourceOf(step.from);
+      const keyColumn = step.key ?? source.keyColumn;
+      if (!keyColumn) {
+        if (source.exists) refusals.push(`Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`);
+        continue;
+      }
+      const counting = compileStep(mapping, name, step, keyColumn, { strategy: 'offset', offset: 0 }, names);
+      let counts: Record<string, string | null> = {};
+      if (ready) [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));
+      steps.push({
+        name,
+        description: step.description,
+        from: step.from,
+        keyColumn,
+        sourceRows: Number(counts.total ?? 0),
+        ids: { strategy: 'offset', offset: 0 },
+        range: null,
+        writes: counting.targets.map((t, i) => ({ alias: t.alias, table: t.table, keyColumn: t.keyColumn, rows: Number(counts[`t${i}`] ?? 0), when: t.when })),
+        writePath: counting.streamed ? 'streamed' : 'set-based',
+        codeColumns: codeColumnsOf(counting),
+      });
     }
-    const counting = compileStep(mapping, name, step, keyColumn, { strategy: 'offset', offset: 0 }, names);
-    let counts: Record<string, string | null> = {};
-    if (ready) [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));
-    steps.push({
-      name,
-      description: step.description,
-      from: step.from,
-      keyColumn,
-      sourceRows: Number(counts.total ?? 0),
-      ids: { strategy: 'offset', offset: 0 },
-      range: null,
-      writes: counting.targets.map((t, i) => ({ alias: t.alias, table: t.table, keyColumn: t.keyColumn, rows: Number(counts[`t${i}`] ?? 0), when: t.when })),
-      writePath: counting.streamed ? 'streamed' : 'set-based',
-      codeColumns: codeColumnsOf(counting),
-    });
-  }
-  if (ready) await assignIds(db, mapping, steps, sources, overrides, describe);
+    if (ready) await assignIds(db, mapping, steps, sources, overrides, describe);
 
-  const projections: ProjectionPlan[] = [];
-  for (const [name, p] of Object.entries(mapping.projections ?? {})) {
-    const compiled = compileProjection(name, p, names);
-    let rowsWithValue = 0;
-    let tableRows = 0;
-    if (ready) {
-      const [r] = await db.query<{ n: string; v: string }>(
-        `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
-           LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
-      );
-      rowsWithValue = Number(r!.v);
-      tableRows = Number(r!.n);
+    const projections: ProjectionPlan[] = [];
+    for (const [name, p] of Object.entries(mapping.projections ?? {})) {
+      const compiled = compileProjection(name, p, names);
+      let rowsWithValue = 0;
+      let tableRows = 0;
+      if (ready) {
+        const [r] = await db.query<{ n: string; v: string }>(
+          `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
+             LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
+        );
+        rowsWithValue = Number(r!.v);
+        tableRows = Number(r!.n);
+      }
+      projections.push({ name, table: compiled.table, key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after, rowsWithValue, tableRows });
     }
-    projections.push({ name, table: compiled.table, key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after, rowsWithValue, tableRows });
-  }
 
-  const tables = await tableChanges(mapping, names, describe);
-  // Tables `eventshift finalize` alters later are backed up by the run, so restore can bring their columns back.
-  for (const t of finalizeTables(mapping)) if (!tables.backup.includes(t)) tables.backup.push(t);
-  tables.alter.push(...finalizeAlterations(mapping));
-  const lookupPlanning = await planLookups(db, mapping, names, describe, ready, problemKeyLimit);
-  for (const t of lookupPlanning.backup) if (!tables.backup.includes(t)) tables.backup.push(t);
-  tables.create.push(...lookupPlanning.create);
-  tables.alter.push(...lookupPlanning.alter);
-  refusals.push(...lookupPlanning.refusals);
-  for (const r of tables.rename) {
-    const info = await describe(r.table);
-    if (r.kind === 'table' && (await describe(r.to))) {
-      refusals.push(`Cutover would rename ${r.from} to ${r.to}, but a table ${r.to} already exists; rename or drop it first.`);
-    }
-    if (r.kind === 'column' && info && info.columns.some((c) => c.name === r.to)) {
-      refusals.push(`Cutover would rename ${r.table}.${r.from} to ${r.to}, but ${r.table} already has a column ${r.to}.`);
-    }
-    if (r.kind === 'column' && info && !info.columns.some((c) => c.name === r.from)) {
-      refusals.push(`Cutover would rename ${r.table}.${r.from}, but ${r.table} has no column ${r.from}.`);
-    }
-  }
-  for (const p of Object.values(mapping.projections ?? {})) {
-    const info = await describe(names(p.table));
-    if (info?.columns.some((c) => c.name === p.column.name)) {
-      refusals.push(`${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`);
-    }
-    const after = p.column.after === undefined ? undefined : names.column(p.table, p.column.after);
-    if (info && after && !info.columns.some((c) => c.name === after)) {
-      refusals.push(`${names(p.table)} has no column ${after} to add ${p.column.name} after.`);
-    }
-  }
-  const refusalsBeforeIds = refusals.length;
-  const idSpace = ready ? await idSpacePlan(db, mapping, steps, describe) : [];
-  for (const space of idSpace) {
-    for (const c of space.collisions) {
-      refusals.push(`Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); free the range or choose another offset.`);
-    }
-    // Chronological steps share one block: it counts once.
-    const sorted = space.ranges.filter((r, i) => space.ranges.findIndex((o) => o.first === r.first && o.last === r.last) === i).sort((a, b) => a.first - b.first);
-    for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.first <= sorted[i - 1]!.last) {
-        refusals.push(`Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} (${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`);
+    const tables = await tableChanges(mapping, names, describe);
+    // Tables `eventshift finalize` alters later are backed up by the run, so restore can bring their columns back.
+    for (const t of finalizeTables(mapping)) if (!tables.backup.includes(t)) tables.backup.push(t);
+    tables.alter.push(...finalizeAlterations(mapping));
+    const lookupPlanning = await planLookups(db, mapping, names, describe, ready, problemKeyLimit);
+    for (const t of lookupPlanning.backup) if (!tables.backup.includes(t)) tables.backup.push(t);
+    tables.create.push(...lookupPlanning.create);
+    tables.alter.push(...lookupPlanning.alter);
+    refusals.push(...lookupPlanning.refusals);
+    for (const r of tables.rename) {
+      const info = await describe(r.table);
+      if (r.kind === 'table' && (await describe(r.to))) {
+        refusals.push(`Cutover would rename ${r.from} to ${r.to}, but a table ${r.to} already exists; rename or drop it first.`);
+      }
+      if (r.kind === 'column' && info && info.columns.some((c) => c.name === r.to)) {
+        refusals.push(`Cutover would rename ${r.table}.${r.from} to ${r.to}, but ${r.table} already has a column ${r.to}.`);
+      }
+      if (r.kind === 'column' && info && !info.columns.some((c) => c.name === r.from)) {
+        refusals.push(`Cutover would rename ${r.table}.${r.from}, but ${r.table} has no column ${r.from}.`);
       }
     }
-    for (const r of space.ranges) {
-      if (BigInt(r.last) > BigInt(space.columnMax)) {
-        refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} exceeds the largest value ${space.columnMax} of ${space.table}.${space.keyColumn}.`);
+    for (const p of Object.values(mapping.projections ?? {})) {
+      const info = await describe(names(p.table));
+      if (info?.columns.some((c) => c.name === p.column.name)) {
+        refusals.push(`${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`);
       }
-      if (space.autoIncrement !== null && r.first < space.autoIncrement && space.autoIncrement <= r.last) {
-        refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} contains ${space.table}'s AUTO_INCREMENT ${space.autoIncrement}, so new application rows would land inside it; move the range.`);
+      const after = p.column.after === undefined ? undefined : names.column(p.table, p.column.after);
+      if (info && after && !info.columns.some((c) => c.name === after)) {
+        refusals.push(`${names(p.table)} has no column ${after} to add ${p.column.name} after.`);
       }
     }
-  }
+    const refusalsBeforeIds = refusals.length;
+    const idSpace = ready ? await idSpacePlan(db, mapping, steps, describe) : [];
+    for (const space of idSpace) {
+      for (const c of space.collisions) {
+        refusals.push(`Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); free the range or choose another offset.`);
+      }
+      // Chronological steps share one block: it counts once.
+      const sorted = space.ranges.filter((r, i) => space.ranges.findIndex((o) => o.first === r.first && o.last === r.last) === i).sort((a, b) => a.first - b.first);
+      for (let i = 1; i < sorted.length; i++) {
+        if (sorted[i]!.first <= sorted[i - 1]!.last) {
+          refusals.push(`Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} (${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`);
+        }
+      }
+      for (const r of space.ranges) {
+        if (BigInt(r.last) > BigInt(space.columnMax)) {
+          refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} exceeds the largest value ${space.columnMax} of ${space.table}.${space.keyColumn}.`);
+        }
+        if (space.autoIncrement !== null && r.first < space.autoIncrement && space.autoIncrement <= r.last) {
+          refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} contains ${space.table}'s AUTO_INCREMENT ${space.autoIncrement}, so new application rows would land inside it; move the range.`);
+        }
+      }
+    }
 
-  const idRefusals = refusals.length - refusalsBeforeIds;
-  let suggestion: Plan['suggestion'] = null;
-  if (idRefusals > 0) {
-    suggestion = await suggestPlacement(db, mapping, steps, describe);
-    refusals.push(suggestion
-      ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, the lowest free block of ${suggestion.last - suggestion.first + 1}).`
-      : 'No free block of IDs fits the whole run below the key column\'s maximum.');
-  }
+    const idRefusals = refusals.length - refusalsBeforeIds;
+    let suggestion: Plan['suggestion'] = null;
+    if (idRefusals > 0) {
+      suggestion = await suggestPlacement(db, mapping, steps, describe);
+      refusals.push(suggestion
+        ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, the lowest free block of ${suggestion.last - suggestion.first + 1}).`
+        : 'No free block of IDs fits the whole run below the key column\'s maximum.');
+    }
+    return { steps, projections, tables, lookupPlanning, idSpace, suggestion };
+  };
 
-  // The encoding scan and each data problem's scan (the plan's longest reads) are shared out between two connections,
-  // unless a source is a TEMPORARY staging table (CSV), which only `db` sees.
-  const scanned = ready ? await sideBySide(db, [
-    (on) => findEncodingProblems(on, sources, describe, problemKeyLimit),
-    ...Object.keys(mapping.problems ?? {}).map((name) => (on: Db) => findProblems(on, mapping, names, sources, [name])),
-  ], { shared: staged.size === 0 }) : [];
+  // The plan's own counting (steps, IDs, projections, lookups) and its longest reads, the encoding scan and each data
+  // problem's scan, are shared out between two connections, unless a source is a TEMPORARY staging table (CSV), which
+  // only `db` sees. Each piece describes tables on its own connection.
+  const [planned, ...scanned] = await sideBySide<unknown>(db, [
+    (on) => planCounts(on, describeOn(on)),
+    ...(ready ? [
+      (on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit),
+      ...Object.keys(mapping.problems ?? {}).map((name) => (on: Db) => findProblems(on, mapping, names, sources, [name])),
+    ] : []),
+  ], { shared: staged.size === 0 }) as [Awaited<ReturnType<typeof planCounts>>, ...ProblemFinding[][]];
+  const { steps, projections, tables, lookupPlanning, idSpace, suggestion } = planned;
   // The mapping's problems in its order, then the encoding findings.
   const problems = [...scanned.slice(1).flat(), ...(scanned[0] ?? [])];
   problems.push(...lookupPlanning.problems);
