@@ -2,7 +2,7 @@ import type { Db } from './connection.ts';
 import { connectAgain } from './row-stream.ts';
 
 /**
- * Runs independent pieces of read work on `connections` connections at once: `db` and new ones of its own (same
+ * Runs independent pieces of work on `connections` connections at once: `db` and new ones of its own (same
  * server, user and lossless settings), each taking the next piece in order as it finishes one, so put the longest
  * first. A server with two cores or more works on them at the same time. Waits for every connection's work to end,
  * closes the new connections whatever happened, then returns the results in the pieces' order or throws the first

@@ -5,7 +5,7 @@ import type { RenameState } from '../run/cutover.ts';
 import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
-import type { ColumnInfo } from '../db/introspect.ts';
+import { isIntegerType, type ColumnInfo } from '../db/introspect.ts';
 import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
 
 /**
@@ -354,20 +354,22 @@ const typedTypes = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer'
 /**
  * A target's columns as verification compares them: the mapped value's SQL over the step's source (cast as the
  * INSERT casts it) and the stored value's SQL over the target row `alias`, each in comparableSql form. `literal` marks
- * a mapped value that is the same in every row (lit()).
+ * a mapped value that is the same in every row (lit()). An integer key column that receives the step's ID is left
+ * out: the row is found by it (joined on key = ID), so it is equal.
  */
 export function comparedColumns(
   target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>, alias: string,
 ): Array<{ name: string; mapped: string; stored: string; literal: boolean }> {
-  return target.columns.map((c) => {
+  return target.columns.flatMap((c) => {
     const info = columns.get(c.name);
     if (!info) throw new Error(`column ${target.table}.${c.name} of the mapping does not exist in the database`);
-    return {
+    if (c.name === target.keyColumn && c.expr.kind === 'id' && isIntegerType(info.dataType)) return [];
+    return [{
       name: c.name,
       mapped: comparableSql(castToColumnSql(c.sql, info), info),
       stored: comparableSql(`${quoteId(alias)}.${quoteId(c.name)}`, info, true),
       literal: c.expr.kind === 'lit' && valueKind(info) !== 'other' && valueKind(info) !== 'float',
-    };
+    }];
   });
 }
 
@@ -406,20 +408,37 @@ export function projectionUpdateSql(p: CompiledProjection): string {
   );
 }
 
+/** Whether `sql` names `table`, quoted or bare, even inside a string: a false alarm only costs running work in turn. */
+const namesTable = (sql: string, table: string) =>
+  sql.includes(quoteId(table)) || new RegExp(`(?<![\\w$])${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'i').test(sql);
+
+/** All the SQL a step runs over its sources: what it reads (and the names of the tables it writes). */
+function stepSql(step: CompiledStep): string {
+  return [step.fromClause, step.where, step.lineageJoin, step.idSql, ...step.targets.flatMap((t) => [
+    t.table, t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+  ])].join('\n');
+}
+
 /**
  * Whether a projection and the steps can be written at the same time: no SQL of a step names the projection's table,
- * and the projection's SQL names no table a step writes (its targets, the lineage). A name counts wherever it appears,
- * quoted or bare, even inside a string: a false alarm only costs running them one after the other.
+ * and the projection's SQL names no table a step writes (its targets, the lineage).
  */
 export function independentOfSteps(p: CompiledProjection, steps: readonly CompiledStep[]): boolean {
-  const names = (sql: string, table: string) =>
-    sql.includes(quoteId(table)) || new RegExp(`(?<![\\w$])${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'i').test(sql);
   const projectionSql = projectionUpdateSql(p);
+  return steps.every((step) =>
+    !namesTable(stepSql(step), p.table) && ![...step.targets.map((t) => t.table), 'eventshift_lineage'].some((t) => namesTable(projectionSql, t)));
+}
+
+/**
+ * Whether steps can be written at the same time: each writes its own reserved IDs, so they may share target tables,
+ * but no step may read a table another one writes (its source, joins, conditions and values name none).
+ */
+export function stepsIndependent(steps: readonly CompiledStep[]): boolean {
   return steps.every((step) => {
-    const stepSql = [step.fromClause, step.where, step.lineageJoin, step.idSql, ...step.targets.flatMap((t) => [
-      t.table, t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+    const reads = [step.fromClause, step.where, step.lineageJoin, ...step.targets.flatMap((t) => [
+      t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
     ])].join('\n');
-    return !names(stepSql, p.table) && ![...step.targets.map((t) => t.table), 'eventshift_lineage'].some((t) => names(projectionSql, t));
+    return steps.every((other) => other === step || other.targets.every((t) => !namesTable(reads, t.table)));
   });
 }
 

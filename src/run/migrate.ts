@@ -7,10 +7,10 @@ import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
-  compileProjection, compileStep, independentOfSteps, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql, cutoverChanges,
-  type CompiledProjection,
+  compileProjection, compileStep, independentOfSteps, stepsIndependent, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql, cutoverChanges,
+  type CompiledProjection, type CompiledStep,
 } from '../mapping/compile.ts';
-import type { Plan, PlanOverrides } from '../plan/plan.ts';
+import type { Plan, PlanOverrides, StepPlan } from '../plan/plan.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
 import { verifyMapping, type PreRunTable, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
@@ -27,6 +27,7 @@ import { bindAsPlanned } from '../csv/binding.ts';
 import { buildPlanWithCsv } from '../csv/plan-csv.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { connectAgain } from '../db/row-stream.ts';
+import { sideBySide } from '../db/side-by-side.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
   claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
@@ -281,59 +282,24 @@ async function writeStage(s: RunState): Promise<boolean> {
       });
     });
   }
-  for (const planned of plan.steps) {
-    if (!planned.range) continue;
-    const step = compiled.find((c) => c.name === planned.name)!;
-    const source = plan.sources.find((x) => x.alias === planned.from)!;
-    const name = `step ${planned.name}`;
-    const record = await stepRecord(db, run.id, 'write', name);
-    if (record?.status === 'done') continue;
-    await startStep(db, run.id, 'write', name, now());
-    faultPoint(`write ${name} started`);
-    let lo = record?.progressKey != null ? record.progressKey + 1 : source.minKey!;
-    if (record) {
-      // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
-      // exactly once, whatever the table's engine.
-      for (const target of [...step.targets].reverse()) {
-        const rows = targetRowsSql(step, target);
-        await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, source.maxKey!));
-      }
-    }
-    // A step with a code() column is streamed through Node (stream-write.ts); the others are INSERT ... SELECT.
-    const streamed = step.streamed ? streamedChunkWriter(step, { batchRows: s.options.batchRows }) : null;
-    const inserts = streamed ? [] : step.targets.map((t) => insertChunkSql(step, t));
-    const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;
-    let chunk = Math.min(s.options.chunkKeys ?? 5000, maxChunkKeys);
-    let rows = record?.rowsDone ?? 0;
-    const plannedRows = planned.writes.reduce((n, w) => n + w.rows, 0);
-    const progress = (done: number) => s.options.onProgress?.({ stage: 'write', label: `write ${planned.name}`, done, total: plannedRows, unit: 'rows' });
-    progress(rows);
-    const plannedRowsPerKey = plannedRows / (source.maxKey! - source.minKey! + 1);
-    let rowsPerKey = plannedRowsPerKey;
-    while (lo <= source.maxKey!) {
-      await s.throttle.waitWhilePaused();
-      const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
-      const t0 = performance.now();
-      const written = await db.transaction(async (tx) => {
-        let n = streamed ? await streamed(tx, lo, hi) : 0;
-        for (const sql of inserts) n += (await tx.execute(sql, [lo, hi])).affectedRows;
-        await recordProgress(tx, run.id, 'write', name, hi, n);
-        return n;
-      });
-      rows += written;
-      progress(rows);
-      faultPoint(`chunk ${planned.name} ${hi}`);
-      const seconds = (performance.now() - t0) / 1000;
-      chunk = adaptChunk(chunk, seconds, maxChunkKeys);
-      rowsPerKey = Math.max(plannedRowsPerKey, written / (hi - lo + 1));
-      lo = hi + 1;
-      await s.throttle.afterChunk(written, seconds);
-    }
-    faultPoint(`write ${name} worked`);
-    await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
-    s.result.rowsWritten[planned.name] = rows;
-    log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
-  }
+  // Steps write disjoint ID ranges; when none reads a table another writes, two are written at once on two connections,
+  // each journaled on its own (a server with two cores works on both). A throttled run, and one reading a CSV source
+  // (a TEMPORARY table only this connection sees), writes one step after another.
+  const ranged = plan.steps.filter((p) => p.range);
+  const together = s.options.maxRowsPerSecond === undefined && ranged.length > 1 && stepsIndependent(compiled) && !plan.sources.some((x) => x.csv);
+  // Steps written together show one bar: their rows added up.
+  const plannedRows = (p: StepPlan) => p.writes.reduce((n, w) => n + w.rows, 0);
+  const rowsDone = new Map<string, number>();
+  const progressOf = (p: StepPlan) => (rows: number) => {
+    rowsDone.set(p.name, rows);
+    const [label, done, total] = together
+      ? [`write ${ranged.map((r) => r.name).join(' + ')}`, [...rowsDone.values()].reduce((a, b) => a + b, 0), ranged.reduce((n, r) => n + plannedRows(r), 0)]
+      : [`write ${p.name}`, rows, plannedRows(p)];
+    s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' });
+  };
+  const writes = ranged.map((p) => (on: Db) => writeStep(s, on, p, compiled.find((c) => c.name === p.name)!, progressOf(p)));
+  if (together) await sideBySide(db, writes);
+  else for (const write of writes) await write(db);
   await (projecting ?? writeProjections(s, db, projections));
   // Lookups (see LookupDefinition): reference columns added, lookup rows got or created, references filled.
   Object.assign(s.result.rowsWritten, await writeLookups({
@@ -341,6 +307,63 @@ async function writeStage(s: RunState): Promise<boolean> {
     onProgress: (label, done, total) => s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
   }));
   return true;
+}
+
+/** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
+async function writeStep(s: RunState, db: Db, planned: StepPlan, step: CompiledStep, progress: (rows: number) => void): Promise<void> {
+  const { run, now, log } = s;
+  const plan = run.plan;
+  const source = plan.sources.find((x) => x.alias === planned.from)!;
+  const name = `step ${planned.name}`;
+  const record = await stepRecord(db, run.id, 'write', name);
+  if (record?.status === 'done') {
+    progress(record.rowsDone);
+    return;
+  }
+  await startStep(db, run.id, 'write', name, now());
+  faultPoint(`write ${name} started`);
+  let lo = record?.progressKey != null ? record.progressKey + 1 : source.minKey!;
+  if (record) {
+    // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
+    // exactly once, whatever the table's engine.
+    for (const target of [...step.targets].reverse()) {
+      const rows = targetRowsSql(step, target);
+      await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, source.maxKey!));
+    }
+  }
+  // A step with a code() column is streamed through Node (stream-write.ts); the others are INSERT ... SELECT.
+  const streamed = step.streamed ? streamedChunkWriter(step, { batchRows: s.options.batchRows }) : null;
+  const inserts = streamed ? [] : step.targets.map((t) => insertChunkSql(step, t));
+  const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;
+  let chunk = Math.min(s.options.chunkKeys ?? 5000, maxChunkKeys);
+  let rows = record?.rowsDone ?? 0;
+  const plannedRows = planned.writes.reduce((n, w) => n + w.rows, 0);
+  progress(rows);
+  const plannedRowsPerKey = plannedRows / (source.maxKey! - source.minKey! + 1);
+  let rowsPerKey = plannedRowsPerKey;
+  while (lo <= source.maxKey!) {
+    await s.throttle.waitWhilePaused();
+    const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
+    const t0 = performance.now();
+    const written = await db.transaction(async (tx) => {
+      let n = streamed ? await streamed(tx, lo, hi) : 0;
+      for (const sql of inserts) n += (await tx.execute(sql, [lo, hi])).affectedRows;
+      await recordProgress(tx, run.id, 'write', name, hi, n);
+      return n;
+    });
+    rows += written;
+    progress(rows);
+    faultPoint(`chunk ${planned.name} ${hi}`);
+    const seconds = (performance.now() - t0) / 1000;
+    chunk = adaptChunk(chunk, seconds, maxChunkKeys);
+    rowsPerKey = Math.max(plannedRowsPerKey, written / (hi - lo + 1));
+    lo = hi + 1;
+    await s.throttle.afterChunk(written, seconds);
+  }
+  faultPoint(`write ${name} worked`);
+  await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
+  s.result.rowsWritten[planned.name] = rows;
+  log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
 }
 
 /** Each projection's column added (unless it exists: a resumed run) and filled, journaled on `db`. */
