@@ -12,6 +12,7 @@ import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { replayChecks } from './replay.ts';
 import { connectAgain } from '../db/row-stream.ts';
+import { sideBySide } from '../db/side-by-side.ts';
 import { idChecks } from './id-checks.ts';
 import { streamedContentChecks } from './streamed-content.ts';
 import { csvChecks } from '../csv/run-steps.ts';
@@ -197,6 +198,9 @@ function memoColumns() {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
+/** Key ranges this wide or wider are compared as two halves at once (contentChecks). */
+const splitFromKeys = 100_000;
+
 /**
  * Count and content of each target's rows for one step, row by row and value by value, in one pass over the step's
  * source: each legacy row in the key range is joined to the row it maps to in every target (by the ID the step gave
@@ -231,8 +235,12 @@ async function contentChecks(
     `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
     `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
   ]);
-  const [row] = present.length === 0 ? [{}] : await db.query<Record<string, string | number | null>>(
-    `SELECT ${sums.join(', ')} FROM ${source}${present.map((c) => c.join).join('')} WHERE ${inRange}`, [minKey, maxKey]);
+  // A large range is compared as two halves at once, on this connection and one more: the longest check of a run
+  // would otherwise keep one worker busy long after the other has run out of checks.
+  const halves = maxKey - minKey + 1 >= splitFromKeys ? [[minKey, Math.floor((minKey + maxKey) / 2)], [Math.floor((minKey + maxKey) / 2) + 1, maxKey]] : [[minKey, maxKey]];
+  const parts = present.length === 0 ? [] : await sideBySide(db, halves.map(([lo, hi]) => async (on: Db) => (await on.query<Record<string, string | number | null>>(
+    `SELECT ${sums.join(', ')} FROM ${source}${present.map((c) => c.join).join('')} WHERE ${inRange}`, [lo, hi]))[0] ?? {}));
+  const total = (column: string) => parts.reduce((n, part) => n + Number(part[column] ?? 0), 0);
   const results: Array<Omit<CheckResult, 'seconds'>> = [];
   for (const [i, target] of step.targets.entries()) {
     const base = { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
@@ -241,9 +249,9 @@ async function contentChecks(
       results.push({ ...base, title: `${step.name} -> ${target.table}: table exists`, ok: false, failures: [], failureCount: 1 });
       continue;
     }
-    const expected = Number(row![`n${i}`] ?? 0);
-    const missing = Number(row![`m${i}`] ?? 0);
-    const bad = Number(row![`b${i}`] ?? 0);
+    const expected = total(`n${i}`);
+    const missing = total(`m${i}`);
+    const bad = total(`b${i}`);
     const rows = targetRowsSql(step, target);
     const [counted] = await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where}`, rows.params(minKey, maxKey));
     const actual = Number(counted?.n ?? 0);
