@@ -4,10 +4,9 @@ import { describeTable, type ColumnInfo } from '../db/introspect.ts';
 import { quoteId, quoteQualified } from '../db/quote.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
-  castToColumnSql, comparedColumns, compileProjection, compileStep, sourceTableNames,
+  castToColumnSql, comparableSql, comparedColumns, compileProjection, compileStep, sourceTableNames,
   type CompiledStep, type CompiledTarget, type TableNames, targetAlias, targetRowsSql,
 } from '../mapping/compile.ts';
-import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { replayChecks } from './replay.ts';
@@ -78,7 +77,7 @@ export interface VerifyContext {
 export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   const started = ctx.now();
   const limit = ctx.failureLimit ?? 50;
-  const names = sourceTableNames(ctx.mapping, ctx.renames.tables);
+  const names = sourceTableNames(ctx.mapping, ctx.renames);
   const checks: CheckResult[] = [];
   const columnsOf = memoColumns();
   // Every check is listed first, so progress can say how many of how many are done.
@@ -390,9 +389,8 @@ async function projectionCheck(
   const base = { id: `${p.name}.projection`, kind: 'projection' as const, table: p.table, title };
   if (!info) return { ...base, ok: false, failures: [{ key: '*', reason: `column ${p.column.name} does not exist` }], failureCount: 1 };
   const t = quoteId(p.alias);
-  // Row by row, each side as its canonical bytes (NULL only equal to NULL): no fingerprint needed to compare two values.
-  const bytes = (expr: string) => `CAST(${canonicalSql(expr, valueKind(info))} AS BINARY)`;
-  const differs = `NOT (${bytes(castToColumnSql('es_v.v', info))} <=> ${bytes(`${t}.${quoteId(p.column.name)}`)})`;
+  // Row by row, compared exactly as the content checks compare (comparableSql; NULL only equal to NULL).
+  const differs = `NOT (${comparableSql(castToColumnSql('es_v.v', info), info)} <=> ${comparableSql(`${t}.${quoteId(p.column.name)}`, info, true)})`;
   const from = `${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}`;
   const [r] = await db.query<{ n: string; bad: string }>(`SELECT COUNT(*) AS n, SUM(${differs}) AS bad FROM ${from}`);
   const bad = Number(r!.bad ?? 0);
