@@ -38,12 +38,18 @@ export interface NameOptions {
   aliasVersion?: number;
 }
 
+/** Before any cutover: every name as the mapping's aliases give it. */
+const noRenames: RenameState = { tables: new Map(), columns: new Map(), done: false };
+
+/**
+ * The mapping's names in the database as it is: `renames` is every cutover rename that has happened (renameState()),
+ * tables and columns both; without it, the names before any cutover.
+ */
 export function sourceTableNames(
   mapping: Mapping,
-  renamed: ReadonlyMap<string, string> | RenameState = new Map(),
+  renames: RenameState = noRenames,
   options: NameOptions = {},
 ): TableNames {
-  const renames: RenameState = renamed instanceof Map ? { tables: renamed as Map<string, string>, columns: new Map(), done: false } : renamed as RenameState;
   const strict = options.strict ?? strictAliases();
   const file = mapping.aliases;
   const version = options.aliasVersion ?? file?.version ?? 1;
@@ -471,7 +477,7 @@ export function lineageFillSql(runId: number, group: readonly CompiledStep[], st
 
 /** The mapping's cutover renames with alias keys resolved to real names (the new names are written as they are). */
 export function cutoverChanges(mapping: Mapping, options: NameOptions = {}): CutoverChange[] {
-  const names = sourceTableNames(mapping, new Map(), options);
+  const names = sourceTableNames(mapping, noRenames, options);
   return (mapping.cutover ?? []).map((c) => c.kind === 'renameTable'
     ? { ...c, from: names.tableOf(c.from) }
     : { ...c, table: names.tableOf(c.table), from: names.columnOf(c.table, c.from) });

@@ -45,7 +45,7 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
       throw refusal(`No run of ${mapping.name} has written anything in ${db.database}; there is no lineage to show.`, { subject: mapping.name });
     }
     const bound = bindAsPlanned(mapping, run.plan);
-    const names = sourceTableNames(bound, (await renameState(db, bound)).tables);
+    const names = sourceTableNames(bound, await renameState(db, bound));
     const links: LineageLink[] = [];
     for (const planned of run.plan.steps) {
       if (!planned.range) continue;

@@ -82,7 +82,7 @@ describe('stable aliases', () => {
   it('an unknown alias key throws by default and is used as written, with a warning, in production mode', () => {
     const strict = sourceTableNames(mapping);
     expect(() => strict.column('pull', 'WhenPuled')).toThrow(/column ord_pull\.WhenPuled is not an alias key in .*aliases\.yaml/);
-    const production = sourceTableNames(mapping, new Map(), { strict: false });
+    const production = sourceTableNames(mapping, undefined, { strict: false });
     expect(production.snippet('{{pull.WhenPuled}} IS NULL')).toBe('`pull`.`WhenPuled` IS NULL');
     expect(production.warnings).toEqual([expect.stringMatching(/^column ord_pull\.WhenPuled is not in .*aliases\.yaml; used as written$/)]);
   });
