@@ -328,25 +328,20 @@ export function castToColumnSql(expr: string, column: ColumnInfo): string {
   }
 }
 
-export interface SideSql {
-  /** Per-row fingerprint over the target columns, plus the target key. */
-  fingerprint: string;
-}
-
-/** Fingerprint SQL of a target row computed from the source, as the mapping defines it. */
 /**
  * The form in which verification compares a value of `column` exactly, on either side (NULL only equal to NULL with
- * `<=>`): text as its utf8mb4 bytes, binary values as their bytes, FLOAT and DOUBLE as DOUBLE, numbers and temporal
- * values as themselves (the mapped side is already of the column's type: castToColumnSql), anything else (YEAR, BIT,
- * spatial) as its utf8mb4 text. A mapped value goes through castToColumnSql first; `stored` says `expr` is the column
- * itself, whose text needs no conversion when the column is utf8mb4.
+ * `<=>`): text as its utf8mb4 bytes; binary strings and spatial values as their bytes; BIT as HEX() (an integer mapped
+ * into a BIT column is stored as its bits, so bytes would differ where the values do not); FLOAT as DOUBLE (all its
+ * digits); integers, DECIMAL and temporal values as themselves (the mapped side is already of the column's type:
+ * castToColumnSql); anything else (DOUBLE, YEAR, ...) as its utf8mb4 text. A mapped value goes through castToColumnSql
+ * first; `stored` says `expr` is the column itself, whose text needs no conversion when the column is utf8mb4.
  */
 export function comparableSql(expr: string, column: ColumnInfo, stored = false): string {
   switch (valueKind(column)) {
     case 'text':
       return stored && column.charset === 'utf8mb4' ? `CAST(${expr} AS BINARY)` : `CAST(CONVERT(${expr} USING utf8mb4) AS BINARY)`;
     case 'binary':
-      return `CAST(${expr} AS BINARY)`;
+      return column.dataType === 'bit' ? `HEX(${expr})` : `CAST(${expr} AS BINARY)`;
     case 'float':
       return `CAST(${expr} AS DOUBLE)`;
     default:

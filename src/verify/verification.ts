@@ -204,9 +204,11 @@ const splitFromKeys = 100_000;
  * Count and content of each target's rows for one step, row by row and value by value, in one pass over the step's
  * source: each legacy row in the key range is joined to the row it maps to in every target (by the ID the step gave
  * it) and every mapped value is compared exactly with the stored one (comparableSql). Then each target's rows in the
- * range are counted: with every mapped row found and equal, an equal count proves there is no other row. No
- * fingerprint, so no collision can hide a difference; the failures name the rows and the columns that differ.
- * Results in the order of `step.targets`.
+ * range are counted: with every mapped row found and equal, and no ID on two rows, an equal count proves there is no
+ * other row. No fingerprint, so no collision can hide a difference; the failures name the rows and the columns that
+ * differ. Targets whose key column is their primary key are joined in one query; a target keyed otherwise gets a query
+ * of its own (two rows with one ID would repeat the legacy row in every target's sums) and a check that no ID is on
+ * two of its rows. Results in the order of `step.targets`.
  */
 async function contentChecks(
   db: Db, step: CompiledStep, columns: Array<Map<string, ColumnInfo>>, minKey: number, maxKey: number, limit: number,
@@ -216,12 +218,14 @@ async function contentChecks(
   const inRange = `(${step.where}) AND ${step.keySql} BETWEEN ? AND ?`;
   const compared = await Promise.all(step.targets.map(async (target, i) => {
     if (columns[i]!.size === 0) return null;
+    const info = await describeTable(db, target.table);
+    const unique = info?.primaryKey.length === 1 && info.primaryKey[0] === target.keyColumn;
     const alias = `es_t${i}`;
     const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
     const values = await foldLiterals(db, comparedColumns(target, columns[i]!, alias));
     const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
     return {
-      target, i, key, values,
+      target, i, key, values, unique,
       join: ` LEFT JOIN ${quoteId(target.table)} AS ${quoteId(alias)} ON ${key} = ${step.idSql}`,
       when: target.when === undefined ? '1=1' : `(${target.when})`,
       bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
@@ -229,16 +233,19 @@ async function contentChecks(
     };
   }));
   const present = compared.filter((c) => c !== null);
-  const sums = present.flatMap((c) => [
-    `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
-    `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
-    `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
-  ]);
+  const groups = [present.filter((c) => c.unique), ...present.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
   // A large range is compared as two halves at once, on this connection and one more: the longest check of a run
   // would otherwise keep one worker busy long after the other has run out of checks.
   const halves = maxKey - minKey + 1 >= splitFromKeys ? [[minKey, Math.floor((minKey + maxKey) / 2)], [Math.floor((minKey + maxKey) / 2) + 1, maxKey]] : [[minKey, maxKey]];
-  const parts = present.length === 0 ? [] : await sideBySide(db, halves.map(([lo, hi]) => async (on: Db) => (await on.query<Record<string, string | number | null>>(
-    `SELECT ${sums.join(', ')} FROM ${source}${present.map((c) => c.join).join('')} WHERE ${inRange}`, [lo, hi]))[0] ?? {}));
+  const parts = (await Promise.all(groups.map((group) => {
+    const sums = group.flatMap((c) => [
+      `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
+      `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
+      `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
+    ]);
+    return sideBySide(db, halves.map(([lo, hi]) => async (on: Db) => (await on.query<Record<string, string | number | null>>(
+      `SELECT ${sums.join(', ')} FROM ${source}${group.map((c) => c.join).join('')} WHERE ${inRange}`, [lo, hi]))[0] ?? {}));
+  }))).flat();
   const total = (column: string) => parts.reduce((n, part) => n + Number(part[column] ?? 0), 0);
   const results: Array<Omit<CheckResult, 'seconds'>> = [];
   for (const [i, target] of step.targets.entries()) {
@@ -254,9 +261,15 @@ async function contentChecks(
     const rows = targetRowsSql(step, target);
     const [counted] = await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where}`, rows.params(minKey, maxKey));
     const actual = Number(counted?.n ?? 0);
-    // Every row found is in the range, so the rows beyond those found are rows no legacy row maps to.
-    const extra = actual - (expected - missing);
     const failures: CheckResult['failures'] = [];
+    // Two rows with one ID (possible only where the key is not the primary key) are each a failure of their own.
+    const t = quoteQualified(targetAlias, target.keyColumn);
+    const repeated = c.unique ? [] : await db.query<{ id: string; n: string | number }>(
+      `SELECT ${t} AS id, COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where} GROUP BY ${t} HAVING COUNT(*) > 1 ORDER BY ${t}`, rows.params(minKey, maxKey));
+    for (const r of repeated.slice(0, limit)) failures.push({ key: String(r.id), reason: `${r.n} rows have this ID` });
+    const repeats = repeated.reduce((n, r) => n + Number(r.n) - 1, 0);
+    // Every row found is in the range, so the rows beyond those found (and their repeats) are rows no legacy row maps to.
+    const extra = actual - repeats - (expected - missing);
     if (bad > 0) {
       const flags = c.differs.map((d, j) => `${d} AS d${j}`);
       const found = await db.query<Record<string, string | number | null>>(
@@ -272,17 +285,16 @@ async function contentChecks(
     }
     if (extra > 0 && failures.length < limit) {
       const mappedIds = `SELECT ${step.idSql} AS es_id FROM ${source} WHERE ${inRange} AND ${c.when}`;
-      const t = quoteQualified(targetAlias, target.keyColumn);
       const extras = await db.query<{ id: string }>(
         `SELECT ${t} AS id FROM ${rows.from} LEFT JOIN (${mappedIds}) AS es_m ON es_m.es_id = ${t}
           WHERE ${rows.where} AND es_m.es_id IS NULL ORDER BY ${t} LIMIT ${limit - failures.length}`,
         [minKey, maxKey, ...rows.params(minKey, maxKey)]);
       for (const x of extras) failures.push({ key: String(x.id), reason: 'no legacy row maps to it' });
     }
-    const ok = bad === 0 && extra === 0;
+    const ok = bad === 0 && extra === 0 && repeated.length === 0;
     results.push({
       ...base, title: `${step.name} -> ${target.table}: ${expected} row(s) expected, content as mapped`,
-      ok, expected, actual, failures, failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0), 1),
+      ok, expected, actual, failures, failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0) + repeated.length, 1),
     });
   }
   return results;

@@ -128,8 +128,7 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     } finally {
       await t.db.execute('UPDATE event SET WhenStart = ? WHERE ID = ?', [before!.WhenStart, edited]);
     }
-    const after = await verify({ databaseUrl: t.url, mapping, backupDir });
-    expect(after.verification.checks.find((c) => c.id === 'holdOn.hold.content')!.ok).toBe(true);
+    expect((await verify({ databaseUrl: t.url, mapping, backupDir })).verification.ok).toBe(true);
   });
 
   it("the replay check names an order whose hold-off event was deleted", async () => {
