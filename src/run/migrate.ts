@@ -59,7 +59,8 @@ export interface MigrateOptions extends CommandOptions {
 
 /**
  * How far a long step of a run is. Labels: `backup <table>`, `write <step>` (rows written to all its targets, out of
- * the rows the plan counted), `verify` (checks done).
+ * the rows the plan counted; `write <step> + <step>` for steps written at the same time, their rows added up),
+ * `verify` (checks done). A backup's total may be an estimate until its table is done: read `total` with every report.
  *
  * @example
  * const steps = trackSteps(progressSink(flags));
@@ -282,11 +283,13 @@ async function writeStage(s: RunState): Promise<boolean> {
       });
     });
   }
-  // Steps write disjoint ID ranges; when none reads a table another writes, two are written at once on two connections,
-  // each journaled on its own (a server with two cores works on both). A throttled run, and one reading a CSV source
-  // (a TEMPORARY table only this connection sees), writes one step after another.
+  // Offset and dense steps write ID ranges of their own; when none reads a table another writes, two are written at
+  // once on two connections, each journaled on its own (a server with two cores works on both). Chronological steps
+  // share one block of IDs (a resumed step's clean-up would lock the gaps the other fills), and a throttled run keeps
+  // to one thing at a time: they are written one step after another.
   const ranged = plan.steps.filter((p) => p.range);
-  const together = s.options.maxRowsPerSecond === undefined && ranged.length > 1 && stepsIndependent(compiled) && !plan.sources.some((x) => x.csv);
+  const together = s.options.maxRowsPerSecond === undefined && ranged.length > 1 && stepsIndependent(compiled)
+    && ranged.every((p) => p.ids.strategy !== 'chronological');
   // Steps written together show one bar: their rows added up.
   const plannedRows = (p: StepPlan) => p.writes.reduce((n, w) => n + w.rows, 0);
   const rowsDone = new Map<string, number>();
@@ -297,7 +300,13 @@ async function writeStage(s: RunState): Promise<boolean> {
       : [`write ${p.name}`, rows, plannedRows(p)];
     s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' });
   };
-  const writes = ranged.map((p) => (on: Db) => writeStep(s, on, p, compiled.find((c) => c.name === p.name)!, progressOf(p)));
+  // When one step fails, the other stops after its current chunk (its journal says where), and the run fails.
+  let failed = false;
+  const writes = ranged.map((p) => (on: Db) => writeStep(s, on, p, compiled.find((c) => c.name === p.name)!, progressOf(p), () => failed)
+    .catch((error: unknown) => {
+      failed = true;
+      throw error;
+    }));
   if (together) await sideBySide(db, writes);
   else for (const write of writes) await write(db);
   await (projecting ?? writeProjections(s, db, projections));
@@ -310,7 +319,9 @@ async function writeStage(s: RunState): Promise<boolean> {
 }
 
 /** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
-async function writeStep(s: RunState, db: Db, planned: StepPlan, step: CompiledStep, progress: (rows: number) => void): Promise<void> {
+async function writeStep(
+  s: RunState, db: Db, planned: StepPlan, step: CompiledStep, progress: (rows: number) => void, stop: () => boolean = () => false,
+): Promise<void> {
   const { run, now, log } = s;
   const plan = run.plan;
   const source = plan.sources.find((x) => x.alias === planned.from)!;
@@ -342,6 +353,8 @@ async function writeStep(s: RunState, db: Db, planned: StepPlan, step: CompiledS
   const plannedRowsPerKey = plannedRows / (source.maxKey! - source.minKey! + 1);
   let rowsPerKey = plannedRowsPerKey;
   while (lo <= source.maxKey!) {
+    // Another step written beside this one failed: stop here, resumable like any interrupted step.
+    if (stop()) return;
     await s.throttle.waitWhilePaused();
     const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
     const t0 = performance.now();
