@@ -110,10 +110,16 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
     throw databaseError(`Connecting to database ${t.database} at ${where} as ${t.user}`, cause);
   }
   // Every session speaks UTC and strict SQL, whatever the server's defaults.
-  await raw.query(sessionSettingsSql);
   const tempTableMiB = t.tempTableMiB ?? defaultTempTableMiB;
-  if (tempTableMiB > 0) await raw.query(tempTableSql(tempTableMiB));
-  const [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
+  let info: RowDataPacket | undefined;
+  try {
+    await raw.query(sessionSettingsSql);
+    if (tempTableMiB > 0) await raw.query(tempTableSql(tempTableMiB));
+    [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
+  } catch (cause) {
+    raw.destroy();
+    throw databaseError(`Setting up the session on database ${t.database}`, cause);
+  }
   const capabilities = detectCapabilities(String(info!.version));
   return wrap(raw, t.database, capabilities, Number(info!.id), tempTableMiB);
 }

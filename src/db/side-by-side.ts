@@ -29,7 +29,12 @@ export async function sideBySide<T>(
   };
   const others: Db[] = [];
   try {
-    for (let i = 1; i < count; i++) others.push(await connectAgain(db));
+    // A connection that cannot be opened (max_user_connections, say) only means fewer pieces at once.
+    for (let i = 1; i < count; i++) {
+      const other = await connectAgain(db).catch(() => null);
+      if (!other) break;
+      others.push(other);
+    }
     const settled = await Promise.allSettled([db, ...others].map(worker));
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;
