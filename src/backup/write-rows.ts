@@ -110,8 +110,9 @@ export async function writeRowsFile(
   const checksum = new RowChecksum(recipe);
   let rows = 0;
   let ended = 0;
-  // totalRows may be an estimate: the total shown is never below the rows written, and is the rows at the end.
-  const report = (total = Math.max(totalRows, rows)) => options.onProgress?.({ table, rows, totalRows: total });
+  // totalRows may be an estimate (even 0): while rows come, the total shown stays above the rows written, so the table
+  // is not shown as done before it is; at the end it is the rows written.
+  const report = (final = false) => options.onProgress?.({ table, rows, totalRows: final ? rows : Math.max(totalRows, rows + 1) });
   const pauseAll = () => connections.forEach((c) => c.pause());
   const resumeAll = () => connections.forEach((c) => c.resume());
   const output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: resumeAll });
@@ -221,7 +222,7 @@ export async function writeRowsFile(
   // The last chunk may have paused a connection, after which the file asks for nothing more: the next statement on
   // it would wait for ever.
   resumeAll();
-  report(rows);
+  report(true);
   const file: BackupFile = { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null, encoding: options.encoding };
   return { file, rows, checksum: checksum.result() };
 }

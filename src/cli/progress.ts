@@ -17,8 +17,8 @@ export interface ProgressSink {
 }
 
 export interface ProgressTask {
-  /** Units done so far (not an increment). */
-  update(done: number): void;
+  /** Units done so far (not an increment); a new `total` replaces the one given at the start (it was an estimate). */
+  update(done: number, total?: number): void;
   /** Draws the final state once; later calls do nothing. */
   finish(): void;
 }
@@ -91,7 +91,8 @@ function throttledSink(
 ): ProgressSink {
   const clock = now ?? (() => performance.now());
   return {
-    start(label, total) {
+    start(label, initialTotal) {
+      let total = initialTotal;
       const startedAt = clock();
       let drawnAt = startedAt;
       let done = 0;
@@ -102,9 +103,10 @@ function throttledSink(
       };
       if (drawAtStart) show(false);
       return {
-        update(value) {
+        update(value, newTotal) {
           if (finished) return;
           done = value;
+          if (newTotal !== undefined) total = newTotal;
           if (clock() - drawnAt >= everyMs) show(false);
         },
         finish() {
@@ -156,7 +158,7 @@ export function trackSteps(sink: ProgressSink): { report(label: string, done: nu
         close();
         current = { label, task: sink.start(label, total) };
       }
-      current.task.update(done);
+      current.task.update(done, total);
       if (done >= total) {
         close();
         finishedLabel = label;

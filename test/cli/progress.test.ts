@@ -137,4 +137,21 @@ describe('trackSteps', () => {
       'start broken 9', 'broken 1', 'finish broken',
     ]);
   });
+
+  it('follows a total that was an estimate: a backup estimated at 0 rows is done only when its rows are', () => {
+    const term = fakeTerminal();
+    const steps = trackSteps(logProgress({ write: term.write, now: term.now, everyMs: 0 }));
+    // As write-rows reports a table whose estimate was 0: total above the rows while they come, then the rows.
+    steps.report('orders', 0, 1);
+    steps.report('orders', 10_000, 10_001);
+    steps.report('orders', 12_345, 12_345);
+    steps.report('orders', 12_345, 12_345);
+    steps.close();
+    expect(term.out).toEqual([
+      'orders: 0/1 rows (0.0%)\n',
+      'orders: 10,000/10,001 rows (100.0%)\n',
+      'orders: 12,345/12,345 rows (100.0%)\n',
+      'orders: 12,345/12,345 rows (100.0%), in 0.0 s\n',
+    ]);
+  });
 });
