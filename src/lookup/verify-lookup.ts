@@ -3,6 +3,7 @@ import { quoteId } from '../db/quote.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan.ts';
+import type { RenameState } from '../run/cutover.ts';
 import { stepRecord } from '../run/journal.ts';
 import type { CheckResult, PreRunTable } from '../verify/verification.ts';
 import {
@@ -26,6 +27,8 @@ export interface LookupVerifyContext {
   preRun: readonly PreRunTable[];
   runId: number;
   limit: number;
+  /** The cutover renames that have happened: the sources are read by their current names. */
+  renames: RenameState;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface LookupVerifyContext {
  */
 export function lookupChecks(ctx: LookupVerifyContext): LookupCheckWork[] {
   const work: LookupCheckWork[] = [];
-  const names = sourceTableNames(ctx.mapping);
+  const names = sourceTableNames(ctx.mapping, ctx.renames);
   for (const planned of ctx.plan.lookups ?? []) {
     if (!ctx.mapping.lookups?.[planned.name]) continue;
     const l = compilePlannedLookup(ctx.mapping, planned, names);

@@ -137,7 +137,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     one(async (db) => projectionCheck(db, projection, await columnsOf(projection.table, db), limit));
   }
 
-  work.push(...lookupChecks({ mapping: ctx.mapping, plan: ctx.plan, preRun: ctx.preRun, runId: ctx.runId, limit }));
+  work.push(...lookupChecks({ mapping: ctx.mapping, plan: ctx.plan, preRun: ctx.preRun, runId: ctx.runId, limit, renames: ctx.renames }));
 
   for (const [name, replay] of Object.entries(ctx.mapping.replays ?? {})) {
     // The longest check (its events query reads every event): started first, on connections of its own.

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { testWorkspace } from '../support/workspace.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import vbzcart from '../../mappings/vbzcart-ord-pull/index.ts';
-import { col, defineMapping } from '../../src/mapping/define.ts';
+import { col, defineMapping, renameTable } from '../../src/mapping/define.ts';
+import { generateMediawiki } from '../../mappings/mediawiki-actor/fixture.ts';
+import mediawikiActor from '../../mappings/mediawiki-actor/index.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import { lineage } from '../../src/run/lineage.ts';
@@ -45,5 +47,22 @@ describe('a step that reads a column the cutover renames', () => {
 
     const found = await lineage({ databaseUrl: t.url, mapping, event: hold!.ID_Event });
     expect(JSON.stringify(found)).toContain(String(hold!.ID_Event - 1500));
+  });
+});
+
+// The actor lookup with a cutover that renames one of its source tables: its checks after the cutover must read the
+// table by its new name.
+describe('a lookup whose source table the cutover renames', () => {
+  it('verifies after the cutover', async () => {
+    const t = await ws.database('renamed_lookup_source');
+    await generateMediawiki(t.db, { seed: 5353, revisions: 300 });
+    const renamed = defineMapping({ ...mediawikiActor, cutover: [renameTable('logging', 'OLD logging')] });
+    const backupDir = ws.path('lookup-backups');
+    const run = await migrate({ databaseUrl: t.url, mapping: renamed, backupDir, reportDir: ws.path('lookup-report') });
+    expect(run.status).toBe('completed');
+    expect(await t.db.query("SHOW TABLES LIKE 'OLD logging'")).toHaveLength(1);
+    const after = await verify({ databaseUrl: t.url, mapping: renamed, backupDir });
+    expect(after.verification.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(after.verification.checks.some((c) => c.kind === 'lookup' && c.table === 'OLD logging')).toBe(true);
   });
 });
