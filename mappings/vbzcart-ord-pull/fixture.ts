@@ -4,6 +4,7 @@ import { quoteId } from '../../src/db/quote.ts';
 import { databaseError, usageError } from '../../src/errors.ts';
 import { legacyTablesDdl } from './legacy-schema.ts';
 import { event, eventVcLegacy, eventVcOrdHold } from './schema.ts';
+import { mulberry32 } from '../seeded-random.ts';
 
 /**
  * A deterministic legacy VbzCart database with the seed's shape, for tests, the demo and benchmarks.
@@ -121,22 +122,17 @@ export interface VbzcartFixture {
 // Seeded randomness: mulberry32, one independent stream per concern so one part's changes do not shift another's.
 
 class Random {
-  private state: number;
+  /** A number in [0, 1). */
+  readonly next: () => number;
   constructor(seed: number, stream: string) {
+    // The stream's own seed: the fixture's seed and the stream's name, hashed (FNV-1a, then a 32-bit finalizer).
     let h = (seed ^ 0x811c9dc5) >>> 0;
     for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193) >>> 0;
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
-    this.state = (h ^ (h >>> 16)) >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32((h ^ (h >>> 16)) >>> 0);
   }
   /** 0..n-1 */
   int(n: number): number {
