@@ -114,6 +114,9 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
   let info: RowDataPacket | undefined;
   try {
     await raw.query(sessionSettingsSql);
+    // GROUP_CONCAT (the plan's first keys of a data problem) is cut at group_concat_max_len, 1024 bytes on MySQL 8:
+    // a long key would be shown cut short.
+    await raw.query('SET SESSION group_concat_max_len = GREATEST(@@SESSION.group_concat_max_len, 1048576)');
     if (tempTableMiB > 0) await raw.query(tempTableSql(tempTableMiB));
     [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
   } catch (cause) {
