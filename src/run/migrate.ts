@@ -355,7 +355,7 @@ async function writeStep(
   while (lo <= source.maxKey!) {
     // Another step written beside this one failed: stop here, resumable like any interrupted step.
     if (stop()) return;
-    await s.throttle.waitWhilePaused();
+    await s.throttle.waitWhilePaused(() => db.query('SELECT 1'));
     const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
     const t0 = performance.now();
     const written = await db.transaction(async (tx) => {
@@ -428,7 +428,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const verification = await verifyMapping({
     db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now,
     onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
-    beforeCheck: () => s.throttle.waitWhilePaused(),
+    beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
   });
   s.result.verification = verification;
   const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);

@@ -21,8 +21,11 @@ export interface ThrottleOptions {
 }
 
 export interface Throttle {
-  /** Returns at once when the pause file does not exist; otherwise waits until it is removed, logging both. */
-  waitWhilePaused(): Promise<void>;
+  /**
+   * Returns at once when the pause file does not exist; otherwise waits until it is removed, logging both.
+   * `keepAlive` (e.g. a ping of the caller's own connection) is called every poll while it waits.
+   */
+  waitWhilePaused(keepAlive?: () => Promise<unknown>): Promise<void>;
   /** The most legacy keys a chunk may span so it writes at most about one second of the rate's budget. */
   maxChunkKeys(rowsPerKey: number): number;
   /** Sleeps as long as needed for `rows` written in `seconds` to stay within the rate. */
@@ -47,12 +50,18 @@ export function throttle(options: ThrottleOptions): Throttle {
     log?.(`Resumed: ${pauseFile} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
   };
   return {
-    async waitWhilePaused() {
+    async waitWhilePaused(keepAlive) {
       await options.check?.();
-      if (pause) return pause;
-      if (pauseFile === undefined || !(await exists(pauseFile))) return;
+      if (!pause && (pauseFile === undefined || !(await exists(pauseFile)))) return;
       pause ??= paused().finally(() => (pause = null));
-      return pause;
+      if (!keepAlive) return pause;
+      // Another connection of the run waiting on the same pause is kept alive too (a pause may outlast wait_timeout).
+      const timer = setInterval(() => void keepAlive().catch(() => undefined), options.pollMs ?? 1000);
+      try {
+        await pause;
+      } finally {
+        clearInterval(timer);
+      }
     },
     maxChunkKeys(rowsPerKey) {
       if (rate === undefined) return Number.POSITIVE_INFINITY;

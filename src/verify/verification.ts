@@ -69,8 +69,8 @@ export interface VerifyContext {
   failureLimit?: number;
   /** Called after each check (or group of checks run by one query) with how many of `total` are done. */
   onProgress?: (done: number, total: number) => void;
-  /** Awaited before each check: lets a run pause between checks (migrate's --pause-file). */
-  beforeCheck?: () => Promise<void>;
+  /** Awaited before each check with the worker's connection: lets a run pause between checks (migrate's --pause-file), that connection kept alive meanwhile. */
+  beforeCheck?: (db: Db) => Promise<void>;
 }
 
 /** Runs every check the mapping implies. Never throws for a failed check: each one is a result. */
@@ -157,7 +157,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   ctx.onProgress?.(0, total);
   const worker = async (db: Db) => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      await ctx.beforeCheck?.();
+      await ctx.beforeCheck?.(db);
       const t0 = performance.now();
       const found = await work[i]!.run(db).catch((error: unknown) => {
         queue.length = 0; // the other worker stops after its current item

@@ -10,6 +10,7 @@ import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { migrate, type MigrateProgress } from '../../src/run/migrate.ts';
 import { lockHolder, lockName, tryLock } from '../../src/run/lock.ts';
+import { throttle } from '../../src/run/throttle.ts';
 
 /**
  * --max-rows-per-second and --pause-file on the real server, with small databases. Only lower bounds on time are
@@ -173,5 +174,25 @@ describe('the run lock while a run is paused or long', () => {
       await lock.release();
     }
     expect(await lockHolder(t.db, name)).toBeNull();
+  });
+});
+
+describe('throttle() itself', () => {
+  it("keeps each waiter's own connection alive while paused, and calls nothing once the file is gone", async () => {
+    const file = ws.path('pause-unit');
+    await writeFile(file, '');
+    const pings = { first: 0, second: 0 };
+    const gentle = throttle({ pauseFile: file, pollMs: 20 });
+    const first = gentle.waitWhilePaused(async () => void pings.first++);
+    const second = gentle.waitWhilePaused(async () => void pings.second++);
+    await delay(150);
+    expect(pings.first).toBeGreaterThan(2);
+    expect(pings.second).toBeGreaterThan(2);
+    await rm(file);
+    await Promise.all([first, second]);
+    const after = { ...pings };
+    await gentle.waitWhilePaused(async () => void pings.first++);
+    await delay(60);
+    expect(pings).toEqual(after);
   });
 });
