@@ -79,7 +79,8 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   const limit = ctx.failureLimit ?? 50;
   const names = sourceTableNames(ctx.mapping, ctx.renames);
   const checks: CheckResult[] = [];
-  const columnsOf = memoColumns();
+  const tableOf = memoTables();
+  const columnsOf = async (table: string, db: Db) => (await tableOf(table, db)).columns;
   // Every check is listed first, so progress can say how many of how many are done.
   // `weight`: how many checks an item gives (some queries give several); `run` gets the connection to work on.
   const work: Array<{ weight: number; first?: boolean; run: (db: Db) => Promise<Array<Omit<CheckResult, 'seconds'>>> }> = [];
@@ -96,8 +97,10 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
       weight: step.targets.length + step.targets.filter((t) => t.table !== step.idTable).length,
       run: async (db) => {
         // Steps with code() columns are compared row by row, their code computed again (streamed-content.ts).
-        const check = step.streamed ? streamedContentChecks : contentChecks;
-        const content = await check(db, step, await Promise.all(step.targets.map((t) => columnsOf(t.table, db))), source.minKey!, source.maxKey!, limit);
+        const tables = await Promise.all(step.targets.map((t) => tableOf(t.table, db)));
+        const content = step.streamed
+          ? await streamedContentChecks(db, step, tables.map((t) => t.columns), source.minKey!, source.maxKey!, limit)
+          : await contentChecks(db, step, tables, source.minKey!, source.maxKey!, limit);
         const results: Array<Omit<CheckResult, 'seconds'>> = [];
         const idContent = content[step.targets.findIndex((t) => t.table === step.idTable)]!;
         for (const [i, target] of step.targets.entries()) {
@@ -184,12 +187,18 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   };
 }
 
-function memoColumns() {
-  const cache = new Map<string, Map<string, ColumnInfo>>();
+/** A table's columns by name and its primary key, as verification needs them (no columns: the table is missing). */
+interface DescribedTable {
+  columns: Map<string, ColumnInfo>;
+  primaryKey: readonly string[];
+}
+
+function memoTables() {
+  const cache = new Map<string, DescribedTable>();
   return async (table: string, db: Db) => {
     if (!cache.has(table)) {
       const info = await describeTable(db, table);
-      cache.set(table, new Map((info?.columns ?? []).map((c) => [c.name, c])));
+      cache.set(table, { columns: new Map((info?.columns ?? []).map((c) => [c.name, c])), primaryKey: info?.primaryKey ?? [] });
     }
     return cache.get(table)!;
   };
@@ -211,18 +220,18 @@ const splitFromKeys = 100_000;
  * two of its rows. Results in the order of `step.targets`.
  */
 async function contentChecks(
-  db: Db, step: CompiledStep, columns: Array<Map<string, ColumnInfo>>, minKey: number, maxKey: number, limit: number,
+  db: Db, step: CompiledStep, tables: readonly DescribedTable[], minKey: number, maxKey: number, limit: number,
 ): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   // A LEFT JOIN to the lineage: a legacy row without its lineage row shows up as a row with no ID, not as no row.
   const source = `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`;
   const inRange = `(${step.where}) AND ${step.keySql} BETWEEN ? AND ?`;
   const compared = await Promise.all(step.targets.map(async (target, i) => {
-    if (columns[i]!.size === 0) return null;
-    const info = await describeTable(db, target.table);
-    const unique = info?.primaryKey.length === 1 && info.primaryKey[0] === target.keyColumn;
+    const { columns, primaryKey } = tables[i]!;
+    if (columns.size === 0) return null;
+    const unique = primaryKey.length === 1 && primaryKey[0] === target.keyColumn;
     const alias = `es_t${i}`;
     const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
-    const values = await foldLiterals(db, comparedColumns(target, columns[i]!, alias));
+    const values = await foldLiterals(db, comparedColumns(target, columns, alias));
     const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
     return {
       target, i, key, values, unique,
@@ -236,7 +245,8 @@ async function contentChecks(
   const groups = [present.filter((c) => c.unique), ...present.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
   // A large range is compared as two halves at once, on this connection and one more: the longest check of a run
   // would otherwise keep one worker busy long after the other has run out of checks.
-  const halves = maxKey - minKey + 1 >= splitFromKeys ? [[minKey, Math.floor((minKey + maxKey) / 2)], [Math.floor((minKey + maxKey) / 2) + 1, maxKey]] : [[minKey, maxKey]];
+  const middle = Math.floor((minKey + maxKey) / 2);
+  const halves = maxKey - minKey + 1 >= splitFromKeys ? [[minKey, middle], [middle + 1, maxKey]] : [[minKey, maxKey]];
   const parts = (await Promise.all(groups.map((group) => {
     const sums = group.flatMap((c) => [
       `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
