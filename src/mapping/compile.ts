@@ -413,10 +413,10 @@ export function projectionUpdateSql(p: CompiledProjection): string {
 const namesTable = (sql: string, table: string) =>
   sql.includes(quoteId(table)) || new RegExp(`(?<![\\w$])${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'i').test(sql);
 
-/** All the SQL a step runs over its sources: what it reads (and the names of the tables it writes). */
-function stepSql(step: CompiledStep): string {
+/** The SQL a step reads its rows with: source, joins, conditions, ID and values. */
+function stepReadsSql(step: CompiledStep): string {
   return [step.fromClause, step.where, step.lineageJoin, step.idSql, ...step.targets.flatMap((t) => [
-    t.table, t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+    t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
   ])].join('\n');
 }
 
@@ -426,8 +426,10 @@ function stepSql(step: CompiledStep): string {
  */
 export function independentOfSteps(p: CompiledProjection, steps: readonly CompiledStep[]): boolean {
   const projectionSql = projectionUpdateSql(p);
-  return steps.every((step) =>
-    !namesTable(stepSql(step), p.table) && ![...step.targets.map((t) => t.table), 'eventshift_lineage'].some((t) => namesTable(projectionSql, t)));
+  return steps.every((step) => {
+    const writes = [...step.targets.map((t) => t.table), 'eventshift_lineage'];
+    return !writes.includes(p.table) && !namesTable(stepReadsSql(step), p.table) && !writes.some((t) => namesTable(projectionSql, t));
+  });
 }
 
 /**
@@ -436,9 +438,7 @@ export function independentOfSteps(p: CompiledProjection, steps: readonly Compil
  */
 export function stepsIndependent(steps: readonly CompiledStep[]): boolean {
   return steps.every((step) => {
-    const reads = [step.fromClause, step.where, step.lineageJoin, ...step.targets.flatMap((t) => [
-      t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
-    ])].join('\n');
+    const reads = stepReadsSql(step);
     return steps.every((other) => other === step || other.targets.every((t) => !namesTable(reads, t.table)));
   });
 }
