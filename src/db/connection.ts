@@ -109,15 +109,12 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
     const where = t.socketPath ?? `${t.host}:${t.port}`;
     throw databaseError(`Connecting to database ${t.database} at ${where} as ${t.user}`, cause);
   }
-  // Every session speaks UTC and strict SQL, whatever the server's defaults.
   const tempTableMiB = t.tempTableMiB ?? defaultTempTableMiB;
   let info: RowDataPacket | undefined;
   try {
+    // Every session speaks UTC and strict SQL, whatever the server's defaults.
     await raw.query(sessionSettingsSql);
-    // GROUP_CONCAT (the plan's first keys of a data problem) is cut at group_concat_max_len, 1024 bytes on MySQL 8:
-    // a long key would be shown cut short.
-    await raw.query('SET SESSION group_concat_max_len = GREATEST(@@SESSION.group_concat_max_len, 1048576)');
-    if (tempTableMiB > 0) await raw.query(tempTableSql(tempTableMiB));
+    await raw.query(sessionLimitsSql(tempTableMiB));
     [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
   } catch (cause) {
     raw.destroy();
@@ -127,10 +124,16 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
   return wrap(raw, t.database, capabilities, Number(info!.id), tempTableMiB);
 }
 
-/** Raises the session's in-memory temporary table limits to `mib` MiB where they are lower. */
-function tempTableSql(mib: number): string {
-  const bytes = mib * 1024 * 1024;
-  return `SET SESSION tmp_table_size = GREATEST(@@SESSION.tmp_table_size, ${bytes}), max_heap_table_size = GREATEST(@@SESSION.max_heap_table_size, ${bytes})`;
+/**
+ * Raises the session's limits where they are lower, never lowers them: GROUP_CONCAT to 1 MiB (the plan's first keys of
+ * a data problem; MySQL 8 cuts at 1024 bytes, which would show a long key cut short), and in-memory temporary tables
+ * to `tempTableMiB` MiB (0: the server's).
+ */
+function sessionLimitsSql(tempTableMiB: number): string {
+  const raise = (variable: string, bytes: number) => `${variable} = GREATEST(@@SESSION.${variable}, ${bytes})`;
+  const tempBytes = tempTableMiB * 1024 * 1024;
+  const limits = [raise('group_concat_max_len', 1024 * 1024), ...(tempTableMiB > 0 ? [raise('tmp_table_size', tempBytes), raise('max_heap_table_size', tempBytes)] : [])];
+  return `SET SESSION ${limits.join(', ')}`;
 }
 
 function wrap(raw: Connection, database: string, capabilities: Capabilities, connectionId: number, tempTableMiB: number): Db {
