@@ -320,7 +320,7 @@ async function writeStage(s: RunState): Promise<boolean> {
 
 /** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
 async function writeStep(
-  s: RunState, db: Db, planned: StepPlan, step: CompiledStep, progress: (rows: number) => void, stop: () => boolean = () => false,
+  s: RunState, db: Db, planned: StepPlan, step: CompiledStep, progress: (rows: number) => void, stop: () => boolean,
 ): Promise<void> {
   const { run, now, log } = s;
   const plan = run.plan;
