@@ -204,21 +204,10 @@ export async function buildPlan(
     }
     if (ready) await assignIds(db, mapping, steps, sources, overrides, describe);
 
-    const projections: ProjectionPlan[] = [];
-    for (const [name, p] of Object.entries(mapping.projections ?? {})) {
-      const compiled = compileProjection(name, p, names);
-      let rowsWithValue = 0;
-      let tableRows = 0;
-      if (ready) {
-        const [r] = await db.query<{ n: string; v: string }>(
-          `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
-             LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
-        );
-        rowsWithValue = Number(r!.v);
-        tableRows = Number(r!.n);
-      }
-      projections.push({ name, table: compiled.table, key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after, rowsWithValue, tableRows });
-    }
+    // Their counts (a pass over each projection's aggregate) are pieces of their own, filled in below.
+    const projections: ProjectionPlan[] = Object.entries(mapping.projections ?? {}).map(([name, p]) => ({
+      name, table: names(p.table), key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after, rowsWithValue: 0, tableRows: 0,
+    }));
 
     const tables = await tableChanges(mapping, names, describe);
     // Tables `eventshift finalize` alters later are backed up by the run, so restore can bring their columns back.
@@ -285,19 +274,36 @@ export async function buildPlan(
     return { steps, projections, tables, lookupPlanning, idSpace, suggestion };
   };
 
-  // The plan's own counting (steps, IDs, projections, lookups) and its longest reads, the encoding scan and each data
-  // problem's scan, are shared out between two connections, unless a source is a TEMPORARY staging table (CSV), which
-  // only `db` sees. Each piece describes tables on its own connection.
-  const [planned, ...scanned] = await sideBySide<unknown>(db, [
+  // The plan's own counting (steps, IDs, lookups) and its longest reads, each projection's count, the encoding scan
+  // and the data problems' scans (one per FROM clause: problems that read the same rows share a pass), are shared out
+  // between two connections, unless a source is a TEMPORARY staging table (CSV), which only `db` sees. Each piece
+  // describes tables on its own connection.
+  const projectionCount = (name: string) => async (on: Db) => {
+    const p = mapping.projections![name]!;
+    const compiled = compileProjection(name, p, names);
+    const [r] = await on.query<{ n: string; v: string }>(
+      `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
+         LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
+    );
+    return { name, rowsWithValue: Number(r!.v), tableRows: Number(r!.n) };
+  };
+  const projectionNames = ready ? Object.keys(mapping.projections ?? {}) : [];
+  const problemScans = ready ? problemsByScan(mapping, names, sources) : [];
+  const [planned, ...pieces] = await sideBySide<unknown>(db, [
     (on) => planCounts(on, describeOn(on)),
-    ...(ready ? [
-      (on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit),
-      ...Object.keys(mapping.problems ?? {}).map((name) => (on: Db) => findProblems(on, mapping, names, sources, [name])),
-    ] : []),
-  ], { shared: staged.size === 0 }) as [Awaited<ReturnType<typeof planCounts>>, ...ProblemFinding[][]];
+    ...projectionNames.map(projectionCount),
+    ...(ready ? [(on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit)] : []),
+    ...problemScans.map((scan) => (on: Db) => findProblems(on, scan)),
+  ], { shared: staged.size === 0 }) as [Awaited<ReturnType<typeof planCounts>>, ...unknown[]];
   const { steps, projections, tables, lookupPlanning, idSpace, suggestion } = planned;
+  for (const counted of pieces.slice(0, projectionNames.length) as Array<Awaited<ReturnType<ReturnType<typeof projectionCount>>>>) {
+    Object.assign(projections.find((p) => p.name === counted.name)!, { rowsWithValue: counted.rowsWithValue, tableRows: counted.tableRows });
+  }
+  const scanned = pieces.slice(projectionNames.length) as ProblemFinding[][];
   // The mapping's problems in its order, then the encoding findings.
-  const problems = [...scanned.slice(1).flat(), ...(scanned[0] ?? [])];
+  const order = Object.keys(mapping.problems ?? {});
+  const problems = scanned.slice(1).flat().sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  problems.push(...(scanned[0] ?? []));
   problems.push(...lookupPlanning.problems);
   for (const p of problems) {
     if (p.severity === 'fatal' && p.count > 0) {
@@ -520,22 +526,45 @@ async function idSpacePlan(
   return [...byTable.values()];
 }
 
-async function findProblems(
-  db: Db, mapping: Mapping, names: TableNames, sources: SourcePlan[], only: readonly string[],
-): Promise<ProblemFinding[]> {
-  const findings: ProblemFinding[] = [];
-  for (const name of only) {
-    const p = mapping.problems![name]!;
+/** Data problems found in one pass: those whose FROM clause (source and joins) and key are the same. */
+interface ProblemScan {
+  from: string;
+  key: string;
+  problems: Array<{ name: string; where: string; definition: NonNullable<Mapping['problems']>[string] }>;
+}
+
+/** The mapping's data problems grouped into scans, in the order of each scan's first problem. */
+function problemsByScan(mapping: Mapping, names: TableNames, sources: SourcePlan[]): ProblemScan[] {
+  const scans: ProblemScan[] = [];
+  for (const [name, p] of Object.entries(mapping.problems ?? {})) {
     const source = sources.find((s) => s.alias === p.from);
     const key = p.key !== undefined ? names.snippet(p.key) : source?.keyColumn ? quoteQualified(p.from, source.keyColumn) : null;
-    const where = names.snippet(p.where);
     if (!key) throw usageError(`Mapping ${mapping.name}, problem ${name}: ${p.from} has no single primary key; declare the problem's \`key\`.`);
     const from = fromClauseSql(p.from, p.join ?? {}, names);
-    // One pass: the count and the first keys together (GROUP_CONCAT sorts only the offending rows).
-    const [found] = await db.query<{ n: string; ks: string | Buffer | null }>(
-      `SELECT COUNT(*) AS n, SUBSTRING_INDEX(GROUP_CONCAT(${key} ORDER BY ${key} SEPARATOR '\n'), '\n', ${problemKeyLimit}) AS ks FROM ${from} WHERE (${where})`);
-    const keys = found!.ks === null ? [] : String(found!.ks).split('\n');
-    findings.push({ name, description: p.description, severity: p.severity, consequence: p.consequence, count: Number(found!.n), keys });
+    let scan = scans.find((s) => s.from === from && s.key === key);
+    if (!scan) scans.push((scan = { from, key, problems: [] }));
+    scan.problems.push({ name, where: names.snippet(p.where), definition: p });
   }
-  return findings;
+  return scans;
+}
+
+/**
+ * Counts the rows of each problem of a scan and lists its first keys, in one pass over the scan's rows: only rows
+ * some problem names pass the WHERE, and each GROUP_CONCAT sorts only its own problem's rows (a NULL is skipped).
+ */
+async function findProblems(db: Db, scan: ProblemScan): Promise<ProblemFinding[]> {
+  const { key } = scan;
+  const columns = scan.problems.flatMap(({ where }, i) => [
+    `SUM(CASE WHEN (${where}) THEN 1 ELSE 0 END) AS n${i}`,
+    `SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN (${where}) THEN ${key} END ORDER BY ${key} SEPARATOR '\n'), '\n', ${problemKeyLimit}) AS ks${i}`,
+  ]);
+  const [found] = await db.query<Record<string, string | Buffer | null>>(
+    `SELECT ${columns.join(', ')} FROM ${scan.from} WHERE ${scan.problems.map((p) => `(${p.where})`).join(' OR ')}`);
+  return scan.problems.map(({ name, definition: p }, i) => {
+    const ks = found?.[`ks${i}`] ?? null;
+    return {
+      name, description: p.description, severity: p.severity, consequence: p.consequence,
+      count: Number(found?.[`n${i}`] ?? 0), keys: ks === null ? [] : String(ks).split('\n'),
+    };
+  });
 }
