@@ -44,18 +44,57 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const keySql = 'CAST(CAST(q.k AS CHAR CHARACTER SET utf8mb4) AS BINARY)';
 
 /**
- * The SQL streaming one side: each row's key, then `columns` as utf8mb4 text, ordered by the key's length, then its
- * bytes (for whole-number keys that is numeric order). compareKeys is the same order.
+ * How the sides of a merge are ordered: `text`, by the key's text (its length, then its bytes: for whole-number keys
+ * that is numeric order), which any key has; or `integer`, by the key's value, cheaper for the server (it sorts
+ * numbers, not text made from them), when every side's key is an integer column (keyOrderOf).
  */
-export function replayStreamSql(query: string, columns: readonly string[], thenBy?: string): string {
+export type KeyOrder = 'text' | 'integer';
+
+/**
+ * The SQL streaming one side: each row's key, then `columns` as utf8mb4 text, in `order` (then by `thenBy`).
+ * compareKeys, or compareIntegerKeys for `integer`, is the same order.
+ */
+export function replayStreamSql(query: string, columns: readonly string[], thenBy?: string, order: KeyOrder = 'text'): string {
   const values = columns.map((c) => `CAST(q.${quoteId(c)} AS CHAR CHARACTER SET utf8mb4)`);
-  return `SELECT ${[keySql, ...values].join(', ')} FROM (${query}) AS q ORDER BY LENGTH(${keySql}), ${keySql}${thenBy ? `, q.${quoteId(thenBy)}` : ''}`;
+  const by = order === 'integer' ? 'q.k' : `LENGTH(${keySql}), ${keySql}`;
+  return `SELECT ${[keySql, ...values].join(', ')} FROM (${query}) AS q ORDER BY ${by}${thenBy ? `, q.${quoteId(thenBy)}` : ''}`;
 }
 
 /** The order of replayStreamSql: shorter keys first, then byte order; NULL first. */
 export function compareKeys(a: Buffer | null, b: Buffer | null): number {
   if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
   return a.length - b.length || Buffer.compare(a, b);
+}
+
+/**
+ * The `integer` order of replayStreamSql, of keys as the server writes integers (an optional minus sign, then digits
+ * without leading zeros): negative before non-negative; among non-negative ones as compareKeys; among negative ones
+ * the reverse. NULL first, as the server sorts it.
+ */
+export function compareIntegerKeys(a: Buffer | null, b: Buffer | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  const negative = a[0] === 0x2d;
+  if (negative !== (b[0] === 0x2d)) return negative ? -1 : 1;
+  const c = a.length - b.length || Buffer.compare(a, b);
+  return negative ? -c : c;
+}
+
+/** MySQL protocol column types of integers (TINYINT, SMALLINT, INT, BIGINT, MEDIUMINT). */
+const integerTypes = new Set([1, 2, 3, 8, 9]);
+const zerofillFlag = 0x40;
+
+/**
+ * `integer` when the column `k` of every query is an integer column (not ZEROFILL, whose text has leading zeros), as
+ * the server describes it without running the query (LIMIT 0); otherwise `text`.
+ */
+export async function keyOrderOf(db: Db, queries: readonly string[]): Promise<KeyOrder> {
+  for (const query of queries) {
+    const [, fields] = await db.raw.query({ sql: `SELECT q.k FROM (${query}) AS q LIMIT 0`, rowsAsArray: true });
+    const k = (fields as Array<{ columnType?: number; type?: number; flags: number | string[] }> | undefined)?.[0];
+    const type = k?.columnType ?? k?.type;
+    if (type === undefined || !integerTypes.has(type) || typeof k!.flags !== 'number' || (k!.flags & zerofillFlag) !== 0) return 'text';
+  }
+  return 'integer';
 }
 
 /** The entity keys each problem named in `explainedBy` (numbered from 1, in order) accounts for, from its own declaration. */
@@ -86,12 +125,14 @@ export type SortedRows = Pick<RowCursor, 'head' | 'advance'>;
  * Merges sorted sides by key: calls `visit` once per key any side has, with each side's rows for it. Throws when a
  * side is out of order (its query does not sort as replayStreamSql does), rather than give a wrong verdict.
  */
-export async function mergeByKey(sides: readonly SortedRows[], visit: (key: Buffer | null, groups: SideGroup[]) => void): Promise<void> {
+export async function mergeByKey(
+  sides: readonly SortedRows[], visit: (key: Buffer | null, groups: SideGroup[]) => void, compare: (a: Buffer | null, b: Buffer | null) => number = compareKeys,
+): Promise<void> {
   // Each head's key, and its value when it is a whole number (NaN otherwise): most keys are, and numbers compare
-  // without a call into Buffer.compare (the same order, shortest first).
+  // without a call into Buffer.compare (the same order, shortest first, in either comparison).
   const keys = sides.map((s) => s.head?.[0] ?? null);
   const numbers = keys.map(wholeNumber);
-  const order = (i: number, key: Buffer | null, n: number) => (numbers[i] === numbers[i] && n === n ? numbers[i]! - n : compareKeys(keys[i]!, key));
+  const order = (i: number, key: Buffer | null, n: number) => (numbers[i] === numbers[i] && n === n ? numbers[i]! - n : compare(keys[i]!, key));
   for (;;) {
     let min = -1;
     for (let i = 0; i < sides.length; i++) {
@@ -187,7 +228,11 @@ export async function replayChecks(
     title: `Replay ${replayName}: each ${replay.entity}'s state from its events agrees with ${c.label}${c.comparison.description ? ` (${c.comparison.description})` : ''}`,
   });
   const stateColumns = [...new Set(comparisons.map((c) => c.stateColumn))];
-  const explainedStreamSql = (c: Comparison) => replayStreamSql(c.explained!, ['problem'], 'problem');
+  const eventsSql = resolveNames(replay.events, mapping, renames);
+  const legacySql = comparisons.map((c) => resolveNames(c.comparison.legacy, mapping, renames));
+  /** How every side of this replay is ordered (keyOrderOf); set before the first merge. */
+  let order: KeyOrder = 'text';
+  const explainedStreamSql = (c: Comparison) => replayStreamSql(c.explained!, ['problem'], 'problem', order);
   /** Counts a disagreement as explained by problem number `problem` (from 1), or as a failure (0). */
   const decide = (c: Comparison, key: Buffer | null, reason: string, problem: number) => {
     c.totals[problem > 0 ? 1 : 2]!++;
@@ -205,7 +250,7 @@ export async function replayChecks(
       // every eventshift session sets (ConnectionTarget.tempTableMiB).
       for (const _ of queries) connections.push(await connectSide());
       const sides = await Promise.all(queries.map((sql, i) => openRowCursor(connections[i]!, sql)));
-      await mergeByKey(held.length > 0 ? [...sides, arraySide(held)] : sides, visit);
+      await mergeByKey(held.length > 0 ? [...sides, arraySide(held)] : sides, visit, order === 'integer' ? compareIntegerKeys : compareKeys);
     } catch (error) {
       for (const connection of connections) connection.raw.destroy();
       throw error;
@@ -227,8 +272,8 @@ export async function replayChecks(
     const explainedSide = new Map<number, number>();
     if (explainedSides) comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
     const queries = [
-      replayStreamSql(resolveNames(replay.events, mapping, renames), [...stateColumns, 'detail']),
-      ...comparisons.map((c) => replayStreamSql(resolveNames(c.comparison.legacy, mapping, renames), ['state', 'detail'])),
+      replayStreamSql(eventsSql, [...stateColumns, 'detail'], undefined, order),
+      ...legacySql.map((sql) => replayStreamSql(sql, ['state', 'detail'], undefined, order)),
       ...comparisons.flatMap((c) => (explainedSides && c.explained !== null ? [explainedStreamSql(c)] : [])),
     ];
     let held = 0;
@@ -267,6 +312,12 @@ export async function replayChecks(
   };
 
   try {
+    const probe = await connectSide();
+    try {
+      order = await keyOrderOf(probe, [eventsSql, ...legacySql, ...comparisons.flatMap((c) => (c.explained === null ? [] : [c.explained]))]);
+    } finally {
+      await probe.close();
+    }
     if (await pass(false)) {
       // The held disagreements of each comparison, explained by the keys its problems name.
       for (const c of comparisons) {

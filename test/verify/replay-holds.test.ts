@@ -8,7 +8,7 @@ import { createTableSql } from '../../src/db/ddl.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import { renameState } from '../../src/run/cutover.ts';
-import { compareKeys, replayChecks, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
+import { compareIntegerKeys, compareKeys, keyOrderOf, replayChecks, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
 import { connectAgain, openRowCursor } from '../../src/db/row-stream.ts';
 import type { Mapping } from '../../src/mapping/define.ts';
 
@@ -89,6 +89,29 @@ describe('the order the sides stream in', () => {
     expect(streamed).toHaveLength(11);
     expect(streamed).toEqual([...streamed].sort(compareKeys));
     expect(streamed.map((k) => k?.toString() ?? null)).toEqual([null, '', '2', '9', 'B', 'b', 'e', '10', 'ab', 'é', '100']);
+    expect(await keyOrderOf(t.db, [keys])).toBe('text');
+  });
+
+  it('is by value where every side\'s key is an integer column, as the merge then expects', async () => {
+    await t.db.execute('CREATE TABLE int_keys (s BIGINT NULL, u BIGINT UNSIGNED NULL, z INT(5) UNSIGNED ZEROFILL NULL, d DECIMAL(20,0) NULL)');
+    await t.db.execute(`INSERT INTO int_keys (s, u) VALUES (-9223372036854775808, 18446744073709551615), (-10, 10), (-9, 9), (-1, 0),
+      (0, 100), (9, 2), (10, NULL), (100, 9223372036854775807), (9223372036854775807, 1), (NULL, 3)`);
+    const signed = 'SELECT s AS k FROM int_keys';
+    const unsigned = 'SELECT u AS k FROM int_keys';
+    expect(await keyOrderOf(t.db, [signed, unsigned])).toBe('integer');
+    for (const query of [signed, unsigned]) {
+      const cursor = await openRowCursor(t.db, replayStreamSql(query, [], undefined, 'integer'));
+      const streamed: Array<Buffer | null> = [];
+      for (; cursor.head; await cursor.advance()) streamed.push(cursor.head[0]!);
+      expect(streamed).toHaveLength(10);
+      expect(streamed).toEqual([...streamed].sort(compareIntegerKeys));
+      // Negative keys: the order differs from text order, which the merge would refuse.
+      if (query === signed) expect(streamed).not.toEqual([...streamed].sort(compareKeys));
+    }
+    // A side whose key is not an integer column, or whose text has leading zeros, keeps every side in text order.
+    expect(await keyOrderOf(t.db, [signed, 'SELECT z AS k FROM int_keys'])).toBe('text');
+    expect(await keyOrderOf(t.db, [signed, 'SELECT d AS k FROM int_keys'])).toBe('text');
+    expect(await keyOrderOf(t.db, ['SELECT CAST(s AS CHAR) AS k FROM int_keys', unsigned])).toBe('text');
   });
 });
 

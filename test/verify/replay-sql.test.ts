@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { defineMapping, id, lit } from '../../src/mapping/define.ts';
-import { compareKeys, explainedKeysSql, followColumnRenames, mergeByKey, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
+import { compareIntegerKeys, compareKeys, explainedKeysSql, followColumnRenames, mergeByKey, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
 import type { RenameState } from '../../src/run/cutover.ts';
 import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
 
@@ -49,6 +49,13 @@ describe('the sides of a comparison', () => {
   it('order keys as whole numbers do, and any text consistently', () => {
     const keys = ['10', '9', '100', 'b', 'a', 'ab', 'é'].map((k) => Buffer.from(k));
     expect([...keys, null].sort(compareKeys).map((k) => k?.toString() ?? null)).toEqual([null, '9', 'a', 'b', '10', 'ab', 'é', '100']);
+  });
+
+  it('order integer keys by value when every side sorts them as numbers', () => {
+    const keys = ['10', '-9', '0', '-10', '18446744073709551615', '9', '-1', '9223372036854775807', '-9223372036854775808'];
+    const sorted = [...keys.map((k) => Buffer.from(k)), null].sort(compareIntegerKeys).map((k) => k?.toString() ?? null);
+    expect(sorted).toEqual([null, ...[...keys].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))]);
+    expect(replayStreamSql('SELECT 7 AS k, 1 AS problem', ['problem'], 'problem', 'integer')).toMatch(/ORDER BY q\.k, q\.`problem`$/);
   });
 });
 
