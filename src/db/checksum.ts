@@ -117,15 +117,43 @@ export function storedRowTextSql(values: readonly RowValue[]): string {
   return `CONCAT(${values.map(storedPieceSql).join(", ',', ")})`;
 }
 
-/** SQL for the 64-bit fingerprint of one row (an unsigned integer), from its values' SQL expressions. */
-export function rowFingerprintSql(values: readonly RowValue[], recipe: ChecksumRecipe = 'md5'): string {
+/**
+ * SQL for the 64-bit fingerprint of one row (an unsigned integer), from its values' SQL expressions. With `textOnce`,
+ * the CRC recipes build the row's text once, in a user variable both CRCs read, rather than twice (the text is most
+ * of the cost); only where textOnceWorks says the server assigns before it reads.
+ */
+export function rowFingerprintSql(values: readonly RowValue[], recipe: ChecksumRecipe = 'md5', textOnce = false): string {
   if (recipe === 'crc32c' || recipe === 'crc32c-bytes') {
     const text = recipe === 'crc32c' ? `CONCAT_WS(',', ${values.map((v) => quotedPieceSql(v.expr, v.kind)).join(', ')})` : storedRowTextSql(values);
-    return `((CRC32(${text}) << 32) | CRC32C(${text}))`;
+    return textOnce ? `((CRC32(${rowTextVariable} := ${text}) << 32) | CRC32C(${rowTextVariable}))` : `((CRC32(${text}) << 32) | CRC32C(${text}))`;
   }
   const canon = values.map((v) => canonicalSql(v.expr, v.kind));
   const lengths = canon.map((c) => `IFNULL(LENGTH(${c}), -1)`);
   return `CAST(CONV(LEFT(MD5(CONCAT_WS('|', ${[...canon, `CONCAT_WS(',', ${lengths.join(', ')})`].join(', ')})), 16), 16, 10) AS UNSIGNED)`;
+}
+
+const rowTextVariable = '@eventshift_fp';
+
+/** What textOnceWorks found, per server version. */
+const textOnceByVersion = new Map<string, Promise<boolean>>();
+
+/**
+ * Whether the server evaluates `(CRC32(@v := text) << 32) | CRC32C(@v)` left to right, row by row, so that both CRCs
+ * are of the row's own text. MariaDB does, but does not promise it; a fingerprint built on a wrong order would make
+ * every checksum differ from the backup's, so the server is asked once (per version) over three rows, and the text is
+ * built twice where the answer is not the same as building it twice.
+ */
+export function textOnceWorks(db: Db): Promise<boolean> {
+  const version = db.capabilities.version;
+  if (!textOnceByVersion.has(version)) {
+    const values: RowValue[] = [{ expr: 't.v', kind: 'text' }, { expr: 't.n', kind: 'other' }];
+    const rows = `(SELECT 'a' AS v, 1 AS n UNION ALL SELECT 'bb', NULL UNION ALL SELECT NULL, 3) AS t`;
+    const probe = db.query<{ once: string | null; twice: string | null }>(
+      `SELECT SUM(${rowFingerprintSql(values, 'crc32c-bytes', true)}) AS once, SUM(${rowFingerprintSql(values, 'crc32c-bytes')}) AS twice FROM ${rows}`)
+      .then(([r]) => r !== undefined && r.once !== null && String(r.once) === String(r.twice), () => false);
+    textOnceByVersion.set(version, probe);
+  }
+  return textOnceByVersion.get(version)!;
 }
 
 /** Select-list SQL aggregating fingerprints into `rows_n` and `hash_sum`. */
@@ -165,6 +193,6 @@ export async function tableChecksum(
   params: readonly unknown[] = [],
   recipe: ChecksumRecipe = db.capabilities.checksumRecipe,
 ): Promise<ContentChecksum> {
-  const fingerprint = rowFingerprintSql(columnValues(columns), recipe);
+  const fingerprint = rowFingerprintSql(columnValues(columns), recipe, recipe !== 'md5' && (await textOnceWorks(db)));
   return readChecksum(db, `SELECT ${aggregateSql(fingerprint)} FROM ${quoteId(table)} WHERE ${where}`, params, recipe);
 }
