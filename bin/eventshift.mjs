@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Mappings are TypeScript modules chosen at run time, so the CLI runs under tsx's loader.
-import { register } from 'tsx/esm/api';
+// The CLI, compiled from src/ on first use and whenever src/ changes (bin/compiled.mjs explains why and how).
+import { importCli } from './compiled.mjs';
 
-register();
-await import('../src/cli/main.ts');
+await importCli();

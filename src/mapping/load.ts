@@ -12,6 +12,8 @@ const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
  */
 export async function loadMapping(ref: string, cwd = process.cwd()): Promise<Mapping> {
   const file = resolveMappingFile(ref, cwd);
+  // The compiled CLI (bin/compiled.mjs) runs without a TypeScript loader until a mapping needs it.
+  await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for('eventshift.typescript')]?.();
   let module: { default?: unknown };
   try {
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };

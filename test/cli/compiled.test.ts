@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../support/database.ts';
+import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
+
+const root = join(import.meta.dirname, '../..');
+const bin = join(root, 'bin/eventshift.mjs');
+let t: TestDatabase;
+let work: string;
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, DATABASE_URL: t.url, ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  t = await freshDatabase('compiled_cli');
+  work = await mkdtemp(join(tmpdir(), 'es-compiled-'));
+  await generateVbzcart(t.db, { seed: 5151, pulls: 200 });
+});
+afterAll(async () => {
+  await t.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('the CLI compiled from src/', () => {
+  it('runs from build/, kept no older than src/', async () => {
+    expect(cli(['--help']).code).toBe(0);
+    for (const module of ['cli/main', 'mapping/load', 'verify/replay']) {
+      expect((await stat(join(root, 'build', `${module}.js`))).mtimeMs).toBeGreaterThanOrEqual((await stat(join(root, 'src', `${module}.ts`))).mtimeMs);
+    }
+  });
+
+  it('shares its modules with the TypeScript mappings it loads: an error a mapping raises is the CLI\'s own kind', async () => {
+    // A mapping whose ID offset refuses with eventshift's usageError, imported from src/ as a mapping does: the CLI
+    // can tell it is a usage error (exit 2, its sentence) only if the mapping got the very module the CLI runs.
+    const src = (path: string) => pathToFileURL(join(root, path)).href;
+    const file = join(work, 'refusing.mts');
+    await writeFile(file, `import vbzcart from '${src('mappings/vbzcart-ord-pull/index.ts')}';
+import { defineMapping } from '${src('src/mapping/define.ts')}';
+import { usageError } from '${src('src/errors.ts')}';
+const holdOn = vbzcart.steps.holdOn!;
+export default defineMapping({
+  ...vbzcart,
+  steps: { ...vbzcart.steps, holdOn: { ...holdOn, ids: { ...holdOn.ids, offset: () => { throw usageError('This mapping refuses to be offset.'); } } } },
+});
+`);
+    for (const env of [{}, { EVENTSHIFT_TYPESCRIPT: '1' }]) {
+      const r = cli(['plan', file], env);
+      expect(r.stderr, JSON.stringify(env)).toMatch(/This mapping refuses to be offset\./);
+      expect(r.stderr, JSON.stringify(env)).not.toMatch(/Unexpected error/);
+      expect(r.code, JSON.stringify(env)).toBe(2);
+    }
+    // The same mapping without the refusal plans as the built-in one does.
+    expect(cli(['plan', 'vbzcart-ord-pull', '--json']).code).toBe(0);
+  });
+});
