@@ -82,9 +82,10 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   const tableOf = memoTables();
   const columnsOf = async (table: string, db: Db) => (await tableOf(table, db)).columns;
   // Every check is listed first, so progress can say how many of how many are done.
-  // `weight`: how many checks an item gives (some queries give several); `run` gets the connection to work on.
-  const work: Array<{ weight: number; first?: boolean; run: (db: Db) => Promise<Array<Omit<CheckResult, 'seconds'>>> }> = [];
-  const one = (fn: (db: Db) => Promise<Omit<CheckResult, 'seconds'>>) => work.push({ weight: 1, run: async (db) => [await fn(db)] });
+  // `weight`: how many checks an item gives (some queries give several); `run` gets the connection to work on;
+  // `rows`: about how many rows it reads (each row looked up in another table counted again), to start long ones first.
+  const work: Array<{ weight: number; first?: boolean; rows?: number; run: (db: Db) => Promise<Array<Omit<CheckResult, 'seconds'>>> }> = [];
+  const one = (fn: (db: Db) => Promise<Omit<CheckResult, 'seconds'>>, rows = 0) => work.push({ weight: 1, rows, run: async (db) => [await fn(db)] });
 
   const compiled = ctx.plan.steps.filter((s) => s.range).map((s) =>
     compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.ids, names, ctx.runId));
@@ -95,6 +96,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     const source = ctx.plan.sources.find((s) => s.alias === step.fromAlias)!;
     work.push({
       weight: step.targets.length + step.targets.filter((t) => t.table !== step.idTable).length,
+      rows: planned.sourceRows * (1 + step.targets.length),
       run: async (db) => {
         // Steps with code() columns are compared row by row, their code computed again (streamed-content.ts).
         const tables = await Promise.all(step.targets.map((t) => tableOf(t.table, db)));
@@ -132,12 +134,14 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
 
   for (const pre of ctx.preRun) {
     if (!pre.exists || !pre.checksum) continue;
-    one((db) => unchangedCheck(db, pre, ctx.renames, rangesByTable.get(pre.name) ?? []));
+    one((db) => unchangedCheck(db, pre, ctx.renames, rangesByTable.get(pre.name) ?? []), pre.checksum.rows);
   }
 
   for (const [name, p] of Object.entries(ctx.mapping.projections ?? {})) {
     const projection = compileProjection(name, p, names);
-    one(async (db) => projectionCheck(db, projection, await columnsOf(projection.table, db), limit));
+    // Its table, and the aggregate's source grouped.
+    const rows = (ctx.plan.projections.find((x) => x.name === name)?.tableRows ?? 0) + (ctx.plan.sources.find((x) => x.alias === p.value.from)?.rows ?? 0);
+    one(async (db) => projectionCheck(db, projection, await columnsOf(projection.table, db), limit), rows);
   }
 
   work.push(...lookupChecks({ mapping: ctx.mapping, plan: ctx.plan, preRun: ctx.preRun, runId: ctx.runId, limit, renames: ctx.renames }));
@@ -152,10 +156,13 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   }
 
   // Two workers, each on a connection of its own, take the items in turn: a server with two cores or more works on
-  // two checks at once. The report lists the checks in the order above, whatever order they finish in.
+  // two checks at once. The replays first, then the others, the longest first, so that no long check is left for
+  // one worker at the end while the other has nothing to do. The report lists the checks in the order above,
+  // whatever order they run in.
   const total = work.reduce((n, w) => n + w.weight, 0);
   const results: Array<CheckResult[]> = [];
-  const queue = [...work.keys()].sort((a, b) => Number(Boolean(work[b]!.first)) - Number(Boolean(work[a]!.first)));
+  const queue = [...work.keys()].sort((a, b) =>
+    Number(Boolean(work[b]!.first)) - Number(Boolean(work[a]!.first)) || (work[b]!.rows ?? 0) - (work[a]!.rows ?? 0));
   let done = 0;
   ctx.onProgress?.(0, total);
   const worker = async (db: Db) => {

@@ -49,7 +49,7 @@ export default defineMapping({
   steps: { ...vbzcart.steps, holdOn: { ...holdOn, ids: { ...holdOn.ids, offset: () => { throw usageError('This mapping refuses to be offset.'); } } } },
 });
 `);
-    for (const env of [{}, { EVENTSHIFT_TYPESCRIPT: '1' }]) {
+    for (const env of [{}, { EVENTSHIFT_TYPESCRIPT: '1' }] as Array<Record<string, string>>) {
       const r = cli(['plan', file], env);
       expect(r.stderr, JSON.stringify(env)).toMatch(/This mapping refuses to be offset\./);
       expect(r.stderr, JSON.stringify(env)).not.toMatch(/Unexpected error/);
