@@ -175,6 +175,9 @@ function wholeNumber(key: Buffer | null): number {
 const text = (b: Buffer | null | undefined) => (b === null || b === undefined ? null : b.toString('utf8'));
 const same = (a: Buffer | null | undefined, b: Buffer | null) => (a ?? null) === null ? b === null : b !== null && a!.equals(b);
 
+/** The third value of a held disagreement whose reason wants the legacy side's detail. */
+const wantsDetail = Buffer.from('1');
+
 /** Disagreements a replay holds in memory until it reads which problems explain them; past this, it reads them in the merge. */
 const heldDisagreements = 20_000;
 
@@ -219,7 +222,12 @@ export async function replayChecks(
     totals: [0, 0, 0],
     failures: [] as Array<{ key: string; reason: string }>,
     explainedList: [] as Array<{ key: string; problem: string; reason: string }>,
-    /** Disagreements waiting for the problems' keys: [key, reason] in key order. */
+    /**
+     * Listed disagreements whose legacy side has one row for the key: its `detail` is read afterwards, for these
+     * keys only (legacyDetails), and added to the reason. The legacy sides stream no detail: most keys agree.
+     */
+    wantDetail: [] as Array<{ key: Buffer | null; listed: { reason: string } }>,
+    /** Disagreements waiting for the problems' keys: [key, reason, '1' when the legacy detail is wanted] in key order. */
     held: [] as RawRow[],
   }));
   type Comparison = (typeof comparisons)[number];
@@ -233,12 +241,42 @@ export async function replayChecks(
   /** How every side of this replay is ordered (keyOrderOf); set before the first merge. */
   let order: KeyOrder = 'text';
   const explainedStreamSql = (c: Comparison) => replayStreamSql(c.explained!, ['problem'], 'problem', order);
-  /** Counts a disagreement as explained by problem number `problem` (from 1), or as a failure (0). */
-  const decide = (c: Comparison, key: Buffer | null, reason: string, problem: number) => {
+  /**
+   * Counts a disagreement as explained by problem number `problem` (from 1), or as a failure (0); `detail`: its
+   * reason ends with the legacy side's state, to be followed by that side's detail.
+   */
+  const decide = (c: Comparison, key: Buffer | null, reason: string, problem: number, detail: boolean) => {
     c.totals[problem > 0 ? 1 : 2]!++;
     const k = text(key) ?? 'NULL';
-    if (problem > 0 && c.explainedList.length < limit) c.explainedList.push({ key: k, problem: c.problems[problem - 1]!, reason });
-    if (problem === 0 && c.failures.length < limit) c.failures.push({ key: k, reason });
+    const list = problem > 0 ? c.explainedList : c.failures;
+    if (list.length >= limit) return;
+    const listed = problem > 0 ? { key: k, problem: c.problems[problem - 1]!, reason } : { key: k, reason };
+    list.push(listed as { key: string; problem: string; reason: string });
+    if (detail) c.wantDetail.push({ key: key === null ? null : Buffer.from(key), listed });
+  };
+  /**
+   * Adds the legacy side's detail to the reasons that want it, read for their keys only (`k IN (...)`, which the
+   * server narrows to those keys, by index where there is one; the exact bytes decide, as in the merge).
+   */
+  const legacyDetails = async (c: Comparison, legacy: string) => {
+    if (c.wantDetail.length === 0) return;
+    const connection = await connectSide();
+    try {
+      for (let i = 0; i < c.wantDetail.length; i += 1000) {
+        const chunk = c.wantDetail.slice(i, i + 1000);
+        const keys = chunk.flatMap((w) => (w.key === null ? [] : [text(w.key)]));
+        const conditions = [...(keys.length > 0 ? [`q.k IN (${keys.map(() => '?').join(', ')})`] : []), ...(keys.length < chunk.length ? ['q.k IS NULL'] : [])];
+        const found = await connection.query<{ k: Buffer | null; detail: Buffer | null }>(
+          `SELECT ${keySql} AS k, CAST(CAST(q.${quoteId('detail')} AS CHAR CHARACTER SET utf8mb4) AS BINARY) AS detail FROM (${legacy}) AS q WHERE ${conditions.join(' OR ')}`, keys);
+        const details = new Map(found.map((row) => [row.k === null ? null : row.k.toString('latin1'), text(row.detail)]));
+        for (const w of chunk) {
+          const detail = details.get(w.key === null ? null : w.key.toString('latin1'));
+          if (detail) w.listed.reason += ` (${detail})`;
+        }
+      }
+    } finally {
+      await connection.close();
+    }
   };
   /**
    * Streams `queries` at once, each on a connection of its own, and merges them (then the `held` rows, if any).
@@ -267,13 +305,14 @@ export async function replayChecks(
       c.totals = [0, 0, 0];
       c.failures = [];
       c.explainedList = [];
+      c.wantDetail = [];
       c.held = [];
     }
     const explainedSide = new Map<number, number>();
     if (explainedSides) comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
     const queries = [
       replayStreamSql(eventsSql, [...stateColumns, 'detail'], undefined, order),
-      ...legacySql.map((sql) => replayStreamSql(sql, ['state', 'detail'], undefined, order)),
+      ...legacySql.map((sql) => replayStreamSql(sql, ['state'], undefined, order)),
       ...comparisons.flatMap((c) => (explainedSides && c.explained !== null ? [explainedStreamSql(c)] : [])),
     ];
     let held = 0;
@@ -297,15 +336,17 @@ export async function replayChecks(
           if (n > 1) return `${n} rows for this ${replay.entity}`;
           return `${text(state) ?? 'NULL'}${text(detail) ? ` (${text(detail)})` : ''}`;
         };
+        // The legacy side's detail is read later, for the disagreements listed (legacyDetails).
         const reason = `events: ${say(events.count, es, events.row?.[1 + stateColumns.length], c.absent.events)}; ` +
-          `${c.label}: ${say(legacy.count, ls, legacy.row?.[2], c.absent.legacy)}`;
-        if (c.explained === null) return decide(c, key, reason, 0);
+          `${c.label}: ${say(legacy.count, ls, null, c.absent.legacy)}`;
+        const detail = legacy.count === 1;
+        if (c.explained === null) return decide(c, key, reason, 0, detail);
         if (explainedSides) {
           const explainedBy = groups[explainedSide.get(i)!]!;
-          return decide(c, key, reason, explainedBy.count > 0 ? Number(text(explainedBy.row![1]!)) : 0);
+          return decide(c, key, reason, explainedBy.count > 0 ? Number(text(explainedBy.row![1]!)) : 0, detail);
         }
         // A copy: the row's buffers point into the connection's read buffer.
-        if (held++ < holdAtMost) c.held.push([key === null ? null : Buffer.from(key), Buffer.from(reason)]);
+        if (held++ < holdAtMost) c.held.push([key === null ? null : Buffer.from(key), Buffer.from(reason), detail ? wantsDetail : null]);
       });
     });
     return held <= holdAtMost;
@@ -338,7 +379,7 @@ export async function replayChecks(
                 const k = row.k.toString('latin1');
                 first.set(k, Math.min(first.get(k) ?? Number.POSITIVE_INFINITY, Number(row.problem)));
               }
-              for (const [key, reason] of chunk) decide(c, key!, text(reason)!, first.get(key!.toString('latin1')) ?? 0);
+              for (const [key, reason, detail] of chunk) decide(c, key!, text(reason)!, first.get(key!.toString('latin1')) ?? 0, detail !== null);
             }
           } finally {
             await connection.close();
@@ -346,7 +387,7 @@ export async function replayChecks(
         } else {
           await merged([explainedStreamSql(c)], (key, [explainedBy, held]) => {
             if (held!.count === 0) return;
-            decide(c, key, text(held!.row![1]!)!, explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0);
+            decide(c, key, text(held!.row![1]!)!, explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0, held!.row![2] !== null);
           }, c.held);
         }
         c.held = [];
@@ -354,6 +395,7 @@ export async function replayChecks(
     } else {
       await pass(true);
     }
+    for (const [i, c] of comparisons.entries()) await legacyDetails(c, legacySql[i]!);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return comparisons.map((c) => ({
