@@ -121,8 +121,27 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
     throw databaseError(`Setting up the session on database ${t.database}`, cause);
   }
   const capabilities = detectCapabilities(String(info!.version));
+  if (capabilities.engine === 'mariadb') {
+    try {
+      await raw.query(groupByCostsSql);
+    } catch (cause) {
+      // A server without the variable or the flag (before MariaDB 10.5.24, 10.6.17, 10.11.7) plans as it always did.
+      const errno = (cause as { errno?: number }).errno;
+      if (errno !== 1193 && errno !== 1231) {
+        raw.destroy();
+        throw databaseError(`Setting up the session on database ${t.database}`, cause);
+      }
+    }
+  }
   return wrap(raw, t.database, capabilities, Number(info!.id), tempTableMiB);
 }
+
+/**
+ * MariaDB up to 11.0 reads a whole table through any index that gives a GROUP BY's order, looking up every row, even
+ * where reading the table and sorting costs less (MDEV-33306): grouping 500,000 legacy rows by an indexed column
+ * took a fifth to a third more CPU so. This flag makes that choice by cost, for this session only.
+ */
+const groupByCostsSql = "SET SESSION optimizer_adjust_secondary_key_costs = CONCAT_WS(',', NULLIF(@@SESSION.optimizer_adjust_secondary_key_costs, ''), 'disable_forced_index_in_group_by')";
 
 /**
  * Raises the session's limits where they are lower, never lowers them: GROUP_CONCAT to 1 MiB (the plan's first keys of

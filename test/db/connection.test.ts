@@ -54,4 +54,19 @@ describe('connection', () => {
     }
     expect(() => parseDatabaseUrl(`${t.url}?temp-table-mib=lots`)).toThrow(/temp-table-mib=lots is not a whole number of MiB/);
   });
+
+  it('lets MariaDB choose by cost whether a GROUP BY reads through an index, in its own sessions only', async () => {
+    const [flags] = await t.db.query<{ session: string; global: string }>(
+      'SELECT @@SESSION.optimizer_adjust_secondary_key_costs AS session, @@GLOBAL.optimizer_adjust_secondary_key_costs AS global');
+    expect(flags!.session.split(',')).toContain('disable_forced_index_in_group_by');
+    // The server's other flags are kept, and other sessions are left alone.
+    expect(flags!.session.split(',')).toEqual(expect.arrayContaining(flags!.global.split(',').filter((f) => f !== '')));
+    expect(flags!.global.split(',')).not.toContain('disable_forced_index_in_group_by');
+    // A table of 20,000 rows grouped by an indexed column it does not otherwise read: no longer through the index.
+    await t.db.execute('CREATE TABLE grouped (id INT PRIMARY KEY, g INT NOT NULL, v INT, KEY (g))');
+    await t.db.execute('INSERT INTO grouped SELECT seq, seq % 997, seq FROM seq_1_to_20000');
+    await t.db.execute('ANALYZE TABLE grouped');
+    const [plan] = await t.db.query<{ type: string }>('EXPLAIN SELECT g, MAX(v) FROM grouped GROUP BY g');
+    expect(plan!.type).toBe('ALL');
+  });
 });
