@@ -12,11 +12,12 @@ const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
  */
 export async function loadMapping(ref: string, cwd = process.cwd()): Promise<Mapping> {
   const file = resolveMappingFile(ref, cwd);
-  // The compiled CLI (bin/compiled.mjs) runs without a TypeScript loader until a mapping needs it.
-  await (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[Symbol.for('eventshift.typescript')]?.();
+  // The compiled CLI (bin/compiled.mjs) imports a shipped mapping's compiled copy, and any other mapping through a
+  // TypeScript loader it registers then; run from the sources, the loader is already there.
+  const mappingUrl = (globalThis as Record<symbol, ((file: string) => Promise<string>) | undefined>)[Symbol.for('eventshift.mappingUrl')];
   let module: { default?: unknown };
   try {
-    module = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    module = (await import(mappingUrl ? await mappingUrl(file) : pathToFileURL(file).href)) as { default?: unknown };
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     const hint = /require\(\)|ERR_REQUIRE|Cannot use import statement/.test(reason)

@@ -28,16 +28,23 @@ afterAll(async () => {
 });
 
 describe('the CLI compiled from src/', () => {
-  it('runs from build/, kept no older than src/', async () => {
+  it('runs from build/, kept no older than src/ and the shipped mappings', async () => {
     expect(cli(['--help']).code).toBe(0);
-    for (const module of ['cli/main', 'mapping/load', 'verify/replay']) {
-      expect((await stat(join(root, 'build', `${module}.js`))).mtimeMs).toBeGreaterThanOrEqual((await stat(join(root, 'src', `${module}.ts`))).mtimeMs);
+    const pairs = [
+      ...['cli/main', 'mapping/load', 'verify/replay'].map((m) => [`build/${m}.js`, `src/${m}.ts`]),
+      ['build/shipped/vbzcart-ord-pull/index.js', 'mappings/vbzcart-ord-pull/index.ts'],
+    ];
+    for (const [compiled, source] of pairs) {
+      expect((await stat(join(root, compiled!))).mtimeMs, compiled).toBeGreaterThanOrEqual((await stat(join(root, source!))).mtimeMs);
     }
+    // A shipped mapping compiled finds its aliases.yaml where its source is: the plan uses the aliases.
+    expect(cli(['plan', 'vbzcart-ord-pull', '--json']).code).toBe(0);
   });
 
   it('shares its modules with the TypeScript mappings it loads: an error a mapping raises is the CLI\'s own kind', async () => {
-    // A mapping whose ID offset refuses with eventshift's usageError, imported from src/ as a mapping does: the CLI
-    // can tell it is a usage error (exit 2, its sentence) only if the mapping got the very module the CLI runs.
+    // A mapping of its own whose ID offset refuses with eventshift's usageError, imported from src/ as a mapping does,
+    // built on a shipped mapping: the CLI can tell it is a usage error (exit 2, its sentence) only if the mapping got
+    // the very modules the CLI runs.
     const src = (path: string) => pathToFileURL(join(root, path)).href;
     const file = join(work, 'refusing.mts');
     await writeFile(file, `import vbzcart from '${src('mappings/vbzcart-ord-pull/index.ts')}';
@@ -55,7 +62,5 @@ export default defineMapping({
       expect(r.stderr, JSON.stringify(env)).not.toMatch(/Unexpected error/);
       expect(r.code, JSON.stringify(env)).toBe(2);
     }
-    // The same mapping without the refusal plans as the built-in one does.
-    expect(cli(['plan', 'vbzcart-ord-pull', '--json']).code).toBe(0);
   });
 });
