@@ -30,7 +30,7 @@ import { connectAgain } from '../db/row-stream.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
-  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
+  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, stepRecords, updateRun,
   type RunRecord, type RunStatus, type Stage,
 } from './journal.ts';
 
@@ -308,11 +308,14 @@ async function writeStage(s: RunState): Promise<boolean> {
   // When one step fails, the other stops after its current chunk (its journal says where), and the run fails.
   let failed = false;
   const parts = together ? stepParts(ranged, plan, s.options.partRows) : ranged.map((p) => ({ planned: p, ...wholeStep(p, plan) }));
+  // The steps this run began writing before (by the journal as this stage starts), whole or in any parts.
+  const journalNames = (await stepRecords(db, run.id)).filter((r) => r.stage === 'write').map((r) => r.step);
+  const begunBefore = (p: StepPlan) => journalNames.some((j) => j === `step ${p.name}` || j.startsWith(`step ${p.name} keys `));
   // Each part's rows so far (for progress: the step's parts added up), and how each part ended.
   const rowsOf = new Map<string, number>();
   const ended = new Map<string, 'written' | 'done before'>();
   const writes = parts.map((part) => async (on: Db) => {
-    const outcome = await writeStep(s, on, part, compiled.find((c) => c.name === part.planned.name)!, (rows) => {
+    const outcome = await writeStep(s, on, part, compiled.find((c) => c.name === part.planned.name)!, begunBefore(part.planned), (rows) => {
       rowsOf.set(part.journal, rows);
       progressOf(part.planned)(parts.filter((x) => x.planned === part.planned).reduce((n, x) => n + (rowsOf.get(x.journal) ?? 0), 0));
     }, () => failed).catch((error: unknown) => {
@@ -341,7 +344,6 @@ async function writeStage(s: RunState): Promise<boolean> {
   return true;
 }
 
-/** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
 /** A step's legacy keys [lo, hi], written and journaled as one step record named `journal`. */
 interface StepPart {
   planned: StepPlan;
@@ -354,14 +356,6 @@ const wholeStep = (p: StepPlan, plan: Plan) => {
   const source = plan.sources.find((x) => x.alias === p.from)!;
   return { lo: source.minKey!, hi: source.maxKey!, journal: `step ${p.name}` };
 };
-
-/** Whether the journal of the run's write stage has a record of step `name`, whole or of any part of it. */
-async function stepWrittenBefore(db: Db, runId: number, name: string): Promise<boolean> {
-  const like = `step ${name} keys `.replace(/[\\%_]/g, '\\$&');
-  const found = await db.query("SELECT 1 AS x FROM eventshift_steps WHERE run_id = ? AND stage = 'write' AND (step = ? OR step LIKE ?) LIMIT 1",
-    [runId, `step ${name}`, `${like}%`]);
-  return found.length > 0;
-}
 
 /** Parts at least this large (planned rows): a part is several chunks, and a journal record of its own. */
 const minPartRows = 100_000;
@@ -391,12 +385,12 @@ function stepParts(steps: readonly StepPlan[], plan: Plan, partRows?: number): S
 }
 
 /**
- * Writes a step's part (its keys [lo, hi]) chunk by chunk, each chunk committed with its journal entry, from where
- * the journal says it stopped. 'written' when it is done, 'done before' when the journal said so already, undefined
+ * Writes a step's part (its keys [lo, hi]) on `db` chunk by chunk, each chunk committed with its journal entry, from
+ * where the journal says it stopped. 'written' when it is done, 'done before' when the journal said so already, undefined
  * when it stopped early because `stop()` said another part failed.
  */
 async function writeStep(
-  s: RunState, db: Db, part: StepPart, step: CompiledStep, progress: (rows: number) => void, stop: () => boolean,
+  s: RunState, db: Db, part: StepPart, step: CompiledStep, begunBefore: boolean, progress: (rows: number) => void, stop: () => boolean,
 ): Promise<'written' | 'done before' | undefined> {
   const { run, now } = s;
   const { planned, journal: name } = part;
@@ -409,9 +403,10 @@ async function writeStep(
   faultPoint(`write ${name} started`);
   let lo = record?.progressKey != null ? record.progressKey + 1 : part.lo;
   // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
-  // exactly once, whatever the table's engine. Also without a record of this part where the step has records of
-  // others: the run was cut into other parts before (by another version), which may have written here.
-  if (record || (await stepWrittenBefore(db, run.id, planned.name))) {
+  // exactly once, whatever the table's engine. Also without a record of this part where an earlier attempt of the
+  // run wrote the step (`begunBefore`): it was cut into other parts then (by another version), which may have
+  // written here. Never on a step's first attempt.
+  if (record || begunBefore) {
     for (const target of [...step.targets].reverse()) {
       const rows = targetRowsSql(step, target);
       await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, part.hi));
