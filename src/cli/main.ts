@@ -73,11 +73,10 @@ quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))
   .option('--report <dir>', 'where the verify stage writes report.html, report.md and report.json (default reports/<mapping>-run-<id>)')
   .option('--chunk-keys <n>', 'legacy keys per write chunk to start with (adapted to ~0.5 s per chunk)', positiveInt)
   .option('--batch-rows <n>', 'steps with code() columns: rows per multi-row INSERT at most (default 1000)', positiveInt)
-  .option('--part-rows <n>', 'steps written at once: planned rows per part the connections take in turn (default: an eighth of all, at least 100,000)', positiveInt)
   .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)
   .option('--pause-file <path>', 'while this file exists, the run waits before its next chunk, stage or check')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; batchRows?: number; partRows?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
+  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; batchRows?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
     await runCommand(flags, async () => {
       const mapping = withSourceFlags(await loadMapping(ref), flags);
       const databaseUrl = databaseUrlFrom(flags);
@@ -85,7 +84,7 @@ quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))
       const progress = runProgress(flags);
       try {
         return await migrate({
-          databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, batchRows: flags.batchRows, partRows: flags.partRows,
+          databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, batchRows: flags.batchRows,
           overrides: { ids: flags.ids, start: flags.start }, log: progress.logger(logger(flags)), onProgress: progress.report,
           maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile, quarantine: flags.quarantine,
         });

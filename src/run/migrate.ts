@@ -30,7 +30,7 @@ import { connectAgain } from '../db/row-stream.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
-  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, stepRecords, updateRun,
+  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
   type RunRecord, type RunStatus, type Stage,
 } from './journal.ts';
 
@@ -45,11 +45,6 @@ export interface MigrateOptions extends CommandOptions {
   chunkKeys?: number;
   /** Streamed steps (with code() columns): rows per multi-row INSERT at most (default 1000). */
   batchRows?: number;
-  /**
-   * Steps written at the same time are cut into parts of about this many planned rows (default: an eighth of all the
-   * steps' rows, at least 100,000), which the connections take in turn, so both stay busy to the end.
-   */
-  partRows?: number;
   /** --ids / --start: how a new run numbers its rows (a resumed run keeps the plan it froze). */
   overrides?: PlanOverrides;
   /** Bad rows of CSV sources are set aside in eventshift_quarantine (and quarantine.csv) instead of refusing the run. */
@@ -307,34 +302,13 @@ async function writeStage(s: RunState): Promise<boolean> {
   };
   // When one step fails, the other stops after its current chunk (its journal says where), and the run fails.
   let failed = false;
-  const parts = together ? stepParts(ranged, plan, s.options.partRows) : ranged.map((p) => ({ planned: p, ...wholeStep(p, plan) }));
-  // The steps this run began writing before (by the journal as this stage starts), whole or in any parts.
-  const journalNames = (await stepRecords(db, run.id)).filter((r) => r.stage === 'write').map((r) => r.step);
-  const begunBefore = (p: StepPlan) => journalNames.some((j) => j === `step ${p.name}` || j.startsWith(`step ${p.name} keys `));
-  // Each part's rows so far (for progress: the step's parts added up), and how each part ended.
-  const rowsOf = new Map<string, number>();
-  const ended = new Map<string, 'written' | 'done before'>();
-  const writes = parts.map((part) => async (on: Db) => {
-    const outcome = await writeStep(s, on, part, compiled.find((c) => c.name === part.planned.name)!, begunBefore(part.planned), (rows) => {
-      rowsOf.set(part.journal, rows);
-      progressOf(part.planned)(parts.filter((x) => x.planned === part.planned).reduce((n, x) => n + (rowsOf.get(x.journal) ?? 0), 0));
-    }, () => failed).catch((error: unknown) => {
+  const writes = ranged.map((p) => (on: Db) => writeStep(s, on, p, compiled.find((c) => c.name === p.name)!, progressOf(p), () => failed)
+    .catch((error: unknown) => {
       failed = true;
       throw error;
-    });
-    if (outcome) ended.set(part.journal, outcome);
-  });
+    }));
   if (together) await sideBySide(db, writes);
   else for (const write of writes) await write(db);
-  // A step written (or finished) by this run counts its rows, all its parts' together; one done before does not.
-  for (const p of ranged) {
-    const own = parts.filter((x) => x.planned === p);
-    if (!own.every((x) => ended.has(x.journal)) || own.every((x) => ended.get(x.journal) === 'done before')) continue;
-    const rows = own.reduce((n, x) => n + (rowsOf.get(x.journal) ?? 0), 0);
-    s.result.rowsWritten[p.name] = rows;
-    const streamed = compiled.find((c) => c.name === p.name)!.streamed;
-    log(`Step ${p.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
-  }
   await (projecting ?? writeProjections(s, db, projections));
   // Lookups (see LookupDefinition): reference columns added, lookup rows got or created, references filled.
   Object.assign(s.result.rowsWritten, await writeLookups({
@@ -344,72 +318,28 @@ async function writeStage(s: RunState): Promise<boolean> {
   return true;
 }
 
-/** A step's legacy keys [lo, hi], written and journaled as one step record named `journal`. */
-interface StepPart {
-  planned: StepPlan;
-  lo: number;
-  hi: number;
-  journal: string;
-}
-
-const wholeStep = (p: StepPlan, plan: Plan) => {
-  const source = plan.sources.find((x) => x.alias === p.from)!;
-  return { lo: source.minKey!, hi: source.maxKey!, journal: `step ${p.name}` };
-};
-
-/** Parts at least this large (planned rows): a part is several chunks, and a journal record of its own. */
-const minPartRows = 100_000;
-
-/**
- * Steps written at the same time cut into parts of contiguous legacy keys, each about `partRows` planned rows (the
- * keys split evenly), the largest parts first: the connections take them in turn, so that neither is left alone with
- * the rest of a long step at the end. A step of one part keeps its one journal name; the parts' names say their keys,
- * so a run resumed by another version, which might cut them otherwise, finds no record of a part it does not have
- * and writes it again from its first key (writeStep clears what is there).
- */
-function stepParts(steps: readonly StepPlan[], plan: Plan, partRows?: number): StepPart[] {
-  const plannedRows = (p: StepPlan) => p.writes.reduce((n, w) => n + w.rows, 0);
-  const size = partRows ?? Math.max(minPartRows, Math.ceil(steps.reduce((n, p) => n + plannedRows(p), 0) / 8));
-  const parts = steps.flatMap((p) => {
-    const whole = wholeStep(p, plan);
-    const keys = whole.hi - whole.lo + 1;
-    const count = Math.max(1, Math.min(keys, Math.round(plannedRows(p) / size)));
-    return Array.from({ length: count }, (_, i) => {
-      const lo = whole.lo + Math.floor((keys * i) / count);
-      const hi = whole.lo + Math.floor((keys * (i + 1)) / count) - 1;
-      const journal = count === 1 ? whole.journal : `step ${p.name} keys ${lo}-${hi}`;
-      return { part: { planned: p, lo, hi, journal }, rows: plannedRows(p) / count };
-    });
-  });
-  return parts.sort((a, b) => b.rows - a.rows).map(({ part }) => part);
-}
-
-/**
- * Writes a step's part (its keys [lo, hi]) on `db` chunk by chunk, each chunk committed with its journal entry, from
- * where the journal says it stopped. 'written' when it is done, 'done before' when the journal said so already, undefined
- * when it stopped early because `stop()` said another part failed.
- */
+/** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
 async function writeStep(
-  s: RunState, db: Db, part: StepPart, step: CompiledStep, begunBefore: boolean, progress: (rows: number) => void, stop: () => boolean,
-): Promise<'written' | 'done before' | undefined> {
-  const { run, now } = s;
-  const { planned, journal: name } = part;
+  s: RunState, db: Db, planned: StepPlan, step: CompiledStep, progress: (rows: number) => void, stop: () => boolean,
+): Promise<void> {
+  const { run, now, log } = s;
+  const plan = run.plan;
+  const source = plan.sources.find((x) => x.alias === planned.from)!;
+  const name = `step ${planned.name}`;
   const record = await stepRecord(db, run.id, 'write', name);
   if (record?.status === 'done') {
     progress(record.rowsDone);
-    return 'done before';
+    return;
   }
   await startStep(db, run.id, 'write', name, now());
   faultPoint(`write ${name} started`);
-  let lo = record?.progressKey != null ? record.progressKey + 1 : part.lo;
-  // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
-  // exactly once, whatever the table's engine. Also without a record of this part where an earlier attempt of the
-  // run wrote the step (`begunBefore`): it was cut into other parts then (by another version), which may have
-  // written here. Never on a step's first attempt.
-  if (record || begunBefore) {
+  let lo = record?.progressKey != null ? record.progressKey + 1 : source.minKey!;
+  if (record) {
+    // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
+    // exactly once, whatever the table's engine.
     for (const target of [...step.targets].reverse()) {
       const rows = targetRowsSql(step, target);
-      await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, part.hi));
+      await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, source.maxKey!));
     }
   }
   // A step with a code() column is streamed through Node (stream-write.ts); the others are INSERT ... SELECT.
@@ -420,14 +350,13 @@ async function writeStep(
   let rows = record?.rowsDone ?? 0;
   const plannedRows = planned.writes.reduce((n, w) => n + w.rows, 0);
   progress(rows);
-  const source = run.plan.sources.find((x) => x.alias === planned.from)!;
   const plannedRowsPerKey = plannedRows / (source.maxKey! - source.minKey! + 1);
   let rowsPerKey = plannedRowsPerKey;
-  while (lo <= part.hi) {
+  while (lo <= source.maxKey!) {
     // Another step written beside this one failed: stop here, resumable like any interrupted step.
-    if (stop()) return undefined;
+    if (stop()) return;
     await s.throttle.waitWhilePaused(() => db.query('SELECT 1'));
-    const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, part.hi);
+    const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
     const t0 = performance.now();
     const written = await db.transaction(async (tx) => {
       let n = streamed ? await streamed(tx, lo, hi) : 0;
@@ -446,8 +375,8 @@ async function writeStep(
   }
   faultPoint(`write ${name} worked`);
   await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
-  progress(rows);
-  return 'written';
+  s.result.rowsWritten[planned.name] = rows;
+  log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
 }
 
 /** Each projection's column added (unless it exists: a resumed run) and filled, journaled on `db`. */
