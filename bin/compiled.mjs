@@ -32,8 +32,9 @@ export async function importCli() {
   if (process.env.EVENTSHIFT_TYPESCRIPT !== '1' && (await built())) {
     let registered;
     globalThis[Symbol.for('eventshift.mappingUrl')] = async (file) => {
+      // built() has just brought every shipped mapping's copy up to date.
       const compiled = compiledPath(resolve(file));
-      if (compiled && mtime(compiled) >= mtime(file)) return pathToFileURL(compiled).href;
+      if (compiled) return pathToFileURL(compiled).href;
       registered ??= (async () => {
         (await import('tsx/esm/api')).register();
         // Registered last, so it resolves first: it asks tsx and the default resolver, then swaps in compiled copies.
@@ -78,7 +79,7 @@ const mtime = (path) => {
  * (relative to `out`), any other `.ts` its `.js` beside it.
  */
 function rewriteImports(code, file, out) {
-  return code.replace(/(\b(?:from|import)\s*\(?\s*)(["'])(\.{1,2}\/[^"'\n]*?\.ts)\2/g, (whole, before, quote, specifier) => {
+  return code.replace(/(\b(?:from|import)\s*\(?\s*)(["'])(\.{1,2}\/[^"'\n]*?\.ts)\2/g, (_, before, quote, specifier) => {
     const target = compiledPath(resolve(dirname(file), specifier));
     const path = target ? relative(dirname(out), target).split(sep).join('/') : specifier.replace(/\.ts$/, '.js');
     return `${before}${quote}${path.startsWith('.') ? path : `./${path}`}${quote}`;

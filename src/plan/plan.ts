@@ -176,7 +176,7 @@ export async function buildPlan(
   const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
   const ready = refusals.length === 0;
 
-  /** What the plan counts and decides on one connection: steps, their IDs, projections, tables, lookups, ID space. */
+  /** What the plan counts and decides on one connection: steps, their IDs, tables, lookups, ID space. */
   const planCounts = async (db: Db, describe: (table: string) => Promise<TableInfo | null>) => {
     const steps: StepPlan[] = [];
     for (const [name, step] of Object.entries(mapping.steps)) {
@@ -203,11 +203,6 @@ export async function buildPlan(
       });
     }
     if (ready) await assignIds(db, mapping, steps, sources, overrides, describe);
-
-    // Their counts (a pass over each projection's aggregate) are pieces of their own, filled in below.
-    const projections: ProjectionPlan[] = Object.entries(mapping.projections ?? {}).map(([name, p]) => ({
-      name, table: names(p.table), key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after, rowsWithValue: 0, tableRows: 0,
-    }));
 
     const tables = await tableChanges(mapping, names, describe);
     // Tables `eventshift finalize` alters later are backed up by the run, so restore can bring their columns back.
@@ -271,34 +266,36 @@ export async function buildPlan(
         ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, the lowest free block of ${suggestion.last - suggestion.first + 1}).`
         : 'No free block of IDs fits the whole run below the key column\'s maximum.');
     }
-    return { steps, projections, tables, lookupPlanning, idSpace, suggestion };
+    return { steps, tables, lookupPlanning, idSpace, suggestion };
   };
 
   // The plan's own counting (steps, IDs, lookups) and its longest reads, each projection's count, the encoding scan
   // and the data problems' scans (one per FROM clause: problems that read the same rows share a pass), are shared out
   // between two connections, unless a source is a TEMPORARY staging table (CSV), which only `db` sees. Each piece
   // describes tables on its own connection.
-  const projectionCount = (name: string) => async (on: Db) => {
+  /** A projection's plan: its column, and (a pass over its aggregate) how many rows of its table get a value. */
+  const projectionPlan = (name: string) => async (on: Db): Promise<ProjectionPlan> => {
     const p = mapping.projections![name]!;
     const compiled = compileProjection(name, p, names);
-    const [r] = await on.query<{ n: string; v: string }>(
+    const [r] = ready ? await on.query<{ n: string; v: string }>(
       `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
          LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
-    );
-    return { name, rowsWithValue: Number(r!.v), tableRows: Number(r!.n) };
+    ) : [];
+    return {
+      name, table: compiled.table, key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after,
+      rowsWithValue: Number(r?.v ?? 0), tableRows: Number(r?.n ?? 0),
+    };
   };
-  const projectionNames = ready ? Object.keys(mapping.projections ?? {}) : [];
+  const projectionNames = Object.keys(mapping.projections ?? {});
   const problemScans = ready ? problemsByScan(mapping, names, sources) : [];
   const [planned, ...pieces] = await sideBySide<unknown>(db, [
     (on) => planCounts(on, describeOn(on)),
-    ...projectionNames.map(projectionCount),
+    ...projectionNames.map(projectionPlan),
     ...(ready ? [(on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit)] : []),
     ...problemScans.map((scan) => (on: Db) => findProblems(on, scan)),
   ], { shared: staged.size === 0 }) as [Awaited<ReturnType<typeof planCounts>>, ...unknown[]];
-  const { steps, projections, tables, lookupPlanning, idSpace, suggestion } = planned;
-  for (const counted of pieces.slice(0, projectionNames.length) as Array<Awaited<ReturnType<ReturnType<typeof projectionCount>>>>) {
-    Object.assign(projections.find((p) => p.name === counted.name)!, { rowsWithValue: counted.rowsWithValue, tableRows: counted.tableRows });
-  }
+  const { steps, tables, lookupPlanning, idSpace, suggestion } = planned;
+  const projections = pieces.slice(0, projectionNames.length) as ProjectionPlan[];
   const scanned = pieces.slice(projectionNames.length) as ProblemFinding[][];
   // The mapping's problems in its order, then the encoding findings.
   const order = Object.keys(mapping.problems ?? {});

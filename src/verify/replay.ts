@@ -248,34 +248,49 @@ export async function replayChecks(
   const decide = (c: Comparison, key: Buffer | null, reason: string, problem: number, detail: boolean) => {
     c.totals[problem > 0 ? 1 : 2]!++;
     const k = text(key) ?? 'NULL';
-    const list = problem > 0 ? c.explainedList : c.failures;
-    if (list.length >= limit) return;
-    const listed = problem > 0 ? { key: k, problem: c.problems[problem - 1]!, reason } : { key: k, reason };
-    list.push(listed as { key: string; problem: string; reason: string });
+    let listed: { key: string; reason: string };
+    if (problem > 0) {
+      if (c.explainedList.length >= limit) return;
+      const explained = { key: k, problem: c.problems[problem - 1]!, reason };
+      c.explainedList.push(explained);
+      listed = explained;
+    } else {
+      if (c.failures.length >= limit) return;
+      c.failures.push((listed = { key: k, reason }));
+    }
     if (detail) c.wantDetail.push({ key: key === null ? null : Buffer.from(key), listed });
   };
   /**
-   * Adds the legacy side's detail to the reasons that want it, read for their keys only (`k IN (...)`, which the
-   * server narrows to those keys, by index where there is one; the exact bytes decide, as in the merge).
+   * The rows of `sql` (a side's query, with its column k) whose key is one of `keys`, each with `value` (SQL over q):
+   * `k IN (...)` a thousand keys at a time, which the server pushes into the query (an index range where there is
+   * one). Each row's key comes as the merge has it, bytes to be matched exactly: `IN` may find more, e.g. under a
+   * case-blind collation.
    */
-  const legacyDetails = async (c: Comparison, legacy: string) => {
-    if (c.wantDetail.length === 0) return;
+  const rowsForKeys = async (sql: string, value: string, keys: ReadonlyArray<Buffer | null>) => {
+    const rows: Array<{ k: Buffer | null; v: Buffer | string | number | null }> = [];
     const connection = await connectSide();
     try {
-      for (let i = 0; i < c.wantDetail.length; i += 1000) {
-        const chunk = c.wantDetail.slice(i, i + 1000);
-        const keys = chunk.flatMap((w) => (w.key === null ? [] : [text(w.key)]));
-        const conditions = [...(keys.length > 0 ? [`q.k IN (${keys.map(() => '?').join(', ')})`] : []), ...(keys.length < chunk.length ? ['q.k IS NULL'] : [])];
-        const found = await connection.query<{ k: Buffer | null; detail: Buffer | null }>(
-          `SELECT ${keySql} AS k, CAST(CAST(q.${quoteId('detail')} AS CHAR CHARACTER SET utf8mb4) AS BINARY) AS detail FROM (${legacy}) AS q WHERE ${conditions.join(' OR ')}`, keys);
-        const details = new Map(found.map((row) => [row.k === null ? null : row.k.toString('latin1'), text(row.detail)]));
-        for (const w of chunk) {
-          const detail = details.get(w.key === null ? null : w.key.toString('latin1'));
-          if (detail) w.listed.reason += ` (${detail})`;
-        }
+      for (let i = 0; i < keys.length; i += 1000) {
+        const chunk = keys.slice(i, i + 1000).flatMap((key) => (key === null ? [] : [text(key)]));
+        const conditions = [...(chunk.length > 0 ? [`q.k IN (${chunk.map(() => '?').join(', ')})`] : []), ...(keys.slice(i, i + 1000).includes(null) ? ['q.k IS NULL'] : [])];
+        rows.push(...await connection.query<{ k: Buffer | null; v: Buffer | string | number | null }>(
+          `SELECT ${keySql} AS k, ${value} AS v FROM (${sql}) AS q WHERE ${conditions.join(' OR ')}`, chunk));
       }
     } finally {
       await connection.close();
+    }
+    return rows;
+  };
+  /** The map key of an entity key's bytes (latin1 keeps every byte as it is). */
+  const bytesKey = (key: Buffer | null) => (key === null ? null : key.toString('latin1'));
+  /** Adds the legacy side's detail to the reasons that want it (wantDetail), read for their keys only. */
+  const legacyDetails = async (c: Comparison, legacy: string) => {
+    if (c.wantDetail.length === 0) return;
+    const found = await rowsForKeys(legacy, `CAST(CAST(q.${quoteId('detail')} AS CHAR CHARACTER SET utf8mb4) AS BINARY)`, c.wantDetail.map((w) => w.key));
+    const details = new Map(found.map((row) => [bytesKey(row.k), text(row.v as Buffer | null)]));
+    for (const w of c.wantDetail) {
+      const detail = details.get(bytesKey(w.key));
+      if (detail) w.listed.reason += ` (${detail})`;
     }
   };
   /**
@@ -364,26 +379,14 @@ export async function replayChecks(
       for (const c of comparisons) {
         if (c.held.length === 0) continue;
         if (c.held.every(([key]) => !Number.isNaN(wholeNumber(key!)))) {
-          // Whole-number keys: only the problems' rows with those keys are read (the server narrows each problem's
-          // scan to them, by index where there is one). `k IN ('7', ...)` finds every row whose key reads '7' (and
-          // maybe more, e.g. under a case-blind collation); the exact bytes decide, as in the merge.
-          const connection = await connectSide();
-          try {
-            for (let i = 0; i < c.held.length; i += 1000) {
-              const chunk = c.held.slice(i, i + 1000);
-              const found = await connection.query<{ k: Buffer; problem: string | number }>(
-                `SELECT ${keySql} AS k, q.problem AS problem FROM (${c.explained}) AS q WHERE q.k IN (${chunk.map(() => '?').join(', ')})`,
-                chunk.map(([key]) => text(key)));
-              const first = new Map<string, number>();
-              for (const row of found) {
-                const k = row.k.toString('latin1');
-                first.set(k, Math.min(first.get(k) ?? Number.POSITIVE_INFINITY, Number(row.problem)));
-              }
-              for (const [key, reason, detail] of chunk) decide(c, key!, text(reason)!, first.get(key!.toString('latin1')) ?? 0, detail !== null);
-            }
-          } finally {
-            await connection.close();
+          // Whole-number keys: only the problems' rows with those keys are read (rowsForKeys); a key the rows of
+          // several problems name is explained by the first of them.
+          const first = new Map<string | null, number>();
+          for (const row of await rowsForKeys(c.explained!, 'q.problem', c.held.map(([key]) => key ?? null))) {
+            const k = bytesKey(row.k);
+            first.set(k, Math.min(first.get(k) ?? Number.POSITIVE_INFINITY, Number(row.v)));
           }
+          for (const [key, reason, detail] of c.held) decide(c, key!, text(reason)!, first.get(bytesKey(key!)) ?? 0, detail !== null);
         } else {
           await merged([explainedStreamSql(c)], (key, [explainedBy, held]) => {
             if (held!.count === 0) return;
