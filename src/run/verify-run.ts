@@ -17,6 +17,8 @@ export interface VerifyOptions extends CommandOptions {
   backupDir: string;
   /** Write report.json, report.md and report.html here (also when a check fails). */
   reportDir?: string;
+  /** About how many legacy rows a content check compares per piece (VerifyContext.pieceRows). */
+  pieceRows?: number;
 }
 
 export interface VerifyResult {
@@ -40,7 +42,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     await refuseAfterFinalize(db, run, mapping, 'verify');
     const manifest = await readManifest(options.backupDir, run.backupId);
     const bound = bindAsPlanned(mapping, run.plan);
-    const verification = await verifyMapping({ db, mapping: bound, plan: run.plan, renames: await renameState(db, bound), preRun: preRunTables(manifest), runId: run.id, now });
+    const verification = await verifyMapping({ db, mapping: bound, plan: run.plan, renames: await renameState(db, bound), preRun: preRunTables(manifest), runId: run.id, now, pieceRows: options.pieceRows });
     const reportFiles = options.reportDir
       ? await writeReport(options.reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: run.backupId, generatedAt: now().toISOString() })
       : [];

@@ -67,6 +67,8 @@ export interface VerifyContext {
   runId: number;
   now: () => Date;
   failureLimit?: number;
+  /** About how many legacy rows a content check compares per piece (default pieceRows, 50,000). */
+  pieceRows?: number;
   /** Called after each check (or group of checks run by one query) with how many of `total` are done. */
   onProgress?: (done: number, total: number) => void;
   /** Awaited before each check with the worker's connection: lets a run pause between checks (migrate's --pause-file), that connection kept alive meanwhile. */
@@ -102,7 +104,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
         const tables = await Promise.all(step.targets.map((t) => tableOf(t.table, db)));
         const content = step.streamed
           ? await streamedContentChecks(db, step, tables.map((t) => t.columns), source.minKey!, source.maxKey!, limit)
-          : await contentChecks(db, step, tables, source.minKey!, source.maxKey!, limit);
+          : await contentChecks(db, step, tables, source.minKey!, source.maxKey!, planned.sourceRows, ctx.pieceRows ?? pieceRows, limit);
         const results: Array<Omit<CheckResult, 'seconds'>> = [];
         const idContent = content[step.targets.findIndex((t) => t.table === step.idTable)]!;
         for (const [i, target] of step.targets.entries()) {
@@ -213,8 +215,12 @@ function memoTables() {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-/** Key ranges this wide or wider are compared as two halves at once (contentChecks). */
-const splitFromKeys = 100_000;
+/**
+ * About how many legacy rows contentChecks compares per piece: a piece's target rows are counted right after they were
+ * compared, while their pages are still in the buffer pool. At 500,000 pulls and the default 128 MiB buffer pool, a
+ * count over a whole range read two thirds of its pages from disk again.
+ */
+const pieceRows = 50_000;
 
 /**
  * Count and content of each target's rows for one step, row by row and value by value, in one pass over the step's
@@ -224,10 +230,11 @@ const splitFromKeys = 100_000;
  * other row. No fingerprint, so no collision can hide a difference; the failures name the rows and the columns that
  * differ. Targets whose key column is their primary key are joined in one query; a target keyed otherwise gets a query
  * of its own (two rows with one ID would repeat the legacy row in every target's sums) and a check that no ID is on
- * two of its rows. Results in the order of `step.targets`.
+ * two of its rows. The range is compared in pieces of equal key width, about `rowsPerPiece` of its `sourceRows` each, two at once (this connection and one more),
+ * each piece's target rows counted after its comparison. Results in the order of `step.targets`.
  */
 async function contentChecks(
-  db: Db, step: CompiledStep, tables: readonly DescribedTable[], minKey: number, maxKey: number, limit: number,
+  db: Db, step: CompiledStep, tables: readonly DescribedTable[], minKey: number, maxKey: number, sourceRows: number, rowsPerPiece: number, limit: number,
 ): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   // A LEFT JOIN to the lineage: a legacy row without its lineage row shows up as a row with no ID, not as no row.
   const source = `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`;
@@ -241,7 +248,7 @@ async function contentChecks(
     const values = await foldLiterals(db, comparedColumns(target, columns, alias));
     const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
     return {
-      target, i, key, values, unique,
+      target, i, key, values, unique, rows: targetRowsSql(step, target),
       join: ` LEFT JOIN ${quoteId(target.table)} AS ${quoteId(alias)} ON ${key} = ${step.idSql}`,
       when: target.when === undefined ? '1=1' : `(${target.when})`,
       bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
@@ -250,20 +257,29 @@ async function contentChecks(
   }));
   const present = compared.filter((c) => c !== null);
   const groups = [present.filter((c) => c.unique), ...present.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
-  // A large range is compared as two halves at once, on this connection and one more: the longest check of a run
-  // would otherwise keep one worker busy long after the other has run out of checks.
-  const middle = Math.floor((minKey + maxKey) / 2);
-  const halves = maxKey - minKey + 1 >= splitFromKeys ? [[minKey, middle], [middle + 1, maxKey]] : [[minKey, maxKey]];
-  const parts = (await Promise.all(groups.map((group) => {
-    const sums = group.flatMap((c) => [
-      `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
-      `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
-      `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
-    ]);
-    return sideBySide(db, halves.map(([lo, hi]) => async (on: Db) => (await on.query<Record<string, string | number | null>>(
-      `SELECT ${sums.join(', ')} FROM ${source}${group.map((c) => c.join).join('')} WHERE ${inRange}`, [lo, hi]))[0] ?? {}));
-  }))).flat();
-  const total = (column: string) => parts.reduce((n, part) => n + Number(part[column] ?? 0), 0);
+  const sumsOf = (group: typeof present) => group.flatMap((c) => [
+    `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
+    `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
+    `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
+  ]).join(', ');
+  const width = Math.ceil((maxKey - minKey + 1) / Math.max(1, Math.ceil(sourceRows / rowsPerPiece)));
+  const pieces: Array<[number, number]> = [];
+  for (let lo = minKey; lo <= maxKey; lo += width) pieces.push([lo, Math.min(lo + width - 1, maxKey)]);
+  // Each piece: its sums (n, m, b per target) and its target rows counted (a per target), in one record.
+  const parts = await sideBySide(db, pieces.map(([lo, hi]) => async (on: Db) => {
+    const part: Record<string, number> = {};
+    for (const group of groups) {
+      const [row] = await on.query<Record<string, string | number | null>>(
+        `SELECT ${sumsOf(group)} FROM ${source}${group.map((c) => c.join).join('')} WHERE ${inRange}`, [lo, hi]);
+      for (const [column, value] of Object.entries(row ?? {})) part[column] = Number(value ?? 0);
+    }
+    for (const c of present) {
+      const [counted] = await on.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${c.rows.from} WHERE ${c.rows.where}`, c.rows.params(lo, hi));
+      part[`a${c.i}`] = Number(counted?.n ?? 0);
+    }
+    return part;
+  }));
+  const total = (column: string) => parts.reduce((n, part) => n + (part[column] ?? 0), 0);
   const results: Array<Omit<CheckResult, 'seconds'>> = [];
   for (const [i, target] of step.targets.entries()) {
     const base = { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
@@ -275,9 +291,8 @@ async function contentChecks(
     const expected = total(`n${i}`);
     const missing = total(`m${i}`);
     const bad = total(`b${i}`);
-    const rows = targetRowsSql(step, target);
-    const [counted] = await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where}`, rows.params(minKey, maxKey));
-    const actual = Number(counted?.n ?? 0);
+    const actual = total(`a${i}`);
+    const rows = c.rows;
     const failures: CheckResult['failures'] = [];
     // Two rows with one ID (possible only where the key is not the primary key) are each a failure of their own.
     const t = quoteQualified(targetAlias, target.keyColumn);
