@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --pulls N] [--seed S] [--only a,b,c,d]`: what eventshift costs beside the SQL it replaces.
+ * `npm run bench [-- --pulls N] [--seed S] [--only a,b,c,d] [--repeat R]`: what eventshift costs beside the SQL it
+ * replaces.
  *
  * Builds, for each measurement, a fresh VbzCart database of N pulls (default 500,000) with the fixture generator and
  * the same seed, so every copy is identical, waits for the server to flush what generating it dirtied, and times on it:
@@ -12,6 +13,10 @@
  * (a) and (b) must give the same rows as (c) (content checksums of every table), or the run fails. It prints seconds,
  * rows/s (rows the migration writes), eventshift's peak RSS and the ratios c/b and d/c, and writes everything,
  * with (c)'s and (d)'s per-stage and per-check seconds, to bench/results/migrate-<timestamp>.json.
+ *
+ * It does all of that R times (default 3), a, b, c, d in turn each round, and reports each measurement's median round
+ * (its stage and check seconds with it) and the highest peak RSS: on a shared VM one round's c/b moved from 1.33 to
+ * 1.82 between two runs of the same code. The ratios are of the medians; each round's c/b is printed too.
  *
  * eventshift runs through bench/eventshift-rss.mjs, the CLI as bin/eventshift.mjs runs it, which reports the
  * process's peak RSS; its time is the CLI process's wall time, start-up included. Each copy is dropped once measured,
@@ -35,11 +40,13 @@ const { values: args } = parseArgs({
     pulls: { type: 'string', default: '500000' },
     seed: { type: 'string', default: '20091103' },
     only: { type: 'string', default: variants.join(',') },
+    repeat: { type: 'string', default: '3' },
   },
   strict: true,
 });
 const pulls = wholeNumber('--pulls', args.pulls);
 const seed = wholeNumber('--seed', args.seed);
+const rounds = wholeNumber('--repeat', args.repeat);
 const only = new Set(args.only.split(',').map((v) => v.trim()));
 if (![...only].every((v) => (variants as readonly string[]).includes(v)) || (only.has('d') && !only.has('c'))) {
   say(`--only takes some of a,b,c,d (d needs c), not ${args.only}.`);
@@ -122,55 +129,66 @@ async function main(): Promise<void> {
   const mysqldump = await program(['mysqldump', 'mariadb-dump']);
   const client = await program(['mariadb', 'mysql']);
   const folder = await scratch.folder();
-  const results: Partial<Record<Variant, Measurement>> = {};
   const states: Partial<Record<'a' | 'b' | 'c', Record<string, ContentChecksum>>> = {};
   let fixture: VbzcartFixture | null = null;
   const byHand = (database: string) => run(client, [...clientArgs(), database], { input: byHandSql });
 
-  if (only.has('a')) {
-    const copy = await freshCopy('a');
-    fixture = copy.fixture;
-    say('(a) the hand-written SQL ...');
-    results.a = await measured(async () => ({ seconds: (await byHand(copy.name)).seconds }));
-    states.a = await tableStates(copy.name);
-    await scratch.drop(copy.name);
-  }
-  if (only.has('b')) {
-    const copy = await freshCopy('b');
-    fixture = copy.fixture;
-    say(`(b) ${mysqldump} ${touched.join(' ')}, then the hand-written SQL ...`);
-    results.b = await measured(async () => {
-      const dump = await run(mysqldump, [...clientArgs(), ...mysqldumpFlags, `--result-file=${join(folder, 'dump.sql')}`, copy.name, ...touched]);
-      const sql = await byHand(copy.name);
-      return { seconds: dump.seconds + sql.seconds, parts: { mysqldump: dump.seconds, sql: sql.seconds } };
-    });
-    states.b = await tableStates(copy.name);
-    await scratch.drop(copy.name);
-  }
-  if (only.has('c')) {
-    const copy = await freshCopy('c');
-    fixture = copy.fixture;
-    say('(c) eventshift migrate ...');
-    results.c = await measured(async () => {
-      const r = await eventshift(['migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-c')], copy.name);
-      if (r.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(r.result.status)}, not completed.`);
-      return {
-        seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB,
-        stageSeconds: { ...(typeof r.result.planSeconds === 'number' ? { plan: r.result.planSeconds } : {}), ...(r.result.stageSeconds as Record<string, number>) },
-        checkSeconds: checkSeconds(r.result.verification),
-      };
-    });
-    states.c = await tableStates(copy.name);
-    if (only.has('d')) {
-      say('(d) eventshift verify ...');
-      results.d = await measured(async () => {
-        const r = await eventshift(['verify', 'vbzcart-ord-pull', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-d')], copy.name);
-        const verification = r.result.verification as { ok: boolean };
-        if (!verification.ok) throw new Error('eventshift verify found a failing check on the migrated copy.');
-        return { seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB, checkSeconds: checkSeconds(verification) };
-      });
+  const runs: Record<Variant, Measurement[]> = { a: [], b: [], c: [], d: [] };
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) say(`Round ${round} of ${rounds}.`);
+    if (only.has('a')) {
+      const copy = await freshCopy('a');
+      fixture = copy.fixture;
+      say('(a) the hand-written SQL ...');
+      runs.a.push(await measured(async () => ({ seconds: (await byHand(copy.name)).seconds })));
+      if (round === 1) states.a = await tableStates(copy.name);
+      await scratch.drop(copy.name);
     }
-    await scratch.drop(copy.name);
+    if (only.has('b')) {
+      const copy = await freshCopy('b');
+      fixture = copy.fixture;
+      say(`(b) ${mysqldump} ${touched.join(' ')}, then the hand-written SQL ...`);
+      runs.b.push(await measured(async () => {
+        const dump = await run(mysqldump, [...clientArgs(), ...mysqldumpFlags, `--result-file=${join(folder, 'dump.sql')}`, copy.name, ...touched]);
+        const sql = await byHand(copy.name);
+        return { seconds: dump.seconds + sql.seconds, parts: { mysqldump: dump.seconds, sql: sql.seconds } };
+      }));
+      if (round === 1) states.b = await tableStates(copy.name);
+      await scratch.drop(copy.name);
+    }
+    if (only.has('c')) {
+      const copy = await freshCopy('c');
+      fixture = copy.fixture;
+      say('(c) eventshift migrate ...');
+      runs.c.push(await measured(async () => {
+        const r = await eventshift(['migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-c')], copy.name);
+        if (r.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(r.result.status)}, not completed.`);
+        return {
+          seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB,
+          stageSeconds: { ...(typeof r.result.planSeconds === 'number' ? { plan: r.result.planSeconds } : {}), ...(r.result.stageSeconds as Record<string, number>) },
+          checkSeconds: checkSeconds(r.result.verification),
+        };
+      }));
+      if (round === 1) states.c = await tableStates(copy.name);
+      if (only.has('d')) {
+        say('(d) eventshift verify ...');
+        runs.d.push(await measured(async () => {
+          const r = await eventshift(['verify', 'vbzcart-ord-pull', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-d')], copy.name);
+          const verification = r.result.verification as { ok: boolean };
+          if (!verification.ok) throw new Error('eventshift verify found a failing check on the migrated copy.');
+          return { seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB, checkSeconds: checkSeconds(verification) };
+        }));
+      }
+      await scratch.drop(copy.name);
+    }
+  }
+  // Each measurement's median round (by seconds), with the highest peak RSS of its rounds.
+  const results: Partial<Record<Variant, Measurement>> = {};
+  for (const v of variants) {
+    if (runs[v].length === 0) continue;
+    const sorted = [...runs[v]].sort((x, y) => x.seconds - y.seconds);
+    const peaks = runs[v].flatMap((m) => (m.peakRssKiB === undefined ? [] : [m.peakRssKiB]));
+    results[v] = { ...sorted[Math.floor((sorted.length - 1) / 2)]!, ...(peaks.length > 0 ? { peakRssKiB: Math.max(...peaks) } : {}) };
   }
   for (const v of ['a', 'b'] as const) {
     if (!states[v] || !states.c) continue;
@@ -183,6 +201,9 @@ async function main(): Promise<void> {
   const rows = counts.eventsByTable.event + counts.eventsByTable.event_vc_ord_hold + counts.eventsByTable.event_vc_legacy;
   const ratio = (x: Variant, y: Variant) => (results[x] && results[y] ? results[x].seconds / results[y].seconds : null);
   const ratios = { cOverB: ratio('c', 'b'), dOverC: ratio('d', 'c'), cOverA: ratio('c', 'a') };
+  // Each round's own ratios: how far one round alone may stray from the medians.
+  const byRound = (x: Variant, y: Variant) => runs[x].map((m, i) => (runs[y][i] ? m.seconds / runs[y][i]!.seconds : null)).filter((r) => r !== null);
+  const roundRatios = { cOverB: byRound('c', 'b'), dOverC: byRound('d', 'c') };
   const at = new Date().toISOString();
   const figures = {
     benchmark: 'migrate', at, pulls, seed,
@@ -190,7 +211,8 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
     rowsWritten: rows, rowsByTable: counts.eventsByTable, sourceRows: { pulls: counts.pulls, orders: counts.orders, events: counts.existingEvents },
     mysqldump: { program: mysqldump, flags: mysqldumpFlags, tables: touched },
-    results, ratios,
+    rounds, results, ratios, roundRatios,
+    runs: Object.fromEntries(variants.filter((v) => runs[v].length > 0).map((v) => [v, runs[v]])),
     goals: { cOverB: 1.5, dOverC: 0.5, peakRssMiB: 256 },
   };
 
@@ -210,6 +232,7 @@ async function main(): Promise<void> {
     `${count(pulls)} pulls (seed ${seed}): the migration writes ${count(rows)} rows (event ${count(counts.eventsByTable.event)}, ` +
       `event_vc_ord_hold ${count(counts.eventsByTable.event_vc_ord_hold)}, event_vc_legacy ${count(counts.eventsByTable.event_vc_legacy)}).`,
     `${version?.v}, InnoDB buffer pool ${mb(Number(version?.pool ?? 0))}, node ${process.version}, ${cpus().length} CPUs. Each measurement on a fresh identical copy.`,
+    ...(rounds > 1 ? [`${rounds} rounds: each measurement's median round, with the highest peak RSS of its rounds.`] : []),
     '',
     `${'measurement'.padEnd(28)}${pad('seconds', 9)}${pad('rows/s', 11)}${pad('peak RSS', 12)}  notes (seconds; load average before/after)`,
     ...variants.filter((v) => results[v]).map((v) => {
@@ -219,6 +242,8 @@ async function main(): Promise<void> {
     '',
     ...(ratios.cOverB === null ? [] : [`c/b: ${ratios.cOverB.toFixed(2)}  (goal <= 1.5${ratios.cOverB <= 1.5 ? ', met' : ', NOT met'})`]),
     ...(ratios.dOverC === null ? [] : [`d/c: ${ratios.dOverC.toFixed(2)}  (goal <= 0.5${ratios.dOverC <= 0.5 ? ', met' : ', NOT met'})`]),
+    ...(rounds > 1 && roundRatios.cOverB.length > 0 ? [`c/b by round: ${roundRatios.cOverB.map((r) => r.toFixed(2)).join(', ')}`] : []),
+    ...(rounds > 1 && roundRatios.dOverC.length > 0 ? [`d/c by round: ${roundRatios.dOverC.map((r) => r.toFixed(2)).join(', ')}`] : []),
     ...(slowest.length ? ['', `Slowest checks in (c): ${slowest.map(([id, s]) => `${id} ${s.toFixed(2)}`).join(', ')}`] : []),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
