@@ -230,8 +230,9 @@ const pieceRows = 50_000;
  * other row. No fingerprint, so no collision can hide a difference; the failures name the rows and the columns that
  * differ. Targets whose key column is their primary key are joined in one query; a target keyed otherwise gets a query
  * of its own (two rows with one ID would repeat the legacy row in every target's sums) and a check that no ID is on
- * two of its rows. The range is compared in pieces of equal key width, about `rowsPerPiece` of its `sourceRows` each, two at once (this connection and one more),
- * each piece's target rows counted after its comparison. Results in the order of `step.targets`.
+ * two of its rows. The range is compared in pieces of equal key width, about `rowsPerPiece` of its `sourceRows` each,
+ * two at once (this connection and one more), each piece's target rows counted after its comparison. Results in the
+ * order of `step.targets`.
  */
 async function contentChecks(
   db: Db, step: CompiledStep, tables: readonly DescribedTable[], minKey: number, maxKey: number, sourceRows: number, rowsPerPiece: number, limit: number,
