@@ -30,7 +30,7 @@ import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/che
 import { connect } from '../src/db/connection.ts';
 import { describeTable } from '../src/db/introspect.ts';
 import { generateVbzcart, type VbzcartFixture } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, eventshift, mb, mysqldumpFlags, pad, program, run, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
+import { clientArgs, count, eventshift, mb, medianBy, mysqldumpFlags, pad, program, run, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
 
 const variants = ['a', 'b', 'c', 'd'] as const;
 type Variant = (typeof variants)[number];
@@ -186,9 +186,8 @@ async function main(): Promise<void> {
   const results: Partial<Record<Variant, Measurement>> = {};
   for (const v of variants) {
     if (runs[v].length === 0) continue;
-    const sorted = [...runs[v]].sort((x, y) => x.seconds - y.seconds);
     const peaks = runs[v].flatMap((m) => (m.peakRssKiB === undefined ? [] : [m.peakRssKiB]));
-    results[v] = { ...sorted[Math.floor((sorted.length - 1) / 2)]!, ...(peaks.length > 0 ? { peakRssKiB: Math.max(...peaks) } : {}) };
+    results[v] = { ...medianBy(runs[v], (m) => m.seconds), ...(peaks.length > 0 ? { peakRssKiB: Math.max(...peaks) } : {}) };
   }
   for (const v of ['a', 'b'] as const) {
     if (!states[v] || !states.c) continue;
@@ -202,7 +201,7 @@ async function main(): Promise<void> {
   const ratio = (x: Variant, y: Variant) => (results[x] && results[y] ? results[x].seconds / results[y].seconds : null);
   const ratios = { cOverB: ratio('c', 'b'), dOverC: ratio('d', 'c'), cOverA: ratio('c', 'a') };
   // Each round's own ratios: how far one round alone may stray from the medians.
-  const byRound = (x: Variant, y: Variant) => runs[x].map((m, i) => (runs[y][i] ? m.seconds / runs[y][i]!.seconds : null)).filter((r) => r !== null);
+  const byRound = (x: Variant, y: Variant) => runs[x].flatMap((m, i) => (runs[y][i] ? [m.seconds / runs[y][i]!.seconds] : []));
   const roundRatios = { cOverB: byRound('c', 'b'), dOverC: byRound('d', 'c') };
   const at = new Date().toISOString();
   const figures = {

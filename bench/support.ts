@@ -162,7 +162,9 @@ export async function settle(db: Db): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Figures.
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+/** The middle item by `by` (the lower of the two middle ones for an even count). */
+export const medianBy = <T>(xs: readonly T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
+export const median = (xs: number[]) => medianBy(xs, (x) => x);
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 /** Right-aligned in `width` characters. */
 export const pad = (text: string, width: number) => (text.length >= width ? text : ' '.repeat(width - text.length) + text);
