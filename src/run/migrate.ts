@@ -200,8 +200,10 @@ async function backupStage(s: RunState): Promise<boolean> {
   const previous = await stepRecord(db, run.id, 'backup', 'tables');
   const abandoned = (previous?.detail as { dir?: string } | null)?.dir;
   if (abandoned && previous?.status !== 'done') {
-    // A backup interrupted half-way is never used: it is removed and taken again.
+    // A backup interrupted before its step was marked done is never used: it is removed and taken again, and
+    // forgotten by the bookkeeping (the kill may have come after it was recorded).
     await rm(abandoned, { recursive: true, force: true });
+    await db.execute('DELETE FROM eventshift_backups WHERE run_id = ? AND dir = ?', [run.id, abandoned]);
   }
   await startStep(db, run.id, 'backup', 'tables', now());
   faultPoint('backup tables started');
@@ -231,6 +233,9 @@ async function backupStage(s: RunState): Promise<boolean> {
   );
   faultPoint('backup tables written');
   await updateRun(db, run.id, { backupId: manifest.id }, now());
+  // The run record read at resume may still name the backup removed above.
+  s.run = { ...run, backupId: manifest.id };
+  faultPoint('backup tables recorded');
   await finishStep(db, run.id, 'backup', 'tables', 'done', now(), { dir, id: manifest.id });
   s.result.backup = { id: manifest.id, dir };
   s.log(`Backup ${manifest.id}: ${manifest.tables.length} table(s) saved in ${dir}.`);

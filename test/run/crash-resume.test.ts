@@ -33,7 +33,8 @@ beforeAll(async () => {
 
 describe('a run killed at any boundary resumes to the same database', () => {
   it('passes every kind of boundary', () => {
-    for (const kind of ['bookkeeping migration half-applied', 'stage backup before', 'backup tables half-written', 'backup tables written', 'write create event_vc_ord_hold started',
+    for (const kind of ['bookkeeping migration half-applied', 'stage backup before', 'backup tables half-written', 'backup tables written', 'backup tables recorded',
+      'write create event_vc_ord_hold started',
       'write step holdOn started', 'chunk holdOn', 'write step holdOff worked', 'write projection whenHeld worked', 'verify checks started',
       'cutover rename ord_pull started', 'stage cutover after']) {
       expect(points.some((p) => p.startsWith(kind)), kind).toBe(true);
