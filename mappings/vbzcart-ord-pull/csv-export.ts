@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import { DateTime } from 'luxon';
 import type { Db } from '../../src/db/connection.ts';
 import { quoteId } from '../../src/db/quote.ts';
-import { encodeCp1252 } from '../../src/csv/cp1252.ts';
+import { encodeText } from '../../src/csv/decode.ts';
 
 /**
  * Writes an `ord_pull` table as a CSV export in a chosen dialect, the way a legacy system's export would: for tests
@@ -112,6 +112,5 @@ function formatDate(stored: string, format: string): string {
 }
 
 function encode(text: string, encoding: CsvExportDialect['encoding']): Buffer {
-  if (encoding === 'cp1252') return encodeCp1252(text);
-  return Buffer.from(text, encoding);
+  return encodeText(text, encoding);
 }

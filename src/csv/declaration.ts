@@ -1,4 +1,5 @@
 import { IANAZone } from 'luxon';
+import { textEncodings, type TextEncoding } from './decode.ts';
 import { formatParser } from './values.ts';
 
 /**
@@ -37,7 +38,11 @@ export interface CsvSourceDefinition {
   quote?: string;
   /** `true` (default): the first line names the columns. A list: the file has no header line; its fields are these columns. */
   header?: boolean | string[];
-  /** Detected when absent: a BOM, then valid UTF-8 or else cp1252. `latin1` means cp1252, as it does in MySQL. */
+  /**
+   * One of utf8, utf16le, utf16be, cp1252, cp1250, cp1251, koi8-r, shift_jis, gbk, big5; `latin1` means cp1252, as it
+   * does in MySQL. Detected when absent, only where that is safe (see detect.ts): a BOM, UTF-16 by its zero bytes, valid
+   * UTF-8, or else cp1252 when the bytes look like Western text; any other file must declare its encoding.
+   */
   encoding?: CsvEncoding;
   /**
    * The IANA zone the file's local times are written in (default `tableZone`). A value with its own offset (ISO 8601
@@ -58,8 +63,8 @@ export interface CsvSourceDefinition {
   columns: Record<string, CsvColumn>;
 }
 
-export type CsvEncoding = 'utf8' | 'cp1252' | 'latin1' | 'utf16le';
-export const csvEncodings: readonly CsvEncoding[] = ['utf8', 'cp1252', 'latin1', 'utf16le'];
+export type CsvEncoding = TextEncoding | 'latin1';
+export const csvEncodings: readonly CsvEncoding[] = [...textEncodings, 'latin1'];
 
 interface ColumnBase {
   /** The header name of the field (default: the column name). */

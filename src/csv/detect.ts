@@ -13,17 +13,19 @@ export interface Detected<T> {
 }
 
 /**
- * Detects a file's encoding: a byte order mark; UTF-16LE by its zero bytes; otherwise UTF-8 when every byte of the
- * file is valid UTF-8, and cp1252 (the Windows encoding legacy exports use) when not. The whole file is read, so a
- * single é late in a file decides as well as one in the first line.
+ * Detects a file's encoding where that can be done safely: a byte order mark (UTF-8, UTF-16LE, UTF-16BE); UTF-16 by
+ * its zero bytes; UTF-8 when every byte of the file is valid UTF-8. A file that is not UTF-8 is read as cp1252 (the
+ * Windows encoding of Western legacy exports) only when its bytes look like Western text: no byte that cp1252 leaves
+ * undefined, and no run of three or more non-ASCII bytes (words of Cyrillic in cp1251 or KOI8-R, or the double-byte
+ * characters of Shift_JIS, GBK and Big5, are such runs). Anything else is refused, asking for the encoding to be
+ * declared: a guess would load wrong letters without a single invalid byte to show for it. The whole file is read,
+ * so a single é late in a file decides as well as one in the first line.
  */
 export async function detectEncoding(path: string): Promise<Detected<TextEncoding>> {
   const head = await readHead(path, 4096);
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { value: 'utf8', detected: true, reason: 'UTF-8 byte order mark' };
   if (head[0] === 0xff && head[1] === 0xfe) return { value: 'utf16le', detected: true, reason: 'UTF-16LE byte order mark' };
-  if (head[0] === 0xfe && head[1] === 0xff) {
-    throw usageError(`${path} is UTF-16BE (byte order mark FE FF), which eventshift does not read; save it as UTF-8 or UTF-16LE.`, { subject: path });
-  }
+  if (head[0] === 0xfe && head[1] === 0xff) return { value: 'utf16be', detected: true, reason: 'UTF-16BE byte order mark' };
   let oddZeros = 0;
   let evenZeros = 0;
   for (let i = 0; i + 1 < head.length; i += 2) {
@@ -32,6 +34,9 @@ export async function detectEncoding(path: string): Promise<Detected<TextEncodin
   }
   if (head.length >= 4 && oddZeros >= head.length / 8 && evenZeros < oddZeros / 4) {
     return { value: 'utf16le', detected: true, reason: 'zero high bytes: UTF-16LE without byte order mark' };
+  }
+  if (head.length >= 4 && evenZeros >= head.length / 8 && oddZeros < evenZeros / 4) {
+    return { value: 'utf16be', detected: true, reason: 'zero high bytes: UTF-16BE without byte order mark' };
   }
   let offset = 0;
   let carry = Buffer.alloc(0);
@@ -42,22 +47,43 @@ export async function detectEncoding(path: string): Promise<Detected<TextEncodin
     const cut = Math.max(0, data.length - 3);
     const body = data.subarray(0, lastBoundary(data, cut));
     if (!nonAscii && !isAscii(body)) nonAscii = true;
-    if (!isUtf8(body)) return cp1252Because(body, offset);
+    if (!isUtf8(body)) return cp1252If(path, body, offset);
     offset += body.length;
     carry = Buffer.from(data.subarray(body.length));
   }
-  if (carry.length && !isUtf8(carry)) return cp1252Because(carry, offset);
+  if (carry.length && !isUtf8(carry)) return cp1252If(path, carry, offset);
   if (!isAscii(carry)) nonAscii = true;
   return { value: 'utf8', detected: true, reason: nonAscii ? 'valid UTF-8' : 'ASCII only (read as UTF-8)' };
 }
 
-function cp1252Because(body: Buffer, offset: number): Detected<TextEncoding> {
+const hex = (b: number) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`;
+const cp1252Undefined = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
+const declareIt = 'declare its encoding in the mapping\'s csv source (encoding: cp1252, cp1250, cp1251, koi8-r, shift_jis, gbk, big5, ...)';
+
+/**
+ * cp1252 for a file that is not UTF-8 from `offset` on (where `body` starts), when the rest of the file looks like
+ * Western text; otherwise a usage error naming the byte that rules cp1252 out.
+ */
+async function cp1252If(path: string, body: Buffer, offset: number): Promise<Detected<TextEncoding>> {
   const at = firstInvalidUtf8(body) ?? 0;
-  const byte = body[at] ?? 0;
-  return {
-    value: 'cp1252', detected: true,
-    reason: `not valid UTF-8 (byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} at offset ${offset + at}), read as cp1252`,
-  };
+  const notUtf8 = `not valid UTF-8 (byte ${hex(body[at] ?? 0)} at offset ${offset + at})`;
+  let run = 0;
+  let position = 0;
+  for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    for (const b of piece as Buffer) {
+      if (cp1252Undefined.has(b)) {
+        throw usageError(`${path} is ${notUtf8}, and not cp1252 either (byte ${hex(b)} at offset ${position} is not a cp1252 character): ${declareIt}.`, { subject: path });
+      }
+      run = b >= 0x80 ? run + 1 : 0;
+      if (run === 3) {
+        throw usageError(
+          `${path} is ${notUtf8}, and its encoding cannot be told safely: three non-ASCII bytes in a row at offset ${position - 2} ` +
+          `look like multi-byte or Cyrillic text (UTF-8 with a damaged byte, Shift_JIS, GBK, Big5, cp1251, KOI8-R), not Western cp1252: ${declareIt}.`, { subject: path });
+      }
+      position++;
+    }
+  }
+  return { value: 'cp1252', detected: true, reason: `${notUtf8}, read as cp1252` };
 }
 
 /** A cut at or before `at` that does not split a UTF-8 sequence. */

@@ -4,7 +4,7 @@ import type { ColumnInfo, TableInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { databaseError, usageError } from '../errors.ts';
 import type { CsvSourceDefinition } from './declaration.ts';
-import { encodeRaw, firstInvalidByte, hasInvalidBytes, type TextEncoding } from './decode.ts';
+import { encodeRaw, encodingName, firstInvalidByte, hasInvalidBytes, type TextEncoding } from './decode.ts';
 import { detectDelimiter, detectEncoding, readSample, type Detected } from './detect.ts';
 import { newFileStats, quotedFields, readCsvRecords, type CsvDialect } from './read.ts';
 import { describeStaging, dropStaging, stagingTableSql } from './staging.ts';
@@ -182,7 +182,6 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
 }
 
 const declaredEncoding = (e: NonNullable<CsvSourceDefinition['encoding']>): TextEncoding => (e === 'latin1' ? 'cp1252' : e);
-const encodingName = (e: TextEncoding) => ({ utf8: 'UTF-8', cp1252: 'cp1252', utf16le: 'UTF-16LE' })[e];
 
 function trimBadRows(rows: BadRow[], files: readonly string[], limit: number): void {
   rows.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line);

@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { loadCsvSource, type BadRow } from '../../src/csv/load.ts';
 import { csvFilesOf } from '../../src/csv/binding.ts';
-import { encodeCp1252 } from '../../src/csv/cp1252.ts';
-import type { CsvSourceDefinition } from '../../src/csv/declaration.ts';
+import { encodeText, encodingName } from '../../src/csv/decode.ts';
+import { csvDefinitionProblems, type CsvSourceDefinition } from '../../src/csv/declaration.ts';
 import { EventshiftError } from '../../src/errors.ts';
+
+const cp1252 = (text: string) => encodeText(text, 'cp1252');
 
 let t: TestDatabase;
 let dir: string;
@@ -45,7 +47,7 @@ async function load(files: string[], definition = customers) {
 describe('loading a CSV source into its staging table', () => {
   it('loads typed rows and reports each bad one with its line and why, whichever batch it falls in', async () => {
     const path = join(dir, 'customers.csv');
-    await writeFile(path, encodeCp1252([
+    await writeFile(path, cp1252([
       'Customer No;Name;Balance;Active;Since;Remark',
       '1;Müller;12,50;ja?;01.02.2003;x',
       '2;Zoë;-3,00;yes;37653;',
@@ -117,6 +119,59 @@ describe('loading a CSV source into its staging table', () => {
     expect(await t.db.query('SELECT Code, Rate, At FROM eventshift_src_rates ORDER BY Code')).toEqual([
       { Code: 'EUR', Rate: '1.0000000000', At: '2011-03-04 11:00:00' },
       { Code: 'USD', Rate: '1.4000000000', At: '2011-03-04 11:00:00' },
+    ]);
+  });
+});
+
+describe('legacy encodings, declared', () => {
+  // MariaDB's own character sets write the files, so the codec under test is checked against another implementation.
+  const cases = [
+    { encoding: 'cp1250', charset: 'cp1250', names: ['Łódź', 'Příliš žluťoučký kůň', 'Győr'], invalid: [0x81] },
+    { encoding: 'cp1251', charset: 'cp1251', names: ['Съешь же ещё этих мягких', 'Ёлка', 'Київ'], invalid: [0x98] },
+    { encoding: 'koi8-r', charset: 'koi8r', names: ['Съешь же ещё этих мягких', 'Ёлка', 'Москва'], invalid: [] },
+    { encoding: 'shift_jis', charset: 'cp932', names: ['日本語のテキスト', 'ｶﾀｶﾅ', '①髙'], invalid: [0xff] },
+    { encoding: 'gbk', charset: 'gbk', names: ['中文测试', '北京市', '上海'], invalid: [0xff] },
+    { encoding: 'big5', charset: 'big5', names: ['中文測試', '臺北市', '繁體'], invalid: [0xff] },
+    { encoding: 'utf16be', charset: 'utf16', names: ['Zoë', '日本', '📦 box'], invalid: [0xd8, 0x00] },
+  ] as const;
+  const definition = (encoding: string): CsvSourceDefinition => ({
+    key: 'ID', encoding: encoding as CsvSourceDefinition['encoding'],
+    columns: { ID: { type: 'integer' }, Name: { type: 'text', sql: 'VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL' } },
+  });
+
+  for (const { encoding, charset, names, invalid } of cases) {
+    it(`${encoding}: a file written by MariaDB's ${charset} loads the same text; an invalid byte is reported with its line`, async () => {
+      const encoded = async (text: string) => {
+        const [row] = await t.db.query<{ h: string }>(`SELECT HEX(CONVERT(? USING ${charset})) AS h`, [text]);
+        return Buffer.from(row!.h, 'hex');
+      };
+      const lines = [await encoded('ID;Name')];
+      for (const [i, name] of names.entries()) lines.push(await encoded(`${i + 1};${name}`));
+      // Line 5: bytes that are not a character in the encoding (KOI8-R has a character for every byte).
+      const bad = Buffer.concat([await encoded('9;x'), Buffer.from(invalid)]);
+      if (invalid.length) lines.push(bad);
+      const newline = await encoded('\n');
+      const path = join(dir, `legacy-${encoding}.csv`);
+      await writeFile(path, Buffer.concat(lines.flatMap((l) => [l, newline])));
+      const bads: Array<BadRow & { raw: Buffer }> = [];
+      const result = await loadCsvSource(t.db, {
+        alias: 'legacy', definition: definition(encoding), files: [path], staging: `eventshift_src_${charset}`, temporary: true,
+        comment: 'test', onBadRow: async (row, raw) => void bads.push({ ...row, raw }),
+      });
+      expect(result.files[0]).toMatchObject({ encoding: { value: encoding, detected: false, reason: 'declared' } });
+      const rows = await t.db.query<{ ID: number; Name: string }>(`SELECT ID, Name FROM eventshift_src_${charset} ORDER BY ID`);
+      expect(rows.map((r) => r.Name)).toEqual(names);
+      if (invalid.length === 0) return;
+      const first = `0x${invalid[0]!.toString(16).toUpperCase().padStart(2, '0')}`;
+      expect(bads.map((b) => [b.line, b.reason])).toEqual([[5, `bytes that are not valid ${encodingName(encoding)} (first: ${first})`]]);
+      // The bad row's bytes go to the quarantine as they were in the file.
+      expect(bads[0]!.raw.equals(bad)).toBe(true);
+    });
+  }
+
+  it('refuses an encoding it does not know, naming those it does', () => {
+    expect(csvDefinitionProblems('legacy', { ...definition('ebcdic') })).toEqual([
+      "source 'legacy' (csv): encoding 'ebcdic' is not one of utf8, utf16le, utf16be, cp1252, cp1250, cp1251, koi8-r, shift_jis, gbk, big5, latin1",
     ]);
   });
 });

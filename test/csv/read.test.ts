@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newFileStats, quotedFields, readCsvRecords, type CsvDialect, type CsvRecord } from '../../src/csv/read.ts';
 import { detectDelimiter, detectEncoding } from '../../src/csv/detect.ts';
-import { encodeCp1252 } from '../../src/csv/cp1252.ts';
+import { encodeText } from '../../src/csv/decode.ts';
+
+const cp1252 = (text: string) => encodeText(text, 'cp1252');
 
 let dir: string;
 beforeAll(async () => {
@@ -67,11 +69,29 @@ describe('detecting the dialect', () => {
     expect(await write('bom.csv', Buffer.from('\uFEFFa,b\n'))).toMatchObject({ value: 'utf8', reason: 'UTF-8 byte order mark' });
     expect(await write('ascii.csv', Buffer.from('a,b\n1,2\n'))).toMatchObject({ value: 'utf8', reason: 'ASCII only (read as UTF-8)' });
     // A single cp1252 character late in a large file still decides.
-    const late = Buffer.concat([Buffer.from('a,b\n'.repeat(400_000)), encodeCp1252('1,12,50 €\n')]);
+    const late = Buffer.concat([Buffer.from('a,b\n'.repeat(400_000)), cp1252('1,12,50 €\n')]);
     expect(await write('cp.csv', late)).toMatchObject({ value: 'cp1252', reason: `not valid UTF-8 (byte 0x80 at offset ${late.length - 2}), read as cp1252` });
     expect(await write('u16.csv', Buffer.concat([Buffer.of(0xff, 0xfe), Buffer.from('a,b\n', 'utf16le')]))).toMatchObject({ value: 'utf16le' });
     expect(await write('u16nobom.csv', Buffer.from('a,b\n1,2\n', 'utf16le'))).toMatchObject({ value: 'utf16le' });
-    await expect(write('be.csv', Buffer.of(0xfe, 0xff, 0, 0x61))).rejects.toThrow(/UTF-16BE/);
+    expect(await write('be.csv', Buffer.of(0xfe, 0xff, 0, 0x61))).toMatchObject({ value: 'utf16be', reason: 'UTF-16BE byte order mark' });
+    expect(await write('benobom.csv', Buffer.from('a,b\n1,2\n', 'utf16le').swap16())).toMatchObject({ value: 'utf16be' });
+  });
+
+  it('never guesses a legacy code page that Western cp1252 would misread: it asks for the encoding to be declared', async () => {
+    const write = async (name: string, text: string, encoding: 'cp1251' | 'koi8-r' | 'shift_jis' | 'gbk' | 'big5' | 'cp1250') => {
+      await writeFile(join(dir, name), Buffer.concat([Buffer.from('id,name\n'.repeat(1000)), encodeText(`1,${text}\n`, encoding)]));
+      return detectEncoding(join(dir, name));
+    };
+    // Every byte of these is a cp1252 character, so reading them as cp1252 would load wrong letters without an error.
+    await expect(write('ru.csv', 'Иванов', 'cp1251')).rejects.toThrow(/three non-ASCII bytes in a row at offset 8002 .*declare its encoding/);
+    await expect(write('koi.csv', 'Иванов', 'koi8-r')).rejects.toThrow(/not valid UTF-8 \(byte 0xE9 at offset 8002\)/);
+    await expect(write('jp.csv', '日本語', 'shift_jis')).rejects.toThrow(/cannot be told safely/);
+    await expect(write('cn.csv', '中文', 'gbk')).rejects.toThrow(/cannot be told safely/);
+    await expect(write('tw.csv', '中文字', 'big5')).rejects.toThrow(/declare its encoding/);
+    // A byte that cp1252 leaves undefined rules it out at once (0x9D is ť in cp1250).
+    await expect(write('cz.csv', 'Šťa', 'cp1250')).rejects.toThrow(/byte 0x9D at offset 8003 is not a cp1252 character/);
+    // A Western name with single accented letters is still read as cp1252.
+    expect(await write('de.csv', 'Müller', 'cp1250')).toMatchObject({ value: 'cp1252' });
   });
 
   it('detects the delimiter by its count per line, ignoring quoted ones and a broken line', () => {

@@ -13,7 +13,7 @@ import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { exportOrdPullCsv, usExcelDialect, type CsvExportDialect } from '../../mappings/vbzcart-ord-pull/csv-export.ts';
 import { ordPullCsv } from '../../mappings/vbzcart-ord-pull/csv-source.ts';
 import { bindCsvSources } from '../../src/csv/binding.ts';
-import { encodeCp1252 } from '../../src/csv/cp1252.ts';
+import { encodeText } from '../../src/csv/decode.ts';
 import { loadCsvSource } from '../../src/csv/load.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
 import { describeTable } from '../../src/db/introspect.ts';
@@ -21,6 +21,8 @@ import { plan } from '../../src/plan/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { restoreMapping } from '../../src/run/restore.ts';
 import { verify } from '../../src/run/verify-run.ts';
+
+const cp1252 = (text: string) => encodeText(text, 'cp1252');
 
 /** Seeds other than the fixture's default: databases the mapping was not written against. */
 const seed = 31_337;
@@ -150,7 +152,7 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     });
     await t.db.execute('DROP TABLE ord_pull');
     const [lineCount, lineDate, lineDuplicate] = [lines[String(wrongCount)]!, lines[String(badDate)]!, lines.duplicate!];
-    const raw = (key: string) => encodeCp1252(records[key]!.join(','));
+    const raw = (key: string) => cp1252(records[key]!.join(','));
 
     const cli = (args: string[]) => runCli([...args, '--backup-dir', ws.path('b-broken')], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
     const source = ['--source', `pull=${file}`];
