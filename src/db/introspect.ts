@@ -13,6 +13,11 @@ export interface ColumnInfo {
   /** A generated (virtual or stored) column: recreated by its definition, never written. */
   generated: boolean;
   autoIncrement: boolean;
+  /**
+   * `ON UPDATE CURRENT_TIMESTAMP`: the server sets it whenever an UPDATE changes another column of the row, unless
+   * the UPDATE sets it itself (`col = col` keeps its value). Absent where the column was not described by the server.
+   */
+  onUpdate?: boolean;
 }
 
 export interface TableInfo {
@@ -75,8 +80,14 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
       // MySQL 8 marks `DEFAULT CURRENT_TIMESTAMP` columns DEFAULT_GENERATED: those are ordinary columns.
       generated: /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(c.EXTRA),
       autoIncrement: /auto_increment/i.test(c.EXTRA),
+      onUpdate: /\bon update\b/i.test(c.EXTRA),
     })),
   };
+}
+
+/** The table's `ON UPDATE` columns: an UPDATE of its rows sets them to themselves, so that they keep their values. */
+export function onUpdateColumns(info: TableInfo | null): string[] {
+  return info?.columns.filter((c) => c.onUpdate).map((c) => c.name) ?? [];
 }
 
 /** The table's AUTO_INCREMENT as the server holds it now (null for a table without one). */

@@ -2,10 +2,10 @@ import mysql from 'mysql2';
 import { createTableSql } from '../db/ddl.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Capabilities } from '../db/capabilities.ts';
-import type { TableInfo } from '../db/introspect.ts';
+import { onUpdateColumns, type TableInfo } from '../db/introspect.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
-  compileProjection, compileStep, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
+  compileProjection, compileStep, insertChunkSql, keptAsTheyAre, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
   type CompiledStep, cutoverChanges,
 } from '../mapping/compile.ts';
 import {
@@ -45,6 +45,8 @@ export function patchFiles(
 ): PatchFile[] {
   const files: Array<Omit<PatchFile, 'name'> & { stem: string }> = [];
   const names = sourceTableNames(mapping);
+  /** A table's `ON UPDATE` columns: the UPDATEs of the export set them to themselves, so they keep their values. */
+  const keepOf = (table: string) => onUpdateColumns(describe.get(table) ?? null);
 
   for (const table of plan.tables.create) {
     const target = declaredTable(mapping, table);
@@ -127,12 +129,12 @@ export function patchFiles(
     files.push({
       kind: 'data', stem: `data-${safe(name)}`, table: projection.table, description: `fill ${projection.table}.${p.column.name} (${name})`,
       expectedRows: rows?.tableRows ?? null, locks: `row locks on every ${projection.table} row; shared locks on the rows aggregated`,
-      statements: [projectionUpdateSql(projection)],
-      rollback: [`UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL`],
+      statements: [projectionUpdateSql(projection, keepOf(projection.table))],
+      rollback: [`UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL${keptAsTheyAre(null, keepOf(projection.table))}`],
     });
   }
 
-  files.push(...lookupPatches(mapping, plan));
+  files.push(...lookupPatches(mapping, plan, keepOf));
 
   const columnRenames = new Map<string, Array<{ from: string; to: string }>>();
   for (const c of cutoverChanges(mapping)) {

@@ -2,7 +2,7 @@ import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { ColumnInfo } from '../db/introspect.ts';
 import { quoteId, quoteQualified } from '../db/quote.ts';
-import { castToColumnSql, type TableNames } from '../mapping/compile.ts';
+import { castToColumnSql, keptAsTheyAre, type TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { defaultReferenceDefinition, uniqueColumns, type LookupDefinition } from '../mapping/lookup.ts';
 import type { LookupPlan } from './plan-lookup.ts';
@@ -213,10 +213,14 @@ export function ownLookupRowSql(l: CompiledLookup, s: CompiledLookupSource): str
  * (`all`, for the SQL export) whose reference is still 0, not skipped and not in conflict, get the ID of the lookup
  * row with their natural key and values.
  */
-export function fillChunkSql(l: CompiledLookup, s: CompiledLookupSource, conflicted: readonly string[], bounds: 'between' | 'upTo' | 'all'): string {
+export function fillChunkSql(
+  l: CompiledLookup, s: CompiledLookupSource, conflicted: readonly string[], bounds: 'between' | 'upTo' | 'all',
+  /** The source table's `ON UPDATE` columns (onUpdateColumns): set to themselves, so they keep their values. */
+  keep: readonly string[] = [],
+): string {
   const a = quoteId(lookupAlias);
   return `UPDATE ${s.from} JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${s.natural}\n` +
-    `SET ${s.referenceSql} = ${a}.${quoteId(l.idColumn)}\n` +
+    `SET ${s.referenceSql} = ${a}.${quoteId(l.idColumn)}${keptAsTheyAre(s.alias, keep)}\n` +
     `WHERE ${s.referenceSql} = 0 AND ${bounds === 'between' ? `${s.keySql} > ? AND ` : ''}${bounds === 'all' ? '' : `${s.keySql} <= ? AND `}` +
     `NOT ${s.skipped} AND ${notAmong(s.natural, conflicted)}` +
     l.columns.map((c, i) => ` AND ${a}.${quoteId(c)} <=> ${s.values[i]}`).join('');

@@ -1,6 +1,6 @@
 import { quoteId } from '../db/quote.ts';
 import type { PatchFile } from '../export/patch-files.ts';
-import { sourceTableNames } from '../mapping/compile.ts';
+import { keptAsTheyAre, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql, autoIncrementSql, dropColumnSql } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan.ts';
@@ -11,7 +11,11 @@ import { compilePlannedLookup, createAllSql, fillChunkSql } from './compile-look
  * set-based INSERT ... SELECT numbering them as a run would), then fill each reference (one UPDATE ... JOIN per table).
  * A run does the same in journaled batches and chunks.
  */
-export function lookupPatches(mapping: Mapping, plan: Plan): Array<Omit<PatchFile, 'name'> & { stem: string }> {
+export function lookupPatches(
+  mapping: Mapping, plan: Plan,
+  /** A table's `ON UPDATE` columns: the fills and their rollbacks set them to themselves, so they keep their values. */
+  keepOf: (table: string) => readonly string[] = () => [],
+): Array<Omit<PatchFile, 'name'> & { stem: string }> {
   const names = sourceTableNames(mapping);
   const files: Array<Omit<PatchFile, 'name'> & { stem: string }> = [];
   for (const planned of plan.lookups ?? []) {
@@ -41,8 +45,8 @@ export function lookupPatches(mapping: Mapping, plan: Plan): Array<Omit<PatchFil
       files.push({
         kind: 'data', stem: `data-${l.name}-${s.table}`, table: s.table, description: `fill ${s.table}.${s.reference.name} (lookup ${l.name})`,
         expectedRows: p.fill, locks: `row locks on the ${s.table} rows updated`,
-        statements: [fillChunkSql(l, s, planned.conflictedKeys, 'all')],
-        rollback: [`UPDATE ${quoteId(s.table)} SET ${quoteId(s.reference.name)} = 0`],
+        statements: [fillChunkSql(l, s, planned.conflictedKeys, 'all', keepOf(s.table))],
+        rollback: [`UPDATE ${quoteId(s.table)} SET ${quoteId(s.reference.name)} = 0${keptAsTheyAre(null, keepOf(s.table))}`],
       });
     }
   }

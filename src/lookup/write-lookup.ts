@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
-import { columnExists, tableExists } from '../db/introspect.ts';
+import { columnExists, describeTable, onUpdateColumns, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { refusal } from '../errors.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
@@ -215,6 +215,7 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
   let rows = record.rowsDone;
   let size = ctx.chunkKeys ?? 5000;
   const label = `lookup ${l.name} ${s.alias}`;
+  const keep = onUpdateColumns(await describeTable(db, s.table));
   ctx.onProgress?.(label, rows, total);
   for (;;) {
     await ctx.throttle.waitWhilePaused();
@@ -225,7 +226,7 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
     if (bound?.hi === null || bound?.hi === undefined) break;
     const hi = bound.hi;
     const written = await db.transaction(async (tx) => {
-      const { affectedRows } = await tx.execute(fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between'), lo === null ? [hi] : [lo, hi]);
+      const { affectedRows } = await tx.execute(fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between', keep), lo === null ? [hi] : [lo, hi]);
       detail.cursor = encodeKey(hi);
       await saveDetail(tx, ctx, step, detail, affectedRows);
       return affectedRows;

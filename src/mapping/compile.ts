@@ -400,13 +400,25 @@ export function compileProjection(name: string, p: ProjectionDefinition, names: 
   };
 }
 
-/** UPDATE filling the projected column for every row of its table (NULL where the aggregate has no rows). */
-export function projectionUpdateSql(p: CompiledProjection): string {
+/**
+ * UPDATE filling the projected column for every row of its table (NULL where the aggregate has no rows). `keep`: the
+ * table's `ON UPDATE` columns (onUpdateColumns), set to themselves so that they keep their values.
+ */
+export function projectionUpdateSql(p: CompiledProjection, keep: readonly string[] = []): string {
   const t = quoteId(p.alias);
   return (
     `UPDATE ${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}\n` +
-    `SET ${t}.${quoteId(p.column.name)} = es_v.v`
+    `SET ${t}.${quoteId(p.column.name)} = es_v.v${keptAsTheyAre(p.alias, keep)}`
   );
+}
+
+/**
+ * `, alias.c = alias.c` for each column of `keep`: an UPDATE that sets an `ON UPDATE CURRENT_TIMESTAMP` column to
+ * itself leaves it as it was, where otherwise any change to the row would set it to the current time.
+ */
+export function keptAsTheyAre(alias: string | null, keep: readonly string[]): string {
+  const q = (c: string) => (alias === null ? quoteId(c) : quoteQualified(alias, c));
+  return keep.map((c) => `, ${q(c)} = ${q(c)}`).join('');
 }
 
 /** Whether `sql` names `table`, quoted or bare, even inside a string: a false alarm only costs running work in turn. */

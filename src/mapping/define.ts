@@ -57,6 +57,12 @@ export interface MappingDefinition<
   finalize?: FinalizeChange[];
   /** Named data checks run at plan time; `fatal` ones stop the run before anything is written. */
   problems?: Record<string, ProblemDefinition>;
+  /**
+   * Objects of the database the run affects that the mapping accepts, by name; see AcceptedEffects. Without them,
+   * `plan` refuses a run whose cutover or finalize would break a view, routine or event, or whose own writes would
+   * fire a trigger.
+   */
+  accepts?: AcceptedEffects;
   /** Stable names of the legacy tables and columns, usually `aliasesBeside(import.meta.url)` (see aliases.ts). */
   aliases?: AliasFile;
   /** Staged rollout for the applications (MediaWiki's old -> write-both -> write-new -> new); see RolloutDefinition. */
@@ -225,6 +231,24 @@ export type FinalizeChange = { readonly kind: 'dropColumn'; readonly table: stri
 /** Drops a legacy column at finalize, e.g. `dropColumn('campaign_events', 'event_tracking_tool_id')`. */
 export function dropColumn(table: string, column: string): FinalizeChange {
   return { kind: 'dropColumn', table, column };
+}
+
+/**
+ * What the mapping knows its run does to other objects of the database, and accepts. `plan` reads every view, trigger,
+ * stored routine and scheduled event (information_schema) that names a table the cutover renames or a column finalize
+ * drops, and every trigger that the run's own INSERTs, UPDATEs and DELETEs fire (rollback's included).
+ *
+ * @example
+ * accepts: {
+ *   breaking: ['sales_by_store', 'get_customer_balance'],   // read `rental`, which the cutover renames
+ *   triggers: ['upd_film'],                                 // fires on the projection's UPDATE of `film`
+ * }
+ */
+export interface AcceptedEffects {
+  /** Views, stored procedures and functions, and scheduled events that cutover or finalize leaves broken. */
+  breaking?: string[];
+  /** Triggers that the run's own writes fire. */
+  triggers?: string[];
 }
 
 /** A named data check: the rows of `from` (with joins) that satisfy `where`, reported by `key`. */
@@ -397,6 +421,10 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
       }
       if (c.state !== undefined && !sqlName.test(c.state)) problems.push(`replay '${name}', '${label}': state '${c.state}' must be a plain column name`);
     }
+  }
+  for (const [field, names] of Object.entries(m.accepts ?? {})) {
+    if (field !== 'breaking' && field !== 'triggers') problems.push(`accepts.${field} is not known (accepts has breaking and triggers)`);
+    else if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) problems.push(`accepts.${field} must be a list of object names`);
   }
   if (m.rollout) {
     const stages = m.rollout.stages;

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { createTableSql } from '../db/ddl.ts';
-import { columnExists, currentAutoIncrement, tableExists } from '../db/introspect.ts';
+import { columnExists, currentAutoIncrement, describeTable, onUpdateColumns, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
@@ -390,7 +390,7 @@ async function writeProjections(s: RunState, db: Db, projections: readonly Compi
     await s.throttle.waitWhilePaused();
     await journaled(s, 'write', `projection ${projection.name}`, async () => {
       if (!(await columnExists(db, projection.table, projection.column.name))) await db.execute(addColumnSql(projection.table, projection.column));
-      await db.execute(projectionUpdateSql(projection));
+      await db.execute(projectionUpdateSql(projection, onUpdateColumns(await describeTable(db, projection.table))));
     }, db);
   }
 }
