@@ -34,6 +34,18 @@ export interface StepRecord {
   detail: unknown;
 }
 
+/**
+ * What to tell someone who asks a run that was undone (by `rollback` or `restore`) for what it wrote: the run's rows
+ * are gone, so verify and lineage have nothing to read. Null when the run was not undone.
+ */
+export function undoneRunMessage(run: RunRecord, asked: string): string | null {
+  if (run.status !== 'rolled_back' && run.status !== 'restored') return null;
+  const how = run.status === 'rolled_back' ? 'rolled back (`eventshift rollback`)' : 'undone by restoring its backup (`eventshift restore`)';
+  const when = run.finishedAt ? ` at ${run.finishedAt} UTC` : '';
+  return `Run ${run.id} of ${run.mapping} was ${how}${when}: what it wrote is gone, so there is ${asked}. ` +
+    `\`eventshift migrate ${run.mapping}\` runs it again.`;
+}
+
 /** UTC timestamp with milliseconds, as DATETIME(3) text. */
 export const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 

@@ -7,7 +7,7 @@ import { hasBookkeeping } from './bookkeeping.ts';
 import type { CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
-import { latestRun } from './journal.ts';
+import { latestRun, undoneRunMessage } from './journal.ts';
 
 export interface LineageOptions extends CommandOptions {
   mapping: Mapping;
@@ -41,6 +41,8 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
   const db = await connect(options.databaseUrl);
   try {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+    const undone = run && undoneRunMessage(run, 'no lineage to show');
+    if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || run.stage === 'none' || run.stage === 'backup') {
       throw refusal(`No run of ${mapping.name} has written anything in ${db.database}; there is no lineage to show.`, { subject: mapping.name });
     }

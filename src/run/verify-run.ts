@@ -6,7 +6,7 @@ import { writeReport } from '../verify/report.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
-import { latestRun, stages } from './journal.ts';
+import { latestRun, stages, undoneRunMessage } from './journal.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { preRunTables } from './migrate.ts';
@@ -33,11 +33,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const { mapping } = options;
   return withRunLock(options, mapping, async (db) => {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+    const undone = run && undoneRunMessage(run, 'nothing to verify');
+    if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || !run.backupId || run.stage === 'none' || stages.indexOf(run.stage as never) < stages.indexOf('write')) {
       throw refusal(`There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; run \`eventshift migrate ${mapping.name}\` first.`, { subject: mapping.name });
-    }
-    if (run.status === 'restored') {
-      throw refusal(`Run ${run.id} of ${mapping.name} was restored away; there is nothing to verify.`, { subject: mapping.name });
     }
     await refuseAfterFinalize(db, run, mapping, 'verify');
     const manifest = await readManifest(options.backupDir, run.backupId);
