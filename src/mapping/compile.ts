@@ -29,6 +29,11 @@ export type TableNames = ((alias: string) => string) & {
   snippet(sql: string): string;
   /** Alias keys that were not in aliases.yaml and were used as written (production mode only). */
   readonly warnings: string[];
+  /**
+   * Every legacy column resolved so far, as source alias -> real column names (those the run adds itself left out):
+   * what the SQL compiled through these names reads, for the plan to prove against the live tables.
+   */
+  readonly named: ReadonlyMap<string, ReadonlySet<string>>;
 };
 
 export interface NameOptions {
@@ -87,15 +92,19 @@ export function sourceTableNames(
     // and the reference columns of its lookups
     ...Object.values(mapping.lookups ?? {}).flatMap((l) => Object.entries(l.from).map(([a, f]) => `${mapping.sources[a]}\u0000${f.reference.name}`)),
   ]);
+  const named = new Map<string, Set<string>>();
   const column = (alias: string, key: string) => {
     const tableKey = mapping.sources[alias];
     if (tableKey === undefined) return key;
-    const real = added.has(`${tableKey}\u0000${key}`) ? key : columnOf(tableKey, key);
-    return renames.columns.get(realTable(tableKey))?.get(real) ?? real;
+    const own = added.has(`${tableKey}\u0000${key}`);
+    const real = own ? key : columnOf(tableKey, key);
+    const current = renames.columns.get(realTable(tableKey))?.get(real) ?? real;
+    if (!own) named.set(alias, (named.get(alias) ?? new Set()).add(current));
+    return current;
   };
   const snippet = (sql: string) => sql.replace(/\{\{\s*([^}.\s]+)(?:\.([^}]+?))?\s*\}\}/g, (_all, alias: string, col: string | undefined) =>
     col === undefined ? quoteId(table(alias)) : quoteQualified(alias, column(alias, col)));
-  return Object.assign(table, { column, snippet, warnings, tableOf: realTable, columnOf });
+  return Object.assign(table, { column, snippet, warnings, named, tableOf: realTable, columnOf });
 }
 
 export interface CompiledColumn {

@@ -2,11 +2,12 @@ import type { Db } from '../db/connection.ts';
 import { describeTable, integerMax, isIntegerType, type TableInfo } from '../db/introspect.ts';
 import { quoteId, quoteQualified } from '../db/quote.ts';
 import { tableName } from '../db/ddl.ts';
-import { usageError } from '../errors.ts';
+import { EventshiftError, refusal, usageError } from '../errors.ts';
 import type { IdStrategy, Mapping } from '../mapping/define.ts';
 import { alignUp, lowestFreeBlock, type IdBlock } from './id-placement.ts';
 import { idIslands, type IdGap, type IdRun } from './id-islands.ts';
 import { findEncodingProblems } from './encoding-problems.ts';
+import { compileMappingNames, missingColumns } from './mapping-names.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { codeColumnsOf } from '../mapping/streamed.ts';
 import { finalizeAlterations, finalizeTables } from '../mapping/finalize-names.ts';
@@ -136,11 +137,28 @@ export interface PlanOverrides {
   start?: Record<string, number>;
 }
 
-/** Builds the plan. Read-only: it runs SELECTs and information_schema queries only. */
+/**
+ * Builds the plan. Read-only: it runs SELECTs and information_schema queries only. A table or column the server says
+ * does not exist (in SQL the mapping writes outside its `{{alias.column}}` placeholders) refuses the plan, naming it.
+ */
 export async function buildPlan(
   db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides = {},
   /** Tables described by the caller, e.g. the TEMPORARY staging tables of CSV sources, which information_schema does not show. */
   staged: ReadonlyMap<string, TableInfo> = new Map(),
+): Promise<Plan> {
+  try {
+    return await planOf(db, mapping, now, overrides, staged);
+  } catch (error) {
+    const cause = error instanceof EventshiftError ? error.cause as { errno?: number; message?: string } | undefined : undefined;
+    if (cause?.errno !== 1054 && cause?.errno !== 1146) throw error;
+    const said = cause.message;
+    throw refusal(`Mapping ${mapping.name} names something database ${db.database} does not have: ${said}. Fix the mapping's SQL ` +
+      'to the live schema (`eventshift check` lists the names it proves).', { subject: mapping.name, cause: error });
+  }
+}
+
+async function planOf(
+  db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides, staged: ReadonlyMap<string, TableInfo>,
 ): Promise<Plan> {
   const names = sourceTableNames(mapping);
   const refusals: string[] = [];
@@ -174,6 +192,10 @@ export async function buildPlan(
     });
   }
   const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
+  // Every legacy column the mapping's SQL reads must exist, or the plan would fail on it with a raw SQL error.
+  const probe = sourceTableNames(mapping);
+  compileMappingNames(mapping, probe, new Map(Object.entries(mapping.steps).map(([n, st]) => [n, st.key ?? sourceOf(st.from)?.keyColumn ?? 'ID'])));
+  refusals.push(...(await missingColumns(mapping, probe, describe)).map((m) => m.message));
   const ready = refusals.length === 0;
 
   /** What the plan counts and decides on one connection: steps, their IDs, tables, lookups, ID space. */
@@ -188,7 +210,13 @@ export async function buildPlan(
       }
       const counting = compileStep(mapping, name, step, keyColumn, { strategy: 'offset', offset: 0 }, names);
       let counts: Record<string, string | null> = {};
-      if (ready) [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));
+      if (ready) {
+        [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));
+        // Every expression the write evaluates, resolved by the server without reading a row: a name the database
+        // lacks (in SQL outside the placeholders) refuses the plan here rather than failing the write.
+        const exprs = counting.targets.flatMap((t) => [t.when ?? '1', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql]))]);
+        await db.query(`SELECT ${exprs.map((e) => `(${e})`).join(', ')} FROM ${counting.fromClause} WHERE (${counting.where}) LIMIT 0`);
+      }
       steps.push({
         name,
         description: step.description,

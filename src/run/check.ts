@@ -1,11 +1,10 @@
 import { connect } from '../db/connection.ts';
 import { describeTable, type TableInfo } from '../db/introspect.ts';
-import { EventshiftError } from '../errors.ts';
 import { atVersion } from '../mapping/aliases.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { compileProjection, compileStep, fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
+import { sourceTableNames } from '../mapping/compile.ts';
+import { compileMappingNames, missingColumns } from '../plan/mapping-names.ts';
 import type { CommandOptions } from './context.ts';
-import { compileLookup } from '../lookup/compile-lookup.ts';
 import { renameState } from './cutover.ts';
 
 export interface CheckOptions extends CommandOptions {
@@ -26,12 +25,15 @@ export interface CheckResult {
   aliasFile: string | null;
   version: number | null;
   aliases: AliasVerdict[];
-  /** Names the mapping uses that are not alias keys (each a sentence). */
+  /** Names the mapping uses that are not alias keys, and columns it reads that the live tables lack (each a sentence). */
   references: string[];
   ok: boolean;
 }
 
-/** Proves every alias of the mapping against the live schema, and that the mapping names only alias keys. Read-only. */
+/**
+ * Proves every alias of the mapping against the live schema, that the mapping names only alias keys, and that every
+ * legacy column its SQL reads exists. Read-only.
+ */
 export async function checkMapping(options: CheckOptions): Promise<CheckResult> {
   const { mapping } = options;
   const file = mapping.aliases ?? null;
@@ -74,11 +76,22 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
       try {
         if (step.key === undefined) info = await describe(keyNames(step.from));
       } catch {
-        // An unknown alias is reported by mappingReferences below.
+        // An unknown alias is reported by compileMappingNames below.
       }
       stepKeys.set(name, step.key ?? (info?.primaryKey.length === 1 ? info.primaryKey[0]! : 'ID'));
     }
-    const references = mappingReferences(mapping, renames, stepKeys);
+    const names = sourceTableNames(mapping, renames, { strict: true });
+    const references = compileMappingNames(mapping, names, stepKeys);
+    for (const [alias, key] of Object.entries(mapping.sources)) {
+      if (file?.aliases[key]) continue; // proven with the alias file's entries above
+      const csv = mapping.csvSources[alias];
+      if (csv && (csv.file !== null || csv.table === null)) continue; // read from a CSV file, not a table
+      const table = keyNames(alias);
+      if (!(await describe(table))) references.push(`source ${alias}: table ${table} does not exist in database ${db.database}`);
+    }
+    // A column an alias names is reported once, by its alias above.
+    const brokenTargets = new Set(aliases.filter((a) => !a.ok).map((a) => a.target));
+    for (const m of await missingColumns(mapping, names, describe)) if (!brokenTargets.has(`${m.table}.${m.column}`)) references.push(m.message);
     return {
       mapping: mapping.name, aliasFile: file?.path ?? null, version: file?.version ?? null, aliases, references,
       ok: aliases.every((a) => a.ok) && references.length === 0,
@@ -86,31 +99,4 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
   } finally {
     await db.close();
   }
-}
-
-/** Resolves every name the mapping's steps, problems, projections and replays use, strictly; returns what fails. */
-function mappingReferences(mapping: Mapping, renames: Awaited<ReturnType<typeof renameState>>, stepKeys: ReadonlyMap<string, string>): string[] {
-  const names = sourceTableNames(mapping, renames, { strict: true });
-  const failures: string[] = [];
-  const attempt = (where: string, fn: () => unknown) => {
-    try {
-      fn();
-    } catch (error) {
-      if (!(error instanceof EventshiftError)) throw error;
-      failures.push(`${where}: ${error.message}`);
-    }
-  };
-  for (const [name, step] of Object.entries(mapping.steps)) {
-    attempt(`step ${name}`, () => compileStep(mapping, name, step, stepKeys.get(name)!, { strategy: 'offset', offset: 0 }, names));
-  }
-  for (const [name, p] of Object.entries(mapping.problems ?? {})) {
-    attempt(`problem ${name}`, () => [fromClauseSql(p.from, p.join ?? {}, names), names.snippet(p.where), p.key && names.snippet(p.key)]);
-  }
-  for (const [name, p] of Object.entries(mapping.projections ?? {})) attempt(`projection ${name}`, () => compileProjection(name, p, names));
-  for (const c of mapping.finalize ?? []) attempt(`finalize ${c.kind} ${c.table}.${c.column}`, () => [names.tableOf(c.table), names.columnOf(c.table, c.column)]);
-  for (const name of Object.keys(mapping.lookups ?? {})) attempt(`lookup ${name}`, () => compileLookup(mapping, name, names));
-  for (const [name, r] of Object.entries(mapping.replays ?? {})) {
-    attempt(`replay ${name}`, () => [names.snippet(r.events), ...Object.values(r.compare).map((c) => names.snippet(c.legacy))]);
-  }
-  return failures;
 }
