@@ -10,7 +10,7 @@ import { EventshiftError, refusal, usageError } from '../errors.ts';
 import { autoIncrementOf } from './create-statement.ts';
 import {
   BACKUP_FORMAT, BACKUP_FORMAT_VERSION, MANIFEST_FILE, ROW_ENCODING, formatBackupId,
-  type BackupColumn, type BackupFile, type BackupManifest, type BackupTableEntry, type BackupTrigger, type RowsEncoding,
+  type BackupColumn, type BackupFile, type BackupManifest, type BackupTableEntry, type RowsEncoding,
 } from './manifest.ts';
 import { makePrivateFolder, writePrivateFile, writePrivateFileAtomically } from './private-files.ts';
 import type { BackupProgress } from './progress.ts';
@@ -18,6 +18,7 @@ import { columnEncoding, type ColumnEncoding } from './row-encoding.ts';
 import { writtenColumns } from './row-statements.ts';
 import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.ts';
 import { openSnapshotReaders } from './shared-snapshot.ts';
+import { readTriggers } from './triggers.ts';
 
 /** The extension of a rows file (before `.gz`), by encoding. */
 const rowsFileExtension: Record<RowsEncoding, string> = { 'load-data-tsv/binary': 'tsv', 'sql-quoted/binary': 'rows' };
@@ -88,7 +89,7 @@ export async function createBackup(db: Db, options: CreateBackupOptions): Promis
   try {
     await options.onStart?.(folder, id);
     const snapshot = await readInSnapshot(db, folder, tables, options, progress);
-    // Format version 2: no manifest-wide rowEncoding; each rows file names its own (manifest.ts).
+    // Format version 2 and later: no manifest-wide rowEncoding; each rows file names its own (manifest.ts).
     const manifest: BackupManifest = {
       format: BACKUP_FORMAT,
       formatVersion: BACKUP_FORMAT_VERSION,
@@ -336,18 +337,4 @@ async function writeSchemaFile(folder: string, name: string, createStatement: st
 async function maxKey(db: Db, table: string, key: string): Promise<string | null> {
   const [row] = await db.query<{ max_key: string | number | null }>(`SELECT MAX(${quoteId(key)}) AS max_key FROM ${quoteId(table)}`);
   return row?.max_key === null || row?.max_key === undefined ? null : String(row.max_key);
-}
-
-async function readTriggers(db: Db, table: string): Promise<BackupTrigger[]> {
-  const names = await db.query<{ TRIGGER_NAME: string }>(
-    `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
-      ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
-    [db.database, table],
-  );
-  const triggers: BackupTrigger[] = [];
-  for (const { TRIGGER_NAME: name } of names) {
-    const [row] = await db.query<Record<string, string>>(`SHOW CREATE TRIGGER ${quoteId(name)}`);
-    triggers.push({ name, sqlMode: row?.sql_mode ?? '', statement: row?.['SQL Original Statement'] ?? '' });
-  }
-  return triggers;
 }

@@ -9,10 +9,11 @@ export const MANIFEST_FILE = 'manifest.json';
 export const BACKUP_FORMAT = 'eventshift-backup';
 /**
  * The format version new backups are written in. Version 2 names the encoding of each rows file (`encoding`) and
- * drops the manifest-wide `rowEncoding` of version 1, whose rows files are all `load-data-tsv/binary`. Both restore.
+ * drops the manifest-wide `rowEncoding` of version 1, whose rows files are all `load-data-tsv/binary`. Version 3
+ * records each trigger's character sets, collations, creation time and statement bytes (BackupTrigger). All restore.
  */
-export const BACKUP_FORMAT_VERSION = 2;
-export const readableFormatVersions: readonly number[] = [1, 2];
+export const BACKUP_FORMAT_VERSION = 3;
+export const readableFormatVersions: readonly number[] = [1, 2, 3];
 /** The rows encoding of every rows file of format version 1: see backups/README.md and row-encoding.ts. */
 export const ROW_ENCODING = 'load-data-tsv/binary';
 /**
@@ -54,13 +55,24 @@ export interface BackupColumn {
   encoding: ColumnEncoding | null;
 }
 
-/** A trigger on a backed-up table, recreated after its table is restored. */
+/**
+ * A trigger on a backed-up table, recreated after its table is restored in the context it was created in
+ * (triggers.ts). The fields after `statement` are those of format version 3; older backups lack them.
+ */
 export interface BackupTrigger {
   name: string;
   /** The sql_mode the trigger was created under (its body is parsed under it). */
   sqlMode: string;
-  /** `SHOW CREATE TRIGGER`'s statement, DEFINER included. */
+  /** `SHOW CREATE TRIGGER`'s statement, DEFINER included, as text (for reading; restore uses statementBytes). */
   statement: string;
+  /** The statement as the server stores it, in characterSetClient, as lower-case hex. */
+  statementBytes?: string;
+  /** SHOW CREATE TRIGGER's character_set_client, collation_connection and Database Collation. */
+  characterSetClient?: string;
+  collationConnection?: string;
+  databaseCollation?: string;
+  /** When it was created, as seconds since 1970 (UTC) with the server's two decimals; null if the server shows none. */
+  created?: string | null;
 }
 
 /**
@@ -217,6 +229,20 @@ function fileProblem(v: unknown, where: string, version: number): string | null 
   return null;
 }
 
+const isName = (v: unknown) => isString(v) && /^[A-Za-z0-9_]+$/.test(v);
+
+/** Version 3 records how each trigger was created (BackupTrigger); older versions must not pretend to. */
+function triggerContextProblem(g: Json, version: number): string | null {
+  const keys = ['statementBytes', 'characterSetClient', 'collationConnection', 'databaseCollation', 'created'] as const;
+  if (version < 3) return keys.some((k) => g[k] !== undefined) ? `has fields of format version 3 in a version ${version} manifest` : null;
+  if (!isString(g.statementBytes) || !/^(?:[0-9a-f]{2})+$/.test(g.statementBytes)) return 'has no statementBytes (hex)';
+  if (!isName(g.characterSetClient) || !isName(g.collationConnection) || !isName(g.databaseCollation)) {
+    return 'lacks its characterSetClient, collationConnection or databaseCollation';
+  }
+  if (g.created !== null && !(isString(g.created) && /^\d+(\.\d+)?$/.test(g.created))) return 'has an invalid created time';
+  return null;
+}
+
 function tableProblem(t: unknown, i: number, version: number): string | null {
   const where = `tables[${i}]`;
   if (!isObject(t) || !isString(t.name) || t.name === '') return `${where}.name is missing`;
@@ -245,6 +271,10 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
   if (!Array.isArray(t.foreignKeys) || !t.foreignKeys.every(isString)) return `${where}.foreignKeys is not a list of names`;
   if (!Array.isArray(t.triggers) || !t.triggers.every((g) => isObject(g) && isString(g.name) && isString(g.sqlMode) && isString(g.statement))) {
     return `${where}.triggers is invalid`;
+  }
+  for (const [j, g] of (t.triggers as Json[]).entries()) {
+    const problem = triggerContextProblem(g, version);
+    if (problem) return `${where}.triggers[${j}] ${problem}`;
   }
   for (const [j, f] of t.files.entries()) {
     const problem = fileProblem(f, `${where}.files[${j}]`, version);

@@ -10,6 +10,7 @@ import type { BackupProgress } from './progress.ts';
 import { withRestoreSession } from './restore-session.ts';
 import { writtenColumns } from './row-statements.ts';
 import { stageAll, type RestoreMethod, type StagedTable } from './stage-tables.ts';
+import { recreateTriggers } from './triggers.ts';
 
 export interface RestoreBackupOptions {
   dir: string;
@@ -227,26 +228,10 @@ async function finishTable(db: Db, s: StagedTable, log: (line: string) => void):
   if (expected !== null && autoIncrementOf(await showCreateTable(db, name)) !== expected) {
     await db.execute(`ALTER TABLE ${quoteId(name)} AUTO_INCREMENT = ${expected}`);
   }
-  for (const trigger of s.entry.triggers) {
-    try {
-      await withSqlMode(db, trigger.sqlMode, () => db.execute(trigger.statement));
-    } catch (cause) {
-      throw new EventshiftError('database', `Recreating trigger ${trigger.name} on table ${name} failed: ${(cause as Error).message}`, { subject: name, cause });
-    }
-  }
+  await recreateTriggers(db, name, s.entry.triggers, log);
   const matches = (await showCreateTable(db, name)) === s.createStatement;
   if (!matches) log(`Warning: SHOW CREATE TABLE ${name} differs from the saved definition after restore.`);
   return matches;
-}
-
-async function withSqlMode<T>(db: Db, sqlMode: string, work: () => Promise<T>): Promise<T> {
-  const [saved] = await db.query<{ mode: string }>('SELECT @@SESSION.sql_mode AS mode');
-  await db.execute('SET SESSION sql_mode = ?', [sqlMode]);
-  try {
-    return await work();
-  } finally {
-    await db.execute('SET SESSION sql_mode = ?', [saved?.mode ?? '']);
-  }
 }
 
 function restored(s: StagedTable): RestoredTable {

@@ -144,7 +144,7 @@ describe('backups of format version 1', () => {
     expect(result.tables.map((r) => [r.name, r.rows, r.checksumVerified])).toEqual([['small', 2, true]]);
     expect(await t.db.query('SELECT id, v FROM small ORDER BY id')).toEqual([{ id: 1, v: 'one' }, { id: 2, v: null }]);
 
-    await writeFile(path, JSON.stringify({ ...v1, formatVersion: 3 }, null, 2));
-    await expect(readManifest(ws.dir, manifest.id)).rejects.toThrow(/formatVersion 3 is not one this eventshift reads \(1, 2\)/);
+    await writeFile(path, JSON.stringify({ ...v1, formatVersion: 4 }, null, 2));
+    await expect(readManifest(ws.dir, manifest.id)).rejects.toThrow(/formatVersion 4 is not one this eventshift reads \(1, 2, 3\)/);
   });
 });

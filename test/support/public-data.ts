@@ -10,10 +10,13 @@ import { fileURLToPath } from 'node:url';
  */
 export const sharedDataDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
 
-/** Runs a SQL script with the `mariadb` client into `database`; rejects with the client's stderr. */
-export async function runSqlScript(serverUrl: string, database: string, script: string): Promise<void> {
+/**
+ * Runs a SQL script with the `mariadb` client into `database`; rejects with the client's stderr. A script in another
+ * character set than utf8mb4 is given as its bytes, with the character set the client should announce.
+ */
+export async function runSqlScript(serverUrl: string, database: string, script: string | Buffer, charset = 'utf8mb4'): Promise<void> {
   const url = new URL(serverUrl);
-  const args = ['--default-character-set=utf8mb4', '--batch', `--host=${url.hostname}`, `--port=${url.port || '3306'}`,
+  const args = [`--default-character-set=${charset}`, '--batch', `--host=${url.hostname}`, `--port=${url.port || '3306'}`,
     `--user=${decodeURIComponent(url.username || 'root')}`, database];
   const env = { ...process.env, ...(url.password ? { MYSQL_PWD: decodeURIComponent(url.password) } : {}) };
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,152 @@
+import type { Db } from '../db/connection.ts';
+import { quoteId } from '../db/quote.ts';
+import { EventshiftError } from '../errors.ts';
+import type { BackupTrigger } from './manifest.ts';
+
+/**
+ * Triggers as a backup saves them and a restore recreates them. A trigger's body is parsed, every time it fires, in
+ * the context it was created in: its sql_mode, its character_set_client (the bytes of its statement are text in that
+ * character set), its collation_connection (the collation of its string literals: `'abc' = 'ABC'` is 1 under
+ * utf8mb4_general_ci and 0 under utf8mb4_bin) and the collation its database had then (that of its variables declared
+ * without one). A backup records all of them, and the statement as the bytes the server stores; a restore recreates
+ * the trigger in that same context, from those bytes, at its original creation time, and reads it back to check that
+ * SHOW CREATE TRIGGER gives what it gave at backup time (mysqldump does the same, but leaves out the time and sends the
+ * statement through its own character set).
+ */
+
+/** SHOW CREATE TRIGGER's row, each field as the bytes the server stores (no conversion of results). */
+async function showCreateTriggerBytes(db: Db, name: string): Promise<Array<Buffer | null>> {
+  const [saved] = await db.query<{ results: string | null }>('SELECT @@SESSION.character_set_results AS results');
+  await db.execute('SET SESSION character_set_results = NULL');
+  try {
+    const [rows] = await db.raw.query({ sql: `SHOW CREATE TRIGGER ${quoteId(name)}`, rowsAsArray: true, typeCast: (field) => field.buffer() });
+    const [row] = rows as Array<Array<Buffer | null>>;
+    if (!row) throw new Error(`SHOW CREATE TRIGGER ${name} returned nothing`);
+    return row;
+  } finally {
+    await db.execute(`SET SESSION character_set_results = ${saved?.results ? quoteCharsetName(saved.results) : 'NULL'}`);
+  }
+}
+
+/** A character set or collation name as SET accepts it; refuses anything that is not a plain name. */
+function quoteCharsetName(name: string): string {
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new EventshiftError('internal', `"${name}" is not a character set or collation name.`);
+  return name;
+}
+
+/** What a backup records of a trigger, read from the server. */
+async function readTrigger(db: Db, name: string): Promise<BackupTrigger> {
+  const [text] = await db.query<Record<string, string>>(`SHOW CREATE TRIGGER ${quoteId(name)}`);
+  const bytes = await showCreateTriggerBytes(db, name);
+  // UNIX_TIMESTAMP of a DATETIME depends on the session's time zone: eventshift's sessions are '+00:00'.
+  const [created] = await db.query<{ created: string | null }>(
+    `SELECT CAST(UNIX_TIMESTAMP(CREATED) AS CHAR) AS created FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?`,
+    [db.database, name],
+  );
+  const field = (i: number) => bytes[i]?.toString('utf8') ?? '';
+  return {
+    name,
+    sqlMode: text?.sql_mode ?? '',
+    statement: text?.['SQL Original Statement'] ?? '',
+    statementBytes: bytes[2]?.toString('hex') ?? '',
+    characterSetClient: field(3),
+    collationConnection: field(4),
+    databaseCollation: field(5),
+    created: created?.created ?? null,
+  };
+}
+
+/** The triggers of `table`, in the order the server fires them (each timing and event by ACTION_ORDER). */
+export async function readTriggers(db: Db, table: string): Promise<BackupTrigger[]> {
+  const names = await db.query<{ TRIGGER_NAME: string }>(
+    `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
+      ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
+    [db.database, table],
+  );
+  const triggers: BackupTrigger[] = [];
+  for (const { TRIGGER_NAME: name } of names) triggers.push(await readTrigger(db, name));
+  return triggers;
+}
+
+/** Whether the backup recorded the trigger's full context (format version 3); older backups have text and sql_mode. */
+const hasContext = (t: BackupTrigger): t is Required<BackupTrigger> =>
+  t.statementBytes !== undefined && t.characterSetClient !== undefined && t.collationConnection !== undefined && t.databaseCollation !== undefined;
+
+interface SessionContext {
+  sqlMode: string;
+  client: string;
+  connection: string;
+  schemaCharset: string;
+  schemaCollation: string;
+}
+
+async function sessionContext(db: Db): Promise<SessionContext> {
+  const [row] = await db.query<{ mode: string; client: string; connection: string }>(
+    'SELECT @@SESSION.sql_mode AS mode, @@SESSION.character_set_client AS client, @@SESSION.collation_connection AS connection',
+  );
+  const [schema] = await db.query<{ cs: string; coll: string }>(
+    'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+    [db.database],
+  );
+  return { sqlMode: row!.mode, client: row!.client, connection: row!.connection, schemaCharset: schema!.cs, schemaCollation: schema!.coll };
+}
+
+/**
+ * Recreates the saved triggers of `table` (which must exist), in order, each in the context it was created in, and
+ * checks each against the backup. The session's settings and the database's default collation are put back after
+ * (a restore killed in the middle of a trigger may leave the database's default collation switched: the next restore
+ * puts it back). Throws, naming the trigger and what differs, if one does not come back as it was.
+ */
+export async function recreateTriggers(db: Db, table: string, triggers: readonly BackupTrigger[], log: (line: string) => void): Promise<void> {
+  if (triggers.length === 0) return;
+  const saved = await sessionContext(db);
+  const database = quoteId(db.database);
+  let schemaCollation = saved.schemaCollation;
+  try {
+    for (const trigger of triggers) {
+      try {
+        await db.execute('SET SESSION sql_mode = ?', [trigger.sqlMode]);
+        if (!hasContext(trigger)) {
+          // Format versions 1 and 2 kept the statement's text and sql_mode only.
+          await db.execute(trigger.statement);
+          log(`Recreated trigger ${trigger.name} on ${table} from a backup that did not record its character set and collations: ` +
+            `they are now this session's (${saved.client}, ${saved.connection}) and the database's (${schemaCollation}).`);
+          continue;
+        }
+        if (trigger.databaseCollation !== schemaCollation) {
+          await db.execute(`ALTER DATABASE ${database} COLLATE ${quoteCharsetName(trigger.databaseCollation)}`);
+          schemaCollation = trigger.databaseCollation;
+        }
+        await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(trigger.characterSetClient)}, ` +
+          `collation_connection = ${quoteCharsetName(trigger.collationConnection)}, ` +
+          `timestamp = ${trigger.created !== null && /^\d+(\.\d+)?$/.test(trigger.created) ? trigger.created : 'DEFAULT'}`);
+        // The statement's own bytes, in its own character set: a hex literal is sent as ASCII whatever the driver's.
+        await db.execute(`EXECUTE IMMEDIATE X'${trigger.statementBytes}'`);
+        await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(saved.client)}, ` +
+          `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`);
+      } catch (cause) {
+        throw new EventshiftError('database', `Recreating trigger ${trigger.name} on table ${table} failed: ${(cause as Error).message}`, { subject: table, cause });
+      }
+      if (hasContext(trigger)) await checkTrigger(db, table, trigger);
+    }
+  } finally {
+    await db.execute(`SET SESSION sql_mode = ?, character_set_client = ${quoteCharsetName(saved.client)}, ` +
+      `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`, [saved.sqlMode]);
+    if (schemaCollation !== saved.schemaCollation) {
+      await db.execute(`ALTER DATABASE ${database} CHARACTER SET ${quoteCharsetName(saved.schemaCharset)} COLLATE ${quoteCharsetName(saved.schemaCollation)}`);
+    }
+  }
+}
+
+/** Reads a recreated trigger back and throws if SHOW CREATE TRIGGER differs from what the backup recorded. */
+async function checkTrigger(db: Db, table: string, expected: Required<BackupTrigger>): Promise<void> {
+  const actual = await readTrigger(db, expected.name);
+  const fields = ['sqlMode', 'statementBytes', 'characterSetClient', 'collationConnection', 'databaseCollation', 'created'] as const;
+  const differing = fields.filter((f) => actual[f] !== expected[f]);
+  if (differing.length > 0) {
+    throw new EventshiftError('internal',
+      `Trigger ${expected.name} on table ${table} was recreated but its ${differing.join(', ')} differ from the backup's ` +
+        `(${differing.map((f) => `${f}: ${JSON.stringify(actual[f])} instead of ${JSON.stringify(expected[f])}`).join('; ')}).`,
+      { subject: table, details: { trigger: expected.name, differing } });
+  }
+}
