@@ -60,14 +60,23 @@ type IdFlags = { ids?: PlanOverrides['ids']; start?: Record<string, number> };
 /** --source NAME=path and --quarantine: sources read from CSV, and what becomes of their bad rows. */
 type CsvFlags = { source?: Record<string, string>; quarantine?: boolean };
 
-quarantineFlag(sourceFlag(idFlags(common(program.command('plan <mapping>')))))
+/** --accept-breaking: the views, routines and events the cutover or finalize would break (as the plan lists them) may break. */
+function acceptBreakingFlag(cmd: Command): Command {
+  return cmd.option('--accept-breaking', 'go ahead although the cutover or finalize breaks views, routines or events that read what it renames or drops');
+}
+type AcceptFlags = { acceptBreaking?: boolean };
+
+acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('plan <mapping>'))))))
   .description('read-only: what migrate would do, the ID ranges, the tables touched and every data problem (exit 1 when it must not run)')
-  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags) => {
-    await runCommand(flags, async () => plan({ databaseUrl: databaseUrlFrom(flags), mapping: withSourceFlags(await loadMapping(ref), flags), overrides: { ids: flags.ids, start: flags.start }, quarantine: flags.quarantine, log: logger(flags) }),
+  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & AcceptFlags) => {
+    await runCommand(flags, async () => plan({
+      databaseUrl: databaseUrlFrom(flags), mapping: withSourceFlags(await loadMapping(ref), flags),
+      overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking }, quarantine: flags.quarantine, log: logger(flags),
+    }),
       renderPlan, (r) => (r.ok ? 0 : 1));
   });
 
-quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>')))))
+acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))))
   .description('backup -> write -> verify -> cutover; resumes an interrupted run')
   .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
   .option('--report <dir>', 'where the verify stage writes report.html, report.md and report.json (default reports/<mapping>-run-<id>)')
@@ -76,7 +85,7 @@ quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))
   .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)
   .option('--pause-file <path>', 'while this file exists, the run waits before its next chunk, stage or check')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; batchRows?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
+  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & AcceptFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; batchRows?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
     await runCommand(flags, async () => {
       const mapping = withSourceFlags(await loadMapping(ref), flags);
       const databaseUrl = databaseUrlFrom(flags);
@@ -85,7 +94,7 @@ quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))
       try {
         return await migrate({
           databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, batchRows: flags.batchRows,
-          overrides: { ids: flags.ids, start: flags.start }, log: progress.logger(logger(flags)), onProgress: progress.report,
+          overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking }, log: progress.logger(logger(flags)), onProgress: progress.report,
           maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile, quarantine: flags.quarantine,
         });
       } finally {
@@ -199,15 +208,15 @@ common(program.command('rollback <mapping>'))
     }, (r) => [`Rolled back run ${r.runId}:`, ...r.actions.map((a) => `  ${a}`)].join('\n'));
   });
 
-common(program.command('finalize <mapping>'))
+acceptBreakingFlag(common(program.command('finalize <mapping>')))
   .description("later, separately: drop the legacy columns the mapping's finalize declares, once its latest run has completed and verified and its backup checks out")
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags) => {
+  .action(async (ref: string, flags: CommonFlags & AcceptFlags) => {
     await runCommand(flags, async () => {
       const mapping = await loadMapping(ref);
       const databaseUrl = databaseUrlFrom(flags);
       await confirm(flags, `finalize drops legacy columns of ${mapping.name} (they stay in the run's backup).`);
-      return finalize({ databaseUrl, mapping, backupDir: flags.backupDir, log: logger(flags) });
+      return finalize({ databaseUrl, mapping, backupDir: flags.backupDir, acceptBreaking: flags.acceptBreaking, log: logger(flags) });
     }, (r) => [
       `Finalized run ${r.runId}${r.checksPassed === null ? '' : ` (its ${r.checksPassed} checks passed again first)`}.`,
       ...r.dropped.map((c) => `  dropped ${c}`),

@@ -3,6 +3,7 @@ import type { MigrateResult } from '../run/migrate.ts';
 import type { VerifyResult } from '../run/verify-run.ts';
 import type { Verification } from '../verify/verification.ts';
 import { csvSourceLines } from '../csv/cli.ts';
+import { dependentLine } from '../plan/dependents.ts';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -43,6 +44,17 @@ export function renderPlan(r: PlanResult): string {
   if (p.tables.create.length) out.push(`  create:  ${p.tables.create.join(', ')}`);
   for (const a of p.tables.alter) out.push(`  alter:   ${a.table}: ${a.change}`);
   for (const n of p.tables.rename.filter((x) => x.kind === 'table')) out.push(`  rename:  ${n.from} -> ${n.to} (at cutover)`);
+  if (p.dependents?.length) {
+    out.push('', 'What depends on what the cutover renames and finalize drops:');
+    for (const change of [...new Set(p.dependents.map((d) => `${d.stage}: ${d.change}`))]) {
+      out.push(`  ${change}`);
+      for (const d of p.dependents.filter((x) => `${x.stage}: ${x.change}` === change)) out.push(`    ${dependentLine(d)}`);
+    }
+  }
+  if (p.firedTriggers?.length) {
+    out.push('', "Triggers the run's own writes fire:");
+    for (const t of p.firedTriggers) out.push(`  ${t.name} (${t.when} ON ${t.table}), by ${t.by.join(' and ')}${t.accepted ? ' (accepted by the mapping)' : ': NOT ACCEPTED'}`);
+  }
   out.push('', 'Data problems:');
   const found = p.problems.filter((x) => x.count > 0);
   if (found.length === 0) out.push('  none');

@@ -8,6 +8,7 @@ import { alignUp, lowestFreeBlock, type IdBlock } from './id-placement.ts';
 import { idIslands, type IdGap, type IdRun } from './id-islands.ts';
 import { findEncodingProblems } from './encoding-problems.ts';
 import { compileMappingNames, missingColumns } from './mapping-names.ts';
+import { dependedChanges, findDependents, runWrites, type Dependent, type FiredTrigger } from './dependents.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { codeColumnsOf } from '../mapping/streamed.ts';
 import { finalizeAlterations, finalizeTables } from '../mapping/finalize-names.ts';
@@ -27,6 +28,13 @@ export interface Plan {
   /** The mapping's lookups (see LookupDefinition); absent in plans of runs from before there were lookups. */
   lookups?: LookupPlan[];
   tables: TableChanges;
+  /**
+   * Views, triggers, routines, events and foreign keys that name a table the cutover renames or a column finalize
+   * drops, and what becomes of each (see dependents.ts); absent in plans of runs from before they were read.
+   */
+  dependents?: Dependent[];
+  /** Triggers the run's own INSERTs, UPDATEs and DELETEs fire; absent in plans of runs from before they were read. */
+  firedTriggers?: FiredTrigger[];
   idSpace: IdSpacePlan[];
   problems: ProblemFinding[];
   /** Why the run must not go ahead; empty when it may. */
@@ -135,6 +143,8 @@ export interface PlanOverrides {
   ids?: IdStrategy | 'auto';
   /** First ID per step name. */
   start?: Record<string, number>;
+  /** --accept-breaking: views, routines and events the cutover or finalize would break do not refuse the plan. */
+  acceptBreaking?: boolean;
 }
 
 /**
@@ -336,6 +346,11 @@ async function planOf(
     }
   }
 
+  const { dependents, firedTriggers, refusals: dependentRefusals } = ready
+    ? await findDependents(db, mapping, dependedChanges(mapping), runWrites(mapping), overrides.acceptBreaking)
+    : { dependents: [], firedTriggers: [], refusals: [] };
+  refusals.push(...dependentRefusals);
+
   const [server] = await db.query<{ v: string }>('SELECT VERSION() AS v');
   return {
     mapping: mapping.name,
@@ -347,6 +362,8 @@ async function planOf(
     projections,
     lookups: lookupPlanning.lookups,
     tables,
+    dependents,
+    firedTriggers,
     idSpace,
     problems,
     refusals,

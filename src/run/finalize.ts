@@ -16,6 +16,7 @@ import { faultPoint } from './fault-points.ts';
 import { finishStep, latestRun, startStep, stepRecord, type RunRecord } from './journal.ts';
 import { preRunTables } from './migrate.ts';
 import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
+import { findDependents, type DependedChange } from '../plan/dependents.ts';
 
 /**
  * `eventshift finalize <mapping>`: the later, separate step that drops the legacy columns the mapping's `finalize`
@@ -32,6 +33,8 @@ import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
 export interface FinalizeOptions extends CommandOptions {
   mapping: Mapping;
   backupDir: string;
+  /** --accept-breaking: views, routines, events and triggers that read a dropped column may break. */
+  acceptBreaking?: boolean;
 }
 
 export interface FinalizeResult {
@@ -97,6 +100,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     const renames = await renameState(db, mapping);
     const drops = resolveDrops(mapping, renames);
 
+    await refuseBreakingDrops(db, mapping, drops, options.acceptBreaking ?? false);
     const started = await Promise.all(drops.map((d) => stepRecord(db, run.id, 'finalize', d.step)));
     let checksPassed: number | null = null;
     if (started.every((r) => r === null)) checksPassed = await finalizeChecks(db, options, run, mapping, renames, drops, now, log);
@@ -124,6 +128,22 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     if (dropped.length === 0) log(`Run ${run.id} of ${given.name} is finalized already: ${alreadyDropped.join(', ')} are gone.`);
     return { runId: run.id, backupId, dropped, alreadyDropped, checksPassed };
   });
+}
+
+/**
+ * Refuses, before anything is dropped, drops that a foreign key blocks, or that would break a view, routine, event or
+ * trigger reading the column which neither the mapping (accepts.breaking) nor --accept-breaking accepts; read live,
+ * for the columns still there.
+ */
+async function refuseBreakingDrops(db: Db, mapping: Mapping, drops: readonly ResolvedDrop[], acceptBreaking: boolean): Promise<void> {
+  const pending: DependedChange[] = [];
+  for (const d of drops) {
+    if (await columnExists(db, d.table, d.column)) pending.push({ kind: 'dropColumn', stage: 'finalize', table: d.table, column: d.column });
+  }
+  const found = await findDependents(db, mapping, pending, [], acceptBreaking);
+  if (found.refusals.length > 0) {
+    throw refusal(`Finalize of ${mapping.name} dropped nothing: ${found.refusals.join(' ')}`, { subject: mapping.name, details: { dependents: found.dependents } });
+  }
 }
 
 /** The run's backup, checked on disk (manifest and every file's SHA-256) and holding every table finalize alters. */

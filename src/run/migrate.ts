@@ -20,6 +20,7 @@ import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { adaptChunk, throttle, type Throttle } from './throttle.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
+import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { declaredTable } from '../mapping/lookup.ts';
 import { maxStreamedChunkKeys, streamedChunkWriter } from './stream-write.ts';
 import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
@@ -453,6 +454,7 @@ async function cutoverStage(s: RunState): Promise<boolean> {
   if (verification?.status !== 'done') {
     throw refusal(`Run ${run.id}: cutover needs a passed verification, and there is none; run migrate again to verify.`);
   }
+  await refuseBreakingRenames(s);
   for (const change of cutoverChanges(mapping)) {
     const label = change.kind === 'renameTable' ? `rename ${change.from}` : `rename ${change.table}.${change.from}`;
     await journaled(s, 'cutover', label, async () => {
@@ -460,4 +462,24 @@ async function cutoverStage(s: RunState): Promise<boolean> {
     });
   }
   return true;
+}
+
+/**
+ * What reads the tables and columns the cutover renames is read again right before the renames (the plan is as old as
+ * the run): a view, routine, event or trigger made since that would break, and that neither the mapping, the plan
+ * (accepted when the run started) nor this invocation's --accept-breaking accepts, stops the cutover before any rename.
+ */
+async function refuseBreakingRenames(s: RunState): Promise<void> {
+  const { db, mapping, run } = s;
+  const pending: DependedChange[] = [];
+  for (const change of dependedChanges(mapping, ['cutover'])) {
+    const there = change.kind === 'renameTable' ? await tableExists(db, change.table) : await columnExists(db, change.table, change.column);
+    if (there) pending.push(change);
+  }
+  const acceptedBefore = new Set((run.plan.dependents ?? []).filter((d) => d.accepted).map((d) => `${d.kind} ${d.name}`));
+  const found = await findDependents(db, mapping, pending, [], s.options.overrides?.acceptBreaking ?? false, acceptedBefore);
+  if (found.refusals.length > 0) {
+    throw refusal(`Run ${run.id} of ${mapping.name} stopped before its cutover, nothing renamed: ${found.refusals.join(' ')} ` +
+      `Then run migrate again: it goes on with the cutover.`, { subject: mapping.name, details: { dependents: found.dependents } });
+  }
 }

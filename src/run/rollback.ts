@@ -8,7 +8,7 @@ import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { sourceTableNames, cutoverChanges } from '../mapping/compile.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
-import { applyCutoverChange } from './cutover.ts';
+import { applyCutoverChange, putBackTriggerTexts } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
@@ -56,13 +56,20 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     const rowsDeleted: Record<string, number> = {};
     const keptTables: RollbackResult['keptTables'] = [];
 
+    const manifest = run.backupId ? await readManifest(options.backupDir, run.backupId).catch(() => null) : null;
     for (const change of [...cutoverChanges(bound)].reverse()) {
       const back = { ...change, from: change.to, to: change.from };
       const exists = change.kind === 'renameTable' ? await tableExists(db, change.to) : await columnExists(db, change.table, change.to);
-      if (!exists) continue;
-      await applyCutoverChange(db, back);
-      actions.push(change.kind === 'renameTable' ? `renamed ${change.to} back to ${change.from}` : `renamed ${change.table}.${change.to} back to ${change.from}`);
-      faultPoint(`rollback ${actions.length}`);
+      if (exists) {
+        await applyCutoverChange(db, back);
+        actions.push(change.kind === 'renameTable' ? `renamed ${change.to} back to ${change.from}` : `renamed ${change.table}.${change.to} back to ${change.from}`);
+        faultPoint(`rollback ${actions.length}`);
+      }
+      // The renames rewrote the definitions of the table's triggers; they get the text they had back.
+      const saved = manifest?.tables.find((t) => t.name === change.from)?.triggers;
+      if (change.kind === 'renameTable' && saved?.length && (await tableExists(db, change.from))) {
+        for (const name of await putBackTriggerTexts(db, change.from, saved)) actions.push(`put back trigger ${name} on ${change.from} as the backup has it (the renames had rewritten it)`);
+      }
     }
 
     const names = sourceTableNames(mapping);
@@ -87,7 +94,6 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     }
 
     if (plan.lookups?.length) {
-      const manifest = run.backupId ? await readManifest(options.backupDir, run.backupId).catch(() => null) : null;
       const undone = await rollbackLookups(db, plan, run.id, manifest, chunk);
       actions.push(...undone.actions);
       for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
@@ -108,7 +114,6 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
 
     const raised = plan.idSpace.filter((s) => s.raiseAutoIncrementTo !== null && s.exists);
     if (raised.length > 0 && run.backupId) {
-      const manifest = await readManifest(options.backupDir, run.backupId).catch(() => null);
       for (const space of raised) {
         const before = manifest?.tables.find((t) => t.name === space.table)?.autoIncrement;
         if (before === undefined || before === null) continue;

@@ -1,4 +1,5 @@
 import type { IdSpacePlan, Plan } from '../plan/plan.ts';
+import type { Dependent } from '../plan/dependents.ts';
 import type { CheckResult, Verification } from './verification.ts';
 import { reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
 
@@ -41,6 +42,10 @@ export interface Report {
   lookups: ReportLookup[];
   checks: ReportCheck[];
   dataProblems: ReportProblem[];
+  /** What names a table the cutover renames or a column finalize drops, and what becomes of it (dependents.ts). */
+  dependents: ReportDependent[];
+  /** Triggers the run's own writes fire. */
+  firedTriggers: ReportFiredTrigger[];
   idSpace: ReportIdSpace[];
   timings: { verifyStartedAt: string; checksSeconds: number; stages: Record<string, number> };
 }
@@ -95,6 +100,25 @@ export interface ReportProblem {
   example: string | null;
   /** Where the problem shows in the checks: replay disagreements it accounts for, by check id. */
   seenIn: Array<{ check: string; title: string; entity: string | null; keys: string[] }>;
+}
+
+export interface ReportDependent {
+  kind: Dependent['kind'];
+  name: string;
+  stage: Dependent['stage'];
+  change: string;
+  effect: Dependent['effect'];
+  detail: string;
+  /** For an object the change breaks: `mapping` (accepts.breaking) or `flag` (--accept-breaking). */
+  accepted: 'mapping' | 'flag' | null;
+}
+
+export interface ReportFiredTrigger {
+  name: string;
+  table: string;
+  when: string;
+  by: string[];
+  accepted: boolean;
 }
 
 export interface ReportIdSpace {
@@ -166,6 +190,10 @@ export function buildReport(input: ReportInput): Report {
         return keys.length ? [{ check: c.id, title: c.title, entity: c.entity, keys }] : [];
       }),
     })),
+    dependents: (plan.dependents ?? []).map((d) => ({
+      kind: d.kind, name: d.name, stage: d.stage, change: d.change, effect: d.effect, detail: d.detail, accepted: d.accepted ?? null,
+    })),
+    firedTriggers: (plan.firedTriggers ?? []).map((t) => ({ name: t.name, table: t.table, when: t.when, by: t.by, accepted: t.accepted })),
     idSpace: plan.idSpace.map(idSpaceOf),
     timings: {
       verifyStartedAt: v.startedAt,

@@ -68,6 +68,8 @@ export function renderMarkdown(r: Report): string {
     }
   }
 
+  lines.push(...dependentsMarkdown(r));
+
   lines.push('', '## ID space', '');
   for (const s of r.idSpace) {
     const used = s.existed
@@ -79,4 +81,22 @@ export function renderMarkdown(r: Report): string {
   const stages = Object.entries(r.timings.stages);
   lines.push('', '## Timings', '', `Checks: ${r.timings.checksSeconds} s${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${t} s`).join(', ')}` : ''}.`);
   return lines.join('\n') + '\n';
+}
+
+/** What names what the cutover renames and finalize drops, and the triggers the run's writes fire. */
+function dependentsMarkdown(r: Report): string[] {
+  if (r.dependents.length === 0 && r.firedTriggers.length === 0) return [];
+  const lines = ['', '## What depends on what the run renames or drops', ''];
+  if (r.dependents.length > 0) {
+    lines.push('| change | object | what happens | accepted |', '| --- | --- | --- | --- |');
+    for (const d of r.dependents) {
+      const effect = d.effect === 'breaks' ? '**breaks**' : d.effect === 'blocks' ? '**blocks the change**' : 'follows';
+      lines.push(`| ${d.stage}: ${md(d.change)} | ${d.kind} ${md(d.name)} | ${effect}: ${md(d.detail)} | ${d.accepted === 'mapping' ? 'by the mapping' : d.accepted === 'flag' ? 'by --accept-breaking' : '-'} |`);
+    }
+  }
+  if (r.firedTriggers.length > 0) {
+    lines.push('', "Triggers the run's own writes fire:", '');
+    for (const t of r.firedTriggers) lines.push(`- ${md(t.name)} (${t.when} ON ${md(t.table)}), by ${t.by.map(md).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}`);
+  }
+  return lines;
 }

@@ -1,0 +1,137 @@
+import { writeFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { serverUrl, type TestDatabase } from '../support/database.ts';
+import { loadSakila } from '../support/public-data.ts';
+import { sakilaMapping, sakilaRentalReaders } from '../support/sakila-mapping.ts';
+import { testWorkspace } from '../support/workspace.ts';
+import { defineMapping, dropColumn, type Mapping } from '../../src/mapping/define.ts';
+import { plan } from '../../src/plan/plan-command.ts';
+import type { Dependent } from '../../src/plan/dependents.ts';
+import { migrate } from '../../src/run/migrate.ts';
+import { finalize } from '../../src/run/finalize.ts';
+import { EventshiftError } from '../../src/errors.ts';
+
+/**
+ * What depends on what the cutover renames and finalize drops, on the public Sakila database: `rental` is named by
+ * foreign keys in both directions, a trigger on it, two views and three stored functions (read from its published
+ * schema, not from this list: the test states what each object's text says).
+ */
+const ws = testWorkspace('dependents');
+const withoutAccepts = defineMapping({ ...sakilaMapping, accepts: undefined });
+const triggersOnly = defineMapping({ ...sakilaMapping, accepts: { triggers: ['upd_film'] } });
+const broken = [...sakilaRentalReaders.views.map((v) => `view ${v}`), ...sakilaRentalReaders.functions.map((f) => `function ${f}`)];
+const label = (d: Dependent) => `${d.kind} ${d.name}`;
+
+async function sakila(name: string): Promise<TestDatabase> {
+  const t = await ws.database(name);
+  await loadSakila(serverUrl, t.name);
+  return t;
+}
+
+/** A mapping module the CLI can load: the Sakila fixture with other `accepts`. */
+async function mappingModule(file: string, accepts: Mapping['accepts']): Promise<string> {
+  const path = ws.path(file);
+  await writeFile(path, `import { defineMapping } from ${JSON.stringify(`${import.meta.dirname}/../../src/mapping/define.ts`)};
+import { sakilaMapping } from ${JSON.stringify(`${import.meta.dirname}/../support/sakila-mapping.ts`)};
+export default defineMapping({ ...sakilaMapping, accepts: ${JSON.stringify(accepts)} });\n`);
+  return path;
+}
+
+describe('plan on Sakila: what depends on the renamed rental table', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await sakila('dep_plan');
+  }, 120_000);
+
+  it('lists every dependent with what happens to it, and refuses the breaking ones and the fired trigger, naming them', async () => {
+    const r = await plan({ databaseUrl: t.url, mapping: withoutAccepts });
+    expect(r.ok).toBe(false);
+    const cutover = r.plan.dependents!.filter((d) => d.change === 'rename rental to OLD rental');
+    const effect = (e: Dependent['effect']) => cutover.filter((d) => d.effect === e).map(label).sort();
+    expect(effect('breaks')).toEqual([...broken].sort());
+    // Foreign keys both ways, and the trigger on rental, go with the table.
+    expect(effect('follows')).toEqual(['foreign key fk_payment_rental', 'foreign key fk_rental_customer', 'foreign key fk_rental_inventory',
+      'foreign key fk_rental_staff', 'trigger rental_date']);
+    expect(cutover.find((d) => d.name === 'fk_payment_rental')!.detail).toContain('will reference OLD rental');
+    expect(cutover.find((d) => d.name === 'fk_rental_staff')!.detail).toContain('stays on the table, now OLD rental');
+    expect(cutover.every((d) => d.accepted === undefined)).toBe(true);
+    // Nothing reads return_date of OLD rental (its name once finalize drops the column).
+    expect(r.plan.dependents!.filter((d) => d.stage === 'finalize')).toEqual([]);
+    expect(r.plan.firedTriggers).toEqual([{ name: 'upd_film', table: 'film', when: 'AFTER UPDATE', by: ['projection copies'], accepted: false }]);
+
+    const refusal = r.reasons.find((x) => x.startsWith('Cutover would rename rental to OLD rental'))!;
+    for (const name of broken) expect(refusal).toContain(name);
+    expect(refusal).toContain('accepts.breaking');
+    expect(r.reasons.find((x) => x.includes('upd_film'))).toContain('accepts.triggers');
+  });
+
+  it('goes ahead when the mapping declares them, and says so', async () => {
+    const r = await plan({ databaseUrl: t.url, mapping: sakilaMapping });
+    expect(r.reasons).toEqual([]);
+    expect(r.plan.dependents!.filter((d) => d.effect === 'breaks').map((d) => d.accepted)).toEqual(broken.map(() => 'mapping'));
+    expect(r.plan.firedTriggers![0]!.accepted).toBe(true);
+  });
+
+  it('--accept-breaking accepts the breaking ones, not the triggers', async () => {
+    const flagged = await plan({ databaseUrl: t.url, mapping: triggersOnly, overrides: { acceptBreaking: true } });
+    expect(flagged.reasons).toEqual([]);
+    expect(flagged.plan.dependents!.filter((d) => d.effect === 'breaks').map((d) => d.accepted)).toEqual(broken.map(() => 'flag'));
+    const neither = await plan({ databaseUrl: t.url, mapping: withoutAccepts, overrides: { acceptBreaking: true } });
+    expect(neither.reasons).toEqual([expect.stringContaining('upd_film')]);
+  });
+
+  it('the CLI plan shows them and exits 1 without an acceptance, 0 with --accept-breaking', async () => {
+    const path = await mappingModule('sakila-triggers-only.mts', { triggers: ['upd_film'] });
+    const refused = runCli(['plan', path, '--backup-dir', ws.path('backups')], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stdout).toContain('cutover: rename rental to OLD rental');
+    expect(refused.stdout).toMatch(/view sales_by_store BREAKS: its definition reads rental by name/);
+    expect(refused.stdout).toMatch(/foreign key fk_payment_rental follows: payment\(rental_id\) -> rental\(rental_id\) will reference OLD rental/);
+    expect(refused.stdout).toContain('upd_film (AFTER UPDATE ON film), by projection copies (accepted by the mapping)');
+    expect(refused.stdout).toMatch(/REFUSED: Cutover would rename rental to OLD rental, and 5 object\(s\)/);
+    const accepted = runCli(['plan', path, '--accept-breaking', '--backup-dir', ws.path('backups')], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
+    expect(accepted.stdout).toMatch(/function get_customer_balance BREAKS \(accepted by --accept-breaking\)/);
+  });
+
+  it('finalize: a dropped column read by views and triggers breaks them; one a foreign key uses blocks the drop', async () => {
+    const description = defineMapping({ ...sakilaMapping, finalize: [dropColumn('film', 'description')] });
+    const r = await plan({ databaseUrl: t.url, mapping: description });
+    const finalized = r.plan.dependents!.filter((d) => d.stage === 'finalize');
+    // film_list and nicer_but_slower_film_list select film.description; ins_film and upd_film copy it into film_text.
+    expect(finalized.map(label).sort()).toEqual(['trigger ins_film', 'trigger upd_film', 'view film_list', 'view nicer_but_slower_film_list']);
+    expect(finalized.every((d) => d.effect === 'breaks')).toBe(true);
+    expect(r.reasons).toEqual([expect.stringMatching(/^Finalize would drop film\.description, and 4 object\(s\)/)]);
+
+    const customer = defineMapping({ ...sakilaMapping, finalize: [dropColumn('rental', 'customer_id')] });
+    const blocked = await plan({ databaseUrl: t.url, mapping: customer, overrides: { acceptBreaking: true } });
+    expect(blocked.plan.dependents!.find((d) => d.stage === 'finalize' && d.kind === 'foreign key')).toMatchObject({ name: 'fk_rental_customer', effect: 'blocks' });
+    expect(blocked.reasons).toEqual([expect.stringContaining('Finalize cannot drop OLD rental.customer_id: foreign key fk_rental_customer')]);
+  });
+});
+
+describe('the cutover and finalize read their dependents again when they run', () => {
+  it('a view made after the plan stops the cutover before any rename; accepted, migrate goes on', async () => {
+    const t = await sakila('dep_cutover');
+    const options = { databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups'), reportDir: ws.path('r1') };
+    const stopped = await migrate({ ...options, until: 'verify' });
+    expect(stopped.status).toBe('stopped');
+    await t.db.execute('CREATE VIEW late_returns AS SELECT rental_id FROM rental WHERE return_date IS NULL');
+    const error = await migrate(options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventshiftError);
+    expect((error as EventshiftError).message).toMatch(/stopped before its cutover, nothing renamed: Cutover would rename rental to OLD rental, and 1 object\(s\) read it by name.*view late_returns/);
+    expect(await t.db.query("SHOW TABLES LIKE 'rental'")).toHaveLength(1);
+    const done = await migrate({ ...options, overrides: { acceptBreaking: true } });
+    expect(done.status).toBe('completed');
+    expect(await t.db.query("SHOW TABLES LIKE 'OLD rental'")).toHaveLength(1);
+
+    // Finalize drops OLD rental.return_date: a view made since that reads it stops it, unless accepted.
+    await t.db.execute('CREATE VIEW open_rentals AS SELECT rental_id FROM `OLD rental` WHERE return_date IS NULL');
+    const refused = await finalize({ databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups') }).catch((e: unknown) => e);
+    expect((refused as Error).message).toMatch(/dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view open_rentals/);
+    expect(await t.db.query("SHOW COLUMNS FROM `OLD rental` LIKE 'return_date'")).toHaveLength(1);
+    const finalized = await finalize({ databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups'), acceptBreaking: true });
+    expect(finalized.dropped).toEqual(['OLD rental.return_date']);
+  }, 180_000);
+});
