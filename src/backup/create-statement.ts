@@ -78,18 +78,19 @@ const foreignKeyClause = new RegExp(
 );
 
 /**
- * The statement without its FOREIGN KEY constraint clauses, and how many were removed. Used to stage a table
- * under a temporary name: foreign key names are unique per database, so a copy cannot carry them.
+ * The statement without its FOREIGN KEY constraint clauses, how many were removed, and the clauses themselves
+ * (`CONSTRAINT ... FOREIGN KEY ...`, as the statement writes them). Used to stage a table under a temporary name:
+ * foreign key names are unique per database, so a copy cannot carry them; they are added once it has its own name.
  */
-export function withoutForeignKeys(sql: string): { sql: string; removed: number } {
+export function withoutForeignKeys(sql: string): { sql: string; removed: number; clauses: string[] } {
   const masked = maskQuoted(sql);
   let out = '';
   let from = 0;
-  let removed = 0;
+  const clauses: string[] = [];
   for (const match of masked.matchAll(foreignKeyClause)) {
     out += sql.slice(from, match.index);
     from = match.index + match[0].length;
-    removed++;
+    clauses.push(sql.slice(match.index, from).replace(/^,\n\s*/, ''));
   }
-  return { sql: out + sql.slice(from), removed };
+  return { sql: out + sql.slice(from), removed: clauses.length, clauses };
 }

@@ -4,6 +4,7 @@ export { checkBackup, type BackupCheck, type BackupCheckStatus, type BackupFileC
 export { listBackups, type BackupSummary } from './list-backups.ts';
 export { restoreBackup, type RestoreBackupOptions, type RestoreResult, type RestoredTable } from './restore-backup.ts';
 export type { RestoreMethod } from './stage-tables.ts';
+export { restoreUnfinished, unfinishedRestores, RESTORE_JOURNAL_TABLE, type RestoreJournal, type RetiredTable } from './restore-journal.ts';
 export {
   readManifest, parseManifest, isBackupId, BACKUP_FORMAT, BACKUP_FORMAT_VERSION, MANIFEST_FILE, ROW_ENCODING,
   type BackupColumn, type BackupFile, type BackupManifest, type BackupTableEntry, type BackupTrigger, type RowsEncoding,

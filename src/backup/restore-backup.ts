@@ -1,15 +1,18 @@
-import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { recipeOf } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
-import { showCreateTable, tableExists } from '../db/introspect.ts';
+import { showCreateTable } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal, usageError } from '../errors.ts';
 import { checkBackup } from './check-backup.ts';
 import { autoIncrementOf } from './create-statement.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
+import {
+  dropRestoreJournal, openRestoreJournal, remainingSteps, RESTORE_JOURNAL_TABLE, saveRestoreJournal, swapped, type RestoreJournal, type RetiredTable,
+} from './restore-journal.ts';
 import { withRestoreSession } from './restore-session.ts';
-import { writtenColumns } from './row-statements.ts';
-import { stageAll, type RestoreMethod, type StagedTable } from './stage-tables.ts';
+import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod, type StagedTable } from './stage-tables.ts';
+import { addForeignKeys, planSwap, repointForeignKey, swapHappened, swapIn } from './swap-tables.ts';
 import { recreateTriggers } from './triggers.ts';
 
 export interface RestoreBackupOptions {
@@ -17,6 +20,12 @@ export interface RestoreBackupOptions {
   id: string;
   /** Restore only these tables of the backup (default: all of them). */
   tables?: readonly string[];
+  /**
+   * Tables that are not in the backup but stand in for one of its tables, e.g. renamed at a cutover (`OLD ord_pull`
+   * for `ord_pull`): they are moved out with the tables the restore replaces and dropped, and other tables' foreign
+   * keys that reference them are pointed back at the restored table.
+   */
+  retire?: readonly RetiredTable[];
   /** Rows loaded out of each table's total. */
   onProgress?: (progress: BackupProgress) => void;
   /** One line per step taken; undefined is silent. */
@@ -27,6 +36,9 @@ export interface RestoreBackupOptions {
    * connection, which roughly halves the time verifying takes on a server with two cores or more.
    */
   connect?: () => Promise<Db>;
+  /** Called at each boundary of the restore with its name (tests kill the process there); undefined does nothing. */
+  faultPoint?: (name: string) => void;
+  now?: () => Date;
 }
 
 export interface RestoredTable {
@@ -50,13 +62,29 @@ export interface RestoreResult {
   /** The database restored into (the backup's own is in its manifest). */
   database: string;
   tables: RestoredTable[];
+  /** The retired tables (see RestoreBackupOptions.retire) that existed and were dropped. */
+  retired: string[];
+  /** Other tables whose foreign keys were pointed back at a restored table, as `table.constraint`. */
+  repointed: string[];
+  /** This call finished a restore that an earlier one began and did not finish. */
+  resumed: boolean;
 }
 
 /**
- * Puts the tables of a backup back exactly as they were: rows, definition and AUTO_INCREMENT. Refuses, before
- * touching the database, a backup that is incomplete or whose files fail their SHA-256 check. Every table is loaded
- * and checksummed under a temporary name first; if any differs from the backup, all temporary tables are dropped and
- * the database is unchanged. Writes made to the tables meanwhile are lost: stop writers first.
+ * Puts the tables of a backup back exactly as they were: rows, definition, foreign keys, triggers and AUTO_INCREMENT.
+ * Refuses, before touching the database, a backup that is incomplete or whose files fail their SHA-256 check.
+ *
+ * The order, journaled step by step in `eventshift_restores` (restore-journal.ts):
+ * 1. every table is loaded and checksummed under a temporary name, without its foreign keys; if any differs from the
+ *    backup, or the swap would break a foreign key (swap-tables.ts), the temporary tables are dropped and nothing has
+ *    changed;
+ * 2. one atomic RENAME TABLE moves the live tables (and those absent at backup time, and the retired ones) out to
+ *    old-copy names and the loaded ones in: at no instant is a table of the backup missing;
+ * 3. other tables' foreign keys, which the RENAME moved to the old copies, are pointed back; the old copies, which
+ *    hold the foreign key and trigger names, are dropped; the restored tables get their foreign keys, triggers and
+ *    AUTO_INCREMENT.
+ * A restore that is killed or fails part-way resumes from its journal when run again; one that fails after the swap
+ * says which steps remain. Writes made to the tables meanwhile are lost: stop writers first.
  *
  * @example
  * const result = await restoreBackup(db, { dir: 'backups', id: '20261121T104500Z-ab12cd' });
@@ -65,6 +93,8 @@ export interface RestoreResult {
 export async function restoreBackup(db: Db, options: RestoreBackupOptions): Promise<RestoreResult> {
   const { id } = options;
   const log = options.log ?? (() => undefined);
+  const faultPoint = options.faultPoint ?? (() => undefined);
+  const now = options.now ?? (() => new Date());
   const check = await checkBackup(options.dir, id);
   if (check.status === 'incomplete') {
     throw refusal(`Backup ${id} is incomplete (it has no manifest.json) and can never be restored; nothing was changed. Restore another backup.`, { subject: id });
@@ -77,49 +107,151 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
   }
   const manifest = check.manifest;
   const entries = selectedTables(manifest, options.tables);
-  await refuseNonTables(db, id, entries.map((e) => e.name));
-  await refuseWithoutLocalInfile(db, id);
-  refuseUncheckableRecipes(db, id, entries);
-  log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
-
-  const verifier = options.connect ? await openVerifier(db, options.connect) : undefined;
-  const restoreTables = async (): Promise<RestoreResult> => {
-    const staged = await stageAll(db, check.folder, manifest, entries, options.onProgress, log, verifier);
-    const results = new Map<string, RestoredTable>();
-    const toCopy = staged.filter((t) => t.method === 'copy');
-    try {
-      await swapIn(db, staged.filter((s) => s.method === 'swap'), log);
-      for (const s of staged.filter((t) => t.method === 'swap')) results.set(s.entry.name, restored(s));
-      for (const entry of entries.filter((e) => !e.exists)) {
-        const existed = await tableExists(db, entry.name);
-        if (existed) await db.execute(`DROP TABLE ${quoteId(entry.name)}`);
-        log(existed ? `Dropped ${entry.name}: it did not exist when the backup was taken.` : `${entry.name} did not exist then and does not now.`);
-        results.set(entry.name, { ...notRestored(entry.name), action: existed ? 'dropped' : 'absent' });
-      }
-      while (toCopy.length > 0) {
-        const s = toCopy[0]!;
-        await copyIn(db, s, log);
-        toCopy.shift();
-        results.set(s.entry.name, restored(s));
-      }
-      for (const s of staged) {
-        results.get(s.entry.name)!.definitionMatches = await finishTable(db, s, log);
-      }
-    } catch (error) {
-      // Tables not reached are untouched: their staging copies go. The one being copied keeps its verified copy.
-      for (const s of toCopy.slice(1)) await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}`).catch(() => undefined);
-      const done = [...results.values()].map((r) => `${r.name} (${r.action})`);
-      const message = error instanceof Error ? error.message : String(error);
-      throw new EventshiftError(error instanceof EventshiftError ? error.kind : 'internal',
-        `Restore of backup ${id} stopped part-way, after ${done.join(', ') || 'no table'}: ${message}`,
-        { subject: error instanceof EventshiftError ? error.subject : id, cause: error, details: { done } });
+  const names = entries.map((e) => e.name);
+  const retire = (options.retire ?? []).filter((r) => !names.includes(r.table) && names.includes(r.standsFor));
+  return withRestoreLock(db, id, async () => {
+    const { journal, resumed, abandoned } = await openRestoreJournal(db, id, names, retire, now());
+    for (const old of abandoned) {
+      const dropped = await dropStaging(db, old.backupId, old.tables);
+      await dropRestoreJournal(db, old.backupId);
+      log(`A restore of backup ${old.backupId} had stopped before replacing any table; its ${dropped.length} staging table(s) were dropped.`);
     }
-    return { id, database: db.database, tables: entries.map((e) => results.get(e.name)!) };
-  };
+    const save = () => saveRestoreJournal(db, journal, now());
+    const step = async (name: string) => {
+      journal.done.push(name);
+      await save();
+    };
+    if (resumed) log(`Resuming the restore of backup ${id}, interrupted after: ${journal.done.at(-1) ?? 'its start'}.`);
+    if (!swapped(journal) && journal.swap && (await swapHappened(db, journal.swap))) await step('swap');
+    if (!swapped(journal)) {
+      await refuseNonTables(db, id, names);
+      await refuseWithoutLocalInfile(db, id);
+      refuseUncheckableRecipes(db, id, entries);
+      log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
+    }
+
+    const putInPlace = async (verifier: Db | undefined): Promise<StagedTable[]> => {
+      try {
+        const staged = await stageAll(db, check.folder, manifest, entries, options.onProgress, log, {
+          alreadyStaged: journal.staged,
+          faultPoint,
+          onStaged: async (s) => {
+            journal.staged[s.entry.name] = { loadWarnings: s.loadWarnings };
+            await step(`stage ${s.entry.name}`);
+          },
+        }, verifier);
+        journal.swap = await planSwap(db, manifest, entries, staged, journal.retire);
+        await step('plan');
+        faultPoint('restore swap before');
+        await swapIn(db, journal.swap);
+        await step('swap');
+        log(`Swapped in ${staged.map((s) => s.entry.name).join(', ') || 'no table'}${journal.swap.oldCopies.length > 0 ? `; the tables they replace are now ${journal.swap.oldCopies.join(', ')}` : ''}.`);
+        faultPoint('restore swap after');
+        return staged;
+      } catch (error) {
+        // Before the swap nothing but staging tables was made: they go, and so does the journal.
+        await dropStaging(db, id, names).then(() => dropRestoreJournal(db, id)).catch(() => undefined);
+        if (error instanceof EventshiftError && error.kind === 'refused') throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        throw new EventshiftError(error instanceof EventshiftError ? error.kind : 'internal',
+          `Restore of backup ${id} failed before any table was replaced; nothing was changed: ${message}`,
+          { subject: error instanceof EventshiftError ? error.subject : id, cause: error });
+      }
+    };
+
+    const finishAll = async (staged: StagedTable[]): Promise<void> => {
+      const swap = journal.swap!;
+      try {
+        for (const r of swap.repoint) {
+          const name = `repoint ${r.table} ${r.constraint}`;
+          if (journal.done.includes(name)) continue;
+          await repointForeignKey(db, r, faultPoint);
+          await step(name);
+          log(`Pointed foreign key ${r.constraint} of ${r.table} back at the restored table.`);
+          faultPoint(`restore ${name}`);
+        }
+        if (!journal.done.includes('drop old copies')) {
+          if (swap.oldCopies.length > 0) await db.execute(`DROP TABLE IF EXISTS ${swap.oldCopies.map(quoteId).join(', ')}`);
+          await step('drop old copies');
+          faultPoint('restore old copies dropped');
+        }
+        for (const s of staged) {
+          if (journal.done.includes(`foreign keys ${s.entry.name}`)) continue;
+          const added = await addForeignKeys(db, s);
+          await step(`foreign keys ${s.entry.name}`);
+          if (added > 0) {
+            log(`Added the ${added} foreign key(s) of ${s.entry.name}.`);
+            faultPoint(`restore foreign keys ${s.entry.name}`);
+          }
+        }
+        for (const s of staged) {
+          if (journal.done.includes(`finish ${s.entry.name}`)) continue;
+          journal.definitions[s.entry.name] = await finishTable(db, s, log);
+          await step(`finish ${s.entry.name}`);
+          faultPoint(`restore finish ${s.entry.name}`);
+        }
+        journal.status = 'done';
+        await save();
+      } catch (error) {
+        throw unfinished(db, journal, error);
+      }
+    };
+
+    let staged: StagedTable[];
+    if (swapped(journal)) {
+      staged = await restagedTables(check.folder, manifest, entries, journal);
+    } else {
+      const verifier = options.connect ? await openVerifier(db, options.connect) : undefined;
+      try {
+        staged = await withRestoreSession(db, () => (verifier ? withRestoreSession(verifier, () => putInPlace(verifier)) : putInPlace(undefined)));
+      } finally {
+        await verifier?.close();
+      }
+    }
+    await withRestoreSession(db, () => finishAll(staged));
+    const swap = journal.swap!;
+    return {
+      id, database: db.database, resumed,
+      tables: entries.map((e) => (e.exists ? restored(staged.find((s) => s.entry.name === e.name)!, journal) : notRestored(e.name, swap.dropped.includes(e.name)))),
+      retired: journal.retire.map((r) => r.table).filter((t) => swap.renames.some((r) => r.from === t)),
+      repointed: swap.repoint.map((r) => `${r.table}.${r.constraint}`),
+    };
+  });
+}
+
+/** After the swap, the staged tables as a resumed restore needs them (from the backup's files; nothing is loaded). */
+async function restagedTables(folder: string, manifest: BackupManifest, entries: BackupTableEntry[], journal: RestoreJournal): Promise<StagedTable[]> {
+  const out: StagedTable[] = [];
+  for (const entry of entries.filter((e) => e.exists)) {
+    const names = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
+    out.push({ ...(await prepareTable(folder, manifest.id, entry, names)), loadWarnings: journal.staged[entry.name]?.loadWarnings ?? 0 });
+  }
+  return out;
+}
+
+/** The error of a restore that stopped after its swap: what the database holds now, what remains, and what to do. */
+function unfinished(db: Db, journal: RestoreJournal, error: unknown): EventshiftError {
+  const message = error instanceof Error ? error.message : String(error);
+  const kind = error instanceof EventshiftError ? error.kind : (error as { errno?: number }).errno ? 'database' : 'internal';
+  return new EventshiftError(kind,
+    `Restore of backup ${journal.backupId} stopped part-way (${message}). ${db.database} now holds every table of the backup ` +
+      `(${journal.tables.join(', ')}) with its verified rows, but ${remainingSteps(journal).join('; ')} remain to do. ` +
+      `Run the same restore again: it resumes from its journal (${RESTORE_JOURNAL_TABLE}).`,
+    { subject: journal.backupId, cause: error, details: { done: journal.done, remaining: remainingSteps(journal) } },
+  );
+}
+
+/** One restore at a time per database: a named lock on the restoring connection, released when it ends or dies. */
+async function withRestoreLock<T>(db: Db, id: string, work: () => Promise<T>): Promise<T> {
+  const lock = `eventshift:${db.database}:restore`.slice(0, 64);
+  const [got] = await db.query<{ ok: number | string | null }>('SELECT GET_LOCK(?, 0) AS ok', [lock]);
+  if (Number(got?.ok) !== 1) {
+    throw refusal(`Another restore into ${db.database} is running (it holds the lock ${lock}); backup ${id} was not restored and nothing was changed. Wait for it to end.`, { subject: id });
+  }
   try {
-    return await withRestoreSession(db, () => (verifier ? withRestoreSession(verifier, restoreTables) : restoreTables()));
+    return await work();
   } finally {
-    await verifier?.close();
+    await db.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => undefined);
   }
 }
 
@@ -178,69 +310,33 @@ async function refuseWithoutLocalInfile(db: Db, id: string): Promise<void> {
   }
 }
 
-/** Phase 2: one atomic RENAME TABLE puts every staged `swap` table in place; the replaced tables are then dropped. */
-async function swapIn(db: Db, tables: StagedTable[], log: (line: string) => void): Promise<void> {
-  if (tables.length === 0) return;
-  const renames: string[] = [];
-  const trash: string[] = [];
-  for (const s of tables) {
-    if (await tableExists(db, s.entry.name)) {
-      renames.push(`${quoteId(s.entry.name)} TO ${quoteId(s.trash)}`);
-      trash.push(s.trash);
-    }
-    renames.push(`${quoteId(s.staging)} TO ${quoteId(s.entry.name)}`);
-  }
-  await db.execute(`RENAME TABLE ${renames.join(', ')}`);
-  log(`Swapped in ${tables.map((s) => s.entry.name).join(', ')}.`);
-  if (trash.length > 0) await db.execute(`DROP TABLE ${trash.map(quoteId).join(', ')}`);
-}
-
-/** Phase 3, for tables in foreign key relations: recreate under the real name and fill from the verified copy. */
-async function copyIn(db: Db, s: StagedTable, log: (line: string) => void): Promise<void> {
-  const name = quoteId(s.entry.name);
-  const columns = writtenColumns(s.entry.columns).map((c) => quoteId(c.name)).join(', ');
-  let actual: ContentChecksum;
-  try {
-    await db.execute(`DROP TABLE IF EXISTS ${name}`);
-    await db.execute(s.createStatement);
-    await db.execute(`INSERT INTO ${name} (${columns}) SELECT ${columns} FROM ${quoteId(s.staging)}`);
-    actual = await tableChecksum(db, s.entry.name, writtenColumns(s.entry.columns), '1=1', [], recipeOf(s.entry.checksum));
-  } catch (cause) {
-    throw new EventshiftError('database', `Restoring table ${s.entry.name} in place failed (${(cause as Error).message}); its verified rows are kept in ${s.staging}.`, {
-      subject: s.entry.name, cause, details: { verifiedCopy: s.staging },
-    });
-  }
-  if (!sameChecksum(actual, s.entry.checksum)) {
-    throw refusal(
-      `Table ${s.entry.name} was recreated but its rows do not match the backup's checksum after the copy; ` +
-        `the verified rows are kept in ${s.staging}: copy them in by hand or restore again.`,
-      { subject: s.entry.name, details: { expected: s.entry.checksum, actual, verifiedCopy: s.staging } },
-    );
-  }
-  await db.execute(`DROP TABLE ${quoteId(s.staging)}`);
-  log(`Recreated ${s.entry.name} in place (foreign keys) and copied its ${actual.rows} verified row(s).`);
-}
-
-/** Phase 4: AUTO_INCREMENT as it was, the saved triggers, and a last comparison of the definition. */
+/** Last: AUTO_INCREMENT as it was, the saved triggers (those not there yet), and a last comparison of the definition. */
 async function finishTable(db: Db, s: StagedTable, log: (line: string) => void): Promise<boolean> {
   const name = s.entry.name;
   const expected = s.entry.autoIncrement;
   if (expected !== null && autoIncrementOf(await showCreateTable(db, name)) !== expected) {
     await db.execute(`ALTER TABLE ${quoteId(name)} AUTO_INCREMENT = ${expected}`);
   }
-  await recreateTriggers(db, name, s.entry.triggers, log);
+  const existing = await db.query<{ TRIGGER_NAME: string }>(
+    'SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [db.database, name],
+  );
+  // Those created before a restore was interrupted are the saved ones (the table is new since the swap).
+  const missing = s.entry.triggers.filter((t) => !existing.some((e) => e.TRIGGER_NAME === t.name));
+  await recreateTriggers(db, name, missing, log);
   const matches = (await showCreateTable(db, name)) === s.createStatement;
   if (!matches) log(`Warning: SHOW CREATE TABLE ${name} differs from the saved definition after restore.`);
   return matches;
 }
 
-function restored(s: StagedTable): RestoredTable {
+function restored(s: StagedTable, journal: RestoreJournal): RestoredTable {
   return {
     name: s.entry.name, action: 'restored', method: s.method, rows: s.entry.rows, checksumVerified: true,
-    autoIncrement: s.entry.autoIncrement, definitionMatches: null, loadWarnings: s.loadWarnings,
+    autoIncrement: s.entry.autoIncrement, definitionMatches: journal.definitions[s.entry.name] ?? null, loadWarnings: s.loadWarnings,
   };
 }
 
-function notRestored(name: string): RestoredTable {
-  return { name, action: 'absent', method: null, rows: 0, checksumVerified: false, autoIncrement: null, definitionMatches: null, loadWarnings: 0 };
+function notRestored(name: string, dropped: boolean): RestoredTable {
+  return {
+    name, action: dropped ? 'dropped' : 'absent', method: null, rows: 0, checksumVerified: false, autoIncrement: null, definitionMatches: null, loadWarnings: 0,
+  };
 }

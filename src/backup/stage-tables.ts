@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
+import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import { renameCreateStatement, withoutForeignKeys } from './create-statement.ts';
@@ -12,33 +13,46 @@ import type { BackupProgress } from './progress.ts';
 import { writtenColumns } from './row-statements.ts';
 
 /**
- * How a table was put back:
- * - `swap`: loaded and verified under a temporary name, then swapped in by one atomic RENAME TABLE for all such tables.
- * - `copy`: for tables with foreign keys, or referenced by other tables' foreign keys (a RENAME would re-point or
- *   clash with them): loaded and verified under a temporary name without its foreign keys, then the real table is
- *   dropped, recreated from the saved statement and filled from the verified copy, and verified again.
+ * How a table was put back. `swap`: loaded and verified under a temporary name without its foreign keys, then put in
+ * place by the one atomic RENAME TABLE of all the backup's tables; its foreign keys are added after that (see
+ * foreign-keys.ts for why).
  */
-export type RestoreMethod = 'swap' | 'copy';
+export type RestoreMethod = 'swap';
 
 /** A table loaded and verified under its staging name, ready to be put in place. */
 export interface StagedTable {
   entry: BackupTableEntry & { checksum: ContentChecksum };
   createStatement: string;
   staging: string;
+  /** The name the live table moves to when this one takes its place (dropped after the swap). */
   trash: string;
   method: RestoreMethod;
+  /** The table's FOREIGN KEY clauses, added once it has its real name. */
+  foreignKeys: string[];
   loadWarnings: number;
 }
 
 /** Short temporary names (a table name may already use all 64 characters), unique per backup and table. */
-function temporaryNames(id: string, index: number, name: string): { staging: string; trash: string } {
-  const hash = createHash('sha256').update(`${id}/${name}`, 'utf8').digest('hex').slice(0, 8);
+export function temporaryNames(id: string, index: number, name: string): { staging: string; trash: string } {
+  const hash = nameHash(id, name);
   return { staging: `_es_restore_${index + 1}_${hash}`, trash: `_es_trash_${index + 1}_${hash}` };
 }
 
+const nameHash = (id: string, name: string) => createHash('sha256').update(`${id}/${name}`, 'utf8').digest('hex').slice(0, 8);
+
+/** What stageAll reports as it goes, so a restore killed half-way resumes from the last table staged. */
+export interface StagingHooks {
+  /** Tables staged and verified by an earlier, interrupted attempt: kept when their staging table is still there. */
+  alreadyStaged: Record<string, { loadWarnings: number }>;
+  /** Called once a table is loaded and verified (before the next one starts). */
+  onStaged: (table: StagedTable) => Promise<void>;
+  faultPoint: (name: string) => void;
+}
+
 /**
- * Phase 1: every table loaded and verified under its staging name. Any failure drops them all: nothing has changed.
- * With a `verifier` (another connection to the same database), large tables are checksummed in two halves at once.
+ * Phase 1: every table loaded and verified under its staging name. Nothing else is touched: on failure the caller
+ * drops the staging tables and nothing has changed. With a `verifier` (another connection to the same database),
+ * large tables are checksummed in two halves at once.
  */
 export async function stageAll(
   db: Db,
@@ -47,35 +61,65 @@ export async function stageAll(
   entries: BackupTableEntry[],
   onProgress: ((progress: BackupProgress) => void) | undefined,
   log: (line: string) => void,
+  hooks: StagingHooks,
   verifier?: Db,
 ): Promise<StagedTable[]> {
   const staged: StagedTable[] = [];
-  const created: string[] = [];
-  try {
-    for (const entry of entries) {
-      if (!entry.exists) continue;
-      const names = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
-      created.push(names.staging);
-      const loaded = await loadTable(db, folder, manifest.id, entry, names, onProgress);
-      await verifyTable(db, verifier, manifest.id, loaded);
-      staged.push(loaded.table);
-      log(`Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`);
+  for (const entry of entries) {
+    if (!entry.exists) continue;
+    const names = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
+    const earlier = hooks.alreadyStaged[entry.name];
+    if (earlier && (await tableExists(db, names.staging))) {
+      staged.push({ ...(await prepareTable(folder, manifest.id, entry, names)), loadWarnings: earlier.loadWarnings });
+      log(`${entry.name} was loaded and verified as ${names.staging} before the restore was interrupted; kept.`);
+      continue;
     }
-    return staged;
-  } catch (error) {
-    for (const name of created) await db.execute(`DROP TABLE IF EXISTS ${quoteId(name)}`).catch(() => undefined);
-    if (error instanceof EventshiftError && error.kind === 'refused') throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new EventshiftError(error instanceof EventshiftError ? error.kind : 'internal',
-      `Restore of backup ${manifest.id} failed while loading its tables, before any table was replaced; nothing was changed: ${message}`,
-      { subject: error instanceof EventshiftError ? error.subject : manifest.id, cause: error });
+    const loaded = await loadTable(db, folder, manifest.id, entry, names, onProgress);
+    hooks.faultPoint(`restore stage ${entry.name} loaded`);
+    await verifyTable(db, verifier, manifest.id, loaded);
+    await hooks.onStaged(loaded.table);
+    staged.push(loaded.table);
+    log(`Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`);
+    hooks.faultPoint(`restore stage ${entry.name} verified`);
   }
+  return staged;
+}
+
+/**
+ * Drops the staging tables a restore of backup `id` made for `tables`, whichever attempt made them: what a restore
+ * that stopped before its swap leaves behind. Only those: the names carry a hash of the backup id and the table.
+ */
+export async function dropStaging(db: Db, id: string, tables: readonly string[]): Promise<string[]> {
+  const dropped: string[] = [];
+  for (const name of tables) {
+    const pattern = `\\_es\\_restore\\_%\\_${nameHash(id, name)}`;
+    const rows = await db.query<{ TABLE_NAME: string }>(
+      'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE ?', [db.database, pattern],
+    );
+    for (const { TABLE_NAME: table } of rows) {
+      await db.execute(`DROP TABLE IF EXISTS ${quoteId(table)}`);
+      dropped.push(table);
+    }
+  }
+  return dropped;
 }
 
 /** A table loaded under its staging name, not yet verified. */
 interface LoadedTable {
   table: StagedTable;
   warningMessages: string[];
+}
+
+/** The table's saved definition, checked, and what staging it needs; nothing is read from the database. */
+export async function prepareTable(folder: string, id: string, entry: BackupTableEntry, names: { staging: string; trash: string }): Promise<StagedTable> {
+  const checksum = entry.checksum;
+  if (!checksum) throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
+  const createStatement = await readCreateStatement(folder, id, entry);
+  const stripped = withoutForeignKeys(createStatement);
+  if (stripped.removed !== entry.foreignKeys.length) {
+    throw new EventshiftError('internal', `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ${entry.foreignKeys.length}; it cannot be staged safely.`, { subject: entry.name });
+  }
+  return { entry: { ...entry, checksum }, createStatement, ...names, method: 'swap', foreignKeys: stripped.clauses, loadWarnings: 0 };
 }
 
 async function loadTable(
@@ -86,18 +130,9 @@ async function loadTable(
   names: { staging: string; trash: string },
   onProgress: ((progress: BackupProgress) => void) | undefined,
 ): Promise<LoadedTable> {
-  const checksum = entry.checksum;
-  if (!checksum) throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
-  const createStatement = await readCreateStatement(folder, id, entry);
-  const referenced = await isReferencedByOthers(db, entry.name);
-  const method: RestoreMethod = entry.foreignKeys.length > 0 || referenced ? 'copy' : 'swap';
-  const s: StagedTable = { entry: { ...entry, checksum }, createStatement, ...names, method, loadWarnings: 0 };
-  const stripped = withoutForeignKeys(createStatement);
-  if (stripped.removed !== entry.foreignKeys.length) {
-    throw new EventshiftError('internal', `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ${entry.foreignKeys.length}; it cannot be staged safely.`, { subject: entry.name });
-  }
+  const s = await prepareTable(folder, id, entry, names);
   await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}, ${quoteId(s.trash)}`);
-  await db.execute(renameCreateStatement(stripped.sql, entry.name, s.staging));
+  await db.execute(renameCreateStatement(withoutForeignKeys(s.createStatement).sql, entry.name, s.staging));
   const file = tableFile(entry, 'rows');
   const loaded = await loadRows(db, s.staging, entry.columns, join(folder, file.name), file, { label: entry.name, totalRows: entry.rows, onProgress });
   s.loadWarnings = loaded.warnings;
@@ -163,14 +198,4 @@ async function readCreateStatement(folder: string, id: string, entry: BackupTabl
     throw refusal(`File ${file.name} of table ${entry.name} changed after backup ${id} was checked; nothing was changed.`, { subject: entry.name });
   }
   return text.slice(0, -2);
-}
-
-/** Whether another table's foreign key references `table` now: a RENAME would re-point it, so such tables are copied. */
-async function isReferencedByOthers(db: Db, table: string): Promise<boolean> {
-  const rows = await db.query(
-    `SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS
-      WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ? AND NOT (CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?) LIMIT 1`,
-    [db.database, table, db.database, table],
-  );
-  return rows.length > 0;
 }

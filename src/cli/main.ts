@@ -137,7 +137,7 @@ common(program.command('restore [mapping]'))
       } finally {
         steps.close();
       }
-    }, (r) => `Restored backup ${r.backupId}: ${r.restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`);
+    }, (r) => ('untouched' in r && r.untouched) || `Restored backup ${r.backupId}: ${r.restore!.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`);
   });
 
 idFlags(common(program.command('sql <mapping>')))

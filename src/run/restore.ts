@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { cutoverChanges } from '../mapping/compile.ts';
-import { dropTableIfExists, readManifest, restoreBackup, type RestoreResult } from '../backup/index.ts';
+import { rm } from 'node:fs/promises';
+import { readManifest, restoreBackup, restoreUnfinished, type RestoreResult } from '../backup/index.ts';
 import { connect } from '../db/connection.ts';
-import { tableExists } from '../db/introspect.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { renameState, type RenameState } from './cutover.ts';
-import { latestRun, updateRun } from './journal.ts';
+import { latestRun, stepRecord, updateRun, type RunRecord } from './journal.ts';
+import { faultPoint } from './fault-points.ts';
 import { preRunTables } from './migrate.ts';
 import { reservedRanges, rowsAtRisk, type ReservedRange, type RowsAtRisk } from './pre-run-rows.ts';
 import type { Db } from '../db/connection.ts';
@@ -29,9 +30,15 @@ export interface RestoreMappingOptions extends CommandOptions {
 }
 
 export interface RestoreMappingResult {
-  backupId: string;
+  /** The backup restored; null when the run had written nothing, so there was nothing to restore (see `untouched`). */
+  backupId: string | null;
   runId: number | null;
-  restore: RestoreResult;
+  restore: RestoreResult | null;
+  /**
+   * Set when the latest run was stopped before its backup was complete: it wrote nothing, the database is as it was,
+   * and this says so. The run is recorded as restored.
+   */
+  untouched: string | null;
   /** Tables the run had renamed at cutover, dropped once their originals were back. */
   droppedRenamed: string[];
   /** Staging tables of the run's CSV sources and work tables of its lookups, dropped (eventshift's own, derived tables). */
@@ -40,36 +47,66 @@ export interface RestoreMappingResult {
   lost: RowsAtRisk[];
 }
 
-/** Puts back every table of the mapping's latest backup (or `backupId`), and removes what the run renamed or created. */
+/**
+ * Puts back every table of the mapping's latest backup (or `backupId`), and removes what the run renamed or created.
+ * The tables the cutover renamed are retired by the restore itself (restoreBackup's `retire`): they move out in the
+ * same atomic RENAME that puts the originals back, and are dropped before the originals get back the foreign key and
+ * trigger names they held. A restore interrupted part-way is finished by running this again (without comparing the
+ * tables with the backup again: they were compared when it began, and some are already the backup's).
+ */
 export async function restoreMapping(options: RestoreMappingOptions): Promise<RestoreMappingResult> {
   const now = options.now ?? (() => new Date());
   const { mapping } = options;
+  const log = options.log ?? (() => undefined);
   return withRunLock(options, mapping, async (db) => {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
     const backupId = options.backupId ?? run?.backupId ?? null;
+    if (!backupId && run && run.stage === 'none' && run.status !== 'restored' && run.status !== 'rolled_back') {
+      return nothingWritten(db, run, now());
+    }
     if (!backupId) {
-      throw refusal(`No backup of a ${mapping.name} run is recorded in ${db.database}; name one with --backup ID (see \`eventshift backups list\`).`, { subject: mapping.name });
+      const why = run ? `run ${run.id} of ${mapping.name} has no backup recorded (it is ${run.status.replace('_', ' ')})` : `no run of ${mapping.name} is recorded`;
+      throw refusal(`Nothing to restore in ${db.database}: ${why}. To restore a backup taken otherwise, name it with --backup ID (see \`eventshift backups list\`).`, { subject: mapping.name });
     }
     const ownRun = run?.backupId === backupId ? run : null;
     const bound = ownRun ? bindAsPlanned(mapping, ownRun.plan) : mapping;
-    // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
-    const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, bound, preRun);
-    const lost = await guardAgainstLoss(db, options, backupId, await renameState(db, bound), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`, undefined, adjust,
-      ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined);
-    options.log?.(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
-    const restore = await restoreBackup(db, { dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl) });
-    const droppedRenamed: string[] = [];
-    for (const change of cutoverChanges(bound)) {
-      if (change.kind !== 'renameTable') continue;
-      if ((await tableExists(db, change.from)) && (await tableExists(db, change.to))) {
-        await dropTableIfExists(db, change.to);
-        droppedRenamed.push(change.to);
-      }
+    const resuming = await restoreUnfinished(db, backupId);
+    let lost: RowsAtRisk[] = [];
+    if (resuming) {
+      log(`A restore of backup ${backupId} began earlier and did not finish; finishing it (the tables were compared with the backup when it began).`);
+    } else {
+      // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
+      const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, bound, preRun);
+      lost = await guardAgainstLoss(db, options, backupId, await renameState(db, bound), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`, undefined, adjust,
+        ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined);
     }
+    log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
+    const retire = cutoverChanges(bound).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
+    const restore = await restoreBackup(db, {
+      dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl), retire, faultPoint, now,
+    });
     const droppedStaging = [...(await dropRunStaging(db, ownRun?.plan)), ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : [])];
+    faultPoint('restore run work tables dropped');
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());
-    return { backupId, runId: ownRun?.id ?? null, restore, droppedRenamed, droppedStaging, lost };
+    return { backupId, runId: ownRun?.id ?? null, restore, untouched: null, droppedRenamed: restore.retired, droppedStaging, lost };
   });
+}
+
+/**
+ * The latest run stopped before its backup was complete, so it wrote nothing (nothing is written before the backup's
+ * manifest is): the database is as it was. Its unfinished backup folder, which can never be restored, is removed,
+ * and the run is recorded as restored, so that the next migrate starts afresh.
+ */
+async function nothingWritten(db: Db, run: RunRecord, at: Date): Promise<RestoreMappingResult> {
+  const backupStep = await stepRecord(db, run.id, 'backup', 'tables');
+  const folder = (backupStep?.detail as { dir?: string } | null)?.dir;
+  if (folder && backupStep?.status !== 'done') await rm(folder, { recursive: true, force: true });
+  await updateRun(db, run.id, { status: 'restored', finished: true }, at);
+  const untouched = `Run ${run.id} of ${run.mapping} was stopped before its backup was complete, so it wrote nothing: ` +
+    `${db.database} is as it was before the run, and there is nothing to restore.` +
+    (folder && backupStep?.status !== 'done' ? ` Its unfinished backup ${folder} was removed.` : '') +
+    ` The run is recorded as restored; \`eventshift migrate ${run.mapping}\` starts a new one.`;
+  return { backupId: null, runId: run.id, restore: null, untouched, droppedRenamed: [], droppedStaging: [], lost: [] };
 }
 
 export interface RestoreBackupOptions extends CommandOptions {
@@ -85,10 +122,11 @@ export async function restoreStandalone(options: RestoreBackupOptions): Promise<
   const db = await connect(options.databaseUrl);
   try {
     const none: RenameState = { tables: new Map(), columns: new Map(), done: true };
-    const lost = await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
+    // An interrupted restore of this backup is finished without comparing again: it compared when it began.
+    const lost = (await restoreUnfinished(db, options.backupId)) ? [] : await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
     const restore = await restoreBackup(db, {
       dir: options.backupDir, id: options.backupId, tables: options.tables, log: options.log, onProgress: options.onProgress,
-      connect: () => connect(options.databaseUrl),
+      connect: () => connect(options.databaseUrl), faultPoint,
     });
     return { backupId: options.backupId, restore, lost };
   } finally {

@@ -209,8 +209,8 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
       my_isam: ['restored', 'swap', 3, true, true],
       gen: ['restored', 'swap', 2, true, true],
       ahead: ['restored', 'swap', 3, true, true],
-      parent: ['restored', 'copy', 2, true, true],
-      child: ['restored', 'copy', 4, true, true],
+      parent: ['restored', 'swap', 2, true, true],
+      child: ['restored', 'swap', 4, true, true],
       later: ['dropped', null, 0, false, null],
     });
     expect(progress).toContain('every_case:7/7');

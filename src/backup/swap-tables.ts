@@ -1,0 +1,180 @@
+import type { Db } from '../db/connection.ts';
+import { tableExists } from '../db/introspect.ts';
+import { quoteId } from '../db/quote.ts';
+import { EventshiftError, refusal } from '../errors.ts';
+import {
+  foreignKeyHolders, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing, orphanRows, parseForeignKey, withReferencedTable,
+} from './foreign-keys.ts';
+import type { BackupManifest, BackupTableEntry } from './manifest.ts';
+import type { RetiredTable, SwapPlan } from './restore-journal.ts';
+import { temporaryNames, type StagedTable } from './stage-tables.ts';
+
+/**
+ * Phase 2 of a restore, decided before anything is replaced: the one RENAME TABLE that moves every live table of the
+ * backup (and every table absent at backup time, and every retired table) out of the way and every staged table in,
+ * and the foreign keys of other tables to point back afterwards. Refuses, with nothing changed, what the swap would
+ * leave broken: a foreign key name another table holds, a foreign key of another table that references a table the
+ * restore drops, and rows that the foreign keys, added without checking (foreign_key_checks=0), would leave orphaned.
+ */
+export async function planSwap(
+  db: Db, manifest: BackupManifest, entries: readonly BackupTableEntry[], staged: readonly StagedTable[], retire: readonly RetiredTable[],
+): Promise<SwapPlan> {
+  const renames: SwapPlan['renames'] = [];
+  const oldCopies: string[] = [];
+  const dropped: string[] = [];
+  /** Live table moving out -> the restored table its references belong to (null: none, it is dropped). */
+  const movingOut = new Map<string, string | null>();
+  for (const s of staged) {
+    if (await tableExists(db, s.entry.name)) {
+      renames.push({ from: s.entry.name, to: s.trash });
+      oldCopies.push(s.trash);
+      movingOut.set(s.entry.name, s.entry.name);
+    }
+    renames.push({ from: s.staging, to: s.entry.name });
+  }
+  for (const entry of entries.filter((e) => !e.exists)) {
+    if (!(await tableExists(db, entry.name))) continue;
+    const { trash } = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
+    renames.push({ from: entry.name, to: trash });
+    oldCopies.push(trash);
+    dropped.push(entry.name);
+    movingOut.set(entry.name, null);
+  }
+  for (const [i, r] of retire.entries()) {
+    if (movingOut.has(r.table) || !(await tableExists(db, r.table))) continue;
+    const { trash } = temporaryNames(manifest.id, manifest.tables.length + i, r.table);
+    renames.push({ from: r.table, to: trash });
+    oldCopies.push(trash);
+    movingOut.set(r.table, r.standsFor);
+  }
+  const restored = new Map(staged.map((s) => [s.entry.name, s]));
+  const stagingNames = new Set(staged.map((s) => s.staging));
+  const repoint = await foreignKeysToRepoint(db, movingOut, stagingNames);
+  await refuseHeldNames(db, manifest.id, staged, movingOut);
+  await refuseOrphans(db, manifest.id, staged, restored, movingOut, stagingNames, repoint);
+  return { renames, oldCopies, dropped, repoint };
+}
+
+/** Foreign keys of tables that stay, referencing a table that moves out: where each must point after the swap. */
+async function foreignKeysToRepoint(db: Db, movingOut: Map<string, string | null>, staging: Set<string>): Promise<SwapPlan['repoint']> {
+  const repoint: SwapPlan['repoint'] = [];
+  for (const ref of await foreignKeysReferencing(db, [...movingOut.keys()])) {
+    if (movingOut.has(ref.table) || staging.has(ref.table)) continue;
+    const target = movingOut.get(ref.referencedTable);
+    if (!target) {
+      throw refusal(
+        `Table ${ref.table} has a foreign key ${ref.constraint} that references ${ref.referencedTable}, which did not exist when the backup ` +
+          `was taken, so restoring it drops that table; nothing was changed. Drop the foreign key (or table ${ref.table}) first, then restore again.`,
+        { subject: ref.table, details: { foreignKey: ref } },
+      );
+    }
+    const fk = (await foreignKeysOf(db, ref.table)).find((f) => f.name === ref.constraint);
+    if (!fk) throw new EventshiftError('internal', `Foreign key ${ref.constraint} of table ${ref.table} is not in its SHOW CREATE TABLE.`, { subject: ref.table });
+    repoint.push({ table: ref.table, constraint: ref.constraint, clause: withReferencedTable(fk.clause, target) });
+  }
+  return repoint;
+}
+
+/** A restored table's foreign key name must be free once the old copies are gone: held elsewhere, the restore is refused. */
+async function refuseHeldNames(db: Db, id: string, staged: readonly StagedTable[], movingOut: Map<string, string | null>): Promise<void> {
+  const wanted = new Map<string, string>();
+  for (const s of staged) for (const fk of foreignKeysOfStatement(s.createStatement)) wanted.set(fk.name, s.entry.name);
+  for (const [name, holder] of await foreignKeyHolders(db, [...wanted.keys()])) {
+    if (movingOut.has(holder)) continue;
+    throw refusal(
+      `Table ${wanted.get(name)} of backup ${id} has a foreign key named ${name}, and table ${holder} now holds that name ` +
+        `(foreign key names are unique in a database); nothing was changed. Drop or rename table ${holder}, or its foreign key ${name}, then restore again.`,
+      { subject: holder, details: { foreignKey: name, table: wanted.get(name) } },
+    );
+  }
+}
+
+/**
+ * Foreign keys are added with foreign_key_checks=0, which checks no row: every relation that crosses between a restored
+ * table and one that is not restored (its rows are not from the same snapshot) is checked here instead.
+ */
+async function refuseOrphans(
+  db: Db, id: string, staged: readonly StagedTable[], restored: Map<string, StagedTable>, movingOut: Map<string, string | null>,
+  staging: Set<string>, repoint: SwapPlan['repoint'],
+): Promise<void> {
+  const problems: string[] = [];
+  const details: unknown[] = [];
+  const check = async (fk: string, child: { name: string; table: string; columns: string[] }, parent: { name: string; table: string; columns: string[] }) => {
+    const orphans = await orphanRows(db, child, parent);
+    if (orphans.count === 0) return;
+    problems.push(`${orphans.count} row(s) of ${child.name} would reference no row of ${parent.name} (foreign key ${fk}; e.g. ${orphans.keys.join('; ')})`);
+    details.push({ foreignKey: fk, child: child.name, parent: parent.name, rows: orphans.count, keys: orphans.keys });
+  };
+  // The restored tables' own foreign keys, to tables the restore leaves as they are.
+  for (const s of staged) {
+    for (const fk of foreignKeysOfStatement(s.createStatement)) {
+      const parent = fk.referencedTable;
+      if ((fk.referencedSchema !== null && fk.referencedSchema !== db.database) || restored.has(parent) || movingOut.has(parent)) continue;
+      if (!(await tableExists(db, parent))) {
+        problems.push(`${s.entry.name} references ${parent} (foreign key ${fk.name}), which no longer exists and is not in the backup`);
+        details.push({ foreignKey: fk.name, child: s.entry.name, parent, missing: true });
+        continue;
+      }
+      await check(fk.name, { name: s.entry.name, table: s.staging, columns: fk.columns }, { name: parent, table: parent, columns: fk.referencedColumns });
+    }
+  }
+  // Other tables' foreign keys to the restored tables: those pointed back after the swap, and those that already
+  // name a restored table that does not exist now (they find it again by name).
+  const incoming = [
+    ...repoint.map((r) => ({ table: r.table, clause: r.clause })),
+    ...(await foreignKeysReferencing(db, [...restored.keys()].filter((n) => !movingOut.has(n))))
+      .filter((ref) => !restored.has(ref.table) && !movingOut.has(ref.table) && !staging.has(ref.table))
+      .map((ref) => ({ table: ref.table, constraint: ref.constraint, clause: null })),
+  ];
+  for (const ref of incoming) {
+    const fk = ref.clause !== null
+      ? parseForeignKey(ref.clause)
+      : (await foreignKeysOf(db, ref.table)).find((f) => f.name === (ref as { constraint: string }).constraint);
+    const parent = fk && restored.get(fk.referencedTable);
+    if (!fk || !parent) continue;
+    await check(fk.name, { name: ref.table, table: ref.table, columns: fk.columns }, { name: parent.entry.name, table: parent.staging, columns: fk.referencedColumns });
+  }
+  if (problems.length > 0) {
+    throw refusal(
+      `Restoring backup ${id} would break foreign keys: ${problems.join('; ')}. Nothing was changed. Restore those tables too ` +
+        '(from a backup taken with them), or delete or fix those rows, then restore again.',
+      { subject: id, details: { orphans: details } },
+    );
+  }
+}
+
+/** Whether the plan's RENAME has happened (it is atomic: all of it or none). */
+export async function swapHappened(db: Db, plan: SwapPlan): Promise<boolean> {
+  for (const { from, to } of plan.renames) {
+    if ((await tableExists(db, from)) || !(await tableExists(db, to))) return false;
+  }
+  return true;
+}
+
+/** The swap: one atomic RENAME TABLE. */
+export async function swapIn(db: Db, plan: SwapPlan): Promise<void> {
+  if (plan.renames.length === 0) return;
+  await db.execute(`RENAME TABLE ${plan.renames.map((r) => `${quoteId(r.from)} TO ${quoteId(r.to)}`).join(', ')}`);
+}
+
+/**
+ * Points one foreign key of another table back at the restored table (the swap moved it to the old copy). Its name
+ * stays the table's, so it is dropped and added again: two statements, each skipped when it has already happened.
+ */
+export async function repointForeignKey(db: Db, r: SwapPlan['repoint'][number], faultPoint: (name: string) => void): Promise<void> {
+  const current = (await foreignKeysOf(db, r.table)).find((f) => f.name === r.constraint);
+  if (current?.clause === r.clause) return;
+  if (current) await db.execute(`ALTER TABLE ${quoteId(r.table)} DROP FOREIGN KEY ${quoteId(r.constraint)}`);
+  faultPoint(`restore repoint ${r.table} ${r.constraint} dropped`);
+  await db.execute(`ALTER TABLE ${quoteId(r.table)} ADD ${r.clause}`);
+}
+
+/** Adds the restored table's foreign keys that it does not have yet, in one ALTER TABLE (no row is read). */
+export async function addForeignKeys(db: Db, s: StagedTable): Promise<number> {
+  if (s.foreignKeys.length === 0) return 0;
+  const have = new Set((await foreignKeysOf(db, s.entry.name)).map((f) => f.name));
+  const missing = s.foreignKeys.filter((clause) => !have.has(parseForeignKey(clause).name));
+  if (missing.length === 0) return 0;
+  await db.execute(`ALTER TABLE ${quoteId(s.entry.name)} ${missing.map((c) => `ADD ${c}`).join(', ')}`);
+  return missing.length;
+}
