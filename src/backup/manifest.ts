@@ -10,7 +10,8 @@ export const BACKUP_FORMAT = 'eventshift-backup';
 /**
  * The format version new backups are written in. Version 2 names the encoding of each rows file (`encoding`) and
  * drops the manifest-wide `rowEncoding` of version 1, whose rows files are all `load-data-tsv/binary`. Version 3
- * records each trigger's character sets, collations, creation time and statement bytes (BackupTrigger). All restore.
+ * records each trigger's character sets, collations, creation time and statement bytes (BackupTrigger), and writes
+ * ENUM and SET columns by index (`encoding: 'index'`). All restore.
  */
 export const BACKUP_FORMAT_VERSION = 3;
 export const readableFormatVersions: readonly number[] = [1, 2, 3];
@@ -256,7 +257,8 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
     if (!isObject(c) || !isString(c.name) || !isString(c.dataType) || !isString(c.columnType) || typeof c.generated !== 'boolean' || typeof c.autoIncrement !== 'boolean') {
       return `${where}.columns[${j}] is incomplete`;
     }
-    const encodingOk = c.generated ? c.encoding === null : c.encoding === 'text' || c.encoding === 'hex';
+    const encodingOk = c.generated ? c.encoding === null
+      : c.encoding === 'text' || c.encoding === 'hex' || (version >= 3 && c.encoding === 'index' && (c.dataType === 'enum' || c.dataType === 'set'));
     if (!encodingOk || !isStringOrNull(c.charset)) return `${where}.columns[${j}] has an invalid encoding or charset`;
   }
   if (!t.columns.some((c) => !(c as BackupColumn).generated)) return `${where} has no column that is not generated`;

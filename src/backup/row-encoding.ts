@@ -1,3 +1,5 @@
+import { memberIndexSql } from '../db/checksum.ts';
+
 /**
  * The rows file of a backup: MySQL's `LOAD DATA` text format, read back with `CHARACTER SET binary`.
  *
@@ -9,8 +11,11 @@
  * byte sequence survives. backups/README.md is the documentation of this format.
  */
 
-/** How one column's values are written in the rows file. */
-export type ColumnEncoding = 'text' | 'hex';
+/**
+ * How one column's values are written in the rows file: `text` as the server stores or prints it, `hex` as the hex of
+ * its bytes, `index` (ENUM and SET, format version 3) as the member's index or the set's bit mask, an unsigned integer.
+ */
+export type ColumnEncoding = 'text' | 'hex' | 'index';
 
 const hexTypes = new Set([
   'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit',
@@ -21,9 +26,16 @@ const hexTypes = new Set([
 const textTypes = new Set([
   'tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'decimal', 'float', 'double',
   'date', 'datetime', 'timestamp', 'time', 'year',
-  'char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json',
+  'char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'json',
   'uuid', 'inet4', 'inet6',
 ]);
+
+/**
+ * ENUM and SET: by index, because their text is ambiguous. An ENUM holding its error value (index 0, which a
+ * non-strict INSERT of a non-member stores) reads as '', as does a member '' (ENUM('', 'x')): written as text, the
+ * error value would come back as the member.
+ */
+const indexTypes = new Set(['enum', 'set']);
 
 /** Character columns: read as their stored bytes (`CAST(... AS BINARY)`), never converted to the connection's charset. */
 const characterTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json']);
@@ -32,6 +44,7 @@ const characterTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumte
 export function columnEncoding(dataType: string): ColumnEncoding | null {
   const type = dataType.toLowerCase();
   if (hexTypes.has(type)) return 'hex';
+  if (indexTypes.has(type)) return 'index';
   if (textTypes.has(type)) return 'text';
   return null;
 }
@@ -40,9 +53,10 @@ export function columnEncoding(dataType: string): ColumnEncoding | null {
  * The select-list expression that reads a column's value for the rows file, given the quoted column name.
  * Character columns are cast to BINARY so the server sends their stored bytes; FLOAT is widened to DOUBLE because
  * the server prints FLOAT with 6 significant digits (lossy) but DOUBLE with as many digits as it takes to round-trip,
- * and every FLOAT is exactly a DOUBLE.
+ * and every FLOAT is exactly a DOUBLE. An `index` column is read as its index (ENUM) or bit mask (SET).
  */
-export function readExpression(quotedColumn: string, dataType: string): string {
+export function readExpression(quotedColumn: string, dataType: string, encoding: ColumnEncoding = 'text'): string {
+  if (encoding === 'index') return memberIndexSql(quotedColumn);
   const type = dataType.toLowerCase();
   if (characterTypes.has(type)) return `CAST(${quotedColumn} AS BINARY)`;
   if (type === 'float') return `CAST(${quotedColumn} AS DOUBLE)`;
@@ -58,6 +72,8 @@ const parsedFromText = new Set(['uuid', 'inet4', 'inet6']);
  */
 export function loadExpression(variable: string, dataType: string, encoding: ColumnEncoding): string | null {
   if (encoding === 'hex') return `UNHEX(${variable})`;
+  // An integer stored into an ENUM or SET is its index or bit mask; a string would be looked up as a member first.
+  if (encoding === 'index') return `CAST(${variable} AS UNSIGNED)`;
   if (parsedFromText.has(dataType.toLowerCase())) return `CONVERT(${variable} USING utf8mb4)`;
   return null;
 }

@@ -11,7 +11,7 @@ export function writtenColumns(columns: readonly BackupColumn[]): BackupColumn[]
 
 /** The select-list expressions that read the written columns as the rows file holds them. */
 function readList(columns: readonly BackupColumn[]): string[] {
-  return writtenColumns(columns).map((c) => readExpression(quoteId(c.name), c.dataType));
+  return writtenColumns(columns).map((c) => readExpression(quoteId(c.name), c.dataType, c.encoding ?? 'text'));
 }
 
 /** The SELECT that reads a table's rows for its rows file. */

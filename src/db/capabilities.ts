@@ -21,6 +21,16 @@ export interface Capabilities {
    * binary strings, so there a pattern over HEX() of the bytes does the same, several times slower.
    */
   readonly regexpOnBytes: boolean;
+  /**
+   * `check_constraint_checks` (MariaDB 10.2+): a restore turns it off for its session, so rows that predate a CHECK
+   * constraint they violate load as they were. MySQL 8 has no such switch.
+   */
+  readonly checkConstraintChecks: boolean;
+  /**
+   * `system_versioning_insert_history` (MariaDB 10.11+): a session may write a system-versioned table's row start and
+   * end, so a restore can put its history rows back.
+   */
+  readonly insertHistory: boolean;
 }
 
 export function detectCapabilities(version: string): Capabilities {
@@ -32,6 +42,8 @@ export function detectCapabilities(version: string): Capabilities {
   return {
     engine, version, renameColumn, transactionalDdl: false,
     regexpOnBytes: engine === 'mariadb',
+    checkConstraintChecks: engine === 'mariadb' && atLeast(10, 2),
+    insertHistory: engine === 'mariadb' && atLeast(10, 11),
     checksumRecipe: crc32c ? 'crc32c' : 'md5',
     checksumRecipes: crc32c ? ['md5', 'crc32c', 'crc32c-bytes'] : ['md5'],
   };

@@ -83,9 +83,21 @@ export interface RowValue {
   dataType?: string;
 }
 
+/** An ENUM's index (0 for its error value) or a SET's bit mask, as an unsigned integer: `(col + 0)`. */
+export const memberIndexSql = (expr: string): string => `(${expr} + 0)`;
+
+/**
+ * A column as a checksum reads it. `encoding: 'index'` (how a backup of format version 3 writes ENUM and SET columns,
+ * src/backup/row-encoding.ts) reads the member's index, which tells the error value of an ENUM (index 0, shown as '')
+ * from a member '' (its text reads both as ''); without it the member's text is read.
+ */
+export type ChecksumColumn = Pick<ColumnInfo, 'name' | 'dataType'> & { encoding?: string | null };
+
 /** A table's columns as the values of its rows' fingerprints (the backup's rows file and tableChecksum must agree). */
-export function columnValues(columns: ReadonlyArray<Pick<ColumnInfo, 'name' | 'dataType'>>): RowValue[] {
-  return columns.map((c) => ({ expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType }));
+export function columnValues(columns: readonly ChecksumColumn[]): RowValue[] {
+  return columns.map((c) => c.encoding === 'index'
+    ? { expr: memberIndexSql(quoteId(c.name)), kind: 'other', dataType: 'bigint' }
+    : { expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType });
 }
 
 /** One value as a self-delimiting piece of a row's stored text: its stored bytes, never converted to another charset. */
@@ -188,7 +200,7 @@ export async function readChecksum(db: Db, sql: string, params: readonly unknown
 export async function tableChecksum(
   db: Db,
   table: string,
-  columns: ReadonlyArray<Pick<ColumnInfo, 'name' | 'dataType'>>,
+  columns: readonly ChecksumColumn[],
   where = '1=1',
   params: readonly unknown[] = [],
   recipe: ChecksumRecipe = db.capabilities.checksumRecipe,

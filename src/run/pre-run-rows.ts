@@ -39,7 +39,8 @@ function current(pre: PreRunTable, renames: RenameState) {
   const columnRenames = renames.columns.get(pre.name) ?? new Map<string, string>();
   return {
     table: renames.tables.get(pre.name) ?? pre.name,
-    columns: pre.columns.filter((c) => !c.generated).map((c) => ({ name: columnRenames.get(c.name) ?? c.name, dataType: c.dataType })),
+    // As the backup wrote them (ENUM and SET by index since format version 3), so the checksums compare.
+    columns: pre.columns.filter((c) => !c.generated).map((c) => ({ name: columnRenames.get(c.name) ?? c.name, dataType: c.dataType, encoding: c.encoding })),
     key: pre.primaryKey.length === 1 ? (columnRenames.get(pre.primaryKey[0]!) ?? pre.primaryKey[0]!) : null,
   };
 }

@@ -50,7 +50,8 @@ export interface Verification {
 export interface PreRunTable {
   name: string;
   exists: boolean;
-  columns: Array<{ name: string; dataType: string; generated?: boolean }>;
+  /** The backup's columns; `encoding` says how its checksum read each (ENUM and SET by index since format version 3). */
+  columns: Array<{ name: string; dataType: string; generated?: boolean; encoding?: string | null }>;
   primaryKey: string[];
   /** Decimal string, so BIGINT keys above 2^53 stay exact. */
   maxKey: string | null;

@@ -55,8 +55,10 @@ describe("a backup's checksum", () => {
     const names = ['kinds', 'nothing', 'rows_of_isam'];
     const manifest = await createBackup(t.db, { dir: ws.dir, tables: names });
     for (const name of names) {
-      const columns = (await describeTable(t.db, name))!.columns.filter((c) => !c.generated);
       const entry = manifest.tables.find((e) => e.name === name)!;
+      // The columns as the backup reads them: ENUM and SET by index (row-encoding.ts), the others by value.
+      const columns = entry.columns.filter((c) => !c.generated);
+      expect(columns.map((c) => c.name)).toEqual((await describeTable(t.db, name))!.columns.filter((c) => !c.generated).map((c) => c.name));
       // Rows files are written as the rows' stored text where the server has CRC32C(), and checksummed as that text.
       const recipe = t.db.capabilities.checksumRecipes.includes('crc32c-bytes') ? 'crc32c-bytes' : t.db.capabilities.checksumRecipe;
       expect(entry.checksum, name).toEqual(await tableChecksum(t.db, name, columns, '1=1', [], recipe));

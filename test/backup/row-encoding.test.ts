@@ -55,6 +55,9 @@ describe('row encoding', () => {
     expect(columnEncoding('multipolygon')).toBe('hex');
     expect(columnEncoding('decimal')).toBe('text');
     expect(columnEncoding('json')).toBe('text');
+    expect(columnEncoding('enum')).toBe('index');
+    expect(columnEncoding('set')).toBe('index');
+    expect(readExpression('`c`', 'set', 'index')).toBe('(`c` + 0)');
     expect(columnEncoding('vector')).toBeNull();
     expect(readExpression('`c`', 'varchar')).toBe('CAST(`c` AS BINARY)');
     expect(readExpression('`c`', 'enum')).toBe('CAST(`c` AS BINARY)');
