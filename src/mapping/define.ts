@@ -181,11 +181,11 @@ export const id: ColumnExpr = { kind: 'id' };
  * @example
  * import { DateTime } from 'luxon';
  * rows: {
- *   tools: {
- *     cett_id: id,
- *     cett_last_sync: code({
+ *   synced: {
+ *     ID: id,
+ *     WhenSynced: code({
  *       description: 'wiki-local DATETIME -> MediaWiki timestamp in UTC',
- *       inputs: { local: col('ev.event_tracking_tool_last_sync') },
+ *       inputs: { local: col('job.synced_at') },
  *       fn: ({ local }) => {
  *         const t = typeof local === 'string' ? DateTime.fromSQL(local, { zone: 'Europe/Berlin' }) : null;
  *         return t?.isValid ? t.toUTC().toFormat('yyyyMMddHHmmss') : null;
