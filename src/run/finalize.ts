@@ -175,7 +175,9 @@ async function finalizeChecks(
   const manifest = await readManifest(options.backupDir, run.backupId!);
   const preRun = preRunTables(manifest);
   log(`Checking run ${run.id} again before dropping anything...`);
-  const verification = await verifyMapping({ db, mapping, plan: run.plan, renames, preRun, runId: run.id, now });
+  const verification = await verifyMapping({
+    db, mapping, plan: run.plan, renames, preRun, runId: run.id, now, backup: { dir: options.backupDir, manifest },
+  });
   const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
   if (!verification.ok) {
     await finishStep(db, run.id, 'finalize', 'checks', 'failed', now(), { ok: false, failed } satisfies FinalizeChecksDetail);

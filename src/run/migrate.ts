@@ -433,6 +433,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
   faultPoint('verify checks started');
   const verification = await verifyMapping({
     db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now,
+    backup: { dir: s.options.backupDir, manifest },
     onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
     beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
   });

@@ -1,22 +1,27 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Db } from '../db/connection.ts';
-import { columnExists, tableExists } from '../db/introspect.ts';
+import { columnExists, describeTable, onUpdateColumns, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { readManifest } from '../backup/index.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { sourceTableNames, cutoverChanges } from '../mapping/compile.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
-import { applyCutoverChange, putBackTriggerTexts } from './cutover.ts';
+import { applyCutoverChange, putBackTriggerTexts, type RenameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
-import { latestRun, stepRecord, updateRun } from './journal.ts';
+import { latestRun, stepRecord, updateRun, type RunRecord } from './journal.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
+import { sameChecksum } from '../db/checksum.ts';
+import { describeChangedRow, preRunDifferences, putBackOnUpdateValues, withBackedUpRows, type BackupAt } from './pre-run-diff.ts';
+import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
+import { preRunTables } from './migrate.ts';
+import { unchangedRowLimit } from '../verify/verification.ts';
 
 export interface RollbackOptions extends CommandOptions {
   mapping: Mapping;
@@ -99,6 +104,9 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
     }
 
+    // Rows the run's own UPDATEs changed nothing else of get their ON UPDATE columns back (see putBackOnUpdateValues).
+    if (manifest) actions.push(...await putBackRewrittenTimestamps(db, { dir: options.backupDir, manifest }, filledTables(mapping, plan), plan));
+
     for (const table of plan.tables.create) {
       if (!(await tableExists(db, table))) continue;
       const [row] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(table)}`);
@@ -144,4 +152,42 @@ async function deleteRange(db: Db, table: string, key: string, first: number, la
     deleted += (await db.execute(deleteKeyRangeSql(table, key), [lo, hi])).affectedRows;
   }
   return deleted;
+}
+
+/** The existing tables a run of the mapping UPDATEs in place: its projections' tables and its lookups' source tables. */
+function filledTables(mapping: Mapping, plan: RunRecord['plan']): string[] {
+  const names = sourceTableNames(mapping);
+  return [...new Set([
+    ...Object.values(mapping.projections ?? {}).map((p) => names(p.table)),
+    ...(plan.lookups ?? []).flatMap((l) => l.sources.map((s) => s.table)),
+  ])];
+}
+
+/**
+ * For each table the run filled in place: when its pre-run rows no longer have the backup's checksum, the rows that
+ * differ from the backup only in ON UPDATE columns get those values back; rows others changed otherwise are kept and
+ * named. Returns the actions as sentences.
+ */
+async function putBackRewrittenTimestamps(db: Db, backup: BackupAt, tables: readonly string[], plan: RunRecord['plan']): Promise<string[]> {
+  const actions: string[] = [];
+  const ranges = reservedRanges(plan);
+  const noRenames: RenameState = { tables: new Map(), columns: new Map(), done: true };
+  for (const table of tables) {
+    const entry = backup.manifest.tables.find((t) => t.name === table);
+    const pre = preRunTables(backup.manifest).find((t) => t.name === table);
+    if (!entry?.exists || !pre?.checksum || !(await tableExists(db, table))) continue;
+    const own = ranges.get(table) ?? [];
+    if (sameChecksum(await preRunRowsChecksum(db, pre, noRenames, own), pre.checksum)) continue;
+    const onUpdate = onUpdateColumns(await describeTable(db, table));
+    await withBackedUpRows(db, backup, entry, async (staged) => {
+      const putBack = await putBackOnUpdateValues(db, entry, staged, own, onUpdate);
+      if (putBack > 0) actions.push(`put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them (changed by an UPDATE that changed nothing else of those rows)`);
+      const kept = await preRunDifferences(db, entry, staged, noRenames, own, unchangedRowLimit);
+      if (kept.count > 0) {
+        actions.push(`kept ${kept.count} row(s) of ${table} that differ from the backup otherwise, as written since by others ` +
+          `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); \`eventshift restore\` puts them back too`);
+      }
+    });
+  }
+  return actions;
 }

@@ -41,7 +41,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     await refuseAfterFinalize(db, run, mapping, 'verify');
     const manifest = await readManifest(options.backupDir, run.backupId);
     const bound = bindAsPlanned(mapping, run.plan);
-    const verification = await verifyMapping({ db, mapping: bound, plan: run.plan, renames: await renameState(db, bound), preRun: preRunTables(manifest), runId: run.id, now, pieceRows: options.pieceRows });
+    const verification = await verifyMapping({
+      db, mapping: bound, plan: run.plan, renames: await renameState(db, bound), preRun: preRunTables(manifest), runId: run.id, now,
+      pieceRows: options.pieceRows, backup: { dir: options.backupDir, manifest },
+    });
     const reportFiles = options.reportDir
       ? await writeReport(options.reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: run.backupId, generatedAt: now().toISOString() })
       : [];

@@ -16,6 +16,7 @@ import { idChecks } from './id-checks.ts';
 import { streamedContentChecks } from './streamed-content.ts';
 import { csvChecks } from '../csv/run-steps.ts';
 import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../run/pre-run-rows.ts';
+import { describeChangedRow, preRunDifferences, withBackedUpRows, type BackupAt } from '../run/pre-run-diff.ts';
 import { lookupChecks } from '../lookup/verify-lookup.ts';
 
 /** One check's outcome, as reports show it. */
@@ -72,6 +73,11 @@ export interface VerifyContext {
   pieceRows?: number;
   /** Called after each check (or group of checks run by one query) with how many of `total` are done. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * The run's backup: when the rows that existed before the run differ from it, the check names them (key and
+   * columns) from the backup's rows; without it, only their checksums are compared.
+   */
+  backup?: BackupAt;
   /** Awaited before each check with the worker's connection: lets a run pause between checks (migrate's --pause-file), that connection kept alive meanwhile. */
   beforeCheck?: (db: Db) => Promise<void>;
 }
@@ -137,7 +143,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
 
   for (const pre of ctx.preRun) {
     if (!pre.exists || !pre.checksum) continue;
-    one((db) => unchangedCheck(db, pre, ctx.renames, rangesByTable.get(pre.name) ?? []), pre.checksum.rows);
+    one((db) => unchangedCheck(db, pre, ctx.renames, rangesByTable.get(pre.name) ?? [], ctx.backup), pre.checksum.rows);
   }
 
   for (const [name, p] of Object.entries(ctx.mapping.projections ?? {})) {
@@ -412,19 +418,33 @@ function applicationFloor(plan: Plan, ranges: readonly ReservedRange[]): number 
 
 /** Rows that existed before the run (outside the reserved ranges, up to the backup's highest key) are unchanged. */
 async function unchangedCheck(
-  db: Db, pre: PreRunTable, renames: RenameState, ranges: readonly ReservedRange[],
+  db: Db, pre: PreRunTable, renames: RenameState, ranges: readonly ReservedRange[], backup: BackupAt | undefined,
 ): Promise<Omit<CheckResult, 'seconds'>> {
   const table = renames.tables.get(pre.name) ?? pre.name;
   const now = await preRunRowsChecksum(db, pre, renames, ranges);
   const ok = sameChecksum(now, pre.checksum!);
-  return {
-    id: `${pre.name}.unchanged`, kind: 'unchanged', table,
+  const base = {
+    id: `${pre.name}.unchanged`, kind: 'unchanged' as const, table,
     title: `${table}: the ${pre.checksum!.rows} row(s) that existed before the run are unchanged`,
     ok, expected: `${pre.checksum!.rows} rows, sum ${pre.checksum!.hash}`, actual: `${now.rows} rows, sum ${now.hash}`,
-    failures: ok ? [] : [{ key: '*', reason: `checksum differs from the backup (${now.rows} vs ${pre.checksum!.rows} rows)` }],
-    failureCount: ok ? 0 : 1,
   };
+  if (ok) return { ...base, failures: [], failureCount: 0 };
+  const checksumOnly = (why: string) => ({
+    ...base, failures: [{ key: '*', reason: `checksum differs from the backup (${now.rows} vs ${pre.checksum!.rows} rows); ${why}` }], failureCount: 1,
+  });
+  const entry = backup?.manifest.tables.find((t) => t.name === pre.name);
+  if (!backup || !entry?.exists) return checksumOnly('the backup is not at hand to name the rows');
+  if (entry.primaryKey.length === 0) return checksumOnly('the table has no primary key to name its rows by');
+  // Which rows and columns: the backup's rows loaded beside the table and compared row by row.
+  const diff = await withBackedUpRows(db, backup, entry, (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit))
+    .catch((error: unknown) => error instanceof Error ? error : new Error(String(error)));
+  if (diff instanceof Error) return checksumOnly(`the rows could not be compared with the backup's: ${diff.message}`);
+  if (diff.count === 0) return checksumOnly('no row differs from the backup\'s by primary key and value, so the difference is in rows the checksum reads and the comparison does not');
+  return { ...base, failures: diff.rows.map((r) => ({ key: r.key, reason: describeChangedRow(r) })), failureCount: diff.count };
 }
+
+/** How many differing pre-run rows an `unchanged` check names (it counts them all). */
+export const unchangedRowLimit = 10;
 
 /** The projected column holds exactly the aggregate the mapping defines, for every row of its table. */
 async function projectionCheck(

@@ -51,3 +51,36 @@ describe('writes on Sakila change only what the mapping says', () => {
     expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
   }, 120_000);
 });
+
+describe('rows that existed before the run, changed behind its back', () => {
+  it('verify names their keys and columns; rollback puts back what only an UPDATE of theirs changed, and keeps the rest', async () => {
+    const t = await ws.database('sakila_forced');
+    await loadSakila(serverUrl, t.name);
+    const original = await snapshot(t.db);
+    const opts = { ...options(t), reportDir: ws.path('forced-report') };
+    expect((await migrate({ ...opts, until: 'write' })).status).toBe('stopped');
+    // As a fill that did not keep last_update would have left them; and a real change by someone else (whose
+    // last_update the server sets too).
+    await t.db.execute("UPDATE customer SET last_update = '2030-01-01 00:00:00' WHERE customer_id IN (3, 7)");
+    await t.db.execute("UPDATE customer SET email = 'moved@example.org' WHERE customer_id = 11");
+    const before = (id: number, column: string) => JSON.parse(original.customer!.rows.find((r) => JSON.parse(r).customer_id === id)!)[column];
+
+    const result = await migrate(opts);
+    expect(result.status).toBe('failed');
+    const check = result.verification!.checks.find((c) => c.id === 'customer.unchanged')!;
+    expect(check.ok).toBe(false);
+    expect(check.failureCount).toBe(3);
+    expect(check.failures.map((f) => f.key)).toEqual(['customer_id=3', 'customer_id=7', 'customer_id=11']);
+    expect(check.failures[0]!.reason).toBe(`last_update differs from the backup (last_update ${before(3, 'last_update')} -> 2030-01-01 00:00:00)`);
+    expect(check.failures[2]!.reason).toMatch(new RegExp(`^email, last_update differ from the backup \\(email ${before(11, 'email')} -> moved@example.org; last_update `));
+    expect(result.verification!.checks.filter((c) => !c.ok).map((c) => c.id)).toEqual(['customer.unchanged']);
+    expect(await readFile(join(result.reportDir!, 'report.md'), 'utf8')).toContain('customer_id=11: email, last_update differ from the backup (email ');
+
+    const undone = await rollback(opts);
+    expect(undone.actions).toContain('put back last_update of 2 row(s) of customer as the backup has them (changed by an UPDATE that changed nothing else of those rows)');
+    expect(undone.actions.find((a) => a.startsWith('kept 1 row(s) of customer'))).toContain('customer_id=11: email, last_update differ');
+    const differences = snapshotDifferences(original, await snapshot(t.db));
+    expect(differences).toHaveLength(1);
+    expect(differences[0]).toMatch(/^customer: 1 row\(s\) only before \(\{"customer_id":11,.*\), 1 only after \(\{"customer_id":11,.*moved@example\.org/);
+  }, 180_000);
+});
