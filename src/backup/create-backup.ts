@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ChecksumRecipe } from '../db/checksum.ts';
+import { rowsFromSql, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { describeTable, isIntegerType, showCreateTable } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
@@ -18,6 +18,7 @@ import { columnEncoding, type ColumnEncoding } from './row-encoding.ts';
 import { writtenColumns } from './row-statements.ts';
 import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.ts';
 import { openSnapshotReaders } from './shared-snapshot.ts';
+import { columnsOf, tableKindOf } from './table-kind.ts';
 import { readTriggers } from './triggers.ts';
 
 /** The extension of a rows file (before `.gz`), by encoding. */
@@ -237,21 +238,23 @@ async function backupTable(
   options: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void },
 ): Promise<BackupTableEntry> {
   const db = readers[0]!;
-  const [kind] = await db.query<{ TABLE_TYPE: string }>(
-    'SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+  const [found] = await db.query<{ TABLE_TYPE: string; ENGINE: string | null }>(
+    'SELECT TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
     [db.database, name],
   );
-  if (!kind) return absentTable(name);
-  if (kind.TABLE_TYPE === 'SYSTEM VERSIONED') {
-    throw refusal(`Table ${name} is system-versioned: a backup of its current rows would lose its history, so eventshift does not back it up.`, { subject: name });
+  if (!found) return absentTable(name);
+  const kind = tableKindOf(found.TABLE_TYPE, found.ENGINE);
+  if (kind === null) {
+    throw usageError(`${name} is a ${found.TABLE_TYPE.toLowerCase()}, not a table; back up the tables it is built on instead.`, { subject: name });
   }
-  if (kind.TABLE_TYPE !== 'BASE TABLE') {
-    throw usageError(`${name} is a ${kind.TABLE_TYPE.toLowerCase()}, not a table; back up the tables it is built on instead.`, { subject: name });
+  if (kind === 'system-versioned' && !db.capabilities.insertHistory) {
+    throw refusal(`Table ${name} is system-versioned, and this server (${db.capabilities.version}) cannot write its history back ` +
+      '(system_versioning_insert_history needs MariaDB 10.11 or later), so a backup would lose it; eventshift does not back it up.', { subject: name });
   }
   const info = await describeTable(db, name);
   if (!info) throw refusal(`Table ${name} was dropped while the backup was reading it; run the backup again.`, { subject: name });
   const createStatement = await showCreateTable(db, name);
-  const columns: BackupColumn[] = info.columns.map((c) => ({
+  const columns: BackupColumn[] = columnsOf(name, kind, createStatement, info.columns).map((c) => ({
     name: c.name,
     dataType: c.dataType,
     columnType: c.columnType,
@@ -259,22 +262,54 @@ async function backupTable(
     generated: c.generated,
     autoIncrement: c.autoIncrement,
     encoding: c.generated ? null : requiredEncoding(name, c.name, c.dataType),
+    ...(c.systemTime ? { systemTime: c.systemTime } : {}),
   }));
-  const written = writtenColumns(columns);
-  const isTransactional = transactionalEngines.has((info.engine ?? '').toLowerCase());
-  const key = info.primaryKey.length === 1 ? columns.find((c) => c.name === info.primaryKey[0] && isIntegerType(c.dataType)) : undefined;
-  // A table in the snapshot holds exactly the rows its readers write: the server's estimate is enough to split it and
-  // show progress (a COUNT(*) would be one more full scan, a third of the server's work for a narrow table). A table
-  // outside it (MyISAM, Aria: they keep their count) is counted, to tell whether it changed while it was read.
-  const counted = isTransactional ? null : Number((await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${quoteId(name)}`))[0]?.n ?? 0);
-  const totalRows = counted ?? estimatedRows;
-  // Tables outside the snapshot are read by one SELECT, so that their rows and checksum agree.
-  const sources = await rowsSources(isTransactional ? readers : [db], name, key, totalRows);
   const foreignKeys = await db.query<{ CONSTRAINT_NAME: string }>(
     'SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME',
     [db.database, name],
   );
   const schemaFile = await writeSchemaFile(folder, `${filePrefix}.sql`, createStatement);
+  const entry = {
+    name,
+    exists: true,
+    kind,
+    engine: info.engine,
+    transactional: transactionalEngines.has((info.engine ?? '').toLowerCase()),
+    columns,
+    primaryKey: info.primaryKey,
+    autoIncrement: autoIncrementOf(createStatement),
+    foreignKeys: foreignKeys.map((f) => f.CONSTRAINT_NAME),
+    triggers: await readTriggers(db, name),
+  };
+  if (kind === 'definition-only') return { ...entry, rows: 0, maxKey: null, checksum: null, files: [schemaFile] };
+  const rows = await backupRows(readers, folder, filePrefix, entry, estimatedRows, options);
+  return { ...entry, rows: rows.rows, maxKey: rows.maxKey, checksum: rows.checksum, files: [schemaFile, rows.file] };
+}
+
+/**
+ * Writes the rows file of a table (every version of every row for a system-versioned one: its columns include the
+ * row start and end) and returns it with the rows written, their checksum and the table's largest key.
+ */
+async function backupRows(
+  readers: readonly Db[],
+  folder: string,
+  filePrefix: string,
+  entry: Pick<BackupTableEntry, 'name' | 'engine' | 'transactional' | 'columns' | 'primaryKey'>,
+  estimatedRows: number,
+  options: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void },
+): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum; maxKey: string | null }> {
+  const db = readers[0]!;
+  const { name, columns, primaryKey } = entry;
+  const written = writtenColumns(columns);
+  const key = primaryKey.length === 1 ? columns.find((c) => c.name === primaryKey[0] && isIntegerType(c.dataType)) : undefined;
+  // A table in the snapshot holds exactly the rows its readers write: the server's estimate is enough to split it and
+  // show progress (a COUNT(*) would be one more full scan, a third of the server's work for a narrow table). A table
+  // outside it (MyISAM, Aria: they keep their count) is counted, to tell whether it changed while it was read.
+  const counted = entry.transactional ? null
+    : Number((await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${rowsFromSql(name, written)}`))[0]?.n ?? 0);
+  const totalRows = counted ?? estimatedRows;
+  // Tables outside the snapshot are read by one SELECT, so that their rows and checksum agree.
+  const sources = await rowsSources(entry.transactional ? readers : [db], name, key, totalRows);
   // The checksum comes from the SELECT that writes the rows (write-rows.ts): it is always of exactly these rows.
   const rowsFileName = (encoding: RowsEncoding) => `${filePrefix}.${rowsFileExtension[encoding]}${options.gzip ? '.gz' : ''}`;
   const writeRows = (encoding: RowsEncoding) =>
@@ -288,29 +323,15 @@ async function backupTable(
     await rm(join(folder, rowsFileName(options.encoding)), { force: true });
     result = await writeRows(ROW_ENCODING);
   }
-  const { file: rowsFile, rows, checksum } = result;
+  const { file, rows, checksum } = result;
   if (counted !== null && rows !== counted) {
     throw refusal(
       `Table ${name} changed while it was being read (${counted} rows counted, ${rows} written); ` +
-        `${info.engine ?? 'its engine'} tables are not covered by the snapshot, so stop writes to it and back up again.`,
+        `${entry.engine ?? 'its engine'} tables are not covered by the snapshot, so stop writes to it and back up again.`,
       { subject: name },
     );
   }
-  return {
-    name,
-    exists: true,
-    engine: info.engine,
-    transactional: isTransactional,
-    rows,
-    columns,
-    primaryKey: info.primaryKey,
-    autoIncrement: autoIncrementOf(createStatement),
-    maxKey: key ? await maxKey(db, name, key.name) : null,
-    checksum,
-    foreignKeys: foreignKeys.map((f) => f.CONSTRAINT_NAME),
-    triggers: await readTriggers(db, name),
-    files: [schemaFile, rowsFile],
-  };
+  return { file, rows, checksum, maxKey: key ? await maxKey(db, name, key.name) : null };
 }
 
 function absentTable(name: string): BackupTableEntry {

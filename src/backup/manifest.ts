@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { checksumRecipes, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { ColumnEncoding } from './row-encoding.ts';
+import { tableKinds, type TableKind } from './table-kind.ts';
 
 /** The file that makes a backup folder complete. It is written last, so a folder without it was interrupted. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -10,8 +11,9 @@ export const BACKUP_FORMAT = 'eventshift-backup';
 /**
  * The format version new backups are written in. Version 2 names the encoding of each rows file (`encoding`) and
  * drops the manifest-wide `rowEncoding` of version 1, whose rows files are all `load-data-tsv/binary`. Version 3
- * records each trigger's character sets, collations, creation time and statement bytes (BackupTrigger), and writes
- * ENUM and SET columns by index (`encoding: 'index'`). All restore.
+ * records each trigger's character sets, collations, creation time and statement bytes (BackupTrigger), writes
+ * ENUM and SET columns by index (`encoding: 'index'`), and keeps sequences, system-versioned tables with their
+ * history, and the definition of tables whose rows live elsewhere (`kind`, `systemTime`). All restore.
  */
 export const BACKUP_FORMAT_VERSION = 3;
 export const readableFormatVersions: readonly number[] = [1, 2, 3];
@@ -54,6 +56,11 @@ export interface BackupColumn {
   autoIncrement: boolean;
   /** How the column is written in the rows file; null for a generated column. */
   encoding: ColumnEncoding | null;
+  /**
+   * A system-versioned table's row start or end (format version 3): written like any column, read from every
+   * version of every row (`FOR SYSTEM_TIME ALL`) and loaded back as history (table-kind.ts).
+   */
+  systemTime?: 'start' | 'end';
 }
 
 /**
@@ -83,6 +90,11 @@ export interface BackupTrigger {
 export interface BackupTableEntry {
   name: string;
   exists: boolean;
+  /**
+   * What was kept of it (table-kind.ts; format version 3, absent before: `table`). A `definition-only` table has a
+   * schema file and no rows file, no rows and no checksum.
+   */
+  kind?: TableKind;
   engine: string | null;
   /** False for engines without transactions (MyISAM, Aria): their rows were not read inside the snapshot. */
   transactional: boolean;
@@ -250,6 +262,10 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
   if (typeof t.exists !== 'boolean') return `${where}.exists is not a boolean`;
   if (!Array.isArray(t.files)) return `${where}.files is not a list`;
   if (!t.exists) return t.files.length === 0 && t.rows === 0 ? null : `${where} did not exist but lists rows or files`;
+  if (t.kind !== undefined && (version < 3 || !tableKinds.includes(t.kind as TableKind))) {
+    return `${where}.kind ${JSON.stringify(t.kind)} is not one this eventshift reads (${tableKinds.join(', ')}; format version 3)`;
+  }
+  const kind = (t.kind ?? 'table') as TableKind;
   if (!isStringOrNull(t.engine) || typeof t.transactional !== 'boolean') return `${where} lacks engine or transactional`;
   if (!isCount(t.rows)) return `${where}.rows is not a count`;
   if (!Array.isArray(t.columns) || t.columns.length === 0) return `${where}.columns is empty`;
@@ -262,14 +278,19 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
     if (!encodingOk || !isStringOrNull(c.charset)) return `${where}.columns[${j}] has an invalid encoding or charset`;
   }
   if (!t.columns.some((c) => !(c as BackupColumn).generated)) return `${where} has no column that is not generated`;
+  const periods = t.columns.map((c) => (c as BackupColumn).systemTime).filter((p) => p !== undefined);
+  const periodsOk = kind === 'system-versioned' ? periods.sort().join(',') === 'end,start' : periods.length === 0;
+  if (!periodsOk) return `${where}.columns should name a row start and end (systemTime) exactly when the table is system-versioned`;
   if (!Array.isArray(t.primaryKey) || !t.primaryKey.every(isString)) return `${where}.primaryKey is not a list of names`;
   if (!isDecimalOrNull(t.autoIncrement) || !isDecimalOrNull(t.maxKey)) return `${where} has an invalid autoIncrement or maxKey`;
-  if (!isObject(t.checksum) || !isCount(t.checksum.rows) || !isDecimal(t.checksum.hash)) return `${where}.checksum is invalid`;
+  if (kind === 'definition-only') {
+    if (t.rows !== 0 || t.checksum !== null) return `${where} keeps its definition only but lists rows or a checksum`;
+  } else if (!isObject(t.checksum) || !isCount(t.checksum.rows) || !isDecimal(t.checksum.hash)) return `${where}.checksum is invalid`;
   // Absent in manifests written before recipes could differ: those are all md5 (checksum.ts, recipeOf).
-  if (t.checksum.recipe !== undefined && !checksumRecipes.includes(t.checksum.recipe as ChecksumRecipe)) {
+  if (isObject(t.checksum) && t.checksum.recipe !== undefined && !checksumRecipes.includes(t.checksum.recipe as ChecksumRecipe)) {
     return `${where}.checksum.recipe ${JSON.stringify(t.checksum.recipe)} is not one this eventshift knows (${checksumRecipes.join(', ')})`;
   }
-  if (t.checksum.rows !== t.rows) return `${where}.checksum counts ${String(t.checksum.rows)} rows but rows is ${String(t.rows)}`;
+  if (isObject(t.checksum) && t.checksum.rows !== t.rows) return `${where}.checksum counts ${String(t.checksum.rows)} rows but rows is ${String(t.rows)}`;
   if (!Array.isArray(t.foreignKeys) || !t.foreignKeys.every(isString)) return `${where}.foreignKeys is not a list of names`;
   if (!Array.isArray(t.triggers) || !t.triggers.every((g) => isObject(g) && isString(g.name) && isString(g.sqlMode) && isString(g.statement))) {
     return `${where}.triggers is invalid`;
@@ -283,6 +304,7 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
     if (problem) return problem;
   }
   const kinds = t.files.map((f) => (f as BackupFile).kind).sort().join(',');
+  if (kind === 'definition-only') return kinds === 'schema' ? null : `${where}.files should be one schema file`;
   return kinds === 'rows,schema' ? null : `${where}.files should be one schema file and one rows file`;
 }
 

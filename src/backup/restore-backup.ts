@@ -13,6 +13,7 @@ import {
 import { withRestoreSession } from './restore-session.ts';
 import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod, type StagedTable } from './stage-tables.ts';
 import { addForeignKeys, planSwap, repointForeignKey, swapHappened, swapIn } from './swap-tables.ts';
+import { setSequenceDefaults } from './sequence-defaults.ts';
 import { recreateTriggers } from './triggers.ts';
 
 export interface RestoreBackupOptions {
@@ -127,6 +128,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
       await refuseNonTables(db, id, names);
       await refuseWithoutLocalInfile(db, id);
       refuseUncheckableRecipes(db, id, entries);
+      await refuseWithoutHistoryInserts(db, id, entries);
       log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
     }
 
@@ -293,13 +295,27 @@ function selectedTables(manifest: BackupManifest, names: readonly string[] | und
 async function refuseNonTables(db: Db, id: string, names: string[]): Promise<void> {
   if (names.length === 0) return;
   const rows = await db.query<{ TABLE_NAME: string; TABLE_TYPE: string }>(
-    `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'BASE TABLE'
+    `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE NOT IN ('BASE TABLE', 'SEQUENCE', 'SYSTEM VERSIONED')
         AND TABLE_NAME IN (${names.map(() => '?').join(', ')})`,
     [db.database, ...names],
   );
   const found = rows[0];
   if (found) {
     throw refusal(`Backup ${id} would replace ${found.TABLE_NAME}, which is now a ${found.TABLE_TYPE.toLowerCase()}, not a table; nothing was changed. Drop or rename it first.`, { subject: found.TABLE_NAME });
+  }
+}
+
+/** A system-versioned table's history is loaded with system_versioning_insert_history, which the server must allow. */
+async function refuseWithoutHistoryInserts(db: Db, id: string, entries: readonly BackupTableEntry[]): Promise<void> {
+  const versioned = entries.find((e) => e.kind === 'system-versioned');
+  if (!versioned) return;
+  const [row] = db.capabilities.insertHistory ? await db.query<{ secure: string }>('SELECT @@GLOBAL.secure_timestamp AS secure') : [];
+  if (!db.capabilities.insertHistory || row?.secure === 'YES' || row?.secure === 'REPLICATION') {
+    const why = db.capabilities.insertHistory
+      ? `its secure_timestamp=${row?.secure} forbids writing a row's start and end`
+      : `this server (${db.capabilities.version}) cannot write a row's start and end (system_versioning_insert_history needs MariaDB 10.11 or later)`;
+    throw refusal(`Backup ${id} holds the history of system-versioned table ${versioned.name}, and ${why}, so it cannot be restored here as it was; ` +
+      'nothing was changed. Restore it on a server with secure_timestamp=NO (or SUPER, as a user with SUPER).', { subject: versioned.name });
   }
 }
 
@@ -320,6 +336,7 @@ async function finishTable(db: Db, s: StagedTable, log: (line: string) => void):
   const existing = await db.query<{ TRIGGER_NAME: string }>(
     'SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [db.database, name],
   );
+  await setSequenceDefaults(db, name, s.sequenceDefaults);
   // Those created before a restore was interrupted are the saved ones (the table is new since the swap).
   const missing = s.entry.triggers.filter((t) => !existing.some((e) => e.TRIGGER_NAME === t.name));
   await recreateTriggers(db, name, missing, log);
@@ -330,7 +347,7 @@ async function finishTable(db: Db, s: StagedTable, log: (line: string) => void):
 
 function restored(s: StagedTable, journal: RestoreJournal): RestoredTable {
   return {
-    name: s.entry.name, action: 'restored', method: s.method, rows: s.entry.rows, checksumVerified: true,
+    name: s.entry.name, action: 'restored', method: s.method, rows: s.entry.rows, checksumVerified: s.entry.checksum !== null,
     autoIncrement: s.entry.autoIncrement, definitionMatches: journal.definitions[s.entry.name] ?? null, loadWarnings: s.loadWarnings,
   };
 }

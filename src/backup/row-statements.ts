@@ -1,6 +1,6 @@
 import { quoteId } from '../db/quote.ts';
 import { ROW_ENCODING, type BackupColumn, type RowsEncoding } from './manifest.ts';
-import { columnValues, storedRowTextSql, type ChecksumRecipe } from '../db/checksum.ts';
+import { columnValues, rowsFromSql, storedRowTextSql, type ChecksumRecipe } from '../db/checksum.ts';
 import { fingerprintSql } from './row-checksum.ts';
 import { loadExpression, readExpression } from './row-encoding.ts';
 
@@ -16,7 +16,7 @@ function readList(columns: readonly BackupColumn[]): string[] {
 
 /** The SELECT that reads a table's rows for its rows file. */
 export function selectRowsSql(table: string, columns: readonly BackupColumn[]): string {
-  return `SELECT ${readList(columns).join(', ')} FROM ${quoteId(table)}`;
+  return `SELECT ${readList(columns).join(', ')} FROM ${rowsFromSql(table, columns)}`;
 }
 
 /**
@@ -24,7 +24,7 @@ export function selectRowsSql(table: string, columns: readonly BackupColumn[]): 
  * backup runs, so the rows and their content checksum come from one scan.
  */
 export function selectRowsAndFingerprintsSql(table: string, columns: readonly BackupColumn[], recipe: ChecksumRecipe): string {
-  return `SELECT ${[fingerprintSql(writtenColumns(columns), recipe), ...readList(columns)].join(', ')} FROM ${quoteId(table)}`;
+  return `SELECT ${[fingerprintSql(writtenColumns(columns), recipe), ...readList(columns)].join(', ')} FROM ${rowsFromSql(table, columns)}`;
 }
 
 /**
@@ -41,7 +41,7 @@ export function selectRowsAndFingerprintsSql(table: string, columns: readonly Ba
 export function selectStoredRowsSql(table: string, columns: readonly BackupColumn[]): string {
   const values = columnValues(writtenColumns(columns));
   const v = '@eventshift_row';
-  return `SELECT CONCAT(CRC32(${v} := ${storedRowTextSql(values)}), ' ', CRC32C(${v}), ' ', ${v}) FROM ${quoteId(table)}`;
+  return `SELECT CONCAT(CRC32(${v} := ${storedRowTextSql(values)}), ' ', CRC32C(${v}), ' ', ${v}) FROM ${rowsFromSql(table, columns)}`;
 }
 
 /** The FIELDS clause of LOAD DATA for each rows encoding (backups/README.md). */

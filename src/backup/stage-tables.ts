@@ -7,6 +7,7 @@ import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import { renameCreateStatement, withoutForeignKeys } from './create-statement.ts';
+import { withoutSequenceDefaults, type SequenceDefault } from './sequence-defaults.ts';
 import { loadRows } from './load-rows.ts';
 import { tableFile, type BackupManifest, type BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
@@ -21,7 +22,8 @@ export type RestoreMethod = 'swap';
 
 /** A table loaded and verified under its staging name, ready to be put in place. */
 export interface StagedTable {
-  entry: BackupTableEntry & { checksum: ContentChecksum };
+  /** The backup's entry; its checksum is null only for a `definition-only` table, which holds no rows of its own. */
+  entry: BackupTableEntry;
   createStatement: string;
   staging: string;
   /** The name the live table moves to when this one takes its place (dropped after the swap). */
@@ -29,6 +31,8 @@ export interface StagedTable {
   method: RestoreMethod;
   /** The table's FOREIGN KEY clauses, added once it has its real name. */
   foreignKeys: string[];
+  /** Its column defaults that call a sequence, set once it has its real name (sequence-defaults.ts). */
+  sequenceDefaults: SequenceDefault[];
   loadWarnings: number;
 }
 
@@ -79,7 +83,9 @@ export async function stageAll(
     await verifyTable(db, verifier, manifest.id, loaded);
     await hooks.onStaged(loaded.table);
     staged.push(loaded.table);
-    log(`Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`);
+    log(entry.kind === 'definition-only'
+      ? `Created ${entry.name} as ${loaded.table.staging}, its definition only: its rows are those of the tables it is built on.`
+      : `Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`);
     hooks.faultPoint(`restore stage ${entry.name} verified`);
   }
   return staged;
@@ -112,14 +118,16 @@ interface LoadedTable {
 
 /** The table's saved definition, checked, and what staging it needs; nothing is read from the database. */
 export async function prepareTable(folder: string, id: string, entry: BackupTableEntry, names: { staging: string; trash: string }): Promise<StagedTable> {
-  const checksum = entry.checksum;
-  if (!checksum) throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
+  if (!entry.checksum && entry.kind !== 'definition-only') throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
   const createStatement = await readCreateStatement(folder, id, entry);
   const stripped = withoutForeignKeys(createStatement);
   if (stripped.removed !== entry.foreignKeys.length) {
     throw new EventshiftError('internal', `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ${entry.foreignKeys.length}; it cannot be staged safely.`, { subject: entry.name });
   }
-  return { entry: { ...entry, checksum }, createStatement, ...names, method: 'swap', foreignKeys: stripped.clauses, loadWarnings: 0 };
+  return {
+    entry, createStatement, ...names, method: 'swap', foreignKeys: stripped.clauses,
+    sequenceDefaults: withoutSequenceDefaults(stripped.sql).defaults, loadWarnings: 0,
+  };
 }
 
 async function loadTable(
@@ -132,7 +140,10 @@ async function loadTable(
 ): Promise<LoadedTable> {
   const s = await prepareTable(folder, id, entry, names);
   await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}, ${quoteId(s.trash)}`);
-  await db.execute(renameCreateStatement(withoutForeignKeys(s.createStatement).sql, entry.name, s.staging));
+  await db.execute(renameCreateStatement(withoutSequenceDefaults(withoutForeignKeys(s.createStatement).sql).sql, entry.name, s.staging));
+  // A table whose rows are those of other tables (a MERGE table) gets its definition only: loading rows into it
+  // would write them into the tables it is built on.
+  if (entry.kind === 'definition-only') return { table: s, warningMessages: [] };
   const file = tableFile(entry, 'rows');
   const loaded = await loadRows(db, s.staging, entry.columns, join(folder, file.name), file, { label: entry.name, totalRows: entry.rows, onProgress });
   s.loadWarnings = loaded.warnings;
@@ -145,6 +156,7 @@ async function loadTable(
 async function verifyTable(db: Db, verifier: Db | undefined, id: string, loaded: LoadedTable): Promise<void> {
   const { entry, staging } = loaded.table;
   const checksum = entry.checksum;
+  if (checksum === null) return; // a definition-only table: no rows of its own to verify
   const actual = await stagedChecksum(db, verifier, staging, entry);
   if (!sameChecksum(actual, checksum)) {
     const warnings = loaded.warningMessages.length > 0 ? ` Server warnings while loading: ${loaded.warningMessages.join('; ')}.` : '';

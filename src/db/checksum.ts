@@ -91,7 +91,15 @@ export const memberIndexSql = (expr: string): string => `(${expr} + 0)`;
  * src/backup/row-encoding.ts) reads the member's index, which tells the error value of an ENUM (index 0, shown as '')
  * from a member '' (its text reads both as ''); without it the member's text is read.
  */
-export type ChecksumColumn = Pick<ColumnInfo, 'name' | 'dataType'> & { encoding?: string | null };
+export type ChecksumColumn = Pick<ColumnInfo, 'name' | 'dataType'> & { encoding?: string | null; systemTime?: string };
+
+/**
+ * The FROM of a table's rows: every version of every row (`FOR SYSTEM_TIME ALL`) when the columns include a
+ * system-versioned table's row start or end (`systemTime`, as a backup lists them), else the table.
+ */
+export function rowsFromSql(table: string, columns: readonly ChecksumColumn[]): string {
+  return `${quoteId(table)}${columns.some((c) => c.systemTime !== undefined) ? ' FOR SYSTEM_TIME ALL' : ''}`;
+}
 
 /** A table's columns as the values of its rows' fingerprints (the backup's rows file and tableChecksum must agree). */
 export function columnValues(columns: readonly ChecksumColumn[]): RowValue[] {
@@ -206,5 +214,5 @@ export async function tableChecksum(
   recipe: ChecksumRecipe = db.capabilities.checksumRecipe,
 ): Promise<ContentChecksum> {
   const fingerprint = rowFingerprintSql(columnValues(columns), recipe, recipe !== 'md5' && (await textOnceWorks(db)));
-  return readChecksum(db, `SELECT ${aggregateSql(fingerprint)} FROM ${quoteId(table)} WHERE ${where}`, params, recipe);
+  return readChecksum(db, `SELECT ${aggregateSql(fingerprint)} FROM ${rowsFromSql(table, columns)} WHERE ${where}`, params, recipe);
 }

@@ -39,8 +39,9 @@ function current(pre: PreRunTable, renames: RenameState) {
   const columnRenames = renames.columns.get(pre.name) ?? new Map<string, string>();
   return {
     table: renames.tables.get(pre.name) ?? pre.name,
-    // As the backup wrote them (ENUM and SET by index since format version 3), so the checksums compare.
-    columns: pre.columns.filter((c) => !c.generated).map((c) => ({ name: columnRenames.get(c.name) ?? c.name, dataType: c.dataType, encoding: c.encoding })),
+    // As the backup read them (ENUM and SET by index, a system-versioned table's history), so the checksums compare.
+    columns: pre.columns.filter((c) => !c.generated)
+      .map((c) => ({ name: columnRenames.get(c.name) ?? c.name, dataType: c.dataType, encoding: c.encoding, systemTime: c.systemTime })),
     key: pre.primaryKey.length === 1 ? (columnRenames.get(pre.primaryKey[0]!) ?? pre.primaryKey[0]!) : null,
   };
 }

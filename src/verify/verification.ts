@@ -51,8 +51,8 @@ export interface Verification {
 export interface PreRunTable {
   name: string;
   exists: boolean;
-  /** The backup's columns; `encoding` says how its checksum read each (ENUM and SET by index since format version 3). */
-  columns: Array<{ name: string; dataType: string; generated?: boolean; encoding?: string | null }>;
+  /** The backup's columns; `encoding` and `systemTime` say how its checksum read them (backup/manifest.ts, BackupColumn). */
+  columns: Array<{ name: string; dataType: string; generated?: boolean; encoding?: string | null; systemTime?: string }>;
   primaryKey: string[];
   /** Decimal string, so BIGINT keys above 2^53 stay exact. */
   maxKey: string | null;

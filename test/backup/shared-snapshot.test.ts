@@ -135,7 +135,7 @@ describe('backups of format version 1', () => {
     const { snapshot: _snapshot, ...v2 } = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
     const v1 = {
       ...v2, formatVersion: 1, rowEncoding: 'load-data-tsv/binary',
-      tables: v2.tables.map((e) => ({ ...e, files: e.files.map(({ encoding: _encoding, ...f }) => f) })),
+      tables: v2.tables.map(({ kind: _kind, ...e }) => ({ ...e, files: e.files.map(({ encoding: _encoding, ...f }) => f) })),
     };
     await writeFile(path, JSON.stringify(v1, null, 2));
     expect((await readManifest(ws.dir, manifest.id)).formatVersion).toBe(1);

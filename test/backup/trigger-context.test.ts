@@ -126,6 +126,7 @@ DELIMITER ;
     const v2 = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
     v2.formatVersion = 2;
     v2.tables[0]!.triggers = v2.tables[0]!.triggers.map(({ name, sqlMode, statement }) => ({ name, sqlMode, statement }));
+    delete v2.tables[0]!.kind;
     await writeFile(path, JSON.stringify(v2, null, 2));
     await t.db.execute('DROP TABLE t');
     const log: string[] = [];
