@@ -58,3 +58,82 @@ describe('rows the table\'s own constraints would refuse today', () => {
     await expect(t.db.execute('INSERT INTO t1 VALUES (-5, 1)')).rejects.toThrow(/CONSTRAINT .*a_positive.* failed/);
   });
 });
+
+describe('tables whose rows are not simply theirs', () => {
+  it('restores a MERGE table by its definition, never writing into its base tables (mysqldump.test Bug#25993)', async () => {
+    const t = await ws.database('merge');
+    await runSqlScript(serverUrl, t.name, `CREATE TABLE m1 (id SMALLINT) ENGINE=MyISAM;
+      CREATE TABLE m2 (id SMALLINT) ENGINE=MyISAM;
+      CREATE TABLE merged (id SMALLINT) ENGINE=MERGE UNION=(m1, m2) INSERT_METHOD=FIRST;
+      INSERT INTO m1 VALUES (1), (2);
+      INSERT INTO m2 VALUES (3);
+      INSERT INTO merged VALUES (5), (6);`);
+    const before = await states(t, ['merged', 'm1', 'm2']);
+    // Only the MERGE table: its base tables stay in place, live, while it is restored.
+    const manifest = await roundTrip(t, ['merged']);
+    expect(manifest.tables[0]).toMatchObject({ kind: 'definition-only', rows: 0, checksum: null, files: [expect.objectContaining({ kind: 'schema' })] });
+    expect(await states(t, ['merged', 'm1', 'm2'])).toEqual(before);
+    expect(await t.db.query('SELECT COUNT(*) AS n FROM m1')).toEqual([{ n: '4' }]);
+  });
+
+  it('gives a sequence back its state, so it goes on where it was (mysqldump.test MDEV-21786, MDEV-20070)', async () => {
+    const t = await ws.database('sequence');
+    await runSqlScript(serverUrl, t.name, `CREATE SEQUENCE s_cycle START WITH 10 MINVALUE 10 MAXVALUE 12 INCREMENT BY 1 NOCACHE CYCLE;
+      SELECT NEXTVAL(s_cycle), NEXTVAL(s_cycle), NEXTVAL(s_cycle), NEXTVAL(s_cycle) INTO @a, @b, @c, @d;
+      CREATE SEQUENCE s_ids INCREMENT 5 START WITH 1 CACHE 10;
+      CREATE TABLE uses_seq (i INTEGER DEFAULT NEXTVAL(s_ids), j INTEGER, k INTEGER DEFAULT (NEXTVAL(s_ids) + 1000));
+      INSERT INTO uses_seq (j) VALUES (1), (2);`);
+    const tables = ['s_cycle', 's_ids', 'uses_seq'];
+    const before = await states(t, tables);
+    // s_cycle went 10, 11, 12 and round to 10: its next value is 11, in its second cycle.
+    expect(await t.db.query('SELECT next_not_cached_value AS n, cycle_count AS c FROM s_cycle')).toEqual([{ n: '11', c: '1' }]);
+    const manifest = await roundTrip(t, tables);
+    expect(manifest.tables.map((e) => e.kind)).toEqual(['sequence', 'sequence', 'table']);
+    expect(await states(t, tables)).toEqual(before);
+    expect(await t.db.query('SELECT NEXTVAL(s_cycle) AS n')).toEqual([{ n: '11' }]);
+    // The column default calls the restored sequence, from where the original would go on after a restart.
+    await t.db.execute('INSERT INTO uses_seq (j) VALUES (3)');
+    expect(await t.db.query('SELECT i, k FROM uses_seq WHERE j = 3')).toEqual([{ i: 51, k: 1056 }]);
+  });
+});
+
+describe('system-versioned tables', () => {
+  it('come back with their history (versioning/mysqldump.test MDEV-16355; MyISAM partitioned by SYSTEM_TIME)', async () => {
+    const t = await ws.database('versioned');
+    await runSqlScript(serverUrl, t.name, `SET time_zone = '+00:00';
+      CREATE TABLE t1 (x INT) WITH SYSTEM VERSIONING;
+      SET timestamp = UNIX_TIMESTAMP('1990-01-01 00:00');
+      INSERT t1 (x) VALUES (1), (2), (3);
+      SET timestamp = UNIX_TIMESTAMP('1990-08-03 00:00');
+      DELETE FROM t1 WHERE x = 1;
+      SET timestamp = UNIX_TIMESTAMP('1991-01-02 00:00');
+      DELETE FROM t1 WHERE x = 2;
+      SET timestamp = DEFAULT;
+      CREATE TABLE sv_partition (a INT NOT NULL PRIMARY KEY, note VARCHAR(10)) ENGINE=MyISAM WITH SYSTEM VERSIONING
+        PARTITION BY SYSTEM_TIME (PARTITION p_hist HISTORY, PARTITION p_cur CURRENT);
+      INSERT INTO sv_partition VALUES (1, 'a'), (2, 'b'), (3, 'c');
+      DELETE FROM sv_partition WHERE a = 2;
+      UPDATE sv_partition SET note = 'c2' WHERE a = 3;`);
+    const tables = ['t1', 'sv_partition'];
+    const asOf = "SELECT x FROM t1 FOR SYSTEM_TIME AS OF TIMESTAMP '1990-09-01 00:00:00' ORDER BY x";
+    const history = 'SELECT PARTITION_NAME AS p, TABLE_ROWS AS n FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY p';
+    const before = { states: await states(t, tables), asOf: await t.db.query(asOf), partitions: await t.db.query(history, [t.name, 'sv_partition']) };
+    expect(before.asOf).toEqual([{ x: 2 }, { x: 3 }]);
+    const manifest = await roundTrip(t, tables);
+    expect(manifest.tables.map((e) => [e.kind, e.rows, e.columns.filter((c) => c.systemTime).map((c) => [c.name, c.systemTime])])).toEqual([
+      ['system-versioned', 3, [['ROW_START', 'start'], ['ROW_END', 'end']]],
+      ['system-versioned', 4, [['ROW_START', 'start'], ['ROW_END', 'end']]],
+    ]);
+    expect({ states: await states(t, tables), asOf: await t.db.query(asOf), partitions: await t.db.query(history, [t.name, 'sv_partition']) }).toEqual(before);
+  });
+
+  it('refuses, at backup time, a table versioned by transaction id, saying why (versioning suite, SYS_DATATYPE bigint)', async () => {
+    const t = await ws.database('versioned_trx');
+    await runSqlScript(serverUrl, t.name, `CREATE TABLE t1 (x INT UNSIGNED, sys_start BIGINT UNSIGNED AS ROW START INVISIBLE,
+        sys_end BIGINT UNSIGNED AS ROW END INVISIBLE, PERIOD FOR SYSTEM_TIME (sys_start, sys_end)) ENGINE=InnoDB WITH SYSTEM VERSIONING;
+      INSERT INTO t1 (x) VALUES (3);`);
+    await expect(createBackup(t.db, { dir: ws.path('b'), tables: ['t1'] })).rejects.toMatchObject({
+      kind: 'refused', message: expect.stringMatching(/at table t1.*system-versioned by transaction id .*sys_start.*bigint\(20\) unsigned.*does not back it up/),
+    });
+  });
+});
