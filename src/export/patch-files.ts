@@ -1,15 +1,15 @@
 import mysql from 'mysql2';
 import { createTableSql } from '../db/ddl.ts';
-import { quoteId } from '../db/quote.ts';
+import { quoteId, quoteString } from '../db/quote.ts';
 import type { Capabilities } from '../db/capabilities.ts';
-import { onUpdateColumns, type TableInfo } from '../db/introspect.ts';
+import { onUpdateColumns, type TableInfo, type TriggerDefinition } from '../db/introspect.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
   compileProjection, compileStep, insertChunkSql, keptAsTheyAre, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
   type CompiledStep, cutoverChanges,
 } from '../mapping/compile.ts';
 import {
-  addColumnSql, autoIncrementSql, dropColumnSql, dropTableSql, renameColumnSql, renameTableSql,
+  addColumnSql, autoIncrementSql, dropColumnSql, dropTableSql, recreateTriggerSql, renameColumnSql, renameTableSql,
 } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan.ts';
 import { lineage as lineageTable } from '../run/bookkeeping-schema.ts';
@@ -42,6 +42,8 @@ export const exportRunId = 0;
  */
 export function patchFiles(
   mapping: Mapping, plan: Plan, capabilities: Capabilities, describe: ReadonlyMap<string, TableInfo | null>,
+  /** The triggers on each table the cutover renames, as they are before it (triggersOn). */
+  triggers: ReadonlyMap<string, readonly TriggerDefinition[]> = new Map(),
 ): PatchFile[] {
   const files: Array<Omit<PatchFile, 'name'> & { stem: string }> = [];
   const names = sourceTableNames(mapping);
@@ -156,7 +158,8 @@ export function patchFiles(
     if (c.kind !== 'renameTable') continue;
     files.push({
       kind: 'rename', stem: `patch-rename-${safe(c.from)}`, table: c.from, description: `at cutover: rename ${c.from} to ${c.to}`, expectedRows: null,
-      locks: 'brief exclusive metadata lock', statements: [renameTableSql(c.from, c.to)], rollback: [renameTableSql(c.to, c.from)],
+      locks: 'brief exclusive metadata lock', statements: [renameTableSql(c.from, c.to)],
+      rollback: [renameTableSql(c.to, c.from), ...recreateTriggersSql(triggers.get(c.from) ?? [], capabilities.engine)],
     });
   }
 
@@ -171,3 +174,23 @@ function reorderRollback(rollback: string[], step: CompiledStep): string[] {
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
+
+/**
+ * For a rollback file: renaming a table rewrites the definitions of its triggers (MariaDB names the new table in
+ * them), and renaming it back does not undo that; these statements create them again as they were, each under its
+ * sql_mode, character set and collation (the session's put back after), in a DELIMITER block for the mariadb
+ * client (a trigger's body may hold `;`). The file writer ends each statement with `;`, which closes the block's
+ * `DELIMITER ` line.
+ */
+function recreateTriggersSql(triggers: readonly TriggerDefinition[], engine: 'mariadb' | 'mysql'): string[] {
+  if (triggers.length === 0) return [];
+  const q = (s: string) => quoteString(s);
+  return [
+    'SET @es_sql_mode = @@SESSION.sql_mode, @es_client = @@SESSION.character_set_client, @es_collation = @@SESSION.collation_connection',
+    ...triggers.flatMap((t) => [
+      `SET SESSION sql_mode = ${q(t.sqlMode)}, character_set_client = ${q(t.characterSetClient)}, collation_connection = ${q(t.collationConnection)}`,
+      `DELIMITER ;;\n${recreateTriggerSql(t, engine).map((sql) => `${sql};;`).join('\n')}\nDELIMITER `,
+    ]),
+    'SET SESSION sql_mode = @es_sql_mode, character_set_client = @es_client, collation_connection = @es_collation',
+  ];
+}

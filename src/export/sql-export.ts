@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { connect, sessionSettingsSql } from '../db/connection.ts';
-import { describeTable, type TableInfo } from '../db/introspect.ts';
+import { describeTable, type TableInfo, triggersOn, type TriggerDefinition } from '../db/introspect.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { buildPlan, type Plan, type PlanOverrides } from '../plan/plan.ts';
 import type { CommandOptions } from '../run/context.ts';
@@ -39,7 +39,10 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
     const plan = await buildPlan(db, options.mapping, now(), options.overrides);
     const described = new Map<string, TableInfo | null>();
     for (const table of [...Object.values(options.mapping.sources), ...plan.tables.backup]) described.set(table, await describeTable(db, table));
-    const patches = patchFiles(options.mapping, plan, db.capabilities, described);
+    // The triggers on the tables the cutover renames: the renames rewrite them, so the rollback creates them again.
+    const triggers = new Map<string, TriggerDefinition[]>();
+    for (const r of plan.tables.rename) if (r.kind === 'table') triggers.set(r.from, await triggersOn(db, r.from));
+    const patches = patchFiles(options.mapping, plan, db.capabilities, described, triggers);
     const files: ExportedFile[] = [];
     for (const patch of patches) {
       const findings: LintFinding[] = patch.note ? [{ file: patch.name, severity: 'error', rule: 'code-column', message: patch.note }] : [];

@@ -26,3 +26,13 @@ export function renameColumnSql(capabilities: Capabilities, table: string, from:
 }
 
 export const deleteKeyRangeSql = (table: string, key: string) => `DELETE FROM ${quoteId(table)} WHERE ${quoteId(key)} BETWEEN ? AND ?`;
+
+/**
+ * The statements that create `trigger` again in place of the one of the same name: CREATE OR REPLACE on MariaDB (one
+ * statement, so no write goes without it), DROP and CREATE on MySQL. Run them under the trigger's sql_mode.
+ */
+export function recreateTriggerSql(trigger: { name: string; statement: string }, engine: 'mariadb' | 'mysql'): string[] {
+  return engine === 'mariadb'
+    ? [trigger.statement.replace(/^CREATE\s/i, 'CREATE OR REPLACE ')]
+    : [`DROP TRIGGER ${quoteId(trigger.name)}`, trigger.statement];
+}

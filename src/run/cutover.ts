@@ -1,7 +1,7 @@
 import type { Db } from '../db/connection.ts';
 import { cutoverChanges } from '../mapping/compile.ts';
-import { columnExists, describeTable, tableExists } from '../db/introspect.ts';
-import { renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
+import { columnExists, describeTable, tableExists, triggersOn, type TriggerDefinition } from '../db/introspect.ts';
+import { recreateTriggerSql, renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
 import type { CutoverChange, Mapping } from '../mapping/define.ts';
 import type { BackupTrigger } from '../backup/index.ts';
 import { maskQuoted } from '../backup/create-statement.ts';
@@ -62,42 +62,40 @@ function triggerBody(statement: string): string | null {
 
 /**
  * Renaming a table makes the server rewrite the definition of every trigger on it to name the table's new name
- * (`... ON \`OLD rental\` FOR EACH ROW ...`), and renaming it back leaves the rewritten text. This puts back the
- * definition each trigger of `table` had at backup time (`saved`), where only the part a rename rewrites differs (the
- * body from FOR EACH ROW on is the same: a trigger someone changed since is left alone), created again under its
- * sql_mode and its character set and collation, with CREATE OR REPLACE (one statement, so no write goes without it)
- * on MariaDB, DROP and CREATE on MySQL. Returns the triggers put back.
+ * (`... ON \`OLD rental\` FOR EACH ROW ...`), and renaming it back leaves the rewritten text. Of `live` (the triggers
+ * on the table now), those whose definition differs from `saved` (the definitions before the renames) only where a
+ * rename rewrites it (the body from FOR EACH ROW on is the same: a trigger someone changed since is left alone), each
+ * with the definition to create again, under its saved sql_mode and its character set and collation.
+ */
+export function rewrittenTriggers(live: readonly TriggerDefinition[], saved: ReadonlyArray<Pick<TriggerDefinition, 'name' | 'statement' | 'sqlMode'>>): TriggerDefinition[] {
+  return live.flatMap((now) => {
+    const before = saved.find((t) => t.name === now.name);
+    if (!before || now.statement === before.statement || !/^CREATE\s/i.test(before.statement)) return [];
+    const body = triggerBody(before.statement);
+    if (body === null || body !== triggerBody(now.statement)) return [];
+    return [{ ...now, statement: before.statement, sqlMode: before.sqlMode }];
+  });
+}
+
+/**
+ * Puts back the definitions the renames of a cutover rewrote (rewrittenTriggers) of the triggers on `table`, from
+ * `saved` (the backup's), each created under its sql_mode, character set and collation. Returns the triggers put back.
  */
 export async function putBackTriggerTexts(db: Db, table: string, saved: readonly BackupTrigger[]): Promise<string[]> {
-  const live = await db.query<{ name: string }>(
-    'SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_ORDER',
-    [db.database, table],
-  );
   const putBack: string[] = [];
-  for (const { name } of live) {
-    const before = saved.find((t) => t.name === name);
-    const [shown] = await db.query<Record<string, string>>(`SHOW CREATE TRIGGER ${quoteId(name)}`);
-    const now = shown?.['SQL Original Statement'];
-    if (!before || !now || now === before.statement) continue;
-    const body = triggerBody(before.statement);
-    if (body === null || body !== triggerBody(now) || !/^CREATE\s/i.test(before.statement)) continue;
-    const charset = shown!['character_set_client']!;
+  for (const trigger of rewrittenTriggers(await triggersOn(db, table), saved)) {
     // The driver sends UTF-8: a definition with other characters can only be sent under a UTF-8 client character set.
-    if (!/^utf8/i.test(charset) && /[^\x00-\x7f]/.test(before.statement)) continue;
+    if (!/^utf8/i.test(trigger.characterSetClient) && /[^\x00-\x7f]/.test(trigger.statement)) continue;
     const [session] = await db.query<{ mode: string; cs: string; cc: string }>(
       'SELECT @@SESSION.sql_mode AS mode, @@SESSION.character_set_client AS cs, @@SESSION.collation_connection AS cc');
-    await db.execute('SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?', [before.sqlMode, charset, shown!['collation_connection']!]);
+    await db.execute('SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?',
+      [trigger.sqlMode, trigger.characterSetClient, trigger.collationConnection]);
     try {
-      if (db.capabilities.engine === 'mariadb') {
-        await db.execute(before.statement.replace(/^CREATE\s/i, 'CREATE OR REPLACE '));
-      } else {
-        await db.execute(`DROP TRIGGER ${quoteId(name)}`);
-        await db.execute(before.statement);
-      }
+      for (const sql of recreateTriggerSql(trigger, db.capabilities.engine)) await db.execute(sql);
     } finally {
       await db.execute('SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?', [session!.mode, session!.cs, session!.cc]);
     }
-    putBack.push(name);
+    putBack.push(trigger.name);
   }
   return putBack;
 }

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.ts';
 import { serverUrl } from '../support/database.ts';
 import { loadSakila } from '../support/public-data.ts';
-import { sakilaMapping as mapping } from '../support/sakila-mapping.ts';
+import { sakilaDistrictsMapping, sakilaMapping as mapping } from '../support/sakila-mapping.ts';
 import { snapshot, snapshotDifferences, type Snapshot } from '../support/snapshot.ts';
 import { testWorkspace } from '../support/workspace.ts';
 import { migrate } from '../../src/run/migrate.ts';
@@ -82,5 +82,25 @@ describe('rows that existed before the run, changed behind its back', () => {
     const differences = snapshotDifferences(original, await snapshot(t.db));
     expect(differences).toHaveLength(1);
     expect(differences[0]).toMatch(/^customer: 1 row\(s\) only before \(\{"customer_id":11,.*\), 1 only after \(\{"customer_id":11,.*moved@example\.org/);
+  }, 180_000);
+});
+
+describe('a lookup on Sakila: address.district into district', () => {
+  it('fills address.district_id and leaves every other column, last_update included; rollback gives the original', async () => {
+    const t = await ws.database('sakila_districts');
+    await loadSakila(serverUrl, t.name);
+    const original = await snapshot(t.db);
+    const opts = { databaseUrl: t.url, mapping: sakilaDistrictsMapping, backupDir: ws.path('backups'), reportDir: ws.path('districts') };
+    const result = await migrate(opts);
+    expect(result.verification!.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.status).toBe('completed');
+    const [filled] = await t.db.query<{ n: string }>(
+      'SELECT COUNT(*) AS n FROM address AS a JOIN district AS d ON d.district_id = a.district_id WHERE BINARY d.district_name = BINARY a.district');
+    expect(Number(filled!.n)).toBe(original.address!.rows.length);
+    const strip = (rows: string[]) => rows.map((r) => JSON.stringify({ ...JSON.parse(r), district_id: undefined })).sort();
+    expect(strip((await snapshot(t.db)).address!.rows)).toEqual(original.address!.rows);
+
+    await rollback(opts);
+    expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
   }, 180_000);
 });

@@ -95,4 +95,36 @@ export const sakilaMapping = defineMapping({
   },
 });
 
+/** Sakila's district names, one row each: created by the run of sakilaDistrictsMapping. */
+export const district = mysqlTable('district', {
+  district_id: int('district_id', { unsigned: true }).autoincrement().primaryKey(),
+  district_name: varchar('district_name', { length: 20 }).notNull().unique(),
+});
+
+/**
+ * A lookup on Sakila, written from the README's lookups section: the district names repeated across `address` rows
+ * become rows of `district`, and each address gets `district_id`. `address` has `last_update ... ON UPDATE
+ * CURRENT_TIMESTAMP`, which the fill must leave as it was.
+ */
+export const sakilaDistrictsMapping = defineMapping({
+  name: 'sakila-districts',
+  description: 'Sakila address.district -> district (lookup), address.district_id',
+  sources: { address: 'address' },
+  targets: {},
+  steps: {},
+  lookups: {
+    district: {
+      description: 'one district per name',
+      table: district,
+      naturalKey: 'district_name',
+      from: {
+        address: {
+          values: { district_name: '{{address.district}}' },
+          reference: { name: 'district_id', definition: 'INT UNSIGNED NOT NULL DEFAULT 0', after: 'district' },
+        },
+      },
+    },
+  },
+});
+
 export default sakilaMapping;
