@@ -13,7 +13,7 @@ import { hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { renameState, type RenameState } from './cutover.ts';
 import { faultPoint } from './fault-points.ts';
-import { finishStep, latestRun, startStep, stepRecord, type RunRecord } from './journal.ts';
+import { finishStep, latestRun, restoringRunMessage, startStep, stepRecord, type RunRecord } from './journal.ts';
 import { preRunTables } from './migrate.ts';
 import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
 import { findDependents, type DependedChange } from '../plan/dependents.ts';
@@ -87,6 +87,8 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
   return withRunLock(options, given, async (db) => {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
     if (!run) throw refusal(`There is no run of ${given.name} in ${db.database} to finalize; run \`eventshift migrate ${given.name}\` first.`, { subject: given.name });
+    const restoring = restoringRunMessage(run);
+    if (restoring) throw refusal(restoring, { subject: given.name });
     if (run.status !== 'completed') {
       throw refusal(`Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); finalize needs the latest run completed, with a passed verification. ` +
         `${['running', 'stopped', 'failed'].includes(run.status) ? `Run \`eventshift migrate ${given.name}\` to finish it first.` : `Run \`eventshift migrate ${given.name}\` again first.`}`, { subject: given.name });

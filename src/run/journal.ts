@@ -8,7 +8,8 @@ export const stages = ['backup', 'write', 'verify', 'cutover'] as const;
 export type Stage = (typeof stages)[number];
 /** Stages journaled in eventshift_steps: a run's, and `finalize` (eventshift finalize, later and separately). */
 export type JournalStage = Stage | 'finalize';
-export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restored' | 'rolled_back';
+/** `restoring`: a restore of the run's backup began and has not finished (`eventshift restore` finishes it). */
+export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restoring' | 'restored' | 'rolled_back';
 
 export interface RunRecord {
   id: number;
@@ -39,11 +40,23 @@ export interface StepRecord {
  * are gone, so verify and lineage have nothing to read. Null when the run was not undone.
  */
 export function undoneRunMessage(run: RunRecord, asked: string): string | null {
+  const restoring = restoringRunMessage(run);
+  if (restoring) return `${restoring} Until then there is ${asked}.`;
   if (run.status !== 'rolled_back' && run.status !== 'restored') return null;
   const how = run.status === 'rolled_back' ? 'rolled back (`eventshift rollback`)' : 'undone by restoring its backup (`eventshift restore`)';
   const when = run.finishedAt ? ` at ${run.finishedAt} UTC` : '';
   return `Run ${run.id} of ${run.mapping} was ${how}${when}: what it wrote is gone, so there is ${asked}. ` +
     `\`eventshift migrate ${run.mapping}\` runs it again.`;
+}
+
+/**
+ * What to tell any command but `restore` about a run whose backup a restore began putting back and did not finish:
+ * the database is part-way between the run's result and its backup, and only running restore again finishes it.
+ */
+export function restoringRunMessage(run: RunRecord): string | null {
+  if (run.status !== 'restoring') return null;
+  return `A restore of run ${run.id} of ${run.mapping} (its backup ${run.backupId}) began at ${run.updatedAt} UTC and did not finish; ` +
+    `\`eventshift restore ${run.mapping}\` finishes it, from where it stopped.`;
 }
 
 /** UTC timestamp with milliseconds, as DATETIME(3) text. */

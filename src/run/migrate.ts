@@ -31,7 +31,7 @@ import { connectAgain } from '../db/row-stream.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
-  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, runById, startStep, stages, stepRecord, updateRun,
+  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, restoringRunMessage, runById, startStep, stages, stepRecord, updateRun,
   type RunRecord, type RunStatus, type Stage,
 } from './journal.ts';
 
@@ -99,6 +99,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const given = options.mapping;
   return withRunLock(options, given, async (db, lock) => {
     let run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
+    const restoring = run && restoringRunMessage(run);
+    if (restoring) throw refusal(restoring, { subject: given.name });
     const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
     // An open run reads its CSV sources from the files its plan froze.
     const mapping = resumed ? bindAsPlanned(given, run!.plan) : given;

@@ -9,7 +9,7 @@ import { hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { renameState, type RenameState } from './cutover.ts';
 import { latestRun, stepRecord, updateRun, type RunRecord } from './journal.ts';
-import { faultPoint } from './fault-points.ts';
+import { faultPoint as envFaultPoint } from './fault-points.ts';
 import { preRunTables } from './migrate.ts';
 import { reservedRanges, rowsAtRisk, type ReservedRange, type RowsAtRisk } from './pre-run-rows.ts';
 import type { Db } from '../db/connection.ts';
@@ -27,6 +27,8 @@ export interface RestoreMappingOptions extends CommandOptions {
   backupId?: string;
   /** Restore even when rows written by others since the backup would be lost. */
   force?: boolean;
+  /** Called at each boundary of the restore (default: the EVENTSHIFT_FAULT points of fault-points.ts). */
+  faultPoint?: (name: string) => void;
 }
 
 export interface RestoreMappingResult {
@@ -58,6 +60,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
   const now = options.now ?? (() => new Date());
   const { mapping } = options;
   const log = options.log ?? (() => undefined);
+  const faultPoint = options.faultPoint ?? envFaultPoint;
   return withRunLock(options, mapping, async (db) => {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
     const backupId = options.backupId ?? run?.backupId ?? null;
@@ -82,9 +85,20 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     }
     log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
     const retire = cutoverChanges(bound).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
-    const restore = await restoreBackup(db, {
-      dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl), retire, faultPoint, now,
-    });
+    // Until it finishes, the run says a restore is under way: other commands refuse, naming restore as the way on.
+    if (ownRun && ownRun.status !== 'restoring') await updateRun(db, ownRun.id, { status: 'restoring' }, now());
+    let restore: RestoreResult;
+    try {
+      restore = await restoreBackup(db, {
+        dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl), retire, faultPoint, now,
+      });
+    } catch (error) {
+      // A restore that stopped before replacing anything changed nothing: the run is as it was.
+      if (ownRun && ownRun.status !== 'restoring' && !(await restoreUnfinished(db, backupId).catch(() => true))) {
+        await updateRun(db, ownRun.id, { status: ownRun.status }, now()).catch(() => undefined);
+      }
+      throw error;
+    }
     const droppedStaging = [...(await dropRunStaging(db, ownRun?.plan)), ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : [])];
     faultPoint('restore run work tables dropped');
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());
@@ -126,7 +140,7 @@ export async function restoreStandalone(options: RestoreBackupOptions): Promise<
     const lost = (await restoreUnfinished(db, options.backupId)) ? [] : await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
     const restore = await restoreBackup(db, {
       dir: options.backupDir, id: options.backupId, tables: options.tables, log: options.log, onProgress: options.onProgress,
-      connect: () => connect(options.databaseUrl), faultPoint,
+      connect: () => connect(options.databaseUrl), faultPoint: envFaultPoint,
     });
     return { backupId: options.backupId, restore, lost };
   } finally {

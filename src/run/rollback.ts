@@ -14,7 +14,7 @@ import { faultPoint } from './fault-points.ts';
 import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
-import { latestRun, stepRecord, updateRun, type RunRecord } from './journal.ts';
+import { latestRun, restoringRunMessage, stepRecord, updateRun, type RunRecord } from './journal.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { sameChecksum } from '../db/checksum.ts';
@@ -51,6 +51,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
   const { mapping } = options;
   return withRunLock(options, mapping, async (db) => {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+    const restoring = run && restoringRunMessage(run);
+    if (restoring) throw refusal(restoring, { subject: mapping.name });
     if (!run || run.status === 'restored' || run.status === 'rolled_back') {
       throw refusal(`There is no run of ${mapping.name} to roll back in ${db.database}${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`, { subject: mapping.name });
     }
