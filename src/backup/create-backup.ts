@@ -27,12 +27,14 @@ const rowsFileExtension: Record<RowsEncoding, string> = { 'load-data-tsv/binary'
 export interface CreateBackupOptions {
   /** The folder that holds backups; created (0700) if missing. The backup goes to `<dir>/<id>/`. */
   dir: string;
-  /**
-   * The tables to back up, in order. A name that is not a table yet is recorded as absent (`exists: false`), so that
-   * restoring the backup drops the table if it has been created since: back up a migration's target tables before
-   * creating them.
-   */
+  /** The tables to back up, in order, by their exact names. */
   tables: readonly string[];
+  /**
+   * Record a named table that does not exist as absent (`exists: false`), so that restoring the backup drops it if it
+   * has been created since: how a migration backs up its target tables before creating them. Default false: a
+   * named table that does not exist is refused, before anything is written, naming it.
+   */
+  recordAbsent?: boolean;
   label?: string;
   /** The run that took the backup (stored as a string). */
   runId?: string | number;
@@ -84,6 +86,7 @@ export async function createBackup(db: Db, options: CreateBackupOptions): Promis
   } catch (cause) {
     throw usageError(`The backup folder ${options.dir} cannot be created (${(cause as Error).message}); choose a writable folder.`, { subject: options.dir, cause });
   }
+  if (!options.recordAbsent) await refuseMissingTables(db, tables);
   const createdAt = now();
   const { id, folder } = await newBackupFolder(options.dir, createdAt);
   const progress = { current: '' };
@@ -129,6 +132,16 @@ function checkedTableNames(tables: readonly string[]): string[] {
     seen.add(name);
   }
   return [...seen];
+}
+
+async function refuseMissingTables(db: Db, tables: readonly string[]): Promise<void> {
+  const found = await tableSizes(db, tables);
+  const missing = tables.filter((t) => !found.has(t));
+  if (missing.length > 0) {
+    throw refusal(`Database ${db.database} has no table named ${missing.map((m) => JSON.stringify(m)).join(', ')}; nothing was backed up. ` +
+      'Name tables exactly as they are (a name holding a comma, leading spaces or a newline: --table NAME, or backticks in --tables).',
+      { subject: missing[0], details: { missing } });
+  }
 }
 
 async function newBackupFolder(dir: string, at: Date): Promise<{ id: string; folder: string }> {
@@ -189,7 +202,7 @@ async function readInSnapshot(
 }
 
 /** Estimated rows per named table (information_schema.TABLES.TABLE_ROWS; absent for a table that does not exist). */
-async function tableSizes(db: Db, tables: string[]): Promise<Map<string, number>> {
+async function tableSizes(db: Db, tables: readonly string[]): Promise<Map<string, number>> {
   const rows = await db.query<{ TABLE_NAME: string; TABLE_ROWS: string | number | null }>(
     `SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (${tables.map(() => '?').join(', ')})`,
     [db.database, ...tables],

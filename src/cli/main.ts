@@ -20,6 +20,7 @@ import { progressSink, trackSteps } from './progress.ts';
 import { runProgress } from './run-progress.ts';
 import { renderMigrate, renderPlan, renderVerify } from './render.ts';
 import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
+import { collect, tablesFromFlags } from './table-list.ts';
 
 const program = new Command('eventshift')
   .description('Convert legacy MySQL/MariaDB rows into an event-log schema, safely: backed up, verified, reversible.')
@@ -114,14 +115,15 @@ sourceFlag(common(program.command('verify <mapping>')))
 common(program.command('restore [mapping]'))
   .description("put back every table of the mapping's latest backup (or --backup ID), exactly as it was")
   .option('--backup <id>', 'the backup to restore')
-  .option('--tables <list>', 'only these tables (comma-separated; with --backup)')
+  .option('--tables <list>', 'only these tables (with --backup): comma-separated, a name in backticks taken verbatim')
+  .option('--table <name>', 'only this table, its exact name (repeatable; with --backup)', collect)
   .option('--force', 'restore even if rows written since the backup would be lost')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string | undefined, flags: CommonFlags & { backup?: string; tables?: string; force?: boolean }) => {
+  .action(async (ref: string | undefined, flags: CommonFlags & { backup?: string; tables?: string; table?: string[]; force?: boolean }) => {
     await runCommand(flags, async () => {
       const databaseUrl = databaseUrlFrom(flags);
       if (ref) {
-        if (flags.tables) throw usageError('--tables restores part of a backup: use it with --backup ID and no mapping.');
+        if (flags.tables !== undefined || flags.table) throw usageError('--tables and --table restore part of a backup: use them with --backup ID and no mapping.');
         const mapping = await loadMapping(ref);
         await confirm(flags, `restore replaces the tables of ${mapping.name}'s backup in the database.`);
         return restoreMapping({ databaseUrl, mapping, backupDir: flags.backupDir, backupId: flags.backup, force: flags.force, log: logger(flags) });
@@ -131,7 +133,7 @@ common(program.command('restore [mapping]'))
       const steps = trackSteps(progressSink(flags));
       try {
         return await restoreStandalone({
-          databaseUrl, backupDir: flags.backupDir, backupId: flags.backup, tables: splitList(flags.tables), force: flags.force,
+          databaseUrl, backupDir: flags.backupDir, backupId: flags.backup, tables: tablesFromFlags(flags), force: flags.force,
           log: logger(flags), onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
         });
       } finally {
@@ -236,14 +238,17 @@ common(backupsCommand.command('list'))
 const backupCommand = program.command('backup').description('take or check a backup by hand');
 common(backupCommand.command('create'))
   .description('back up tables (prints the new backup ID)')
-  .requiredOption('--tables <list>', 'comma-separated table names')
+  .option('--tables <list>', 'table names, comma-separated; a name in backticks is taken verbatim (`a,b`, ` lead`; `` for a backtick)')
+  .option('--table <name>', 'a table by its exact name (repeatable): commas, spaces and newlines are part of it', collect)
   .option('--label <label>', 'a label shown by backups list')
-  .action(async (flags: CommonFlags & { tables: string; label?: string }) => {
+  .action(async (flags: CommonFlags & { tables?: string; table?: string[]; label?: string }) => {
     await runCommand(flags, async () => {
+      const tables = tablesFromFlags(flags);
+      if (!tables) throw usageError('Name the tables to back up: --tables LIST or --table NAME (repeatable).');
       const db = await connect(databaseUrlFrom(flags));
       const steps = trackSteps(progressSink(flags));
       try {
-        return await createBackup(db, { dir: flags.backupDir, tables: splitList(flags.tables)!, label: flags.label, onProgress: (p) => steps.report(p.table, p.rows, p.totalRows) });
+        return await createBackup(db, { dir: flags.backupDir, tables, label: flags.label, onProgress: (p) => steps.report(p.table, p.rows, p.totalRows) });
       } finally {
         steps.close();
         await db.close();
@@ -258,12 +263,5 @@ common(backupCommand.command('check <id>'))
       (r) => (r.ok ? `Backup ${id}: every file matches its manifest.` : `Backup ${id} does NOT match its manifest: ${r.problems.join('; ')}`),
       (r) => (r.ok ? 0 : 1));
   });
-
-function splitList(list: string | undefined): string[] | undefined {
-  if (list === undefined) return undefined;
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) throw usageError('The table list is empty; give names separated by commas.');
-  return items;
-}
 
 await program.parseAsync(process.argv);

@@ -219,6 +219,8 @@ async function backupStage(s: RunState): Promise<boolean> {
     },
     dir: options.backupDir,
     tables: run.plan.tables.backup,
+    // The tables the run will create are backed up as absent, so a restore drops them.
+    recordAbsent: true,
     label: `${run.plan.mapping} run ${run.id}`,
     mapping: run.plan.mapping,
     runId: run.id,

@@ -120,7 +120,7 @@ describe('an incomplete backup', () => {
 describe('listBackups', () => {
   it('lists backups newest first, with what they hold, and marks unreadable manifests', async () => {
     const dir = ws.path('list');
-    const older = await createBackup(t.db, { dir, tables: ['orders', 'not_yet'], label: 'older', mapping: 'm1', runId: '3', now: clock('2026-01-02T00:00:00Z') });
+    const older = await createBackup(t.db, { dir, tables: ['orders', 'not_yet'], recordAbsent: true, label: 'older', mapping: 'm1', runId: '3', now: clock('2026-01-02T00:00:00Z') });
     const newer = await createBackup(t.db, { dir, tables: ['orders'], label: 'newer', now: clock('2026-03-04T00:00:00Z') });
     const broken = await createBackup(t.db, { dir, tables: ['orders'], now: clock('2025-05-05T00:00:00Z') });
     await writeFile(join(dir, broken.id, 'manifest.json'), '{"format": "something else"}');
@@ -139,9 +139,12 @@ describe('listBackups', () => {
 });
 
 describe('a table that did not exist at backup time', () => {
-  it('is dropped by restore if it exists by then, and reported absent if not', async () => {
+  it('is refused unless asked to record it; recorded, it is dropped by restore if it exists by then, and reported absent if not', async () => {
     const dir = ws.path('absent');
-    const m = await createBackup(t.db, { dir, tables: ['new_target'] });
+    await expect(createBackup(t.db, { dir, tables: ['new_target', ' new_target'] })).rejects.toMatchObject({
+      kind: 'refused', message: expect.stringMatching(/has no table named "new_target", " new_target"; nothing was backed up/),
+    });
+    const m = await createBackup(t.db, { dir, tables: ['new_target'], recordAbsent: true });
     expect(m.tables).toEqual([expect.objectContaining({ name: 'new_target', exists: false, files: [] })]);
     await t.db.execute('CREATE TABLE new_target (id INT PRIMARY KEY)');
     await t.db.execute('INSERT INTO new_target VALUES (1)');

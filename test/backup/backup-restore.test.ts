@@ -140,7 +140,7 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     before = await tableStates(t.db, tables);
     expect(before.later).toBeNull();
     const progress: Array<{ table: string; rows: number; totalRows: number }> = [];
-    manifest = await createBackup(t.db, { dir, tables, label: 'fidelity', mapping: 'test-mapping', runId: 7, gzip, onProgress: (p) => progress.push(p) });
+    manifest = await createBackup(t.db, { dir, tables, recordAbsent: true, label: 'fidelity', mapping: 'test-mapping', runId: 7, gzip, onProgress: (p) => progress.push(p) });
     expect(manifest).toMatchObject({ format: 'eventshift-backup', formatVersion: 3, label: 'fidelity', mapping: 'test-mapping', runId: '7', database: t.name });
     // A few rows: read on the caller's connection alone, not worth sharing the snapshot.
     expect(manifest.snapshot).toEqual({ connections: 1, shared: 'single' });
