@@ -2,10 +2,10 @@
  * `npm run bench:actor [-- --revisions N] [--seed S]`: what the MediaWiki actor lookup costs at scale.
  *
  * Builds a MediaWiki-shaped database with the mapping's fixture generator (N revisions, default 200,000, and the other
- * six tables in proportion: archive 10 %, image 5 %, oldimage 5 %, filearchive 2.5 %, recentchanges 25 %, logging
+ * seven tables in proportion: archive 10 %, ipblocks 3 %, image 5 %, oldimage 5 %, filearchive 2.5 %, recentchanges 25 %, logging
  * 20 %), waits for the server to flush what generating it dirtied, then runs through the CLI, each in a child process:
  *   (p) `eventshift plan mediawiki-actor`;
- *   (m) `eventshift migrate mediawiki-actor` (plan, backup, write: add the columns, create the actors, fill the seven
+ *   (m) `eventshift migrate mediawiki-actor` (plan, backup, write: add the columns, create the actors, fill the eight
  *       references; verify).
  * It prints seconds per stage and per write step (from the run's journal), rows/s and each process's peak RSS, and
  * writes everything, with the per-check seconds, to bench/results/actor-<timestamp>.json. The scratch database and
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const slowest = Object.entries(checkSeconds).sort((x, y) => y[1] - x[1]).slice(0, 5);
     const out = [
       '',
-      `${count(revisions)} revisions (seed ${seed}): ${count(sourceRows)} rows in the seven tables, ${count(filled)} to fill; ` +
+      `${count(revisions)} revisions (seed ${seed}): ${count(sourceRows)} rows in the eight tables, ${count(filled)} to fill; ` +
         `${count(fixture.create)} actors to create, ${count(fixture.reuse)} to reuse. Generated in ${generateSeconds.toFixed(1)} s.`,
       `${version?.v}, InnoDB buffer pool ${mb(Number(version?.pool ?? 0))}, node ${process.version}, ${cpus().length} CPUs; load ${load.before.toFixed(1)}/${load.after.toFixed(1)}.`,
       '',

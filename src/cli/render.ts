@@ -32,6 +32,7 @@ export function renderPlan(r: PlanResult): string {
     out.push('', `Lookup ${l.name}: ${l.table}${l.exists ? ` (${l.rowsBefore} rows)` : ' (created by the run)'} by ${l.naturalKey}: ` +
       `${l.keys} distinct, ${l.reuse} reused, ${l.create} to create; ${l.skippedKeys} skipped, ${l.conflictedKeys.length} in conflict`);
     for (const s of l.sources) out.push(`  ${pad(`${s.table}.${s.reference.name}`, 28)} ${s.rows} rows: ${s.fill} to fill, ${s.skipped} skipped, ${s.conflicted} in conflict`);
+    for (const e of l.everyRowOf ?? []) out.push(`  ${pad(e.table, 28)} ${e.rows} rows: each gets its ${l.table} row (no reference)`);
   }
   out.push('', 'ID space:');
   for (const s of p.idSpace) {

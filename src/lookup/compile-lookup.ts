@@ -2,7 +2,7 @@ import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { ColumnInfo } from '../db/introspect.ts';
 import { quoteId, quoteQualified } from '../db/quote.ts';
-import { castToColumnSql, keptAsTheyAre, type TableNames } from '../mapping/compile.ts';
+import { castToColumnSql, fromClauseSql, keptAsTheyAre, type TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { defaultReferenceDefinition, uniqueColumns, type LookupDefinition } from '../mapping/lookup.ts';
 import type { LookupPlan } from './plan-lookup.ts';
@@ -16,26 +16,30 @@ import type { LookupPlan } from './plan-lookup.ts';
 /** The alias of the lookup table in SQL over it. */
 export const lookupAlias = 'es_a';
 
-export interface CompiledLookupSource {
+/** Rows that name lookup rows: a source's (with its joins), or those of an `everyRowOf` source. */
+export interface CompiledLookupRows {
   alias: string;
   /** The source table's current name. */
   table: string;
-  /** `revision` AS `revision` */
+  /** `revision` AS `revision`, with the source's LEFT JOINs */
   from: string;
-  /** The column the fill is chunked by (null when the table has none the plan could find). */
-  keyColumn: string | null;
-  keySql: string | null;
-  reference: { name: string; definition: string; after?: string };
-  /** `revision`.`rev_actor` */
-  referenceSql: string;
   /** The row's natural key, as the lookup column's type. */
   natural: string;
   /** The row's values of the lookup's other columns, as their types, in `CompiledLookup.columns` order. */
   values: string[];
   /** Canonical text of those values (NULL distinct from any value): equal exactly when the values are. */
   fingerprint: string;
-  /** TRUE for the rows the source's `skip` picks (never NULL). */
+  /** TRUE for the rows the source's `skip` picks (never NULL); `0` for an `everyRowOf` source. */
   skipped: string;
+}
+
+export interface CompiledLookupSource extends CompiledLookupRows {
+  /** The column the fill is chunked by (null when the table has none the plan could find). */
+  keyColumn: string | null;
+  keySql: string | null;
+  reference: { name: string; definition: string; after?: string };
+  /** `revision`.`rev_actor` */
+  referenceSql: string;
 }
 
 export interface CompiledLookup {
@@ -53,7 +57,12 @@ export interface CompiledLookup {
   /** The natural key column of `es_a`, as bytes. */
   naturalSql: string;
   sources: CompiledLookupSource[];
+  /** The `everyRowOf` sources: every row gets its lookup row; no reference. */
+  everyRowOf: CompiledLookupRows[];
 }
+
+/** Every set of rows that names lookup rows: the sources', then the `everyRowOf` sources'. */
+export const lookupRowSets = (l: CompiledLookup): CompiledLookupRows[] => [...l.sources, ...l.everyRowOf];
 
 /** The lookup column's type as information_schema would describe it, from drizzle. */
 export function lookupColumnInfo(lookup: LookupDefinition, column: string): ColumnInfo {
@@ -79,13 +88,22 @@ export function compileLookup(
   const fingerprint = (exprs: string[]) => columns.length === 0 ? "''"
     : `CONCAT_WS(',', ${exprs.map((e, i) => `QUOTE(${canonicalSql(e, valueKind(info.get(columns[i]!)!))})`).join(', ')})`;
   const a = quoteId(lookupAlias);
-  const sources = Object.entries(lookup.from).map(([alias, source]): CompiledLookupSource => {
-    const values = columns.map((c) => castToColumnSql(`(${names.snippet(source.values[c]!)})`, info.get(c)!));
-    const keyColumn = keyColumns.get(alias) ?? (source.key === undefined ? null : names.column(alias, source.key));
+  const rowsOf = (alias: string, given: Record<string, string>, join: Record<string, string> = {}, skip?: string): CompiledLookupRows => {
+    const values = columns.map((c) => castToColumnSql(`(${names.snippet(given[c]!)})`, info.get(c)!));
     return {
       alias,
       table: names(alias),
-      from: `${quoteId(names(alias))} AS ${quoteId(alias)}`,
+      from: fromClauseSql(alias, join, names),
+      natural: `CAST((${names.snippet(given[lookup.naturalKey]!)}) AS BINARY)`,
+      values,
+      fingerprint: fingerprint(values),
+      skipped: skip === undefined ? '0' : `((${names.snippet(skip)}) IS TRUE)`,
+    };
+  };
+  const sources = Object.entries(lookup.from).map(([alias, source]): CompiledLookupSource => {
+    const keyColumn = keyColumns.get(alias) ?? (source.key === undefined ? null : names.column(alias, source.key));
+    return {
+      ...rowsOf(alias, source.values, source.join, source.skip),
       keyColumn,
       keySql: keyColumn === null ? null : quoteQualified(alias, keyColumn),
       reference: {
@@ -94,12 +112,9 @@ export function compileLookup(
         after: source.reference.after === undefined ? undefined : names.column(alias, source.reference.after),
       },
       referenceSql: quoteQualified(alias, source.reference.name),
-      natural: `CAST((${names.snippet(source.values[lookup.naturalKey]!)}) AS BINARY)`,
-      values,
-      fingerprint: fingerprint(values),
-      skipped: source.skip === undefined ? '0' : `((${names.snippet(source.skip)}) IS TRUE)`,
     };
   });
+  const everyRowOf = Object.entries(lookup.everyRowOf ?? {}).map(([alias, every]) => rowsOf(alias, every.values));
   return {
     name,
     description: lookup.description,
@@ -112,6 +127,7 @@ export function compileLookup(
     // A binary column as it is, so that joins on it use its UNIQUE index; other types compared as their bytes.
     naturalSql: valueKind(info.get(lookup.naturalKey)!) === 'binary' ? `${a}.${quoteId(lookup.naturalKey)}` : `CAST(${a}.${quoteId(lookup.naturalKey)} AS BINARY)`,
     sources,
+    everyRowOf,
   };
 }
 
@@ -136,7 +152,7 @@ export function among(expr: string, hexKeys: readonly string[]): string {
  * Columns: k (bytes), t (fingerprint), v0.. (values), src.
  */
 export function pairsSql(l: CompiledLookup, lookup: 'none' | 'all' | 'upTo'): string {
-  const parts = l.sources.map((s) =>
+  const parts = lookupRowSets(l).map((s) =>
     `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')}, 'r' AS src FROM ${s.from} WHERE NOT ${s.skipped}`);
   if (lookup !== 'none') {
     const a = quoteId(lookupAlias);
@@ -166,7 +182,7 @@ export function skippedKeysSql(l: CompiledLookup): string {
 
 /** The distinct natural keys of the rows that get a lookup row (not skipped, not in conflict). Column: k (bytes). */
 export function usableKeysSql(l: CompiledLookup, conflicted: readonly string[]): string {
-  return l.sources.map((s) => `SELECT DISTINCT ${s.natural} AS k FROM ${s.from} WHERE NOT ${s.skipped} AND ${notAmong(s.natural, conflicted)}`).join('\nUNION ');
+  return lookupRowSets(l).map((s) => `SELECT DISTINCT ${s.natural} AS k FROM ${s.from} WHERE NOT ${s.skipped} AND ${notAmong(s.natural, conflicted)}`).join('\nUNION ');
 }
 
 /**
@@ -179,7 +195,7 @@ export function usableKeysSql(l: CompiledLookup, conflicted: readonly string[]):
  * sql_require_primary_key, Galera).
  */
 export function keysTableSql(l: CompiledLookup, table: string, runId: number, after: boolean): string {
-  const parts = l.sources.map((s) =>
+  const parts = lookupRowSets(l).map((s) =>
     `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')} FROM ${s.from} ` +
     `WHERE NOT ${s.skipped}${after ? ` AND ${s.natural} > ?` : ''}`);
   return `CREATE TABLE ${quoteId(table)} (es_n BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, KEY k (k)) ENGINE=InnoDB COMMENT='eventshift run ${runId}: natural keys of lookup ${l.name}; dropped once its rows are created'\n` +
@@ -203,7 +219,7 @@ export function chunkBoundSql(s: CompiledLookupSource, limit: number, fromStart:
 }
 
 /** The condition on a lookup row `es_a` that it is the row's own: same natural key and the same values. */
-export function ownLookupRowSql(l: CompiledLookup, s: CompiledLookupSource): string {
+export function ownLookupRowSql(l: CompiledLookup, s: CompiledLookupRows): string {
   const a = quoteId(lookupAlias);
   return [`${l.naturalSql} = ${s.natural}`, ...l.columns.map((c, i) => `${a}.${quoteId(c)} <=> ${s.values[i]}`)].join(' AND ');
 }

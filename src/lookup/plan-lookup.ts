@@ -20,6 +20,8 @@ export interface LookupPlan {
   maxIdBefore: string | null;
   autoIncrementBefore: number | null;
   sources: LookupSourcePlan[];
+  /** The `everyRowOf` sources and their rows, each of which gets its lookup row (absent in plans from before them). */
+  everyRowOf?: Array<{ alias: string; table: string; rows: number }>;
   /** Distinct natural keys that get a lookup row: `reuse` of them have one already, `create` are new. */
   keys: number;
   reuse: number;
@@ -119,6 +121,12 @@ export async function planLookups(
         alias: s.alias, table: s.table, keyColumn: s.keyColumn, reference: s.reference, rows, skipped, conflicted,
         fill: rows - skipped - conflicted,
       });
+    }
+    plan.everyRowOf = [];
+    for (const e of l.everyRowOf) {
+      const [c] = await db.query<{ n: string; nokey: string | null }>(`SELECT COUNT(*) AS n, SUM(${e.natural} IS NULL) AS nokey FROM ${e.from}`);
+      if (Number(c!.nokey ?? 0) > 0) out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${e.table} give no ${l.naturalKey} (NULL), so they can have no ${l.table} row; fix them.`);
+      plan.everyRowOf.push({ alias: e.alias, table: e.table, rows: Number(c!.n) });
     }
     const [keys] = await db.query<{ n: string; reuse: string | null }>(info
       ? `SELECT COUNT(*) AS n, SUM(${quoteId(lookupAlias)}.${quoteId(l.idColumn)} IS NOT NULL) AS reuse FROM (${usableKeysSql(l, plan.conflictedKeys)}) AS u

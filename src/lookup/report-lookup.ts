@@ -23,6 +23,8 @@ export interface ReportLookup {
     /** Whether the reference check passed; null when it did not run. */
     ok: boolean | null;
   }>;
+  /** The `everyRowOf` sources: each row gets its lookup row; whether that check passed (null: not run). */
+  everyRowOf: Array<{ table: string; rows: number; ok: boolean | null }>;
 }
 
 export function reportLookups(plan: Plan, checks: readonly CheckResult[]): ReportLookup[] {
@@ -36,6 +38,9 @@ export function reportLookups(plan: Plan, checks: readonly CheckResult[]): Repor
         ok: check ? check.ok && checks.find((c) => c.id === `${l.name}.${s.alias}.skipped`)?.ok !== false : null,
       };
     }),
+    everyRowOf: (l.everyRowOf ?? []).map((e) => ({
+      table: e.table, rows: e.rows, ok: checks.find((c) => c.id === `${l.name}.${e.alias}.rows`)?.ok ?? null,
+    })),
   }));
 }
 
@@ -49,9 +54,12 @@ export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknow
       `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see Data problems).`, '',
       '| table | reference | rows | filled | skipped | in conflict | references |', '| --- | --- | ---: | ---: | ---: | ---: | --- |');
     for (const s of l.sources) lines.push(`| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ${s.ok === false ? '**differs**' : verdict(s.ok)} |`);
+    for (const e of l.everyRowOf ?? []) lines.push(`| ${md(e.table)} | (every row gets its ${md(l.table)} row) | ${e.rows} | | | | ${e.ok === false ? '**differs**' : verdict(e.ok)} |`);
   }
   return lines;
 }
+
+const mark = (ok: boolean | null) => (ok === null ? '-' : ok ? '<span class="ok">✓ as defined</span>' : '<span class="bad">✗ differs</span>');
 
 export function lookupsHtml(lookups: readonly ReportLookup[]): string {
   if (lookups.length === 0) return '';
@@ -59,5 +67,7 @@ export function lookupsHtml(lookups: readonly ReportLookup[]): string {
 <p>Lookup <b>${esc(l.name)}</b>: ${l.keys} ${esc(l.naturalKey)}(s) with a <code>${esc(l.table)}</code> row (${l.reused} reused, ${l.created} created by the run); ${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see data problems).</p>
 <table><thead><tr><th>table</th><th>reference</th><th>rows</th><th>filled</th><th>skipped</th><th>in conflict</th><th>references</th></tr></thead>
 <tbody>${l.sources.map((s) => `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td><td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
-    `<td>${s.ok === null ? '-' : s.ok ? '<span class="ok">✓ as defined</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`).join('\n')}</tbody></table>`).join('\n')}</section>`;
+    `<td>${mark(s.ok)}</td></tr>`).join('\n')}${(l.everyRowOf ?? []).map((e) => `
+<tr${e.ok === false ? ' class="failed"' : ''}><td><code>${esc(e.table)}</code></td><td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
+    `<td></td><td></td><td></td><td>${mark(e.ok)}</td></tr>`).join('')}</tbody></table>`).join('\n')}</section>`;
 }

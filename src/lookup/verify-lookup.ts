@@ -7,7 +7,8 @@ import type { RenameState } from '../run/cutover.ts';
 import { stepRecord } from '../run/journal.ts';
 import type { CheckResult, PreRunTable } from '../verify/verification.ts';
 import {
-  among, compilePlannedLookup, conflictsSql, lookupAlias, ownLookupRowSql, skippedKeysSql, type CompiledLookup, type CompiledLookupSource,
+  among, compilePlannedLookup, conflictsSql, lookupAlias, ownLookupRowSql, skippedKeysSql, type CompiledLookup, type CompiledLookupRows,
+  type CompiledLookupSource,
 } from './compile-lookup.ts';
 import { displayKey } from './display-key.ts';
 import type { LookupPlan } from './plan-lookup.ts';
@@ -52,6 +53,9 @@ export function lookupChecks(ctx: LookupVerifyContext): LookupCheckWork[] {
     work.push({ weight: 1, run: async (db) => [await reportedCheck(db, l, planned, await conflicts(db), ctx.limit)] });
     for (const s of l.sources) {
       work.push({ weight: 2, run: async (db) => sourceChecks(db, l, s, planned, await conflicts(db), ctx.limit) });
+    }
+    for (const e of l.everyRowOf) {
+      work.push({ weight: 1, run: async (db) => [await everyRowCheck(db, l, e, await conflicts(db), ctx.limit)] });
     }
     work.push({ weight: 1, run: async (db) => [await uniqueCheck(db, l, ctx.limit)] });
     work.push({ weight: 1, run: async (db) => [await createdCheck(db, l, planned, ctx.runId, ctx.limit)] });
@@ -126,6 +130,24 @@ async function sourceChecks(db: Db, l: CompiledLookup, s: CompiledLookupSource, 
   ];
 }
 
+/** Every row of an `everyRowOf` source whose natural key is not in conflict has the lookup row of its key and values. */
+async function everyRowCheck(db: Db, l: CompiledLookup, e: CompiledLookupRows, conflicted: string[], limit: number): Promise<Check> {
+  const a = quoteId(lookupAlias);
+  const from = `${e.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${e.natural} WHERE NOT ${among(e.natural, conflicted)}`;
+  const wrong = `NOT (${a}.${quoteId(l.idColumn)} IS NOT NULL AND ${ownLookupRowSql(l, e)})`;
+  const [counts] = await db.query<{ n: string; bad: string | null }>(`SELECT COUNT(*) AS n, SUM(${wrong}) AS bad FROM ${from}`);
+  const bad = Number(counts!.bad ?? 0);
+  const rows = bad === 0 ? [] : await db.query<{ k: Buffer; id: string | null }>(
+    `SELECT ${e.natural} AS k, ${a}.${quoteId(l.idColumn)} AS id FROM ${from} AND ${wrong} ORDER BY k LIMIT ${limit}`);
+  return {
+    id: `${l.name}.${e.alias}.rows`, kind: 'lookup', table: l.table,
+    title: `${l.table}: each of the ${Number(counts!.n)} row(s) of ${e.table} not in conflict has the ${l.table} row of its ${[l.naturalKey, ...l.columns].join(', ')}`,
+    ok: bad === 0, expected: Number(counts!.n), actual: Number(counts!.n) - bad,
+    failures: rows.map((r) => ({ key: displayKey(r.k), reason: r.id === null ? `no ${l.table} row` : `${l.table} row ${r.id} holds other values` })),
+    failureCount: bad,
+  };
+}
+
 /** No natural key, and no value of a UNIQUE column, is held by two lookup rows. */
 async function uniqueCheck(db: Db, l: CompiledLookup, limit: number): Promise<Check> {
   const a = quoteId(lookupAlias);
@@ -144,17 +166,23 @@ async function uniqueCheck(db: Db, l: CompiledLookup, limit: number): Promise<Ch
 async function createdCheck(db: Db, l: CompiledLookup, planned: LookupPlan, runId: number, limit: number): Promise<Check> {
   const record = await stepRecord(db, runId, 'write', lookupSteps.create(l.name));
   const detail = record?.detail as LookupCreateDetail | null;
-  const base = { id: `${l.name}.created`, kind: 'lookup' as const, table: l.table, title: `${l.table}: the ${planned.create} row(s) the run created exist and each is referenced` };
+  const base = {
+    id: `${l.name}.created`, kind: 'lookup' as const, table: l.table,
+    title: `${l.table}: the ${planned.create} row(s) the run created exist and each is referenced` +
+      (l.everyRowOf.length ? ` (or is the row of a ${l.everyRowOf.map((e) => e.table).join(', ')} row)` : ''),
+  };
   if (!detail || record?.status !== 'done') return { ...base, ok: false, expected: planned.create, failures: [{ key: '*', reason: 'the run has not finished creating them' }], failureCount: 1 };
   const a = quoteId(lookupAlias);
   const id = `${a}.${quoteId(l.idColumn)}`;
   const inRanges = detail.ranges.length === 0 ? '0=1' : detail.ranges.map(() => `${id} BETWEEN ? AND ?`).join(' OR ');
   const params = detail.ranges.flat();
   const refs = l.sources.map((s) => `SELECT ${s.referenceSql} AS r FROM ${s.from}`).join('\nUNION ');
+  // Rows made for an everyRowOf source's keys need no reference.
+  const wanted = l.everyRowOf.map((e) => ` AND ${l.naturalSql} NOT IN (SELECT ${e.natural} FROM ${e.from})`).join('');
   const [n] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(l.table)} AS ${a} WHERE ${inRanges}`, params);
   const unused = await db.query<{ id: string; k: Buffer }>(
     `SELECT ${id} AS id, ${l.naturalSql} AS k FROM ${quoteId(l.table)} AS ${a} LEFT JOIN (${refs}) AS u ON u.r = ${id}
-      WHERE (${inRanges}) AND u.r IS NULL ORDER BY ${id} LIMIT ${limit + 1}`, params);
+      WHERE (${inRanges}) AND u.r IS NULL${wanted} ORDER BY ${id} LIMIT ${limit + 1}`, params);
   const created = Number(n!.n);
   const failures = [
     ...(created === planned.create ? [] : [{ key: '*', reason: `${created} row(s) in the run's ID blocks, ${planned.create} planned` }]),

@@ -11,7 +11,8 @@ import { faultPoint } from '../run/fault-points.ts';
 import { finishStep, journaledStep, startStep, stepRecord, type StepRecord } from '../run/journal.ts';
 import { adaptChunk, type Throttle } from '../run/throttle.ts';
 import {
-  chunkBoundSql, compilePlannedLookup, fillChunkSql, keyBatchBoundSql, keyBatchSql, keysTableSql, lookupAlias, type CompiledLookup, type CompiledLookupSource,
+  chunkBoundSql, compilePlannedLookup, fillChunkSql, keyBatchBoundSql, keyBatchSql, keysTableSql, lookupAlias, lookupRowSets, type CompiledLookup,
+  type CompiledLookupSource,
 } from './compile-lookup.ts';
 import type { LookupPlan } from './plan-lookup.ts';
 
@@ -119,7 +120,7 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
     // Built whole or built again: the journal names the table only once the statement that fills it has finished.
     await dropKeys();
     const after = detail.cursor === null ? null : Buffer.from(detail.cursor, 'hex');
-    await db.execute(keysTableSql(l, keysTable, ctx.runId, after !== null), after === null ? [] : l.sources.map(() => after));
+    await db.execute(keysTableSql(l, keysTable, ctx.runId, after !== null), after === null ? [] : lookupRowSets(l).map(() => after));
     detail.keysTable = keysTable;
     await saveDetail(db, ctx, step, detail, 0);
     faultPoint(`lookup ${l.name} keys`);

@@ -46,6 +46,12 @@ export interface LookupDefinition {
   skip?: { description: string; consequence?: string };
   /** Source alias -> how its rows name their lookup row and where its reference goes. */
   from: Record<string, LookupSource>;
+  /**
+   * Sources every row of which gets its lookup row, referenced or not, and that get no reference column: MediaWiki's
+   * migrateActors.php creates an actor for every `user` row before it reads the other tables. Their `values` give the
+   * same columns as `from`'s; a natural key of theirs in conflict gets no row, like any other.
+   */
+  everyRowOf?: Record<string, { values: Record<string, string> }>;
 }
 
 export interface LookupSource {
@@ -53,7 +59,12 @@ export interface LookupSource {
   values: Record<string, string>;
   /** The column added to the source table and set to the lookup row's ID (0 while it has none). */
   reference: { name: string; definition?: string; after?: string };
-  /** SQL condition over the source alias: rows that get no lookup row (reported once per natural key). */
+  /**
+   * Sources LEFT JOINed to the rows, alias -> ON condition, for `values` and `skip` to read (`user` by the row's user
+   * id). Each must match at most one row (join on a unique key): a join never adds or drops a row.
+   */
+  join?: Record<string, string>;
+  /** SQL condition over the source alias (and its joins): rows that get no lookup row (reported once per natural key). */
   skip?: string;
   /** The column the fill is chunked by, in order (default: the single-column primary key); need not be unique. */
   key?: string;
@@ -119,6 +130,18 @@ export function validateLookups(
       references.add(ref);
       if (source.skip !== undefined && !lookup.skip) problems.push(`${at}: it has a skip condition, so the lookup needs skip.description (what such rows are, for the report)`);
       if (source.key !== undefined && !sqlName.test(source.key)) problems.push(`${at}: key '${source.key}' must be a plain column name`);
+      for (const joined of Object.keys(source.join ?? {})) {
+        if (!(joined in sources)) problems.push(`${at}: join '${joined}' is not a source`);
+        if (joined === alias) problems.push(`${at}: it joins itself; join another alias of the table`);
+      }
+    }
+    const columnsOfFrom = Object.keys(Object.values(lookup.from)[0]?.values ?? {}).sort().join(',');
+    for (const [alias, every] of Object.entries(lookup.everyRowOf ?? {})) {
+      const at = `${where}, everyRowOf '${alias}'`;
+      if (!(alias in sources)) problems.push(`${at}: '${alias}' is not a source`);
+      if (alias in lookup.from) problems.push(`${at}: '${alias}' is also in from; a source either gets a reference or is read whole`);
+      if (!(lookup.naturalKey in (every.values ?? {}))) problems.push(`${at}: values must give the natural key ${lookup.naturalKey}`);
+      if (Object.keys(every.values ?? {}).sort().join(',') !== columnsOfFrom) problems.push(`${at}: values must give the same columns as the sources of from`);
     }
   }
 }
