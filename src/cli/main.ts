@@ -63,7 +63,8 @@ type CsvFlags = { source?: Record<string, string>; quarantine?: boolean };
 
 /** --accept-breaking: the views, routines and events the cutover or finalize would break (as the plan lists them) may break. */
 function acceptBreakingFlag(cmd: Command): Command {
-  return cmd.option('--accept-breaking', 'go ahead although the cutover or finalize breaks views, routines or events that read what it renames or drops');
+  return cmd.option('--accept-breaking',
+    'go ahead although the cutover or finalize breaks views, routines or events that read what it renames or drops');
 }
 type AcceptFlags = { acceptBreaking?: boolean };
 
@@ -72,7 +73,8 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('pla
   .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & AcceptFlags) => {
     await runCommand(flags, async () => plan({
       databaseUrl: databaseUrlFrom(flags), mapping: withSourceFlags(await loadMapping(ref), flags),
-      overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking }, quarantine: flags.quarantine, log: logger(flags),
+      overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking },
+      quarantine: flags.quarantine, log: logger(flags),
     }),
       renderPlan, (r) => (r.ok ? 0 : 1));
   });
@@ -95,7 +97,8 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
       try {
         return await migrate({
           databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, batchRows: flags.batchRows,
-          overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking }, log: progress.logger(logger(flags)), onProgress: progress.report,
+          overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking },
+          log: progress.logger(logger(flags)), onProgress: progress.report,
           maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile, quarantine: flags.quarantine,
         });
       } finally {

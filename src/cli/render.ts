@@ -54,7 +54,9 @@ export function renderPlan(r: PlanResult): string {
   }
   if (p.firedTriggers?.length) {
     out.push('', "Triggers the run's own writes fire:");
-    for (const t of p.firedTriggers) out.push(`  ${t.name} (${t.when} ON ${t.table}), by ${t.by.join(' and ')}${t.accepted ? ' (accepted by the mapping)' : ': NOT ACCEPTED'}`);
+    for (const t of p.firedTriggers) {
+      out.push(`  ${t.name} (${t.when} ON ${t.table}), by ${t.by.join(' and ')}${t.accepted ? ' (accepted by the mapping)' : ': NOT ACCEPTED'}`);
+    }
   }
   out.push('', 'Data problems:');
   const found = p.problems.filter((x) => x.count > 0);

@@ -126,7 +126,8 @@ export interface TriggerDefinition {
 /** The triggers on `table`, in the order they fire (ACTION_ORDER). */
 export async function triggersOn(db: Db, table: string): Promise<TriggerDefinition[]> {
   const names = await db.query<{ name: string }>(
-    'SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_ORDER',
+    `SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS
+      WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_ORDER`,
     [db.database, table],
   );
   const triggers: TriggerDefinition[] = [];

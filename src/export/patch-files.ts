@@ -132,7 +132,8 @@ export function patchFiles(
       kind: 'data', stem: `data-${safe(name)}`, table: projection.table, description: `fill ${projection.table}.${p.column.name} (${name})`,
       expectedRows: rows?.tableRows ?? null, locks: `row locks on every ${projection.table} row; shared locks on the rows aggregated`,
       statements: [projectionUpdateSql(projection, keepOf(projection.table))],
-      rollback: [`UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL${keptAsTheyAre(null, keepOf(projection.table))}`],
+      rollback: [`UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL` +
+        keptAsTheyAre(null, keepOf(projection.table))],
     });
   }
 
@@ -188,7 +189,8 @@ function recreateTriggersSql(triggers: readonly TriggerDefinition[], engine: 'ma
   return [
     'SET @es_sql_mode = @@SESSION.sql_mode, @es_client = @@SESSION.character_set_client, @es_collation = @@SESSION.collation_connection',
     ...triggers.flatMap((t) => [
-      `SET SESSION sql_mode = ${q(t.sqlMode)}, character_set_client = ${q(t.characterSetClient)}, collation_connection = ${q(t.collationConnection)}`,
+      `SET SESSION sql_mode = ${q(t.sqlMode)}, character_set_client = ${q(t.characterSetClient)}, ` +
+        `collation_connection = ${q(t.collationConnection)}`,
       `DELIMITER ;;\n${recreateTriggerSql(t, engine).map((sql) => `${sql};;`).join('\n')}\nDELIMITER `,
     ]),
     'SET SESSION sql_mode = @es_sql_mode, character_set_client = @es_client, collation_connection = @es_collation',

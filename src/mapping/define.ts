@@ -424,7 +424,9 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
   }
   for (const [field, names] of Object.entries(m.accepts ?? {})) {
     if (field !== 'breaking' && field !== 'triggers') problems.push(`accepts.${field} is not known (accepts has breaking and triggers)`);
-    else if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) problems.push(`accepts.${field} must be a list of object names`);
+    else if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) {
+      problems.push(`accepts.${field} must be a list of object names`);
+    }
   }
   if (m.rollout) {
     const stages = m.rollout.stages;

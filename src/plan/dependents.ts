@@ -72,7 +72,9 @@ export interface RunWrite {
 }
 
 /** The cutover's renames and finalize's drops, by the names they have when they are made. */
-export function dependedChanges(mapping: Mapping, stages: ReadonlyArray<'cutover' | 'finalize'> = ['cutover', 'finalize']): DependedChange[] {
+export function dependedChanges(
+  mapping: Mapping, stages: ReadonlyArray<'cutover' | 'finalize'> = ['cutover', 'finalize'],
+): DependedChange[] {
   const cutover = cutoverChanges(mapping);
   const changes: DependedChange[] = [];
   if (stages.includes('cutover')) {
@@ -107,10 +109,15 @@ export function runWrites(mapping: Mapping): RunWrite[] {
   for (const [name, step] of Object.entries(mapping.steps)) {
     for (const alias of Object.keys(step.rows)) {
       const table = tableName(mapping.targets[alias]!);
-      writes.push({ table, event: 'INSERT', by: `step ${name}` }, { table, event: 'DELETE', by: `step ${name} (rollback, and a resumed chunk)` });
+      writes.push(
+        { table, event: 'INSERT', by: `step ${name}` },
+        { table, event: 'DELETE', by: `step ${name} (rollback, and a resumed chunk)` },
+      );
     }
   }
-  for (const [name, p] of Object.entries(mapping.projections ?? {})) writes.push({ table: names(p.table), event: 'UPDATE', by: `projection ${name}` });
+  for (const [name, p] of Object.entries(mapping.projections ?? {})) {
+    writes.push({ table: names(p.table), event: 'UPDATE', by: `projection ${name}` });
+  }
   for (const [name, l] of Object.entries(mapping.lookups ?? {})) {
     const table = tableName(l.table);
     writes.push({ table, event: 'INSERT', by: `lookup ${name}` }, { table, event: 'DELETE', by: `lookup ${name} (rollback)` });
@@ -161,12 +168,14 @@ async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys
     `(${schema} = ? OR (${schema} NOT IN (${systemSchemas.map(() => '?').join(', ')}) AND LOCATE(?, ${text}) > 0))`;
   const params = [here, ...systemSchemas, here];
   const views = await db.query<{ s: string; n: string; d: string | null }>(
-    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS n, VIEW_DEFINITION AS d FROM information_schema.VIEWS WHERE ${where('TABLE_SCHEMA', 'VIEW_DEFINITION')}`, params);
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS n, VIEW_DEFINITION AS d FROM information_schema.VIEWS
+      WHERE ${where('TABLE_SCHEMA', 'VIEW_DEFINITION')}`, params);
   const routines = await db.query<{ s: string; n: string; t: string; d: string | null }>(
     `SELECT ROUTINE_SCHEMA AS s, ROUTINE_NAME AS n, ROUTINE_TYPE AS t, ROUTINE_DEFINITION AS d FROM information_schema.ROUTINES
       WHERE ${where('ROUTINE_SCHEMA', 'ROUTINE_DEFINITION')}`, params);
   const events = await db.query<{ s: string; n: string; d: string | null }>(
-    `SELECT EVENT_SCHEMA AS s, EVENT_NAME AS n, EVENT_DEFINITION AS d FROM information_schema.EVENTS WHERE ${where('EVENT_SCHEMA', 'EVENT_DEFINITION')}`, params);
+    `SELECT EVENT_SCHEMA AS s, EVENT_NAME AS n, EVENT_DEFINITION AS d FROM information_schema.EVENTS
+      WHERE ${where('EVENT_SCHEMA', 'EVENT_DEFINITION')}`, params);
   const triggers = await db.query<{ s: string; n: string; ts: string; t: string; timing: string; ev: string; d: string | null }>(
     `SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n, EVENT_OBJECT_SCHEMA AS ts, EVENT_OBJECT_TABLE AS t, ACTION_TIMING AS timing,
             EVENT_MANIPULATION AS ev, ACTION_STATEMENT AS d
@@ -188,10 +197,13 @@ async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys
   return {
     objects: [
       ...views.map((v): TextObject => ({ kind: 'view', schema: v.s, name: v.n, text: v.d ?? '' })),
-      ...routines.map((r): TextObject => ({ kind: r.t.toLowerCase() === 'procedure' ? 'procedure' : 'function', schema: r.s, name: r.n, text: r.d ?? '' })),
+      ...routines.map((r): TextObject => ({
+        kind: r.t.toLowerCase() === 'procedure' ? 'procedure' : 'function', schema: r.s, name: r.n, text: r.d ?? '',
+      })),
       ...events.map((e): TextObject => ({ kind: 'event', schema: e.s, name: e.n, text: e.d ?? '' })),
       ...triggers.map((t): TextObject => ({
-        kind: 'trigger', schema: t.s, name: t.n, text: t.d ?? '', table: t.ts === here ? t.t : `${t.ts}.${t.t}`, when: `${t.timing} ${t.ev}`, event: t.ev,
+        kind: 'trigger', schema: t.s, name: t.n, text: t.d ?? '', table: t.ts === here ? t.t : `${t.ts}.${t.t}`,
+        when: `${t.timing} ${t.ev}`, event: t.ev,
       })),
     ],
     foreignKeys,
@@ -240,7 +252,8 @@ export async function findDependents(
   const acceptedBreaking = accepted(mapping.accepts?.breaking);
   const acceptedTrigger = accepted(mapping.accepts?.triggers);
   const nameOf = (o: { schema: string; name: string }) => (o.schema === here ? o.name : `${o.schema}.${o.name}`);
-  const namesTable = (o: TextObject, table: string) => (o.schema === here ? namesIdentifier(o.text, table) : namesQualified(o.text, here, table));
+  const namesTable = (o: TextObject, table: string) =>
+    (o.schema === here ? namesIdentifier(o.text, table) : namesQualified(o.text, here, table));
 
   const dependents: Dependent[] = [];
   const refusals: string[] = [];
@@ -255,7 +268,8 @@ export async function findDependents(
       const from = fk.schema === here && fk.table === tableNow;
       const to = fk.refSchema === here && fk.refTable === tableNow;
       if (!from && !to) continue;
-      const shown = `${fk.schema === here ? '' : `${fk.schema}.`}${fk.table}(${fk.columns.join(', ')}) -> ${fk.refTable}(${fk.refColumns.join(', ')})`;
+      const child = `${fk.schema === here ? '' : `${fk.schema}.`}${fk.table}(${fk.columns.join(', ')})`;
+      const shown = `${child} -> ${fk.refTable}(${fk.refColumns.join(', ')})`;
       const name = nameOf(fk);
       if (change.kind === 'renameTable') {
         add({
@@ -270,16 +284,28 @@ export async function findDependents(
       if (!uses) continue;
       add(change.kind === 'renameColumn'
         ? { kind: 'foreign key', name, effect: 'follows', detail: `${shown} follows the column to its new name ${change.to}` }
-        : { kind: 'foreign key', name, effect: 'blocks', detail: `${shown} uses ${change.table}.${change.column}, so the server refuses to drop it; drop the foreign key first, or keep the column` });
+        : {
+          kind: 'foreign key', name, effect: 'blocks',
+          detail: `${shown} uses ${change.table}.${change.column}, so the server refuses to drop it; ` +
+            'drop the foreign key first, or keep the column',
+        });
     }
 
     for (const o of objects) {
       const nameTable = namesTable(o, change.table);
       if (change.kind === 'renameTable') {
         if (on(o) && !nameTable) {
-          add({ kind: 'trigger', name: nameOf(o), effect: 'follows', detail: `${o.when} ON ${change.table} goes with the table to ${change.to}; the server rewrites its definition to name ${change.to}` });
+          add({
+            kind: 'trigger', name: nameOf(o), effect: 'follows',
+            detail: `${o.when} ON ${change.table} goes with the table to ${change.to}; ` +
+              `the server rewrites its definition to name ${change.to}`,
+          });
         } else if (nameTable) {
-          add({ kind: o.kind, name: nameOf(o), effect: 'breaks', detail: `its definition reads ${change.table} by name, which no longer exists after the rename to ${change.to}: it fails when used` });
+          add({
+            kind: o.kind, name: nameOf(o), effect: 'breaks',
+            detail: `its definition reads ${change.table} by name, which no longer exists after the rename to ${change.to}: ` +
+              'it fails when used',
+          });
         }
         continue;
       }
@@ -301,8 +327,9 @@ export async function findDependents(
     }
     const broken = found.filter((d) => d.effect === 'breaks' && !d.accepted);
     if (broken.length > 0) {
-      refusals.push(`${stageWord[change.stage]} would ${describeChange(change)}, and ${broken.length} object(s) read it by name, so they would fail afterwards: ` +
-        `${broken.map(kindLabel).join(', ')}. If that is intended, name them in the mapping's accepts.breaking (or run with --accept-breaking); otherwise change them first.`);
+      refusals.push(`${stageWord[change.stage]} would ${describeChange(change)}, and ${broken.length} object(s) read it by name, ` +
+        `so they would fail afterwards: ${broken.map(kindLabel).join(', ')}. If that is intended, name them in the mapping's ` +
+        'accepts.breaking (or run with --accept-breaking); otherwise change them first.');
     }
     for (const d of found.filter((x) => x.effect === 'blocks')) {
       refusals.push(`${stageWord[change.stage]} cannot ${describeChange(change)}: foreign key ${d.name} ${d.detail}.`);
@@ -327,6 +354,7 @@ export async function findDependents(
 
 /** A dependent as one line of the plan or report: `view sales_by_store breaks (accepted by the mapping): ...`. */
 export function dependentLine(d: Dependent): string {
-  const accepted = d.accepted === 'mapping' ? ' (accepted by the mapping)' : d.accepted === 'flag' ? ' (accepted by --accept-breaking)' : '';
+  const accepted = d.accepted === 'mapping' ? ' (accepted by the mapping)'
+    : d.accepted === 'flag' ? ' (accepted by --accept-breaking)' : '';
   return `${kindLabel(d)} ${d.effect === 'blocks' ? 'BLOCKS it' : d.effect === 'breaks' ? `BREAKS${accepted}` : 'follows'}: ${d.detail}`;
 }

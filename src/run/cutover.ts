@@ -67,7 +67,9 @@ function triggerBody(statement: string): string | null {
  * rename rewrites it (the body from FOR EACH ROW on is the same: a trigger someone changed since is left alone), each
  * with the definition to create again, under its saved sql_mode and its character set and collation.
  */
-export function rewrittenTriggers(live: readonly TriggerDefinition[], saved: ReadonlyArray<Pick<TriggerDefinition, 'name' | 'statement' | 'sqlMode'>>): TriggerDefinition[] {
+export function rewrittenTriggers(
+  live: readonly TriggerDefinition[], saved: ReadonlyArray<Pick<TriggerDefinition, 'name' | 'statement' | 'sqlMode'>>,
+): TriggerDefinition[] {
   return live.flatMap((now) => {
     const before = saved.find((t) => t.name === now.name);
     if (!before || now.statement === before.statement || !/^CREATE\s/i.test(before.statement)) return [];
@@ -93,7 +95,8 @@ export async function putBackTriggerTexts(db: Db, table: string, saved: readonly
     try {
       for (const sql of recreateTriggerSql(trigger, db.capabilities.engine)) await db.execute(sql);
     } finally {
-      await db.execute('SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?', [session!.mode, session!.cs, session!.cc]);
+      await db.execute('SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?',
+        [session!.mode, session!.cs, session!.cc]);
     }
     putBack.push(trigger.name);
   }

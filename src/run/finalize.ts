@@ -140,11 +140,13 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
 async function refuseBreakingDrops(db: Db, mapping: Mapping, drops: readonly ResolvedDrop[], acceptBreaking: boolean): Promise<void> {
   const pending: DependedChange[] = [];
   for (const d of drops) {
-    if (await columnExists(db, d.table, d.column)) pending.push({ kind: 'dropColumn', stage: 'finalize', table: d.table, column: d.column });
+    if (!(await columnExists(db, d.table, d.column))) continue;
+    pending.push({ kind: 'dropColumn', stage: 'finalize', table: d.table, column: d.column });
   }
   const found = await findDependents(db, mapping, pending, [], acceptBreaking);
   if (found.refusals.length > 0) {
-    throw refusal(`Finalize of ${mapping.name} dropped nothing: ${found.refusals.join(' ')}`, { subject: mapping.name, details: { dependents: found.dependents } });
+    throw refusal(`Finalize of ${mapping.name} dropped nothing: ${found.refusals.join(' ')}`,
+      { subject: mapping.name, details: { dependents: found.dependents } });
   }
 }
 

@@ -25,7 +25,10 @@ export interface BackupAt {
 export interface ChangedRow {
   /** The row's primary key as `column=value`, joined with `, `. */
   key: string;
-  /** `changed`: some columns differ (`columns`, with their values before and now); `gone`: deleted; `added`: a row the backup does not have, inside its key range. */
+  /**
+   * `changed`: some columns differ (`columns`, with their values before and now); `gone`: deleted; `added`: a row the
+   * backup does not have, inside its key range.
+   */
   change: 'changed' | 'gone' | 'added';
   columns: Array<{ name: string; before: string | null; now: string | null }>;
 }
@@ -40,7 +43,8 @@ export interface PreRunDiff {
 function shownSql(expr: string, dataType: string): string {
   return valueKind({ dataType }) === 'binary'
     ? `CONCAT('0x', HEX(LEFT(${expr}, 16)), IF(LENGTH(${expr}) > 16, '...', ''))`
-    : `CONCAT(LEFT(CAST(${expr} AS CHAR CHARACTER SET utf8mb4), 40), IF(CHAR_LENGTH(CAST(${expr} AS CHAR CHARACTER SET utf8mb4)) > 40, '...', ''))`;
+    : `CONCAT(LEFT(CAST(${expr} AS CHAR CHARACTER SET utf8mb4), 40), ` +
+      `IF(CHAR_LENGTH(CAST(${expr} AS CHAR CHARACTER SET utf8mb4)) > 40, '...', ''))`;
 }
 
 /** A column's value as the bytes the checksum reads: equal exactly when the checksum sees the same value. */
@@ -50,12 +54,15 @@ const exactSql = (expr: string, dataType: string) => `CAST(${canonicalSql(expr, 
  * Loads the backup's rows of `entry` into a TEMPORARY table of `db` (gone with the connection, dropped after `work`)
  * with the backed-up columns and primary key, and runs `work` with its name.
  */
-export async function withBackedUpRows<T>(db: Db, backup: BackupAt, entry: BackupTableEntry, work: (staged: string) => Promise<T>): Promise<T> {
+export async function withBackedUpRows<T>(
+  db: Db, backup: BackupAt, entry: BackupTableEntry, work: (staged: string) => Promise<T>,
+): Promise<T> {
   const staged = `es_pre_${createHash('sha256').update(`${backup.manifest.id}/${entry.name}`).digest('hex').slice(0, 12)}`;
   const columns = entry.columns.filter((c) => !c.generated);
   const definition = columns.map((c) => `${quoteId(c.name)} ${c.columnType}${c.charset ? ` CHARACTER SET ${c.charset}` : ''} NULL`);
   await db.execute(`DROP TEMPORARY TABLE IF EXISTS ${quoteId(staged)}`);
-  await db.execute(`CREATE TEMPORARY TABLE ${quoteId(staged)} (${[...definition, `PRIMARY KEY (${entry.primaryKey.map(quoteId).join(', ')})`].join(', ')}) ENGINE=InnoDB`);
+  const primaryKey = `PRIMARY KEY (${entry.primaryKey.map(quoteId).join(', ')})`;
+  await db.execute(`CREATE TEMPORARY TABLE ${quoteId(staged)} (${[...definition, primaryKey].join(', ')}) ENGINE=InnoDB`);
   try {
     const file = tableFile(entry, 'rows');
     await withRestoreSession(db, () => loadRows(db, staged, columns, join(backupFolder(backup.dir, backup.manifest.id), file.name), file, {
@@ -90,7 +97,8 @@ export async function preRunDifferences(
   const p = quoteId('es_p');
   const c = quoteId('es_c');
   const join = key.map((k) => `${p}.${quoteId(k.name)} <=> ${c}.${quoteId(k.live)}`).join(' AND ');
-  const differs = columns.map((col) => `NOT (${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.live)}`, col.dataType)})`);
+  const differs = columns.map((col) =>
+    `NOT (${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.live)}`, col.dataType)})`);
   const inRange = [
     ...ranges.map((r) => `${c}.${quoteId(r.keyColumn)} NOT BETWEEN ${Number(r.first)} AND ${Number(r.last)}`),
     ...(key.length === 1 && entry.maxKey !== null ? [`${c}.${quoteId(key[0]!.live)} <= ${entry.maxKey}`] : []),
@@ -109,7 +117,8 @@ export async function preRunDifferences(
     `SELECT (SELECT COUNT(*) ${changedFrom}) AS changed, (SELECT COUNT(*) ${addedFrom}) AS added`);
   const changed = await db.query<Record<string, unknown>>(
     `SELECT ${keyList(p, 'name')}, ${gone} AS gone, ${columns.map((col, i) => `${differs[i]} AS d${i}, ` +
-      `${shownSql(`${p}.${quoteId(col.name)}`, col.dataType)} AS b${i}, ${shownSql(`${c}.${quoteId(col.live)}`, col.dataType)} AS a${i}`).join(', ')} ` +
+      `${shownSql(`${p}.${quoteId(col.name)}`, col.dataType)} AS b${i}, ` +
+      `${shownSql(`${c}.${quoteId(col.live)}`, col.dataType)} AS a${i}`).join(', ')} ` +
     `${changedFrom} ORDER BY ${order} LIMIT ${limit}`);
   const added = await db.query<Record<string, unknown>>(`SELECT ${keyList(c, 'live')} ${addedFrom} ORDER BY ${order} LIMIT ${limit}`);
   const keyText = (row: Record<string, unknown>) => key.map((k, i) => `${k.live}=${shown(row[`k${i}`])}`).join(', ');
@@ -120,7 +129,8 @@ export async function preRunDifferences(
         ? { key: keyText(row), change: 'gone', columns: [] }
         : {
           key: keyText(row), change: 'changed',
-          columns: columns.flatMap((col, i) => Number(row[`d${i}`]) === 1 ? [{ name: col.live, before: text(row[`b${i}`]), now: text(row[`a${i}`]) }] : []),
+          columns: columns.flatMap((col, i) => Number(row[`d${i}`]) === 1
+            ? [{ name: col.live, before: text(row[`b${i}`]), now: text(row[`a${i}`]) }] : []),
         }),
       ...added.map((row): ChangedRow => ({ key: keyText(row), change: 'added', columns: [] })),
     ],
@@ -136,7 +146,8 @@ export function describeChangedRow(row: ChangedRow): string {
   if (row.change === 'added') return 'not in the backup, though inside its key range';
   const values = row.columns.slice(0, 3).map((c) => `${c.name} ${c.before ?? 'NULL'} -> ${c.now ?? 'NULL'}`).join('; ');
   const more = row.columns.length > 3 ? `; and ${row.columns.length - 3} more` : '';
-  return `${row.columns.map((c) => c.name).join(', ')} ${row.columns.length === 1 ? 'differs' : 'differ'} from the backup (${values}${more})`;
+  const names = row.columns.map((c) => c.name).join(', ');
+  return `${names} ${row.columns.length === 1 ? 'differs' : 'differ'} from the backup (${values}${more})`;
 }
 
 /**
@@ -155,14 +166,16 @@ export async function putBackOnUpdateValues(
   if (stamps.length === 0 || entry.primaryKey.length === 0) return 0;
   const p = quoteId('es_p');
   const c = quoteId('es_c');
-  const same = (col: { name: string; dataType: string }) => `${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.name)}`, col.dataType)}`;
+  const same = (col: { name: string; dataType: string }) =>
+    `${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.name)}`, col.dataType)}`;
   const conditions = [
     ...others.map(same),
     `NOT (${stamps.map(same).join(' AND ')})`,
     ...ranges.map((r) => `${c}.${quoteId(r.keyColumn)} NOT BETWEEN ${Number(r.first)} AND ${Number(r.last)}`),
   ];
   const { affectedRows } = await db.execute(
-    `UPDATE ${quoteId(entry.name)} AS ${c} JOIN ${quoteId(staged)} AS ${p} ON ${entry.primaryKey.map((k) => `${p}.${quoteId(k)} <=> ${c}.${quoteId(k)}`).join(' AND ')}\n` +
+    `UPDATE ${quoteId(entry.name)} AS ${c} JOIN ${quoteId(staged)} AS ${p} ` +
+    `ON ${entry.primaryKey.map((k) => `${p}.${quoteId(k)} <=> ${c}.${quoteId(k)}`).join(' AND ')}\n` +
     `SET ${stamps.map((col) => `${c}.${quoteId(col.name)} = ${p}.${quoteId(col.name)}`).join(', ')}\nWHERE ${conditions.join(' AND ')}`);
   return affectedRows;
 }

@@ -69,13 +69,16 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       const exists = change.kind === 'renameTable' ? await tableExists(db, change.to) : await columnExists(db, change.table, change.to);
       if (exists) {
         await applyCutoverChange(db, back);
-        actions.push(change.kind === 'renameTable' ? `renamed ${change.to} back to ${change.from}` : `renamed ${change.table}.${change.to} back to ${change.from}`);
+        actions.push(change.kind === 'renameTable'
+          ? `renamed ${change.to} back to ${change.from}` : `renamed ${change.table}.${change.to} back to ${change.from}`);
         faultPoint(`rollback ${actions.length}`);
       }
       // The renames rewrote the definitions of the table's triggers; they get the text they had back.
       const saved = manifest?.tables.find((t) => t.name === change.from)?.triggers;
       if (change.kind === 'renameTable' && saved?.length && (await tableExists(db, change.from))) {
-        for (const name of await putBackTriggerTexts(db, change.from, saved)) actions.push(`put back trigger ${name} on ${change.from} as the backup has it (the renames had rewritten it)`);
+        for (const name of await putBackTriggerTexts(db, change.from, saved)) {
+          actions.push(`put back trigger ${name} on ${change.from} as the backup has it (the renames had rewritten it)`);
+        }
       }
     }
 
@@ -107,7 +110,9 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     }
 
     // Rows the run's own UPDATEs changed nothing else of get their ON UPDATE columns back (see putBackOnUpdateValues).
-    if (manifest) actions.push(...await putBackRewrittenTimestamps(db, { dir: options.backupDir, manifest }, filledTables(mapping, plan), plan));
+    if (manifest) {
+      actions.push(...await putBackRewrittenTimestamps(db, { dir: options.backupDir, manifest }, filledTables(mapping, plan), plan));
+    }
 
     for (const table of plan.tables.create) {
       if (!(await tableExists(db, table))) continue;
@@ -183,11 +188,15 @@ async function putBackRewrittenTimestamps(db: Db, backup: BackupAt, tables: read
     const onUpdate = onUpdateColumns(await describeTable(db, table));
     await withBackedUpRows(db, backup, entry, async (staged) => {
       const putBack = await putBackOnUpdateValues(db, entry, staged, own, onUpdate);
-      if (putBack > 0) actions.push(`put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them (changed by an UPDATE that changed nothing else of those rows)`);
+      if (putBack > 0) {
+        actions.push(`put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them ` +
+          '(changed by an UPDATE that changed nothing else of those rows)');
+      }
       const kept = await preRunDifferences(db, entry, staged, noRenames, own, unchangedRowLimit);
       if (kept.count > 0) {
         actions.push(`kept ${kept.count} row(s) of ${table} that differ from the backup otherwise, as written since by others ` +
-          `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); \`eventshift restore\` puts them back too`);
+          `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); ` +
+          '`eventshift restore` puts them back too');
       }
     });
   }

@@ -137,11 +137,14 @@ function dependentsSection(r: Report): string {
   if (r.dependents.length === 0 && r.firedTriggers.length === 0) return '';
   const rows = r.dependents.map((d) => `<tr${d.effect === 'follows' ? '' : ' class="failed"'}>` +
     `<td>${esc(d.stage)}: ${esc(d.change)}</td><td>${esc(d.kind)} <code>${esc(d.name)}</code></td>` +
-    `<td>${d.effect === 'follows' ? 'follows' : `<span class="bad">${d.effect === 'breaks' ? 'breaks' : 'blocks the change'}</span>`}: ${esc(d.detail)}</td>` +
+    `<td>${d.effect === 'follows' ? 'follows' : `<span class="bad">${d.effect === 'breaks' ? 'breaks' : 'blocks the change'}</span>`}: ` +
+    `${esc(d.detail)}</td>` +
     `<td>${d.accepted === 'mapping' ? 'by the mapping' : d.accepted === 'flag' ? 'by --accept-breaking' : ''}</td></tr>`);
-  const fired = r.firedTriggers.map((t) => `<li><code>${esc(t.name)}</code> (${esc(t.when)} ON <code>${esc(t.table)}</code>), by ${t.by.map(esc).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}</li>`);
+  const fired = r.firedTriggers.map((t) => `<li><code>${esc(t.name)}</code> (${esc(t.when)} ON <code>${esc(t.table)}</code>), ` +
+    `by ${t.by.map(esc).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}</li>`);
+  const head = '<thead><tr><th>change</th><th>object</th><th>what happens</th><th>accepted</th></tr></thead>';
   return `<section id="dependents"><h2>What depends on what the run renames or drops</h2>
-${rows.length ? `<table><thead><tr><th>change</th><th>object</th><th>what happens</th><th>accepted</th></tr></thead><tbody>${rows.join('\n')}</tbody></table>` : ''}
+${rows.length ? `<table>${head}<tbody>${rows.join('\n')}</tbody></table>` : ''}
 ${fired.length ? `<p>Triggers the run's own writes fire:</p><ul>${fired.join('')}</ul>` : ''}</section>`;
 }
 

@@ -91,12 +91,15 @@ function dependentsMarkdown(r: Report): string[] {
     lines.push('| change | object | what happens | accepted |', '| --- | --- | --- | --- |');
     for (const d of r.dependents) {
       const effect = d.effect === 'breaks' ? '**breaks**' : d.effect === 'blocks' ? '**blocks the change**' : 'follows';
-      lines.push(`| ${d.stage}: ${md(d.change)} | ${d.kind} ${md(d.name)} | ${effect}: ${md(d.detail)} | ${d.accepted === 'mapping' ? 'by the mapping' : d.accepted === 'flag' ? 'by --accept-breaking' : '-'} |`);
+      const accepted = d.accepted === 'mapping' ? 'by the mapping' : d.accepted === 'flag' ? 'by --accept-breaking' : '-';
+      lines.push(`| ${d.stage}: ${md(d.change)} | ${d.kind} ${md(d.name)} | ${effect}: ${md(d.detail)} | ${accepted} |`);
     }
   }
   if (r.firedTriggers.length > 0) {
     lines.push('', "Triggers the run's own writes fire:", '');
-    for (const t of r.firedTriggers) lines.push(`- ${md(t.name)} (${t.when} ON ${md(t.table)}), by ${t.by.map(md).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}`);
+    for (const t of r.firedTriggers) {
+      lines.push(`- ${md(t.name)} (${t.when} ON ${md(t.table)}), by ${t.by.map(md).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}`);
+    }
   }
   return lines;
 }

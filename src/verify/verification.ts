@@ -430,16 +430,21 @@ async function unchangedCheck(
   };
   if (ok) return { ...base, failures: [], failureCount: 0 };
   const checksumOnly = (why: string) => ({
-    ...base, failures: [{ key: '*', reason: `checksum differs from the backup (${now.rows} vs ${pre.checksum!.rows} rows); ${why}` }], failureCount: 1,
+    ...base, failureCount: 1,
+    failures: [{ key: '*', reason: `checksum differs from the backup (${now.rows} vs ${pre.checksum!.rows} rows); ${why}` }],
   });
   const entry = backup?.manifest.tables.find((t) => t.name === pre.name);
   if (!backup || !entry?.exists) return checksumOnly('the backup is not at hand to name the rows');
   if (entry.primaryKey.length === 0) return checksumOnly('the table has no primary key to name its rows by');
   // Which rows and columns: the backup's rows loaded beside the table and compared row by row.
-  const diff = await withBackedUpRows(db, backup, entry, (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit))
+  const diff = await withBackedUpRows(db, backup, entry,
+    (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit))
     .catch((error: unknown) => error instanceof Error ? error : new Error(String(error)));
   if (diff instanceof Error) return checksumOnly(`the rows could not be compared with the backup's: ${diff.message}`);
-  if (diff.count === 0) return checksumOnly('no row differs from the backup\'s by primary key and value, so the difference is in rows the checksum reads and the comparison does not');
+  if (diff.count === 0) {
+    return checksumOnly("no row differs from the backup's by primary key and value, so the difference is in rows the checksum reads " +
+      'and the comparison does not');
+  }
   return { ...base, failures: diff.rows.map((r) => ({ key: r.key, reason: describeChangedRow(r) })), failureCount: diff.count };
 }
 

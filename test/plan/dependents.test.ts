@@ -5,9 +5,9 @@ import { serverUrl, type TestDatabase } from '../support/database.ts';
 import { loadSakila } from '../support/public-data.ts';
 import { sakilaMapping, sakilaRentalReaders } from '../support/sakila-mapping.ts';
 import { testWorkspace } from '../support/workspace.ts';
-import { defineMapping, dropColumn, type Mapping } from '../../src/mapping/define.ts';
+import { defineMapping, dropColumn, renameColumn, renameTable, type Mapping } from '../../src/mapping/define.ts';
 import { plan } from '../../src/plan/plan-command.ts';
-import type { Dependent } from '../../src/plan/dependents.ts';
+import { namesIdentifier, type Dependent } from '../../src/plan/dependents.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { finalize } from '../../src/run/finalize.ts';
 import { EventshiftError } from '../../src/errors.ts';
@@ -134,4 +134,40 @@ describe('the cutover and finalize read their dependents again when they run', (
     const finalized = await finalize({ databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups'), acceptBreaking: true });
     expect(finalized.dropped).toEqual(['OLD rental.return_date']);
   }, 180_000);
+});
+
+describe('what names a table or column', () => {
+  it('is a whole identifier, bare or quoted, in any case; a longer name or another word is not', () => {
+    expect(namesIdentifier('select `db`.`r`.`rental_id` from `db`.`rental` `r`', 'rental')).toBe(true);
+    expect(namesIdentifier('SELECT COUNT(*) FROM Rental WHERE 1', 'rental')).toBe(true);
+    expect(namesIdentifier('SET NEW.rental_date = NOW()', 'rental')).toBe(false);
+    expect(namesIdentifier('SELECT 1 FROM rentals', 'rental')).toBe(false);
+    expect(namesIdentifier('SELECT 1 FROM `OLD rental`', 'OLD rental')).toBe(true);
+    expect(namesIdentifier('SELECT 1 FROM OLD rental', 'OLD rental')).toBe(false);
+    expect(namesIdentifier('SELECT 1 FROM "rental"', 'rental')).toBe(true);
+  });
+});
+
+describe('events, objects of other databases, and renamed columns', () => {
+  it('lists an event and another database\'s view that read rental, and the routines a column rename breaks', async () => {
+    const t = await sakila('dep_more');
+    const other = await ws.database('dep_other');
+    await t.db.execute("CREATE EVENT rental_purge ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM rental WHERE rental_date < '2000-01-01'");
+    await other.db.execute(`CREATE VIEW rentals_elsewhere AS SELECT rental_id FROM \`${t.name}\`.rental`);
+    // A view of the other database that reads a table of the same name there is not ours.
+    await other.db.execute('CREATE TABLE rental (rental_id INT PRIMARY KEY)');
+    await other.db.execute('CREATE VIEW own_rentals AS SELECT rental_id FROM rental');
+    const renamed = defineMapping({
+      ...sakilaMapping, cutover: [renameColumn('rental', 'return_date', 'returned_at'), renameTable('rental', 'OLD rental')], finalize: undefined,
+    });
+    const r = await plan({ databaseUrl: t.url, mapping: renamed });
+    const of = (change: string) => r.plan.dependents!.filter((d) => d.change === change && d.effect === 'breaks').map(label).sort();
+    expect(of('rename rental to OLD rental')).toEqual([...broken, 'event rental_purge', `view ${other.name}.rentals_elsewhere`].sort());
+    // get_customer_balance, inventory_held_by_customer and inventory_in_stock read rental.return_date; the views do not.
+    expect(of('rename rental.return_date to returned_at')).toEqual(sakilaRentalReaders.functions.map((f) => `function ${f}`));
+    // The mapping accepts the five by name, whichever change breaks them; the event and the other view refuse the plan.
+    expect(r.reasons).toEqual([`Cutover would rename rental to OLD rental, and 2 object(s) read it by name, so they would fail afterwards: ` +
+      `view ${other.name}.rentals_elsewhere, event rental_purge. If that is intended, name them in the mapping's accepts.breaking ` +
+      '(or run with --accept-breaking); otherwise change them first.']);
+  }, 120_000);
 });

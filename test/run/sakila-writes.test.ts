@@ -9,6 +9,7 @@ import { snapshot, snapshotDifferences, type Snapshot } from '../support/snapsho
 import { testWorkspace } from '../support/workspace.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { rollback } from '../../src/run/rollback.ts';
+import { verify } from '../../src/run/verify-run.ts';
 
 /**
  * The Sakila mapping (test/support/sakila-mapping.ts) on the public Sakila database: its projections fill columns of
@@ -43,6 +44,17 @@ describe('writes on Sakila change only what the mapping says', () => {
       const strip = (rows: string[]) => rows.map((r) => JSON.stringify({ ...JSON.parse(r), last_rental_date: undefined, copies: undefined }));
       expect(strip(now[table]!.rows).sort(), table).toEqual(original[table]!.rows);
     }
+  }, 120_000);
+
+  it('after the cutover, verify names a changed row of the renamed table by its key', async () => {
+    const before = JSON.parse(original.rental!.rows.find((r) => JSON.parse(r).rental_id === 42)!).last_update;
+    await t.db.execute("UPDATE `OLD rental` SET last_update = '2031-01-01 00:00:00' WHERE rental_id = 42");
+    const { verification } = await verify({ ...options(t), reportDir: ws.path('after-cutover') });
+    expect(verification.checks.filter((c) => !c.ok).map((c) => [c.id, c.table, c.failures])).toEqual([
+      ['rental.unchanged', 'OLD rental', [{ key: 'rental_id=42', reason: `last_update differs from the backup (last_update ${before} -> 2031-01-01 00:00:00)` }]],
+    ]);
+    await t.db.execute('UPDATE `OLD rental` SET last_update = ? WHERE rental_id = 42', [before]);
+    expect((await verify(options(t))).verification.ok).toBe(true);
   }, 120_000);
 
   it('rolls back to the database it started from: rows, definitions, views, triggers and routines', async () => {

@@ -11,7 +11,8 @@ export type Snapshot = Record<string, { create: string; rows: string[] }>;
 
 export async function snapshot(db: Db): Promise<Snapshot> {
   const tables = await db.query<{ TABLE_NAME: string }>(
-    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW' AND TABLE_NAME NOT LIKE 'eventshift\\_%' ORDER BY TABLE_NAME",
+    `SELECT TABLE_NAME FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW' AND TABLE_NAME NOT LIKE 'eventshift\\_%' ORDER BY TABLE_NAME`,
     [db.database],
   );
   const out: Snapshot = {};
@@ -64,7 +65,8 @@ export function snapshotDifferences(before: Snapshot, after: Snapshot, limit = 3
     const gone = a.rows.filter((r) => !inB.has(r));
     const added = b.rows.filter((r) => !inA.has(r));
     if (gone.length + added.length > 0) {
-      lines.push(`${name}: ${gone.length} row(s) only before (${gone.slice(0, limit).join(' ')}), ${added.length} only after (${added.slice(0, limit).join(' ')})`);
+      lines.push(`${name}: ${gone.length} row(s) only before (${gone.slice(0, limit).join(' ')}), ` +
+        `${added.length} only after (${added.slice(0, limit).join(' ')})`);
     }
   }
   return lines;
