@@ -105,6 +105,18 @@ export async function foreignKeysReferencing(db: Db, tables: readonly string[]):
   return rows.map((r) => ({ table: r.TABLE_NAME, constraint: r.CONSTRAINT_NAME, referencedTable: r.REFERENCED_TABLE_NAME }));
 }
 
+/** The foreign keys of tables in other databases that reference one of `tables` of this one, as `db`.`table` (constraint). */
+export async function foreignKeysFromElsewhere(db: Db, tables: readonly string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const rows = await db.query<{ CONSTRAINT_SCHEMA: string; TABLE_NAME: string; CONSTRAINT_NAME: string; REFERENCED_TABLE_NAME: string }>(
+    `SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+      WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND CONSTRAINT_SCHEMA <> ? AND REFERENCED_TABLE_NAME IN (${tables.map(() => '?').join(', ')})
+      ORDER BY CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME`,
+    [db.database, db.database, ...tables],
+  );
+  return rows.map((r) => `${quoteId(r.CONSTRAINT_SCHEMA)}.${quoteId(r.TABLE_NAME)} (${r.CONSTRAINT_NAME}, to ${r.REFERENCED_TABLE_NAME})`);
+}
+
 /** The table of this database that holds each of these foreign key names now (names no table holds are absent). */
 export async function foreignKeyHolders(db: Db, names: readonly string[]): Promise<Map<string, string>> {
   if (names.length === 0) return new Map();

@@ -3,7 +3,7 @@ import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import {
-  foreignKeyHolders, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing, orphanRows, parseForeignKey, withReferencedTable,
+  foreignKeyHolders, foreignKeysFromElsewhere, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing, orphanRows, parseForeignKey, withReferencedTable,
 } from './foreign-keys.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import type { RetiredTable, SwapPlan } from './restore-journal.ts';
@@ -49,6 +49,15 @@ export async function planSwap(
   }
   const restored = new Map(staged.map((s) => [s.entry.name, s]));
   const stagingNames = new Set(staged.map((s) => s.staging));
+  const elsewhere = await foreignKeysFromElsewhere(db, [...movingOut.keys()]);
+  if (elsewhere.length > 0) {
+    throw refusal(
+      `Foreign keys of tables in other databases reference tables that restoring backup ${manifest.id} replaces or drops: ` +
+        `${elsewhere.join(', ')}. The swap would leave them on the old copies, and a restore points back only this database's own; ` +
+        'nothing was changed. Drop those foreign keys, restore, then add them again.',
+      { subject: manifest.id, details: { foreignKeys: elsewhere } },
+    );
+  }
   const repoint = await foreignKeysToRepoint(db, movingOut, stagingNames);
   await refuseHeldNames(db, manifest.id, staged, movingOut);
   await refuseOrphans(db, manifest.id, staged, restored, movingOut, stagingNames, repoint);

@@ -1,9 +1,9 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBackup, restoreBackup, unfinishedRestores } from '../../src/backup/index.ts';
 import { foreignKeysOfStatement, parseForeignKey, withReferencedTable } from '../../src/backup/foreign-keys.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { serverUrl } from '../support/database.ts';
-import { loadSakila } from '../support/public-data.ts';
+import { loadPeerCorpus, loadSakila } from '../support/public-data.ts';
 import { snapshot, snapshotDifferences, type Snapshot } from '../support/snapshot.ts';
 import { testWorkspace } from '../support/workspace.ts';
 import { leftoverTables } from './table-state.ts';
@@ -90,5 +90,60 @@ describe('restoring some of Sakila', () => {
       kind: 'refused', message: expect.stringMatching(/^Table keeper has a foreign key fk_keeper_later that references later, which did not exist when the backup was taken/),
     });
     expect(await leftoverTables(t.db)).toEqual([]);
+  }, 60_000);
+});
+
+describe("the peer corpus's foreign keys (mysqldump.test, foreign_key.test)", () => {
+  let p: TestDatabase;
+  let corpus: Snapshot;
+  beforeAll(async () => {
+    p = await ws.database('restore_fk_peer');
+    await loadPeerCorpus(serverUrl, p.name);
+    corpus = await snapshot(p.db);
+  }, 120_000);
+
+  it('restores cascading, self-referencing and composite foreign keys over the tables a cascade changed', async () => {
+    const tables = ['md_fk_parent', 'md_fk_child', 'fk_tree', 'fk_composite_parent', 'fk_composite_child'];
+    const manifest = await createBackup(p.db, { dir: ws.dir, tables });
+    await p.db.execute('DELETE FROM md_fk_parent WHERE id = 1'); // ON DELETE CASCADE: two children go
+    await p.db.execute('DELETE FROM fk_tree WHERE id = 2'); // and its child 3, through the self-reference
+    await p.db.execute('DELETE FROM fk_composite_parent WHERE a = 1 AND b = 1'); // ON DELETE SET NULL
+    expect(snapshotDifferences(corpus, await snapshot(p.db))).toHaveLength(5);
+    const result = await restoreBackup(p.db, { dir: ws.dir, id: manifest.id });
+    expect(result.repointed).toEqual([]);
+    expect(result.tables.every((r) => r.definitionMatches)).toBe(true);
+    expect(snapshotDifferences(corpus, await snapshot(p.db))).toEqual([]);
+    await expect(p.db.execute('INSERT INTO fk_composite_child VALUES (9, 7, 7)')).rejects.toThrow(/foreign key constraint fails/);
+  }, 60_000);
+
+  it('restores the parents alone, pointing the children they keep back at them, composite keys included', async () => {
+    const manifest = await createBackup(p.db, { dir: ws.dir, tables: ['md_fk_parent', 'fk_composite_parent'] });
+    await p.db.execute('INSERT INTO md_fk_parent VALUES (4)');
+    await p.db.execute('INSERT INTO fk_composite_parent VALUES (2, 2)');
+    const result = await restoreBackup(p.db, { dir: ws.dir, id: manifest.id });
+    expect(result.repointed).toEqual(['fk_composite_child.fk_comp', 'md_fk_child.md_fk']);
+    expect(snapshotDifferences(corpus, await snapshot(p.db))).toEqual([]);
+    expect(await leftoverTables(p.db)).toEqual([]);
+    await expect(p.db.execute('DELETE FROM fk_composite_parent WHERE a = 1 AND b = 2')).resolves.toBeDefined();
+    expect(await p.db.query('SELECT id, a, b FROM fk_composite_child WHERE id = 2')).toEqual([{ id: 2, a: null, b: null }]);
+  }, 60_000);
+});
+
+describe('a foreign key from another database', () => {
+  it('refuses, changing nothing, to move away a table that a table of another database references', async () => {
+    const parent = await ws.database('restore_fk_parent');
+    const other = await ws.database('restore_fk_other');
+    await parent.db.execute('CREATE TABLE p (id INT PRIMARY KEY) ENGINE=InnoDB');
+    await parent.db.execute('INSERT INTO p VALUES (1), (2)');
+    const manifest = await createBackup(parent.db, { dir: ws.dir, tables: ['p'] });
+    await other.db.execute(`CREATE TABLE c (id INT, CONSTRAINT c_p FOREIGN KEY (id) REFERENCES \`${parent.name}\`.p (id)) ENGINE=InnoDB`);
+    await expect(restoreBackup(parent.db, { dir: ws.dir, id: manifest.id })).rejects.toMatchObject({
+      kind: 'refused', message: expect.stringContaining(`tables in other databases reference tables that restoring backup ${manifest.id} replaces or drops: \`${other.name}\`.\`c\` (c_p, to p)`),
+    });
+    expect(await leftoverTables(parent.db)).toEqual([]);
+    await other.db.execute('DROP TABLE c');
+    await parent.db.execute('DELETE FROM p WHERE id = 2');
+    await restoreBackup(parent.db, { dir: ws.dir, id: manifest.id });
+    expect(await parent.db.query('SELECT id FROM p ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
   }, 60_000);
 });
