@@ -14,7 +14,8 @@ import { withRestoreSession } from './restore-session.ts';
 import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod, type StagedTable } from './stage-tables.ts';
 import { addForeignKeys, planSwap, repointForeignKey, swapHappened, swapIn } from './swap-tables.ts';
 import { setSequenceDefaults } from './sequence-defaults.ts';
-import { recreateTriggers } from './triggers.ts';
+import { restoredKind } from './table-kind.ts';
+import { recreateTriggers, refuseUnrecreatableTriggers } from './triggers.ts';
 
 export interface RestoreBackupOptions {
   dir: string;
@@ -129,6 +130,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
       await refuseWithoutLocalInfile(db, id);
       refuseUncheckableRecipes(db, id, entries);
       await refuseWithoutHistoryInserts(db, id, entries);
+      refuseUnrecreatableTriggers(db, entries);
       log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
     }
 
@@ -347,7 +349,7 @@ async function finishTable(db: Db, s: StagedTable, log: (line: string) => void):
 
 function restored(s: StagedTable, journal: RestoreJournal): RestoredTable {
   return {
-    name: s.entry.name, action: 'restored', method: s.method, rows: s.entry.rows, checksumVerified: s.entry.checksum !== null,
+    name: s.entry.name, action: 'restored', method: s.method, rows: s.entry.rows, checksumVerified: restoredKind(s.entry) !== 'definition-only',
     autoIncrement: s.entry.autoIncrement, definitionMatches: journal.definitions[s.entry.name] ?? null, loadWarnings: s.loadWarnings,
   };
 }

@@ -8,6 +8,7 @@ import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import { renameCreateStatement, withoutForeignKeys } from './create-statement.ts';
 import { withoutSequenceDefaults, type SequenceDefault } from './sequence-defaults.ts';
+import { restoredKind } from './table-kind.ts';
 import { loadRows } from './load-rows.ts';
 import { tableFile, type BackupManifest, type BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
@@ -83,7 +84,7 @@ export async function stageAll(
     await verifyTable(db, verifier, manifest.id, loaded);
     await hooks.onStaged(loaded.table);
     staged.push(loaded.table);
-    log(entry.kind === 'definition-only'
+    log(restoredKind(entry) === 'definition-only'
       ? `Created ${entry.name} as ${loaded.table.staging}, its definition only: its rows are those of the tables it is built on.`
       : `Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`);
     hooks.faultPoint(`restore stage ${entry.name} verified`);
@@ -118,7 +119,7 @@ interface LoadedTable {
 
 /** The table's saved definition, checked, and what staging it needs; nothing is read from the database. */
 export async function prepareTable(folder: string, id: string, entry: BackupTableEntry, names: { staging: string; trash: string }): Promise<StagedTable> {
-  if (!entry.checksum && entry.kind !== 'definition-only') throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
+  if (!entry.checksum && restoredKind(entry) !== 'definition-only') throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
   const createStatement = await readCreateStatement(folder, id, entry);
   const stripped = withoutForeignKeys(createStatement);
   if (stripped.removed !== entry.foreignKeys.length) {
@@ -143,7 +144,7 @@ async function loadTable(
   await db.execute(renameCreateStatement(withoutSequenceDefaults(withoutForeignKeys(s.createStatement).sql).sql, entry.name, s.staging));
   // A table whose rows are those of other tables (a MERGE table) gets its definition only: loading rows into it
   // would write them into the tables it is built on.
-  if (entry.kind === 'definition-only') return { table: s, warningMessages: [] };
+  if (restoredKind(entry) === 'definition-only') return { table: s, warningMessages: [] };
   const file = tableFile(entry, 'rows');
   const loaded = await loadRows(db, s.staging, entry.columns, join(folder, file.name), file, { label: entry.name, totalRows: entry.rows, onProgress });
   s.loadWarnings = loaded.warnings;
@@ -156,7 +157,7 @@ async function loadTable(
 async function verifyTable(db: Db, verifier: Db | undefined, id: string, loaded: LoadedTable): Promise<void> {
   const { entry, staging } = loaded.table;
   const checksum = entry.checksum;
-  if (checksum === null) return; // a definition-only table: no rows of its own to verify
+  if (checksum === null || restoredKind(entry) === 'definition-only') return; // no rows of its own to verify
   const actual = await stagedChecksum(db, verifier, staging, entry);
   if (!sameChecksum(actual, checksum)) {
     const warnings = loaded.warningMessages.length > 0 ? ` Server warnings while loading: ${loaded.warningMessages.join('; ')}.` : '';

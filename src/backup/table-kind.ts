@@ -28,6 +28,15 @@ export function tableKindOf(tableType: string, engine: string | null): TableKind
   return rowsElsewhere.has((engine ?? '').toLowerCase()) ? 'definition-only' : 'table';
 }
 
+/**
+ * What a restore does with a backup's table: its recorded kind, or, in a backup of format version 1 or 2 (which
+ * kept the rows of a MERGE table as if they were its own), `definition-only` for an engine whose rows live elsewhere:
+ * loading those rows would write them into the tables it is built on.
+ */
+export function restoredKind(entry: { kind?: TableKind; engine: string | null }): TableKind {
+  return entry.kind ?? (rowsElsewhere.has((entry.engine ?? '').toLowerCase()) ? 'definition-only' : 'table');
+}
+
 /** A column as a backup describes it, before its encoding is chosen. */
 export type KindColumn = Pick<ColumnInfo, 'name' | 'dataType' | 'columnType' | 'charset' | 'generated' | 'autoIncrement'> & {
   systemTime?: 'start' | 'end';

@@ -104,11 +104,12 @@ export async function recreateTriggers(db: Db, table: string, triggers: readonly
   let schemaCollation = saved.schemaCollation;
   try {
     for (const trigger of triggers) {
+      const sql = hasContext(trigger) ? statementSql(db, table, trigger) : trigger.statement;
       try {
         await db.execute('SET SESSION sql_mode = ?', [trigger.sqlMode]);
         if (!hasContext(trigger)) {
           // Format versions 1 and 2 kept the statement's text and sql_mode only.
-          await db.execute(trigger.statement);
+          await db.execute(sql);
           log(`Recreated trigger ${trigger.name} on ${table} from a backup that did not record its character set and collations: ` +
             `they are now this session's (${saved.client}, ${saved.connection}) and the database's (${schemaCollation}).`);
           continue;
@@ -120,8 +121,7 @@ export async function recreateTriggers(db: Db, table: string, triggers: readonly
         await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(trigger.characterSetClient)}, ` +
           `collation_connection = ${quoteCharsetName(trigger.collationConnection)}, ` +
           `timestamp = ${trigger.created !== null && /^\d+(\.\d+)?$/.test(trigger.created) ? trigger.created : 'DEFAULT'}`);
-        // The statement's own bytes, in its own character set: a hex literal is sent as ASCII whatever the driver's.
-        await db.execute(`EXECUTE IMMEDIATE X'${trigger.statementBytes}'`);
+        await db.execute(sql);
         await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(saved.client)}, ` +
           `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`);
       } catch (cause) {
@@ -136,6 +136,25 @@ export async function recreateTriggers(db: Db, table: string, triggers: readonly
       await db.execute(`ALTER DATABASE ${database} CHARACTER SET ${quoteCharsetName(saved.schemaCharset)} COLLATE ${quoteCharsetName(saved.schemaCollation)}`);
     }
   }
+}
+
+/**
+ * The SQL that runs a trigger's statement as its own bytes: `EXECUTE IMMEDIATE X'...'` (a hex literal is ASCII
+ * whatever the driver's character set). Without it (MySQL), the statement is sent as the driver sends text, UTF-8,
+ * which is exact only for a statement written in UTF-8; any other is refused, naming its character set.
+ */
+function statementSql(db: Db, table: string, trigger: Required<BackupTrigger>): string {
+  if (db.capabilities.executeImmediate) return `EXECUTE IMMEDIATE X'${trigger.statementBytes}'`;
+  if (/^utf8(mb[34])?$/.test(trigger.characterSetClient)) return Buffer.from(trigger.statementBytes, 'hex').toString('utf8');
+  throw new EventshiftError('refused',
+    `Trigger ${trigger.name} on table ${table} was written in ${trigger.characterSetClient}, and this server (${db.capabilities.version}) has no ` +
+      'EXECUTE IMMEDIATE to take its statement as those bytes; nothing was changed. Restore it on MariaDB, or recreate it by hand from the manifest (statementBytes, characterSetClient).',
+    { subject: table });
+}
+
+/** Throws, before a restore changes anything, if a trigger of `tables` could not be recreated exactly on this server. */
+export function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<{ name: string; triggers: readonly BackupTrigger[] }>): void {
+  for (const table of tables) for (const trigger of table.triggers.filter(hasContext)) statementSql(db, table.name, trigger);
 }
 
 /** Reads a recreated trigger back and throws if SHOW CREATE TRIGGER differs from what the backup recorded. */

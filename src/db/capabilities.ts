@@ -31,6 +31,11 @@ export interface Capabilities {
    * end, so a restore can put its history rows back.
    */
   readonly insertHistory: boolean;
+  /**
+   * `EXECUTE IMMEDIATE` (MariaDB 10.2+), which a restore uses to send a trigger's statement as its own bytes, whatever
+   * character set it was written in. Elsewhere only a statement written in UTF-8 can be sent exactly.
+   */
+  readonly executeImmediate: boolean;
 }
 
 export function detectCapabilities(version: string): Capabilities {
@@ -44,6 +49,7 @@ export function detectCapabilities(version: string): Capabilities {
     regexpOnBytes: engine === 'mariadb',
     checkConstraintChecks: engine === 'mariadb' && atLeast(10, 2),
     insertHistory: engine === 'mariadb' && atLeast(10, 11),
+    executeImmediate: engine === 'mariadb' && atLeast(10, 2),
     checksumRecipe: crc32c ? 'crc32c' : 'md5',
     checksumRecipes: crc32c ? ['md5', 'crc32c', 'crc32c-bytes'] : ['md5'],
   };

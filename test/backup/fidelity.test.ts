@@ -1,3 +1,5 @@
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBackup, restoreBackup, type BackupManifest } from '../../src/backup/index.ts';
 import { quoteId } from '../../src/db/quote.ts';
@@ -74,6 +76,32 @@ describe('tables whose rows are not simply theirs', () => {
     expect(manifest.tables[0]).toMatchObject({ kind: 'definition-only', rows: 0, checksum: null, files: [expect.objectContaining({ kind: 'schema' })] });
     expect(await states(t, ['merged', 'm1', 'm2'])).toEqual(before);
     expect(await t.db.query('SELECT COUNT(*) AS n FROM m1')).toEqual([{ n: '4' }]);
+  });
+
+  it('never loads rows into a MERGE table from a version 2 backup either, which kept them as its own', async () => {
+    const t = await ws.database('merge_v2');
+    await runSqlScript(serverUrl, t.name, `CREATE TABLE m1 (id SMALLINT) ENGINE=MyISAM;
+      CREATE TABLE merged (id SMALLINT) ENGINE=MERGE UNION=(m1) INSERT_METHOD=LAST;
+      INSERT INTO merged VALUES (5), (6);`);
+    const manifest = await createBackup(t.db, { dir: ws.path('b'), tables: ['merged', 'm1'] });
+    // Version 2 wrote a MERGE table like any other: its rows file held the rows of its base table.
+    const folder = join(ws.path('b'), manifest.id);
+    const base = manifest.tables[1]!;
+    const baseRows = base.files.find((f) => f.kind === 'rows')!;
+    await copyFile(join(folder, baseRows.name), join(folder, `merged-${baseRows.name}`));
+    const v2 = {
+      ...manifest, formatVersion: 2,
+      tables: [
+        { ...manifest.tables[0]!, kind: undefined, rows: base.rows, checksum: base.checksum, files: [...manifest.tables[0]!.files, { ...baseRows, name: `merged-${baseRows.name}` }] },
+        { ...base, kind: undefined },
+      ],
+    };
+    await writeFile(join(folder, 'manifest.json'), JSON.stringify(v2, null, 2));
+    const before = await states(t, ['merged', 'm1']);
+    await t.db.execute('DROP TABLE merged');
+    const result = await restoreBackup(t.db, { dir: ws.path('b'), id: manifest.id });
+    expect(result.tables.map((r) => [r.name, r.action, r.checksumVerified])).toEqual([['merged', 'restored', false], ['m1', 'restored', true]]);
+    expect(await states(t, ['merged', 'm1'])).toEqual(before);
   });
 
   it('gives a sequence back its state, so it goes on where it was (mysqldump.test MDEV-21786, MDEV-20070)', async () => {

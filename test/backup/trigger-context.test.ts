@@ -43,6 +43,8 @@ describe('triggers come back in the context they were created in', () => {
       INSERT INTO cmp (id) VALUES (1);`);
     const before = await triggersOf(t.db, ['cmp_same']);
     const manifest = await backupDropRestore(t, ['cmp']);
+    // Without EXECUTE IMMEDIATE (MySQL), a UTF-8 statement is sent as text, with the same result.
+    await restoreBackup({ ...t.db, capabilities: { ...t.db.capabilities, executeImmediate: false } }, { dir: ws.path('b'), id: manifest.id });
     expect(manifest.tables[0]!.triggers[0]).toMatchObject({ characterSetClient: 'utf8mb4', collationConnection: 'utf8mb4_general_ci' });
     expect(await triggersOf(t.db, ['cmp_same'])).toEqual(before);
     await t.db.execute('INSERT INTO cmp (id) VALUES (2)');
@@ -98,6 +100,12 @@ DELIMITER ;
     ]);
     expect(await triggersOf(t.db, ['trg1', 'trg2'])).toEqual(before);
     expect(await fire()).toEqual(firedBefore);
+    // A server without EXECUTE IMMEDIATE (MySQL) could send the statement only as UTF-8: refused before anything changes.
+    const noExecuteImmediate = { ...t.db, capabilities: { ...t.db.capabilities, executeImmediate: false } };
+    await expect(restoreBackup(noExecuteImmediate, { dir: ws.path('b'), id: manifest.id })).rejects.toMatchObject({
+      kind: 'refused', message: expect.stringMatching(/Trigger trg2 on table t1 was written in koi8r, .* no EXECUTE IMMEDIATE.*nothing was changed/),
+    });
+    expect(await triggersOf(t.db, ['trg1', 'trg2'])).toEqual(before);
     const [schema] = await t.db.query('SELECT DEFAULT_COLLATION_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [t.name]);
     expect(schema).toEqual({ c: 'cp866_general_ci' });
   });
