@@ -115,7 +115,11 @@ export async function planLookups(
                 SUM(NOT ${s.skipped} AND ${s.natural} IS NULL) AS nokey FROM ${s.from}`);
       const rows = Number(c!.n), skipped = Number(c!.skipped ?? 0), conflicted = Number(c!.conflicted ?? 0);
       if (Number(c!.nokey ?? 0) > 0) {
-        out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${s.table} give no ${l.naturalKey} (NULL), so they can have no ${l.table} row; fix them, or make the source's skip condition pick them.`);
+        const first = s.keySql === null ? [] : await db.query<{ k: Buffer | string | number }>(
+          `SELECT ${s.keySql} AS k FROM ${s.from} WHERE NOT ${s.skipped} AND ${s.natural} IS NULL ORDER BY ${s.keySql} LIMIT 5`);
+        const keys = first.length === 0 ? '' : ` (${s.keyColumn} ${first.map((r) => displayKey(r.k)).join(', ')}${Number(c!.nokey) > first.length ? ', ...' : ''})`;
+        out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${s.table}${keys} give no ${l.naturalKey} (NULL), so they can have no ${l.table} row; ` +
+          'nothing is written. Fix them, or make the source\'s skip condition pick them.');
       }
       plan.sources.push({
         alias: s.alias, table: s.table, keyColumn: s.keyColumn, reference: s.reference, rows, skipped, conflicted,

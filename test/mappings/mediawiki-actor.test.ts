@@ -234,6 +234,33 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     expect(await snapshot(db.db)).toEqual(original);
   });
 
+  it('a NULL user id is user id 0, as the script reads it; a row that gives no name at all is refused, nothing written', async () => {
+    const db = await ws.database('mw_actor_null');
+    await generateMediawiki(db.db, { seed, revisions: 300 });
+    // filearchive's fa_user and fa_user_text may be NULL (tables.sql has no NOT NULL there).
+    const [ip, nameless] = await db.db.query<{ fa_id: number }>('SELECT fa_id FROM filearchive ORDER BY fa_id DESC LIMIT 2');
+    await db.db.execute("UPDATE filearchive SET fa_user = NULL, fa_user_text = '198.51.100.23' WHERE fa_id = ?", [ip!.fa_id]);
+    await db.db.execute('UPDATE filearchive SET fa_user = 0, fa_user_text = NULL WHERE fa_id = ?', [nameless!.fa_id]);
+    const original = await snapshot(db.db);
+    const cli = (args: string[]) => runCli([...args, '--backup-dir', ws.path('backups-null')], { cwd: ws.dir, env: { DATABASE_URL: db.url } });
+    const planned = cli(['plan', 'mediawiki-actor']);
+    expect(planned.code, planned.stdout + planned.stderr).toBe(1);
+    expect(planned.stdout).toContain(`Lookup actor: 1 row(s) of filearchive (fa_id ${nameless!.fa_id}) give no actor_name (NULL)`);
+    const run = cli(['migrate', 'mediawiki-actor', '--yes', '--quiet']);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(await snapshot(db.db)).toEqual(original);
+
+    await db.db.execute("UPDATE filearchive SET fa_user_text = '203.0.113.9' WHERE fa_id = ?", [nameless!.fa_id]);
+    const fixed = cli(['migrate', 'mediawiki-actor', '--yes', '--quiet']);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    const got = await db.db.query<{ fa_id: number; n: Buffer; u: number | null }>(
+      'SELECT f.fa_id, a.actor_name AS n, a.actor_user AS u FROM filearchive f JOIN actor a ON a.actor_id = f.fa_actor WHERE f.fa_id IN (?, ?) ORDER BY f.fa_id',
+      [ip!.fa_id, nameless!.fa_id]);
+    expect(got.map((g) => ({ id: g.fa_id, name: g.n.toString(), user: g.u }))).toEqual([
+      { id: ip!.fa_id, name: '198.51.100.23', user: null }, { id: nameless!.fa_id, name: '203.0.113.9', user: null },
+    ].sort((a, b) => a.id - b.id));
+  });
+
   it('a run killed mid-fill and mid-create reruns to the same database as an uninterrupted run', { timeout: 240_000 }, async () => {
     // Enough names for more than one get-or-create batch of 100.
     const small = { seed, revisions: 1500 };
