@@ -165,3 +165,40 @@ describe('system-versioned tables', () => {
     });
   });
 });
+
+describe("mydumper's test database (test/mydumper_testing_db_template.sql)", () => {
+  it('comes back identical: prefix indexes, a foreign key, a trigger with another DEFINER, a name ending in a dot', async () => {
+    const t = await ws.database('mydumper_template');
+    // uuid() and rand() replaced by values fixed in advance, so the copies compare.
+    await runSqlScript(serverUrl, t.name, `CREATE TABLE \`mydumper_aipk_uuid_.\` (id int primary key auto_increment, val varchar(36));
+      INSERT INTO \`mydumper_aipk_uuid_.\` (val) VALUES ('0f2c7e3a-1b2c-11ee-be56-0242ac120009');
+      CREATE TABLE \`perftest\` (
+        \`id\` int(11) NOT NULL AUTO_INCREMENT, \`val\` varchar(108) DEFAULT NULL,
+        PRIMARY KEY (\`id\`), KEY \`val\` (\`val\`(2)), KEY \`val_2\` (\`val\`(4)), KEY \`val_3\` (\`val\`(8))
+      ) ENGINE=InnoDB;
+      CREATE TABLE \`perftest_2\` (
+        \`id\` int(11) NOT NULL AUTO_INCREMENT, \`val\` varchar(108) DEFAULT NULL,
+        PRIMARY KEY (\`id\`), KEY \`val\` (\`val\`(2)), KEY \`val_2\` (\`val\`(4)), KEY \`val_3\` (\`val\`(8))
+      ) ENGINE=InnoDB;
+      CREATE TABLE \`pertest_child\` (
+        \`id\` int NOT NULL, PRIMARY KEY (\`id\`), CONSTRAINT \`pertest_child_ibfk_1\` FOREIGN KEY (\`id\`) REFERENCES \`perftest\` (\`id\`)
+      ) ENGINE=InnoDB;
+      INSERT INTO perftest (val) VALUES ('alpha'), ('beta'), ('gamma');
+      INSERT INTO pertest_child VALUES (1), (3);
+      CREATE TABLE t (qty INT, price INT);
+      INSERT INTO t VALUES (3, 50);
+      CREATE VIEW v AS SELECT qty, price, qty*price AS value FROM t;
+      DELIMITER ;;
+      CREATE DEFINER=\`root\`@\`localhost\` TRIGGER perftest_trigger  AFTER    UPDATE ON perftest    FOR EACH ROW      INSERT INTO perftest_2 VALUES (old.id,old.val) ;;
+      DELIMITER ;`);
+    const tables = ['mydumper_aipk_uuid_.', 'perftest', 'perftest_2', 'pertest_child', 't'];
+    const before = await states(t, tables);
+    await roundTrip(t, tables);
+    expect(await states(t, tables)).toEqual(before);
+    // The view over t works again, and the trigger fires as its definer wrote it.
+    expect(await t.db.query('SELECT value FROM v')).toEqual([{ value: '150' }]);
+    await t.db.execute("UPDATE perftest SET val = 'ALPHA' WHERE id = 1");
+    expect(await t.db.query('SELECT id, val FROM perftest_2')).toEqual([{ id: 1, val: 'alpha' }]);
+    await expect(t.db.execute('INSERT INTO pertest_child VALUES (9)')).rejects.toThrow(/foreign key constraint fails/);
+  });
+});
