@@ -56,6 +56,11 @@ export interface FiredTrigger {
   by: string[];
   /** Declared in the mapping's `accepts.triggers`. */
   accepted: boolean;
+  /**
+   * The tables of this database its body names (besides its own): what it may write. The run backs them up, so that
+   * verify's unchanged check covers them and restore can put them back. Absent in older plans.
+   */
+  names?: string[];
 }
 
 export interface DependentsPlan {
@@ -338,10 +343,15 @@ export async function findDependents(
   }
 
   const firedTriggers: FiredTrigger[] = [];
-  for (const o of objects) {
-    if (o.kind !== 'trigger' || o.schema !== here) continue;
+  const firedBy = (o: TextObject) => writes.some((w) => w.table === o.table && w.event === o.event);
+  const fired = objects.filter((o) => o.kind === 'trigger' && o.schema === here && firedBy(o));
+  const tables = fired.length === 0 ? [] : (await db.query<{ t: string }>(
+    `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'
+      ORDER BY TABLE_NAME`, [here])).map((r) => r.t);
+  for (const o of fired) {
     const by = [...new Set(writes.filter((w) => w.table === o.table && w.event === o.event).map((w) => w.by))];
-    if (by.length > 0) firedTriggers.push({ name: o.name, table: o.table!, when: o.when!, by, accepted: acceptedTrigger(o.name) });
+    const names = tables.filter((t) => t !== o.table && namesIdentifier(o.text, t));
+    firedTriggers.push({ name: o.name, table: o.table!, when: o.when!, by, accepted: acceptedTrigger(o.name), names });
   }
   const unaccepted = firedTriggers.filter((t) => !t.accepted);
   if (unaccepted.length > 0) {

@@ -350,6 +350,8 @@ async function planOf(
     ? await findDependents(db, mapping, dependedChanges(mapping), runWrites(mapping), overrides.acceptBreaking)
     : { dependents: [], firedTriggers: [], refusals: [] };
   refusals.push(...dependentRefusals);
+  // What the triggers the run fires may write is backed up too: verify's unchanged check then covers it.
+  for (const t of firedTriggers) for (const name of t.names ?? []) if (!tables.backup.includes(name)) tables.backup.push(name);
 
   const [server] = await db.query<{ v: string }>('SELECT VERSION() AS v');
   return {

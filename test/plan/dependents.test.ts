@@ -58,7 +58,11 @@ describe('plan on Sakila: what depends on the renamed rental table', () => {
     expect(cutover.every((d) => d.accepted === undefined)).toBe(true);
     // Nothing reads return_date of OLD rental (its name once finalize drops the column).
     expect(r.plan.dependents!.filter((d) => d.stage === 'finalize')).toEqual([]);
-    expect(r.plan.firedTriggers).toEqual([{ name: 'upd_film', table: 'film', when: 'AFTER UPDATE', by: ['projection copies'], accepted: false }]);
+    // upd_film copies titles and descriptions into film_text: what it may write is backed up with the run's tables.
+    expect(r.plan.firedTriggers).toEqual([
+      { name: 'upd_film', table: 'film', when: 'AFTER UPDATE', by: ['projection copies'], accepted: false, names: ['film_text'] },
+    ]);
+    expect(r.plan.tables.backup).toContain('film_text');
 
     const refusal = r.reasons.find((x) => x.startsWith('Cutover would rename rental to OLD rental'))!;
     for (const name of broken) expect(refusal).toContain(name);

@@ -37,6 +37,8 @@ describe('writes on Sakila change only what the mapping says', () => {
     const html = await readFile(join(result.reportDir!, 'report.html'), 'utf8');
     expect(html).toMatch(/<section id="dependents">[\s\S]*view <code>sales_by_store<\/code><\/td><td><span class="bad">breaks<\/span>[^<]*<\/td><td>by the mapping/);
     expect(html).toContain('<code>upd_film</code> (AFTER UPDATE ON <code>film</code>), by projection copies, accepted by the mapping');
+    // film_text, which the fired upd_film writes when a title changes, was backed up and is unchanged.
+    expect(result.verification!.checks.find((c) => c.id === 'film_text.unchanged')?.ok).toBe(true);
     const report = JSON.parse(await readFile(join(result.reportDir!, 'report.json'), 'utf8'));
     expect(report.dependents.filter((d: { effect: string }) => d.effect === 'breaks')).toHaveLength(5);
     const now = await snapshot(t.db);
