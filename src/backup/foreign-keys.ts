@@ -93,8 +93,15 @@ export async function foreignKeysOf(db: Db, table: string): Promise<ForeignKey[]
   return foreignKeysOfStatement(await showCreateTable(db, table));
 }
 
+/** A foreign key of this database, named by the table that holds it. */
+export interface ForeignKeyRef {
+  table: string;
+  constraint: string;
+  referencedTable: string;
+}
+
 /** The foreign keys of this database that reference one of `tables`: each with the table that holds it. */
-export async function foreignKeysReferencing(db: Db, tables: readonly string[]): Promise<Array<{ table: string; constraint: string; referencedTable: string }>> {
+export async function foreignKeysReferencing(db: Db, tables: readonly string[]): Promise<ForeignKeyRef[]> {
   if (tables.length === 0) return [];
   const rows = await db.query<{ TABLE_NAME: string; CONSTRAINT_NAME: string; REFERENCED_TABLE_NAME: string }>(
     `SELECT TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS

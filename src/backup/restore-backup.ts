@@ -8,7 +8,8 @@ import { autoIncrementOf } from './create-statement.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
 import {
-  dropRestoreJournal, openRestoreJournal, remainingSteps, RESTORE_JOURNAL_TABLE, saveRestoreJournal, swapped, type RestoreJournal, type RetiredTable,
+  dropRestoreJournal, openRestoreJournal, remainingSteps, RESTORE_JOURNAL_TABLE, saveRestoreJournal, swapped, unfinishedRestores,
+  type RestoreJournal, type RetiredTable,
 } from './restore-journal.ts';
 import { withRestoreSession } from './restore-session.ts';
 import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod, type StagedTable } from './stage-tables.ts';
@@ -99,10 +100,12 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
   const now = options.now ?? (() => new Date());
   const check = await checkBackup(options.dir, id);
   if (check.status === 'incomplete') {
-    throw refusal(`Backup ${id} is incomplete (it has no manifest.json) and can never be restored; nothing was changed. Restore another backup.`, { subject: id });
+    throw refusal(`Backup ${id} is incomplete (it has no manifest.json) and can never be restored; nothing was changed. ` +
+      `Restore another backup.${await unfinishedNote(db, id)}`, { subject: id });
   }
   if (!check.ok || !check.manifest) {
-    throw refusal(`Backup ${id} failed its integrity check, so nothing was restored: ${check.problems.join(' ')}`, {
+    const note = await unfinishedNote(db, id);
+    throw refusal(`Backup ${id} failed its integrity check, so nothing was restored: ${check.problems.join(' ')}${note}`, {
       subject: id,
       details: { files: check.files.filter((f) => !f.ok) },
     });
@@ -116,7 +119,8 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
     for (const old of abandoned) {
       const dropped = await dropStaging(db, old.backupId, old.tables);
       await dropRestoreJournal(db, old.backupId);
-      log(`A restore of backup ${old.backupId} had stopped before replacing any table; its ${dropped.length} staging table(s) were dropped.`);
+      log(`A restore of backup ${old.backupId} had stopped before replacing any table; ` +
+        `its ${dropped.length} staging table(s) were dropped.`);
     }
     const save = () => saveRestoreJournal(db, journal, now());
     const step = async (name: string) => {
@@ -149,10 +153,17 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
         faultPoint('restore swap before');
         await swapIn(db, journal.swap);
         await step('swap');
-        log(`Swapped in ${staged.map((s) => s.entry.name).join(', ') || 'no table'}${journal.swap.oldCopies.length > 0 ? `; the tables they replace are now ${journal.swap.oldCopies.join(', ')}` : ''}.`);
+        const replaced = journal.swap.oldCopies.length > 0 ? `; the tables they replace are now ${journal.swap.oldCopies.join(', ')}` : '';
+        log(`Swapped in ${staged.map((s) => s.entry.name).join(', ') || 'no table'}${replaced}.`);
         faultPoint('restore swap after');
         return staged;
       } catch (error) {
+        // A swap that happened but failed to be journaled: the restore goes on from there when run again.
+        if (journal.swap && !swapped(journal) && (await swapHappened(db, journal.swap).catch(() => false))) {
+          journal.done.push('swap');
+          await save().catch(() => undefined);
+          throw unfinished(db, journal, error);
+        }
         // Before the swap nothing but staging tables was made: they go, and so does the journal.
         await dropStaging(db, id, names).then(() => dropRestoreJournal(db, id)).catch(() => undefined);
         if (error instanceof EventshiftError && error.kind === 'refused') throw error;
@@ -207,7 +218,8 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
     } else {
       const verifier = options.connect ? await openVerifier(db, options.connect) : undefined;
       try {
-        staged = await withRestoreSession(db, () => (verifier ? withRestoreSession(verifier, () => putInPlace(verifier)) : putInPlace(undefined)));
+        staged = await withRestoreSession(db, () => (
+          verifier ? withRestoreSession(verifier, () => putInPlace(verifier)) : putInPlace(undefined)));
       } finally {
         await verifier?.close();
       }
@@ -216,7 +228,9 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
     const swap = journal.swap!;
     return {
       id, database: db.database, resumed,
-      tables: entries.map((e) => (e.exists ? restored(staged.find((s) => s.entry.name === e.name)!, journal) : notRestored(e.name, swap.dropped.includes(e.name)))),
+      tables: entries.map((e) => (e.exists
+        ? restored(staged.find((s) => s.entry.name === e.name)!, journal)
+        : notRestored(e.name, swap.dropped.includes(e.name)))),
       retired: journal.retire.map((r) => r.table).filter((t) => swap.renames.some((r) => r.from === t)),
       repointed: swap.repoint.map((r) => `${r.table}.${r.constraint}`),
     };
@@ -224,7 +238,9 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
 }
 
 /** After the swap, the staged tables as a resumed restore needs them (from the backup's files; nothing is loaded). */
-async function restagedTables(folder: string, manifest: BackupManifest, entries: BackupTableEntry[], journal: RestoreJournal): Promise<StagedTable[]> {
+async function restagedTables(
+  folder: string, manifest: BackupManifest, entries: BackupTableEntry[], journal: RestoreJournal,
+): Promise<StagedTable[]> {
   const out: StagedTable[] = [];
   for (const entry of entries.filter((e) => e.exists)) {
     const names = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
@@ -245,12 +261,21 @@ function unfinished(db: Db, journal: RestoreJournal, error: unknown): Eventshift
   );
 }
 
+/** For a refusal of backup `id`: what an unfinished restore of it left, if there is one. */
+async function unfinishedNote(db: Db, id: string): Promise<string> {
+  const journal = (await unfinishedRestores(db).catch(() => [])).find((j) => j.backupId === id);
+  if (!journal || !swapped(journal)) return '';
+  return ` A restore of this backup began at ${journal.startedAt} and did not finish: ${db.database} holds its tables, but ` +
+    `${remainingSteps(journal).join('; ')} remain to do, and finishing needs the backup's files as they were.`;
+}
+
 /** One restore at a time per database: a named lock on the restoring connection, released when it ends or dies. */
 async function withRestoreLock<T>(db: Db, id: string, work: () => Promise<T>): Promise<T> {
   const lock = `eventshift:${db.database}:restore`.slice(0, 64);
   const [got] = await db.query<{ ok: number | string | null }>('SELECT GET_LOCK(?, 0) AS ok', [lock]);
   if (Number(got?.ok) !== 1) {
-    throw refusal(`Another restore into ${db.database} is running (it holds the lock ${lock}); backup ${id} was not restored and nothing was changed. Wait for it to end.`, { subject: id });
+    throw refusal(`Another restore into ${db.database} is running (it holds the lock ${lock}); backup ${id} was not restored ` +
+      'and nothing was changed. Wait for it to end.', { subject: id });
   }
   try {
     return await work();

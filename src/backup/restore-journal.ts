@@ -56,7 +56,9 @@ async function ensureJournalTable(db: Db): Promise<void> {
 }
 
 async function hasJournalTable(db: Db): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.database, RESTORE_JOURNAL_TABLE]);
+  const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [
+    db.database, RESTORE_JOURNAL_TABLE,
+  ]);
   return rows.length > 0;
 }
 
@@ -138,8 +140,12 @@ export function remainingSteps(journal: RestoreJournal): string[] {
   const swap = journal.swap!;
   const left: string[] = [];
   const pointing = swap.repoint.filter((r) => !journal.done.includes(`repoint ${r.table} ${r.constraint}`));
-  if (pointing.length > 0) left.push(`pointing foreign keys ${pointing.map((r) => `${r.constraint} of ${r.table}`).join(', ')} back at the restored tables`);
-  if (!journal.done.includes('drop old copies') && swap.oldCopies.length > 0) left.push(`dropping the old copies ${swap.oldCopies.join(', ')}`);
+  if (pointing.length > 0) {
+    left.push(`pointing foreign keys ${pointing.map((r) => `${r.constraint} of ${r.table}`).join(', ')} back at the restored tables`);
+  }
+  if (!journal.done.includes('drop old copies') && swap.oldCopies.length > 0) {
+    left.push(`dropping the old copies ${swap.oldCopies.join(', ')}`);
+  }
   const noKeys = journal.tables.filter((t) => journal.staged[t] && !journal.done.includes(`foreign keys ${t}`));
   if (noKeys.length > 0) left.push(`adding the foreign keys of ${noKeys.join(', ')}`);
   const unfinished = journal.tables.filter((t) => journal.staged[t] && !journal.done.includes(`finish ${t}`));

@@ -3,7 +3,8 @@ import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import {
-  foreignKeyHolders, foreignKeysFromElsewhere, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing, orphanRows, parseForeignKey, withReferencedTable,
+  foreignKeyHolders, foreignKeysFromElsewhere, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing, orphanRows, parseForeignKey,
+  withReferencedTable, type ForeignKey,
 } from './foreign-keys.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import type { RetiredTable, SwapPlan } from './restore-journal.ts';
@@ -72,13 +73,17 @@ async function foreignKeysToRepoint(db: Db, movingOut: Map<string, string | null
     const target = movingOut.get(ref.referencedTable);
     if (!target) {
       throw refusal(
-        `Table ${ref.table} has a foreign key ${ref.constraint} that references ${ref.referencedTable}, which did not exist when the backup ` +
-          `was taken, so restoring it drops that table; nothing was changed. Drop the foreign key (or table ${ref.table}) first, then restore again.`,
+        `Table ${ref.table} has a foreign key ${ref.constraint} that references ${ref.referencedTable}, which did not exist ` +
+          'when the backup was taken, so restoring it drops that table; nothing was changed. ' +
+          `Drop the foreign key (or table ${ref.table}) first, then restore again.`,
         { subject: ref.table, details: { foreignKey: ref } },
       );
     }
     const fk = (await foreignKeysOf(db, ref.table)).find((f) => f.name === ref.constraint);
-    if (!fk) throw new EventshiftError('internal', `Foreign key ${ref.constraint} of table ${ref.table} is not in its SHOW CREATE TABLE.`, { subject: ref.table });
+    if (!fk) {
+      const what = `Foreign key ${ref.constraint} of table ${ref.table} is not in its SHOW CREATE TABLE.`;
+      throw new EventshiftError('internal', what, { subject: ref.table });
+    }
     repoint.push({ table: ref.table, constraint: ref.constraint, clause: withReferencedTable(fk.clause, target) });
   }
   return repoint;
@@ -92,7 +97,8 @@ async function refuseHeldNames(db: Db, id: string, staged: readonly StagedTable[
     if (movingOut.has(holder)) continue;
     throw refusal(
       `Table ${wanted.get(name)} of backup ${id} has a foreign key named ${name}, and table ${holder} now holds that name ` +
-        `(foreign key names are unique in a database); nothing was changed. Drop or rename table ${holder}, or its foreign key ${name}, then restore again.`,
+        '(foreign key names are unique in a database); nothing was changed. ' +
+        `Drop or rename table ${holder}, or its foreign key ${name}, then restore again.`,
       { subject: holder, details: { foreignKey: name, table: wanted.get(name) } },
     );
   }
@@ -108,11 +114,14 @@ async function refuseOrphans(
 ): Promise<void> {
   const problems: string[] = [];
   const details: unknown[] = [];
-  const check = async (fk: string, child: { name: string; table: string; columns: string[] }, parent: { name: string; table: string; columns: string[] }) => {
-    const orphans = await orphanRows(db, child, parent);
+  const check = async (fk: ForeignKey, child: Side, parent: Side) => {
+    const orphans = await orphanRows(db, { table: child.table, columns: fk.columns }, {
+      table: parent.table, columns: fk.referencedColumns,
+    });
     if (orphans.count === 0) return;
-    problems.push(`${orphans.count} row(s) of ${child.name} would reference no row of ${parent.name} (foreign key ${fk}; e.g. ${orphans.keys.join('; ')})`);
-    details.push({ foreignKey: fk, child: child.name, parent: parent.name, rows: orphans.count, keys: orphans.keys });
+    problems.push(`${orphans.count} row(s) of ${child.name} would reference no row of ${parent.name} ` +
+      `(foreign key ${fk.name}; e.g. ${orphans.keys.join('; ')})`);
+    details.push({ foreignKey: fk.name, child: child.name, parent: parent.name, rows: orphans.count, keys: orphans.keys });
   };
   // The restored tables' own foreign keys, to tables the restore leaves as they are.
   for (const s of staged) {
@@ -124,24 +133,21 @@ async function refuseOrphans(
         details.push({ foreignKey: fk.name, child: s.entry.name, parent, missing: true });
         continue;
       }
-      await check(fk.name, { name: s.entry.name, table: s.staging, columns: fk.columns }, { name: parent, table: parent, columns: fk.referencedColumns });
+      await check(fk, { name: s.entry.name, table: s.staging }, { name: parent, table: parent });
     }
   }
   // Other tables' foreign keys to the restored tables: those pointed back after the swap, and those that already
   // name a restored table that does not exist now (they find it again by name).
-  const incoming = [
-    ...repoint.map((r) => ({ table: r.table, clause: r.clause })),
-    ...(await foreignKeysReferencing(db, [...restored.keys()].filter((n) => !movingOut.has(n))))
-      .filter((ref) => !restored.has(ref.table) && !movingOut.has(ref.table) && !staging.has(ref.table))
-      .map((ref) => ({ table: ref.table, constraint: ref.constraint, clause: null })),
-  ];
-  for (const ref of incoming) {
-    const fk = ref.clause !== null
-      ? parseForeignKey(ref.clause)
-      : (await foreignKeysOf(db, ref.table)).find((f) => f.name === (ref as { constraint: string }).constraint);
-    const parent = fk && restored.get(fk.referencedTable);
-    if (!fk || !parent) continue;
-    await check(fk.name, { name: ref.table, table: ref.table, columns: fk.columns }, { name: parent.entry.name, table: parent.staging, columns: fk.referencedColumns });
+  const incoming = repoint.map((r) => ({ table: r.table, fk: parseForeignKey(r.clause) as ForeignKey }));
+  const waiting = (await foreignKeysReferencing(db, [...restored.keys()].filter((n) => !movingOut.has(n))))
+    .filter((ref) => !restored.has(ref.table) && !movingOut.has(ref.table) && !staging.has(ref.table));
+  for (const ref of waiting) {
+    const fk = (await foreignKeysOf(db, ref.table)).find((f) => f.name === ref.constraint);
+    if (fk) incoming.push({ table: ref.table, fk });
+  }
+  for (const { table, fk } of incoming) {
+    const parent = restored.get(fk.referencedTable);
+    if (parent) await check(fk, { name: table, table }, { name: parent.entry.name, table: parent.staging });
   }
   if (problems.length > 0) {
     throw refusal(
@@ -150,6 +156,12 @@ async function refuseOrphans(
       { subject: id, details: { orphans: details } },
     );
   }
+}
+
+/** One side of a foreign key: the table as a message names it, and the table its rows are read from now. */
+interface Side {
+  name: string;
+  table: string;
 }
 
 /** Whether the plan's RENAME has happened (it is atomic: all of it or none). */

@@ -68,15 +68,19 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
       return nothingWritten(db, run, now());
     }
     if (!backupId) {
-      const why = run ? `run ${run.id} of ${mapping.name} has no backup recorded (it is ${run.status.replace('_', ' ')})` : `no run of ${mapping.name} is recorded`;
-      throw refusal(`Nothing to restore in ${db.database}: ${why}. To restore a backup taken otherwise, name it with --backup ID (see \`eventshift backups list\`).`, { subject: mapping.name });
+      const why = run
+        ? `run ${run.id} of ${mapping.name} has no backup recorded (it is ${run.status.replace('_', ' ')})`
+        : `no run of ${mapping.name} is recorded`;
+      throw refusal(`Nothing to restore in ${db.database}: ${why}. ` +
+        'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).', { subject: mapping.name });
     }
     const ownRun = run?.backupId === backupId ? run : null;
     const bound = ownRun ? bindAsPlanned(mapping, ownRun.plan) : mapping;
     const resuming = await restoreUnfinished(db, backupId);
     let lost: RowsAtRisk[] = [];
     if (resuming) {
-      log(`A restore of backup ${backupId} began earlier and did not finish; finishing it (the tables were compared with the backup when it began).`);
+      log(`A restore of backup ${backupId} began earlier and did not finish; finishing it ` +
+        '(the tables were compared with the backup when it began).');
     } else {
       // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
       const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, bound, preRun);
@@ -137,7 +141,9 @@ export async function restoreStandalone(options: RestoreBackupOptions): Promise<
   try {
     const none: RenameState = { tables: new Map(), columns: new Map(), done: true };
     // An interrupted restore of this backup is finished without comparing again: it compared when it began.
-    const lost = (await restoreUnfinished(db, options.backupId)) ? [] : await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
+    const lost = (await restoreUnfinished(db, options.backupId))
+      ? []
+      : await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
     const restore = await restoreBackup(db, {
       dir: options.backupDir, id: options.backupId, tables: options.tables, log: options.log, onProgress: options.onProgress,
       connect: () => connect(options.databaseUrl), faultPoint: envFaultPoint,

@@ -23,7 +23,9 @@ describe('restore after a run killed during its own backup', () => {
     expect((await readdir(backupDir)).length).toBe(1);
     const restored = cli(['restore', 'vbzcart-ord-pull', '--yes', '--quiet']);
     expect(restored.code, restored.stderr).toBe(0);
-    expect(restored.stdout).toMatch(/^Run 1 of vbzcart-ord-pull was stopped before its backup was complete, so it wrote nothing: es_untouched_\w+ is as it was before the run, and there is nothing to restore\. Its unfinished backup \S+ was removed\./);
+    expect(restored.stdout).toMatch(new RegExp('^Run 1 of vbzcart-ord-pull was stopped before its backup was complete, so it wrote ' +
+      'nothing: es_untouched_\\w+ is as it was before the run, and there is nothing to restore\\. ' +
+      'Its unfinished backup \\S+ was removed\\.'));
     expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
     expect((await readdir(backupDir)).filter((name) => existsSync(`${backupDir}/${name}`))).toEqual([]);
     expect((await latestRun(t.db, 'vbzcart-ord-pull'))?.status).toBe('restored');
@@ -44,15 +46,17 @@ describe('a restore killed part-way', () => {
     expect(cli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet']).code).toBe(0);
     const killed = cli(['restore', 'vbzcart-ord-pull', '--yes', '--quiet'], { EVENTSHIFT_FAULT: 'restore swap after' });
     expect(killed.signal).toBe('SIGKILL');
-    for (const args of [['verify', 'vbzcart-ord-pull'], ['lineage', 'vbzcart-ord-pull', '--legacy', '1'], ['migrate', 'vbzcart-ord-pull', '--yes'],
-      ['rollback', 'vbzcart-ord-pull', '--yes'], ['finalize', 'vbzcart-ord-pull', '--yes']]) {
+    const others = [['verify', 'vbzcart-ord-pull'], ['lineage', 'vbzcart-ord-pull', '--legacy', '1'],
+      ['migrate', 'vbzcart-ord-pull', '--yes'], ['rollback', 'vbzcart-ord-pull', '--yes'], ['finalize', 'vbzcart-ord-pull', '--yes']];
+    for (const args of others) {
       const r = cli(args);
       if (args[0] === 'finalize') {
         expect(r.code, r.stderr).toBe(2); // VbzCart declares nothing to finalize
         continue;
       }
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
-      expect(r.stderr, args.join(' ')).toMatch(/A restore of run 1 of vbzcart-ord-pull \(its backup \S+\) began at .* UTC and did not finish; `eventshift restore vbzcart-ord-pull` finishes it, from where it stopped\./);
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp('A restore of run 1 of vbzcart-ord-pull \\(its backup \\S+\\) began at .* UTC ' +
+        'and did not finish; `eventshift restore vbzcart-ord-pull` finishes it, from where it stopped\\.'));
     }
     const again = cli(['restore', 'vbzcart-ord-pull', '--yes']);
     expect(again.code, again.stderr).toBe(0);
