@@ -18,7 +18,7 @@ import { verify } from '../run/verify-run.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
 import { progressSink, trackSteps } from './progress.ts';
 import { runProgress } from './run-progress.ts';
-import { renderMigrate, renderPlan, renderVerify } from './render.ts';
+import { renderMigrate, renderPlan, renderRestore, renderVerify } from './render.ts';
 import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
 import { collect, tablesFromFlags } from './table-list.ts';
 
@@ -142,7 +142,7 @@ common(program.command('restore [mapping]'))
       } finally {
         steps.close();
       }
-    }, (r) => ('untouched' in r && r.untouched) || `Restored backup ${r.backupId}: ${r.restore!.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`);
+    }, renderRestore);
   });
 
 idFlags(common(program.command('sql <mapping>')))

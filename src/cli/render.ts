@@ -1,4 +1,5 @@
 import type { PlanResult } from '../plan/plan-command.ts';
+import type { RestoreResult } from '../backup/index.ts';
 import type { MigrateResult } from '../run/migrate.ts';
 import type { VerifyResult } from '../run/verify-run.ts';
 import type { Verification } from '../verify/verification.ts';
@@ -95,4 +96,17 @@ export function renderMigrate(r: MigrateResult): string {
 
 export function renderVerify(r: VerifyResult): string {
   return [`Verification of run ${r.runId}:`, renderVerification(r.verification), ...r.reportFiles.map((f) => `Wrote ${f}`)].join('\n');
+}
+
+/** A restore: each table and what became of it, the tables the cutover had renamed, the foreign keys pointed back. */
+export function renderRestore(
+  r: { backupId: string | null; restore: RestoreResult | null; untouched?: string | null; droppedRenamed?: string[] },
+): string {
+  if (r.untouched) return r.untouched;
+  const restore = r.restore!;
+  const lines = [`Restored backup ${r.backupId}${restore.resumed ? ', finishing a restore that had been interrupted' : ''}: ` +
+    `${restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`];
+  if (r.droppedRenamed?.length) lines.push(`Dropped ${r.droppedRenamed.join(', ')}, renamed at cutover.`);
+  if (restore.repointed.length > 0) lines.push(`Pointed back at the restored tables: foreign keys ${restore.repointed.join(', ')}.`);
+  return lines.join('\n');
 }
