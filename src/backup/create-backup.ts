@@ -19,6 +19,7 @@ import { writtenColumns } from './row-statements.ts';
 import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.ts';
 import { openSnapshotReaders } from './shared-snapshot.ts';
 import { columnsOf, tableKindOf } from './table-kind.ts';
+import { columnValueSums, mayOutgrowFingerprint, type ColumnValueSums } from './value-sums.ts';
 import { readTriggers } from './triggers.ts';
 
 /** The extension of a rows file (before `.gz`), by encoding. */
@@ -296,7 +297,10 @@ async function backupTable(
   };
   if (kind === 'definition-only') return { ...entry, rows: 0, maxKey: null, checksum: null, files: [schemaFile] };
   const rows = await backupRows(readers, folder, filePrefix, entry, estimatedRows, options);
-  return { ...entry, rows: rows.rows, maxKey: rows.maxKey, checksum: rows.checksum, files: [schemaFile, rows.file] };
+  return {
+    ...entry, rows: rows.rows, maxKey: rows.maxKey, checksum: rows.checksum, ...(rows.valueSums ? { valueSums: rows.valueSums } : {}),
+    files: [schemaFile, rows.file],
+  };
 }
 
 /**
@@ -310,7 +314,7 @@ async function backupRows(
   entry: Pick<BackupTableEntry, 'name' | 'engine' | 'transactional' | 'columns' | 'primaryKey'>,
   estimatedRows: number,
   options: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void },
-): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum; maxKey: string | null }> {
+): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum; maxKey: string | null; valueSums?: ColumnValueSums[] }> {
   const db = readers[0]!;
   const { name, columns, primaryKey } = entry;
   const written = writtenColumns(columns);
@@ -337,6 +341,9 @@ async function backupRows(
     result = await writeRows(ROW_ENCODING);
   }
   const { file, rows, checksum } = result;
+  // A row too long for its fingerprint's text: the table's value sums cover what the checksum cannot (value-sums.ts).
+  const [packet] = await db.query<{ max: string | number }>('SELECT @@SESSION.max_allowed_packet AS max');
+  const valueSums = mayOutgrowFingerprint(result.longestRowBytes, Number(packet?.max ?? 0)) ? await columnValueSums(db, name, columns) : undefined;
   if (counted !== null && rows !== counted) {
     throw refusal(
       `Table ${name} changed while it was being read (${counted} rows counted, ${rows} written); ` +
@@ -344,7 +351,7 @@ async function backupRows(
       { subject: name },
     );
   }
-  return { file, rows, checksum, maxKey: key ? await maxKey(db, name, key.name) : null };
+  return { file, rows, checksum, maxKey: key ? await maxKey(db, name, key.name) : null, ...(valueSums ? { valueSums } : {}) };
 }
 
 function absentTable(name: string): BackupTableEntry {

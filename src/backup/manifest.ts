@@ -4,6 +4,7 @@ import { checksumRecipes, type ChecksumRecipe, type ContentChecksum } from '../d
 import { refusal, usageError } from '../errors.ts';
 import type { ColumnEncoding } from './row-encoding.ts';
 import { tableKinds, type TableKind } from './table-kind.ts';
+import type { ColumnValueSums } from './value-sums.ts';
 
 /** The file that makes a backup folder complete. It is written last, so a folder without it was interrupted. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -111,6 +112,11 @@ export interface BackupTableEntry {
    * says how rows were fingerprinted (absent: `md5`), and restore and verify recompute it the same way.
    */
   checksum: ContentChecksum | null;
+  /**
+   * Per column, sums of digests of its values (value-sums.ts; format version 3), where a row was too long for the
+   * checksum's fingerprint to cover all its values: a restore compares them too. Absent otherwise.
+   */
+  valueSums?: ColumnValueSums[];
   /** Names of the table's own FOREIGN KEY constraints. */
   foreignKeys: string[];
   triggers: BackupTrigger[];
@@ -291,6 +297,12 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
     return `${where}.checksum.recipe ${JSON.stringify(t.checksum.recipe)} is not one this eventshift knows (${checksumRecipes.join(', ')})`;
   }
   if (isObject(t.checksum) && t.checksum.rows !== t.rows) return `${where}.checksum counts ${String(t.checksum.rows)} rows but rows is ${String(t.rows)}`;
+  if (t.valueSums !== undefined) {
+    const written = new Set((t.columns as BackupColumn[]).filter((c) => !c.generated).map((c) => c.name));
+    const ok = version >= 3 && Array.isArray(t.valueSums) && t.valueSums.length === written.size &&
+      t.valueSums.every((v) => isObject(v) && isString(v.column) && written.has(v.column) && isDecimal(v.crc32) && isDecimal(v.md5));
+    if (!ok) return `${where}.valueSums should give the crc32 and md5 sums of each written column (format version 3)`;
+  }
   if (!Array.isArray(t.foreignKeys) || !t.foreignKeys.every(isString)) return `${where}.foreignKeys is not a list of names`;
   if (!Array.isArray(t.triggers) || !t.triggers.every((g) => isObject(g) && isString(g.name) && isString(g.sqlMode) && isString(g.statement))) {
     return `${where}.triggers is invalid`;

@@ -9,6 +9,7 @@ import { EventshiftError, refusal } from '../errors.ts';
 import { renameCreateStatement, withoutForeignKeys } from './create-statement.ts';
 import { withoutSequenceDefaults, type SequenceDefault } from './sequence-defaults.ts';
 import { restoredKind } from './table-kind.ts';
+import { columnValueSums, differingSums } from './value-sums.ts';
 import { loadRows } from './load-rows.ts';
 import { tableFile, type BackupManifest, type BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
@@ -159,6 +160,15 @@ async function verifyTable(db: Db, verifier: Db | undefined, id: string, loaded:
   const checksum = entry.checksum;
   if (checksum === null || restoredKind(entry) === 'definition-only') return; // no rows of its own to verify
   const actual = await stagedChecksum(db, verifier, staging, entry);
+  // Where the backup found a row too long for its fingerprint, the value sums cover what the checksum cannot.
+  const sums = entry.valueSums ? differingSums(entry.valueSums, await columnValueSums(db, staging, entry.columns)) : [];
+  if (sums.length > 0) {
+    throw refusal(
+      `The rows loaded from backup ${id} for table ${entry.name} do not match the backup's sums of the values of ${sums.join(', ')} ` +
+        '(recorded because a row is too long for the checksum to cover every value), so no table was replaced and nothing was changed.',
+      { subject: entry.name, details: { columns: sums } },
+    );
+  }
   if (!sameChecksum(actual, checksum)) {
     const warnings = loaded.warningMessages.length > 0 ? ` Server warnings while loading: ${loaded.warningMessages.join('; ')}.` : '';
     throw refusal(

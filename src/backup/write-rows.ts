@@ -102,7 +102,7 @@ export async function writeRowsFile(
   columns: BackupColumn[],
   totalRows: number,
   options: { gzip?: boolean; onProgress?: (progress: BackupProgress) => void; encoding: RowsEncoding; recipe: ChecksumRecipe },
-): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum }> {
+): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum; longestRowBytes: number }> {
   const stored = options.encoding === 'sql-quoted/binary';
   const recipe: ChecksumRecipe = stored ? 'crc32c-bytes' : options.recipe;
   const encodings = columns.map((c) => c.encoding ?? 'text');
@@ -110,6 +110,8 @@ export async function writeRowsFile(
   const checksum = new RowChecksum(recipe);
   let rows = 0;
   let ended = 0;
+  /** The most bytes of values in one row (load-data-tsv/binary only): value-sums.ts tells from it whether its fingerprint may miss some. */
+  let longestRowBytes = 0;
   // totalRows may be an estimate (even 0): while rows come, the total shown stays above the rows written, so the table
   // is not shown as done before it is; at the end it is the rows written.
   const report = (final = false) => options.onProgress?.({ table, rows, totalRows: final ? rows : Math.max(totalRows, rows + 1) });
@@ -174,7 +176,10 @@ export async function writeRowsFile(
     /** The fingerprint first, then the written columns' values, encoded here. */
     const valuesRow = (record: Array<Buffer | null>) => {
       checksum.add(record[0] ?? null);
-      room(maxLineBytes(record, 1));
+      const need = maxLineBytes(record, 1);
+      // maxLineBytes counts each value's bytes twice (every byte escaped, or hex), and one byte per field.
+      if (need > 2 * longestRowBytes) longestRowBytes = Math.ceil(need / 2);
+      room(need);
       used = writeRow(chunk, used, record, encodings, 1);
     };
 
@@ -224,5 +229,5 @@ export async function writeRowsFile(
   resumeAll();
   report(true);
   const file: BackupFile = { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null, encoding: options.encoding };
-  return { file, rows, checksum: checksum.result() };
+  return { file, rows, checksum: checksum.result(), longestRowBytes };
 }
