@@ -151,9 +151,11 @@ export async function generateCampaignEvents(db: Db, options: CampaignEventsFixt
     const meeting = pick([1, 2, 3]);
     batch.push([
       eventId, Buffer.from(title.slice(6).replace(/_/g, ' '), 'utf8'), 1728, Buffer.from(title.slice(6), 'utf8'),
-      pick(['metawiki', 'dewiki', 'enwiki']), Buffer.from(title, 'utf8'), random() < 0.5 ? Buffer.alloc(0) : Buffer.from(`https://chat.example.org/${eventId}`),
-      toolId, toolEvent, pick([1, 1, 1, 2]), zone, mwTime(start + offset * 3600_000), mwTime(start), mwTime(start + (offset + 3) * 3600_000),
-      mwTime(start + 3 * 3600_000), 'generic', meeting, meeting === 1 ? Buffer.alloc(0) : Buffer.from(`https://meet.example.org/${eventId}`),
+      pick(['metawiki', 'dewiki', 'enwiki']), Buffer.from(title, 'utf8'),
+      random() < 0.5 ? Buffer.alloc(0) : Buffer.from(`https://chat.example.org/${eventId}`),
+      toolId, toolEvent, pick([1, 1, 1, 2]), zone, mwTime(start + offset * 3600_000), mwTime(start),
+      mwTime(start + (offset + 3) * 3600_000), mwTime(start + 3 * 3600_000), 'generic', meeting,
+      meeting === 1 ? Buffer.alloc(0) : Buffer.from(`https://meet.example.org/${eventId}`),
       mwTime(created), mwTime(created + Math.floor(random() * 86400) * 1000), random() < 0.05 ? mwTime(start + 86400_000) : null,
     ]);
     if (batch.length >= batchRows) await flush();

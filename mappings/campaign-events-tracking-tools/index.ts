@@ -48,7 +48,8 @@ export default defineMapping({
       severity: 'fatal',
       from: 'ev',
       where: `${hasTool} AND LENGTH({{ev.event_tracking_tool_event_id}}) > ${toolEventIdBytes}`,
-      consequence: `Nothing is written: it would not fit VARBINARY(${toolEventIdBytes}). Shorten the tool event id in campaign_events, or clear the event's tool, and plan again.`,
+      consequence: `Nothing is written: it would not fit VARBINARY(${toolEventIdBytes}). Shorten the tool event id in ` +
+        'campaign_events, or clear the event\'s tool, and plan again.',
     },
     toolWithoutEventId: {
       description: 'tracking tool with no tool event id (NULL)',
@@ -63,7 +64,8 @@ export default defineMapping({
       severity: 'warning',
       from: 'ev',
       where: `NOT ${hasTool} AND {{ev.event_tracking_tool_event_id}} IS NOT NULL`,
-      consequence: 'no ce_tracking_tools row, as the extension read it (no tool); after finalize the value exists only in the run\'s backup',
+      consequence: 'no ce_tracking_tools row, as the extension read it (no tool); after finalize the value exists only in the ' +
+        'run\'s backup',
     },
   },
   finalize: [

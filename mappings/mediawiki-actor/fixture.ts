@@ -115,7 +115,8 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
     users.push({ user: nextUser, name: text(`${pick(given)} ${i + 1}`) });
   }
   // Non-ASCII names, and one with invalid UTF-8 (a latin1 byte from an old wiki): kept as bytes.
-  const special = [text('Zoë Ærøskøbing'), text('李雷'), text('Ōkubo Tōru'), Buffer.from('José Latin', 'latin1')].map((name) => ({ user: (nextUser += 3), name }));
+  const special = [text('Zoë Ærøskøbing'), text('李雷'), text('Ōkubo Tōru'), Buffer.from('José Latin', 'latin1')]
+    .map((name) => ({ user: (nextUser += 3), name }));
   users.push(...special);
   // Users who never did anything: migrateActors.php gives them actors too.
   const idleUsers: Who[] = [1, 2, 3].map((i) => ({ user: (nextUser += 2), name: text(`Lurker ${i}`) }));
@@ -128,8 +129,10 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
   const fresh: Who = { user: (nextUser += 1), name: text('Fresh Name') };
   users.push(disputed, fresh);
 
-  const ipv4 = Array.from({ length: 30 }, () => text(`${10 + Math.floor(random() * 200)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`));
-  const ipv6 = Array.from({ length: 12 }, () => text(`2001:DB8:${Math.floor(random() * 65536).toString(16).toUpperCase()}:0:0:0:0:${(1 + Math.floor(random() * 65535)).toString(16).toUpperCase()}`));
+  const octet = (from: number, span: number) => from + Math.floor(random() * span);
+  const ipv4 = Array.from({ length: 30 }, () => text(`${octet(10, 200)}.${octet(0, 256)}.${octet(0, 256)}.${octet(1, 254)}`));
+  const group = (from: number, span: number) => octet(from, span).toString(16).toUpperCase();
+  const ipv6 = Array.from({ length: 12 }, () => text(`2001:DB8:${group(0, 65536)}:0:0:0:0:${group(1, 65535)}`));
   const imported = [text('imported>Wikipedian'), text('en>Old Editor')];
   const anonymous: Who[] = [...ipv4, ...ipv6, ...imported].map((name) => ({ user: 0, name }));
   // Planted: registered-looking names with user id 0 that no user has; rows by user ids missing from `user`; user id
@@ -157,23 +160,32 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
   };
 
   for (const [table, statements] of Object.entries(mediawikiDdl)) {
-    for (const sql of statements) await db.execute(sql).catch((cause) => { throw new Error(`Creating ${table} for the MediaWiki fixture: ${cause.message}`); });
+    for (const sql of statements) {
+      await db.execute(sql).catch((cause) => { throw new Error(`Creating ${table} for the MediaWiki fixture: ${cause.message}`); });
+    }
   }
   const actorTable = options.actorTable ?? true;
   if (actorTable) for (const sql of actorDdl) await db.execute(sql);
 
   const batch = options.batchRows ?? 2000;
-  const insert = async (table: string, columns: string[], rows: unknown[][]) => {
+  /** Inserts rows given as column -> value objects (all with the same columns), in batches. */
+  const insert = async (table: string, rows: Array<Record<string, unknown>>) => {
+    const columns = Object.keys(rows[0] ?? {});
     for (let i = 0; i < rows.length; i += batch) {
-      await db.execute(`INSERT INTO ${quoteId(table)} (${columns.map(quoteId).join(', ')}) VALUES ?`, [rows.slice(i, i + batch)]);
+      const values = rows.slice(i, i + batch).map((r) => columns.map((c) => r[c]));
+      await db.execute(`INSERT INTO ${quoteId(table)} (${columns.map(quoteId).join(', ')}) VALUES ?`, [values]);
     }
   };
-  const stamp = () => new Date(Date.UTC(2004, 0, 1) + Math.floor(random() * 15 * 365 * 86400) * 1000).toISOString().replace(/\D/g, '').slice(0, 14);
-  const comment = () => text(pick(['typo', 'copyedit', 'Revert vandalism', 'Reverted edits by [[Special:Contributions]]', 'résumé: “quotes”', '']));
+  const stamp = () => new Date(Date.UTC(2004, 0, 1) + Math.floor(random() * 15 * 365 * 86400) * 1000)
+    .toISOString().replace(/\D/g, '').slice(0, 14);
+  const comments = ['typo', 'copyedit', 'Revert vandalism', 'Reverted edits by [[Special:Contributions]]', 'résumé: “quotes”', ''];
+  const comment = () => text(pick(comments));
   const sha1 = () => text(Array.from({ length: 31 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(random() * 36)]).join(''));
 
-  await insert('user', ['user_id', 'user_name', 'user_password', 'user_newpassword', 'user_email', 'user_touched', 'user_token', 'user_registration', 'user_editcount'],
-    users.map((u) => [u.user, u.name, Buffer.alloc(0), Buffer.alloc(0), '', stamp(), Buffer.alloc(32, 0x61), stamp(), Math.floor(random() * 5000)]));
+  await insert('user', users.map((u) => ({
+    user_id: u.user, user_name: u.name, user_password: Buffer.alloc(0), user_newpassword: Buffer.alloc(0), user_email: '',
+    user_touched: stamp(), user_token: Buffer.alloc(32, 0x61), user_registration: stamp(), user_editcount: Math.floor(random() * 5000),
+  })));
 
   const count = (share: number) => Math.max(planted.length + 10, Math.round(revisions * share));
   const generated: Record<string, Array<{ key: string; who: Who }>> = {};
@@ -181,24 +193,36 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
   const revs = people(revisions, true);
   const revKeys = revs.map((_, i) => i + 1 + Math.floor(i / 50) * 3);
   generated.revision = revs.map((w, i) => ({ key: String(revKeys[i]), who: w }));
-  await insert('revision', ['rev_id', 'rev_page', 'rev_text_id', 'rev_comment', 'rev_user', 'rev_user_text', 'rev_timestamp', 'rev_minor_edit', 'rev_len', 'rev_parent_id', 'rev_sha1'],
-    revs.map((w, i) => [revKeys[i], 1 + Math.floor(random() * revisions / 8), i + 1, comment(), w.user, w.name, stamp(), random() < 0.3 ? 1 : 0, Math.floor(random() * 90_000), i, sha1()]));
+  await insert('revision', revs.map((w, i) => ({
+    rev_id: revKeys[i], rev_page: 1 + Math.floor(random() * revisions / 8), rev_text_id: i + 1, rev_comment: comment(),
+    rev_user: w.user, rev_user_text: w.name, rev_timestamp: stamp(), rev_minor_edit: random() < 0.3 ? 1 : 0,
+    rev_len: Math.floor(random() * 90_000), rev_parent_id: i, rev_sha1: sha1(),
+  })));
 
   const ar = people(count(0.1), true);
   generated.archive = ar.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('archive', ['ar_id', 'ar_namespace', 'ar_title', 'ar_comment', 'ar_user', 'ar_user_text', 'ar_timestamp', 'ar_rev_id', 'ar_text_id', 'ar_len', 'ar_sha1'],
-    ar.map((w, i) => [i + 1, pick([0, 1, 2, 4]), text(`Deleted_page_${i % 40}`), comment(), w.user, w.name, stamp(), 100_000 + i, 200_000 + i, Math.floor(random() * 5000), sha1()]));
+  await insert('archive', ar.map((w, i) => ({
+    ar_id: i + 1, ar_namespace: pick([0, 1, 2, 4]), ar_title: text(`Deleted_page_${i % 40}`), ar_comment: comment(), ar_user: w.user,
+    ar_user_text: w.name, ar_timestamp: stamp(), ar_rev_id: 100_000 + i, ar_text_id: 200_000 + i, ar_len: Math.floor(random() * 5000),
+    ar_sha1: sha1(),
+  })));
 
   const blocks = people(count(0.03), true);
   generated.ipblocks = blocks.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('ipblocks', ['ipb_id', 'ipb_address', 'ipb_user', 'ipb_by', 'ipb_by_text', 'ipb_reason', 'ipb_timestamp', 'ipb_expiry', 'ipb_range_start', 'ipb_range_end'],
-    blocks.map((w, i) => [i + 1, text(`198.51.100.${i % 250}/${i}`), 0, w.user, w.name, comment(), stamp(), text('infinity'), text(`C6336400${i}`), text(`C63364FF${i}`)]));
+  await insert('ipblocks', blocks.map((w, i) => ({
+    ipb_id: i + 1, ipb_address: text(`198.51.100.${i % 250}/${i}`), ipb_user: 0, ipb_by: w.user, ipb_by_text: w.name,
+    ipb_reason: comment(), ipb_timestamp: stamp(), ipb_expiry: text('infinity'), ipb_range_start: text(`C6336400${i}`),
+    ipb_range_end: text(`C63364FF${i}`),
+  })));
 
   const images = people(count(0.05), true);
   const imageNames = images.map((_, i) => `File_${String(i).padStart(5, '0')}${i % 7 === 0 ? '_Ü' : ''}.jpg`);
   generated.image = images.map((w, i) => ({ key: imageNames[i]!, who: w }));
-  await insert('image', ['img_name', 'img_size', 'img_width', 'img_height', 'img_metadata', 'img_bits', 'img_media_type', 'img_major_mime', 'img_minor_mime', 'img_description', 'img_user', 'img_user_text', 'img_timestamp', 'img_sha1'],
-    images.map((w, i) => [text(imageNames[i]!), Math.floor(random() * 9e6), 800, 600, Buffer.alloc(0), 8, 'BITMAP', 'image', text('jpeg'), comment(), w.user, w.name, stamp(), sha1()]));
+  await insert('image', images.map((w, i) => ({
+    img_name: text(imageNames[i]!), img_size: Math.floor(random() * 9e6), img_width: 800, img_height: 600, img_metadata: Buffer.alloc(0),
+    img_bits: 8, img_media_type: 'BITMAP', img_major_mime: 'image', img_minor_mime: text('jpeg'), img_description: comment(),
+    img_user: w.user, img_user_text: w.name, img_timestamp: stamp(), img_sha1: sha1(),
+  })));
 
   const old = people(count(0.05), true);
   const oldRows = old.map((w, i) => {
@@ -207,24 +231,37 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
     return { w, file, ts, archive: `${ts}!${i}!${file}` };
   });
   generated.oldimage = oldRows.map((r) => ({ key: `${r.file} @ ${r.ts}`, who: r.w }));
-  await insert('oldimage', ['oi_name', 'oi_archive_name', 'oi_size', 'oi_width', 'oi_height', 'oi_bits', 'oi_description', 'oi_user', 'oi_user_text', 'oi_timestamp', 'oi_metadata', 'oi_sha1'],
-    oldRows.map((r) => [text(r.file), text(r.archive), Math.floor(random() * 9e6), 640, 480, 8, comment(), r.w.user, r.w.name, r.ts, Buffer.alloc(0), sha1()]));
+  await insert('oldimage', oldRows.map((r) => ({
+    oi_name: text(r.file), oi_archive_name: text(r.archive), oi_size: Math.floor(random() * 9e6), oi_width: 640, oi_height: 480,
+    oi_bits: 8, oi_description: comment(), oi_user: r.w.user, oi_user_text: r.w.name, oi_timestamp: r.ts, oi_metadata: Buffer.alloc(0),
+    oi_sha1: sha1(),
+  })));
 
   const fa = people(count(0.025), true);
   generated.filearchive = fa.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('filearchive', ['fa_id', 'fa_name', 'fa_storage_group', 'fa_storage_key', 'fa_deleted_user', 'fa_deleted_timestamp', 'fa_size', 'fa_description', 'fa_user', 'fa_user_text', 'fa_timestamp', 'fa_sha1'],
-    fa.map((w, i) => [i + 1, text(`Gone_${i}.png`), text('deleted'), text(`${i}.png`), 1, stamp(), Math.floor(random() * 9e5), comment(), w.user, w.name, stamp(), sha1()]));
+  await insert('filearchive', fa.map((w, i) => ({
+    fa_id: i + 1, fa_name: text(`Gone_${i}.png`), fa_storage_group: text('deleted'), fa_storage_key: text(`${i}.png`), fa_deleted_user: 1,
+    fa_deleted_timestamp: stamp(), fa_size: Math.floor(random() * 9e5), fa_description: comment(), fa_user: w.user, fa_user_text: w.name,
+    fa_timestamp: stamp(), fa_sha1: sha1(),
+  })));
 
   const rc = people(count(0.25), true);
   generated.recentchanges = rc.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('recentchanges', ['rc_id', 'rc_timestamp', 'rc_user', 'rc_user_text', 'rc_namespace', 'rc_title', 'rc_comment', 'rc_cur_id', 'rc_this_oldid', 'rc_last_oldid', 'rc_source', 'rc_ip', 'rc_old_len', 'rc_new_len'],
-    rc.map((w, i) => [i + 1, stamp(), w.user, w.name, 0, text(`Page_${i % 97}`), comment(), 1 + (i % 97), 10 * i, Math.max(0, 10 * i - 1), text('mw.edit'),
-      w.user === 0 && isIP(w.name.toString('latin1')) ? w.name : text('127.0.0.1'), 100, 120]));
+  await insert('recentchanges', rc.map((w, i) => ({
+    rc_id: i + 1, rc_timestamp: stamp(), rc_user: w.user, rc_user_text: w.name, rc_namespace: 0, rc_title: text(`Page_${i % 97}`),
+    rc_comment: comment(), rc_cur_id: 1 + (i % 97), rc_this_oldid: 10 * i, rc_last_oldid: Math.max(0, 10 * i - 1),
+    rc_source: text('mw.edit'),
+    rc_ip: w.user === 0 && isIP(w.name.toString('latin1')) ? w.name : text('127.0.0.1'), rc_old_len: 100, rc_new_len: 120,
+  })));
 
   const log = people(count(0.2), true);
   generated.logging = log.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('logging', ['log_id', 'log_type', 'log_action', 'log_timestamp', 'log_user', 'log_user_text', 'log_namespace', 'log_title', 'log_page', 'log_comment', 'log_params'],
-    log.map((w, i) => [i + 1, text(pick(['delete', 'move', 'upload', 'block', 'patrol'])), text('action'), stamp(), w.user, w.name, 0, text(`Page_${i % 97}`), i % 97, comment(), text('a:0:{}')]));
+  await insert('logging', log.map((w, i) => ({
+    log_id: i + 1, log_type: text(pick(['delete', 'move', 'upload', 'block', 'patrol'])), log_action: text('action'),
+    log_timestamp: stamp(),
+    log_user: w.user, log_user_text: w.name, log_namespace: 0, log_title: text(`Page_${i % 97}`), log_page: i % 97, log_comment: comment(),
+    log_params: text('a:0:{}'),
+  })));
 
   // Actors MediaWiki wrote already (in the write-both stage), with IDs from 1: some users and IPs as they are, one
   // actor whose name a user has but under another user id, and one whose user id a user has under another name.
@@ -234,13 +271,14 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
     { user: missingUser + 500, name: disputed.name },
     { user: fresh.user, name: text('Stale Name') },
   ];
-  if (actorTable) await insert('actor', ['actor_id', 'actor_user', 'actor_name'], existing.map((a, i) => [i + 1, a.user, a.name]));
+  if (actorTable) await insert('actor', existing.map((a, i) => ({ actor_id: i + 1, actor_user: a.user, actor_name: a.name })));
 
   return {
     seed, ...expectations(users, generated, existing), existingActors: existing.length,
     planted: {
       renamed: { user: renamed.user, oldName: renamedOld.name, newName: renamed.name }, missingUser, missingUserUnderIp,
-      registeredNameWithUserZero: { user: users[3]!.user, name: registeredNameWithUserZero.name }, idleUsers, invalidUtf8Name: special[3]!.name,
+      registeredNameWithUserZero: { user: users[3]!.user, name: registeredNameWithUserZero.name }, idleUsers,
+      invalidUtf8Name: special[3]!.name,
     },
   };
 }
@@ -253,7 +291,9 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
  * would disagree with an existing actor (same name, another user id; or same user id, another name) is in conflict:
  * its rows are left too.
  */
-function expectations(users: Who[], generated: Record<string, Array<{ key: string; who: Who }>>, existing: Array<{ user: number | null; name: Buffer }>) {
+function expectations(
+  users: Who[], generated: Record<string, Array<{ key: string; who: Who }>>, existing: Array<{ user: number | null; name: Buffer }>,
+) {
   const byId = new Map(users.map((u) => [u.user, u]));
   const byName = new Map(users.map((u) => [hex(u.name), u]));
   const anonymous = (name: Buffer) => { const s = name.toString('latin1'); return isIP(s) !== 0 || s.includes('>'); };

@@ -17,7 +17,7 @@ import { actor } from './schema.ts';
 /** A name that can never be a registered user's: an IPv4 or IPv6 address, or an imported user (`prefix>name`). */
 const anonymousName = (name: string) => `(IS_IPV4(${name}) OR IS_IPV6(${name}) OR LOCATE('>', ${name}) > 0)`;
 
-/** One of the eight tables: its alias, user id and user name columns, the reference it gets, its chunk key if not its primary key. */
+/** One of the eight tables: alias, user id and user name columns, the reference it gets, its chunk key if not its primary key. */
 interface ActorColumns { alias: string; user: string; text: string; reference: string; key?: string; rowKey?: string }
 
 const actorTables: ActorColumns[] = [
@@ -65,7 +65,8 @@ function actorProblems(t: ActorColumns): Record<string, ProblemDefinition> {
   return {
     [`unknownUser.${t.alias}`]: {
       description: `${t.alias} rows by a user id that is not in user`, severity: 'warning', from: t.alias, join: { user: join.user },
-      where: unknownUser, ...key, consequence: `${leftAs}; give the rows an existing user id, or user id 0 and a name that can have an actor`,
+      where: unknownUser, ...key,
+      consequence: `${leftAs}; give the rows an existing user id, or user id 0 and a name that can have an actor`,
     },
     [`unusableName.${t.alias}`]: {
       description: `${t.alias} rows by user id 0 under a name no user has that is neither an IP address nor an imported name`,
@@ -77,7 +78,7 @@ function actorProblems(t: ActorColumns): Record<string, ProblemDefinition> {
 
 export default defineMapping({
   name: 'mediawiki-actor',
-  description: "MediaWiki's actor migration (migrateActors.php): user id + user name/IP in eight tables -> actor rows and *_actor references",
+  description: "MediaWiki's actor migration (migrateActors.php): user id + user name/IP in eight tables -> actors and *_actor references",
   sources: {
     revision: 'revision', archive: 'archive', ipblocks: 'ipblocks', image: 'image', oldimage: 'oldimage',
     filearchive: 'filearchive', recentchanges: 'recentchanges', logging: 'logging', user: 'user', namedUser: 'user',

@@ -182,7 +182,9 @@ export function skippedKeysSql(l: CompiledLookup): string {
 
 /** The distinct natural keys of the rows that get a lookup row (not skipped, not in conflict). Column: k (bytes). */
 export function usableKeysSql(l: CompiledLookup, conflicted: readonly string[]): string {
-  return lookupRowSets(l).map((s) => `SELECT DISTINCT ${s.natural} AS k FROM ${s.from} WHERE NOT ${s.skipped} AND ${notAmong(s.natural, conflicted)}`).join('\nUNION ');
+  return lookupRowSets(l)
+    .map((s) => `SELECT DISTINCT ${s.natural} AS k FROM ${s.from} WHERE NOT ${s.skipped} AND ${notAmong(s.natural, conflicted)}`)
+    .join('\nUNION ');
 }
 
 /**

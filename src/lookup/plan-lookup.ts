@@ -117,9 +117,10 @@ export async function planLookups(
       if (Number(c!.nokey ?? 0) > 0) {
         const first = s.keySql === null ? [] : await db.query<{ k: Buffer | string | number }>(
           `SELECT ${s.keySql} AS k FROM ${s.from} WHERE NOT ${s.skipped} AND ${s.natural} IS NULL ORDER BY ${s.keySql} LIMIT 5`);
-        const keys = first.length === 0 ? '' : ` (${s.keyColumn} ${first.map((r) => displayKey(r.k)).join(', ')}${Number(c!.nokey) > first.length ? ', ...' : ''})`;
-        out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${s.table}${keys} give no ${l.naturalKey} (NULL), so they can have no ${l.table} row; ` +
-          'nothing is written. Fix them, or make the source\'s skip condition pick them.');
+        const more = Number(c!.nokey) > first.length ? ', ...' : '';
+        const keys = first.length === 0 ? '' : ` (${s.keyColumn} ${first.map((r) => displayKey(r.k)).join(', ')}${more})`;
+        out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${s.table}${keys} give no ${l.naturalKey} (NULL), ` +
+          `so they can have no ${l.table} row; nothing is written. Fix them, or make the source's skip condition pick them.`);
       }
       plan.sources.push({
         alias: s.alias, table: s.table, keyColumn: s.keyColumn, reference: s.reference, rows, skipped, conflicted,
@@ -128,8 +129,12 @@ export async function planLookups(
     }
     plan.everyRowOf = [];
     for (const e of l.everyRowOf) {
-      const [c] = await db.query<{ n: string; nokey: string | null }>(`SELECT COUNT(*) AS n, SUM(${e.natural} IS NULL) AS nokey FROM ${e.from}`);
-      if (Number(c!.nokey ?? 0) > 0) out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${e.table} give no ${l.naturalKey} (NULL), so they can have no ${l.table} row; fix them.`);
+      const [c] = await db.query<{ n: string; nokey: string | null }>(
+        `SELECT COUNT(*) AS n, SUM(${e.natural} IS NULL) AS nokey FROM ${e.from}`);
+      if (Number(c!.nokey ?? 0) > 0) {
+        out.refusals.push(`Lookup ${name}: ${c!.nokey} row(s) of ${e.table} give no ${l.naturalKey} (NULL), so they can have no ` +
+          `${l.table} row; nothing is written. Fix them.`);
+      }
       plan.everyRowOf.push({ alias: e.alias, table: e.table, rows: Number(c!.n) });
     }
     const [keys] = await db.query<{ n: string; reuse: string | null }>(info

@@ -54,12 +54,16 @@ export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknow
       `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see Data problems).`, '',
       '| table | reference | rows | filled | skipped | in conflict | references |', '| --- | --- | ---: | ---: | ---: | ---: | --- |');
     for (const s of l.sources) lines.push(`| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ${s.ok === false ? '**differs**' : verdict(s.ok)} |`);
-    for (const e of l.everyRowOf ?? []) lines.push(`| ${md(e.table)} | (every row gets its ${md(l.table)} row) | ${e.rows} | | | | ${e.ok === false ? '**differs**' : verdict(e.ok)} |`);
+    for (const e of l.everyRowOf ?? []) {
+      const ok = e.ok === false ? '**differs**' : verdict(e.ok);
+      lines.push(`| ${md(e.table)} | (every row gets its ${md(l.table)} row) | ${e.rows} | | | | ${ok} |`);
+    }
   }
   return lines;
 }
 
-const mark = (ok: boolean | null) => (ok === null ? '-' : ok ? '<span class="ok">✓ as defined</span>' : '<span class="bad">✗ differs</span>');
+const mark = (ok: boolean | null) =>
+  (ok === null ? '-' : ok ? '<span class="ok">✓ as defined</span>' : '<span class="bad">✗ differs</span>');
 
 export function lookupsHtml(lookups: readonly ReportLookup[]): string {
   if (lookups.length === 0) return '';
@@ -68,6 +72,7 @@ export function lookupsHtml(lookups: readonly ReportLookup[]): string {
 <table><thead><tr><th>table</th><th>reference</th><th>rows</th><th>filled</th><th>skipped</th><th>in conflict</th><th>references</th></tr></thead>
 <tbody>${l.sources.map((s) => `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td><td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
     `<td>${mark(s.ok)}</td></tr>`).join('\n')}${(l.everyRowOf ?? []).map((e) => `
-<tr${e.ok === false ? ' class="failed"' : ''}><td><code>${esc(e.table)}</code></td><td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
+<tr${e.ok === false ? ' class="failed"' : ''}><td><code>${esc(e.table)}</code></td>` +
+    `<td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
     `<td></td><td></td><td></td><td>${mark(e.ok)}</td></tr>`).join('')}</tbody></table>`).join('\n')}</section>`;
 }

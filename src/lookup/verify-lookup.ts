@@ -133,7 +133,8 @@ async function sourceChecks(db: Db, l: CompiledLookup, s: CompiledLookupSource, 
 /** Every row of an `everyRowOf` source whose natural key is not in conflict has the lookup row of its key and values. */
 async function everyRowCheck(db: Db, l: CompiledLookup, e: CompiledLookupRows, conflicted: string[], limit: number): Promise<Check> {
   const a = quoteId(lookupAlias);
-  const from = `${e.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${e.natural} WHERE NOT ${among(e.natural, conflicted)}`;
+  const from = `${e.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${e.natural} ` +
+    `WHERE NOT ${among(e.natural, conflicted)}`;
   const wrong = `NOT (${a}.${quoteId(l.idColumn)} IS NOT NULL AND ${ownLookupRowSql(l, e)})`;
   const [counts] = await db.query<{ n: string; bad: string | null }>(`SELECT COUNT(*) AS n, SUM(${wrong}) AS bad FROM ${from}`);
   const bad = Number(counts!.bad ?? 0);
@@ -141,9 +142,12 @@ async function everyRowCheck(db: Db, l: CompiledLookup, e: CompiledLookupRows, c
     `SELECT ${e.natural} AS k, ${a}.${quoteId(l.idColumn)} AS id FROM ${from} AND ${wrong} ORDER BY k LIMIT ${limit}`);
   return {
     id: `${l.name}.${e.alias}.rows`, kind: 'lookup', table: l.table,
-    title: `${l.table}: each of the ${Number(counts!.n)} row(s) of ${e.table} not in conflict has the ${l.table} row of its ${[l.naturalKey, ...l.columns].join(', ')}`,
+    title: `${l.table}: each of the ${Number(counts!.n)} row(s) of ${e.table} not in conflict has the ${l.table} row of its ` +
+      [l.naturalKey, ...l.columns].join(', '),
     ok: bad === 0, expected: Number(counts!.n), actual: Number(counts!.n) - bad,
-    failures: rows.map((r) => ({ key: displayKey(r.k), reason: r.id === null ? `no ${l.table} row` : `${l.table} row ${r.id} holds other values` })),
+    failures: rows.map((r) => ({
+      key: displayKey(r.k), reason: r.id === null ? `no ${l.table} row` : `${l.table} row ${r.id} holds other values`,
+    })),
     failureCount: bad,
   };
 }

@@ -11,8 +11,8 @@ import { faultPoint } from '../run/fault-points.ts';
 import { finishStep, journaledStep, startStep, stepRecord, type StepRecord } from '../run/journal.ts';
 import { adaptChunk, type Throttle } from '../run/throttle.ts';
 import {
-  chunkBoundSql, compilePlannedLookup, fillChunkSql, keyBatchBoundSql, keyBatchSql, keysTableSql, lookupAlias, lookupRowSets, type CompiledLookup,
-  type CompiledLookupSource,
+  chunkBoundSql, compilePlannedLookup, fillChunkSql, keyBatchBoundSql, keyBatchSql, keysTableSql, lookupAlias, lookupRowSets,
+  type CompiledLookup, type CompiledLookupSource,
 } from './compile-lookup.ts';
 import type { LookupPlan } from './plan-lookup.ts';
 

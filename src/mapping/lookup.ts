@@ -141,7 +141,9 @@ export function validateLookups(
       if (!(alias in sources)) problems.push(`${at}: '${alias}' is not a source`);
       if (alias in lookup.from) problems.push(`${at}: '${alias}' is also in from; a source either gets a reference or is read whole`);
       if (!(lookup.naturalKey in (every.values ?? {}))) problems.push(`${at}: values must give the natural key ${lookup.naturalKey}`);
-      if (Object.keys(every.values ?? {}).sort().join(',') !== columnsOfFrom) problems.push(`${at}: values must give the same columns as the sources of from`);
+      if (Object.keys(every.values ?? {}).sort().join(',') !== columnsOfFrom) {
+        problems.push(`${at}: values must give the same columns as the sources of from`);
+      }
     }
   }
 }

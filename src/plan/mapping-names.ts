@@ -20,13 +20,16 @@ export function compileMappingNames(mapping: Mapping, names: TableNames, stepKey
     }
   };
   for (const [name, step] of Object.entries(mapping.steps)) {
-    attempt(`step ${name}`, () => compileStep(mapping, name, step, stepKeys.get(name) ?? step.key ?? 'ID', { strategy: 'offset', offset: 0 }, names));
+    const key = stepKeys.get(name) ?? step.key ?? 'ID';
+    attempt(`step ${name}`, () => compileStep(mapping, name, step, key, { strategy: 'offset', offset: 0 }, names));
   }
   for (const [name, p] of Object.entries(mapping.problems ?? {})) {
     attempt(`problem ${name}`, () => [fromClauseSql(p.from, p.join ?? {}, names), names.snippet(p.where), p.key && names.snippet(p.key)]);
   }
   for (const [name, p] of Object.entries(mapping.projections ?? {})) attempt(`projection ${name}`, () => compileProjection(name, p, names));
-  for (const c of mapping.finalize ?? []) attempt(`finalize ${c.kind} ${c.table}.${c.column}`, () => [names.tableOf(c.table), names.columnOf(c.table, c.column)]);
+  for (const c of mapping.finalize ?? []) {
+    attempt(`finalize ${c.kind} ${c.table}.${c.column}`, () => [names.tableOf(c.table), names.columnOf(c.table, c.column)]);
+  }
   for (const name of Object.keys(mapping.lookups ?? {})) attempt(`lookup ${name}`, () => compileLookup(mapping, name, names));
   for (const [name, r] of Object.entries(mapping.replays ?? {})) {
     attempt(`replay ${name}`, () => [names.snippet(r.events), ...Object.values(r.compare).map((c) => names.snippet(c.legacy))]);
@@ -50,7 +53,8 @@ export async function missingColumns(
     const have = new Set(info.columns.map((c) => c.name));
     for (const column of [...columns].filter((c) => !have.has(c)).sort()) {
       missing.push({
-        table, column, message: `Mapping ${mapping.name} reads column ${alias}.${column}, which table ${table} in the database does not have ` +
+        table, column,
+        message: `Mapping ${mapping.name} reads column ${alias}.${column}, which table ${table} in the database does not have ` +
           `(it has: ${info.columns.map((c) => c.name).join(', ')}); fix the mapping or its aliases.yaml to the live schema.`,
       });
     }

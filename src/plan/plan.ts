@@ -204,7 +204,8 @@ async function planOf(
   const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
   // Every legacy column the mapping's SQL reads must exist, or the plan would fail on it with a raw SQL error.
   const probe = sourceTableNames(mapping);
-  compileMappingNames(mapping, probe, new Map(Object.entries(mapping.steps).map(([n, st]) => [n, st.key ?? sourceOf(st.from)?.keyColumn ?? 'ID'])));
+  const stepKeys = new Map(Object.entries(mapping.steps).map(([n, st]) => [n, st.key ?? sourceOf(st.from)?.keyColumn ?? 'ID']));
+  compileMappingNames(mapping, probe, stepKeys);
   refusals.push(...(await missingColumns(mapping, probe, describe)).map((m) => m.message));
   const ready = refusals.length === 0;
 
@@ -224,7 +225,9 @@ async function planOf(
         [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));
         // Every expression the write evaluates, resolved by the server without reading a row: a name the database
         // lacks (in SQL outside the placeholders) refuses the plan here rather than failing the write.
-        const exprs = counting.targets.flatMap((t) => [t.when ?? '1', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql]))]);
+        const exprs = counting.targets.flatMap((t) => [
+          t.when ?? '1', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+        ]);
         await db.query(`SELECT ${exprs.map((e) => `(${e})`).join(', ')} FROM ${counting.fromClause} WHERE (${counting.where}) LIMIT 0`);
       }
       steps.push({

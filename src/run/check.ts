@@ -91,7 +91,9 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
     }
     // A column an alias names is reported once, by its alias above.
     const brokenTargets = new Set(aliases.filter((a) => !a.ok).map((a) => a.target));
-    for (const m of await missingColumns(mapping, names, describe)) if (!brokenTargets.has(`${m.table}.${m.column}`)) references.push(m.message);
+    for (const m of await missingColumns(mapping, names, describe)) {
+      if (!brokenTargets.has(`${m.table}.${m.column}`)) references.push(m.message);
+    }
     return {
       mapping: mapping.name, aliasFile: file?.path ?? null, version: file?.version ?? null, aliases, references,
       ok: aliases.every((a) => a.ok) && references.length === 0,
