@@ -1,5 +1,6 @@
 import type { Db } from '../../src/db/connection.ts';
 import { quoteId } from '../../src/db/quote.ts';
+import { exactValue } from './table-state.ts';
 
 /**
  * Everything a restore must give back of one table, sequence or system-versioned table, as the server shows it:
@@ -16,16 +17,6 @@ export interface ExactState {
   checksum: string | null;
   rows: string[];
   triggers: string[][];
-}
-
-function exactValue(column: string, dataType: string): string {
-  const c = quoteId(column);
-  let value: string;
-  if (dataType === 'float') value = `HEX(CAST(CAST(${c} AS DOUBLE) AS CHAR))`;
-  else if (dataType === 'enum' || dataType === 'set') value = `CONCAT(${c} + 0, '/', HEX(${c}))`;
-  else if (/char|text|binary|blob|json|bit|geometry|point|linestring|polygon|collection/.test(dataType)) value = `HEX(${c})`;
-  else value = `HEX(CAST(${c} AS CHAR))`;
-  return `IF(${c} IS NULL, 'NULL', ${value})`;
 }
 
 /** The names of a system-versioned table's row start and end: its PERIOD FOR SYSTEM_TIME, or the implicit ones. */

@@ -14,7 +14,8 @@ export interface TableState {
   rows: string[];
 }
 
-function exactValue(column: string, dataType: string): string {
+/** SQL for one column's stored value as exact text: hex of its bytes (FLOAT at double precision, ENUM/SET with their index). */
+export function exactValue(column: string, dataType: string): string {
   const c = quoteId(column);
   let value: string;
   if (dataType === 'float') value = `HEX(CAST(CAST(${c} AS DOUBLE) AS CHAR))`;
