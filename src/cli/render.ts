@@ -108,5 +108,9 @@ export function renderRestore(
     `${restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`];
   if (r.droppedRenamed?.length) lines.push(`Dropped ${r.droppedRenamed.join(', ')}, renamed at cutover.`);
   if (restore.repointed.length > 0) lines.push(`Pointed back at the restored tables: foreign keys ${restore.repointed.join(', ')}.`);
+  const definitionOnly = restore.tables.filter((t) => t.action === 'restored' && !t.checksumVerified).map((t) => t.name);
+  if (definitionOnly.length > 0) lines.push(`Restored by definition only (their rows are those of the tables they are built on): ${definitionOnly.join(', ')}.`);
+  const differing = restore.tables.filter((t) => t.definitionMatches === false).map((t) => t.name);
+  if (differing.length > 0) lines.push(`WARNING: SHOW CREATE TABLE now differs from the backup's saved definition for ${differing.join(', ')}; compare them with the schema files of backup ${r.backupId}.`);
   return lines.join('\n');
 }
