@@ -8,8 +8,8 @@ import { autoIncrementOf } from './create-statement.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
 import {
-  dropRestoreJournal, openRestoreJournal, remainingSteps, RESTORE_JOURNAL_TABLE, saveRestoreJournal, swapped, unfinishedRestores,
-  type RestoreJournal, type RetiredTable,
+  databaseDefaults, dropRestoreJournal, openRestoreJournal, remainingSteps, RESTORE_JOURNAL_TABLE, saveRestoreJournal, swapped,
+  unfinishedRestores, type RestoreJournal, type RetiredTable,
 } from './restore-journal.ts';
 import { withRestoreSession } from './restore-session.ts';
 import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod, type StagedTable } from './stage-tables.ts';
@@ -128,6 +128,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
       await save();
     };
     if (resumed) log(`Resuming the restore of backup ${id}, interrupted after: ${journal.done.at(-1) ?? 'its start'}.`);
+    if (resumed) await putBackDatabaseDefaults(db, journal, log);
     if (!swapped(journal) && journal.swap && (await swapHappened(db, journal.swap))) await step('swap');
     if (!swapped(journal)) {
       await refuseNonTables(db, id, names);
@@ -205,6 +206,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
           await step(`finish ${s.entry.name}`);
           faultPoint(`restore finish ${s.entry.name}`);
         }
+        await putBackDatabaseDefaults(db, journal, log);
         journal.status = 'done';
         await save();
       } catch (error) {
@@ -259,6 +261,21 @@ function unfinished(db: Db, journal: RestoreJournal, error: unknown): Eventshift
       `Run the same restore again: it resumes from its journal (${RESTORE_JOURNAL_TABLE}).`,
     { subject: journal.backupId, cause: error, details: { done: journal.done, remaining: remainingSteps(journal) } },
   );
+}
+
+/** The database's default character set and collation as they were when the restore began, if anything changed them. */
+async function putBackDatabaseDefaults(db: Db, journal: RestoreJournal, log: (line: string) => void): Promise<void> {
+  const then = journal.databaseDefaults;
+  if (!then) return;
+  const now = await databaseDefaults(db);
+  if (now.charset === then.charset && now.collation === then.collation) return;
+  const name = (n: string) => {
+    if (!/^[A-Za-z0-9_]+$/.test(n)) throw new EventshiftError('internal', `"${n}" is not a character set or collation name.`);
+    return n;
+  };
+  await db.execute(`ALTER DATABASE ${quoteId(db.database)} CHARACTER SET ${name(then.charset)} COLLATE ${name(then.collation)}`);
+  log(`Put the database's default collation back to ${then.collation} ` +
+    `(it was ${now.collation}: a restore was interrupted while recreating a trigger).`);
 }
 
 /** For a refusal of backup `id`: what an unfinished restore of it left, if there is one. */

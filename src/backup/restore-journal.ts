@@ -36,6 +36,25 @@ export interface RestoreJournal {
   swap: SwapPlan | null;
   /** Whether SHOW CREATE TABLE of each finished table matched the saved one. */
   definitions: Record<string, boolean>;
+  /**
+   * The database's default character set and collation when the restore began. Recreating a trigger switches them
+   * for a moment (triggers.ts); a restore killed then puts them back from here when it resumes.
+   */
+  databaseDefaults?: DatabaseDefaults;
+}
+
+export interface DatabaseDefaults {
+  charset: string;
+  collation: string;
+}
+
+/** The database's default character set and collation now. */
+export async function databaseDefaults(db: Db): Promise<DatabaseDefaults> {
+  const [row] = await db.query<{ cs: string; coll: string }>(
+    'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+    [db.database],
+  );
+  return { charset: row!.cs, collation: row!.coll };
 }
 
 /** A table that is not in the backup but holds the place of one that is, and is dropped when that one comes back. */
@@ -114,6 +133,7 @@ export async function openRestoreJournal(
   }
   const journal: RestoreJournal = {
     backupId: id, tables, retire, status: 'running', startedAt: now.toISOString(), done: [], staged: {}, swap: null, definitions: {},
+    databaseDefaults: await databaseDefaults(db),
   };
   await db.execute(
     `REPLACE INTO ${RESTORE_JOURNAL_TABLE} (backup_id, status, journal, started_at, updated_at) VALUES (?, 'running', ?, ?, ?)`,

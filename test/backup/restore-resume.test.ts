@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { createBackup, restoreBackup, unfinishedRestores } from '../../src/backup/index.ts';
+import { tableExists } from '../../src/db/introspect.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { runCli } from '../support/cli.ts';
+import { snapshot, snapshotDifferences } from '../support/snapshot.ts';
+import { testWorkspace } from '../support/workspace.ts';
+import { leftoverTables } from './table-state.ts';
+
+/** The restore journal (eventshift_restores): what a restore that stopped part-way leaves, and how the next one goes on. */
+const ws = testWorkspace('restore_resume');
+
+async function withTables(label: string): Promise<TestDatabase> {
+  const t = await ws.database(label);
+  await t.db.execute('CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB');
+  await t.db.execute("INSERT INTO a VALUES (1, 'one'), (2, 'two')");
+  await t.db.execute('CREATE TABLE b (id INT PRIMARY KEY, a_id INT, CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES a (id)) ENGINE=InnoDB');
+  await t.db.execute('INSERT INTO b VALUES (10, 1), (20, 2)');
+  return t;
+}
+
+const failAt = (point: string) => (name: string) => {
+  if (name === point) throw new Error(`stopped at ${point}`);
+};
+
+describe('a restore that fails part-way', () => {
+  it('before its swap: changes nothing, leaves no staging table and no journal', async () => {
+    const t = await withTables('before_swap');
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
+    await t.db.execute("UPDATE a SET v = 'changed'");
+    const before = await snapshot(t.db);
+    const restore = restoreBackup(t.db, { dir: ws.dir, id: manifest.id, faultPoint: failAt('restore stage b loaded') });
+    await expect(restore).rejects.toMatchObject({
+      message: expect.stringMatching(/^Restore of backup \S+ failed before any table was replaced; nothing was changed: stopped at/),
+    });
+    expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
+    expect(await leftoverTables(t.db)).toEqual([]);
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+  });
+
+  it("after its swap: a trigger's switched database collation is put back when it resumes", async () => {
+    const t = await withTables('collation');
+    const [{ coll: original } = { coll: '' }] = await t.db.query<{ coll: string }>(
+      'SELECT DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()',
+    );
+    // A trigger created while the database's default collation was another (its variables take that one).
+    await t.db.execute(`ALTER DATABASE \`${t.name}\` COLLATE utf8mb4_bin`);
+    await t.db.execute('CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW ' +
+      "BEGIN DECLARE w VARCHAR(10) DEFAULT 'x'; SET NEW.v = UPPER(NEW.v); END");
+    await t.db.execute(`ALTER DATABASE \`${t.name}\` COLLATE ${original}`);
+    const before = await snapshot(t.db);
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
+    await t.db.execute('DELETE FROM b WHERE id = 20');
+    const stopped = restoreBackup(t.db, { dir: ws.dir, id: manifest.id, faultPoint: failAt('restore foreign keys b') });
+    await expect(stopped).rejects.toMatchObject({
+      message: expect.stringContaining('recreating the triggers and AUTO_INCREMENT of a, b remain to do. Run the same restore again'),
+    });
+    // As a kill in the middle of recreating the trigger leaves it (triggers.ts switches it for a moment).
+    await t.db.execute(`ALTER DATABASE \`${t.name}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
+    const log: string[] = [];
+    const result = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id, log: (line) => log.push(line) });
+    expect(result.resumed).toBe(true);
+    expect(log).toContain(`Put the database's default collation back to ${original} ` +
+      '(it was latin1_swedish_ci: a restore was interrupted while recreating a trigger).');
+    expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
+    const [{ coll } = { coll: '' }] = await t.db.query<{ coll: string }>(
+      'SELECT DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()',
+    );
+    expect(coll).toBe(original);
+  });
+});
+
+describe('restores of two backups', () => {
+  it('one killed before its swap is cleared away by a restore of another; one killed after it must be finished first', async () => {
+    const t = await withTables('two_backups');
+    const first = await createBackup(t.db, { dir: ws.dir, tables: ['a'] });
+    await t.db.execute("UPDATE a SET v = 'second'");
+    const second = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
+    const cli = (id: string, env: Record<string, string> = {}) =>
+      runCli(['restore', '--yes', '--force', '--backup', id, '--backup-dir', ws.dir], {
+        cwd: ws.dir, env: { DATABASE_URL: t.url, ...env },
+      });
+    expect(cli(first.id, { EVENTSHIFT_FAULT: 'restore stage a verified' }).signal).toBe('SIGKILL');
+    expect((await leftoverTables(t.db)).length).toBe(1);
+    const other = cli(second.id);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stderr).toMatch(/A restore of backup \S+ had stopped before replacing any table; its 1 staging table\(s\) were dropped\./);
+    expect(await leftoverTables(t.db)).toEqual([]);
+
+    expect(cli(first.id, { EVENTSHIFT_FAULT: 'restore swap after' }).signal).toBe('SIGKILL');
+    const refused = cli(second.id);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`A restore of backup ${first.id} into ${t.name} began`);
+    expect(refused.stderr).toContain(`Run that restore again (\`eventshift restore --backup ${first.id}\`, or restore its mapping) ` +
+      'to finish it first.');
+    const finished = cli(first.id);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(await t.db.query('SELECT v FROM a ORDER BY id')).toEqual([{ v: 'one' }, { v: 'two' }]);
+    expect(await tableExists(t.db, 'b')).toBe(true);
+    expect(await leftoverTables(t.db)).toEqual([]);
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+  }, 120_000);
+});
