@@ -11,7 +11,9 @@ import type { Mapping } from '../mapping/define.ts';
  *
  * An object's text "names" a table or column when it holds the name as a word, bare or quoted: a match in a comment
  * or a string is a false alarm, which only costs a declaration in the mapping; the server keeps no dependency list
- * for routines, events and triggers that could do better.
+ * for routines, events and triggers that could do better. An object whose definition the connecting user may not read
+ * is listed as breaking, whatever it reads; one the user may not see at all (a routine without any privilege on it)
+ * cannot be listed.
  */
 
 export type DependentKind = 'view' | 'trigger' | 'procedure' | 'function' | 'event' | 'foreign key';
@@ -142,7 +144,8 @@ interface TextObject {
   kind: Exclude<DependentKind, 'foreign key'>;
   schema: string;
   name: string;
-  text: string;
+  /** Its definition; null when this user may not read it (privileges): it may name anything. */
+  text: string | null;
   /** For a trigger: the table it is on, and when it fires. */
   table?: string;
   when?: string;
@@ -201,11 +204,12 @@ async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys
   }
   return {
     objects: [
-      ...views.map((v): TextObject => ({ kind: 'view', schema: v.s, name: v.n, text: v.d ?? '' })),
+      // information_schema gives an empty VIEW_DEFINITION, and a NULL ROUTINE_DEFINITION, to a user who may not read it.
+      ...views.map((v): TextObject => ({ kind: 'view', schema: v.s, name: v.n, text: v.d || null })),
       ...routines.map((r): TextObject => ({
-        kind: r.t.toLowerCase() === 'procedure' ? 'procedure' : 'function', schema: r.s, name: r.n, text: r.d ?? '',
+        kind: r.t.toLowerCase() === 'procedure' ? 'procedure' : 'function', schema: r.s, name: r.n, text: r.d,
       })),
-      ...events.map((e): TextObject => ({ kind: 'event', schema: e.s, name: e.n, text: e.d ?? '' })),
+      ...events.map((e): TextObject => ({ kind: 'event', schema: e.s, name: e.n, text: e.d })),
       ...triggers.map((t): TextObject => ({
         kind: 'trigger', schema: t.s, name: t.n, text: t.d ?? '', table: t.ts === here ? t.t : `${t.ts}.${t.t}`,
         when: `${t.timing} ${t.ev}`, event: t.ev,
@@ -258,7 +262,7 @@ export async function findDependents(
   const acceptedTrigger = accepted(mapping.accepts?.triggers);
   const nameOf = (o: { schema: string; name: string }) => (o.schema === here ? o.name : `${o.schema}.${o.name}`);
   const namesTable = (o: TextObject, table: string) =>
-    (o.schema === here ? namesIdentifier(o.text, table) : namesQualified(o.text, here, table));
+    (o.schema === here ? namesIdentifier(o.text ?? '', table) : namesQualified(o.text ?? '', here, table));
 
   const dependents: Dependent[] = [];
   const refusals: string[] = [];
@@ -297,6 +301,17 @@ export async function findDependents(
     }
 
     for (const o of objects) {
+      if (o.text === null) {
+        // What it reads cannot be known: it is listed as breaking, so that only a declaration lets the change go ahead.
+        if (o.schema === here) {
+          add({
+            kind: o.kind, name: nameOf(o), effect: 'breaks',
+            detail: 'its definition cannot be read with this user\'s privileges (a view needs SHOW VIEW; a routine SELECT on ' +
+              'mysql.proc, or being its definer), so it may read what the change renames or drops',
+          });
+        }
+        continue;
+      }
       const nameTable = namesTable(o, change.table);
       if (change.kind === 'renameTable') {
         if (on(o) && !nameTable) {
@@ -315,7 +330,7 @@ export async function findDependents(
         continue;
       }
       // A column is named by a trigger on its table (NEW.c, OLD.c), or by any object that also names the table.
-      const nameColumn = (on(o) || nameTable) && namesIdentifier(o.text, change.column);
+      const nameColumn = (on(o) || nameTable) && namesIdentifier(o.text ?? '', change.column);
       if (!nameColumn) continue;
       add({
         kind: o.kind, name: nameOf(o), effect: 'breaks',
@@ -350,7 +365,7 @@ export async function findDependents(
       ORDER BY TABLE_NAME`, [here])).map((r) => r.t);
   for (const o of fired) {
     const by = [...new Set(writes.filter((w) => w.table === o.table && w.event === o.event).map((w) => w.by))];
-    const names = tables.filter((t) => t !== o.table && namesIdentifier(o.text, t));
+    const names = tables.filter((t) => t !== o.table && namesIdentifier(o.text ?? '', t));
     firedTriggers.push({ name: o.name, table: o.table!, when: o.when!, by, accepted: acceptedTrigger(o.name), names });
   }
   const unaccepted = firedTriggers.filter((t) => !t.accepted);

@@ -30,8 +30,9 @@ async function applyAll(t: TestDatabase, dir: string, reverse = false): Promise<
   const files = (await readdir(dir)).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
   for (const f of reverse ? files.reverse() : files) {
     const input = await readFile(join(dir, f), 'utf8');
-    const r = spawnSync('mariadb', ['--user=root', `--host=${new URL(serverUrl).hostname}`, `--port=${new URL(serverUrl).port || '3306'}`, t.name],
-      { input, encoding: 'utf8' });
+    const url = new URL(serverUrl);
+    const args = ['--user=root', `--host=${url.hostname}`, `--port=${url.port || '3306'}`, t.name];
+    const r = spawnSync('mariadb', args, { input, encoding: 'utf8' });
     expect(r.status, `${f}: ${r.stderr}`).toBe(0);
   }
 }
@@ -43,7 +44,8 @@ const cases: Array<[string, Mapping, string, string]> = [
 
 describe('eventshift sql on Sakila', () => {
   for (const [label, mapping, fill, table] of cases) {
-    it(`${label}: the fill keeps ${table}.last_update; applied by hand it gives migrate's database, its rollback the original`, async () => {
+    it(`${label}: the fill keeps ${table}.last_update; applied by hand it gives migrate's database, its rollback the original`,
+      async () => {
       const viaMigrate = await sakila(`sql_m_${mapping.name}`);
       const migrated = await migrate({ databaseUrl: viaMigrate.url, mapping, backupDir: ws.path('b'), reportDir: ws.path('r') });
       expect(migrated.status).toBe('completed');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -11,6 +12,7 @@ import { namesIdentifier, type Dependent } from '../../src/plan/dependents.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { finalize } from '../../src/run/finalize.ts';
 import { EventshiftError } from '../../src/errors.ts';
+import { quoteId } from '../../src/db/quote.ts';
 
 /**
  * What depends on what the cutover renames and finalize drops, on the public Sakila database: `rental` is named by
@@ -91,10 +93,12 @@ describe('plan on Sakila: what depends on the renamed rental table', () => {
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stdout).toContain('cutover: rename rental to OLD rental');
     expect(refused.stdout).toMatch(/view sales_by_store BREAKS: its definition reads rental by name/);
-    expect(refused.stdout).toMatch(/foreign key fk_payment_rental follows: payment\(rental_id\) -> rental\(rental_id\) will reference OLD rental/);
+    expect(refused.stdout).toMatch(
+      /foreign key fk_payment_rental follows: payment\(rental_id\) -> rental\(rental_id\) will reference OLD rental/);
     expect(refused.stdout).toContain('upd_film (AFTER UPDATE ON film), by projection copies (accepted by the mapping)');
     expect(refused.stdout).toMatch(/REFUSED: Cutover would rename rental to OLD rental, and 5 object\(s\)/);
-    const accepted = runCli(['plan', path, '--accept-breaking', '--backup-dir', ws.path('backups')], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    const accepted = runCli(['plan', path, '--accept-breaking', '--backup-dir', ws.path('backups')],
+      { cwd: ws.dir, env: { DATABASE_URL: t.url } });
     expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
     expect(accepted.stdout).toMatch(/function get_customer_balance BREAKS \(accepted by --accept-breaking\)/);
   });
@@ -104,14 +108,17 @@ describe('plan on Sakila: what depends on the renamed rental table', () => {
     const r = await plan({ databaseUrl: t.url, mapping: description });
     const finalized = r.plan.dependents!.filter((d) => d.stage === 'finalize');
     // film_list and nicer_but_slower_film_list select film.description; ins_film and upd_film copy it into film_text.
-    expect(finalized.map(label).sort()).toEqual(['trigger ins_film', 'trigger upd_film', 'view film_list', 'view nicer_but_slower_film_list']);
+    expect(finalized.map(label).sort())
+      .toEqual(['trigger ins_film', 'trigger upd_film', 'view film_list', 'view nicer_but_slower_film_list']);
     expect(finalized.every((d) => d.effect === 'breaks')).toBe(true);
     expect(r.reasons).toEqual([expect.stringMatching(/^Finalize would drop film\.description, and 4 object\(s\)/)]);
 
     const customer = defineMapping({ ...sakilaMapping, finalize: [dropColumn('rental', 'customer_id')] });
     const blocked = await plan({ databaseUrl: t.url, mapping: customer, overrides: { acceptBreaking: true } });
-    expect(blocked.plan.dependents!.find((d) => d.stage === 'finalize' && d.kind === 'foreign key')).toMatchObject({ name: 'fk_rental_customer', effect: 'blocks' });
-    expect(blocked.reasons).toEqual([expect.stringContaining('Finalize cannot drop OLD rental.customer_id: foreign key fk_rental_customer')]);
+    expect(blocked.plan.dependents!.find((d) => d.stage === 'finalize' && d.kind === 'foreign key'))
+      .toMatchObject({ name: 'fk_rental_customer', effect: 'blocks' });
+    expect(blocked.reasons)
+      .toEqual([expect.stringContaining('Finalize cannot drop OLD rental.customer_id: foreign key fk_rental_customer')]);
   });
 });
 
@@ -124,7 +131,8 @@ describe('the cutover and finalize read their dependents again when they run', (
     await t.db.execute('CREATE VIEW late_returns AS SELECT rental_id FROM rental WHERE return_date IS NULL');
     const error = await migrate(options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventshiftError);
-    expect((error as EventshiftError).message).toMatch(/stopped before its cutover, nothing renamed: Cutover would rename rental to OLD rental, and 1 object\(s\) read it by name.*view late_returns/);
+    expect((error as EventshiftError).message)
+      .toMatch(/stopped before its cutover, nothing renamed: Cutover would rename rental to OLD rental, and 1 object\(s\) .*late_returns/);
     expect(await t.db.query("SHOW TABLES LIKE 'rental'")).toHaveLength(1);
     const done = await migrate({ ...options, overrides: { acceptBreaking: true } });
     expect(done.status).toBe('completed');
@@ -133,7 +141,8 @@ describe('the cutover and finalize read their dependents again when they run', (
     // Finalize drops OLD rental.return_date: a view made since that reads it stops it, unless accepted.
     await t.db.execute('CREATE VIEW open_rentals AS SELECT rental_id FROM `OLD rental` WHERE return_date IS NULL');
     const refused = await finalize({ databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups') }).catch((e: unknown) => e);
-    expect((refused as Error).message).toMatch(/dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view open_rentals/);
+    expect((refused as Error).message)
+      .toMatch(/dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view open_rentals/);
     expect(await t.db.query("SHOW COLUMNS FROM `OLD rental` LIKE 'return_date'")).toHaveLength(1);
     const finalized = await finalize({ databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups'), acceptBreaking: true });
     expect(finalized.dropped).toEqual(['OLD rental.return_date']);
@@ -162,7 +171,8 @@ describe('events, objects of other databases, and renamed columns', () => {
     await other.db.execute('CREATE TABLE rental (rental_id INT PRIMARY KEY)');
     await other.db.execute('CREATE VIEW own_rentals AS SELECT rental_id FROM rental');
     const renamed = defineMapping({
-      ...sakilaMapping, cutover: [renameColumn('rental', 'return_date', 'returned_at'), renameTable('rental', 'OLD rental')], finalize: undefined,
+      ...sakilaMapping, finalize: undefined,
+      cutover: [renameColumn('rental', 'return_date', 'returned_at'), renameTable('rental', 'OLD rental')],
     });
     const r = await plan({ databaseUrl: t.url, mapping: renamed });
     const of = (change: string) => r.plan.dependents!.filter((d) => d.change === change && d.effect === 'breaks').map(label).sort();
@@ -170,8 +180,40 @@ describe('events, objects of other databases, and renamed columns', () => {
     // get_customer_balance, inventory_held_by_customer and inventory_in_stock read rental.return_date; the views do not.
     expect(of('rename rental.return_date to returned_at')).toEqual(sakilaRentalReaders.functions.map((f) => `function ${f}`));
     // The mapping accepts the five by name, whichever change breaks them; the event and the other view refuse the plan.
-    expect(r.reasons).toEqual([`Cutover would rename rental to OLD rental, and 2 object(s) read it by name, so they would fail afterwards: ` +
+    expect(r.reasons).toEqual([
+      'Cutover would rename rental to OLD rental, and 2 object(s) read it by name, so they would fail afterwards: ' +
       `view ${other.name}.rentals_elsewhere, event rental_purge. If that is intended, name them in the mapping's accepts.breaking ` +
       '(or run with --accept-breaking); otherwise change them first.']);
+  }, 120_000);
+});
+
+describe('a user who may not read every definition', () => {
+  it('has the views and routines it cannot read listed as breaking, so that only a declaration lets the cutover go ahead', async () => {
+    const t = await sakila('dep_privileges');
+    const user = `es_deps_${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(9).toString('hex');
+    // SELECT and EXECUTE, without SHOW VIEW or SELECT on mysql.proc: the views' and routines' definitions read as empty.
+    await t.db.execute(`CREATE USER ${quoteId(user)}@'%' IDENTIFIED BY '${password}'`);
+    try {
+      await t.db.execute(`GRANT SELECT, EXECUTE ON ${quoteId(t.name)}.* TO ${quoteId(user)}@'%'`);
+      const url = new URL(serverUrl);
+      const limited = `mysql://${user}:${password}@${url.host}/${t.name}`;
+      const r = await plan({ databaseUrl: limited, mapping: sakilaMapping });
+      const unreadable = r.plan.dependents!.filter((d) => d.detail.startsWith('its definition cannot be read') && d.stage === 'cutover');
+      expect(unreadable.map(label).sort()).toEqual([
+        'function get_customer_balance', 'function inventory_held_by_customer', 'function inventory_in_stock',
+        'procedure film_in_stock', 'procedure film_not_in_stock', 'procedure rewards_report',
+        'view actor_info', 'view customer_list', 'view film_list', 'view nicer_but_slower_film_list', 'view sales_by_film_category',
+        'view sales_by_store', 'view staff_list',
+      ]);
+      // The five the mapping names are accepted; the others refuse the plan, named, for the cutover and for finalize.
+      expect(r.reasons).toEqual([
+        expect.stringMatching(/^Cutover would rename rental to OLD rental, and 8 object\(s\) read it by name/),
+        expect.stringMatching(/^Finalize would drop OLD rental\.return_date, and 8 object\(s\)/),
+      ]);
+      expect(r.reasons[0]).toContain('procedure rewards_report');
+    } finally {
+      await t.db.execute(`DROP USER ${quoteId(user)}@'%'`);
+    }
   }, 120_000);
 });

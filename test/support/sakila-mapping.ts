@@ -63,7 +63,9 @@ export const sakilaMapping = defineMapping({
       where: '{{rental.return_date}} IS NOT NULL',
       ids: { table: 'event', strategy: 'offset', offset: (source) => returnOffset(source.maxKey) },
       rows: {
-        event: { ID: id, WhenStart: col('rental.return_date'), TypeCode: lit('sakila.rental.return'), Descrip: lit('imported from rental') },
+        event: {
+          ID: id, WhenStart: col('rental.return_date'), TypeCode: lit('sakila.rental.return'), Descrip: lit('imported from rental'),
+        },
         rentalEvent: {
           ID_Event: id, ID_Inventory: col('rental.inventory_id'), ID_Customer: col('rental.customer_id'),
           ID_Staff: lit(null), isReturn: lit(1),
