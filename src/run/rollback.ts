@@ -186,6 +186,7 @@ async function putBackRewrittenTimestamps(db: Db, backup: BackupAt, tables: read
     const own = ranges.get(table) ?? [];
     if (sameChecksum(await preRunRowsChecksum(db, pre, noRenames, own), pre.checksum)) continue;
     const onUpdate = onUpdateColumns(await describeTable(db, table));
+    // Comparing needs the backup's rows loaded (LOAD DATA LOCAL): when that fails, the rest of the rollback still stands.
     await withBackedUpRows(db, backup, entry, async (staged) => {
       const putBack = await putBackOnUpdateValues(db, entry, staged, own, onUpdate);
       if (putBack > 0) {
@@ -198,6 +199,9 @@ async function putBackRewrittenTimestamps(db: Db, backup: BackupAt, tables: read
           `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); ` +
           '`eventshift restore` puts them back too');
       }
+    }).catch((error: unknown) => {
+      actions.push(`could not compare ${table} with the backup row by row (${error instanceof Error ? error.message : String(error)}); ` +
+        'some of its rows differ from the backup, and `eventshift restore` would put the backup\'s back');
     });
   }
   return actions;
