@@ -122,6 +122,30 @@ describe('plan on Sakila: what depends on the renamed rental table', () => {
   });
 });
 
+describe('the CLI migrate and finalize take --accept-breaking', () => {
+  it('migrate refuses without it (exit 1, nothing written), goes through with it; finalize likewise', async () => {
+    const t = await sakila('dep_cli');
+    const path = await mappingModule('sakila-cli.mts', { triggers: ['upd_film'] });
+    const cli = (...args: string[]) => runCli([...args, path, '--yes', '--quiet', '--backup-dir', ws.path('cli-backups')],
+      { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    const refused = cli('migrate');
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/Cutover would rename rental to OLD rental, and 5 object\(s\).*Nothing was written/);
+    expect(await t.db.query("SHOW TABLES LIKE 'eventshift_runs'")).toEqual([]);
+    const migrated = cli('migrate', '--accept-breaking');
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await t.db.query("SHOW TABLES LIKE 'OLD rental'")).toHaveLength(1);
+    // Finalize drops OLD rental.return_date; a view reading it, made since, needs the flag again.
+    await t.db.execute('CREATE VIEW unreturned AS SELECT rental_id FROM `OLD rental` WHERE return_date IS NULL');
+    const refusedFinalize = cli('finalize');
+    expect(refusedFinalize.code).toBe(1);
+    expect(refusedFinalize.stderr).toMatch(/dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view unreturned/);
+    const finalized = cli('finalize', '--accept-breaking');
+    expect(finalized.code, finalized.stderr).toBe(0);
+    expect(finalized.stdout).toContain('dropped OLD rental.return_date');
+  }, 180_000);
+});
+
 describe('the cutover and finalize read their dependents again when they run', () => {
   it('a view made after the plan stops the cutover before any rename; accepted, migrate goes on', async () => {
     const t = await sakila('dep_cutover');
