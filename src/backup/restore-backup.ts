@@ -130,17 +130,15 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
     if (resumed) log(`Resuming the restore of backup ${id}, interrupted after: ${journal.done.at(-1) ?? 'its start'}.`);
     if (resumed) await putBackDatabaseDefaults(db, journal, log);
     if (!swapped(journal) && journal.swap && (await swapHappened(db, journal.swap))) await step('swap');
-    if (!swapped(journal)) {
-      await refuseNonTables(db, id, names);
-      await refuseWithoutLocalInfile(db, id);
-      refuseUncheckableRecipes(db, id, entries);
-      await refuseWithoutHistoryInserts(db, id, entries);
-      refuseUnrecreatableTriggers(db, entries);
-      log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
-    }
 
     const putInPlace = async (verifier: Db | undefined): Promise<StagedTable[]> => {
       try {
+        await refuseNonTables(db, id, names);
+        await refuseWithoutLocalInfile(db, id);
+        refuseUncheckableRecipes(db, id, entries);
+        await refuseWithoutHistoryInserts(db, id, entries);
+        refuseUnrecreatableTriggers(db, entries);
+        log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
         const staged = await stageAll(db, check.folder, manifest, entries, options.onProgress, log, {
           alreadyStaged: journal.staged,
           faultPoint,
@@ -257,7 +255,9 @@ function unfinished(db: Db, journal: RestoreJournal, error: unknown): Eventshift
   const kind = error instanceof EventshiftError ? error.kind : (error as { errno?: number }).errno ? 'database' : 'internal';
   return new EventshiftError(kind,
     `Restore of backup ${journal.backupId} stopped part-way (${message}). ${db.database} now holds every table of the backup ` +
-      `(${journal.tables.join(', ')}) with its verified rows, but ${remainingSteps(journal).join('; ')} remain to do. ` +
+      `(${journal.tables.filter((t) => journal.staged[t]).join(', ')}) with its verified rows` +
+      `${journal.swap?.dropped.length ? `, without the tables it did not have (${journal.swap.dropped.join(', ')})` : ''}, ` +
+      `but ${remainingSteps(journal).join('; ')} remain to do. ` +
       `Run the same restore again: it resumes from its journal (${RESTORE_JOURNAL_TABLE}).`,
     { subject: journal.backupId, cause: error, details: { done: journal.done, remaining: remainingSteps(journal) } },
   );

@@ -90,9 +90,12 @@ export async function unfinishedRestores(db: Db): Promise<RestoreJournal[]> {
   return rows.map((r) => JSON.parse(r.journal) as RestoreJournal);
 }
 
-/** Whether a restore of backup `id` began in this database and has not finished (it resumes when run again). */
+/**
+ * Whether a restore of backup `id` began replacing tables in this database and has not finished: some tables are then
+ * the backup's already, and running it again finishes it. (One that stopped before its swap changed nothing.)
+ */
 export async function restoreUnfinished(db: Db, id: string): Promise<boolean> {
-  return (await unfinishedRestores(db)).some((j) => j.backupId === id);
+  return (await unfinishedRestores(db)).some((j) => j.backupId === id && swapped(j));
 }
 
 /** Whether the journal says the tables were swapped in: from then on the database holds the backup's tables. */

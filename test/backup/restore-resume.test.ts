@@ -38,6 +38,18 @@ describe('a restore that fails part-way', () => {
     expect(await unfinishedRestores(t.db)).toEqual([]);
   });
 
+  it('refused before it loads anything: leaves no journal, so the next restore compares the tables with the backup again', async () => {
+    const t = await withTables('refused');
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a'] });
+    await t.db.execute('RENAME TABLE a TO a_real');
+    await t.db.execute('CREATE VIEW a AS SELECT * FROM a_real');
+    await expect(restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).rejects.toMatchObject({
+      kind: 'refused', message: expect.stringContaining('would replace a, which is now a view, not a table; nothing was changed'),
+    });
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+    expect(await leftoverTables(t.db)).toEqual([]);
+  });
+
   it("after its swap: a trigger's switched database collation is put back when it resumes", async () => {
     const t = await withTables('collation');
     const [{ coll: original } = { coll: '' }] = await t.db.query<{ coll: string }>(

@@ -10,14 +10,19 @@ import { latestRun } from '../../src/run/journal.ts';
 /** `restore` around kills, through the real CLI: of the run before it wrote anything, and of the restore itself. */
 const ws = testWorkspace('restore_kill');
 
+/** A VbzCart database, its snapshot, and the CLI on it with a backup folder of its own. */
+async function vbzcart(label: string, seed: number) {
+  const t = await ws.database(label);
+  await generateVbzcart(t.db, { seed, pulls: 200 });
+  const backupDir = ws.path(label);
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli([...args, '--backup-dir', backupDir], { cwd: ws.dir, env: { DATABASE_URL: t.url, ...env } });
+  return { t, original: await snapshot(t.db), backupDir, cli };
+}
+
 describe('restore after a run killed during its own backup', () => {
   it('says the database is as it was, removes the unfinished backup, and exits 0', async () => {
-    const t = await ws.database('untouched');
-    await generateVbzcart(t.db, { seed: 31, pulls: 200 });
-    const original = await snapshot(t.db);
-    const backupDir = ws.path('untouched');
-    const cli = (args: string[], env: Record<string, string> = {}) =>
-      runCli([...args, '--backup-dir', backupDir], { cwd: ws.dir, env: { DATABASE_URL: t.url, ...env } });
+    const { t, original, backupDir, cli } = await vbzcart('untouched', 31);
     const killed = cli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet'], { EVENTSHIFT_FAULT: 'backup tables half-written' });
     expect(killed.signal).toBe('SIGKILL');
     expect((await readdir(backupDir)).length).toBe(1);
@@ -37,12 +42,7 @@ describe('restore after a run killed during its own backup', () => {
 
 describe('a restore killed part-way', () => {
   it('leaves the run restoring: the other commands refuse and name restore, which finishes it', async () => {
-    const t = await ws.database('restoring');
-    await generateVbzcart(t.db, { seed: 32, pulls: 200 });
-    const original = await snapshot(t.db);
-    const backupDir = ws.path('restoring');
-    const cli = (args: string[], env: Record<string, string> = {}) =>
-      runCli([...args, '--backup-dir', backupDir], { cwd: ws.dir, env: { DATABASE_URL: t.url, ...env } });
+    const { t, original, cli } = await vbzcart('restoring', 32);
     expect(cli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet']).code).toBe(0);
     const killed = cli(['restore', 'vbzcart-ord-pull', '--yes', '--quiet'], { EVENTSHIFT_FAULT: 'restore swap after' });
     expect(killed.signal).toBe('SIGKILL');
