@@ -67,10 +67,15 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     if (!backupId && run && run.stage === 'none' && run.status !== 'restored' && run.status !== 'rolled_back') {
       return nothingWritten(db, run, now());
     }
+    if (!backupId && !run) {
+      // A migrate killed before it recorded its run (while planning, or creating the bookkeeping) wrote nothing.
+      const untouched = `No run of ${mapping.name} is recorded in ${db.database}, so eventshift has written nothing there for it ` +
+        '(a migrate stopped before it recorded its run leaves the database as it was): there is nothing to restore. ' +
+        'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).';
+      return { backupId: null, runId: null, restore: null, untouched, droppedRenamed: [], droppedStaging: [], lost: [] };
+    }
     if (!backupId) {
-      const why = run
-        ? `run ${run.id} of ${mapping.name} has no backup recorded (it is ${run.status.replace('_', ' ')})`
-        : `no run of ${mapping.name} is recorded`;
+      const why = `run ${run!.id} of ${mapping.name} has no backup recorded (it is ${run!.status.replace('_', ' ')})`;
       throw refusal(`Nothing to restore in ${db.database}: ${why}. ` +
         'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).', { subject: mapping.name });
     }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { testWorkspace } from '../support/workspace.ts';
 import { runCli } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
+import { snapshot } from '../support/snapshot.ts';
 
 /** After `rollback` or `restore`, asking the run for what it wrote says that it was undone: never a raw SQL error. */
 const ws = testWorkspace('undone');
@@ -32,4 +33,21 @@ describe('verify and lineage of a run that was undone', () => {
       expect(cli('verify', 'vbzcart-ord-pull').code).toBe(0);
     });
   }
+});
+
+describe('restore when no run was recorded', () => {
+  it('after a migrate killed before it recorded its run, says nothing was written, exits 0 and changes nothing', async () => {
+    const t = await ws.database('undone_unrecorded');
+    await generateVbzcart(t.db, { seed: 78, pulls: 60 });
+    const original = await snapshot(t.db);
+    const env = { DATABASE_URL: t.url };
+    const args = ['--backup-dir', ws.path('unrecorded')];
+    const killed = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', ...args],
+      { cwd: ws.dir, env: { ...env, EVENTSHIFT_FAULT: 'bookkeeping migration half-applied' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const restored = runCli(['restore', 'vbzcart-ord-pull', '--yes', ...args], { cwd: ws.dir, env });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`No run of vbzcart-ord-pull is recorded in ${t.name}, so eventshift has written nothing there for it`);
+    expect(await snapshot(t.db)).toEqual(original);
+  });
 });
