@@ -115,13 +115,11 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
   const names = entries.map((e) => e.name);
   const retire = (options.retire ?? []).filter((r) => !names.includes(r.table) && names.includes(r.standsFor));
   return withRestoreLock(db, id, async () => {
-    const { journal, resumed, abandoned } = await openRestoreJournal(db, id, names, retire, now());
-    for (const old of abandoned) {
+    const { journal, resumed } = await openRestoreJournal(db, id, names, retire, now(), async (old) => {
       const dropped = await dropStaging(db, old.backupId, old.tables);
-      await dropRestoreJournal(db, old.backupId);
       log(`A restore of backup ${old.backupId} had stopped before replacing any table; ` +
         `its ${dropped.length} staging table(s) were dropped.`);
-    }
+    });
     const save = () => saveRestoreJournal(db, journal, now());
     const step = async (name: string) => {
       journal.done.push(name);
@@ -151,6 +149,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
         await step('plan');
         faultPoint('restore swap before');
         await swapIn(db, journal.swap);
+        faultPoint('restore swap renamed');
         await step('swap');
         const replaced = journal.swap.oldCopies.length > 0 ? `; the tables they replace are now ${journal.swap.oldCopies.join(', ')}` : '';
         log(`Swapped in ${staged.map((s) => s.entry.name).join(', ') || 'no table'}${replaced}.`);

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { refusal } from '../errors.ts';
+import { EventshiftError, refusal } from '../errors.ts';
 
 /**
  * The journal of a restore, one row per backup in `eventshift_restores` of the database restored into. It is the
@@ -104,11 +104,12 @@ export const swapped = (journal: RestoreJournal): boolean => journal.done.includ
 /**
  * The journal of a restore of backup `id`: the unfinished one, to resume, or a new one. Refuses to begin while
  * a restore of another backup is unfinished past its swap (the two would fight over the same tables); one that had
- * not swapped yet changed nothing but staging tables, and is returned as `abandoned` for the caller to clear away.
+ * not swapped yet (of another backup, or of this one with other tables) changed nothing but staging tables: each is
+ * handed to `clearAbandoned` and its journal deleted, before the new journal is written (it may have the same backup id).
  */
 export async function openRestoreJournal(
-  db: Db, id: string, tables: string[], retire: RetiredTable[], now: Date,
-): Promise<{ journal: RestoreJournal; resumed: boolean; abandoned: RestoreJournal[] }> {
+  db: Db, id: string, tables: string[], retire: RetiredTable[], now: Date, clearAbandoned: (old: RestoreJournal) => Promise<void>,
+): Promise<{ journal: RestoreJournal; resumed: boolean }> {
   await ensureJournalTable(db);
   const unfinished = await unfinishedRestores(db);
   const own = unfinished.find((j) => j.backupId === id);
@@ -122,18 +123,19 @@ export async function openRestoreJournal(
       { subject: blocking.backupId, details: { unfinished: blocking } },
     );
   }
-  if (own) {
-    const sameTables = own.tables.length === tables.length && own.tables.every((t) => tables.includes(t));
-    if (!sameTables && swapped(own)) {
-      throw refusal(
-        `A restore of backup ${id} of the tables ${own.tables.join(', ')} was interrupted after its tables were put back; ` +
-          `run it again with those tables to finish it (it resumes), then restore others. Nothing was changed now.`,
-        { subject: id, details: { unfinished: own } },
-      );
-    }
-    if (sameTables) return { journal: { ...own, retire: own.retire ?? retire }, resumed: true, abandoned: others };
-    others.push(own);
+  const sameTables = own !== undefined && own.tables.length === tables.length && own.tables.every((t) => tables.includes(t));
+  if (own && !sameTables && swapped(own)) {
+    throw refusal(
+      `A restore of backup ${id} of the tables ${own.tables.join(', ')} was interrupted after its tables were put back; ` +
+        `run it again with those tables to finish it (it resumes), then restore others. Nothing was changed now.`,
+      { subject: id, details: { unfinished: own } },
+    );
   }
+  for (const old of [...others, ...(own && !sameTables ? [own] : [])]) {
+    await clearAbandoned(old);
+    await dropRestoreJournal(db, old.backupId);
+  }
+  if (own && sameTables) return { journal: { ...own, retire: own.retire ?? retire }, resumed: true };
   const journal: RestoreJournal = {
     backupId: id, tables, retire, status: 'running', startedAt: now.toISOString(), done: [], staged: {}, swap: null, definitions: {},
     databaseDefaults: await databaseDefaults(db),
@@ -142,14 +144,24 @@ export async function openRestoreJournal(
     `REPLACE INTO ${RESTORE_JOURNAL_TABLE} (backup_id, status, journal, started_at, updated_at) VALUES (?, 'running', ?, ?, ?)`,
     [id, JSON.stringify(journal), now, now],
   );
-  return { journal, resumed: false, abandoned: others };
+  return { journal, resumed: false };
 }
 
-/** Records the journal as it stands (after a step). */
+/**
+ * Records the journal as it stands (after a step). Throws if its row is gone (deleted by hand, or by another
+ * program): a restore must not go on without a journal to resume from.
+ */
 export async function saveRestoreJournal(db: Db, journal: RestoreJournal, now: Date): Promise<void> {
-  await db.execute(`UPDATE ${RESTORE_JOURNAL_TABLE} SET status = ?, journal = ?, updated_at = ? WHERE backup_id = ?`, [
-    journal.status, JSON.stringify(journal), now, journal.backupId,
-  ]);
+  const { affectedRows } = await db.execute(
+    `UPDATE ${RESTORE_JOURNAL_TABLE} SET status = ?, journal = ?, updated_at = ? WHERE backup_id = ?`,
+    [journal.status, JSON.stringify(journal), now, journal.backupId],
+  );
+  if (affectedRows === 0) {
+    throw new EventshiftError('internal',
+      `The journal of the restore of backup ${journal.backupId} (its row in ${RESTORE_JOURNAL_TABLE}) is gone, so the restore stopped ` +
+        `after: ${journal.done.at(-1) ?? 'its start'}. Do not delete rows of ${RESTORE_JOURNAL_TABLE} while a restore runs.`,
+      { subject: journal.backupId, details: { done: journal.done } });
+  }
 }
 
 /** Forgets a restore that changed nothing (it failed or was abandoned before its swap). */

@@ -164,10 +164,16 @@ interface Side {
   table: string;
 }
 
-/** Whether the plan's RENAME has happened (it is atomic: all of it or none). */
+/**
+ * Whether the plan's RENAME has happened (it is atomic: all of it or none), read from the live schema: every staging
+ * table is gone and every name it renames to exists. A live table's name is both renamed from and to (the staged copy
+ * takes it), so whether it exists says nothing; the staging names and the old-copy names do. Before the swap the
+ * staging tables exist (they were verified) and no old copy does; after it, the opposite.
+ */
 export async function swapHappened(db: Db, plan: SwapPlan): Promise<boolean> {
+  const targets = new Set(plan.renames.map((r) => r.to));
   for (const { from, to } of plan.renames) {
-    if ((await tableExists(db, from)) || !(await tableExists(db, to))) return false;
+    if ((!targets.has(from) && (await tableExists(db, from))) || !(await tableExists(db, to))) return false;
   }
   return true;
 }

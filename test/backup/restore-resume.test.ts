@@ -82,6 +82,84 @@ describe('a restore that fails part-way', () => {
   });
 });
 
+describe('a restore stopped between its RENAME and the journal entry for it', () => {
+  const cli = (t: TestDatabase, id: string, env: Record<string, string> = {}) =>
+    runCli(['restore', '--yes', '--force', '--backup', id, '--backup-dir', ws.dir], { cwd: ws.dir, env: { DATABASE_URL: t.url, ...env } });
+
+  it('killed there: resumes after the swap, never stages again, and b references the restored a', async () => {
+    const t = await withTables('swap_kill');
+    const before = await snapshot(t.db);
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a'] });
+    await t.db.execute("UPDATE a SET v = 'changed'");
+    expect(cli(t, manifest.id, { EVENTSHIFT_FAULT: 'restore swap renamed' }).signal).toBe('SIGKILL');
+    const again = cli(t, manifest.id);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/Resuming the restore of backup \S+, interrupted after: plan\./);
+    expect(again.stderr).not.toMatch(/Loaded a as/);
+    expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
+    await expect(t.db.execute('INSERT INTO b VALUES (30, 99)')).rejects.toThrow(/foreign key constraint fails/);
+    expect(await leftoverTables(t.db)).toEqual([]);
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+  }, 120_000);
+
+  it('failing there: says the tables were replaced and what remains, keeps the journal, and the next run finishes it', async () => {
+    const t = await withTables('swap_fail');
+    const before = await snapshot(t.db);
+    // x did not exist when the backup was taken: the swap moves it out along with the live a.
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'x'], recordAbsent: true });
+    await t.db.execute('CREATE TABLE x (id INT PRIMARY KEY)');
+    await t.db.execute("UPDATE a SET v = 'changed'");
+    const stopped = restoreBackup(t.db, { dir: ws.dir, id: manifest.id, faultPoint: failAt('restore swap renamed') });
+    await expect(stopped).rejects.toMatchObject({
+      message: expect.stringMatching(/^Restore of backup \S+ stopped part-way \(stopped at restore swap renamed\)\. .*without the tables it did not have \(x\)/),
+    });
+    expect((await unfinishedRestores(t.db)).map((j) => j.done.at(-1))).toEqual(['swap']);
+    expect(await tableExists(t.db, 'x')).toBe(false);
+    expect((await restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).resumed).toBe(true);
+    expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
+    expect(await leftoverTables(t.db)).toEqual([]);
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+  });
+});
+
+describe('two restores of the same backup', () => {
+  it('one of other tables, after one killed before its swap: clears the earlier away and is journaled to its end', async () => {
+    const t = await withTables('same_backup');
+    const before = await snapshot(t.db);
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
+    await t.db.execute("UPDATE a SET v = 'changed'");
+    const cli = (tables: string, env: Record<string, string> = {}) =>
+      runCli(['restore', '--yes', '--force', '--backup', manifest.id, '--tables', tables, '--backup-dir', ws.dir], {
+        cwd: ws.dir, env: { DATABASE_URL: t.url, ...env },
+      });
+    expect(cli('a,b', { EVENTSHIFT_FAULT: 'restore stage a verified' }).signal).toBe('SIGKILL');
+    // The restore of a alone is journaled: killed after its swap, it resumes from there.
+    const killed = cli('a', { EVENTSHIFT_FAULT: 'restore swap after' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(killed.stderr).toMatch(/A restore of backup \S+ had stopped before replacing any table; its 1 staging table\(s\) were dropped\./);
+    expect((await unfinishedRestores(t.db)).map((j) => [j.tables, j.done.at(-1)])).toEqual([[['a'], 'swap']]);
+    const again = cli('a');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/Resuming the restore of backup \S+, interrupted after: swap\./);
+    expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
+    expect(await leftoverTables(t.db)).toEqual([]);
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+  }, 120_000);
+
+  it('a journal that vanished under a restore stops it, saying so, rather than going on unjournaled', async () => {
+    const t = await withTables('vanished');
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a'] });
+    const stopped = restoreBackup(t.db, {
+      dir: ws.dir, id: manifest.id,
+      faultPoint: (name) => {
+        if (name === 'restore stage a loaded') void t.db.execute('DELETE FROM eventshift_restores');
+      },
+    });
+    await expect(stopped).rejects.toMatchObject({ message: expect.stringContaining(`The journal of the restore of backup ${manifest.id} `) });
+    expect(await leftoverTables(t.db)).toEqual([]);
+  });
+});
+
 describe('restores of two backups', () => {
   it('one killed before its swap is cleared away by a restore of another; one killed after it must be finished first', async () => {
     const t = await withTables('two_backups');
