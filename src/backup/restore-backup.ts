@@ -16,7 +16,7 @@ import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod
 import { addForeignKeys, planSwap, repointForeignKey, swapHappened, swapIn } from './swap-tables.ts';
 import { setSequenceDefaults } from './sequence-defaults.ts';
 import { restoredKind } from './table-kind.ts';
-import { recreateTriggers, refuseUnrecreatableTriggers } from './triggers.ts';
+import { recreateTriggers, refuseUnrecreatableTriggers, triggersToCreate } from './triggers.ts';
 
 export interface RestoreBackupOptions {
   dir: string;
@@ -376,13 +376,9 @@ async function finishTable(db: Db, s: StagedTable, log: (line: string) => void):
   if (expected !== null && autoIncrementOf(await showCreateTable(db, name)) !== expected) {
     await db.execute(`ALTER TABLE ${quoteId(name)} AUTO_INCREMENT = ${expected}`);
   }
-  const existing = await db.query<{ TRIGGER_NAME: string }>(
-    'SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [db.database, name],
-  );
   await setSequenceDefaults(db, name, s.sequenceDefaults);
-  // Those created before a restore was interrupted are the saved ones (the table is new since the swap).
-  const missing = s.entry.triggers.filter((t) => !existing.some((e) => e.TRIGGER_NAME === t.name));
-  await recreateTriggers(db, name, missing, log);
+  // Those created before a restore was interrupted are kept if they are the saved ones (the table is new since the swap).
+  await recreateTriggers(db, name, await triggersToCreate(db, name, s.entry.triggers, log), log);
   const matches = (await showCreateTable(db, name)) === s.createStatement;
   if (!matches) log(`Warning: SHOW CREATE TABLE ${name} differs from the saved definition after restore.`);
   return matches;

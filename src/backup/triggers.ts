@@ -157,11 +157,42 @@ export function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<{ name
   for (const table of tables) for (const trigger of table.triggers.filter(hasContext)) statementSql(db, table.name, trigger);
 }
 
+/**
+ * Of the saved triggers of `table`, those a restore still has to create. A restore resumed after it began recreating
+ * them finds some there; each is kept only if it is exactly the backup's (a kill right after CREATE TRIGGER leaves
+ * one unchecked, possibly made in another context). If one is not, every saved trigger there is dropped and all are
+ * created again, so that they fire in the saved order.
+ */
+export async function triggersToCreate(
+  db: Db, table: string, saved: readonly BackupTrigger[], log: (line: string) => void,
+): Promise<readonly BackupTrigger[]> {
+  const rows = await db.query<{ TRIGGER_NAME: string }>(
+    'SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [db.database, table],
+  );
+  const present = saved.filter((t) => rows.some((r) => r.TRIGGER_NAME === t.name));
+  for (const trigger of present.filter(hasContext)) {
+    const differing = await differingFields(db, trigger);
+    if (differing.length === 0) continue;
+    for (const t of present) await db.execute(`DROP TRIGGER ${quoteId(t.name)}`);
+    log(`Trigger ${trigger.name} on ${table} was not as the backup has it (its ${differing.join(', ')} differ${differing.length > 1 ? '' : 's'}): ` +
+      `the triggers of ${table} were dropped and created again.`);
+    return saved;
+  }
+  return saved.filter((t) => !present.includes(t));
+}
+
+const contextFields = ['sqlMode', 'statementBytes', 'characterSetClient', 'collationConnection', 'databaseCollation', 'created'] as const;
+
+/** The fields of a trigger's SHOW CREATE TRIGGER that differ from what the backup recorded, with their values now. */
+async function differingFields(db: Db, expected: Required<BackupTrigger>): Promise<Array<(typeof contextFields)[number]>> {
+  const actual = await readTrigger(db, expected.name);
+  return contextFields.filter((f) => actual[f] !== expected[f]);
+}
+
 /** Reads a recreated trigger back and throws if SHOW CREATE TRIGGER differs from what the backup recorded. */
 async function checkTrigger(db: Db, table: string, expected: Required<BackupTrigger>): Promise<void> {
   const actual = await readTrigger(db, expected.name);
-  const fields = ['sqlMode', 'statementBytes', 'characterSetClient', 'collationConnection', 'databaseCollation', 'created'] as const;
-  const differing = fields.filter((f) => actual[f] !== expected[f]);
+  const differing = contextFields.filter((f) => actual[f] !== expected[f]);
   if (differing.length > 0) {
     throw new EventshiftError('internal',
       `Trigger ${expected.name} on table ${table} was recreated but its ${differing.join(', ')} differ from the backup's ` +
