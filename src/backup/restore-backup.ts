@@ -135,7 +135,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
         await refuseWithoutLocalInfile(db, id);
         refuseUncheckableRecipes(db, id, entries);
         await refuseWithoutHistoryInserts(db, id, entries);
-        refuseUnrecreatableTriggers(db, entries);
+        await refuseUnrecreatableTriggers(db, entries);
         log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
         const staged = await stageAll(db, check.folder, manifest, entries, options.onProgress, log, {
           alreadyStaged: journal.staged,

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
-import { EventshiftError } from '../errors.ts';
+import { EventshiftError, refusal } from '../errors.ts';
 import type { BackupTrigger } from './manifest.ts';
 
 /**
@@ -152,10 +152,93 @@ function statementSql(db: Db, table: string, trigger: Required<BackupTrigger>): 
     { subject: table });
 }
 
-/** Throws, before a restore changes anything, if a trigger of `tables` could not be recreated exactly on this server. */
-export function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<{ name: string; triggers: readonly BackupTrigger[] }>): void {
+/**
+ * Throws, before a restore changes anything, if a trigger of `tables` could not be recreated exactly on this server,
+ * or by this user: one whose DEFINER is another user needs SUPER or SET USER, and one made while the database had
+ * another default collation needs ALTER on the database (recreateTriggers switches it for a moment). Without them the
+ * restore would fail after its swap, with the tables replaced and their triggers missing.
+ */
+export async function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<{ name: string; triggers: readonly BackupTrigger[] }>): Promise<void> {
   for (const table of tables) for (const trigger of table.triggers.filter(hasContext)) statementSql(db, table.name, trigger);
+  const all = tables.flatMap((table) => table.triggers.map((trigger) => ({ table: table.name, trigger })));
+  if (all.length === 0) return;
+  const [session] = await db.query<{ user: string }>('SELECT CURRENT_USER() AS user');
+  const user = session!.user;
+  const { schemaCollation } = await sessionContext(db);
+  const otherDefiner = all.find(({ trigger }) => {
+    const definer = definerOf(trigger.statement);
+    return definer !== null && definer !== user;
+  });
+  const switching = all.find(({ trigger }) => hasContext(trigger) && trigger.databaseCollation !== schemaCollation);
+  if (!otherDefiner && !switching) return;
+  const grants = await sessionGrants(db);
+  if (otherDefiner && !grants.some((g) => g.on === '*.*' && g.privileges.some((p) => ['ALL PRIVILEGES', 'SUPER', 'SET USER'].includes(p)))) {
+    const { table, trigger } = otherDefiner;
+    throw refusal(
+      `Trigger ${trigger.name} on table ${table} is recreated with its DEFINER ${definerOf(trigger.statement)}, which needs the SET USER ` +
+        `(or SUPER) privilege, and ${user} has neither; nothing was changed. Restore as a user with it (GRANT SET USER ON *.* TO ...), ` +
+        'or as that definer.',
+      { subject: table, details: { trigger: trigger.name, definer: definerOf(trigger.statement), user, privilege: 'SET USER' } },
+    );
+  }
+  const alterable = (g: Grant) => g.privileges.some((p) => p === 'ALL PRIVILEGES' || p === 'ALTER') &&
+    (g.on === '*.*' || (g.on.endsWith('.*') && grantPattern(g.on.slice(0, -2)).test(db.database)));
+  if (switching && !grants.some(alterable)) {
+    const { table, trigger } = switching;
+    throw refusal(
+      `Trigger ${trigger.name} on table ${table} was made while database ${db.database} had the default collation ` +
+        `${(trigger as Required<BackupTrigger>).databaseCollation} (its variables take it), so recreating it switches the database's ` +
+        `default collation for a moment, which needs the ALTER privilege on ${db.database}; ${user} lacks it, and nothing was changed. ` +
+        `GRANT ALTER ON \`${db.database}\`.* to ${user}, then restore again.`,
+      { subject: table, details: { trigger: trigger.name, user, privilege: 'ALTER' } },
+    );
+  }
 }
+
+/** `user@host` of a trigger statement's DEFINER clause, as CURRENT_USER() writes it; null without one. */
+function definerOf(statement: string): string | null {
+  const quoted = '(`(?:[^`]|``)*`|\'(?:[^\']|\'\')*\'|[^\\s@`\']+)';
+  const match = new RegExp(`^\\s*CREATE\\s+DEFINER\\s*=\\s*${quoted}@${quoted}`, 'i').exec(statement);
+  if (!match) return null;
+  const unquote = (part: string) => (/^[`']/.test(part) ? part.slice(1, -1).replaceAll(part[0]!.repeat(2), part[0]!) : part);
+  return `${unquote(match[1]!)}@${unquote(match[2]!)}`;
+}
+
+interface Grant {
+  privileges: string[];
+  /** `*.*`, or `db.*` / `db.table` with the names unquoted. */
+  on: string;
+}
+
+/**
+ * The session's grants, from SHOW GRANTS: unlike information_schema's privilege tables it lists those of the
+ * session's enabled role too.
+ */
+async function sessionGrants(db: Db): Promise<Grant[]> {
+  const rows = await db.query<Record<string, string>>('SHOW GRANTS');
+  const grants: Grant[] = [];
+  for (const line of rows.map((r) => Object.values(r)[0] ?? '')) {
+    const match = /^GRANT (.+?) ON (\S+) TO /.exec(line);
+    if (!match) continue;
+    grants.push({ privileges: match[1]!.split(/,\s*/).map((p) => p.trim().toUpperCase()), on: match[2]!.replaceAll('`', '') });
+  }
+  return grants;
+}
+
+/** A database name as GRANT ... ON `db`.* matches it: `_` and `%` are wildcards unless escaped with a backslash. */
+function grantPattern(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]!);
+    else if (c === '_') source += '.';
+    else if (c === '%') source += '.*';
+    else source += escapeRegExp(c);
+  }
+  return new RegExp(`^${source}$`);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Of the saved triggers of `table`, those a restore still has to create. A restore resumed after it began recreating

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createBackup, restoreBackup, unfinishedRestores } from '../../src/backup/index.ts';
+import { connect } from '../../src/db/connection.ts';
 import { tableExists } from '../../src/db/introspect.ts';
-import type { TestDatabase } from '../support/database.ts';
+import { quoteId } from '../../src/db/quote.ts';
+import { serverUrl, type TestDatabase } from '../support/database.ts';
 import { runCli } from '../support/cli.ts';
 import { snapshot, snapshotDifferences } from '../support/snapshot.ts';
 import { testWorkspace } from '../support/workspace.ts';
@@ -79,6 +82,69 @@ describe('a restore that fails part-way', () => {
       'SELECT DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()',
     );
     expect(coll).toBe(original);
+  });
+});
+
+describe('a restore by a user who could not recreate the triggers', () => {
+  /** Runs `work` as a new user holding `privileges` on the test database only; the user is dropped after. */
+  async function asUser(t: TestDatabase, privileges: string, work: (user: string, url: string) => Promise<void>): Promise<void> {
+    const user = `es_restore_${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(9).toString('hex');
+    await t.db.execute(`CREATE USER ${quoteId(user)}@'%' IDENTIFIED BY '${password}'`);
+    try {
+      await t.db.execute(`GRANT ${privileges} ON ${quoteId(t.name)}.* TO ${quoteId(user)}@'%'`);
+      await work(user, `mysql://${user}:${password}@${new URL(serverUrl).host}/${t.name}`);
+    } finally {
+      await t.db.execute(`DROP USER ${quoteId(user)}@'%'`);
+    }
+  }
+
+  const restoreAs = async (url: string, id: string) => {
+    const db = await connect(url);
+    try {
+      return await restoreBackup(db, { dir: ws.dir, id }).then(() => null, (e: unknown) => e as Error & { kind: string });
+    } finally {
+      await db.close();
+    }
+  };
+
+  it('refuses, changing nothing, when a trigger has another DEFINER and the user has neither SET USER nor SUPER', async () => {
+    const t = await withTables('definer');
+    await t.db.execute('CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW SET NEW.v = UPPER(NEW.v)');
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
+    await t.db.execute("UPDATE a SET v = 'changed'");
+    const before = await snapshot(t.db);
+    await asUser(t, 'ALL PRIVILEGES', async (user, url) => {
+      const error = await restoreAs(url, manifest.id);
+      expect(error?.kind).toBe('refused');
+      expect(error?.message).toMatch(new RegExp(`^Trigger a_upper on table a is recreated with its DEFINER \\S+, which needs the SET USER ` +
+        `\\(or SUPER\\) privilege, and ${user}@% has neither; nothing was changed\\.`));
+    });
+    expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
+    expect(await leftoverTables(t.db)).toEqual([]);
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+  });
+
+  it("refuses, changing nothing, when recreating a trigger switches the database's collation and the user may not ALTER it", async () => {
+    const t = await withTables('alter_db');
+    const [{ coll: original } = { coll: '' }] = await t.db.query<{ coll: string }>(
+      'SELECT DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()',
+    );
+    await asUser(t, 'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, REFERENCES, TRIGGER', async (user, url) => {
+      await t.db.execute(`ALTER DATABASE ${quoteId(t.name)} COLLATE utf8mb4_bin`);
+      await t.db.execute(`CREATE DEFINER=${quoteId(user)}@'%' TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW ` +
+        "BEGIN DECLARE w VARCHAR(10) DEFAULT 'x'; SET NEW.v = UPPER(NEW.v); END");
+      await t.db.execute(`ALTER DATABASE ${quoteId(t.name)} COLLATE ${original}`);
+      const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
+      await t.db.execute("UPDATE a SET v = 'changed'");
+      const before = await snapshot(t.db);
+      const error = await restoreAs(url, manifest.id);
+      expect(error?.kind).toBe('refused');
+      expect(error?.message).toContain(`needs the ALTER privilege on ${t.name}; ${user}@% lacks it, and nothing was changed.`);
+      expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
+      expect(await leftoverTables(t.db)).toEqual([]);
+      expect(await unfinishedRestores(t.db)).toEqual([]);
+    });
   });
 });
 
