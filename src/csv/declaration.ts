@@ -1,6 +1,5 @@
-import { IANAZone } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import { textEncodings, type TextEncoding } from './decode.ts';
-import { formatParser } from './values.ts';
 
 /**
  * How a mapping declares a source that is (or can be) read from CSV files instead of a table. The file is loaded,
@@ -145,4 +144,18 @@ export function csvDefinitionProblems(alias: string, d: CsvSourceDefinition): st
     }
   }
   return problems;
+}
+
+/** The subset of luxon's TokenParser (DateTime.buildFormatParser) used here; luxon types it as an opaque brand. */
+export interface TokenParser {
+  readonly isValid: boolean;
+  explainFromTokens(text: string): {
+    result?: Partial<Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'millisecond', number>> | null;
+    specificOffset?: number;
+  };
+}
+
+/** The parser of a luxon date format, as the declaration check and the column readers use it. */
+export function formatParser(format: string): TokenParser {
+  return DateTime.buildFormatParser(format, { locale: 'en-US' }) as unknown as TokenParser;
 }

@@ -8,7 +8,7 @@ import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan, SourcePlan } from '../plan/plan.ts';
-import type { CheckResult } from '../verify/verification.ts';
+import type { CheckResult } from '../verify/check-result.ts';
 import { loadCsvSource } from './load.ts';
 import { QuarantineWriter, quarantinedRows } from './quarantine.ts';
 import { dropStaging, stagingOwner } from './staging.ts';

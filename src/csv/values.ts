@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { CsvColumn } from './declaration.ts';
+import { formatParser, type CsvColumn, type TokenParser } from './declaration.ts';
 import { ZoneClock } from './zone-time.ts';
 
 /**
@@ -27,19 +27,6 @@ export interface ReaderContext {
   tableZone: ZoneClock;
   /** Unquoted values that mean NULL, besides the empty field. */
   nulls: ReadonlySet<string>;
-}
-
-/** The subset of luxon's TokenParser (DateTime.buildFormatParser) used here; luxon types it as an opaque brand. */
-interface TokenParser {
-  readonly isValid: boolean;
-  explainFromTokens(text: string): {
-    result?: Partial<Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'millisecond', number>> | null;
-    specificOffset?: number;
-  };
-}
-
-export function formatParser(format: string): TokenParser {
-  return DateTime.buildFormatParser(format, { locale: 'en-US' }) as unknown as TokenParser;
 }
 
 const defaultTrue = ['1', 'true', 'yes', 'y', 't'];

@@ -1,4 +1,5 @@
-import type { ChecksumRecipe } from './checksum.ts';
+/** A row fingerprint recipe (described in src/db/checksum.ts); here, at the bottom of the imports, so both can name it. */
+export type ChecksumRecipe = 'md5' | 'crc32c' | 'crc32c-bytes';
 
 /** Engine differences, detected once from VERSION() at connect time; checked nowhere else. */
 export interface Capabilities {

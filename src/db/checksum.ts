@@ -1,4 +1,5 @@
 import type { ColumnInfo } from './introspect.ts';
+import type { ChecksumRecipe } from './capabilities.ts';
 import type { Db } from './connection.ts';
 import { quoteId } from './quote.ts';
 
@@ -19,7 +20,7 @@ import { quoteId } from './quote.ts';
  *   use it), and it is a line of a backup's rows file: a backup reads each row's text and both CRCs of it in one pass
  *   (src/backup/row-statements.ts). Needs CRC32C(); about 40% cheaper than `crc32c`.
  */
-export type ChecksumRecipe = 'md5' | 'crc32c' | 'crc32c-bytes';
+export type { ChecksumRecipe };
 
 export const checksumRecipes: readonly ChecksumRecipe[] = ['md5', 'crc32c', 'crc32c-bytes'];
 

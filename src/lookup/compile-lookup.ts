@@ -5,7 +5,7 @@ import { quoteId, quoteQualified } from '../db/quote.ts';
 import { castToColumnSql, fromClauseSql, keptAsTheyAre, type TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { defaultReferenceDefinition, uniqueColumns, type LookupDefinition } from '../mapping/lookup.ts';
-import type { LookupPlan } from './plan-lookup.ts';
+import type { LookupPlan } from './lookup-plan.ts';
 
 /**
  * A lookup's declaration as SQL text: every statement that plans, writes, checks and undoes a lookup is built here

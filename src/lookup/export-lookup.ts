@@ -1,5 +1,5 @@
 import { quoteId } from '../db/quote.ts';
-import type { PatchFile } from '../export/patch-files.ts';
+import type { PatchFile } from '../export/patch-file.ts';
 import { keptAsTheyAre, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql, autoIncrementSql, dropColumnSql } from '../mapping/schema-statements.ts';

@@ -1,6 +1,6 @@
 import type { Plan } from '../plan/plan.ts';
-import { escapeXml as esc } from '../verify/id-space-svg.ts';
-import type { CheckResult } from '../verify/verification.ts';
+import { escapeXml as esc } from '../verify/escape-xml.ts';
+import type { CheckResult } from '../verify/check-result.ts';
 
 /** A lookup in report.json: per source table, its rows, those filled and skipped, and whether its check passed. */
 export interface ReportLookup {

@@ -5,7 +5,7 @@ import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { stepRecord } from '../run/journal.ts';
-import type { CheckResult, PreRunTable } from '../verify/verification.ts';
+import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 import {
   among, compilePlannedLookup, conflictsSql, lookupAlias, ownLookupRowSql, skippedKeysSql, type CompiledLookup, type CompiledLookupRows,
   type CompiledLookupSource,

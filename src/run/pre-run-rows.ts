@@ -3,7 +3,7 @@ import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../
 import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Plan } from '../plan/plan.ts';
-import type { PreRunTable } from '../verify/verification.ts';
+import type { PreRunTable } from '../verify/check-result.ts';
 import type { RenameState } from './cutover.ts';
 
 /** A step's reserved range in one table. */

@@ -1,3 +1,4 @@
+import { escapeXml } from './escape-xml.ts';
 import type { ReportIdSpace } from './report-model.ts';
 
 /**
@@ -6,8 +7,6 @@ import type { ReportIdSpace } from './report-model.ts';
  * every shape has a <title>, so hovering names it without any script.
  */
 
-export const escapeXml = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Colors of the reserved ranges, one per step in order. */
 export const stepColors = ['#e8710a', '#7b3fe4', '#0b8a8f', '#c2185b', '#5d7d00', '#1a5fb4'];

@@ -1,4 +1,5 @@
-import { autoIncrementColor, escapeXml as esc, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
+import { escapeXml as esc } from './escape-xml.ts';
+import { autoIncrementColor, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
 import type { Report, ReportCheck, ReportIdSpace } from './report-model.ts';
 import { lookupsHtml } from '../lookup/report-lookup.ts';
 

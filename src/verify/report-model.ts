@@ -1,6 +1,6 @@
 import type { IdSpacePlan, Plan } from '../plan/plan.ts';
 import type { Dependent } from '../plan/dependents.ts';
-import type { CheckResult, Verification } from './verification.ts';
+import type { CheckResult, Verification } from './check-result.ts';
 import { reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
 
 /** What a report is made from: the run's plan, the verification, and where the run stands. */

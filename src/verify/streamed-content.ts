@@ -4,7 +4,7 @@ import type { ColumnInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { castToColumnSql, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
 import { codeColumnsOf, evaluateStreamedRow, streamedSourceSql } from '../mapping/streamed.ts';
-import type { CheckResult } from './verification.ts';
+import type { CheckResult } from './check-result.ts';
 
 /** Legacy keys compared at a time: both sides of a chunk are held in memory. */
 const chunkKeys = 2000;

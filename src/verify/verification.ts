@@ -1,8 +1,9 @@
 import type { Db } from '../db/connection.ts';
-import { sameChecksum, type ContentChecksum } from '../db/checksum.ts';
+import { sameChecksum } from '../db/checksum.ts';
 import { describeTable, type ColumnInfo } from '../db/introspect.ts';
 import { quoteId, quoteQualified } from '../db/quote.ts';
 import type { Mapping } from '../mapping/define.ts';
+import type { CheckResult, PreRunTable, Verification } from './check-result.ts';
 import {
   castToColumnSql, comparableSql, comparedColumns, compileProjection, compileStep, sourceTableNames,
   type CompiledStep, type CompiledTarget, type TableNames, targetAlias, targetRowsSql,
@@ -19,45 +20,7 @@ import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../run/p
 import { describeChangedRow, preRunDifferences, withBackedUpRows, type BackupAt } from '../run/pre-run-diff.ts';
 import { lookupChecks } from '../lookup/verify-lookup.ts';
 
-/** One check's outcome, as reports show it. */
-export interface CheckResult {
-  id: string;
-  kind: 'count' | 'content' | 'references' | 'range' | 'unchanged' | 'projection' | 'replay' | 'lookup';
-  title: string;
-  step?: string;
-  table?: string;
-  ok: boolean;
-  expected?: string | number;
-  actual?: string | number;
-  /** Keys of the rows that failed (up to `failureLimit`), with the legacy key and what is wrong. */
-  failures: Array<{ key: string; legacyKey?: string; reason: string }>;
-  failureCount: number;
-  /** Replay checks: disagreements a declared data problem accounts for (up to `failureLimit`); they do not fail the check. */
-  explained?: Array<{ key: string; problem: string; reason: string }>;
-  explainedCount?: number;
-  /** Replay checks: what a key names ('order'). */
-  entity?: string;
-  seconds: number;
-}
-
-export interface Verification {
-  ok: boolean;
-  checks: CheckResult[];
-  startedAt: string;
-  seconds: number;
-}
-
-/** What the backup says a table held before the run; the basis of "rows that existed are unchanged". */
-export interface PreRunTable {
-  name: string;
-  exists: boolean;
-  /** The backup's columns; `encoding` and `systemTime` say how its checksum read them (backup/manifest.ts, BackupColumn). */
-  columns: Array<{ name: string; dataType: string; generated?: boolean; encoding?: string | null; systemTime?: string }>;
-  primaryKey: string[];
-  /** Decimal string, so BIGINT keys above 2^53 stay exact. */
-  maxKey: string | null;
-  checksum: ContentChecksum | null;
-}
+export type { CheckResult, PreRunTable, Verification } from './check-result.ts';
 
 export interface VerifyContext {
   db: Db;
