@@ -2,6 +2,7 @@ import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import type { BackupTrigger } from './manifest.ts';
+import { maskQuoted } from './create-statement.ts';
 
 /**
  * Triggers as a backup saves them and a restore recreates them. A trigger's body is parsed, every time it fires, in
@@ -69,7 +70,7 @@ export async function readTriggers(db: Db, table: string): Promise<BackupTrigger
 }
 
 /** Whether the backup recorded the trigger's full context (format version 3); older backups have text and sql_mode. */
-const hasContext = (t: BackupTrigger): t is Required<BackupTrigger> =>
+export const hasContext = (t: BackupTrigger): t is Required<BackupTrigger> =>
   t.statementBytes !== undefined && t.characterSetClient !== undefined && t.collationConnection !== undefined && t.databaseCollation !== undefined;
 
 interface SessionContext {
@@ -98,18 +99,102 @@ async function sessionContext(db: Db): Promise<SessionContext> {
  * puts it back). Throws, naming the trigger and what differs, if one does not come back as it was.
  */
 export async function recreateTriggers(db: Db, table: string, triggers: readonly BackupTrigger[], log: (line: string) => void): Promise<void> {
+  await createInContexts(db, table, triggers, log, (trigger) => [hasContext(trigger) ? statementSql(db, table, trigger) : trigger.statement]);
+}
+
+/**
+ * Creates `triggers` of `table` again in place of the live ones of the same names (a table's rename rewrites their
+ * definitions), each from its saved bytes in its saved context (sql_mode, character sets, collations, creation time),
+ * at the place the live one has among the triggers of its timing and event: `CREATE OR REPLACE ... FOLLOWS` the one
+ * before it (or PRECEDES the one after) on MariaDB, so no write goes without it; DROP and CREATE on MySQL. Checks each
+ * against `triggers` and the order of the table's triggers after; throws, naming what differs, if one is not as saved.
+ */
+export async function replaceTriggers(
+  db: Db, table: string, triggers: ReadonlyArray<Required<BackupTrigger>>, log: (line: string) => void,
+): Promise<void> {
+  if (triggers.length === 0) return;
+  const order = await triggerOrder(db, table);
+  await createInContexts(db, table, triggers, log, (trigger) => {
+    const group = order.find((g) => g.includes(trigger.name)) ?? [trigger.name];
+    const at = group.indexOf(trigger.name);
+    const place = at > 0 ? { clause: 'FOLLOWS', name: group[at - 1]! } : group.length > 1 ? { clause: 'PRECEDES', name: group[1]! } : null;
+    return replaceSql(db, table, trigger, place);
+  });
+  const after = await triggerOrder(db, table);
+  if (JSON.stringify(after) !== JSON.stringify(order)) {
+    throw new EventshiftError('internal',
+      `The triggers of table ${table} fire in a different order after they were created again (${JSON.stringify(after)} ` +
+        `instead of ${JSON.stringify(order)}).`, { subject: table });
+  }
+}
+
+/** The names of `table`'s triggers, one list per timing and event, in the order they fire (ACTION_ORDER). */
+async function triggerOrder(db: Db, table: string): Promise<string[][]> {
+  const rows = await db.query<{ name: string; grp: string }>(
+    `SELECT TRIGGER_NAME AS name, CONCAT(ACTION_TIMING, ' ', EVENT_MANIPULATION) AS grp FROM information_schema.TRIGGERS
+      WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
+    [db.database, table],
+  );
+  const groups = new Map<string, string[]>();
+  for (const r of rows) groups.set(r.grp, [...(groups.get(r.grp) ?? []), r.name]);
+  return [...groups.values()];
+}
+
+/**
+ * The statements that replace a live trigger by `trigger`, `FOLLOWS` or `PRECEDES` another (the server keeps neither
+ * clause in the definition, so the saved bytes come back as they were). The clause goes right after FOR EACH ROW,
+ * found in the bytes read one by one (quoted text masked); the check after the trigger is created catches a statement
+ * in a multi-byte character set that this misreads.
+ */
+function replaceSql(db: Db, table: string, trigger: Required<BackupTrigger>, place: { clause: string; name: string } | null): string[] {
+  statementSql(db, table, trigger);
+  const bytes = Buffer.from(trigger.statementBytes, 'hex');
+  const text = bytes.toString('latin1');
+  const create = /^CREATE\s/i.exec(text);
+  const row = /\bFOR\s+EACH\s+ROW\b/i.exec(maskQuoted(text));
+  if (!create || !row) {
+    throw new EventshiftError('internal', `The saved definition of trigger ${trigger.name} on table ${table} has no CREATE ... FOR EACH ROW.`,
+      { subject: table });
+  }
+  const end = row.index + row[0].length;
+  if (db.capabilities.executeImmediate) {
+    const hex = (b: Buffer) => `X'${b.toString('hex')}'`;
+    const parts = [hex(Buffer.concat([bytes.subarray(0, 6), Buffer.from(' OR REPLACE'), bytes.subarray(6, end)]))];
+    if (place) {
+      // The other trigger's name, as bytes of the statement's character set.
+      const name = Buffer.from(quoteId(place.name), 'utf8').toString('hex');
+      parts.push(hex(Buffer.from(` ${place.clause} `)),
+        `CAST(CONVERT(_utf8mb4 X'${name}' USING ${quoteCharsetName(trigger.characterSetClient)}) AS BINARY)`);
+    }
+    parts.push(hex(bytes.subarray(end)));
+    return [`EXECUTE IMMEDIATE CONCAT(${parts.join(', ')})`];
+  }
+  const utf8 = bytes.toString('utf8');
+  const at = bytes.subarray(0, end).toString('utf8').length;
+  return [`DROP TRIGGER ${quoteId(trigger.name)}`,
+    `${utf8.slice(0, at)}${place ? ` ${place.clause} ${quoteId(place.name)}` : ''}${utf8.slice(at)}`];
+}
+
+/**
+ * Runs the statements `sqlOf` gives for each trigger, in order, each in the context the trigger was created in, and
+ * checks each one that recorded its context against it afterwards; puts back the session's settings and the
+ * database's default collation after.
+ */
+async function createInContexts<T extends BackupTrigger>(
+  db: Db, table: string, triggers: readonly T[], log: (line: string) => void, sqlOf: (trigger: T) => string[],
+): Promise<void> {
   if (triggers.length === 0) return;
   const saved = await sessionContext(db);
   const database = quoteId(db.database);
   let schemaCollation = saved.schemaCollation;
   try {
     for (const trigger of triggers) {
-      const sql = hasContext(trigger) ? statementSql(db, table, trigger) : trigger.statement;
+      const statements = sqlOf(trigger);
       try {
         await db.execute('SET SESSION sql_mode = ?', [trigger.sqlMode]);
         if (!hasContext(trigger)) {
           // Format versions 1 and 2 kept the statement's text and sql_mode only.
-          await db.execute(sql);
+          for (const sql of statements) await db.execute(sql);
           log(`Recreated trigger ${trigger.name} on ${table} from a backup that did not record its character set and collations: ` +
             `they are now this session's (${saved.client}, ${saved.connection}) and the database's (${schemaCollation}).`);
           continue;
@@ -121,7 +206,7 @@ export async function recreateTriggers(db: Db, table: string, triggers: readonly
         await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(trigger.characterSetClient)}, ` +
           `collation_connection = ${quoteCharsetName(trigger.collationConnection)}, ` +
           `timestamp = ${trigger.created !== null && /^\d+(\.\d+)?$/.test(trigger.created) ? trigger.created : 'DEFAULT'}`);
-        await db.execute(sql);
+        for (const sql of statements) await db.execute(sql);
         await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(saved.client)}, ` +
           `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`);
       } catch (cause) {

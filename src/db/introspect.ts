@@ -112,32 +112,3 @@ export function integerMax(column: ColumnInfo): bigint {
   const bits = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, integer: 32, bigint: 64 }[column.dataType] ?? 64;
   return unsigned ? (1n << BigInt(bits)) - 1n : (1n << BigInt(bits - 1)) - 1n;
 }
-
-/** A trigger as SHOW CREATE TRIGGER gives it: its statement and the session it was created in. */
-export interface TriggerDefinition {
-  name: string;
-  /** `CREATE DEFINER=... TRIGGER ...`, as the server keeps it. */
-  statement: string;
-  sqlMode: string;
-  characterSetClient: string;
-  collationConnection: string;
-}
-
-/** The triggers on `table`, in the order they fire (ACTION_ORDER). */
-export async function triggersOn(db: Db, table: string): Promise<TriggerDefinition[]> {
-  const names = await db.query<{ name: string }>(
-    `SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS
-      WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_ORDER`,
-    [db.database, table],
-  );
-  const triggers: TriggerDefinition[] = [];
-  for (const { name } of names) {
-    const [shown] = await db.query<Record<string, string>>(`SHOW CREATE TRIGGER ${quoteId(name)}`);
-    if (!shown) continue;
-    triggers.push({
-      name, statement: shown['SQL Original Statement']!, sqlMode: shown['sql_mode']!,
-      characterSetClient: shown['character_set_client']!, collationConnection: shown['collation_connection']!,
-    });
-  }
-  return triggers;
-}

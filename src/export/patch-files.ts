@@ -2,7 +2,8 @@ import mysql from 'mysql2';
 import { createTableSql } from '../db/ddl.ts';
 import { quoteId, quoteString } from '../db/quote.ts';
 import type { Capabilities } from '../db/capabilities.ts';
-import { onUpdateColumns, type TableInfo, type TriggerDefinition } from '../db/introspect.ts';
+import { onUpdateColumns, type TableInfo } from '../db/introspect.ts';
+import type { BackupTrigger } from '../backup/manifest.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
   compileProjection, compileStep, insertChunkSql, keptAsTheyAre, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
@@ -29,8 +30,8 @@ export const exportRunId = 0;
  */
 export function patchFiles(
   mapping: Mapping, plan: Plan, capabilities: Capabilities, describe: ReadonlyMap<string, TableInfo | null>,
-  /** The triggers on each table the cutover renames, as they are before it (triggersOn). */
-  triggers: ReadonlyMap<string, readonly TriggerDefinition[]> = new Map(),
+  /** The triggers on each table the cutover renames, as they are before it (readTriggers), in the order they fire. */
+  triggers: ReadonlyMap<string, readonly BackupTrigger[]> = new Map(),
 ): PatchFile[] {
   const files: Array<Omit<PatchFile, 'name'> & { stem: string }> = [];
   const names = sourceTableNames(mapping);
@@ -170,16 +171,19 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
  * client (a trigger's body may hold `;`). The file writer ends each statement with `;`, which closes the block's
  * `DELIMITER ` line.
  */
-function recreateTriggersSql(triggers: readonly TriggerDefinition[], engine: 'mariadb' | 'mysql'): string[] {
+function recreateTriggersSql(triggers: readonly BackupTrigger[], engine: 'mariadb' | 'mysql'): string[] {
   if (triggers.length === 0) return [];
-  const q = (s: string) => quoteString(s);
+  const q = (s: string | undefined) => quoteString(s ?? '');
+  // Each at its original creation time; replaced one by one in the order they fire, each goes last among those of
+  // its timing and event, which gives that order back.
+  const at = (t: BackupTrigger) => (t.created && /^\d+(\.\d+)?$/.test(t.created) ? t.created : 'DEFAULT');
   return [
     'SET @es_sql_mode = @@SESSION.sql_mode, @es_client = @@SESSION.character_set_client, @es_collation = @@SESSION.collation_connection',
     ...triggers.flatMap((t) => [
       `SET SESSION sql_mode = ${q(t.sqlMode)}, character_set_client = ${q(t.characterSetClient)}, ` +
-        `collation_connection = ${q(t.collationConnection)}`,
+        `collation_connection = ${q(t.collationConnection)}, timestamp = ${at(t)}`,
       `DELIMITER ;;\n${recreateTriggerSql(t, engine).map((sql) => `${sql};;`).join('\n')}\nDELIMITER `,
     ]),
-    'SET SESSION sql_mode = @es_sql_mode, character_set_client = @es_client, collation_connection = @es_collation',
+    'SET SESSION sql_mode = @es_sql_mode, character_set_client = @es_client, collation_connection = @es_collation, timestamp = DEFAULT',
   ];
 }

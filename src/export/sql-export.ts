@@ -2,7 +2,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { connect, sessionSettingsSql } from '../db/connection.ts';
-import { describeTable, type TableInfo, triggersOn, type TriggerDefinition } from '../db/introspect.ts';
+import { describeTable, type TableInfo } from '../db/introspect.ts';
+import { readTriggers } from '../backup/triggers.ts';
+import type { BackupTrigger } from '../backup/manifest.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { buildPlan, type Plan, type PlanOverrides } from '../plan/plan.ts';
 import type { CommandOptions } from '../run/context.ts';
@@ -40,8 +42,8 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
     const described = new Map<string, TableInfo | null>();
     for (const table of [...Object.values(options.mapping.sources), ...plan.tables.backup]) described.set(table, await describeTable(db, table));
     // The triggers on the tables the cutover renames: the renames rewrite them, so the rollback creates them again.
-    const triggers = new Map<string, TriggerDefinition[]>();
-    for (const r of plan.tables.rename) if (r.kind === 'table') triggers.set(r.from, await triggersOn(db, r.from));
+    const triggers = new Map<string, BackupTrigger[]>();
+    for (const r of plan.tables.rename) if (r.kind === 'table') triggers.set(r.from, await readTriggers(db, r.from));
     const patches = patchFiles(options.mapping, plan, db.capabilities, described, triggers);
     const files: ExportedFile[] = [];
     for (const patch of patches) {

@@ -1,11 +1,11 @@
 import type { Db } from '../db/connection.ts';
 import { cutoverChanges } from '../mapping/compile.ts';
-import { columnExists, describeTable, tableExists, triggersOn, type TriggerDefinition } from '../db/introspect.ts';
-import { recreateTriggerSql, renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
+import { columnExists, describeTable, tableExists } from '../db/introspect.ts';
+import { renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
+import { hasContext, readTriggers, replaceTriggers } from '../backup/triggers.ts';
 import type { CutoverChange, Mapping } from '../mapping/define.ts';
 import type { BackupTrigger } from '../backup/index.ts';
 import { maskQuoted } from '../backup/create-statement.ts';
-import { quoteId } from '../db/quote.ts';
 
 /** Which of the mapping's cutover renames have happened, read from the live schema (so it is right after a crash too). */
 export interface RenameState {
@@ -62,43 +62,43 @@ function triggerBody(statement: string): string | null {
 
 /**
  * Renaming a table makes the server rewrite the definition of every trigger on it to name the table's new name
- * (`... ON \`OLD rental\` FOR EACH ROW ...`), and renaming it back leaves the rewritten text. Of `live` (the triggers
- * on the table now), those whose definition differs from `saved` (the definitions before the renames) only where a
- * rename rewrites it (the body from FOR EACH ROW on is the same: a trigger someone changed since is left alone), each
- * with the definition to create again, under its saved sql_mode and its character set and collation.
+ * (`... ON \`OLD rental\` FOR EACH ROW ...`), and renaming it back leaves the rewritten text; the trigger's context,
+ * creation time and place in the firing order stay. Of `live` (the triggers on the table now), those whose definition
+ * differs from `saved` (the definitions before the renames) only where a rename rewrites it (the body from FOR EACH
+ * ROW on is the same: a trigger someone changed since is left alone), each as it is to be created again: as saved,
+ * with the live one's context where the backup did not record one (format versions 1 and 2), and with no bytes
+ * (`statementBytes: ''`) when those cannot be known (a non-UTF-8 trigger with other than ASCII text).
  */
-export function rewrittenTriggers(
-  live: readonly TriggerDefinition[], saved: ReadonlyArray<Pick<TriggerDefinition, 'name' | 'statement' | 'sqlMode'>>,
-): TriggerDefinition[] {
+export function rewrittenTriggers(live: readonly BackupTrigger[], saved: readonly BackupTrigger[]): Array<Required<BackupTrigger>> {
   return live.flatMap((now) => {
     const before = saved.find((t) => t.name === now.name);
     if (!before || now.statement === before.statement || !/^CREATE\s/i.test(before.statement)) return [];
     const body = triggerBody(before.statement);
     if (body === null || body !== triggerBody(now.statement)) return [];
-    return [{ ...now, statement: before.statement, sqlMode: before.sqlMode }];
+    if (hasContext(before)) return [before];
+    const known = /^utf8/i.test(now.characterSetClient ?? '') || !/[^\x00-\x7f]/.test(before.statement);
+    return [{
+      ...(now as Required<BackupTrigger>), statement: before.statement, sqlMode: before.sqlMode,
+      statementBytes: known ? Buffer.from(before.statement, 'utf8').toString('hex') : '',
+    }];
   });
 }
 
 /**
  * Puts back the definitions the renames of a cutover rewrote (rewrittenTriggers) of the triggers on `table`, from
- * `saved` (the backup's), each created under its sql_mode, character set and collation. Returns the triggers put back.
+ * `saved` (the backup's), each as replaceTriggers creates it: in its context, at its creation time and in its place
+ * in the firing order. Returns the triggers put back, and those that could not be, each with why.
  */
-export async function putBackTriggerTexts(db: Db, table: string, saved: readonly BackupTrigger[]): Promise<string[]> {
-  const putBack: string[] = [];
-  for (const trigger of rewrittenTriggers(await triggersOn(db, table), saved)) {
-    // The driver sends UTF-8: a definition with other characters can only be sent under a UTF-8 client character set.
-    if (!/^utf8/i.test(trigger.characterSetClient) && /[^\x00-\x7f]/.test(trigger.statement)) continue;
-    const [session] = await db.query<{ mode: string; cs: string; cc: string }>(
-      'SELECT @@SESSION.sql_mode AS mode, @@SESSION.character_set_client AS cs, @@SESSION.collation_connection AS cc');
-    await db.execute('SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?',
-      [trigger.sqlMode, trigger.characterSetClient, trigger.collationConnection]);
-    try {
-      for (const sql of recreateTriggerSql(trigger, db.capabilities.engine)) await db.execute(sql);
-    } finally {
-      await db.execute('SET SESSION sql_mode = ?, character_set_client = ?, collation_connection = ?',
-        [session!.mode, session!.cs, session!.cc]);
-    }
-    putBack.push(trigger.name);
-  }
-  return putBack;
+export async function putBackTriggerTexts(
+  db: Db, table: string, saved: readonly BackupTrigger[],
+): Promise<{ putBack: string[]; left: Array<{ name: string; reason: string }> }> {
+  const rewritten = rewrittenTriggers(await readTriggers(db, table), saved);
+  const left = rewritten.filter((t) => t.statementBytes === '').map((t) => ({
+    name: t.name,
+    reason: `its definition has characters other than ASCII in ${t.characterSetClient}, and the backup (format version 1 or 2) ` +
+      'did not record its bytes; it works as before, and `eventshift restore` or a CREATE OR REPLACE by hand gives its text back',
+  }));
+  const put = rewritten.filter((t) => t.statementBytes !== '');
+  await replaceTriggers(db, table, put, () => undefined);
+  return { putBack: put.map((t) => t.name), left };
 }

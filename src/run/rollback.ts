@@ -76,8 +76,10 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       // The renames rewrote the definitions of the table's triggers; they get the text they had back.
       const saved = manifest?.tables.find((t) => t.name === change.from)?.triggers;
       if (change.kind === 'renameTable' && saved?.length && (await tableExists(db, change.from))) {
-        for (const name of await putBackTriggerTexts(db, change.from, saved)) {
-          actions.push(`put back trigger ${name} on ${change.from} as the backup has it (the renames had rewritten it)`);
+        const { putBack, left } = await putBackTriggerTexts(db, change.from, saved);
+        for (const name of putBack) actions.push(`put back trigger ${name} on ${change.from} as the backup has it (the renames had rewritten it)`);
+        for (const { name, reason } of left) {
+          actions.push(`left trigger ${name} on ${change.from} as the renames rewrote it (naming the table in quotes): ${reason}`);
         }
       }
     }
