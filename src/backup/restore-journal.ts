@@ -98,6 +98,21 @@ export async function restoreUnfinished(db: Db, id: string): Promise<boolean> {
   return (await unfinishedRestores(db)).some((j) => j.backupId === id && swapped(j));
 }
 
+/**
+ * Where the latest restore of backup `id` into this database stands, from its journal: `none` begun; `stopped` before
+ * its swap (it changed nothing but staging tables); `swapped` (the tables are the backup's, steps remain); `done`.
+ */
+export async function restoreProgress(db: Db, id: string): Promise<{ state: 'none' | 'stopped' | 'swapped' | 'done'; startedAt: string | null }> {
+  if (!(await hasJournalTable(db))) return { state: 'none', startedAt: null };
+  const [row] = await db.query<{ status: string; journal: string }>(
+    `SELECT status, journal FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ?`, [id],
+  );
+  if (!row) return { state: 'none', startedAt: null };
+  const journal = JSON.parse(row.journal) as RestoreJournal;
+  const state = row.status === 'done' ? 'done' : swapped(journal) ? 'swapped' : 'stopped';
+  return { state, startedAt: journal.startedAt };
+}
+
 /** Whether the journal says the tables were swapped in: from then on the database holds the backup's tables. */
 export const swapped = (journal: RestoreJournal): boolean => journal.done.includes('swap');
 

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { restoreProgress } from '../backup/restore-journal.ts';
 import type { Db } from '../db/connection.ts';
 import type { Plan } from '../plan/plan.ts';
 import { faultPoint } from './fault-points.ts';
@@ -8,7 +9,11 @@ export const stages = ['backup', 'write', 'verify', 'cutover'] as const;
 export type Stage = (typeof stages)[number];
 /** Stages journaled in eventshift_steps: a run's, and `finalize` (eventshift finalize, later and separately). */
 export type JournalStage = Stage | 'finalize';
-/** `restoring`: a restore of the run's backup began and has not finished (`eventshift restore` finishes it). */
+/**
+ * `restoring`: a restore of the run's backup replaced tables and has not finished (`eventshift restore` finishes it).
+ * It is read from the restore's journal (latestRun), not stored: a restore that stopped before its swap changed
+ * nothing, and the run keeps the status it had.
+ */
 export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restoring' | 'restored' | 'rolled_back';
 
 export interface RunRecord {
@@ -26,6 +31,8 @@ export interface RunRecord {
   updatedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** When the restore that makes the run `restoring` began (UTC, as sqlTime writes it). */
+  restoreBegan?: string;
 }
 
 export interface StepRecord {
@@ -55,7 +62,8 @@ export function undoneRunMessage(run: RunRecord, asked: string): string | null {
  */
 export function restoringRunMessage(run: RunRecord): string | null {
   if (run.status !== 'restoring') return null;
-  return `A restore of run ${run.id} of ${run.mapping} (its backup ${run.backupId}) began at ${run.updatedAt} UTC and did not finish; ` +
+  return `A restore of run ${run.id} of ${run.mapping} (its backup ${run.backupId}) began at ${run.restoreBegan ?? run.updatedAt} UTC ` +
+    'and did not finish; ' +
     `\`eventshift restore ${run.mapping}\` finishes it, from where it stopped.`;
 }
 
@@ -91,7 +99,18 @@ export async function latestRun(db: Db, mapping: string): Promise<RunRecord | nu
     'SELECT * FROM eventshift_runs WHERE mapping = ? ORDER BY id DESC LIMIT 1',
     [mapping],
   );
-  return row ? toRecord(row) : null;
+  return row ? withRestoreStatus(db, toRecord(row)) : null;
+}
+
+/**
+ * The run as `restoring` when a restore of its backup is past its swap and the run is not recorded as restored: the
+ * database then holds the backup's tables, or some of what the restore still has to do.
+ */
+async function withRestoreStatus(db: Db, run: RunRecord): Promise<RunRecord> {
+  if (!run.backupId || run.status === 'restored' || run.status === 'rolled_back') return run;
+  const progress = await restoreProgress(db, run.backupId);
+  if (progress.state !== 'swapped' && progress.state !== 'done') return run;
+  return { ...run, status: 'restoring', restoreBegan: progress.startedAt ? sqlTime(new Date(progress.startedAt)) : undefined };
 }
 
 export async function runById(db: Db, id: number): Promise<RunRecord | null> {

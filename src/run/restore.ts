@@ -94,20 +94,11 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     }
     log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
     const retire = cutoverChanges(bound).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
-    // Until it finishes, the run says a restore is under way: other commands refuse, naming restore as the way on.
-    if (ownRun && ownRun.status !== 'restoring') await updateRun(db, ownRun.id, { status: 'restoring' }, now());
-    let restore: RestoreResult;
-    try {
-      restore = await restoreBackup(db, {
-        dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl), retire, faultPoint, now,
-      });
-    } catch (error) {
-      // A restore that stopped before replacing anything changed nothing: the run is as it was.
-      if (ownRun && ownRun.status !== 'restoring' && !(await restoreUnfinished(db, backupId).catch(() => true))) {
-        await updateRun(db, ownRun.id, { status: ownRun.status }, now()).catch(() => undefined);
-      }
-      throw error;
-    }
+    // Until it finishes, the run reads as restoring (from the restore's journal, once it is past its swap): other
+    // commands refuse, naming restore as the way on. One that stops before its swap leaves the run as it was.
+    const restore = await restoreBackup(db, {
+      dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl), retire, faultPoint, now,
+    });
     const droppedStaging = [...(await dropRunStaging(db, ownRun?.plan)), ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : [])];
     faultPoint('restore run work tables dropped');
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());

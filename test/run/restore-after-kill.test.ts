@@ -40,6 +40,22 @@ describe('restore after a run killed during its own backup', () => {
   }, 120_000);
 });
 
+describe('a restore killed before its swap', () => {
+  it('leaves the run as it was: verify goes on, and restore run again restores it', async () => {
+    const { t, original, cli } = await vbzcart('before_swap', 33);
+    expect(cli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet']).code).toBe(0);
+    const killed = cli(['restore', 'vbzcart-ord-pull', '--yes', '--quiet'], { EVENTSHIFT_FAULT: 'restore swap before' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect((await latestRun(t.db, 'vbzcart-ord-pull'))?.status).toBe('completed');
+    const verified = cli(['verify', 'vbzcart-ord-pull']);
+    expect(verified.code, verified.stderr).toBe(0);
+    const restored = cli(['restore', 'vbzcart-ord-pull', '--yes', '--quiet']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
+    expect((await latestRun(t.db, 'vbzcart-ord-pull'))?.status).toBe('restored');
+  }, 120_000);
+});
+
 describe('a restore killed part-way', () => {
   it('leaves the run restoring: the other commands refuse and name restore, which finishes it', async () => {
     const { t, original, cli } = await vbzcart('restoring', 32);
