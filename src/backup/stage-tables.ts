@@ -141,7 +141,7 @@ async function loadTable(
   onProgress: ((progress: BackupProgress) => void) | undefined,
 ): Promise<LoadedTable> {
   const s = await prepareTable(folder, id, entry, names);
-  await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}, ${quoteId(s.trash)}`);
+  await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}`);
   await db.execute(renameCreateStatement(withoutSequenceDefaults(withoutForeignKeys(s.createStatement).sql).sql, entry.name, s.staging));
   // A table whose rows are those of other tables (a MERGE table) gets its definition only: loading rows into it
   // would write them into the tables it is built on.

@@ -7,7 +7,7 @@ import {
   withReferencedTable, type ForeignKey,
 } from './foreign-keys.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
-import type { RetiredTable, SwapPlan } from './restore-journal.ts';
+import { RESTORE_JOURNAL_TABLE, type RetiredTable, type SwapPlan } from './restore-journal.ts';
 import { temporaryNames, type StagedTable } from './stage-tables.ts';
 
 /**
@@ -48,6 +48,7 @@ export async function planSwap(
     oldCopies.push(trash);
     movingOut.set(r.table, r.standsFor);
   }
+  await refuseLeftOldCopies(db, manifest.id, oldCopies);
   const restored = new Map(staged.map((s) => [s.entry.name, s]));
   const stagingNames = new Set(staged.map((s) => s.staging));
   const elsewhere = await foreignKeysFromElsewhere(db, [...movingOut.keys()]);
@@ -63,6 +64,23 @@ export async function planSwap(
   await refuseHeldNames(db, manifest.id, staged, movingOut);
   await refuseOrphans(db, manifest.id, staged, restored, movingOut, stagingNames, repoint);
   return { renames, oldCopies, dropped, repoint };
+}
+
+/**
+ * An old-copy name already taken means an earlier restore of this backup swapped its tables in and lost its journal:
+ * the table may be the only copy of what it replaced, and other tables' foreign keys may point at it. It is never
+ * dropped or overwritten here.
+ */
+async function refuseLeftOldCopies(db: Db, id: string, oldCopies: readonly string[]): Promise<void> {
+  const left: string[] = [];
+  for (const name of oldCopies) if (await tableExists(db, name)) left.push(name);
+  if (left.length === 0) return;
+  throw refusal(
+    `Table(s) ${left.join(', ')} already exist: an earlier restore of backup ${id} moved tables out of the way under those names ` +
+      `and its journal (${RESTORE_JOURNAL_TABLE}) is gone, so what it did is not known; nothing was changed. Check what they hold ` +
+      '(and which foreign keys reference them), rename or drop them, then restore again.',
+    { subject: id, details: { tables: left } },
+  );
 }
 
 /** Foreign keys of tables that stay, referencing a table that moves out: where each must point after the swap. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createBackup, restoreBackup, unfinishedRestores } from '../../src/backup/index.ts';
+import { temporaryNames } from '../../src/backup/stage-tables.ts';
 import { connect } from '../../src/db/connection.ts';
 import { tableExists } from '../../src/db/introspect.ts';
 import { quoteId } from '../../src/db/quote.ts';
@@ -205,6 +206,22 @@ describe('a restore stopped between its RENAME and the journal entry for it', ()
     expect((await restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).resumed).toBe(true);
     expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
     expect(await leftoverTables(t.db)).toEqual([]);
+    expect(await unfinishedRestores(t.db)).toEqual([]);
+  });
+});
+
+describe('a restore that finds an old copy of a table under its name', () => {
+  it('refuses, changing nothing, rather than dropping a table an earlier restore moved out and lost the journal of', async () => {
+    const t = await withTables('old_copy');
+    const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a'] });
+    const { trash } = temporaryNames(manifest.id, 0, 'a');
+    await t.db.execute(`CREATE TABLE ${quoteId(trash)} (id INT PRIMARY KEY)`);
+    await t.db.execute(`INSERT INTO ${quoteId(trash)} VALUES (7)`);
+    const before = await snapshot(t.db);
+    await expect(restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).rejects.toMatchObject({
+      kind: 'refused', message: expect.stringContaining(`Table(s) ${trash} already exist: an earlier restore of backup ${manifest.id}`),
+    });
+    expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
     expect(await unfinishedRestores(t.db)).toEqual([]);
   });
 });
