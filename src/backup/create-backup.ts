@@ -273,6 +273,7 @@ async function backupTable(
     dataType: c.dataType,
     columnType: c.columnType,
     charset: c.charset,
+    collation: c.collation ?? null,
     generated: c.generated,
     autoIncrement: c.autoIncrement,
     encoding: c.generated ? null : requiredEncoding(name, c.name, c.dataType),

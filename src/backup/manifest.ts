@@ -52,6 +52,11 @@ export interface BackupColumn {
   /** COLUMN_TYPE, e.g. `decimal(65,30)`, `enum('a','b')`. */
   columnType: string;
   charset: string | null;
+  /**
+   * COLLATION_NAME (null for a column that is not text); absent in backups written before it was recorded. Rows are
+   * compared with the backup's in a table whose keys have it, so keys the table holds apart stay apart.
+   */
+  collation?: string | null;
   /** Generated columns are recreated by the CREATE statement and not written to the rows file. */
   generated: boolean;
   autoIncrement: boolean;
@@ -281,7 +286,9 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
     }
     const encodingOk = c.generated ? c.encoding === null
       : c.encoding === 'text' || c.encoding === 'hex' || (version >= 3 && c.encoding === 'index' && (c.dataType === 'enum' || c.dataType === 'set'));
-    if (!encodingOk || !isStringOrNull(c.charset)) return `${where}.columns[${j}] has an invalid encoding or charset`;
+    if (!encodingOk || !isStringOrNull(c.charset) || !(c.collation === undefined || isStringOrNull(c.collation))) {
+      return `${where}.columns[${j}] has an invalid encoding, charset or collation`;
+    }
   }
   if (!t.columns.some((c) => !(c as BackupColumn).generated)) return `${where} has no column that is not generated`;
   const periods = t.columns.map((c) => (c as BackupColumn).systemTime).filter((p) => p !== undefined);

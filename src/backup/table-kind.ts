@@ -38,7 +38,7 @@ export function restoredKind(entry: { kind?: TableKind; engine: string | null })
 }
 
 /** A column as a backup describes it, before its encoding is chosen. */
-export type KindColumn = Pick<ColumnInfo, 'name' | 'dataType' | 'columnType' | 'charset' | 'generated' | 'autoIncrement'> & {
+export type KindColumn = Pick<ColumnInfo, 'name' | 'dataType' | 'columnType' | 'charset' | 'collation' | 'generated' | 'autoIncrement'> & {
   systemTime?: 'start' | 'end';
 };
 

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { quoteId } from '../db/quote.ts';
+import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import type { BackupTrigger } from './manifest.ts';
 import { maskQuoted } from './create-statement.ts';
@@ -27,12 +27,6 @@ async function showCreateTriggerBytes(db: Db, name: string): Promise<Array<Buffe
   } finally {
     await db.execute(`SET SESSION character_set_results = ${saved?.results ? quoteCharsetName(saved.results) : 'NULL'}`);
   }
-}
-
-/** A character set or collation name as SET accepts it; refuses anything that is not a plain name. */
-function quoteCharsetName(name: string): string {
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new EventshiftError('internal', `"${name}" is not a character set or collation name.`);
-  return name;
 }
 
 /** What a backup records of a trigger, read from the server. */
@@ -153,8 +147,8 @@ function replaceSql(db: Db, table: string, trigger: Required<BackupTrigger>, pla
   const create = /^CREATE\s/i.exec(text);
   const row = /\bFOR\s+EACH\s+ROW\b/i.exec(maskQuoted(text));
   if (!create || !row) {
-    throw new EventshiftError('internal', `The saved definition of trigger ${trigger.name} on table ${table} has no CREATE ... FOR EACH ROW.`,
-      { subject: table });
+    throw new EventshiftError('internal',
+      `The saved definition of trigger ${trigger.name} on table ${table} has no CREATE ... FOR EACH ROW.`, { subject: table });
   }
   const end = row.index + row[0].length;
   if (db.capabilities.executeImmediate) {

@@ -10,6 +10,8 @@ export interface ColumnInfo {
   columnType: string;
   nullable: boolean;
   charset: string | null;
+  /** COLLATION_NAME (null for a column that is not text). */
+  collation?: string | null;
   /** A generated (virtual or stored) column: recreated by its definition, never written. */
   generated: boolean;
   autoIncrement: boolean;
@@ -54,9 +56,11 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
   if (!t) return null;
   const cols = await db.query<{
     COLUMN_NAME: string; DATA_TYPE: string; COLUMN_TYPE: string; IS_NULLABLE: string;
-    CHARACTER_SET_NAME: string | null; EXTRA: string; GENERATION_EXPRESSION: string | null; COLUMN_KEY: string;
+    CHARACTER_SET_NAME: string | null; COLLATION_NAME: string | null; EXTRA: string; GENERATION_EXPRESSION: string | null;
+    COLUMN_KEY: string;
   }>(
-    `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, EXTRA, GENERATION_EXPRESSION, COLUMN_KEY
+    `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION,
+            COLUMN_KEY
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [db.database, table],
   );
@@ -77,6 +81,7 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
       columnType: c.COLUMN_TYPE.toLowerCase(),
       nullable: c.IS_NULLABLE === 'YES',
       charset: c.CHARACTER_SET_NAME,
+      collation: c.COLLATION_NAME,
       // MySQL 8 marks `DEFAULT CURRENT_TIMESTAMP` columns DEFAULT_GENERATED: those are ordinary columns.
       generated: /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(c.EXTRA),
       autoIncrement: /auto_increment/i.test(c.EXTRA),

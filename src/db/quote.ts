@@ -4,6 +4,12 @@ export function quoteId(name: string): string {
   return '`' + name.replaceAll('`', '``') + '`';
 }
 
+/** A character set or collation name as SET, ALTER DATABASE and column definitions take it; throws for anything else. */
+export function quoteCharsetName(name: string): string {
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`"${name}" is not a character set or collation name.`);
+  return name;
+}
+
 /** Quotes `a.b` given as parts, e.g. a table alias and a column. */
 export function quoteQualified(...parts: string[]): string {
   return parts.map(quoteId).join('.');

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { backupFolder, tableFile, type BackupManifest, type BackupTableEntry } from '../backup/manifest.ts';
+import { backupFolder, tableFile, type BackupColumn, type BackupManifest, type BackupTableEntry } from '../backup/manifest.ts';
 import { loadRows } from '../backup/load-rows.ts';
 import { withRestoreSession } from '../backup/restore-session.ts';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
-import { quoteId } from '../db/quote.ts';
+import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import type { RenameState } from './cutover.ts';
 import type { ReservedRange } from './pre-run-rows.ts';
 
@@ -52,14 +52,35 @@ const exactSql = (expr: string, dataType: string) => `CAST(${canonicalSql(expr, 
 
 /**
  * Loads the backup's rows of `entry` into a TEMPORARY table of `db` (gone with the connection, dropped after `work`)
- * with the backed-up columns and primary key, and runs `work` with its name.
+ * with the backed-up columns, each in its character set and collation, and primary key, and runs `work` with its name.
+ * The collation is the backup's (so keys the table held apart, `a` and `A` under a `_bin` collation, stay apart: LOAD
+ * DATA LOCAL would skip a duplicate without a word); a backup that did not record it takes the live column's, under
+ * the name `renames` gives the table. Throws, saying why, for a table without a primary key (its rows have no key to
+ * be compared by).
  */
 export async function withBackedUpRows<T>(
-  db: Db, backup: BackupAt, entry: BackupTableEntry, work: (staged: string) => Promise<T>,
+  db: Db, backup: BackupAt, entry: BackupTableEntry, work: (staged: string) => Promise<T>, renames?: RenameState,
 ): Promise<T> {
+  if (entry.primaryKey.length === 0) {
+    throw new Error(`${entry.name} has no primary key, so its rows cannot be matched to the backup's one by one`);
+  }
   const staged = `es_pre_${createHash('sha256').update(`${backup.manifest.id}/${entry.name}`).digest('hex').slice(0, 12)}`;
   const columns = entry.columns.filter((c) => !c.generated);
-  const definition = columns.map((c) => `${quoteId(c.name)} ${c.columnType}${c.charset ? ` CHARACTER SET ${c.charset}` : ''} NULL`);
+  const live = new Map<string, string | null>();
+  if (columns.some((c) => c.charset && c.collation === undefined)) {
+    const names = liveNames(entry, renames ?? { tables: new Map(), columns: new Map(), done: true });
+    const rows = await db.query<{ name: string; cs: string | null; coll: string | null }>(
+      `SELECT COLUMN_NAME AS name, CHARACTER_SET_NAME AS cs, COLLATION_NAME AS coll FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, [db.database, names.table]);
+    for (const col of names.columns) {
+      const found = rows.find((r) => r.name === col.live);
+      if (found && found.cs === columns.find((c) => c.name === col.name)?.charset) live.set(col.name, found.coll);
+    }
+  }
+  const collation = (c: BackupColumn) => c.collation ?? live.get(c.name) ?? null;
+  const definition = columns.map((c) => `${quoteId(c.name)} ${c.columnType}` +
+    `${c.charset ? ` CHARACTER SET ${quoteCharsetName(c.charset)}` : ''}` +
+    `${c.charset && collation(c) ? ` COLLATE ${quoteCharsetName(collation(c)!)}` : ''} NULL`);
   await db.execute(`DROP TEMPORARY TABLE IF EXISTS ${quoteId(staged)}`);
   const primaryKey = `PRIMARY KEY (${entry.primaryKey.map(quoteId).join(', ')})`;
   await db.execute(`CREATE TEMPORARY TABLE ${quoteId(staged)} (${[...definition, primaryKey].join(', ')}) ENGINE=InnoDB`);

@@ -401,7 +401,7 @@ async function unchangedCheck(
   if (entry.primaryKey.length === 0) return checksumOnly('the table has no primary key to name its rows by');
   // Which rows and columns: the backup's rows loaded beside the table and compared row by row.
   const diff = await withBackedUpRows(db, backup, entry,
-    (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit))
+    (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit), renames)
     .catch((error: unknown) => error instanceof Error ? error : new Error(String(error)));
   if (diff instanceof Error) return checksumOnly(`the rows could not be compared with the backup's: ${diff.message}`);
   if (diff.count === 0) {
