@@ -111,10 +111,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
     }
 
-    // Rows the run's own UPDATEs changed nothing else of get their ON UPDATE columns back (see putBackOnUpdateValues).
-    if (manifest) {
-      actions.push(...await putBackRewrittenTimestamps(db, { dir: options.backupDir, manifest }, filledTables(mapping, plan), plan));
-    }
+    // Pre-run rows of the tables the run filled or its triggers may write that are no longer as the backup has them.
+    if (manifest) actions.push(...await comparePreRunRows(db, { dir: options.backupDir, manifest }, mapping, plan));
 
     for (const table of plan.tables.create) {
       if (!(await tableExists(db, table))) continue;
@@ -173,37 +171,51 @@ function filledTables(mapping: Mapping, plan: RunRecord['plan']): string[] {
 }
 
 /**
- * For each table the run filled in place: when its pre-run rows no longer have the backup's checksum, the rows that
- * differ from the backup only in ON UPDATE columns get those values back; rows others changed otherwise are kept and
- * named. Returns the actions as sentences.
+ * For each table the run filled in place or a trigger it fired may write (plan.firedTriggers), when its pre-run rows
+ * no longer have the backup's checksum, names the rows that differ and leaves them as they are: each may be a write of
+ * someone else's since, which a rollback never undoes (`eventshift restore` puts the backup's rows back, all of them).
+ * Only what the run's own UPDATE did is put back: a plan from before fills kept `ON UPDATE` columns (it has no
+ * `firedTriggers`, listed since) rewrote them in every row it filled, so there the rows that differ from the backup
+ * in those columns only get the backup's values. A run since sets them to themselves: such a row is another's write
+ * (an UPDATE that set only the time, or a trigger's), and is left and named. Returns the actions as sentences.
  */
-async function putBackRewrittenTimestamps(db: Db, backup: BackupAt, tables: readonly string[], plan: RunRecord['plan']): Promise<string[]> {
+async function comparePreRunRows(db: Db, backup: BackupAt, mapping: Mapping, plan: RunRecord['plan']): Promise<string[]> {
   const actions: string[] = [];
   const ranges = reservedRanges(plan);
   const noRenames: RenameState = { tables: new Map(), columns: new Map(), done: true };
-  for (const table of tables) {
+  const filled = filledTables(mapping, plan);
+  const rewroteTimes = plan.firedTriggers === undefined;
+  const writtenBy = new Map<string, string[]>();
+  for (const t of plan.firedTriggers ?? []) {
+    for (const name of [t.table, ...(t.names ?? [])]) writtenBy.set(name, [...(writtenBy.get(name) ?? []), t.name]);
+  }
+  for (const table of [...new Set([...filled, ...writtenBy.keys()])]) {
     const entry = backup.manifest.tables.find((t) => t.name === table);
     const pre = preRunTables(backup.manifest).find((t) => t.name === table);
     if (!entry?.exists || !pre?.checksum || !(await tableExists(db, table))) continue;
     const own = ranges.get(table) ?? [];
     if (sameChecksum(await preRunRowsChecksum(db, pre, noRenames, own), pre.checksum)) continue;
+    const triggers = [...new Set(writtenBy.get(table) ?? [])];
+    const by = `written since by others${triggers.length ? ` or by trigger(s) ${triggers.join(', ')}, which the run fired` : ''}`;
     const onUpdate = onUpdateColumns(await describeTable(db, table));
     // Comparing needs the backup's rows loaded (LOAD DATA LOCAL): when that fails, the rest of the rollback still stands.
     await withBackedUpRows(db, backup, entry, async (staged) => {
-      const putBack = await putBackOnUpdateValues(db, entry, staged, own, onUpdate);
-      if (putBack > 0) {
-        actions.push(`put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them ` +
-          '(changed by an UPDATE that changed nothing else of those rows)');
+      if (rewroteTimes && filled.includes(table)) {
+        const putBack = await putBackOnUpdateValues(db, entry, staged, own, onUpdate);
+        if (putBack > 0) {
+          actions.push(`put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them ` +
+            '(rewritten by the run\'s UPDATE, which changed nothing else of those rows)');
+        }
       }
       const kept = await preRunDifferences(db, entry, staged, noRenames, own, unchangedRowLimit);
       if (kept.count > 0) {
-        actions.push(`kept ${kept.count} row(s) of ${table} that differ from the backup otherwise, as written since by others ` +
+        actions.push(`left ${kept.count} row(s) of ${table} that differ from the backup as they are, as ${by} ` +
           `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); ` +
           '`eventshift restore` puts them back too');
       }
     }).catch((error: unknown) => {
       actions.push(`could not compare ${table} with the backup row by row (${error instanceof Error ? error.message : String(error)}); ` +
-        'some of its rows differ from the backup, and `eventshift restore` would put the backup\'s back');
+        `some of its rows differ from the backup (${by}), and \`eventshift restore\` would put the backup's back`);
     });
   }
   return actions;

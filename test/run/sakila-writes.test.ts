@@ -82,16 +82,22 @@ describe('writes on Sakila change only what the mapping says', () => {
 });
 
 describe('rows that existed before the run, changed behind its back', () => {
-  it('verify names their keys and columns; rollback puts back what only an UPDATE of theirs changed, and keeps the rest', async () => {
-    const t = await ws.database('sakila_forced');
+  /** Sakila migrated up to its writes, then rows of customer changed as a fill that rewrote times would have left them. */
+  async function changedBehind(name: string) {
+    const t = await ws.database(name);
     await loadSakila(serverUrl, t.name);
     const original = await snapshot(t.db);
-    const opts = { ...options(t), reportDir: ws.path('forced-report') };
+    const opts = { ...options(t), reportDir: ws.path(`${name}-report`) };
     expect((await migrate({ ...opts, until: 'write' })).status).toBe('stopped');
-    // As a fill that did not keep last_update would have left them; and a real change by someone else (whose
-    // last_update the server sets too).
+    // Only the time (as an application's UPDATE that sets last_update alone, or a fill that did not keep it); and a
+    // real change by someone else (whose last_update the server sets too).
     await t.db.execute("UPDATE customer SET last_update = '2030-01-01 00:00:00' WHERE customer_id IN (3, 7)");
     await t.db.execute("UPDATE customer SET email = 'moved@example.org' WHERE customer_id = 11");
+    return { t, original, opts };
+  }
+
+  it('verify names their keys and columns; rollback leaves them as they are, and names them', async () => {
+    const { original, opts, t } = await changedBehind('sakila_forced');
     const before = (id: number, column: string) =>
       JSON.parse(original.customer!.rows.find((r) => JSON.parse(r).customer_id === id)!)[column];
 
@@ -109,10 +115,31 @@ describe('rows that existed before the run, changed behind its back', () => {
     expect(await readFile(join(result.reportDir!, 'report.md'), 'utf8'))
       .toContain('customer_id=11: email, last_update differ from the backup (email ');
 
+    // film_text, which upd_film (fired by the fill of film) writes, changed too.
+    await t.db.execute("UPDATE film_text SET title = 'CHANGED' WHERE film_id = 5");
+    // The run's fill kept last_update: a row whose time alone changed is someone else's write, not the run's.
     const undone = await rollback(opts);
-    expect(undone.actions).toContain(
-      'put back last_update of 2 row(s) of customer as the backup has them (changed by an UPDATE that changed nothing else of those rows)');
-    expect(undone.actions.find((a) => a.startsWith('kept 1 row(s) of customer'))).toContain('customer_id=11: email, last_update differ');
+    expect(undone.actions.find((a) => a.startsWith('left 1 row(s) of film_text'))).toContain(
+      'as written since by others or by trigger(s) upd_film, which the run fired (film_id=5: title differs from the backup');
+    expect(undone.actions.filter((a) => a.startsWith('put back last_update'))).toEqual([]);
+    const left = undone.actions.find((a) => a.startsWith('left 3 row(s) of customer that differ from the backup as they are'));
+    expect(left).toContain('customer_id=3: last_update differs');
+    expect(left).toContain('customer_id=11: email, last_update differ');
+    const differences = snapshotDifferences(original, await snapshot(t.db));
+    expect(differences).toHaveLength(2);
+    expect(differences[1]).toMatch(/^film_text: 1 row/);
+    expect(differences[0]).toMatch(/^customer: 3 row\(s\) only before \(.*\), 3 only after \(.*"customer_id":3,/);
+  }, 180_000);
+
+  it('a run planned before fills kept ON UPDATE columns: rollback puts back the times its UPDATE rewrote, and keeps the rest', async () => {
+    const { original, opts, t } = await changedBehind('sakila_forced_old');
+    expect((await migrate(opts)).status).toBe('failed');
+    // Such a plan has no firedTriggers (listed since fills keep ON UPDATE columns).
+    await t.db.execute("UPDATE eventshift_runs SET plan = JSON_REMOVE(plan, '$.firedTriggers') WHERE mapping = ?", [mapping.name]);
+    const undone = await rollback(opts);
+    expect(undone.actions).toContain('put back last_update of 2 row(s) of customer as the backup has them ' +
+      "(rewritten by the run's UPDATE, which changed nothing else of those rows)");
+    expect(undone.actions.find((a) => a.startsWith('left 1 row(s) of customer'))).toContain('customer_id=11: email, last_update differ');
     const differences = snapshotDifferences(original, await snapshot(t.db));
     expect(differences).toHaveLength(1);
     expect(differences[0])
