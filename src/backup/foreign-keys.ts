@@ -100,28 +100,53 @@ export interface ForeignKeyRef {
   referencedTable: string;
 }
 
+/** A foreign key from or to a table of this database, as the catalog lists it: its columns and theirs in order. */
+export interface CatalogForeignKey {
+  /** The database of the table that holds it. */
+  schema: string;
+  name: string;
+  table: string;
+  columns: string[];
+  refSchema: string;
+  refTable: string;
+  refColumns: string[];
+}
+
+/**
+ * Every foreign key held by a table of this database or referencing one (from any database), ordered by database,
+ * table and name. The one catalog query of foreign keys: plan's dependents and restore's swaps read it.
+ */
+export async function catalogForeignKeys(db: Db): Promise<CatalogForeignKey[]> {
+  const keys = await db.query<{ s: string; n: string; t: string; c: string; rs: string; rt: string; rc: string }>(
+    `SELECT TABLE_SCHEMA AS s, CONSTRAINT_NAME AS n, TABLE_NAME AS t, COLUMN_NAME AS c,
+            REFERENCED_TABLE_SCHEMA AS rs, REFERENCED_TABLE_NAME AS rt, REFERENCED_COLUMN_NAME AS rc
+       FROM information_schema.KEY_COLUMN_USAGE
+      WHERE REFERENCED_TABLE_NAME IS NOT NULL AND (TABLE_SCHEMA = ? OR REFERENCED_TABLE_SCHEMA = ?)
+      ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, [db.database, db.database]);
+  const foreignKeys: CatalogForeignKey[] = [];
+  for (const k of keys) {
+    let fk = foreignKeys.find((f) => f.schema === k.s && f.table === k.t && f.name === k.n);
+    if (!fk) foreignKeys.push((fk = { schema: k.s, name: k.n, table: k.t, columns: [], refSchema: k.rs, refTable: k.rt, refColumns: [] }));
+    fk.columns.push(k.c);
+    fk.refColumns.push(k.rc);
+  }
+  return foreignKeys;
+}
+
 /** The foreign keys of this database that reference one of `tables`: each with the table that holds it. */
 export async function foreignKeysReferencing(db: Db, tables: readonly string[]): Promise<ForeignKeyRef[]> {
   if (tables.length === 0) return [];
-  const rows = await db.query<{ TABLE_NAME: string; CONSTRAINT_NAME: string; REFERENCED_TABLE_NAME: string }>(
-    `SELECT TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
-      WHERE CONSTRAINT_SCHEMA = ? AND UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME IN (${tables.map(() => '?').join(', ')})
-      ORDER BY TABLE_NAME, CONSTRAINT_NAME`,
-    [db.database, db.database, ...tables],
-  );
-  return rows.map((r) => ({ table: r.TABLE_NAME, constraint: r.CONSTRAINT_NAME, referencedTable: r.REFERENCED_TABLE_NAME }));
+  return (await catalogForeignKeys(db))
+    .filter((k) => k.schema === db.database && k.refSchema === db.database && tables.includes(k.refTable))
+    .map((k) => ({ table: k.table, constraint: k.name, referencedTable: k.refTable }));
 }
 
 /** The foreign keys of tables in other databases that reference one of `tables` of this one, as `db`.`table` (constraint). */
 export async function foreignKeysFromElsewhere(db: Db, tables: readonly string[]): Promise<string[]> {
   if (tables.length === 0) return [];
-  const rows = await db.query<{ CONSTRAINT_SCHEMA: string; TABLE_NAME: string; CONSTRAINT_NAME: string; REFERENCED_TABLE_NAME: string }>(
-    `SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
-      WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND CONSTRAINT_SCHEMA <> ? AND REFERENCED_TABLE_NAME IN (${tables.map(() => '?').join(', ')})
-      ORDER BY CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME`,
-    [db.database, db.database, ...tables],
-  );
-  return rows.map((r) => `${quoteId(r.CONSTRAINT_SCHEMA)}.${quoteId(r.TABLE_NAME)} (${r.CONSTRAINT_NAME}, to ${r.REFERENCED_TABLE_NAME})`);
+  return (await catalogForeignKeys(db))
+    .filter((k) => k.schema !== db.database && k.refSchema === db.database && tables.includes(k.refTable))
+    .map((k) => `${quoteId(k.schema)}.${quoteId(k.table)} (${k.name}, to ${k.refTable})`);
 }
 
 /** The table of this database that holds each of these foreign key names now (names no table holds are absent). */

@@ -2,6 +2,7 @@ import type { Db } from '../db/connection.ts';
 import { tableName } from '../db/ddl.ts';
 import { cutoverChanges, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
+import { catalogForeignKeys, type CatalogForeignKey } from '../backup/foreign-keys.ts';
 
 /**
  * What depends on the tables and columns a run renames (cutover) or drops (finalize), and which triggers the run's own
@@ -152,16 +153,6 @@ interface TextObject {
   event?: string;
 }
 
-interface ForeignKey {
-  schema: string;
-  name: string;
-  table: string;
-  columns: string[];
-  refSchema: string;
-  refTable: string;
-  refColumns: string[];
-}
-
 /** The system schemas, whose objects never name a user's table. */
 const systemSchemas = ['mysql', 'sys', 'information_schema', 'performance_schema'];
 
@@ -169,7 +160,7 @@ const systemSchemas = ['mysql', 'sys', 'information_schema', 'performance_schema
  * Views, routines, events and triggers of this database, and those of other databases whose text mentions its name;
  * with the foreign keys from or to its tables.
  */
-async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys: ForeignKey[] }> {
+async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys: CatalogForeignKey[] }> {
   const here = db.database;
   // This database's objects, and those of other (non-system) databases whose text holds its name.
   const where = (schema: string, text: string) =>
@@ -189,19 +180,7 @@ async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys
             EVENT_MANIPULATION AS ev, ACTION_STATEMENT AS d
        FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? OR ${where('TRIGGER_SCHEMA', 'ACTION_STATEMENT')}
       ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`, [here, ...params]);
-  const keys = await db.query<{ s: string; n: string; t: string; c: string; rs: string; rt: string; rc: string }>(
-    `SELECT TABLE_SCHEMA AS s, CONSTRAINT_NAME AS n, TABLE_NAME AS t, COLUMN_NAME AS c,
-            REFERENCED_TABLE_SCHEMA AS rs, REFERENCED_TABLE_NAME AS rt, REFERENCED_COLUMN_NAME AS rc
-       FROM information_schema.KEY_COLUMN_USAGE
-      WHERE REFERENCED_TABLE_NAME IS NOT NULL AND (TABLE_SCHEMA = ? OR REFERENCED_TABLE_SCHEMA = ?)
-      ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, [here, here]);
-  const foreignKeys: ForeignKey[] = [];
-  for (const k of keys) {
-    let fk = foreignKeys.find((f) => f.schema === k.s && f.table === k.t && f.name === k.n);
-    if (!fk) foreignKeys.push((fk = { schema: k.s, name: k.n, table: k.t, columns: [], refSchema: k.rs, refTable: k.rt, refColumns: [] }));
-    fk.columns.push(k.c);
-    fk.refColumns.push(k.rc);
-  }
+  const foreignKeys = await catalogForeignKeys(db);
   return {
     objects: [
       // information_schema gives an empty VIEW_DEFINITION, and a NULL ROUTINE_DEFINITION, to a user who may not read it.

@@ -203,10 +203,9 @@ async function planOf(
   }
   const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
   // Every legacy column the mapping's SQL reads must exist, or the plan would fail on it with a raw SQL error.
-  const probe = sourceTableNames(mapping);
   const stepKeys = new Map(Object.entries(mapping.steps).map(([n, st]) => [n, st.key ?? sourceOf(st.from)?.keyColumn ?? 'ID']));
-  compileMappingNames(mapping, probe, stepKeys);
-  refusals.push(...(await missingColumns(mapping, probe, describe)).map((m) => m.message));
+  refusals.push(...compileMappingNames(mapping, names, stepKeys));
+  refusals.push(...(await missingColumns(mapping, names, describe)).map((m) => m.message));
   const ready = refusals.length === 0;
 
   /** What the plan counts and decides on one connection: steps, their IDs, tables, lookups, ID space. */

@@ -7,6 +7,7 @@ import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { sourceTableNames } from '../../src/mapping/compile.ts';
 import { loadMapping } from '../../src/mapping/load.ts';
+import { plan } from '../../src/plan/plan-command.ts';
 
 const root = join(import.meta.dirname, '../..');
 let work: string;
@@ -85,5 +86,14 @@ describe('stable aliases', () => {
     const production = sourceTableNames(mapping, undefined, { strict: false });
     expect(production.snippet('{{pull.WhenPuled}} IS NULL')).toBe('`pull`.`WhenPuled` IS NULL');
     expect(production.warnings).toEqual([expect.stringMatching(/^column ord_pull\.WhenPuled is not in .*aliases\.yaml; used as written$/)]);
+  });
+
+  it('plan refuses a mapping whose SQL names an alias key aliases.yaml lacks, naming where', async () => {
+    const t = await database('aliases_plan', 3);
+    const problem = mapping.problems!.invalidWhenPulled!;
+    const misspelt = { ...mapping, problems: { ...mapping.problems, invalidWhenPulled: { ...problem, where: '{{pull.WhenPuled}} IS NULL' } } };
+    const planned = await plan({ databaseUrl: t.url, mapping: misspelt });
+    expect(planned.ok).toBe(false);
+    expect(planned.plan.refusals).toContainEqual(expect.stringMatching(/^problem invalidWhenPulled: column ord_pull\.WhenPuled is not an alias key in /));
   });
 });
