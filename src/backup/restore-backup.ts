@@ -1,7 +1,7 @@
 import { recipeOf } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { showCreateTable } from '../db/introspect.ts';
-import { quoteId } from '../db/quote.ts';
+import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal, usageError } from '../errors.ts';
 import { checkBackup } from './check-backup.ts';
 import { autoIncrementOf } from './create-statement.ts';
@@ -268,11 +268,8 @@ async function putBackDatabaseDefaults(db: Db, journal: RestoreJournal, log: (li
   if (!then) return;
   const now = await databaseDefaults(db);
   if (now.charset === then.charset && now.collation === then.collation) return;
-  const name = (n: string) => {
-    if (!/^[A-Za-z0-9_]+$/.test(n)) throw new EventshiftError('internal', `"${n}" is not a character set or collation name.`);
-    return n;
-  };
-  await db.execute(`ALTER DATABASE ${quoteId(db.database)} CHARACTER SET ${name(then.charset)} COLLATE ${name(then.collation)}`);
+  await db.execute(`ALTER DATABASE ${quoteId(db.database)} CHARACTER SET ${quoteCharsetName(then.charset)} ` +
+    `COLLATE ${quoteCharsetName(then.collation)}`);
   log(`Put the database's default collation back to ${then.collation} ` +
     `(it was ${now.collation}: a restore was interrupted while recreating a trigger).`);
 }

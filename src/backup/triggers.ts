@@ -2,6 +2,7 @@ import type { Db } from '../db/connection.ts';
 import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import type { BackupTrigger } from './manifest.ts';
+import { databaseDefaults } from './restore-journal.ts';
 import { maskQuoted } from './create-statement.ts';
 
 /**
@@ -79,11 +80,10 @@ async function sessionContext(db: Db): Promise<SessionContext> {
   const [row] = await db.query<{ mode: string; client: string; connection: string }>(
     'SELECT @@SESSION.sql_mode AS mode, @@SESSION.character_set_client AS client, @@SESSION.collation_connection AS connection',
   );
-  const [schema] = await db.query<{ cs: string; coll: string }>(
-    'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
-    [db.database],
-  );
-  return { sqlMode: row!.mode, client: row!.client, connection: row!.connection, schemaCharset: schema!.cs, schemaCollation: schema!.coll };
+  const schema = await databaseDefaults(db);
+  return {
+    sqlMode: row!.mode, client: row!.client, connection: row!.connection, schemaCharset: schema.charset, schemaCollation: schema.collation,
+  };
 }
 
 /**
