@@ -142,16 +142,26 @@ async function triggerOrder(db: Db, table: string): Promise<string[][]> {
  */
 function replaceSql(db: Db, table: string, trigger: Required<BackupTrigger>, place: { clause: string; name: string } | null): string[] {
   statementSql(db, table, trigger);
+  return triggerReplaceSql(trigger, place, db.capabilities.executeImmediate);
+}
+
+/**
+ * replaceSql's statements, for a server with EXECUTE IMMEDIATE (MariaDB: one statement from the saved bytes) or without
+ * (DROP and CREATE from the bytes read as UTF-8, exact only for a statement in UTF-8 or ASCII).
+ */
+export function triggerReplaceSql(
+  trigger: Required<BackupTrigger>, place: { clause: string; name: string } | null, executeImmediate: boolean,
+): string[] {
   const bytes = Buffer.from(trigger.statementBytes, 'hex');
   const text = bytes.toString('latin1');
   const create = /^CREATE\s/i.exec(text);
   const row = /\bFOR\s+EACH\s+ROW\b/i.exec(maskQuoted(text));
   if (!create || !row) {
     throw new EventshiftError('internal',
-      `The saved definition of trigger ${trigger.name} on table ${table} has no CREATE ... FOR EACH ROW.`, { subject: table });
+      `The saved definition of trigger ${trigger.name} has no CREATE ... FOR EACH ROW.`, { subject: trigger.name });
   }
   const end = row.index + row[0].length;
-  if (db.capabilities.executeImmediate) {
+  if (executeImmediate) {
     const hex = (b: Buffer) => `X'${b.toString('hex')}'`;
     const parts = [hex(Buffer.concat([bytes.subarray(0, 6), Buffer.from(' OR REPLACE'), bytes.subarray(6, end)]))];
     if (place) {

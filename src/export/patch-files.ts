@@ -1,9 +1,11 @@
 import mysql from 'mysql2';
 import { createTableSql } from '../db/ddl.ts';
-import { quoteId, quoteString } from '../db/quote.ts';
+import { quoteCharsetName, quoteId, quoteString } from '../db/quote.ts';
 import type { Capabilities } from '../db/capabilities.ts';
 import { onUpdateColumns, type TableInfo } from '../db/introspect.ts';
 import type { BackupTrigger } from '../backup/manifest.ts';
+import type { DatabaseDefaults } from '../backup/restore-journal.ts';
+import { hasContext, triggerReplaceSql } from '../backup/triggers.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
   compileProjection, compileStep, insertChunkSql, keptAsTheyAre, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
@@ -32,6 +34,8 @@ export function patchFiles(
   mapping: Mapping, plan: Plan, capabilities: Capabilities, describe: ReadonlyMap<string, TableInfo | null>,
   /** The triggers on each table the cutover renames, as they are before it (readTriggers), in the order they fire. */
   triggers: ReadonlyMap<string, readonly BackupTrigger[]> = new Map(),
+  /** The database's default character set and collation (restore-journal's databaseDefaults), put back after triggers. */
+  databaseDefaults?: DatabaseDefaults,
 ): PatchFile[] {
   const files: Array<Omit<PatchFile, 'name'> & { stem: string }> = [];
   const names = sourceTableNames(mapping);
@@ -145,10 +149,11 @@ export function patchFiles(
   }
   for (const c of cutoverChanges(mapping)) {
     if (c.kind !== 'renameTable') continue;
+    const recreated = recreateTriggersSql(triggers.get(c.from) ?? [], capabilities.engine, databaseDefaults);
     files.push({
       kind: 'rename', stem: `patch-rename-${safe(c.from)}`, table: c.from, description: `at cutover: rename ${c.from} to ${c.to}`, expectedRows: null,
       locks: 'brief exclusive metadata lock', statements: [renameTableSql(c.from, c.to)],
-      rollback: [renameTableSql(c.to, c.from), ...recreateTriggersSql(triggers.get(c.from) ?? [], capabilities.engine)],
+      rollback: [renameTableSql(c.to, c.from), ...recreated.statements], ...(recreated.note ? { note: recreated.note } : {}),
     });
   }
 
@@ -171,19 +176,44 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
  * client (a trigger's body may hold `;`). The file writer ends each statement with `;`, which closes the block's
  * `DELIMITER ` line.
  */
-function recreateTriggersSql(triggers: readonly BackupTrigger[], engine: 'mariadb' | 'mysql'): string[] {
-  if (triggers.length === 0) return [];
+function recreateTriggersSql(
+  triggers: readonly BackupTrigger[], engine: 'mariadb' | 'mysql', defaults: DatabaseDefaults | undefined,
+): { statements: string[]; note?: string } {
+  if (triggers.length === 0) return { statements: [] };
   const q = (s: string | undefined) => quoteString(s ?? '');
   // Each at its original creation time; replaced one by one in the order they fire, each goes last among those of
   // its timing and event, which gives that order back.
   const at = (t: BackupTrigger) => (t.created && /^\d+(\.\d+)?$/.test(t.created) ? t.created : 'DEFAULT');
-  return [
+  // A statement written in another character set than UTF-8, with other than ASCII in it, is sent as its bytes.
+  const asBytes = (t: BackupTrigger): t is Required<BackupTrigger> => hasContext(t) && !/^utf8/i.test(t.characterSetClient) &&
+    /[^\x00-\x7f]/.test(Buffer.from(t.statementBytes, 'hex').toString('latin1'));
+  const unsendable = engine === 'mysql' ? triggers.filter(asBytes).map((t) => t.name) : [];
+  let collation = defaults?.collation;
+  const statements = [
     'SET @es_sql_mode = @@SESSION.sql_mode, @es_client = @@SESSION.character_set_client, @es_collation = @@SESSION.collation_connection',
-    ...triggers.flatMap((t) => [
-      `SET SESSION sql_mode = ${q(t.sqlMode)}, character_set_client = ${q(t.characterSetClient)}, ` +
-        `collation_connection = ${q(t.collationConnection)}, timestamp = ${at(t)}`,
-      `DELIMITER ;;\n${recreateTriggerSql(t, engine).map((sql) => `${sql};;`).join('\n')}\nDELIMITER `,
-    ]),
+    ...triggers.flatMap((t) => {
+      // Its variables declared without a collation take the database's of when it was created.
+      const switchTo = engine === 'mariadb' && t.databaseCollation && collation && t.databaseCollation !== collation
+        ? t.databaseCollation : null;
+      if (switchTo) collation = switchTo;
+      return [
+        ...(switchTo ? [`ALTER DATABASE COLLATE ${quoteCharsetName(switchTo)}`] : []),
+        `SET SESSION sql_mode = ${q(t.sqlMode)}, character_set_client = ${q(t.characterSetClient)}, ` +
+          `collation_connection = ${q(t.collationConnection)}, timestamp = ${at(t)}`,
+        asBytes(t) && engine === 'mariadb'
+          ? triggerReplaceSql(t, null, true)[0]!
+          : `DELIMITER ;;\n${recreateTriggerSql(t, engine).map((sql) => `${sql};;`).join('\n')}\nDELIMITER `,
+      ];
+    }),
     'SET SESSION sql_mode = @es_sql_mode, character_set_client = @es_client, collation_connection = @es_collation, timestamp = DEFAULT',
+    ...(defaults && collation !== defaults.collation
+      ? [`ALTER DATABASE CHARACTER SET ${quoteCharsetName(defaults.charset)} COLLATE ${quoteCharsetName(defaults.collation)}`] : []),
   ];
+  return {
+    statements,
+    ...(unsendable.length ? {
+      note: `trigger(s) ${unsendable.join(', ')} were written in another character set than UTF-8 and hold other than ASCII: ` +
+        'this rollback would recreate them with other text on MySQL (no EXECUTE IMMEDIATE); use `eventshift rollback`',
+    } : {}),
+  };
 }

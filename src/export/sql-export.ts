@@ -4,6 +4,7 @@ import { getTableConfig } from 'drizzle-orm/mysql-core';
 import { connect, sessionSettingsSql } from '../db/connection.ts';
 import { describeTable, type TableInfo } from '../db/introspect.ts';
 import { readTriggers } from '../backup/triggers.ts';
+import { databaseDefaults } from '../backup/restore-journal.ts';
 import type { BackupTrigger } from '../backup/manifest.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { buildPlan, type Plan, type PlanOverrides } from '../plan/plan.ts';
@@ -44,7 +45,7 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
     // The triggers on the tables the cutover renames: the renames rewrite them, so the rollback creates them again.
     const triggers = new Map<string, BackupTrigger[]>();
     for (const r of plan.tables.rename) if (r.kind === 'table') triggers.set(r.from, await readTriggers(db, r.from));
-    const patches = patchFiles(options.mapping, plan, db.capabilities, described, triggers);
+    const patches = patchFiles(options.mapping, plan, db.capabilities, described, triggers, await databaseDefaults(db));
     const files: ExportedFile[] = [];
     for (const patch of patches) {
       const findings: LintFinding[] = patch.note ? [{ file: patch.name, severity: 'error', rule: 'code-column', message: patch.note }] : [];

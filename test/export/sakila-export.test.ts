@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serverUrl, type TestDatabase } from '../support/database.ts';
 import { loadSakila } from '../support/public-data.ts';
+import { addLatin1RentalTrigger } from '../support/sakila-trigger.ts';
 import { sakilaDistrictsMapping, sakilaMapping } from '../support/sakila-mapping.ts';
 import { snapshot, snapshotDifferences, withoutCreationTimes } from '../support/snapshot.ts';
 import { testWorkspace } from '../support/workspace.ts';
@@ -22,6 +23,7 @@ const ws = testWorkspace('sakila_sql');
 async function sakila(label: string): Promise<TestDatabase> {
   const t = await ws.database(label);
   await loadSakila(serverUrl, t.name);
+  await addLatin1RentalTrigger(t);
   return t;
 }
 

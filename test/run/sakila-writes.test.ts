@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.ts';
 import { serverUrl } from '../support/database.ts';
 import { loadSakila } from '../support/public-data.ts';
+import { addLatin1RentalTrigger } from '../support/sakila-trigger.ts';
 import { sakilaDistrictsMapping, sakilaMapping as mapping } from '../support/sakila-mapping.ts';
 import { snapshot, snapshotDifferences, type Snapshot } from '../support/snapshot.ts';
 import { testWorkspace } from '../support/workspace.ts';
@@ -25,15 +26,7 @@ describe('writes on Sakila change only what the mapping says', () => {
   beforeAll(async () => {
     t = await ws.database('sakila_writes');
     await loadSakila(serverUrl, t.name);
-    // A second BEFORE INSERT trigger on rental, which the cutover renames: it fires after rental_date, and was written
-    // in latin1 (its text holds an é) under other collations than the session's and the database's.
-    const [db] = await t.db.query<{ coll: string }>('SELECT @@collation_database AS coll');
-    await t.db.execute(`ALTER DATABASE ${t.name} COLLATE utf8mb4_bin`);
-    await t.db.execute('SET SESSION character_set_client = latin1, collation_connection = latin1_german1_ci');
-    const note = Buffer.from("CREATE TRIGGER rental_note BEFORE INSERT ON rental FOR EACH ROW FOLLOWS rental_date SET @rental_note = 'é'", 'latin1');
-    await t.db.execute(`EXECUTE IMMEDIATE X'${note.toString('hex')}'`);
-    await t.db.execute('SET SESSION character_set_client = utf8mb4, collation_connection = utf8mb4_general_ci');
-    await t.db.execute(`ALTER DATABASE ${t.name} COLLATE ${db!.coll}`);
+    await addLatin1RentalTrigger(t);
     original = await snapshot(t.db);
     expect(original['trigger rental_note']!.create).toContain('"order":"rental BEFORE INSERT 2"');
   }, 120_000);
