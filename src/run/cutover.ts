@@ -65,9 +65,10 @@ function triggerBody(statement: string): string | null {
  * (`... ON \`OLD rental\` FOR EACH ROW ...`), and renaming it back leaves the rewritten text; the trigger's context,
  * creation time and place in the firing order stay. Of `live` (the triggers on the table now), those whose definition
  * differs from `saved` (the definitions before the renames) only where a rename rewrites it (the body from FOR EACH
- * ROW on is the same: a trigger someone changed since is left alone), each as it is to be created again: as saved,
- * with the live one's context where the backup did not record one (format versions 1 and 2), and with no bytes
- * (`statementBytes: ''`) when those cannot be known (a non-UTF-8 trigger with other than ASCII text).
+ * ROW on is the same, and so is the creation time where the backup has it: a trigger someone changed or created since
+ * is left alone), each as it is to be created again: as saved, with the live one's context where the backup did not
+ * record one (format versions 1 and 2), and with no bytes (`statementBytes: ''`) when those cannot be known (a
+ * non-UTF-8 trigger with other than ASCII text).
  */
 export function rewrittenTriggers(live: readonly BackupTrigger[], saved: readonly BackupTrigger[]): Array<Required<BackupTrigger>> {
   return live.flatMap((now) => {
@@ -75,7 +76,8 @@ export function rewrittenTriggers(live: readonly BackupTrigger[], saved: readonl
     if (!before || now.statement === before.statement || !/^CREATE\s/i.test(before.statement)) return [];
     const body = triggerBody(before.statement);
     if (body === null || body !== triggerBody(now.statement)) return [];
-    if (hasContext(before)) return [before];
+    // A rename keeps the creation time: a trigger created since (someone's own, with the same body) is left alone.
+    if (hasContext(before)) return before.created === now.created ? [before] : [];
     const known = /^utf8/i.test(now.characterSetClient ?? '') || !/[^\x00-\x7f]/.test(before.statement);
     return [{
       ...(now as Required<BackupTrigger>), statement: before.statement, sqlMode: before.sqlMode,
