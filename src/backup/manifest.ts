@@ -4,7 +4,6 @@ import { checksumRecipes, type ChecksumRecipe, type ContentChecksum } from '../d
 import { refusal, usageError } from '../errors.ts';
 import type { ColumnEncoding } from './row-encoding.ts';
 import { tableKinds, type TableKind } from './table-kind.ts';
-import type { ColumnValueSums } from './value-sums.ts';
 
 /** The file that makes a backup folder complete. It is written last, so a folder without it was interrupted. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -353,4 +352,20 @@ function manifestProblem(v: unknown, id: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * A row's checksum fingerprint is computed from its values as text (src/db/checksum.ts). A value, or a row, whose
+ * text exceeds max_allowed_packet has no text: the server gives NULL, so the fingerprint leaves that value out (HEX()
+ * of a 16 MB BLOB is NULL, taken for SQL NULL) or the whole row (CONCAT of it all is NULL). The restore's checksum
+ * would then pass a copy that lost such a value. So for a table with a row that long, the backup also records, for
+ * each column, the sums of CRC32 and of the first 64 bits of MD5 of its values, which the server computes from the
+ * values themselves, whatever their length; a restore compares them too.
+ */
+export interface ColumnValueSums {
+  column: string;
+  /** SUM(CRC32(value)) over the rows, as a decimal string (NULLs add nothing). */
+  crc32: string;
+  /** SUM of the first 64 bits of MD5(value), as a decimal string. */
+  md5: string;
 }

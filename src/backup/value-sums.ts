@@ -1,25 +1,11 @@
 import { rowsFromSql } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
-import type { BackupColumn } from './manifest.ts';
+import type { BackupColumn, ColumnValueSums } from './manifest.ts';
 import { writtenColumns } from './row-statements.ts';
 import { memberIndexSql } from '../db/checksum.ts';
 
-/**
- * A row's checksum fingerprint is computed from its values as text (src/db/checksum.ts). A value, or a row, whose
- * text exceeds max_allowed_packet has no text: the server gives NULL, so the fingerprint leaves that value out (HEX()
- * of a 16 MB BLOB is NULL, taken for SQL NULL) or the whole row (CONCAT of it all is NULL). The restore's checksum
- * would then pass a copy that lost such a value. So for a table with a row that long, the backup also records, for
- * each column, the sums of CRC32 and of the first 64 bits of MD5 of its values, which the server computes from the
- * values themselves, whatever their length; a restore compares them too.
- */
-export interface ColumnValueSums {
-  column: string;
-  /** SUM(CRC32(value)) over the rows, as a decimal string (NULLs add nothing). */
-  crc32: string;
-  /** SUM of the first 64 bits of MD5(value), as a decimal string. */
-  md5: string;
-}
+export type { ColumnValueSums };
 
 /**
  * Whether a row with `rowBytes` bytes of values may be too long for its fingerprint's text: its values as hex or

@@ -1,12 +1,19 @@
 import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import { quoteId, quoteQualified, quoteString } from '../db/quote.ts';
 import { EventshiftError, usageError } from '../errors.ts';
-import type { RenameState } from '../run/cutover.ts';
 import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
 import { isIntegerType, type ColumnInfo } from '../db/introspect.ts';
 import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
+
+/** Which of the mapping's cutover renames have happened, read from the live schema (so it is right after a crash too). */
+export interface RenameState {
+  tables: Map<string, string>;
+  /** table (current name) -> old column -> new column */
+  columns: Map<string, Map<string, string>>;
+  done: boolean;
+}
 
 /**
  * Turns a mapping's declarations into SQL text. Every statement eventshift runs or checks with is built here, from

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { cutoverChanges } from '../mapping/compile.ts';
+import { cutoverChanges, type RenameState } from '../mapping/compile.ts';
 import { columnExists, describeTable, tableExists } from '../db/introspect.ts';
 import { renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
 import { hasContext, readTriggers, replaceTriggers } from '../backup/triggers.ts';
@@ -7,13 +7,7 @@ import type { CutoverChange, Mapping } from '../mapping/define.ts';
 import type { BackupTrigger } from '../backup/index.ts';
 import { maskQuoted } from '../backup/create-statement.ts';
 
-/** Which of the mapping's cutover renames have happened, read from the live schema (so it is right after a crash too). */
-export interface RenameState {
-  tables: Map<string, string>;
-  /** table (current name) -> old column -> new column */
-  columns: Map<string, Map<string, string>>;
-  done: boolean;
-}
+export type { RenameState };
 
 export async function renameState(db: Db, mapping: Mapping): Promise<RenameState> {
   const tables = new Map<string, string>();
