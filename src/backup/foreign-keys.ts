@@ -133,18 +133,16 @@ export async function catalogForeignKeys(db: Db): Promise<CatalogForeignKey[]> {
   return foreignKeys;
 }
 
-/** The foreign keys of this database that reference one of `tables`: each with the table that holds it. */
-export async function foreignKeysReferencing(db: Db, tables: readonly string[]): Promise<ForeignKeyRef[]> {
-  if (tables.length === 0) return [];
-  return (await catalogForeignKeys(db))
+/** The foreign keys of this database in `catalog` (catalogForeignKeys) that reference one of `tables`, with their tables. */
+export function foreignKeysReferencing(db: Db, catalog: readonly CatalogForeignKey[], tables: readonly string[]): ForeignKeyRef[] {
+  return catalog
     .filter((k) => k.schema === db.database && k.refSchema === db.database && tables.includes(k.refTable))
     .map((k) => ({ table: k.table, constraint: k.name, referencedTable: k.refTable }));
 }
 
-/** The foreign keys of tables in other databases that reference one of `tables` of this one, as `db`.`table` (constraint). */
-export async function foreignKeysFromElsewhere(db: Db, tables: readonly string[]): Promise<string[]> {
-  if (tables.length === 0) return [];
-  return (await catalogForeignKeys(db))
+/** Foreign keys in `catalog` of other databases' tables that reference one of `tables` of this one: `db`.`table` (constraint). */
+export function foreignKeysFromElsewhere(db: Db, catalog: readonly CatalogForeignKey[], tables: readonly string[]): string[] {
+  return catalog
     .filter((k) => k.schema !== db.database && k.refSchema === db.database && tables.includes(k.refTable))
     .map((k) => `${quoteId(k.schema)}.${quoteId(k.table)} (${k.name}, to ${k.refTable})`);
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/connection.ts';
+import { tableExists } from '../db/introspect.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 
 /**
@@ -74,16 +75,9 @@ async function ensureJournalTable(db: Db): Promise<void> {
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
 }
 
-async function hasJournalTable(db: Db): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [
-    db.database, RESTORE_JOURNAL_TABLE,
-  ]);
-  return rows.length > 0;
-}
-
 /** Restores of this database that began and have not finished, oldest first. Read-only: no table is created. */
 export async function unfinishedRestores(db: Db): Promise<RestoreJournal[]> {
-  if (!(await hasJournalTable(db))) return [];
+  if (!(await tableExists(db, RESTORE_JOURNAL_TABLE))) return [];
   const rows = await db.query<{ journal: string }>(
     `SELECT journal FROM ${RESTORE_JOURNAL_TABLE} WHERE status = 'running' ORDER BY started_at, backup_id`,
   );
@@ -103,7 +97,7 @@ export async function restoreUnfinished(db: Db, id: string): Promise<boolean> {
  * its swap (it changed nothing but staging tables); `swapped` (the tables are the backup's, steps remain); `done`.
  */
 export async function restoreProgress(db: Db, id: string): Promise<{ state: 'none' | 'stopped' | 'swapped' | 'done'; startedAt: string | null }> {
-  if (!(await hasJournalTable(db))) return { state: 'none', startedAt: null };
+  if (!(await tableExists(db, RESTORE_JOURNAL_TABLE))) return { state: 'none', startedAt: null };
   const [row] = await db.query<{ status: string; journal: string }>(
     `SELECT status, journal FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ?`, [id],
   );
@@ -181,7 +175,7 @@ export async function saveRestoreJournal(db: Db, journal: RestoreJournal, now: D
 
 /** Forgets a restore that changed nothing (it failed or was abandoned before its swap). */
 export async function dropRestoreJournal(db: Db, id: string): Promise<void> {
-  if (await hasJournalTable(db)) await db.execute(`DELETE FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ? AND status = 'running'`, [id]);
+  if (await tableExists(db, RESTORE_JOURNAL_TABLE)) await db.execute(`DELETE FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ? AND status = 'running'`, [id]);
 }
 
 /** What an unfinished restore still has to do after its swap, in words. */

@@ -3,8 +3,8 @@ import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import {
-  foreignKeyHolders, foreignKeysFromElsewhere, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing, orphanRows, parseForeignKey,
-  withReferencedTable, type ForeignKey,
+  catalogForeignKeys, foreignKeyHolders, foreignKeysFromElsewhere, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing,
+  orphanRows, parseForeignKey, withReferencedTable, type CatalogForeignKey, type ForeignKey,
 } from './foreign-keys.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import { RESTORE_JOURNAL_TABLE, type RetiredTable, type SwapPlan } from './restore-journal.ts';
@@ -51,7 +51,9 @@ export async function planSwap(
   await refuseLeftOldCopies(db, manifest.id, oldCopies);
   const restored = new Map(staged.map((s) => [s.entry.name, s]));
   const stagingNames = new Set(staged.map((s) => s.staging));
-  const elsewhere = await foreignKeysFromElsewhere(db, [...movingOut.keys()]);
+  // Nothing changes the schema while the swap is planned: one read of the foreign keys serves every question below.
+  const catalog = await catalogForeignKeys(db);
+  const elsewhere = foreignKeysFromElsewhere(db, catalog, [...movingOut.keys()]);
   if (elsewhere.length > 0) {
     throw refusal(
       `Foreign keys of tables in other databases reference tables that restoring backup ${manifest.id} replaces or drops: ` +
@@ -60,9 +62,9 @@ export async function planSwap(
       { subject: manifest.id, details: { foreignKeys: elsewhere } },
     );
   }
-  const repoint = await foreignKeysToRepoint(db, movingOut, stagingNames);
+  const repoint = await foreignKeysToRepoint(db, catalog, movingOut, stagingNames);
   await refuseHeldNames(db, manifest.id, staged, movingOut);
-  await refuseOrphans(db, manifest.id, staged, restored, movingOut, stagingNames, repoint);
+  await refuseOrphans(db, catalog, manifest.id, staged, restored, movingOut, stagingNames, repoint);
   return { renames, oldCopies, dropped, repoint };
 }
 
@@ -84,9 +86,11 @@ async function refuseLeftOldCopies(db: Db, id: string, oldCopies: readonly strin
 }
 
 /** Foreign keys of tables that stay, referencing a table that moves out: where each must point after the swap. */
-async function foreignKeysToRepoint(db: Db, movingOut: Map<string, string | null>, staging: Set<string>): Promise<SwapPlan['repoint']> {
+async function foreignKeysToRepoint(
+  db: Db, catalog: readonly CatalogForeignKey[], movingOut: Map<string, string | null>, staging: Set<string>,
+): Promise<SwapPlan['repoint']> {
   const repoint: SwapPlan['repoint'] = [];
-  for (const ref of await foreignKeysReferencing(db, [...movingOut.keys()])) {
+  for (const ref of foreignKeysReferencing(db, catalog, [...movingOut.keys()])) {
     if (movingOut.has(ref.table) || staging.has(ref.table)) continue;
     const target = movingOut.get(ref.referencedTable);
     if (!target) {
@@ -127,8 +131,8 @@ async function refuseHeldNames(db: Db, id: string, staged: readonly StagedTable[
  * table and one that is not restored (its rows are not from the same snapshot) is checked here instead.
  */
 async function refuseOrphans(
-  db: Db, id: string, staged: readonly StagedTable[], restored: Map<string, StagedTable>, movingOut: Map<string, string | null>,
-  staging: Set<string>, repoint: SwapPlan['repoint'],
+  db: Db, catalog: readonly CatalogForeignKey[], id: string, staged: readonly StagedTable[], restored: Map<string, StagedTable>,
+  movingOut: Map<string, string | null>, staging: Set<string>, repoint: SwapPlan['repoint'],
 ): Promise<void> {
   const problems: string[] = [];
   const details: unknown[] = [];
@@ -157,7 +161,7 @@ async function refuseOrphans(
   // Other tables' foreign keys to the restored tables: those pointed back after the swap, and those that already
   // name a restored table that does not exist now (they find it again by name).
   const incoming = repoint.map((r) => ({ table: r.table, fk: parseForeignKey(r.clause) as ForeignKey }));
-  const waiting = (await foreignKeysReferencing(db, [...restored.keys()].filter((n) => !movingOut.has(n))))
+  const waiting = foreignKeysReferencing(db, catalog, [...restored.keys()].filter((n) => !movingOut.has(n)))
     .filter((ref) => !restored.has(ref.table) && !movingOut.has(ref.table) && !staging.has(ref.table));
   for (const ref of waiting) {
     const fk = (await foreignKeysOf(db, ref.table)).find((f) => f.name === ref.constraint);

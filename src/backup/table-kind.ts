@@ -34,7 +34,7 @@ export function tableKindOf(tableType: string, engine: string | null): TableKind
  * loading those rows would write them into the tables it is built on.
  */
 export function restoredKind(entry: { kind?: TableKind; engine: string | null }): TableKind {
-  return entry.kind ?? (rowsElsewhere.has((entry.engine ?? '').toLowerCase()) ? 'definition-only' : 'table');
+  return entry.kind ?? tableKindOf('BASE TABLE', entry.engine)!;
 }
 
 /** A column as a backup describes it, before its encoding is chosen. */

@@ -1,9 +1,8 @@
-import { rowsFromSql } from '../db/checksum.ts';
+import { memberIndexSql, rowsFromSql } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import type { BackupColumn, ColumnValueSums } from './manifest.ts';
 import { writtenColumns } from './row-statements.ts';
-import { memberIndexSql } from '../db/checksum.ts';
 
 export type { ColumnValueSums };
 

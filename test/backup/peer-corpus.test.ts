@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createBackup, restoreBackup } from '../../src/backup/index.ts';
 import { quoteId } from '../../src/db/quote.ts';
 import { serverUrl, type TestDatabase } from '../support/database.ts';
@@ -17,10 +17,6 @@ let t: TestDatabase;
 beforeAll(async () => {
   t = await ws.database('peer_corpus');
   await loadPeerCorpus(serverUrl, t.name);
-});
-
-afterAll(async () => {
-  // The corpus's MERGE table keeps MyISAM files open; nothing else to do (the workspace drops the database).
 });
 
 async function states(tables: readonly string[]): Promise<Map<string, ExactState | null>> {

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -32,7 +31,7 @@ describe('restore after a run killed during its own backup', () => {
       'nothing: es_untouched_\\w+ is as it was before the run, and there is nothing to restore\\. ' +
       'Its unfinished backup \\S+ was removed\\.'));
     expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
-    expect((await readdir(backupDir)).filter((name) => existsSync(`${backupDir}/${name}`))).toEqual([]);
+    expect(await readdir(backupDir)).toEqual([]);
     expect((await latestRun(t.db, 'vbzcart-ord-pull'))?.status).toBe('restored');
     // The next migrate starts a new run, which completes.
     expect(cli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet']).code).toBe(0);
