@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { quoteCharsetName, quoteId } from '../db/quote.ts';
+import { escapeRegExp, quoteCharsetName, quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import type { BackupTrigger } from './manifest.ts';
 import { databaseDefaults } from './restore-journal.ts';
@@ -327,7 +327,6 @@ function grantPattern(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Of the saved triggers of `table`, those a restore still has to create. A restore resumed after it began recreating

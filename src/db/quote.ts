@@ -21,3 +21,6 @@ export function quoteString(value: string): string {
   if (/^[\x20-\x5b\x5d-\x7e]*$/.test(value)) return "'" + value.replaceAll("'", "''") + "'";
   return `CONVERT(X'${Buffer.from(value, 'utf8').toString('hex')}' USING utf8mb4)`;
 }
+
+/** `text` as a regular expression that matches exactly it (for names found in SQL text). */
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

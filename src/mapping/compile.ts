@@ -1,5 +1,5 @@
 import type { MySqlTable } from 'drizzle-orm/mysql-core';
-import { quoteId, quoteQualified, quoteString } from '../db/quote.ts';
+import { escapeRegExp, quoteId, quoteQualified, quoteString } from '../db/quote.ts';
 import { EventshiftError, usageError } from '../errors.ts';
 import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
@@ -439,7 +439,7 @@ export function keptAsTheyAre(alias: string | null, keep: readonly string[]): st
 
 /** Whether `sql` names `table`, quoted or bare, even inside a string: a false alarm only costs running work in turn. */
 const namesTable = (sql: string, table: string) =>
-  sql.includes(quoteId(table)) || new RegExp(`(?<![\\w$])${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'i').test(sql);
+  sql.includes(quoteId(table)) || new RegExp(`(?<![\\w$])${escapeRegExp(table)}(?![\\w$])`, 'i').test(sql);
 
 /** The SQL a step reads its rows with: source, joins, conditions, ID and values. */
 function stepReadsSql(step: CompiledStep): string {

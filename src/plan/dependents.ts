@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection.ts';
 import { tableName } from '../db/ddl.ts';
+import { escapeRegExp } from '../db/quote.ts';
 import { cutoverChanges, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { catalogForeignKeys, type CatalogForeignKey } from '../backup/foreign-keys.ts';
@@ -198,7 +199,6 @@ async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys
   };
 }
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Characters of an unquoted identifier. */
 const identifierChar = '[\\p{L}\\p{N}_$]';
 

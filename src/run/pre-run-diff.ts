@@ -106,6 +106,9 @@ function liveNames(entry: BackupTableEntry, renames: RenameState) {
   };
 }
 
+/** How many differing pre-run rows verify's `unchanged` check and rollback name (both count them all). */
+export const unchangedRowLimit = 10;
+
 /**
  * The pre-run rows of `entry` that differ from the backup: changed, gone, or added inside the backup's key range
  * (outside the run's reserved ranges, up to its highest key, as preRunRowsChecksum reads them), the first `limit`

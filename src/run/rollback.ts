@@ -18,10 +18,9 @@ import { latestRun, restoringRunMessage, stepRecord, updateRun, type RunRecord }
 import { refuseAfterFinalize } from './finalize.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { sameChecksum } from '../db/checksum.ts';
-import { describeChangedRow, preRunDifferences, putBackOnUpdateValues, withBackedUpRows, type BackupAt } from './pre-run-diff.ts';
+import { describeChangedRow, preRunDifferences, putBackOnUpdateValues, unchangedRowLimit, withBackedUpRows, type BackupAt } from './pre-run-diff.ts';
 import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
 import { preRunTables } from './migrate.ts';
-import { unchangedRowLimit } from '../verify/verification.ts';
 
 export interface RollbackOptions extends CommandOptions {
   mapping: Mapping;
@@ -189,9 +188,10 @@ async function comparePreRunRows(db: Db, backup: BackupAt, mapping: Mapping, pla
   for (const t of plan.firedTriggers ?? []) {
     for (const name of [t.table, ...(t.names ?? [])]) writtenBy.set(name, [...(writtenBy.get(name) ?? []), t.name]);
   }
+  const preRun = preRunTables(backup.manifest);
   for (const table of [...new Set([...filled, ...writtenBy.keys()])]) {
     const entry = backup.manifest.tables.find((t) => t.name === table);
-    const pre = preRunTables(backup.manifest).find((t) => t.name === table);
+    const pre = preRun.find((t) => t.name === table);
     if (!entry?.exists || !pre?.checksum || !(await tableExists(db, table))) continue;
     const own = ranges.get(table) ?? [];
     if (sameChecksum(await preRunRowsChecksum(db, pre, noRenames, own), pre.checksum)) continue;

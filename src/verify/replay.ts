@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.ts';
 import { openRowCursor, type RawRow, type RowCursor } from '../db/row-stream.ts';
-import { quoteId, quoteQualified } from '../db/quote.ts';
+import { escapeRegExp, quoteId, quoteQualified } from '../db/quote.ts';
 import { fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping, ReplayDefinition } from '../mapping/define.ts';
 import type { RenameState } from '../run/cutover.ts';
@@ -38,7 +38,6 @@ export function followColumnRenames(sql: string, mapping: Mapping, renames: Rena
   return out;
 }
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** An entity key as the sides stream it: its utf8mb4 text as bytes (so every side orders and equates it alike). */
 const keySql = 'CAST(CAST(q.k AS CHAR CHARACTER SET utf8mb4) AS BINARY)';

@@ -17,7 +17,7 @@ import { idChecks } from './id-checks.ts';
 import { streamedContentChecks } from './streamed-content.ts';
 import { csvChecks } from '../csv/run-steps.ts';
 import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../run/pre-run-rows.ts';
-import { describeChangedRow, preRunDifferences, withBackedUpRows, type BackupAt } from '../run/pre-run-diff.ts';
+import { describeChangedRow, preRunDifferences, unchangedRowLimit, withBackedUpRows, type BackupAt } from '../run/pre-run-diff.ts';
 import { lookupChecks } from '../lookup/verify-lookup.ts';
 
 export type { CheckResult, PreRunTable, Verification } from './check-result.ts';
@@ -411,8 +411,6 @@ async function unchangedCheck(
   return { ...base, failures: diff.rows.map((r) => ({ key: r.key, reason: describeChangedRow(r) })), failureCount: diff.count };
 }
 
-/** How many differing pre-run rows an `unchanged` check names (it counts them all). */
-export const unchangedRowLimit = 10;
 
 /** The projected column holds exactly the aggregate the mapping defines, for every row of its table. */
 async function projectionCheck(
