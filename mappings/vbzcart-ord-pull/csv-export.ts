@@ -59,7 +59,7 @@ export async function exportOrdPullCsv(db: Db, path: string, dialect: CsvExportD
   const out = createWriteStream(path);
   let bytes = 0;
   const write = async (text: string) => {
-    const data = encode(text, dialect.encoding);
+    const data = encodeText(text, dialect.encoding);
     bytes += data.length;
     if (!out.write(data)) await new Promise<void>((ok) => out.once('drain', () => ok()));
   };
@@ -109,8 +109,4 @@ function formatDate(stored: string, format: string): string {
   if (format === 'sql') return stored;
   const dt = DateTime.fromSQL(stored, { zone: 'utc' });
   return dt.isValid ? dt.toFormat(format, { locale: 'en-US' }) : stored;
-}
-
-function encode(text: string, encoding: CsvExportDialect['encoding']): Buffer {
-  return encodeText(text, encoding);
 }

@@ -97,7 +97,7 @@ function encodeWith(s: string, encoding: TextEncoding): Buffer {
  */
 export function encodeText(text: string, encoding: TextEncoding): Buffer {
   const bytes = encodeWith(text, encoding);
-  if (singleByte.has(encoding) || !['utf8', 'utf16le', 'utf16be'].includes(encoding)) {
+  if (!['utf8', 'utf16le', 'utf16be'].includes(encoding)) {
     const back = iconv.decode(bytes, iconvName(encoding));
     if (back !== text) {
       const chars = [...text];

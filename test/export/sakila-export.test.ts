@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serverUrl, type TestDatabase } from '../support/database.ts';
-import { loadSakila } from '../support/public-data.ts';
+import { loadSakila, runSqlScript } from '../support/public-data.ts';
 import { addLatin1RentalTrigger } from '../support/sakila-trigger.ts';
 import { sakilaDistrictsMapping, sakilaMapping } from '../support/sakila-mapping.ts';
 import { snapshot, snapshotDifferences, withoutCreationTimes } from '../support/snapshot.ts';
@@ -31,11 +30,9 @@ async function sakila(label: string): Promise<TestDatabase> {
 async function applyAll(t: TestDatabase, dir: string, reverse = false): Promise<void> {
   const files = (await readdir(dir)).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
   for (const f of reverse ? files.reverse() : files) {
-    const input = await readFile(join(dir, f), 'utf8');
-    const url = new URL(serverUrl);
-    const args = ['--user=root', `--host=${url.hostname}`, `--port=${url.port || '3306'}`, t.name];
-    const r = spawnSync('mariadb', args, { input, encoding: 'utf8' });
-    expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+    await runSqlScript(serverUrl, t.name, await readFile(join(dir, f))).catch((e: Error) => {
+      throw new Error(`${f}: ${e.message}`);
+    });
   }
 }
 
