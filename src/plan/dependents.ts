@@ -337,13 +337,13 @@ export async function findDependents(
   }
 
   const firedTriggers: FiredTrigger[] = [];
-  const firedBy = (o: TextObject) => writes.some((w) => w.table === o.table && w.event === o.event);
-  const fired = objects.filter((o) => o.kind === 'trigger' && o.schema === here && firedBy(o));
+  const firedBy = (o: TextObject) => [...new Set(writes.filter((w) => w.table === o.table && w.event === o.event).map((w) => w.by))];
+  const fired = objects.filter((o) => o.kind === 'trigger' && o.schema === here && firedBy(o).length > 0);
   const tables = fired.length === 0 ? [] : (await db.query<{ t: string }>(
     `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'
       ORDER BY TABLE_NAME`, [here])).map((r) => r.t);
   for (const o of fired) {
-    const by = [...new Set(writes.filter((w) => w.table === o.table && w.event === o.event).map((w) => w.by))];
+    const by = firedBy(o);
     const names = tables.filter((t) => t !== o.table && namesIdentifier(o.text ?? '', t));
     firedTriggers.push({ name: o.name, table: o.table!, when: o.when!, by, accepted: acceptedTrigger(o.name), names });
   }
@@ -356,9 +356,12 @@ export async function findDependents(
   return { dependents, firedTriggers, refusals };
 }
 
+/** Who accepted a dependent the cutover or finalize breaks, as the plan, report.md and report.html say it. */
+export const acceptedBy = (accepted: Dependent['accepted'] | null): string | null =>
+  accepted === 'mapping' ? 'by the mapping' : accepted === 'flag' ? 'by --accept-breaking' : null;
+
 /** A dependent as one line of the plan or report: `view sales_by_store breaks (accepted by the mapping): ...`. */
 export function dependentLine(d: Dependent): string {
-  const accepted = d.accepted === 'mapping' ? ' (accepted by the mapping)'
-    : d.accepted === 'flag' ? ' (accepted by --accept-breaking)' : '';
+  const accepted = acceptedBy(d.accepted) ? ` (accepted ${acceptedBy(d.accepted)})` : '';
   return `${kindLabel(d)} ${d.effect === 'blocks' ? 'BLOCKS it' : d.effect === 'breaks' ? `BREAKS${accepted}` : 'follows'}: ${d.detail}`;
 }

@@ -5,6 +5,7 @@ import { loadRows } from '../backup/load-rows.ts';
 import { withRestoreSession } from '../backup/restore-session.ts';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
+import { describeTable } from '../db/introspect.ts';
 import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import type { RenameState } from './cutover.ts';
 import type { ReservedRange } from './pre-run-rows.ts';
@@ -69,12 +70,10 @@ export async function withBackedUpRows<T>(
   const live = new Map<string, string | null>();
   if (columns.some((c) => c.charset && c.collation === undefined)) {
     const names = liveNames(entry, renames ?? { tables: new Map(), columns: new Map(), done: true });
-    const rows = await db.query<{ name: string; cs: string | null; coll: string | null }>(
-      `SELECT COLUMN_NAME AS name, CHARACTER_SET_NAME AS cs, COLLATION_NAME AS coll FROM information_schema.COLUMNS
-        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, [db.database, names.table]);
+    const described = (await describeTable(db, names.table))?.columns ?? [];
     for (const col of names.columns) {
-      const found = rows.find((r) => r.name === col.live);
-      if (found && found.cs === columns.find((c) => c.name === col.name)?.charset) live.set(col.name, found.coll);
+      const found = described.find((r) => r.name === col.live);
+      if (found && found.charset === columns.find((c) => c.name === col.name)?.charset) live.set(col.name, found.collation ?? null);
     }
   }
   const collation = (c: BackupColumn) => c.collation ?? live.get(c.name) ?? null;

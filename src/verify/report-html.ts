@@ -2,6 +2,7 @@ import { escapeXml as esc } from './escape-xml.ts';
 import { autoIncrementColor, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
 import type { Report, ReportCheck, ReportIdSpace } from './report-model.ts';
 import { lookupsHtml } from '../lookup/report-lookup.ts';
+import { acceptedBy } from '../plan/dependents.ts';
 
 /**
  * report.html: one self-contained file (inline CSS and SVG, no scripts, no network), readable by whoever signs the
@@ -140,7 +141,7 @@ function dependentsSection(r: Report): string {
     `<td>${esc(d.stage)}: ${esc(d.change)}</td><td>${esc(d.kind)} <code>${esc(d.name)}</code></td>` +
     `<td>${d.effect === 'follows' ? 'follows' : `<span class="bad">${d.effect === 'breaks' ? 'breaks' : 'blocks the change'}</span>`}: ` +
     `${esc(d.detail)}</td>` +
-    `<td>${d.accepted === 'mapping' ? 'by the mapping' : d.accepted === 'flag' ? 'by --accept-breaking' : ''}</td></tr>`);
+    `<td>${acceptedBy(d.accepted) ?? ''}</td></tr>`);
   const fired = r.firedTriggers.map((t) => `<li><code>${esc(t.name)}</code> (${esc(t.when)} ON <code>${esc(t.table)}</code>), ` +
     `by ${t.by.map(esc).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}</li>`);
   const head = '<thead><tr><th>change</th><th>object</th><th>what happens</th><th>accepted</th></tr></thead>';

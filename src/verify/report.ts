@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildReport, type Report, type ReportInput } from './report-model.ts';
 import { renderHtml } from './report-html.ts';
 import { lookupsMarkdown } from '../lookup/report-lookup.ts';
+import { acceptedBy } from '../plan/dependents.ts';
 
 export { buildReport, reportFormatVersion, type Report, type ReportInput } from './report-model.ts';
 export { renderHtml } from './report-html.ts';
@@ -91,7 +92,7 @@ function dependentsMarkdown(r: Report): string[] {
     lines.push('| change | object | what happens | accepted |', '| --- | --- | --- | --- |');
     for (const d of r.dependents) {
       const effect = d.effect === 'breaks' ? '**breaks**' : d.effect === 'blocks' ? '**blocks the change**' : 'follows';
-      const accepted = d.accepted === 'mapping' ? 'by the mapping' : d.accepted === 'flag' ? 'by --accept-breaking' : '-';
+      const accepted = acceptedBy(d.accepted) ?? '-';
       lines.push(`| ${d.stage}: ${md(d.change)} | ${d.kind} ${md(d.name)} | ${effect}: ${md(d.detail)} | ${accepted} |`);
     }
   }
