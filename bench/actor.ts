@@ -50,7 +50,10 @@ async function main(): Promise<void> {
     const before = loadavg()[0]!;
     const p = await eventshift(['plan', 'mediawiki-actor'], name);
     say('(m) eventshift migrate ...');
-    const m = await eventshift(['migrate', 'mediawiki-actor', '--yes', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report')], name);
+    const m = await eventshift(
+      ['migrate', 'mediawiki-actor', '--yes', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report')],
+      name,
+    );
     const load = { before, after: loadavg()[0]! };
     if (m.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(m.result.status)}, not completed.`);
     const verification = m.result.verification as { ok: boolean; checks: Array<{ id: string; seconds: number }> };
@@ -58,29 +61,60 @@ async function main(): Promise<void> {
 
     const steps = await db.query<{ stage: string; step: string; ms: string; rows_done: string }>(
       `SELECT stage, step, TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) / 1000 AS ms, rows_done FROM eventshift_steps
-        WHERE run_id = (SELECT MAX(id) FROM eventshift_runs) AND stage = 'write' ORDER BY started_at`);
+        WHERE run_id = (SELECT MAX(id) FROM eventshift_runs) AND stage = 'write' ORDER BY started_at`,
+    );
     const stepSeconds = Object.fromEntries(steps.map((s) => [s.step, Number(s.ms) / 1000]));
     const sum = (match: (step: string) => boolean) => steps.filter((s) => match(s.step)).reduce((t, s) => t + Number(s.ms) / 1000, 0);
-    const write = { addColumns: sum((s) => / add /.test(s)), create: sum((s) => s.endsWith(' create')), fill: sum((s) => / fill /.test(s)) };
+    const write = {
+      addColumns: sum((s) => / add /.test(s)),
+      create: sum((s) => s.endsWith(' create')),
+      fill: sum((s) => / fill /.test(s)),
+    };
 
     const sourceRows = Object.values(fixture.tables).reduce((t, x) => t + x.rows, 0);
     const filled = Object.values(fixture.tables).reduce((t, x) => t + x.fill, 0);
-    const stageSeconds = { ...(typeof m.result.planSeconds === 'number' ? { plan: m.result.planSeconds } : {}), ...(m.result.stageSeconds as Record<string, number>) };
+    const stageSeconds = {
+      ...(typeof m.result.planSeconds === 'number' ? { plan: m.result.planSeconds } : {}),
+      ...(m.result.stageSeconds as Record<string, number>),
+    };
     const checkSeconds = Object.fromEntries(verification.checks.map((c) => [c.id, c.seconds]));
     const at = new Date().toISOString();
     const figures = {
-      benchmark: 'actor', at, revisions, seed, generateSeconds,
-      server: version?.v ?? '', innodbBufferPoolBytes: Number(version?.pool ?? 0), node: process.version,
+      benchmark: 'actor',
+      at,
+      revisions,
+      seed,
+      generateSeconds,
+      server: version?.v ?? '',
+      innodbBufferPoolBytes: Number(version?.pool ?? 0),
+      node: process.version,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
-      rows: { source: sourceRows, filled, byTable: fixture.tables, actorsCreated: fixture.create, actorsReused: fixture.reuse, existingActors: fixture.existingActors },
+      rows: {
+        source: sourceRows,
+        filled,
+        byTable: fixture.tables,
+        actorsCreated: fixture.create,
+        actorsReused: fixture.reuse,
+        existingActors: fixture.existingActors,
+      },
       plan: { seconds: p.seconds, peakRssKiB: p.peakRssKiB, rssBeforeKiB: p.rssBeforeKiB },
-      migrate: { seconds: m.seconds, peakRssKiB: m.peakRssKiB, rssBeforeKiB: m.rssBeforeKiB, stageSeconds, writeSeconds: write, stepSeconds, checkSeconds },
+      migrate: {
+        seconds: m.seconds,
+        peakRssKiB: m.peakRssKiB,
+        rssBeforeKiB: m.rssBeforeKiB,
+        stageSeconds,
+        writeSeconds: write,
+        stepSeconds,
+        checkSeconds,
+      },
       load,
     };
 
     const row = (label: string, seconds: number, rows: number | null, note = '') =>
       `${label.padEnd(30)}${pad(seconds.toFixed(2), 9)}${pad(rows === null ? '' : count(rows / Math.max(seconds, 0.001)), 12)}  ${note}`;
-    const slowest = Object.entries(checkSeconds).sort((x, y) => y[1] - x[1]).slice(0, 5);
+    const slowest = Object.entries(checkSeconds)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 5);
     const out = [
       '',
       `${count(revisions)} revisions (seed ${seed}): ${count(sourceRows)} rows in the eight tables, ${count(filled)} to fill; ` +

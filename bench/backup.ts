@@ -28,7 +28,22 @@ import { connect } from '../src/db/connection.ts';
 import { describeTable, showCreateTable } from '../src/db/introspect.ts';
 import { progressSink, trackSteps } from '../src/cli/progress.ts';
 import { generateVbzcart } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, mb, median, mysqldumpFlags, pad, program, run, say, scratchSpace, runBench, saveFigures, server, wholeNumber } from './support.ts';
+import {
+  clientArgs,
+  count,
+  mb,
+  median,
+  mysqldumpFlags,
+  pad,
+  program,
+  run,
+  say,
+  scratchSpace,
+  runBench,
+  saveFigures,
+  server,
+  wholeNumber,
+} from './support.ts';
 
 const tables = ['ord_pull', 'orders', 'event', 'ord_hold_type'];
 
@@ -53,7 +68,14 @@ interface WorkerResult {
 }
 
 async function worker(operation: 'backup' | 'restore', database: string, dir: string, arg: string): Promise<WorkerResult> {
-  const finished = await run(process.execPath, [resolve('bin/run-script.mjs'), resolve('bench/backup-worker.ts'), operation, `${server}/${database}`, dir, arg]);
+  const finished = await run(process.execPath, [
+    resolve('bin/run-script.mjs'),
+    resolve('bench/backup-worker.ts'),
+    operation,
+    `${server}/${database}`,
+    dir,
+    arg,
+  ]);
   return JSON.parse(finished.stdout.trim().split('\n').at(-1)!) as WorkerResult;
 }
 
@@ -82,14 +104,20 @@ async function tableStates(database: string): Promise<Map<string, TableState>> {
 }
 
 /** Compares a restored database with the source: the content must match; a differing definition is reported. */
-async function compare(what: string, database: string, source: Map<string, TableState>): Promise<{ contentMatches: true; definitionsMatch: boolean }> {
+async function compare(
+  what: string,
+  database: string,
+  source: Map<string, TableState>,
+): Promise<{ contentMatches: true; definitionsMatch: boolean }> {
   const restored = await tableStates(database);
   let definitionsMatch = true;
   for (const table of tables) {
     const want = source.get(table)!;
     const got = restored.get(table)!;
     if (!sameChecksum(want.checksum, got.checksum)) {
-      throw new Error(`${what}: table ${table} differs from the source (rows ${got.checksum.rows} vs ${want.checksum.rows}, hash ${got.checksum.hash} vs ${want.checksum.hash}); its time would not count.`);
+      throw new Error(
+        `${what}: table ${table} differs from the source (rows ${got.checksum.rows} vs ${want.checksum.rows}, hash ${got.checksum.hash} vs ${want.checksum.hash}); its time would not count.`,
+      );
     }
     if (want.definition !== got.definition) definitionsMatch = false;
   }
@@ -163,38 +191,73 @@ async function main(): Promise<void> {
 
   const backupBytes = manifest!.tables.flatMap((t) => t.files).reduce((sum, f) => sum + f.bytes, 0);
   const seconds = {
-    mysqldump: median(times.mysqldump), backup: median(times.backup), replay: median(times.replay), restore: median(times.restore),
+    mysqldump: median(times.mysqldump),
+    backup: median(times.backup),
+    replay: median(times.replay),
+    restore: median(times.restore),
   };
   const ratios = { backupVsMysqldump: seconds.backup / seconds.mysqldump, restoreVsReplay: seconds.restore / seconds.replay };
   const figures = {
     benchmark: 'backup',
     at: new Date().toISOString(),
-    pulls, seed, repeat,
+    pulls,
+    seed,
+    repeat,
     server: version?.v ?? '',
     node: process.version,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
     // Other work on the machine slows any of the four down: compare runs made under similar load.
     loadAverage: { before: loadBefore, after: loadavg()[0]!, rounds: roundLoads },
-    tables, rowsByTable, totalRows,
+    tables,
+    rowsByTable,
+    totalRows,
     startingPoint: 'both restores start from an empty database',
-    mysqldump: { program: mysqldump, flags: mysqldumpFlags, seconds: seconds.mysqldump, rowsPerSecond: totalRows / seconds.mysqldump, fileBytes: dumpBytes, runs: times.mysqldump },
+    mysqldump: {
+      program: mysqldump,
+      flags: mysqldumpFlags,
+      seconds: seconds.mysqldump,
+      rowsPerSecond: totalRows / seconds.mysqldump,
+      fileBytes: dumpBytes,
+      runs: times.mysqldump,
+    },
     eventshiftBackup: {
-      seconds: seconds.backup, rowsPerSecond: totalRows / seconds.backup, bytes: backupBytes, gzip: false,
+      seconds: seconds.backup,
+      rowsPerSecond: totalRows / seconds.backup,
+      bytes: backupBytes,
+      gzip: false,
       snapshot: manifest!.snapshot ?? null,
       rowsEncodings: [...new Set(manifest!.tables.flatMap((t) => t.files.filter((f) => f.kind === 'rows').map((f) => rowsEncodingOf(f))))],
-      peakRssKiB: median(rss.backup), rssBeforeKiB: median(rss.baseline), runs: times.backup,
+      peakRssKiB: median(rss.backup),
+      rssBeforeKiB: median(rss.baseline),
+      runs: times.backup,
     },
     replay: { program: replay, seconds: seconds.replay, rowsPerSecond: totalRows / seconds.replay, ...checks.replay, runs: times.replay },
-    eventshiftRestore: { connections: 2, seconds: seconds.restore, rowsPerSecond: totalRows / seconds.restore, peakRssKiB: median(rss.restore), ...checks.restore, runs: times.restore },
+    eventshiftRestore: {
+      connections: 2,
+      seconds: seconds.restore,
+      rowsPerSecond: totalRows / seconds.restore,
+      peakRssKiB: median(rss.restore),
+      ...checks.restore,
+      runs: times.restore,
+    },
     ratios,
     goalMet: ratios.backupVsMysqldump <= 1 && ratios.restoreVsReplay <= 1,
   };
 
   const rows: Array<[string, number, string, string]> = [
     [`${mysqldump} (${mysqldumpFlags.length} flags)`, seconds.mysqldump, mb(dumpBytes), ''],
-    ['eventshift backup', seconds.backup, mb(backupBytes),
-      `${manifest!.snapshot?.connections ?? 1} connection(s) (${manifest!.snapshot?.shared ?? 'single'}), peak RSS ${mb(median(rss.backup) * 1024)}`],
-    [`${replay} < dump.sql`, seconds.replay, '', checks.replay!.definitionsMatch ? 'content = source' : 'content = source, definition differs'],
+    [
+      'eventshift backup',
+      seconds.backup,
+      mb(backupBytes),
+      `${manifest!.snapshot?.connections ?? 1} connection(s) (${manifest!.snapshot?.shared ?? 'single'}), peak RSS ${mb(median(rss.backup) * 1024)}`,
+    ],
+    [
+      `${replay} < dump.sql`,
+      seconds.replay,
+      '',
+      checks.replay!.definitionsMatch ? 'content = source' : 'content = source, definition differs',
+    ],
     ['eventshift restore (2 connections)', seconds.restore, '', `content = source, peak RSS ${mb(median(rss.restore) * 1024)}`],
   ];
   const out = [
@@ -207,7 +270,9 @@ async function main(): Promise<void> {
       `replay ${times.replay.map((x) => x.toFixed(2)).join(' ')}; restore ${times.restore.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
     `${'operation'.padEnd(36)}${pad('seconds', 9)}${pad('rows/s', 12)}${pad('size', 13)}  notes`,
-    ...rows.map(([name, s, size, note]) => `${name.padEnd(36)}${pad(s.toFixed(2), 9)}${pad(count(totalRows / s), 12)}${pad(size, 13)}  ${note}`),
+    ...rows.map(
+      ([name, s, size, note]) => `${name.padEnd(36)}${pad(s.toFixed(2), 9)}${pad(count(totalRows / s), 12)}${pad(size, 13)}  ${note}`,
+    ),
     '',
     `backup  / mysqldump:      ${ratios.backupVsMysqldump.toFixed(2)}  ${ratios.backupVsMysqldump <= 1 ? '(goal <= 1.0 met)' : '(goal <= 1.0 NOT met)'}`,
     `restore / mariadb replay: ${ratios.restoreVsReplay.toFixed(2)}  ${ratios.restoreVsReplay <= 1 ? '(goal <= 1.0 met)' : '(goal <= 1.0 NOT met)'}`,

@@ -30,7 +30,24 @@ import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/che
 import { connect } from '../src/db/connection.ts';
 import { describeTable } from '../src/db/introspect.ts';
 import { generateVbzcart, type VbzcartFixture } from '../mappings/vbzcart-ord-pull/fixture.ts';
-import { clientArgs, count, eventshift, mb, medianBy, mysqldumpFlags, pad, program, run, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
+import {
+  clientArgs,
+  count,
+  eventshift,
+  mb,
+  medianBy,
+  mysqldumpFlags,
+  pad,
+  program,
+  run,
+  say,
+  scratchSpace,
+  server,
+  runBench,
+  saveFigures,
+  settle,
+  wholeNumber,
+} from './support.ts';
 
 const variants = ['a', 'b', 'c', 'd'] as const;
 type Variant = (typeof variants)[number];
@@ -81,7 +98,11 @@ async function freshCopy(suffix: string): Promise<{ name: string; fixture: Vbzca
   const steps = trackSteps(progressSink({}));
   try {
     const started = performance.now();
-    const fixture = await generateVbzcart(db, { pulls, seed, onProgress: (p) => steps.report(`copy ${suffix}: ${p.stage}`, p.done, p.total) });
+    const fixture = await generateVbzcart(db, {
+      pulls,
+      seed,
+      onProgress: (p) => steps.report(`copy ${suffix}: ${p.stage}`, p.done, p.total),
+    });
     steps.close();
     say(`Copy ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
     await settle(db);
@@ -99,7 +120,11 @@ async function tableStates(database: string): Promise<Record<string, ContentChec
     for (const table of compared) {
       const info = await describeTable(db, table);
       if (!info) throw new Error(`Table ${table} is missing from ${database} after the migration.`);
-      states[table] = await tableChecksum(db, table, info.columns.filter((c) => !c.generated));
+      states[table] = await tableChecksum(
+        db,
+        table,
+        info.columns.filter((c) => !c.generated),
+      );
     }
     return states;
   } finally {
@@ -148,11 +173,19 @@ async function main(): Promise<void> {
       const copy = await freshCopy('b');
       fixture = copy.fixture;
       say(`(b) ${mysqldump} ${touched.join(' ')}, then the hand-written SQL ...`);
-      runs.b.push(await measured(async () => {
-        const dump = await run(mysqldump, [...clientArgs(), ...mysqldumpFlags, `--result-file=${join(folder, 'dump.sql')}`, copy.name, ...touched]);
-        const sql = await byHand(copy.name);
-        return { seconds: dump.seconds + sql.seconds, parts: { mysqldump: dump.seconds, sql: sql.seconds } };
-      }));
+      runs.b.push(
+        await measured(async () => {
+          const dump = await run(mysqldump, [
+            ...clientArgs(),
+            ...mysqldumpFlags,
+            `--result-file=${join(folder, 'dump.sql')}`,
+            copy.name,
+            ...touched,
+          ]);
+          const sql = await byHand(copy.name);
+          return { seconds: dump.seconds + sql.seconds, parts: { mysqldump: dump.seconds, sql: sql.seconds } };
+        }),
+      );
       if (round === 1) states.b = await tableStates(copy.name);
       await scratch.drop(copy.name);
     }
@@ -160,24 +193,39 @@ async function main(): Promise<void> {
       const copy = await freshCopy('c');
       fixture = copy.fixture;
       say('(c) eventshift migrate ...');
-      runs.c.push(await measured(async () => {
-        const r = await eventshift(['migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-c')], copy.name);
-        if (r.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(r.result.status)}, not completed.`);
-        return {
-          seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB,
-          stageSeconds: { ...(typeof r.result.planSeconds === 'number' ? { plan: r.result.planSeconds } : {}), ...(r.result.stageSeconds as Record<string, number>) },
-          checkSeconds: checkSeconds(r.result.verification),
-        };
-      }));
+      runs.c.push(
+        await measured(async () => {
+          const r = await eventshift(
+            ['migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-c')],
+            copy.name,
+          );
+          if (r.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(r.result.status)}, not completed.`);
+          return {
+            seconds: r.seconds,
+            peakRssKiB: r.peakRssKiB,
+            rssBeforeKiB: r.rssBeforeKiB,
+            stageSeconds: {
+              ...(typeof r.result.planSeconds === 'number' ? { plan: r.result.planSeconds } : {}),
+              ...(r.result.stageSeconds as Record<string, number>),
+            },
+            checkSeconds: checkSeconds(r.result.verification),
+          };
+        }),
+      );
       if (round === 1) states.c = await tableStates(copy.name);
       if (only.has('d')) {
         say('(d) eventshift verify ...');
-        runs.d.push(await measured(async () => {
-          const r = await eventshift(['verify', 'vbzcart-ord-pull', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-d')], copy.name);
-          const verification = r.result.verification as { ok: boolean };
-          if (!verification.ok) throw new Error('eventshift verify found a failing check on the migrated copy.');
-          return { seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB, checkSeconds: checkSeconds(verification) };
-        }));
+        runs.d.push(
+          await measured(async () => {
+            const r = await eventshift(
+              ['verify', 'vbzcart-ord-pull', '--backup-dir', join(folder, 'backups'), '--report', join(folder, 'report-d')],
+              copy.name,
+            );
+            const verification = r.result.verification as { ok: boolean };
+            if (!verification.ok) throw new Error('eventshift verify found a failing check on the migrated copy.');
+            return { seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB, checkSeconds: checkSeconds(verification) };
+          }),
+        );
       }
       await scratch.drop(copy.name);
     }
@@ -192,7 +240,8 @@ async function main(): Promise<void> {
   for (const v of ['a', 'b'] as const) {
     if (!states[v] || !states.c) continue;
     const differ = differences(states[v], states.c);
-    if (differ.length > 0) throw new Error(`(${v}) does not give the rows eventshift gives: ${differ.join(', ')} differ; its time would not count.`);
+    if (differ.length > 0)
+      throw new Error(`(${v}) does not give the rows eventshift gives: ${differ.join(', ')} differ; its time would not count.`);
     results[v]!.sameAsEventshift = true;
   }
 
@@ -205,12 +254,22 @@ async function main(): Promise<void> {
   const roundRatios = { cOverB: byRound('c', 'b'), dOverC: byRound('d', 'c') };
   const at = new Date().toISOString();
   const figures = {
-    benchmark: 'migrate', at, pulls, seed,
-    server: version?.v ?? '', innodbBufferPoolBytes: Number(version?.pool ?? 0), node: process.version,
+    benchmark: 'migrate',
+    at,
+    pulls,
+    seed,
+    server: version?.v ?? '',
+    innodbBufferPoolBytes: Number(version?.pool ?? 0),
+    node: process.version,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
-    rowsWritten: rows, rowsByTable: counts.eventsByTable, sourceRows: { pulls: counts.pulls, orders: counts.orders, events: counts.existingEvents },
+    rowsWritten: rows,
+    rowsByTable: counts.eventsByTable,
+    sourceRows: { pulls: counts.pulls, orders: counts.orders, events: counts.existingEvents },
     mysqldump: { program: mysqldump, flags: mysqldumpFlags, tables: touched },
-    rounds, results, ratios, roundRatios,
+    rounds,
+    results,
+    ratios,
+    roundRatios,
     runs: Object.fromEntries(variants.filter((v) => runs[v].length > 0).map((v) => [v, runs[v]])),
     goals: { cOverB: 1.5, dOverC: 0.5, peakRssMiB: 256 },
   };
@@ -222,10 +281,16 @@ async function main(): Promise<void> {
     d: '(d) eventshift verify',
   };
   const note = (v: Variant, m: Measurement) => {
-    const parts = Object.entries(m.parts ?? m.stageSeconds ?? {}).map(([k, s]) => `${k} ${s.toFixed(2)}`).join(', ');
-    return [parts, m.sameAsEventshift ? 'same rows as (c)' : '', `load ${m.load.before.toFixed(1)}/${m.load.after.toFixed(1)}`].filter(Boolean).join('; ');
+    const parts = Object.entries(m.parts ?? m.stageSeconds ?? {})
+      .map(([k, s]) => `${k} ${s.toFixed(2)}`)
+      .join(', ');
+    return [parts, m.sameAsEventshift ? 'same rows as (c)' : '', `load ${m.load.before.toFixed(1)}/${m.load.after.toFixed(1)}`]
+      .filter(Boolean)
+      .join('; ');
   };
-  const slowest = Object.entries(results.c?.checkSeconds ?? {}).sort((x, y) => y[1] - x[1]).slice(0, 6);
+  const slowest = Object.entries(results.c?.checkSeconds ?? {})
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 6);
   const out = [
     '',
     `${count(pulls)} pulls (seed ${seed}): the migration writes ${count(rows)} rows (event ${count(counts.eventsByTable.event)}, ` +
@@ -234,10 +299,12 @@ async function main(): Promise<void> {
     ...(rounds > 1 ? [`${rounds} rounds: each measurement's median round, with the highest peak RSS of its rounds.`] : []),
     '',
     `${'measurement'.padEnd(28)}${pad('seconds', 9)}${pad('rows/s', 11)}${pad('peak RSS', 12)}  notes (seconds; load average before/after)`,
-    ...variants.filter((v) => results[v]).map((v) => {
-      const m = results[v]!;
-      return `${label[v].padEnd(28)}${pad(m.seconds.toFixed(2), 9)}${pad(count(rows / m.seconds), 11)}${pad(m.peakRssKiB ? mb(m.peakRssKiB * 1024) : '', 12)}  ${note(v, m)}`;
-    }),
+    ...variants
+      .filter((v) => results[v])
+      .map((v) => {
+        const m = results[v]!;
+        return `${label[v].padEnd(28)}${pad(m.seconds.toFixed(2), 9)}${pad(count(rows / m.seconds), 11)}${pad(m.peakRssKiB ? mb(m.peakRssKiB * 1024) : '', 12)}  ${note(v, m)}`;
+      }),
     '',
     ...(ratios.cOverB === null ? [] : [`c/b: ${ratios.cOverB.toFixed(2)}  (goal <= 1.5${ratios.cOverB <= 1.5 ? ', met' : ', NOT met'})`]),
     ...(ratios.dOverC === null ? [] : [`d/c: ${ratios.dOverC.toFixed(2)}  (goal <= 0.5${ratios.dOverC <= 0.5 ? ', met' : ', NOT met'})`]),

@@ -12,7 +12,10 @@ import { join, resolve } from 'node:path';
 import { connect, parseDatabaseUrl, type Db } from '../src/db/connection.ts';
 import { quoteId } from '../src/db/quote.ts';
 
-export const server = (process.env.BENCH_DATABASE_SERVER ?? process.env.TEST_DATABASE_SERVER ?? 'mysql://root@127.0.0.1:3306').replace(/\/$/, '');
+export const server = (process.env.BENCH_DATABASE_SERVER ?? process.env.TEST_DATABASE_SERVER ?? 'mysql://root@127.0.0.1:3306').replace(
+  /\/$/,
+  '',
+);
 const target = parseDatabaseUrl(`${server}/mysql`);
 
 export const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -45,7 +48,8 @@ export function scratchSpace() {
   const cleanUp = () => {
     cleaning ??= (async () => {
       const db = admin ?? (await connect(`${server}/mysql`).catch(() => null));
-      for (const name of databases) await db?.execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`).catch((e: Error) => say(`Could not drop ${name}: ${e.message}`));
+      for (const name of databases)
+        await db?.execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`).catch((e: Error) => say(`Could not drop ${name}: ${e.message}`));
       await db?.close();
       if (folder) await rm(folder, { recursive: true, force: true });
     })();
@@ -104,7 +108,11 @@ export interface Finished {
 }
 
 /** Runs a program to its end. stdin from a file when `input` is given; fails with its stderr on a non-zero exit. */
-export function run(program: string, argv: string[], options: { input?: string; fd3?: boolean; env?: Record<string, string> } = {}): Promise<Finished> {
+export function run(
+  program: string,
+  argv: string[],
+  options: { input?: string; fd3?: boolean; env?: Record<string, string> } = {},
+): Promise<Finished> {
   return new Promise((resolvePromise, reject) => {
     const fd = options.input === undefined ? null : openSync(options.input, 'r');
     const started = performance.now();
@@ -144,7 +152,11 @@ export async function program(names: string[]): Promise<string> {
 
 /** The eventshift CLI in a child process of its own (through bench/eventshift-rss.mjs), with --json; its result, wall time and peak RSS. */
 export async function eventshift(argv: string[], database: string) {
-  const finished = await run(process.execPath, [resolve('bench/eventshift-rss.mjs'), ...argv, '--json', '--quiet', '--database-url', `${server}/${database}`], { fd3: true });
+  const finished = await run(
+    process.execPath,
+    [resolve('bench/eventshift-rss.mjs'), ...argv, '--json', '--quiet', '--database-url', `${server}/${database}`],
+    { fd3: true },
+  );
   const rss = JSON.parse(finished.fd3.trim().split('\n').at(-1)!) as { rssBeforeKiB: number; peakRssKiB: number };
   return { seconds: finished.seconds, result: JSON.parse(finished.stdout) as Record<string, unknown>, ...rss };
 }
@@ -154,7 +166,8 @@ export async function eventshift(argv: string[], database: string) {
  * starts from the same state rather than paying for the previous copy's background flushing.
  */
 export async function settle(db: Db): Promise<void> {
-  const dirty = async () => Number((await db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.Value ?? 0);
+  const dirty = async () =>
+    Number((await db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.Value ?? 0);
   const deadline = performance.now() + 30_000;
   while ((await dirty()) > 100 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 250));
 }
@@ -163,12 +176,16 @@ export async function settle(db: Db): Promise<void> {
 // Figures.
 
 /** The middle item by `by` (the lower of the two middle ones for an even count). */
-export const medianBy = <T>(xs: readonly T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
+export const medianBy = <T>(xs: readonly T[], by: (x: T) => number): T =>
+  [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
 export const median = (xs: number[]) => medianBy(xs, (x) => x);
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 /** Right-aligned in `width` characters. */
 export const pad = (text: string, width: number) => (text.length >= width ? text : ' '.repeat(width - text.length) + text);
-export const count = (n: number) => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+export const count = (n: number) =>
+  Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 /** `20261121T114012Z`, for result file names. */
 export const stamp = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 

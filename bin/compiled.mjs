@@ -40,7 +40,12 @@ export async function importCli() {
         // Registered last, so it resolves first: it asks tsx and the default resolver, then swaps in compiled copies.
         const prefix = (dir) => `${pathToFileURL(dir).href}/`;
         register('./compiled-hooks.mjs', import.meta.url, {
-          data: { pairs: [[prefix(src), prefix(build)], [prefix(mappings), prefix(shipped)]] },
+          data: {
+            pairs: [
+              [prefix(src), prefix(build)],
+              [prefix(mappings), prefix(shipped)],
+            ],
+          },
         });
       })();
       await registered;
@@ -95,22 +100,28 @@ async function built() {
     if (stale.length === 0) return true;
     const { transform } = await import('esbuild');
     const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
-    await Promise.all(stale.map(async ({ file, out }) => {
-      const { code } = await transform(readFileSync(file, 'utf8'), {
-        loader: 'ts', format: 'esm', target: 'node20', sourcefile: file, tsconfigRaw: { compilerOptions },
-        // A module finds the files beside it (a mapping's aliases.yaml) where its source is, not in build/.
-        define: {
-          'import.meta.url': JSON.stringify(pathToFileURL(file).href),
-          'import.meta.filename': JSON.stringify(file),
-          'import.meta.dirname': JSON.stringify(dirname(file)),
-        },
-      });
-      mkdirSync(dirname(out), { recursive: true });
-      // Written whole, then renamed: another eventshift starting meanwhile reads the old module or the new one.
-      const part = `${out}.${process.pid}.part`;
-      writeFileSync(part, rewriteImports(code, file, out));
-      renameSync(part, out);
-    }));
+    await Promise.all(
+      stale.map(async ({ file, out }) => {
+        const { code } = await transform(readFileSync(file, 'utf8'), {
+          loader: 'ts',
+          format: 'esm',
+          target: 'node20',
+          sourcefile: file,
+          tsconfigRaw: { compilerOptions },
+          // A module finds the files beside it (a mapping's aliases.yaml) where its source is, not in build/.
+          define: {
+            'import.meta.url': JSON.stringify(pathToFileURL(file).href),
+            'import.meta.filename': JSON.stringify(file),
+            'import.meta.dirname': JSON.stringify(dirname(file)),
+          },
+        });
+        mkdirSync(dirname(out), { recursive: true });
+        // Written whole, then renamed: another eventshift starting meanwhile reads the old module or the new one.
+        const part = `${out}.${process.pid}.part`;
+        writeFileSync(part, rewriteImports(code, file, out));
+        renameSync(part, out);
+      }),
+    );
     return true;
   } catch (error) {
     process.stderr.write(`eventshift: running from TypeScript sources, since build/ could not be brought up to date (${error.message}).\n`);

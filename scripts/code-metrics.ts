@@ -59,6 +59,8 @@ const show = (f: FunctionFigure) => `  ${f.name} (${f.where}): ${f.parameters} p
 console.log(`${files} files, ${functions.length} functions under ${relative(process.cwd(), root) || '.'}.`);
 console.log(`Functions with 5 or more positional parameters: ${functions.filter((f) => f.parameters >= 5).length}`);
 byParameters.slice(0, top).forEach((f) => console.log(show(f)));
-console.log(`Functions over 60 lines: ${functions.filter((f) => f.lines > 60).length}; over 100: ${functions.filter((f) => f.lines > 100).length}`);
+console.log(
+  `Functions over 60 lines: ${functions.filter((f) => f.lines > 60).length}; over 100: ${functions.filter((f) => f.lines > 100).length}`,
+);
 byLines.slice(0, top).forEach((f) => console.log(show(f)));
 console.log(`Lines over 140 characters: ${longLines}`);

@@ -30,11 +30,17 @@ const made: string[] = [];
 /** Every non-bookkeeping table's definition and content checksum. */
 async function fingerprint(db: Db): Promise<Record<string, string>> {
   const tables = await db.query<{ n: string }>(
-    "SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME NOT LIKE 'eventshift\\_%' ORDER BY n", [db.database]);
+    "SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME NOT LIKE 'eventshift\\_%' ORDER BY n",
+    [db.database],
+  );
   const out: Record<string, string> = {};
   for (const { n } of tables) {
     const info = (await describeTable(db, n))!;
-    const sum = await tableChecksum(db, n, info.columns.filter((c) => !c.generated));
+    const sum = await tableChecksum(
+      db,
+      n,
+      info.columns.filter((c) => !c.generated),
+    );
     out[n] = `${await showCreateTable(db, n)} | ${sum.rows} rows | ${sum.hash}`;
   }
   return out;
@@ -53,10 +59,16 @@ async function seeded(label: string): Promise<string> {
   return `${server}/${name}`;
 }
 
-function eventshift(url: string, args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: string | null; ms: number; stderr: string }> {
+function eventshift(
+  url: string,
+  args: string[],
+  killAfterMs?: number,
+): Promise<{ code: number | null; signal: string | null; ms: number; stderr: string }> {
   return new Promise((done) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [bin, ...args, '--database-url', url, '--backup-dir', join(work, 'backups'), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args, '--database-url', url, '--backup-dir', join(work, 'backups'), '--quiet'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
@@ -82,14 +94,28 @@ let failed = 0;
 try {
   console.log(`Crash drill: ${pulls} pulls, seed ${seed}, ${kills} kill(s).`);
   const originalUrl = await seeded('original');
-  const original = await (async () => { const db = await connect(originalUrl); try { return await fingerprint(db); } finally { await db.close(); } })();
+  const original = await (async () => {
+    const db = await connect(originalUrl);
+    try {
+      return await fingerprint(db);
+    } finally {
+      await db.close();
+    }
+  })();
   const refUrl = await seeded('reference');
   const ref = await eventshift(refUrl, ['migrate', 'vbzcart-ord-pull', '--yes']);
   if (ref.code !== 0) throw new Error(`the uninterrupted run failed: ${ref.stderr}`);
-  const reference = await (async () => { const db = await connect(refUrl); try { return await fingerprint(db); } finally { await db.close(); } })();
+  const reference = await (async () => {
+    const db = await connect(refUrl);
+    try {
+      return await fingerprint(db);
+    } finally {
+      await db.close();
+    }
+  })();
   console.log(`uninterrupted migrate: ${ref.ms} ms`);
   let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let k = 0; k < kills; k++) {
     const url = await seeded(`trial_${k}`);
     const at = Math.round((0.1 + 0.85 * random()) * ref.ms);
@@ -102,8 +128,10 @@ try {
     const differing = await compare(url, restoreInstead ? original : reference);
     const ok = (again.code === 0 || noBackupYet) && differing.length === 0;
     if (!ok) failed++;
-    console.log(`kill at ${at} ms (${killed.signal === 'SIGKILL' ? 'killed' : 'had finished'}), then ${restoreInstead ? 'restore' : 'migrate'}: ` +
-      `${ok ? 'identical to the ' + (restoreInstead ? 'original' : 'uninterrupted run') : `DIFFERS in ${differing.join(', ') || again.stderr.trim()}`}`);
+    console.log(
+      `kill at ${at} ms (${killed.signal === 'SIGKILL' ? 'killed' : 'had finished'}), then ${restoreInstead ? 'restore' : 'migrate'}: ` +
+        `${ok ? 'identical to the ' + (restoreInstead ? 'original' : 'uninterrupted run') : `DIFFERS in ${differing.join(', ') || again.stderr.trim()}`}`,
+    );
   }
 } finally {
   const admin = await connect(`${server}/mysql`);

@@ -58,10 +58,22 @@ export interface TopologyOptions {
 }
 
 const common = (dir: string, name: string, port: number) => [
-  '[mysqld]', `user=${serverUser}`, `datadir=${join(dir, name)}`, `socket=${join(dir, `${name}.sock`)}`, `pid-file=${join(dir, `${name}.pid`)}`,
-  `port=${port}`, 'bind-address=127.0.0.1', 'skip-name-resolve', 'character-set-server=utf8mb4', 'collation-server=utf8mb4_general_ci',
-  `log-error=${join(dir, `${name}.err`)}`, 'innodb-buffer-pool-size=64M', 'innodb-log-file-size=16M', 'local-infile=1',
-  'binlog-format=ROW', 'skip-log-bin',
+  '[mysqld]',
+  `user=${serverUser}`,
+  `datadir=${join(dir, name)}`,
+  `socket=${join(dir, `${name}.sock`)}`,
+  `pid-file=${join(dir, `${name}.pid`)}`,
+  `port=${port}`,
+  'bind-address=127.0.0.1',
+  'skip-name-resolve',
+  'character-set-server=utf8mb4',
+  'collation-server=utf8mb4_general_ci',
+  `log-error=${join(dir, `${name}.err`)}`,
+  'innodb-buffer-pool-size=64M',
+  'innodb-log-file-size=16M',
+  'local-infile=1',
+  'binlog-format=ROW',
+  'skip-log-bin',
 ];
 
 /**
@@ -73,11 +85,28 @@ export async function startReplication(options: TopologyOptions = {}): Promise<T
   const dir = options.dir ?? join(tmpdir(), `eventshift-replication-${port}`);
   const log = options.log ?? (() => undefined);
   await fresh(dir);
-  const binlog = (name: string, id: number) => [`server-id=${id}`, `log-bin=${join(dir, `${name}-bin`)}`, `relay-log=${join(dir, `${name}-relay`)}`,
-    'log-slave-updates=ON', `report-host=127.0.0.1`, `report-port=${id === 1 ? port : port + 1}`];
-  const primary = await makeNode(dir, 'primary', port, [...common(dir, 'primary', port).filter((l) => l !== 'skip-log-bin'), ...binlog('primary', 1)], log);
-  const replica = await makeNode(dir, 'replica', port + 1, [...common(dir, 'replica', port + 1).filter((l) => l !== 'skip-log-bin'), ...binlog('replica', 2),
-    'read-only=OFF'], log);
+  const binlog = (name: string, id: number) => [
+    `server-id=${id}`,
+    `log-bin=${join(dir, `${name}-bin`)}`,
+    `relay-log=${join(dir, `${name}-relay`)}`,
+    'log-slave-updates=ON',
+    `report-host=127.0.0.1`,
+    `report-port=${id === 1 ? port : port + 1}`,
+  ];
+  const primary = await makeNode(
+    dir,
+    'primary',
+    port,
+    [...common(dir, 'primary', port).filter((l) => l !== 'skip-log-bin'), ...binlog('primary', 1)],
+    log,
+  );
+  const replica = await makeNode(
+    dir,
+    'replica',
+    port + 1,
+    [...common(dir, 'replica', port + 1).filter((l) => l !== 'skip-log-bin'), ...binlog('replica', 2), 'read-only=OFF'],
+    log,
+  );
   await Promise.all([primary.start(), replica.start()]);
   const p = await primary.connect();
   try {
@@ -88,12 +117,18 @@ export async function startReplication(options: TopologyOptions = {}): Promise<T
   }
   const r = await replica.connect();
   try {
-    await r.execute(`CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=slave_pos`);
+    await r.execute(
+      `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=slave_pos`,
+    );
     await r.execute('START SLAVE');
-    await until(async () => {
-      const [status] = await r.query<{ Slave_IO_Running: string; Slave_SQL_Running: string }>('SHOW SLAVE STATUS');
-      return status?.Slave_IO_Running === 'Yes' && status.Slave_SQL_Running === 'Yes';
-    }, 30_000, 'the replica to connect to its primary');
+    await until(
+      async () => {
+        const [status] = await r.query<{ Slave_IO_Running: string; Slave_SQL_Running: string }>('SHOW SLAVE STATUS');
+        return status?.Slave_IO_Running === 'Yes' && status.Slave_SQL_Running === 'Yes';
+      },
+      30_000,
+      'the replica to connect to its primary',
+    );
   } finally {
     await r.close();
   }
@@ -110,20 +145,37 @@ export async function startGalera(options: TopologyOptions & { nodes?: number } 
   const count = options.nodes ?? 3;
   const dir = options.dir ?? join(tmpdir(), `eventshift-galera-${port}`);
   const log = options.log ?? (() => undefined);
-  if (!existsSync(galeraProvider)) throw new Error(`Galera is not installed here (${galeraProvider} is missing): apt-get install galera-4.`);
+  if (!existsSync(galeraProvider))
+    throw new Error(`Galera is not installed here (${galeraProvider} is missing): apt-get install galera-4.`);
   await fresh(dir);
   const group = (i: number) => port + 1250 + i;
   const address = Array.from({ length: count }, (_, i) => `127.0.0.1:${group(i)}`).join(',');
   const nodes: ServerNode[] = [];
   for (let i = 0; i < count; i++) {
     const name = `node${i + 1}`;
-    nodes.push(await makeNode(dir, name, port + i, [
-      ...common(dir, name, port + i), 'default-storage-engine=InnoDB', 'innodb-autoinc-lock-mode=2', 'wsrep-on=ON',
-      `wsrep-provider=${galeraProvider}`, 'wsrep-cluster-name=eventshift-test', `wsrep-cluster-address=gcomm://${address}`,
-      `wsrep-node-address=127.0.0.1:${group(i)}`, `wsrep-node-name=${name}`,
-      `wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${group(i)};ist.recv_addr=127.0.0.1:${port + 1260 + i};gcache.size=64M`,
-      `wsrep-sst-receive-address=127.0.0.1:${port + 1270 + i}`, 'wsrep-sst-method=rsync',
-    ], log, i === 0 ? ['--wsrep-new-cluster'] : []));
+    nodes.push(
+      await makeNode(
+        dir,
+        name,
+        port + i,
+        [
+          ...common(dir, name, port + i),
+          'default-storage-engine=InnoDB',
+          'innodb-autoinc-lock-mode=2',
+          'wsrep-on=ON',
+          `wsrep-provider=${galeraProvider}`,
+          'wsrep-cluster-name=eventshift-test',
+          `wsrep-cluster-address=gcomm://${address}`,
+          `wsrep-node-address=127.0.0.1:${group(i)}`,
+          `wsrep-node-name=${name}`,
+          `wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${group(i)};ist.recv_addr=127.0.0.1:${port + 1260 + i};gcache.size=64M`,
+          `wsrep-sst-receive-address=127.0.0.1:${port + 1270 + i}`,
+          'wsrep-sst-method=rsync',
+        ],
+        log,
+        i === 0 ? ['--wsrep-new-cluster'] : [],
+      ),
+    );
   }
   // Node 1 bootstraps only the first time: restarted later, it joins the others like any node.
   await nodes[0]!.start();
@@ -152,11 +204,22 @@ function userIds(user: string): { uid: number; gid: number } {
   return ids;
 }
 
-async function makeNode(dir: string, name: string, port: number, lines: string[], log: (line: string) => void, firstArgs: string[] = []): Promise<ServerNode> {
+async function makeNode(
+  dir: string,
+  name: string,
+  port: number,
+  lines: string[],
+  log: (line: string) => void,
+  firstArgs: string[] = [],
+): Promise<ServerNode> {
   const cnf = join(dir, `${name}.cnf`);
   await writeFile(cnf, `${lines.join('\n')}\n`);
   await chownToServer(cnf);
-  const install = spawnSync('mariadb-install-db', [`--defaults-file=${cnf}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
+  const install = spawnSync(
+    'mariadb-install-db',
+    [`--defaults-file=${cnf}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+    { encoding: 'utf8' },
+  );
   if (install.status !== 0) throw new Error(`mariadb-install-db for ${name} failed: ${install.stderr || install.stdout}`);
   const galera = lines.includes('wsrep-on=ON');
   let child: ChildProcess | null = null;
@@ -169,20 +232,30 @@ async function makeNode(dir: string, name: string, port: number, lines: string[]
     async start() {
       const args = [`--defaults-file=${cnf}`, ...(started++ === 0 ? firstArgs : [])];
       child = spawn('mariadbd', args, { stdio: 'ignore' });
-      const exited = new Promise<never>((_, reject) => child!.once('exit', (code, signal) =>
-        reject(new Error(`${name} exited (${signal ?? code}) while starting; see ${join(dir, `${name}.err`)}`))));
+      const exited = new Promise<never>((_, reject) =>
+        child!.once('exit', (code, signal) =>
+          reject(new Error(`${name} exited (${signal ?? code}) while starting; see ${join(dir, `${name}.err`)}`)),
+        ),
+      );
       exited.catch(() => undefined);
-      await Promise.race([exited, until(async () => {
-        const db = await connect(url + '/mysql').catch(() => null);
-        if (!db) return false;
-        try {
-          if (!galera) return true;
-          const [state] = await db.query<{ Value: string }>("SHOW STATUS LIKE 'wsrep_local_state_comment'");
-          return state?.Value === 'Synced';
-        } finally {
-          await db.close();
-        }
-      }, 120_000, `${name} to start`)]);
+      await Promise.race([
+        exited,
+        until(
+          async () => {
+            const db = await connect(url + '/mysql').catch(() => null);
+            if (!db) return false;
+            try {
+              if (!galera) return true;
+              const [state] = await db.query<{ Value: string }>("SHOW STATUS LIKE 'wsrep_local_state_comment'");
+              return state?.Value === 'Synced';
+            } finally {
+              await db.close();
+            }
+          },
+          120_000,
+          `${name} to start`,
+        ),
+      ]);
       log(`${name} up on port ${port}`);
     },
     async stop() {
@@ -219,14 +292,18 @@ async function killByPidFiles(dir: string): Promise<void> {
     } catch {
       continue; // already gone
     }
-    await until(async () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 10_000, `server ${pid} to exit`);
+    await until(
+      async () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      10_000,
+      `server ${pid} to exit`,
+    );
   }
 }
 
@@ -260,7 +337,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     await rm(dir, { recursive: true, force: true });
     console.log(`stopped ${kind} in ${dir}`);
   } else {
-    const topology = kind === 'galera' ? await startGalera({ port, dir, log: console.log }) : await startReplication({ port, dir, log: console.log });
+    const topology =
+      kind === 'galera' ? await startGalera({ port, dir, log: console.log }) : await startReplication({ port, dir, log: console.log });
     // The servers outlive this script: `stop` ends them by their pid files.
     for (const node of topology.nodes) console.log(`${node.name}: ${node.url}`);
     process.exit(0);

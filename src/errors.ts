@@ -28,11 +28,7 @@ export class EventshiftError extends Error {
   /** Extra facts for `--json` output (offending keys, the run holding a lock, ...). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(
-    kind: ErrorKind,
-    message: string,
-    options: { subject?: string; cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
+  constructor(kind: ErrorKind, message: string, options: { subject?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EventshiftError';
     this.kind = kind;

@@ -2,7 +2,19 @@
  * eventshift as a library: each command is a function returning a typed result; the CLI only renders it.
  */
 export { defineMapping, col, lit, sql, id, code, renameTable, renameColumn, dropColumn } from './mapping/define.ts';
-export type { Mapping, MappingDefinition, StepDefinition, ColumnExpr, CodeExpr, CodeValue, ProjectionDefinition, ProblemDefinition, CutoverChange, FinalizeChange, AcceptedEffects } from './mapping/define.ts';
+export type {
+  Mapping,
+  MappingDefinition,
+  StepDefinition,
+  ColumnExpr,
+  CodeExpr,
+  CodeValue,
+  ProjectionDefinition,
+  ProblemDefinition,
+  CutoverChange,
+  FinalizeChange,
+  AcceptedEffects,
+} from './mapping/define.ts';
 export { loadMapping } from './mapping/load.ts';
 export { bindCsvSources } from './csv/binding.ts';
 export type { CsvSourceDefinition, CsvColumn, SourceDefinition } from './csv/declaration.ts';

@@ -65,15 +65,26 @@ export async function generateCampaignEvents(db: Db, options: CampaignEventsFixt
   const random = mulberry32(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const facts: CampaignEventsFixture = {
-    seed, events, maxEventId: 0, withTool: 0, toolIdNull: 0, toolIdZero: 0, eventIdWithoutTool: [], binaryToolEventIds: 0,
-    emptyToolEventIds: 0, fullLengthToolEventIds: 0, toolEventIdTooLong: [], toolWithoutEventId: [],
+    seed,
+    events,
+    maxEventId: 0,
+    withTool: 0,
+    toolIdNull: 0,
+    toolIdZero: 0,
+    eventIdWithoutTool: [],
+    binaryToolEventIds: 0,
+    emptyToolEventIds: 0,
+    fullLengthToolEventIds: 0,
+    toolEventIdTooLong: [],
+    toolWithoutEventId: [],
   };
   // Which event numbers carry planted bad rows: two of each kind asked for, at places the seed picks.
   const planted = new Map<number, CampaignEventsPlant>();
   for (const kind of options.plant ?? []) {
     for (let i = 0; i < 2; i++) {
       let n: number;
-      do n = Math.floor(random() * events); while (planted.has(n));
+      do n = Math.floor(random() * events);
+      while (planted.has(n));
       planted.set(n, kind);
     }
   }
@@ -104,17 +115,41 @@ export async function generateCampaignEvents(db: Db, options: CampaignEventsFixt
   } catch (cause) {
     throw databaseError('Creating campaign_events for the CampaignEvents fixture (the database must not have it yet)', cause);
   }
-  const columns = ['event_id', 'event_name', 'event_page_namespace', 'event_page_title', 'event_page_wiki', 'event_page_prefixedtext',
-    'event_chat_url', 'event_tracking_tool_id', 'event_tracking_tool_event_id', 'event_status', 'event_timezone', 'event_start_local',
-    'event_start_utc', 'event_end_local', 'event_end_utc', 'event_type', 'event_meeting_type', 'event_meeting_url', 'event_created_at',
-    'event_last_edit', 'event_deleted_at'];
+  const columns = [
+    'event_id',
+    'event_name',
+    'event_page_namespace',
+    'event_page_title',
+    'event_page_wiki',
+    'event_page_prefixedtext',
+    'event_chat_url',
+    'event_tracking_tool_id',
+    'event_tracking_tool_event_id',
+    'event_status',
+    'event_timezone',
+    'event_start_local',
+    'event_start_utc',
+    'event_end_local',
+    'event_end_utc',
+    'event_type',
+    'event_meeting_type',
+    'event_meeting_url',
+    'event_created_at',
+    'event_last_edit',
+    'event_deleted_at',
+  ];
   let batch: unknown[][] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     await db.execute(`INSERT INTO campaign_events (${columns.join(', ')}) VALUES ?`, [batch]);
     batch = [];
   };
-  const zones: Array<[string, number]> = [['UTC', 0], ['Europe/Berlin', 1], ['America/New_York', -5], ['Asia/Kolkata', 5.5]];
+  const zones: Array<[string, number]> = [
+    ['UTC', 0],
+    ['Europe/Berlin', 1],
+    ['America/New_York', -5],
+    ['Asia/Kolkata', 5.5],
+  ];
   let eventId = 0;
   for (let n = 0; n < events; n++) {
     eventId += random() < 0.08 ? 2 + Math.floor(random() * 3) : 1;
@@ -150,13 +185,27 @@ export async function generateCampaignEvents(db: Db, options: CampaignEventsFixt
     const title = `Event:${pick(['Edit-a-thon', 'Workshop', 'Photo_walk', 'Schreibwerkstatt'])}_${eventId}`;
     const meeting = pick([1, 2, 3]);
     batch.push([
-      eventId, Buffer.from(title.slice(6).replace(/_/g, ' '), 'utf8'), 1728, Buffer.from(title.slice(6), 'utf8'),
-      pick(['metawiki', 'dewiki', 'enwiki']), Buffer.from(title, 'utf8'),
+      eventId,
+      Buffer.from(title.slice(6).replace(/_/g, ' '), 'utf8'),
+      1728,
+      Buffer.from(title.slice(6), 'utf8'),
+      pick(['metawiki', 'dewiki', 'enwiki']),
+      Buffer.from(title, 'utf8'),
       random() < 0.5 ? Buffer.alloc(0) : Buffer.from(`https://chat.example.org/${eventId}`),
-      toolId, toolEvent, pick([1, 1, 1, 2]), zone, mwTime(start + offset * 3600_000), mwTime(start),
-      mwTime(start + (offset + 3) * 3600_000), mwTime(start + 3 * 3600_000), 'generic', meeting,
+      toolId,
+      toolEvent,
+      pick([1, 1, 1, 2]),
+      zone,
+      mwTime(start + offset * 3600_000),
+      mwTime(start),
+      mwTime(start + (offset + 3) * 3600_000),
+      mwTime(start + 3 * 3600_000),
+      'generic',
+      meeting,
       meeting === 1 ? Buffer.alloc(0) : Buffer.from(`https://meet.example.org/${eventId}`),
-      mwTime(created), mwTime(created + Math.floor(random() * 86400) * 1000), random() < 0.05 ? mwTime(start + 86400_000) : null,
+      mwTime(created),
+      mwTime(created + Math.floor(random() * 86400) * 1000),
+      random() < 0.05 ? mwTime(start + 86400_000) : null,
     ]);
     if (batch.length >= batchRows) await flush();
   }

@@ -48,15 +48,17 @@ export default defineMapping({
       severity: 'fatal',
       from: 'ev',
       where: `${hasTool} AND LENGTH({{ev.event_tracking_tool_event_id}}) > ${toolEventIdBytes}`,
-      consequence: `Nothing is written: it would not fit VARBINARY(${toolEventIdBytes}). Shorten the tool event id in ` +
-        'campaign_events, or clear the event\'s tool, and plan again.',
+      consequence:
+        `Nothing is written: it would not fit VARBINARY(${toolEventIdBytes}). Shorten the tool event id in ` +
+        "campaign_events, or clear the event's tool, and plan again.",
     },
     toolWithoutEventId: {
       description: 'tracking tool with no tool event id (NULL)',
       severity: 'fatal',
       from: 'ev',
       where: `${hasTool} AND {{ev.event_tracking_tool_event_id}} IS NULL`,
-      consequence: 'Nothing is written: cett_tool_event_id cannot be NULL, and the extension cannot read such an event either. ' +
+      consequence:
+        'Nothing is written: cett_tool_event_id cannot be NULL, and the extension cannot read such an event either. ' +
         'Set its tool event id, or clear its tool id, and plan again.',
     },
     eventIdWithoutTool: {
@@ -64,12 +66,9 @@ export default defineMapping({
       severity: 'warning',
       from: 'ev',
       where: `NOT ${hasTool} AND {{ev.event_tracking_tool_event_id}} IS NOT NULL`,
-      consequence: 'no ce_tracking_tools row, as the extension read it (no tool); after finalize the value exists only in the ' +
-        'run\'s backup',
+      consequence:
+        'no ce_tracking_tools row, as the extension read it (no tool); after finalize the value exists only in the ' + "run's backup",
     },
   },
-  finalize: [
-    dropColumn('campaign_events', 'event_tracking_tool_id'),
-    dropColumn('campaign_events', 'event_tracking_tool_event_id'),
-  ],
+  finalize: [dropColumn('campaign_events', 'event_tracking_tool_id'), dropColumn('campaign_events', 'event_tracking_tool_event_id')],
 });

@@ -51,7 +51,10 @@ export const actorTables = [
 ] as const;
 
 /** An actor: its name (bytes) and user id (null for an anonymous one). */
-export interface ExpectedActor { name: Buffer; user: number | null }
+export interface ExpectedActor {
+  name: Buffer;
+  user: number | null;
+}
 
 /** One row of the eight tables and what the mapping must do with it. */
 export interface ExpectedRow {
@@ -115,8 +118,10 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
     users.push({ user: nextUser, name: text(`${pick(given)} ${i + 1}`) });
   }
   // Non-ASCII names, and one with invalid UTF-8 (a latin1 byte from an old wiki): kept as bytes.
-  const special = [text('Zoë Ærøskøbing'), text('李雷'), text('Ōkubo Tōru'), Buffer.from('José Latin', 'latin1')]
-    .map((name) => ({ user: (nextUser += 3), name }));
+  const special = [text('Zoë Ærøskøbing'), text('李雷'), text('Ōkubo Tōru'), Buffer.from('José Latin', 'latin1')].map((name) => ({
+    user: (nextUser += 3),
+    name,
+  }));
   users.push(...special);
   // Users who never did anything: migrateActors.php gives them actors too.
   const idleUsers: Who[] = [1, 2, 3].map((i) => ({ user: (nextUser += 2), name: text(`Lurker ${i}`) }));
@@ -142,7 +147,12 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
   const registeredNameWithUserZero: Who = { user: 0, name: users[3]!.name };
   const planted: Who[] = [
     ...[text('Ghost Writer'), text('Ghöst 2'), Buffer.from([0x47, 0x68, 0x6f, 0x73, 0x74, 0xff])].map((name) => ({ user: 0, name })),
-    { user: missingUser, name: text('Vanished User') }, missingUserUnderIp, registeredNameWithUserZero, renamedOld, disputed, fresh,
+    { user: missingUser, name: text('Vanished User') },
+    missingUserUnderIp,
+    registeredNameWithUserZero,
+    renamedOld,
+    disputed,
+    fresh,
     { user: fresh.user, name: text('Stale Name') },
   ];
   const active = users.filter((u) => !idleUsers.includes(u));
@@ -161,7 +171,9 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
 
   for (const [table, statements] of Object.entries(mediawikiDdl)) {
     for (const sql of statements) {
-      await db.execute(sql).catch((cause) => { throw new Error(`Creating ${table} for the MediaWiki fixture: ${cause.message}`); });
+      await db.execute(sql).catch((cause) => {
+        throw new Error(`Creating ${table} for the MediaWiki fixture: ${cause.message}`);
+      });
     }
   }
   const actorTable = options.actorTable ?? true;
@@ -176,16 +188,26 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
       await db.execute(`INSERT INTO ${quoteId(table)} (${columns.map(quoteId).join(', ')}) VALUES ?`, [values]);
     }
   };
-  const stamp = () => new Date(Date.UTC(2004, 0, 1) + Math.floor(random() * 15 * 365 * 86400) * 1000)
-    .toISOString().replace(/\D/g, '').slice(0, 14);
+  const stamp = () =>
+    new Date(Date.UTC(2004, 0, 1) + Math.floor(random() * 15 * 365 * 86400) * 1000).toISOString().replace(/\D/g, '').slice(0, 14);
   const comments = ['typo', 'copyedit', 'Revert vandalism', 'Reverted edits by [[Special:Contributions]]', 'résumé: “quotes”', ''];
   const comment = () => text(pick(comments));
   const sha1 = () => text(Array.from({ length: 31 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(random() * 36)]).join(''));
 
-  await insert('user', users.map((u) => ({
-    user_id: u.user, user_name: u.name, user_password: Buffer.alloc(0), user_newpassword: Buffer.alloc(0), user_email: '',
-    user_touched: stamp(), user_token: Buffer.alloc(32, 0x61), user_registration: stamp(), user_editcount: Math.floor(random() * 5000),
-  })));
+  await insert(
+    'user',
+    users.map((u) => ({
+      user_id: u.user,
+      user_name: u.name,
+      user_password: Buffer.alloc(0),
+      user_newpassword: Buffer.alloc(0),
+      user_email: '',
+      user_touched: stamp(),
+      user_token: Buffer.alloc(32, 0x61),
+      user_registration: stamp(),
+      user_editcount: Math.floor(random() * 5000),
+    })),
+  );
 
   const count = (share: number) => Math.max(planted.length + 10, Math.round(revisions * share));
   const generated: Record<string, Array<{ key: string; who: Who }>> = {};
@@ -193,36 +215,82 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
   const revs = people(revisions, true);
   const revKeys = revs.map((_, i) => i + 1 + Math.floor(i / 50) * 3);
   generated.revision = revs.map((w, i) => ({ key: String(revKeys[i]), who: w }));
-  await insert('revision', revs.map((w, i) => ({
-    rev_id: revKeys[i], rev_page: 1 + Math.floor(random() * revisions / 8), rev_text_id: i + 1, rev_comment: comment(),
-    rev_user: w.user, rev_user_text: w.name, rev_timestamp: stamp(), rev_minor_edit: random() < 0.3 ? 1 : 0,
-    rev_len: Math.floor(random() * 90_000), rev_parent_id: i, rev_sha1: sha1(),
-  })));
+  await insert(
+    'revision',
+    revs.map((w, i) => ({
+      rev_id: revKeys[i],
+      rev_page: 1 + Math.floor((random() * revisions) / 8),
+      rev_text_id: i + 1,
+      rev_comment: comment(),
+      rev_user: w.user,
+      rev_user_text: w.name,
+      rev_timestamp: stamp(),
+      rev_minor_edit: random() < 0.3 ? 1 : 0,
+      rev_len: Math.floor(random() * 90_000),
+      rev_parent_id: i,
+      rev_sha1: sha1(),
+    })),
+  );
 
   const ar = people(count(0.1), true);
   generated.archive = ar.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('archive', ar.map((w, i) => ({
-    ar_id: i + 1, ar_namespace: pick([0, 1, 2, 4]), ar_title: text(`Deleted_page_${i % 40}`), ar_comment: comment(), ar_user: w.user,
-    ar_user_text: w.name, ar_timestamp: stamp(), ar_rev_id: 100_000 + i, ar_text_id: 200_000 + i, ar_len: Math.floor(random() * 5000),
-    ar_sha1: sha1(),
-  })));
+  await insert(
+    'archive',
+    ar.map((w, i) => ({
+      ar_id: i + 1,
+      ar_namespace: pick([0, 1, 2, 4]),
+      ar_title: text(`Deleted_page_${i % 40}`),
+      ar_comment: comment(),
+      ar_user: w.user,
+      ar_user_text: w.name,
+      ar_timestamp: stamp(),
+      ar_rev_id: 100_000 + i,
+      ar_text_id: 200_000 + i,
+      ar_len: Math.floor(random() * 5000),
+      ar_sha1: sha1(),
+    })),
+  );
 
   const blocks = people(count(0.03), true);
   generated.ipblocks = blocks.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('ipblocks', blocks.map((w, i) => ({
-    ipb_id: i + 1, ipb_address: text(`198.51.100.${i % 250}/${i}`), ipb_user: 0, ipb_by: w.user, ipb_by_text: w.name,
-    ipb_reason: comment(), ipb_timestamp: stamp(), ipb_expiry: text('infinity'), ipb_range_start: text(`C6336400${i}`),
-    ipb_range_end: text(`C63364FF${i}`),
-  })));
+  await insert(
+    'ipblocks',
+    blocks.map((w, i) => ({
+      ipb_id: i + 1,
+      ipb_address: text(`198.51.100.${i % 250}/${i}`),
+      ipb_user: 0,
+      ipb_by: w.user,
+      ipb_by_text: w.name,
+      ipb_reason: comment(),
+      ipb_timestamp: stamp(),
+      ipb_expiry: text('infinity'),
+      ipb_range_start: text(`C6336400${i}`),
+      ipb_range_end: text(`C63364FF${i}`),
+    })),
+  );
 
   const images = people(count(0.05), true);
   const imageNames = images.map((_, i) => `File_${String(i).padStart(5, '0')}${i % 7 === 0 ? '_Ü' : ''}.jpg`);
   generated.image = images.map((w, i) => ({ key: imageNames[i]!, who: w }));
-  await insert('image', images.map((w, i) => ({
-    img_name: text(imageNames[i]!), img_size: Math.floor(random() * 9e6), img_width: 800, img_height: 600, img_metadata: Buffer.alloc(0),
-    img_bits: 8, img_media_type: 'BITMAP', img_major_mime: 'image', img_minor_mime: text('jpeg'), img_description: comment(),
-    img_user: w.user, img_user_text: w.name, img_timestamp: stamp(), img_sha1: sha1(),
-  })));
+  await insert(
+    'image',
+    images.map((w, i) => ({
+      img_name: text(imageNames[i]!),
+      img_size: Math.floor(random() * 9e6),
+      img_width: 800,
+      img_height: 600,
+      img_metadata: Buffer.alloc(0),
+      img_bits: 8,
+      img_media_type: 'BITMAP',
+      img_major_mime: 'image',
+      img_minor_mime: text('jpeg'),
+      img_description: comment(),
+      img_user: w.user,
+      img_user_text: w.name,
+      img_timestamp: stamp(),
+      img_sha1: sha1(),
+    })),
+  );
 
   const old = people(count(0.05), true);
   const oldRows = old.map((w, i) => {
@@ -231,53 +299,111 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
     return { w, file, ts, archive: `${ts}!${i}!${file}` };
   });
   generated.oldimage = oldRows.map((r) => ({ key: `${r.file} @ ${r.ts}`, who: r.w }));
-  await insert('oldimage', oldRows.map((r) => ({
-    oi_name: text(r.file), oi_archive_name: text(r.archive), oi_size: Math.floor(random() * 9e6), oi_width: 640, oi_height: 480,
-    oi_bits: 8, oi_description: comment(), oi_user: r.w.user, oi_user_text: r.w.name, oi_timestamp: r.ts, oi_metadata: Buffer.alloc(0),
-    oi_sha1: sha1(),
-  })));
+  await insert(
+    'oldimage',
+    oldRows.map((r) => ({
+      oi_name: text(r.file),
+      oi_archive_name: text(r.archive),
+      oi_size: Math.floor(random() * 9e6),
+      oi_width: 640,
+      oi_height: 480,
+      oi_bits: 8,
+      oi_description: comment(),
+      oi_user: r.w.user,
+      oi_user_text: r.w.name,
+      oi_timestamp: r.ts,
+      oi_metadata: Buffer.alloc(0),
+      oi_sha1: sha1(),
+    })),
+  );
 
   const fa = people(count(0.025), true);
   generated.filearchive = fa.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('filearchive', fa.map((w, i) => ({
-    fa_id: i + 1, fa_name: text(`Gone_${i}.png`), fa_storage_group: text('deleted'), fa_storage_key: text(`${i}.png`), fa_deleted_user: 1,
-    fa_deleted_timestamp: stamp(), fa_size: Math.floor(random() * 9e5), fa_description: comment(), fa_user: w.user, fa_user_text: w.name,
-    fa_timestamp: stamp(), fa_sha1: sha1(),
-  })));
+  await insert(
+    'filearchive',
+    fa.map((w, i) => ({
+      fa_id: i + 1,
+      fa_name: text(`Gone_${i}.png`),
+      fa_storage_group: text('deleted'),
+      fa_storage_key: text(`${i}.png`),
+      fa_deleted_user: 1,
+      fa_deleted_timestamp: stamp(),
+      fa_size: Math.floor(random() * 9e5),
+      fa_description: comment(),
+      fa_user: w.user,
+      fa_user_text: w.name,
+      fa_timestamp: stamp(),
+      fa_sha1: sha1(),
+    })),
+  );
 
   const rc = people(count(0.25), true);
   generated.recentchanges = rc.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('recentchanges', rc.map((w, i) => ({
-    rc_id: i + 1, rc_timestamp: stamp(), rc_user: w.user, rc_user_text: w.name, rc_namespace: 0, rc_title: text(`Page_${i % 97}`),
-    rc_comment: comment(), rc_cur_id: 1 + (i % 97), rc_this_oldid: 10 * i, rc_last_oldid: Math.max(0, 10 * i - 1),
-    rc_source: text('mw.edit'),
-    rc_ip: w.user === 0 && isIP(w.name.toString('latin1')) ? w.name : text('127.0.0.1'), rc_old_len: 100, rc_new_len: 120,
-  })));
+  await insert(
+    'recentchanges',
+    rc.map((w, i) => ({
+      rc_id: i + 1,
+      rc_timestamp: stamp(),
+      rc_user: w.user,
+      rc_user_text: w.name,
+      rc_namespace: 0,
+      rc_title: text(`Page_${i % 97}`),
+      rc_comment: comment(),
+      rc_cur_id: 1 + (i % 97),
+      rc_this_oldid: 10 * i,
+      rc_last_oldid: Math.max(0, 10 * i - 1),
+      rc_source: text('mw.edit'),
+      rc_ip: w.user === 0 && isIP(w.name.toString('latin1')) ? w.name : text('127.0.0.1'),
+      rc_old_len: 100,
+      rc_new_len: 120,
+    })),
+  );
 
   const log = people(count(0.2), true);
   generated.logging = log.map((w, i) => ({ key: String(i + 1), who: w }));
-  await insert('logging', log.map((w, i) => ({
-    log_id: i + 1, log_type: text(pick(['delete', 'move', 'upload', 'block', 'patrol'])), log_action: text('action'),
-    log_timestamp: stamp(),
-    log_user: w.user, log_user_text: w.name, log_namespace: 0, log_title: text(`Page_${i % 97}`), log_page: i % 97, log_comment: comment(),
-    log_params: text('a:0:{}'),
-  })));
+  await insert(
+    'logging',
+    log.map((w, i) => ({
+      log_id: i + 1,
+      log_type: text(pick(['delete', 'move', 'upload', 'block', 'patrol'])),
+      log_action: text('action'),
+      log_timestamp: stamp(),
+      log_user: w.user,
+      log_user_text: w.name,
+      log_namespace: 0,
+      log_title: text(`Page_${i % 97}`),
+      log_page: i % 97,
+      log_comment: comment(),
+      log_params: text('a:0:{}'),
+    })),
+  );
 
   // Actors MediaWiki wrote already (in the write-both stage), with IDs from 1: some users and IPs as they are, one
   // actor whose name a user has but under another user id, and one whose user id a user has under another name.
-  const existing: Array<{ user: number | null; name: Buffer }> = !actorTable ? [] : [
-    ...active.filter((u, i) => i % 5 === 0 && u !== disputed && u !== fresh).map((u) => ({ user: u.user, name: u.name })),
-    ...ipv4.slice(0, 4).map((name) => ({ user: null, name })),
-    { user: missingUser + 500, name: disputed.name },
-    { user: fresh.user, name: text('Stale Name') },
-  ];
-  if (actorTable) await insert('actor', existing.map((a, i) => ({ actor_id: i + 1, actor_user: a.user, actor_name: a.name })));
+  const existing: Array<{ user: number | null; name: Buffer }> = !actorTable
+    ? []
+    : [
+        ...active.filter((u, i) => i % 5 === 0 && u !== disputed && u !== fresh).map((u) => ({ user: u.user, name: u.name })),
+        ...ipv4.slice(0, 4).map((name) => ({ user: null, name })),
+        { user: missingUser + 500, name: disputed.name },
+        { user: fresh.user, name: text('Stale Name') },
+      ];
+  if (actorTable)
+    await insert(
+      'actor',
+      existing.map((a, i) => ({ actor_id: i + 1, actor_user: a.user, actor_name: a.name })),
+    );
 
   return {
-    seed, ...expectations(users, generated, existing), existingActors: existing.length,
+    seed,
+    ...expectations(users, generated, existing),
+    existingActors: existing.length,
     planted: {
-      renamed: { user: renamed.user, oldName: renamedOld.name, newName: renamed.name }, missingUser, missingUserUnderIp,
-      registeredNameWithUserZero: { user: users[3]!.user, name: registeredNameWithUserZero.name }, idleUsers,
+      renamed: { user: renamed.user, oldName: renamedOld.name, newName: renamed.name },
+      missingUser,
+      missingUserUnderIp,
+      registeredNameWithUserZero: { user: users[3]!.user, name: registeredNameWithUserZero.name },
+      idleUsers,
       invalidUtf8Name: special[3]!.name,
     },
   };
@@ -292,11 +418,16 @@ export async function generateMediawiki(db: Db, options: MediawikiFixtureOptions
  * its rows are left too.
  */
 function expectations(
-  users: Who[], generated: Record<string, Array<{ key: string; who: Who }>>, existing: Array<{ user: number | null; name: Buffer }>,
+  users: Who[],
+  generated: Record<string, Array<{ key: string; who: Who }>>,
+  existing: Array<{ user: number | null; name: Buffer }>,
 ) {
   const byId = new Map(users.map((u) => [u.user, u]));
   const byName = new Map(users.map((u) => [hex(u.name), u]));
-  const anonymous = (name: Buffer) => { const s = name.toString('latin1'); return isIP(s) !== 0 || s.includes('>'); };
+  const anonymous = (name: Buffer) => {
+    const s = name.toString('latin1');
+    return isIP(s) !== 0 || s.includes('>');
+  };
   const rule = (w: Who): ExpectedActor | 'unknownUser' | 'unusableName' => {
     if (w.user !== 0) {
       const u = byId.get(w.user);
@@ -310,7 +441,10 @@ function expectations(
   // Every actor the rules ask for: the users', then the rows'.
   const wanted = new Map<string, ExpectedActor>(users.map((u) => [hex(u.name), { name: u.name, user: u.user }]));
   for (const rows of Object.values(generated)) {
-    for (const { who } of rows) { const a = rule(who); if (typeof a !== 'string') wanted.set(hex(a.name), a); }
+    for (const { who } of rows) {
+      const a = rule(who);
+      if (typeof a !== 'string') wanted.set(hex(a.name), a);
+    }
   }
   const conflicted = new Set<string>();
   const existingByName = new Map(existing.map((a) => [hex(a.name), a]));
@@ -349,7 +483,13 @@ function expectations(
   const reuse = usable.filter((h) => existingByName.has(h)).length;
   for (const h of usable) if (!actors.has(h)) actors.set(h, wanted.get(h)!);
   return {
-    rows, tables, actors, keys: usable.length, reuse, create: usable.length - reuse,
-    skippedNames: [...skippedNames].sort(), conflictedNames: [...conflicted].sort(),
+    rows,
+    tables,
+    actors,
+    keys: usable.length,
+    reuse,
+    create: usable.length - reuse,
+    skippedNames: [...skippedNames].sort(),
+    conflictedNames: [...conflicted].sort(),
   };
 }

@@ -18,7 +18,14 @@ import { actor } from './schema.ts';
 const anonymousName = (name: string) => `(IS_IPV4(${name}) OR IS_IPV6(${name}) OR LOCATE('>', ${name}) > 0)`;
 
 /** One of the eight tables: alias, user id and user name columns, the reference it gets, its chunk key if not its primary key. */
-interface ActorColumns { alias: string; user: string; text: string; reference: string; key?: string; rowKey?: string }
+interface ActorColumns {
+  alias: string;
+  user: string;
+  text: string;
+  reference: string;
+  key?: string;
+  rowKey?: string;
+}
 
 const actorTables: ActorColumns[] = [
   { alias: 'revision', user: 'rev_user', text: 'rev_user_text', reference: 'rev_actor' },
@@ -26,8 +33,14 @@ const actorTables: ActorColumns[] = [
   { alias: 'ipblocks', user: 'ipb_by', text: 'ipb_by_text', reference: 'ipb_by_actor' },
   { alias: 'image', user: 'img_user', text: 'img_user_text', reference: 'img_actor', rowKey: '{{image.img_name}}' },
   // oldimage has no primary key: its fill is chunked by file name (ties stay in one chunk); a row is named by name and time.
-  { alias: 'oldimage', user: 'oi_user', text: 'oi_user_text', reference: 'oi_actor', key: 'oi_name',
-    rowKey: "CONCAT({{oldimage.oi_name}}, ' @ ', {{oldimage.oi_timestamp}})" },
+  {
+    alias: 'oldimage',
+    user: 'oi_user',
+    text: 'oi_user_text',
+    reference: 'oi_actor',
+    key: 'oi_name',
+    rowKey: "CONCAT({{oldimage.oi_name}}, ' @ ', {{oldimage.oi_timestamp}})",
+  },
   { alias: 'filearchive', user: 'fa_user', text: 'fa_user_text', reference: 'fa_actor' },
   { alias: 'recentchanges', user: 'rc_user', text: 'rc_user_text', reference: 'rc_actor' },
   { alias: 'logging', user: 'log_user', text: 'log_user_text', reference: 'log_actor' },
@@ -64,13 +77,21 @@ function actorProblems(t: ActorColumns): Record<string, ProblemDefinition> {
   const key = t.rowKey ? { key: t.rowKey } : {};
   return {
     [`unknownUser.${t.alias}`]: {
-      description: `${t.alias} rows by a user id that is not in user`, severity: 'warning', from: t.alias, join: { user: join.user },
-      where: unknownUser, ...key,
+      description: `${t.alias} rows by a user id that is not in user`,
+      severity: 'warning',
+      from: t.alias,
+      join: { user: join.user },
+      where: unknownUser,
+      ...key,
       consequence: `${leftAs}; give the rows an existing user id, or user id 0 and a name that can have an actor`,
     },
     [`unusableName.${t.alias}`]: {
       description: `${t.alias} rows by user id 0 under a name no user has that is neither an IP address nor an imported name`,
-      severity: 'warning', from: t.alias, join: { namedUser: join.namedUser }, where: unusableName, ...key,
+      severity: 'warning',
+      from: t.alias,
+      join: { namedUser: join.namedUser },
+      where: unusableName,
+      ...key,
       consequence: `${leftAs}; MediaWiki's cleanupUsersWithNoId.php is the usual fix`,
     },
   };
@@ -80,8 +101,16 @@ export default defineMapping({
   name: 'mediawiki-actor',
   description: "MediaWiki's actor migration (migrateActors.php): user id + user name/IP in eight tables -> actors and *_actor references",
   sources: {
-    revision: 'revision', archive: 'archive', ipblocks: 'ipblocks', image: 'image', oldimage: 'oldimage',
-    filearchive: 'filearchive', recentchanges: 'recentchanges', logging: 'logging', user: 'user', namedUser: 'user',
+    revision: 'revision',
+    archive: 'archive',
+    ipblocks: 'ipblocks',
+    image: 'image',
+    oldimage: 'oldimage',
+    filearchive: 'filearchive',
+    recentchanges: 'recentchanges',
+    logging: 'logging',
+    user: 'user',
+    namedUser: 'user',
   },
   aliases: aliasesBeside(import.meta.url),
   targets: {},
@@ -93,7 +122,8 @@ export default defineMapping({
       naturalKey: 'actor_name',
       everyRowOf: { user: { values: { actor_name: '{{user.user_name}}', actor_user: '{{user.user_id}}' } } },
       skip: {
-        description: 'name of rows migrateActors.php leaves unmigrated: by a user id not in user, or by user id 0 under a name ' +
+        description:
+          'name of rows migrateActors.php leaves unmigrated: by a user id not in user, or by user id 0 under a name ' +
           'no user has that is neither an IP address nor an imported name (the rows, by key: data problems unknownUser.*, unusableName.*)',
         consequence: 'no actor; those rows keep *_actor = 0',
       },

@@ -13,7 +13,8 @@ const majorMimes = "ENUM('unknown', 'application', 'audio', 'image', 'text', 'vi
 
 /** Table name -> its CREATE TABLE and CREATE INDEX statements, in tables.sql order. */
 export const mediawikiDdl: Record<string, string[]> = {
-  user: [`CREATE TABLE user (
+  user: [
+    `CREATE TABLE user (
   user_id int unsigned NOT NULL PRIMARY KEY AUTO_INCREMENT,
   user_name varchar(255) binary NOT NULL default '',
   user_real_name varchar(255) binary NOT NULL default '',
@@ -30,11 +31,13 @@ export const mediawikiDdl: Record<string, string[]> = {
   user_editcount int,
   user_password_expires varbinary(14) DEFAULT NULL
 ) ${options}`,
-  'CREATE UNIQUE INDEX user_name ON user (user_name)',
-  'CREATE INDEX user_email_token ON user (user_email_token)',
-  'CREATE INDEX user_email ON user (user_email(50))'],
+    'CREATE UNIQUE INDEX user_name ON user (user_name)',
+    'CREATE INDEX user_email_token ON user (user_email_token)',
+    'CREATE INDEX user_email ON user (user_email(50))',
+  ],
 
-  revision: [`CREATE TABLE revision (
+  revision: [
+    `CREATE TABLE revision (
   rev_id int unsigned NOT NULL PRIMARY KEY AUTO_INCREMENT,
   rev_page int unsigned NOT NULL,
   rev_text_id int unsigned NOT NULL default 0,
@@ -50,14 +53,16 @@ export const mediawikiDdl: Record<string, string[]> = {
   rev_content_model varbinary(32) DEFAULT NULL,
   rev_content_format varbinary(64) DEFAULT NULL
 ) ${options} MAX_ROWS=10000000 AVG_ROW_LENGTH=1024`,
-  'CREATE INDEX rev_page_id ON revision (rev_page, rev_id)',
-  'CREATE INDEX rev_timestamp ON revision (rev_timestamp)',
-  'CREATE INDEX page_timestamp ON revision (rev_page,rev_timestamp)',
-  'CREATE INDEX user_timestamp ON revision (rev_user,rev_timestamp)',
-  'CREATE INDEX usertext_timestamp ON revision (rev_user_text,rev_timestamp)',
-  'CREATE INDEX page_user_timestamp ON revision (rev_page,rev_user,rev_timestamp)'],
+    'CREATE INDEX rev_page_id ON revision (rev_page, rev_id)',
+    'CREATE INDEX rev_timestamp ON revision (rev_timestamp)',
+    'CREATE INDEX page_timestamp ON revision (rev_page,rev_timestamp)',
+    'CREATE INDEX user_timestamp ON revision (rev_user,rev_timestamp)',
+    'CREATE INDEX usertext_timestamp ON revision (rev_user_text,rev_timestamp)',
+    'CREATE INDEX page_user_timestamp ON revision (rev_page,rev_user,rev_timestamp)',
+  ],
 
-  archive: [`CREATE TABLE archive (
+  archive: [
+    `CREATE TABLE archive (
   ar_id int unsigned NOT NULL PRIMARY KEY AUTO_INCREMENT,
   ar_namespace int NOT NULL default 0,
   ar_title varchar(255) binary NOT NULL default '',
@@ -77,11 +82,13 @@ export const mediawikiDdl: Record<string, string[]> = {
   ar_content_model varbinary(32) DEFAULT NULL,
   ar_content_format varbinary(64) DEFAULT NULL
 ) ${options}`,
-  'CREATE INDEX name_title_timestamp ON archive (ar_namespace,ar_title,ar_timestamp)',
-  'CREATE INDEX ar_usertext_timestamp ON archive (ar_user_text,ar_timestamp)',
-  'CREATE INDEX ar_revid ON archive (ar_rev_id)'],
+    'CREATE INDEX name_title_timestamp ON archive (ar_namespace,ar_title,ar_timestamp)',
+    'CREATE INDEX ar_usertext_timestamp ON archive (ar_user_text,ar_timestamp)',
+    'CREATE INDEX ar_revid ON archive (ar_rev_id)',
+  ],
 
-  ipblocks: [`CREATE TABLE ipblocks (
+  ipblocks: [
+    `CREATE TABLE ipblocks (
   ipb_id int NOT NULL PRIMARY KEY AUTO_INCREMENT,
   ipb_address tinyblob NOT NULL,
   ipb_user int unsigned NOT NULL default 0,
@@ -102,14 +109,16 @@ export const mediawikiDdl: Record<string, string[]> = {
   ipb_allow_usertalk bool NOT NULL default 0,
   ipb_parent_block_id int default NULL
 ) ${options}`,
-  'CREATE UNIQUE INDEX ipb_address ON ipblocks (ipb_address(255), ipb_user, ipb_auto, ipb_anon_only)',
-  'CREATE INDEX ipb_user ON ipblocks (ipb_user)',
-  'CREATE INDEX ipb_range ON ipblocks (ipb_range_start(8), ipb_range_end(8))',
-  'CREATE INDEX ipb_timestamp ON ipblocks (ipb_timestamp)',
-  'CREATE INDEX ipb_expiry ON ipblocks (ipb_expiry)',
-  'CREATE INDEX ipb_parent_block_id ON ipblocks (ipb_parent_block_id)'],
+    'CREATE UNIQUE INDEX ipb_address ON ipblocks (ipb_address(255), ipb_user, ipb_auto, ipb_anon_only)',
+    'CREATE INDEX ipb_user ON ipblocks (ipb_user)',
+    'CREATE INDEX ipb_range ON ipblocks (ipb_range_start(8), ipb_range_end(8))',
+    'CREATE INDEX ipb_timestamp ON ipblocks (ipb_timestamp)',
+    'CREATE INDEX ipb_expiry ON ipblocks (ipb_expiry)',
+    'CREATE INDEX ipb_parent_block_id ON ipblocks (ipb_parent_block_id)',
+  ],
 
-  image: [`CREATE TABLE image (
+  image: [
+    `CREATE TABLE image (
   img_name varchar(255) binary NOT NULL default '' PRIMARY KEY,
   img_size int unsigned NOT NULL default 0,
   img_width int NOT NULL default 0,
@@ -126,14 +135,16 @@ export const mediawikiDdl: Record<string, string[]> = {
   img_timestamp varbinary(14) NOT NULL default '',
   img_sha1 varbinary(32) NOT NULL default ''
 ) ${options}`,
-  'CREATE INDEX img_user_timestamp ON image (img_user,img_timestamp)',
-  'CREATE INDEX img_usertext_timestamp ON image (img_user_text,img_timestamp)',
-  'CREATE INDEX img_size ON image (img_size)',
-  'CREATE INDEX img_timestamp ON image (img_timestamp)',
-  'CREATE INDEX img_sha1 ON image (img_sha1(10))',
-  'CREATE INDEX img_media_mime ON image (img_media_type,img_major_mime,img_minor_mime)'],
+    'CREATE INDEX img_user_timestamp ON image (img_user,img_timestamp)',
+    'CREATE INDEX img_usertext_timestamp ON image (img_user_text,img_timestamp)',
+    'CREATE INDEX img_size ON image (img_size)',
+    'CREATE INDEX img_timestamp ON image (img_timestamp)',
+    'CREATE INDEX img_sha1 ON image (img_sha1(10))',
+    'CREATE INDEX img_media_mime ON image (img_media_type,img_major_mime,img_minor_mime)',
+  ],
 
-  oldimage: [`CREATE TABLE oldimage (
+  oldimage: [
+    `CREATE TABLE oldimage (
   oi_name varchar(255) binary NOT NULL default '',
   oi_archive_name varchar(255) binary NOT NULL default '',
   oi_size int unsigned NOT NULL default 0,
@@ -152,12 +163,14 @@ export const mediawikiDdl: Record<string, string[]> = {
   oi_deleted tinyint unsigned NOT NULL default 0,
   oi_sha1 varbinary(32) NOT NULL default ''
 ) ${options}`,
-  'CREATE INDEX oi_usertext_timestamp ON oldimage (oi_user_text,oi_timestamp)',
-  'CREATE INDEX oi_name_timestamp ON oldimage (oi_name,oi_timestamp)',
-  'CREATE INDEX oi_name_archive_name ON oldimage (oi_name,oi_archive_name(14))',
-  'CREATE INDEX oi_sha1 ON oldimage (oi_sha1(10))'],
+    'CREATE INDEX oi_usertext_timestamp ON oldimage (oi_user_text,oi_timestamp)',
+    'CREATE INDEX oi_name_timestamp ON oldimage (oi_name,oi_timestamp)',
+    'CREATE INDEX oi_name_archive_name ON oldimage (oi_name,oi_archive_name(14))',
+    'CREATE INDEX oi_sha1 ON oldimage (oi_sha1(10))',
+  ],
 
-  filearchive: [`CREATE TABLE filearchive (
+  filearchive: [
+    `CREATE TABLE filearchive (
   fa_id int NOT NULL PRIMARY KEY AUTO_INCREMENT,
   fa_name varchar(255) binary NOT NULL default '',
   fa_archive_name varchar(255) binary default '',
@@ -183,13 +196,15 @@ export const mediawikiDdl: Record<string, string[]> = {
   fa_deleted tinyint unsigned NOT NULL default 0,
   fa_sha1 varbinary(32) NOT NULL default ''
 ) ${options}`,
-  'CREATE INDEX fa_name ON filearchive (fa_name, fa_timestamp)',
-  'CREATE INDEX fa_storage_group ON filearchive (fa_storage_group, fa_storage_key)',
-  'CREATE INDEX fa_deleted_timestamp ON filearchive (fa_deleted_timestamp)',
-  'CREATE INDEX fa_user_timestamp ON filearchive (fa_user_text,fa_timestamp)',
-  'CREATE INDEX fa_sha1 ON filearchive (fa_sha1(10))'],
+    'CREATE INDEX fa_name ON filearchive (fa_name, fa_timestamp)',
+    'CREATE INDEX fa_storage_group ON filearchive (fa_storage_group, fa_storage_key)',
+    'CREATE INDEX fa_deleted_timestamp ON filearchive (fa_deleted_timestamp)',
+    'CREATE INDEX fa_user_timestamp ON filearchive (fa_user_text,fa_timestamp)',
+    'CREATE INDEX fa_sha1 ON filearchive (fa_sha1(10))',
+  ],
 
-  recentchanges: [`CREATE TABLE recentchanges (
+  recentchanges: [
+    `CREATE TABLE recentchanges (
   rc_id int NOT NULL PRIMARY KEY AUTO_INCREMENT,
   rc_timestamp varbinary(14) NOT NULL default '',
   rc_user int unsigned NOT NULL default 0,
@@ -216,16 +231,18 @@ export const mediawikiDdl: Record<string, string[]> = {
   rc_log_action varbinary(255) NULL default NULL,
   rc_params blob NULL
 ) ${options}`,
-  'CREATE INDEX rc_timestamp ON recentchanges (rc_timestamp)',
-  'CREATE INDEX rc_namespace_title_timestamp ON recentchanges (rc_namespace, rc_title, rc_timestamp)',
-  'CREATE INDEX rc_cur_id ON recentchanges (rc_cur_id)',
-  'CREATE INDEX new_name_timestamp ON recentchanges (rc_new,rc_namespace,rc_timestamp)',
-  'CREATE INDEX rc_ip ON recentchanges (rc_ip)',
-  'CREATE INDEX rc_ns_usertext ON recentchanges (rc_namespace, rc_user_text)',
-  'CREATE INDEX rc_user_text ON recentchanges (rc_user_text, rc_timestamp)',
-  'CREATE INDEX rc_name_type_patrolled_timestamp ON recentchanges (rc_namespace, rc_type, rc_patrolled, rc_timestamp)'],
+    'CREATE INDEX rc_timestamp ON recentchanges (rc_timestamp)',
+    'CREATE INDEX rc_namespace_title_timestamp ON recentchanges (rc_namespace, rc_title, rc_timestamp)',
+    'CREATE INDEX rc_cur_id ON recentchanges (rc_cur_id)',
+    'CREATE INDEX new_name_timestamp ON recentchanges (rc_new,rc_namespace,rc_timestamp)',
+    'CREATE INDEX rc_ip ON recentchanges (rc_ip)',
+    'CREATE INDEX rc_ns_usertext ON recentchanges (rc_namespace, rc_user_text)',
+    'CREATE INDEX rc_user_text ON recentchanges (rc_user_text, rc_timestamp)',
+    'CREATE INDEX rc_name_type_patrolled_timestamp ON recentchanges (rc_namespace, rc_type, rc_patrolled, rc_timestamp)',
+  ],
 
-  logging: [`CREATE TABLE logging (
+  logging: [
+    `CREATE TABLE logging (
   log_id int unsigned NOT NULL PRIMARY KEY AUTO_INCREMENT,
   log_type varbinary(32) NOT NULL default '',
   log_action varbinary(32) NOT NULL default '',
@@ -240,22 +257,25 @@ export const mediawikiDdl: Record<string, string[]> = {
   log_params blob NOT NULL,
   log_deleted tinyint unsigned NOT NULL default 0
 ) ${options}`,
-  'CREATE INDEX type_time ON logging (log_type, log_timestamp)',
-  'CREATE INDEX user_time ON logging (log_user, log_timestamp)',
-  'CREATE INDEX page_time ON logging (log_namespace, log_title, log_timestamp)',
-  'CREATE INDEX times ON logging (log_timestamp)',
-  'CREATE INDEX log_user_type_time ON logging (log_user, log_type, log_timestamp)',
-  'CREATE INDEX log_page_id_time ON logging (log_page,log_timestamp)',
-  'CREATE INDEX type_action ON logging (log_type, log_action, log_timestamp)',
-  'CREATE INDEX log_user_text_type_time ON logging (log_user_text, log_type, log_timestamp)',
-  'CREATE INDEX log_user_text_time ON logging (log_user_text, log_timestamp)'],
+    'CREATE INDEX type_time ON logging (log_type, log_timestamp)',
+    'CREATE INDEX user_time ON logging (log_user, log_timestamp)',
+    'CREATE INDEX page_time ON logging (log_namespace, log_title, log_timestamp)',
+    'CREATE INDEX times ON logging (log_timestamp)',
+    'CREATE INDEX log_user_type_time ON logging (log_user, log_type, log_timestamp)',
+    'CREATE INDEX log_page_id_time ON logging (log_page,log_timestamp)',
+    'CREATE INDEX type_action ON logging (log_type, log_action, log_timestamp)',
+    'CREATE INDEX log_user_text_type_time ON logging (log_user_text, log_type, log_timestamp)',
+    'CREATE INDEX log_user_text_time ON logging (log_user_text, log_timestamp)',
+  ],
 };
 
 /** The `actor` table as MediaWiki 1.31 created it (for a wiki where it exists already). */
-export const actorDdl = [`CREATE TABLE actor (
+export const actorDdl = [
+  `CREATE TABLE actor (
   actor_id bigint unsigned NOT NULL PRIMARY KEY AUTO_INCREMENT,
   actor_user int unsigned,
   actor_name varchar(255) binary NOT NULL
 ) ${options}`,
-'CREATE UNIQUE INDEX actor_user ON actor (actor_user)',
-'CREATE UNIQUE INDEX actor_name ON actor (actor_name)'];
+  'CREATE UNIQUE INDEX actor_user ON actor (actor_user)',
+  'CREATE UNIQUE INDEX actor_name ON actor (actor_name)',
+];

@@ -46,13 +46,19 @@ try {
   let rssDuring = rssBefore;
   let t0 = performance.now();
   const loaded = await loadCsvSource(db, {
-    alias: 'pull', definition: ordPullCsv, files: [file], staging: 'eventshift_src_pull', temporary: false, comment: 'bench',
+    alias: 'pull',
+    definition: ordPullCsv,
+    files: [file],
+    staging: 'eventshift_src_pull',
+    temporary: false,
+    comment: 'bench',
     onBatch: () => void (rssDuring = Math.max(rssDuring, process.memoryUsage().rss)),
   });
   const loadSeconds = (performance.now() - t0) / 1000;
   // The fixture's times are uniform over the clock, so a large one has a few in New York's spring-forward hour: they are bad rows.
   for (const bad of loaded.badRows) say(`bad row: line ${bad.line}: ${bad.reason}`);
-  if (loaded.accepted + loaded.bad !== exported.records) throw new Error(`loaded ${loaded.accepted} + ${loaded.bad} bad of ${exported.records}`);
+  if (loaded.accepted + loaded.bad !== exported.records)
+    throw new Error(`loaded ${loaded.accepted} + ${loaded.bad} bad of ${exported.records}`);
   await db.execute('DROP TABLE eventshift_src_pull');
 
   t0 = performance.now();
@@ -61,13 +67,25 @@ try {
   if (!planned.ok) throw new Error(planned.reasons.join(' '));
 
   const rss = process.resourceUsage().maxRSS / 1024;
-  console.log(JSON.stringify({
-    rows: loaded.records, bad: loaded.bad, megabytes: Number(mb.toFixed(1)),
-    load: { seconds: Number(loadSeconds.toFixed(2)), rowsPerSecond: Math.round(loaded.records / loadSeconds), megabytesPerSecond: Number((mb / loadSeconds).toFixed(1)) },
-    plan: { seconds: Number(planSeconds.toFixed(2)) },
-    rssDuringLoadMegabytes: { before: Math.round(rssBefore / (1 << 20)), highest: Math.round(rssDuring / (1 << 20)) },
-    peakRssMegabytes: Math.round(rss),
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        rows: loaded.records,
+        bad: loaded.bad,
+        megabytes: Number(mb.toFixed(1)),
+        load: {
+          seconds: Number(loadSeconds.toFixed(2)),
+          rowsPerSecond: Math.round(loaded.records / loadSeconds),
+          megabytesPerSecond: Number((mb / loadSeconds).toFixed(1)),
+        },
+        plan: { seconds: Number(planSeconds.toFixed(2)) },
+        rssDuringLoadMegabytes: { before: Math.round(rssBefore / (1 << 20)), highest: Math.round(rssDuring / (1 << 20)) },
+        peakRssMegabytes: Math.round(rss),
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await db.close();
   await admin.execute(`DROP DATABASE IF EXISTS ${quoteId(database)}`);

@@ -31,7 +31,18 @@ export interface CsvExportDialect {
 /** Excel and Access on a US Windows: cp1252, CRLF, commas, US month/day dates with seconds and AM/PM. */
 export const usExcelDialect: CsvExportDialect = { encoding: 'cp1252', delimiter: ',', lineBreak: '\r\n', dateFormat: 'M/d/yyyy h:mm:ss a' };
 
-export const ordPullColumns = ['ID', 'ID_Ord', 'ID_Type', 'WhenPulled', 'NotesPull', 'VbzUser', 'SysUser', 'Machine', 'WhenFreed', 'NotesFree'] as const;
+export const ordPullColumns = [
+  'ID',
+  'ID_Ord',
+  'ID_Type',
+  'WhenPulled',
+  'NotesPull',
+  'VbzUser',
+  'SysUser',
+  'Machine',
+  'WhenFreed',
+  'NotesFree',
+] as const;
 const dateColumns = new Set(['WhenPulled', 'WhenFreed']);
 const textColumns = new Set(['NotesPull', 'VbzUser', 'SysUser', 'Machine', 'NotesFree']);
 
@@ -54,7 +65,12 @@ export interface CsvExportResult {
   bytes: number;
 }
 
-export async function exportOrdPullCsv(db: Db, path: string, dialect: CsvExportDialect, options: CsvExportOptions = {}): Promise<CsvExportResult> {
+export async function exportOrdPullCsv(
+  db: Db,
+  path: string,
+  dialect: CsvExportDialect,
+  options: CsvExportOptions = {},
+): Promise<CsvExportResult> {
   const table = quoteId(options.table ?? 'ord_pull');
   const out = createWriteStream(path);
   let bytes = 0;
@@ -64,7 +80,8 @@ export async function exportOrdPullCsv(db: Db, path: string, dialect: CsvExportD
     if (!out.write(data)) await new Promise<void>((ok) => out.once('drain', () => ok()));
   };
   if (dialect.bom || dialect.encoding === 'utf16le') {
-    const bom = dialect.encoding === 'utf16le' ? Buffer.of(0xff, 0xfe) : dialect.encoding === 'utf8' ? Buffer.of(0xef, 0xbb, 0xbf) : Buffer.alloc(0);
+    const bom =
+      dialect.encoding === 'utf16le' ? Buffer.of(0xff, 0xfe) : dialect.encoding === 'utf8' ? Buffer.of(0xef, 0xbb, 0xbf) : Buffer.alloc(0);
     bytes += bom.length;
     out.write(bom);
   }
@@ -74,7 +91,9 @@ export async function exportOrdPullCsv(db: Db, path: string, dialect: CsvExportD
   let after = -1;
   for (;;) {
     const rows = await db.query<OrdPullRow & Record<string, unknown>>(
-      `SELECT ${ordPullColumns.map(quoteId).join(', ')} FROM ${table} WHERE ID > ? ORDER BY ID LIMIT 5000`, [after]);
+      `SELECT ${ordPullColumns.map(quoteId).join(', ')} FROM ${table} WHERE ID > ? ORDER BY ID LIMIT 5000`,
+      [after],
+    );
     if (rows.length === 0) break;
     let chunk = '';
     for (const row of rows) {

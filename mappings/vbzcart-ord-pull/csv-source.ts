@@ -18,7 +18,13 @@ export const shopZone = 'America/New_York';
 
 /** US exports (Excel, Access), MySQL's own text, ISO 8601 and Excel serial numbers, tried in this order. */
 export const ordPullDateFormats = [
-  'M/d/yyyy h:mm:ss a', 'M/d/yyyy h:mm a', 'M/d/yyyy H:mm:ss', 'M/d/yyyy H:mm', 'yyyy-MM-dd HH:mm:ss', 'iso', 'excel',
+  'M/d/yyyy h:mm:ss a',
+  'M/d/yyyy h:mm a',
+  'M/d/yyyy H:mm:ss',
+  'M/d/yyyy H:mm',
+  'yyyy-MM-dd HH:mm:ss',
+  'iso',
+  'excel',
 ];
 
 const whenever: CsvColumn = { type: 'datetime', formats: ordPullDateFormats, zeroDates: true };

@@ -36,12 +36,7 @@ const releasedFractionScaled = 0.3;
 const deletedIdFraction = (seedShape.maxPullId - seedShape.pulls) / seedShape.pulls;
 
 export type VbzcartProblemName =
-  | 'unknownHoldType'
-  | 'orphanPull'
-  | 'zeroWhenFreed'
-  | 'pointerToReleasedPull'
-  | 'danglingPullPointer'
-  | 'invalidWhenPulled';
+  'unknownHoldType' | 'orphanPull' | 'zeroWhenFreed' | 'pointerToReleasedPull' | 'danglingPullPointer' | 'invalidWhenPulled';
 
 export interface VbzcartPlantOptions {
   /** The default warnings (unknownHoldType, orphanPull, zeroWhenFreed, pointerToReleasedPull, danglingPullPointer); default true. */
@@ -174,7 +169,14 @@ const holdTypes: ReadonlyArray<readonly [number, string, string | null, number, 
   [8, 'other', null, 0, 0, 1, 1, 1],
 ];
 const holdTypeWeights: ReadonlyArray<readonly [number, number]> = [
-  [1, 30], [2, 20], [3, 18], [4, 8], [5, 5], [6, 10], [7, 5], [8, 4],
+  [1, 30],
+  [2, 20],
+  [3, 18],
+  [4, 8],
+  [5, 5],
+  [6, 10],
+  [7, 5],
+  [8, 4],
 ];
 const unknownHoldTypeIds = [99, 0, 42] as const;
 
@@ -216,7 +218,7 @@ const freePhrases = [
   'OK to charge now',
   'Zahlung eingegangen (34,00 €)',
   'resolved by phone\r\nsee notes',
-  "customer said \"go ahead\"",
+  'customer said "go ahead"',
   'fraud check passed',
   'backorder filled',
   'released — see C:\\vbz\\holds.mdb',
@@ -238,8 +240,13 @@ const machines = ['ACCESS-PC', 'woozle-desk', 'CASHBOX', '192.168.1.14', 'vbz-of
 const latin1SampleText = 'Kunde zahlt 12,50 € später — „bitte warten“ (Größe M™, señor Muñoz)';
 
 const eventTypes: ReadonlyArray<readonly [string, number]> = [
-  ['vc.cart.create', 30], ['vc.cart.add', 25], ['vc.order.create', 14], ['vc.order.pay', 10],
-  ['vc.order.ship', 11], ['vc.cust.login', 7], ['vc.mail.send', 3],
+  ['vc.cart.create', 30],
+  ['vc.cart.add', 25],
+  ['vc.order.create', 14],
+  ['vc.order.pay', 10],
+  ['vc.order.ship', 11],
+  ['vc.cust.login', 7],
+  ['vc.mail.send', 3],
 ];
 const eventDescriptions: Record<string, readonly string[]> = {
   'vc.cart.create': ['cart created', 'Warenkorb angelegt', 'cart created from São Paulo'],
@@ -318,9 +325,11 @@ export async function generateVbzcart(db: Db, options: VbzcartFixtureOptions = {
   const plantProblems = options.plant?.problems ?? true;
   const zeroWhenPulled = options.plant?.zeroWhenPulled ?? 0;
   if (!Number.isInteger(n) || n < 1 || n > 50_000_000) throw usageError(`pulls must be an integer from 1 to 50,000,000, not ${n}.`);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw usageError(`seed must be an integer from 0 to 4294967295, not ${seed}.`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw usageError(`seed must be an integer from 0 to 4294967295, not ${seed}.`);
   if (!Number.isInteger(batchRows) || batchRows < 1) throw usageError(`batchRows must be a positive integer, not ${batchRows}.`);
-  if (!Number.isInteger(zeroWhenPulled) || zeroWhenPulled < 0) throw usageError(`plant.zeroWhenPulled must be a count, not ${zeroWhenPulled}.`);
+  if (!Number.isInteger(zeroWhenPulled) || zeroWhenPulled < 0)
+    throw usageError(`plant.zeroWhenPulled must be a count, not ${zeroWhenPulled}.`);
 
   const existing = await db.query<{ TABLE_NAME: string }>(
     `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?, ?, ?, ?, ?)`,
@@ -417,7 +426,11 @@ export async function generateVbzcart(db: Db, options: VbzcartFixtureOptions = {
       await db.execute(createTableSql(eventVcOrdHold));
       await db.execute(createTableSql(eventVcLegacy));
     }
-    await writer.insert('ord_hold_type', holdTypeColumns, holdTypes.map((t) => [...t]));
+    await writer.insert(
+      'ord_hold_type',
+      holdTypeColumns,
+      holdTypes.map((t) => [...t]),
+    );
 
     // --- Pulls and orders, streamed together. ---
     const pullRandom = new Random(seed, 'pulls');
@@ -451,13 +464,17 @@ export async function generateVbzcart(db: Db, options: VbzcartFixtureOptions = {
     const finishOrder = (order: OpenOrder) => {
       const r = orderRandom;
       let pointer = order.latestUnreleased;
-      if (problems.pointerToReleasedPull.length < pointerThresholds.length
-        && pullProgress >= pointerThresholds[problems.pointerToReleasedPull.length]!
-        && order.latestReleased !== null) {
+      if (
+        problems.pointerToReleasedPull.length < pointerThresholds.length &&
+        pullProgress >= pointerThresholds[problems.pointerToReleasedPull.length]! &&
+        order.latestReleased !== null
+      ) {
         pointer = order.latestReleased;
         problems.pointerToReleasedPull.push(order.id);
-      } else if (problems.danglingPullPointer.length < danglingThresholds.length
-        && pullProgress >= danglingThresholds[problems.danglingPullPointer.length]!) {
+      } else if (
+        problems.danglingPullPointer.length < danglingThresholds.length &&
+        pullProgress >= danglingThresholds[problems.danglingPullPointer.length]!
+      ) {
         pointer = danglingTargets[problems.danglingPullPointer.length]!;
         problems.danglingPullPointer.push(order.id);
       }
@@ -569,7 +586,9 @@ export async function generateVbzcart(db: Db, options: VbzcartFixtureOptions = {
         ? note(r, freePhrases, 0.6, 0.1, 0.005)
         : whenFreed !== null
           ? 'freed? date lost in the Access import'
-          : r.chance(0.03) ? r.pick(freePhrases) : null;
+          : r.chance(0.03)
+            ? r.pick(freePhrases)
+            : null;
 
       let whenPulledText = datetime(whenPulled);
       if (plant === 'invalidWhenPulled') {

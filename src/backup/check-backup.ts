@@ -52,7 +52,10 @@ export async function checkBackup(dir: string, id: string): Promise<BackupCheck>
   try {
     present = await readdir(folder);
   } catch (cause) {
-    throw usageError(`There is no backup ${id} in ${dir} (${(cause as Error).message}); listBackups shows the backups there.`, { subject: id, cause });
+    throw usageError(`There is no backup ${id} in ${dir} (${(cause as Error).message}); listBackups shows the backups there.`, {
+      subject: id,
+      cause,
+    });
   }
   const result: BackupCheck = { id, folder, status: 'ok', ok: false, manifest: null, files: [], problems: [], unlistedFiles: [] };
   if (!present.includes(MANIFEST_FILE)) {
@@ -88,7 +91,9 @@ export async function checkBackup(dir: string, id: string): Promise<BackupCheck>
     };
     result.files.push(check);
     if (!actual) {
-      result.problems.push(`File ${file.name} (${file.kind} of table ${file.table}) is ${unreadable ? `unreadable: ${unreadable}` : 'missing'}.`);
+      result.problems.push(
+        `File ${file.name} (${file.kind} of table ${file.table}) is ${unreadable ? `unreadable: ${unreadable}` : 'missing'}.`,
+      );
     } else if (!check.ok) {
       result.problems.push(
         `File ${file.name} (${file.kind} of table ${file.table}) has ${actual.bytes} bytes with SHA-256 ${actual.sha256}; ` +

@@ -9,8 +9,16 @@ import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal, usageError } from '../errors.ts';
 import { autoIncrementOf } from './create-statement.ts';
 import {
-  BACKUP_FORMAT, BACKUP_FORMAT_VERSION, MANIFEST_FILE, ROW_ENCODING, formatBackupId,
-  type BackupColumn, type BackupFile, type BackupManifest, type BackupTableEntry, type RowsEncoding,
+  BACKUP_FORMAT,
+  BACKUP_FORMAT_VERSION,
+  MANIFEST_FILE,
+  ROW_ENCODING,
+  formatBackupId,
+  type BackupColumn,
+  type BackupFile,
+  type BackupManifest,
+  type BackupTableEntry,
+  type RowsEncoding,
 } from './manifest.ts';
 import { makePrivateFolder, writePrivateFile, writePrivateFileAtomically } from './private-files.ts';
 import type { BackupProgress } from './progress.ts';
@@ -85,7 +93,10 @@ export async function createBackup(db: Db, options: CreateBackupOptions): Promis
   try {
     await makePrivateFolder(options.dir, { recursive: true });
   } catch (cause) {
-    throw usageError(`The backup folder ${options.dir} cannot be created (${(cause as Error).message}); choose a writable folder.`, { subject: options.dir, cause });
+    throw usageError(`The backup folder ${options.dir} cannot be created (${(cause as Error).message}); choose a writable folder.`, {
+      subject: options.dir,
+      cause,
+    });
   }
   if (!options.recordAbsent) await refuseMissingTables(db, tables);
   const createdAt = now();
@@ -128,7 +139,8 @@ function checkedTableNames(tables: readonly string[]): string[] {
   if (tables.length === 0) throw usageError('A backup needs at least one table; name the tables to back up.');
   const seen = new Set<string>();
   for (const name of tables) {
-    if (name.length === 0 || [...name].length > 64) throw usageError(`"${name}" is not a valid table name (1 to 64 characters).`, { subject: name });
+    if (name.length === 0 || [...name].length > 64)
+      throw usageError(`"${name}" is not a valid table name (1 to 64 characters).`, { subject: name });
     if (seen.has(name)) throw usageError(`Table ${name} is named twice in the tables to back up; name it once.`, { subject: name });
     seen.add(name);
   }
@@ -139,9 +151,11 @@ async function refuseMissingTables(db: Db, tables: readonly string[]): Promise<v
   const found = await tableSizes(db, tables);
   const missing = tables.filter((t) => !found.has(t));
   if (missing.length > 0) {
-    throw refusal(`Database ${db.database} has no table named ${missing.map((m) => JSON.stringify(m)).join(', ')}; nothing was backed up. ` +
-      'Name tables exactly as they are (a name holding a comma, leading spaces or a newline: --table NAME, or backticks in --tables).',
-      { subject: missing[0], details: { missing } });
+    throw refusal(
+      `Database ${db.database} has no table named ${missing.map((m) => JSON.stringify(m)).join(', ')}; nothing was backed up. ` +
+        'Name tables exactly as they are (a name holding a comma, leading spaces or a newline: --table NAME, or backticks in --tables).',
+      { subject: missing[0], details: { missing } },
+    );
   }
 }
 
@@ -154,7 +168,10 @@ async function newBackupFolder(dir: string, at: Date): Promise<{ id: string; fol
       return { id, folder };
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) {
-        throw usageError(`Creating backup folder ${folder} failed (${(cause as Error).message}); check ${dir} is writable.`, { subject: dir, cause });
+        throw usageError(`Creating backup folder ${folder} failed (${(cause as Error).message}); check ${dir} is writable.`, {
+          subject: dir,
+          cause,
+        });
       }
     }
   }
@@ -168,11 +185,15 @@ async function readInSnapshot(
   progress: { current: string },
 ): Promise<{ serverVersion: string; tables: BackupTableEntry[]; readers: NonNullable<BackupManifest['snapshot']> }> {
   const [version] = await db.query<{ version: string }>('SELECT VERSION() AS version');
-  const engines = await db.query<{ ENGINE: string; TRANSACTIONS: string | null }>('SELECT ENGINE, TRANSACTIONS FROM information_schema.ENGINES');
+  const engines = await db.query<{ ENGINE: string; TRANSACTIONS: string | null }>(
+    'SELECT ENGINE, TRANSACTIONS FROM information_schema.ENGINES',
+  );
   const transactional = new Set(engines.filter((e) => e.TRANSACTIONS === 'YES').map((e) => e.ENGINE.toLowerCase()));
   const quoted = db.capabilities.checksumRecipes.includes('crc32c-bytes');
   if (options.rowsEncoding === 'sql-quoted/binary' && !quoted) {
-    throw usageError(`Rows files in sql-quoted/binary need CRC32C(), which this server (${db.capabilities.version}) lacks; use load-data-tsv/binary.`);
+    throw usageError(
+      `Rows files in sql-quoted/binary need CRC32C(), which this server (${db.capabilities.version}) lacks; use load-data-tsv/binary.`,
+    );
   }
   const encoding = options.rowsEncoding ?? (quoted ? 'sql-quoted/binary' : ROW_ENCODING);
   // More readers pay only for tables large enough to split; the estimate (TABLE_ROWS) is enough to tell.
@@ -187,9 +208,14 @@ async function readInSnapshot(
     for (const [index, name] of tables.entries()) {
       progress.current = name;
       const prefix = `${String(index + 1).padStart(width, '0')}-${fileNamePart(name)}`;
-      entries.push(await backupTable(snapshot.readers, folder, name, prefix, transactional, sizes.get(name) ?? 0, {
-        gzip: options.gzip, encoding, recipe: db.capabilities.checksumRecipe, onProgress: options.onProgress,
-      }));
+      entries.push(
+        await backupTable(snapshot.readers, folder, name, prefix, transactional, sizes.get(name) ?? 0, {
+          gzip: options.gzip,
+          encoding,
+          recipe: db.capabilities.checksumRecipe,
+          onProgress: options.onProgress,
+        }),
+      );
     }
     ok = true;
   } finally {
@@ -231,7 +257,8 @@ async function rowsSources(readers: readonly Db[], table: string, key: BackupCol
     const from = lo + (span * BigInt(i)) / parts;
     const to = lo + (span * BigInt(i + 1)) / parts;
     const column = quoteId(key.name);
-    const where = i === 0 ? `${column} < ${to}` : i === readers.length - 1 ? `${column} >= ${from}` : `${column} >= ${from} AND ${column} < ${to}`;
+    const where =
+      i === 0 ? `${column} < ${to}` : i === readers.length - 1 ? `${column} >= ${from}` : `${column} >= ${from} AND ${column} < ${to}`;
     return { db, where };
   });
 }
@@ -259,11 +286,16 @@ async function backupTable(
   if (!found) return absentTable(name);
   const kind = tableKindOf(found.TABLE_TYPE, found.ENGINE);
   if (kind === null) {
-    throw usageError(`${name} is a ${found.TABLE_TYPE.toLowerCase()}, not a table; back up the tables it is built on instead.`, { subject: name });
+    throw usageError(`${name} is a ${found.TABLE_TYPE.toLowerCase()}, not a table; back up the tables it is built on instead.`, {
+      subject: name,
+    });
   }
   if (kind === 'system-versioned' && !db.capabilities.insertHistory) {
-    throw refusal(`Table ${name} is system-versioned, and this server (${db.capabilities.version}) cannot write its history back ` +
-      '(system_versioning_insert_history needs MariaDB 10.11 or later), so a backup would lose it; eventshift does not back it up.', { subject: name });
+    throw refusal(
+      `Table ${name} is system-versioned, and this server (${db.capabilities.version}) cannot write its history back ` +
+        '(system_versioning_insert_history needs MariaDB 10.11 or later), so a backup would lose it; eventshift does not back it up.',
+      { subject: name },
+    );
   }
   const info = await describeTable(db, name);
   if (!info) throw refusal(`Table ${name} was dropped while the backup was reading it; run the backup again.`, { subject: name });
@@ -299,7 +331,11 @@ async function backupTable(
   if (kind === 'definition-only') return { ...entry, rows: 0, maxKey: null, checksum: null, files: [schemaFile] };
   const rows = await backupRows(readers, folder, filePrefix, entry, estimatedRows, options);
   return {
-    ...entry, rows: rows.rows, maxKey: rows.maxKey, checksum: rows.checksum, ...(rows.valueSums ? { valueSums: rows.valueSums } : {}),
+    ...entry,
+    rows: rows.rows,
+    maxKey: rows.maxKey,
+    checksum: rows.checksum,
+    ...(rows.valueSums ? { valueSums: rows.valueSums } : {}),
     files: [schemaFile, rows.file],
   };
 }
@@ -323,7 +359,8 @@ async function backupRows(
   // A table in the snapshot holds exactly the rows its readers write: the server's estimate is enough to split it and
   // show progress (a COUNT(*) would be one more full scan, a third of the server's work for a narrow table). A table
   // outside it (MyISAM, Aria: they keep their count) is counted, to tell whether it changed while it was read.
-  const counted = entry.transactional ? null
+  const counted = entry.transactional
+    ? null
     : Number((await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${rowsFromSql(name, written)}`))[0]?.n ?? 0);
   const totalRows = counted ?? estimatedRows;
   // Tables outside the snapshot are read by one SELECT, so that their rows and checksum agree.
@@ -331,7 +368,15 @@ async function backupRows(
   // The checksum comes from the SELECT that writes the rows (write-rows.ts): it is always of exactly these rows.
   const rowsFileName = (encoding: RowsEncoding) => `${filePrefix}.${rowsFileExtension[encoding]}${options.gzip ? '.gz' : ''}`;
   const writeRows = (encoding: RowsEncoding) =>
-    writeRowsFile(encoding === options.encoding ? sources : [{ db, where: null }], folder, rowsFileName(encoding), name, written, totalRows, { ...options, encoding });
+    writeRowsFile(
+      encoding === options.encoding ? sources : [{ db, where: null }],
+      folder,
+      rowsFileName(encoding),
+      name,
+      written,
+      totalRows,
+      { ...options, encoding },
+    );
   let result: Awaited<ReturnType<typeof writeRowsFile>>;
   try {
     result = await writeRows(options.encoding);
@@ -344,7 +389,9 @@ async function backupRows(
   const { file, rows, checksum } = result;
   // A row too long for its fingerprint's text: the table's value sums cover what the checksum cannot (value-sums.ts).
   const [packet] = await db.query<{ max: string | number }>('SELECT @@SESSION.max_allowed_packet AS max');
-  const valueSums = mayOutgrowFingerprint(result.longestRowBytes, Number(packet?.max ?? 0)) ? await columnValueSums(db, name, columns) : undefined;
+  const valueSums = mayOutgrowFingerprint(result.longestRowBytes, Number(packet?.max ?? 0))
+    ? await columnValueSums(db, name, columns)
+    : undefined;
   if (counted !== null && rows !== counted) {
     throw refusal(
       `Table ${name} changed while it was being read (${counted} rows counted, ${rows} written); ` +
@@ -357,15 +404,29 @@ async function backupRows(
 
 function absentTable(name: string): BackupTableEntry {
   return {
-    name, exists: false, engine: null, transactional: false, rows: 0, columns: [], primaryKey: [],
-    autoIncrement: null, maxKey: null, checksum: null, foreignKeys: [], triggers: [], files: [],
+    name,
+    exists: false,
+    engine: null,
+    transactional: false,
+    rows: 0,
+    columns: [],
+    primaryKey: [],
+    autoIncrement: null,
+    maxKey: null,
+    checksum: null,
+    foreignKeys: [],
+    triggers: [],
+    files: [],
   };
 }
 
 function requiredEncoding(table: string, column: string, dataType: string): ColumnEncoding {
   const encoding = columnEncoding(dataType);
   if (!encoding) {
-    throw refusal(`Column ${column} of table ${table} has type ${dataType}, which eventshift backups cannot yet write losslessly; back this table up with mysqldump --hex-blob instead.`, { subject: table });
+    throw refusal(
+      `Column ${column} of table ${table} has type ${dataType}, which eventshift backups cannot yet write losslessly; back this table up with mysqldump --hex-blob instead.`,
+      { subject: table },
+    );
   }
   return encoding;
 }

@@ -76,7 +76,9 @@ export function parseForeignKey(clause: string): ForeignKey & { referenceAt: [nu
 
 /** The clause with the referenced table replaced by `table` of this database, all else as written. */
 export function withReferencedTable(clause: string, table: string): string {
-  const { referenceAt: [from, to] } = parseForeignKey(clause);
+  const {
+    referenceAt: [from, to],
+  } = parseForeignKey(clause);
   return `${clause.slice(0, from)}${quoteId(table)}${clause.slice(to)}`;
 }
 
@@ -122,7 +124,9 @@ export async function catalogForeignKeys(db: Db): Promise<CatalogForeignKey[]> {
             REFERENCED_TABLE_SCHEMA AS rs, REFERENCED_TABLE_NAME AS rt, REFERENCED_COLUMN_NAME AS rc
        FROM information_schema.KEY_COLUMN_USAGE
       WHERE REFERENCED_TABLE_NAME IS NOT NULL AND (TABLE_SCHEMA = ? OR REFERENCED_TABLE_SCHEMA = ?)
-      ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`, [db.database, db.database]);
+      ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`,
+    [db.database, db.database],
+  );
   const foreignKeys: CatalogForeignKey[] = [];
   for (const k of keys) {
     let fk = foreignKeys.find((f) => f.schema === k.s && f.table === k.t && f.name === k.n);
@@ -163,7 +167,10 @@ export async function foreignKeyHolders(db: Db, names: readonly string[]): Promi
  * foreign_key_checks=0 would leave violated. The count, and the first few keys as `col=value, ...`.
  */
 export async function orphanRows(
-  db: Db, child: { table: string; columns: string[] }, parent: { table: string; columns: string[] }, examples = 5,
+  db: Db,
+  child: { table: string; columns: string[] },
+  parent: { table: string; columns: string[] },
+  examples = 5,
 ): Promise<{ count: number; keys: string[] }> {
   const set = child.columns.map((c) => `c.${quoteId(c)} IS NOT NULL`).join(' AND ');
   const match = child.columns.map((c, i) => `p.${quoteId(parent.columns[i]!)} = c.${quoteId(c)}`).join(' AND ');

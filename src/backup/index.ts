@@ -6,8 +6,19 @@ export { restoreBackup, type RestoreBackupOptions, type RestoreResult, type Rest
 export type { RestoreMethod } from './stage-tables.ts';
 export { restoreUnfinished, unfinishedRestores, RESTORE_JOURNAL_TABLE, type RestoreJournal, type RetiredTable } from './restore-journal.ts';
 export {
-  readManifest, parseManifest, isBackupId, BACKUP_FORMAT, BACKUP_FORMAT_VERSION, MANIFEST_FILE, ROW_ENCODING,
-  type BackupColumn, type BackupFile, type BackupManifest, type BackupTableEntry, type BackupTrigger, type RowsEncoding,
+  readManifest,
+  parseManifest,
+  isBackupId,
+  BACKUP_FORMAT,
+  BACKUP_FORMAT_VERSION,
+  MANIFEST_FILE,
+  ROW_ENCODING,
+  type BackupColumn,
+  type BackupFile,
+  type BackupManifest,
+  type BackupTableEntry,
+  type BackupTrigger,
+  type RowsEncoding,
 } from './manifest.ts';
 export { encodeRow, decodeRow, decodeStoredLine, type ColumnEncoding } from './row-encoding.ts';
 export { dropTableIfExists } from './drop-table.ts';

@@ -35,7 +35,10 @@ export async function listBackups(dir: string): Promise<BackupSummary[]> {
     names = await readdir(dir);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw usageError(`The backup folder ${dir} cannot be read (${(cause as Error).message}); check its permissions.`, { subject: dir, cause });
+    throw usageError(`The backup folder ${dir} cannot be read (${(cause as Error).message}); check its permissions.`, {
+      subject: dir,
+      cause,
+    });
   }
   const summaries: BackupSummary[] = [];
   for (const id of names.filter(isBackupId)) {
@@ -52,15 +55,25 @@ async function summarize(dir: string, id: string, folder: string): Promise<Backu
   const files = await readdir(folder);
   if (!files.includes(MANIFEST_FILE)) {
     return {
-      ...base, status: 'incomplete', complete: false, bytes: await folderBytes(folder, files),
+      ...base,
+      status: 'incomplete',
+      complete: false,
+      bytes: await folderBytes(folder, files),
       problem: `Backup ${id} has no ${MANIFEST_FILE}: it was interrupted and can never be restored.`,
     };
   }
   try {
     const m = await readManifest(dir, id);
     return {
-      id, folder, status: 'complete', complete: true,
-      label: m.label, mapping: m.mapping, runId: m.runId, database: m.database, createdAt: m.createdAt,
+      id,
+      folder,
+      status: 'complete',
+      complete: true,
+      label: m.label,
+      mapping: m.mapping,
+      runId: m.runId,
+      database: m.database,
+      createdAt: m.createdAt,
       tables: m.tables.map((t) => t.name),
       rows: m.tables.reduce((n, t) => n + t.rows, 0),
       bytes: m.tables.reduce((n, t) => n + t.files.reduce((b, f) => b + f.bytes, 0), 0),

@@ -90,12 +90,18 @@ export async function loadRows(
   const tap = new DigestTap();
   let streamError: Error | null = null;
   // In a sql-quoted/binary file a text value may hold newlines of its own, so the count is capped at the table's rows.
-  const counter = new RowCounter((rows) => progress.onProgress?.({ table: progress.label, rows: Math.min(rows, progress.totalRows), totalRows: progress.totalRows }));
+  const counter = new RowCounter((rows) =>
+    progress.onProgress?.({ table: progress.label, rows: Math.min(rows, progress.totalRows), totalRows: progress.totalRows }),
+  );
   const open = (): Readable => {
     const socket = (db.raw as unknown as { connection?: { stream?: Socket } }).connection?.stream;
     const stages = [
       // 64 KiB pieces (the default): each is one packet, well under any server's max_allowed_packet.
-      createReadStream(path), tap, ...(file.compression === 'gzip' ? [createGunzip()] : []), counter, new SocketPacer(socket),
+      createReadStream(path),
+      tap,
+      ...(file.compression === 'gzip' ? [createGunzip()] : []),
+      counter,
+      new SocketPacer(socket),
     ] as const;
     return pipeline([...stages], (error) => {
       if (error) streamError = error;
@@ -110,8 +116,11 @@ export async function loadRows(
   }
   if (streamError) throw databaseError(`Reading ${file.name} for ${table}`, streamError);
   const warnings = header.warningStatus ?? 0;
-  const warningMessages = warnings > 0
-    ? (await db.query<{ Level: string; Code: number; Message: string }>('SHOW WARNINGS LIMIT 5')).map((w) => `${w.Level} ${w.Code}: ${w.Message}`)
-    : [];
+  const warningMessages =
+    warnings > 0
+      ? (await db.query<{ Level: string; Code: number; Message: string }>('SHOW WARNINGS LIMIT 5')).map(
+          (w) => `${w.Level} ${w.Code}: ${w.Message}`,
+        )
+      : [];
   return { rows: header.affectedRows, warnings, warningMessages, bytes: tap.bytes, sha256: tap.sha256() };
 }

@@ -178,7 +178,11 @@ const backupIdPattern = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{
 
 /** `20261121T104500Z-ab12cd`: the UTC second it was taken (so ids sort by time) and 6 random hex digits. */
 export function formatBackupId(at: Date, random: string): string {
-  const stamp = at.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll('-', '').replaceAll(':', '');
+  const stamp = at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll('-', '')
+    .replaceAll(':', '');
   return `${stamp}-${random}`;
 }
 
@@ -208,9 +212,15 @@ export async function readManifest(dir: string, id: string): Promise<BackupManif
     text = await readFile(path, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw refusal(`Backup ${id} in ${dir} has no ${MANIFEST_FILE}: it is missing or was interrupted before it completed, and cannot be restored; take a new backup.`, { subject: id, cause });
+      throw refusal(
+        `Backup ${id} in ${dir} has no ${MANIFEST_FILE}: it is missing or was interrupted before it completed, and cannot be restored; take a new backup.`,
+        { subject: id, cause },
+      );
     }
-    throw refusal(`Backup ${id}: reading ${path} failed (${(cause as Error).message}); check the folder's permissions.`, { subject: id, cause });
+    throw refusal(`Backup ${id}: reading ${path} failed (${(cause as Error).message}); check the folder's permissions.`, {
+      subject: id,
+      cause,
+    });
   }
   return parseManifest(text, id);
 }
@@ -221,7 +231,10 @@ export function parseManifest(text: string, id: string): BackupManifest {
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw refusal(`Backup ${id}: ${MANIFEST_FILE} is not valid JSON (${(cause as Error).message}); the backup cannot be trusted.`, { subject: id, cause });
+    throw refusal(`Backup ${id}: ${MANIFEST_FILE} is not valid JSON (${(cause as Error).message}); the backup cannot be trusted.`, {
+      subject: id,
+      cause,
+    });
   }
   const problem = manifestProblem(value, id);
   if (problem) throw refusal(`Backup ${id}: ${MANIFEST_FILE} is not a valid eventshift manifest: ${problem}.`, { subject: id });
@@ -280,11 +293,21 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
   if (!isCount(t.rows)) return `${where}.rows is not a count`;
   if (!Array.isArray(t.columns) || t.columns.length === 0) return `${where}.columns is empty`;
   for (const [j, c] of t.columns.entries()) {
-    if (!isObject(c) || !isString(c.name) || !isString(c.dataType) || !isString(c.columnType) || typeof c.generated !== 'boolean' || typeof c.autoIncrement !== 'boolean') {
+    if (
+      !isObject(c) ||
+      !isString(c.name) ||
+      !isString(c.dataType) ||
+      !isString(c.columnType) ||
+      typeof c.generated !== 'boolean' ||
+      typeof c.autoIncrement !== 'boolean'
+    ) {
       return `${where}.columns[${j}] is incomplete`;
     }
-    const encodingOk = c.generated ? c.encoding === null
-      : c.encoding === 'text' || c.encoding === 'hex' || (version >= 3 && c.encoding === 'index' && (c.dataType === 'enum' || c.dataType === 'set'));
+    const encodingOk = c.generated
+      ? c.encoding === null
+      : c.encoding === 'text' ||
+        c.encoding === 'hex' ||
+        (version >= 3 && c.encoding === 'index' && (c.dataType === 'enum' || c.dataType === 'set'));
     if (!encodingOk || !isStringOrNull(c.charset) || !(c.collation === undefined || isStringOrNull(c.collation))) {
       return `${where}.columns[${j}] has an invalid encoding, charset or collation`;
     }
@@ -302,15 +325,22 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
   if (isObject(t.checksum) && t.checksum.recipe !== undefined && !checksumRecipes.includes(t.checksum.recipe as ChecksumRecipe)) {
     return `${where}.checksum.recipe ${JSON.stringify(t.checksum.recipe)} is not one this eventshift knows (${checksumRecipes.join(', ')})`;
   }
-  if (isObject(t.checksum) && t.checksum.rows !== t.rows) return `${where}.checksum counts ${String(t.checksum.rows)} rows but rows is ${String(t.rows)}`;
+  if (isObject(t.checksum) && t.checksum.rows !== t.rows)
+    return `${where}.checksum counts ${String(t.checksum.rows)} rows but rows is ${String(t.rows)}`;
   if (t.valueSums !== undefined) {
     const written = new Set((t.columns as BackupColumn[]).filter((c) => !c.generated).map((c) => c.name));
-    const ok = version >= 3 && Array.isArray(t.valueSums) && t.valueSums.length === written.size &&
+    const ok =
+      version >= 3 &&
+      Array.isArray(t.valueSums) &&
+      t.valueSums.length === written.size &&
       t.valueSums.every((v) => isObject(v) && isString(v.column) && written.has(v.column) && isDecimal(v.crc32) && isDecimal(v.md5));
     if (!ok) return `${where}.valueSums should give the crc32 and md5 sums of each written column (format version 3)`;
   }
   if (!Array.isArray(t.foreignKeys) || !t.foreignKeys.every(isString)) return `${where}.foreignKeys is not a list of names`;
-  if (!Array.isArray(t.triggers) || !t.triggers.every((g) => isObject(g) && isString(g.name) && isString(g.sqlMode) && isString(g.statement))) {
+  if (
+    !Array.isArray(t.triggers) ||
+    !t.triggers.every((g) => isObject(g) && isString(g.name) && isString(g.sqlMode) && isString(g.statement))
+  ) {
     return `${where}.triggers is invalid`;
   }
   for (const [j, g] of (t.triggers as Json[]).entries()) {
@@ -321,7 +351,10 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
     const problem = fileProblem(f, `${where}.files[${j}]`, version);
     if (problem) return problem;
   }
-  const kinds = t.files.map((f) => (f as BackupFile).kind).sort().join(',');
+  const kinds = t.files
+    .map((f) => (f as BackupFile).kind)
+    .sort()
+    .join(',');
   if (kind === 'definition-only') return kinds === 'schema' ? null : `${where}.files should be one schema file`;
   return kinds === 'rows,schema' ? null : `${where}.files should be one schema file and one rows file`;
 }

@@ -40,7 +40,11 @@ export class DigestTap extends Transform {
 }
 
 /** Streams `source` (through `transforms`) into a new private file, fsyncs it, and returns its size and SHA-256. */
-export async function writePrivateFile(path: string, source: Readable, transforms: readonly Transform[] = []): Promise<{ bytes: number; sha256: string }> {
+export async function writePrivateFile(
+  path: string,
+  source: Readable,
+  transforms: readonly Transform[] = [],
+): Promise<{ bytes: number; sha256: string }> {
   const tap = new DigestTap();
   await pipeline([source, ...transforms, tap, createWriteStream(path, { flags: 'wx', mode: FILE_MODE })]);
   await syncFile(path);

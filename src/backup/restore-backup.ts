@@ -8,8 +8,16 @@ import { autoIncrementOf } from './create-statement.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
 import {
-  databaseDefaults, dropRestoreJournal, openRestoreJournal, remainingSteps, RESTORE_JOURNAL_TABLE, saveRestoreJournal, swapped,
-  unfinishedRestores, type RestoreJournal, type RetiredTable,
+  databaseDefaults,
+  dropRestoreJournal,
+  openRestoreJournal,
+  remainingSteps,
+  RESTORE_JOURNAL_TABLE,
+  saveRestoreJournal,
+  swapped,
+  unfinishedRestores,
+  type RestoreJournal,
+  type RetiredTable,
 } from './restore-journal.ts';
 import { withRestoreSession } from './restore-session.ts';
 import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod, type StagedTable } from './stage-tables.ts';
@@ -100,8 +108,11 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
   const now = options.now ?? (() => new Date());
   const check = await checkBackup(options.dir, id);
   if (check.status === 'incomplete') {
-    throw refusal(`Backup ${id} is incomplete (it has no manifest.json) and can never be restored; nothing was changed. ` +
-      `Restore another backup.${await unfinishedNote(db, id)}`, { subject: id });
+    throw refusal(
+      `Backup ${id} is incomplete (it has no manifest.json) and can never be restored; nothing was changed. ` +
+        `Restore another backup.${await unfinishedNote(db, id)}`,
+      { subject: id },
+    );
   }
   if (!check.ok || !check.manifest) {
     const note = await unfinishedNote(db, id);
@@ -117,8 +128,10 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
   return withRestoreLock(db, id, async () => {
     const { journal, resumed } = await openRestoreJournal(db, id, names, retire, now(), async (old) => {
       const dropped = await dropStaging(db, old.backupId, old.tables);
-      log(`A restore of backup ${old.backupId} had stopped before replacing any table; ` +
-        `its ${dropped.length} staging table(s) were dropped.`);
+      log(
+        `A restore of backup ${old.backupId} had stopped before replacing any table; ` +
+          `its ${dropped.length} staging table(s) were dropped.`,
+      );
     });
     const save = () => saveRestoreJournal(db, journal, now());
     const step = async (name: string) => {
@@ -137,14 +150,23 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
         await refuseWithoutHistoryInserts(db, id, entries);
         await refuseUnrecreatableTriggers(db, entries);
         log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
-        const staged = await stageAll(db, check.folder, manifest, entries, options.onProgress, log, {
-          alreadyStaged: journal.staged,
-          faultPoint,
-          onStaged: async (s) => {
-            journal.staged[s.entry.name] = { loadWarnings: s.loadWarnings };
-            await step(`stage ${s.entry.name}`);
+        const staged = await stageAll(
+          db,
+          check.folder,
+          manifest,
+          entries,
+          options.onProgress,
+          log,
+          {
+            alreadyStaged: journal.staged,
+            faultPoint,
+            onStaged: async (s) => {
+              journal.staged[s.entry.name] = { loadWarnings: s.loadWarnings };
+              await step(`stage ${s.entry.name}`);
+            },
           },
-        }, verifier);
+          verifier,
+        );
         journal.swap = await planSwap(db, manifest, entries, staged, journal.retire);
         await step('plan');
         faultPoint('restore swap before');
@@ -163,12 +185,16 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
           throw unfinished(db, journal, error);
         }
         // Before the swap nothing but staging tables was made: they go, and so does the journal.
-        await dropStaging(db, id, names).then(() => dropRestoreJournal(db, id)).catch(() => undefined);
+        await dropStaging(db, id, names)
+          .then(() => dropRestoreJournal(db, id))
+          .catch(() => undefined);
         if (error instanceof EventshiftError && error.kind === 'refused') throw error;
         const message = error instanceof Error ? error.message : String(error);
-        throw new EventshiftError(error instanceof EventshiftError ? error.kind : 'internal',
+        throw new EventshiftError(
+          error instanceof EventshiftError ? error.kind : 'internal',
           `Restore of backup ${id} failed before any table was replaced; nothing was changed: ${message}`,
-          { subject: error instanceof EventshiftError ? error.subject : id, cause: error });
+          { subject: error instanceof EventshiftError ? error.subject : id, cause: error },
+        );
       }
     };
 
@@ -217,8 +243,9 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
     } else {
       const verifier = options.connect ? await openVerifier(db, options.connect) : undefined;
       try {
-        staged = await withRestoreSession(db, () => (
-          verifier ? withRestoreSession(verifier, () => putInPlace(verifier)) : putInPlace(undefined)));
+        staged = await withRestoreSession(db, () =>
+          verifier ? withRestoreSession(verifier, () => putInPlace(verifier)) : putInPlace(undefined),
+        );
       } finally {
         await verifier?.close();
       }
@@ -226,10 +253,17 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
     await withRestoreSession(db, () => finishAll(staged));
     const swap = journal.swap!;
     return {
-      id, database: db.database, resumed,
-      tables: entries.map((e) => (e.exists
-        ? restored(staged.find((s) => s.entry.name === e.name)!, journal)
-        : notRestored(e.name, swap.dropped.includes(e.name)))),
+      id,
+      database: db.database,
+      resumed,
+      tables: entries.map((e) =>
+        e.exists
+          ? restored(
+              staged.find((s) => s.entry.name === e.name)!,
+              journal,
+            )
+          : notRestored(e.name, swap.dropped.includes(e.name)),
+      ),
       retired: journal.retire.map((r) => r.table).filter((t) => swap.renames.some((r) => r.from === t)),
       repointed: swap.repoint.map((r) => `${r.table}.${r.constraint}`),
     };
@@ -238,7 +272,10 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
 
 /** After the swap, the staged tables as a resumed restore needs them (from the backup's files; nothing is loaded). */
 async function restagedTables(
-  folder: string, manifest: BackupManifest, entries: BackupTableEntry[], journal: RestoreJournal,
+  folder: string,
+  manifest: BackupManifest,
+  entries: BackupTableEntry[],
+  journal: RestoreJournal,
 ): Promise<StagedTable[]> {
   const out: StagedTable[] = [];
   for (const entry of entries.filter((e) => e.exists)) {
@@ -252,7 +289,8 @@ async function restagedTables(
 function unfinished(db: Db, journal: RestoreJournal, error: unknown): EventshiftError {
   const message = error instanceof Error ? error.message : String(error);
   const kind = error instanceof EventshiftError ? error.kind : (error as { errno?: number }).errno ? 'database' : 'internal';
-  return new EventshiftError(kind,
+  return new EventshiftError(
+    kind,
     `Restore of backup ${journal.backupId} stopped part-way (${message}). ${db.database} now holds every table of the backup ` +
       `(${journal.tables.filter((t) => journal.staged[t]).join(', ')}) with its verified rows` +
       `${journal.swap?.dropped.length ? `, without the tables it did not have (${journal.swap.dropped.join(', ')})` : ''}, ` +
@@ -268,18 +306,24 @@ async function putBackDatabaseDefaults(db: Db, journal: RestoreJournal, log: (li
   if (!then) return;
   const now = await databaseDefaults(db);
   if (now.charset === then.charset && now.collation === then.collation) return;
-  await db.execute(`ALTER DATABASE ${quoteId(db.database)} CHARACTER SET ${quoteCharsetName(then.charset)} ` +
-    `COLLATE ${quoteCharsetName(then.collation)}`);
-  log(`Put the database's default collation back to ${then.collation} ` +
-    `(it was ${now.collation}: a restore was interrupted while recreating a trigger).`);
+  await db.execute(
+    `ALTER DATABASE ${quoteId(db.database)} CHARACTER SET ${quoteCharsetName(then.charset)} ` +
+      `COLLATE ${quoteCharsetName(then.collation)}`,
+  );
+  log(
+    `Put the database's default collation back to ${then.collation} ` +
+      `(it was ${now.collation}: a restore was interrupted while recreating a trigger).`,
+  );
 }
 
 /** For a refusal of backup `id`: what an unfinished restore of it left, if there is one. */
 async function unfinishedNote(db: Db, id: string): Promise<string> {
   const journal = (await unfinishedRestores(db).catch(() => [])).find((j) => j.backupId === id);
   if (!journal || !swapped(journal)) return '';
-  return ` A restore of this backup began at ${journal.startedAt} and did not finish: ${db.database} holds its tables, but ` +
-    `${remainingSteps(journal).join('; ')} remain to do, and finishing needs the backup's files as they were.`;
+  return (
+    ` A restore of this backup began at ${journal.startedAt} and did not finish: ${db.database} holds its tables, but ` +
+    `${remainingSteps(journal).join('; ')} remain to do, and finishing needs the backup's files as they were.`
+  );
 }
 
 /** One restore at a time per database: a named lock on the restoring connection, released when it ends or dies. */
@@ -287,8 +331,11 @@ async function withRestoreLock<T>(db: Db, id: string, work: () => Promise<T>): P
   const lock = `eventshift:${db.database}:restore`.slice(0, 64);
   const [got] = await db.query<{ ok: number | string | null }>('SELECT GET_LOCK(?, 0) AS ok', [lock]);
   if (Number(got?.ok) !== 1) {
-    throw refusal(`Another restore into ${db.database} is running (it holds the lock ${lock}); backup ${id} was not restored ` +
-      'and nothing was changed. Wait for it to end.', { subject: id });
+    throw refusal(
+      `Another restore into ${db.database} is running (it holds the lock ${lock}); backup ${id} was not restored ` +
+        'and nothing was changed. Wait for it to end.',
+      { subject: id },
+    );
   }
   try {
     return await work();
@@ -316,7 +363,9 @@ async function openVerifier(db: Db, open: () => Promise<Db>): Promise<Db> {
   const verifier = await open();
   if (verifier.database !== db.database) {
     await verifier.close();
-    throw usageError(`The second connection of a restore must be to database ${db.database}, not ${verifier.database}.`, { subject: verifier.database });
+    throw usageError(`The second connection of a restore must be to database ${db.database}, not ${verifier.database}.`, {
+      subject: verifier.database,
+    });
   }
   return verifier;
 }
@@ -341,7 +390,10 @@ async function refuseNonTables(db: Db, id: string, names: string[]): Promise<voi
   );
   const found = rows[0];
   if (found) {
-    throw refusal(`Backup ${id} would replace ${found.TABLE_NAME}, which is now a ${found.TABLE_TYPE.toLowerCase()}, not a table; nothing was changed. Drop or rename it first.`, { subject: found.TABLE_NAME });
+    throw refusal(
+      `Backup ${id} would replace ${found.TABLE_NAME}, which is now a ${found.TABLE_TYPE.toLowerCase()}, not a table; nothing was changed. Drop or rename it first.`,
+      { subject: found.TABLE_NAME },
+    );
   }
 }
 
@@ -354,15 +406,21 @@ async function refuseWithoutHistoryInserts(db: Db, id: string, entries: readonly
     const why = db.capabilities.insertHistory
       ? `its secure_timestamp=${row?.secure} forbids writing a row's start and end`
       : `this server (${db.capabilities.version}) cannot write a row's start and end (system_versioning_insert_history needs MariaDB 10.11 or later)`;
-    throw refusal(`Backup ${id} holds the history of system-versioned table ${versioned.name}, and ${why}, so it cannot be restored here as it was; ` +
-      'nothing was changed. Restore it on a server with secure_timestamp=NO (or SUPER, as a user with SUPER).', { subject: versioned.name });
+    throw refusal(
+      `Backup ${id} holds the history of system-versioned table ${versioned.name}, and ${why}, so it cannot be restored here as it was; ` +
+        'nothing was changed. Restore it on a server with secure_timestamp=NO (or SUPER, as a user with SUPER).',
+      { subject: versioned.name },
+    );
   }
 }
 
 async function refuseWithoutLocalInfile(db: Db, id: string): Promise<void> {
   const [row] = await db.query<{ on: number | string }>('SELECT @@GLOBAL.local_infile AS `on`');
   if (Number(row?.on) !== 1) {
-    throw refusal(`Restoring backup ${id} loads rows with LOAD DATA LOCAL INFILE, which this server disables (local_infile=OFF); nothing was changed. Run SET GLOBAL local_infile = 1 and restore again.`, { subject: id });
+    throw refusal(
+      `Restoring backup ${id} loads rows with LOAD DATA LOCAL INFILE, which this server disables (local_infile=OFF); nothing was changed. Run SET GLOBAL local_infile = 1 and restore again.`,
+      { subject: id },
+    );
   }
 }
 
@@ -383,13 +441,26 @@ async function finishTable(db: Db, s: StagedTable, log: (line: string) => void):
 
 function restored(s: StagedTable, journal: RestoreJournal): RestoredTable {
   return {
-    name: s.entry.name, action: 'restored', method: s.method, rows: s.entry.rows, checksumVerified: restoredKind(s.entry) !== 'definition-only',
-    autoIncrement: s.entry.autoIncrement, definitionMatches: journal.definitions[s.entry.name] ?? null, loadWarnings: s.loadWarnings,
+    name: s.entry.name,
+    action: 'restored',
+    method: s.method,
+    rows: s.entry.rows,
+    checksumVerified: restoredKind(s.entry) !== 'definition-only',
+    autoIncrement: s.entry.autoIncrement,
+    definitionMatches: journal.definitions[s.entry.name] ?? null,
+    loadWarnings: s.loadWarnings,
   };
 }
 
 function notRestored(name: string, dropped: boolean): RestoredTable {
   return {
-    name, action: dropped ? 'dropped' : 'absent', method: null, rows: 0, checksumVerified: false, autoIncrement: null, definitionMatches: null, loadWarnings: 0,
+    name,
+    action: dropped ? 'dropped' : 'absent',
+    method: null,
+    rows: 0,
+    checksumVerified: false,
+    autoIncrement: null,
+    definitionMatches: null,
+    loadWarnings: 0,
   };
 }

@@ -96,10 +96,14 @@ export async function restoreUnfinished(db: Db, id: string): Promise<boolean> {
  * Where the latest restore of backup `id` into this database stands, from its journal: `none` begun; `stopped` before
  * its swap (it changed nothing but staging tables); `swapped` (the tables are the backup's, steps remain); `done`.
  */
-export async function restoreProgress(db: Db, id: string): Promise<{ state: 'none' | 'stopped' | 'swapped' | 'done'; startedAt: string | null }> {
+export async function restoreProgress(
+  db: Db,
+  id: string,
+): Promise<{ state: 'none' | 'stopped' | 'swapped' | 'done'; startedAt: string | null }> {
   if (!(await tableExists(db, RESTORE_JOURNAL_TABLE))) return { state: 'none', startedAt: null };
   const [row] = await db.query<{ status: string; journal: string }>(
-    `SELECT status, journal FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ?`, [id],
+    `SELECT status, journal FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ?`,
+    [id],
   );
   if (!row) return { state: 'none', startedAt: null };
   const journal = JSON.parse(row.journal) as RestoreJournal;
@@ -117,7 +121,12 @@ export const swapped = (journal: RestoreJournal): boolean => journal.done.includ
  * handed to `clearAbandoned` and its journal deleted, before the new journal is written (it may have the same backup id).
  */
 export async function openRestoreJournal(
-  db: Db, id: string, tables: string[], retire: RetiredTable[], now: Date, clearAbandoned: (old: RestoreJournal) => Promise<void>,
+  db: Db,
+  id: string,
+  tables: string[],
+  retire: RetiredTable[],
+  now: Date,
+  clearAbandoned: (old: RestoreJournal) => Promise<void>,
 ): Promise<{ journal: RestoreJournal; resumed: boolean }> {
   await ensureJournalTable(db);
   const unfinished = await unfinishedRestores(db);
@@ -146,7 +155,15 @@ export async function openRestoreJournal(
   }
   if (own && sameTables) return { journal: { ...own, retire: own.retire ?? retire }, resumed: true };
   const journal: RestoreJournal = {
-    backupId: id, tables, retire, status: 'running', startedAt: now.toISOString(), done: [], staged: {}, swap: null, definitions: {},
+    backupId: id,
+    tables,
+    retire,
+    status: 'running',
+    startedAt: now.toISOString(),
+    done: [],
+    staged: {},
+    swap: null,
+    definitions: {},
     databaseDefaults: await databaseDefaults(db),
   };
   await db.execute(
@@ -166,16 +183,19 @@ export async function saveRestoreJournal(db: Db, journal: RestoreJournal, now: D
     [journal.status, JSON.stringify(journal), now, journal.backupId],
   );
   if (affectedRows === 0) {
-    throw new EventshiftError('internal',
+    throw new EventshiftError(
+      'internal',
       `The journal of the restore of backup ${journal.backupId} (its row in ${RESTORE_JOURNAL_TABLE}) is gone, so the restore stopped ` +
         `after: ${journal.done.at(-1) ?? 'its start'}. Do not delete rows of ${RESTORE_JOURNAL_TABLE} while a restore runs.`,
-      { subject: journal.backupId, details: { done: journal.done } });
+      { subject: journal.backupId, details: { done: journal.done } },
+    );
   }
 }
 
 /** Forgets a restore that changed nothing (it failed or was abandoned before its swap). */
 export async function dropRestoreJournal(db: Db, id: string): Promise<void> {
-  if (await tableExists(db, RESTORE_JOURNAL_TABLE)) await db.execute(`DELETE FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ? AND status = 'running'`, [id]);
+  if (await tableExists(db, RESTORE_JOURNAL_TABLE))
+    await db.execute(`DELETE FROM ${RESTORE_JOURNAL_TABLE} WHERE backup_id = ? AND status = 'running'`, [id]);
 }
 
 /** What an unfinished restore still has to do after its swap, in words. */

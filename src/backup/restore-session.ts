@@ -29,13 +29,21 @@ export async function withRestoreSession<T>(db: Db, work: () => Promise<T>): Pro
     'SELECT @@SESSION.sql_mode AS mode, @@SESSION.time_zone AS tz, @@SESSION.foreign_key_checks AS fk, @@SESSION.unique_checks AS uc' +
       switches.map((s) => `, @@SESSION.${s.name} AS ${s.name}`).join(''),
   );
-  await db.execute(`SET SESSION sql_mode = '${RESTORE_SQL_MODE}', time_zone = '+00:00', foreign_key_checks = 0, unique_checks = 0` +
-    switches.map((s) => `, ${s.name} = ${s.value}`).join(''));
+  await db.execute(
+    `SET SESSION sql_mode = '${RESTORE_SQL_MODE}', time_zone = '+00:00', foreign_key_checks = 0, unique_checks = 0` +
+      switches.map((s) => `, ${s.name} = ${s.value}`).join(''),
+  );
   const putBack = () =>
-    db.execute(`SET SESSION sql_mode = ?, time_zone = ?, foreign_key_checks = ?, unique_checks = ?${switches.map((s) => `, ${s.name} = ?`).join('')}`, [
-      saved?.mode ?? '', saved?.tz ?? '+00:00', Number(saved?.fk ?? 1), Number(saved?.uc ?? 1),
-      ...switches.map((s) => Number(saved?.[s.name] ?? 1 - s.value)),
-    ]);
+    db.execute(
+      `SET SESSION sql_mode = ?, time_zone = ?, foreign_key_checks = ?, unique_checks = ?${switches.map((s) => `, ${s.name} = ?`).join('')}`,
+      [
+        saved?.mode ?? '',
+        saved?.tz ?? '+00:00',
+        Number(saved?.fk ?? 1),
+        Number(saved?.uc ?? 1),
+        ...switches.map((s) => Number(saved?.[s.name] ?? 1 - s.value)),
+      ],
+    );
   let result: T;
   try {
     result = await work();

@@ -46,7 +46,10 @@ export class RowChecksum {
   addDigits(bytes: Buffer, from: number, to: number): void {
     this.rows++;
     const length = to - from;
-    if (length <= 0 || length > 20) throw new Error(`A row fingerprint must be an unsigned 64-bit integer, not ${JSON.stringify(bytes.toString('latin1', from, Math.max(from, to)))}.`);
+    if (length <= 0 || length > 20)
+      throw new Error(
+        `A row fingerprint must be an unsigned 64-bit integer, not ${JSON.stringify(bytes.toString('latin1', from, Math.max(from, to)))}.`,
+      );
     const split = Math.max(from, to - LOW_DIGITS);
     this.high += digits(bytes, from, split);
     this.low += digits(bytes, split, to);
@@ -81,7 +84,8 @@ function digits(bytes: Buffer, from: number, to: number): number {
   let value = 0;
   for (let i = from; i < to; i++) {
     const digit = bytes[i]! - 0x30;
-    if (digit < 0 || digit > 9) throw new Error(`A row fingerprint must be decimal digits, not ${JSON.stringify(bytes.toString('latin1', from, to))}.`);
+    if (digit < 0 || digit > 9)
+      throw new Error(`A row fingerprint must be decimal digits, not ${JSON.stringify(bytes.toString('latin1', from, to))}.`);
     value = value * 10 + digit;
   }
   return value;

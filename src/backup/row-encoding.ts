@@ -18,16 +18,47 @@ import { memberIndexSql } from '../db/checksum.ts';
 export type ColumnEncoding = 'text' | 'hex' | 'index';
 
 const hexTypes = new Set([
-  'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit',
-  'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon',
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'bit',
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
   'geometrycollection',
 ]);
 
 const textTypes = new Set([
-  'tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'decimal', 'float', 'double',
-  'date', 'datetime', 'timestamp', 'time', 'year',
-  'char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'json',
-  'uuid', 'inet4', 'inet6',
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'bigint',
+  'decimal',
+  'float',
+  'double',
+  'date',
+  'datetime',
+  'timestamp',
+  'time',
+  'year',
+  'char',
+  'varchar',
+  'tinytext',
+  'text',
+  'mediumtext',
+  'longtext',
+  'json',
+  'uuid',
+  'inet4',
+  'inet6',
 ]);
 
 /**
@@ -139,7 +170,13 @@ export function maxLineBytes(values: ReadonlyArray<Buffer | null>, from = 0): nu
  * Writes one row's `\n`-terminated line into `out` at `at`, which has maxLineBytes room; returns the end.
  * `values[from + i]` is the raw value of column i (null for SQL NULL): a query's row may carry other columns first.
  */
-export function writeRow(out: Buffer, at: number, values: ReadonlyArray<Buffer | null>, encodings: readonly ColumnEncoding[], from = 0): number {
+export function writeRow(
+  out: Buffer,
+  at: number,
+  values: ReadonlyArray<Buffer | null>,
+  encodings: readonly ColumnEncoding[],
+  from = 0,
+): number {
   for (let i = 0; i < encodings.length; i++) {
     if (i > 0) out[at++] = TAB;
     at = writeField(out, at, values[from + i] ?? null, encodings[i]!);
@@ -242,7 +279,8 @@ export function decodeStoredLine(line: Buffer, encodings?: readonly ColumnEncodi
         }
       }
       fields.push(out.subarray(0, used));
-      if (at < line.length && line[at] !== COMMA) throw new Error(`A quoted field is followed by ${JSON.stringify(String.fromCharCode(line[at]!))}, not a comma.`);
+      if (at < line.length && line[at] !== COMMA)
+        throw new Error(`A quoted field is followed by ${JSON.stringify(String.fromCharCode(line[at]!))}, not a comma.`);
     } else {
       let end = line.indexOf(COMMA, at);
       if (end === -1) end = line.length;
@@ -254,6 +292,7 @@ export function decodeStoredLine(line: Buffer, encodings?: readonly ColumnEncodi
     at++; // the comma
   }
   if (!encodings) return fields;
-  if (fields.length !== encodings.length) throw new Error(`The line has ${fields.length} fields where ${encodings.length} columns were expected.`);
+  if (fields.length !== encodings.length)
+    throw new Error(`The line has ${fields.length} fields where ${encodings.length} columns were expected.`);
   return fields.map((field, i) => (field !== null && encodings[i] === 'hex' ? Buffer.from(field.toString('latin1'), 'hex') : field));
 }

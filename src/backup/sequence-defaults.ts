@@ -68,6 +68,8 @@ export function withoutSequenceDefaults(sql: string): { sql: string; defaults: S
 /** Sets the saved sequence defaults on `table` (in place by now). Setting one that is already there changes nothing. */
 export async function setSequenceDefaults(db: Db, table: string, defaults: readonly SequenceDefault[]): Promise<void> {
   if (defaults.length === 0) return;
-  const clauses = defaults.map((d) => `ALTER COLUMN ${quoteId(d.column)} SET DEFAULT ${d.expression.startsWith('(') ? d.expression : `(${d.expression})`}`);
+  const clauses = defaults.map(
+    (d) => `ALTER COLUMN ${quoteId(d.column)} SET DEFAULT ${d.expression.startsWith('(') ? d.expression : `(${d.expression})`}`,
+  );
   await db.execute(`ALTER TABLE ${quoteId(table)} ${clauses.join(', ')}`);
 }

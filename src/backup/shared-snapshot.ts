@@ -41,7 +41,10 @@ export async function openSnapshotReaders(db: Db, wanted: number): Promise<Snaps
   try {
     await db.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   } catch (cause) {
-    throw refusal('A backup reads its tables in a transaction of its own, and this connection is inside one; commit or roll it back first.', { cause });
+    throw refusal(
+      'A backup reads its tables in a transaction of its own, and this connection is inside one; commit or roll it back first.',
+      { cause },
+    );
   }
   if (wanted <= 1) {
     await startSnapshot(db);

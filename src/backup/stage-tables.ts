@@ -85,9 +85,11 @@ export async function stageAll(
     await verifyTable(db, verifier, manifest.id, loaded);
     await hooks.onStaged(loaded.table);
     staged.push(loaded.table);
-    log(restoredKind(entry) === 'definition-only'
-      ? `Created ${entry.name} as ${loaded.table.staging}, its definition only: its rows are those of the tables it is built on.`
-      : `Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`);
+    log(
+      restoredKind(entry) === 'definition-only'
+        ? `Created ${entry.name} as ${loaded.table.staging}, its definition only: its rows are those of the tables it is built on.`
+        : `Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`,
+    );
     hooks.faultPoint(`restore stage ${entry.name} verified`);
   }
   return staged;
@@ -102,7 +104,8 @@ export async function dropStaging(db: Db, id: string, tables: readonly string[])
   for (const name of tables) {
     const pattern = `\\_es\\_restore\\_%\\_${nameHash(id, name)}`;
     const rows = await db.query<{ TABLE_NAME: string }>(
-      'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE ?', [db.database, pattern],
+      'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE ?',
+      [db.database, pattern],
     );
     for (const { TABLE_NAME: table } of rows) {
       await db.execute(`DROP TABLE IF EXISTS ${quoteId(table)}`);
@@ -119,16 +122,31 @@ interface LoadedTable {
 }
 
 /** The table's saved definition, checked, and what staging it needs; nothing is read from the database. */
-export async function prepareTable(folder: string, id: string, entry: BackupTableEntry, names: { staging: string; trash: string }): Promise<StagedTable> {
-  if (!entry.checksum && restoredKind(entry) !== 'definition-only') throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
+export async function prepareTable(
+  folder: string,
+  id: string,
+  entry: BackupTableEntry,
+  names: { staging: string; trash: string },
+): Promise<StagedTable> {
+  if (!entry.checksum && restoredKind(entry) !== 'definition-only')
+    throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
   const createStatement = await readCreateStatement(folder, id, entry);
   const stripped = withoutForeignKeys(createStatement);
   if (stripped.removed !== entry.foreignKeys.length) {
-    throw new EventshiftError('internal', `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ${entry.foreignKeys.length}; it cannot be staged safely.`, { subject: entry.name });
+    throw new EventshiftError(
+      'internal',
+      `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ${entry.foreignKeys.length}; it cannot be staged safely.`,
+      { subject: entry.name },
+    );
   }
   return {
-    entry, createStatement, ...names, method: 'swap', foreignKeys: stripped.clauses,
-    sequenceDefaults: withoutSequenceDefaults(stripped.sql).defaults, loadWarnings: 0,
+    entry,
+    createStatement,
+    ...names,
+    method: 'swap',
+    foreignKeys: stripped.clauses,
+    sequenceDefaults: withoutSequenceDefaults(stripped.sql).defaults,
+    loadWarnings: 0,
   };
 }
 
@@ -147,10 +165,17 @@ async function loadTable(
   // would write them into the tables it is built on.
   if (restoredKind(entry) === 'definition-only') return { table: s, warningMessages: [] };
   const file = tableFile(entry, 'rows');
-  const loaded = await loadRows(db, s.staging, entry.columns, join(folder, file.name), file, { label: entry.name, totalRows: entry.rows, onProgress });
+  const loaded = await loadRows(db, s.staging, entry.columns, join(folder, file.name), file, {
+    label: entry.name,
+    totalRows: entry.rows,
+    onProgress,
+  });
   s.loadWarnings = loaded.warnings;
   if (loaded.sha256 !== file.sha256 || loaded.bytes !== file.bytes) {
-    throw refusal(`File ${file.name} of table ${entry.name} changed after backup ${id} was checked (SHA-256 ${loaded.sha256}, expected ${file.sha256}); nothing was changed.`, { subject: entry.name });
+    throw refusal(
+      `File ${file.name} of table ${entry.name} changed after backup ${id} was checked (SHA-256 ${loaded.sha256}, expected ${file.sha256}); nothing was changed.`,
+      { subject: entry.name },
+    );
   }
   return { table: s, warningMessages: loaded.warningMessages };
 }
@@ -218,7 +243,9 @@ async function readCreateStatement(folder: string, id: string, entry: BackupTabl
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const text = bytes.toString('utf8');
   if (sha256 !== file.sha256 || !text.endsWith(';\n')) {
-    throw refusal(`File ${file.name} of table ${entry.name} changed after backup ${id} was checked; nothing was changed.`, { subject: entry.name });
+    throw refusal(`File ${file.name} of table ${entry.name} changed after backup ${id} was checked; nothing was changed.`, {
+      subject: entry.name,
+    });
   }
   return text.slice(0, -2);
 }

@@ -3,8 +3,17 @@ import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import {
-  catalogForeignKeys, foreignKeyHolders, foreignKeysFromElsewhere, foreignKeysOf, foreignKeysOfStatement, foreignKeysReferencing,
-  orphanRows, parseForeignKey, withReferencedTable, type CatalogForeignKey, type ForeignKey,
+  catalogForeignKeys,
+  foreignKeyHolders,
+  foreignKeysFromElsewhere,
+  foreignKeysOf,
+  foreignKeysOfStatement,
+  foreignKeysReferencing,
+  orphanRows,
+  parseForeignKey,
+  withReferencedTable,
+  type CatalogForeignKey,
+  type ForeignKey,
 } from './foreign-keys.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import { RESTORE_JOURNAL_TABLE, type RetiredTable, type SwapPlan } from './restore-journal.ts';
@@ -18,7 +27,11 @@ import { temporaryNames, type StagedTable } from './stage-tables.ts';
  * restore drops, and rows that the foreign keys, added without checking (foreign_key_checks=0), would leave orphaned.
  */
 export async function planSwap(
-  db: Db, manifest: BackupManifest, entries: readonly BackupTableEntry[], staged: readonly StagedTable[], retire: readonly RetiredTable[],
+  db: Db,
+  manifest: BackupManifest,
+  entries: readonly BackupTableEntry[],
+  staged: readonly StagedTable[],
+  retire: readonly RetiredTable[],
 ): Promise<SwapPlan> {
   const renames: SwapPlan['renames'] = [];
   const oldCopies: string[] = [];
@@ -87,7 +100,10 @@ async function refuseLeftOldCopies(db: Db, id: string, oldCopies: readonly strin
 
 /** Foreign keys of tables that stay, referencing a table that moves out: where each must point after the swap. */
 async function foreignKeysToRepoint(
-  db: Db, catalog: readonly CatalogForeignKey[], movingOut: Map<string, string | null>, staging: Set<string>,
+  db: Db,
+  catalog: readonly CatalogForeignKey[],
+  movingOut: Map<string, string | null>,
+  staging: Set<string>,
 ): Promise<SwapPlan['repoint']> {
   const repoint: SwapPlan['repoint'] = [];
   for (const ref of foreignKeysReferencing(db, catalog, [...movingOut.keys()])) {
@@ -131,18 +147,31 @@ async function refuseHeldNames(db: Db, id: string, staged: readonly StagedTable[
  * table and one that is not restored (its rows are not from the same snapshot) is checked here instead.
  */
 async function refuseOrphans(
-  db: Db, catalog: readonly CatalogForeignKey[], id: string, staged: readonly StagedTable[], restored: Map<string, StagedTable>,
-  movingOut: Map<string, string | null>, staging: Set<string>, repoint: SwapPlan['repoint'],
+  db: Db,
+  catalog: readonly CatalogForeignKey[],
+  id: string,
+  staged: readonly StagedTable[],
+  restored: Map<string, StagedTable>,
+  movingOut: Map<string, string | null>,
+  staging: Set<string>,
+  repoint: SwapPlan['repoint'],
 ): Promise<void> {
   const problems: string[] = [];
   const details: unknown[] = [];
   const check = async (fk: ForeignKey, child: Side, parent: Side) => {
-    const orphans = await orphanRows(db, { table: child.table, columns: fk.columns }, {
-      table: parent.table, columns: fk.referencedColumns,
-    });
+    const orphans = await orphanRows(
+      db,
+      { table: child.table, columns: fk.columns },
+      {
+        table: parent.table,
+        columns: fk.referencedColumns,
+      },
+    );
     if (orphans.count === 0) return;
-    problems.push(`${orphans.count} row(s) of ${child.name} would reference no row of ${parent.name} ` +
-      `(foreign key ${fk.name}; e.g. ${orphans.keys.join('; ')})`);
+    problems.push(
+      `${orphans.count} row(s) of ${child.name} would reference no row of ${parent.name} ` +
+        `(foreign key ${fk.name}; e.g. ${orphans.keys.join('; ')})`,
+    );
     details.push({ foreignKey: fk.name, child: child.name, parent: parent.name, rows: orphans.count, keys: orphans.keys });
   };
   // The restored tables' own foreign keys, to tables the restore leaves as they are.
@@ -161,8 +190,11 @@ async function refuseOrphans(
   // Other tables' foreign keys to the restored tables: those pointed back after the swap, and those that already
   // name a restored table that does not exist now (they find it again by name).
   const incoming = repoint.map((r) => ({ table: r.table, fk: parseForeignKey(r.clause) as ForeignKey }));
-  const waiting = foreignKeysReferencing(db, catalog, [...restored.keys()].filter((n) => !movingOut.has(n)))
-    .filter((ref) => !restored.has(ref.table) && !movingOut.has(ref.table) && !staging.has(ref.table));
+  const waiting = foreignKeysReferencing(
+    db,
+    catalog,
+    [...restored.keys()].filter((n) => !movingOut.has(n)),
+  ).filter((ref) => !restored.has(ref.table) && !movingOut.has(ref.table) && !staging.has(ref.table));
   for (const ref of waiting) {
     const fk = (await foreignKeysOf(db, ref.table)).find((f) => f.name === ref.constraint);
     if (fk) incoming.push({ table: ref.table, fk });

@@ -80,8 +80,19 @@ export function columnsOf(table: string, kind: TableKind, createStatement: strin
     return { ...c, generated: false, systemTime };
   });
   if (period.implicit) {
-    for (const [name, systemTime] of [[period.start, 'start'], [period.end, 'end']] as const) {
-      out.push({ name, dataType: 'timestamp', columnType: 'timestamp(6)', charset: null, generated: false, autoIncrement: false, systemTime });
+    for (const [name, systemTime] of [
+      [period.start, 'start'],
+      [period.end, 'end'],
+    ] as const) {
+      out.push({
+        name,
+        dataType: 'timestamp',
+        columnType: 'timestamp(6)',
+        charset: null,
+        generated: false,
+        autoIncrement: false,
+        systemTime,
+      });
     }
   }
   return out;

@@ -21,7 +21,11 @@ async function showCreateTriggerBytes(db: Db, name: string): Promise<Array<Buffe
   const [saved] = await db.query<{ results: string | null }>('SELECT @@SESSION.character_set_results AS results');
   await db.execute('SET SESSION character_set_results = NULL');
   try {
-    const [rows] = await db.raw.query({ sql: `SHOW CREATE TRIGGER ${quoteId(name)}`, rowsAsArray: true, typeCast: (field) => field.buffer() });
+    const [rows] = await db.raw.query({
+      sql: `SHOW CREATE TRIGGER ${quoteId(name)}`,
+      rowsAsArray: true,
+      typeCast: (field) => field.buffer(),
+    });
     const [row] = rows as Array<Array<Buffer | null>>;
     if (!row) throw new Error(`SHOW CREATE TRIGGER ${name} returned nothing`);
     return row;
@@ -66,7 +70,10 @@ export async function readTriggers(db: Db, table: string): Promise<BackupTrigger
 
 /** Whether the backup recorded the trigger's full context (format version 3); older backups have text and sql_mode. */
 export const hasContext = (t: BackupTrigger): t is Required<BackupTrigger> =>
-  t.statementBytes !== undefined && t.characterSetClient !== undefined && t.collationConnection !== undefined && t.databaseCollation !== undefined;
+  t.statementBytes !== undefined &&
+  t.characterSetClient !== undefined &&
+  t.collationConnection !== undefined &&
+  t.databaseCollation !== undefined;
 
 interface SessionContext {
   sqlMode: string;
@@ -82,7 +89,11 @@ async function sessionContext(db: Db): Promise<SessionContext> {
   );
   const schema = await databaseDefaults(db);
   return {
-    sqlMode: row!.mode, client: row!.client, connection: row!.connection, schemaCharset: schema.charset, schemaCollation: schema.collation,
+    sqlMode: row!.mode,
+    client: row!.client,
+    connection: row!.connection,
+    schemaCharset: schema.charset,
+    schemaCollation: schema.collation,
   };
 }
 
@@ -92,8 +103,15 @@ async function sessionContext(db: Db): Promise<SessionContext> {
  * (a restore killed in the middle of a trigger may leave the database's default collation switched: the next restore
  * puts it back). Throws, naming the trigger and what differs, if one does not come back as it was.
  */
-export async function recreateTriggers(db: Db, table: string, triggers: readonly BackupTrigger[], log: (line: string) => void): Promise<void> {
-  await createInContexts(db, table, triggers, log, (trigger) => [hasContext(trigger) ? statementSql(db, table, trigger) : trigger.statement]);
+export async function recreateTriggers(
+  db: Db,
+  table: string,
+  triggers: readonly BackupTrigger[],
+  log: (line: string) => void,
+): Promise<void> {
+  await createInContexts(db, table, triggers, log, (trigger) => [
+    hasContext(trigger) ? statementSql(db, table, trigger) : trigger.statement,
+  ]);
 }
 
 /**
@@ -104,7 +122,10 @@ export async function recreateTriggers(db: Db, table: string, triggers: readonly
  * against `triggers` and the order of the table's triggers after; throws, naming what differs, if one is not as saved.
  */
 export async function replaceTriggers(
-  db: Db, table: string, triggers: ReadonlyArray<Required<BackupTrigger>>, log: (line: string) => void,
+  db: Db,
+  table: string,
+  triggers: ReadonlyArray<Required<BackupTrigger>>,
+  log: (line: string) => void,
 ): Promise<void> {
   if (triggers.length === 0) return;
   const order = await triggerOrder(db, table);
@@ -116,9 +137,12 @@ export async function replaceTriggers(
   });
   const after = await triggerOrder(db, table);
   if (JSON.stringify(after) !== JSON.stringify(order)) {
-    throw new EventshiftError('internal',
+    throw new EventshiftError(
+      'internal',
       `The triggers of table ${table} fire in a different order after they were created again (${JSON.stringify(after)} ` +
-        `instead of ${JSON.stringify(order)}).`, { subject: table });
+        `instead of ${JSON.stringify(order)}).`,
+      { subject: table },
+    );
   }
 }
 
@@ -150,15 +174,18 @@ function replaceSql(db: Db, table: string, trigger: Required<BackupTrigger>, pla
  * (DROP and CREATE from the bytes read as UTF-8, exact only for a statement in UTF-8 or ASCII).
  */
 export function triggerReplaceSql(
-  trigger: Required<BackupTrigger>, place: { clause: string; name: string } | null, executeImmediate: boolean,
+  trigger: Required<BackupTrigger>,
+  place: { clause: string; name: string } | null,
+  executeImmediate: boolean,
 ): string[] {
   const bytes = Buffer.from(trigger.statementBytes, 'hex');
   const text = bytes.toString('latin1');
   const create = /^CREATE\s/i.exec(text);
   const row = /\bFOR\s+EACH\s+ROW\b/i.exec(maskQuoted(text));
   if (!create || !row) {
-    throw new EventshiftError('internal',
-      `The saved definition of trigger ${trigger.name} has no CREATE ... FOR EACH ROW.`, { subject: trigger.name });
+    throw new EventshiftError('internal', `The saved definition of trigger ${trigger.name} has no CREATE ... FOR EACH ROW.`, {
+      subject: trigger.name,
+    });
   }
   const end = row.index + row[0].length;
   if (executeImmediate) {
@@ -167,16 +194,20 @@ export function triggerReplaceSql(
     if (place) {
       // The other trigger's name, as bytes of the statement's character set.
       const name = Buffer.from(quoteId(place.name), 'utf8').toString('hex');
-      parts.push(hex(Buffer.from(` ${place.clause} `)),
-        `CAST(CONVERT(_utf8mb4 X'${name}' USING ${quoteCharsetName(trigger.characterSetClient)}) AS BINARY)`);
+      parts.push(
+        hex(Buffer.from(` ${place.clause} `)),
+        `CAST(CONVERT(_utf8mb4 X'${name}' USING ${quoteCharsetName(trigger.characterSetClient)}) AS BINARY)`,
+      );
     }
     parts.push(hex(bytes.subarray(end)));
     return [`EXECUTE IMMEDIATE CONCAT(${parts.join(', ')})`];
   }
   const utf8 = bytes.toString('utf8');
   const at = bytes.subarray(0, end).toString('utf8').length;
-  return [`DROP TRIGGER ${quoteId(trigger.name)}`,
-    `${utf8.slice(0, at)}${place ? ` ${place.clause} ${quoteId(place.name)}` : ''}${utf8.slice(at)}`];
+  return [
+    `DROP TRIGGER ${quoteId(trigger.name)}`,
+    `${utf8.slice(0, at)}${place ? ` ${place.clause} ${quoteId(place.name)}` : ''}${utf8.slice(at)}`,
+  ];
 }
 
 /**
@@ -185,7 +216,11 @@ export function triggerReplaceSql(
  * database's default collation after.
  */
 async function createInContexts<T extends BackupTrigger>(
-  db: Db, table: string, triggers: readonly T[], log: (line: string) => void, sqlOf: (trigger: T) => string[],
+  db: Db,
+  table: string,
+  triggers: readonly T[],
+  log: (line: string) => void,
+  sqlOf: (trigger: T) => string[],
 ): Promise<void> {
   if (triggers.length === 0) return;
   const saved = await sessionContext(db);
@@ -199,30 +234,44 @@ async function createInContexts<T extends BackupTrigger>(
         if (!hasContext(trigger)) {
           // Format versions 1 and 2 kept the statement's text and sql_mode only.
           for (const sql of statements) await db.execute(sql);
-          log(`Recreated trigger ${trigger.name} on ${table} from a backup that did not record its character set and collations: ` +
-            `they are now this session's (${saved.client}, ${saved.connection}) and the database's (${schemaCollation}).`);
+          log(
+            `Recreated trigger ${trigger.name} on ${table} from a backup that did not record its character set and collations: ` +
+              `they are now this session's (${saved.client}, ${saved.connection}) and the database's (${schemaCollation}).`,
+          );
           continue;
         }
         if (trigger.databaseCollation !== schemaCollation) {
           await db.execute(`ALTER DATABASE ${database} COLLATE ${quoteCharsetName(trigger.databaseCollation)}`);
           schemaCollation = trigger.databaseCollation;
         }
-        await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(trigger.characterSetClient)}, ` +
-          `collation_connection = ${quoteCharsetName(trigger.collationConnection)}, ` +
-          `timestamp = ${trigger.created !== null && /^\d+(\.\d+)?$/.test(trigger.created) ? trigger.created : 'DEFAULT'}`);
+        await db.execute(
+          `SET SESSION character_set_client = ${quoteCharsetName(trigger.characterSetClient)}, ` +
+            `collation_connection = ${quoteCharsetName(trigger.collationConnection)}, ` +
+            `timestamp = ${trigger.created !== null && /^\d+(\.\d+)?$/.test(trigger.created) ? trigger.created : 'DEFAULT'}`,
+        );
         for (const sql of statements) await db.execute(sql);
-        await db.execute(`SET SESSION character_set_client = ${quoteCharsetName(saved.client)}, ` +
-          `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`);
+        await db.execute(
+          `SET SESSION character_set_client = ${quoteCharsetName(saved.client)}, ` +
+            `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`,
+        );
       } catch (cause) {
-        throw new EventshiftError('database', `Recreating trigger ${trigger.name} on table ${table} failed: ${(cause as Error).message}`, { subject: table, cause });
+        throw new EventshiftError('database', `Recreating trigger ${trigger.name} on table ${table} failed: ${(cause as Error).message}`, {
+          subject: table,
+          cause,
+        });
       }
       if (hasContext(trigger)) await checkTrigger(db, table, trigger);
     }
   } finally {
-    await db.execute(`SET SESSION sql_mode = ?, character_set_client = ${quoteCharsetName(saved.client)}, ` +
-      `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`, [saved.sqlMode]);
+    await db.execute(
+      `SET SESSION sql_mode = ?, character_set_client = ${quoteCharsetName(saved.client)}, ` +
+        `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`,
+      [saved.sqlMode],
+    );
     if (schemaCollation !== saved.schemaCollation) {
-      await db.execute(`ALTER DATABASE ${database} CHARACTER SET ${quoteCharsetName(saved.schemaCharset)} COLLATE ${quoteCharsetName(saved.schemaCollation)}`);
+      await db.execute(
+        `ALTER DATABASE ${database} CHARACTER SET ${quoteCharsetName(saved.schemaCharset)} COLLATE ${quoteCharsetName(saved.schemaCollation)}`,
+      );
     }
   }
 }
@@ -235,10 +284,12 @@ async function createInContexts<T extends BackupTrigger>(
 function statementSql(db: Db, table: string, trigger: Required<BackupTrigger>): string {
   if (db.capabilities.executeImmediate) return `EXECUTE IMMEDIATE X'${trigger.statementBytes}'`;
   if (/^utf8(mb[34])?$/.test(trigger.characterSetClient)) return Buffer.from(trigger.statementBytes, 'hex').toString('utf8');
-  throw new EventshiftError('refused',
+  throw new EventshiftError(
+    'refused',
     `Trigger ${trigger.name} on table ${table} was written in ${trigger.characterSetClient}, and this server (${db.capabilities.version}) has no ` +
       'EXECUTE IMMEDIATE to take its statement as those bytes; nothing was changed. Restore it on MariaDB, or recreate it by hand from the manifest (statementBytes, characterSetClient).',
-    { subject: table });
+    { subject: table },
+  );
 }
 
 /**
@@ -247,7 +298,10 @@ function statementSql(db: Db, table: string, trigger: Required<BackupTrigger>): 
  * another default collation needs ALTER on the database (recreateTriggers switches it for a moment). Without them the
  * restore would fail after its swap, with the tables replaced and their triggers missing.
  */
-export async function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<{ name: string; triggers: readonly BackupTrigger[] }>): Promise<void> {
+export async function refuseUnrecreatableTriggers(
+  db: Db,
+  tables: ReadonlyArray<{ name: string; triggers: readonly BackupTrigger[] }>,
+): Promise<void> {
   for (const table of tables) for (const trigger of table.triggers.filter(hasContext)) statementSql(db, table.name, trigger);
   const all = tables.flatMap((table) => table.triggers.map((trigger) => ({ table: table.name, trigger })));
   if (all.length === 0) return;
@@ -261,7 +315,10 @@ export async function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<
   const switching = all.find(({ trigger }) => hasContext(trigger) && trigger.databaseCollation !== schemaCollation);
   if (!otherDefiner && !switching) return;
   const grants = await sessionGrants(db);
-  if (otherDefiner && !grants.some((g) => g.on === '*.*' && g.privileges.some((p) => ['ALL PRIVILEGES', 'SUPER', 'SET USER'].includes(p)))) {
+  if (
+    otherDefiner &&
+    !grants.some((g) => g.on === '*.*' && g.privileges.some((p) => ['ALL PRIVILEGES', 'SUPER', 'SET USER'].includes(p)))
+  ) {
     const { table, trigger } = otherDefiner;
     throw refusal(
       `Trigger ${trigger.name} on table ${table} is recreated with its DEFINER ${definerOf(trigger.statement)}, which needs the SET USER ` +
@@ -270,7 +327,8 @@ export async function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<
       { subject: table, details: { trigger: trigger.name, definer: definerOf(trigger.statement), user, privilege: 'SET USER' } },
     );
   }
-  const alterable = (g: Grant) => g.privileges.some((p) => p === 'ALL PRIVILEGES' || p === 'ALTER') &&
+  const alterable = (g: Grant) =>
+    g.privileges.some((p) => p === 'ALL PRIVILEGES' || p === 'ALTER') &&
     (g.on === '*.*' || (g.on.endsWith('.*') && grantPattern(g.on.slice(0, -2)).test(db.database)));
   if (switching && !grants.some(alterable)) {
     const { table, trigger } = switching;
@@ -286,7 +344,7 @@ export async function refuseUnrecreatableTriggers(db: Db, tables: ReadonlyArray<
 
 /** `user@host` of a trigger statement's DEFINER clause, as CURRENT_USER() writes it; null without one. */
 function definerOf(statement: string): string | null {
-  const quoted = '(`(?:[^`]|``)*`|\'(?:[^\']|\'\')*\'|[^\\s@`\']+)';
+  const quoted = "(`(?:[^`]|``)*`|'(?:[^']|'')*'|[^\\s@`']+)";
   const match = new RegExp(`^\\s*CREATE\\s+DEFINER\\s*=\\s*${quoted}@${quoted}`, 'i').exec(statement);
   if (!match) return null;
   const unquote = (part: string) => (/^[`']/.test(part) ? part.slice(1, -1).replaceAll(part[0]!.repeat(2), part[0]!) : part);
@@ -327,7 +385,6 @@ function grantPattern(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-
 /**
  * Of the saved triggers of `table`, those a restore still has to create. A restore resumed after it began recreating
  * them finds some there; each is kept only if it is exactly the backup's (a kill right after CREATE TRIGGER leaves
@@ -335,18 +392,24 @@ function grantPattern(pattern: string): RegExp {
  * created again, so that they fire in the saved order.
  */
 export async function triggersToCreate(
-  db: Db, table: string, saved: readonly BackupTrigger[], log: (line: string) => void,
+  db: Db,
+  table: string,
+  saved: readonly BackupTrigger[],
+  log: (line: string) => void,
 ): Promise<readonly BackupTrigger[]> {
   const rows = await db.query<{ TRIGGER_NAME: string }>(
-    'SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [db.database, table],
+    'SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?',
+    [db.database, table],
   );
   const present = saved.filter((t) => rows.some((r) => r.TRIGGER_NAME === t.name));
   for (const trigger of present.filter(hasContext)) {
     const differing = await differingFields(db, trigger);
     if (differing.length === 0) continue;
     for (const t of present) await db.execute(`DROP TRIGGER ${quoteId(t.name)}`);
-    log(`Trigger ${trigger.name} on ${table} was not as the backup has it (its ${differing.join(', ')} differ${differing.length > 1 ? '' : 's'}): ` +
-      `the triggers of ${table} were dropped and created again.`);
+    log(
+      `Trigger ${trigger.name} on ${table} was not as the backup has it (its ${differing.join(', ')} differ${differing.length > 1 ? '' : 's'}): ` +
+        `the triggers of ${table} were dropped and created again.`,
+    );
     return saved;
   }
   return saved.filter((t) => !present.includes(t));
@@ -365,9 +428,11 @@ async function checkTrigger(db: Db, table: string, expected: Required<BackupTrig
   const actual = await readTrigger(db, expected.name);
   const differing = contextFields.filter((f) => actual[f] !== expected[f]);
   if (differing.length > 0) {
-    throw new EventshiftError('internal',
+    throw new EventshiftError(
+      'internal',
       `Trigger ${expected.name} on table ${table} was recreated but its ${differing.join(', ')} differ from the backup's ` +
         `(${differing.map((f) => `${f}: ${JSON.stringify(actual[f])} instead of ${JSON.stringify(expected[f])}`).join('; ')}).`,
-      { subject: table, details: { trigger: expected.name, differing } });
+      { subject: table, details: { trigger: expected.name, differing } },
+    );
   }
 }

@@ -33,8 +33,10 @@ export async function columnValueSums(db: Db, table: string, columns: readonly B
 
 /** The columns whose sums differ, by name; empty when they all agree. */
 export function differingSums(expected: readonly ColumnValueSums[], actual: readonly ColumnValueSums[]): string[] {
-  return expected.filter((e) => {
-    const a = actual.find((x) => x.column === e.column);
-    return !a || a.crc32 !== e.crc32 || a.md5 !== e.md5;
-  }).map((e) => e.column);
+  return expected
+    .filter((e) => {
+      const a = actual.find((x) => x.column === e.column);
+      return !a || a.crc32 !== e.crc32 || a.md5 !== e.md5;
+    })
+    .map((e) => e.column);
 }

@@ -152,13 +152,19 @@ export async function writeRowsFile(
       for (let byte = bytes[at]; byte !== SPACE && at < lowStart + 10; byte = bytes[++at]) low = low * 10 + (byte! - 0x30);
       const start = at + 1;
       if (bytes[at] !== SPACE || start > to) {
-        throw new Error(`The server sent ${JSON.stringify(Buffer.from(bytes.subarray(from, Math.min(to, from + 40))).toString('latin1'))} where two CRCs and a line were expected.`);
+        throw new Error(
+          `The server sent ${JSON.stringify(Buffer.from(bytes.subarray(from, Math.min(to, from + 40))).toString('latin1'))} where two CRCs and a line were expected.`,
+        );
       }
       const line = to - start;
       if (rows % CRC_SAMPLE === 0) {
         const text = bytes.subarray(start, to);
         if (zlibCrc32(text) !== high || crc32c(text) !== low) {
-          throw new EventshiftError('internal', `The server's CRCs of row ${rows + 1} of table ${table} are not those of the line it sent; the backup is not trusted. Back the table up with rowsEncoding load-data-tsv/binary.`, { subject: table });
+          throw new EventshiftError(
+            'internal',
+            `The server's CRCs of row ${rows + 1} of table ${table} are not those of the line it sent; the backup is not trusted. Back the table up with rowsEncoding load-data-tsv/binary.`,
+            { subject: table },
+          );
         }
       }
       checksum.addHalves(high, low);
@@ -222,12 +228,21 @@ export async function writeRowsFile(
     resumeAll();
     if (cause instanceof StoredTextTooLong) throw cause;
     if ((cause as { sqlState?: unknown }).sqlState !== undefined) throw databaseError(`Reading the rows of table ${table}`, cause);
-    throw new EventshiftError('internal', `Writing ${fileName} for table ${table} failed: ${(cause as Error).message}`, { subject: table, cause });
+    throw new EventshiftError('internal', `Writing ${fileName} for table ${table} failed: ${(cause as Error).message}`, {
+      subject: table,
+      cause,
+    });
   }
   // The last chunk may have paused a connection, after which the file asks for nothing more: the next statement on
   // it would wait for ever.
   resumeAll();
   report(true);
-  const file: BackupFile = { kind: 'rows', name: fileName, ...written, compression: options.gzip ? 'gzip' : null, encoding: options.encoding };
+  const file: BackupFile = {
+    kind: 'rows',
+    name: fileName,
+    ...written,
+    compression: options.gzip ? 'gzip' : null,
+    encoding: options.encoding,
+  };
   return { file, rows, checksum: checksum.result(), longestRowBytes };
 }

@@ -57,10 +57,15 @@ export async function runCommand<T>(
     }
     process.exitCode = exitCode(result);
   } catch (error) {
-    const e = error instanceof EventshiftError ? error : new EventshiftError('internal', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const e =
+      error instanceof EventshiftError
+        ? error
+        : new EventshiftError('internal', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     const message = scrub(e.message);
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ error: { kind: e.kind, message, subject: e.subject, details: e.details } }, jsonReplacer, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ error: { kind: e.kind, message, subject: e.subject, details: e.details } }, jsonReplacer, 2) + '\n',
+      );
     }
     process.stderr.write(`eventshift: ${message}\n`);
     if (flags.debug) process.stderr.write(`${scrub(String((e.cause as Error | undefined)?.stack ?? e.stack))}\n`);

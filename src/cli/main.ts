@@ -48,8 +48,12 @@ const positiveInt = (value: string) => {
 /** --ids and --start, which override the mapping's ID assignment for a new run. */
 function idFlags(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--ids <strategy>', 'number every step: offset, dense, chronological, or auto (dense in the lowest free gap that fits)')
-      .choices(['offset', 'dense', 'chronological', 'auto']))
+    .addOption(
+      new Option(
+        '--ids <strategy>',
+        'number every step: offset, dense, chronological, or auto (dense in the lowest free gap that fits)',
+      ).choices(['offset', 'dense', 'chronological', 'auto']),
+    )
     .option('--start <step=N>', 'first ID of a step (repeatable)', (value: string, all: Record<string, number> = {}) => {
       const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$/.exec(value);
       if (!m) throw new InvalidArgumentError('expected STEP=N, e.g. holdOn=20000');
@@ -63,20 +67,29 @@ type CsvFlags = { source?: Record<string, string>; quarantine?: boolean };
 
 /** --accept-breaking: the views, routines and events the cutover or finalize would break (as the plan lists them) may break. */
 function acceptBreakingFlag(cmd: Command): Command {
-  return cmd.option('--accept-breaking',
-    'go ahead although the cutover or finalize breaks views, routines or events that read what it renames or drops');
+  return cmd.option(
+    '--accept-breaking',
+    'go ahead although the cutover or finalize breaks views, routines or events that read what it renames or drops',
+  );
 }
 type AcceptFlags = { acceptBreaking?: boolean };
 
 acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('plan <mapping>'))))))
   .description('read-only: what migrate would do, the ID ranges, the tables touched and every data problem (exit 1 when it must not run)')
   .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & AcceptFlags) => {
-    await runCommand(flags, async () => plan({
-      databaseUrl: databaseUrlFrom(flags), mapping: withSourceFlags(await loadMapping(ref), flags),
-      overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking },
-      quarantine: flags.quarantine, log: logger(flags),
-    }),
-      renderPlan, (r) => (r.ok ? 0 : 1));
+    await runCommand(
+      flags,
+      async () =>
+        plan({
+          databaseUrl: databaseUrlFrom(flags),
+          mapping: withSourceFlags(await loadMapping(ref), flags),
+          overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking },
+          quarantine: flags.quarantine,
+          log: logger(flags),
+        }),
+      renderPlan,
+      (r) => (r.ok ? 0 : 1),
+    );
   });
 
 acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))))
@@ -88,31 +101,71 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
   .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)
   .option('--pause-file <path>', 'while this file exists, the run waits before its next chunk, stage or check')
   .option('--yes', 'do not ask for confirmation')
-  .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & AcceptFlags & { until?: (typeof stages)[number]; report?: string; chunkKeys?: number; batchRows?: number; maxRowsPerSecond?: number; pauseFile?: string }) => {
-    await runCommand(flags, async () => {
-      const mapping = withSourceFlags(await loadMapping(ref), flags);
-      const databaseUrl = databaseUrlFrom(flags);
-      await confirm(flags, `migrate ${mapping.name} changes database ${new URL(databaseUrl).pathname.slice(1)}.`);
-      const progress = runProgress(flags);
-      try {
-        return await migrate({
-          databaseUrl, mapping, backupDir: flags.backupDir, reportDir: flags.report, until: flags.until, chunkKeys: flags.chunkKeys, batchRows: flags.batchRows,
-          overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking },
-          log: progress.logger(logger(flags)), onProgress: progress.report,
-          maxRowsPerSecond: flags.maxRowsPerSecond, pauseFile: flags.pauseFile, quarantine: flags.quarantine,
-        });
-      } finally {
-        progress.close();
-      }
-    }, renderMigrate, (r) => (r.status === 'failed' ? 1 : 0));
-  });
+  .action(
+    async (
+      ref: string,
+      flags: CommonFlags &
+        IdFlags &
+        CsvFlags &
+        AcceptFlags & {
+          until?: (typeof stages)[number];
+          report?: string;
+          chunkKeys?: number;
+          batchRows?: number;
+          maxRowsPerSecond?: number;
+          pauseFile?: string;
+        },
+    ) => {
+      await runCommand(
+        flags,
+        async () => {
+          const mapping = withSourceFlags(await loadMapping(ref), flags);
+          const databaseUrl = databaseUrlFrom(flags);
+          await confirm(flags, `migrate ${mapping.name} changes database ${new URL(databaseUrl).pathname.slice(1)}.`);
+          const progress = runProgress(flags);
+          try {
+            return await migrate({
+              databaseUrl,
+              mapping,
+              backupDir: flags.backupDir,
+              reportDir: flags.report,
+              until: flags.until,
+              chunkKeys: flags.chunkKeys,
+              batchRows: flags.batchRows,
+              overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking },
+              log: progress.logger(logger(flags)),
+              onProgress: progress.report,
+              maxRowsPerSecond: flags.maxRowsPerSecond,
+              pauseFile: flags.pauseFile,
+              quarantine: flags.quarantine,
+            });
+          } finally {
+            progress.close();
+          }
+        },
+        renderMigrate,
+        (r) => (r.status === 'failed' ? 1 : 0),
+      );
+    },
+  );
 
 sourceFlag(common(program.command('verify <mapping>')))
   .description("run the checks of the mapping's latest run again (exit 1 when any fails)")
   .option('--report <dir>', 'write report.html, report.md and report.json into this folder')
   .action(async (ref: string, flags: CommonFlags & CsvFlags & { report?: string }) => {
-    await runCommand(flags, async () => verify({ databaseUrl: databaseUrlFrom(flags), mapping: withSourceFlags(await loadMapping(ref), flags), backupDir: flags.backupDir, reportDir: flags.report, log: logger(flags) }),
-      renderVerify, (r) => (r.verification.ok ? 0 : 1));
+    await runCommand(
+      flags,
+      async () =>
+        verify({
+          databaseUrl: databaseUrlFrom(flags),
+          mapping: withSourceFlags(await loadMapping(ref), flags),
+          backupDir: flags.backupDir,
+          reportDir: flags.report,
+          log: logger(flags),
+        }),
+      renderVerify,
+      (r) => (r.verification.ok ? 0 : 1),
+    );
   });
 
 common(program.command('restore [mapping]'))
@@ -123,26 +176,43 @@ common(program.command('restore [mapping]'))
   .option('--force', 'restore even if rows written since the backup would be lost')
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string | undefined, flags: CommonFlags & { backup?: string; tables?: string; table?: string[]; force?: boolean }) => {
-    await runCommand(flags, async () => {
-      const databaseUrl = databaseUrlFrom(flags);
-      if (ref) {
-        if (flags.tables !== undefined || flags.table) throw usageError('--tables and --table restore part of a backup: use them with --backup ID and no mapping.');
-        const mapping = await loadMapping(ref);
-        await confirm(flags, `restore replaces the tables of ${mapping.name}'s backup in the database.`);
-        return restoreMapping({ databaseUrl, mapping, backupDir: flags.backupDir, backupId: flags.backup, force: flags.force, log: logger(flags) });
-      }
-      if (!flags.backup) throw usageError('Name what to restore: a mapping (eventshift restore MAPPING) or a backup (--backup ID).');
-      await confirm(flags, `restore replaces the tables of backup ${flags.backup} in the database.`);
-      const steps = trackSteps(progressSink(flags));
-      try {
-        return await restoreStandalone({
-          databaseUrl, backupDir: flags.backupDir, backupId: flags.backup, tables: tablesFromFlags(flags), force: flags.force,
-          log: logger(flags), onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
-        });
-      } finally {
-        steps.close();
-      }
-    }, renderRestore);
+    await runCommand(
+      flags,
+      async () => {
+        const databaseUrl = databaseUrlFrom(flags);
+        if (ref) {
+          if (flags.tables !== undefined || flags.table)
+            throw usageError('--tables and --table restore part of a backup: use them with --backup ID and no mapping.');
+          const mapping = await loadMapping(ref);
+          await confirm(flags, `restore replaces the tables of ${mapping.name}'s backup in the database.`);
+          return restoreMapping({
+            databaseUrl,
+            mapping,
+            backupDir: flags.backupDir,
+            backupId: flags.backup,
+            force: flags.force,
+            log: logger(flags),
+          });
+        }
+        if (!flags.backup) throw usageError('Name what to restore: a mapping (eventshift restore MAPPING) or a backup (--backup ID).');
+        await confirm(flags, `restore replaces the tables of backup ${flags.backup} in the database.`);
+        const steps = trackSteps(progressSink(flags));
+        try {
+          return await restoreStandalone({
+            databaseUrl,
+            backupDir: flags.backupDir,
+            backupId: flags.backup,
+            tables: tablesFromFlags(flags),
+            force: flags.force,
+            log: logger(flags),
+            onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
+          });
+        } finally {
+          steps.close();
+        }
+      },
+      renderRestore,
+    );
   });
 
 idFlags(common(program.command('sql <mapping>')))
@@ -150,27 +220,49 @@ idFlags(common(program.command('sql <mapping>')))
   .requiredOption('--out <dir>', 'folder for the patch files, rollback/ and README.md')
   .option('--check', 'exit 1 when any finding has severity error (or the plan refuses)')
   .action(async (ref: string, flags: CommonFlags & IdFlags & { out: string; check?: boolean }) => {
-    await runCommand(flags, async () => exportSql({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), outDir: flags.out, overrides: { ids: flags.ids, start: flags.start } }),
-      (r) => [
-        ...r.files.map((f) => `${f.name}  ${f.description}${f.findings.filter((x) => x.severity !== 'info').map((x) => `\n    ${x.severity}: ${x.rule}: ${x.message}`).join('')}`),
-        ...r.findings.filter((x) => !r.files.some((f) => f.name === x.file)).map((x) => `${x.severity}: ${x.rule}: ${x.message}`),
-        ...(r.plan.ok ? [] : [`The plan refuses to run: ${r.plan.refusals.join(' ')}`]),
-        `Wrote ${r.files.length} patch files, their rollbacks and README.md to ${r.outDir}.`,
-      ].join('\n'),
-      (r) => (flags.check && !r.ok ? 1 : 0));
+    await runCommand(
+      flags,
+      async () =>
+        exportSql({
+          databaseUrl: databaseUrlFrom(flags),
+          mapping: await loadMapping(ref),
+          outDir: flags.out,
+          overrides: { ids: flags.ids, start: flags.start },
+        }),
+      (r) =>
+        [
+          ...r.files.map(
+            (f) =>
+              `${f.name}  ${f.description}${f.findings
+                .filter((x) => x.severity !== 'info')
+                .map((x) => `\n    ${x.severity}: ${x.rule}: ${x.message}`)
+                .join('')}`,
+          ),
+          ...r.findings.filter((x) => !r.files.some((f) => f.name === x.file)).map((x) => `${x.severity}: ${x.rule}: ${x.message}`),
+          ...(r.plan.ok ? [] : [`The plan refuses to run: ${r.plan.refusals.join(' ')}`]),
+          `Wrote ${r.files.length} patch files, their rollbacks and README.md to ${r.outDir}.`,
+        ].join('\n'),
+      (r) => (flags.check && !r.ok ? 1 : 0),
+    );
   });
 
 common(program.command('check <mapping>'))
   .description("prove every alias of the mapping's aliases.yaml against the live schema (exit 1 naming each one that is broken)")
   .action(async (ref: string, flags: CommonFlags) => {
-    await runCommand(flags, async () => checkMapping({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref) }),
-      (r) => [
-        r.aliasFile ? `Aliases: ${r.aliasFile} (version ${r.version}), ${r.aliases.length} checked.` : `Mapping ${r.mapping} has no aliases.yaml.`,
-        ...r.aliases.filter((a) => !a.ok).map((a) => `BROKEN ${a.alias} -> ${a.target}: ${a.problem}`),
-        ...r.references.map((x) => `BROKEN ${x}`),
-        r.ok ? 'Every alias resolves.' : 'Update aliases.yaml (or the mapping) and check again.',
-      ].join('\n'),
-      (r) => (r.ok ? 0 : 1));
+    await runCommand(
+      flags,
+      async () => checkMapping({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref) }),
+      (r) =>
+        [
+          r.aliasFile
+            ? `Aliases: ${r.aliasFile} (version ${r.version}), ${r.aliases.length} checked.`
+            : `Mapping ${r.mapping} has no aliases.yaml.`,
+          ...r.aliases.filter((a) => !a.ok).map((a) => `BROKEN ${a.alias} -> ${a.target}: ${a.problem}`),
+          ...r.references.map((x) => `BROKEN ${x}`),
+          r.ok ? 'Every alias resolves.' : 'Update aliases.yaml (or the mapping) and check again.',
+        ].join('\n'),
+      (r) => (r.ok ? 0 : 1),
+    );
   });
 
 common(program.command('stage <mapping>'))
@@ -178,64 +270,98 @@ common(program.command('stage <mapping>'))
   .option('--set <stage>', 'the stage to move to')
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string, flags: CommonFlags & { set?: string }) => {
-    await runCommand(flags, async () => {
-      const mapping = await loadMapping(ref);
-      const databaseUrl = databaseUrlFrom(flags);
-      if (flags.set !== undefined) await confirm(flags, `stage --set tells the applications of ${mapping.name} to run in stage ${flags.set}.`);
-      return rolloutStage({ databaseUrl, mapping, set: flags.set });
-    }, (r) => [
-      r.changedFrom !== null ? `${r.mapping}: moved from ${r.changedFrom} to ${r.stage}.` : `${r.mapping} is in stage ${r.stage}.`,
-      `Stages: ${r.stages.map((x) => (x === r.stage ? `[${x}]` : x)).join(' -> ')}`,
-      `Applications read it with: ${r.query.replace('?', `'${r.mapping}'`)}`,
-    ].join('\n'));
+    await runCommand(
+      flags,
+      async () => {
+        const mapping = await loadMapping(ref);
+        const databaseUrl = databaseUrlFrom(flags);
+        if (flags.set !== undefined)
+          await confirm(flags, `stage --set tells the applications of ${mapping.name} to run in stage ${flags.set}.`);
+        return rolloutStage({ databaseUrl, mapping, set: flags.set });
+      },
+      (r) =>
+        [
+          r.changedFrom !== null ? `${r.mapping}: moved from ${r.changedFrom} to ${r.stage}.` : `${r.mapping} is in stage ${r.stage}.`,
+          `Stages: ${r.stages.map((x) => (x === r.stage ? `[${x}]` : x)).join(' -> ')}`,
+          `Applications read it with: ${r.query.replace('?', `'${r.mapping}'`)}`,
+        ].join('\n'),
+    );
   });
 
 common(program.command('lineage <mapping>'))
-  .description("which legacy row produced an event (--event ID), or which events a legacy row produced (--legacy KEY)")
+  .description('which legacy row produced an event (--event ID), or which events a legacy row produced (--legacy KEY)')
   .option('--event <id>', 'a new ID', positiveInt)
   .option('--legacy <key>', 'a legacy key', positiveInt)
   .action(async (ref: string, flags: CommonFlags & { event?: number; legacy?: number }) => {
-    await runCommand(flags, async () => lineage({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), event: flags.event, legacy: flags.legacy }),
-      (r) => r.links.length === 0 ? `Run ${r.runId} wrote nothing for that ${flags.event !== undefined ? 'ID' : 'legacy key'}.`
-        : r.links.map((l) => `${l.table} ${l.eventId} <- ${l.source} ${l.legacyKey} (step ${l.step}, by ${l.via})`).join('\n'),
-      (r) => (r.links.length === 0 ? 1 : 0));
+    await runCommand(
+      flags,
+      async () =>
+        lineage({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref), event: flags.event, legacy: flags.legacy }),
+      (r) =>
+        r.links.length === 0
+          ? `Run ${r.runId} wrote nothing for that ${flags.event !== undefined ? 'ID' : 'legacy key'}.`
+          : r.links.map((l) => `${l.table} ${l.eventId} <- ${l.source} ${l.legacyKey} (step ${l.step}, by ${l.via})`).join('\n'),
+      (r) => (r.links.length === 0 ? 1 : 0),
+    );
   });
 
 common(program.command('rollback <mapping>'))
   .description("remove exactly what the mapping's latest run wrote, keeping rows others wrote since (works after a crash too)")
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string, flags: CommonFlags) => {
-    await runCommand(flags, async () => {
-      const mapping = await loadMapping(ref);
-      const databaseUrl = databaseUrlFrom(flags);
-      await confirm(flags, `rollback removes what ${mapping.name}'s latest run wrote.`);
-      return rollback({ databaseUrl, mapping, backupDir: flags.backupDir, log: logger(flags) });
-    }, (r) => [`Rolled back run ${r.runId}:`, ...r.actions.map((a) => `  ${a}`)].join('\n'));
+    await runCommand(
+      flags,
+      async () => {
+        const mapping = await loadMapping(ref);
+        const databaseUrl = databaseUrlFrom(flags);
+        await confirm(flags, `rollback removes what ${mapping.name}'s latest run wrote.`);
+        return rollback({ databaseUrl, mapping, backupDir: flags.backupDir, log: logger(flags) });
+      },
+      (r) => [`Rolled back run ${r.runId}:`, ...r.actions.map((a) => `  ${a}`)].join('\n'),
+    );
   });
 
 acceptBreakingFlag(common(program.command('finalize <mapping>')))
-  .description("later, separately: drop the legacy columns the mapping's finalize declares, once its latest run has completed and verified and its backup checks out")
+  .description(
+    "later, separately: drop the legacy columns the mapping's finalize declares, once its latest run has completed and verified and its backup checks out",
+  )
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string, flags: CommonFlags & AcceptFlags) => {
-    await runCommand(flags, async () => {
-      const mapping = await loadMapping(ref);
-      const databaseUrl = databaseUrlFrom(flags);
-      await confirm(flags, `finalize drops legacy columns of ${mapping.name} (they stay in the run's backup).`);
-      return finalize({ databaseUrl, mapping, backupDir: flags.backupDir, acceptBreaking: flags.acceptBreaking, log: logger(flags) });
-    }, (r) => [
-      `Finalized run ${r.runId}${r.checksPassed === null ? '' : ` (its ${r.checksPassed} checks passed again first)`}.`,
-      ...r.dropped.map((c) => `  dropped ${c}`),
-      ...r.alreadyDropped.map((c) => `  ${c} was already gone`),
-      `Backup ${r.backupId} holds the dropped columns; \`eventshift restore ${ref}\` brings them back.`,
-    ].join('\n'));
+    await runCommand(
+      flags,
+      async () => {
+        const mapping = await loadMapping(ref);
+        const databaseUrl = databaseUrlFrom(flags);
+        await confirm(flags, `finalize drops legacy columns of ${mapping.name} (they stay in the run's backup).`);
+        return finalize({ databaseUrl, mapping, backupDir: flags.backupDir, acceptBreaking: flags.acceptBreaking, log: logger(flags) });
+      },
+      (r) =>
+        [
+          `Finalized run ${r.runId}${r.checksPassed === null ? '' : ` (its ${r.checksPassed} checks passed again first)`}.`,
+          ...r.dropped.map((c) => `  dropped ${c}`),
+          ...r.alreadyDropped.map((c) => `  ${c} was already gone`),
+          `Backup ${r.backupId} holds the dropped columns; \`eventshift restore ${ref}\` brings them back.`,
+        ].join('\n'),
+    );
   });
 
 const backupsCommand = program.command('backups').description('list backups');
 common(backupsCommand.command('list'))
   .description('id, label, time, tables, rows and size of every backup in --backup-dir')
   .action(async (flags: CommonFlags) => {
-    await runCommand(flags, async () => listBackups(flags.backupDir), (list) => list.length === 0 ? `No backups in ${flags.backupDir}.` :
-      list.map((b) => `${b.id}  ${b.complete ? '' : '[INCOMPLETE] '}${b.createdAt ?? ''}  ${b.label ?? ''}  tables: ${b.tables.join(', ')}  rows: ${b.rows}  bytes: ${b.bytes}`).join('\n'));
+    await runCommand(
+      flags,
+      async () => listBackups(flags.backupDir),
+      (list) =>
+        list.length === 0
+          ? `No backups in ${flags.backupDir}.`
+          : list
+              .map(
+                (b) =>
+                  `${b.id}  ${b.complete ? '' : '[INCOMPLETE] '}${b.createdAt ?? ''}  ${b.label ?? ''}  tables: ${b.tables.join(', ')}  rows: ${b.rows}  bytes: ${b.bytes}`,
+              )
+              .join('\n'),
+    );
   });
 
 const backupCommand = program.command('backup').description('take or check a backup by hand');
@@ -245,26 +371,39 @@ common(backupCommand.command('create'))
   .option('--table <name>', 'a table by its exact name (repeatable): commas, spaces and newlines are part of it', collect)
   .option('--label <label>', 'a label shown by backups list')
   .action(async (flags: CommonFlags & { tables?: string; table?: string[]; label?: string }) => {
-    await runCommand(flags, async () => {
-      const tables = tablesFromFlags(flags);
-      if (!tables) throw usageError('Name the tables to back up: --tables LIST or --table NAME (repeatable).');
-      const db = await connect(databaseUrlFrom(flags));
-      const steps = trackSteps(progressSink(flags));
-      try {
-        return await createBackup(db, { dir: flags.backupDir, tables, label: flags.label, onProgress: (p) => steps.report(p.table, p.rows, p.totalRows) });
-      } finally {
-        steps.close();
-        await db.close();
-      }
-    }, (m) => m.id);
+    await runCommand(
+      flags,
+      async () => {
+        const tables = tablesFromFlags(flags);
+        if (!tables) throw usageError('Name the tables to back up: --tables LIST or --table NAME (repeatable).');
+        const db = await connect(databaseUrlFrom(flags));
+        const steps = trackSteps(progressSink(flags));
+        try {
+          return await createBackup(db, {
+            dir: flags.backupDir,
+            tables,
+            label: flags.label,
+            onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
+          });
+        } finally {
+          steps.close();
+          await db.close();
+        }
+      },
+      (m) => m.id,
+    );
   });
 
 common(backupCommand.command('check <id>'))
   .description("recompute every file's SHA-256 and compare with the manifest (exit 1 on any difference)")
   .action(async (id: string, flags: CommonFlags) => {
-    await runCommand(flags, async () => checkBackup(flags.backupDir, id),
-      (r) => (r.ok ? `Backup ${id}: every file matches its manifest.` : `Backup ${id} does NOT match its manifest: ${r.problems.join('; ')}`),
-      (r) => (r.ok ? 0 : 1));
+    await runCommand(
+      flags,
+      async () => checkBackup(flags.backupDir, id),
+      (r) =>
+        r.ok ? `Backup ${id}: every file matches its manifest.` : `Backup ${id} does NOT match its manifest: ${r.problems.join('; ')}`,
+      (r) => (r.ok ? 0 : 1),
+    );
   });
 
 await program.parseAsync(process.argv);

@@ -220,7 +220,9 @@ export function etaMs(state: ProgressState): number | null {
 }
 
 export function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** `0:08`, `12:34`, `1:02:03`; under 10 s with a tenth (`3.4 s`), which a short step needs. */

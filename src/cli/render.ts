@@ -15,30 +15,50 @@ export function renderPlan(r: PlanResult): string {
   if (r.run) out.push(`Run ${r.run.id}: ${r.run.status}, last stage ${r.run.stage}, started ${r.run.startedAt} UTC`);
   out.push('', 'Sources:');
   for (const s of p.sources) {
-    out.push(`  ${pad(s.alias, 12)} ${pad(s.table, 20)} ${s.exists ? `${s.rows} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`);
+    out.push(
+      `  ${pad(s.alias, 12)} ${pad(s.table, 20)} ${s.exists ? `${s.rows} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`,
+    );
     out.push(...csvSourceLines(s));
   }
   out.push('', 'Steps:');
   for (const s of p.steps) {
-    const ids = s.ids.strategy === 'offset' ? `IDs = ${s.keyColumn} + ${s.ids.offset}` : `IDs ${s.ids.strategy}${s.ids.strategy === 'chronological' ? ` by ${s.ids.orderBy}` : ''} from ${s.ids.start}`;
-    out.push(`  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; ${ids}${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`);
+    const ids =
+      s.ids.strategy === 'offset'
+        ? `IDs = ${s.keyColumn} + ${s.ids.offset}`
+        : `IDs ${s.ids.strategy}${s.ids.strategy === 'chronological' ? ` by ${s.ids.orderBy}` : ''} from ${s.ids.start}`;
+    out.push(
+      `  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; ${ids}${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`,
+    );
     for (const w of s.writes) out.push(`    -> ${pad(w.table, 20)} ${w.rows} rows${w.when ? ' (when ' + w.when + ')' : ''}`);
-    if (s.writePath === 'streamed') out.push(`    streamed: ${s.codeColumns?.join(', ')} computed in Node (code); rows read in key-range chunks and written in batched INSERTs`);
+    if (s.writePath === 'streamed')
+      out.push(
+        `    streamed: ${s.codeColumns?.join(', ')} computed in Node (code); rows read in key-range chunks and written in batched INSERTs`,
+      );
   }
   if (p.projections.length) {
     out.push('', 'Projections:');
-    for (const x of p.projections) out.push(`  ${x.table}.${x.column} ${x.definition}: ${x.rowsWithValue} of ${x.tableRows} rows get a value`);
+    for (const x of p.projections)
+      out.push(`  ${x.table}.${x.column} ${x.definition}: ${x.rowsWithValue} of ${x.tableRows} rows get a value`);
   }
   for (const l of p.lookups ?? []) {
-    out.push('', `Lookup ${l.name}: ${l.table}${l.exists ? ` (${l.rowsBefore} rows)` : ' (created by the run)'} by ${l.naturalKey}: ` +
-      `${l.keys} distinct, ${l.reuse} reused, ${l.create} to create; ${l.skippedKeys} skipped, ${l.conflictedKeys.length} in conflict`);
-    for (const s of l.sources) out.push(`  ${pad(`${s.table}.${s.reference.name}`, 28)} ${s.rows} rows: ${s.fill} to fill, ${s.skipped} skipped, ${s.conflicted} in conflict`);
+    out.push(
+      '',
+      `Lookup ${l.name}: ${l.table}${l.exists ? ` (${l.rowsBefore} rows)` : ' (created by the run)'} by ${l.naturalKey}: ` +
+        `${l.keys} distinct, ${l.reuse} reused, ${l.create} to create; ${l.skippedKeys} skipped, ${l.conflictedKeys.length} in conflict`,
+    );
+    for (const s of l.sources)
+      out.push(
+        `  ${pad(`${s.table}.${s.reference.name}`, 28)} ${s.rows} rows: ${s.fill} to fill, ${s.skipped} skipped, ${s.conflicted} in conflict`,
+      );
     for (const e of l.everyRowOf ?? []) out.push(`  ${pad(e.table, 28)} ${e.rows} rows: each gets its ${l.table} row (no reference)`);
   }
   out.push('', 'ID space:');
   for (const s of p.idSpace) {
-    out.push(`  ${s.table}.${s.keyColumn}: ${s.exists ? `${s.rows} rows, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'}, AUTO_INCREMENT ${s.autoIncrement ?? '-'}` : 'created by the run'}`);
-    for (const range of s.ranges) out.push(`    ${range.step}: ${range.first}..${range.last} ${s.collisions.some((c) => c.step === range.step) ? 'TAKEN' : 'free'}`);
+    out.push(
+      `  ${s.table}.${s.keyColumn}: ${s.exists ? `${s.rows} rows, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'}, AUTO_INCREMENT ${s.autoIncrement ?? '-'}` : 'created by the run'}`,
+    );
+    for (const range of s.ranges)
+      out.push(`    ${range.step}: ${range.first}..${range.last} ${s.collisions.some((c) => c.step === range.step) ? 'TAKEN' : 'free'}`);
     if (s.raiseAutoIncrementTo !== null) out.push(`    AUTO_INCREMENT raised to ${s.raiseAutoIncrementTo} before writing`);
   }
   out.push('', 'Tables:');
@@ -56,13 +76,18 @@ export function renderPlan(r: PlanResult): string {
   if (p.firedTriggers?.length) {
     out.push('', "Triggers the run's own writes fire:");
     for (const t of p.firedTriggers) {
-      out.push(`  ${t.name} (${t.when} ON ${t.table}), by ${t.by.join(' and ')}${t.accepted ? ' (accepted by the mapping)' : ': NOT ACCEPTED'}`);
+      out.push(
+        `  ${t.name} (${t.when} ON ${t.table}), by ${t.by.join(' and ')}${t.accepted ? ' (accepted by the mapping)' : ': NOT ACCEPTED'}`,
+      );
     }
   }
   out.push('', 'Data problems:');
   const found = p.problems.filter((x) => x.count > 0);
   if (found.length === 0) out.push('  none');
-  for (const x of found) out.push(`  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${x.count} ${x.description}: ${x.keys.join(', ')}${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`);
+  for (const x of found)
+    out.push(
+      `  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${x.count} ${x.description}: ${x.keys.join(', ')}${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`,
+    );
   if (p.aliasWarnings?.length) out.push('', 'Alias warnings:', ...p.aliasWarnings.map((w) => `  ${w}`));
   out.push('');
   out.push(r.ok ? `OK: migrate can go ahead.${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `REFUSED: ${r.reasons.join(' ')}`);
@@ -74,7 +99,8 @@ export function renderVerification(v: Verification): string {
   for (const c of v.checks) {
     out.push(`  ${c.ok ? 'pass' : 'FAIL'}  ${c.title}`);
     for (const f of c.failures.slice(0, 10)) out.push(`          ${f.key}${f.legacyKey ? ` (legacy ${f.legacyKey})` : ''}: ${f.reason}`);
-    if (c.failureCount > Math.min(10, c.failures.length)) out.push(`          ... ${c.failureCount - Math.min(10, c.failures.length)} more`);
+    if (c.failureCount > Math.min(10, c.failures.length))
+      out.push(`          ... ${c.failureCount - Math.min(10, c.failures.length)} more`);
   }
   const failed = v.checks.filter((c) => !c.ok).length;
   out.push(v.ok ? `All ${v.checks.length} checks passed (${v.seconds} s).` : `${failed} of ${v.checks.length} checks FAILED.`);
@@ -89,7 +115,8 @@ export function renderMigrate(r: MigrateResult): string {
   if (r.verification) out.push(renderVerification(r.verification));
   if (r.reportDir) out.push(`Report: ${r.reportDir}/report.html (and report.md, report.json)`);
   const times = [...(r.planSeconds === null ? [] : [['plan', r.planSeconds] as const]), ...Object.entries(r.stageSeconds)]
-    .map(([s, t]) => `${s} ${t}s`).join(', ');
+    .map(([s, t]) => `${s} ${t}s`)
+    .join(', ');
   if (times) out.push(`Stage times: ${times}`);
   return out.join('\n');
 }
@@ -99,18 +126,27 @@ export function renderVerify(r: VerifyResult): string {
 }
 
 /** A restore: each table and what became of it, the tables the cutover had renamed, the foreign keys pointed back. */
-export function renderRestore(
-  r: { backupId: string | null; restore: RestoreResult | null; untouched?: string | null; droppedRenamed?: string[] },
-): string {
+export function renderRestore(r: {
+  backupId: string | null;
+  restore: RestoreResult | null;
+  untouched?: string | null;
+  droppedRenamed?: string[];
+}): string {
   if (r.untouched) return r.untouched;
   const restore = r.restore!;
-  const lines = [`Restored backup ${r.backupId}${restore.resumed ? ', finishing a restore that had been interrupted' : ''}: ` +
-    `${restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`];
+  const lines = [
+    `Restored backup ${r.backupId}${restore.resumed ? ', finishing a restore that had been interrupted' : ''}: ` +
+      `${restore.tables.map((t) => `${t.name} (${t.action})`).join(', ')}.`,
+  ];
   if (r.droppedRenamed?.length) lines.push(`Dropped ${r.droppedRenamed.join(', ')}, renamed at cutover.`);
   if (restore.repointed.length > 0) lines.push(`Pointed back at the restored tables: foreign keys ${restore.repointed.join(', ')}.`);
   const definitionOnly = restore.tables.filter((t) => t.action === 'restored' && !t.checksumVerified).map((t) => t.name);
-  if (definitionOnly.length > 0) lines.push(`Restored by definition only (their rows are those of the tables they are built on): ${definitionOnly.join(', ')}.`);
+  if (definitionOnly.length > 0)
+    lines.push(`Restored by definition only (their rows are those of the tables they are built on): ${definitionOnly.join(', ')}.`);
   const differing = restore.tables.filter((t) => t.definitionMatches === false).map((t) => t.name);
-  if (differing.length > 0) lines.push(`WARNING: SHOW CREATE TABLE now differs from the backup's saved definition for ${differing.join(', ')}; compare them with the schema files of backup ${r.backupId}.`);
+  if (differing.length > 0)
+    lines.push(
+      `WARNING: SHOW CREATE TABLE now differs from the backup's saved definition for ${differing.join(', ')}; compare them with the schema files of backup ${r.backupId}.`,
+    );
   return lines.join('\n');
 }

@@ -17,7 +17,11 @@ export function runProgress(
   flags: { quiet?: boolean },
   stream: Parameters<typeof progressSink>[1] = process.stderr,
   now?: () => number,
-): { report(progress: MigrateProgress): void; logger(log: ((line: string) => void) | undefined): ((line: string) => void) | undefined; close(): void } {
+): {
+  report(progress: MigrateProgress): void;
+  logger(log: ((line: string) => void) | undefined): ((line: string) => void) | undefined;
+  close(): void;
+} {
   const trackers = new Map<MigrateProgress['unit'], Tracker>();
   let current: Tracker | null = null;
   const close = () => {
@@ -33,10 +37,13 @@ export function runProgress(
       tracker.report(p.label, p.done, p.total);
     },
     logger(log) {
-      return log && ((line) => {
-        close();
-        log(line);
-      });
+      return (
+        log &&
+        ((line) => {
+          close();
+          log(line);
+        })
+      );
     },
     close,
   };

@@ -18,7 +18,10 @@ export function parseTableList(list: string): string[] {
       const start = at;
       name = '';
       for (at++; ; at++) {
-        if (at >= list.length) throw usageError(`--tables: the name quoted at character ${start + 1} has no closing backtick; write a backtick inside a name as two.`);
+        if (at >= list.length)
+          throw usageError(
+            `--tables: the name quoted at character ${start + 1} has no closing backtick; write a backtick inside a name as two.`,
+          );
         if (list[at] === '`' && list[at + 1] === '`') {
           name += '`';
           at++;
@@ -37,9 +40,13 @@ export function parseTableList(list: string): string[] {
       const end = list.indexOf(',', at);
       name = list.slice(at, end === -1 ? undefined : end).replace(/[ \t]+$/, '');
       at = end === -1 ? list.length : end;
-      if (name.includes('`')) throw usageError(`--tables: ${JSON.stringify(name)} holds a backtick; quote the whole name in backticks, the backtick written twice.`);
+      if (name.includes('`'))
+        throw usageError(
+          `--tables: ${JSON.stringify(name)} holds a backtick; quote the whole name in backticks, the backtick written twice.`,
+        );
     }
-    if (name === '') throw usageError('--tables: an empty name in the list; separate names with single commas, or quote a name in backticks.');
+    if (name === '')
+      throw usageError('--tables: an empty name in the list; separate names with single commas, or quote a name in backticks.');
     names.push(name);
     if (at >= list.length) return names;
     at++; // the comma

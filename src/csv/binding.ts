@@ -60,10 +60,16 @@ export function bindCsvSources(mapping: Mapping, files: Record<string, string> =
   for (const [alias, file] of Object.entries(files)) {
     const binding = csvSources[alias];
     if (!(alias in mapping.sources)) {
-      throw usageError(`--source ${alias}=...: mapping ${mapping.name} has no source ${alias} (its sources: ${Object.keys(mapping.sources).join(', ')}).`, { subject: alias });
+      throw usageError(
+        `--source ${alias}=...: mapping ${mapping.name} has no source ${alias} (its sources: ${Object.keys(mapping.sources).join(', ')}).`,
+        { subject: alias },
+      );
     }
     if (!binding) {
-      throw usageError(`--source ${alias}=...: mapping ${mapping.name} does not say how to read ${alias} from CSV; declare it as { table, csv: {...} } (see "CSV sources" in README.md).`, { subject: alias });
+      throw usageError(
+        `--source ${alias}=...: mapping ${mapping.name} does not say how to read ${alias} from CSV; declare it as { table, csv: {...} } (see "CSV sources" in README.md).`,
+        { subject: alias },
+      );
     }
     csvSources[alias] = { ...binding, file };
   }
@@ -77,7 +83,9 @@ export function bindCsvSources(mapping: Mapping, files: Record<string, string> =
   }
   for (const [name, p] of Object.entries(mapping.projections ?? {})) {
     if (csvSources[p.table]?.file) {
-      throw usageError(`Projection ${name} adds a column to ${p.table}, which this run reads from CSV; read ${p.table} from its table.`, { subject: name });
+      throw usageError(`Projection ${name} adds a column to ${p.table}, which this run reads from CSV; read ${p.table} from its table.`, {
+        subject: name,
+      });
     }
   }
   const cutover = (mapping.cutover ?? []).filter((c) => !read.has(c.kind === 'renameTable' ? c.from : c.table));
@@ -95,9 +103,10 @@ function stagingAliases(mapping: Mapping, csvSources: Record<string, CsvSourceBi
   for (const [alias, binding] of Object.entries(csvSources)) {
     if (binding.file === null) continue;
     const staging = stagingTableName(alias);
-    const columns = binding.table === null
-      ? Object.fromEntries(Object.keys(binding.definition.columns).map((c) => [c, { 1: c }]))
-      : file.aliases[binding.table]?.columns ?? {};
+    const columns =
+      binding.table === null
+        ? Object.fromEntries(Object.keys(binding.definition.columns).map((c) => [c, { 1: c }]))
+        : (file.aliases[binding.table]?.columns ?? {});
     aliases[staging] = { table: { 1: staging }, columns };
   }
   return { ...file, aliases };
@@ -113,16 +122,24 @@ export function bindAsPlanned(mapping: Mapping, plan: Plan | null | undefined): 
     if (binding.file === null) continue;
     const path = planned[alias];
     if (path === undefined) {
-      throw usageError(`Run of ${mapping.name} read ${alias} from its table, not from ${binding.file}; leave out --source ${alias}.`, { subject: alias });
+      throw usageError(`Run of ${mapping.name} read ${alias} from its table, not from ${binding.file}; leave out --source ${alias}.`, {
+        subject: alias,
+      });
     }
     if (path !== binding.file) {
-      throw usageError(`The run of ${mapping.name} read ${alias} from ${path}, not ${binding.file}; finish it (or roll it back) with the same --source.`, { subject: alias });
+      throw usageError(
+        `The run of ${mapping.name} read ${alias} from ${path}, not ${binding.file}; finish it (or roll it back) with the same --source.`,
+        { subject: alias },
+      );
     }
   }
   const unbound = Object.fromEntries(Object.entries(planned).filter(([alias]) => mapping.csvSources[alias]?.file == null));
   for (const alias of Object.keys(unbound)) {
     if (!mapping.csvSources[alias]) {
-      throw usageError(`The run of ${mapping.name} read ${alias} from CSV, but the mapping no longer declares how; restore the csv declaration of ${alias}.`, { subject: alias });
+      throw usageError(
+        `The run of ${mapping.name} read ${alias} from CSV, but the mapping no longer declares how; restore the csv declaration of ${alias}.`,
+        { subject: alias },
+      );
     }
   }
   return Object.keys(unbound).length === 0 ? mapping : bindCsvSources(mapping, unbound);
@@ -131,19 +148,24 @@ export function bindAsPlanned(mapping: Mapping, plan: Plan | null | undefined): 
 /** The sources this mapping reads from CSV. */
 export function csvSourcesRead(mapping: Mapping): Array<CsvSourceBinding & { alias: string; staging: string; file: string }> {
   return Object.entries(mapping.csvSources ?? {}).flatMap(([alias, b]) =>
-    b.file === null ? [] : [{ ...b, alias, staging: stagingTableName(alias), file: b.file }]);
+    b.file === null ? [] : [{ ...b, alias, staging: stagingTableName(alias), file: b.file }],
+  );
 }
 
 /** CSV-only sources no file was given for. */
 export function csvSourcesWithoutFile(mapping: Mapping): string[] {
-  return Object.entries(mapping.csvSources ?? {}).filter(([, b]) => b.table === null && b.file === null).map(([alias]) => alias);
+  return Object.entries(mapping.csvSources ?? {})
+    .filter(([, b]) => b.table === null && b.file === null)
+    .map(([alias]) => alias);
 }
 
 /** The files of a path: itself, or a folder's `*.csv` files in name order. */
 export function csvFilesOf(path: string): string[] {
   if (!existsSync(path)) throw usageError(`The CSV source ${path} does not exist.`, { subject: path });
   if (!statSync(path).isDirectory()) return [path];
-  const files = readdirSync(path).filter((f) => /\.csv$/i.test(f) && statSync(join(path, f)).isFile()).sort();
+  const files = readdirSync(path)
+    .filter((f) => /\.csv$/i.test(f) && statSync(join(path, f)).isFile())
+    .sort();
   if (files.length === 0) throw usageError(`The folder ${path} holds no .csv files.`, { subject: path });
   return files.map((f) => join(path, f));
 }

@@ -6,11 +6,15 @@ import { bindCsvSources } from './binding.ts';
 
 /** `--source NAME=path` (repeatable): read a source from a CSV file or a folder of them. */
 export function sourceFlag(cmd: Command): Command {
-  return cmd.option('--source <name=path>', 'read a source from a CSV file, or a folder of CSV files (repeatable)', (value: string, all: Record<string, string> = {}) => {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(value);
-    if (!m) throw new InvalidArgumentError('expected NAME=path, e.g. pull=exports/ord_pull.csv');
-    return { ...all, [m[1]!]: m[2]! };
-  });
+  return cmd.option(
+    '--source <name=path>',
+    'read a source from a CSV file, or a folder of CSV files (repeatable)',
+    (value: string, all: Record<string, string> = {}) => {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(value);
+      if (!m) throw new InvalidArgumentError('expected NAME=path, e.g. pull=exports/ord_pull.csv');
+      return { ...all, [m[1]!]: m[2]! };
+    },
+  );
 }
 
 /** `--quarantine`: set bad CSV rows aside instead of refusing. */
@@ -19,19 +23,27 @@ export function quarantineFlag(cmd: Command): Command {
 }
 
 /** The mapping with the `--source` files bound. */
-export const withSourceFlags = (mapping: Mapping, flags: { source?: Record<string, string> }) => bindCsvSources(mapping, flags.source ?? {});
+export const withSourceFlags = (mapping: Mapping, flags: { source?: Record<string, string> }) =>
+  bindCsvSources(mapping, flags.source ?? {});
 
-const size = (bytes: number) => (bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${bytes} B`);
+const size = (bytes: number) =>
+  bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${bytes} B`;
 const shownDelimiter = (d: string) => (d === '\t' ? 'tab' : `'${d}'`);
 
 /** Lines under a CSV source in the rendered plan: each file's dialect (and whether detected), its rows and bad rows. */
 export function csvSourceLines(source: SourcePlan): string[] {
   const csv = source.csv;
   if (!csv) return [];
-  const lines = [`    read from CSV${csv.standsFor ? ` (stands for ${csv.standsFor})` : ''}: ${csv.records} row(s), ${csv.accepted} load, ${csv.bad} bad${csv.bad ? (csv.quarantine ? ' (quarantined)' : ' (refused without --quarantine)') : ''}; times in ${csv.zone} -> ${csv.tableZone}`];
+  const lines = [
+    `    read from CSV${csv.standsFor ? ` (stands for ${csv.standsFor})` : ''}: ${csv.records} row(s), ${csv.accepted} load, ${csv.bad} bad${csv.bad ? (csv.quarantine ? ' (quarantined)' : ' (refused without --quarantine)') : ''}; times in ${csv.zone} -> ${csv.tableZone}`,
+  ];
   for (const f of csv.files) {
-    lines.push(`    ${basename(f.path)} (${size(f.bytes)}, sha256 ${f.sha256.slice(0, 12)}): ${f.records} row(s), ${f.bad} bad${f.emptyLines ? `, ${f.emptyLines} empty line(s)` : ''}`);
-    lines.push(`      encoding ${f.encoding.value} (${f.encoding.detected ? `detected: ${f.encoding.reason}` : 'declared'}); delimiter ${shownDelimiter(f.delimiter.value)} (${f.delimiter.detected ? `detected: ${f.delimiter.reason}` : 'declared'}); quote ${f.quote}; header ${f.header}`);
+    lines.push(
+      `    ${basename(f.path)} (${size(f.bytes)}, sha256 ${f.sha256.slice(0, 12)}): ${f.records} row(s), ${f.bad} bad${f.emptyLines ? `, ${f.emptyLines} empty line(s)` : ''}`,
+    );
+    lines.push(
+      `      encoding ${f.encoding.value} (${f.encoding.detected ? `detected: ${f.encoding.reason}` : 'declared'}); delimiter ${shownDelimiter(f.delimiter.value)} (${f.delimiter.detected ? `detected: ${f.delimiter.reason}` : 'declared'}); quote ${f.quote}; header ${f.header}`,
+    );
     if (f.unreadable) lines.push(`      UNREADABLE from line ${f.unreadable.line}: ${f.unreadable.message}`);
   }
   return lines;

@@ -93,10 +93,7 @@ export type CsvColumn =
 export type CsvColumnType = CsvColumn['type'];
 
 /** A mapping's source: a table (by name), a table that can also be read from a CSV export, or only CSV. */
-export type SourceDefinition =
-  | string
-  | { table: string; csv?: CsvSourceDefinition }
-  | { csv: CsvSourceDefinition & { file?: string } };
+export type SourceDefinition = string | { table: string; csv?: CsvSourceDefinition } | { csv: CsvSourceDefinition & { file?: string } };
 
 /** The table a CSV source is loaded into: the tool's own, never backed up, renamed or kept after restore and rollback. */
 export function stagingTableName(alias: string): string {
@@ -113,8 +110,12 @@ export function csvDefinitionProblems(alias: string, d: CsvSourceDefinition): st
   if (d.delimiter !== undefined && [...d.delimiter].length !== 1) problems.push(`${where}: delimiter must be one character`);
   if (d.quote !== undefined && [...d.quote].length !== 1) problems.push(`${where}: quote must be one character`);
   if (d.delimiter !== undefined && d.delimiter === (d.quote ?? '"')) problems.push(`${where}: delimiter and quote are the same character`);
-  if (d.encoding !== undefined && !csvEncodings.includes(d.encoding)) problems.push(`${where}: encoding '${d.encoding}' is not one of ${csvEncodings.join(', ')}`);
-  for (const [name, zone] of [['zone', d.zone], ['tableZone', d.tableZone]] as const) {
+  if (d.encoding !== undefined && !csvEncodings.includes(d.encoding))
+    problems.push(`${where}: encoding '${d.encoding}' is not one of ${csvEncodings.join(', ')}`);
+  for (const [name, zone] of [
+    ['zone', d.zone],
+    ['tableZone', d.tableZone],
+  ] as const) {
     if (zone !== undefined && !IANAZone.isValidZone(zone)) problems.push(`${where}: ${name} '${zone}' is not an IANA time zone`);
   }
   if (Array.isArray(d.header) && d.header.length === 0) problems.push(`${where}: header lists no columns`);
@@ -127,12 +128,18 @@ export function csvDefinitionProblems(alias: string, d: CsvSourceDefinition): st
     headerNames.set(from, column);
     if (Array.isArray(d.header) && !d.header.includes(from)) problems.push(`${at} reads field '${from}', which header does not list`);
     switch (c.type) {
-      case 'integer': case 'text': case 'boolean': break;
-      case 'decimal':
-        if (c.decimalSeparator !== undefined && c.decimalSeparator.length !== 1) problems.push(`${at}: decimalSeparator must be one character`);
+      case 'integer':
+      case 'text':
+      case 'boolean':
         break;
-      case 'date': case 'datetime':
-        if (!Array.isArray(c.formats) || c.formats.length === 0) problems.push(`${at}: a ${c.type} needs formats (luxon formats, 'iso' or 'excel')`);
+      case 'decimal':
+        if (c.decimalSeparator !== undefined && c.decimalSeparator.length !== 1)
+          problems.push(`${at}: decimalSeparator must be one character`);
+        break;
+      case 'date':
+      case 'datetime':
+        if (!Array.isArray(c.formats) || c.formats.length === 0)
+          problems.push(`${at}: a ${c.type} needs formats (luxon formats, 'iso' or 'excel')`);
         for (const f of c.formats ?? []) {
           if (f !== 'iso' && f !== 'excel' && !formatParser(f).isValid) {
             problems.push(`${at}: '${f}' is not a luxon format`);

@@ -15,10 +15,19 @@ export const textEncodings = ['utf8', 'utf16le', 'utf16be', 'cp1252', 'cp1250', 
 export type TextEncoding = (typeof textEncodings)[number];
 
 /** How messages and the plan name each encoding. */
-export const encodingName = (e: TextEncoding): string => ({
-  utf8: 'UTF-8', utf16le: 'UTF-16LE', utf16be: 'UTF-16BE', cp1252: 'cp1252', cp1250: 'cp1250', cp1251: 'cp1251',
-  'koi8-r': 'KOI8-R', shift_jis: 'Shift_JIS', gbk: 'GBK', big5: 'Big5',
-})[e];
+export const encodingName = (e: TextEncoding): string =>
+  ({
+    utf8: 'UTF-8',
+    utf16le: 'UTF-16LE',
+    utf16be: 'UTF-16BE',
+    cp1252: 'cp1252',
+    cp1250: 'cp1250',
+    cp1251: 'cp1251',
+    'koi8-r': 'KOI8-R',
+    shift_jis: 'Shift_JIS',
+    gbk: 'GBK',
+    big5: 'Big5',
+  })[e];
 
 const singleByte = new Set<TextEncoding>(['cp1252', 'cp1250', 'cp1251', 'koi8-r']);
 const iconvName = (e: TextEncoding) => (e === 'cp1252' ? 'windows-1252' : e);
@@ -104,7 +113,9 @@ export function encodeText(text: string, encoding: TextEncoding): Buffer {
       const backChars = [...back];
       const at = chars.findIndex((c, i) => c !== backChars[i]);
       const char = chars[at < 0 ? 0 : at]!;
-      throw new Error(`'${char}' (U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) cannot be written in ${encodingName(encoding)}`);
+      throw new Error(
+        `'${char}' (U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) cannot be written in ${encodingName(encoding)}`,
+      );
     }
   }
   return bytes;
@@ -281,10 +292,11 @@ function utf16Decoder(bigEndian: boolean): ChunkDecoder {
   let carry: Buffer = Buffer.alloc(0);
   let first = true;
   const [bom0, bom1] = bigEndian ? [0xfe, 0xff] : [0xff, 0xfe];
-  const lone = (text: string) => text.replace(loneSurrogate, (u) => {
-    const code = u.charCodeAt(0);
-    return bigEndian ? byteMarker(code >> 8) + byteMarker(code & 0xff) : byteMarker(code & 0xff) + byteMarker(code >> 8);
-  });
+  const lone = (text: string) =>
+    text.replace(loneSurrogate, (u) => {
+      const code = u.charCodeAt(0);
+      return bigEndian ? byteMarker(code >> 8) + byteMarker(code & 0xff) : byteMarker(code & 0xff) + byteMarker(code >> 8);
+    });
   const decode = (bytes: Buffer) => lone((bigEndian ? Buffer.from(bytes).swap16() : bytes).toString('utf16le'));
   return {
     write(chunk) {

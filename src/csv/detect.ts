@@ -58,7 +58,7 @@ export async function detectEncoding(path: string): Promise<Detected<TextEncodin
 
 const hex = (b: number) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`;
 const cp1252Undefined = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
-const declareIt = 'declare its encoding in the mapping\'s csv source (encoding: cp1252, cp1250, cp1251, koi8-r, shift_jis, gbk, big5, ...)';
+const declareIt = "declare its encoding in the mapping's csv source (encoding: cp1252, cp1250, cp1251, koi8-r, shift_jis, gbk, big5, ...)";
 
 /**
  * cp1252 for a file that is not UTF-8 from `offset` on (where `body` starts), when the rest of the file looks like
@@ -72,13 +72,18 @@ async function cp1252If(path: string, body: Buffer, offset: number): Promise<Det
   for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) {
     for (const b of piece as Buffer) {
       if (cp1252Undefined.has(b)) {
-        throw usageError(`${path} is ${notUtf8}, and not cp1252 either (byte ${hex(b)} at offset ${position} is not a cp1252 character): ${declareIt}.`, { subject: path });
+        throw usageError(
+          `${path} is ${notUtf8}, and not cp1252 either (byte ${hex(b)} at offset ${position} is not a cp1252 character): ${declareIt}.`,
+          { subject: path },
+        );
       }
       run = b >= 0x80 ? run + 1 : 0;
       if (run === 3) {
         throw usageError(
           `${path} is ${notUtf8}, and its encoding cannot be told safely: three non-ASCII bytes in a row at offset ${position - 2} ` +
-          `look like multi-byte or Cyrillic text (UTF-8 with a damaged byte, Shift_JIS, GBK, Big5, cp1251, KOI8-R), not Western cp1252: ${declareIt}.`, { subject: path });
+            `look like multi-byte or Cyrillic text (UTF-8 with a damaged byte, Shift_JIS, GBK, Big5, cp1251, KOI8-R), not Western cp1252: ${declareIt}.`,
+          { subject: path },
+        );
       }
       position++;
     }
@@ -119,16 +124,19 @@ const shown = (d: string) => (d === '\t' ? 'tab' : `'${d}'`);
 export function detectDelimiter(sample: string, quote = '"'): Detected<string> {
   const lines = sampleLines(sample, quote, 30);
   if (lines.length === 0) return { value: ',', detected: true, reason: 'empty file: comma assumed' };
-  const counts = candidates.map((c) => {
-    const perLine = lines.map((l) => l.get(c) ?? 0);
-    return { c, first: perLine[0]!, agreeing: perLine.filter((n) => n === perLine[0]).length };
-  }).filter((x) => x.first > 0);
+  const counts = candidates
+    .map((c) => {
+      const perLine = lines.map((l) => l.get(c) ?? 0);
+      return { c, first: perLine[0]!, agreeing: perLine.filter((n) => n === perLine[0]).length };
+    })
+    .filter((x) => x.first > 0);
   if (counts.length === 0) return { value: ',', detected: true, reason: 'no delimiter on the first line: comma assumed (one column?)' };
   // The delimiter occurs as often on (nearly) every line as on the first; a broken line does not change that.
   const best = counts.sort((a, b) => b.agreeing - a.agreeing || b.first - a.first)[0]!;
   const every = best.agreeing === lines.length;
   return {
-    value: best.c, detected: true,
+    value: best.c,
+    detected: true,
     reason: `${shown(best.c)} ${best.first} time(s) on ${every ? 'each' : `${best.agreeing}`} of the first ${lines.length} line(s)`,
   };
 }

@@ -89,11 +89,17 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
   const declared = Object.keys(definition.columns);
   for (const name of declared) {
     if (!byName.has(name)) {
-      throw usageError(`CSV source ${options.alias}: column ${name} is declared, but the table it stands for has no such column (it has ${[...byName.keys()].join(', ')}).`, { subject: options.alias });
+      throw usageError(
+        `CSV source ${options.alias}: column ${name} is declared, but the table it stands for has no such column (it has ${[...byName.keys()].join(', ')}).`,
+        { subject: options.alias },
+      );
     }
   }
   if (table.primaryKey.length !== 1 || table.primaryKey[0] !== definition.key) {
-    throw usageError(`CSV source ${options.alias}: the key ${definition.key} must be the primary key of the table it stands for (which is ${table.primaryKey.join(', ') || 'none'}).`, { subject: options.alias });
+    throw usageError(
+      `CSV source ${options.alias}: the key ${definition.key} must be the primary key of the table it stands for (which is ${table.primaryKey.join(', ') || 'none'}).`,
+      { subject: options.alias },
+    );
   }
   const tableZone = new ZoneClock(definition.tableZone ?? 'UTC');
   const context = {
@@ -116,13 +122,17 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
   const writer = new BatchWriter(db, options.staging, declared, columns, definition.key, reportBad, options.onBatch);
 
   for (const [i, path] of options.files.entries()) {
-    const encoding = options.dialects?.[i]?.encoding ?? (definition.encoding
-      ? { value: declaredEncoding(definition.encoding), detected: false, reason: 'declared' }
-      : await detectEncoding(path));
+    const encoding =
+      options.dialects?.[i]?.encoding ??
+      (definition.encoding
+        ? { value: declaredEncoding(definition.encoding), detected: false, reason: 'declared' }
+        : await detectEncoding(path));
     const quote = definition.quote ?? '"';
-    const delimiter = options.dialects?.[i]?.delimiter ?? (definition.delimiter !== undefined
-      ? { value: definition.delimiter, detected: false, reason: 'declared' }
-      : detectDelimiter(await readSample(path, encoding.value), quote));
+    const delimiter =
+      options.dialects?.[i]?.delimiter ??
+      (definition.delimiter !== undefined
+        ? { value: definition.delimiter, detected: false, reason: 'declared' }
+        : detectDelimiter(await readSample(path, encoding.value), quote));
     const dialect: CsvDialect = { encoding: encoding.value, delimiter: delimiter.value, quote };
     const stats = newFileStats();
     const nulls = context.nulls;
@@ -134,18 +144,34 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
     }
     for await (const record of readCsvRecords(path, dialect, stats)) {
       if (fieldIndex === null) {
-        ({ fieldIndex, expected } = fieldPlan(options.alias, definition, record.fields.map((f) => f.trim()), path, record.line));
+        ({ fieldIndex, expected } = fieldPlan(
+          options.alias,
+          definition,
+          record.fields.map((f) => f.trim()),
+          path,
+          record.line,
+        ));
         continue;
       }
       stats.records++;
       const raw = () => encodeRaw(record.raw, dialect.encoding);
       if (hasInvalidBytes(record.raw)) {
-        await reportBad({ file: path, line: record.line, reason: `bytes that are not valid ${encodingName(encoding.value)} (first: ${firstInvalidByte(record.raw)})` }, raw());
+        await reportBad(
+          {
+            file: path,
+            line: record.line,
+            reason: `bytes that are not valid ${encodingName(encoding.value)} (first: ${firstInvalidByte(record.raw)})`,
+          },
+          raw(),
+        );
         continue;
       }
       const fields = record.fields;
       if (fields.length !== expected) {
-        await reportBad({ file: path, line: record.line, reason: `wrong number of fields: ${fields.length} (expected ${expected})` }, raw());
+        await reportBad(
+          { file: path, line: record.line, reason: `wrong number of fields: ${fields.length} (expected ${expected})` },
+          raw(),
+        );
         continue;
       }
       let quoted: boolean[] | null = null;
@@ -170,9 +196,17 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
     await writer.flush();
     result.records += stats.records;
     result.files.push({
-      path, bytes: stats.bytes, sha256: stats.sha256, encoding, delimiter, quote,
+      path,
+      bytes: stats.bytes,
+      sha256: stats.sha256,
+      encoding,
+      delimiter,
+      quote,
       header: Array.isArray(definition.header) || definition.header === false ? 'declared' : 'first line',
-      records: stats.records, emptyLines: stats.emptyLines, bad: 0, unreadable: stats.unreadable,
+      records: stats.records,
+      emptyLines: stats.emptyLines,
+      bad: 0,
+      unreadable: stats.unreadable,
     });
   }
   result.accepted = await writer.finish();
@@ -190,7 +224,11 @@ function trimBadRows(rows: BadRow[], files: readonly string[], limit: number): v
 
 /** Which field of the file each declared column reads, from the header names; a header the declaration does not cover is a usage error. */
 function fieldPlan(
-  alias: string, definition: CsvSourceDefinition, header: string[], path: string, line: number | null,
+  alias: string,
+  definition: CsvSourceDefinition,
+  header: string[],
+  path: string,
+  line: number | null,
 ): { fieldIndex: number[]; expected: number } {
   const where = `${basename(path)}${line === null ? '' : ` line ${line}`}`;
   const ignored = new Set(definition.ignore ?? []);
@@ -209,7 +247,8 @@ function fieldPlan(
   }
   const fieldIndex = Object.entries(definition.columns).map(([column, c]) => {
     const at = header.indexOf(c.from ?? column);
-    if (at < 0) throw usageError(`CSV source ${alias}: ${where} has no column ${c.from ?? column} (it has ${header.join(', ')}).`, { subject: path });
+    if (at < 0)
+      throw usageError(`CSV source ${alias}: ${where} has no column ${c.from ?? column} (it has ${header.join(', ')}).`, { subject: path });
     return at;
   });
   return { fieldIndex, expected: header.length };
@@ -235,8 +274,12 @@ class BatchWriter {
   private readonly sql: string;
 
   constructor(
-    private readonly db: Db, private readonly table: string, columnNames: string[], private readonly columns: ColumnInfo[],
-    private readonly key: string, private readonly bad: (row: BadRow, raw: Buffer) => Promise<void>,
+    private readonly db: Db,
+    private readonly table: string,
+    columnNames: string[],
+    private readonly columns: ColumnInfo[],
+    private readonly key: string,
+    private readonly bad: (row: BadRow, raw: Buffer) => Promise<void>,
     private readonly committed?: (accepted: number) => void,
   ) {
     this.sql = `INSERT INTO ${quoteId(table)} (${columnNames.map(quoteId).join(', ')}) VALUES ?`;
@@ -307,7 +350,10 @@ class BatchWriter {
       if (!isRowError(error)) throw databaseError(`Loading ${entries.length} rows into ${this.table}`, error);
       if (entries.length === 1) {
         const e = entries[0]!;
-        await this.bad({ file: e.file, line: e.line, reason: rowErrorReason(error, this.columns, this.key, e) }, encodeRaw(e.raw, e.encoding));
+        await this.bad(
+          { file: e.file, line: e.line, reason: rowErrorReason(error, this.columns, this.key, e) },
+          encodeRaw(e.raw, e.encoding),
+        );
         return;
       }
       const half = Math.ceil(entries.length / 2);
@@ -329,7 +375,10 @@ function isRowError(error: unknown): boolean {
 /** The server's refusal of one row, in the words of the rest of the report. */
 function rowErrorReason(error: unknown, columns: ColumnInfo[], key: string, entry: Entry): string {
   const errno = Number((error as { errno?: unknown }).errno);
-  const message = String((error as { sqlMessage?: unknown; message?: unknown }).sqlMessage ?? (error as Error).message).replace(/ at row \d+$/, '');
+  const message = String((error as { sqlMessage?: unknown; message?: unknown }).sqlMessage ?? (error as Error).message).replace(
+    / at row \d+$/,
+    '',
+  );
   const name = /column [`']?(?:[^`'.]*[`']?\.[`']?)*([^`'.]+)[`']?/i.exec(message)?.[1];
   const column = columns.find((c) => c.name === name);
   switch (errno) {
@@ -339,13 +388,18 @@ function rowErrorReason(error: unknown, columns: ColumnInfo[], key: string, entr
         ? `duplicate key: ${key} ${entry.values[keyIndex] ?? ''} was loaded from an earlier line`
         : `duplicate value in a unique key (${message})`;
     }
-    case 1406: return `${name}: too long for ${column?.columnType ?? 'its column'}`;
-    case 1264: case 1690: return `${name}: out of range for ${column?.columnType ?? 'its column'}`;
+    case 1406:
+      return `${name}: too long for ${column?.columnType ?? 'its column'}`;
+    case 1264:
+    case 1690:
+      return `${name}: out of range for ${column?.columnType ?? 'its column'}`;
     case 1366:
       return /Incorrect string value/i.test(message)
-        ? `${name}: has characters that ${column?.charset ?? 'the column\'s character set'} cannot hold`
+        ? `${name}: has characters that ${column?.charset ?? "the column's character set"} cannot hold`
         : `${name}: not a valid ${column?.columnType ?? 'value'} (${message})`;
-    case 1048: return `${name}: empty, and the column cannot be NULL`;
-    default: return message;
+    case 1048:
+      return `${name}: empty, and the column cannot be NULL`;
+    default:
+      return message;
   }
 }

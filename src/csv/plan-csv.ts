@@ -43,7 +43,11 @@ export interface CsvPlanOptions {
  * the plan unless `quarantine`; a file whose quoting breaks refuses it always.
  */
 export async function buildPlanWithCsv(
-  db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides = {}, options: CsvPlanOptions = {},
+  db: Db,
+  mapping: Mapping,
+  now: Date,
+  overrides: PlanOverrides = {},
+  options: CsvPlanOptions = {},
 ): Promise<Plan> {
   const read = csvSourcesRead(mapping);
   const withoutFile = csvSourcesWithoutFile(mapping);
@@ -54,15 +58,28 @@ export async function buildPlanWithCsv(
     for (const source of read) {
       const files = csvFilesOf(source.file);
       const loaded = await loadCsvSource(db, {
-        alias: source.alias, definition: source.definition, files, staging: source.staging, temporary: true,
-        comment: `eventshift plan of ${mapping.name}`, badRowLimit: problemKeyLimit,
+        alias: source.alias,
+        definition: source.definition,
+        files,
+        staging: source.staging,
+        temporary: true,
+        comment: `eventshift plan of ${mapping.name}`,
+        badRowLimit: problemKeyLimit,
       });
       staged.set(source.staging, loaded.table);
       facts.set(source.alias, {
-        path: source.file, standsFor: source.table, staging: source.staging, key: source.definition.key,
-        zone: source.definition.zone ?? source.definition.tableZone ?? 'UTC', tableZone: source.definition.tableZone ?? 'UTC',
-        quarantine: options.quarantine === true, files: loaded.files, records: loaded.records, accepted: loaded.accepted,
-        bad: loaded.bad, badRows: loaded.badRows,
+        path: source.file,
+        standsFor: source.table,
+        staging: source.staging,
+        key: source.definition.key,
+        zone: source.definition.zone ?? source.definition.tableZone ?? 'UTC',
+        tableZone: source.definition.tableZone ?? 'UTC',
+        quarantine: options.quarantine === true,
+        files: loaded.files,
+        records: loaded.records,
+        accepted: loaded.accepted,
+        bad: loaded.bad,
+        badRows: loaded.badRows,
       });
     }
     const plan = await buildPlan(db, mapping, now, overrides, staged);
@@ -73,7 +90,9 @@ export async function buildPlanWithCsv(
 }
 
 function withCsvFacts(plan: Plan, facts: Map<string, CsvSourcePlan>, withoutFile: string[]): Plan {
-  const refusals: string[] = withoutFile.map((alias) => `Source ${alias} is read from CSV, and no file was given: pass --source ${alias}=PATH.`);
+  const refusals: string[] = withoutFile.map(
+    (alias) => `Source ${alias} is read from CSV, and no file was given: pass --source ${alias}=PATH.`,
+  );
   const problems: ProblemFinding[] = [];
   for (const source of plan.sources) {
     const csv = facts.get(source.alias);
@@ -81,8 +100,10 @@ function withCsvFacts(plan: Plan, facts: Map<string, CsvSourcePlan>, withoutFile
     source.csv = csv;
     for (const file of csv.files) {
       if (file.unreadable) {
-        refusals.push(`${basename(file.path)} cannot be read from line ${file.unreadable.line} on (${file.unreadable.message}): ` +
-          'its quoting is broken there, so where its rows end cannot be known; fix the file. Nothing was written.');
+        refusals.push(
+          `${basename(file.path)} cannot be read from line ${file.unreadable.line} on (${file.unreadable.message}): ` +
+            'its quoting is broken there, so where its rows end cannot be known; fix the file. Nothing was written.',
+        );
       }
     }
     if (csv.bad === 0) continue;
@@ -98,7 +119,9 @@ function withCsvFacts(plan: Plan, facts: Map<string, CsvSourcePlan>, withoutFile
     };
     problems.push(finding);
     if (finding.severity === 'fatal') {
-      refusals.push(`${csv.bad} ${finding.description}: ${finding.keys.join('; ')}${csv.bad > finding.keys.length ? '; ...' : ''}. Fix them, or run with --quarantine to set them aside.`);
+      refusals.push(
+        `${csv.bad} ${finding.description}: ${finding.keys.join('; ')}${csv.bad > finding.keys.length ? '; ...' : ''}. Fix them, or run with --quarantine to set them aside.`,
+      );
     }
   }
   const all = [...refusals, ...plan.refusals];

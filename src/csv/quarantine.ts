@@ -14,7 +14,11 @@ export class QuarantineWriter {
   private rows: unknown[][] = [];
   written = 0;
 
-  constructor(private readonly db: Db, private readonly runId: number, private readonly source: string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly runId: number,
+    private readonly source: string,
+  ) {}
 
   /** Removes what an earlier, interrupted load of this run and source set aside: a load always starts from scratch. */
   async clear(): Promise<void> {
@@ -39,7 +43,9 @@ export class QuarantineWriter {
 export async function quarantinedRows(db: Db, runId: number): Promise<Map<string, number>> {
   if (!(await tableExists(db, 'eventshift_quarantine'))) return new Map();
   const rows = await db.query<{ source: string; n: string | number }>(
-    'SELECT source, COUNT(*) AS n FROM eventshift_quarantine WHERE run_id = ? GROUP BY source', [runId]);
+    'SELECT source, COUNT(*) AS n FROM eventshift_quarantine WHERE run_id = ? GROUP BY source',
+    [runId],
+  );
   return new Map(rows.map((r) => [r.source, Number(r.n)]));
 }
 
@@ -64,7 +70,9 @@ export async function writeQuarantineCsv(db: Db, runId: number, plan: Plan, dir:
   for (;;) {
     const rows = await db.query<{ id: string | number; source: string; file: string; line: string | number; reason: string; raw: Buffer }>(
       `SELECT id, source, file, line, reason, raw FROM eventshift_quarantine
-        WHERE run_id = ? AND (source, file, line, id) > (?, ?, ?, ?) ORDER BY source, file, line, id LIMIT 1000`, [runId, ...after]);
+        WHERE run_id = ? AND (source, file, line, id) > (?, ?, ?, ?) ORDER BY source, file, line, id LIMIT 1000`,
+      [runId, ...after],
+    );
     if (rows.length === 0) break;
     for (const r of rows) {
       const text = readable(decodeAll(r.raw, encodings.get(r.file) ?? 'utf8'));

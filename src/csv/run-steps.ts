@@ -27,26 +27,44 @@ const ownerOf = (mapping: string) => `eventshift staging of ${mapping} `;
  * is simply done again. A file that changed since the plan stops the run: its counts and ranges would be wrong.
  */
 export async function loadRunCsvSource(
-  db: Db, mapping: Mapping, source: SourcePlan, runId: number,
+  db: Db,
+  mapping: Mapping,
+  source: SourcePlan,
+  runId: number,
   hooks: { faultPoint: (name: string) => void; log?: (line: string) => void; onProgress?: (rows: number, total: number) => void },
 ): Promise<void> {
   const csv = source.csv!;
   const binding = mapping.csvSources[source.alias];
-  if (!binding) throw usageError(`Run ${runId} reads ${source.alias} from CSV, and mapping ${mapping.name} no longer declares how.`, { subject: source.alias });
+  if (!binding)
+    throw usageError(`Run ${runId} reads ${source.alias} from CSV, and mapping ${mapping.name} no longer declares how.`, {
+      subject: source.alias,
+    });
   const owner = await stagingOwner(db, csv.staging);
   if (owner !== null && !owner.startsWith(ownerOf(mapping.name))) {
-    throw refusal(`The table ${csv.staging} belongs to another run (${owner || 'no owner recorded'}); restore or roll that run back first.`, { subject: csv.staging });
+    throw refusal(
+      `The table ${csv.staging} belongs to another run (${owner || 'no owner recorded'}); restore or roll that run back first.`,
+      { subject: csv.staging },
+    );
   }
   for (const file of csv.files) {
-    const size = await stat(file.path).then((s) => s.size, () => null);
-    if (size !== file.bytes) throw changedSincePlan(runId, file.path, size === null ? 'it is gone' : `it has ${size} bytes, not ${file.bytes}`);
+    const size = await stat(file.path).then(
+      (s) => s.size,
+      () => null,
+    );
+    if (size !== file.bytes)
+      throw changedSincePlan(runId, file.path, size === null ? 'it is gone' : `it has ${size} bytes, not ${file.bytes}`);
   }
   const quarantine = new QuarantineWriter(db, runId, source.alias);
   await quarantine.clear();
   let first = true;
   const loaded = await loadCsvSource(db, {
-    alias: source.alias, definition: binding.definition, files: csv.files.map((f) => f.path), dialects: csv.files,
-    staging: csv.staging, temporary: false, comment: `${ownerOf(mapping.name)}source ${source.alias}, run ${runId}`,
+    alias: source.alias,
+    definition: binding.definition,
+    files: csv.files.map((f) => f.path),
+    dialects: csv.files,
+    staging: csv.staging,
+    temporary: false,
+    comment: `${ownerOf(mapping.name)}source ${source.alias}, run ${runId}`,
     onBadRow: csv.quarantine ? (row, raw) => quarantine.add(row, raw) : undefined,
     onBatch: (rows) => {
       hooks.onProgress?.(rows, csv.accepted);
@@ -61,14 +79,22 @@ export async function loadRunCsvSource(
     if (file.sha256 !== csv.files[i]!.sha256) throw changedSincePlan(runId, file.path, 'its SHA-256 differs');
   }
   if (loaded.records !== csv.records || loaded.accepted !== csv.accepted || loaded.bad !== csv.bad) {
-    throw refusal(`Run ${runId}: loading ${source.alias} gave ${loaded.accepted} rows and ${loaded.bad} bad of ${loaded.records}, the plan ${csv.accepted} and ${csv.bad} of ${csv.records}; roll the run back and plan again.`);
+    throw refusal(
+      `Run ${runId}: loading ${source.alias} gave ${loaded.accepted} rows and ${loaded.bad} bad of ${loaded.records}, the plan ${csv.accepted} and ${csv.bad} of ${csv.records}; roll the run back and plan again.`,
+    );
   }
-  if (loaded.bad > 0 && !csv.quarantine) throw refusal(`Run ${runId}: ${loaded.bad} row(s) of ${source.alias} cannot be loaded, and the run was not started with --quarantine.`);
-  hooks.log?.(`Loaded ${loaded.accepted} row(s) of ${csv.files.map((f) => basename(f.path)).join(', ')} into ${csv.staging}${loaded.bad ? `; ${loaded.bad} set aside in eventshift_quarantine` : ''}.`);
+  if (loaded.bad > 0 && !csv.quarantine)
+    throw refusal(`Run ${runId}: ${loaded.bad} row(s) of ${source.alias} cannot be loaded, and the run was not started with --quarantine.`);
+  hooks.log?.(
+    `Loaded ${loaded.accepted} row(s) of ${csv.files.map((f) => basename(f.path)).join(', ')} into ${csv.staging}${loaded.bad ? `; ${loaded.bad} set aside in eventshift_quarantine` : ''}.`,
+  );
 }
 
 function changedSincePlan(runId: number, path: string, how: string) {
-  return refusal(`${path} changed since run ${runId} planned it (${how}); put the planned file back, or roll the run back and plan again.`, { subject: path });
+  return refusal(
+    `${path} changed since run ${runId} planned it (${how}); put the planned file back, or roll the run back and plan again.`,
+    { subject: path },
+  );
 }
 
 /** Drops the staging tables of a plan's CSV sources (restore and rollback: the run is over; the tables are the tool's own). */
@@ -104,21 +130,30 @@ export async function csvChecks(db: Db, plan: Plan, runId: number): Promise<Arra
     const setAside = quarantined.get(source.alias) ?? 0;
     const files = csv.files.map((f) => basename(f.path)).join(', ');
     if (accepted + setAside !== csv.records) {
-      failures.push({ key: source.alias, reason: `${accepted} loaded + ${setAside} quarantined = ${accepted + setAside}, but ${files} hold ${csv.records} row(s)` });
+      failures.push({
+        key: source.alias,
+        reason: `${accepted} loaded + ${setAside} quarantined = ${accepted + setAside}, but ${files} hold ${csv.records} row(s)`,
+      });
     }
     if (setAside !== (csv.quarantine ? csv.bad : 0)) {
       failures.push({ key: source.alias, reason: `${setAside} row(s) quarantined, the plan found ${csv.bad} bad` });
     }
     for (const file of csv.files) {
       if (!existsSync(file.path)) continue;
-      if ((await digestFile(file.path)).sha256 !== file.sha256) failures.push({ key: file.path, reason: 'the file changed since the run read it' });
+      if ((await digestFile(file.path)).sha256 !== file.sha256)
+        failures.push({ key: file.path, reason: 'the file changed since the run read it' });
     }
     checks.push({
-      id: `${source.alias}.csv.rows`, kind: 'count', table: csv.staging,
+      id: `${source.alias}.csv.rows`,
+      kind: 'count',
+      table: csv.staging,
       title: `${source.alias}: ${accepted} row(s) loaded + ${setAside} quarantined = the ${csv.records} row(s) of ${files}`,
-      ok: failures.length === 0, expected: csv.records, actual: accepted + setAside, failures, failureCount: failures.length,
+      ok: failures.length === 0,
+      expected: csv.records,
+      actual: accepted + setAside,
+      failures,
+      failureCount: failures.length,
     });
   }
   return checks;
 }
-

@@ -11,7 +11,9 @@ import type { CsvColumn, CsvSourceDefinition } from './declaration.ts';
  * into a real one, which stays until the run is restored or rolled back so that `verify` can run again.
  */
 export function stagingTableSql(
-  definition: CsvSourceDefinition, staging: string, options: { temporary: boolean; comment: string },
+  definition: CsvSourceDefinition,
+  staging: string,
+  options: { temporary: boolean; comment: string },
 ): string {
   const create = options.temporary ? 'CREATE TEMPORARY TABLE' : 'CREATE TABLE';
   let sql: string;
@@ -22,8 +24,9 @@ export function stagingTableSql(
     // The table's own COMMENT (if any) gives way to the staging table's, which names its owner.
     sql = sql.replace(/\s+COMMENT\s*=?\s*'(?:[^']|'')*'\s*$/i, '');
   } else {
-    const lines = Object.entries(definition.columns).map(([name, c]) =>
-      `${quoteId(name)} ${c.sql ?? defaultSqlType(c)}${name === definition.key ? ' NOT NULL' : ' NULL'}`);
+    const lines = Object.entries(definition.columns).map(
+      ([name, c]) => `${quoteId(name)} ${c.sql ?? defaultSqlType(c)}${name === definition.key ? ' NOT NULL' : ' NULL'}`,
+    );
     lines.push(`PRIMARY KEY (${quoteId(definition.key)})`);
     sql = `${create} ${quoteId(staging)} (\n  ${lines.join(',\n  ')}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
   }
@@ -32,12 +35,18 @@ export function stagingTableSql(
 
 function defaultSqlType(c: CsvColumn): string {
   switch (c.type) {
-    case 'integer': return 'BIGINT';
-    case 'decimal': return 'DECIMAL(38,10)';
-    case 'boolean': return 'TINYINT(1)';
-    case 'text': return 'LONGTEXT';
-    case 'date': return 'DATE';
-    case 'datetime': return 'DATETIME';
+    case 'integer':
+      return 'BIGINT';
+    case 'decimal':
+      return 'DECIMAL(38,10)';
+    case 'boolean':
+      return 'TINYINT(1)';
+    case 'text':
+      return 'LONGTEXT';
+    case 'date':
+      return 'DATE';
+    case 'datetime':
+      return 'DATETIME';
   }
 }
 
@@ -46,14 +55,18 @@ function defaultSqlType(c: CsvColumn): string {
  */
 export async function describeStaging(db: Db, table: string): Promise<TableInfo> {
   const columns = await db.query<{ Field: string; Type: string; Collation: string | null; Null: string; Extra: string }>(
-    `SHOW FULL COLUMNS FROM ${quoteId(table)}`);
+    `SHOW FULL COLUMNS FROM ${quoteId(table)}`,
+  );
   const keys = await db.query<{ Key_name: string; Column_name: string; Seq_in_index: string | number }>(`SHOW KEYS FROM ${quoteId(table)}`);
   return {
     name: table,
     engine: null,
     autoIncrement: null,
     approxRows: 0,
-    primaryKey: keys.filter((k) => k.Key_name === 'PRIMARY').sort((a, b) => Number(a.Seq_in_index) - Number(b.Seq_in_index)).map((k) => k.Column_name),
+    primaryKey: keys
+      .filter((k) => k.Key_name === 'PRIMARY')
+      .sort((a, b) => Number(a.Seq_in_index) - Number(b.Seq_in_index))
+      .map((k) => k.Column_name),
     columns: columns.map((c): ColumnInfo => ({
       name: c.Field,
       dataType: c.Type.toLowerCase().split(/[ (]/)[0]!,
@@ -74,6 +87,8 @@ export async function dropStaging(db: Db, table: string, temporary: boolean): Pr
 /** The staging table's comment (who owns it), or null when there is no such (non-temporary) table. */
 export async function stagingOwner(db: Db, table: string): Promise<string | null> {
   const [row] = await db.query<{ c: string }>(
-    'SELECT TABLE_COMMENT AS c FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.database, table]);
+    'SELECT TABLE_COMMENT AS c FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [db.database, table],
+  );
   return row ? row.c : null;
 }

@@ -95,8 +95,12 @@ const zeroDate = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,
 const isoOffset = /[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
 function dateReader(
-  type: 'date' | 'datetime', formats: string[], zeroDates: boolean, ctx: ReaderContext,
-  isNull: (field: string, quoted: boolean) => boolean, shown: (field: string) => string,
+  type: 'date' | 'datetime',
+  formats: string[],
+  zeroDates: boolean,
+  ctx: ReaderContext,
+  isNull: (field: string, quoted: boolean) => boolean,
+  shown: (field: string) => string,
 ): ColumnReader {
   const attempts = formats.map((f): Attempt => (f === 'iso' ? parseIso : f === 'excel' ? parseExcel : tokenAttempt(formatParser(f))));
   const convert = ctx.fileZone.name !== ctx.tableZone.name;
@@ -117,7 +121,10 @@ function dateReader(
         break;
       }
     }
-    if (!parsed) return new BadValue(`${shown(field)} is not a ${type === 'date' ? 'date' : 'date-time'} in any declared format (${formats.join(', ')})`);
+    if (!parsed)
+      return new BadValue(
+        `${shown(field)} is not a ${type === 'date' ? 'date' : 'date-time'} in any declared format (${formats.join(', ')})`,
+      );
     if (type === 'date') {
       if (parsed.wall % 86_400_000 !== 0) return new BadValue(`${shown(field)} has a time of day, and the column holds dates`);
       return wallText(parsed.wall).slice(0, 10);
@@ -125,13 +132,15 @@ function dateReader(
     if (parsed.instant !== null) return wallText(ctx.tableZone.wallOf(parsed.instant));
     const local = ctx.fileZone.resolve(parsed.wall);
     if (local.kind === 'gap') {
-      return new BadValue(`${shown(field)} does not exist in ${ctx.fileZone.name}: clocks skipped that hour (spring forward); the value is wrong or its zone is`);
+      return new BadValue(
+        `${shown(field)} does not exist in ${ctx.fileZone.name}: clocks skipped that hour (spring forward); the value is wrong or its zone is`,
+      );
     }
     if (!convert) return wallText(parsed.wall);
     if (local.kind === 'ambiguous') {
       return new BadValue(
         `${shown(field)} happened twice in ${ctx.fileZone.name} (clocks fell back), so it cannot be converted to ${ctx.tableZone.name} ` +
-        `without guessing: ${wallText(ctx.tableZone.wallOf(local.instants[0]))} or ${wallText(ctx.tableZone.wallOf(local.instants[1]))}; write it with its offset`,
+          `without guessing: ${wallText(ctx.tableZone.wallOf(local.instants[0]))} or ${wallText(ctx.tableZone.wallOf(local.instants[1]))}; write it with its offset`,
       );
     }
     return wallText(ctx.tableZone.wallOf(local.instant));
@@ -150,10 +159,19 @@ export function wallText(wall: number): string {
 const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
 
 /** Wall ms of the fields, or a reason when they name no real date and time. */
-function wallOf(f: { year: number; month: number; day: number; hour: number; minute: number; second: number; millisecond: number }): number | BadValue {
+function wallOf(f: {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  millisecond: number;
+}): number | BadValue {
   if (f.year < 1000 || f.year > 9999) return new BadValue(`has year ${f.year}, outside 1000..9999`);
   if (f.month < 1 || f.month > 12) return new BadValue(`has month ${f.month}`);
-  if (f.day < 1 || f.day > daysIn(f.year, f.month)) return new BadValue(`has day ${f.day}, and ${f.year}-${String(f.month).padStart(2, '0')} has ${daysIn(f.year, f.month)} days`);
+  if (f.day < 1 || f.day > daysIn(f.year, f.month))
+    return new BadValue(`has day ${f.day}, and ${f.year}-${String(f.month).padStart(2, '0')} has ${daysIn(f.year, f.month)} days`);
   if (f.hour > 23 || f.minute > 59 || f.second > 59) return new BadValue(`has the time ${f.hour}:${f.minute}:${f.second}`);
   return Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second, f.millisecond);
 }
@@ -163,8 +181,13 @@ function tokenAttempt(parser: TokenParser): Attempt {
     const { result, specificOffset } = parser.explainFromTokens(text);
     if (!result || result.year === undefined || result.month === undefined || result.day === undefined) return null;
     const wall = wallOf({
-      year: result.year, month: result.month, day: result.day, hour: result.hour ?? 0, minute: result.minute ?? 0,
-      second: result.second ?? 0, millisecond: result.millisecond ?? 0,
+      year: result.year,
+      month: result.month,
+      day: result.day,
+      hour: result.hour ?? 0,
+      minute: result.minute ?? 0,
+      second: result.second ?? 0,
+      millisecond: result.millisecond ?? 0,
     });
     if (wall instanceof BadValue) return wall;
     return { wall, instant: specificOffset === undefined ? null : wall - specificOffset * 60_000 };

@@ -9,10 +9,7 @@ import { FixedOffsetZone, IANAZone, type Zone } from 'luxon';
  * Times are handled as milliseconds: an instant as UTC epoch ms, a wall time as the epoch ms it would be in UTC
  * (`Date.UTC(year, month - 1, day, hour, minute, second)`).
  */
-export type LocalTimeResolution =
-  | { kind: 'ok'; instant: number }
-  | { kind: 'gap' }
-  | { kind: 'ambiguous'; instants: [number, number] };
+export type LocalTimeResolution = { kind: 'ok'; instant: number } | { kind: 'gap' } | { kind: 'ambiguous'; instants: [number, number] };
 
 const hour = 3_600_000;
 const day = 24 * hour;

@@ -46,7 +46,10 @@ export function detectCapabilities(version: string): Capabilities {
   const renameColumn = engine === 'mariadb' ? atLeast(10, 5) : major >= 8;
   const crc32c = engine === 'mariadb' && atLeast(10, 8);
   return {
-    engine, version, renameColumn, transactionalDdl: false,
+    engine,
+    version,
+    renameColumn,
+    transactionalDdl: false,
     regexpOnBytes: engine === 'mariadb',
     checkConstraintChecks: engine === 'mariadb' && atLeast(10, 2),
     insertHistory: engine === 'mariadb' && atLeast(10, 11),

@@ -27,8 +27,23 @@ export const checksumRecipes: readonly ChecksumRecipe[] = ['md5', 'crc32c', 'crc
 /** How a value is turned into canonical text before hashing. */
 export type ValueKind = 'text' | 'binary' | 'float' | 'other';
 
-const binaryTypes = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit', 'geometry', 'point', 'linestring', 'polygon',
-  'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection']);
+const binaryTypes = new Set([
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'bit',
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+]);
 const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json']);
 
 export function valueKind(column: Pick<ColumnInfo, 'dataType'>): ValueKind {
@@ -104,9 +119,11 @@ export function rowsFromSql(table: string, columns: readonly ChecksumColumn[]): 
 
 /** A table's columns as the values of its rows' fingerprints (the backup's rows file and tableChecksum must agree). */
 export function columnValues(columns: readonly ChecksumColumn[]): RowValue[] {
-  return columns.map((c) => c.encoding === 'index'
-    ? { expr: memberIndexSql(quoteId(c.name)), kind: 'other', dataType: 'bigint' }
-    : { expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType });
+  return columns.map((c) =>
+    c.encoding === 'index'
+      ? { expr: memberIndexSql(quoteId(c.name)), kind: 'other', dataType: 'bigint' }
+      : { expr: quoteId(c.name), kind: valueKind(c), dataType: c.dataType },
+  );
 }
 
 /** One value as a self-delimiting piece of a row's stored text: its stored bytes, never converted to another charset. */
@@ -145,8 +162,11 @@ export function storedRowTextSql(values: readonly RowValue[]): string {
  */
 export function rowFingerprintSql(values: readonly RowValue[], recipe: ChecksumRecipe = 'md5', textOnce = false): string {
   if (recipe === 'crc32c' || recipe === 'crc32c-bytes') {
-    const text = recipe === 'crc32c' ? `CONCAT_WS(',', ${values.map((v) => quotedPieceSql(v.expr, v.kind)).join(', ')})` : storedRowTextSql(values);
-    return textOnce ? `((CRC32(${rowTextVariable} := ${text}) << 32) | CRC32C(${rowTextVariable}))` : `((CRC32(${text}) << 32) | CRC32C(${text}))`;
+    const text =
+      recipe === 'crc32c' ? `CONCAT_WS(',', ${values.map((v) => quotedPieceSql(v.expr, v.kind)).join(', ')})` : storedRowTextSql(values);
+    return textOnce
+      ? `((CRC32(${rowTextVariable} := ${text}) << 32) | CRC32C(${rowTextVariable}))`
+      : `((CRC32(${text}) << 32) | CRC32C(${text}))`;
   }
   const canon = values.map((v) => canonicalSql(v.expr, v.kind));
   const lengths = canon.map((c) => `IFNULL(LENGTH(${c}), -1)`);
@@ -167,11 +187,19 @@ const textOnceByVersion = new Map<string, Promise<boolean>>();
 export function textOnceWorks(db: Db): Promise<boolean> {
   const version = db.capabilities.version;
   if (!textOnceByVersion.has(version)) {
-    const values: RowValue[] = [{ expr: 't.v', kind: 'text' }, { expr: 't.n', kind: 'other' }];
+    const values: RowValue[] = [
+      { expr: 't.v', kind: 'text' },
+      { expr: 't.n', kind: 'other' },
+    ];
     const rows = `(SELECT 'a' AS v, 1 AS n UNION ALL SELECT 'bb', NULL UNION ALL SELECT NULL, 3) AS t`;
-    const probe = db.query<{ once: string | null; twice: string | null }>(
-      `SELECT SUM(${rowFingerprintSql(values, 'crc32c-bytes', true)}) AS once, SUM(${rowFingerprintSql(values, 'crc32c-bytes')}) AS twice FROM ${rows}`)
-      .then(([r]) => r !== undefined && r.once !== null && String(r.once) === String(r.twice), () => false);
+    const probe = db
+      .query<{ once: string | null; twice: string | null }>(
+        `SELECT SUM(${rowFingerprintSql(values, 'crc32c-bytes', true)}) AS once, SUM(${rowFingerprintSql(values, 'crc32c-bytes')}) AS twice FROM ${rows}`,
+      )
+      .then(
+        ([r]) => r !== undefined && r.once !== null && String(r.once) === String(r.twice),
+        () => false,
+      );
     textOnceByVersion.set(version, probe);
   }
   return textOnceByVersion.get(version)!;
@@ -197,7 +225,12 @@ export function sameChecksum(a: ContentChecksum, b: ContentChecksum): boolean {
 }
 
 /** Runs an aggregate query built with aggregateSql (with fingerprints of `recipe`) and reads its result. */
-export async function readChecksum(db: Db, sql: string, params: readonly unknown[] = [], recipe: ChecksumRecipe = 'md5'): Promise<ContentChecksum> {
+export async function readChecksum(
+  db: Db,
+  sql: string,
+  params: readonly unknown[] = [],
+  recipe: ChecksumRecipe = 'md5',
+): Promise<ContentChecksum> {
   const [row] = await db.query<{ rows_n: string | number; hash_sum: string | number }>(sql, params);
   return { rows: Number(row?.rows_n ?? 0), hash: String(row?.hash_sum ?? '0'), recipe };
 }

@@ -56,11 +56,14 @@ export function parseDatabaseUrl(url: string): ConnectionTarget {
     throw usageError(`The database URL must start with mysql:// or mariadb://, not ${parsed.protocol}//.`);
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!database) throw usageError(`The database URL ${redactUrl(url)} names no database; add it as the path, e.g. mysql://root@127.0.0.1:3306/shop.`);
+  if (!database)
+    throw usageError(`The database URL ${redactUrl(url)} names no database; add it as the path, e.g. mysql://root@127.0.0.1:3306/shop.`);
   const socketPath = parsed.searchParams.get('socket') ?? parsed.searchParams.get('socketPath') ?? undefined;
   const tempTable = parsed.searchParams.get('temp-table-mib');
   if (tempTable !== null && !/^\d{1,7}$/.test(tempTable)) {
-    throw usageError(`The database URL's temp-table-mib=${tempTable} is not a whole number of MiB; give e.g. temp-table-mib=256, or 0 to keep the server's tmp_table_size.`);
+    throw usageError(
+      `The database URL's temp-table-mib=${tempTable} is not a whole number of MiB; give e.g. temp-table-mib=256, or 0 to keep the server's tmp_table_size.`,
+    );
   }
   return {
     tempTableMiB: tempTable === null ? undefined : Number(tempTable),
@@ -142,7 +145,8 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
  * took up to a third more CPU so (1.06-1.26 against 0.92-1.0 CPU-s). This flag makes that choice by cost, for this
  * session only.
  */
-const groupByCostsSql = "SET SESSION optimizer_adjust_secondary_key_costs = CONCAT_WS(',', NULLIF(@@SESSION.optimizer_adjust_secondary_key_costs, ''), 'disable_forced_index_in_group_by')";
+const groupByCostsSql =
+  "SET SESSION optimizer_adjust_secondary_key_costs = CONCAT_WS(',', NULLIF(@@SESSION.optimizer_adjust_secondary_key_costs, ''), 'disable_forced_index_in_group_by')";
 
 /**
  * Raises the session's limits where they are lower, never lowers them: GROUP_CONCAT to 1 MiB (the plan's first keys of
@@ -152,7 +156,10 @@ const groupByCostsSql = "SET SESSION optimizer_adjust_secondary_key_costs = CONC
 function sessionLimitsSql(tempTableMiB: number): string {
   const raise = (variable: string, bytes: number) => `${variable} = GREATEST(@@SESSION.${variable}, ${bytes})`;
   const tempBytes = tempTableMiB * 1024 * 1024;
-  const limits = [raise('group_concat_max_len', 1024 * 1024), ...(tempTableMiB > 0 ? [raise('tmp_table_size', tempBytes), raise('max_heap_table_size', tempBytes)] : [])];
+  const limits = [
+    raise('group_concat_max_len', 1024 * 1024),
+    ...(tempTableMiB > 0 ? [raise('tmp_table_size', tempBytes), raise('max_heap_table_size', tempBytes)] : []),
+  ];
   return `SET SESSION ${limits.join(', ')}`;
 }
 

@@ -33,11 +33,13 @@ export function createTableSql(table: MySqlTable): string {
     lines.push(`UNIQUE KEY ${quoteId(name)} (${unique.columns.map((c) => quoteId(c.name)).join(', ')})`);
   }
   for (const column of config.columns) {
-    if (column.isUnique) lines.push(`UNIQUE KEY ${quoteId(column.uniqueName ?? `${config.name}_${column.name}_unique`)} (${quoteId(column.name)})`);
+    if (column.isUnique)
+      lines.push(`UNIQUE KEY ${quoteId(column.uniqueName ?? `${config.name}_${column.name}_unique`)} (${quoteId(column.name)})`);
   }
   for (const index of config.indexes) {
     const columns = index.config.columns.map((c) => {
-      if (is(c, SQL)) throw new Error(`Index ${index.config.name} on ${config.name}: expression indexes are not supported; index columns instead.`);
+      if (is(c, SQL))
+        throw new Error(`Index ${index.config.name} on ${config.name}: expression indexes are not supported; index columns instead.`);
       return quoteId((c as { name: string }).name);
     });
     lines.push(`${index.config.unique ? 'UNIQUE KEY' : 'KEY'} ${quoteId(index.config.name)} (${columns.join(', ')})`);

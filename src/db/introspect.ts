@@ -32,18 +32,16 @@ export interface TableInfo {
 }
 
 export async function tableExists(db: Db, table: string): Promise<boolean> {
-  const rows = await db.query(
-    'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-    [db.database, table],
-  );
+  const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.database, table]);
   return rows.length > 0;
 }
 
 export async function columnExists(db: Db, table: string, column: string): Promise<boolean> {
-  const rows = await db.query(
-    'SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?',
-    [db.database, table, column],
-  );
+  const rows = await db.query('SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [
+    db.database,
+    table,
+    column,
+  ]);
   return rows.length > 0;
 }
 
@@ -55,8 +53,14 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
   );
   if (!t) return null;
   const cols = await db.query<{
-    COLUMN_NAME: string; DATA_TYPE: string; COLUMN_TYPE: string; IS_NULLABLE: string;
-    CHARACTER_SET_NAME: string | null; COLLATION_NAME: string | null; EXTRA: string; GENERATION_EXPRESSION: string | null;
+    COLUMN_NAME: string;
+    DATA_TYPE: string;
+    COLUMN_TYPE: string;
+    IS_NULLABLE: string;
+    CHARACTER_SET_NAME: string | null;
+    COLLATION_NAME: string | null;
+    EXTRA: string;
+    GENERATION_EXPRESSION: string | null;
     COLUMN_KEY: string;
   }>(
     `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION,

@@ -3,7 +3,12 @@ import { EventshiftError, databaseError } from '../errors.ts';
 
 /** The part of mysql2's callback connection that streams a query's rows (the promise wrapper's `.connection`). */
 export interface RowStreamingConnection {
-  query(options: { sql: string; values?: unknown[]; rowsAsArray: true; typeCast: (field: { buffer(): Buffer | null }) => Buffer | null }): RowEvents;
+  query(options: {
+    sql: string;
+    values?: unknown[];
+    rowsAsArray: true;
+    typeCast: (field: { buffer(): Buffer | null }) => Buffer | null;
+  }): RowEvents;
   pause(): void;
   resume(): void;
 }
@@ -17,7 +22,10 @@ interface RowEvents {
 export function rowStreamingConnection(db: Db): RowStreamingConnection {
   const inner = (db.raw as unknown as { connection?: RowStreamingConnection }).connection;
   if (!inner || typeof inner.query !== 'function' || typeof inner.pause !== 'function') {
-    throw new EventshiftError('internal', 'The database connection does not expose mysql2\'s streaming query interface; check the mysql2 version.');
+    throw new EventshiftError(
+      'internal',
+      "The database connection does not expose mysql2's streaming query interface; check the mysql2 version.",
+    );
   }
   return inner;
 }

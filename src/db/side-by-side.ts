@@ -10,7 +10,9 @@ import { connectAgain } from './row-stream.ts';
  * `db` sees) every piece runs on `db`, one after the other.
  */
 export async function sideBySide<T>(
-  db: Db, works: ReadonlyArray<(db: Db) => Promise<T>>, options: { connections?: number; shared?: boolean } = {},
+  db: Db,
+  works: ReadonlyArray<(db: Db) => Promise<T>>,
+  options: { connections?: number; shared?: boolean } = {},
 ): Promise<T[]> {
   const count = options.shared === false ? 1 : Math.max(1, Math.min(options.connections ?? 2, works.length));
   const results: T[] = [];

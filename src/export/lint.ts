@@ -4,7 +4,15 @@ import type { Db } from '../db/connection.ts';
 export interface LintFinding {
   file: string;
   severity: 'error' | 'warning' | 'info';
-  rule: 'full-scan' | 'filesort' | 'limit-without-order-by' | 'non-deterministic' | 'no-primary-key' | 'signed-id' | 'not-explained' | 'code-column';
+  rule:
+    | 'full-scan'
+    | 'filesort'
+    | 'limit-without-order-by'
+    | 'non-deterministic'
+    | 'no-primary-key'
+    | 'signed-id'
+    | 'not-explained'
+    | 'code-column';
   message: string;
 }
 
@@ -19,7 +27,8 @@ export interface ExplainRow {
 /** Tables this small are scanned whole cheaply: no finding. */
 export const fullScanRows = 1000;
 
-const nonDeterministic = /\b(NOW|SYSDATE|RAND|UUID|UUID_SHORT|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME|CURDATE|CURTIME|UTC_TIMESTAMP|UTC_DATE|UNIX_TIMESTAMP|CONNECTION_ID|USER|CURRENT_USER|LAST_INSERT_ID|FOUND_ROWS)\s*\(/i;
+const nonDeterministic =
+  /\b(NOW|SYSDATE|RAND|UUID|UUID_SHORT|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME|CURDATE|CURTIME|UTC_TIMESTAMP|UTC_DATE|UNIX_TIMESTAMP|CONNECTION_ID|USER|CURRENT_USER|LAST_INSERT_ID|FOUND_ROWS)\s*\(/i;
 
 /** The statement with its string literals blanked, so that words inside data are not read as SQL. */
 function withoutLiterals(sql: string): string {
@@ -31,11 +40,21 @@ export function lintStatement(file: string, sql: string): LintFinding[] {
   const code = withoutLiterals(sql);
   const findings: LintFinding[] = [];
   if (/^\s*(UPDATE|DELETE)\b/i.test(code) && /\bLIMIT\b/i.test(code) && !/\bORDER\s+BY\b/i.test(code)) {
-    findings.push({ file, severity: 'error', rule: 'limit-without-order-by', message: 'UPDATE/DELETE with LIMIT but no ORDER BY touches rows in no defined order: unsafe for replication and for re-runs.' });
+    findings.push({
+      file,
+      severity: 'error',
+      rule: 'limit-without-order-by',
+      message: 'UPDATE/DELETE with LIMIT but no ORDER BY touches rows in no defined order: unsafe for replication and for re-runs.',
+    });
   }
   const call = nonDeterministic.exec(code);
   if (call) {
-    findings.push({ file, severity: 'error', rule: 'non-deterministic', message: `${call[1]!.toUpperCase()}() gives a different value on each run and on each replica; compute it once into a literal.` });
+    findings.push({
+      file,
+      severity: 'error',
+      rule: 'non-deterministic',
+      message: `${call[1]!.toUpperCase()}() gives a different value on each run and on each replica; compute it once into a literal.`,
+    });
   }
   return findings;
 }
@@ -57,7 +76,17 @@ export async function explainStatement(db: Db, file: string, sql: string): Promi
   try {
     rows = await db.query(`EXPLAIN ${select}`);
   } catch (error) {
-    return { plan: [], findings: [{ file, severity: 'info', rule: 'not-explained', message: `EXPLAIN failed (${(error as Error).message.replace(/^.*failed: /, '')}); it runs against tables an earlier patch creates.` }] };
+    return {
+      plan: [],
+      findings: [
+        {
+          file,
+          severity: 'info',
+          rule: 'not-explained',
+          message: `EXPLAIN failed (${(error as Error).message.replace(/^.*failed: /, '')}); it runs against tables an earlier patch creates.`,
+        },
+      ],
+    };
   }
   const plan = rows.map((r) => ({
     table: (r.table as string | null) ?? null,
@@ -69,7 +98,12 @@ export async function explainStatement(db: Db, file: string, sql: string): Promi
   const findings: LintFinding[] = [];
   for (const r of plan) {
     if (r.type === 'ALL' && (r.rows ?? 0) > fullScanRows && !(r.table ?? '').startsWith('<derived')) {
-      findings.push({ file, severity: 'warning', rule: 'full-scan', message: `reads all of ${r.table} (about ${r.rows} rows) without an index.` });
+      findings.push({
+        file,
+        severity: 'warning',
+        rule: 'full-scan',
+        message: `reads all of ${r.table} (about ${r.rows} rows) without an index.`,
+      });
     }
     if (/filesort/i.test(r.extra ?? '')) {
       findings.push({ file, severity: 'warning', rule: 'filesort', message: `sorts ${r.table} rows without an index (${r.extra}).` });

@@ -8,11 +8,26 @@ import type { DatabaseDefaults } from '../backup/restore-journal.ts';
 import { hasContext, triggerReplaceSql } from '../backup/triggers.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
-  compileProjection, compileStep, insertChunkSql, keptAsTheyAre, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql,
-  type CompiledStep, cutoverChanges,
+  compileProjection,
+  compileStep,
+  insertChunkSql,
+  keptAsTheyAre,
+  lineageFillSql,
+  projectionUpdateSql,
+  sourceTableNames,
+  targetAlias,
+  targetRowsSql,
+  type CompiledStep,
+  cutoverChanges,
 } from '../mapping/compile.ts';
 import {
-  addColumnSql, autoIncrementSql, dropColumnSql, dropTableSql, recreateTriggerSql, renameColumnSql, renameTableSql,
+  addColumnSql,
+  autoIncrementSql,
+  dropColumnSql,
+  dropTableSql,
+  recreateTriggerSql,
+  renameColumnSql,
+  renameTableSql,
 } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan.ts';
 import { lineage as lineageTable } from '../run/bookkeeping-schema.ts';
@@ -31,7 +46,10 @@ export const exportRunId = 0;
  * with each chunk range widened to the whole step.
  */
 export function patchFiles(
-  mapping: Mapping, plan: Plan, capabilities: Capabilities, describe: ReadonlyMap<string, TableInfo | null>,
+  mapping: Mapping,
+  plan: Plan,
+  capabilities: Capabilities,
+  describe: ReadonlyMap<string, TableInfo | null>,
   /** The triggers on each table the cutover renames, as they are before it (readTriggers), in the order they fire. */
   triggers: ReadonlyMap<string, readonly BackupTrigger[]> = new Map(),
   /** The database's default character set and collation (restore-journal's databaseDefaults), put back after triggers. */
@@ -45,8 +63,14 @@ export function patchFiles(
   for (const table of plan.tables.create) {
     const target = declaredTable(mapping, table);
     files.push({
-      kind: 'table', stem: `patch-${safe(table)}`, table, description: `create ${table}`, expectedRows: 0,
-      locks: 'none on existing tables', statements: [createTableSql(target)], rollback: [dropTableSql(table)],
+      kind: 'table',
+      stem: `patch-${safe(table)}`,
+      table,
+      description: `create ${table}`,
+      expectedRows: 0,
+      locks: 'none on existing tables',
+      statements: [createTableSql(target)],
+      rollback: [dropTableSql(table)],
     });
   }
 
@@ -57,7 +81,11 @@ export function patchFiles(
   }
   for (const [table, list] of projectionsByTable) {
     files.push({
-      kind: 'column', stem: `patch-${safe(table)}-${list.map(([, p]) => safe(p.column.name)).join('-')}`, table, description: `add ${list.map(([, p]) => p.column.name).join(', ')} to ${table}`, expectedRows: null,
+      kind: 'column',
+      stem: `patch-${safe(table)}-${list.map(([, p]) => safe(p.column.name)).join('-')}`,
+      table,
+      description: `add ${list.map(([, p]) => p.column.name).join(', ')} to ${table}`,
+      expectedRows: null,
       locks: 'brief metadata lock (instant ADD COLUMN on MariaDB 10.4+ and MySQL 8.0.29+; otherwise a table rebuild)',
       statements: list.map(([, p]) => addColumnSql(table, compileProjection('', p, names).column)),
       rollback: list.map(([, p]) => dropColumnSql(table, p.column.name)).reverse(),
@@ -73,8 +101,12 @@ export function patchFiles(
     const rows = group.reduce((n, c) => n + plan.steps.find((s) => s.name === c.name)!.sourceRows, 0);
     const stepList = group.map((g) => mysql.escape(g.name)).join(', ');
     files.push({
-      kind: 'data', stem: `data-lineage-${group.map((g) => safe(g.name)).join('-')}`, table: 'eventshift_lineage', description: `number ${group.map((g) => g.name).join(', ')} ${group[0]!.ids.strategy === 'dense' ? 'densely' : 'chronologically'}`,
-      expectedRows: rows, locks: 'shared locks on the source rows read',
+      kind: 'data',
+      stem: `data-lineage-${group.map((g) => safe(g.name)).join('-')}`,
+      table: 'eventshift_lineage',
+      description: `number ${group.map((g) => g.name).join(', ')} ${group[0]!.ids.strategy === 'dense' ? 'densely' : 'chronologically'}`,
+      expectedRows: rows,
+      locks: 'shared locks on the source rows read',
       statements: [
         createTableSql(lineageTable).replace(/^CREATE TABLE /, 'CREATE TABLE IF NOT EXISTS '),
         `DELETE FROM eventshift_lineage WHERE run_id = ${exportRunId} AND step IN (${stepList})`,
@@ -100,20 +132,31 @@ export function patchFiles(
     }
     const note = step.streamed
       ? `Step ${step.name} is NOT in this file: ${codeColumnsOf(step).join(', ')} ${codeColumnsOf(step).length === 1 ? 'is' : 'are'} computed in Node by the mapping's code()` +
-        `${step.targets.flatMap((t) => t.columns.flatMap((c) => c.code?.description ?? [])).map((d) => ` (${d})`).join('')}, which SQL cannot express, ` +
+        `${step.targets
+          .flatMap((t) => t.columns.flatMap((c) => c.code?.description ?? []))
+          .map((d) => ` (${d})`)
+          .join('')}, which SQL cannot express, ` +
         'so migrate streams the step. Run `eventshift migrate` for it; ' +
         'applying these files by hand leaves its rows unwritten. The rollback file still removes them.'
       : undefined;
-    if (!step.streamed) for (const target of step.targets) statements.push(mysql.format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
+    if (!step.streamed)
+      for (const target of step.targets) statements.push(mysql.format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
     for (const target of [...step.targets].reverse()) {
       const rows = targetRowsSql(step, target);
-      rollback.unshift(mysql.format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)));
+      rollback.unshift(
+        mysql.format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)),
+      );
     }
     files.push({
-      kind: 'data', stem: `data-${safe(step.name)}`, table: step.idTable, description: `step ${step.name}${step.streamed ? ' (NOT EXPORTED: code() columns; eventshift migrate writes it)' : ''}: ${planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ')}`,
+      kind: 'data',
+      stem: `data-${safe(step.name)}`,
+      table: step.idTable,
+      description: `step ${step.name}${step.streamed ? ' (NOT EXPORTED: code() columns; eventshift migrate writes it)' : ''}: ${planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ')}`,
       expectedRows: planned.writes.reduce((n, w) => n + w.rows, 0),
       locks: `shared next-key locks on the ${source.table} rows read (REPEATABLE READ); row locks on the rows inserted`,
-      statements, rollback: reorderRollback(rollback, step), note,
+      statements,
+      rollback: reorderRollback(rollback, step),
+      note,
     });
   }
 
@@ -121,11 +164,16 @@ export function patchFiles(
     const projection = compileProjection(name, p, names);
     const rows = plan.projections.find((x) => x.name === name);
     files.push({
-      kind: 'data', stem: `data-${safe(name)}`, table: projection.table, description: `fill ${projection.table}.${p.column.name} (${name})`,
-      expectedRows: rows?.tableRows ?? null, locks: `row locks on every ${projection.table} row; shared locks on the rows aggregated`,
+      kind: 'data',
+      stem: `data-${safe(name)}`,
+      table: projection.table,
+      description: `fill ${projection.table}.${p.column.name} (${name})`,
+      expectedRows: rows?.tableRows ?? null,
+      locks: `row locks on every ${projection.table} row; shared locks on the rows aggregated`,
       statements: [projectionUpdateSql(projection, keepOf(projection.table))],
-      rollback: [`UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL` +
-        keptAsTheyAre(null, keepOf(projection.table))],
+      rollback: [
+        `UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL` + keptAsTheyAre(null, keepOf(projection.table)),
+      ],
     });
   }
 
@@ -141,7 +189,11 @@ export function patchFiles(
       return info ? `${info.columnType} ${info.nullable ? 'NULL' : 'NOT NULL'}` : undefined;
     };
     files.push({
-      kind: 'column', stem: `patch-${safe(table)}-${list.map((r) => safe(r.from)).join('-')}`, table, description: `at cutover: rename ${list.map((r) => `${table}.${r.from} to ${r.to}`).join(', ')}`, expectedRows: null,
+      kind: 'column',
+      stem: `patch-${safe(table)}-${list.map((r) => safe(r.from)).join('-')}`,
+      table,
+      description: `at cutover: rename ${list.map((r) => `${table}.${r.from} to ${r.to}`).join(', ')}`,
+      expectedRows: null,
       locks: 'brief exclusive metadata lock',
       statements: list.map((r) => renameColumnSql(capabilities, table, r.from, r.to, definitionOf(r.from))),
       rollback: list.map((r) => renameColumnSql(capabilities, table, r.to, r.from, definitionOf(r.from))).reverse(),
@@ -151,9 +203,15 @@ export function patchFiles(
     if (c.kind !== 'renameTable') continue;
     const recreated = recreateTriggersSql(triggers.get(c.from) ?? [], capabilities.engine, databaseDefaults);
     files.push({
-      kind: 'rename', stem: `patch-rename-${safe(c.from)}`, table: c.from, description: `at cutover: rename ${c.from} to ${c.to}`, expectedRows: null,
-      locks: 'brief exclusive metadata lock', statements: [renameTableSql(c.from, c.to)],
-      rollback: [renameTableSql(c.to, c.from), ...recreated.statements], ...(recreated.note ? { note: recreated.note } : {}),
+      kind: 'rename',
+      stem: `patch-rename-${safe(c.from)}`,
+      table: c.from,
+      description: `at cutover: rename ${c.from} to ${c.to}`,
+      expectedRows: null,
+      locks: 'brief exclusive metadata lock',
+      statements: [renameTableSql(c.from, c.to)],
+      rollback: [renameTableSql(c.to, c.from), ...recreated.statements],
+      ...(recreated.note ? { note: recreated.note } : {}),
     });
   }
 
@@ -164,7 +222,11 @@ export function patchFiles(
 /** Extension rows go before their events when undoing. */
 function reorderRollback(rollback: string[], step: CompiledStep): string[] {
   const isIdTable = (sql: string) => sql.includes(`FROM ${quoteId(step.idTable)} AS`);
-  return [...rollback.filter((s) => !isIdTable(s) && !s.startsWith('ALTER')), ...rollback.filter(isIdTable), ...rollback.filter((s) => s.startsWith('ALTER'))];
+  return [
+    ...rollback.filter((s) => !isIdTable(s) && !s.startsWith('ALTER')),
+    ...rollback.filter(isIdTable),
+    ...rollback.filter((s) => s.startsWith('ALTER')),
+  ];
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
@@ -177,7 +239,9 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
  * `DELIMITER ` line.
  */
 function recreateTriggersSql(
-  triggers: readonly BackupTrigger[], engine: 'mariadb' | 'mysql', defaults: DatabaseDefaults | undefined,
+  triggers: readonly BackupTrigger[],
+  engine: 'mariadb' | 'mysql',
+  defaults: DatabaseDefaults | undefined,
 ): { statements: string[]; note?: string } {
   if (triggers.length === 0) return { statements: [] };
   const q = (s: string | undefined) => quoteString(s ?? '');
@@ -185,16 +249,16 @@ function recreateTriggersSql(
   // its timing and event, which gives that order back.
   const at = (t: BackupTrigger) => (t.created && /^\d+(\.\d+)?$/.test(t.created) ? t.created : 'DEFAULT');
   // A statement written in another character set than UTF-8, with other than ASCII in it, is sent as its bytes.
-  const asBytes = (t: BackupTrigger): t is Required<BackupTrigger> => hasContext(t) && !/^utf8/i.test(t.characterSetClient) &&
-    /[^\x00-\x7f]/.test(Buffer.from(t.statementBytes, 'hex').toString('latin1'));
+  const asBytes = (t: BackupTrigger): t is Required<BackupTrigger> =>
+    hasContext(t) && !/^utf8/i.test(t.characterSetClient) && /[^\x00-\x7f]/.test(Buffer.from(t.statementBytes, 'hex').toString('latin1'));
   const unsendable = engine === 'mysql' ? triggers.filter(asBytes).map((t) => t.name) : [];
   let collation = defaults?.collation;
   const statements = [
     'SET @es_sql_mode = @@SESSION.sql_mode, @es_client = @@SESSION.character_set_client, @es_collation = @@SESSION.collation_connection',
     ...triggers.flatMap((t) => {
       // Its variables declared without a collation take the database's of when it was created.
-      const switchTo = engine === 'mariadb' && t.databaseCollation && collation && t.databaseCollation !== collation
-        ? t.databaseCollation : null;
+      const switchTo =
+        engine === 'mariadb' && t.databaseCollation && collation && t.databaseCollation !== collation ? t.databaseCollation : null;
       if (switchTo) collation = switchTo;
       return [
         ...(switchTo ? [`ALTER DATABASE COLLATE ${quoteCharsetName(switchTo)}`] : []),
@@ -202,18 +266,24 @@ function recreateTriggersSql(
           `collation_connection = ${q(t.collationConnection)}, timestamp = ${at(t)}`,
         asBytes(t) && engine === 'mariadb'
           ? triggerReplaceSql(t, null, true)[0]!
-          : `DELIMITER ;;\n${recreateTriggerSql(t, engine).map((sql) => `${sql};;`).join('\n')}\nDELIMITER `,
+          : `DELIMITER ;;\n${recreateTriggerSql(t, engine)
+              .map((sql) => `${sql};;`)
+              .join('\n')}\nDELIMITER `,
       ];
     }),
     'SET SESSION sql_mode = @es_sql_mode, character_set_client = @es_client, collation_connection = @es_collation, timestamp = DEFAULT',
     ...(defaults && collation !== defaults.collation
-      ? [`ALTER DATABASE CHARACTER SET ${quoteCharsetName(defaults.charset)} COLLATE ${quoteCharsetName(defaults.collation)}`] : []),
+      ? [`ALTER DATABASE CHARACTER SET ${quoteCharsetName(defaults.charset)} COLLATE ${quoteCharsetName(defaults.collation)}`]
+      : []),
   ];
   return {
     statements,
-    ...(unsendable.length ? {
-      note: `trigger(s) ${unsendable.join(', ')} were written in another character set than UTF-8 and hold other than ASCII: ` +
-        'this rollback would recreate them with other text on MySQL (no EXECUTE IMMEDIATE); use `eventshift rollback`',
-    } : {}),
+    ...(unsendable.length
+      ? {
+          note:
+            `trigger(s) ${unsendable.join(', ')} were written in another character set than UTF-8 and hold other than ASCII: ` +
+            'this rollback would recreate them with other text on MySQL (no EXECUTE IMMEDIATE); use `eventshift rollback`',
+        }
+      : {}),
   };
 }

@@ -41,7 +41,8 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
   try {
     const plan = await buildPlan(db, options.mapping, now(), options.overrides);
     const described = new Map<string, TableInfo | null>();
-    for (const table of [...Object.values(options.mapping.sources), ...plan.tables.backup]) described.set(table, await describeTable(db, table));
+    for (const table of [...Object.values(options.mapping.sources), ...plan.tables.backup])
+      described.set(table, await describeTable(db, table));
     // The triggers on the tables the cutover renames: the renames rewrite them, so the rollback creates them again.
     const triggers = new Map<string, BackupTrigger[]>();
     for (const r of plan.tables.rename) if (r.kind === 'table') triggers.set(r.from, await readTriggers(db, r.from));
@@ -61,7 +62,11 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
     }
     const findings = [...files.flatMap((f) => f.findings), ...tableFindings(options.mapping, plan, described)];
     const result: SqlExportResult = {
-      outDir: options.outDir, files, findings, plan, ok: plan.ok && !findings.some((f) => f.severity === 'error'),
+      outDir: options.outDir,
+      files,
+      findings,
+      plan,
+      ok: plan.ok && !findings.some((f) => f.severity === 'error'),
     };
     await writeExport(result, options.mapping, now());
     return result;
@@ -79,14 +84,27 @@ function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, Tabl
   for (const target of Object.values(mapping.targets)) {
     const config = getTableConfig(target);
     const live = described.get(config.name);
-    const pk = live ? live.primaryKey : [...config.columns.filter((c) => c.primary).map((c) => c.name), ...config.primaryKeys.flatMap((k) => k.columns.map((c) => c.name))];
-    if (pk.length === 0) findings.push({ file: config.name, severity: 'error', rule: 'no-primary-key', message: `target ${config.name} has no primary key: rows cannot be checked or undone one by one.` });
+    const pk = live
+      ? live.primaryKey
+      : [...config.columns.filter((c) => c.primary).map((c) => c.name), ...config.primaryKeys.flatMap((k) => k.columns.map((c) => c.name))];
+    if (pk.length === 0)
+      findings.push({
+        file: config.name,
+        severity: 'error',
+        rule: 'no-primary-key',
+        message: `target ${config.name} has no primary key: rows cannot be checked or undone one by one.`,
+      });
     for (const step of plan.steps) {
       const key = step.writes.find((w) => w.table === config.name)?.keyColumn;
       if (!key) continue;
       const type = live?.columns.find((c) => c.name === key)?.columnType ?? config.columns.find((c) => c.name === key)?.getSQLType() ?? '';
       if (type && !/unsigned/i.test(type)) {
-        findings.push({ file: config.name, severity: 'warning', rule: 'signed-id', message: `${config.name}.${key} is signed (${type}): half its range is unusable for IDs.` });
+        findings.push({
+          file: config.name,
+          severity: 'warning',
+          rule: 'signed-id',
+          message: `${config.name}.${key} is signed (${type}): half its range is unusable for IDs.`,
+        });
       }
       break;
     }
@@ -96,18 +114,26 @@ function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, Tabl
     if (!live || live.primaryKey.length > 0) continue;
     // Who reads it in key-range chunks, and by what: a step or lookup source may declare its own `key`.
     const readers = [
-      ...Object.entries(mapping.steps).filter(([, step]) => step.from === alias).map(([name, step]) => ({ by: `step ${name}`, key: step.key ?? null })),
-      ...Object.entries(mapping.lookups ?? {}).filter(([, l]) => alias in l.from).map(([name, l]) => ({ by: `lookup ${name}`, key: l.from[alias]!.key ?? null })),
+      ...Object.entries(mapping.steps)
+        .filter(([, step]) => step.from === alias)
+        .map(([name, step]) => ({ by: `step ${name}`, key: step.key ?? null })),
+      ...Object.entries(mapping.lookups ?? {})
+        .filter(([, l]) => alias in l.from)
+        .map(([name, l]) => ({ by: `lookup ${name}`, key: l.from[alias]!.key ?? null })),
     ];
     const unkeyed = readers.filter((r) => r.key === null);
     if (unkeyed.length > 0) {
       findings.push({
-        file: table, severity: 'warning', rule: 'no-primary-key',
+        file: table,
+        severity: 'warning',
+        rule: 'no-primary-key',
         message: `source ${table} (${alias}) has no primary key: ${unkeyed.map((r) => r.by).join(', ')} cannot chunk it by key; declare the column to chunk by (\`key\`).`,
       });
     } else if (readers.length > 0) {
       findings.push({
-        file: table, severity: 'info', rule: 'no-primary-key',
+        file: table,
+        severity: 'info',
+        rule: 'no-primary-key',
         message: `source ${table} (${alias}) has no primary key: ${readers.map((r) => `${r.by} chunks it by ${r.key}`).join(', ')} (not unique: rows with one value stay in one chunk).`,
       });
     }
@@ -124,38 +150,63 @@ async function writeExport(result: SqlExportResult, mapping: Mapping, generatedA
   await mkdir(join(result.outDir, 'rollback'), { recursive: true });
   for (const f of result.files) {
     const transactional = f.kind === 'data';
-    const body = f.statements.map((sql, i) => {
-      const explained = f.explain.find((e) => e.statement === i + 1);
-      const plan = explained ? `\n${explained.plan.map((r) => `--   ${r.table ?? '-'}: type ${r.type ?? '-'}, key ${r.key ?? '-'}, ~${r.rows ?? '?'} rows${r.extra ? `, ${r.extra}` : ''}`).join('\n')}` : '';
-      return `${explained ? '-- EXPLAIN (live server):' + plan + '\n' : ''}${sql};`;
-    }).join('\n\n');
+    const body = f.statements
+      .map((sql, i) => {
+        const explained = f.explain.find((e) => e.statement === i + 1);
+        const plan = explained
+          ? `\n${explained.plan.map((r) => `--   ${r.table ?? '-'}: type ${r.type ?? '-'}, key ${r.key ?? '-'}, ~${r.rows ?? '?'} rows${r.extra ? `, ${r.extra}` : ''}`).join('\n')}`
+          : '';
+        return `${explained ? '-- EXPLAIN (live server):' + plan + '\n' : ''}${sql};`;
+      })
+      .join('\n\n');
     const findings = f.findings.map((x) => `-- ${x.severity.toUpperCase()} ${x.rule}: ${x.message}`).join('\n');
-    await writeFile(join(result.outDir, f.name),
+    await writeFile(
+      join(result.outDir, f.name),
       `${header(mapping, f.description, generatedAt)}-- Expected rows: ${f.expectedRows ?? 'n/a'}. Locks: ${f.locks}.\n${findings ? findings + '\n' : ''}\n` +
-      (f.note ? `-- NOT EXPRESSIBLE AS SQL: see the ERROR code-column above.\n\n` : '') +
-      `${transactional ? 'START TRANSACTION;\n\n' : ''}${body}\n${transactional ? '\nCOMMIT;\n' : ''}`);
-    await writeFile(join(result.outDir, 'rollback', f.name),
+        (f.note ? `-- NOT EXPRESSIBLE AS SQL: see the ERROR code-column above.\n\n` : '') +
+        `${transactional ? 'START TRANSACTION;\n\n' : ''}${body}\n${transactional ? '\nCOMMIT;\n' : ''}`,
+    );
+    await writeFile(
+      join(result.outDir, 'rollback', f.name),
       `${header(mapping, `undo ${f.name}: ${f.description}`, generatedAt)}\n${transactional ? 'START TRANSACTION;\n\n' : ''}` +
-      `${f.rollback.map((s) => `${s};`).join('\n\n')}\n${transactional ? '\nCOMMIT;\n' : ''}`);
+        `${f.rollback.map((s) => `${s};`).join('\n\n')}\n${transactional ? '\nCOMMIT;\n' : ''}`,
+    );
   }
   await writeFile(join(result.outDir, 'README.md'), renderExportReadme(result, mapping, generatedAt));
 }
 
 export function renderExportReadme(result: SqlExportResult, mapping: Mapping, generatedAt: Date): string {
   const lines = [
-    `# ${mapping.name}: the SQL a run executes`, '',
+    `# ${mapping.name}: the SQL a run executes`,
+    '',
     `Generated ${generatedAt.toISOString()} from database \`${result.plan.database}\` (${result.plan.server}) by \`eventshift sql\`.`,
     'The data statements are those `eventshift migrate` runs, each over the whole key range instead of in chunks; migrate',
-    'also takes a backup first, verifies before the renames, and journals every step. Apply in order:', '',
-    '```sh', `for f in [0-9]*.sql; do mariadb ${result.plan.database} < "$f" || break; done`, '```', '',
-    'and undo with the files of `rollback/` in reverse order:', '',
-    '```sh', `for f in $(ls rollback/[0-9]*.sql | sort -r); do mariadb ${result.plan.database} < "$f" || break; done`, '```', '',
-    '| # | file | what | expected rows | locks | findings |', '| --- | --- | --- | ---: | --- | --- |',
-    ...result.files.map((f, i) => `| ${i + 1} | \`${f.name}\` | ${f.description} | ${f.expectedRows ?? ''} | ${f.locks} | ${f.findings.filter((x) => x.severity !== 'info').map((x) => `${x.severity} ${x.rule}`).join(', ')} |`),
+    'also takes a backup first, verifies before the renames, and journals every step. Apply in order:',
+    '',
+    '```sh',
+    `for f in [0-9]*.sql; do mariadb ${result.plan.database} < "$f" || break; done`,
+    '```',
+    '',
+    'and undo with the files of `rollback/` in reverse order:',
+    '',
+    '```sh',
+    `for f in $(ls rollback/[0-9]*.sql | sort -r); do mariadb ${result.plan.database} < "$f" || break; done`,
+    '```',
+    '',
+    '| # | file | what | expected rows | locks | findings |',
+    '| --- | --- | --- | ---: | --- | --- |',
+    ...result.files.map(
+      (f, i) =>
+        `| ${i + 1} | \`${f.name}\` | ${f.description} | ${f.expectedRows ?? ''} | ${f.locks} | ${f.findings
+          .filter((x) => x.severity !== 'info')
+          .map((x) => `${x.severity} ${x.rule}`)
+          .join(', ')} |`,
+    ),
     '',
   ];
   if (!result.plan.ok) lines.push('## The plan refuses to run', '', ...result.plan.refusals.map((r) => `- ${r}`), '');
   const tableFindings = result.findings.filter((f) => !result.files.some((x) => x.name === f.file));
-  if (tableFindings.length > 0) lines.push('## Table findings', '', ...tableFindings.map((f) => `- ${f.severity} ${f.rule}: ${f.message}`), '');
+  if (tableFindings.length > 0)
+    lines.push('## Table findings', '', ...tableFindings.map((f) => `- ${f.severity} ${f.rule}: ${f.message}`), '');
   return lines.join('\n');
 }

@@ -69,14 +69,22 @@ export function lookupColumnInfo(lookup: LookupDefinition, column: string): Colu
   const c = getTableConfig(lookup.table).columns.find((x) => x.name === column)!;
   const columnType = c.getSQLType().toLowerCase();
   return {
-    name: c.name, dataType: columnType.split(/[ (]/)[0]!, columnType, nullable: !c.notNull, charset: null, generated: false,
+    name: c.name,
+    dataType: columnType.split(/[ (]/)[0]!,
+    columnType,
+    nullable: !c.notNull,
+    charset: null,
+    generated: false,
     autoIncrement: Boolean((c as { autoIncrement?: boolean }).autoIncrement),
   };
 }
 
 /** `keyColumns`: the column each source's fill is chunked by (else the source's declared `key`). */
 export function compileLookup(
-  mapping: Mapping, name: string, names: TableNames, keyColumns: ReadonlyMap<string, string | null> = new Map(),
+  mapping: Mapping,
+  name: string,
+  names: TableNames,
+  keyColumns: ReadonlyMap<string, string | null> = new Map(),
 ): CompiledLookup {
   const lookup = mapping.lookups![name]!;
   const config = getTableConfig(lookup.table);
@@ -85,8 +93,10 @@ export function compileLookup(
   const columns = Object.keys(first.values).filter((c) => c !== lookup.naturalKey);
   const info = new Map([lookup.naturalKey, ...columns].map((c) => [c, lookupColumnInfo(lookup, c)]));
   // QUOTE() makes each value self-delimiting (a bare NULL for NULL), so two rows' texts are equal only when their values are.
-  const fingerprint = (exprs: string[]) => columns.length === 0 ? "''"
-    : `CONCAT_WS(',', ${exprs.map((e, i) => `QUOTE(${canonicalSql(e, valueKind(info.get(columns[i]!)!))})`).join(', ')})`;
+  const fingerprint = (exprs: string[]) =>
+    columns.length === 0
+      ? "''"
+      : `CONCAT_WS(',', ${exprs.map((e, i) => `QUOTE(${canonicalSql(e, valueKind(info.get(columns[i]!)!))})`).join(', ')})`;
   const a = quoteId(lookupAlias);
   const rowsOf = (alias: string, given: Record<string, string>, join: Record<string, string> = {}, skip?: string): CompiledLookupRows => {
     const values = columns.map((c) => castToColumnSql(`(${names.snippet(given[c]!)})`, info.get(c)!));
@@ -125,7 +135,10 @@ export function compileLookup(
     unique: columns.filter((c) => uniqueColumns(lookup.table).includes(c)),
     fingerprint: fingerprint(columns.map((c) => `${a}.${quoteId(c)}`)),
     // A binary column as it is, so that joins on it use its UNIQUE index; other types compared as their bytes.
-    naturalSql: valueKind(info.get(lookup.naturalKey)!) === 'binary' ? `${a}.${quoteId(lookup.naturalKey)}` : `CAST(${a}.${quoteId(lookup.naturalKey)} AS BINARY)`,
+    naturalSql:
+      valueKind(info.get(lookup.naturalKey)!) === 'binary'
+        ? `${a}.${quoteId(lookup.naturalKey)}`
+        : `CAST(${a}.${quoteId(lookup.naturalKey)} AS BINARY)`,
     sources,
     everyRowOf,
   };
@@ -152,12 +165,16 @@ export function among(expr: string, hexKeys: readonly string[]): string {
  * Columns: k (bytes), t (fingerprint), v0.. (values), src.
  */
 export function pairsSql(l: CompiledLookup, lookup: 'none' | 'all' | 'upTo'): string {
-  const parts = lookupRowSets(l).map((s) =>
-    `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')}, 'r' AS src FROM ${s.from} WHERE NOT ${s.skipped}`);
+  const parts = lookupRowSets(l).map(
+    (s) =>
+      `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')}, 'r' AS src FROM ${s.from} WHERE NOT ${s.skipped}`,
+  );
   if (lookup !== 'none') {
     const a = quoteId(lookupAlias);
-    parts.push(`SELECT ${l.naturalSql}, ${l.fingerprint}${l.columns.map((c) => `, ${a}.${quoteId(c)}`).join('')}, 'l' FROM ${quoteId(l.table)} AS ${a}` +
-      (lookup === 'upTo' ? ` WHERE ${a}.${quoteId(l.idColumn)} <= ?` : ''));
+    parts.push(
+      `SELECT ${l.naturalSql}, ${l.fingerprint}${l.columns.map((c) => `, ${a}.${quoteId(c)}`).join('')}, 'l' FROM ${quoteId(l.table)} AS ${a}` +
+        (lookup === 'upTo' ? ` WHERE ${a}.${quoteId(l.idColumn)} <= ?` : ''),
+    );
   }
   return parts.join('\nUNION ');
 }
@@ -170,7 +187,9 @@ export function conflictsSql(l: CompiledLookup, lookup: 'none' | 'all' | 'upTo')
   const parts = [`SELECT HEX(k) AS h, 'values' AS reason FROM pairs GROUP BY k HAVING COUNT(DISTINCT t) > 1 AND MAX(src) = 'r'`];
   for (const column of l.unique) {
     const v = `v${l.columns.indexOf(column)}`;
-    parts.push(`SELECT DISTINCT HEX(p.k), ${`'${column}'`} FROM pairs AS p JOIN (SELECT ${v} AS u FROM pairs WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(DISTINCT k) > 1) AS d ON d.u = p.${v} WHERE p.src = 'r'`);
+    parts.push(
+      `SELECT DISTINCT HEX(p.k), ${`'${column}'`} FROM pairs AS p JOIN (SELECT ${v} AS u FROM pairs WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(DISTINCT k) > 1) AS d ON d.u = p.${v} WHERE p.src = 'r'`,
+    );
   }
   return `WITH pairs AS (${pairsSql(l, lookup)})\nSELECT h, reason FROM (${parts.join('\nUNION ')}) AS c ORDER BY h, reason`;
 }
@@ -197,11 +216,15 @@ export function usableKeysSql(l: CompiledLookup, conflicted: readonly string[]):
  * sql_require_primary_key, Galera).
  */
 export function keysTableSql(l: CompiledLookup, table: string, runId: number, after: boolean): string {
-  const parts = lookupRowSets(l).map((s) =>
-    `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')} FROM ${s.from} ` +
-    `WHERE NOT ${s.skipped}${after ? ` AND ${s.natural} > ?` : ''}`);
-  return `CREATE TABLE ${quoteId(table)} (es_n BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, KEY k (k)) ENGINE=InnoDB COMMENT='eventshift run ${runId}: natural keys of lookup ${l.name}; dropped once its rows are created'\n` +
-    `SELECT * FROM (${parts.join('\nUNION ')}) AS p`;
+  const parts = lookupRowSets(l).map(
+    (s) =>
+      `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')} FROM ${s.from} ` +
+      `WHERE NOT ${s.skipped}${after ? ` AND ${s.natural} > ?` : ''}`,
+  );
+  return (
+    `CREATE TABLE ${quoteId(table)} (es_n BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, KEY k (k)) ENGINE=InnoDB COMMENT='eventshift run ${runId}: natural keys of lookup ${l.name}; dropped once its rows are created'\n` +
+    `SELECT * FROM (${parts.join('\nUNION ')}) AS p`
+  );
 }
 
 /** The upper bound of the next batch of `limit` natural keys of the work table after `?` (or from the first). Column: hi. */
@@ -232,16 +255,21 @@ export function ownLookupRowSql(l: CompiledLookup, s: CompiledLookupRows): strin
  * row with their natural key and values.
  */
 export function fillChunkSql(
-  l: CompiledLookup, s: CompiledLookupSource, conflicted: readonly string[], bounds: 'between' | 'upTo' | 'all',
+  l: CompiledLookup,
+  s: CompiledLookupSource,
+  conflicted: readonly string[],
+  bounds: 'between' | 'upTo' | 'all',
   /** The source table's `ON UPDATE` columns (onUpdateColumns): set to themselves, so they keep their values. */
   keep: readonly string[] = [],
 ): string {
   const a = quoteId(lookupAlias);
-  return `UPDATE ${s.from} JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${s.natural}\n` +
+  return (
+    `UPDATE ${s.from} JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${s.natural}\n` +
     `SET ${s.referenceSql} = ${a}.${quoteId(l.idColumn)}${keptAsTheyAre(s.alias, keep)}\n` +
     `WHERE ${s.referenceSql} = 0 AND ${bounds === 'between' ? `${s.keySql} > ? AND ` : ''}${bounds === 'all' ? '' : `${s.keySql} <= ? AND `}` +
     `NOT ${s.skipped} AND ${notAmong(s.natural, conflicted)}` +
-    l.columns.map((c, i) => ` AND ${a}.${quoteId(c)} <=> ${s.values[i]}`).join('');
+    l.columns.map((c, i) => ` AND ${a}.${quoteId(c)} <=> ${s.values[i]}`).join('')
+  );
 }
 
 /**
@@ -250,8 +278,10 @@ export function fillChunkSql(
  */
 export function createAllSql(l: CompiledLookup, conflicted: readonly string[], firstId: bigint): string {
   const a = quoteId(lookupAlias);
-  return `INSERT INTO ${quoteId(l.table)} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')})\n` +
+  return (
+    `INSERT INTO ${quoteId(l.table)} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')})\n` +
     `SELECT ${firstId - 1n} + ROW_NUMBER() OVER (ORDER BY p.k), p.k${l.columns.map((_, i) => `, p.v${i}`).join('')}\n` +
     `FROM (${pairsSql(l, 'none')}) AS p LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = p.k\n` +
-    `WHERE ${a}.${quoteId(l.idColumn)} IS NULL AND ${notAmong('p.k', conflicted)}`;
+    `WHERE ${a}.${quoteId(l.idColumn)} IS NULL AND ${notAmong('p.k', conflicted)}`
+  );
 }

@@ -29,17 +29,30 @@ export interface ReportLookup {
 
 export function reportLookups(plan: Plan, checks: readonly CheckResult[]): ReportLookup[] {
   return (plan.lookups ?? []).map((l) => ({
-    name: l.name, table: l.table, naturalKey: l.naturalKey, keys: l.keys, reused: l.reuse, created: l.create,
-    skippedKeys: l.skippedKeys, conflictedKeys: l.conflictedKeys.length,
+    name: l.name,
+    table: l.table,
+    naturalKey: l.naturalKey,
+    keys: l.keys,
+    reused: l.reuse,
+    created: l.create,
+    skippedKeys: l.skippedKeys,
+    conflictedKeys: l.conflictedKeys.length,
     sources: l.sources.map((s) => {
       const check = checks.find((c) => c.id === `${l.name}.${s.alias}.reference`);
       return {
-        table: s.table, reference: s.reference.name, rows: s.rows, fill: s.fill, skipped: s.skipped, conflicted: s.conflicted,
+        table: s.table,
+        reference: s.reference.name,
+        rows: s.rows,
+        fill: s.fill,
+        skipped: s.skipped,
+        conflicted: s.conflicted,
         ok: check ? check.ok && checks.find((c) => c.id === `${l.name}.${s.alias}.skipped`)?.ok !== false : null,
       };
     }),
     everyRowOf: (l.everyRowOf ?? []).map((e) => ({
-      table: e.table, rows: e.rows, ok: checks.find((c) => c.id === `${l.name}.${e.alias}.rows`)?.ok ?? null,
+      table: e.table,
+      rows: e.rows,
+      ok: checks.find((c) => c.id === `${l.name}.${e.alias}.rows`)?.ok ?? null,
     })),
   }));
 }
@@ -50,10 +63,17 @@ export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknow
   if (lookups.length === 0) return [];
   const lines = ['', '## Lookups', ''];
   for (const l of lookups) {
-    lines.push(`Lookup ${md(l.name)}: ${l.keys} ${md(l.naturalKey)}(s) with a \`${md(l.table)}\` row (${l.reused} reused, ${l.created} created by the run); ` +
-      `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see Data problems).`, '',
-      '| table | reference | rows | filled | skipped | in conflict | references |', '| --- | --- | ---: | ---: | ---: | ---: | --- |');
-    for (const s of l.sources) lines.push(`| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ${s.ok === false ? '**differs**' : verdict(s.ok)} |`);
+    lines.push(
+      `Lookup ${md(l.name)}: ${l.keys} ${md(l.naturalKey)}(s) with a \`${md(l.table)}\` row (${l.reused} reused, ${l.created} created by the run); ` +
+        `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see Data problems).`,
+      '',
+      '| table | reference | rows | filled | skipped | in conflict | references |',
+      '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const s of l.sources)
+      lines.push(
+        `| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ${s.ok === false ? '**differs**' : verdict(s.ok)} |`,
+      );
     for (const e of l.everyRowOf ?? []) {
       const ok = e.ok === false ? '**differs**' : verdict(e.ok);
       lines.push(`| ${md(e.table)} | (every row gets its ${md(l.table)} row) | ${e.rows} | | | | ${ok} |`);
@@ -63,16 +83,30 @@ export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknow
 }
 
 const mark = (ok: boolean | null) =>
-  (ok === null ? '-' : ok ? '<span class="ok">✓ as defined</span>' : '<span class="bad">✗ differs</span>');
+  ok === null ? '-' : ok ? '<span class="ok">✓ as defined</span>' : '<span class="bad">✗ differs</span>';
 
 export function lookupsHtml(lookups: readonly ReportLookup[]): string {
   if (lookups.length === 0) return '';
-  return `<section id="lookups"><h2>Lookups</h2>${lookups.map((l) => `
+  return `<section id="lookups"><h2>Lookups</h2>${lookups
+    .map(
+      (l) => `
 <p>Lookup <b>${esc(l.name)}</b>: ${l.keys} ${esc(l.naturalKey)}(s) with a <code>${esc(l.table)}</code> row (${l.reused} reused, ${l.created} created by the run); ${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see data problems).</p>
 <table><thead><tr><th>table</th><th>reference</th><th>rows</th><th>filled</th><th>skipped</th><th>in conflict</th><th>references</th></tr></thead>
-<tbody>${l.sources.map((s) => `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td><td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
-    `<td>${mark(s.ok)}</td></tr>`).join('\n')}${(l.everyRowOf ?? []).map((e) => `
+<tbody>${l.sources
+        .map(
+          (s) =>
+            `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td><td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
+            `<td>${mark(s.ok)}</td></tr>`,
+        )
+        .join('\n')}${(l.everyRowOf ?? [])
+        .map(
+          (e) =>
+            `
 <tr${e.ok === false ? ' class="failed"' : ''}><td><code>${esc(e.table)}</code></td>` +
-    `<td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
-    `<td></td><td></td><td></td><td>${mark(e.ok)}</td></tr>`).join('')}</tbody></table>`).join('\n')}</section>`;
+            `<td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
+            `<td></td><td></td><td></td><td>${mark(e.ok)}</td></tr>`,
+        )
+        .join('')}</tbody></table>`,
+    )
+    .join('\n')}</section>`;
 }

@@ -18,7 +18,11 @@ import { lookupKeysTable, lookupSteps, type LookupCreateDetail } from './write-l
  * actions as sentences and the rows deleted per table.
  */
 export async function rollbackLookups(
-  db: Db, plan: Plan, runId: number, manifest: BackupManifest | null, chunk: number,
+  db: Db,
+  plan: Plan,
+  runId: number,
+  manifest: BackupManifest | null,
+  chunk: number,
 ): Promise<{ actions: string[]; rowsDeleted: Record<string, number> }> {
   const actions: string[] = [];
   const rowsDeleted: Record<string, number> = {};
@@ -29,7 +33,8 @@ export async function rollbackLookups(
       actions.push(`dropped ${s.table}.${s.reference.name} (lookup ${lookup.name})`);
       faultPoint(`rollback lookup ${lookup.name} drop ${s.table}.${s.reference.name}`);
     }
-    for (const table of await dropLookupWorkTables(db, { lookups: [lookup] }, runId)) actions.push(`removed ${table}, the run's work table of lookup ${lookup.name}`);
+    for (const table of await dropLookupWorkTables(db, { lookups: [lookup] }, runId))
+      actions.push(`removed ${table}, the run's work table of lookup ${lookup.name}`);
     if (!(await tableExists(db, lookup.table))) continue;
     const record = await stepRecord(db, runId, 'write', lookupSteps.create(lookup.name));
     const detail = record?.detail as LookupCreateDetail | null;
@@ -52,7 +57,6 @@ export async function rollbackLookups(
   return { actions, rowsDeleted };
 }
 
-
 /**
  * The ID blocks of lookup rows the run created, per lookup table, as ranges that are the run's own: a restore does
  * not count them as rows others added since the backup.
@@ -64,7 +68,10 @@ export async function lookupOwnRanges(db: Db, plan: Plan, runId: number): Promis
     const record = await stepRecord(db, runId, 'write', lookupSteps.create(lookup.name));
     const detail = record?.detail as LookupCreateDetail | null;
     for (const [first, last] of detail?.ranges ?? []) {
-      ranges.set(lookup.table, [...(ranges.get(lookup.table) ?? []), { step: `lookup ${lookup.name}`, first: Number(first), last: Number(last), keyColumn: lookup.idColumn }]);
+      ranges.set(lookup.table, [
+        ...(ranges.get(lookup.table) ?? []),
+        { step: `lookup ${lookup.name}`, first: Number(first), last: Number(last), keyColumn: lookup.idColumn },
+      ]);
     }
   }
   return ranges;

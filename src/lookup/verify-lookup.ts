@@ -7,7 +7,14 @@ import type { RenameState } from '../run/cutover.ts';
 import { stepRecord } from '../run/journal.ts';
 import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 import {
-  among, compilePlannedLookup, conflictsSql, lookupAlias, ownLookupRowSql, skippedKeysSql, type CompiledLookup, type CompiledLookupRows,
+  among,
+  compilePlannedLookup,
+  conflictsSql,
+  lookupAlias,
+  ownLookupRowSql,
+  skippedKeysSql,
+  type CompiledLookup,
+  type CompiledLookupRows,
   type CompiledLookupSource,
 } from './compile-lookup.ts';
 import { displayKey } from './display-key.ts';
@@ -49,7 +56,8 @@ export function lookupChecks(ctx: LookupVerifyContext): LookupCheckWork[] {
     const before = pre?.exists ? { mode: 'upTo' as const, params: [pre.maxKey ?? '0'] } : { mode: 'none' as const, params: [] };
     // The conflicts as the data gives them now, against the lookup rows that existed before the run.
     let conflicted: Promise<string[]> | null = null;
-    const conflicts = (db: Db) => (conflicted ??= db.query<{ h: string }>(conflictsSql(l, before.mode), before.params).then((r) => [...new Set(r.map((x) => x.h))]));
+    const conflicts = (db: Db) =>
+      (conflicted ??= db.query<{ h: string }>(conflictsSql(l, before.mode), before.params).then((r) => [...new Set(r.map((x) => x.h))]));
     work.push({ weight: 1, run: async (db) => [await reportedCheck(db, l, planned, await conflicts(db), ctx.limit)] });
     for (const s of l.sources) {
       work.push({ weight: 2, run: async (db) => sourceChecks(db, l, s, planned, await conflicts(db), ctx.limit) });
@@ -69,63 +77,107 @@ async function reportedCheck(db: Db, l: CompiledLookup, planned: LookupPlan, con
   const plannedSet = new Set(planned.conflictedKeys);
   const nowSet = new Set(conflicted);
   const failures = [
-    ...conflicted.filter((h) => !plannedSet.has(h)).map((h) => ({ key: displayKey(Buffer.from(h, 'hex')), reason: 'in conflict now, not reported by the plan' })),
-    ...planned.conflictedKeys.filter((h) => !nowSet.has(h)).map((h) => ({ key: displayKey(Buffer.from(h, 'hex')), reason: 'reported in conflict by the plan, no longer in conflict' })),
-    ...(skipped === planned.skippedKeys ? [] : [{ key: '*', reason: `${skipped} skipped ${l.naturalKey}(s) now, ${planned.skippedKeys} reported by the plan` }]),
+    ...conflicted
+      .filter((h) => !plannedSet.has(h))
+      .map((h) => ({ key: displayKey(Buffer.from(h, 'hex')), reason: 'in conflict now, not reported by the plan' })),
+    ...planned.conflictedKeys
+      .filter((h) => !nowSet.has(h))
+      .map((h) => ({ key: displayKey(Buffer.from(h, 'hex')), reason: 'reported in conflict by the plan, no longer in conflict' })),
+    ...(skipped === planned.skippedKeys
+      ? []
+      : [{ key: '*', reason: `${skipped} skipped ${l.naturalKey}(s) now, ${planned.skippedKeys} reported by the plan` }]),
   ];
   return {
-    id: `${l.name}.reported`, kind: 'lookup', table: l.table,
+    id: `${l.name}.reported`,
+    kind: 'lookup',
+    table: l.table,
     title: `${l.name}: the ${planned.skippedKeys} skipped and ${planned.conflictedKeys.length} conflicting ${l.naturalKey}(s) reported are those the data gives`,
-    ok: failures.length === 0, expected: `${planned.skippedKeys} skipped, ${planned.conflictedKeys.length} in conflict`,
-    actual: `${skipped} skipped, ${conflicted.length} in conflict`, failures: failures.slice(0, limit), failureCount: failures.length,
+    ok: failures.length === 0,
+    expected: `${planned.skippedKeys} skipped, ${planned.conflictedKeys.length} in conflict`,
+    actual: `${skipped} skipped, ${conflicted.length} in conflict`,
+    failures: failures.slice(0, limit),
+    failureCount: failures.length,
   };
 }
 
 /** Every row of the source that is not skipped references its own lookup row; every skipped row still holds 0. */
-async function sourceChecks(db: Db, l: CompiledLookup, s: CompiledLookupSource, planned: LookupPlan, conflicted: string[], limit: number): Promise<Check[]> {
+async function sourceChecks(
+  db: Db,
+  l: CompiledLookup,
+  s: CompiledLookupSource,
+  planned: LookupPlan,
+  conflicted: string[],
+  limit: number,
+): Promise<Check[]> {
   const a = quoteId(lookupAlias);
   const plannedSource = planned.sources.find((x) => x.alias === s.alias)!;
   const skippedRow = `(${s.skipped} OR ${among(s.natural, conflicted)})`;
   const from = `${s.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${a}.${quoteId(l.idColumn)} = ${s.referenceSql}`;
   const wrong = `NOT ${skippedRow} AND NOT (${a}.${quoteId(l.idColumn)} IS NOT NULL AND ${ownLookupRowSql(l, s)})`;
   const [counts] = await db.query<{ n: string; bad: string | null; skipped: string | null; skippedSet: string | null }>(
-    `SELECT COUNT(*) AS n, SUM(${wrong}) AS bad, SUM(${skippedRow}) AS skipped, SUM(${skippedRow} AND ${s.referenceSql} <> 0) AS skippedSet FROM ${from}`);
+    `SELECT COUNT(*) AS n, SUM(${wrong}) AS bad, SUM(${skippedRow}) AS skipped, SUM(${skippedRow} AND ${s.referenceSql} <> 0) AS skippedSet FROM ${from}`,
+  );
   const bad = Number(counts!.bad ?? 0);
   const skipped = Number(counts!.skipped ?? 0);
   const skippedSet = Number(counts!.skippedSet ?? 0);
   const ref = `${s.table}.${s.reference.name}`;
   const key = s.keySql ?? s.referenceSql;
   const shown = [s.natural, ...s.values, `${a}.${quoteId(l.idColumn)}`, l.naturalSql, ...l.columns.map((c) => `${a}.${quoteId(c)}`)];
-  const rowsOf = (where: string) => db.query<Record<string, unknown>>(
-    `SELECT ${key} AS k, ${s.referenceSql} AS ref, ${shown.map((x, i) => `${x} AS c${i}`).join(', ')} FROM ${from} WHERE ${where} ORDER BY ${key} LIMIT ${limit}`);
-  const describeRow = (r: Record<string, unknown>) => `${displayKey(r.c0 as Buffer)}${s.values.map((_, i) => `, ${l.columns[i]} ${r[`c${i + 1}`] ?? 'NULL'}`).join('')}`;
+  const rowsOf = (where: string) =>
+    db.query<Record<string, unknown>>(
+      `SELECT ${key} AS k, ${s.referenceSql} AS ref, ${shown.map((x, i) => `${x} AS c${i}`).join(', ')} FROM ${from} WHERE ${where} ORDER BY ${key} LIMIT ${limit}`,
+    );
+  const describeRow = (r: Record<string, unknown>) =>
+    `${displayKey(r.c0 as Buffer)}${s.values.map((_, i) => `, ${l.columns[i]} ${r[`c${i + 1}`] ?? 'NULL'}`).join('')}`;
   const describeLookup = (r: Record<string, unknown>) => {
     const base = s.values.length + 1;
     return `${displayKey(r[`c${base + 1}`] as Buffer)}${l.columns.map((c, i) => `, ${c} ${r[`c${base + 2 + i}`] ?? 'NULL'}`).join('')}`;
   };
   const keyOf = (r: Record<string, unknown>) => `${s.keyColumn ?? s.reference.name} ${displayKey(r.k as Buffer | string)}`;
-  const failures = bad === 0 ? [] : (await rowsOf(wrong)).map((r) => ({
-    key: keyOf(r),
-    reason: String(r.ref) === '0' ? `${ref} = 0; the row (${describeRow(r)}) should reference its ${l.table} row`
-      : r[`c${s.values.length + 1}`] === null ? `${ref} = ${r.ref}, which is no ${l.table} row; the row is ${describeRow(r)}`
-      : `${ref} = ${r.ref} names ${l.table} ${describeLookup(r)}; the row is ${describeRow(r)}`,
-  }));
+  const failures =
+    bad === 0
+      ? []
+      : (await rowsOf(wrong)).map((r) => ({
+          key: keyOf(r),
+          reason:
+            String(r.ref) === '0'
+              ? `${ref} = 0; the row (${describeRow(r)}) should reference its ${l.table} row`
+              : r[`c${s.values.length + 1}`] === null
+                ? `${ref} = ${r.ref}, which is no ${l.table} row; the row is ${describeRow(r)}`
+                : `${ref} = ${r.ref} names ${l.table} ${describeLookup(r)}; the row is ${describeRow(r)}`,
+        }));
   const expectedSkipped = plannedSource.skipped + plannedSource.conflicted;
-  const skippedFailures = skippedSet === 0 ? [] : (await rowsOf(`${skippedRow} AND ${s.referenceSql} <> 0`)).map((r) => ({
-    key: keyOf(r), reason: `skipped (${describeRow(r)}), yet ${ref} = ${r.ref}`,
-  }));
-  if (skipped !== expectedSkipped) skippedFailures.push({ key: '*', reason: `${skipped} row(s) are skipped now, the plan reported ${expectedSkipped}` });
+  const skippedFailures =
+    skippedSet === 0
+      ? []
+      : (await rowsOf(`${skippedRow} AND ${s.referenceSql} <> 0`)).map((r) => ({
+          key: keyOf(r),
+          reason: `skipped (${describeRow(r)}), yet ${ref} = ${r.ref}`,
+        }));
+  if (skipped !== expectedSkipped)
+    skippedFailures.push({ key: '*', reason: `${skipped} row(s) are skipped now, the plan reported ${expectedSkipped}` });
   return [
     {
-      id: `${l.name}.${s.alias}.reference`, kind: 'lookup', table: s.table,
+      id: `${l.name}.${s.alias}.reference`,
+      kind: 'lookup',
+      table: s.table,
       title: `${ref}: each of the ${Number(counts!.n) - skipped} rows not skipped references the ${l.table} row of its own ${l.naturalKey} and ${l.columns.join(', ')}`,
-      ok: bad === 0, expected: plannedSource.fill, actual: Number(counts!.n) - skipped - bad, failures, failureCount: bad,
+      ok: bad === 0,
+      expected: plannedSource.fill,
+      actual: Number(counts!.n) - skipped - bad,
+      failures,
+      failureCount: bad,
     },
     {
-      id: `${l.name}.${s.alias}.skipped`, kind: 'lookup', table: s.table,
+      id: `${l.name}.${s.alias}.skipped`,
+      kind: 'lookup',
+      table: s.table,
       title: `${ref}: the ${expectedSkipped} skipped row(s) (reported) still hold 0`,
-      ok: skippedFailures.length === 0, expected: expectedSkipped, actual: skipped - skippedSet,
-      failures: skippedFailures, failureCount: skippedSet + (skipped !== expectedSkipped ? 1 : 0),
+      ok: skippedFailures.length === 0,
+      expected: expectedSkipped,
+      actual: skipped - skippedSet,
+      failures: skippedFailures,
+      failureCount: skippedSet + (skipped !== expectedSkipped ? 1 : 0),
     },
   ];
 }
@@ -133,20 +185,30 @@ async function sourceChecks(db: Db, l: CompiledLookup, s: CompiledLookupSource, 
 /** Every row of an `everyRowOf` source whose natural key is not in conflict has the lookup row of its key and values. */
 async function everyRowCheck(db: Db, l: CompiledLookup, e: CompiledLookupRows, conflicted: string[], limit: number): Promise<Check> {
   const a = quoteId(lookupAlias);
-  const from = `${e.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${e.natural} ` +
-    `WHERE NOT ${among(e.natural, conflicted)}`;
+  const from =
+    `${e.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${e.natural} ` + `WHERE NOT ${among(e.natural, conflicted)}`;
   const wrong = `NOT (${a}.${quoteId(l.idColumn)} IS NOT NULL AND ${ownLookupRowSql(l, e)})`;
   const [counts] = await db.query<{ n: string; bad: string | null }>(`SELECT COUNT(*) AS n, SUM(${wrong}) AS bad FROM ${from}`);
   const bad = Number(counts!.bad ?? 0);
-  const rows = bad === 0 ? [] : await db.query<{ k: Buffer; id: string | null }>(
-    `SELECT ${e.natural} AS k, ${a}.${quoteId(l.idColumn)} AS id FROM ${from} AND ${wrong} ORDER BY k LIMIT ${limit}`);
+  const rows =
+    bad === 0
+      ? []
+      : await db.query<{ k: Buffer; id: string | null }>(
+          `SELECT ${e.natural} AS k, ${a}.${quoteId(l.idColumn)} AS id FROM ${from} AND ${wrong} ORDER BY k LIMIT ${limit}`,
+        );
   return {
-    id: `${l.name}.${e.alias}.rows`, kind: 'lookup', table: l.table,
-    title: `${l.table}: each of the ${Number(counts!.n)} row(s) of ${e.table} not in conflict has the ${l.table} row of its ` +
+    id: `${l.name}.${e.alias}.rows`,
+    kind: 'lookup',
+    table: l.table,
+    title:
+      `${l.table}: each of the ${Number(counts!.n)} row(s) of ${e.table} not in conflict has the ${l.table} row of its ` +
       [l.naturalKey, ...l.columns].join(', '),
-    ok: bad === 0, expected: Number(counts!.n), actual: Number(counts!.n) - bad,
+    ok: bad === 0,
+    expected: Number(counts!.n),
+    actual: Number(counts!.n) - bad,
     failures: rows.map((r) => ({
-      key: displayKey(r.k), reason: r.id === null ? `no ${l.table} row` : `${l.table} row ${r.id} holds other values`,
+      key: displayKey(r.k),
+      reason: r.id === null ? `no ${l.table} row` : `${l.table} row ${r.id} holds other values`,
     })),
     failureCount: bad,
   };
@@ -155,13 +217,21 @@ async function everyRowCheck(db: Db, l: CompiledLookup, e: CompiledLookupRows, c
 /** No natural key, and no value of a UNIQUE column, is held by two lookup rows. */
 async function uniqueCheck(db: Db, l: CompiledLookup, limit: number): Promise<Check> {
   const a = quoteId(lookupAlias);
-  const parts = [`SELECT '${l.naturalKey}' AS c, ${l.naturalSql} AS v, COUNT(*) AS n FROM ${quoteId(l.table)} AS ${a} GROUP BY ${l.naturalSql} HAVING COUNT(*) > 1`,
-    ...l.unique.map((c) => `SELECT '${c}', CAST(${a}.${quoteId(c)} AS BINARY), COUNT(*) FROM ${quoteId(l.table)} AS ${a} WHERE ${a}.${quoteId(c)} IS NOT NULL GROUP BY ${a}.${quoteId(c)} HAVING COUNT(*) > 1`)];
+  const parts = [
+    `SELECT '${l.naturalKey}' AS c, ${l.naturalSql} AS v, COUNT(*) AS n FROM ${quoteId(l.table)} AS ${a} GROUP BY ${l.naturalSql} HAVING COUNT(*) > 1`,
+    ...l.unique.map(
+      (c) =>
+        `SELECT '${c}', CAST(${a}.${quoteId(c)} AS BINARY), COUNT(*) FROM ${quoteId(l.table)} AS ${a} WHERE ${a}.${quoteId(c)} IS NOT NULL GROUP BY ${a}.${quoteId(c)} HAVING COUNT(*) > 1`,
+    ),
+  ];
   const dupes = await db.query<{ c: string; v: Buffer; n: string }>(`${parts.join('\nUNION ALL ')} LIMIT ${limit + 1}`);
   return {
-    id: `${l.name}.unique`, kind: 'lookup', table: l.table,
+    id: `${l.name}.unique`,
+    kind: 'lookup',
+    table: l.table,
     title: `${l.table}: no ${[l.naturalKey, ...l.unique].join(' and no ')} is held by two rows`,
-    ok: dupes.length === 0, failures: dupes.slice(0, limit).map((d) => ({ key: `${d.c} ${displayKey(d.v)}`, reason: `held by ${d.n} rows` })),
+    ok: dupes.length === 0,
+    failures: dupes.slice(0, limit).map((d) => ({ key: `${d.c} ${displayKey(d.v)}`, reason: `held by ${d.n} rows` })),
     failureCount: dupes.length,
   };
 }
@@ -171,11 +241,21 @@ async function createdCheck(db: Db, l: CompiledLookup, planned: LookupPlan, runI
   const record = await stepRecord(db, runId, 'write', lookupSteps.create(l.name));
   const detail = record?.detail as LookupCreateDetail | null;
   const base = {
-    id: `${l.name}.created`, kind: 'lookup' as const, table: l.table,
-    title: `${l.table}: the ${planned.create} row(s) the run created exist and each is referenced` +
+    id: `${l.name}.created`,
+    kind: 'lookup' as const,
+    table: l.table,
+    title:
+      `${l.table}: the ${planned.create} row(s) the run created exist and each is referenced` +
       (l.everyRowOf.length ? ` (or is the row of a ${l.everyRowOf.map((e) => e.table).join(', ')} row)` : ''),
   };
-  if (!detail || record?.status !== 'done') return { ...base, ok: false, expected: planned.create, failures: [{ key: '*', reason: 'the run has not finished creating them' }], failureCount: 1 };
+  if (!detail || record?.status !== 'done')
+    return {
+      ...base,
+      ok: false,
+      expected: planned.create,
+      failures: [{ key: '*', reason: 'the run has not finished creating them' }],
+      failureCount: 1,
+    };
   const a = quoteId(lookupAlias);
   const id = `${a}.${quoteId(l.idColumn)}`;
   const inRanges = detail.ranges.length === 0 ? '0=1' : detail.ranges.map(() => `${id} BETWEEN ? AND ?`).join(' OR ');
@@ -186,7 +266,9 @@ async function createdCheck(db: Db, l: CompiledLookup, planned: LookupPlan, runI
   const [n] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(l.table)} AS ${a} WHERE ${inRanges}`, params);
   const unused = await db.query<{ id: string; k: Buffer }>(
     `SELECT ${id} AS id, ${l.naturalSql} AS k FROM ${quoteId(l.table)} AS ${a} LEFT JOIN (${refs}) AS u ON u.r = ${id}
-      WHERE (${inRanges}) AND u.r IS NULL${wanted} ORDER BY ${id} LIMIT ${limit + 1}`, params);
+      WHERE (${inRanges}) AND u.r IS NULL${wanted} ORDER BY ${id} LIMIT ${limit + 1}`,
+    params,
+  );
   const created = Number(n!.n);
   const failures = [
     ...(created === planned.create ? [] : [{ key: '*', reason: `${created} row(s) in the run's ID blocks, ${planned.create} planned` }]),
@@ -194,4 +276,3 @@ async function createdCheck(db: Db, l: CompiledLookup, planned: LookupPlan, runI
   ];
   return { ...base, ok: failures.length === 0, expected: planned.create, actual: created, failures, failureCount: failures.length };
 }
-

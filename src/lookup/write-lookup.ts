@@ -11,8 +11,16 @@ import { faultPoint } from '../run/fault-points.ts';
 import { finishStep, journaledStep, startStep, stepRecord, type StepRecord } from '../run/journal.ts';
 import { adaptChunk, type Throttle } from '../run/throttle.ts';
 import {
-  chunkBoundSql, compilePlannedLookup, fillChunkSql, keyBatchBoundSql, keyBatchSql, keysTableSql, lookupAlias, lookupRowSets,
-  type CompiledLookup, type CompiledLookupSource,
+  chunkBoundSql,
+  compilePlannedLookup,
+  fillChunkSql,
+  keyBatchBoundSql,
+  keyBatchSql,
+  keysTableSql,
+  lookupAlias,
+  lookupRowSets,
+  type CompiledLookup,
+  type CompiledLookupSource,
 } from './compile-lookup.ts';
 import type { LookupPlan } from './plan-lookup.ts';
 
@@ -80,10 +88,14 @@ export async function writeLookups(ctx: LookupWriteContext): Promise<Record<stri
   return filled;
 }
 
-const journaled = (ctx: LookupWriteContext, step: string, work: () => Promise<void>) => journaledStep(ctx.db, ctx.runId, 'write', step, ctx.now, work);
+const journaled = (ctx: LookupWriteContext, step: string, work: () => Promise<void>) =>
+  journaledStep(ctx.db, ctx.runId, 'write', step, ctx.now, work);
 
 /** A chunked step of the journal: its record (resumed) or a new one. Null when it is done. */
-async function resumeStep(ctx: LookupWriteContext, step: string): Promise<StepRecord | { status: 'started'; detail: null; rowsDone: 0; progressKey: null } | null> {
+async function resumeStep(
+  ctx: LookupWriteContext,
+  step: string,
+): Promise<StepRecord | { status: 'started'; detail: null; rowsDone: 0; progressKey: null } | null> {
   const record = await stepRecord(ctx.db, ctx.runId, 'write', step);
   if (record?.status === 'done') return null;
   await startStep(ctx.db, ctx.runId, 'write', step, ctx.now());
@@ -92,8 +104,13 @@ async function resumeStep(ctx: LookupWriteContext, step: string): Promise<StepRe
 }
 
 const saveDetail = (tx: Db, ctx: LookupWriteContext, step: string, detail: unknown, rows: number) =>
-  tx.execute('UPDATE eventshift_steps SET detail = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?',
-    [JSON.stringify(detail), rows, ctx.runId, 'write', step]);
+  tx.execute('UPDATE eventshift_steps SET detail = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?', [
+    JSON.stringify(detail),
+    rows,
+    ctx.runId,
+    'write',
+    step,
+  ]);
 
 /** Half a second per batch or chunk, within [100, 20,000] (the batch's keys are parameters of one statement). */
 const adapt = (size: number, seconds: number) => adaptChunk(size, seconds, 20_000);
@@ -140,17 +157,24 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
     const [bound] = await db.query<{ hi: Buffer | null }>(keyBatchBoundSql(keysTable, limit, lo === null), lo === null ? [] : [lo]);
     const hi = bound?.hi ?? null;
     if (hi === null) break;
-    const pairs = await db.query<Record<string, unknown> & { k: Buffer; t: string }>(keyBatchSql(l, keysTable, lo === null), lo === null ? [hi] : [lo, hi]);
+    const pairs = await db.query<Record<string, unknown> & { k: Buffer; t: string }>(
+      keyBatchSql(l, keysTable, lo === null),
+      lo === null ? [hi] : [lo, hi],
+    );
     const wanted = pairs.filter((p) => !conflicted.has(p.k.toString('hex').toUpperCase()));
-    const byKey = new Map<string, typeof wanted[number]>();
+    const byKey = new Map<string, (typeof wanted)[number]>();
     for (const p of wanted) {
       const h = p.k.toString('hex');
       if (byKey.has(h)) throw changedSincePlan(l, `${l.naturalKey} 0x${h} now has several values of ${l.columns.join(', ')}`);
       byKey.set(h, p);
     }
-    const existing = byKey.size === 0 ? [] : await db.query<{ h: string; id: string; t: string }>(
-      `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
-      [[...byKey.values()].map((p) => p.k)]);
+    const existing =
+      byKey.size === 0
+        ? []
+        : await db.query<{ h: string; id: string; t: string }>(
+            `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
+            [[...byKey.values()].map((p) => p.k)],
+          );
     const found = new Map(existing.map((e) => [e.h, e]));
     for (const [h, e] of found) {
       if (e.t !== byKey.get(h)!.t) throw changedSincePlan(l, `the ${l.table} row of 0x${h} (ID ${e.id}) holds other values than its rows`);
@@ -161,16 +185,21 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
         const [top] = await tx.query<{ hi: string | number | null }>(`SELECT MAX(${quoteId(l.idColumn)}) AS hi FROM ${table} FOR UPDATE`);
         const first = BigInt(top?.hi ?? 0) + 1n;
         const rows = missing.map((p, i) => [(first + BigInt(i)).toString(), p.k, ...l.columns.map((_, j) => p[`v${j}`])]);
-        await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [rows]);
+        await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [
+          rows,
+        ]);
         const back = await tx.query<{ h: string; id: string; t: string }>(
           `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
-          [missing.map((p) => p.k)]);
+          [missing.map((p) => p.k)],
+        );
         const got = new Map(back.map((b) => [b.h, b]));
         for (const [i, p] of missing.entries()) {
           const row = got.get(p.k.toString('hex'));
           if (!row || BigInt(row.id) !== first + BigInt(i) || row.t !== p.t) {
-            throw refusal(`Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
-              `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. Stop it and run migrate again: the run resumes.`);
+            throw refusal(
+              `Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
+                `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. Stop it and run migrate again: the run resumes.`,
+            );
           }
         }
         const last = first + BigInt(missing.length - 1);
@@ -197,7 +226,10 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
 }
 
 function changedSincePlan(l: CompiledLookup, what: string) {
-  return refusal(`Lookup ${l.name}: the data changed since the run was planned: ${what}. Roll the run back (\`eventshift rollback\`) and plan again.`, { subject: l.name });
+  return refusal(
+    `Lookup ${l.name}: the data changed since the run was planned: ${what}. Roll the run back (\`eventshift rollback\`) and plan again.`,
+    { subject: l.name },
+  );
 }
 
 type ChunkKey = { hex: string } | { value: string };
@@ -227,7 +259,10 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
     if (bound?.hi === null || bound?.hi === undefined) break;
     const hi = bound.hi;
     const written = await db.transaction(async (tx) => {
-      const { affectedRows } = await tx.execute(fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between', keep), lo === null ? [hi] : [lo, hi]);
+      const { affectedRows } = await tx.execute(
+        fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between', keep),
+        lo === null ? [hi] : [lo, hi],
+      );
       detail.cursor = encodeKey(hi);
       await saveDetail(tx, ctx, step, detail, affectedRows);
       return affectedRows;

@@ -64,7 +64,10 @@ function versioned(value: unknown, where: string, bad: (what: string) => Error):
 
 /** The target of a versioned alias at `version`: the one from the highest version not above it. */
 export function atVersion(targets: Versioned, version: number): string | undefined {
-  const versions = Object.keys(targets).map(Number).filter((v) => v <= version).sort((a, b) => b - a);
+  const versions = Object.keys(targets)
+    .map(Number)
+    .filter((v) => v <= version)
+    .sort((a, b) => b - a);
   return versions.length ? targets[versions[0]!] : undefined;
 }
 

@@ -5,7 +5,15 @@ import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
 import { isIntegerType, type ColumnInfo } from '../db/introspect.ts';
-import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition, type StepDefinition } from './define.ts';
+import {
+  rowOf,
+  whenOf,
+  type ColumnExpr,
+  type CutoverChange,
+  type Mapping,
+  type ProjectionDefinition,
+  type StepDefinition,
+} from './define.ts';
 
 /** Which of the mapping's cutover renames have happened, read from the live schema (so it is right after a crash too). */
 export interface RenameState {
@@ -57,11 +65,7 @@ const noRenames: RenameState = { tables: new Map(), columns: new Map(), done: fa
  * The mapping's names in the database as it is: `renames` is every cutover rename that has happened (renameState()),
  * tables and columns both; without it, the names before any cutover.
  */
-export function sourceTableNames(
-  mapping: Mapping,
-  renames: RenameState = noRenames,
-  options: NameOptions = {},
-): TableNames {
+export function sourceTableNames(mapping: Mapping, renames: RenameState = noRenames, options: NameOptions = {}): TableNames {
   const strict = options.strict ?? strictAliases();
   const file = mapping.aliases;
   const version = options.aliasVersion ?? file?.version ?? 1;
@@ -89,15 +93,21 @@ export function sourceTableNames(
   };
   const columnOf = (tableKey: string, key: string) => {
     const entry = file?.aliases[tableKey];
-    return !file ? key : !entry ? unknown(`table ${tableKey}`, key)
-      : entry.columns[key] ? atVersion(entry.columns[key]!, version) ?? unknown(`${tableKey}.${key} (at version ${version})`, key)
-      : unknown(`column ${tableKey}.${key}`, key);
+    return !file
+      ? key
+      : !entry
+        ? unknown(`table ${tableKey}`, key)
+        : entry.columns[key]
+          ? (atVersion(entry.columns[key]!, version) ?? unknown(`${tableKey}.${key} (at version ${version})`, key))
+          : unknown(`column ${tableKey}.${key}`, key);
   };
   // Columns the mapping's projections add are the tool's own, named as declared.
   const added = new Set([
     ...Object.values(mapping.projections ?? {}).map((p) => `${mapping.sources[p.table]}\u0000${p.column.name}`),
     // and the reference columns of its lookups
-    ...Object.values(mapping.lookups ?? {}).flatMap((l) => Object.entries(l.from).map(([a, f]) => `${mapping.sources[a]}\u0000${f.reference.name}`)),
+    ...Object.values(mapping.lookups ?? {}).flatMap((l) =>
+      Object.entries(l.from).map(([a, f]) => `${mapping.sources[a]}\u0000${f.reference.name}`),
+    ),
   ]);
   const named = new Map<string, Set<string>>();
   const column = (alias: string, key: string) => {
@@ -109,8 +119,10 @@ export function sourceTableNames(
     if (!own) named.set(alias, (named.get(alias) ?? new Set()).add(current));
     return current;
   };
-  const snippet = (sql: string) => sql.replace(/\{\{\s*([^}.\s]+)(?:\.([^}]+?))?\s*\}\}/g, (_all, alias: string, col: string | undefined) =>
-    col === undefined ? quoteId(table(alias)) : quoteQualified(alias, column(alias, col)));
+  const snippet = (sql: string) =>
+    sql.replace(/\{\{\s*([^}.\s]+)(?:\.([^}]+?))?\s*\}\}/g, (_all, alias: string, col: string | undefined) =>
+      col === undefined ? quoteId(table(alias)) : quoteQualified(alias, column(alias, col)),
+    );
   return Object.assign(table, { column, snippet, warnings, named, tableOf: realTable, columnOf });
 }
 
@@ -141,9 +153,7 @@ export interface CompiledTarget {
 }
 
 /** A step's IDs as the plan fixed them. */
-export type StepIds =
-  | { strategy: 'offset'; offset: number }
-  | { strategy: 'dense' | 'chronological'; start: number; orderBy?: string };
+export type StepIds = { strategy: 'offset'; offset: number } | { strategy: 'dense' | 'chronological'; start: number; orderBy?: string };
 
 /** The step's target rows for a range of legacy keys: `FROM ${from} WHERE ${where}` with `params(lo, hi)`. */
 export interface TargetRowsSql {
@@ -201,9 +211,15 @@ function compileColumn(step: string, table: string, name: string, expr: ColumnEx
     description: expr.description,
   };
   return {
-    name, expr, code,
+    name,
+    expr,
+    code,
     get sql(): string {
-      throw new EventshiftError('internal', `Step ${step}: ${table}.${name} is computed in code (code()), so it has no SQL; the step is written and checked on the streaming path.`, { subject: `${table}.${name}` });
+      throw new EventshiftError(
+        'internal',
+        `Step ${step}: ${table}.${name} is computed in code (code()), so it has no SQL; the step is written and checked on the streaming path.`,
+        { subject: `${table}.${name}` },
+      );
     },
   };
 }
@@ -244,7 +260,8 @@ export function compileStep(
   const keySql = quoteQualified(step.from, names.column(step.from, keyColumn));
   const l = quoteId(lineageAlias);
   const lineageFilter = `${l}.run_id = ${runId ?? 'NULL'} AND ${l}.step = ${quoteString(name)}`;
-  const lineageJoin = ids.strategy === 'offset' ? '' : ` JOIN eventshift_lineage AS ${l} ON ${lineageFilter} AND ${l}.legacy_key = ${keySql}`;
+  const lineageJoin =
+    ids.strategy === 'offset' ? '' : ` JOIN eventshift_lineage AS ${l} ON ${lineageFilter} AND ${l}.legacy_key = ${keySql}`;
   const idSql = ids.strategy === 'offset' ? `(${keySql} + ${ids.offset})` : `${l}.event_id`;
   const order = Object.keys(step.rows).sort((a, b) => Number(b === step.ids.table) - Number(a === step.ids.table));
   const targets = order.map((alias): CompiledTarget => {
@@ -298,7 +315,11 @@ export function targetRowsSql(step: CompiledStep, target: CompiledTarget): Targe
   const key = `${t}.${quoteId(target.keyColumn)}`;
   const ids = step.ids;
   if (ids.strategy === 'offset') {
-    return { from: `${quoteId(target.table)} AS ${t}`, where: `${key} BETWEEN ? AND ?`, params: (lo, hi) => [lo + ids.offset, hi + ids.offset] };
+    return {
+      from: `${quoteId(target.table)} AS ${t}`,
+      where: `${key} BETWEEN ? AND ?`,
+      params: (lo, hi) => [lo + ids.offset, hi + ids.offset],
+    };
   }
   const l = quoteId(lineageAlias);
   return {
@@ -325,19 +346,30 @@ export function castToColumnSql(expr: string, column: ColumnInfo): string {
   const unsigned = column.columnType.includes('unsigned');
   const fsp = /\((\d)\)/.exec(column.columnType)?.[1] ?? '0';
   switch (t) {
-    case 'tinyint': case 'smallint': case 'mediumint': case 'int': case 'integer': case 'bigint':
+    case 'tinyint':
+    case 'smallint':
+    case 'mediumint':
+    case 'int':
+    case 'integer':
+    case 'bigint':
       return `CAST(${expr} AS ${unsigned ? 'UNSIGNED' : 'SIGNED'})`;
     case 'decimal': {
       const m = /decimal\((\d+),(\d+)\)/.exec(column.columnType);
       return m ? `CAST(${expr} AS DECIMAL(${m[1]},${m[2]}))` : expr;
     }
-    case 'datetime': case 'timestamp':
+    case 'datetime':
+    case 'timestamp':
       return `CAST(${expr} AS DATETIME(${fsp}))`;
     case 'date':
       return `CAST(${expr} AS DATE)`;
     case 'time':
       return `CAST(${expr} AS TIME(${fsp}))`;
-    case 'binary': case 'varbinary': case 'tinyblob': case 'blob': case 'mediumblob': case 'longblob':
+    case 'binary':
+    case 'varbinary':
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
       return `CAST(${expr} AS BINARY)`;
     default:
       return expr;
@@ -366,7 +398,19 @@ export function comparableSql(expr: string, column: ColumnInfo, stored = false):
 }
 
 /** Types castToColumnSql casts a mapped value to, so that a comparison with a stored value is of two values of one type. */
-const typedTypes = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'datetime', 'timestamp', 'date', 'time']);
+const typedTypes = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'decimal',
+  'datetime',
+  'timestamp',
+  'date',
+  'time',
+]);
 
 /**
  * A target's columns as verification compares them: the mapped value's SQL over the step's source (cast as the
@@ -375,18 +419,22 @@ const typedTypes = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer'
  * out: the row is found by it (joined on key = ID), so it is equal.
  */
 export function comparedColumns(
-  target: CompiledTarget, columns: ReadonlyMap<string, ColumnInfo>, alias: string,
+  target: CompiledTarget,
+  columns: ReadonlyMap<string, ColumnInfo>,
+  alias: string,
 ): Array<{ name: string; mapped: string; stored: string; literal: boolean }> {
   return target.columns.flatMap((c) => {
     const info = columns.get(c.name);
     if (!info) throw new Error(`column ${target.table}.${c.name} of the mapping does not exist in the database`);
     if (c.name === target.keyColumn && c.expr.kind === 'id' && isIntegerType(info.dataType)) return [];
-    return [{
-      name: c.name,
-      mapped: comparableSql(castToColumnSql(c.sql, info), info),
-      stored: comparableSql(`${quoteId(alias)}.${quoteId(c.name)}`, info, true),
-      literal: c.expr.kind === 'lit' && valueKind(info) !== 'other' && valueKind(info) !== 'float',
-    }];
+    return [
+      {
+        name: c.name,
+        mapped: comparableSql(castToColumnSql(c.sql, info), info),
+        stored: comparableSql(`${quoteId(alias)}.${quoteId(c.name)}`, info, true),
+        literal: c.expr.kind === 'lit' && valueKind(info) !== 'other' && valueKind(info) !== 'float',
+      },
+    ];
   });
 }
 
@@ -411,7 +459,8 @@ export function compileProjection(name: string, p: ProjectionDefinition, names: 
     alias: p.table,
     key: names.column(p.table, p.key),
     column: { ...p.column, after: p.column.after === undefined ? undefined : names.column(p.table, p.column.after) },
-    aggregateSql: `SELECT ${names.snippet(p.value.groupBy)} AS k, ${names.snippet(p.value.aggregate)} AS v FROM ${from} ` +
+    aggregateSql:
+      `SELECT ${names.snippet(p.value.groupBy)} AS k, ${names.snippet(p.value.aggregate)} AS v FROM ${from} ` +
       `WHERE (${names.snippet(p.value.where ?? '1=1')}) GROUP BY ${names.snippet(p.value.groupBy)}`,
   };
 }
@@ -443,9 +492,13 @@ const namesTable = (sql: string, table: string) =>
 
 /** The SQL a step reads its rows with: source, joins, conditions, ID and values. */
 function stepReadsSql(step: CompiledStep): string {
-  return [step.fromClause, step.where, step.lineageJoin, step.idSql, ...step.targets.flatMap((t) => [
-    t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
-  ])].join('\n');
+  return [
+    step.fromClause,
+    step.where,
+    step.lineageJoin,
+    step.idSql,
+    ...step.targets.flatMap((t) => [t.when ?? '', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql]))]),
+  ].join('\n');
 }
 
 /**
@@ -485,10 +538,13 @@ export function lineageFillSql(runId: number, group: readonly CompiledStep[], st
     );
   }
   const parts = group.map((step, i) => {
-    const orderBy = step.ids.strategy === 'chronological' ? step.ids.orderBy ?? 'WhenStart' : 'WhenStart';
+    const orderBy = step.ids.strategy === 'chronological' ? (step.ids.orderBy ?? 'WhenStart') : 'WhenStart';
     const column = step.targets.find((t) => t.table === step.idTable)!.columns.find((c) => c.name === orderBy);
     if (!column) throw new Error(`step ${step.name} writes no ${step.idTable}.${orderBy} to order chronological IDs by`);
-    if (column.code) throw usageError(`Step ${step.name}: ${step.idTable}.${orderBy} is a code() column, so it cannot order chronological IDs (they are numbered in SQL); use --ids dense or offset.`);
+    if (column.code)
+      throw usageError(
+        `Step ${step.name}: ${step.idTable}.${orderBy} is a code() column, so it cannot order chronological IDs (they are numbered in SQL); use --ids dense or offset.`,
+      );
     return `SELECT ${quoteString(step.name)} AS step, ${i} AS o, ${step.keySql} AS k, ${column.sql} AS t FROM ${step.fromClause} WHERE (${step.where})`;
   });
   return (
@@ -501,7 +557,9 @@ export function lineageFillSql(runId: number, group: readonly CompiledStep[], st
 /** The mapping's cutover renames with alias keys resolved to real names (the new names are written as they are). */
 export function cutoverChanges(mapping: Mapping, options: NameOptions = {}): CutoverChange[] {
   const names = sourceTableNames(mapping, noRenames, options);
-  return (mapping.cutover ?? []).map((c) => c.kind === 'renameTable'
-    ? { ...c, from: names.tableOf(c.from) }
-    : { ...c, table: names.tableOf(c.table), from: names.columnOf(c.table, c.from) });
+  return (mapping.cutover ?? []).map((c) =>
+    c.kind === 'renameTable'
+      ? { ...c, from: names.tableOf(c.from) }
+      : { ...c, table: names.tableOf(c.table), from: names.columnOf(c.table, c.from) },
+  );
 }

@@ -265,7 +265,6 @@ export interface ProblemDefinition {
   consequence?: string;
 }
 
-
 /**
  * The stages applications move through while a migration rolls out, in order. The current stage is stored in
  * `eventshift_rollout` (one row per mapping) for applications to read, and changes only forward, by command.
@@ -373,7 +372,8 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
       if (!(alias in m.sources)) problems.push(`${where}: join '${alias}' is not a source`);
     }
     if (!(step.ids.table in m.targets)) problems.push(`${where}: ids.table '${step.ids.table}' is not a target`);
-    if (!idStrategies.includes(step.ids.strategy)) problems.push(`${where}: ids.strategy '${step.ids.strategy}' is not one of ${idStrategies.join(', ')}`);
+    if (!idStrategies.includes(step.ids.strategy))
+      problems.push(`${where}: ids.strategy '${step.ids.strategy}' is not one of ${idStrategies.join(', ')}`);
     if (step.ids.strategy === 'offset' && step.ids.offset === undefined) problems.push(`${where}: the offset strategy needs ids.offset`);
     if (!(step.ids.table in step.rows)) problems.push(`${where}: writes no row to its ids.table '${step.ids.table}'`);
     const visible = new Set([step.from, ...Object.keys(step.join ?? {})]);
@@ -383,7 +383,9 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
         continue;
       }
       const row = rowOf(spec!);
-      const idColumns = Object.entries(row).filter(([, e]) => e.kind === 'id').map(([c]) => c);
+      const idColumns = Object.entries(row)
+        .filter(([, e]) => e.kind === 'id')
+        .map(([c]) => c);
       if (idColumns.length !== 1) problems.push(`${where}: rows.${target} must set exactly one column to id (found ${idColumns.length})`);
       for (const [column, e] of Object.entries(row)) {
         if (e.kind === 'col' && !visible.has(e.alias)) {
@@ -402,7 +404,8 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
   }
   for (const change of m.finalize ?? []) {
     if (change.kind !== 'dropColumn') problems.push(`finalize: unknown change ${(change as { kind: string }).kind}`);
-    else if (!Object.values(m.sources).includes(change.table)) problems.push(`finalize drops a column of '${change.table}', which is not a source table`);
+    else if (!Object.values(m.sources).includes(change.table))
+      problems.push(`finalize drops a column of '${change.table}', which is not a source table`);
   }
   for (const change of m.cutover ?? []) {
     const table = change.kind === 'renameTable' ? change.from : change.table;
@@ -417,9 +420,11 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
     if (Object.keys(replay.compare).length === 0) problems.push(`replay '${name}' compares with nothing`);
     for (const [label, c] of Object.entries(replay.compare)) {
       for (const problem of Object.keys(c.explainedBy ?? {})) {
-        if (!(problem in (m.problems ?? {}))) problems.push(`replay '${name}', '${label}': explainedBy '${problem}' is not a declared problem`);
+        if (!(problem in (m.problems ?? {})))
+          problems.push(`replay '${name}', '${label}': explainedBy '${problem}' is not a declared problem`);
       }
-      if (c.state !== undefined && !sqlName.test(c.state)) problems.push(`replay '${name}', '${label}': state '${c.state}' must be a plain column name`);
+      if (c.state !== undefined && !sqlName.test(c.state))
+        problems.push(`replay '${name}', '${label}': state '${c.state}' must be a plain column name`);
     }
   }
   for (const [field, names] of Object.entries(m.accepts ?? {})) {
@@ -446,9 +451,11 @@ function codeProblems(where: string, e: CodeExpr, visible: ReadonlySet<string>):
   const inputs = Object.entries(e.inputs ?? {});
   if (inputs.length === 0) problems.push(`${where}: code() has no inputs; a constant is lit(value)`);
   for (const [name, input] of inputs) {
-    if (!input || typeof input !== 'object' || !('kind' in input)) problems.push(`${where}: code() input '${name}' is not a column expression (col(), sql(), lit() or id)`);
+    if (!input || typeof input !== 'object' || !('kind' in input))
+      problems.push(`${where}: code() input '${name}' is not a column expression (col(), sql(), lit() or id)`);
     else if (input.kind === 'code') problems.push(`${where}: code() input '${name}' is itself code(); compute both in one function`);
-    else if (input.kind === 'col' && !visible.has(input.alias)) problems.push(`${where}: code() input '${name}' reads '${input.alias}', which is neither 'from' nor joined`);
+    else if (input.kind === 'col' && !visible.has(input.alias))
+      problems.push(`${where}: code() input '${name}' reads '${input.alias}', which is neither 'from' nor joined`);
   }
   return problems;
 }

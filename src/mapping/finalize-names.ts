@@ -10,5 +10,8 @@ export function finalizeTables(mapping: Mapping): string[] {
 /** What the plan shows for finalize: the columns `eventshift finalize` drops later. */
 export function finalizeAlterations(mapping: Mapping): Array<{ table: string; change: string }> {
   const names = sourceTableNames(mapping);
-  return (mapping.finalize ?? []).map((c) => ({ table: names.tableOf(c.table), change: `drop column ${names.columnOf(c.table, c.column)} (later, by eventshift finalize)` }));
+  return (mapping.finalize ?? []).map((c) => ({
+    table: names.tableOf(c.table),
+    change: `drop column ${names.columnOf(c.table, c.column)} (later, by eventshift finalize)`,
+  }));
 }

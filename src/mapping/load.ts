@@ -27,7 +27,9 @@ export async function loadMapping(ref: string, cwd = process.cwd()): Promise<Map
   }
   const mapping = module.default as Partial<Mapping> | undefined;
   if (!mapping || mapping.__mapping !== true) {
-    throw usageError(`${file} does not export a mapping as default; end it with \`export default defineMapping({...})\`.`, { subject: ref });
+    throw usageError(`${file} does not export a mapping as default; end it with \`export default defineMapping({...})\`.`, {
+      subject: ref,
+    });
   }
   return mapping as Mapping;
 }
@@ -47,5 +49,7 @@ export function resolveMappingFile(ref: string, cwd: string): string {
     }
     return candidate;
   }
-  throw usageError(`No mapping named ${ref}: expected a folder under mappings/ with an index.ts, or a path to a mapping module.`, { subject: ref });
+  throw usageError(`No mapping named ${ref}: expected a folder under mappings/ with an index.ts, or a path to a mapping module.`, {
+    subject: ref,
+  });
 }

@@ -81,7 +81,10 @@ export function lookupTables(lookups: Record<string, LookupDefinition> | undefin
 }
 
 /** The drizzle table of a target or lookup table a run creates (a plan's `tables.create` entry), by its name. */
-export function declaredTable(mapping: { targets: Record<string, MySqlTable>; lookups?: Record<string, LookupDefinition> }, name: string): MySqlTable {
+export function declaredTable(
+  mapping: { targets: Record<string, MySqlTable>; lookups?: Record<string, LookupDefinition> },
+  name: string,
+): MySqlTable {
   const found = [...Object.values(mapping.targets), ...lookupTables(mapping.lookups)].find((t) => getTableConfig(t).name === name);
   if (!found) throw new Error(`No target or lookup table of the mapping is named ${name}.`);
   return found;
@@ -89,7 +92,10 @@ export function declaredTable(mapping: { targets: Record<string, MySqlTable>; lo
 
 /** The shape problems of a mapping's lookups, as sentences (appended to `problems`). */
 export function validateLookups(
-  lookups: Record<string, LookupDefinition> | undefined, sources: Record<string, string>, targets: Record<string, MySqlTable>, problems: string[],
+  lookups: Record<string, LookupDefinition> | undefined,
+  sources: Record<string, string>,
+  targets: Record<string, MySqlTable>,
+  problems: string[],
 ): void {
   const targetTables = new Set(Object.values(targets).map((t) => getTableConfig(t).name));
   for (const [name, lookup] of Object.entries(lookups ?? {})) {
@@ -102,15 +108,20 @@ export function validateLookups(
       problems.push(`${where}: table must be a drizzle mysqlTable`);
       continue;
     }
-    if (targetTables.has(config.name)) problems.push(`${where}: table ${config.name} is also a step target; a lookup table is written only by its lookup`);
+    if (targetTables.has(config.name))
+      problems.push(`${where}: table ${config.name} is also a step target; a lookup table is written only by its lookup`);
     const columns = new Map(config.columns.map((c) => [c.name, c]));
-    const primary = [...config.columns.filter((c) => c.primary).map((c) => c.name), ...config.primaryKeys.flatMap((k) => k.columns.map((c) => c.name))];
+    const primary = [
+      ...config.columns.filter((c) => c.primary).map((c) => c.name),
+      ...config.primaryKeys.flatMap((k) => k.columns.map((c) => c.name)),
+    ];
     if (primary.length !== 1 || !(columns.get(primary[0]!) as { autoIncrement?: boolean } | undefined)?.autoIncrement) {
       problems.push(`${where}: table ${config.name} needs a single auto-increment primary key column (the ID its sources reference)`);
     }
     const natural = columns.get(lookup.naturalKey);
     if (!natural) problems.push(`${where}: naturalKey '${lookup.naturalKey}' is not a column of ${config.name}`);
-    else if (!uniqueColumns(lookup.table).includes(lookup.naturalKey)) problems.push(`${where}: naturalKey '${lookup.naturalKey}' must be UNIQUE in ${config.name} (add .unique())`);
+    else if (!uniqueColumns(lookup.table).includes(lookup.naturalKey))
+      problems.push(`${where}: naturalKey '${lookup.naturalKey}' must be UNIQUE in ${config.name} (add .unique())`);
     if (Object.keys(lookup.from).length === 0) problems.push(`${where}: it reads from no source`);
     const references = new Set<string>();
     for (const [alias, source] of Object.entries(lookup.from)) {
@@ -123,25 +134,35 @@ export function validateLookups(
       }
       const given = Object.keys(source.values).sort().join(',');
       const first = Object.values(lookup.from)[0]!;
-      if (given !== Object.keys(first.values).sort().join(',')) problems.push(`${at}: values must give the same columns as every other source of the lookup (${Object.keys(first.values).join(', ')})`);
+      if (given !== Object.keys(first.values).sort().join(','))
+        problems.push(
+          `${at}: values must give the same columns as every other source of the lookup (${Object.keys(first.values).join(', ')})`,
+        );
       if (!sqlName.test(source.reference?.name ?? '')) problems.push(`${at}: reference.name must be a plain column name`);
       const ref = `${sources[alias]}.${source.reference?.name}`;
       if (references.has(ref)) problems.push(`${at}: reference ${ref} is filled twice`);
       references.add(ref);
-      if (source.skip !== undefined && !lookup.skip) problems.push(`${at}: it has a skip condition, so the lookup needs skip.description (what such rows are, for the report)`);
+      if (source.skip !== undefined && !lookup.skip)
+        problems.push(`${at}: it has a skip condition, so the lookup needs skip.description (what such rows are, for the report)`);
       if (source.key !== undefined && !sqlName.test(source.key)) problems.push(`${at}: key '${source.key}' must be a plain column name`);
       for (const joined of Object.keys(source.join ?? {})) {
         if (!(joined in sources)) problems.push(`${at}: join '${joined}' is not a source`);
         if (joined === alias) problems.push(`${at}: it joins itself; join another alias of the table`);
       }
     }
-    const columnsOfFrom = Object.keys(Object.values(lookup.from)[0]?.values ?? {}).sort().join(',');
+    const columnsOfFrom = Object.keys(Object.values(lookup.from)[0]?.values ?? {})
+      .sort()
+      .join(',');
     for (const [alias, every] of Object.entries(lookup.everyRowOf ?? {})) {
       const at = `${where}, everyRowOf '${alias}'`;
       if (!(alias in sources)) problems.push(`${at}: '${alias}' is not a source`);
       if (alias in lookup.from) problems.push(`${at}: '${alias}' is also in from; a source either gets a reference or is read whole`);
       if (!(lookup.naturalKey in (every.values ?? {}))) problems.push(`${at}: values must give the natural key ${lookup.naturalKey}`);
-      if (Object.keys(every.values ?? {}).sort().join(',') !== columnsOfFrom) {
+      if (
+        Object.keys(every.values ?? {})
+          .sort()
+          .join(',') !== columnsOfFrom
+      ) {
         problems.push(`${at}: values must give the same columns as the sources of from`);
       }
     }
@@ -154,6 +175,8 @@ export function uniqueColumns(table: MySqlTable): string[] {
   return [
     ...config.columns.filter((c) => c.isUnique || c.primary).map((c) => c.name),
     ...config.uniqueConstraints.filter((u) => u.columns.length === 1).map((u) => u.columns[0]!.name),
-    ...config.indexes.filter((i) => i.config.unique && i.config.columns.length === 1).map((i) => (i.config.columns[0] as { name: string }).name),
+    ...config.indexes
+      .filter((i) => i.config.unique && i.config.columns.length === 1)
+      .map((i) => (i.config.columns[0] as { name: string }).name),
   ];
 }

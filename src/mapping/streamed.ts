@@ -61,33 +61,52 @@ export function evaluateStreamedRow(step: CompiledStep, row: Row): StreamedRow {
   };
 }
 
-function runCode(step: CompiledStep, target: CompiledTarget, column: CompiledColumn, inputs: Record<string, unknown>, legacyKey: string): unknown {
+function runCode(
+  step: CompiledStep,
+  target: CompiledTarget,
+  column: CompiledColumn,
+  inputs: Record<string, unknown>,
+  legacyKey: string,
+): unknown {
   const where = `Step ${step.name}, legacy ${step.fromAlias}.${step.keyColumn} = ${legacyKey}: the code() column ${target.table}.${column.name}`;
   let value: unknown;
   try {
     value = column.code!.fn(inputs);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new EventshiftError('usage', `${where} threw: ${reason}. Fix its function, or exclude such rows with the step's where and a declared data problem.`, {
-      subject: `${target.table}.${column.name}`, cause, details: { step: step.name, legacyKey, inputs: describeInputs(inputs) },
-    });
+    throw new EventshiftError(
+      'usage',
+      `${where} threw: ${reason}. Fix its function, or exclude such rows with the step's where and a declared data problem.`,
+      {
+        subject: `${target.table}.${column.name}`,
+        cause,
+        details: { step: step.name, legacyKey, inputs: describeInputs(inputs) },
+      },
+    );
   }
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  const what = value === undefined ? 'undefined (return null for NULL)'
-    : value instanceof Date ? 'a Date (format it, e.g. with luxon, so the text written is explicit)'
-    : typeof value === 'number' ? `${value}, which is not a finite number`
-    : `a ${typeof value} (${Object.prototype.toString.call(value)})`;
+  const what =
+    value === undefined
+      ? 'undefined (return null for NULL)'
+      : value instanceof Date
+        ? 'a Date (format it, e.g. with luxon, so the text written is explicit)'
+        : typeof value === 'number'
+          ? `${value}, which is not a finite number`
+          : `a ${typeof value} (${Object.prototype.toString.call(value)})`;
   throw new EventshiftError('usage', `${where} returned ${what}; it must return a string, number, bigint, boolean, Buffer or null.`, {
-    subject: `${target.table}.${column.name}`, details: { step: step.name, legacyKey, inputs: describeInputs(inputs) },
+    subject: `${target.table}.${column.name}`,
+    details: { step: step.name, legacyKey, inputs: describeInputs(inputs) },
   });
 }
 
 function describeInputs(inputs: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v === null ? 'NULL' : String(v)]));
+  return Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [k, Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v === null ? 'NULL' : String(v)]),
+  );
 }
 
 /** The code() columns of a step, as `table.column`, for the plan and messages. */

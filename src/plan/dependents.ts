@@ -25,10 +25,13 @@ export type DependedChange =
   | { kind: 'renameTable'; stage: 'cutover'; table: string; to: string }
   | { kind: 'renameColumn'; stage: 'cutover'; table: string; column: string; to: string }
   | {
-    kind: 'dropColumn'; stage: 'finalize'; table: string; column: string;
-    /** The table's name now, when the cutover renames it before finalize: foreign keys and triggers are on it now. */
-    tableNow?: string;
-  };
+      kind: 'dropColumn';
+      stage: 'finalize';
+      table: string;
+      column: string;
+      /** The table's name now, when the cutover renames it before finalize: foreign keys and triggers are on it now. */
+      tableNow?: string;
+    };
 
 /** An object that names a table the cutover renames or a column finalize drops, and what becomes of it. */
 export interface Dependent {
@@ -82,15 +85,18 @@ export interface RunWrite {
 
 /** The cutover's renames and finalize's drops, by the names they have when they are made. */
 export function dependedChanges(
-  mapping: Mapping, stages: ReadonlyArray<'cutover' | 'finalize'> = ['cutover', 'finalize'],
+  mapping: Mapping,
+  stages: ReadonlyArray<'cutover' | 'finalize'> = ['cutover', 'finalize'],
 ): DependedChange[] {
   const cutover = cutoverChanges(mapping);
   const changes: DependedChange[] = [];
   if (stages.includes('cutover')) {
     for (const c of cutover) {
-      changes.push(c.kind === 'renameTable'
-        ? { kind: 'renameTable', stage: 'cutover', table: c.from, to: c.to }
-        : { kind: 'renameColumn', stage: 'cutover', table: c.table, column: c.from, to: c.to });
+      changes.push(
+        c.kind === 'renameTable'
+          ? { kind: 'renameTable', stage: 'cutover', table: c.from, to: c.to }
+          : { kind: 'renameColumn', stage: 'cutover', table: c.table, column: c.from, to: c.to },
+      );
     }
   }
   if (stages.includes('finalize')) {
@@ -101,7 +107,8 @@ export function dependedChanges(
       const renamed = cutover.find((c) => c.kind === 'renameTable' && c.from === table);
       const renamedColumn = cutover.find((c) => c.kind === 'renameColumn' && c.table === table && c.from === column);
       changes.push({
-        kind: 'dropColumn', stage: 'finalize',
+        kind: 'dropColumn',
+        stage: 'finalize',
         table: renamed?.kind === 'renameTable' ? renamed.to : table,
         column: renamedColumn?.kind === 'renameColumn' ? renamedColumn.to : column,
         ...(renamed ? { tableNow: table } : {}),
@@ -136,8 +143,11 @@ export function runWrites(mapping: Mapping): RunWrite[] {
 }
 
 export const describeChange = (c: DependedChange): string =>
-  c.kind === 'renameTable' ? `rename ${c.table} to ${c.to}`
-    : c.kind === 'renameColumn' ? `rename ${c.table}.${c.column} to ${c.to}` : `drop ${c.table}.${c.column}`;
+  c.kind === 'renameTable'
+    ? `rename ${c.table} to ${c.to}`
+    : c.kind === 'renameColumn'
+      ? `rename ${c.table}.${c.column} to ${c.to}`
+      : `drop ${c.table}.${c.column}`;
 
 /** What a change's stage is called in a sentence. */
 const stageWord = { cutover: 'Cutover', finalize: 'Finalize' } as const;
@@ -169,30 +179,46 @@ async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys
   const params = [here, ...systemSchemas, here];
   const views = await db.query<{ s: string; n: string; d: string | null }>(
     `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS n, VIEW_DEFINITION AS d FROM information_schema.VIEWS
-      WHERE ${where('TABLE_SCHEMA', 'VIEW_DEFINITION')}`, params);
+      WHERE ${where('TABLE_SCHEMA', 'VIEW_DEFINITION')}`,
+    params,
+  );
   const routines = await db.query<{ s: string; n: string; t: string; d: string | null }>(
     `SELECT ROUTINE_SCHEMA AS s, ROUTINE_NAME AS n, ROUTINE_TYPE AS t, ROUTINE_DEFINITION AS d FROM information_schema.ROUTINES
-      WHERE ${where('ROUTINE_SCHEMA', 'ROUTINE_DEFINITION')}`, params);
+      WHERE ${where('ROUTINE_SCHEMA', 'ROUTINE_DEFINITION')}`,
+    params,
+  );
   const events = await db.query<{ s: string; n: string; d: string | null }>(
     `SELECT EVENT_SCHEMA AS s, EVENT_NAME AS n, EVENT_DEFINITION AS d FROM information_schema.EVENTS
-      WHERE ${where('EVENT_SCHEMA', 'EVENT_DEFINITION')}`, params);
+      WHERE ${where('EVENT_SCHEMA', 'EVENT_DEFINITION')}`,
+    params,
+  );
   const triggers = await db.query<{ s: string; n: string; ts: string; t: string; timing: string; ev: string; d: string | null }>(
     `SELECT TRIGGER_SCHEMA AS s, TRIGGER_NAME AS n, EVENT_OBJECT_SCHEMA AS ts, EVENT_OBJECT_TABLE AS t, ACTION_TIMING AS timing,
             EVENT_MANIPULATION AS ev, ACTION_STATEMENT AS d
        FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? OR ${where('TRIGGER_SCHEMA', 'ACTION_STATEMENT')}
-      ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`, [here, ...params]);
+      ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
+    [here, ...params],
+  );
   const foreignKeys = await catalogForeignKeys(db);
   return {
     objects: [
       // information_schema gives an empty VIEW_DEFINITION, and a NULL ROUTINE_DEFINITION, to a user who may not read it.
       ...views.map((v): TextObject => ({ kind: 'view', schema: v.s, name: v.n, text: v.d || null })),
       ...routines.map((r): TextObject => ({
-        kind: r.t.toLowerCase() === 'procedure' ? 'procedure' : 'function', schema: r.s, name: r.n, text: r.d,
+        kind: r.t.toLowerCase() === 'procedure' ? 'procedure' : 'function',
+        schema: r.s,
+        name: r.n,
+        text: r.d,
       })),
       ...events.map((e): TextObject => ({ kind: 'event', schema: e.s, name: e.n, text: e.d })),
       ...triggers.map((t): TextObject => ({
-        kind: 'trigger', schema: t.s, name: t.n, text: t.d ?? '', table: t.ts === here ? t.t : `${t.ts}.${t.t}`,
-        when: `${t.timing} ${t.ev}`, event: t.ev,
+        kind: 'trigger',
+        schema: t.s,
+        name: t.n,
+        text: t.d ?? '',
+        table: t.ts === here ? t.t : `${t.ts}.${t.t}`,
+        when: `${t.timing} ${t.ev}`,
+        event: t.ev,
       })),
     ],
     foreignKeys,
@@ -227,7 +253,11 @@ const kindLabel = (d: Pick<Dependent, 'kind' | 'name'>) => `${d.kind} ${d.name}`
  * the mapping's `accepts.triggers` does not name.
  */
 export async function findDependents(
-  db: Db, mapping: Mapping, changes: readonly DependedChange[], writes: readonly RunWrite[], acceptBreaking = false,
+  db: Db,
+  mapping: Mapping,
+  changes: readonly DependedChange[],
+  writes: readonly RunWrite[],
+  acceptBreaking = false,
   /** Dependents accepted when the run was planned, as `kind name` (with --accept-breaking then): still accepted. */
   acceptedBefore: ReadonlySet<string> = new Set(),
 ): Promise<DependentsPlan> {
@@ -241,7 +271,7 @@ export async function findDependents(
   const acceptedTrigger = accepted(mapping.accepts?.triggers);
   const nameOf = (o: { schema: string; name: string }) => (o.schema === here ? o.name : `${o.schema}.${o.name}`);
   const namesTable = (o: TextObject, table: string) =>
-    (o.schema === here ? namesIdentifier(o.text ?? '', table) : namesQualified(o.text ?? '', here, table));
+    o.schema === here ? namesIdentifier(o.text ?? '', table) : namesQualified(o.text ?? '', here, table);
 
   const dependents: Dependent[] = [];
   const refusals: string[] = [];
@@ -249,7 +279,7 @@ export async function findDependents(
     const found: Dependent[] = [];
     const add = (d: Omit<Dependent, 'stage' | 'change'>) => found.push({ ...d, stage: change.stage, change: describeChange(change) });
     // Foreign keys and triggers are on the table under its name now (before a cutover that renames it).
-    const tableNow = change.kind === 'dropColumn' ? change.tableNow ?? change.table : change.table;
+    const tableNow = change.kind === 'dropColumn' ? (change.tableNow ?? change.table) : change.table;
     const on = (o: TextObject) => o.kind === 'trigger' && o.table === tableNow;
 
     for (const fk of foreignKeys) {
@@ -261,22 +291,32 @@ export async function findDependents(
       const name = nameOf(fk);
       if (change.kind === 'renameTable') {
         add({
-          kind: 'foreign key', name, effect: 'follows',
-          detail: from && to ? `${shown} refers to its own table and goes with it to ${change.to}`
-            : from ? `${shown} stays on the table, now ${change.to}, under its name ${fk.name}`
-            : `${shown} will reference ${change.to}: rows of ${fk.table} must then match rows of ${change.to}`,
+          kind: 'foreign key',
+          name,
+          effect: 'follows',
+          detail:
+            from && to
+              ? `${shown} refers to its own table and goes with it to ${change.to}`
+              : from
+                ? `${shown} stays on the table, now ${change.to}, under its name ${fk.name}`
+                : `${shown} will reference ${change.to}: rows of ${fk.table} must then match rows of ${change.to}`,
         });
         continue;
       }
       const uses = (from && fk.columns.includes(change.column)) || (to && fk.refColumns.includes(change.column));
       if (!uses) continue;
-      add(change.kind === 'renameColumn'
-        ? { kind: 'foreign key', name, effect: 'follows', detail: `${shown} follows the column to its new name ${change.to}` }
-        : {
-          kind: 'foreign key', name, effect: 'blocks',
-          detail: `${shown} uses ${change.table}.${change.column}, so the server refuses to drop it; ` +
-            'drop the foreign key first, or keep the column',
-        });
+      add(
+        change.kind === 'renameColumn'
+          ? { kind: 'foreign key', name, effect: 'follows', detail: `${shown} follows the column to its new name ${change.to}` }
+          : {
+              kind: 'foreign key',
+              name,
+              effect: 'blocks',
+              detail:
+                `${shown} uses ${change.table}.${change.column}, so the server refuses to drop it; ` +
+                'drop the foreign key first, or keep the column',
+            },
+      );
     }
 
     for (const o of objects) {
@@ -284,8 +324,11 @@ export async function findDependents(
         // What it reads cannot be known: it is listed as breaking, so that only a declaration lets the change go ahead.
         if (o.schema === here) {
           add({
-            kind: o.kind, name: nameOf(o), effect: 'breaks',
-            detail: 'its definition cannot be read with this user\'s privileges (a view needs SHOW VIEW; a routine SELECT on ' +
+            kind: o.kind,
+            name: nameOf(o),
+            effect: 'breaks',
+            detail:
+              "its definition cannot be read with this user's privileges (a view needs SHOW VIEW; a routine SELECT on " +
               'mysql.proc, or being its definer), so it may read what the change renames or drops',
           });
         }
@@ -295,14 +338,20 @@ export async function findDependents(
       if (change.kind === 'renameTable') {
         if (on(o) && !nameTable) {
           add({
-            kind: 'trigger', name: nameOf(o), effect: 'follows',
-            detail: `${o.when} ON ${change.table} goes with the table to ${change.to}; ` +
+            kind: 'trigger',
+            name: nameOf(o),
+            effect: 'follows',
+            detail:
+              `${o.when} ON ${change.table} goes with the table to ${change.to}; ` +
               `the server rewrites its definition to name ${change.to}`,
           });
         } else if (nameTable) {
           add({
-            kind: o.kind, name: nameOf(o), effect: 'breaks',
-            detail: `its definition reads ${change.table} by name, which no longer exists after the rename to ${change.to}: ` +
+            kind: o.kind,
+            name: nameOf(o),
+            effect: 'breaks',
+            detail:
+              `its definition reads ${change.table} by name, which no longer exists after the rename to ${change.to}: ` +
               'it fails when used',
           });
         }
@@ -312,10 +361,13 @@ export async function findDependents(
       const nameColumn = (on(o) || nameTable) && namesIdentifier(o.text ?? '', change.column);
       if (!nameColumn) continue;
       add({
-        kind: o.kind, name: nameOf(o), effect: 'breaks',
-        detail: change.kind === 'renameColumn'
-          ? `its definition reads ${change.table}.${change.column} by name, which becomes ${change.to}: it fails when used`
-          : `its definition reads ${change.table}.${change.column}, which finalize drops: it fails when used`,
+        kind: o.kind,
+        name: nameOf(o),
+        effect: 'breaks',
+        detail:
+          change.kind === 'renameColumn'
+            ? `its definition reads ${change.table}.${change.column} by name, which becomes ${change.to}: it fails when used`
+            : `its definition reads ${change.table}.${change.column}, which finalize drops: it fails when used`,
       });
     }
 
@@ -326,9 +378,11 @@ export async function findDependents(
     }
     const broken = found.filter((d) => d.effect === 'breaks' && !d.accepted);
     if (broken.length > 0) {
-      refusals.push(`${stageWord[change.stage]} would ${describeChange(change)}, and ${broken.length} object(s) read it by name, ` +
-        `so they would fail afterwards: ${broken.map(kindLabel).join(', ')}. If that is intended, name them in the mapping's ` +
-        'accepts.breaking (or run with --accept-breaking); otherwise change them first.');
+      refusals.push(
+        `${stageWord[change.stage]} would ${describeChange(change)}, and ${broken.length} object(s) read it by name, ` +
+          `so they would fail afterwards: ${broken.map(kindLabel).join(', ')}. If that is intended, name them in the mapping's ` +
+          'accepts.breaking (or run with --accept-breaking); otherwise change them first.',
+      );
     }
     for (const d of found.filter((x) => x.effect === 'blocks')) {
       refusals.push(`${stageWord[change.stage]} cannot ${describeChange(change)}: foreign key ${d.name} ${d.detail}.`);
@@ -339,9 +393,16 @@ export async function findDependents(
   const firedTriggers: FiredTrigger[] = [];
   const firedBy = (o: TextObject) => [...new Set(writes.filter((w) => w.table === o.table && w.event === o.event).map((w) => w.by))];
   const fired = objects.filter((o) => o.kind === 'trigger' && o.schema === here && firedBy(o).length > 0);
-  const tables = fired.length === 0 ? [] : (await db.query<{ t: string }>(
-    `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'
-      ORDER BY TABLE_NAME`, [here])).map((r) => r.t);
+  const tables =
+    fired.length === 0
+      ? []
+      : (
+          await db.query<{ t: string }>(
+            `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'
+      ORDER BY TABLE_NAME`,
+            [here],
+          )
+        ).map((r) => r.t);
   for (const o of fired) {
     const by = firedBy(o);
     const names = tables.filter((t) => t !== o.table && namesIdentifier(o.text ?? '', t));
@@ -349,9 +410,11 @@ export async function findDependents(
   }
   const unaccepted = firedTriggers.filter((t) => !t.accepted);
   if (unaccepted.length > 0) {
-    refusals.push(`The run's own writes would fire ${unaccepted.length} trigger(s), which can change rows the mapping does not name: ` +
-      `${unaccepted.map((t) => `${t.name} (${t.when} ON ${t.table}, by ${t.by.join(' and ')})`).join(', ')}. ` +
-      `Read what they do; if that is intended, name them in the mapping's accepts.triggers.`);
+    refusals.push(
+      `The run's own writes would fire ${unaccepted.length} trigger(s), which can change rows the mapping does not name: ` +
+        `${unaccepted.map((t) => `${t.name} (${t.when} ON ${t.table}, by ${t.by.join(' and ')})`).join(', ')}. ` +
+        `Read what they do; if that is intended, name them in the mapping's accepts.triggers.`,
+    );
   }
   return { dependents, firedTriggers, refusals };
 }

@@ -100,7 +100,9 @@ export async function findEncodingProblems(
         consequence: 'copied as stored: the new rows show the same characters; repair the legacy text first if it is wrong',
         count,
         keys: key ? rows.map((r) => String(r.k)) : [],
-        example: first ? `${key ? `${source.table} ${String(first.k)}: ` : ''}'${first.stored}' reads '${first.repaired}' as UTF-8` : undefined,
+        example: first
+          ? `${key ? `${source.table} ${String(first.k)}: ` : ''}'${first.stored}' reads '${first.repaired}' as UTF-8`
+          : undefined,
       });
     }
   }

@@ -43,7 +43,9 @@ export function compileMappingNames(mapping: Mapping, names: TableNames, stepKey
  * caller, which says so once.
  */
 export async function missingColumns(
-  mapping: Mapping, names: TableNames, describe: (table: string) => Promise<TableInfo | null>,
+  mapping: Mapping,
+  names: TableNames,
+  describe: (table: string) => Promise<TableInfo | null>,
 ): Promise<Array<{ table: string; column: string; message: string }>> {
   const missing: Array<{ table: string; column: string; message: string }> = [];
   for (const [alias, columns] of names.named) {
@@ -53,8 +55,10 @@ export async function missingColumns(
     const have = new Set(info.columns.map((c) => c.name));
     for (const column of [...columns].filter((c) => !have.has(c)).sort()) {
       missing.push({
-        table, column,
-        message: `Mapping ${mapping.name} reads column ${alias}.${column}, which table ${table} in the database does not have ` +
+        table,
+        column,
+        message:
+          `Mapping ${mapping.name} reads column ${alias}.${column}, which table ${table} in the database does not have ` +
           `(it has: ${info.columns.map((c) => c.name).join(', ')}); fix the mapping or its aliases.yaml to the live schema.`,
       });
     }

@@ -32,10 +32,20 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, options.mapping.name) : null;
     const summary = run && { id: run.id, status: run.status, stage: run.stage, startedAt: run.startedAt, finishedAt: run.finishedAt };
     if (run && ['running', 'stopped', 'failed'].includes(run.status)) {
-      return { plan: run.plan, run: summary, ok: true, reasons: [`run ${run.id} is open after stage ${run.stage}; migrate resumes it with this plan`] };
+      return {
+        plan: run.plan,
+        run: summary,
+        ok: true,
+        reasons: [`run ${run.id} is open after stage ${run.stage}; migrate resumes it with this plan`],
+      };
     }
     if (run && run.status === 'completed') {
-      return { plan: run.plan, run: summary, ok: false, reasons: [`run ${run.id} already completed this migration (finished ${run.finishedAt} UTC); restore it first to run again`] };
+      return {
+        plan: run.plan,
+        run: summary,
+        ok: false,
+        reasons: [`run ${run.id} already completed this migration (finished ${run.finishedAt} UTC); restore it first to run again`],
+      };
     }
     const fresh = await buildPlanWithCsv(db, options.mapping, now(), options.overrides, { quarantine: options.quarantine });
     return { plan: fresh, run: summary, ok: fresh.ok, reasons: fresh.refusals };

@@ -14,7 +14,16 @@ import { codeColumnsOf } from '../mapping/streamed.ts';
 import { finalizeAlterations, finalizeTables } from '../mapping/finalize-names.ts';
 import type { CsvSourcePlan } from '../csv/plan-csv.ts';
 import { planLookups, type LookupPlan } from '../lookup/plan-lookup.ts';
-import { compileProjection, compileStep, fromClauseSql, sourceTableNames, stepCountSql, type StepIds, type TableNames, cutoverChanges } from '../mapping/compile.ts';
+import {
+  compileProjection,
+  compileStep,
+  fromClauseSql,
+  sourceTableNames,
+  stepCountSql,
+  type StepIds,
+  type TableNames,
+  cutoverChanges,
+} from '../mapping/compile.ts';
 
 /** What a run of a mapping would do, derived from the mapping and the live database. Frozen into the run at its start. */
 export interface Plan {
@@ -152,30 +161,40 @@ export interface PlanOverrides {
  * does not exist (in SQL the mapping writes outside its `{{alias.column}}` placeholders) refuses the plan, naming it.
  */
 export async function buildPlan(
-  db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides = {},
+  db: Db,
+  mapping: Mapping,
+  now: Date,
+  overrides: PlanOverrides = {},
   /** Tables described by the caller, e.g. the TEMPORARY staging tables of CSV sources, which information_schema does not show. */
   staged: ReadonlyMap<string, TableInfo> = new Map(),
 ): Promise<Plan> {
   try {
     return await planOf(db, mapping, now, overrides, staged);
   } catch (error) {
-    const cause = error instanceof EventshiftError ? error.cause as { errno?: number; message?: string } | undefined : undefined;
+    const cause = error instanceof EventshiftError ? (error.cause as { errno?: number; message?: string } | undefined) : undefined;
     if (cause?.errno !== 1054 && cause?.errno !== 1146) throw error;
     const said = cause.message;
-    throw refusal(`Mapping ${mapping.name} names something database ${db.database} does not have: ${said}. Fix the mapping's SQL ` +
-      'to the live schema (`eventshift check` lists the names it proves).', { subject: mapping.name, cause: error });
+    throw refusal(
+      `Mapping ${mapping.name} names something database ${db.database} does not have: ${said}. Fix the mapping's SQL ` +
+        'to the live schema (`eventshift check` lists the names it proves).',
+      { subject: mapping.name, cause: error },
+    );
   }
 }
 
 async function planOf(
-  db: Db, mapping: Mapping, now: Date, overrides: PlanOverrides, staged: ReadonlyMap<string, TableInfo>,
+  db: Db,
+  mapping: Mapping,
+  now: Date,
+  overrides: PlanOverrides,
+  staged: ReadonlyMap<string, TableInfo>,
 ): Promise<Plan> {
   const names = sourceTableNames(mapping);
   const refusals: string[] = [];
   const described = new Map<string, TableInfo | null>();
   /** Describes tables on connection `on`, once for the whole plan whichever connection asks. */
   const describeOn = (on: Db) => async (table: string) => {
-    if (!described.has(table)) described.set(table, staged.get(table) ?? await describeTable(on, table));
+    if (!described.has(table)) described.set(table, staged.get(table) ?? (await describeTable(on, table)));
     return described.get(table)!;
   };
   const describe = describeOn(db);
@@ -197,8 +216,13 @@ async function planOf(
         : `SELECT COUNT(*) AS n, NULL AS lo, NULL AS hi FROM ${quoteId(table)}`,
     );
     sources.push({
-      alias, table, exists: true, rows: Number(stats!.n), keyColumn: usable ? keyColumn : null,
-      minKey: stats!.lo === null ? null : Number(stats!.lo), maxKey: stats!.hi === null ? null : Number(stats!.hi),
+      alias,
+      table,
+      exists: true,
+      rows: Number(stats!.n),
+      keyColumn: usable ? keyColumn : null,
+      minKey: stats!.lo === null ? null : Number(stats!.lo),
+      maxKey: stats!.hi === null ? null : Number(stats!.hi),
     });
   }
   const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
@@ -215,7 +239,10 @@ async function planOf(
       const source = sourceOf(step.from);
       const keyColumn = step.key ?? source.keyColumn;
       if (!keyColumn) {
-        if (source.exists) refusals.push(`Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`);
+        if (source.exists)
+          refusals.push(
+            `Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`,
+          );
         continue;
       }
       const counting = compileStep(mapping, name, step, keyColumn, { strategy: 'offset', offset: 0 }, names);
@@ -225,7 +252,8 @@ async function planOf(
         // Every expression the write evaluates, resolved by the server without reading a row: a name the database
         // lacks (in SQL outside the placeholders) refuses the plan here rather than failing the write.
         const exprs = counting.targets.flatMap((t) => [
-          t.when ?? '1', ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+          t.when ?? '1',
+          ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
         ]);
         await db.query(`SELECT ${exprs.map((e) => `(${e})`).join(', ')} FROM ${counting.fromClause} WHERE (${counting.where}) LIMIT 0`);
       }
@@ -237,7 +265,13 @@ async function planOf(
         sourceRows: Number(counts.total ?? 0),
         ids: { strategy: 'offset', offset: 0 },
         range: null,
-        writes: counting.targets.map((t, i) => ({ alias: t.alias, table: t.table, keyColumn: t.keyColumn, rows: Number(counts[`t${i}`] ?? 0), when: t.when })),
+        writes: counting.targets.map((t, i) => ({
+          alias: t.alias,
+          table: t.table,
+          keyColumn: t.keyColumn,
+          rows: Number(counts[`t${i}`] ?? 0),
+          when: t.when,
+        })),
         writePath: counting.streamed ? 'streamed' : 'set-based',
         codeColumns: codeColumnsOf(counting),
       });
@@ -268,7 +302,9 @@ async function planOf(
     for (const p of Object.values(mapping.projections ?? {})) {
       const info = await describe(names(p.table));
       if (info?.columns.some((c) => c.name === p.column.name)) {
-        refusals.push(`${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`);
+        refusals.push(
+          `${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`,
+        );
       }
       const after = p.column.after === undefined ? undefined : names.column(p.table, p.column.after);
       if (info && after && !info.columns.some((c) => c.name === after)) {
@@ -279,21 +315,31 @@ async function planOf(
     const idSpace = ready ? await idSpacePlan(db, mapping, steps, describe) : [];
     for (const space of idSpace) {
       for (const c of space.collisions) {
-        refusals.push(`Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); free the range or choose another offset.`);
+        refusals.push(
+          `Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); free the range or choose another offset.`,
+        );
       }
       // Chronological steps share one block: it counts once.
-      const sorted = space.ranges.filter((r, i) => space.ranges.findIndex((o) => o.first === r.first && o.last === r.last) === i).sort((a, b) => a.first - b.first);
+      const sorted = space.ranges
+        .filter((r, i) => space.ranges.findIndex((o) => o.first === r.first && o.last === r.last) === i)
+        .sort((a, b) => a.first - b.first);
       for (let i = 1; i < sorted.length; i++) {
         if (sorted[i]!.first <= sorted[i - 1]!.last) {
-          refusals.push(`Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} (${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`);
+          refusals.push(
+            `Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} (${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`,
+          );
         }
       }
       for (const r of space.ranges) {
         if (BigInt(r.last) > BigInt(space.columnMax)) {
-          refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} exceeds the largest value ${space.columnMax} of ${space.table}.${space.keyColumn}.`);
+          refusals.push(
+            `Step ${r.step}: its range ${r.first}..${r.last} exceeds the largest value ${space.columnMax} of ${space.table}.${space.keyColumn}.`,
+          );
         }
         if (space.autoIncrement !== null && r.first < space.autoIncrement && space.autoIncrement <= r.last) {
-          refusals.push(`Step ${r.step}: its range ${r.first}..${r.last} contains ${space.table}'s AUTO_INCREMENT ${space.autoIncrement}, so new application rows would land inside it; move the range.`);
+          refusals.push(
+            `Step ${r.step}: its range ${r.first}..${r.last} contains ${space.table}'s AUTO_INCREMENT ${space.autoIncrement}, so new application rows would land inside it; move the range.`,
+          );
         }
       }
     }
@@ -302,9 +348,11 @@ async function planOf(
     let suggestion: Plan['suggestion'] = null;
     if (idRefusals > 0) {
       suggestion = await suggestPlacement(db, mapping, steps, describe);
-      refusals.push(suggestion
-        ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, the lowest free block of ${suggestion.last - suggestion.first + 1}).`
-        : 'No free block of IDs fits the whole run below the key column\'s maximum.');
+      refusals.push(
+        suggestion
+          ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, the lowest free block of ${suggestion.last - suggestion.first + 1}).`
+          : "No free block of IDs fits the whole run below the key column's maximum.",
+      );
     }
     return { steps, tables, lookupPlanning, idSpace, suggestion };
   };
@@ -314,41 +362,64 @@ async function planOf(
   // between two connections, unless a source is a TEMPORARY staging table (CSV), which only `db` sees. Each piece
   // describes tables on its own connection.
   /** A projection's plan: its column, and (a pass over its aggregate) how many rows of its table get a value. */
-  const projectionPlan = (name: string) => async (on: Db): Promise<ProjectionPlan> => {
-    const p = mapping.projections![name]!;
-    const compiled = compileProjection(name, p, names);
-    const [r] = ready ? await on.query<{ n: string; v: string }>(
-      `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
+  const projectionPlan =
+    (name: string) =>
+    async (on: Db): Promise<ProjectionPlan> => {
+      const p = mapping.projections![name]!;
+      const compiled = compileProjection(name, p, names);
+      const [r] = ready
+        ? await on.query<{ n: string; v: string }>(
+            `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
          LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
-    ) : [];
-    return {
-      name, table: compiled.table, key: p.key, column: p.column.name, definition: p.column.definition, after: p.column.after,
-      rowsWithValue: Number(r?.v ?? 0), tableRows: Number(r?.n ?? 0),
+          )
+        : [];
+      return {
+        name,
+        table: compiled.table,
+        key: p.key,
+        column: p.column.name,
+        definition: p.column.definition,
+        after: p.column.after,
+        rowsWithValue: Number(r?.v ?? 0),
+        tableRows: Number(r?.n ?? 0),
+      };
     };
-  };
   const projectionNames = Object.keys(mapping.projections ?? {});
   const problemScans = ready ? problemsByScan(mapping, names, sources) : [];
-  const [planned, ...pieces] = await sideBySide<unknown>(db, [
-    (on) => planCounts(on, describeOn(on)),
-    ...projectionNames.map(projectionPlan),
-    ...(ready ? [(on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit)] : []),
-    ...problemScans.map((scan) => (on: Db) => findProblems(on, scan)),
-  ], { shared: staged.size === 0 }) as [Awaited<ReturnType<typeof planCounts>>, ...unknown[]];
+  const [planned, ...pieces] = (await sideBySide<unknown>(
+    db,
+    [
+      (on) => planCounts(on, describeOn(on)),
+      ...projectionNames.map(projectionPlan),
+      ...(ready ? [(on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit)] : []),
+      ...problemScans.map((scan) => (on: Db) => findProblems(on, scan)),
+    ],
+    { shared: staged.size === 0 },
+  )) as [Awaited<ReturnType<typeof planCounts>>, ...unknown[]];
   const { steps, tables, lookupPlanning, idSpace, suggestion } = planned;
   const projections = pieces.slice(0, projectionNames.length) as ProjectionPlan[];
   const scanned = pieces.slice(projectionNames.length) as ProblemFinding[][];
   // The mapping's problems in its order, then the encoding findings.
   const order = Object.keys(mapping.problems ?? {});
-  const problems = scanned.slice(1).flat().sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  const problems = scanned
+    .slice(1)
+    .flat()
+    .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   problems.push(...(scanned[0] ?? []));
   problems.push(...lookupPlanning.problems);
   for (const p of problems) {
     if (p.severity === 'fatal' && p.count > 0) {
-      refusals.push(`${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}. ${p.consequence ?? ''}`.trim());
+      refusals.push(
+        `${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}. ${p.consequence ?? ''}`.trim(),
+      );
     }
   }
 
-  const { dependents, firedTriggers, refusals: dependentRefusals } = ready
+  const {
+    dependents,
+    firedTriggers,
+    refusals: dependentRefusals,
+  } = ready
     ? await findDependents(db, mapping, dependedChanges(mapping), runWrites(mapping), overrides.acceptBreaking)
     : { dependents: [], firedTriggers: [], refusals: [] };
   refusals.push(...dependentRefusals);
@@ -390,14 +461,18 @@ async function assignIds(
   describe: (table: string) => Promise<TableInfo | null>,
 ): Promise<void> {
   for (const name of Object.keys(overrides.start ?? {})) {
-    if (!(name in mapping.steps)) throw usageError(`--start names a step ${name} that mapping ${mapping.name} does not have (steps: ${Object.keys(mapping.steps).join(', ')}).`);
+    if (!(name in mapping.steps))
+      throw usageError(
+        `--start names a step ${name} that mapping ${mapping.name} does not have (steps: ${Object.keys(mapping.steps).join(', ')}).`,
+      );
   }
   const strategyOf = (name: string): IdStrategy => {
     const o = overrides.ids;
     if (o === 'auto') return 'dense';
     return o ?? mapping.steps[name]!.ids.strategy;
   };
-  const startOf = (name: string): number | undefined => overrides.start?.[name] ?? (overrides.ids === 'auto' ? undefined : mapping.steps[name]!.ids.start);
+  const startOf = (name: string): number | undefined =>
+    overrides.start?.[name] ?? (overrides.ids === 'auto' ? undefined : mapping.steps[name]!.ids.start);
   const taken: IdBlock[] = [];
 
   for (const step of steps) {
@@ -409,10 +484,15 @@ async function assignIds(
     if (def.ids.offset === undefined && start === undefined) {
       throw usageError(`Step ${step.name} has no ids.offset in mapping ${mapping.name}, so --ids offset needs --start ${step.name}=N.`);
     }
-    const offset = start !== undefined ? start - stats.minKey : typeof def.ids.offset === 'function' ? def.ids.offset(stats) : def.ids.offset!;
-    if (!Number.isSafeInteger(offset)) throw usageError(`Mapping ${mapping.name}, step ${step.name}: the ID offset ${offset} is not an integer.`);
+    const offset =
+      start !== undefined ? start - stats.minKey : typeof def.ids.offset === 'function' ? def.ids.offset(stats) : def.ids.offset!;
+    if (!Number.isSafeInteger(offset))
+      throw usageError(`Mapping ${mapping.name}, step ${step.name}: the ID offset ${offset} is not an integer.`);
     step.ids = { strategy: 'offset', offset };
-    step.range = source.minKey === null || source.maxKey === null ? null : { table: idTableOf(mapping, step.name), first: source.minKey + offset, last: source.maxKey + offset };
+    step.range =
+      source.minKey === null || source.maxKey === null
+        ? null
+        : { table: idTableOf(mapping, step.name), first: source.minKey + offset, last: source.maxKey + offset };
     if (step.range) taken.push(step.range);
   }
 
@@ -425,9 +505,13 @@ async function assignIds(
     const align = mapping.steps[first.name]!.ids.align ?? 100;
     if (!info) return alignUp(1, align);
     const start = await lowestFreeBlock(db, table, key, size, {
-      align, avoid: taken, autoIncrement: info.autoIncrement, columnMax: keyInfo ? integerMax(keyInfo) : 2n ** 63n - 1n,
+      align,
+      avoid: taken,
+      autoIncrement: info.autoIncrement,
+      columnMax: keyInfo ? integerMax(keyInfo) : 2n ** 63n - 1n,
     });
-    if (start === null) throw usageError(`No free block of ${size} IDs fits in ${table}.${key} below its maximum; widen the column or free IDs.`);
+    if (start === null)
+      throw usageError(`No free block of ${size} IDs fits in ${table}.${key} below its maximum; widen the column or free IDs.`);
     return start;
   };
 
@@ -435,7 +519,11 @@ async function assignIds(
   let cursor: number | null = null;
   for (const [i, step] of dense.entries()) {
     let start: number | null = startOf(step.name) ?? cursor;
-    if (start === null) start = await place(dense.slice(i), dense.slice(i).reduce((n, s) => n + s.sourceRows, 0));
+    if (start === null)
+      start = await place(
+        dense.slice(i),
+        dense.slice(i).reduce((n, s) => n + s.sourceRows, 0),
+      );
     step.ids = { strategy: 'dense', start };
     step.range = step.sourceRows === 0 ? null : { table: idTableOf(mapping, step.name), first: start, last: start + step.sourceRows - 1 };
     if (step.range) taken.push(step.range);
@@ -456,7 +544,10 @@ async function assignIds(
 
 /** The lowest free block of the ID table that holds every step's rows, numbered densely one step after another. */
 async function suggestPlacement(
-  db: Db, mapping: Mapping, steps: StepPlan[], describe: (table: string) => Promise<TableInfo | null>,
+  db: Db,
+  mapping: Mapping,
+  steps: StepPlan[],
+  describe: (table: string) => Promise<TableInfo | null>,
 ): Promise<Plan['suggestion']> {
   const first = steps.find((s) => s.sourceRows > 0);
   if (!first) return null;
@@ -467,7 +558,9 @@ async function suggestPlacement(
   const keyInfo = info.columns.find((c) => c.name === key);
   const size = steps.reduce((n, s) => n + s.sourceRows, 0);
   const start = await lowestFreeBlock(db, table, key, size, {
-    align: mapping.steps[first.name]!.ids.align ?? 100, avoid: [], autoIncrement: info.autoIncrement,
+    align: mapping.steps[first.name]!.ids.align ?? 100,
+    avoid: [],
+    autoIncrement: info.autoIncrement,
     columnMax: keyInfo ? integerMax(keyInfo) : 2n ** 63n - 1n,
   });
   if (start === null) return null;
@@ -492,7 +585,10 @@ async function tableChanges(
   const alter: TableChanges['alter'] = [];
   for (const p of Object.values(mapping.projections ?? {})) {
     add(names(p.table));
-    alter.push({ table: names(p.table), change: `add column ${p.column.name} ${p.column.definition}${p.column.after ? ` after ${p.column.after}` : ''}` });
+    alter.push({
+      table: names(p.table),
+      change: `add column ${p.column.name} ${p.column.definition}${p.column.after ? ` after ${p.column.after}` : ''}`,
+    });
   }
   const rename: TableChanges['rename'] = [];
   for (const c of cutoverChanges(mapping)) {
@@ -525,7 +621,9 @@ async function idSpacePlan(
       { getSQLType?: () => string; autoIncrement?: boolean } | undefined;
     const sqlType = keyInfo?.columnType ?? drizzleKey?.getSQLType?.() ?? 'int';
     const dataType = keyInfo?.dataType ?? sqlType.split(/[ (]/)[0]!;
-    let rows = 0, minId: number | null = null, maxId: number | null = null;
+    let rows = 0,
+      minId: number | null = null,
+      maxId: number | null = null;
     const occupancy = info ? await idIslands(db, table, keyColumn) : { runs: [], gaps: [], runCount: 0, gapCount: 0 };
     if (info) {
       const [r] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
@@ -536,12 +634,22 @@ async function idSpacePlan(
       maxId = r!.hi === null ? null : Number(r!.hi);
     }
     byTable.set(table, {
-      table, keyColumn, exists: info !== null, rows, minId, maxId,
+      table,
+      keyColumn,
+      exists: info !== null,
+      rows,
+      minId,
+      maxId,
       autoIncrement: info?.autoIncrement ?? null,
       hasAutoIncrement: keyInfo?.autoIncrement ?? drizzleKey?.autoIncrement === true,
       columnMax: integerMax({ dataType, columnType: sqlType } as never).toString(),
-      ranges: [], raiseAutoIncrementTo: null, collisions: [],
-      islands: occupancy.runs, gaps: occupancy.gaps, islandCount: occupancy.runCount, gapCount: occupancy.gapCount,
+      ranges: [],
+      raiseAutoIncrementTo: null,
+      collisions: [],
+      islands: occupancy.runs,
+      gaps: occupancy.gaps,
+      islandCount: occupancy.runCount,
+      gapCount: occupancy.gapCount,
     });
   }
   for (const step of steps) {
@@ -553,12 +661,14 @@ async function idSpacePlan(
       space.ranges.push({ step: step.name, first: step.range.first, last: step.range.last });
       if (!space.exists || shared) continue;
       const k = quoteId(w.keyColumn);
-      const [c] = await db.query<{ n: string }>(
-        `SELECT COUNT(*) AS n FROM ${quoteId(w.table)} WHERE ${k} BETWEEN ? AND ?`, [step.range.first, step.range.last],
-      );
+      const [c] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(w.table)} WHERE ${k} BETWEEN ? AND ?`, [
+        step.range.first,
+        step.range.last,
+      ]);
       if (Number(c!.n) > 0) {
         const first = await db.query<{ id: string }>(
-          `SELECT ${k} AS id FROM ${quoteId(w.table)} WHERE ${k} BETWEEN ? AND ? ORDER BY ${k} LIMIT 5`, [step.range.first, step.range.last],
+          `SELECT ${k} AS id FROM ${quoteId(w.table)} WHERE ${k} BETWEEN ? AND ? ORDER BY ${k} LIMIT 5`,
+          [step.range.first, step.range.last],
         );
         space.collisions.push({ step: step.name, table: w.table, count: Number(c!.n), firstIds: first.map((r) => Number(r.id)) });
       }
@@ -585,7 +695,8 @@ function problemsByScan(mapping: Mapping, names: TableNames, sources: SourcePlan
   for (const [name, p] of Object.entries(mapping.problems ?? {})) {
     const source = sources.find((s) => s.alias === p.from);
     const key = p.key !== undefined ? names.snippet(p.key) : source?.keyColumn ? quoteQualified(p.from, source.keyColumn) : null;
-    if (!key) throw usageError(`Mapping ${mapping.name}, problem ${name}: ${p.from} has no single primary key; declare the problem's \`key\`.`);
+    if (!key)
+      throw usageError(`Mapping ${mapping.name}, problem ${name}: ${p.from} has no single primary key; declare the problem's \`key\`.`);
     const from = fromClauseSql(p.from, p.join ?? {}, names);
     let scan = scans.find((s) => s.from === from && s.key === key);
     if (!scan) scans.push((scan = { from, key, problems: [] }));
@@ -605,12 +716,17 @@ async function findProblems(db: Db, scan: ProblemScan): Promise<ProblemFinding[]
     `SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN (${where}) THEN ${key} END ORDER BY ${key} SEPARATOR '\n'), '\n', ${problemKeyLimit}) AS ks${i}`,
   ]);
   const [found] = await db.query<Record<string, string | Buffer | null>>(
-    `SELECT ${columns.join(', ')} FROM ${scan.from} WHERE ${scan.problems.map((p) => `(${p.where})`).join(' OR ')}`);
+    `SELECT ${columns.join(', ')} FROM ${scan.from} WHERE ${scan.problems.map((p) => `(${p.where})`).join(' OR ')}`,
+  );
   return scan.problems.map(({ name, definition: p }, i) => {
     const ks = found?.[`ks${i}`] ?? null;
     return {
-      name, description: p.description, severity: p.severity, consequence: p.consequence,
-      count: Number(found?.[`n${i}`] ?? 0), keys: ks === null ? [] : String(ks).split('\n'),
+      name,
+      description: p.description,
+      severity: p.severity,
+      consequence: p.consequence,
+      count: Number(found?.[`n${i}`] ?? 0),
+      keys: ks === null ? [] : String(ks).split('\n'),
     };
   });
 }

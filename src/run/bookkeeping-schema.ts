@@ -1,4 +1,17 @@
-import { bigint, customType, datetime, index, int, json, longtext, mysqlTable, primaryKey, text, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import {
+  bigint,
+  customType,
+  datetime,
+  index,
+  int,
+  json,
+  longtext,
+  mysqlTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core';
 
 /**
  * eventshift's own tables in the target database. Changed only through generated migrations (`npm run db:generate`),
@@ -75,10 +88,7 @@ export const lineage = mysqlTable(
     legacyKey: bigint('legacy_key', { mode: 'number' }).notNull(),
     eventId: bigint('event_id', { mode: 'number', unsigned: true }).notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.runId, t.step, t.legacyKey] }),
-    uniqueIndex('eventshift_lineage_event').on(t.runId, t.eventId),
-  ],
+  (t) => [primaryKey({ columns: [t.runId, t.step, t.legacyKey] }), uniqueIndex('eventshift_lineage_event').on(t.runId, t.eventId)],
 );
 
 const longblob = customType<{ data: Buffer }>({ dataType: () => 'longblob' });

@@ -29,12 +29,20 @@ export async function ensureBookkeeping(db: Db): Promise<void> {
   if (Number(got?.ok) !== 1) throw databaseError('Taking the bookkeeping lock', new Error(`${lock} busy for 30 s`));
   try {
     await db.execute('CREATE TABLE IF NOT EXISTS eventshift_migrations (id SERIAL PRIMARY KEY, hash TEXT NOT NULL, created_at BIGINT)');
-    const applied = new Set((await db.query<{ created_at: string }>('SELECT created_at FROM eventshift_migrations')).map((r) => String(r.created_at)));
-    const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string; when: number }> };
+    const applied = new Set(
+      (await db.query<{ created_at: string }>('SELECT created_at FROM eventshift_migrations')).map((r) => String(r.created_at)),
+    );
+    const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
+      entries: Array<{ tag: string; when: number }>;
+    };
     for (const entry of journal.entries) {
       if (applied.has(String(entry.when))) continue;
       const sql = readFileSync(join(migrationsFolder, `${entry.tag}.sql`), 'utf8');
-      for (const [i, statement] of sql.split('--> statement-breakpoint').map((s) => s.trim()).filter(Boolean).entries()) {
+      for (const [i, statement] of sql
+        .split('--> statement-breakpoint')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .entries()) {
         try {
           await db.raw.query(statement);
         } catch (cause) {
@@ -42,7 +50,10 @@ export async function ensureBookkeeping(db: Db): Promise<void> {
         }
         if (i === 0) faultPoint('bookkeeping migration half-applied');
       }
-      await db.execute('INSERT INTO eventshift_migrations (hash, created_at) VALUES (?, ?)', [createHash('sha256').update(sql).digest('hex'), entry.when]);
+      await db.execute('INSERT INTO eventshift_migrations (hash, created_at) VALUES (?, ?)', [
+        createHash('sha256').update(sql).digest('hex'),
+        entry.when,
+      ]);
     }
   } catch (cause) {
     if (cause instanceof EventshiftError) throw cause;

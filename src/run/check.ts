@@ -49,21 +49,34 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
     if (file) {
       for (const [key, entry] of Object.entries(file.aliases)) {
         const real = atVersion(entry.table, file.version);
-        const current = real === undefined ? undefined : renames.tables.get(real) ?? real;
+        const current = real === undefined ? undefined : (renames.tables.get(real) ?? real);
         const info = current === undefined ? null : await describe(current);
         aliases.push({
-          alias: key, target: current ?? '(none at this version)', ok: info !== null,
-          problem: info ? undefined : current === undefined ? `no target at version ${file.version}` : `no table ${current} in database ${db.database}`,
+          alias: key,
+          target: current ?? '(none at this version)',
+          ok: info !== null,
+          problem: info
+            ? undefined
+            : current === undefined
+              ? `no target at version ${file.version}`
+              : `no table ${current} in database ${db.database}`,
         });
         for (const [column, targets] of Object.entries(entry.columns)) {
           const realColumn = atVersion(targets, file.version);
-          const currentColumn = realColumn === undefined || real === undefined ? realColumn : renames.columns.get(real)?.get(realColumn) ?? realColumn;
+          const currentColumn =
+            realColumn === undefined || real === undefined ? realColumn : (renames.columns.get(real)?.get(realColumn) ?? realColumn);
           const exists = !!info && currentColumn !== undefined && info.columns.some((c) => c.name === currentColumn);
           aliases.push({
-            alias: `${key}.${column}`, target: `${current ?? key}.${currentColumn ?? '(none)'}`, ok: exists,
-            problem: exists ? undefined : !info ? `its table ${key} is missing`
-              : currentColumn === undefined ? `no target at version ${file.version}`
-              : `no column ${currentColumn} in ${current} (it has: ${info.columns.map((c) => c.name).join(', ')})`,
+            alias: `${key}.${column}`,
+            target: `${current ?? key}.${currentColumn ?? '(none)'}`,
+            ok: exists,
+            problem: exists
+              ? undefined
+              : !info
+                ? `its table ${key} is missing`
+                : currentColumn === undefined
+                  ? `no target at version ${file.version}`
+                  : `no column ${currentColumn} in ${current} (it has: ${info.columns.map((c) => c.name).join(', ')})`,
           });
         }
       }
@@ -95,7 +108,11 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
       if (!brokenTargets.has(`${m.table}.${m.column}`)) references.push(m.message);
     }
     return {
-      mapping: mapping.name, aliasFile: file?.path ?? null, version: file?.version ?? null, aliases, references,
+      mapping: mapping.name,
+      aliasFile: file?.path ?? null,
+      version: file?.version ?? null,
+      aliases,
+      references,
       ok: aliases.every((a) => a.ok) && references.length === 0,
     };
   } finally {

@@ -14,11 +14,7 @@ export interface CommandOptions {
 }
 
 /** Runs `work` on a working connection while holding the mapping's run lock. */
-export async function withRunLock<T>(
-  options: CommandOptions,
-  mapping: Mapping,
-  work: (db: Db, lock: RunLock) => Promise<T>,
-): Promise<T> {
+export async function withRunLock<T>(options: CommandOptions, mapping: Mapping, work: (db: Db, lock: RunLock) => Promise<T>): Promise<T> {
   const target = parseDatabaseUrl(options.databaseUrl);
   const db = await connect(target);
   try {

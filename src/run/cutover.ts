@@ -73,10 +73,14 @@ export function rewrittenTriggers(live: readonly BackupTrigger[], saved: readonl
     // A rename keeps the creation time: a trigger created since (someone's own, with the same body) is left alone.
     if (hasContext(before)) return before.created === now.created ? [before] : [];
     const known = /^utf8/i.test(now.characterSetClient ?? '') || !/[^\x00-\x7f]/.test(before.statement);
-    return [{
-      ...(now as Required<BackupTrigger>), statement: before.statement, sqlMode: before.sqlMode,
-      statementBytes: known ? Buffer.from(before.statement, 'utf8').toString('hex') : '',
-    }];
+    return [
+      {
+        ...(now as Required<BackupTrigger>),
+        statement: before.statement,
+        sqlMode: before.sqlMode,
+        statementBytes: known ? Buffer.from(before.statement, 'utf8').toString('hex') : '',
+      },
+    ];
   });
 }
 
@@ -86,14 +90,19 @@ export function rewrittenTriggers(live: readonly BackupTrigger[], saved: readonl
  * in the firing order. Returns the triggers put back, and those that could not be, each with why.
  */
 export async function putBackTriggerTexts(
-  db: Db, table: string, saved: readonly BackupTrigger[],
+  db: Db,
+  table: string,
+  saved: readonly BackupTrigger[],
 ): Promise<{ putBack: string[]; left: Array<{ name: string; reason: string }> }> {
   const rewritten = rewrittenTriggers(await readTriggers(db, table), saved);
-  const left = rewritten.filter((t) => t.statementBytes === '').map((t) => ({
-    name: t.name,
-    reason: `its definition has characters other than ASCII in ${t.characterSetClient}, and the backup (format version 1 or 2) ` +
-      'did not record its bytes; it works as before, and `eventshift restore` or a CREATE OR REPLACE by hand gives its text back',
-  }));
+  const left = rewritten
+    .filter((t) => t.statementBytes === '')
+    .map((t) => ({
+      name: t.name,
+      reason:
+        `its definition has characters other than ASCII in ${t.characterSetClient}, and the backup (format version 1 or 2) ` +
+        'did not record its bytes; it works as before, and `eventshift restore` or a CREATE OR REPLACE by hand gives its text back',
+    }));
   const put = rewritten.filter((t) => t.statementBytes !== '');
   await replaceTriggers(db, table, put, () => undefined);
   return { putBack: put.map((t) => t.name), left };

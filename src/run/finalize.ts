@@ -82,20 +82,32 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
   const log = options.log ?? (() => undefined);
   const given = options.mapping;
   if ((given.finalize ?? []).length === 0) {
-    throw usageError(`Mapping ${given.name} declares nothing to finalize; add a \`finalize\` list (e.g. dropColumn('table', 'column')) to it.`, { subject: given.name });
+    throw usageError(
+      `Mapping ${given.name} declares nothing to finalize; add a \`finalize\` list (e.g. dropColumn('table', 'column')) to it.`,
+      { subject: given.name },
+    );
   }
   return withRunLock(options, given, async (db) => {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
-    if (!run) throw refusal(`There is no run of ${given.name} in ${db.database} to finalize; run \`eventshift migrate ${given.name}\` first.`, { subject: given.name });
+    if (!run)
+      throw refusal(`There is no run of ${given.name} in ${db.database} to finalize; run \`eventshift migrate ${given.name}\` first.`, {
+        subject: given.name,
+      });
     const restoring = restoringRunMessage(run);
     if (restoring) throw refusal(restoring, { subject: given.name });
     if (run.status !== 'completed') {
-      throw refusal(`Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); finalize needs the latest run completed, with a passed verification. ` +
-        `${['running', 'stopped', 'failed'].includes(run.status) ? `Run \`eventshift migrate ${given.name}\` to finish it first.` : `Run \`eventshift migrate ${given.name}\` again first.`}`, { subject: given.name });
+      throw refusal(
+        `Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); finalize needs the latest run completed, with a passed verification. ` +
+          `${['running', 'stopped', 'failed'].includes(run.status) ? `Run \`eventshift migrate ${given.name}\` to finish it first.` : `Run \`eventshift migrate ${given.name}\` again first.`}`,
+        { subject: given.name },
+      );
     }
     const verified = await stepRecord(db, run.id, 'verify', 'checks');
     if (verified?.status !== 'done') {
-      throw refusal(`Run ${run.id} of ${given.name} has no passed verification recorded; run \`eventshift verify ${given.name}\` and look at the report.`, { subject: given.name });
+      throw refusal(
+        `Run ${run.id} of ${given.name} has no passed verification recorded; run \`eventshift verify ${given.name}\` and look at the report.`,
+        { subject: given.name },
+      );
     }
     const backupId = await checkedBackup(options.backupDir, run, given);
     const mapping = bindAsPlanned(given, run.plan);
@@ -145,34 +157,56 @@ async function refuseBreakingDrops(db: Db, mapping: Mapping, drops: readonly Res
   }
   const found = await findDependents(db, mapping, pending, [], acceptBreaking);
   if (found.refusals.length > 0) {
-    throw refusal(`Finalize of ${mapping.name} dropped nothing: ${found.refusals.join(' ')}`,
-      { subject: mapping.name, details: { dependents: found.dependents } });
+    throw refusal(`Finalize of ${mapping.name} dropped nothing: ${found.refusals.join(' ')}`, {
+      subject: mapping.name,
+      details: { dependents: found.dependents },
+    });
   }
 }
 
 /** The run's backup, checked on disk (manifest and every file's SHA-256) and holding every table finalize alters. */
 async function checkedBackup(backupDir: string, run: RunRecord, mapping: Mapping): Promise<string> {
-  if (!run.backupId) throw refusal(`Run ${run.id} of ${mapping.name} has no backup recorded; finalize drops data only a backup can give back, so it refuses.`, { subject: mapping.name });
+  if (!run.backupId)
+    throw refusal(
+      `Run ${run.id} of ${mapping.name} has no backup recorded; finalize drops data only a backup can give back, so it refuses.`,
+      { subject: mapping.name },
+    );
   const check = await checkBackup(backupDir, run.backupId).catch((cause: unknown) => {
-    throw refusal(`The backup ${run.backupId} of run ${run.id} cannot be checked in ${backupDir} (${cause instanceof Error ? cause.message : String(cause)}); ` +
-      'finalize refuses while the dropped columns could not be restored. Point --backup-dir at the folder that holds it.', { subject: run.backupId!, cause });
+    throw refusal(
+      `The backup ${run.backupId} of run ${run.id} cannot be checked in ${backupDir} (${cause instanceof Error ? cause.message : String(cause)}); ` +
+        'finalize refuses while the dropped columns could not be restored. Point --backup-dir at the folder that holds it.',
+      { subject: run.backupId!, cause },
+    );
   });
   if (!check.ok) {
-    throw refusal(`The backup ${run.backupId} of run ${run.id} does not check out in ${backupDir} (${check.status}: ${check.problems.join('; ')}); finalize refuses while the dropped columns could not be restored. ` +
-      'Point --backup-dir at the folder that holds it.', { subject: run.backupId });
+    throw refusal(
+      `The backup ${run.backupId} of run ${run.id} does not check out in ${backupDir} (${check.status}: ${check.problems.join('; ')}); finalize refuses while the dropped columns could not be restored. ` +
+        'Point --backup-dir at the folder that holds it.',
+      { subject: run.backupId },
+    );
   }
   const manifest = check.manifest!;
   const missing = finalizeTables(mapping).filter((t) => !manifest.tables.some((x) => x.name === t && x.exists));
   if (missing.length > 0) {
-    throw refusal(`The backup ${run.backupId} of run ${run.id} does not hold ${missing.join(', ')} (the run was planned before the mapping declared finalize), so restore could not bring the dropped columns back. ` +
-      `Roll the run back (eventshift rollback ${mapping.name}) and migrate again, so the new run's backup holds them.`, { subject: run.backupId });
+    throw refusal(
+      `The backup ${run.backupId} of run ${run.id} does not hold ${missing.join(', ')} (the run was planned before the mapping declared finalize), so restore could not bring the dropped columns back. ` +
+        `Roll the run back (eventshift rollback ${mapping.name}) and migrate again, so the new run's backup holds them.`,
+      { subject: run.backupId },
+    );
   }
   return run.backupId;
 }
 
 /** The run's checks, again, right before anything is dropped; refuses unless all pass. Returns how many passed. */
 async function finalizeChecks(
-  db: Db, options: FinalizeOptions, run: RunRecord, mapping: Mapping, renames: RenameState, drops: ResolvedDrop[], now: () => Date, log: (line: string) => void,
+  db: Db,
+  options: FinalizeOptions,
+  run: RunRecord,
+  mapping: Mapping,
+  renames: RenameState,
+  drops: ResolvedDrop[],
+  now: () => Date,
+  log: (line: string) => void,
 ): Promise<number> {
   await startStep(db, run.id, 'finalize', 'checks', now());
   faultPoint('finalize checks started');
@@ -180,12 +214,22 @@ async function finalizeChecks(
   const preRun = preRunTables(manifest);
   log(`Checking run ${run.id} again before dropping anything...`);
   const verification = await verifyMapping({
-    db, mapping, plan: run.plan, renames, preRun, runId: run.id, now, backup: { dir: options.backupDir, manifest },
+    db,
+    mapping,
+    plan: run.plan,
+    renames,
+    preRun,
+    runId: run.id,
+    now,
+    backup: { dir: options.backupDir, manifest },
   });
   const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
   if (!verification.ok) {
     await finishStep(db, run.id, 'finalize', 'checks', 'failed', now(), { ok: false, failed } satisfies FinalizeChecksDetail);
-    throw refusal(`Run ${run.id} of ${mapping.name} no longer verifies (${failed.join(', ')} failed); finalize dropped nothing. Run \`eventshift verify ${mapping.name} --report DIR\` to see why.`, { subject: mapping.name, details: { failed } });
+    throw refusal(
+      `Run ${run.id} of ${mapping.name} no longer verifies (${failed.join(', ')} failed); finalize dropped nothing. Run \`eventshift verify ${mapping.name} --report DIR\` to see why.`,
+      { subject: mapping.name, details: { failed } },
+    );
   }
   const ranges = reservedRanges(run.plan);
   const tables: NonNullable<FinalizeChecksDetail['tables']> = [];
@@ -204,17 +248,23 @@ async function finalizeChecks(
 /** Whether finalize has started dropping for this run: rollback and verify refuse then, restore adapts its guard. */
 export async function finalizeStarted(db: Db, run: RunRecord, mapping: Mapping): Promise<boolean> {
   if ((mapping.finalize ?? []).length === 0) return false;
-  const rows = await db.query("SELECT 1 FROM eventshift_steps WHERE run_id = ? AND stage = 'finalize' AND step LIKE 'drop %' LIMIT 1", [run.id]);
+  const rows = await db.query("SELECT 1 FROM eventshift_steps WHERE run_id = ? AND stage = 'finalize' AND step LIKE 'drop %' LIMIT 1", [
+    run.id,
+  ]);
   return rows.length > 0;
 }
 
 /** Refuses `what` (rollback, verify) for a run finalize has started dropping columns of. */
 export async function refuseAfterFinalize(db: Db, run: RunRecord, mapping: Mapping, what: 'rollback' | 'verify'): Promise<void> {
   if (!(await finalizeStarted(db, run, mapping))) return;
-  const why = what === 'rollback'
-    ? 'rolling back would delete the rows that now hold what the dropped columns held, which only the backup still has'
-    : 'the legacy columns its checks compare with are dropped (the checks passed right before, recorded as finalize/checks in eventshift_steps)';
-  throw refusal(`Run ${run.id} of ${mapping.name} was finalized, so ${what} refuses: ${why}. \`eventshift restore ${mapping.name}\` returns the database from backup ${run.backupId}, dropped columns included.`, { subject: mapping.name });
+  const why =
+    what === 'rollback'
+      ? 'rolling back would delete the rows that now hold what the dropped columns held, which only the backup still has'
+      : 'the legacy columns its checks compare with are dropped (the checks passed right before, recorded as finalize/checks in eventshift_steps)';
+  throw refusal(
+    `Run ${run.id} of ${mapping.name} was finalized, so ${what} refuses: ${why}. \`eventshift restore ${mapping.name}\` returns the database from backup ${run.backupId}, dropped columns included.`,
+    { subject: mapping.name },
+  );
 }
 
 /**

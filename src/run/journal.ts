@@ -50,10 +50,13 @@ export function undoneRunMessage(run: RunRecord, asked: string): string | null {
   const restoring = restoringRunMessage(run);
   if (restoring) return `${restoring} Until then there is ${asked}.`;
   if (run.status !== 'rolled_back' && run.status !== 'restored') return null;
-  const how = run.status === 'rolled_back' ? 'rolled back (`eventshift rollback`)' : 'undone by restoring its backup (`eventshift restore`)';
+  const how =
+    run.status === 'rolled_back' ? 'rolled back (`eventshift rollback`)' : 'undone by restoring its backup (`eventshift restore`)';
   const when = run.finishedAt ? ` at ${run.finishedAt} UTC` : '';
-  return `Run ${run.id} of ${run.mapping} was ${how}${when}: what it wrote is gone, so there is ${asked}. ` +
-    `\`eventshift migrate ${run.mapping}\` runs it again.`;
+  return (
+    `Run ${run.id} of ${run.mapping} was ${how}${when}: what it wrote is gone, so there is ${asked}. ` +
+    `\`eventshift migrate ${run.mapping}\` runs it again.`
+  );
 }
 
 /**
@@ -62,18 +65,30 @@ export function undoneRunMessage(run: RunRecord, asked: string): string | null {
  */
 export function restoringRunMessage(run: RunRecord): string | null {
   if (run.status !== 'restoring') return null;
-  return `A restore of run ${run.id} of ${run.mapping} (its backup ${run.backupId}) began at ${run.restoreBegan ?? run.updatedAt} UTC ` +
+  return (
+    `A restore of run ${run.id} of ${run.mapping} (its backup ${run.backupId}) began at ${run.restoreBegan ?? run.updatedAt} UTC ` +
     'and did not finish; ' +
-    `\`eventshift restore ${run.mapping}\` finishes it, from where it stopped.`;
+    `\`eventshift restore ${run.mapping}\` finishes it, from where it stopped.`
+  );
 }
 
 /** UTC timestamp with milliseconds, as DATETIME(3) text. */
 export const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 interface RunRow {
-  id: string | number; mapping: string; status: string; stage: string; plan: string; backup_id: string | null;
-  host: string; pid: number; lock_connection_id: string | number | null; started_at: string; updated_at: string;
-  finished_at: string | null; error: string | null;
+  id: string | number;
+  mapping: string;
+  status: string;
+  stage: string;
+  plan: string;
+  backup_id: string | null;
+  host: string;
+  pid: number;
+  lock_connection_id: string | number | null;
+  started_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  error: string | null;
 }
 
 function toRecord(r: RunRow): RunRecord {
@@ -147,17 +162,24 @@ export async function claimRun(db: Db, id: number, lockConnectionId: number, now
 export async function updateRun(
   db: Db,
   id: number,
-  fields: Partial<{ status: RunStatus; stage: Stage | 'none'; backupId: string; error: string | null; verification: unknown; finished: boolean }>,
+  fields: Partial<{
+    status: RunStatus;
+    stage: Stage | 'none';
+    backupId: string;
+    error: string | null;
+    verification: unknown;
+    finished: boolean;
+  }>,
   now: Date,
 ): Promise<void> {
   const sets: string[] = ['updated_at = ?'];
   const params: unknown[] = [sqlTime(now)];
-  if (fields.status !== undefined) sets.push('status = ?'), params.push(fields.status);
-  if (fields.stage !== undefined) sets.push('stage = ?'), params.push(fields.stage);
-  if (fields.backupId !== undefined) sets.push('backup_id = ?'), params.push(fields.backupId);
-  if (fields.error !== undefined) sets.push('error = ?'), params.push(fields.error);
-  if (fields.verification !== undefined) sets.push('verification = ?'), params.push(JSON.stringify(fields.verification));
-  if (fields.finished) sets.push('finished_at = ?'), params.push(sqlTime(now));
+  if (fields.status !== undefined) (sets.push('status = ?'), params.push(fields.status));
+  if (fields.stage !== undefined) (sets.push('stage = ?'), params.push(fields.stage));
+  if (fields.backupId !== undefined) (sets.push('backup_id = ?'), params.push(fields.backupId));
+  if (fields.error !== undefined) (sets.push('error = ?'), params.push(fields.error));
+  if (fields.verification !== undefined) (sets.push('verification = ?'), params.push(JSON.stringify(fields.verification)));
+  if (fields.finished) (sets.push('finished_at = ?'), params.push(sqlTime(now)));
   params.push(id);
   await db.execute(`UPDATE eventshift_runs SET ${sets.join(', ')} WHERE id = ?`, params);
 }
@@ -187,26 +209,48 @@ export async function startStep(db: Db, runId: number, stage: JournalStage, step
 
 /** Records a committed chunk; called inside the chunk's own transaction so progress and rows commit together. */
 export async function recordProgress(db: Db, runId: number, stage: Stage, step: string, progressKey: number, rows: number): Promise<void> {
-  await db.execute(
-    'UPDATE eventshift_steps SET progress_key = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?',
-    [progressKey, rows, runId, stage, step],
-  );
+  await db.execute('UPDATE eventshift_steps SET progress_key = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?', [
+    progressKey,
+    rows,
+    runId,
+    stage,
+    step,
+  ]);
 }
 
 export async function finishStep(
-  db: Db, runId: number, stage: JournalStage, step: string, status: 'done' | 'failed', now: Date, detail?: unknown,
+  db: Db,
+  runId: number,
+  stage: JournalStage,
+  step: string,
+  status: 'done' | 'failed',
+  now: Date,
+  detail?: unknown,
 ): Promise<void> {
-  await db.execute(
-    'UPDATE eventshift_steps SET status = ?, finished_at = ?, detail = ? WHERE run_id = ? AND stage = ? AND step = ?',
-    [status, sqlTime(now), detail === undefined ? null : JSON.stringify(detail), runId, stage, step],
-  );
+  await db.execute('UPDATE eventshift_steps SET status = ?, finished_at = ?, detail = ? WHERE run_id = ? AND stage = ? AND step = ?', [
+    status,
+    sqlTime(now),
+    detail === undefined ? null : JSON.stringify(detail),
+    runId,
+    stage,
+    step,
+  ]);
 }
 
-export async function stepRecords(db: Db, runId: number): Promise<Array<StepRecord & { stage: string; step: string; startedAt: string; finishedAt: string | null }>> {
-  const rows = await db.query<{ stage: string; step: string; status: string; progress_key: string | null; rows_done: string; detail: string | null; started_at: string; finished_at: string | null }>(
-    'SELECT * FROM eventshift_steps WHERE run_id = ? ORDER BY started_at, stage, step',
-    [runId],
-  );
+export async function stepRecords(
+  db: Db,
+  runId: number,
+): Promise<Array<StepRecord & { stage: string; step: string; startedAt: string; finishedAt: string | null }>> {
+  const rows = await db.query<{
+    stage: string;
+    step: string;
+    status: string;
+    progress_key: string | null;
+    rows_done: string;
+    detail: string | null;
+    started_at: string;
+    finished_at: string | null;
+  }>('SELECT * FROM eventshift_steps WHERE run_id = ? ORDER BY started_at, stage, step', [runId]);
   return rows.map((r) => ({
     stage: r.stage,
     step: r.step,
@@ -223,7 +267,14 @@ export async function stepRecords(db: Db, runId: number): Promise<Array<StepReco
  * Runs `work` as one journaled step of a run, unless the journal says it is done: recorded as started before and done
  * after, with the fault points `<stage> <step> started` and `<stage> <step> worked` around it for the crash tests.
  */
-export async function journaledStep(db: Db, runId: number, stage: JournalStage, step: string, now: () => Date, work: () => Promise<void>): Promise<void> {
+export async function journaledStep(
+  db: Db,
+  runId: number,
+  stage: JournalStage,
+  step: string,
+  now: () => Date,
+  work: () => Promise<void>,
+): Promise<void> {
   const record = await stepRecord(db, runId, stage, step);
   if (record?.status === 'done') return;
   await startStep(db, runId, stage, step, now());

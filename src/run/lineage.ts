@@ -44,7 +44,9 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
     const undone = run && undoneRunMessage(run, 'no lineage to show');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || run.stage === 'none' || run.stage === 'backup') {
-      throw refusal(`No run of ${mapping.name} has written anything in ${db.database}; there is no lineage to show.`, { subject: mapping.name });
+      throw refusal(`No run of ${mapping.name} has written anything in ${db.database}; there is no lineage to show.`, {
+        subject: mapping.name,
+      });
     }
     const bound = bindAsPlanned(mapping, run.plan);
     const names = sourceTableNames(bound, await renameState(db, bound));
@@ -63,7 +65,11 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
       );
       for (const f of found) {
         links.push({
-          step: planned.name, table: step.idTable, eventId: Number(f.id), source: names(planned.from), legacyKey: Number(f.k),
+          step: planned.name,
+          table: step.idTable,
+          eventId: Number(f.id),
+          source: names(planned.from),
+          legacyKey: Number(f.k),
           via: planned.ids.strategy === 'offset' ? 'rule' : 'lineage table',
         });
       }

@@ -53,17 +53,18 @@ export async function tryLock(target: ConnectionTarget | string, name: string, o
   let lost: string | null = null;
   let confirmedAt = performance.now();
   let asking: Promise<void> | null = null;
-  const ask = () => (asking ??= (async () => {
-    try {
-      // IS_USED_LOCK also proves the server still counts this connection as the holder.
-      const [state] = await holder.query<{ holder: number | string | null }>('SELECT IS_USED_LOCK(?) AS holder', [name]);
-      if (Number(state?.holder) === holder.connectionId) confirmedAt = performance.now();
-      else lost = `the server no longer counts connection ${holder.connectionId} as its holder`;
-    } catch (error) {
-      lost = `its connection ${holder.connectionId} dropped (${error instanceof Error ? error.message : String(error)})`;
-    }
-    if (lost !== null) clearInterval(timer);
-  })().finally(() => (asking = null)));
+  const ask = () =>
+    (asking ??= (async () => {
+      try {
+        // IS_USED_LOCK also proves the server still counts this connection as the holder.
+        const [state] = await holder.query<{ holder: number | string | null }>('SELECT IS_USED_LOCK(?) AS holder', [name]);
+        if (Number(state?.holder) === holder.connectionId) confirmedAt = performance.now();
+        else lost = `the server no longer counts connection ${holder.connectionId} as its holder`;
+      } catch (error) {
+        lost = `its connection ${holder.connectionId} dropped (${error instanceof Error ? error.message : String(error)})`;
+      }
+      if (lost !== null) clearInterval(timer);
+    })().finally(() => (asking = null)));
   const timer = setInterval(() => void ask(), every);
   // The keep-alive never holds the process open on its own.
   timer.unref();
@@ -73,9 +74,13 @@ export async function tryLock(target: ConnectionTarget | string, name: string, o
     async assertHeld() {
       if (lost === null && performance.now() - confirmedAt >= 1000) await ask();
       if (lost !== null) {
-        throw new EventshiftError('database', `The run lock ${name} was lost: ${lost}. This run stopped at a safe point; run the command again to resume.`, {
-          subject: name,
-        });
+        throw new EventshiftError(
+          'database',
+          `The run lock ${name} was lost: ${lost}. This run stopped at a safe point; run the command again to resume.`,
+          {
+            subject: name,
+          },
+        );
       }
     },
     async release() {

@@ -7,8 +7,19 @@ import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import {
-  compileProjection, compileStep, independentOfSteps, stepsIndependent, insertChunkSql, lineageFillSql, projectionUpdateSql, sourceTableNames, targetAlias, targetRowsSql, cutoverChanges,
-  type CompiledProjection, type CompiledStep,
+  compileProjection,
+  compileStep,
+  independentOfSteps,
+  stepsIndependent,
+  insertChunkSql,
+  lineageFillSql,
+  projectionUpdateSql,
+  sourceTableNames,
+  targetAlias,
+  targetRowsSql,
+  cutoverChanges,
+  type CompiledProjection,
+  type CompiledStep,
 } from '../mapping/compile.ts';
 import type { Plan, PlanOverrides, StepPlan } from '../plan/plan.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
@@ -31,8 +42,21 @@ import { connectAgain } from '../db/row-stream.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
 import {
-  claimRun, createRun, finishStep, journaledStep, latestRun, recordProgress, restoringRunMessage, runById, startStep, stages, stepRecord, updateRun,
-  type RunRecord, type RunStatus, type Stage,
+  claimRun,
+  createRun,
+  finishStep,
+  journaledStep,
+  latestRun,
+  recordProgress,
+  restoringRunMessage,
+  runById,
+  startStep,
+  stages,
+  stepRecord,
+  updateRun,
+  type RunRecord,
+  type RunStatus,
+  type Stage,
 } from './journal.ts';
 
 export interface MigrateOptions extends CommandOptions {
@@ -106,24 +130,39 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     const mapping = resumed ? bindAsPlanned(given, run!.plan) : given;
     if (run?.status === 'completed') {
       // Running migrate again finishes the job; when the job is finished, that is nothing to do.
-      log(`Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. \`eventshift rollback\` or \`restore\` undo it.`);
+      log(
+        `Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. \`eventshift rollback\` or \`restore\` undo it.`,
+      );
       return {
-        runId: run.id, resumed: true, status: 'completed', stage: 'cutover', plan: run.plan,
+        runId: run.id,
+        resumed: true,
+        status: 'completed',
+        stage: 'cutover',
+        plan: run.plan,
         backup: run.backupId ? { id: run.backupId, dir: join(options.backupDir, run.backupId) } : null,
-        verification: null, reportDir: null, stageSeconds: {}, planSeconds: null, rowsWritten: {},
+        verification: null,
+        reportDir: null,
+        stageSeconds: {},
+        planSeconds: null,
+        rowsWritten: {},
       };
     }
     let planSeconds: number | null = null;
     if (resumed) {
       if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
-        throw usageError(`Run ${run!.id} of ${mapping.name} is open with the IDs it planned; run migrate without --ids/--start to finish it, or roll it back first.`);
+        throw usageError(
+          `Run ${run!.id} of ${mapping.name} is open with the IDs it planned; run migrate without --ids/--start to finish it, or roll it back first.`,
+        );
       }
       log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
     } else {
       const planned = performance.now();
       const plan = await buildPlanWithCsv(db, mapping, now(), options.overrides, { quarantine: options.quarantine });
       if (!plan.ok) {
-        throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, { subject: mapping.name, details: { plan } });
+        throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, {
+          subject: mapping.name,
+          details: { plan },
+        });
       }
       await ensureBookkeeping(db);
       const id = await createRun(db, plan, lock.connectionId, now());
@@ -133,12 +172,25 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     }
     await claimRun(db, run!.id, lock.connectionId, now());
     const state: RunState = {
-      db, mapping, run: run!, options, now, log,
+      db,
+      mapping,
+      run: run!,
+      options,
+      now,
+      log,
       throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')), check: () => lock.assertHeld() }),
       result: {
-        runId: run!.id, resumed, status: 'running', stage: run!.stage, plan: run!.plan,
+        runId: run!.id,
+        resumed,
+        status: 'running',
+        stage: run!.stage,
+        plan: run!.plan,
         backup: run!.backupId ? { id: run!.backupId, dir: join(options.backupDir, run!.backupId) } : null,
-        verification: null, reportDir: null, stageSeconds: {}, planSeconds, rowsWritten: {},
+        verification: null,
+        reportDir: null,
+        stageSeconds: {},
+        planSeconds,
+        rowsWritten: {},
       },
       alongside: [],
     };
@@ -172,7 +224,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     } catch (error) {
       // Nothing may still be writing once the run is marked failed and its lock released.
       await Promise.allSettled(state.alongside);
-      await updateRun(db, run!.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }, now()).catch(() => undefined);
+      await updateRun(db, run!.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }, now()).catch(
+        () => undefined,
+      );
       throw error;
     }
   });
@@ -226,15 +280,25 @@ async function backupStage(s: RunState): Promise<boolean> {
     runId: run.id,
     now,
     onStart: async (dir: string) => {
-      await db.execute(`UPDATE eventshift_steps SET detail = ? WHERE run_id = ? AND stage = 'backup' AND step = 'tables'`, [JSON.stringify({ dir }), run.id]);
+      await db.execute(`UPDATE eventshift_steps SET detail = ? WHERE run_id = ? AND stage = 'backup' AND step = 'tables'`, [
+        JSON.stringify({ dir }),
+        run.id,
+      ]);
     },
   });
   const dir = join(options.backupDir, manifest.id);
   await db.execute(
     `INSERT INTO eventshift_backups (id, run_id, label, dir, tables, rows_total, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    [manifest.id, run.id, manifest.label ?? null, dir, JSON.stringify(manifest.tables.map((t) => t.name)),
-      manifest.tables.reduce((n, t) => n + t.rows, 0), manifest.tables.reduce((n, t) => n + t.files.reduce((b, f) => b + f.bytes, 0), 0),
-      manifest.createdAt.replace('T', ' ').replace('Z', '')],
+    [
+      manifest.id,
+      run.id,
+      manifest.label ?? null,
+      dir,
+      JSON.stringify(manifest.tables.map((t) => t.name)),
+      manifest.tables.reduce((n, t) => n + t.rows, 0),
+      manifest.tables.reduce((n, t) => n + t.files.reduce((b, f) => b + f.bytes, 0), 0),
+      manifest.createdAt.replace('T', ' ').replace('Z', ''),
+    ],
   );
   faultPoint('backup tables written');
   await updateRun(db, run.id, { backupId: manifest.id }, now());
@@ -252,9 +316,13 @@ async function writeStage(s: RunState): Promise<boolean> {
   const plan = run.plan;
   for (const source of plan.sources) {
     if (!source.csv) continue;
-    await journaled(s, 'write', `load ${source.alias}`, () => loadRunCsvSource(db, mapping, source, run.id, {
-      faultPoint, log, onProgress: (done, total) => s.options.onProgress?.({ stage: 'write', label: `load ${source.alias}`, done, total, unit: 'rows' }),
-    }));
+    await journaled(s, 'write', `load ${source.alias}`, () =>
+      loadRunCsvSource(db, mapping, source, run.id, {
+        faultPoint,
+        log,
+        onProgress: (done, total) => s.options.onProgress?.({ stage: 'write', label: `load ${source.alias}`, done, total, unit: 'rows' }),
+      }),
+    );
   }
   for (const table of plan.tables.create) {
     await journaled(s, 'write', `create ${table}`, async () => {
@@ -277,9 +345,10 @@ async function writeStage(s: RunState): Promise<boolean> {
   const projections = Object.entries(mapping.projections ?? {}).map(([pname, p]) => compileProjection(pname, p, names));
   // Projections that touch no table the steps read or write run on a second connection while the steps are written
   // (a server with two cores works on both); a throttled run does one thing at a time.
-  const projecting = projections.length > 0 && s.options.maxRowsPerSecond === undefined && projections.every((p) => independentOfSteps(p, compiled))
-    ? alongside(s, (other) => writeProjections(s, other, projections))
-    : null;
+  const projecting =
+    projections.length > 0 && s.options.maxRowsPerSecond === undefined && projections.every((p) => independentOfSteps(p, compiled))
+      ? alongside(s, (other) => writeProjections(s, other, projections))
+      : null;
   // Lineage before rows: dense steps one at a time, the chronological steps together (they share one numbering).
   const groups = [
     ...compiled.filter((c) => c.ids.strategy === 'dense').map((c) => [c]),
@@ -288,7 +357,10 @@ async function writeStage(s: RunState): Promise<boolean> {
   for (const group of groups) {
     await journaled(s, 'write', `lineage ${group.map((g) => g.name).join('+')}`, async () => {
       await db.transaction(async (tx) => {
-        await tx.execute(`DELETE FROM eventshift_lineage WHERE run_id = ? AND step IN (${group.map(() => '?').join(', ')})`, [run.id, ...group.map((g) => g.name)]);
+        await tx.execute(`DELETE FROM eventshift_lineage WHERE run_id = ? AND step IN (${group.map(() => '?').join(', ')})`, [
+          run.id,
+          ...group.map((g) => g.name),
+        ]);
         await tx.execute(lineageFillSql(run.id, group, (group[0]!.ids as { start: number }).start));
       });
     });
@@ -298,39 +370,70 @@ async function writeStage(s: RunState): Promise<boolean> {
   // share one block of IDs (a resumed step's clean-up would lock the gaps the other fills), and a throttled run keeps
   // to one thing at a time: they are written one step after another.
   const ranged = plan.steps.filter((p) => p.range);
-  const together = s.options.maxRowsPerSecond === undefined && ranged.length > 1 && stepsIndependent(compiled)
-    && ranged.every((p) => p.ids.strategy !== 'chronological');
+  const together =
+    s.options.maxRowsPerSecond === undefined &&
+    ranged.length > 1 &&
+    stepsIndependent(compiled) &&
+    ranged.every((p) => p.ids.strategy !== 'chronological');
   // Steps written together show one bar: their rows added up.
   const plannedRows = (p: StepPlan) => p.writes.reduce((n, w) => n + w.rows, 0);
   const rowsDone = new Map<string, number>();
   const progressOf = (p: StepPlan) => (rows: number) => {
     rowsDone.set(p.name, rows);
     const [label, done, total] = together
-      ? [`write ${ranged.map((r) => r.name).join(' + ')}`, [...rowsDone.values()].reduce((a, b) => a + b, 0), ranged.reduce((n, r) => n + plannedRows(r), 0)]
+      ? [
+          `write ${ranged.map((r) => r.name).join(' + ')}`,
+          [...rowsDone.values()].reduce((a, b) => a + b, 0),
+          ranged.reduce((n, r) => n + plannedRows(r), 0),
+        ]
       : [`write ${p.name}`, rows, plannedRows(p)];
     s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' });
   };
   // When one step fails, the other stops after its current chunk (its journal says where), and the run fails.
   let failed = false;
-  const writes = ranged.map((p) => (on: Db) => writeStep(s, on, p, compiled.find((c) => c.name === p.name)!, progressOf(p), () => failed)
-    .catch((error: unknown) => {
-      failed = true;
-      throw error;
-    }));
+  const writes = ranged.map(
+    (p) => (on: Db) =>
+      writeStep(
+        s,
+        on,
+        p,
+        compiled.find((c) => c.name === p.name)!,
+        progressOf(p),
+        () => failed,
+      ).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+  );
   if (together) await sideBySide(db, writes);
   else for (const write of writes) await write(db);
   await (projecting ?? writeProjections(s, db, projections));
   // Lookups (see LookupDefinition): reference columns added, lookup rows got or created, references filled.
-  Object.assign(s.result.rowsWritten, await writeLookups({
-    db, mapping, plan, runId: run.id, now, log, throttle: s.throttle, chunkKeys: s.options.chunkKeys,
-    onProgress: (label, done, total) => s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
-  }));
+  Object.assign(
+    s.result.rowsWritten,
+    await writeLookups({
+      db,
+      mapping,
+      plan,
+      runId: run.id,
+      now,
+      log,
+      throttle: s.throttle,
+      chunkKeys: s.options.chunkKeys,
+      onProgress: (label, done, total) => s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
+    }),
+  );
   return true;
 }
 
 /** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
 async function writeStep(
-  s: RunState, db: Db, planned: StepPlan, step: CompiledStep, progress: (rows: number) => void, stop: () => boolean,
+  s: RunState,
+  db: Db,
+  planned: StepPlan,
+  step: CompiledStep,
+  progress: (rows: number) => void,
+  stop: () => boolean,
 ): Promise<void> {
   const { run, now, log } = s;
   const plan = run.plan;
@@ -393,10 +496,17 @@ async function writeStep(
 async function writeProjections(s: RunState, db: Db, projections: readonly CompiledProjection[]): Promise<void> {
   for (const projection of projections) {
     await s.throttle.waitWhilePaused();
-    await journaled(s, 'write', `projection ${projection.name}`, async () => {
-      if (!(await columnExists(db, projection.table, projection.column.name))) await db.execute(addColumnSql(projection.table, projection.column));
-      await db.execute(projectionUpdateSql(projection, onUpdateColumns(await describeTable(db, projection.table))));
-    }, db);
+    await journaled(
+      s,
+      'write',
+      `projection ${projection.name}`,
+      async () => {
+        if (!(await columnExists(db, projection.table, projection.column.name)))
+          await db.execute(addColumnSql(projection.table, projection.column));
+        await db.execute(projectionUpdateSql(projection, onUpdateColumns(await describeTable(db, projection.table))));
+      },
+      db,
+    );
   }
 }
 
@@ -426,7 +536,12 @@ function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<
 /** The pre-run facts of each backed-up table, from the backup manifest. */
 export function preRunTables(manifest: BackupManifest): PreRunTable[] {
   return manifest.tables.map((t) => ({
-    name: t.name, exists: t.exists, columns: t.columns, primaryKey: t.primaryKey, maxKey: t.maxKey, checksum: t.checksum,
+    name: t.name,
+    exists: t.exists,
+    columns: t.columns,
+    primaryKey: t.primaryKey,
+    maxKey: t.maxKey,
+    checksum: t.checksum,
   }));
 }
 
@@ -436,26 +551,49 @@ async function verifyStage(s: RunState): Promise<boolean> {
   await startStep(db, run.id, 'verify', 'checks', now());
   faultPoint('verify checks started');
   const verification = await verifyMapping({
-    db, mapping, plan: run.plan, renames: await renameState(db, mapping), preRun: preRunTables(manifest), runId: run.id, now,
+    db,
+    mapping,
+    plan: run.plan,
+    renames: await renameState(db, mapping),
+    preRun: preRunTables(manifest),
+    runId: run.id,
+    now,
     backup: { dir: s.options.backupDir, manifest },
     onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
     beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
   });
   s.result.verification = verification;
   const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);
-  await writeReport(reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: manifest.id, generatedAt: now().toISOString(), stageSeconds: s.result.stageSeconds });
+  await writeReport(reportDir, {
+    mapping: mapping.name,
+    runId: run.id,
+    plan: run.plan,
+    verification,
+    backupId: manifest.id,
+    generatedAt: now().toISOString(),
+    stageSeconds: s.result.stageSeconds,
+  });
   s.result.reportDir = reportDir;
   await writeQuarantineCsv(db, run.id, run.plan, reportDir);
-  await updateRun(db, run.id, { verification: { ok: verification.ok, failed: verification.checks.filter((c) => !c.ok).map((c) => c.id) } }, now());
+  await updateRun(
+    db,
+    run.id,
+    { verification: { ok: verification.ok, failed: verification.checks.filter((c) => !c.ok).map((c) => c.id) } },
+    now(),
+  );
   await finishStep(db, run.id, 'verify', 'checks', verification.ok ? 'done' : 'failed', now(), { ok: verification.ok });
   const failed = verification.checks.filter((c) => !c.ok);
-  s.log(verification.ok ? `All ${verification.checks.length} checks passed.` : `${failed.length} check(s) failed: ${failed.map((c) => c.id).join(', ')}.`);
+  s.log(
+    verification.ok
+      ? `All ${verification.checks.length} checks passed.`
+      : `${failed.length} check(s) failed: ${failed.map((c) => c.id).join(', ')}.`,
+  );
   return verification.ok;
 }
 
 async function cutoverStage(s: RunState): Promise<boolean> {
   const { db, run, mapping } = s;
-  const verification = (await stepRecord(db, run.id, 'verify', 'checks'));
+  const verification = await stepRecord(db, run.id, 'verify', 'checks');
   if (verification?.status !== 'done') {
     throw refusal(`Run ${run.id}: cutover needs a passed verification, and there is none; run migrate again to verify.`);
   }
@@ -484,7 +622,10 @@ async function refuseBreakingRenames(s: RunState): Promise<void> {
   const acceptedBefore = new Set((run.plan.dependents ?? []).filter((d) => d.accepted).map((d) => `${d.kind} ${d.name}`));
   const found = await findDependents(db, mapping, pending, [], s.options.overrides?.acceptBreaking ?? false, acceptedBefore);
   if (found.refusals.length > 0) {
-    throw refusal(`Run ${run.id} of ${mapping.name} stopped before its cutover, nothing renamed: ${found.refusals.join(' ')} ` +
-      `Then run migrate again: it goes on with the cutover.`, { subject: mapping.name, details: { dependents: found.dependents } });
+    throw refusal(
+      `Run ${run.id} of ${mapping.name} stopped before its cutover, nothing renamed: ${found.refusals.join(' ')} ` +
+        `Then run migrate again: it goes on with the cutover.`,
+      { subject: mapping.name, details: { dependents: found.dependents } },
+    );
   }
 }

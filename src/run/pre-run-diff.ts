@@ -45,7 +45,7 @@ function shownSql(expr: string, dataType: string): string {
   return valueKind({ dataType }) === 'binary'
     ? `CONCAT('0x', HEX(LEFT(${expr}, 16)), IF(LENGTH(${expr}) > 16, '...', ''))`
     : `CONCAT(LEFT(CAST(${expr} AS CHAR CHARACTER SET utf8mb4), 40), ` +
-      `IF(CHAR_LENGTH(CAST(${expr} AS CHAR CHARACTER SET utf8mb4)) > 40, '...', ''))`;
+        `IF(CHAR_LENGTH(CAST(${expr} AS CHAR CHARACTER SET utf8mb4)) > 40, '...', ''))`;
 }
 
 /** A column's value as the bytes the checksum reads: equal exactly when the checksum sees the same value. */
@@ -60,7 +60,11 @@ const exactSql = (expr: string, dataType: string) => `CAST(${canonicalSql(expr, 
  * be compared by).
  */
 export async function withBackedUpRows<T>(
-  db: Db, backup: BackupAt, entry: BackupTableEntry, work: (staged: string) => Promise<T>, renames?: RenameState,
+  db: Db,
+  backup: BackupAt,
+  entry: BackupTableEntry,
+  work: (staged: string) => Promise<T>,
+  renames?: RenameState,
 ): Promise<T> {
   if (entry.primaryKey.length === 0) {
     throw new Error(`${entry.name} has no primary key, so its rows cannot be matched to the backup's one by one`);
@@ -77,17 +81,23 @@ export async function withBackedUpRows<T>(
     }
   }
   const collation = (c: BackupColumn) => c.collation ?? live.get(c.name) ?? null;
-  const definition = columns.map((c) => `${quoteId(c.name)} ${c.columnType}` +
-    `${c.charset ? ` CHARACTER SET ${quoteCharsetName(c.charset)}` : ''}` +
-    `${c.charset && collation(c) ? ` COLLATE ${quoteCharsetName(collation(c)!)}` : ''} NULL`);
+  const definition = columns.map(
+    (c) =>
+      `${quoteId(c.name)} ${c.columnType}` +
+      `${c.charset ? ` CHARACTER SET ${quoteCharsetName(c.charset)}` : ''}` +
+      `${c.charset && collation(c) ? ` COLLATE ${quoteCharsetName(collation(c)!)}` : ''} NULL`,
+  );
   await db.execute(`DROP TEMPORARY TABLE IF EXISTS ${quoteId(staged)}`);
   const primaryKey = `PRIMARY KEY (${entry.primaryKey.map(quoteId).join(', ')})`;
   await db.execute(`CREATE TEMPORARY TABLE ${quoteId(staged)} (${[...definition, primaryKey].join(', ')}) ENGINE=InnoDB`);
   try {
     const file = tableFile(entry, 'rows');
-    await withRestoreSession(db, () => loadRows(db, staged, columns, join(backupFolder(backup.dir, backup.manifest.id), file.name), file, {
-      label: entry.name, totalRows: entry.rows,
-    }));
+    await withRestoreSession(db, () =>
+      loadRows(db, staged, columns, join(backupFolder(backup.dir, backup.manifest.id), file.name), file, {
+        label: entry.name,
+        totalRows: entry.rows,
+      }),
+    );
     return await work(staged);
   } finally {
     await db.execute(`DROP TEMPORARY TABLE IF EXISTS ${quoteId(staged)}`).catch(() => undefined);
@@ -114,14 +124,20 @@ export const unchangedRowLimit = 10;
  * of each in key order, and how many in all. `staged` is the backup's rows (withBackedUpRows).
  */
 export async function preRunDifferences(
-  db: Db, entry: BackupTableEntry, staged: string, renames: RenameState, ranges: readonly ReservedRange[], limit: number,
+  db: Db,
+  entry: BackupTableEntry,
+  staged: string,
+  renames: RenameState,
+  ranges: readonly ReservedRange[],
+  limit: number,
 ): Promise<PreRunDiff> {
   const { table, columns, key } = liveNames(entry, renames);
   const p = quoteId('es_p');
   const c = quoteId('es_c');
   const join = key.map((k) => `${p}.${quoteId(k.name)} <=> ${c}.${quoteId(k.live)}`).join(' AND ');
-  const differs = columns.map((col) =>
-    `NOT (${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.live)}`, col.dataType)})`);
+  const differs = columns.map(
+    (col) => `NOT (${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.live)}`, col.dataType)})`,
+  );
   const inRange = [
     ...ranges.map((r) => `${c}.${quoteId(r.keyColumn)} NOT BETWEEN ${Number(r.first)} AND ${Number(r.last)}`),
     ...(key.length === 1 && entry.maxKey !== null ? [`${c}.${quoteId(key[0]!.live)} <= ${entry.maxKey}`] : []),
@@ -132,29 +148,41 @@ export async function preRunDifferences(
   const order = key.map((_, i) => `k${i}`).join(', ');
 
   // Rows of the backup that are gone or changed; then live rows in its key range that it does not have.
-  const changedFrom = `FROM ${quoteId(staged)} AS ${p} LEFT JOIN ${live} ON ${join}` +
+  const changedFrom =
+    `FROM ${quoteId(staged)} AS ${p} LEFT JOIN ${live} ON ${join}` +
     `${inRange.length ? ` AND ${inRange.join(' AND ')}` : ''} WHERE ${gone} OR ${differs.join(' OR ')}`;
-  const addedFrom = `FROM ${live} LEFT JOIN ${quoteId(staged)} AS ${p} ON ${join} WHERE ${p}.${quoteId(key[0]!.name)} IS NULL` +
+  const addedFrom =
+    `FROM ${live} LEFT JOIN ${quoteId(staged)} AS ${p} ON ${join} WHERE ${p}.${quoteId(key[0]!.name)} IS NULL` +
     `${inRange.length ? ` AND ${inRange.join(' AND ')}` : ''}`;
   const [counted] = await db.query<{ changed: string; added: string }>(
-    `SELECT (SELECT COUNT(*) ${changedFrom}) AS changed, (SELECT COUNT(*) ${addedFrom}) AS added`);
+    `SELECT (SELECT COUNT(*) ${changedFrom}) AS changed, (SELECT COUNT(*) ${addedFrom}) AS added`,
+  );
   const changed = await db.query<Record<string, unknown>>(
-    `SELECT ${keyList(p, 'name')}, ${gone} AS gone, ${columns.map((col, i) => `${differs[i]} AS d${i}, ` +
-      `${shownSql(`${p}.${quoteId(col.name)}`, col.dataType)} AS b${i}, ` +
-      `${shownSql(`${c}.${quoteId(col.live)}`, col.dataType)} AS a${i}`).join(', ')} ` +
-    `${changedFrom} ORDER BY ${order} LIMIT ${limit}`);
+    `SELECT ${keyList(p, 'name')}, ${gone} AS gone, ${columns
+      .map(
+        (col, i) =>
+          `${differs[i]} AS d${i}, ` +
+          `${shownSql(`${p}.${quoteId(col.name)}`, col.dataType)} AS b${i}, ` +
+          `${shownSql(`${c}.${quoteId(col.live)}`, col.dataType)} AS a${i}`,
+      )
+      .join(', ')} ` + `${changedFrom} ORDER BY ${order} LIMIT ${limit}`,
+  );
   const added = await db.query<Record<string, unknown>>(`SELECT ${keyList(c, 'live')} ${addedFrom} ORDER BY ${order} LIMIT ${limit}`);
   const keyText = (row: Record<string, unknown>) => key.map((k, i) => `${k.live}=${shown(row[`k${i}`])}`).join(', ');
   return {
     count: Number(counted!.changed) + Number(counted!.added),
     rows: [
-      ...changed.map((row): ChangedRow => Number(row.gone) === 1
-        ? { key: keyText(row), change: 'gone', columns: [] }
-        : {
-          key: keyText(row), change: 'changed',
-          columns: columns.flatMap((col, i) => Number(row[`d${i}`]) === 1
-            ? [{ name: col.live, before: text(row[`b${i}`]), now: text(row[`a${i}`]) }] : []),
-        }),
+      ...changed.map((row): ChangedRow =>
+        Number(row.gone) === 1
+          ? { key: keyText(row), change: 'gone', columns: [] }
+          : {
+              key: keyText(row),
+              change: 'changed',
+              columns: columns.flatMap((col, i) =>
+                Number(row[`d${i}`]) === 1 ? [{ name: col.live, before: text(row[`b${i}`]), now: text(row[`a${i}`]) }] : [],
+              ),
+            },
+      ),
       ...added.map((row): ChangedRow => ({ key: keyText(row), change: 'added', columns: [] })),
     ],
   };
@@ -167,7 +195,10 @@ const shown = (v: unknown) => (Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : S
 export function describeChangedRow(row: ChangedRow): string {
   if (row.change === 'gone') return 'deleted since the backup';
   if (row.change === 'added') return 'not in the backup, though inside its key range';
-  const values = row.columns.slice(0, 3).map((c) => `${c.name} ${c.before ?? 'NULL'} -> ${c.now ?? 'NULL'}`).join('; ');
+  const values = row.columns
+    .slice(0, 3)
+    .map((c) => `${c.name} ${c.before ?? 'NULL'} -> ${c.now ?? 'NULL'}`)
+    .join('; ');
   const more = row.columns.length > 3 ? `; and ${row.columns.length - 3} more` : '';
   const names = row.columns.map((c) => c.name).join(', ');
   return `${names} ${row.columns.length === 1 ? 'differs' : 'differ'} from the backup (${values}${more})`;
@@ -181,7 +212,11 @@ export function describeChangedRow(row: ChangedRow): string {
  * `entry`'s table must be under its own name, as the backup has it. Returns how many rows it put back.
  */
 export async function putBackOnUpdateValues(
-  db: Db, entry: BackupTableEntry, staged: string, ranges: readonly ReservedRange[], onUpdate: readonly string[],
+  db: Db,
+  entry: BackupTableEntry,
+  staged: string,
+  ranges: readonly ReservedRange[],
+  onUpdate: readonly string[],
 ): Promise<number> {
   const columns = entry.columns.filter((c) => !c.generated);
   const stamps = columns.filter((c) => onUpdate.includes(c.name));
@@ -198,7 +233,8 @@ export async function putBackOnUpdateValues(
   ];
   const { affectedRows } = await db.execute(
     `UPDATE ${quoteId(entry.name)} AS ${c} JOIN ${quoteId(staged)} AS ${p} ` +
-    `ON ${entry.primaryKey.map((k) => `${p}.${quoteId(k)} <=> ${c}.${quoteId(k)}`).join(' AND ')}\n` +
-    `SET ${stamps.map((col) => `${c}.${quoteId(col.name)} = ${p}.${quoteId(col.name)}`).join(', ')}\nWHERE ${conditions.join(' AND ')}`);
+      `ON ${entry.primaryKey.map((k) => `${p}.${quoteId(k)} <=> ${c}.${quoteId(k)}`).join(' AND ')}\n` +
+      `SET ${stamps.map((col) => `${c}.${quoteId(col.name)} = ${p}.${quoteId(col.name)}`).join(', ')}\nWHERE ${conditions.join(' AND ')}`,
+  );
   return affectedRows;
 }

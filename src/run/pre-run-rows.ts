@@ -40,7 +40,8 @@ function current(pre: PreRunTable, renames: RenameState) {
   return {
     table: renames.tables.get(pre.name) ?? pre.name,
     // As the backup read them (ENUM and SET by index, a system-versioned table's history), so the checksums compare.
-    columns: pre.columns.filter((c) => !c.generated)
+    columns: pre.columns
+      .filter((c) => !c.generated)
       .map((c) => ({ name: columnRenames.get(c.name) ?? c.name, dataType: c.dataType, encoding: c.encoding, systemTime: c.systemTime })),
     key: pre.primaryKey.length === 1 ? (columnRenames.get(pre.primaryKey[0]!) ?? pre.primaryKey[0]!) : null,
   };
@@ -50,7 +51,12 @@ function current(pre: PreRunTable, renames: RenameState) {
  * Checksum of the rows that existed before the run, as they are now: outside the run's reserved ranges and, for a
  * single-key table, up to the highest key the backup saw (rows others added since lie above it).
  */
-export async function preRunRowsChecksum(db: Db, pre: PreRunTable, renames: RenameState, ranges: readonly ReservedRange[]): Promise<ContentChecksum> {
+export async function preRunRowsChecksum(
+  db: Db,
+  pre: PreRunTable,
+  renames: RenameState,
+  ranges: readonly ReservedRange[],
+): Promise<ContentChecksum> {
   const { table, columns, key } = current(pre, renames);
   const { conditions, params } = outsideRanges(ranges);
   if (key && pre.maxKey !== null) {
@@ -58,14 +64,26 @@ export async function preRunRowsChecksum(db: Db, pre: PreRunTable, renames: Rena
     params.push(pre.maxKey);
   }
   // By the stored checksum's own recipe, so the two compare whatever the server would pick today.
-  return tableChecksum(db, table, columns, conditions.length ? conditions.join(' AND ') : '1=1', params, pre.checksum ? recipeOf(pre.checksum) : undefined);
+  return tableChecksum(
+    db,
+    table,
+    columns,
+    conditions.length ? conditions.join(' AND ') : '1=1',
+    params,
+    pre.checksum ? recipeOf(pre.checksum) : undefined,
+  );
 }
 
 /**
  * Rows added since the backup by someone other than the run: outside its ranges and above the backup's highest key
  * (for a table absent at backup time: every row outside the ranges). Null when the table has no single key to tell.
  */
-export async function rowsAddedSince(db: Db, pre: PreRunTable, renames: RenameState, ranges: readonly ReservedRange[]): Promise<number | null> {
+export async function rowsAddedSince(
+  db: Db,
+  pre: PreRunTable,
+  renames: RenameState,
+  ranges: readonly ReservedRange[],
+): Promise<number | null> {
   const { table, key } = current(pre, renames);
   const { conditions, params } = outsideRanges(ranges);
   if (pre.exists) {
@@ -78,7 +96,9 @@ export async function rowsAddedSince(db: Db, pre: PreRunTable, renames: RenameSt
     }
   }
   const [row] = await db.query<{ n: string }>(
-    `SELECT COUNT(*) AS n FROM ${quoteId(table)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''}`, params);
+    `SELECT COUNT(*) AS n FROM ${quoteId(table)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''}`,
+    params,
+  );
   return Number(row!.n);
 }
 
@@ -92,18 +112,21 @@ export interface RowsAtRisk {
 }
 
 /** What restoring `preRun` over the current tables would lose, beyond what the run itself wrote. */
-export async function rowsAtRisk(db: Db, preRun: readonly PreRunTable[], renames: RenameState, ranges: Map<string, ReservedRange[]>): Promise<RowsAtRisk[]> {
+export async function rowsAtRisk(
+  db: Db,
+  preRun: readonly PreRunTable[],
+  renames: RenameState,
+  ranges: Map<string, ReservedRange[]>,
+): Promise<RowsAtRisk[]> {
   const atRisk: RowsAtRisk[] = [];
   for (const pre of preRun) {
     const table = renames.tables.get(pre.name) ?? pre.name;
     if (!(await tableExists(db, table))) continue;
     const own = ranges.get(pre.name) ?? [];
     const added = (await rowsAddedSince(db, pre, renames, own)) ?? 0;
-    const changed = pre.exists && pre.checksum !== null
-      ? !sameChecksum(await preRunRowsChecksum(db, pre, renames, own), pre.checksum)
-      : false;
+    const changed =
+      pre.exists && pre.checksum !== null ? !sameChecksum(await preRunRowsChecksum(db, pre, renames, own), pre.checksum) : false;
     if (added > 0 || changed) atRisk.push({ table, addedRows: added, changed });
   }
   return atRisk;
 }
-

@@ -69,37 +69,61 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     }
     if (!backupId && !run) {
       // A migrate killed before it recorded its run (while planning, or creating the bookkeeping) wrote nothing.
-      const untouched = `No run of ${mapping.name} is recorded in ${db.database}, so eventshift has written nothing there for it ` +
+      const untouched =
+        `No run of ${mapping.name} is recorded in ${db.database}, so eventshift has written nothing there for it ` +
         '(a migrate stopped before it recorded its run leaves the database as it was): there is nothing to restore. ' +
         'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).';
       return { backupId: null, runId: null, restore: null, untouched, droppedRenamed: [], droppedStaging: [], lost: [] };
     }
     if (!backupId) {
       const why = `run ${run!.id} of ${mapping.name} has no backup recorded (it is ${run!.status.replace('_', ' ')})`;
-      throw refusal(`Nothing to restore in ${db.database}: ${why}. ` +
-        'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).', { subject: mapping.name });
+      throw refusal(
+        `Nothing to restore in ${db.database}: ${why}. ` +
+          'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).',
+        { subject: mapping.name },
+      );
     }
     const ownRun = run?.backupId === backupId ? run : null;
     const bound = ownRun ? bindAsPlanned(mapping, ownRun.plan) : mapping;
     const resuming = await restoreUnfinished(db, backupId);
     let lost: RowsAtRisk[] = [];
     if (resuming) {
-      log(`A restore of backup ${backupId} began earlier and did not finish; finishing it ` +
-        '(the tables were compared with the backup when it began).');
+      log(
+        `A restore of backup ${backupId} began earlier and did not finish; finishing it ` +
+          '(the tables were compared with the backup when it began).',
+      );
     } else {
       // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
       const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, bound, preRun);
-      lost = await guardAgainstLoss(db, options, backupId, await renameState(db, bound), ownRun?.plan ?? null, `eventshift rollback ${mapping.name}`, undefined, adjust,
-        ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined);
+      lost = await guardAgainstLoss(
+        db,
+        options,
+        backupId,
+        await renameState(db, bound),
+        ownRun?.plan ?? null,
+        `eventshift rollback ${mapping.name}`,
+        undefined,
+        adjust,
+        ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined,
+      );
     }
     log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
     const retire = cutoverChanges(bound).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
     // Until it finishes, the run reads as restoring (from the restore's journal, once it is past its swap): other
     // commands refuse, naming restore as the way on. One that stops before its swap leaves the run as it was.
     const restore = await restoreBackup(db, {
-      dir: options.backupDir, id: backupId, log: options.log, connect: () => connect(options.databaseUrl), retire, faultPoint, now,
+      dir: options.backupDir,
+      id: backupId,
+      log: options.log,
+      connect: () => connect(options.databaseUrl),
+      retire,
+      faultPoint,
+      now,
     });
-    const droppedStaging = [...(await dropRunStaging(db, ownRun?.plan)), ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : [])];
+    const droppedStaging = [
+      ...(await dropRunStaging(db, ownRun?.plan)),
+      ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : []),
+    ];
     faultPoint('restore run work tables dropped');
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());
     return { backupId, runId: ownRun?.id ?? null, restore, untouched: null, droppedRenamed: restore.retired, droppedStaging, lost };
@@ -116,7 +140,8 @@ async function nothingWritten(db: Db, run: RunRecord, at: Date): Promise<Restore
   const folder = (backupStep?.detail as { dir?: string } | null)?.dir;
   if (folder && backupStep?.status !== 'done') await rm(folder, { recursive: true, force: true });
   await updateRun(db, run.id, { status: 'restored', finished: true }, at);
-  const untouched = `Run ${run.id} of ${run.mapping} was stopped before its backup was complete, so it wrote nothing: ` +
+  const untouched =
+    `Run ${run.id} of ${run.mapping} was stopped before its backup was complete, so it wrote nothing: ` +
     `${db.database} is as it was before the run, and there is nothing to restore.` +
     (folder && backupStep?.status !== 'done' ? ` Its unfinished backup ${folder} was removed.` : '') +
     ` The run is recorded as restored; \`eventshift migrate ${run.mapping}\` starts a new one.`;
@@ -132,7 +157,9 @@ export interface RestoreBackupOptions extends CommandOptions {
 }
 
 /** Restores a backup (or some of its tables) without a mapping, refusing to lose rows written since it was taken. */
-export async function restoreStandalone(options: RestoreBackupOptions): Promise<{ backupId: string; restore: RestoreResult; lost: RowsAtRisk[] }> {
+export async function restoreStandalone(
+  options: RestoreBackupOptions,
+): Promise<{ backupId: string; restore: RestoreResult; lost: RowsAtRisk[] }> {
   const db = await connect(options.databaseUrl);
   try {
     const none: RenameState = { tables: new Map(), columns: new Map(), done: true };
@@ -141,8 +168,13 @@ export async function restoreStandalone(options: RestoreBackupOptions): Promise<
       ? []
       : await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
     const restore = await restoreBackup(db, {
-      dir: options.backupDir, id: options.backupId, tables: options.tables, log: options.log, onProgress: options.onProgress,
-      connect: () => connect(options.databaseUrl), faultPoint: envFaultPoint,
+      dir: options.backupDir,
+      id: options.backupId,
+      tables: options.tables,
+      log: options.log,
+      onProgress: options.onProgress,
+      connect: () => connect(options.databaseUrl),
+      faultPoint: envFaultPoint,
     });
     return { backupId: options.backupId, restore, lost };
   } finally {
@@ -155,8 +187,14 @@ export async function restoreStandalone(options: RestoreBackupOptions): Promise<
  * that are neither in the backup nor the run's own, unless forced. Returns what a forced restore loses.
  */
 async function guardAgainstLoss(
-  db: Db, options: { backupDir: string; force?: boolean }, backupId: string, renames: RenameState, plan: Plan | null,
-  keeper: string | null, tables?: string[], adjust?: (preRun: PreRunTable[]) => Promise<PreRunTable[]>,
+  db: Db,
+  options: { backupDir: string; force?: boolean },
+  backupId: string,
+  renames: RenameState,
+  plan: Plan | null,
+  keeper: string | null,
+  tables?: string[],
+  adjust?: (preRun: PreRunTable[]) => Promise<PreRunTable[]>,
   /** More rows that are the run's own: the lookup rows it created (see lookupOwnRanges). */
   ownRanges?: Map<string, ReservedRange[]>,
 ): Promise<RowsAtRisk[]> {
@@ -167,13 +205,16 @@ async function guardAgainstLoss(
   for (const [table, own] of ownRanges ?? []) ranges.set(table, [...(ranges.get(table) ?? []), ...own]);
   const atRisk = await rowsAtRisk(db, preRun, renames, ranges);
   if (atRisk.length === 0 || options.force) return atRisk;
-  const what = atRisk.map((r) => [
-    r.addedRows > 0 ? `${r.addedRows} row(s) added to ${r.table}` : null,
-    r.changed ? `rows of ${r.table} changed` : null,
-  ].filter(Boolean).join(' and ')).join(', ');
+  const what = atRisk
+    .map((r) =>
+      [r.addedRows > 0 ? `${r.addedRows} row(s) added to ${r.table}` : null, r.changed ? `rows of ${r.table} changed` : null]
+        .filter(Boolean)
+        .join(' and '),
+    )
+    .join(', ');
   throw refusal(
     `Restoring backup ${backupId} would lose data written since it was taken: ${what}. ` +
-    `${keeper ? `\`${keeper}\` removes only the run's own writes and keeps them; ` : ''}--force restores anyway.`,
+      `${keeper ? `\`${keeper}\` removes only the run's own writes and keeps them; ` : ''}--force restores anyway.`,
     { subject: backupId, details: { atRisk } },
   );
 }

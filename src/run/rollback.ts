@@ -18,7 +18,14 @@ import { latestRun, restoringRunMessage, stepRecord, updateRun, type RunRecord }
 import { refuseAfterFinalize } from './finalize.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { sameChecksum } from '../db/checksum.ts';
-import { describeChangedRow, preRunDifferences, putBackOnUpdateValues, unchangedRowLimit, withBackedUpRows, type BackupAt } from './pre-run-diff.ts';
+import {
+  describeChangedRow,
+  preRunDifferences,
+  putBackOnUpdateValues,
+  unchangedRowLimit,
+  withBackedUpRows,
+  type BackupAt,
+} from './pre-run-diff.ts';
 import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
 import { preRunTables } from './migrate.ts';
 
@@ -53,7 +60,10 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     const restoring = run && restoringRunMessage(run);
     if (restoring) throw refusal(restoring, { subject: mapping.name });
     if (!run || run.status === 'restored' || run.status === 'rolled_back') {
-      throw refusal(`There is no run of ${mapping.name} to roll back in ${db.database}${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`, { subject: mapping.name });
+      throw refusal(
+        `There is no run of ${mapping.name} to roll back in ${db.database}${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`,
+        { subject: mapping.name },
+      );
     }
     await refuseAfterFinalize(db, run, mapping, 'rollback');
     const plan = run.plan;
@@ -68,15 +78,19 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       const exists = change.kind === 'renameTable' ? await tableExists(db, change.to) : await columnExists(db, change.table, change.to);
       if (exists) {
         await applyCutoverChange(db, back);
-        actions.push(change.kind === 'renameTable'
-          ? `renamed ${change.to} back to ${change.from}` : `renamed ${change.table}.${change.to} back to ${change.from}`);
+        actions.push(
+          change.kind === 'renameTable'
+            ? `renamed ${change.to} back to ${change.from}`
+            : `renamed ${change.table}.${change.to} back to ${change.from}`,
+        );
         faultPoint(`rollback ${actions.length}`);
       }
       // The renames rewrote the definitions of the table's triggers; they get the text they had back.
       const saved = manifest?.tables.find((t) => t.name === change.from)?.triggers;
       if (change.kind === 'renameTable' && saved?.length && (await tableExists(db, change.from))) {
         const { putBack, left } = await putBackTriggerTexts(db, change.from, saved);
-        for (const name of putBack) actions.push(`put back trigger ${name} on ${change.from} as the backup has it (the renames had rewritten it)`);
+        for (const name of putBack)
+          actions.push(`put back trigger ${name} on ${change.from} as the backup has it (the renames had rewritten it)`);
         for (const { name, reason } of left) {
           actions.push(`left trigger ${name} on ${change.from} as the renames rewrote it (naming the table in quotes): ${reason}`);
         }
@@ -99,7 +113,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
         if (!(await tableExists(db, w.table))) continue;
         const deleted = await deleteRange(db, w.table, w.keyColumn, step.range.first, step.range.last, chunk);
         rowsDeleted[w.table] = (rowsDeleted[w.table] ?? 0) + deleted;
-        if (deleted > 0) actions.push(`deleted ${deleted} row(s) of step ${step.name} from ${w.table} (${step.range.first}..${step.range.last})`);
+        if (deleted > 0)
+          actions.push(`deleted ${deleted} row(s) of step ${step.name} from ${w.table} (${step.range.first}..${step.range.last})`);
         faultPoint(`rollback delete ${step.name} ${w.table}`);
       }
     }
@@ -111,7 +126,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     }
 
     // Pre-run rows of the tables the run filled or its triggers may write that are no longer as the backup has them.
-    if (manifest) actions.push(...await comparePreRunRows(db, { dir: options.backupDir, manifest }, mapping, plan));
+    if (manifest) actions.push(...(await comparePreRunRows(db, { dir: options.backupDir, manifest }, mapping, plan)));
 
     for (const table of plan.tables.create) {
       if (!(await tableExists(db, table))) continue;
@@ -163,10 +178,12 @@ async function deleteRange(db: Db, table: string, key: string, first: number, la
 /** The existing tables a run of the mapping UPDATEs in place: its projections' tables and its lookups' source tables. */
 function filledTables(mapping: Mapping, plan: RunRecord['plan']): string[] {
   const names = sourceTableNames(mapping);
-  return [...new Set([
-    ...Object.values(mapping.projections ?? {}).map((p) => names(p.table)),
-    ...(plan.lookups ?? []).flatMap((l) => l.sources.map((s) => s.table)),
-  ])];
+  return [
+    ...new Set([
+      ...Object.values(mapping.projections ?? {}).map((p) => names(p.table)),
+      ...(plan.lookups ?? []).flatMap((l) => l.sources.map((s) => s.table)),
+    ]),
+  ];
 }
 
 /**
@@ -203,19 +220,25 @@ async function comparePreRunRows(db: Db, backup: BackupAt, mapping: Mapping, pla
       if (rewroteTimes && filled.includes(table)) {
         const putBack = await putBackOnUpdateValues(db, entry, staged, own, onUpdate);
         if (putBack > 0) {
-          actions.push(`put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them ` +
-            '(rewritten by the run\'s UPDATE, which changed nothing else of those rows)');
+          actions.push(
+            `put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them ` +
+              "(rewritten by the run's UPDATE, which changed nothing else of those rows)",
+          );
         }
       }
       const kept = await preRunDifferences(db, entry, staged, noRenames, own, unchangedRowLimit);
       if (kept.count > 0) {
-        actions.push(`left ${kept.count} row(s) of ${table} that differ from the backup as they are, as ${by} ` +
-          `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); ` +
-          '`eventshift restore` puts them back too');
+        actions.push(
+          `left ${kept.count} row(s) of ${table} that differ from the backup as they are, as ${by} ` +
+            `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); ` +
+            '`eventshift restore` puts them back too',
+        );
       }
     }).catch((error: unknown) => {
-      actions.push(`could not compare ${table} with the backup row by row (${error instanceof Error ? error.message : String(error)}); ` +
-        `some of its rows differ from the backup (${by}), and \`eventshift restore\` would put the backup's back`);
+      actions.push(
+        `could not compare ${table} with the backup row by row (${error instanceof Error ? error.message : String(error)}); ` +
+          `some of its rows differ from the backup (${by}), and \`eventshift restore\` would put the backup's back`,
+      );
     });
   }
   return actions;

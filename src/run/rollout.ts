@@ -33,12 +33,22 @@ export async function rolloutStage(options: StageOptions): Promise<StageResult> 
   if (!declared) throw usageError(`Mapping ${mapping.name} declares no rollout stages; add \`rollout: { stages: [...] }\` to it.`);
   const read = async (db: Awaited<ReturnType<typeof connect>>) => {
     const stored = (await tableExists(db, 'eventshift_rollout'))
-      ? (await db.query<{ stage: string; history: string }>('SELECT stage, history FROM eventshift_rollout WHERE mapping = ?', [mapping.name]))[0]
+      ? (
+          await db.query<{ stage: string; history: string }>('SELECT stage, history FROM eventshift_rollout WHERE mapping = ?', [
+            mapping.name,
+          ])
+        )[0]
       : undefined;
-    return { stage: stored?.stage ?? declared.stages[0]!, history: stored ? JSON.parse(stored.history) as StageResult['history'] : [] };
+    return { stage: stored?.stage ?? declared.stages[0]!, history: stored ? (JSON.parse(stored.history) as StageResult['history']) : [] };
   };
-  const result = (stage: string, history: StageResult['history'], changedFrom: string | null): StageResult =>
-    ({ mapping: mapping.name, stages: declared.stages, stage, changedFrom, history, query: rolloutQuery });
+  const result = (stage: string, history: StageResult['history'], changedFrom: string | null): StageResult => ({
+    mapping: mapping.name,
+    stages: declared.stages,
+    stage,
+    changedFrom,
+    history,
+    query: rolloutQuery,
+  });
 
   if (options.set === undefined) {
     const db = await connect(options.databaseUrl);
@@ -50,18 +60,23 @@ export async function rolloutStage(options: StageOptions): Promise<StageResult> 
     }
   }
   const target = options.set;
-  if (!declared.stages.includes(target)) throw usageError(`${target} is not a rollout stage of ${mapping.name}; its stages are ${declared.stages.join(' -> ')}.`);
+  if (!declared.stages.includes(target))
+    throw usageError(`${target} is not a rollout stage of ${mapping.name}; its stages are ${declared.stages.join(' -> ')}.`);
   return withRunLock(options, mapping, async (db) => {
     const { stage, history } = await read(db);
     const from = declared.stages.indexOf(stage);
     const to = declared.stages.indexOf(target);
-    if (to < from) throw refusal(`Rollout stages only move forward: ${mapping.name} is at ${stage}, after ${target}.`, { subject: mapping.name });
+    if (to < from)
+      throw refusal(`Rollout stages only move forward: ${mapping.name} is at ${stage}, after ${target}.`, { subject: mapping.name });
     if (to === from) return result(stage, history, null);
     for (const passed of declared.stages.slice(from + 1, to + 1)) {
       if (declared.requires?.[passed] === 'migrated') {
         const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
         if (run?.status !== 'completed') {
-          throw refusal(`Stage ${passed} needs a completed migration of ${mapping.name}${run ? ` (run ${run.id} is ${run.status})` : ''}; run \`eventshift migrate ${mapping.name}\` first.`, { subject: mapping.name });
+          throw refusal(
+            `Stage ${passed} needs a completed migration of ${mapping.name}${run ? ` (run ${run.id} is ${run.status})` : ''}; run \`eventshift migrate ${mapping.name}\` first.`,
+            { subject: mapping.name },
+          );
         }
       }
     }

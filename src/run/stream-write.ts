@@ -20,7 +20,10 @@ export const maxStreamedChunkKeys = 5000;
  * in key order, computes each target row in Node and inserts them with multi-row INSERTs, ID table first. Called inside
  * the chunk's transaction, with the journal entry, so a chunk commits whole or not at all. Memory holds one chunk.
  */
-export function streamedChunkWriter(step: CompiledStep, options: StreamedWriteOptions = {}): (tx: Db, lo: number, hi: number) => Promise<number> {
+export function streamedChunkWriter(
+  step: CompiledStep,
+  options: StreamedWriteOptions = {},
+): (tx: Db, lo: number, hi: number) => Promise<number> {
   const select = streamedSourceSql(step);
   const batchRows = options.batchRows ?? defaultBatchRows;
   const batchBytes = options.batchBytes ?? defaultBatchBytes;

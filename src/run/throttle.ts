@@ -32,7 +32,11 @@ export interface Throttle {
   afterChunk(rows: number, seconds: number): Promise<void>;
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 export function throttle(options: ThrottleOptions): Throttle {
   const { maxRowsPerSecond: rate, pauseFile, log } = options;

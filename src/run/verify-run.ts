@@ -36,17 +36,34 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     const undone = run && undoneRunMessage(run, 'nothing to verify');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || !run.backupId || run.stage === 'none' || stages.indexOf(run.stage as never) < stages.indexOf('write')) {
-      throw refusal(`There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; run \`eventshift migrate ${mapping.name}\` first.`, { subject: mapping.name });
+      throw refusal(
+        `There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; run \`eventshift migrate ${mapping.name}\` first.`,
+        { subject: mapping.name },
+      );
     }
     await refuseAfterFinalize(db, run, mapping, 'verify');
     const manifest = await readManifest(options.backupDir, run.backupId);
     const bound = bindAsPlanned(mapping, run.plan);
     const verification = await verifyMapping({
-      db, mapping: bound, plan: run.plan, renames: await renameState(db, bound), preRun: preRunTables(manifest), runId: run.id, now,
-      pieceRows: options.pieceRows, backup: { dir: options.backupDir, manifest },
+      db,
+      mapping: bound,
+      plan: run.plan,
+      renames: await renameState(db, bound),
+      preRun: preRunTables(manifest),
+      runId: run.id,
+      now,
+      pieceRows: options.pieceRows,
+      backup: { dir: options.backupDir, manifest },
     });
     const reportFiles = options.reportDir
-      ? await writeReport(options.reportDir, { mapping: mapping.name, runId: run.id, plan: run.plan, verification, backupId: run.backupId, generatedAt: now().toISOString() })
+      ? await writeReport(options.reportDir, {
+          mapping: mapping.name,
+          runId: run.id,
+          plan: run.plan,
+          verification,
+          backupId: run.backupId,
+          generatedAt: now().toISOString(),
+        })
       : [];
     const quarantineFile = options.reportDir ? await writeQuarantineCsv(db, run.id, run.plan, options.reportDir) : null;
     if (quarantineFile) reportFiles.push(quarantineFile);

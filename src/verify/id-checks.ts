@@ -26,15 +26,20 @@ export async function idChecks(db: Db, plan: Plan, runId: number, limit: number)
     const n = Number(r!.n);
     const ok = n === expected && Number(r!.lo) === range.first && Number(r!.hi) === range.last;
     results.push({
-      id: `${names.join('+')}.ids`, kind: 'range', step: names.join(', '), table: range.table,
+      id: `${names.join('+')}.ids`,
+      kind: 'range',
+      step: names.join(', '),
+      table: range.table,
       title: `${names.join(', ')}: ${expected} ${group.strategy} ID(s) fill ${range.table} ${range.first}..${range.last} without a gap`,
-      ok, expected: `${expected} IDs, ${range.first}..${range.last}`, actual: `${n} IDs, ${r!.lo ?? '-'}..${r!.hi ?? '-'}`,
+      ok,
+      expected: `${expected} IDs, ${range.first}..${range.last}`,
+      actual: `${n} IDs, ${r!.lo ?? '-'}..${r!.hi ?? '-'}`,
       failures: ok ? [] : [{ key: `${range.first}..${range.last}`, reason: 'lineage does not number the block densely' }],
       failureCount: ok ? 0 : 1,
     });
     if (group.strategy !== 'chronological') continue;
     const step = group.steps[0]!;
-    const orderBy = step.ids.strategy === 'chronological' ? step.ids.orderBy ?? 'WhenStart' : 'WhenStart';
+    const orderBy = step.ids.strategy === 'chronological' ? (step.ids.orderBy ?? 'WhenStart') : 'WhenStart';
     const key = quoteId(step.writes.find((w) => w.table === range.table)!.keyColumn);
     const o = quoteId(orderBy);
     const backwards = await db.query<{ id: string; t: string; p: string }>(
@@ -43,10 +48,15 @@ export async function idChecks(db: Db, plan: Plan, runId: number, limit: number)
       [range.first, range.last],
     );
     results.push({
-      id: `${names.join('+')}.chronological`, kind: 'range', step: names.join(', '), table: range.table,
+      id: `${names.join('+')}.chronological`,
+      kind: 'range',
+      step: names.join(', '),
+      table: range.table,
       title: `${range.table} ${range.first}..${range.last}: IDs increase with ${orderBy}`,
       ok: backwards.length === 0,
-      failures: backwards.slice(0, limit).map((b) => ({ key: String(b.id), reason: `${orderBy} ${b.t} is earlier than the previous ID's ${b.p}` })),
+      failures: backwards
+        .slice(0, limit)
+        .map((b) => ({ key: String(b.id), reason: `${orderBy} ${b.t} is earlier than the previous ID's ${b.p}` })),
       failureCount: backwards.length,
     });
   }

@@ -38,7 +38,6 @@ export function followColumnRenames(sql: string, mapping: Mapping, renames: Rena
   return out;
 }
 
-
 /** An entity key as the sides stream it: its utf8mb4 text as bytes (so every side orders and equates it alike). */
 const keySql = 'CAST(CAST(q.k AS CHAR CHARACTER SET utf8mb4) AS BINARY)';
 
@@ -105,8 +104,10 @@ export function explainedKeysSql(mapping: Mapping, renames: RenameState, explain
     const p = mapping.problems?.[name];
     if (!p) throw new Error(`problem '${name}' is not declared in mapping ${mapping.name}`);
     const joins = Object.fromEntries(Object.entries(p.join ?? {}).map(([a, on]) => [a, current(on)]));
-    return `SELECT DISTINCT (${current(keyExpr)}) AS k, ${i + 1} AS problem ` +
-      `FROM ${fromClauseSql(p.from, joins, names)} WHERE (${current(p.where)})`;
+    return (
+      `SELECT DISTINCT (${current(keyExpr)}) AS k, ${i + 1} AS problem ` +
+      `FROM ${fromClauseSql(p.from, joins, names)} WHERE (${current(p.where)})`
+    );
   });
   return parts.length === 0 ? null : parts.join('\nUNION ALL\n');
 }
@@ -125,13 +126,16 @@ export type SortedRows = Pick<RowCursor, 'head' | 'advance'>;
  * side is out of order (its query does not sort as replayStreamSql does), rather than give a wrong verdict.
  */
 export async function mergeByKey(
-  sides: readonly SortedRows[], visit: (key: Buffer | null, groups: SideGroup[]) => void, compare: (a: Buffer | null, b: Buffer | null) => number = compareKeys,
+  sides: readonly SortedRows[],
+  visit: (key: Buffer | null, groups: SideGroup[]) => void,
+  compare: (a: Buffer | null, b: Buffer | null) => number = compareKeys,
 ): Promise<void> {
   // Each head's key, and its value when it is a whole number (NaN otherwise): most keys are, and numbers compare
   // without a call into Buffer.compare (the same order, shortest first, in either comparison).
   const keys = sides.map((s) => s.head?.[0] ?? null);
   const numbers = keys.map(wholeNumber);
-  const order = (i: number, key: Buffer | null, n: number) => (numbers[i] === numbers[i] && n === n ? numbers[i]! - n : compare(keys[i]!, key));
+  const order = (i: number, key: Buffer | null, n: number) =>
+    numbers[i] === numbers[i] && n === n ? numbers[i]! - n : compare(keys[i]!, key);
   for (;;) {
     let min = -1;
     for (let i = 0; i < sides.length; i++) {
@@ -172,7 +176,7 @@ function wholeNumber(key: Buffer | null): number {
 }
 
 const text = (b: Buffer | null | undefined) => (b === null || b === undefined ? null : b.toString('utf8'));
-const same = (a: Buffer | null | undefined, b: Buffer | null) => (a ?? null) === null ? b === null : b !== null && a!.equals(b);
+const same = (a: Buffer | null | undefined, b: Buffer | null) => ((a ?? null) === null ? b === null : b !== null && a!.equals(b));
 
 /** The third value of a held disagreement whose reason wants the legacy side's detail. */
 const wantsDetail = Buffer.from('1');
@@ -204,7 +208,12 @@ function arraySide(rows: RawRow[]): SortedRows {
  * comparison's check, naming the error.
  */
 export async function replayChecks(
-  connectSide: () => Promise<Db>, mapping: Mapping, renames: RenameState, replayName: string, replay: ReplayDefinition, limit: number,
+  connectSide: () => Promise<Db>,
+  mapping: Mapping,
+  renames: RenameState,
+  replayName: string,
+  replay: ReplayDefinition,
+  limit: number,
   holdAtMost = heldDisagreements,
 ): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   const comparisons = Object.entries(replay.compare).map(([label, comparison]) => ({
@@ -231,7 +240,9 @@ export async function replayChecks(
   }));
   type Comparison = (typeof comparisons)[number];
   const base = (c: Comparison) => ({
-    id: `${replayName}.${c.label}.replay`, kind: 'replay' as const, entity: replay.entity,
+    id: `${replayName}.${c.label}.replay`,
+    kind: 'replay' as const,
+    entity: replay.entity,
     title: `Replay ${replayName}: each ${replay.entity}'s state from its events agrees with ${c.label}${c.comparison.description ? ` (${c.comparison.description})` : ''}`,
   });
   const stateColumns = [...new Set(comparisons.map((c) => c.stateColumn))];
@@ -271,9 +282,16 @@ export async function replayChecks(
     try {
       for (let i = 0; i < keys.length; i += 1000) {
         const chunk = keys.slice(i, i + 1000).flatMap((key) => (key === null ? [] : [text(key)]));
-        const conditions = [...(chunk.length > 0 ? [`q.k IN (${chunk.map(() => '?').join(', ')})`] : []), ...(keys.slice(i, i + 1000).includes(null) ? ['q.k IS NULL'] : [])];
-        rows.push(...await connection.query<{ k: Buffer | null; v: Buffer | string | number | null }>(
-          `SELECT ${keySql} AS k, ${value} AS v FROM (${sql}) AS q WHERE ${conditions.join(' OR ')}`, chunk));
+        const conditions = [
+          ...(chunk.length > 0 ? [`q.k IN (${chunk.map(() => '?').join(', ')})`] : []),
+          ...(keys.slice(i, i + 1000).includes(null) ? ['q.k IS NULL'] : []),
+        ];
+        rows.push(
+          ...(await connection.query<{ k: Buffer | null; v: Buffer | string | number | null }>(
+            `SELECT ${keySql} AS k, ${value} AS v FROM (${sql}) AS q WHERE ${conditions.join(' OR ')}`,
+            chunk,
+          )),
+        );
       }
     } finally {
       await connection.close();
@@ -285,7 +303,11 @@ export async function replayChecks(
   /** Adds the legacy side's detail to the reasons that want it (wantDetail), read for their keys only. */
   const legacyDetails = async (c: Comparison, legacy: string) => {
     if (c.wantDetail.length === 0) return;
-    const found = await rowsForKeys(legacy, `CAST(CAST(q.${quoteId('detail')} AS CHAR CHARACTER SET utf8mb4) AS BINARY)`, c.wantDetail.map((w) => w.key));
+    const found = await rowsForKeys(
+      legacy,
+      `CAST(CAST(q.${quoteId('detail')} AS CHAR CHARACTER SET utf8mb4) AS BINARY)`,
+      c.wantDetail.map((w) => w.key),
+    );
     const details = new Map(found.map((row) => [bytesKey(row.k), text(row.v as Buffer | null)]));
     for (const w of c.wantDetail) {
       const detail = details.get(bytesKey(w.key));
@@ -302,7 +324,11 @@ export async function replayChecks(
       // every eventshift session sets (ConnectionTarget.tempTableMiB).
       for (const _ of queries) connections.push(await connectSide());
       const sides = await Promise.all(queries.map((sql, i) => openRowCursor(connections[i]!, sql)));
-      await mergeByKey(held.length > 0 ? [...sides, arraySide(held)] : sides, visit, order === 'integer' ? compareIntegerKeys : compareKeys);
+      await mergeByKey(
+        held.length > 0 ? [...sides, arraySide(held)] : sides,
+        visit,
+        order === 'integer' ? compareIntegerKeys : compareKeys,
+      );
     } catch (error) {
       for (const connection of connections) connection.raw.destroy();
       throw error;
@@ -323,7 +349,8 @@ export async function replayChecks(
       c.held = [];
     }
     const explainedSide = new Map<number, number>();
-    if (explainedSides) comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
+    if (explainedSides)
+      comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
     const queries = [
       replayStreamSql(eventsSql, [...stateColumns, 'detail'], undefined, order),
       ...legacySql.map((sql) => replayStreamSql(sql, ['state'], undefined, order)),
@@ -351,7 +378,8 @@ export async function replayChecks(
           return `${text(state) ?? 'NULL'}${text(detail) ? ` (${text(detail)})` : ''}`;
         };
         // The legacy side's detail is read later, for the disagreements listed (legacyDetails).
-        const reason = `events: ${say(events.count, es, events.row?.[1 + stateColumns.length], c.absent.events)}; ` +
+        const reason =
+          `events: ${say(events.count, es, events.row?.[1 + stateColumns.length], c.absent.events)}; ` +
           `${c.label}: ${say(legacy.count, ls, null, c.absent.legacy)}`;
         const detail = legacy.count === 1;
         if (c.explained === null) return decide(c, key, reason, 0, detail);
@@ -369,7 +397,11 @@ export async function replayChecks(
   try {
     const probe = await connectSide();
     try {
-      order = await keyOrderOf(probe, [eventsSql, ...legacySql, ...comparisons.flatMap((c) => (c.explained === null ? [] : [c.explained]))]);
+      order = await keyOrderOf(probe, [
+        eventsSql,
+        ...legacySql,
+        ...comparisons.flatMap((c) => (c.explained === null ? [] : [c.explained])),
+      ]);
     } finally {
       await probe.close();
     }
@@ -381,16 +413,30 @@ export async function replayChecks(
           // Whole-number keys: only the problems' rows with those keys are read (rowsForKeys); a key the rows of
           // several problems name is explained by the first of them.
           const first = new Map<string | null, number>();
-          for (const row of await rowsForKeys(c.explained!, 'q.problem', c.held.map(([key]) => key ?? null))) {
+          for (const row of await rowsForKeys(
+            c.explained!,
+            'q.problem',
+            c.held.map(([key]) => key ?? null),
+          )) {
             const k = bytesKey(row.k);
             first.set(k, Math.min(first.get(k) ?? Number.POSITIVE_INFINITY, Number(row.v)));
           }
           for (const [key, reason, detail] of c.held) decide(c, key!, text(reason)!, first.get(bytesKey(key!)) ?? 0, detail !== null);
         } else {
-          await merged([explainedStreamSql(c)], (key, [explainedBy, held]) => {
-            if (held!.count === 0) return;
-            decide(c, key, text(held!.row![1]!)!, explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0, held!.row![2] !== null);
-          }, c.held);
+          await merged(
+            [explainedStreamSql(c)],
+            (key, [explainedBy, held]) => {
+              if (held!.count === 0) return;
+              decide(
+                c,
+                key,
+                text(held!.row![1]!)!,
+                explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0,
+                held!.row![2] !== null,
+              );
+            },
+            c.held,
+          );
         }
         c.held = [];
       }
@@ -401,7 +447,12 @@ export async function replayChecks(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return comparisons.map((c) => ({
-      ...base(c), ok: false, failures: [{ key: '*', reason: `the replay query failed: ${message}` }], failureCount: 1, explained: [], explainedCount: 0,
+      ...base(c),
+      ok: false,
+      failures: [{ key: '*', reason: `the replay query failed: ${message}` }],
+      failureCount: 1,
+      explained: [],
+      explainedCount: 0,
     }));
   }
   return comparisons.map((c) => {
@@ -411,7 +462,10 @@ export async function replayChecks(
       ok: disagreeing === 0,
       expected: `${agreeing + disagreeing + explainedCount} ${replay.entity}(s) compared`,
       actual: `${agreeing} agree, ${explainedCount} explained by data problems, ${disagreeing} disagree`,
-      failures: c.failures, failureCount: disagreeing, explained: c.explainedList, explainedCount,
+      failures: c.failures,
+      failureCount: disagreeing,
+      explained: c.explainedList,
+      explainedCount,
     };
   });
 }

@@ -84,12 +84,19 @@ function verdictHeader(r: Report): string {
 }
 
 function stepsSection(r: Report): string {
-  const rows = r.steps.flatMap((s) => s.targets.map((t, i) => `<tr${t.ok === false ? ' class="failed"' : ''}>` +
-    (i === 0 ? `<td rowspan="${s.targets.length}"><b>${esc(s.name)}</b>${s.description ? `<br><span class="muted">${esc(s.description)}</span>` : ''}</td>` +
-      `<td rowspan="${s.targets.length}" class="n">${s.sourceRows}</td>` +
-      `<td rowspan="${s.targets.length}" class="mono">${s.range ? `${esc(s.range.table)} ${s.range.first}..${s.range.last}` : '-'}</td>` : '') +
-    `<td><code>${esc(t.table)}</code></td><td class="n">${t.expected}</td><td class="n">${t.written ?? '-'}</td>` +
-    `<td>${t.ok === null ? '-' : t.ok ? '<span class="ok">✓ as mapped</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`));
+  const rows = r.steps.flatMap((s) =>
+    s.targets.map(
+      (t, i) =>
+        `<tr${t.ok === false ? ' class="failed"' : ''}>` +
+        (i === 0
+          ? `<td rowspan="${s.targets.length}"><b>${esc(s.name)}</b>${s.description ? `<br><span class="muted">${esc(s.description)}</span>` : ''}</td>` +
+            `<td rowspan="${s.targets.length}" class="n">${s.sourceRows}</td>` +
+            `<td rowspan="${s.targets.length}" class="mono">${s.range ? `${esc(s.range.table)} ${s.range.first}..${s.range.last}` : '-'}</td>`
+          : '') +
+        `<td><code>${esc(t.table)}</code></td><td class="n">${t.expected}</td><td class="n">${t.written ?? '-'}</td>` +
+        `<td>${t.ok === null ? '-' : t.ok ? '<span class="ok">✓ as mapped</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`,
+    ),
+  );
   return `<section id="steps"><h2>Steps: source rows → expected → written</h2>
 <table><thead><tr><th>step</th><th>source rows</th><th>reserved IDs</th><th>target</th><th>expected</th><th>written</th><th>content</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
@@ -97,9 +104,12 @@ function stepsSection(r: Report): string {
 
 function checksSection(r: Report): string {
   const ordered = [...r.checks.filter((c) => !c.ok), ...r.checks.filter((c) => c.ok)];
-  const rows = ordered.map((c) => `<tr class="${c.ok ? 'passed' : 'failed'}" id="check-${esc(c.id)}">` +
-    `<td>${c.ok ? '<span class="ok">pass</span>' : '<span class="bad">FAIL</span>'}</td>` +
-    `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(c.expected ?? '')}</td><td>${esc(c.actual ?? '')}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`);
+  const rows = ordered.map(
+    (c) =>
+      `<tr class="${c.ok ? 'passed' : 'failed'}" id="check-${esc(c.id)}">` +
+      `<td>${c.ok ? '<span class="ok">pass</span>' : '<span class="bad">FAIL</span>'}</td>` +
+      `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(c.expected ?? '')}</td><td>${esc(c.actual ?? '')}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`,
+  );
   return `<section id="checks"><h2>Checks: ${r.summary.passed} passed, ${r.summary.failed} failed</h2>
 <table><thead><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>s</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
@@ -109,27 +119,40 @@ function checkDetails(c: ReportCheck): string {
   const parts: string[] = [];
   if (c.failures.length > 0 || c.failureCount > 0) {
     const more = c.failureCount - c.failures.length;
-    parts.push(`<div class="bad">Failing keys (${c.failureCount}):</div><ul class="keys failing">${c.failures.map((f) =>
-      `<li><code class="key">${esc(f.key)}</code>${f.legacyKey ? ` (legacy <code>${esc(f.legacyKey)}</code>)` : ''}: ${esc(f.reason)}</li>`).join('')}` +
-      `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`);
+    parts.push(
+      `<div class="bad">Failing keys (${c.failureCount}):</div><ul class="keys failing">${c.failures
+        .map(
+          (f) =>
+            `<li><code class="key">${esc(f.key)}</code>${f.legacyKey ? ` (legacy <code>${esc(f.legacyKey)}</code>)` : ''}: ${esc(f.reason)}</li>`,
+        )
+        .join('')}` + `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
+    );
   }
   if (c.explainedCount > 0) {
     const more = c.explainedCount - c.explained.length;
-    parts.push(`<div class="warning">Expected from known data problems (${c.explainedCount}, not failures):</div><ul class="keys explained">${c.explained.map((e) =>
-      `<li><code class="key">${esc(e.key)}</code> — <a href="#problem-${esc(e.problem)}">${esc(e.problem)}</a>: ${esc(e.reason)}</li>`).join('')}` +
-      `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`);
+    parts.push(
+      `<div class="warning">Expected from known data problems (${c.explainedCount}, not failures):</div><ul class="keys explained">${c.explained
+        .map(
+          (e) =>
+            `<li><code class="key">${esc(e.key)}</code> — <a href="#problem-${esc(e.problem)}">${esc(e.problem)}</a>: ${esc(e.reason)}</li>`,
+        )
+        .join('')}` + `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
+    );
   }
   return parts.join('');
 }
 
 function problemsSection(r: Report): string {
   if (r.dataProblems.length === 0) return `<section id="problems"><h2>Data problems</h2><p>None found.</p></section>`;
-  const rows = r.dataProblems.map((p) => `<tr id="problem-${esc(p.name)}">` +
-    `<td><b>${esc(p.description)}</b><br><code class="muted">${esc(p.name)}</code></td>` +
-    `<td class="${p.severity}">${p.severity}</td><td class="n">${p.count}</td>` +
-    `<td class="mono">${p.keys.map(esc).join(', ')}${p.moreKeys ? ', …' : ''}</td>` +
-    `<td>${esc(p.consequence ?? '')}${p.example ? `<br><span class="muted">e.g. ${esc(p.example)}</span>` : ''}` +
-    `${p.seenIn.map((s) => `<br><span class="muted">accounts for ${s.entity ? `${esc(s.entity)} ` : ''}${s.keys.map(esc).join(', ')} in <a href="#check-${esc(s.check)}">${esc(s.check)}</a></span>`).join('')}</td></tr>`);
+  const rows = r.dataProblems.map(
+    (p) =>
+      `<tr id="problem-${esc(p.name)}">` +
+      `<td><b>${esc(p.description)}</b><br><code class="muted">${esc(p.name)}</code></td>` +
+      `<td class="${p.severity}">${p.severity}</td><td class="n">${p.count}</td>` +
+      `<td class="mono">${p.keys.map(esc).join(', ')}${p.moreKeys ? ', …' : ''}</td>` +
+      `<td>${esc(p.consequence ?? '')}${p.example ? `<br><span class="muted">e.g. ${esc(p.example)}</span>` : ''}` +
+      `${p.seenIn.map((s) => `<br><span class="muted">accounts for ${s.entity ? `${esc(s.entity)} ` : ''}${s.keys.map(esc).join(', ')} in <a href="#check-${esc(s.check)}">${esc(s.check)}</a></span>`).join('')}</td></tr>`,
+  );
   return `<section id="problems"><h2>Data problems found in the legacy data</h2>
 <table><thead><tr><th>problem</th><th>severity</th><th>rows</th><th>keys</th><th>consequence</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
@@ -137,13 +160,19 @@ function problemsSection(r: Report): string {
 
 function dependentsSection(r: Report): string {
   if (r.dependents.length === 0 && r.firedTriggers.length === 0) return '';
-  const rows = r.dependents.map((d) => `<tr${d.effect === 'follows' ? '' : ' class="failed"'}>` +
-    `<td>${esc(d.stage)}: ${esc(d.change)}</td><td>${esc(d.kind)} <code>${esc(d.name)}</code></td>` +
-    `<td>${d.effect === 'follows' ? 'follows' : `<span class="bad">${d.effect === 'breaks' ? 'breaks' : 'blocks the change'}</span>`}: ` +
-    `${esc(d.detail)}</td>` +
-    `<td>${acceptedBy(d.accepted) ?? ''}</td></tr>`);
-  const fired = r.firedTriggers.map((t) => `<li><code>${esc(t.name)}</code> (${esc(t.when)} ON <code>${esc(t.table)}</code>), ` +
-    `by ${t.by.map(esc).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}</li>`);
+  const rows = r.dependents.map(
+    (d) =>
+      `<tr${d.effect === 'follows' ? '' : ' class="failed"'}>` +
+      `<td>${esc(d.stage)}: ${esc(d.change)}</td><td>${esc(d.kind)} <code>${esc(d.name)}</code></td>` +
+      `<td>${d.effect === 'follows' ? 'follows' : `<span class="bad">${d.effect === 'breaks' ? 'breaks' : 'blocks the change'}</span>`}: ` +
+      `${esc(d.detail)}</td>` +
+      `<td>${acceptedBy(d.accepted) ?? ''}</td></tr>`,
+  );
+  const fired = r.firedTriggers.map(
+    (t) =>
+      `<li><code>${esc(t.name)}</code> (${esc(t.when)} ON <code>${esc(t.table)}</code>), ` +
+      `by ${t.by.map(esc).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}</li>`,
+  );
   const head = '<thead><tr><th>change</th><th>object</th><th>what happens</th><th>accepted</th></tr></thead>';
   return `<section id="dependents"><h2>What depends on what the run renames or drops</h2>
 ${rows.length ? `<table>${head}<tbody>${rows.join('\n')}</tbody></table>` : ''}
@@ -151,11 +180,19 @@ ${fired.length ? `<p>Triggers the run's own writes fire:</p><ul>${fired.join('')
 }
 
 function idSpaceSection(r: Report): string {
-  const tables = r.idSpace.map((s) => `<h3>${esc(s.table)}.${esc(s.keyColumn)}</h3>
+  const tables = r.idSpace.map(
+    (s) => `<h3>${esc(s.table)}.${esc(s.keyColumn)}</h3>
 <p class="muted">${s.existed ? `${s.rowsBefore} row(s) before the run, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'} in ${s.runCount} run(s) with ${s.gapCount} free gap(s)${s.runs.length < s.runCount ? ` (the ${s.runs.length - 1} largest gaps shown; runs between smaller gaps merged)` : ''}` : 'created by the run'}; ${s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`}${s.raiseAutoIncrementTo !== null ? `, raised to ${s.raiseAutoIncrementTo} before writing` : ''}; the key holds up to ${esc(s.columnMax)}.</p>
 <figure>${idSpaceSvg(s)}
-<figcaption class="legend"><span class="swatch" style="background:${usedColor}"></span>in use before the run<span class="swatch" style="background:${freeColor}"></span>free${reservedBlocks(s).map((x, i) => `<span class="swatch" style="background:${stepColors[i % stepColors.length]}"></span>reserved: ${esc(x.step)}`).join('')}${s.autoIncrement !== null ? `<span class="swatch" style="background:${autoIncrementColor}"></span>AUTO_INCREMENT` : ''}</figcaption></figure>
-${idSpaceTable(s)}`);
+<figcaption class="legend"><span class="swatch" style="background:${usedColor}"></span>in use before the run<span class="swatch" style="background:${freeColor}"></span>free${reservedBlocks(
+      s,
+    )
+      .map((x, i) => `<span class="swatch" style="background:${stepColors[i % stepColors.length]}"></span>reserved: ${esc(x.step)}`)
+      .join(
+        '',
+      )}${s.autoIncrement !== null ? `<span class="swatch" style="background:${autoIncrementColor}"></span>AUTO_INCREMENT` : ''}</figcaption></figure>
+${idSpaceTable(s)}`,
+  );
   return `<section id="idspace"><h2>ID space of the target tables</h2>${tables.join('\n')}</section>`;
 }
 
@@ -163,10 +200,16 @@ function idSpaceTable(s: ReportIdSpace): string {
   const rows = [
     ...s.runs.map((x) => ({ first: x.first, what: 'in use', text: `${x.first}..${x.last}`, size: `${x.rows} ID(s)` })),
     ...s.gaps.map((x) => ({ first: x.first, what: 'free', text: `${x.first}..${x.last}`, size: `${x.size} ID(s)` })),
-    ...s.reserved.map((x) => ({ first: x.first, what: `reserved: ${x.step}${x.collisions ? ` (${x.collisions} taken!)` : ''}`, text: `${x.first}..${x.last}`, size: `${x.last - x.first + 1} ID(s)` })),
+    ...s.reserved.map((x) => ({
+      first: x.first,
+      what: `reserved: ${x.step}${x.collisions ? ` (${x.collisions} taken!)` : ''}`,
+      text: `${x.first}..${x.last}`,
+      size: `${x.last - x.first + 1} ID(s)`,
+    })),
   ].sort((a, b) => a.first - b.first);
-  return `<details><summary>The same as a table</summary><table><thead><tr><th>IDs</th><th>what</th><th>size</th></tr></thead><tbody>${rows.map((x) =>
-    `<tr><td class="mono">${x.text}</td><td>${esc(x.what)}</td><td class="n">${x.size}</td></tr>`).join('')}</tbody></table></details>`;
+  return `<details><summary>The same as a table</summary><table><thead><tr><th>IDs</th><th>what</th><th>size</th></tr></thead><tbody>${rows
+    .map((x) => `<tr><td class="mono">${x.text}</td><td>${esc(x.what)}</td><td class="n">${x.size}</td></tr>`)
+    .join('')}</tbody></table></details>`;
 }
 
 function timingsSection(r: Report): string {

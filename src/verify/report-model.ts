@@ -149,11 +149,20 @@ export function buildReport(input: ReportInput): Report {
   const found = plan.problems.filter((p) => p.count > 0);
   const explainedDisagreements = v.checks.reduce((n, c) => n + (c.explainedCount ?? 0), 0);
   const checks = v.checks.map((c): ReportCheck => ({
-    id: c.id, kind: c.kind, title: c.title, entity: c.entity ?? null, ok: c.ok, step: c.step ?? null, table: c.table ?? null,
-    expected: c.expected ?? null, actual: c.actual ?? null,
+    id: c.id,
+    kind: c.kind,
+    title: c.title,
+    entity: c.entity ?? null,
+    ok: c.ok,
+    step: c.step ?? null,
+    table: c.table ?? null,
+    expected: c.expected ?? null,
+    actual: c.actual ?? null,
     failureCount: c.failureCount,
     failures: c.failures.map((f) => ({ key: f.key, legacyKey: f.legacyKey ?? null, reason: f.reason })),
-    explainedCount: c.explainedCount ?? 0, explained: c.explained ?? [], seconds: c.seconds,
+    explainedCount: c.explainedCount ?? 0,
+    explained: c.explained ?? [],
+    seconds: c.seconds,
   }));
   const headline = v.ok
     ? `All ${v.checks.length} checks hold: the written rows are what the mapping defines.${found.length ? ` ${found.length} known data problem(s) in the legacy data are listed below.` : ''}`
@@ -162,18 +171,28 @@ export function buildReport(input: ReportInput): Report {
     formatVersion: reportFormatVersion,
     verdict: v.ok ? 'pass' : 'fail',
     summary: {
-      headline, checks: v.checks.length, passed: v.checks.length - failed, failed,
-      dataProblems: found.length, fatalProblems: found.filter((p) => p.severity === 'fatal').length, explainedDisagreements,
+      headline,
+      checks: v.checks.length,
+      passed: v.checks.length - failed,
+      failed,
+      dataProblems: found.length,
+      fatalProblems: found.filter((p) => p.severity === 'fatal').length,
+      explainedDisagreements,
     },
     mapping: input.mapping,
     run: { id: input.runId, backupId: input.backupId, database: plan.database, server: plan.server, plannedAt: plan.createdAt },
     generatedAt: input.generatedAt,
     steps: plan.steps.map((s) => ({
-      name: s.name, description: s.description ?? null, from: s.from, sourceRows: s.sourceRows, range: s.range,
+      name: s.name,
+      description: s.description ?? null,
+      from: s.from,
+      sourceRows: s.sourceRows,
+      range: s.range,
       targets: s.writes.map((w) => {
         const check = v.checks.find((c) => c.id === `${s.name}.${w.alias}.content`);
         return {
-          alias: w.alias, table: w.table,
+          alias: w.alias,
+          table: w.table,
           expected: typeof check?.expected === 'number' ? check.expected : w.rows,
           written: typeof check?.actual === 'number' ? check.actual : null,
           ok: check ? check.ok : null,
@@ -183,15 +202,27 @@ export function buildReport(input: ReportInput): Report {
     lookups: reportLookups(plan, v.checks),
     checks,
     dataProblems: found.map((p) => ({
-      name: p.name, description: p.description, severity: p.severity, count: p.count, keys: p.keys,
-      moreKeys: p.count > p.keys.length, consequence: p.consequence ?? null, example: p.example ?? null,
+      name: p.name,
+      description: p.description,
+      severity: p.severity,
+      count: p.count,
+      keys: p.keys,
+      moreKeys: p.count > p.keys.length,
+      consequence: p.consequence ?? null,
+      example: p.example ?? null,
       seenIn: checks.flatMap((c) => {
         const keys = c.explained.filter((e) => e.problem === p.name).map((e) => e.key);
         return keys.length ? [{ check: c.id, title: c.title, entity: c.entity, keys }] : [];
       }),
     })),
     dependents: (plan.dependents ?? []).map((d) => ({
-      kind: d.kind, name: d.name, stage: d.stage, change: d.change, effect: d.effect, detail: d.detail, accepted: d.accepted ?? null,
+      kind: d.kind,
+      name: d.name,
+      stage: d.stage,
+      change: d.change,
+      effect: d.effect,
+      detail: d.detail,
+      accepted: d.accepted ?? null,
     })),
     firedTriggers: (plan.firedTriggers ?? []).map((t) => ({ name: t.name, table: t.table, when: t.when, by: t.by, accepted: t.accepted })),
     idSpace: plan.idSpace.map(idSpaceOf),
@@ -207,13 +238,23 @@ function idSpaceOf(s: IdSpacePlan): ReportIdSpace {
   // Plans frozen by runs that predate the island analysis have no islands: show their one known span.
   const runs = s.islands ?? (s.minId !== null && s.maxId !== null ? [{ first: s.minId, last: s.maxId, rows: s.rows }] : []);
   return {
-    table: s.table, keyColumn: s.keyColumn, existed: s.exists, rowsBefore: s.rows, minId: s.minId, maxId: s.maxId,
-    autoIncrement: s.autoIncrement, raiseAutoIncrementTo: s.raiseAutoIncrementTo, columnMax: s.columnMax,
-    runs, runCount: s.islandCount ?? runs.length,
+    table: s.table,
+    keyColumn: s.keyColumn,
+    existed: s.exists,
+    rowsBefore: s.rows,
+    minId: s.minId,
+    maxId: s.maxId,
+    autoIncrement: s.autoIncrement,
+    raiseAutoIncrementTo: s.raiseAutoIncrementTo,
+    columnMax: s.columnMax,
+    runs,
+    runCount: s.islandCount ?? runs.length,
     gaps: (s.gaps ?? []).map((g) => ({ first: g.first, last: g.last, size: g.last - g.first + 1 })),
     gapCount: s.gapCount ?? Math.max(0, runs.length - 1),
     reserved: s.ranges.map((r) => ({
-      step: r.step, first: r.first, last: r.last,
+      step: r.step,
+      first: r.first,
+      last: r.last,
       collisions: s.collisions.filter((c) => c.step === r.step).reduce((n, c) => n + c.count, 0),
     })),
   };

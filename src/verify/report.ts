@@ -27,20 +27,26 @@ export async function writeReport(dir: string, input: ReportInput): Promise<stri
 }
 
 /** Markdown text: legacy data may hold `|`, `<`, `*` and line breaks, none of which may change the document. */
-const md = (v: unknown) => String(v ?? '')
-  .replace(/[\\`*[\]<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w)/g, '\\$&')
-  .replace(/\r?\n|\r/g, ' ');
+const md = (v: unknown) =>
+  String(v ?? '')
+    .replace(/[\\`*[\]<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w)/g, '\\$&')
+    .replace(/\r?\n|\r/g, ' ');
 
 export function renderMarkdown(r: Report): string {
   const lines: string[] = [];
   lines.push(`# eventshift report: ${md(r.mapping)}, run ${r.run.id}`, '');
   lines.push(`**Verdict: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}** — ${md(r.summary.headline)}`, '');
-  lines.push(`Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; checks took ${r.timings.checksSeconds} s.`, '');
+  lines.push(
+    `Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; checks took ${r.timings.checksSeconds} s.`,
+    '',
+  );
 
   lines.push('## Steps', '', '| step | source rows | target | expected | written | content |', '| --- | ---: | --- | ---: | ---: | --- |');
   for (const s of r.steps) {
     for (const t of s.targets) {
-      lines.push(`| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**'} |`);
+      lines.push(
+        `| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**'} |`,
+      );
     }
   }
 
@@ -64,8 +70,12 @@ export function renderMarkdown(r: Report): string {
     lines.push('| problem | severity | rows | keys | consequence |', '| --- | --- | ---: | --- | --- |');
     for (const p of r.dataProblems) {
       const example = p.example ? ` e.g. ${md(p.example)}` : '';
-      const seen = p.seenIn.map((x) => `; accounts for ${x.entity ? `${md(x.entity)} ` : ''}${x.keys.map(md).join(', ')} in ${md(x.check)}`).join('');
-      lines.push(`| ${md(p.description)} (${md(p.name)}) | ${p.severity} | ${p.count} | ${p.keys.map(md).join(', ')}${p.moreKeys ? ', ...' : ''} | ${md(p.consequence)}${example}${seen} |`);
+      const seen = p.seenIn
+        .map((x) => `; accounts for ${x.entity ? `${md(x.entity)} ` : ''}${x.keys.map(md).join(', ')} in ${md(x.check)}`)
+        .join('');
+      lines.push(
+        `| ${md(p.description)} (${md(p.name)}) | ${p.severity} | ${p.count} | ${p.keys.map(md).join(', ')}${p.moreKeys ? ', ...' : ''} | ${md(p.consequence)}${example}${seen} |`,
+      );
     }
   }
 
@@ -76,11 +86,18 @@ export function renderMarkdown(r: Report): string {
     const used = s.existed
       ? `${s.rowsBefore} row(s) before the run in ${s.runCount} run(s): ${s.runs.map((x) => `${x.first}..${x.last}`).join(', ')}; free gaps: ${s.gaps.map((g) => `${g.first}..${g.last}`).join(', ') || 'none'}`
       : 'created by the run';
-    lines.push(`- \`${s.table}.${s.keyColumn}\`: ${used}; ${s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`}; reserved: ${s.reserved.map((x) => `${md(x.step)} ${x.first}..${x.last}`).join(', ')}`);
+    lines.push(
+      `- \`${s.table}.${s.keyColumn}\`: ${used}; ${s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`}; reserved: ${s.reserved.map((x) => `${md(x.step)} ${x.first}..${x.last}`).join(', ')}`,
+    );
   }
 
   const stages = Object.entries(r.timings.stages);
-  lines.push('', '## Timings', '', `Checks: ${r.timings.checksSeconds} s${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${t} s`).join(', ')}` : ''}.`);
+  lines.push(
+    '',
+    '## Timings',
+    '',
+    `Checks: ${r.timings.checksSeconds} s${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${t} s`).join(', ')}` : ''}.`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -99,7 +116,9 @@ function dependentsMarkdown(r: Report): string[] {
   if (r.firedTriggers.length > 0) {
     lines.push('', "Triggers the run's own writes fire:", '');
     for (const t of r.firedTriggers) {
-      lines.push(`- ${md(t.name)} (${t.when} ON ${md(t.table)}), by ${t.by.map(md).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}`);
+      lines.push(
+        `- ${md(t.name)} (${t.when} ON ${md(t.table)}), by ${t.by.map(md).join(' and ')}${t.accepted ? ', accepted by the mapping' : ''}`,
+      );
     }
   }
   return lines;

@@ -19,7 +19,12 @@ const valuesPerStatement = 1000;
  * differing row is named by new ID and legacy key, with the columns that differ. Results in `step.targets` order.
  */
 export async function streamedContentChecks(
-  db: Db, step: CompiledStep, columns: Array<Map<string, ColumnInfo>>, minKey: number, maxKey: number, limit: number,
+  db: Db,
+  step: CompiledStep,
+  columns: Array<Map<string, ColumnInfo>>,
+  minKey: number,
+  maxKey: number,
+  limit: number,
 ): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   const infoOf = new Map(step.targets.map((t, i) => [t, columns[i]!]));
   const missing = step.targets.map((t, i) => t.columns.filter((c) => !columns[i]!.has(c.name)).map((c) => c.name));
@@ -61,7 +66,8 @@ export async function streamedContentChecks(
         const differing = target.columns.map((c, ci) => ({ c, want: text(values[ci]), have: got[ci]! })).filter((d) => d.want !== d.have);
         if (differing.length > 0) {
           fail(i, {
-            key: row.id, legacyKey: row.legacyKey,
+            key: row.id,
+            legacyKey: row.legacyKey,
             reason: `differs from its legacy row: ${differing.map((d) => `${d.c.name} is ${shown(d.have, columns[i]!.get(d.c.name)!)}, expected ${shown(d.want, columns[i]!.get(d.c.name)!)}`).join('; ')}`,
           });
         }
@@ -75,8 +81,11 @@ export async function streamedContentChecks(
     const base = { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
     if (missing[i]!.length > 0) {
       return {
-        ...base, title: `${step.name} -> ${target.table}: table and columns exist`, ok: false,
-        failures: [{ key: '*', reason: `missing column(s) ${missing[i]!.join(', ')}` }], failureCount: 1,
+        ...base,
+        title: `${step.name} -> ${target.table}: table and columns exist`,
+        ok: false,
+        failures: [{ key: '*', reason: `missing column(s) ${missing[i]!.join(', ')}` }],
+        failureCount: 1,
       };
     }
     const t = tally[i]!;
@@ -84,9 +93,14 @@ export async function streamedContentChecks(
     const codeHere = code.filter((c) => c.startsWith(`${target.table}.`));
     return {
       ...base,
-      title: `${step.name} -> ${target.table}: ${t.expected} row(s) expected, content as mapped, compared row by row` +
+      title:
+        `${step.name} -> ${target.table}: ${t.expected} row(s) expected, content as mapped, compared row by row` +
         (codeHere.length > 0 ? ` (code columns ${codeHere.join(', ')} computed again from the legacy rows)` : ' (streamed step)'),
-      ok, expected: t.expected, actual: t.actual, failures: t.failures, failureCount: ok ? 0 : Math.max(t.failureCount, 1),
+      ok,
+      expected: t.expected,
+      actual: t.actual,
+      failures: t.failures,
+      failureCount: ok ? 0 : Math.max(t.failureCount, 1),
     };
   });
 }
@@ -95,7 +109,12 @@ export async function streamedContentChecks(
 const canonical = (expr: string, info: ColumnInfo) => canonicalSql(castToColumnSql(expr, info), valueKind(info));
 
 /** Replaces each code column's value in `rows` by its canonical form as the target column holds it, computed by the server. */
-async function canonicalizeCodeValues(db: Db, step: CompiledStep, columns: Array<Map<string, ColumnInfo>>, rows: ReturnType<typeof evaluateStreamedRow>[]): Promise<void> {
+async function canonicalizeCodeValues(
+  db: Db,
+  step: CompiledStep,
+  columns: Array<Map<string, ColumnInfo>>,
+  rows: ReturnType<typeof evaluateStreamedRow>[],
+): Promise<void> {
   const pending: Array<{ values: unknown[]; index: number; info: ColumnInfo }> = [];
   for (const row of rows) {
     step.targets.forEach((t, ti) => {
@@ -109,18 +128,30 @@ async function canonicalizeCodeValues(db: Db, step: CompiledStep, columns: Array
   }
   for (let at = 0; at < pending.length; at += valuesPerStatement) {
     const batch = pending.slice(at, at + valuesPerStatement);
-    const [row] = await db.query(`SELECT ${batch.map((p, j) => `${canonical('?', p.info)} AS v${j}`).join(', ')}`,
-      batch.map((p) => p.values[p.index]));
+    const [row] = await db.query(
+      `SELECT ${batch.map((p, j) => `${canonical('?', p.info)} AS v${j}`).join(', ')}`,
+      batch.map((p) => p.values[p.index]),
+    );
     batch.forEach((p, j) => (p.values[p.index] = row![`v${j}`]));
   }
 }
 
 /** The rows written for legacy keys [lo, hi], by new ID, each column in canonical form. */
-async function writtenRows(db: Db, step: CompiledStep, target: CompiledTarget, columns: Map<string, ColumnInfo>, lo: number, hi: number): Promise<Map<string, string[]>> {
+async function writtenRows(
+  db: Db,
+  step: CompiledStep,
+  target: CompiledTarget,
+  columns: Map<string, ColumnInfo>,
+  lo: number,
+  hi: number,
+): Promise<Map<string, string[]>> {
   const t = quoteId(targetAlias);
   const rows = targetRowsSql(step, target);
   const select = target.columns.map((c, ci) => `${canonicalSql(`${t}.${quoteId(c.name)}`, valueKind(columns.get(c.name)!))} AS v${ci}`);
-  const found = await db.query(`SELECT ${t}.${quoteId(target.keyColumn)} AS es_id, ${select.join(', ')} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, hi));
+  const found = await db.query(
+    `SELECT ${t}.${quoteId(target.keyColumn)} AS es_id, ${select.join(', ')} FROM ${rows.from} WHERE ${rows.where}`,
+    rows.params(lo, hi),
+  );
   return new Map(found.map((r) => [String(r.es_id), target.columns.map((_c, ci) => text(r[`v${ci}`]))]));
 }
 

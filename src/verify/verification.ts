@@ -5,8 +5,17 @@ import { quoteId, quoteQualified } from '../db/quote.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { CheckResult, PreRunTable, Verification } from './check-result.ts';
 import {
-  castToColumnSql, comparableSql, comparedColumns, compileProjection, compileStep, sourceTableNames,
-  type CompiledStep, type CompiledTarget, type TableNames, targetAlias, targetRowsSql,
+  castToColumnSql,
+  comparableSql,
+  comparedColumns,
+  compileProjection,
+  compileStep,
+  sourceTableNames,
+  type CompiledStep,
+  type CompiledTarget,
+  type TableNames,
+  targetAlias,
+  targetRowsSql,
 } from '../mapping/compile.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
@@ -57,10 +66,12 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   // `weight`: how many checks an item gives (some queries give several); `run` gets the connection to work on;
   // `rows`: about how many rows it reads (each row looked up in another table counted again), to start long ones first.
   const work: Array<{ weight: number; first?: boolean; rows?: number; run: (db: Db) => Promise<Array<Omit<CheckResult, 'seconds'>>> }> = [];
-  const one = (fn: (db: Db) => Promise<Omit<CheckResult, 'seconds'>>, rows = 0) => work.push({ weight: 1, rows, run: async (db) => [await fn(db)] });
+  const one = (fn: (db: Db) => Promise<Omit<CheckResult, 'seconds'>>, rows = 0) =>
+    work.push({ weight: 1, rows, run: async (db) => [await fn(db)] });
 
-  const compiled = ctx.plan.steps.filter((s) => s.range).map((s) =>
-    compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.ids, names, ctx.runId));
+  const compiled = ctx.plan.steps
+    .filter((s) => s.range)
+    .map((s) => compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.ids, names, ctx.runId));
 
   for (const step of compiled) {
     const planned = ctx.plan.steps.find((s) => s.name === step.name)!;
@@ -73,7 +84,14 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
         // Steps with code() columns are compared row by row, their code computed again (streamed-content.ts).
         const tables = await Promise.all(step.targets.map((t) => tableOf(t.table, db)));
         const content = step.streamed
-          ? await streamedContentChecks(db, step, tables.map((t) => t.columns), source.minKey!, source.maxKey!, limit)
+          ? await streamedContentChecks(
+              db,
+              step,
+              tables.map((t) => t.columns),
+              source.minKey!,
+              source.maxKey!,
+              limit,
+            )
           : await contentChecks(db, step, tables, source.minKey!, source.maxKey!, planned.sourceRows, ctx.pieceRows ?? pieceRows, limit);
         const results: Array<Omit<CheckResult, 'seconds'>> = [];
         const idContent = content[step.targets.findIndex((t) => t.table === step.idTable)]!;
@@ -91,8 +109,9 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   }
 
   // idChecks gives one check per dense step and two for the chronological steps together; csvChecks one per CSV source.
-  const numbered = ctx.plan.steps.filter((s) => s.range && s.ids.strategy === 'dense').length
-    + (ctx.plan.steps.some((s) => s.range && s.ids.strategy === 'chronological') ? 2 : 0);
+  const numbered =
+    ctx.plan.steps.filter((s) => s.range && s.ids.strategy === 'dense').length +
+    (ctx.plan.steps.some((s) => s.range && s.ids.strategy === 'chronological') ? 2 : 0);
   if (numbered > 0) work.push({ weight: numbered, run: (db) => idChecks(db, ctx.plan, ctx.runId, limit) });
   const csvSources = ctx.plan.sources.filter((s) => s.csv).length;
   if (csvSources > 0) work.push({ weight: csvSources, run: (db) => csvChecks(db, ctx.plan, ctx.runId) });
@@ -112,7 +131,9 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   for (const [name, p] of Object.entries(ctx.mapping.projections ?? {})) {
     const projection = compileProjection(name, p, names);
     // Its table, and the aggregate's source grouped.
-    const rows = (ctx.plan.projections.find((x) => x.name === name)?.tableRows ?? 0) + (ctx.plan.sources.find((x) => x.alias === p.value.from)?.rows ?? 0);
+    const rows =
+      (ctx.plan.projections.find((x) => x.name === name)?.tableRows ?? 0) +
+      (ctx.plan.sources.find((x) => x.alias === p.value.from)?.rows ?? 0);
     one(async (db) => projectionCheck(db, projection, await columnsOf(projection.table, db), limit), rows);
   }
 
@@ -133,8 +154,9 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   // whatever order they run in.
   const total = work.reduce((n, w) => n + w.weight, 0);
   const results: Array<CheckResult[]> = [];
-  const queue = [...work.keys()].sort((a, b) =>
-    Number(Boolean(work[b]!.first)) - Number(Boolean(work[a]!.first)) || (work[b]!.rows ?? 0) - (work[a]!.rows ?? 0));
+  const queue = [...work.keys()].sort(
+    (a, b) => Number(Boolean(work[b]!.first)) - Number(Boolean(work[a]!.first)) || (work[b]!.rows ?? 0) - (work[a]!.rows ?? 0),
+  );
   let done = 0;
   ctx.onProgress?.(0, total);
   const worker = async (db: Db) => {
@@ -205,51 +227,76 @@ const pieceRows = 50_000;
  * order of `step.targets`.
  */
 async function contentChecks(
-  db: Db, step: CompiledStep, tables: readonly DescribedTable[], minKey: number, maxKey: number, sourceRows: number, rowsPerPiece: number, limit: number,
+  db: Db,
+  step: CompiledStep,
+  tables: readonly DescribedTable[],
+  minKey: number,
+  maxKey: number,
+  sourceRows: number,
+  rowsPerPiece: number,
+  limit: number,
 ): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   // A LEFT JOIN to the lineage: a legacy row without its lineage row shows up as a row with no ID, not as no row.
   const source = `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`;
   const inRange = `(${step.where}) AND ${step.keySql} BETWEEN ? AND ?`;
-  const compared = await Promise.all(step.targets.map(async (target, i) => {
-    const { columns, primaryKey } = tables[i]!;
-    if (columns.size === 0) return null;
-    const unique = primaryKey.length === 1 && primaryKey[0] === target.keyColumn;
-    const alias = `es_t${i}`;
-    const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
-    const values = await foldLiterals(db, comparedColumns(target, columns, alias));
-    const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
-    return {
-      target, i, key, values, unique, rows: targetRowsSql(step, target),
-      join: ` LEFT JOIN ${quoteId(target.table)} AS ${quoteId(alias)} ON ${key} = ${step.idSql}`,
-      when: target.when === undefined ? '1=1' : `(${target.when})`,
-      bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
-      differs,
-    };
-  }));
+  const compared = await Promise.all(
+    step.targets.map(async (target, i) => {
+      const { columns, primaryKey } = tables[i]!;
+      if (columns.size === 0) return null;
+      const unique = primaryKey.length === 1 && primaryKey[0] === target.keyColumn;
+      const alias = `es_t${i}`;
+      const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
+      const values = await foldLiterals(db, comparedColumns(target, columns, alias));
+      const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
+      return {
+        target,
+        i,
+        key,
+        values,
+        unique,
+        rows: targetRowsSql(step, target),
+        join: ` LEFT JOIN ${quoteId(target.table)} AS ${quoteId(alias)} ON ${key} = ${step.idSql}`,
+        when: target.when === undefined ? '1=1' : `(${target.when})`,
+        bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
+        differs,
+      };
+    }),
+  );
   const present = compared.filter((c) => c !== null);
   const groups = [present.filter((c) => c.unique), ...present.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
-  const sumsOf = (group: typeof present) => group.flatMap((c) => [
-    `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
-    `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
-    `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
-  ]).join(', ');
+  const sumsOf = (group: typeof present) =>
+    group
+      .flatMap((c) => [
+        `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
+        `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
+        `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
+      ])
+      .join(', ');
   const width = Math.ceil((maxKey - minKey + 1) / Math.max(1, Math.ceil(sourceRows / rowsPerPiece)));
   const pieces: Array<[number, number]> = [];
   for (let lo = minKey; lo <= maxKey; lo += width) pieces.push([lo, Math.min(lo + width - 1, maxKey)]);
   // Each piece: its sums (n, m, b per target) and its target rows counted (a per target), in one record.
-  const parts = await sideBySide(db, pieces.map(([lo, hi]) => async (on: Db) => {
-    const part: Record<string, number> = {};
-    for (const group of groups) {
-      const [row] = await on.query<Record<string, string | number | null>>(
-        `SELECT ${sumsOf(group)} FROM ${source}${group.map((c) => c.join).join('')} WHERE ${inRange}`, [lo, hi]);
-      for (const [column, value] of Object.entries(row ?? {})) part[column] = Number(value ?? 0);
-    }
-    for (const c of present) {
-      const [counted] = await on.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${c.rows.from} WHERE ${c.rows.where}`, c.rows.params(lo, hi));
-      part[`a${c.i}`] = Number(counted?.n ?? 0);
-    }
-    return part;
-  }));
+  const parts = await sideBySide(
+    db,
+    pieces.map(([lo, hi]) => async (on: Db) => {
+      const part: Record<string, number> = {};
+      for (const group of groups) {
+        const [row] = await on.query<Record<string, string | number | null>>(
+          `SELECT ${sumsOf(group)} FROM ${source}${group.map((c) => c.join).join('')} WHERE ${inRange}`,
+          [lo, hi],
+        );
+        for (const [column, value] of Object.entries(row ?? {})) part[column] = Number(value ?? 0);
+      }
+      for (const c of present) {
+        const [counted] = await on.query<{ n: string | number }>(
+          `SELECT COUNT(*) AS n FROM ${c.rows.from} WHERE ${c.rows.where}`,
+          c.rows.params(lo, hi),
+        );
+        part[`a${c.i}`] = Number(counted?.n ?? 0);
+      }
+      return part;
+    }),
+  );
   const total = (column: string) => parts.reduce((n, part) => n + (part[column] ?? 0), 0);
   const results: Array<Omit<CheckResult, 'seconds'>> = [];
   for (const [i, target] of step.targets.entries()) {
@@ -267,8 +314,12 @@ async function contentChecks(
     const failures: CheckResult['failures'] = [];
     // Two rows with one ID (possible only where the key is not the primary key) are each a failure of their own.
     const t = quoteQualified(targetAlias, target.keyColumn);
-    const repeated = c.unique ? [] : await db.query<{ id: string; n: string | number }>(
-      `SELECT ${t} AS id, COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where} GROUP BY ${t} HAVING COUNT(*) > 1 ORDER BY ${t}`, rows.params(minKey, maxKey));
+    const repeated = c.unique
+      ? []
+      : await db.query<{ id: string; n: string | number }>(
+          `SELECT ${t} AS id, COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where} GROUP BY ${t} HAVING COUNT(*) > 1 ORDER BY ${t}`,
+          rows.params(minKey, maxKey),
+        );
     for (const r of repeated.slice(0, limit)) failures.push({ key: String(r.id), reason: `${r.n} rows have this ID` });
     const repeats = repeated.reduce((n, r) => n + Number(r.n) - 1, 0);
     // Every row found is in the range, so the rows beyond those found (and their repeats) are rows no legacy row maps to.
@@ -277,12 +328,18 @@ async function contentChecks(
       const flags = c.differs.map((d, j) => `${d} AS d${j}`);
       const found = await db.query<Record<string, string | number | null>>(
         `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${c.key} IS NULL AS missing${flags.map((f) => `, ${f}`).join('')}
-           FROM ${source}${c.join} WHERE ${inRange} AND ${c.when} AND (${c.bad}) ORDER BY ${step.keySql} LIMIT ${limit}`, [minKey, maxKey]);
+           FROM ${source}${c.join} WHERE ${inRange} AND ${c.when} AND (${c.bad}) ORDER BY ${step.keySql} LIMIT ${limit}`,
+        [minKey, maxKey],
+      );
       for (const f of found) {
         const columnsDiffering = c.values.filter((_, j) => Number(f[`d${j}`]) === 1).map((v) => v.name);
         failures.push({
-          key: String(f.id), legacyKey: String(f.lk),
-          reason: Number(f.missing) === 1 ? 'missing' : `differs from its legacy row in ${columnsDiffering.length === 1 ? 'column' : 'columns'} ${columnsDiffering.join(', ')}`,
+          key: String(f.id),
+          legacyKey: String(f.lk),
+          reason:
+            Number(f.missing) === 1
+              ? 'missing'
+              : `differs from its legacy row in ${columnsDiffering.length === 1 ? 'column' : 'columns'} ${columnsDiffering.join(', ')}`,
         });
       }
     }
@@ -291,13 +348,19 @@ async function contentChecks(
       const extras = await db.query<{ id: string }>(
         `SELECT ${t} AS id FROM ${rows.from} LEFT JOIN (${mappedIds}) AS es_m ON es_m.es_id = ${t}
           WHERE ${rows.where} AND es_m.es_id IS NULL ORDER BY ${t} LIMIT ${limit - failures.length}`,
-        [minKey, maxKey, ...rows.params(minKey, maxKey)]);
+        [minKey, maxKey, ...rows.params(minKey, maxKey)],
+      );
       for (const x of extras) failures.push({ key: String(x.id), reason: 'no legacy row maps to it' });
     }
     const ok = bad === 0 && extra === 0 && repeated.length === 0;
     results.push({
-      ...base, title: `${step.name} -> ${target.table}: ${expected} row(s) expected, content as mapped`,
-      ok, expected, actual, failures, failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0) + repeated.length, 1),
+      ...base,
+      title: `${step.name} -> ${target.table}: ${expected} row(s) expected, content as mapped`,
+      ok,
+      expected,
+      actual,
+      failures,
+      failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0) + repeated.length, 1),
     });
   }
   return results;
@@ -311,7 +374,9 @@ async function contentChecks(
 async function foldLiterals<T extends { mapped: string; literal: boolean }>(db: Db, values: T[]): Promise<T[]> {
   const literals = values.flatMap((v, j) => (v.literal ? [j] : []));
   if (literals.length === 0) return values;
-  const [row] = await db.query<Record<string, string | null>>(`SELECT ${literals.map((j, k) => `HEX(${values[j]!.mapped}) AS v${k}`).join(', ')}`);
+  const [row] = await db.query<Record<string, string | null>>(
+    `SELECT ${literals.map((j, k) => `HEX(${values[j]!.mapped}) AS v${k}`).join(', ')}`,
+  );
   const folded = [...values];
   literals.forEach((j, k) => {
     const hex = row?.[`v${k}`];
@@ -320,18 +385,30 @@ async function foldLiterals<T extends { mapped: string; literal: boolean }>(db: 
   return folded;
 }
 
-const referenceTitle = (step: CompiledStep, target: CompiledTarget) => `${step.name}: every ${target.table} row has its ${step.idTable} row`;
+const referenceTitle = (step: CompiledStep, target: CompiledTarget) =>
+  `${step.name}: every ${target.table} row has its ${step.idTable} row`;
 
 function impliedReference(step: CompiledStep, target: CompiledTarget): Omit<CheckResult, 'seconds'> {
   return {
-    id: `${step.name}.${target.alias}.references`, kind: 'references', step: step.name, table: target.table, title: referenceTitle(step, target),
-    ok: true, actual: `implied by the content checks of ${target.table} and ${step.idTable}`, failures: [], failureCount: 0,
+    id: `${step.name}.${target.alias}.references`,
+    kind: 'references',
+    step: step.name,
+    table: target.table,
+    title: referenceTitle(step, target),
+    ok: true,
+    actual: `implied by the content checks of ${target.table} and ${step.idTable}`,
+    failures: [],
+    failureCount: 0,
   };
 }
 
 /** Every extension row written by the step has its event. */
 async function referenceCheck(
-  db: Db, step: CompiledStep, target: CompiledTarget, range: { table: string; first: number; last: number }, limit: number,
+  db: Db,
+  step: CompiledStep,
+  target: CompiledTarget,
+  range: { table: string; first: number; last: number },
+  limit: number,
 ): Promise<Omit<CheckResult, 'seconds'>> {
   const idTarget = step.targets.find((t) => t.table === step.idTable)!;
   const key = quoteQualified('x', target.keyColumn);
@@ -341,16 +418,24 @@ async function referenceCheck(
     [range.first, range.last],
   );
   return {
-    id: `${step.name}.${target.alias}.references`, kind: 'references', step: step.name, table: target.table,
+    id: `${step.name}.${target.alias}.references`,
+    kind: 'references',
+    step: step.name,
+    table: target.table,
     title: referenceTitle(step, target),
-    ok: orphans.length === 0, failures: orphans.slice(0, limit).map((r) => ({ key: String(r.id), reason: `no ${step.idTable} row` })),
+    ok: orphans.length === 0,
+    failures: orphans.slice(0, limit).map((r) => ({ key: String(r.id), reason: `no ${step.idTable} row` })),
     failureCount: orphans.length,
   };
 }
 
 /** A table the run created holds only rows inside the reserved ranges. */
 async function onlyRangesCheck(
-  db: Db, table: string, ranges: readonly ReservedRange[], floor: number | null, limit: number,
+  db: Db,
+  table: string,
+  ranges: readonly ReservedRange[],
+  floor: number | null,
+  limit: number,
 ): Promise<Omit<CheckResult, 'seconds'>> {
   const key = quoteId(ranges[0]!.keyColumn);
   const conditions = ranges.map(() => `${key} NOT BETWEEN ? AND ?`);
@@ -359,11 +444,17 @@ async function onlyRangesCheck(
     conditions.push(`${key} < ?`);
     params.push(floor);
   }
-  const rows = await db.query<{ id: string }>(`SELECT ${key} AS id FROM ${quoteId(table)} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${limit + 1}`, params);
+  const rows = await db.query<{ id: string }>(
+    `SELECT ${key} AS id FROM ${quoteId(table)} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${limit + 1}`,
+    params,
+  );
   return {
-    id: `${table}.range`, kind: 'range', table,
+    id: `${table}.range`,
+    kind: 'range',
+    table,
     title: `${table}: every row${floor === null ? '' : ` below ${floor} (where the application's IDs begin)`} lies inside a reserved range`,
-    ok: rows.length === 0, failures: rows.slice(0, limit).map((r) => ({ key: String(r.id), reason: 'outside every reserved range' })),
+    ok: rows.length === 0,
+    failures: rows.slice(0, limit).map((r) => ({ key: String(r.id), reason: 'outside every reserved range' })),
     failureCount: rows.length,
   };
 }
@@ -381,40 +472,57 @@ function applicationFloor(plan: Plan, ranges: readonly ReservedRange[]): number 
 
 /** Rows that existed before the run (outside the reserved ranges, up to the backup's highest key) are unchanged. */
 async function unchangedCheck(
-  db: Db, pre: PreRunTable, renames: RenameState, ranges: readonly ReservedRange[], backup: BackupAt | undefined,
+  db: Db,
+  pre: PreRunTable,
+  renames: RenameState,
+  ranges: readonly ReservedRange[],
+  backup: BackupAt | undefined,
 ): Promise<Omit<CheckResult, 'seconds'>> {
   const table = renames.tables.get(pre.name) ?? pre.name;
   const now = await preRunRowsChecksum(db, pre, renames, ranges);
   const ok = sameChecksum(now, pre.checksum!);
   const base = {
-    id: `${pre.name}.unchanged`, kind: 'unchanged' as const, table,
+    id: `${pre.name}.unchanged`,
+    kind: 'unchanged' as const,
+    table,
     title: `${table}: the ${pre.checksum!.rows} row(s) that existed before the run are unchanged`,
-    ok, expected: `${pre.checksum!.rows} rows, sum ${pre.checksum!.hash}`, actual: `${now.rows} rows, sum ${now.hash}`,
+    ok,
+    expected: `${pre.checksum!.rows} rows, sum ${pre.checksum!.hash}`,
+    actual: `${now.rows} rows, sum ${now.hash}`,
   };
   if (ok) return { ...base, failures: [], failureCount: 0 };
   const checksumOnly = (why: string) => ({
-    ...base, failureCount: 1,
+    ...base,
+    failureCount: 1,
     failures: [{ key: '*', reason: `checksum differs from the backup (${now.rows} vs ${pre.checksum!.rows} rows); ${why}` }],
   });
   const entry = backup?.manifest.tables.find((t) => t.name === pre.name);
   if (!backup || !entry?.exists) return checksumOnly('the backup is not at hand to name the rows');
   if (entry.primaryKey.length === 0) return checksumOnly('the table has no primary key to name its rows by');
   // Which rows and columns: the backup's rows loaded beside the table and compared row by row.
-  const diff = await withBackedUpRows(db, backup, entry,
-    (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit), renames)
-    .catch((error: unknown) => error instanceof Error ? error : new Error(String(error)));
+  const diff = await withBackedUpRows(
+    db,
+    backup,
+    entry,
+    (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit),
+    renames,
+  ).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   if (diff instanceof Error) return checksumOnly(`the rows could not be compared with the backup's: ${diff.message}`);
   if (diff.count === 0) {
-    return checksumOnly("no row differs from the backup's by primary key and value, so the difference is in rows the checksum reads " +
-      'and the comparison does not');
+    return checksumOnly(
+      "no row differs from the backup's by primary key and value, so the difference is in rows the checksum reads " +
+        'and the comparison does not',
+    );
   }
   return { ...base, failures: diff.rows.map((r) => ({ key: r.key, reason: describeChangedRow(r) })), failureCount: diff.count };
 }
 
-
 /** The projected column holds exactly the aggregate the mapping defines, for every row of its table. */
 async function projectionCheck(
-  db: Db, p: ReturnType<typeof compileProjection>, columns: Map<string, ColumnInfo>, limit: number,
+  db: Db,
+  p: ReturnType<typeof compileProjection>,
+  columns: Map<string, ColumnInfo>,
+  limit: number,
 ): Promise<Omit<CheckResult, 'seconds'>> {
   const info = columns.get(p.column.name);
   const title = `${p.table}.${p.column.name}: ${p.name} as defined`;
@@ -426,11 +534,18 @@ async function projectionCheck(
   const from = `${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}`;
   const [r] = await db.query<{ n: string; bad: string }>(`SELECT COUNT(*) AS n, SUM(${differs}) AS bad FROM ${from}`);
   const bad = Number(r!.bad ?? 0);
-  const failures = bad === 0 ? [] : (await db.query<{ k: string; v: string | null; e: string | null }>(
-    `SELECT ${t}.${quoteId(p.key)} AS k, ${t}.${quoteId(p.column.name)} AS v, es_v.v AS e FROM ${from}
-      WHERE ${differs} ORDER BY k LIMIT ${limit}`)).map((row) => ({
-    key: String(row.k), reason: `holds ${row.v ?? 'NULL'}, expected ${row.e ?? 'NULL'}`,
-  }));
+  const failures =
+    bad === 0
+      ? []
+      : (
+          await db.query<{ k: string; v: string | null; e: string | null }>(
+            `SELECT ${t}.${quoteId(p.key)} AS k, ${t}.${quoteId(p.column.name)} AS v, es_v.v AS e FROM ${from}
+      WHERE ${differs} ORDER BY k LIMIT ${limit}`,
+          )
+        ).map((row) => ({
+          key: String(row.k),
+          reason: `holds ${row.v ?? 'NULL'}, expected ${row.e ?? 'NULL'}`,
+        }));
   return { ...base, ok: bad === 0, expected: Number(r!.n), actual: Number(r!.n) - bad, failures, failureCount: bad };
 }
 

@@ -33,8 +33,14 @@ describe('backup files', () => {
   });
 
   it('refuse ids that are not backup ids, so no path leaves the backup folder', async () => {
-    await expect(readManifest(ws.dir, '../etc')).rejects.toMatchObject({ kind: 'usage', message: expect.stringMatching(/is not a backup id/) });
-    await expect(checkBackup(ws.dir, '20261121T104500Z-000000')).rejects.toMatchObject({ kind: 'usage', message: expect.stringMatching(/There is no backup/) });
+    await expect(readManifest(ws.dir, '../etc')).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringMatching(/is not a backup id/),
+    });
+    await expect(checkBackup(ws.dir, '20261121T104500Z-000000')).rejects.toMatchObject({
+      kind: 'usage',
+      message: expect.stringMatching(/There is no backup/),
+    });
   });
 });
 
@@ -42,7 +48,8 @@ describe('createBackup', () => {
   it('refuses to run inside a transaction of the caller, whose snapshot it cannot share', async () => {
     const dir = ws.path('in-transaction');
     await expect(t.db.transaction(() => createBackup(t.db, { dir, tables: ['orders'] }))).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringMatching(/this connection is inside one; commit or roll it back first/),
+      kind: 'refused',
+      message: expect.stringMatching(/this connection is inside one; commit or roll it back first/),
     });
     expect(await listBackups(dir)).toEqual([]);
   });
@@ -66,7 +73,8 @@ describe('a damaged backup', () => {
     expect(check.problems).toEqual([expect.stringContaining(`File ${file.name} (rows of table orders) has ${file.bytes + 4} bytes`)]);
 
     await expect(restoreBackup(t.db, { dir, id: m.id })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringMatching(new RegExp(`Backup ${m.id} failed its integrity check, so nothing was restored`)),
+      kind: 'refused',
+      message: expect.stringMatching(new RegExp(`Backup ${m.id} failed its integrity check, so nothing was restored`)),
     });
     expect(await tableState(t.db, 'orders')).toEqual(before);
     expect(await leftoverTables(t.db)).toEqual([]);
@@ -82,7 +90,10 @@ describe('a damaged backup', () => {
     const file = rowsFile(m, 'orders');
     const path = join(dir, m.id, file.name);
     const text = await readFile(path, 'latin1');
-    const changed = text.replace(file.encoding === 'sql-quoted/binary' ? ",'b'\n" : '\tb\n', file.encoding === 'sql-quoted/binary' ? ",'B'\n" : '\tB\n');
+    const changed = text.replace(
+      file.encoding === 'sql-quoted/binary' ? ",'b'\n" : '\tb\n',
+      file.encoding === 'sql-quoted/binary' ? ",'B'\n" : '\tB\n',
+    );
     expect(changed).not.toBe(text);
     await writeFile(path, changed, 'latin1');
     const { createHash } = await import('node:crypto');
@@ -94,8 +105,11 @@ describe('a damaged backup', () => {
     const before = await tableState(t.db, 'orders');
 
     await expect(restoreBackup(t.db, { dir, id: m.id })).rejects.toMatchObject({
-      kind: 'refused', subject: 'orders',
-      message: expect.stringMatching(/for table orders do not match the backup's checksum .* no table was replaced and nothing was changed/),
+      kind: 'refused',
+      subject: 'orders',
+      message: expect.stringMatching(
+        /for table orders do not match the backup's checksum .* no table was replaced and nothing was changed/,
+      ),
     });
     expect(await tableState(t.db, 'orders')).toEqual(before);
     expect(await leftoverTables(t.db)).toEqual([]);
@@ -113,14 +127,25 @@ describe('an incomplete backup', () => {
     const [listed] = await listBackups(dir);
     expect(listed).toMatchObject({ id: m.id, status: 'incomplete', complete: false, createdAt: null, tables: [] });
     expect(listed!.bytes).toBeGreaterThan(0);
-    await expect(restoreBackup(t.db, { dir, id: m.id })).rejects.toMatchObject({ kind: 'refused', message: expect.stringMatching(/is incomplete/) });
+    await expect(restoreBackup(t.db, { dir, id: m.id })).rejects.toMatchObject({
+      kind: 'refused',
+      message: expect.stringMatching(/is incomplete/),
+    });
   });
 });
 
 describe('listBackups', () => {
   it('lists backups newest first, with what they hold, and marks unreadable manifests', async () => {
     const dir = ws.path('list');
-    const older = await createBackup(t.db, { dir, tables: ['orders', 'not_yet'], recordAbsent: true, label: 'older', mapping: 'm1', runId: '3', now: clock('2026-01-02T00:00:00Z') });
+    const older = await createBackup(t.db, {
+      dir,
+      tables: ['orders', 'not_yet'],
+      recordAbsent: true,
+      label: 'older',
+      mapping: 'm1',
+      runId: '3',
+      now: clock('2026-01-02T00:00:00Z'),
+    });
     const newer = await createBackup(t.db, { dir, tables: ['orders'], label: 'newer', now: clock('2026-03-04T00:00:00Z') });
     const broken = await createBackup(t.db, { dir, tables: ['orders'], now: clock('2025-05-05T00:00:00Z') });
     await writeFile(join(dir, broken.id, 'manifest.json'), '{"format": "something else"}');
@@ -129,8 +154,16 @@ describe('listBackups', () => {
     const list = await listBackups(dir);
     expect(list.map((b) => b.id)).toEqual([newer.id, older.id, broken.id]);
     expect(list[1]).toMatchObject({
-      status: 'complete', complete: true, label: 'older', mapping: 'm1', runId: '3', database: t.name,
-      createdAt: '2026-01-02T00:00:00.000Z', tables: ['orders', 'not_yet'], rows: 3, problem: null,
+      status: 'complete',
+      complete: true,
+      label: 'older',
+      mapping: 'm1',
+      runId: '3',
+      database: t.name,
+      createdAt: '2026-01-02T00:00:00.000Z',
+      tables: ['orders', 'not_yet'],
+      rows: 3,
+      problem: null,
     });
     expect(list[1]!.bytes).toBe(older.tables[0]!.files.reduce((n, f) => n + f.bytes, 0));
     expect(list[2]).toMatchObject({ status: 'unreadable', complete: false, problem: expect.stringMatching(/format is "something else"/) });
@@ -142,7 +175,8 @@ describe('a table that did not exist at backup time', () => {
   it('is refused unless asked to record it; recorded, it is dropped by restore if it exists by then, and reported absent if not', async () => {
     const dir = ws.path('absent');
     await expect(createBackup(t.db, { dir, tables: ['new_target', ' new_target'] })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringMatching(/has no table named "new_target", " new_target"; nothing was backed up/),
+      kind: 'refused',
+      message: expect.stringMatching(/has no table named "new_target", " new_target"; nothing was backed up/),
     });
     const m = await createBackup(t.db, { dir, tables: ['new_target'], recordAbsent: true });
     expect(m.tables).toEqual([expect.objectContaining({ name: 'new_target', exists: false, files: [] })]);

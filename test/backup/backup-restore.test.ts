@@ -10,7 +10,7 @@ import { tableChecksum } from '../../src/db/checksum.ts';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { leftoverTables, tableStates } from './table-state.ts';
 
-const STRICT = "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO";
+const STRICT = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
 const weird = 'we`ird tab le ✓';
 const long = `long_${'x'.repeat(55)}_end`; // 64 characters: no room for a suffix
 const tables = ['every_case', weird, long, 'my_isam', 'gen', 'ahead', 'parent', 'child', 'later'];
@@ -94,7 +94,7 @@ async function createFixture(db: TestDatabase['db']): Promise<void> {
   await db.execute('CREATE TABLE ahead (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB AUTO_INCREMENT=5000');
   await db.execute("INSERT INTO ahead (id, v) VALUES (1, 'one'), (2, 'two'), (3, 'three')");
   await db.execute('ALTER TABLE ahead AUTO_INCREMENT = 5000');
-  await db.execute("CREATE TRIGGER ahead_upper BEFORE INSERT ON ahead FOR EACH ROW SET NEW.v = UPPER(NEW.v)");
+  await db.execute('CREATE TRIGGER ahead_upper BEFORE INSERT ON ahead FOR EACH ROW SET NEW.v = UPPER(NEW.v)');
 
   await db.execute('CREATE TABLE parent (id INT NOT NULL PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB');
   await db.execute(`CREATE TABLE child (
@@ -140,8 +140,24 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     before = await tableStates(t.db, tables);
     expect(before.later).toBeNull();
     const progress: Array<{ table: string; rows: number; totalRows: number }> = [];
-    manifest = await createBackup(t.db, { dir, tables, recordAbsent: true, label: 'fidelity', mapping: 'test-mapping', runId: 7, gzip, onProgress: (p) => progress.push(p) });
-    expect(manifest).toMatchObject({ format: 'eventshift-backup', formatVersion: 3, label: 'fidelity', mapping: 'test-mapping', runId: '7', database: t.name });
+    manifest = await createBackup(t.db, {
+      dir,
+      tables,
+      recordAbsent: true,
+      label: 'fidelity',
+      mapping: 'test-mapping',
+      runId: 7,
+      gzip,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(manifest).toMatchObject({
+      format: 'eventshift-backup',
+      formatVersion: 3,
+      label: 'fidelity',
+      mapping: 'test-mapping',
+      runId: '7',
+      database: t.name,
+    });
     // A few rows: read on the caller's connection alone, not worth sharing the snapshot.
     expect(manifest.snapshot).toEqual({ connections: 1, shared: 'single' });
     expect(manifest.id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
@@ -151,15 +167,38 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     const byName = Object.fromEntries(manifest.tables.map((e) => [e.name, e]));
     expect(manifest.tables.map((e) => e.name)).toEqual(tables);
     expect(byName.later).toMatchObject({ exists: false, rows: 0, files: [], checksum: null });
-    expect(byName.every_case).toMatchObject({ exists: true, engine: 'InnoDB', transactional: true, rows: 7, autoIncrement: '1000', maxKey: '6', primaryKey: ['id'] });
+    expect(byName.every_case).toMatchObject({
+      exists: true,
+      engine: 'InnoDB',
+      transactional: true,
+      rows: 7,
+      autoIncrement: '1000',
+      maxKey: '6',
+      primaryKey: ['id'],
+    });
     expect(byName.my_isam).toMatchObject({ engine: 'MyISAM', transactional: false, rows: 3, autoIncrement: '4' });
-    expect(byName.ahead).toMatchObject({ autoIncrement: '5000', maxKey: '3', triggers: [expect.objectContaining({ name: 'ahead_upper' })] });
+    expect(byName.ahead).toMatchObject({
+      autoIncrement: '5000',
+      maxKey: '3',
+      triggers: [expect.objectContaining({ name: 'ahead_upper' })],
+    });
     expect(byName[long]).toMatchObject({ maxKey: '18446744073709551615' });
     expect(byName.child).toMatchObject({ foreignKeys: ['fk_child_parent'] });
     expect(byName.gen!.columns.map((c) => [c.name, c.generated, c.encoding])).toEqual([
-      ['id', false, 'text'], ['a', false, 'text'], ['b', true, null], ['c', true, null], ['d', false, 'text'],
+      ['id', false, 'text'],
+      ['a', false, 'text'],
+      ['b', true, null],
+      ['c', true, null],
+      ['d', false, 'text'],
     ]);
-    expect(byName.every_case!.columns.filter((c) => c.encoding === 'hex').map((c) => c.name)).toEqual(['blob_any', 'vb', 'bin4', 'bits', 'bit1', 'g']);
+    expect(byName.every_case!.columns.filter((c) => c.encoding === 'hex').map((c) => c.name)).toEqual([
+      'blob_any',
+      'vb',
+      'bin4',
+      'bits',
+      'bit1',
+      'g',
+    ]);
 
     // File names are safe and never carry the real (odd) names; the manifest does.
     const files = manifest.tables.flatMap((e) => e.files.map((f) => f.name));
@@ -170,7 +209,8 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
 
     // Progress: each table reports 0 and its total.
     expect(progress.filter((p) => p.table === 'every_case')).toEqual([
-      { table: 'every_case', rows: 0, totalRows: 7 }, { table: 'every_case', rows: 7, totalRows: 7 },
+      { table: 'every_case', rows: 0, totalRows: 7 },
+      { table: 'every_case', rows: 7, totalRows: 7 },
     ]);
   });
 
@@ -180,7 +220,11 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     const raw = await readFile(join(dir, manifest.id, file.name));
     const text = gzip ? gunzipSync(raw) : raw;
     expect(text.toString('latin1')).toBe("1,'a`b',0A\n2,NULL,\\N\n3,'',\n");
-    const lines = text.toString('latin1').split('\n').slice(0, -1).map((l) => decodeStoredLine(Buffer.from(l, 'latin1')));
+    const lines = text
+      .toString('latin1')
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => decodeStoredLine(Buffer.from(l, 'latin1')));
     expect(lines).toEqual([
       [Buffer.from('1'), Buffer.from('a`b'), Buffer.from('0A')],
       [Buffer.from('2'), null, null],
@@ -193,15 +237,23 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
   it('restores every table byte for byte, with its definition, AUTO_INCREMENT and triggers', async () => {
     await mutate(t.db);
     expect(await tableStates(t.db, tables)).not.toEqual(before);
-    const sessionSql = 'SELECT @@SESSION.sql_mode AS mode, @@SESSION.foreign_key_checks AS fk, @@SESSION.unique_checks AS uc, @@SESSION.time_zone AS tz';
+    const sessionSql =
+      'SELECT @@SESSION.sql_mode AS mode, @@SESSION.foreign_key_checks AS fk, @@SESSION.unique_checks AS uc, @@SESSION.time_zone AS tz';
     const sessionBefore = await t.db.query(sessionSql);
     const progress: string[] = [];
     const log: string[] = [];
-    const result = await restoreBackup(t.db, { dir, id: manifest.id, onProgress: (p) => progress.push(`${p.table}:${p.rows}/${p.totalRows}`), log: (l) => log.push(l) });
+    const result = await restoreBackup(t.db, {
+      dir,
+      id: manifest.id,
+      onProgress: (p) => progress.push(`${p.table}:${p.rows}/${p.totalRows}`),
+      log: (l) => log.push(l),
+    });
 
     expect(await tableStates(t.db, tables)).toEqual(before);
     expect(await leftoverTables(t.db)).toEqual([]);
-    const actions = Object.fromEntries(result.tables.map((r) => [r.name, [r.action, r.method, r.rows, r.checksumVerified, r.definitionMatches]]));
+    const actions = Object.fromEntries(
+      result.tables.map((r) => [r.name, [r.action, r.method, r.rows, r.checksumVerified, r.definitionMatches]]),
+    );
     expect(actions).toEqual({
       every_case: ['restored', 'swap', 7, true, true],
       [weird]: ['restored', 'swap', 3, true, true],
@@ -241,11 +293,17 @@ describe('engine-specific types and tables', () => {
     const names = ['maria_types', 'aria_no_key'];
     const before = await tableStates(t.db, names);
     const manifest = await createBackup(t.db, { dir, tables: names });
-    expect(manifest.tables.map((e) => [e.engine, e.transactional, e.maxKey])).toEqual([['InnoDB', true, '2'], ['Aria', false, null]]);
+    expect(manifest.tables.map((e) => [e.engine, e.transactional, e.maxKey])).toEqual([
+      ['InnoDB', true, '2'],
+      ['Aria', false, null],
+    ]);
     await t.db.execute('DELETE FROM maria_types');
     await t.db.execute('DELETE FROM aria_no_key WHERE a IS NULL');
     const result = await restoreBackup(t.db, { dir, id: manifest.id });
-    expect(result.tables.map((r) => [r.name, r.rows, r.loadWarnings])).toEqual([['maria_types', 2, 0], ['aria_no_key', 3, 0]]);
+    expect(result.tables.map((r) => [r.name, r.rows, r.loadWarnings])).toEqual([
+      ['maria_types', 2, 0],
+      ['aria_no_key', 3, 0],
+    ]);
     expect(await tableStates(t.db, names)).toEqual(before);
   });
 });
@@ -260,14 +318,16 @@ describe('restore of part of a backup', () => {
     expect(await t.db.query('SELECT COUNT(*) AS n FROM gen')).toEqual([{ n: '2' }]);
     expect(await t.db.query('SELECT COUNT(*) AS n FROM ahead')).toEqual([{ n: '2' }]);
     await expect(restoreBackup(t.db, { dir, id: manifest.id, tables: ['nope'] })).rejects.toMatchObject({
-      kind: 'usage', message: expect.stringMatching(/holds no table named nope; it holds: gen, ahead/),
+      kind: 'usage',
+      message: expect.stringMatching(/holds no table named nope; it holds: gen, ahead/),
     });
   });
 
   it('refuses to back up a view, and names it', async () => {
     await t.db.execute('CREATE VIEW some_view AS SELECT 1 AS one');
     await expect(createBackup(t.db, { dir, tables: ['gen', 'some_view'] })).rejects.toMatchObject({
-      kind: 'usage', message: expect.stringMatching(/at table some_view.*is a view, not a table/),
+      kind: 'usage',
+      message: expect.stringMatching(/at table some_view.*is a view, not a table/),
     });
     const leftovers = (await readdir(dir)).filter((n) => !n.startsWith('.'));
     const complete = await Promise.all(leftovers.map((n) => readdir(join(dir, n)).then((f) => f.includes('manifest.json'))));
@@ -288,7 +348,10 @@ describe('checksum recipes', () => {
     await writeFile(path, JSON.stringify(old, null, 2));
     await t.db.execute('DELETE FROM every_case WHERE id = 2');
     const result = await restoreBackup(t.db, { dir, id: manifest.id });
-    expect(result.tables.map((r) => [r.name, r.checksumVerified])).toEqual([['every_case', true], ['gen', true]]);
+    expect(result.tables.map((r) => [r.name, r.checksumVerified])).toEqual([
+      ['every_case', true],
+      ['gen', true],
+    ]);
     expect((await readManifest(dir, manifest.id)).tables[0]!.checksum).not.toHaveProperty('recipe');
   });
 
@@ -298,9 +361,13 @@ describe('checksum recipes', () => {
     const edited = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
     edited.tables[0]!.checksum!.recipe = 'crc32c';
     await writeFile(path, JSON.stringify(edited, null, 2));
-    const olderServer = { ...t.db, capabilities: { ...t.db.capabilities, checksumRecipe: 'md5' as const, checksumRecipes: ['md5' as const] } };
+    const olderServer = {
+      ...t.db,
+      capabilities: { ...t.db.capabilities, checksumRecipe: 'md5' as const, checksumRecipes: ['md5' as const] },
+    };
     await expect(restoreBackup(olderServer, { dir, id: manifest.id })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringMatching(/with the crc32c recipe, which this server .* cannot compute.*nothing was changed/),
+      kind: 'refused',
+      message: expect.stringMatching(/with the crc32c recipe, which this server .* cannot compute.*nothing was changed/),
     });
     edited.tables[0]!.checksum!.recipe = 'sha9' as never;
     await writeFile(path, JSON.stringify(edited, null, 2));

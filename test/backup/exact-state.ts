@@ -29,7 +29,11 @@ function periodColumns(create: string): [string, string] {
 export async function rawTrigger(db: Db, name: string): Promise<string[]> {
   await db.execute('SET SESSION character_set_results = NULL');
   try {
-    const [rows] = await db.raw.query({ sql: `SHOW CREATE TRIGGER ${quoteId(name)}`, rowsAsArray: true, typeCast: (field) => field.buffer() });
+    const [rows] = await db.raw.query({
+      sql: `SHOW CREATE TRIGGER ${quoteId(name)}`,
+      rowsAsArray: true,
+      typeCast: (field) => field.buffer(),
+    });
     const [row] = rows as Array<Array<Buffer | null>>;
     return (row ?? []).map((value) => (value === null ? 'NULL' : value.toString('hex')));
   } finally {
@@ -39,15 +43,20 @@ export async function rawTrigger(db: Db, name: string): Promise<string[]> {
 
 export async function exactState(db: Db, table: string): Promise<ExactState | null> {
   const [info] = await db.query<{ TABLE_TYPE: string; AUTO_INCREMENT: string | number | null }>(
-    'SELECT TABLE_TYPE, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.database, table]);
+    'SELECT TABLE_TYPE, AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [db.database, table],
+  );
   if (!info) return null;
   const [created] = await db.query<Record<string, string>>(`SHOW CREATE TABLE ${quoteId(table)}`);
   const create = created!['Create Table']!;
-  const sequence = info.TABLE_TYPE === 'SEQUENCE'
-    ? (await db.query<Record<string, string>>(`SHOW CREATE SEQUENCE ${quoteId(table)}`))[0]!['Create Table']! : null;
+  const sequence =
+    info.TABLE_TYPE === 'SEQUENCE'
+      ? (await db.query<Record<string, string>>(`SHOW CREATE SEQUENCE ${quoteId(table)}`))[0]!['Create Table']!
+      : null;
   const columns = await db.query<{ COLUMN_NAME: string; DATA_TYPE: string }>(
     'SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
-    [db.database, table]);
+    [db.database, table],
+  );
   const values = columns.map((c) => exactValue(c.COLUMN_NAME, c.DATA_TYPE.toLowerCase()));
   let from = quoteId(table);
   if (info.TABLE_TYPE === 'SYSTEM VERSIONED') {
@@ -59,7 +68,9 @@ export async function exactState(db: Db, table: string): Promise<ExactState | nu
   const [checksum] = await db.query<{ Checksum: string | number | null }>(`CHECKSUM TABLE ${quoteId(table)} EXTENDED`);
   const triggers = await db.query<{ TRIGGER_NAME: string }>(
     `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
-      ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`, [db.database, table]);
+      ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
+    [db.database, table],
+  );
   return {
     kind: info.TABLE_TYPE,
     create,
@@ -74,6 +85,8 @@ export async function exactState(db: Db, table: string): Promise<ExactState | nu
 /** Every table, sequence and system-versioned table of the database (views excluded), by name. */
 export async function allTables(db: Db): Promise<string[]> {
   const rows = await db.query<{ TABLE_NAME: string }>(
-    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME", [db.database]);
+    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'VIEW' ORDER BY TABLE_NAME",
+    [db.database],
+  );
   return rows.map((r) => r.TABLE_NAME);
 }

@@ -34,27 +34,38 @@ async function roundTrip(t: TestDatabase, tables: string[]): Promise<BackupManif
 }
 
 describe('values a text form cannot tell apart', () => {
-  it('gives back an ENUM error value (index 0) as such, not as the member \'\' (mysql-test main/type_enum.test)', async () => {
+  it("gives back an ENUM error value (index 0) as such, not as the member '' (mysql-test main/type_enum.test)", async () => {
     const t = await ws.database('enum_index');
     // Non-strict, as legacy applications wrote: a value that is no member is stored as the error value.
-    await runSqlScript(serverUrl, t.name, `SET sql_mode = '';
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `SET sql_mode = '';
       CREATE TABLE t1 (id INT PRIMARY KEY, e ENUM('', 'a', 'b'), s SET('', 'x', 'y'), n ENUM('1', '2', '0'));
-      INSERT INTO t1 VALUES (1, '', '', '1'), (2, 'nope', 'x,y', '2'), (3, 'a', 'nope', 3), (4, NULL, NULL, '0'), (5, 3, 7, 1);`);
+      INSERT INTO t1 VALUES (1, '', '', '1'), (2, 'nope', 'x,y', '2'), (3, 'a', 'nope', 3), (4, NULL, NULL, '0'), (5, 3, 7, 1);`,
+    );
     const before = await states(t, ['t1']);
-    expect(await t.db.query('SELECT id, e + 0 AS e FROM t1 WHERE id <= 2 ORDER BY id')).toEqual([{ id: 1, e: 1 }, { id: 2, e: 0 }]);
+    expect(await t.db.query('SELECT id, e + 0 AS e FROM t1 WHERE id <= 2 ORDER BY id')).toEqual([
+      { id: 1, e: 1 },
+      { id: 2, e: 0 },
+    ]);
     const manifest = await roundTrip(t, ['t1']);
     expect(manifest.tables[0]!.columns.map((c) => c.encoding)).toEqual(['text', 'index', 'index', 'index']);
     expect(await states(t, ['t1'])).toEqual(before);
   });
 });
 
-describe('rows the table\'s own constraints would refuse today', () => {
+describe("rows the table's own constraints would refuse today", () => {
   it('gives back rows that predate a CHECK constraint they violate (mysql-test main/check_constraint.test)', async () => {
     const t = await ws.database('check_violating');
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE t1 (a INT, b INT);
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE t1 (a INT, b INT);
       INSERT INTO t1 VALUES (1, 2), (-1, 0), (3, 1);
       SET SESSION check_constraint_checks = 0;
-      ALTER TABLE t1 ADD CONSTRAINT a_positive CHECK (a > 0), ADD CONSTRAINT b_gt_a CHECK (b > a);`);
+      ALTER TABLE t1 ADD CONSTRAINT a_positive CHECK (a > 0), ADD CONSTRAINT b_gt_a CHECK (b > a);`,
+    );
     const before = await states(t, ['t1']);
     await roundTrip(t, ['t1']);
     expect(await states(t, ['t1'])).toEqual(before);
@@ -66,25 +77,38 @@ describe('rows the table\'s own constraints would refuse today', () => {
 describe('tables whose rows are not simply theirs', () => {
   it('restores a MERGE table by its definition, never writing into its base tables (mysqldump.test Bug#25993)', async () => {
     const t = await ws.database('merge');
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE m1 (id SMALLINT) ENGINE=MyISAM;
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE m1 (id SMALLINT) ENGINE=MyISAM;
       CREATE TABLE m2 (id SMALLINT) ENGINE=MyISAM;
       CREATE TABLE merged (id SMALLINT) ENGINE=MERGE UNION=(m1, m2) INSERT_METHOD=FIRST;
       INSERT INTO m1 VALUES (1), (2);
       INSERT INTO m2 VALUES (3);
-      INSERT INTO merged VALUES (5), (6);`);
+      INSERT INTO merged VALUES (5), (6);`,
+    );
     const before = await states(t, ['merged', 'm1', 'm2']);
     // Only the MERGE table: its base tables stay in place, live, while it is restored.
     const manifest = await roundTrip(t, ['merged']);
-    expect(manifest.tables[0]).toMatchObject({ kind: 'definition-only', rows: 0, checksum: null, files: [expect.objectContaining({ kind: 'schema' })] });
+    expect(manifest.tables[0]).toMatchObject({
+      kind: 'definition-only',
+      rows: 0,
+      checksum: null,
+      files: [expect.objectContaining({ kind: 'schema' })],
+    });
     expect(await states(t, ['merged', 'm1', 'm2'])).toEqual(before);
     expect(await t.db.query('SELECT COUNT(*) AS n FROM m1')).toEqual([{ n: '4' }]);
   });
 
   it('never loads rows into a MERGE table from a version 2 backup either, which kept them as its own', async () => {
     const t = await ws.database('merge_v2');
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE m1 (id SMALLINT) ENGINE=MyISAM;
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE m1 (id SMALLINT) ENGINE=MyISAM;
       CREATE TABLE merged (id SMALLINT) ENGINE=MERGE UNION=(m1) INSERT_METHOD=LAST;
-      INSERT INTO merged VALUES (5), (6);`);
+      INSERT INTO merged VALUES (5), (6);`,
+    );
     const manifest = await createBackup(t.db, { dir: ws.path('b'), tables: ['merged', 'm1'] });
     // Version 2 wrote a MERGE table like any other: its rows file held the rows of its base table.
     const folder = join(ws.path('b'), manifest.id);
@@ -92,9 +116,16 @@ describe('tables whose rows are not simply theirs', () => {
     const baseRows = base.files.find((f) => f.kind === 'rows')!;
     await copyFile(join(folder, baseRows.name), join(folder, `merged-${baseRows.name}`));
     const v2 = {
-      ...manifest, formatVersion: 2,
+      ...manifest,
+      formatVersion: 2,
       tables: [
-        { ...manifest.tables[0]!, kind: undefined, rows: base.rows, checksum: base.checksum, files: [...manifest.tables[0]!.files, { ...baseRows, name: `merged-${baseRows.name}` }] },
+        {
+          ...manifest.tables[0]!,
+          kind: undefined,
+          rows: base.rows,
+          checksum: base.checksum,
+          files: [...manifest.tables[0]!.files, { ...baseRows, name: `merged-${baseRows.name}` }],
+        },
         { ...base, kind: undefined },
       ],
     };
@@ -102,17 +133,24 @@ describe('tables whose rows are not simply theirs', () => {
     const before = await states(t, ['merged', 'm1']);
     await t.db.execute('DROP TABLE merged');
     const result = await restoreBackup(t.db, { dir: ws.path('b'), id: manifest.id });
-    expect(result.tables.map((r) => [r.name, r.action, r.checksumVerified])).toEqual([['merged', 'restored', false], ['m1', 'restored', true]]);
+    expect(result.tables.map((r) => [r.name, r.action, r.checksumVerified])).toEqual([
+      ['merged', 'restored', false],
+      ['m1', 'restored', true],
+    ]);
     expect(await states(t, ['merged', 'm1'])).toEqual(before);
   });
 
   it('gives a sequence back its state, so it goes on where it was (mysqldump.test MDEV-21786, MDEV-20070)', async () => {
     const t = await ws.database('sequence');
-    await runSqlScript(serverUrl, t.name, `CREATE SEQUENCE s_cycle START WITH 10 MINVALUE 10 MAXVALUE 12 INCREMENT BY 1 NOCACHE CYCLE;
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE SEQUENCE s_cycle START WITH 10 MINVALUE 10 MAXVALUE 12 INCREMENT BY 1 NOCACHE CYCLE;
       SELECT NEXTVAL(s_cycle), NEXTVAL(s_cycle), NEXTVAL(s_cycle), NEXTVAL(s_cycle) INTO @a, @b, @c, @d;
       CREATE SEQUENCE s_ids INCREMENT 5 START WITH 1 CACHE 10;
       CREATE TABLE uses_seq (i INTEGER DEFAULT NEXTVAL(s_ids), j INTEGER, k INTEGER DEFAULT (NEXTVAL(s_ids) + 1000));
-      INSERT INTO uses_seq (j) VALUES (1), (2);`);
+      INSERT INTO uses_seq (j) VALUES (1), (2);`,
+    );
     const tables = ['s_cycle', 's_ids', 'uses_seq'];
     const before = await states(t, tables);
     // s_cycle went 10, 11, 12 and round to 10: its next value is 11, in its second cycle.
@@ -130,7 +168,10 @@ describe('tables whose rows are not simply theirs', () => {
 describe('system-versioned tables', () => {
   it('come back with their history (versioning/mysqldump.test MDEV-16355; MyISAM partitioned by SYSTEM_TIME)', async () => {
     const t = await ws.database('versioned');
-    await runSqlScript(serverUrl, t.name, `SET time_zone = '+00:00';
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `SET time_zone = '+00:00';
       CREATE TABLE t1 (x INT) WITH SYSTEM VERSIONING;
       SET timestamp = UNIX_TIMESTAMP('1990-01-01 00:00');
       INSERT t1 (x) VALUES (1), (2), (3);
@@ -143,27 +184,58 @@ describe('system-versioned tables', () => {
         PARTITION BY SYSTEM_TIME (PARTITION p_hist HISTORY, PARTITION p_cur CURRENT);
       INSERT INTO sv_partition VALUES (1, 'a'), (2, 'b'), (3, 'c');
       DELETE FROM sv_partition WHERE a = 2;
-      UPDATE sv_partition SET note = 'c2' WHERE a = 3;`);
+      UPDATE sv_partition SET note = 'c2' WHERE a = 3;`,
+    );
     const tables = ['t1', 'sv_partition'];
     const asOf = "SELECT x FROM t1 FOR SYSTEM_TIME AS OF TIMESTAMP '1990-09-01 00:00:00' ORDER BY x";
-    const history = 'SELECT PARTITION_NAME AS p, TABLE_ROWS AS n FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY p';
-    const before = { states: await states(t, tables), asOf: await t.db.query(asOf), partitions: await t.db.query(history, [t.name, 'sv_partition']) };
+    const history =
+      'SELECT PARTITION_NAME AS p, TABLE_ROWS AS n FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY p';
+    const before = {
+      states: await states(t, tables),
+      asOf: await t.db.query(asOf),
+      partitions: await t.db.query(history, [t.name, 'sv_partition']),
+    };
     expect(before.asOf).toEqual([{ x: 2 }, { x: 3 }]);
     const manifest = await roundTrip(t, tables);
     expect(manifest.tables.map((e) => [e.kind, e.rows, e.columns.filter((c) => c.systemTime).map((c) => [c.name, c.systemTime])])).toEqual([
-      ['system-versioned', 3, [['ROW_START', 'start'], ['ROW_END', 'end']]],
-      ['system-versioned', 4, [['ROW_START', 'start'], ['ROW_END', 'end']]],
+      [
+        'system-versioned',
+        3,
+        [
+          ['ROW_START', 'start'],
+          ['ROW_END', 'end'],
+        ],
+      ],
+      [
+        'system-versioned',
+        4,
+        [
+          ['ROW_START', 'start'],
+          ['ROW_END', 'end'],
+        ],
+      ],
     ]);
-    expect({ states: await states(t, tables), asOf: await t.db.query(asOf), partitions: await t.db.query(history, [t.name, 'sv_partition']) }).toEqual(before);
+    expect({
+      states: await states(t, tables),
+      asOf: await t.db.query(asOf),
+      partitions: await t.db.query(history, [t.name, 'sv_partition']),
+    }).toEqual(before);
   });
 
   it('refuses, at backup time, a table versioned by transaction id, saying why (versioning suite, SYS_DATATYPE bigint)', async () => {
     const t = await ws.database('versioned_trx');
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE t1 (x INT UNSIGNED, sys_start BIGINT UNSIGNED AS ROW START INVISIBLE,
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE t1 (x INT UNSIGNED, sys_start BIGINT UNSIGNED AS ROW START INVISIBLE,
         sys_end BIGINT UNSIGNED AS ROW END INVISIBLE, PERIOD FOR SYSTEM_TIME (sys_start, sys_end)) ENGINE=InnoDB WITH SYSTEM VERSIONING;
-      INSERT INTO t1 (x) VALUES (3);`);
+      INSERT INTO t1 (x) VALUES (3);`,
+    );
     await expect(createBackup(t.db, { dir: ws.path('b'), tables: ['t1'] })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringMatching(/at table t1.*system-versioned by transaction id .*sys_start.*bigint\(20\) unsigned.*does not back it up/),
+      kind: 'refused',
+      message: expect.stringMatching(
+        /at table t1.*system-versioned by transaction id .*sys_start.*bigint\(20\) unsigned.*does not back it up/,
+      ),
     });
   });
 });
@@ -172,7 +244,10 @@ describe("mydumper's test database (test/mydumper_testing_db_template.sql)", () 
   it('comes back identical: prefix indexes, a foreign key, a trigger with another DEFINER, a name ending in a dot', async () => {
     const t = await ws.database('mydumper_template');
     // uuid() and rand() replaced by values fixed in advance, so the copies compare.
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE \`mydumper_aipk_uuid_.\` (id int primary key auto_increment, val varchar(36));
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE \`mydumper_aipk_uuid_.\` (id int primary key auto_increment, val varchar(36));
       INSERT INTO \`mydumper_aipk_uuid_.\` (val) VALUES ('0f2c7e3a-1b2c-11ee-be56-0242ac120009');
       CREATE TABLE \`perftest\` (
         \`id\` int(11) NOT NULL AUTO_INCREMENT, \`val\` varchar(108) DEFAULT NULL,
@@ -192,7 +267,8 @@ describe("mydumper's test database (test/mydumper_testing_db_template.sql)", () 
       CREATE VIEW v AS SELECT qty, price, qty*price AS value FROM t;
       DELIMITER ;;
       CREATE DEFINER=\`root\`@\`localhost\` TRIGGER perftest_trigger  AFTER    UPDATE ON perftest    FOR EACH ROW      INSERT INTO perftest_2 VALUES (old.id,old.val) ;;
-      DELIMITER ;`);
+      DELIMITER ;`,
+    );
     const tables = ['mydumper_aipk_uuid_.', 'perftest', 'perftest_2', 'pertest_child', 't'];
     const before = await states(t, tables);
     await roundTrip(t, tables);
@@ -208,12 +284,16 @@ describe("mydumper's test database (test/mydumper_testing_db_template.sql)", () 
 describe('rows too long for their checksum fingerprint', () => {
   it('are verified by sums of their values, which the fingerprint would take for NULL (mysql-test main/type_blob.test, packet.test)', async () => {
     const t = await ws.database('long_rows');
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE huge_blob (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB;
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE huge_blob (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB;
       INSERT INTO huge_blob VALUES (1, REPEAT(0x00FF5C27220A0D1A, 2000000)), (2, 0x00);
       CREATE TABLE lost (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB;
       INSERT INTO lost VALUES (1, NULL), (2, 0x00);
       CREATE TABLE small (id INT PRIMARY KEY, b BLOB);
-      INSERT INTO small VALUES (1, 0x01);`);
+      INSERT INTO small VALUES (1, 0x01);`,
+    );
     const manifest = await createBackup(t.db, { dir: ws.path('b'), tables: ['huge_blob', 'small'] });
     const [huge, small] = manifest.tables;
     expect(small!.valueSums).toBeUndefined();
@@ -235,7 +315,8 @@ describe('rows too long for their checksum fingerprint', () => {
     await writeFile(path, JSON.stringify(edited, null, 2));
     await t.db.execute('DELETE FROM huge_blob WHERE id = 2');
     await expect(restoreBackup(t.db, { dir: ws.path('b'), id: manifest.id, tables: ['huge_blob'] })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringMatching(/do not match the backup's sums of the values of b .*nothing was changed/),
+      kind: 'refused',
+      message: expect.stringMatching(/do not match the backup's sums of the values of b .*nothing was changed/),
     });
     expect(await t.db.query('SELECT id FROM huge_blob')).toEqual([{ id: 1 }]);
   });

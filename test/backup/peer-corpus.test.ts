@@ -39,10 +39,16 @@ it('gives back every table of the peer corpus identical after backup, drop and r
   const result = await restoreBackup(t.db, { dir: ws.path('backups'), id: manifest.id });
   // Every table comes back, its rows verified by their checksum, but the MERGE table: its rows are its base table's.
   const kinds = new Map(manifest.tables.map((e) => [e.name, e.kind]));
-  expect(result.tables.filter((r) => r.action !== 'restored' || r.checksumVerified !== (kinds.get(r.name) !== 'definition-only'))).toEqual([]);
+  expect(result.tables.filter((r) => r.action !== 'restored' || r.checksumVerified !== (kinds.get(r.name) !== 'definition-only'))).toEqual(
+    [],
+  );
   expect([...kinds].filter(([, kind]) => kind !== 'table').sort()).toEqual([
-    ['md_merge', 'definition-only'], ['md_seq_s1', 'sequence'], ['md_seq_t_i', 'sequence'], ['seq_full', 'sequence'],
-    ['sv_explicit', 'system-versioned'], ['sv_history', 'system-versioned'],
+    ['md_merge', 'definition-only'],
+    ['md_seq_s1', 'sequence'],
+    ['md_seq_t_i', 'sequence'],
+    ['seq_full', 'sequence'],
+    ['sv_explicit', 'system-versioned'],
+    ['sv_history', 'system-versioned'],
   ]);
 
   const after = await states(tables);

@@ -20,12 +20,19 @@ describe('foreign key clauses', () => {
   it('are parsed as SHOW CREATE TABLE writes them, and re-pointed at another table with nothing else changed', () => {
     const clause = 'CONSTRAINT `fk_a``b` FOREIGN KEY (`x`, `y z`) REFERENCES `OLD rental` (`id`, `k`) ON DELETE SET NULL ON UPDATE CASCADE';
     expect(parseForeignKey(clause)).toMatchObject({
-      name: 'fk_a`b', columns: ['x', 'y z'], referencedSchema: null, referencedTable: 'OLD rental', referencedColumns: ['id', 'k'],
+      name: 'fk_a`b',
+      columns: ['x', 'y z'],
+      referencedSchema: null,
+      referencedTable: 'OLD rental',
+      referencedColumns: ['id', 'k'],
     });
     expect(withReferencedTable(clause, 'rental')).toBe(clause.replace('`OLD rental`', '`rental`'));
-    expect(parseForeignKey('CONSTRAINT `f` FOREIGN KEY (`a`) REFERENCES `other db`.`t` (`b`)'))
-      .toMatchObject({ referencedSchema: 'other db', referencedTable: 't' });
-    const create = 'CREATE TABLE `c` (\n  `a` int(11) DEFAULT NULL,\n  KEY `a` (`a`),\n' +
+    expect(parseForeignKey('CONSTRAINT `f` FOREIGN KEY (`a`) REFERENCES `other db`.`t` (`b`)')).toMatchObject({
+      referencedSchema: 'other db',
+      referencedTable: 't',
+    });
+    const create =
+      'CREATE TABLE `c` (\n  `a` int(11) DEFAULT NULL,\n  KEY `a` (`a`),\n' +
       '  CONSTRAINT `c_ibfk_1` FOREIGN KEY (`a`) REFERENCES `p` (`id`)\n) ENGINE=InnoDB';
     expect(foreignKeysOfStatement(create).map((f) => f.clause)).toEqual(['CONSTRAINT `c_ibfk_1` FOREIGN KEY (`a`) REFERENCES `p` (`id`)']);
   });
@@ -42,13 +49,17 @@ describe('restoring some of Sakila', () => {
     const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['rental', 'customer', 'rental_event'], recordAbsent: true });
     await t.db.execute('RENAME TABLE rental TO `OLD rental`');
     await t.db.execute("UPDATE customer SET email = 'changed' WHERE customer_id < 10");
-    await t.db.execute('CREATE TABLE rental_event (id INT PRIMARY KEY, rental_id INT, ' +
-      'CONSTRAINT fk_event_rental FOREIGN KEY (rental_id) REFERENCES `OLD rental` (rental_id))');
+    await t.db.execute(
+      'CREATE TABLE rental_event (id INT PRIMARY KEY, rental_id INT, ' +
+        'CONSTRAINT fk_event_rental FOREIGN KEY (rental_id) REFERENCES `OLD rental` (rental_id))',
+    );
     const result = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id, retire: [{ table: 'OLD rental', standsFor: 'rental' }] });
     expect(result.retired).toEqual(['OLD rental']);
     expect(result.repointed).toEqual(['payment.fk_payment_customer', 'payment.fk_payment_rental']);
     expect(result.tables.map((r) => [r.name, r.action, r.definitionMatches])).toEqual([
-      ['rental', 'restored', true], ['customer', 'restored', true], ['rental_event', 'dropped', null],
+      ['rental', 'restored', true],
+      ['customer', 'restored', true],
+      ['rental_event', 'dropped', null],
     ]);
     expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
     expect(await leftoverTables(t.db)).toEqual([]);
@@ -61,8 +72,12 @@ describe('restoring some of Sakila', () => {
     const renamed = await snapshot(t.db);
     await expect(restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).rejects.toMatchObject({
       kind: 'refused',
-      message: expect.stringMatching(new RegExp('^Table rental of backup \\S+ has a foreign key named fk_rental_\\w+, ' +
-        'and table OLD rental now holds that name .*nothing was changed\\. Drop or rename table OLD rental')),
+      message: expect.stringMatching(
+        new RegExp(
+          '^Table rental of backup \\S+ has a foreign key named fk_rental_\\w+, ' +
+            'and table OLD rental now holds that name .*nothing was changed\\. Drop or rename table OLD rental',
+        ),
+      ),
     });
     expect(snapshotDifferences(renamed, await snapshot(t.db))).toEqual([]);
     expect(await leftoverTables(t.db)).toEqual([]);
@@ -72,22 +87,31 @@ describe('restoring some of Sakila', () => {
   it('refuses, changing nothing, rows that the foreign keys it adds without checking would leave orphaned, both ways', async () => {
     const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['rental'] });
     // A rental made since the backup, and a payment for it: restoring rental would orphan the payment.
-    await t.db.execute('INSERT INTO rental (rental_id, rental_date, inventory_id, customer_id, staff_id) ' +
-      "VALUES (20000, '2026-01-01', 1, 1, 1)");
-    await t.db.execute('INSERT INTO payment (payment_id, customer_id, staff_id, rental_id, amount, payment_date) ' +
-      "VALUES (20000, 1, 1, 20000, 2.99, '2026-01-01')");
+    await t.db.execute(
+      'INSERT INTO rental (rental_id, rental_date, inventory_id, customer_id, staff_id) ' + "VALUES (20000, '2026-01-01', 1, 1, 1)",
+    );
+    await t.db.execute(
+      'INSERT INTO payment (payment_id, customer_id, staff_id, rental_id, amount, payment_date) ' +
+        "VALUES (20000, 1, 1, 20000, 2.99, '2026-01-01')",
+    );
     // And an inventory row that existed at backup time is gone: restored rentals of it would reference nothing.
     await t.db.execute('SET SESSION foreign_key_checks = 0');
     await t.db.execute('DELETE FROM inventory WHERE inventory_id = 1');
     await t.db.execute('SET SESSION foreign_key_checks = 1');
     const before = await snapshot(t.db);
-    const error = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id })
-      .then(() => null, (e: unknown) => e as Error & { kind: string });
+    const error = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id }).then(
+      () => null,
+      (e: unknown) => e as Error & { kind: string },
+    );
     expect(error?.kind).toBe('refused');
-    expect(error?.message).toMatch(new RegExp('^Restoring backup \\S+ would break foreign keys: ' +
-      '\\d+ row\\(s\\) of rental would reference no row of inventory \\(foreign key fk_rental_inventory; e\\.g\\. inventory_id=1\\); ' +
-      '1 row\\(s\\) of payment would reference ' +
-      'no row of rental \\(foreign key fk_payment_rental; e\\.g\\. rental_id=20000\\)\\. Nothing was changed\\.'));
+    expect(error?.message).toMatch(
+      new RegExp(
+        '^Restoring backup \\S+ would break foreign keys: ' +
+          '\\d+ row\\(s\\) of rental would reference no row of inventory \\(foreign key fk_rental_inventory; e\\.g\\. inventory_id=1\\); ' +
+          '1 row\\(s\\) of payment would reference ' +
+          'no row of rental \\(foreign key fk_payment_rental; e\\.g\\. rental_id=20000\\)\\. Nothing was changed\\.',
+      ),
+    );
     expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
     expect(await leftoverTables(t.db)).toEqual([]);
   }, 60_000);
@@ -95,8 +119,10 @@ describe('restoring some of Sakila', () => {
   it('refuses, changing nothing, to drop a table that a table it leaves has a foreign key to', async () => {
     const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['actor', 'later'], recordAbsent: true });
     await t.db.execute('CREATE TABLE later (id INT PRIMARY KEY)');
-    await t.db.execute('CREATE TABLE keeper (id INT PRIMARY KEY, later_id INT, ' +
-      'CONSTRAINT fk_keeper_later FOREIGN KEY (later_id) REFERENCES later (id))');
+    await t.db.execute(
+      'CREATE TABLE keeper (id INT PRIMARY KEY, later_id INT, ' +
+        'CONSTRAINT fk_keeper_later FOREIGN KEY (later_id) REFERENCES later (id))',
+    );
     await expect(restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).rejects.toMatchObject({
       kind: 'refused',
       message: expect.stringMatching(/^Table keeper has a foreign key fk_keeper_later that references later, which did not exist when/),

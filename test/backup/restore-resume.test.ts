@@ -48,7 +48,8 @@ describe('a restore that fails part-way', () => {
     await t.db.execute('RENAME TABLE a TO a_real');
     await t.db.execute('CREATE VIEW a AS SELECT * FROM a_real');
     await expect(restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringContaining('would replace a, which is now a view, not a table; nothing was changed'),
+      kind: 'refused',
+      message: expect.stringContaining('would replace a, which is now a view, not a table; nothing was changed'),
     });
     expect(await unfinishedRestores(t.db)).toEqual([]);
     expect(await leftoverTables(t.db)).toEqual([]);
@@ -61,8 +62,9 @@ describe('a restore that fails part-way', () => {
     );
     // A trigger created while the database's default collation was another (its variables take that one).
     await t.db.execute(`ALTER DATABASE \`${t.name}\` COLLATE utf8mb4_bin`);
-    await t.db.execute('CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW ' +
-      "BEGIN DECLARE w VARCHAR(10) DEFAULT 'x'; SET NEW.v = UPPER(NEW.v); END");
+    await t.db.execute(
+      'CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW ' + "BEGIN DECLARE w VARCHAR(10) DEFAULT 'x'; SET NEW.v = UPPER(NEW.v); END",
+    );
     await t.db.execute(`ALTER DATABASE \`${t.name}\` COLLATE ${original}`);
     const before = await snapshot(t.db);
     const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
@@ -76,8 +78,10 @@ describe('a restore that fails part-way', () => {
     const log: string[] = [];
     const result = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id, log: (line) => log.push(line) });
     expect(result.resumed).toBe(true);
-    expect(log).toContain(`Put the database's default collation back to ${original} ` +
-      '(it was latin1_swedish_ci: a restore was interrupted while recreating a trigger).');
+    expect(log).toContain(
+      `Put the database's default collation back to ${original} ` +
+        '(it was latin1_swedish_ci: a restore was interrupted while recreating a trigger).',
+    );
     expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
     const [{ coll } = { coll: '' }] = await t.db.query<{ coll: string }>(
       'SELECT DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()',
@@ -103,7 +107,10 @@ describe('a restore by a user who could not recreate the triggers', () => {
   const restoreAs = async (url: string, id: string) => {
     const db = await connect(url);
     try {
-      return await restoreBackup(db, { dir: ws.dir, id }).then(() => null, (e: unknown) => e as Error & { kind: string });
+      return await restoreBackup(db, { dir: ws.dir, id }).then(
+        () => null,
+        (e: unknown) => e as Error & { kind: string },
+      );
     } finally {
       await db.close();
     }
@@ -118,8 +125,12 @@ describe('a restore by a user who could not recreate the triggers', () => {
     await asUser(t, 'ALL PRIVILEGES', async (user, url) => {
       const error = await restoreAs(url, manifest.id);
       expect(error?.kind).toBe('refused');
-      expect(error?.message).toMatch(new RegExp(`^Trigger a_upper on table a is recreated with its DEFINER \\S+, which needs the SET USER ` +
-        `\\(or SUPER\\) privilege, and ${user}@% has neither; nothing was changed\\.`));
+      expect(error?.message).toMatch(
+        new RegExp(
+          `^Trigger a_upper on table a is recreated with its DEFINER \\S+, which needs the SET USER ` +
+            `\\(or SUPER\\) privilege, and ${user}@% has neither; nothing was changed\\.`,
+        ),
+      );
     });
     expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
     expect(await leftoverTables(t.db)).toEqual([]);
@@ -133,8 +144,10 @@ describe('a restore by a user who could not recreate the triggers', () => {
     );
     await asUser(t, 'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, REFERENCES, TRIGGER', async (user, url) => {
       await t.db.execute(`ALTER DATABASE ${quoteId(t.name)} COLLATE utf8mb4_bin`);
-      await t.db.execute(`CREATE DEFINER=${quoteId(user)}@'%' TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW ` +
-        "BEGIN DECLARE w VARCHAR(10) DEFAULT 'x'; SET NEW.v = UPPER(NEW.v); END");
+      await t.db.execute(
+        `CREATE DEFINER=${quoteId(user)}@'%' TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW ` +
+          "BEGIN DECLARE w VARCHAR(10) DEFAULT 'x'; SET NEW.v = UPPER(NEW.v); END",
+      );
       await t.db.execute(`ALTER DATABASE ${quoteId(t.name)} COLLATE ${original}`);
       const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
       await t.db.execute("UPDATE a SET v = 'changed'");
@@ -152,15 +165,15 @@ describe('a restore by a user who could not recreate the triggers', () => {
 describe('a restore resumed after it had begun recreating triggers', () => {
   it('recreates a saved trigger that exists but differs from the backup, rather than reporting it restored', async () => {
     const t = await withTables('trigger_resume');
-    await t.db.execute("CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW SET NEW.v = UPPER(NEW.v)");
-    await t.db.execute("CREATE TRIGGER a_lower BEFORE UPDATE ON a FOR EACH ROW SET NEW.v = LOWER(NEW.v)");
+    await t.db.execute('CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW SET NEW.v = UPPER(NEW.v)');
+    await t.db.execute('CREATE TRIGGER a_lower BEFORE UPDATE ON a FOR EACH ROW SET NEW.v = LOWER(NEW.v)');
     const before = await snapshot(t.db);
     const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
     const stopped = restoreBackup(t.db, { dir: ws.dir, id: manifest.id, faultPoint: failAt('restore foreign keys b') });
     await expect(stopped).rejects.toMatchObject({ message: expect.stringContaining('remain to do') });
     // As a kill right after CREATE TRIGGER, before the context was checked, can leave it: created under another sql_mode.
     await t.db.execute("SET SESSION sql_mode = 'ANSI_QUOTES'");
-    await t.db.execute("CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW SET NEW.v = UPPER(NEW.v)");
+    await t.db.execute('CREATE TRIGGER a_upper BEFORE INSERT ON a FOR EACH ROW SET NEW.v = UPPER(NEW.v)');
     await t.db.execute('SET SESSION sql_mode = DEFAULT');
     const log: string[] = [];
     expect((await restoreBackup(t.db, { dir: ws.dir, id: manifest.id, log: (line) => log.push(line) })).resumed).toBe(true);
@@ -199,7 +212,9 @@ describe('a restore stopped between its RENAME and the journal entry for it', ()
     await t.db.execute("UPDATE a SET v = 'changed'");
     const stopped = restoreBackup(t.db, { dir: ws.dir, id: manifest.id, faultPoint: failAt('restore swap renamed') });
     await expect(stopped).rejects.toMatchObject({
-      message: expect.stringMatching(/^Restore of backup \S+ stopped part-way \(stopped at restore swap renamed\)\. .*without the tables it did not have \(x\)/),
+      message: expect.stringMatching(
+        /^Restore of backup \S+ stopped part-way \(stopped at restore swap renamed\)\. .*without the tables it did not have \(x\)/,
+      ),
     });
     expect((await unfinishedRestores(t.db)).map((j) => j.done.at(-1))).toEqual(['swap']);
     expect(await tableExists(t.db, 'x')).toBe(false);
@@ -219,7 +234,8 @@ describe('a restore that finds an old copy of a table under its name', () => {
     await t.db.execute(`INSERT INTO ${quoteId(trash)} VALUES (7)`);
     const before = await snapshot(t.db);
     await expect(restoreBackup(t.db, { dir: ws.dir, id: manifest.id })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringContaining(`Table(s) ${trash} already exist: an earlier restore of backup ${manifest.id}`),
+      kind: 'refused',
+      message: expect.stringContaining(`Table(s) ${trash} already exist: an earlier restore of backup ${manifest.id}`),
     });
     expect(snapshotDifferences(before, await snapshot(t.db))).toEqual([]);
     expect(await unfinishedRestores(t.db)).toEqual([]);
@@ -234,13 +250,16 @@ describe('two restores of the same backup', () => {
     await t.db.execute("UPDATE a SET v = 'changed'");
     const cli = (tables: string, env: Record<string, string> = {}) =>
       runCli(['restore', '--yes', '--force', '--backup', manifest.id, '--tables', tables, '--backup-dir', ws.dir], {
-        cwd: ws.dir, env: { DATABASE_URL: t.url, ...env },
+        cwd: ws.dir,
+        env: { DATABASE_URL: t.url, ...env },
       });
     expect(cli('a,b', { EVENTSHIFT_FAULT: 'restore stage a verified' }).signal).toBe('SIGKILL');
     // The restore of a alone is journaled: killed after its swap, it resumes from there.
     const killed = cli('a', { EVENTSHIFT_FAULT: 'restore swap after' });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    expect(killed.stderr).toMatch(/A restore of backup \S+ had stopped before replacing any table; its 1 staging table\(s\) were dropped\./);
+    expect(killed.stderr).toMatch(
+      /A restore of backup \S+ had stopped before replacing any table; its 1 staging table\(s\) were dropped\./,
+    );
     expect((await unfinishedRestores(t.db)).map((j) => [j.tables, j.done.at(-1)])).toEqual([[['a'], 'swap']]);
     const again = cli('a');
     expect(again.code, again.stderr).toBe(0);
@@ -254,12 +273,15 @@ describe('two restores of the same backup', () => {
     const t = await withTables('vanished');
     const manifest = await createBackup(t.db, { dir: ws.dir, tables: ['a'] });
     const stopped = restoreBackup(t.db, {
-      dir: ws.dir, id: manifest.id,
+      dir: ws.dir,
+      id: manifest.id,
       faultPoint: (name) => {
         if (name === 'restore stage a loaded') void t.db.execute('DELETE FROM eventshift_restores');
       },
     });
-    await expect(stopped).rejects.toMatchObject({ message: expect.stringContaining(`The journal of the restore of backup ${manifest.id} `) });
+    await expect(stopped).rejects.toMatchObject({
+      message: expect.stringContaining(`The journal of the restore of backup ${manifest.id} `),
+    });
     expect(await leftoverTables(t.db)).toEqual([]);
   });
 });
@@ -272,7 +294,8 @@ describe('restores of two backups', () => {
     const second = await createBackup(t.db, { dir: ws.dir, tables: ['a', 'b'] });
     const cli = (id: string, env: Record<string, string> = {}) =>
       runCli(['restore', '--yes', '--force', '--backup', id, '--backup-dir', ws.dir], {
-        cwd: ws.dir, env: { DATABASE_URL: t.url, ...env },
+        cwd: ws.dir,
+        env: { DATABASE_URL: t.url, ...env },
       });
     expect(cli(first.id, { EVENTSHIFT_FAULT: 'restore stage a verified' }).signal).toBe('SIGKILL');
     expect((await leftoverTables(t.db)).length).toBe(1);
@@ -285,8 +308,9 @@ describe('restores of two backups', () => {
     const refused = cli(second.id);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`A restore of backup ${first.id} into ${t.name} began`);
-    expect(refused.stderr).toContain(`Run that restore again (\`eventshift restore --backup ${first.id}\`, or restore its mapping) ` +
-      'to finish it first.');
+    expect(refused.stderr).toContain(
+      `Run that restore again (\`eventshift restore --backup ${first.id}\`, or restore its mapping) ` + 'to finish it first.',
+    );
     const finished = cli(first.id);
     expect(finished.code, finished.stderr).toBe(0);
     expect(await t.db.query('SELECT v FROM a ORDER BY id')).toEqual([{ v: 'one' }, { v: 'two' }]);

@@ -25,8 +25,12 @@ const openAnother = async () => {
 
 beforeAll(async () => {
   t = await ws.database('restore_verifier');
-  await t.db.execute('CREATE TABLE first (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) CHARACTER SET latin1, ts TIMESTAMP(3) NULL) ENGINE=InnoDB');
-  await t.db.execute("INSERT INTO first (v, ts) VALUES ('a', '2024-06-01 12:00:00.125'), (_latin1 X'80', NULL), (NULL, '1999-12-31 23:59:59.999')");
+  await t.db.execute(
+    'CREATE TABLE first (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) CHARACTER SET latin1, ts TIMESTAMP(3) NULL) ENGINE=InnoDB',
+  );
+  await t.db.execute(
+    "INSERT INTO first (v, ts) VALUES ('a', '2024-06-01 12:00:00.125'), (_latin1 X'80', NULL), (NULL, '1999-12-31 23:59:59.999')",
+  );
   await t.db.execute('CREATE TABLE second (k BIGINT UNSIGNED NOT NULL PRIMARY KEY, b BLOB, KEY b_prefix (b(4))) ENGINE=InnoDB');
   const rows = Array.from({ length: 20_000 }, (_, i) => [i + 1, Buffer.from((i + 1).toString(16).padStart(8, '0'), 'hex')]);
   await t.db.execute('INSERT INTO second (k, b) VALUES ?', [rows]);
@@ -49,7 +53,9 @@ describe('restoreBackup with a second connection', () => {
     expect(onSecond.filter((sql) => sql.includes('WHERE `k` > 9223372036854775808'))).toHaveLength(1);
     expect(onSecond.filter((sql) => sql.includes('SUM('))).toHaveLength(1);
     expect(result.tables.map((r) => [r.name, r.action, r.rows, r.checksumVerified])).toEqual([
-      ['first', 'restored', 3, true], ['second', 'restored', 20001, true], ['third', 'restored', 2, true],
+      ['first', 'restored', 3, true],
+      ['second', 'restored', 20001, true],
+      ['third', 'restored', 2, true],
     ]);
     expect(log.filter((l) => l.startsWith('Loaded ')).map((l) => l.split(' ')[1])).toEqual(tables);
     expect(await tableStates(t.db, tables)).toEqual(before);
@@ -66,7 +72,9 @@ describe('restoreBackup with a second connection', () => {
     await t.db.execute("UPDATE first SET v = 'later'");
     const before = await tableStates(t.db, tables);
     await expect(restoreBackup(t.db, { dir: ws.dir, id: m.id, connect: openAnother })).rejects.toMatchObject({
-      kind: 'refused', subject: 'second', message: expect.stringMatching(/for table second do not match the backup's checksum/),
+      kind: 'refused',
+      subject: 'second',
+      message: expect.stringMatching(/for table second do not match the backup's checksum/),
     });
     expect(await tableStates(t.db, tables)).toEqual(before);
     expect(await leftoverTables(t.db)).toEqual([]);
@@ -75,7 +83,8 @@ describe('restoreBackup with a second connection', () => {
   it('refuses a second connection to another database before changing anything', async () => {
     const m = await createBackup(t.db, { dir: ws.dir, tables: ['third'] });
     await expect(restoreBackup(t.db, { dir: ws.dir, id: m.id, connect: () => connect(`${serverUrl}/mysql`) })).rejects.toMatchObject({
-      kind: 'usage', message: expect.stringMatching(/must be to database es_restore_verifier_\w+, not mysql/),
+      kind: 'usage',
+      message: expect.stringMatching(/must be to database es_restore_verifier_\w+, not mysql/),
     });
   });
 });

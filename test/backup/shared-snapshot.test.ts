@@ -43,7 +43,10 @@ describe('a backup of a large table', () => {
     await t.db.execute('DELETE FROM big WHERE id > 100');
     await t.db.execute("UPDATE small SET v = 'changed'");
     const result = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id });
-    expect(result.tables.map((r) => [r.name, r.rows, r.loadWarnings])).toEqual([['big', 60_001, 0], ['small', 2, 0]]);
+    expect(result.tables.map((r) => [r.name, r.rows, r.loadWarnings])).toEqual([
+      ['big', 60_001, 0],
+      ['small', 2, 0],
+    ]);
     expect(await tableStates(t.db, names)).toEqual(before);
     expect(await leftoverTables(t.db)).toEqual([]);
   });
@@ -73,7 +76,9 @@ describe('the readers of a backup', () => {
       for (let round = 0; round < 5; round++) {
         const snapshot = await openSnapshotReaders(t.db, 3);
         expect(snapshot.shared).toBe('backup-stage');
-        const counts = await Promise.all(snapshot.readers.map(async (r) => Number((await r.query<{ n: string }>('SELECT COUNT(*) AS n FROM ticks'))[0]!.n)));
+        const counts = await Promise.all(
+          snapshot.readers.map(async (r) => Number((await r.query<{ n: string }>('SELECT COUNT(*) AS n FROM ticks'))[0]!.n)),
+        );
         await snapshot.end(true);
         seen.push(counts);
       }
@@ -88,7 +93,7 @@ describe('the readers of a backup', () => {
     }
   });
 
-  it('fall back to the caller\'s connection alone for a user without the RELOAD privilege', async () => {
+  it("fall back to the caller's connection alone for a user without the RELOAD privilege", async () => {
     const user = `es_noreload_${randomBytes(3).toString('hex')}`;
     const password = randomBytes(9).toString('hex');
     const admin = await connect(`${serverUrl}/${t.name}`);
@@ -134,7 +139,9 @@ describe('backups of format version 1', () => {
     const path = ws.path(manifest.id, 'manifest.json');
     const { snapshot: _snapshot, ...v2 } = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
     const v1 = {
-      ...v2, formatVersion: 1, rowEncoding: 'load-data-tsv/binary',
+      ...v2,
+      formatVersion: 1,
+      rowEncoding: 'load-data-tsv/binary',
       tables: v2.tables.map(({ kind: _kind, ...e }) => ({ ...e, files: e.files.map(({ encoding: _encoding, ...f }) => f) })),
     };
     await writeFile(path, JSON.stringify(v1, null, 2));
@@ -142,7 +149,10 @@ describe('backups of format version 1', () => {
     await t.db.execute("UPDATE small SET v = 'changed'");
     const result = await restoreBackup(t.db, { dir: ws.dir, id: manifest.id });
     expect(result.tables.map((r) => [r.name, r.rows, r.checksumVerified])).toEqual([['small', 2, true]]);
-    expect(await t.db.query('SELECT id, v FROM small ORDER BY id')).toEqual([{ id: 1, v: 'one' }, { id: 2, v: null }]);
+    expect(await t.db.query('SELECT id, v FROM small ORDER BY id')).toEqual([
+      { id: 1, v: 'one' },
+      { id: 2, v: null },
+    ]);
 
     await writeFile(path, JSON.stringify({ ...v1, formatVersion: 4 }, null, 2));
     await expect(readManifest(ws.dir, manifest.id)).rejects.toThrow(/formatVersion 4 is not one this eventshift reads \(1, 2, 3\)/);

@@ -38,25 +38,40 @@ describe('triggers come back in the context they were created in', () => {
   it("keeps collation_connection: 'abc' = 'ABC' is 1 before and after", async () => {
     const t = await ws.database('trg_collation');
     // The mariadb client's utf8mb4 connection collates utf8mb4_general_ci; eventshift's connections are utf8mb4_bin.
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE cmp (id INT PRIMARY KEY, same INT);
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE cmp (id INT PRIMARY KEY, same INT);
       CREATE TRIGGER cmp_same BEFORE INSERT ON cmp FOR EACH ROW SET NEW.same = ('abc' = 'ABC');
-      INSERT INTO cmp (id) VALUES (1);`);
+      INSERT INTO cmp (id) VALUES (1);`,
+    );
     const before = await triggersOf(t.db, ['cmp_same']);
     const manifest = await backupDropRestore(t, ['cmp']);
     // Without EXECUTE IMMEDIATE (MySQL), a UTF-8 statement is sent as text, with the same result.
-    await restoreBackup({ ...t.db, capabilities: { ...t.db.capabilities, executeImmediate: false } }, { dir: ws.path('b'), id: manifest.id });
+    await restoreBackup(
+      { ...t.db, capabilities: { ...t.db.capabilities, executeImmediate: false } },
+      { dir: ws.path('b'), id: manifest.id },
+    );
     expect(manifest.tables[0]!.triggers[0]).toMatchObject({ characterSetClient: 'utf8mb4', collationConnection: 'utf8mb4_general_ci' });
     expect(await triggersOf(t.db, ['cmp_same'])).toEqual(before);
     await t.db.execute('INSERT INTO cmp (id) VALUES (2)');
-    expect(await t.db.query('SELECT id, same FROM cmp ORDER BY id')).toEqual([{ id: 1, same: 1 }, { id: 2, same: 1 }]);
+    expect(await t.db.query('SELECT id, same FROM cmp ORDER BY id')).toEqual([
+      { id: 1, same: 1 },
+      { id: 2, same: 1 },
+    ]);
     // The session is eventshift's own again.
-    expect(await t.db.query('SELECT @@collation_connection AS c, @@character_set_client AS s')).toEqual([{ c: 'utf8mb4_bin', s: 'utf8mb4' }]);
+    expect(await t.db.query('SELECT @@collation_connection AS c, @@character_set_client AS s')).toEqual([
+      { c: 'utf8mb4_bin', s: 'utf8mb4' },
+    ]);
   });
 
   it('keeps a KOI8-R statement, its character set and the collation its database had (ddl_i18n_koi8r.test)', async () => {
     const t = await ws.database('trg_koi8r');
     await t.db.execute(`ALTER DATABASE \`${t.name}\` DEFAULT CHARACTER SET utf8 DEFAULT COLLATE utf8_unicode_ci`);
-    await runSqlScript(serverUrl, t.name, koi8r(`CREATE TABLE t1(c INT);
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      koi8r(`CREATE TABLE t1(c INT);
 CREATE TABLE log(msg VARCHAR(255));
 DELIMITER |
 CREATE TRIGGER trg1 BEFORE INSERT ON t1 FOR EACH ROW
@@ -80,7 +95,9 @@ BEGIN
   SET @b1 = 'текст';
 END|
 DELIMITER ;
-`), 'koi8r');
+`),
+      'koi8r',
+    );
     await t.db.execute(`ALTER DATABASE \`${t.name}\` COLLATE cp866_general_ci`);
     const fire = async () => {
       await t.db.execute('DELETE FROM log');
@@ -89,37 +106,53 @@ DELIMITER ;
       return { log: (await t.db.query<{ msg: string }>('SELECT msg FROM log')).map((r) => r.msg), vars };
     };
     const firedBefore = await fire();
-    expect(firedBefore.log).toEqual(['utf8mb3_unicode_ci', 'koi8r_general_ci', 'koi8r_general_ci', 'koi8r_general_ci', 'koi8r',
-      'utf8mb3_general_ci', 'koi8r_general_ci']);
+    expect(firedBefore.log).toEqual([
+      'utf8mb3_unicode_ci',
+      'koi8r_general_ci',
+      'koi8r_general_ci',
+      'koi8r_general_ci',
+      'koi8r',
+      'utf8mb3_general_ci',
+      'koi8r_general_ci',
+    ]);
     expect(firedBefore.vars).toEqual({ a1: 'текст', b1: 'текст' });
     await t.db.execute('DELETE FROM t1');
     const before = await triggersOf(t.db, ['trg1', 'trg2']);
     const manifest = await backupDropRestore(t, ['t1', 'log']);
     expect(manifest.tables[0]!.triggers.map((g) => [g.name, g.characterSetClient, g.databaseCollation])).toEqual([
-      ['trg2', 'koi8r', 'utf8mb3_unicode_ci'], ['trg1', 'koi8r', 'utf8mb3_unicode_ci'],
+      ['trg2', 'koi8r', 'utf8mb3_unicode_ci'],
+      ['trg1', 'koi8r', 'utf8mb3_unicode_ci'],
     ]);
     expect(await triggersOf(t.db, ['trg1', 'trg2'])).toEqual(before);
     expect(await fire()).toEqual(firedBefore);
     // A server without EXECUTE IMMEDIATE (MySQL) could send the statement only as UTF-8: refused before anything changes.
     const noExecuteImmediate = { ...t.db, capabilities: { ...t.db.capabilities, executeImmediate: false } };
     await expect(restoreBackup(noExecuteImmediate, { dir: ws.path('b'), id: manifest.id })).rejects.toMatchObject({
-      kind: 'refused', message: expect.stringMatching(/Trigger trg2 on table t1 was written in koi8r, .* no EXECUTE IMMEDIATE.*nothing was changed/),
+      kind: 'refused',
+      message: expect.stringMatching(/Trigger trg2 on table t1 was written in koi8r, .* no EXECUTE IMMEDIATE.*nothing was changed/),
     });
     expect(await triggersOf(t.db, ['trg1', 'trg2'])).toEqual(before);
-    const [schema] = await t.db.query('SELECT DEFAULT_COLLATION_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [t.name]);
+    const [schema] = await t.db.query('SELECT DEFAULT_COLLATION_NAME AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [
+      t.name,
+    ]);
     expect(schema).toEqual({ c: 'cp866_general_ci' });
   });
 
   it('keeps sql_mode and the definer, and the order of two triggers on one event (mysqldump.test trg1..trg3)', async () => {
     const t = await ws.database('trg_mode');
-    await runSqlScript(serverUrl, t.name, `CREATE TABLE t1 (a INT, b BIGINT DEFAULT NULL);
+    await runSqlScript(
+      serverUrl,
+      t.name,
+      `CREATE TABLE t1 (a INT, b BIGINT DEFAULT NULL);
       SET sql_mode = 'traditional';
       CREATE DEFINER = 'nobody_here'@'localhost' TRIGGER trg3 AFTER UPDATE ON t1 FOR EACH ROW SET @fired := 'Yes';
       SET sql_mode = '';
       CREATE TRIGGER trg2a BEFORE UPDATE ON t1 FOR EACH ROW SET NEW.b = 12;
-      CREATE TRIGGER trg2b BEFORE UPDATE ON t1 FOR EACH ROW PRECEDES trg2a SET NEW.b = NEW.b + 1;`);
+      CREATE TRIGGER trg2b BEFORE UPDATE ON t1 FOR EACH ROW PRECEDES trg2a SET NEW.b = NEW.b + 1;`,
+    );
     const names = ['trg3', 'trg2a', 'trg2b'];
-    const order = 'SELECT TRIGGER_NAME AS n, ACTION_ORDER AS o FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY TRIGGER_NAME';
+    const order =
+      'SELECT TRIGGER_NAME AS n, ACTION_ORDER AS o FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY TRIGGER_NAME';
     const before = { triggers: await triggersOf(t.db, names), order: await t.db.query(order, [t.name]) };
     await backupDropRestore(t, ['t1']);
     expect({ triggers: await triggersOf(t.db, names), order: await t.db.query(order, [t.name]) }).toEqual(before);
@@ -128,7 +161,7 @@ DELIMITER ;
   it('restores the triggers of a version 2 backup, which recorded only their text and sql_mode, and says so', async () => {
     const t = await ws.database('trg_v2');
     await t.db.execute('CREATE TABLE t (a INT)');
-    await t.db.execute("CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.a = NEW.a * 2");
+    await t.db.execute('CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.a = NEW.a * 2');
     const manifest = await createBackup(t.db, { dir: ws.path('b'), tables: ['t'] });
     const path = join(ws.path('b'), manifest.id, 'manifest.json');
     const v2 = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;

@@ -18,7 +18,10 @@ const odd = ['pb,comma', ' lead space', 'tab\none', '`a', 't1 test', 'plain'];
 
 it('backs up and restores tables whose names hold commas, leading spaces, newlines and backticks', async () => {
   const t = await ws.database('cli_tables');
-  await runSqlScript(serverUrl, t.name, `CREATE TABLE \`pb,comma\` (id INT PRIMARY KEY, v VARCHAR(5));
+  await runSqlScript(
+    serverUrl,
+    t.name,
+    `CREATE TABLE \`pb,comma\` (id INT PRIMARY KEY, v VARCHAR(5));
     INSERT INTO \`pb,comma\` VALUES (1, 'c1'), (2, 'c2');
     CREATE TABLE \` lead space\` (id INT PRIMARY KEY, v VARCHAR(5));
     INSERT INTO \` lead space\` VALUES (1, 's1');
@@ -29,22 +32,44 @@ it('backs up and restores tables whose names hold commas, leading spaces, newlin
     INSERT INTO \`\`\`a\` VALUES (1), (NULL);
     CREATE TABLE \`t1 test\` (a1 INT) ENGINE=MyISAM DEFAULT CHARSET=latin1;
     INSERT INTO \`t1 test\` VALUES (1), (2), (3);
-    CREATE TABLE plain (id INT);`);
+    CREATE TABLE plain (id INT);`,
+  );
   const env = { DATABASE_URL: t.url };
   const before = await Promise.all(odd.map((n) => exactState(t.db, n)));
 
-  const r = runCli(['backup', 'create', '--json', '--backup-dir', ws.path('b'), '--tables', '`pb,comma`, ` lead space`, ```a`, t1 test',
-    '--table', 'tab\none', '--table', 'plain'], { cwd: ws.dir, env });
+  const r = runCli(
+    [
+      'backup',
+      'create',
+      '--json',
+      '--backup-dir',
+      ws.path('b'),
+      '--tables',
+      '`pb,comma`, ` lead space`, ```a`, t1 test',
+      '--table',
+      'tab\none',
+      '--table',
+      'plain',
+    ],
+    { cwd: ws.dir, env },
+  );
   expect(r.code, r.stderr).toBe(0);
   const { id } = JSON.parse(r.stdout) as { id: string };
   const manifest = await readManifest(ws.path('b'), id);
   expect(manifest.tables.map((e) => [e.name, e.exists, e.rows])).toEqual([
-    ['pb,comma', true, 2], [' lead space', true, 1], ['`a', true, 2], ['t1 test', true, 3], ['tab\none', true, 2], ['plain', true, 0],
+    ['pb,comma', true, 2],
+    [' lead space', true, 1],
+    ['`a', true, 2],
+    ['t1 test', true, 3],
+    ['tab\none', true, 2],
+    ['plain', true, 0],
   ]);
 
   for (const name of odd) await t.db.execute(`DROP TABLE \`${name.replaceAll('`', '``')}\``);
-  const restored = runCli(['restore', '--yes', '--backup', id, '--backup-dir', ws.path('b'), '--table', ' lead space', '--tables', '`pb,comma`,`tab\none`'],
-    { cwd: ws.dir, env });
+  const restored = runCli(
+    ['restore', '--yes', '--backup', id, '--backup-dir', ws.path('b'), '--table', ' lead space', '--tables', '`pb,comma`,`tab\none`'],
+    { cwd: ws.dir, env },
+  );
   expect(restored.code, restored.stderr).toBe(0);
   expect(await exactState(t.db, ' lead space')).toEqual(before[1]);
   expect(await exactState(t.db, 'pb,comma')).toEqual(before[0]);

@@ -13,7 +13,12 @@ let work: string;
 let before: Snapshot;
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, DATABASE_URL: t.url }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    cwd: work,
+    env: { ...process.env, DATABASE_URL: t.url },
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -51,7 +56,10 @@ describe('the eventshift CLI', () => {
     const unknown = cli('plan', 'no-such-mapping');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/No mapping named no-such-mapping/);
-    const r = spawnSync(process.execPath, [bin, 'plan', 'vbzcart-ord-pull'], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
+    const r = spawnSync(process.execPath, [bin, 'plan', 'vbzcart-ord-pull'], {
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: '' },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/No database given/);
   });

@@ -13,7 +13,12 @@ let t: TestDatabase;
 let work: string;
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, DATABASE_URL: t.url, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    cwd: work,
+    env: { ...process.env, DATABASE_URL: t.url, ...env },
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,13 +46,15 @@ describe('the CLI compiled from src/', () => {
     expect(cli(['plan', 'vbzcart-ord-pull', '--json']).code).toBe(0);
   });
 
-  it('shares its modules with the TypeScript mappings it loads: an error a mapping raises is the CLI\'s own kind', async () => {
+  it("shares its modules with the TypeScript mappings it loads: an error a mapping raises is the CLI's own kind", async () => {
     // A mapping of its own whose ID offset refuses with eventshift's usageError, imported from src/ as a mapping does,
     // built on a shipped mapping: the CLI can tell it is a usage error (exit 2, its sentence) only if the mapping got
     // the very modules the CLI runs.
     const src = (path: string) => pathToFileURL(join(root, path)).href;
     const file = join(work, 'refusing.mts');
-    await writeFile(file, `import vbzcart from '${src('mappings/vbzcart-ord-pull/index.ts')}';
+    await writeFile(
+      file,
+      `import vbzcart from '${src('mappings/vbzcart-ord-pull/index.ts')}';
 import { defineMapping } from '${src('src/mapping/define.ts')}';
 import { usageError } from '${src('src/errors.ts')}';
 const holdOn = vbzcart.steps.holdOn!;
@@ -55,7 +62,8 @@ export default defineMapping({
   ...vbzcart,
   steps: { ...vbzcart.steps, holdOn: { ...holdOn, ids: { ...holdOn.ids, offset: () => { throw usageError('This mapping refuses to be offset.'); } } } },
 });
-`);
+`,
+    );
     for (const env of [{}, { EVENTSHIFT_TYPESCRIPT: '1' }] as Array<Record<string, string>>) {
       const r = cli(['plan', file], env);
       expect(r.stderr, JSON.stringify(env)).toMatch(/This mapping refuses to be offset\./);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatDuration, logProgress, progressSink, renderBar, renderLine, silentProgress, terminalProgress, trackSteps,
+  formatDuration,
+  logProgress,
+  progressSink,
+  renderBar,
+  renderLine,
+  silentProgress,
+  terminalProgress,
+  trackSteps,
 } from '../../src/cli/progress.ts';
 
 /** A clock the test moves by hand, and a writer that keeps what it was given. */
@@ -22,24 +29,33 @@ describe('renderBar', () => {
   });
 
   it('shows no ETA before 1% is done, and no rate before anything is', () => {
-    expect(renderBar({ label: 't', done: 4_999, total: 500_000, elapsedMs: 2000 }, { width: 4 })).toBe('t  [----]  4,999/500,000 rows  1.0%  2,500 rows/s');
-    expect(renderBar({ label: 't', done: 5_000, total: 500_000, elapsedMs: 2000 }, { width: 4 })).toBe('t  [----]  5,000/500,000 rows  1.0%  2,500 rows/s  ETA 3:18');
+    expect(renderBar({ label: 't', done: 4_999, total: 500_000, elapsedMs: 2000 }, { width: 4 })).toBe(
+      't  [----]  4,999/500,000 rows  1.0%  2,500 rows/s',
+    );
+    expect(renderBar({ label: 't', done: 5_000, total: 500_000, elapsedMs: 2000 }, { width: 4 })).toBe(
+      't  [----]  5,000/500,000 rows  1.0%  2,500 rows/s  ETA 3:18',
+    );
     expect(renderBar({ label: 't', done: 0, total: 10, elapsedMs: 0 }, { width: 4 })).toBe('t  [----]  0/10 rows  0.0%');
   });
 
   it('shows the elapsed time instead of the ETA when finished, and an empty table as done', () => {
-    expect(renderBar({ label: 'orders', done: 0, total: 0, elapsedMs: 12 }, { width: 4, final: true })).toBe('orders  [####]  0/0 rows  100.0%  in 0.0 s');
-    expect(renderBar({ label: 'x', done: 3_000_000, total: 3_000_000, elapsedMs: 75_000 }, { width: 4, final: true }))
-      .toBe('x  [####]  3,000,000/3,000,000 rows  100.0%  40,000 rows/s  in 1:15');
+    expect(renderBar({ label: 'orders', done: 0, total: 0, elapsedMs: 12 }, { width: 4, final: true })).toBe(
+      'orders  [####]  0/0 rows  100.0%  in 0.0 s',
+    );
+    expect(renderBar({ label: 'x', done: 3_000_000, total: 3_000_000, elapsedMs: 75_000 }, { width: 4, final: true })).toBe(
+      'x  [####]  3,000,000/3,000,000 rows  100.0%  40,000 rows/s  in 1:15',
+    );
   });
 });
 
 describe('renderLine', () => {
   it('states the same facts as a log line', () => {
-    expect(renderLine({ label: 'event', done: 250_000, total: 1_000_000, elapsedMs: 10_000 }))
-      .toBe('event: 250,000/1,000,000 rows (25.0%), 25,000 rows/s, ETA 0:30');
-    expect(renderLine({ label: 'event', done: 1_000_000, total: 1_000_000, elapsedMs: 40_000 }, { final: true }))
-      .toBe('event: 1,000,000/1,000,000 rows (100.0%), 25,000 rows/s, in 0:40');
+    expect(renderLine({ label: 'event', done: 250_000, total: 1_000_000, elapsedMs: 10_000 })).toBe(
+      'event: 250,000/1,000,000 rows (25.0%), 25,000 rows/s, ETA 0:30',
+    );
+    expect(renderLine({ label: 'event', done: 1_000_000, total: 1_000_000, elapsedMs: 40_000 }, { final: true })).toBe(
+      'event: 1,000,000/1,000,000 rows (100.0%), 25,000 rows/s, in 0:40',
+    );
   });
 });
 
@@ -131,10 +147,21 @@ describe('trackSteps', () => {
     steps.close();
     steps.close();
     expect(events).toEqual([
-      'start orders 20', 'orders 0', 'orders 10', 'orders 20', 'finish orders',
-      'start ord_pull 30', 'ord_pull 0', 'ord_pull 10', 'finish ord_pull',
-      'start event 5', 'event 5', 'finish event',
-      'start broken 9', 'broken 1', 'finish broken',
+      'start orders 20',
+      'orders 0',
+      'orders 10',
+      'orders 20',
+      'finish orders',
+      'start ord_pull 30',
+      'ord_pull 0',
+      'ord_pull 10',
+      'finish ord_pull',
+      'start event 5',
+      'event 5',
+      'finish event',
+      'start broken 9',
+      'broken 1',
+      'finish broken',
     ]);
   });
 

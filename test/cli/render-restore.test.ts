@@ -3,14 +3,26 @@ import type { RestoredTable } from '../../src/backup/index.ts';
 import { renderRestore } from '../../src/cli/render.ts';
 
 const table = (name: string, over: Partial<RestoredTable> = {}): RestoredTable => ({
-  name, action: 'restored', method: 'swap', rows: 1, checksumVerified: true, autoIncrement: null, definitionMatches: true, loadWarnings: 0, ...over,
+  name,
+  action: 'restored',
+  method: 'swap',
+  rows: 1,
+  checksumVerified: true,
+  autoIncrement: null,
+  definitionMatches: true,
+  loadWarnings: 0,
+  ...over,
 });
 
 it('says which tables came back by definition only, and warns of a definition that differs', () => {
   const text = renderRestore({
     backupId: '20261121T104500Z-ab12cd',
     restore: {
-      id: '20261121T104500Z-ab12cd', database: 'db', resumed: false, retired: [], repointed: [],
+      id: '20261121T104500Z-ab12cd',
+      database: 'db',
+      resumed: false,
+      retired: [],
+      repointed: [],
       tables: [table('m1'), table('merged', { rows: 0, checksumVerified: false }), table('odd', { definitionMatches: false })],
     },
   });

@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 
 describe('a CSV load killed at any point', () => {
-  it('passes the load step\'s boundaries, the first batch committed among them', () => {
+  it("passes the load step's boundaries, the first batch committed among them", () => {
     const load = points.filter((p) => p.includes('load pull'));
     expect(load).toEqual(['write load pull started', 'load pull half-loaded', 'write load pull worked']);
     expect(points.indexOf('write load pull started')).toBeGreaterThan(points.indexOf('stage write before'));

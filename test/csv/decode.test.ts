@@ -1,12 +1,49 @@
 import { describe, expect, it } from 'vitest';
 import {
-  chunkDecoder, decodeAll, encodeRaw, encodeText, firstInvalidByte, hasInvalidBytes, readable, type TextEncoding,
+  chunkDecoder,
+  decodeAll,
+  encodeRaw,
+  encodeText,
+  firstInvalidByte,
+  hasInvalidBytes,
+  readable,
+  type TextEncoding,
 } from '../../src/csv/decode.ts';
 
 /** What Windows (and the WHATWG Encoding Standard) put at 0x80..0x9F; null where cp1252 has no character. */
 const windows1252High = [
-  '€', null, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', null, 'Ž', null,
-  null, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', null, 'ž', 'Ÿ',
+  '€',
+  null,
+  '‚',
+  'ƒ',
+  '„',
+  '…',
+  '†',
+  '‡',
+  'ˆ',
+  '‰',
+  'Š',
+  '‹',
+  'Œ',
+  null,
+  'Ž',
+  null,
+  null,
+  '‘',
+  '’',
+  '“',
+  '”',
+  '•',
+  '–',
+  '—',
+  '˜',
+  '™',
+  'š',
+  '›',
+  'œ',
+  null,
+  'ž',
+  'Ÿ',
 ];
 
 describe('cp1252', () => {
@@ -48,15 +85,25 @@ describe('cp1252', () => {
  */
 /** `head`: the text of the first two bytes, before which a test inserts an invalid byte. */
 const legacy: Array<{ encoding: TextEncoding; head: string; text: string; bytes: number[]; invalid: number[] }> = [
-  { encoding: 'cp1250', head: 'Łó', text: 'Łódź, Šťastný',
-    bytes: [0xa3, 0xf3, 0x64, 0x9f, 0x2c, 0x20, 0x8a, 0x9d, 0x61, 0x73, 0x74, 0x6e, 0xfd], invalid: [0x81] },
+  {
+    encoding: 'cp1250',
+    head: 'Łó',
+    text: 'Łódź, Šťastný',
+    bytes: [0xa3, 0xf3, 0x64, 0x9f, 0x2c, 0x20, 0x8a, 0x9d, 0x61, 0x73, 0x74, 0x6e, 0xfd],
+    invalid: [0x81],
+  },
   { encoding: 'cp1251', head: 'Пр', text: 'Привет Ёж', bytes: [0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2, 0x20, 0xa8, 0xe6], invalid: [0x98] },
   { encoding: 'koi8-r', head: 'Пр', text: 'Привет Ёж', bytes: [0xf0, 0xd2, 0xc9, 0xd7, 0xc5, 0xd4, 0x20, 0xb3, 0xd6], invalid: [] },
   { encoding: 'shift_jis', head: '日', text: '日本あｱA', bytes: [0x93, 0xfa, 0x96, 0x7b, 0x82, 0xa0, 0xb1, 0x41], invalid: [0xa0] },
   { encoding: 'gbk', head: '中', text: '中文A', bytes: [0xd6, 0xd0, 0xce, 0xc4, 0x41], invalid: [0xff] },
   { encoding: 'big5', head: '中', text: '中文A', bytes: [0xa4, 0xa4, 0xa4, 0xe5, 0x41], invalid: [0xff] },
-  { encoding: 'utf16be', head: 'Zo', text: 'Zoë 📦',
-    bytes: [0x00, 0x5a, 0x00, 0x6f, 0x00, 0xeb, 0x00, 0x20, 0xd8, 0x3d, 0xdc, 0xe6], invalid: [] },
+  {
+    encoding: 'utf16be',
+    head: 'Zo',
+    text: 'Zoë 📦',
+    bytes: [0x00, 0x5a, 0x00, 0x6f, 0x00, 0xeb, 0x00, 0x20, 0xd8, 0x3d, 0xdc, 0xe6],
+    invalid: [],
+  },
 ];
 
 describe('legacy encodings, through iconv-lite', () => {
@@ -81,7 +128,11 @@ describe('legacy encodings, through iconv-lite', () => {
   }
 
   it('double-byte: a lead byte whose trail byte is missing is one invalid byte, and the ASCII after it still decodes', () => {
-    for (const [encoding, lead] of [['shift_jis', 0x93], ['gbk', 0xd6], ['big5', 0xa4]] as const) {
+    for (const [encoding, lead] of [
+      ['shift_jis', 0x93],
+      ['gbk', 0xd6],
+      ['big5', 0xa4],
+    ] as const) {
       const got = decodeAll(Buffer.of(0x41, lead, 0x0a, 0x42), encoding);
       expect(readable(got), encoding).toBe('A\uFFFD\nB');
       expect(readable(decodeAll(Buffer.of(0x41, lead), encoding)), encoding).toBe('A\uFFFD');
@@ -92,7 +143,10 @@ describe('legacy encodings, through iconv-lite', () => {
 describe('streaming decoders', () => {
   const text = 'Zoë — Straße „x“ 📦 end';
   const cases: Array<[TextEncoding, Buffer]> = [
-    ['utf8', Buffer.concat([Buffer.of(0xef, 0xbb, 0xbf), Buffer.from(text.replace('📦', 'box').replace('„', '"').replace('“', '"'), 'utf8')])],
+    [
+      'utf8',
+      Buffer.concat([Buffer.of(0xef, 0xbb, 0xbf), Buffer.from(text.replace('📦', 'box').replace('„', '"').replace('“', '"'), 'utf8')]),
+    ],
     ['utf16le', Buffer.concat([Buffer.of(0xff, 0xfe), Buffer.from(text, 'utf16le')])],
     ['utf16be', Buffer.concat([Buffer.of(0xfe, 0xff), Buffer.from(text, 'utf16le').swap16()])],
   ];
@@ -108,7 +162,14 @@ describe('streaming decoders', () => {
   }
 
   it('utf8: invalid bytes become markers that give the bytes back, valid text around them intact', () => {
-    const bytes = Buffer.concat([Buffer.from('caf'), Buffer.of(0xe9), Buffer.from(' ok é '), Buffer.of(0xc3), Buffer.from('x'), Buffer.of(0xed, 0xa0, 0x80)]);
+    const bytes = Buffer.concat([
+      Buffer.from('caf'),
+      Buffer.of(0xe9),
+      Buffer.from(' ok é '),
+      Buffer.of(0xc3),
+      Buffer.from('x'),
+      Buffer.of(0xed, 0xa0, 0x80),
+    ]);
     for (let cut = 1; cut < bytes.length; cut++) {
       const d = chunkDecoder('utf8');
       const got = d.write(bytes.subarray(0, cut)) + d.write(bytes.subarray(cut)) + d.end();

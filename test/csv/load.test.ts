@@ -28,8 +28,11 @@ const customers: CsvSourceDefinition = {
     PRIMARY KEY (ID)) DEFAULT CHARSET=latin1`,
   key: 'ID',
   columns: {
-    ID: { type: 'integer', from: 'Customer No' }, Name: { type: 'text' }, Balance: { type: 'decimal', decimalSeparator: ',' },
-    Active: { type: 'boolean' }, Since: { type: 'date', formats: ['dd.MM.yyyy', 'excel'] },
+    ID: { type: 'integer', from: 'Customer No' },
+    Name: { type: 'text' },
+    Balance: { type: 'decimal', decimalSeparator: ',' },
+    Active: { type: 'boolean' },
+    Since: { type: 'date', formats: ['dd.MM.yyyy', 'excel'] },
   },
   ignore: ['Remark'],
 };
@@ -37,7 +40,13 @@ const customers: CsvSourceDefinition = {
 async function load(files: string[], definition = customers) {
   const bad: Array<BadRow & { raw: Buffer }> = [];
   const result = await loadCsvSource(t.db, {
-    alias: 'customer', definition, files, staging: 'eventshift_src_customer', temporary: true, comment: 'test', batchRows: 3,
+    alias: 'customer',
+    definition,
+    files,
+    staging: 'eventshift_src_customer',
+    temporary: true,
+    comment: 'test',
+    batchRows: 3,
     onBadRow: async (row, raw) => void bad.push({ ...row, raw }),
   });
   const rows = await t.db.query('SELECT * FROM eventshift_src_customer ORDER BY ID');
@@ -47,21 +56,30 @@ async function load(files: string[], definition = customers) {
 describe('loading a CSV source into its staging table', () => {
   it('loads typed rows and reports each bad one with its line and why, whichever batch it falls in', async () => {
     const path = join(dir, 'customers.csv');
-    await writeFile(path, cp1252([
-      'Customer No;Name;Balance;Active;Since;Remark',
-      '1;Müller;12,50;ja?;01.02.2003;x',
-      '2;Zoë;-3,00;yes;37653;',
-      '3;"";;;;"multi',
-      'line remark"',
-      '4;Name too long;1,00;no;01.02.2003;',
-      '5;Büro;1234567,00;1;01.02.2003;',
-      '2;Again;1,00;1;01.02.2003;',
-      '6;;1,00;1;01.02.2003;',
-      '7;Ok;1,00;0;31.02.2003;',
-      '8;Last;0,5;t;01.02.2003;',
-    ].join('\r\n') + '\r\n'));
+    await writeFile(
+      path,
+      cp1252(
+        [
+          'Customer No;Name;Balance;Active;Since;Remark',
+          '1;Müller;12,50;ja?;01.02.2003;x',
+          '2;Zoë;-3,00;yes;37653;',
+          '3;"";;;;"multi',
+          'line remark"',
+          '4;Name too long;1,00;no;01.02.2003;',
+          '5;Büro;1234567,00;1;01.02.2003;',
+          '2;Again;1,00;1;01.02.2003;',
+          '6;;1,00;1;01.02.2003;',
+          '7;Ok;1,00;0;31.02.2003;',
+          '8;Last;0,5;t;01.02.2003;',
+        ].join('\r\n') + '\r\n',
+      ),
+    );
     const { result, bad, rows } = await load([path]);
-    expect(result.files[0]).toMatchObject({ encoding: { value: 'cp1252', detected: true }, delimiter: { value: ';', detected: true }, records: 9 });
+    expect(result.files[0]).toMatchObject({
+      encoding: { value: 'cp1252', detected: true },
+      delimiter: { value: ';', detected: true },
+      records: 9,
+    });
     expect(bad.map((b) => [b.line, b.reason])).toEqual([
       [2, "Active: 'ja?' is not one of 1, true, yes, y, t, 0, false, no, n, f"],
       [9, 'Name: empty, and the column cannot be NULL'],
@@ -93,7 +111,10 @@ describe('loading a CSV source into its staging table', () => {
       ['a.csv', 3, 'Name: has characters that latin1 cannot hold'],
       ['b.csv', 3, 'duplicate key: ID 1 was loaded from an earlier line'],
     ]);
-    expect(result.files.map((f) => [f.encoding.value, f.records, f.bad])).toEqual([['utf8', 2, 1], ['utf8', 2, 1]]);
+    expect(result.files.map((f) => [f.encoding.value, f.records, f.bad])).toEqual([
+      ['utf8', 2, 1],
+      ['utf8', 2, 1],
+    ]);
   });
 
   it('refuses, as a usage error, a header that does not match the declaration', async () => {
@@ -102,20 +123,38 @@ describe('loading a CSV source into its staging table', () => {
     const error = await load([path]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventshiftError);
     expect((error as EventshiftError).kind).toBe('usage');
-    expect((error as Error).message).toBe('CSV source customer: wrong-header.csv line 1 has the column(s) Saldo, which the declaration neither reads nor ignores; declare them (columns) or list them in ignore.');
+    expect((error as Error).message).toBe(
+      'CSV source customer: wrong-header.csv line 1 has the column(s) Saldo, which the declaration neither reads nor ignores; declare them (columns) or list them in ignore.',
+    );
   });
 
   it('builds the staging table from the column types when no table is declared, and reads a declared header list', async () => {
     const path = join(dir, 'rates.csv');
     await writeFile(path, 'EUR\t1.0\t2011-03-04T10:00:00Z\r\nGBP\t0.8\t2011-03-27T02:30:00\r\nUSD\t1.4\t2011-03-04T11:00:00+01:00\r\n');
     const rates: CsvSourceDefinition = {
-      key: 'Code', header: ['Code', 'Rate', 'At'], tableZone: 'Europe/Berlin',
+      key: 'Code',
+      header: ['Code', 'Rate', 'At'],
+      tableZone: 'Europe/Berlin',
       columns: { Code: { type: 'text', sql: 'CHAR(3)' }, Rate: { type: 'decimal' }, At: { type: 'datetime', formats: ['iso'] } },
     };
-    const result = await loadCsvSource(t.db, { alias: 'rates', definition: rates, files: [path], staging: 'eventshift_src_rates', temporary: true, comment: 'test' });
+    const result = await loadCsvSource(t.db, {
+      alias: 'rates',
+      definition: rates,
+      files: [path],
+      staging: 'eventshift_src_rates',
+      temporary: true,
+      comment: 'test',
+    });
     expect(result.files[0]).toMatchObject({ delimiter: { value: '\t' }, header: 'declared', records: 3 });
     // A local time in Berlin's spring-forward hour: reported with its line, not moved to 03:30.
-    expect(result.badRows).toEqual([{ file: path, line: 2, reason: "At: '2011-03-27T02:30:00' does not exist in Europe/Berlin: clocks skipped that hour (spring forward); the value is wrong or its zone is" }]);
+    expect(result.badRows).toEqual([
+      {
+        file: path,
+        line: 2,
+        reason:
+          "At: '2011-03-27T02:30:00' does not exist in Europe/Berlin: clocks skipped that hour (spring forward); the value is wrong or its zone is",
+      },
+    ]);
     expect(await t.db.query('SELECT Code, Rate, At FROM eventshift_src_rates ORDER BY Code')).toEqual([
       { Code: 'EUR', Rate: '1.0000000000', At: '2011-03-04 11:00:00' },
       { Code: 'USD', Rate: '1.4000000000', At: '2011-03-04 11:00:00' },
@@ -135,7 +174,8 @@ describe('legacy encodings, declared', () => {
     { encoding: 'utf16be', charset: 'utf16', shown: 'UTF-16BE', names: ['Zoë', '日本', '📦 box'], invalid: [0xd8, 0x00] },
   ] as const;
   const definition = (encoding: string): CsvSourceDefinition => ({
-    key: 'ID', encoding: encoding as CsvSourceDefinition['encoding'],
+    key: 'ID',
+    encoding: encoding as CsvSourceDefinition['encoding'],
     columns: { ID: { type: 'integer' }, Name: { type: 'text', sql: 'VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL' } },
   });
 
@@ -155,8 +195,13 @@ describe('legacy encodings, declared', () => {
       await writeFile(path, Buffer.concat(lines.flatMap((l) => [l, newline])));
       const bads: Array<BadRow & { raw: Buffer }> = [];
       const result = await loadCsvSource(t.db, {
-        alias: 'legacy', definition: definition(encoding), files: [path], staging: `eventshift_src_${charset}`, temporary: true,
-        comment: 'test', onBadRow: async (row, raw) => void bads.push({ ...row, raw }),
+        alias: 'legacy',
+        definition: definition(encoding),
+        files: [path],
+        staging: `eventshift_src_${charset}`,
+        temporary: true,
+        comment: 'test',
+        onBadRow: async (row, raw) => void bads.push({ ...row, raw }),
       });
       expect(result.files[0]).toMatchObject({ encoding: { value: encoding, detected: false, reason: 'declared' } });
       const rows = await t.db.query<{ ID: number; Name: string }>(`SELECT ID, Name FROM eventshift_src_${charset} ORDER BY ID`);

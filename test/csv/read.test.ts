@@ -30,7 +30,11 @@ describe('reading records', () => {
     const text = 'ID,Note\r\n1,"two\r\nlines"\r\n\r\n2,"three\nlines\rhere"\r\n3,plain\r\n4,last';
     const { out, stats } = await records('lines.csv', text);
     expect(out.map((r) => [r.line, r.fields])).toEqual([
-      [1, ['ID', 'Note']], [2, ['1', 'two\r\nlines']], [5, ['2', 'three\nlines\rhere']], [8, ['3', 'plain']], [9, ['4', 'last']],
+      [1, ['ID', 'Note']],
+      [2, ['1', 'two\r\nlines']],
+      [5, ['2', 'three\nlines\rhere']],
+      [8, ['3', 'plain']],
+      [9, ['4', 'last']],
     ]);
     expect(out[1]!.raw).toBe('1,"two\r\nlines"');
     expect(stats.emptyLines).toBe(1);
@@ -70,8 +74,13 @@ describe('detecting the dialect', () => {
     expect(await write('ascii.csv', Buffer.from('a,b\n1,2\n'))).toMatchObject({ value: 'utf8', reason: 'ASCII only (read as UTF-8)' });
     // A single cp1252 character late in a large file still decides.
     const late = Buffer.concat([Buffer.from('a,b\n'.repeat(400_000)), cp1252('1,12,50 €\n')]);
-    expect(await write('cp.csv', late)).toMatchObject({ value: 'cp1252', reason: `not valid UTF-8 (byte 0x80 at offset ${late.length - 2}), read as cp1252` });
-    expect(await write('u16.csv', Buffer.concat([Buffer.of(0xff, 0xfe), Buffer.from('a,b\n', 'utf16le')]))).toMatchObject({ value: 'utf16le' });
+    expect(await write('cp.csv', late)).toMatchObject({
+      value: 'cp1252',
+      reason: `not valid UTF-8 (byte 0x80 at offset ${late.length - 2}), read as cp1252`,
+    });
+    expect(await write('u16.csv', Buffer.concat([Buffer.of(0xff, 0xfe), Buffer.from('a,b\n', 'utf16le')]))).toMatchObject({
+      value: 'utf16le',
+    });
     expect(await write('u16nobom.csv', Buffer.from('a,b\n1,2\n', 'utf16le'))).toMatchObject({ value: 'utf16le' });
     expect(await write('be.csv', Buffer.of(0xfe, 0xff, 0, 0x61))).toMatchObject({ value: 'utf16be', reason: 'UTF-16BE byte order mark' });
     expect(await write('benobom.csv', Buffer.from('a,b\n1,2\n', 'utf16le').swap16())).toMatchObject({ value: 'utf16be' });
@@ -83,7 +92,9 @@ describe('detecting the dialect', () => {
       return detectEncoding(join(dir, name));
     };
     // Every byte of these is a cp1252 character, so reading them as cp1252 would load wrong letters without an error.
-    await expect(write('ru.csv', 'Иванов', 'cp1251')).rejects.toThrow(/three non-ASCII bytes in a row at offset 8002 .*declare its encoding/);
+    await expect(write('ru.csv', 'Иванов', 'cp1251')).rejects.toThrow(
+      /three non-ASCII bytes in a row at offset 8002 .*declare its encoding/,
+    );
     await expect(write('koi.csv', 'Иванов', 'koi8-r')).rejects.toThrow(/not valid UTF-8 \(byte 0xE9 at offset 8002\)/);
     await expect(write('jp.csv', '日本語', 'shift_jis')).rejects.toThrow(/cannot be told safely/);
     await expect(write('cn.csv', '中文', 'gbk')).rejects.toThrow(/cannot be told safely/);
@@ -95,9 +106,15 @@ describe('detecting the dialect', () => {
   });
 
   it('detects the delimiter by its count per line, ignoring quoted ones and a broken line', () => {
-    expect(detectDelimiter('a;b;c\n1;"x;y";3\n4;5;6\n')).toMatchObject({ value: ';', reason: "';' 2 time(s) on each of the first 3 line(s)" });
+    expect(detectDelimiter('a;b;c\n1;"x;y";3\n4;5;6\n')).toMatchObject({
+      value: ';',
+      reason: "';' 2 time(s) on each of the first 3 line(s)",
+    });
     expect(detectDelimiter('a\tb\n1\t"2,3"\n').value).toBe('\t');
-    expect(detectDelimiter('a,b,c\n1,2,3\n4,5\n7,8,9\n')).toMatchObject({ value: ',', reason: "',' 2 time(s) on 3 of the first 4 line(s)" });
+    expect(detectDelimiter('a,b,c\n1,2,3\n4,5\n7,8,9\n')).toMatchObject({
+      value: ',',
+      reason: "',' 2 time(s) on 3 of the first 4 line(s)",
+    });
     expect(detectDelimiter('just one column\nvalue\n').value).toBe(',');
   });
 });

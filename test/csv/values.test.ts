@@ -4,7 +4,11 @@ import { ZoneClock } from '../../src/csv/zone-time.ts';
 import type { CsvColumn } from '../../src/csv/declaration.ts';
 import { ordPullCsv, ordPullDateFormats, shopZone } from '../../mappings/vbzcart-ord-pull/csv-source.ts';
 
-const zones = (file: string, table: string) => ({ fileZone: new ZoneClock(file), tableZone: new ZoneClock(table), nulls: new Set<string>() });
+const zones = (file: string, table: string) => ({
+  fileZone: new ZoneClock(file),
+  tableZone: new ZoneClock(table),
+  nulls: new Set<string>(),
+});
 const read = (column: CsvColumn, field: string, options: { file?: string; table?: string; quoted?: boolean } = {}) =>
   columnReader('C', column, zones(options.file ?? 'UTC', options.table ?? options.file ?? 'UTC'))(field, options.quoted ?? false);
 const reason = (v: FieldValue | BadValue) => (v instanceof BadValue ? v.reason : `value ${String(v)}`);
@@ -21,7 +25,9 @@ describe('date-times', () => {
   });
 
   it('names the value and the formats when none fits, and rejects dates that do not exist', () => {
-    expect(reason(read(us, '2011-03-04 22:15'))).toBe("C: '2011-03-04 22:15' is not a date-time in any declared format (M/d/yyyy h:mm:ss a, M/d/yyyy h:mm a)");
+    expect(reason(read(us, '2011-03-04 22:15'))).toBe(
+      "C: '2011-03-04 22:15' is not a date-time in any declared format (M/d/yyyy h:mm:ss a, M/d/yyyy h:mm a)",
+    );
     expect(reason(read(us, '2/30/2011 9:15:00 AM'))).toMatch(/has day 30, and 2011-02 has 28 days/);
     expect(reason(read(us, '13/45/2011 9:99:00 PM'))).toMatch(/has month 13/);
   });
@@ -61,7 +67,9 @@ describe('daylight saving time: reported, never guessed', () => {
   it('a local time in the spring-forward gap does not exist: a bad value, converted or not', () => {
     for (const table of [shopZone, 'UTC']) {
       const r = read(us, '3/13/2011 2:30:00 AM', { file: shopZone, table });
-      expect(reason(r)).toBe("C: '3/13/2011 2:30:00 AM' does not exist in America/New_York: clocks skipped that hour (spring forward); the value is wrong or its zone is");
+      expect(reason(r)).toBe(
+        "C: '3/13/2011 2:30:00 AM' does not exist in America/New_York: clocks skipped that hour (spring forward); the value is wrong or its zone is",
+      );
     }
     expect(read(us, '3/13/2011 1:59:59 AM', { file: shopZone, table: 'UTC' })).toBe('2011-03-13 06:59:59');
     expect(read(us, '3/13/2011 3:00:00 AM', { file: shopZone, table: 'UTC' })).toBe('2011-03-13 07:00:00');
@@ -71,7 +79,9 @@ describe('daylight saving time: reported, never guessed', () => {
 
   it('a local time in the fall-back overlap happened twice: a bad value when it must be converted, naming both readings', () => {
     const r = read(us, '11/6/2011 1:30:00 AM', { file: shopZone, table: 'UTC' });
-    expect(reason(r)).toMatch(/happened twice in America\/New_York .* 2011-11-06 05:30:00 or 2011-11-06 06:30:00; write it with its offset/);
+    expect(reason(r)).toMatch(
+      /happened twice in America\/New_York .* 2011-11-06 05:30:00 or 2011-11-06 06:30:00; write it with its offset/,
+    );
     // Stored as written where no conversion is needed: the table holds the same ambiguous wall time.
     expect(read(us, '11/6/2011 1:30:00 AM', { file: shopZone, table: shopZone })).toBe('2011-11-06 01:30:00');
     // With its offset it is one instant.
@@ -81,7 +91,10 @@ describe('daylight saving time: reported, never guessed', () => {
   it('ZoneClock resolves gaps, overlaps and ordinary times', () => {
     const ny = new ZoneClock(shopZone);
     expect(ny.resolve(Date.UTC(2011, 2, 13, 2, 30))).toEqual({ kind: 'gap' });
-    expect(ny.resolve(Date.UTC(2011, 10, 6, 1, 30))).toEqual({ kind: 'ambiguous', instants: [Date.UTC(2011, 10, 6, 5, 30), Date.UTC(2011, 10, 6, 6, 30)] });
+    expect(ny.resolve(Date.UTC(2011, 10, 6, 1, 30))).toEqual({
+      kind: 'ambiguous',
+      instants: [Date.UTC(2011, 10, 6, 5, 30), Date.UTC(2011, 10, 6, 6, 30)],
+    });
     expect(ny.resolve(Date.UTC(2011, 6, 1, 12))).toEqual({ kind: 'ok', instant: Date.UTC(2011, 6, 1, 16) });
     expect(ny.wallOf(Date.UTC(2011, 0, 1, 5))).toBe(Date.UTC(2011, 0, 1, 0));
   });
@@ -112,9 +125,14 @@ describe('other types and NULL', () => {
   it("VbzCart's declaration reads the shapes its exports come in", () => {
     const when = columnReader('WhenPulled', ordPullCsv.columns.WhenPulled!, zones(shopZone, shopZone));
     expect(ordPullDateFormats[0]).toBe('M/d/yyyy h:mm:ss a');
-    for (const [field, value] of [['3/4/2011 10:15:22 PM', '2011-03-04 22:15:22'], ['3/4/2011 10:15 PM', '2011-03-04 22:15:00'],
-      ['2011-03-04 22:15:22', '2011-03-04 22:15:22'], ['2011-03-05T03:15:22Z', '2011-03-04 22:15:22'], ['40606.9273379630', '2011-03-04 22:15:22'],
-      ['0000-00-00 00:00:00', '0000-00-00 00:00:00']] as const) {
+    for (const [field, value] of [
+      ['3/4/2011 10:15:22 PM', '2011-03-04 22:15:22'],
+      ['3/4/2011 10:15 PM', '2011-03-04 22:15:00'],
+      ['2011-03-04 22:15:22', '2011-03-04 22:15:22'],
+      ['2011-03-05T03:15:22Z', '2011-03-04 22:15:22'],
+      ['40606.9273379630', '2011-03-04 22:15:22'],
+      ['0000-00-00 00:00:00', '0000-00-00 00:00:00'],
+    ] as const) {
       expect(when(field, false), field).toBe(value);
     }
   });

@@ -49,12 +49,27 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
   });
 
   it('plans from the file: detected cp1252 and commas, every row, the same steps and ranges, no refusal for the missing table', async () => {
-    const [csvPlan, tablePlan] = [await plan({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: file }) }), await plan({ databaseUrl: fromTable.url, mapping })];
+    const [csvPlan, tablePlan] = [
+      await plan({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: file }) }),
+      await plan({ databaseUrl: fromTable.url, mapping }),
+    ];
     expect(csvPlan.reasons).toEqual([]);
     const pull = csvPlan.plan.sources.find((s) => s.alias === 'pull')!;
     expect(pull).toMatchObject({ table: 'eventshift_src_pull', exists: true, rows: 1665, minKey: 1, maxKey: 1883 });
-    expect(pull.csv).toMatchObject({ standsFor: 'ord_pull', records: 1665, accepted: 1665, bad: 0, zone: 'America/New_York', tableZone: 'America/New_York' });
-    expect(pull.csv!.files[0]).toMatchObject({ encoding: { value: 'cp1252', detected: true }, delimiter: { value: ',', detected: true }, header: 'first line', records: 1665 });
+    expect(pull.csv).toMatchObject({
+      standsFor: 'ord_pull',
+      records: 1665,
+      accepted: 1665,
+      bad: 0,
+      zone: 'America/New_York',
+      tableZone: 'America/New_York',
+    });
+    expect(pull.csv!.files[0]).toMatchObject({
+      encoding: { value: 'cp1252', detected: true },
+      delimiter: { value: ',', detected: true },
+      header: 'first line',
+      records: 1665,
+    });
     expect(csvPlan.plan.steps).toEqual(tablePlan.plan.steps);
     expect(csvPlan.plan.problems).toEqual(tablePlan.plan.problems);
     // The legacy table is neither backed up nor renamed: the run does not read it.
@@ -67,7 +82,12 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
   it('migrates to byte-identical target tables, verifies (with the row-count check) and restores', async () => {
     const before = await snapshot(fromCsv.db);
     const table = await migrate({ databaseUrl: fromTable.url, mapping, backupDir: ws.path('b-table'), reportDir: ws.path('r-table') });
-    const csv = await migrate({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: file }), backupDir: ws.path('b-csv'), reportDir: ws.path('r-csv') });
+    const csv = await migrate({
+      databaseUrl: fromCsv.url,
+      mapping: bindCsvSources(mapping, { pull: file }),
+      backupDir: ws.path('b-csv'),
+      reportDir: ws.path('r-csv'),
+    });
     expect([table.status, csv.status]).toEqual(['completed', 'completed']);
     expect(csv.verification!.checks.filter((c) => !c.ok)).toEqual([]);
     expect(csv.verification!.checks.find((c) => c.id === 'pull.csv.rows')).toMatchObject({ ok: true, expected: 1665, actual: 1665 });
@@ -79,8 +99,9 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
     // verify again without --source: the run's plan says where pull came from.
     const again = await verify({ databaseUrl: fromCsv.url, mapping, backupDir: ws.path('b-csv') });
     expect(again.verification.checks.filter((c) => !c.ok)).toEqual([]);
-    await expect(verify({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: ws.path('other.csv') }), backupDir: ws.path('b-csv') }))
-      .rejects.toThrow(/read pull from .*ord_pull\.csv, not .*other\.csv/);
+    await expect(
+      verify({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: ws.path('other.csv') }), backupDir: ws.path('b-csv') }),
+    ).rejects.toThrow(/read pull from .*ord_pull\.csv, not .*other\.csv/);
 
     const restored = await restoreMapping({ databaseUrl: fromCsv.url, mapping, backupDir: ws.path('b-csv') });
     expect(restored.droppedStaging).toEqual(['eventshift_src_pull']);
@@ -99,7 +120,12 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
       const path = ws.path(`dialect-${i}.csv`);
       await exportOrdPullCsv(fromTable.db, path, dialect, { table: 'OLD ord_pull' });
       const loaded = await loadCsvSource(fromTable.db, {
-        alias: 'pull', definition: ordPullCsv, files: [path], staging: 'eventshift_src_probe', temporary: true, comment: 'test',
+        alias: 'pull',
+        definition: ordPullCsv,
+        files: [path],
+        staging: 'eventshift_src_probe',
+        temporary: true,
+        comment: 'test',
       });
       expect(loaded.files[0]).toMatchObject({ encoding: { value: dialect.encoding }, delimiter: { value: dialect.delimiter } });
       expect([loaded.accepted, loaded.bad]).toEqual([1665, 0]);
@@ -110,7 +136,12 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
     const minutes = ws.path('minutes.csv');
     await exportOrdPullCsv(fromTable.db, minutes, { ...usExcelDialect, dateFormat: 'M/d/yyyy h:mm a' }, { table: 'OLD ord_pull' });
     const loaded = await loadCsvSource(fromTable.db, {
-      alias: 'pull', definition: ordPullCsv, files: [minutes], staging: 'eventshift_src_probe', temporary: true, comment: 'test',
+      alias: 'pull',
+      definition: ordPullCsv,
+      files: [minutes],
+      staging: 'eventshift_src_probe',
+      temporary: true,
+      comment: 'test',
     });
     expect([loaded.accepted, loaded.bad]).toEqual([1665, 0]);
     const [differ] = await fromTable.db.query<{ n: string }>(`
@@ -163,7 +194,9 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     expect(refused.stdout).toContain('encoding cp1252 (detected: not valid UTF-8');
     expect(refused.stdout).toContain(`ord_pull-broken.csv:${lineCount} wrong number of fields: 9 (expected 10)`);
     expect(refused.stdout).toContain(`ord_pull-broken.csv:${lineDate} WhenPulled: '13/45/2011 9:99:00 PM' has month 13`);
-    expect(refused.stdout).toContain(`ord_pull-broken.csv:${lineDuplicate} duplicate key: ID ${duplicateOf} was loaded from an earlier line`);
+    expect(refused.stdout).toContain(
+      `ord_pull-broken.csv:${lineDuplicate} duplicate key: ID ${duplicateOf} was loaded from an earlier line`,
+    );
     expect(refused.stdout).toMatch(/REFUSED: 3 row\(s\) of the CSV source pull that cannot be loaded/);
     // migrate refuses the same way, before writing anything.
     const before = await snapshot(t.db);
@@ -180,20 +213,31 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/completed, last stage cutover/);
     const quarantined = await t.db.query<{ file: string; line: number; reason: string; raw: Buffer }>(
-      'SELECT file, line, reason, raw FROM eventshift_quarantine ORDER BY line');
-    expect(quarantined.map((q) => [Number(q.line), q.file])).toEqual([[lineCount, file], [lineDate, file], [lineDuplicate, file]].sort((a, b) => Number(a[0]) - Number(b[0])));
+      'SELECT file, line, reason, raw FROM eventshift_quarantine ORDER BY line',
+    );
+    expect(quarantined.map((q) => [Number(q.line), q.file])).toEqual(
+      [
+        [lineCount, file],
+        [lineDate, file],
+        [lineDuplicate, file],
+      ].sort((a, b) => Number(a[0]) - Number(b[0])),
+    );
     const byLine = new Map(quarantined.map((q) => [Number(q.line), q]));
     expect(byLine.get(lineCount)!.raw.equals(raw(String(wrongCount)))).toBe(true);
     expect(byLine.get(lineDate)!.raw.equals(raw(String(badDate)))).toBe(true);
     expect(byLine.get(lineDuplicate)!.raw.equals(raw('duplicate'))).toBe(true);
-    const besideReport = parse(await readFile(join(report, 'quarantine.csv'), 'utf8'), { bom: true, columns: true }) as Array<Record<string, string>>;
+    const besideReport = parse(await readFile(join(report, 'quarantine.csv'), 'utf8'), { bom: true, columns: true }) as Array<
+      Record<string, string>
+    >;
     expect(besideReport.map((r) => Number(r.line))).toEqual([...byLine.keys()]);
     expect(besideReport.find((r) => Number(r.line) === lineDuplicate)!.row).toContain('entered twice by the Access import');
 
     // Verified again, on demand: accepted + quarantined = the rows of the file.
     const verified = cli(['verify', 'vbzcart-ord-pull', '--report', ws.path('r-broken-again')]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
-    expect(verified.stdout).toContain(`pull: ${ids.length - 2} row(s) loaded + 3 quarantined = the ${ids.length + 1} row(s) of ord_pull-broken.csv`);
+    expect(verified.stdout).toContain(
+      `pull: ${ids.length - 2} row(s) loaded + 3 quarantined = the ${ids.length + 1} row(s) of ord_pull-broken.csv`,
+    );
     expect(existsSync(ws.path('r-broken-again', 'quarantine.csv'))).toBe(true);
 
     // The rest is what the table source gives for the same rows.

@@ -16,7 +16,9 @@ describe('connection', () => {
     await t.db.execute(`CREATE TABLE v (
       id BIGINT UNSIGNED PRIMARY KEY, d DATETIME(6), dec65 DECIMAL(65,30), b VARBINARY(8), j JSON, f FLOAT, l VARCHAR(10) CHARACTER SET latin1
     )`);
-    await t.db.execute("INSERT INTO v VALUES (18446744073709551615, '2024-02-29 23:59:59.123456', 1.000000000000000000000000000001, X'00FF0D0A', '{\"a\": 1}', 0.1, 'caf\u00e9 \u20ac')");
+    await t.db.execute(
+      "INSERT INTO v VALUES (18446744073709551615, '2024-02-29 23:59:59.123456', 1.000000000000000000000000000001, X'00FF0D0A', '{\"a\": 1}', 0.1, 'caf\u00e9 \u20ac')",
+    );
     const [row] = await t.db.query('SELECT * FROM v');
     expect(row).toEqual({
       id: '18446744073709551615',
@@ -30,13 +32,20 @@ describe('connection', () => {
   });
 
   it('parses URLs and never shows the password', () => {
-    expect(parseDatabaseUrl('mysql://u:p%40ss@db.example:3307/shop')).toMatchObject({ host: 'db.example', port: 3307, user: 'u', password: 'p@ss', database: 'shop' });
+    expect(parseDatabaseUrl('mysql://u:p%40ss@db.example:3307/shop')).toMatchObject({
+      host: 'db.example',
+      port: 3307,
+      user: 'u',
+      password: 'p@ss',
+      database: 'shop',
+    });
     expect(redactUrl('mysql://u:secret@h/db')).toBe('mysql://u:***@h/db');
     expect(() => parseDatabaseUrl('mysql://root@127.0.0.1:3306/')).toThrow(/names no database/);
   });
 
-  it('raises the session temporary-table limits to temp-table-mib (default 256), keeps them on connectAgain, and 0 keeps the server\'s', async () => {
-    const limits = async (db: Db) => (await db.query<{ tmp: string; heap: string }>('SELECT @@SESSION.tmp_table_size AS tmp, @@SESSION.max_heap_table_size AS heap'))[0]!;
+  it("raises the session temporary-table limits to temp-table-mib (default 256), keeps them on connectAgain, and 0 keeps the server's", async () => {
+    const limits = async (db: Db) =>
+      (await db.query<{ tmp: string; heap: string }>('SELECT @@SESSION.tmp_table_size AS tmp, @@SESSION.max_heap_table_size AS heap'))[0]!;
     const [server] = await t.db.query<{ tmp: string }>('SELECT @@GLOBAL.tmp_table_size AS tmp');
     const mib = (n: number) => String(n * 1024 * 1024);
     expect(await limits(t.db)).toEqual({ tmp: mib(defaultTempTableMiB), heap: mib(defaultTempTableMiB) });
@@ -57,7 +66,8 @@ describe('connection', () => {
 
   it('lets MariaDB choose by cost whether a GROUP BY reads through an index, in its own sessions only', async () => {
     const [flags] = await t.db.query<{ session: string; global: string }>(
-      'SELECT @@SESSION.optimizer_adjust_secondary_key_costs AS session, @@GLOBAL.optimizer_adjust_secondary_key_costs AS global');
+      'SELECT @@SESSION.optimizer_adjust_secondary_key_costs AS session, @@GLOBAL.optimizer_adjust_secondary_key_costs AS global',
+    );
     expect(flags!.session.split(',')).toContain('disable_forced_index_in_group_by');
     // The server's other flags are kept, and other sessions are left alone.
     expect(flags!.session.split(',')).toEqual(expect.arrayContaining(flags!.global.split(',').filter((f) => f !== '')));

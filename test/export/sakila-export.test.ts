@@ -43,8 +43,7 @@ const cases: Array<[string, Mapping, string, string]> = [
 
 describe('eventshift sql on Sakila', () => {
   for (const [label, mapping, fill, table] of cases) {
-    it(`${label}: the fill keeps ${table}.last_update; applied by hand it gives migrate's database, its rollback the original`,
-      async () => {
+    it(`${label}: the fill keeps ${table}.last_update; applied by hand it gives migrate's database, its rollback the original`, async () => {
       const viaMigrate = await sakila(`sql_m_${mapping.name}`);
       const migrated = await migrate({ databaseUrl: viaMigrate.url, mapping, backupDir: ws.path('b'), reportDir: ws.path('r') });
       expect(migrated.status).toBe('completed');

@@ -31,7 +31,11 @@ async function applyAll(t: TestDatabase, dir: string, reverse = false) {
 }
 
 describe('eventshift sql: patches a DBA can review and apply by hand', () => {
-  for (const [label, overrides] of [['offset', {}], ['dense', { ids: 'dense' }], ['chronological', { ids: 'chronological' }]] as Array<[string, PlanOverrides]>) {
+  for (const [label, overrides] of [
+    ['offset', {}],
+    ['dense', { ids: 'dense' }],
+    ['chronological', { ids: 'chronological' }],
+  ] as Array<[string, PlanOverrides]>) {
     it(`${label}: the exported patches reproduce migrate's result, and the rollback files return the original`, async () => {
       const seed = 9300 + label.length;
       const viaMigrate = await database(`sql_m_${label}`, seed);
@@ -59,8 +63,16 @@ describe('eventshift sql: patches a DBA can review and apply by hand', () => {
     expect(r.code, r.stderr).toBe(0);
     const files = (await readdir(out)).sort();
     expect(files).toEqual([
-      '01-patch-event_vc_ord_hold.sql', '02-patch-event_vc_legacy.sql', '03-patch-orders-WhenHeld.sql', '04-data-holdOn.sql',
-      '05-data-holdOff.sql', '06-data-whenHeld.sql', '07-patch-orders-ID_Pull.sql', '08-patch-rename-ord_pull.sql', 'README.md', 'rollback',
+      '01-patch-event_vc_ord_hold.sql',
+      '02-patch-event_vc_legacy.sql',
+      '03-patch-orders-WhenHeld.sql',
+      '04-data-holdOn.sql',
+      '05-data-holdOff.sql',
+      '06-data-whenHeld.sql',
+      '07-patch-orders-ID_Pull.sql',
+      '08-patch-rename-ord_pull.sql',
+      'README.md',
+      'rollback',
     ]);
     expect((await readdir(join(out, 'rollback'))).sort()).toEqual(files.filter((f) => f.endsWith('.sql')));
     const holdOn = await readFile(join(out, '04-data-holdOn.sql'), 'utf8');
@@ -80,10 +92,13 @@ describe('eventshift sql: patches a DBA can review and apply by hand', () => {
       .replace("from './schema.ts'", `from '${join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/schema.ts')}'`)
       .replace("from './csv-source.ts'", `from '${join(import.meta.dirname, '../../mappings/vbzcart-ord-pull/csv-source.ts')}'`)
       .replace("WhenStart: col('pull.WhenPulled'),", "WhenStart: sql('NOW()'),")
-      .replace("import { col, defineMapping,", "import { col, sql, defineMapping,");
+      .replace('import { col, defineMapping,', 'import { col, sql, defineMapping,');
     await writeFile(join(dir, 'index.ts'), source);
     await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-    const r = runCli(['sql', join(dir, 'index.ts'), '--out', ws.path('lint-out'), '--check'], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    const r = runCli(['sql', join(dir, 'index.ts'), '--out', ws.path('lint-out'), '--check'], {
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url },
+    });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/error: non-deterministic: NOW\(\) gives a different value on each run/);
   });

@@ -39,7 +39,10 @@ describe('stable aliases', () => {
       // Every shipped mapping ships a fixture generator: fixture.ts exporting one generate...(db, { seed }) function.
       const fixture = (await import(join(root, 'mappings', name, 'fixture.ts'))) as Record<string, unknown>;
       const generators = Object.entries(fixture).filter(([key, value]) => key.startsWith('generate') && typeof value === 'function');
-      expect(generators.map(([key]) => key), `mappings/${name}/fixture.ts`).toHaveLength(1);
+      expect(
+        generators.map(([key]) => key),
+        `mappings/${name}/fixture.ts`,
+      ).toHaveLength(1);
       const t = await freshDatabase(`alias_check_${name}`);
       made.push(t);
       await (generators[0]![1] as (db: unknown, options: { seed: number }) => Promise<unknown>)(t.db, { seed: 7100 });
@@ -60,23 +63,33 @@ describe('stable aliases', () => {
 
     const broken = runCli(['check', 'vbzcart-ord-pull'], { cwd: root, env: { DATABASE_URL: t.url } });
     expect(broken.code).toBe(1);
-    expect(broken.stdout).toMatch(/BROKEN ord_pull\.WhenPulled -> ord_pull\.WhenPulled: no column WhenPulled in ord_pull \(it has: .*When Pulled/);
+    expect(broken.stdout).toMatch(
+      /BROKEN ord_pull\.WhenPulled -> ord_pull\.WhenPulled: no column WhenPulled in ord_pull \(it has: .*When Pulled/,
+    );
     expect(broken.stdout.match(/BROKEN/g)).toHaveLength(1);
 
     // Two levels below the project root, like mappings/<name>, so the copy's relative imports still resolve.
     const copy = `${work}-vbzcart-renamed`;
     await cp(join(root, 'mappings', 'vbzcart-ord-pull'), copy, { recursive: true });
     const aliases = await readFile(join(copy, 'aliases.yaml'), 'utf8');
-    await writeFile(join(copy, 'aliases.yaml'), aliases
-      .replace('version: 1', 'version: 2')
-      .replace('      WhenPulled: WhenPulled', '      WhenPulled: { 1: WhenPulled, 2: "When Pulled" }'));
+    await writeFile(
+      join(copy, 'aliases.yaml'),
+      aliases
+        .replace('version: 1', 'version: 2')
+        .replace('      WhenPulled: WhenPulled', '      WhenPulled: { 1: WhenPulled, 2: "When Pulled" }'),
+    );
 
     const fixed = runCli(['check', copy], { cwd: root, env: { DATABASE_URL: t.url } });
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
-    const migrated = runCli(['migrate', copy, '--yes', '--quiet', '--backup-dir', join(work, 'backups'), '--report', join(work, 'report')], { cwd: root, env: { DATABASE_URL: t.url } });
+    const migrated = runCli(
+      ['migrate', copy, '--yes', '--quiet', '--backup-dir', join(work, 'backups'), '--report', join(work, 'report')],
+      { cwd: root, env: { DATABASE_URL: t.url } },
+    );
     expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/All \d+ checks passed/);
-    const wrong = await t.db.query('SELECT e.ID FROM event e JOIN `OLD ord_pull` p ON e.ID = p.ID + 1500 WHERE NOT (e.WhenStart <=> p.`When Pulled`)');
+    const wrong = await t.db.query(
+      'SELECT e.ID FROM event e JOIN `OLD ord_pull` p ON e.ID = p.ID + 1500 WHERE NOT (e.WhenStart <=> p.`When Pulled`)',
+    );
     expect(wrong).toEqual([]);
   });
 
@@ -91,9 +104,14 @@ describe('stable aliases', () => {
   it('plan refuses a mapping whose SQL names an alias key aliases.yaml lacks, naming where', async () => {
     const t = await database('aliases_plan', 3);
     const problem = mapping.problems!.invalidWhenPulled!;
-    const misspelt = { ...mapping, problems: { ...mapping.problems, invalidWhenPulled: { ...problem, where: '{{pull.WhenPuled}} IS NULL' } } };
+    const misspelt = {
+      ...mapping,
+      problems: { ...mapping.problems, invalidWhenPulled: { ...problem, where: '{{pull.WhenPuled}} IS NULL' } },
+    };
     const planned = await plan({ databaseUrl: t.url, mapping: misspelt });
     expect(planned.ok).toBe(false);
-    expect(planned.plan.refusals).toContainEqual(expect.stringMatching(/^problem invalidWhenPulled: column ord_pull\.WhenPuled is not an alias key in /));
+    expect(planned.plan.refusals).toContainEqual(
+      expect.stringMatching(/^problem invalidWhenPulled: column ord_pull\.WhenPuled is not an alias key in /),
+    );
   });
 });

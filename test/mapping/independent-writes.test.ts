@@ -6,7 +6,9 @@ import vbzcart from '../../mappings/vbzcart-ord-pull/index.ts';
 /** The mapping's steps compiled as planned (offset IDs). */
 function compiledSteps(mapping: Mapping) {
   const names = sourceTableNames(mapping);
-  return Object.entries(mapping.steps).map(([name, step]) => compileStep(mapping, name, step, 'ID', { strategy: 'offset', offset: 1000 }, names));
+  return Object.entries(mapping.steps).map(([name, step]) =>
+    compileStep(mapping, name, step, 'ID', { strategy: 'offset', offset: 1000 }, names),
+  );
 }
 
 /** Whether each projection of the mapping may be written while its steps are. */
@@ -23,7 +25,10 @@ describe('a projection written beside the steps', () => {
 
   it('is not when a step reads the projected table, by a join or inside a sql() column', () => {
     const holdOn = vbzcart.steps.holdOn!;
-    const joined = defineMapping({ ...vbzcart, steps: { ...vbzcart.steps, holdOn: { ...holdOn, join: { ...holdOn.join, orders: '{{orders.ID}} = {{pull.ID_Ord}}' } } } });
+    const joined = defineMapping({
+      ...vbzcart,
+      steps: { ...vbzcart.steps, holdOn: { ...holdOn, join: { ...holdOn.join, orders: '{{orders.ID}} = {{pull.ID_Ord}}' } } },
+    });
     expect(independent(joined)).toEqual([false]);
     const subquery = defineMapping({
       ...vbzcart,
@@ -39,7 +44,12 @@ describe('a projection written beside the steps', () => {
     const whenHeld = vbzcart.projections!.whenHeld!;
     const fromEvents = defineMapping({
       ...vbzcart,
-      projections: { whenHeld: { ...whenHeld, value: { ...whenHeld.value, where: `${whenHeld.value.where} AND EXISTS (SELECT 1 FROM event_vc_ord_hold)` } } },
+      projections: {
+        whenHeld: {
+          ...whenHeld,
+          value: { ...whenHeld.value, where: `${whenHeld.value.where} AND EXISTS (SELECT 1 FROM event_vc_ord_hold)` },
+        },
+      },
     });
     expect(independent(fromEvents)).toEqual([false]);
   });
@@ -53,12 +63,22 @@ describe('steps written at the same time', () => {
   it('are not when a step reads a table another step writes, in a condition or a value', () => {
     const holdOff = vbzcart.steps.holdOff!;
     const conditioned = defineMapping({
-      ...vbzcart, steps: { ...vbzcart.steps, holdOff: { ...holdOff, where: `${holdOff.where} AND NOT EXISTS (SELECT 1 FROM event_vc_legacy)` } },
+      ...vbzcart,
+      steps: { ...vbzcart.steps, holdOff: { ...holdOff, where: `${holdOff.where} AND NOT EXISTS (SELECT 1 FROM event_vc_legacy)` } },
     });
     expect(stepsIndependent(compiledSteps(conditioned))).toBe(false);
     const valued = defineMapping({
       ...vbzcart,
-      steps: { ...vbzcart.steps, holdOff: { ...holdOff, rows: { ...holdOff.rows, hold: { ...(holdOff.rows.hold as Record<string, unknown>), Notes: sql('(SELECT MAX(Descrip) FROM event)') } } } },
+      steps: {
+        ...vbzcart.steps,
+        holdOff: {
+          ...holdOff,
+          rows: {
+            ...holdOff.rows,
+            hold: { ...(holdOff.rows.hold as Record<string, unknown>), Notes: sql('(SELECT MAX(Descrip) FROM event)') },
+          },
+        },
+      },
     });
     expect(stepsIndependent(compiledSteps(valued))).toBe(false);
   });

@@ -44,15 +44,27 @@ async function brokenRule(t: TestDatabase): Promise<Record<string, number>> {
   const legacy = 'campaign_events e LEFT JOIN ce_tracking_tools t ON t.cett_event = e.event_id';
   return {
     toolButNoRow: await count(t, `SELECT COUNT(*) FROM ${legacy} WHERE COALESCE(e.event_tracking_tool_id, 0) <> 0 AND t.cett_id IS NULL`),
-    rowButNoTool: await count(t, `SELECT COUNT(*) FROM ${legacy}
-      WHERE NOT (COALESCE(e.event_tracking_tool_id, 0) <> 0) AND t.cett_id IS NOT NULL`),
-    rowsPerEvent: await count(t, `SELECT COUNT(*) FROM (SELECT cett_event FROM ce_tracking_tools
-      GROUP BY cett_event HAVING COUNT(*) > 1) x`),
-    wrongValues: await count(t, `SELECT COUNT(*) FROM ${legacy} WHERE t.cett_id IS NOT NULL
+    rowButNoTool: await count(
+      t,
+      `SELECT COUNT(*) FROM ${legacy}
+      WHERE NOT (COALESCE(e.event_tracking_tool_id, 0) <> 0) AND t.cett_id IS NOT NULL`,
+    ),
+    rowsPerEvent: await count(
+      t,
+      `SELECT COUNT(*) FROM (SELECT cett_event FROM ce_tracking_tools
+      GROUP BY cett_event HAVING COUNT(*) > 1) x`,
+    ),
+    wrongValues: await count(
+      t,
+      `SELECT COUNT(*) FROM ${legacy} WHERE t.cett_id IS NOT NULL
       AND NOT (t.cett_tool_id = e.event_tracking_tool_id
-      AND HEX(t.cett_tool_event_id) = HEX(e.event_tracking_tool_event_id) AND t.cett_sync_status = 1 AND t.cett_last_sync IS NULL)`),
-    orphans: await count(t, `SELECT COUNT(*) FROM ce_tracking_tools t LEFT JOIN campaign_events e ON e.event_id = t.cett_event
-      WHERE e.event_id IS NULL`),
+      AND HEX(t.cett_tool_event_id) = HEX(e.event_tracking_tool_event_id) AND t.cett_sync_status = 1 AND t.cett_last_sync IS NULL)`,
+    ),
+    orphans: await count(
+      t,
+      `SELECT COUNT(*) FROM ce_tracking_tools t LEFT JOIN campaign_events e ON e.event_id = t.cett_event
+      WHERE e.event_id IS NULL`,
+    ),
   };
 }
 const none = { toolButNoRow: 0, rowButNoTool: 0, rowsPerEvent: 0, wrongValues: 0, orphans: 0 };
@@ -60,10 +72,16 @@ const none = { toolButNoRow: 0, rowButNoTool: 0, rowsPerEvent: 0, wrongValues: 0
 /** A table's columns and indexes as information_schema gives them, to compare a created table with upstream's. */
 async function shape(t: TestDatabase, table: string) {
   return {
-    columns: await t.db.query(`SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS
-      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, [table]),
-    indexes: await t.db.query(`SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS
-      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`, [table]),
+    columns: await t.db.query(
+      `SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [table],
+    ),
+    indexes: await t.db.query(
+      `SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+      [table],
+    ),
   };
 }
 
@@ -98,7 +116,7 @@ describe(`campaign-events-tracking-tools on the extension's schema (seed ${seed}
     expect(sql.code, sql.stdout + sql.stderr).toBe(0);
   });
 
-  it('migrates by the extension\'s rule: a row per event whose tool id is neither NULL nor 0, unknown and never synced', async () => {
+  it("migrates by the extension's rule: a row per event whose tool id is neither NULL nor 0, unknown and never synced", async () => {
     const result = await migrate({ ...options(t), chunkKeys: 200 });
     expect(result.status).toBe('completed');
     expect(result.rowsWritten).toEqual({ trackingTools: fixture.withTool });
@@ -134,11 +152,14 @@ describe(`campaign-events-tracking-tools on the extension's schema (seed ${seed}
       expect(content.failureCount).toBe(3);
       expect(content.failures.map((f) => f.key).sort()).toEqual([a!.id, b!.id, c!.id].sort());
     } finally {
-      await t.db.execute('UPDATE ce_tracking_tools SET cett_sync_status = 1, cett_last_sync = NULL WHERE cett_id IN (?, ?)',
-        [a!.id, b!.id]);
+      await t.db.execute('UPDATE ce_tracking_tools SET cett_sync_status = 1, cett_last_sync = NULL WHERE cett_id IN (?, ?)', [
+        a!.id,
+        b!.id,
+      ]);
       await t.db.execute(
         'UPDATE ce_tracking_tools SET cett_tool_event_id = LEFT(cett_tool_event_id, LENGTH(cett_tool_event_id) - 1) WHERE cett_id = ?',
-        [c!.id]);
+        [c!.id],
+      );
     }
     expect((await verify(options(t))).verification.ok).toBe(true);
   });
@@ -156,7 +177,8 @@ describe(`campaign-events-tracking-tools on the extension's schema (seed ${seed}
     const early = cli(t, ['finalize', name, '--yes']);
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(
-      /Run \d+ of campaign-events-tracking-tools is stopped \(last stage write\); finalize needs the latest run completed/);
+      /Run \d+ of campaign-events-tracking-tools is stopped \(last stage write\); finalize needs the latest run completed/,
+    );
     const run = await migrate(options(t));
     expect(run.status).toBe('completed');
 
@@ -171,12 +193,17 @@ describe(`campaign-events-tracking-tools on the extension's schema (seed ${seed}
     await writeFile(file, bytes);
 
     const killed = await runCliKilledAfter(['finalize', name, '--yes', '--quiet', '--backup-dir', ws.path('backups')], 60_000, {
-      cwd: ws.dir, env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: 'finalize drop campaign_events.event_tracking_tool_id worked' },
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: 'finalize drop campaign_events.event_tracking_tool_id worked' },
     });
     expect(killed.signal).toBe('SIGKILL');
-    const columns = async () => (await t.db.query<{ c: string }>(
-      `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'campaign_events'
-        AND COLUMN_NAME LIKE 'event\\_tracking%' ORDER BY c`)).map((r) => r.c);
+    const columns = async () =>
+      (
+        await t.db.query<{ c: string }>(
+          `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'campaign_events'
+        AND COLUMN_NAME LIKE 'event\\_tracking%' ORDER BY c`,
+        )
+      ).map((r) => r.c);
     expect(await columns()).toEqual(['event_tracking_tool_event_id']);
 
     const resumed = await finalize(options(t));
@@ -206,8 +233,13 @@ describe(`campaign-events-tracking-tools refuses what the new schema cannot hold
     expect(run.code, run.stdout + run.stderr).toBe(1);
     expect(run.stderr).toMatch(/refuses to run: .*longer than the 512 bytes/);
     expect(await snapshot(t.db)).toEqual(before);
-    expect(await count(t, `SELECT COUNT(*) FROM information_schema.TABLES
-      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ce_tracking_tools'`)).toBe(0);
+    expect(
+      await count(
+        t,
+        `SELECT COUNT(*) FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ce_tracking_tools'`,
+      ),
+    ).toBe(0);
 
     // Fixed as the message says, the same database migrates.
     await t.db.execute(`UPDATE campaign_events SET event_tracking_tool_event_id = LEFT(event_tracking_tool_event_id, 512)
@@ -242,7 +274,8 @@ describe(`campaign-events-tracking-tools killed mid-write (seed ${seed})`, () =>
 
     const { t, fixture } = await seeded('ce_kill');
     const killed = await runCliKilledAfter([...args, '--backup-dir', ws.path('kill-backups')], 60_000, {
-      cwd: ws.dir, env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: chunks[0]! },
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: chunks[0]! },
     });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const partial = await count(t, 'SELECT COUNT(*) FROM ce_tracking_tools');

@@ -38,15 +38,20 @@ beforeAll(async () => {
 const backupDir = () => ws.path('backups');
 const hex = (b: Buffer) => b.toString('hex').toUpperCase();
 const described = (a: { name: Buffer; user: number | null } | null) =>
-  (a === null ? 'unmigrated' : `${hex(a.name)} user ${a.user ?? 'NULL'}`);
+  a === null ? 'unmigrated' : `${hex(a.name)} user ${a.user ?? 'NULL'}`;
 
 /** Every row of a table as the database has it after a run: its key and the actor its reference names (or 'unmigrated'). */
 async function actorsOfRows(db: TestDatabase['db'], table: (typeof actorTables)[number]): Promise<Map<string, string>> {
   const rows = await db.query<{ k: Buffer | string | number; ref: string; n: Buffer | null; u: number | null }>(
     `SELECT ${table.key} AS k, x.${table.reference} AS ref, a.actor_name AS n, a.actor_user AS u
-       FROM ${table.table} x LEFT JOIN actor a ON a.actor_id = x.${table.reference}`);
-  return new Map(rows.map((r) => [Buffer.isBuffer(r.k) ? r.k.toString('utf8') : String(r.k),
-    String(r.ref) === '0' ? 'unmigrated' : described(r.n === null ? null : { name: r.n, user: r.u })]));
+       FROM ${table.table} x LEFT JOIN actor a ON a.actor_id = x.${table.reference}`,
+  );
+  return new Map(
+    rows.map((r) => [
+      Buffer.isBuffer(r.k) ? r.k.toString('utf8') : String(r.k),
+      String(r.ref) === '0' ? 'unmigrated' : described(r.n === null ? null : { name: r.n, user: r.u }),
+    ]),
+  );
 }
 
 /** Asserts that every row of every table references the actor the rules give it, and that unmigrated ones hold 0. */
@@ -57,8 +62,9 @@ async function expectRulesHeld(db: TestDatabase['db'], f: MediawikiFixture): Pro
     expect(actual, `${table.table} (seed ${seed})`).toEqual(expected);
   }
   const actors = await db.query<{ actor_user: number | null; actor_name: Buffer }>('SELECT actor_user, actor_name FROM actor');
-  expect(new Map(actors.map((a) => [hex(a.actor_name), a.actor_user])), `actor (seed ${seed})`)
-    .toEqual(new Map([...f.actors].map(([h, a]) => [h, a.user])));
+  expect(new Map(actors.map((a) => [hex(a.actor_name), a.actor_user])), `actor (seed ${seed})`).toEqual(
+    new Map([...f.actors].map(([h, a]) => [h, a.user])),
+  );
 }
 
 describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => {
@@ -66,7 +72,11 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     const r = await plan({ databaseUrl: t.url, mapping });
     expect(r.ok, r.reasons.join(' ')).toBe(true);
     const lookup = r.plan.lookups![0]!;
-    expect({ keys: lookup.keys, reuse: lookup.reuse, create: lookup.create }).toEqual({ keys: fixture.keys, reuse: fixture.reuse, create: fixture.create });
+    expect({ keys: lookup.keys, reuse: lookup.reuse, create: lookup.create }).toEqual({
+      keys: fixture.keys,
+      reuse: fixture.reuse,
+      create: fixture.create,
+    });
     for (const s of lookup.sources) {
       expect({ rows: s.rows, fill: s.fill, skipped: s.skipped, conflicted: s.conflicted }, s.table).toEqual(fixture.tables[s.table]);
     }
@@ -85,7 +95,10 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
         const found = problem(`${kind}.${table.table}`);
         expect(found.count, `${kind}.${table.table}`).toBe(keys.length);
         expect(keys.length, `every table has planted rows of ${kind}`).toBeGreaterThan(0);
-        expect(found.keys.every((k) => keys.includes(k)), `${kind}.${table.table}: ${found.keys.join(', ')}`).toBe(true);
+        expect(
+          found.keys.every((k) => keys.includes(k)),
+          `${kind}.${table.table}: ${found.keys.join(', ')}`,
+        ).toBe(true);
         expect(found.keys.length).toBe(Math.min(keys.length, 20));
       }
     }
@@ -98,7 +111,7 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     expect(check.code, check.stdout + check.stderr).toBe(0);
   });
 
-  it('migrates by migrateActors.php\'s rules: every row gets the actor they give it, or stays 0', async () => {
+  it("migrates by migrateActors.php's rules: every row gets the actor they give it, or stays 0", async () => {
     const result = await migrate({ databaseUrl: t.url, mapping, backupDir: backupDir(), reportDir: ws.path('report'), chunkKeys: 300 });
     expect(result.status).toBe('completed');
     migrated = await snapshot(t.db);
@@ -109,22 +122,33 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     const { renamed, missingUser, missingUserUnderIp, registeredNameWithUserZero, idleUsers, invalidUtf8Name } = fixture.planted;
     const actorOf = 'revision r JOIN actor a ON a.actor_id = r.rev_actor';
     const [old] = await t.db.query<{ n: Buffer; u: number }>(
-      `SELECT a.actor_name AS n, a.actor_user AS u FROM ${actorOf} WHERE r.rev_user_text = ? LIMIT 1`, [renamed.oldName]);
-    expect({ name: hex(old!.n), user: old!.u }, 'a renamed user\'s old rows carry the name in user')
-      .toEqual({ name: hex(renamed.newName), user: renamed.user });
+      `SELECT a.actor_name AS n, a.actor_user AS u FROM ${actorOf} WHERE r.rev_user_text = ? LIMIT 1`,
+      [renamed.oldName],
+    );
+    expect({ name: hex(old!.n), user: old!.u }, "a renamed user's old rows carry the name in user").toEqual({
+      name: hex(renamed.newName),
+      user: renamed.user,
+    });
     const [gone] = await t.db.query<{ n: string; set: string }>(
-      'SELECT COUNT(*) AS n, SUM(rev_actor <> 0) AS `set` FROM revision WHERE rev_user IN (?, ?)', [missingUser, missingUserUnderIp.user]);
+      'SELECT COUNT(*) AS n, SUM(rev_actor <> 0) AS `set` FROM revision WHERE rev_user IN (?, ?)',
+      [missingUser, missingUserUnderIp.user],
+    );
     expect(Number(gone!.n)).toBeGreaterThan(1);
     expect(Number(gone!.set), 'rows by a user id missing from user stay 0').toBe(0);
-    const [named] = await t.db.query<{ u: number }>(`SELECT a.actor_user AS u FROM ${actorOf} WHERE r.rev_user = 0 AND r.rev_user_text = ?`,
-      [registeredNameWithUserZero.name]);
-    expect(named!.u, 'user id 0 under a user\'s name gets that user\'s actor').toBe(registeredNameWithUserZero.user);
+    const [named] = await t.db.query<{ u: number }>(
+      `SELECT a.actor_user AS u FROM ${actorOf} WHERE r.rev_user = 0 AND r.rev_user_text = ?`,
+      [registeredNameWithUserZero.name],
+    );
+    expect(named!.u, "user id 0 under a user's name gets that user's actor").toBe(registeredNameWithUserZero.user);
     for (const idle of idleUsers) {
-      expect(await t.db.query('SELECT actor_user FROM actor WHERE actor_name = ?', [idle.name]), 'a user who did nothing has an actor')
-        .toEqual([{ actor_user: idle.user }]);
+      expect(
+        await t.db.query('SELECT actor_user FROM actor WHERE actor_name = ?', [idle.name]),
+        'a user who did nothing has an actor',
+      ).toEqual([{ actor_user: idle.user }]);
     }
-    expect(await t.db.query('SELECT COUNT(*) AS n FROM actor WHERE actor_name = ? AND actor_user IS NOT NULL', [invalidUtf8Name]))
-      .toEqual([{ n: '1' }]);
+    expect(await t.db.query('SELECT COUNT(*) AS n FROM actor WHERE actor_name = ? AND actor_user IS NOT NULL', [invalidUtf8Name])).toEqual([
+      { n: '1' },
+    ]);
     const actors = await t.db.query<{ actor_id: string; actor_name: Buffer }>('SELECT actor_id, actor_name FROM actor ORDER BY actor_id');
     // New actors: consecutive IDs after the existing ones, in the byte order of their names.
     const created = actors.slice(fixture.existingActors);
@@ -134,18 +158,27 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     const report = JSON.parse(await readFile(ws.path('report', 'report.json'), 'utf8'));
     expect(report.verdict).toBe('pass');
     expect(report.lookups[0].everyRowOf).toEqual([{ table: 'user', rows: expect.any(Number), ok: true }]);
-    expect(report.dataProblems.map((p: { name: string }) => p.name))
-      .toEqual(expect.arrayContaining(['actor.skipped', 'unknownUser.revision', 'unusableName.logging']));
-    expect(await readFile(ws.path('report', 'report.md'), 'utf8'))
-      .toMatch(/## Lookups[\s\S]*revision\.rev_actor[\s\S]*every row gets its actor row/);
+    expect(report.dataProblems.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['actor.skipped', 'unknownUser.revision', 'unusableName.logging']),
+    );
+    expect(await readFile(ws.path('report', 'report.md'), 'utf8')).toMatch(
+      /## Lookups[\s\S]*revision\.rev_actor[\s\S]*every row gets its actor row/,
+    );
   });
 
   it('verify names a corrupted *_actor value, and an actor missing for a user', async () => {
-    const [row] = await t.db.query<{ rev_id: number; rev_actor: string }>('SELECT rev_id, rev_actor FROM revision WHERE rev_actor <> 0 ORDER BY rev_id LIMIT 1 OFFSET 7');
-    const [other] = await t.db.query<{ actor_id: string }>('SELECT actor_id FROM actor WHERE actor_id <> ? ORDER BY actor_id DESC LIMIT 1', [row!.rev_actor]);
+    const [row] = await t.db.query<{ rev_id: number; rev_actor: string }>(
+      'SELECT rev_id, rev_actor FROM revision WHERE rev_actor <> 0 ORDER BY rev_id LIMIT 1 OFFSET 7',
+    );
+    const [other] = await t.db.query<{ actor_id: string }>(
+      'SELECT actor_id FROM actor WHERE actor_id <> ? ORDER BY actor_id DESC LIMIT 1',
+      [row!.rev_actor],
+    );
     const idle = fixture.planted.idleUsers[0]!;
     const [idleActor] = await t.db.query<{ actor_id: string; actor_user: number; actor_name: Buffer }>(
-      'SELECT * FROM actor WHERE actor_name = ?', [idle.name]);
+      'SELECT * FROM actor WHERE actor_name = ?',
+      [idle.name],
+    );
     await t.db.execute('UPDATE revision SET rev_actor = ? WHERE rev_id = ?', [other!.actor_id, row!.rev_id]);
     await t.db.execute('DELETE FROM actor WHERE actor_id = ?', [idleActor!.actor_id]);
     try {
@@ -153,12 +186,19 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
       const failed = r.verification.checks.filter((c) => !c.ok);
       expect(failed.map((c) => c.id)).toEqual(expect.arrayContaining(['actor.revision.reference', 'actor.user.rows']));
       expect(failed.find((c) => c.id === 'actor.revision.reference')!.failures).toEqual([
-        { key: `rev_id ${row!.rev_id}`, reason: expect.stringMatching(new RegExp(`^revision\\.rev_actor = ${other!.actor_id} names actor .*; the row is `)) }]);
+        {
+          key: `rev_id ${row!.rev_id}`,
+          reason: expect.stringMatching(new RegExp(`^revision\\.rev_actor = ${other!.actor_id} names actor .*; the row is `)),
+        },
+      ]);
       expect(failed.find((c) => c.id === 'actor.user.rows')!.failures).toEqual([{ key: 'Lurker 1', reason: 'no actor row' }]);
     } finally {
       await t.db.execute('UPDATE revision SET rev_actor = ? WHERE rev_id = ?', [row!.rev_actor, row!.rev_id]);
-      await t.db.execute('INSERT INTO actor (actor_id, actor_user, actor_name) VALUES (?, ?, ?)',
-        [idleActor!.actor_id, idleActor!.actor_user, idleActor!.actor_name]);
+      await t.db.execute('INSERT INTO actor (actor_id, actor_user, actor_name) VALUES (?, ?, ?)', [
+        idleActor!.actor_id,
+        idleActor!.actor_user,
+        idleActor!.actor_name,
+      ]);
     }
     expect((await verify({ databaseUrl: t.url, mapping, backupDir: backupDir() })).verification.ok).toBe(true);
   });
@@ -199,7 +239,10 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     expect(files.some((f) => /^\d+-data-actor-create\.sql$/.test(f))).toBe(true);
     const apply = async (dir: string, list: string[]) => {
       for (const f of list) {
-        const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', db.name], { input: await readFile(join(dir, f), 'utf8'), encoding: 'utf8' });
+        const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', db.name], {
+          input: await readFile(join(dir, f), 'utf8'),
+          encoding: 'utf8',
+        });
         expect(r.status, `${f}: ${r.stderr}`).toBe(0);
       }
     };
@@ -218,7 +261,12 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     expect(planned.ok, planned.reasons.join(' ')).toBe(true);
     expect(planned.plan.tables.create).toEqual(['actor']);
     const lookup = planned.plan.lookups![0]!;
-    expect({ exists: lookup.exists, keys: lookup.keys, reuse: lookup.reuse, create: lookup.create }).toEqual({ exists: false, keys: older.keys, reuse: 0, create: older.keys });
+    expect({ exists: lookup.exists, keys: lookup.keys, reuse: lookup.reuse, create: lookup.create }).toEqual({
+      exists: false,
+      keys: older.keys,
+      reuse: 0,
+      create: older.keys,
+    });
     expect(lookup.conflictedKeys).toEqual([]);
 
     const dir = ws.path('backups-new');
@@ -227,7 +275,9 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
       expect(run.status).toBe('completed');
       expect(run.verification!.checks.filter((c) => !c.ok)).toEqual([]);
       await expectRulesHeld(db.db, older);
-      const actors = await db.db.query<{ actor_id: string; actor_name: Buffer }>('SELECT actor_id, actor_name FROM actor ORDER BY actor_id');
+      const actors = await db.db.query<{ actor_id: string; actor_name: Buffer }>(
+        'SELECT actor_id, actor_name FROM actor ORDER BY actor_id',
+      );
       // IDs from 1, in the byte order of the names.
       expect(actors.map((a) => Number(a.actor_id))).toEqual(actors.map((_, i) => i + 1));
       expect(actors.map((a) => hex(a.actor_name))).toEqual(actors.map((a) => hex(a.actor_name)).sort());
@@ -266,10 +316,14 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     const got = await db.db.query<{ fa_id: number; n: Buffer; u: number | null }>(
       `SELECT f.fa_id, a.actor_name AS n, a.actor_user AS u FROM filearchive f JOIN actor a ON a.actor_id = f.fa_actor
         WHERE f.fa_id IN (?, ?) ORDER BY f.fa_id`,
-      [ip!.fa_id, nameless!.fa_id]);
-    expect(got.map((g) => ({ id: g.fa_id, name: g.n.toString(), user: g.u }))).toEqual([
-      { id: ip!.fa_id, name: '198.51.100.23', user: null }, { id: nameless!.fa_id, name: '203.0.113.9', user: null },
-    ].sort((a, b) => a.id - b.id));
+      [ip!.fa_id, nameless!.fa_id],
+    );
+    expect(got.map((g) => ({ id: g.fa_id, name: g.n.toString(), user: g.u }))).toEqual(
+      [
+        { id: ip!.fa_id, name: '198.51.100.23', user: null },
+        { id: nameless!.fa_id, name: '203.0.113.9', user: null },
+      ].sort((a, b) => a.id - b.id),
+    );
   });
 
   it('a run killed mid-fill and mid-create reruns to the same database as an uninterrupted run', { timeout: 240_000 }, async () => {
@@ -287,19 +341,29 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     expect(batches.length).toBeGreaterThan(1);
     // The last: the work table of names is gone when the run resumes (dropped by hand), so it is built again from the
     // names after the journal's cursor.
-    for (const [point, dropKeys] of [[fills[1]!, false], [batches[0]!, false], [batches[0]!, true]] as const) {
+    for (const [point, dropKeys] of [
+      [fills[1]!, false],
+      [batches[0]!, false],
+      [batches[0]!, true],
+    ] as const) {
       const killed = await ws.database('mw_actor_kill');
       await generateMediawiki(killed.db, small);
       const dir = join(ws.dir, `kill-${++killedRuns}`);
       const first = runCli([...args, '--backup-dir', dir], { cwd: ws.dir, env: { DATABASE_URL: killed.url, EVENTSHIFT_FAULT: point } });
       expect(first.signal, `${point}: ${first.stderr}`).toBe('SIGKILL');
-      const keysTables = await killed.db.query<{ name: string }>("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'");
+      const keysTables = await killed.db.query<{ name: string }>(
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'",
+      );
       expect(keysTables.length, point).toBe(point === batches[0] ? 1 : 0);
       if (dropKeys) await killed.db.execute(`DROP TABLE ${keysTables[0]!.name}`);
       const resumed = runCli([...args, '--backup-dir', dir], { cwd: ws.dir, env: { DATABASE_URL: killed.url } });
       expect(resumed.code, `${point}: ${resumed.stderr}`).toBe(0);
       expect(await snapshot(killed.db), `${point} (seed ${seed})`).toEqual(reference);
-      expect(await killed.db.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'")).toEqual([]);
+      expect(
+        await killed.db.query(
+          "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'",
+        ),
+      ).toEqual([]);
       await ws.drop(killed);
     }
   });

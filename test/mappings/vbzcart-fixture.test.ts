@@ -17,7 +17,12 @@ import { freshDatabase, type TestDatabase } from '../support/database.ts';
 
 const fixtureTables = ['ord_hold_type', 'orders', 'ord_pull', 'event'] as const;
 const problemNames: VbzcartProblemName[] = [
-  'unknownHoldType', 'orphanPull', 'zeroWhenFreed', 'pointerToReleasedPull', 'danglingPullPointer', 'invalidWhenPulled',
+  'unknownHoldType',
+  'orphanPull',
+  'zeroWhenFreed',
+  'pointerToReleasedPull',
+  'danglingPullPointer',
+  'invalidWhenPulled',
 ];
 
 const opened: TestDatabase[] = [];
@@ -88,7 +93,10 @@ async function expectFixtureMatches(db: Db, fixture: VbzcartFixture): Promise<vo
   expect(await scalar(db, 'SELECT COUNT(*) FROM orders')).toBe(fixture.counts.orders);
   expect(await scalar(db, 'SELECT COUNT(*) FROM ord_hold_type')).toBe(fixture.counts.holdTypes);
   expect(
-    await scalar(db, 'SELECT COUNT(DISTINCT ID_Ord) FROM ord_pull pull JOIN orders ON orders.ID = pull.ID_Ord WHERE DAYNAME(pull.WhenFreed) IS NULL'),
+    await scalar(
+      db,
+      'SELECT COUNT(DISTINCT ID_Ord) FROM ord_pull pull JOIN orders ON orders.ID = pull.ID_Ord WHERE DAYNAME(pull.WhenFreed) IS NULL',
+    ),
   ).toBe(fixture.counts.ordersHeld);
   const legacyWhen = sourceTableNames(mapping).snippet((mapping.steps.holdOn!.rows.legacy as { when: string }).when);
   expect(await scalar(db, `SELECT COUNT(*) FROM ord_pull pull WHERE ${legacyWhen}`)).toBe(fixture.counts.eventsByTable.event_vc_legacy);
@@ -132,7 +140,9 @@ describe('generateVbzcart', () => {
     expect(await scalar(seedA.db, 'SELECT COUNT(*) FROM event WHERE ID BETWEEN 1230 AND 6354')).toBe(0);
     // Several pulls per order sometimes; other event types exist already.
     expect(await scalar(seedA.db, 'SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM ord_pull GROUP BY ID_Ord) x')).toBeGreaterThan(1);
-    expect(await scalar(seedA.db, "SELECT COUNT(DISTINCT TypeCode) FROM event WHERE TypeCode NOT LIKE 'vc.order.hold.%'")).toBeGreaterThan(3);
+    expect(await scalar(seedA.db, "SELECT COUNT(DISTINCT TypeCode) FROM event WHERE TypeCode NOT LIKE 'vc.order.hold.%'")).toBeGreaterThan(
+      3,
+    );
   });
 
   it('creates the legacy tables as declared: latin1, InnoDB, the columns the mapping reads', async () => {
@@ -144,12 +154,30 @@ describe('generateVbzcart', () => {
       expect(row, table).toMatchObject({ ENGINE: 'InnoDB', TABLE_COLLATION: expect.stringMatching(/^latin1_/) });
     }
     const pull = await describeTable(seedA.db, 'ord_pull');
-    expect(pull!.columns.map((c) => c.name)).toEqual(
-      ['ID', 'ID_Ord', 'ID_Type', 'WhenPulled', 'NotesPull', 'VbzUser', 'SysUser', 'Machine', 'WhenFreed', 'NotesFree'],
-    );
+    expect(pull!.columns.map((c) => c.name)).toEqual([
+      'ID',
+      'ID_Ord',
+      'ID_Type',
+      'WhenPulled',
+      'NotesPull',
+      'VbzUser',
+      'SysUser',
+      'Machine',
+      'WhenFreed',
+      'NotesFree',
+    ]);
     expect(pull!.columns.find((c) => c.name === 'NotesPull')!.charset).toBe('latin1');
     const orders = await describeTable(seedA.db, 'orders');
-    expect(orders!.columns.map((c) => c.name)).toEqual(['ID', 'Number', 'ID_Cust', 'WhenCreated', 'WhenNeeded', 'ID_Pull', 'WhenClosed', 'Notes']);
+    expect(orders!.columns.map((c) => c.name)).toEqual([
+      'ID',
+      'Number',
+      'ID_Cust',
+      'WhenCreated',
+      'WhenNeeded',
+      'ID_Pull',
+      'WhenClosed',
+      'Notes',
+    ]);
     expect(await scalar(seedA.db, 'SELECT COUNT(*) FROM ord_hold_type WHERE ID BETWEEN 1 AND 8')).toBe(8);
   });
 
@@ -177,14 +205,22 @@ describe('generateVbzcart', () => {
       `SELECT WhenFreed FROM ord_pull WHERE ID IN (${fixtureA.problems.zeroWhenFreed.join(',')})`,
     );
     expect(zeroFreed.map((r) => r.WhenFreed)).toContain('0000-00-00 00:00:00');
-    expect(await scalar(seedA.db, `SELECT COUNT(*) FROM ord_pull WHERE ID IN (${fixtureA.problems.unknownHoldType.join(',')}) AND ID_Type = 99`)).toBeGreaterThan(0);
+    expect(
+      await scalar(seedA.db, `SELECT COUNT(*) FROM ord_pull WHERE ID IN (${fixtureA.problems.unknownHoldType.join(',')}) AND ID_Type = 99`),
+    ).toBeGreaterThan(0);
     // The dangling pointers name deleted pulls (inside the ID range), not IDs past the end.
-    expect(await scalar(seedA.db, `SELECT MAX(ID_Pull) FROM orders WHERE ID IN (${fixtureA.problems.danglingPullPointer.join(',')})`)).toBeLessThanOrEqual(1883);
+    expect(
+      await scalar(seedA.db, `SELECT MAX(ID_Pull) FROM orders WHERE ID IN (${fixtureA.problems.danglingPullPointer.join(',')})`),
+    ).toBeLessThanOrEqual(1883);
   });
 
   it('plants the optional fatal problems and can leave out the default ones', async () => {
     const t = await database('vbz_fatal');
-    const fixture = await generateVbzcart(t.db, { pulls: 3000, seed: 11, plant: { problems: false, zeroWhenPulled: 3, eventInRange: true } });
+    const fixture = await generateVbzcart(t.db, {
+      pulls: 3000,
+      seed: 11,
+      plant: { problems: false, zeroWhenPulled: 3, eventInRange: true },
+    });
     expect(fixture.problems.invalidWhenPulled).toHaveLength(3);
     for (const name of problemNames.filter((p) => p !== 'invalidWhenPulled')) expect(fixture.problems[name], name).toEqual([]);
     expect(await scalar(t.db, "SELECT COUNT(*) FROM ord_pull WHERE WhenPulled = '0000-00-00 00:00:00'")).toBe(3);
@@ -206,7 +242,10 @@ describe('generateVbzcart', () => {
 
   it('stores latin1 text as cp1252 bytes, with quotes, backslashes, tabs and newlines intact', async () => {
     const { pullId, text } = fixtureA.latin1Sample;
-    const [row] = await seedA.db.query<{ hex: string; note: string }>('SELECT HEX(NotesPull) AS hex, NotesPull AS note FROM ord_pull WHERE ID = ?', [pullId]);
+    const [row] = await seedA.db.query<{ hex: string; note: string }>(
+      'SELECT HEX(NotesPull) AS hex, NotesPull AS note FROM ord_pull WHERE ID = ?',
+      [pullId],
+    );
     expect(row!.note).toBe(text);
     expect(row!.hex).toBe(cp1252Hex(text));
     expect(row!.hex).toMatch(/^(..)*80/); // the euro sign is 0x80 in cp1252
@@ -226,7 +265,7 @@ describe('generateVbzcart', () => {
       'VbzUser IS NOT NULL',
     ];
     for (const where of present) expect(await scalar(seedA.db, `SELECT COUNT(*) FROM ord_pull WHERE ${where}`), where).toBeGreaterThan(0);
-    expect(await scalar(seedA.db, "SELECT COUNT(*) FROM event WHERE Descrip <> CONVERT(Descrip USING ascii)")).toBeGreaterThan(0);
+    expect(await scalar(seedA.db, 'SELECT COUNT(*) FROM event WHERE Descrip <> CONVERT(Descrip USING ascii)')).toBeGreaterThan(0);
   });
 
   it('generates 20,000 pulls quickly, in the same shape', async () => {
@@ -249,7 +288,20 @@ describe('generateVbzcart', () => {
 
 /** cp1252 bytes of a string, as HEX() prints them: independent of the server's conversion tables. */
 function cp1252Hex(text: string): string {
-  const special: Record<string, number> = { '€': 0x80, '‚': 0x82, '„': 0x84, '…': 0x85, '‘': 0x91, '’': 0x92, '“': 0x93, '”': 0x94, '•': 0x95, '–': 0x96, '—': 0x97, '™': 0x99 };
+  const special: Record<string, number> = {
+    '€': 0x80,
+    '‚': 0x82,
+    '„': 0x84,
+    '…': 0x85,
+    '‘': 0x91,
+    '’': 0x92,
+    '“': 0x93,
+    '”': 0x94,
+    '•': 0x95,
+    '–': 0x96,
+    '—': 0x97,
+    '™': 0x99,
+  };
   return [...text]
     .map((ch) => {
       const code = special[ch] ?? ch.charCodeAt(0);

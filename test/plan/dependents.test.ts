@@ -34,9 +34,12 @@ async function sakila(name: string): Promise<TestDatabase> {
 /** A mapping module the CLI can load: the Sakila fixture with other `accepts`. */
 async function mappingModule(file: string, accepts: Mapping['accepts']): Promise<string> {
   const path = ws.path(file);
-  await writeFile(path, `import { defineMapping } from ${JSON.stringify(`${import.meta.dirname}/../../src/mapping/define.ts`)};
+  await writeFile(
+    path,
+    `import { defineMapping } from ${JSON.stringify(`${import.meta.dirname}/../../src/mapping/define.ts`)};
 import { sakilaMapping } from ${JSON.stringify(`${import.meta.dirname}/../support/sakila-mapping.ts`)};
-export default defineMapping({ ...sakilaMapping, accepts: ${JSON.stringify(accepts)} });\n`);
+export default defineMapping({ ...sakilaMapping, accepts: ${JSON.stringify(accepts)} });\n`,
+  );
   return path;
 }
 
@@ -50,11 +53,20 @@ describe('plan on Sakila: what depends on the renamed rental table', () => {
     const r = await plan({ databaseUrl: t.url, mapping: withoutAccepts });
     expect(r.ok).toBe(false);
     const cutover = r.plan.dependents!.filter((d) => d.change === 'rename rental to OLD rental');
-    const effect = (e: Dependent['effect']) => cutover.filter((d) => d.effect === e).map(label).sort();
+    const effect = (e: Dependent['effect']) =>
+      cutover
+        .filter((d) => d.effect === e)
+        .map(label)
+        .sort();
     expect(effect('breaks')).toEqual([...broken].sort());
     // Foreign keys both ways, and the trigger on rental, go with the table.
-    expect(effect('follows')).toEqual(['foreign key fk_payment_rental', 'foreign key fk_rental_customer', 'foreign key fk_rental_inventory',
-      'foreign key fk_rental_staff', 'trigger rental_date']);
+    expect(effect('follows')).toEqual([
+      'foreign key fk_payment_rental',
+      'foreign key fk_rental_customer',
+      'foreign key fk_rental_inventory',
+      'foreign key fk_rental_staff',
+      'trigger rental_date',
+    ]);
     expect(cutover.find((d) => d.name === 'fk_payment_rental')!.detail).toContain('will reference OLD rental');
     expect(cutover.find((d) => d.name === 'fk_rental_staff')!.detail).toContain('stays on the table, now OLD rental');
     expect(cutover.every((d) => d.accepted === undefined)).toBe(true);
@@ -94,11 +106,14 @@ describe('plan on Sakila: what depends on the renamed rental table', () => {
     expect(refused.stdout).toContain('cutover: rename rental to OLD rental');
     expect(refused.stdout).toMatch(/view sales_by_store BREAKS: its definition reads rental by name/);
     expect(refused.stdout).toMatch(
-      /foreign key fk_payment_rental follows: payment\(rental_id\) -> rental\(rental_id\) will reference OLD rental/);
+      /foreign key fk_payment_rental follows: payment\(rental_id\) -> rental\(rental_id\) will reference OLD rental/,
+    );
     expect(refused.stdout).toContain('upd_film (AFTER UPDATE ON film), by projection copies (accepted by the mapping)');
     expect(refused.stdout).toMatch(/REFUSED: Cutover would rename rental to OLD rental, and 5 object\(s\)/);
-    const accepted = runCli(['plan', path, '--accept-breaking', '--backup-dir', ws.path('backups')],
-      { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    const accepted = runCli(['plan', path, '--accept-breaking', '--backup-dir', ws.path('backups')], {
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url },
+    });
     expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
     expect(accepted.stdout).toMatch(/function get_customer_balance BREAKS \(accepted by --accept-breaking\)/);
   });
@@ -108,17 +123,24 @@ describe('plan on Sakila: what depends on the renamed rental table', () => {
     const r = await plan({ databaseUrl: t.url, mapping: description });
     const finalized = r.plan.dependents!.filter((d) => d.stage === 'finalize');
     // film_list and nicer_but_slower_film_list select film.description; ins_film and upd_film copy it into film_text.
-    expect(finalized.map(label).sort())
-      .toEqual(['trigger ins_film', 'trigger upd_film', 'view film_list', 'view nicer_but_slower_film_list']);
+    expect(finalized.map(label).sort()).toEqual([
+      'trigger ins_film',
+      'trigger upd_film',
+      'view film_list',
+      'view nicer_but_slower_film_list',
+    ]);
     expect(finalized.every((d) => d.effect === 'breaks')).toBe(true);
     expect(r.reasons).toEqual([expect.stringMatching(/^Finalize would drop film\.description, and 4 object\(s\)/)]);
 
     const customer = defineMapping({ ...sakilaMapping, finalize: [dropColumn('rental', 'customer_id')] });
     const blocked = await plan({ databaseUrl: t.url, mapping: customer, overrides: { acceptBreaking: true } });
-    expect(blocked.plan.dependents!.find((d) => d.stage === 'finalize' && d.kind === 'foreign key'))
-      .toMatchObject({ name: 'fk_rental_customer', effect: 'blocks' });
-    expect(blocked.reasons)
-      .toEqual([expect.stringContaining('Finalize cannot drop OLD rental.customer_id: foreign key fk_rental_customer')]);
+    expect(blocked.plan.dependents!.find((d) => d.stage === 'finalize' && d.kind === 'foreign key')).toMatchObject({
+      name: 'fk_rental_customer',
+      effect: 'blocks',
+    });
+    expect(blocked.reasons).toEqual([
+      expect.stringContaining('Finalize cannot drop OLD rental.customer_id: foreign key fk_rental_customer'),
+    ]);
   });
 });
 
@@ -126,8 +148,8 @@ describe('the CLI migrate and finalize take --accept-breaking', () => {
   it('migrate refuses without it (exit 1, nothing written), goes through with it; finalize likewise', async () => {
     const t = await sakila('dep_cli');
     const path = await mappingModule('sakila-cli.mts', { triggers: ['upd_film'] });
-    const cli = (...args: string[]) => runCli([...args, path, '--yes', '--quiet', '--backup-dir', ws.path('cli-backups')],
-      { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    const cli = (...args: string[]) =>
+      runCli([...args, path, '--yes', '--quiet', '--backup-dir', ws.path('cli-backups')], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
     const refused = cli('migrate');
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toMatch(/Cutover would rename rental to OLD rental, and 5 object\(s\).*Nothing was written/);
@@ -139,7 +161,9 @@ describe('the CLI migrate and finalize take --accept-breaking', () => {
     await t.db.execute('CREATE VIEW unreturned AS SELECT rental_id FROM `OLD rental` WHERE return_date IS NULL');
     const refusedFinalize = cli('finalize');
     expect(refusedFinalize.code).toBe(1);
-    expect(refusedFinalize.stderr).toMatch(/dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view unreturned/);
+    expect(refusedFinalize.stderr).toMatch(
+      /dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view unreturned/,
+    );
     const finalized = cli('finalize', '--accept-breaking');
     expect(finalized.code, finalized.stderr).toBe(0);
     expect(finalized.stdout).toContain('dropped OLD rental.return_date');
@@ -155,8 +179,9 @@ describe('the cutover and finalize read their dependents again when they run', (
     await t.db.execute('CREATE VIEW late_returns AS SELECT rental_id FROM rental WHERE return_date IS NULL');
     const error = await migrate(options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventshiftError);
-    expect((error as EventshiftError).message)
-      .toMatch(/stopped before its cutover, nothing renamed: Cutover would rename rental to OLD rental, and 1 object\(s\) .*late_returns/);
+    expect((error as EventshiftError).message).toMatch(
+      /stopped before its cutover, nothing renamed: Cutover would rename rental to OLD rental, and 1 object\(s\) .*late_returns/,
+    );
     expect(await t.db.query("SHOW TABLES LIKE 'rental'")).toHaveLength(1);
     const done = await migrate({ ...options, overrides: { acceptBreaking: true } });
     expect(done.status).toBe('completed');
@@ -165,8 +190,9 @@ describe('the cutover and finalize read their dependents again when they run', (
     // Finalize drops OLD rental.return_date: a view made since that reads it stops it, unless accepted.
     await t.db.execute('CREATE VIEW open_rentals AS SELECT rental_id FROM `OLD rental` WHERE return_date IS NULL');
     const refused = await finalize({ databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups') }).catch((e: unknown) => e);
-    expect((refused as Error).message)
-      .toMatch(/dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view open_rentals/);
+    expect((refused as Error).message).toMatch(
+      /dropped nothing: Finalize would drop OLD rental\.return_date, and 1 object\(s\).*view open_rentals/,
+    );
     expect(await t.db.query("SHOW COLUMNS FROM `OLD rental` LIKE 'return_date'")).toHaveLength(1);
     const finalized = await finalize({ databaseUrl: t.url, mapping: sakilaMapping, backupDir: ws.path('backups'), acceptBreaking: true });
     expect(finalized.dropped).toEqual(['OLD rental.return_date']);
@@ -186,7 +212,7 @@ describe('what names a table or column', () => {
 });
 
 describe('events, objects of other databases, and renamed columns', () => {
-  it('lists an event and another database\'s view that read rental, and the routines a column rename breaks', async () => {
+  it("lists an event and another database's view that read rental, and the routines a column rename breaks", async () => {
     const t = await sakila('dep_more');
     const other = await ws.database('dep_other');
     await t.db.execute("CREATE EVENT rental_purge ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM rental WHERE rental_date < '2000-01-01'");
@@ -195,19 +221,25 @@ describe('events, objects of other databases, and renamed columns', () => {
     await other.db.execute('CREATE TABLE rental (rental_id INT PRIMARY KEY)');
     await other.db.execute('CREATE VIEW own_rentals AS SELECT rental_id FROM rental');
     const renamed = defineMapping({
-      ...sakilaMapping, finalize: undefined,
+      ...sakilaMapping,
+      finalize: undefined,
       cutover: [renameColumn('rental', 'return_date', 'returned_at'), renameTable('rental', 'OLD rental')],
     });
     const r = await plan({ databaseUrl: t.url, mapping: renamed });
-    const of = (change: string) => r.plan.dependents!.filter((d) => d.change === change && d.effect === 'breaks').map(label).sort();
+    const of = (change: string) =>
+      r.plan
+        .dependents!.filter((d) => d.change === change && d.effect === 'breaks')
+        .map(label)
+        .sort();
     expect(of('rename rental to OLD rental')).toEqual([...broken, 'event rental_purge', `view ${other.name}.rentals_elsewhere`].sort());
     // get_customer_balance, inventory_held_by_customer and inventory_in_stock read rental.return_date; the views do not.
     expect(of('rename rental.return_date to returned_at')).toEqual(sakilaRentalReaders.functions.map((f) => `function ${f}`));
     // The mapping accepts the five by name, whichever change breaks them; the event and the other view refuse the plan.
     expect(r.reasons).toEqual([
       'Cutover would rename rental to OLD rental, and 2 object(s) read it by name, so they would fail afterwards: ' +
-      `view ${other.name}.rentals_elsewhere, event rental_purge. If that is intended, name them in the mapping's accepts.breaking ` +
-      '(or run with --accept-breaking); otherwise change them first.']);
+        `view ${other.name}.rentals_elsewhere, event rental_purge. If that is intended, name them in the mapping's accepts.breaking ` +
+        '(or run with --accept-breaking); otherwise change them first.',
+    ]);
   }, 120_000);
 });
 
@@ -225,10 +257,19 @@ describe('a user who may not read every definition', () => {
       const r = await plan({ databaseUrl: limited, mapping: sakilaMapping });
       const unreadable = r.plan.dependents!.filter((d) => d.detail.startsWith('its definition cannot be read') && d.stage === 'cutover');
       expect(unreadable.map(label).sort()).toEqual([
-        'function get_customer_balance', 'function inventory_held_by_customer', 'function inventory_in_stock',
-        'procedure film_in_stock', 'procedure film_not_in_stock', 'procedure rewards_report',
-        'view actor_info', 'view customer_list', 'view film_list', 'view nicer_but_slower_film_list', 'view sales_by_film_category',
-        'view sales_by_store', 'view staff_list',
+        'function get_customer_balance',
+        'function inventory_held_by_customer',
+        'function inventory_in_stock',
+        'procedure film_in_stock',
+        'procedure film_not_in_stock',
+        'procedure rewards_report',
+        'view actor_info',
+        'view customer_list',
+        'view film_list',
+        'view nicer_but_slower_film_list',
+        'view sales_by_film_category',
+        'view sales_by_store',
+        'view staff_list',
       ]);
       // The five the mapping names are accepted; the others refuse the plan, named, for the cutover and for finalize.
       expect(r.reasons).toEqual([

@@ -23,7 +23,9 @@ let mappings: string;
 async function mappingFile(name: string, body: string): Promise<string> {
   const dir = join(mappings, name);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'index.ts'), `import { bigint, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+  await writeFile(
+    join(dir, 'index.ts'),
+    `import { bigint, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 import { col, defineMapping, id, lit, sql } from ${JSON.stringify(define)};
 const note = mysqlTable('note_event', {
   ID: bigint('ID', { mode: 'bigint', unsigned: true }).primaryKey(),
@@ -31,7 +33,8 @@ const note = mysqlTable('note_event', {
   Kind: varchar('Kind', { length: 16 }),
 });
 export default defineMapping({ name: ${JSON.stringify(name)}, targets: { note }, ${body} });
-`);
+`,
+  );
   return dir;
 }
 
@@ -52,10 +55,13 @@ afterAll(async () => {
 
 describe('a mapping naming what the database lacks', () => {
   it('a column read through col() and through {{alias.column}}: plan, check and migrate exit 1 naming alias and column', async () => {
-    const dir = await mappingFile('names-columns', `sources: { n: 'legacy_note' },
+    const dir = await mappingFile(
+      'names-columns',
+      `sources: { n: 'legacy_note' },
       steps: { notes: { from: 'n', where: '{{n.deleted_at}} IS NULL', ids: { table: 'note', strategy: 'offset', offset: 100 },
         rows: { note: { ID: id, Body: col('n.body_text'), Kind: col('n.kind') } } } },
-      problems: { noKind: { description: 'note without a kind', severity: 'warning', from: 'n', where: '{{n.kind}} IS NULL' } }`);
+      problems: { noKind: { description: 'note without a kind', severity: 'warning', from: 'n', where: '{{n.kind}} IS NULL' } }`,
+    );
     const plan = cli(['plan', dir]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(1);
     const said = plan.stdout + plan.stderr;
@@ -76,9 +82,12 @@ describe('a mapping naming what the database lacks', () => {
   });
 
   it('a column named in raw SQL outside the placeholders: plan exits 1 with what the server said, not 3', async () => {
-    const dir = await mappingFile('names-raw', `sources: { n: 'legacy_note' },
+    const dir = await mappingFile(
+      'names-raw',
+      `sources: { n: 'legacy_note' },
       steps: { notes: { from: 'n', ids: { table: 'note', strategy: 'offset', offset: 100 },
-        rows: { note: { ID: id, Body: sql('UPPER(n.body_txt)'), Kind: lit('x') } } } }`);
+        rows: { note: { ID: id, Body: sql('UPPER(n.body_txt)'), Kind: lit('x') } } } }`,
+    );
     const plan = cli(['plan', dir]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(1);
     expect(plan.stderr).toMatch(/Mapping names-raw names something database \S+ does not have: .*Unknown column 'n\.body_txt'/);
@@ -88,9 +97,12 @@ describe('a mapping naming what the database lacks', () => {
   });
 
   it('a source table the database lacks: plan and check exit 1 naming the alias and the table', async () => {
-    const dir = await mappingFile('names-table', `sources: { n: 'legacy_notes' },
+    const dir = await mappingFile(
+      'names-table',
+      `sources: { n: 'legacy_notes' },
       steps: { notes: { from: 'n', ids: { table: 'note', strategy: 'offset', offset: 100 },
-        rows: { note: { ID: id, Body: col('n.body'), Kind: lit('x') } } } }`);
+        rows: { note: { ID: id, Body: col('n.body'), Kind: lit('x') } } } }`,
+    );
     const plan = cli(['plan', dir]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(1);
     expect(plan.stdout + plan.stderr).toMatch(/Source table legacy_notes \(n\) does not exist/);
@@ -100,9 +112,12 @@ describe('a mapping naming what the database lacks', () => {
   });
 
   it('a mapping whose names all exist plans (exit 0) and checks clean', async () => {
-    const dir = await mappingFile('names-fine', `sources: { n: 'legacy_note' },
+    const dir = await mappingFile(
+      'names-fine',
+      `sources: { n: 'legacy_note' },
       steps: { notes: { from: 'n', where: '{{n.kind}} IS NOT NULL', ids: { table: 'note', strategy: 'offset', offset: 100 },
-        rows: { note: { ID: id, Body: col('n.body'), Kind: col('n.kind') } } } }`);
+        rows: { note: { ID: id, Body: col('n.body'), Kind: col('n.kind') } } } }`,
+    );
     const plan = cli(['plan', dir]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     const check = cli(['check', dir]);

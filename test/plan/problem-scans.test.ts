@@ -22,20 +22,25 @@ const extra = {
   freedLate: { description: 'released after 2010', severity: 'warning' as const, from: 'pull', where: "pull.WhenFreed >= '2010-01-01'" },
   none: { description: 'no pull', severity: 'warning' as const, from: 'pull', where: '1 = 0' },
   typed: {
-    description: 'hold types that restock', severity: 'warning' as const, from: 'pull',
-    join: { holdType: 'holdType.ID = pull.ID_Type' }, where: 'holdType.doHoldRstk = 1',
+    description: 'hold types that restock',
+    severity: 'warning' as const,
+    from: 'pull',
+    join: { holdType: 'holdType.ID = pull.ID_Type' },
+    where: 'holdType.doHoldRstk = 1',
   },
 };
 const mapping = defineMapping({ ...vbzcart, problems: { ...vbzcart.problems, ...extra } });
 
 describe('data problems sharing a scan', () => {
-  it('each get their own count and first keys, in the mapping\'s order', async () => {
+  it("each get their own count and first keys, in the mapping's order", async () => {
     const plan = await buildPlan(t.db, mapping, new Date());
     const named = plan.problems.filter((p) => p.name in mapping.problems!);
     expect(named.map((p) => p.name)).toEqual(Object.keys(mapping.problems!));
     const joins: Record<string, string> = { typed: 'LEFT JOIN ord_hold_type AS holdType ON holdType.ID = pull.ID_Type' };
     for (const [name, p] of Object.entries(extra)) {
-      const rows = await t.db.query<{ ID: number }>(`SELECT pull.ID FROM ord_pull AS pull ${joins[name] ?? ''} WHERE ${p.where} ORDER BY pull.ID`);
+      const rows = await t.db.query<{ ID: number }>(
+        `SELECT pull.ID FROM ord_pull AS pull ${joins[name] ?? ''} WHERE ${p.where} ORDER BY pull.ID`,
+      );
       const found = named.find((f) => f.name === name)!;
       expect(found.count, name).toBe(rows.length);
       expect(found.keys, name).toEqual(rows.slice(0, problemKeyLimit).map((r) => String(r.ID)));

@@ -28,16 +28,34 @@ function cli(t: TestDatabase, backupDir: string, args: string[], env: Record<str
 }
 
 beforeAll(async () => {
-  ({ original, reference, points } = await referenceRun(await seeded('crash_ref'), [...migrateArgs, '--backup-dir', ws.path('ref-backups')], ws.dir));
+  ({ original, reference, points } = await referenceRun(
+    await seeded('crash_ref'),
+    [...migrateArgs, '--backup-dir', ws.path('ref-backups')],
+    ws.dir,
+  ));
 });
 
 describe('a run killed at any boundary resumes to the same database', () => {
   it('passes every kind of boundary', () => {
-    for (const kind of ['bookkeeping migration half-applied', 'stage backup before', 'backup tables half-written', 'backup tables written', 'backup tables recorded',
+    for (const kind of [
+      'bookkeeping migration half-applied',
+      'stage backup before',
+      'backup tables half-written',
+      'backup tables written',
+      'backup tables recorded',
       'write create event_vc_ord_hold started',
-      'write step holdOn started', 'chunk holdOn', 'write step holdOff worked', 'write projection whenHeld worked', 'verify checks started',
-      'cutover rename ord_pull started', 'stage cutover after']) {
-      expect(points.some((p) => p.startsWith(kind)), kind).toBe(true);
+      'write step holdOn started',
+      'chunk holdOn',
+      'write step holdOff worked',
+      'write projection whenHeld worked',
+      'verify checks started',
+      'cutover rename ord_pull started',
+      'stage cutover after',
+    ]) {
+      expect(
+        points.some((p) => p.startsWith(kind)),
+        kind,
+      ).toBe(true);
     }
     expect(points.length).toBeGreaterThan(25);
   });
@@ -55,53 +73,65 @@ describe('a run killed at any boundary resumes to the same database', () => {
       expect(await snapshot(t.db), point).toEqual(reference);
       // A backup interrupted half-way is discarded, never kept beside the one used.
       const backups = await listBackups(backupDir);
-      expect(backups.map((b) => b.complete), point).toEqual([true]);
+      expect(
+        backups.map((b) => b.complete),
+        point,
+      ).toEqual([true]);
       await ws.drop(t);
     }
   });
 
-  it('after kills at random instants, migrate again ends the same; restore after a kill returns the original', { timeout: 300_000 }, async () => {
-    // A larger database than the boundary test's, so that most of a run's life is work rather than start-up.
-    const large = { seed: 5151, pulls: 4000 };
-    const ref = await ws.database('crash_rand_ref');
-    await generateVbzcart(ref.db, large);
-    const largeOriginal = await snapshot(ref.db);
-    const started = performance.now();
-    expect(cli(ref, ws.path('rand-ref'), migrateArgs).code).toBe(0);
-    const runMs = performance.now() - started;
-    const largeReference = await snapshot(ref.db);
-    // Instants spread over the life of an uninterrupted run, fixed so that a failure repeats.
-    const instants = [0.4, 0.55, 0.7, 0.85, 0.6].map((f) => Math.round(f * runMs));
-    for (const [n, planned] of instants.entries()) {
-      // On a loaded machine a run can finish before its instant: then the trial is redone earlier, so that every
-      // trial really cuts a run short.
-      let ms = planned;
-      let t: TestDatabase;
-      let backupDir: string;
-      for (let attempt = 0; ; attempt++) {
-        t = await ws.database(`crash_rand_${n}_${attempt}`);
-        await generateVbzcart(t.db, large);
-        backupDir = ws.path(`r${n}_${attempt}`);
-        const run = await runCliKilledAfter([...migrateArgs, '--backup-dir', backupDir], ms, { cwd: ws.dir, env: { DATABASE_URL: t.url } });
-        if (run.signal === 'SIGKILL') break;
-        expect(attempt, `a run finished before ${ms} ms four times`).toBeLessThan(3);
-        ms = Math.round(ms * 0.6);
+  it(
+    'after kills at random instants, migrate again ends the same; restore after a kill returns the original',
+    { timeout: 300_000 },
+    async () => {
+      // A larger database than the boundary test's, so that most of a run's life is work rather than start-up.
+      const large = { seed: 5151, pulls: 4000 };
+      const ref = await ws.database('crash_rand_ref');
+      await generateVbzcart(ref.db, large);
+      const largeOriginal = await snapshot(ref.db);
+      const started = performance.now();
+      expect(cli(ref, ws.path('rand-ref'), migrateArgs).code).toBe(0);
+      const runMs = performance.now() - started;
+      const largeReference = await snapshot(ref.db);
+      // Instants spread over the life of an uninterrupted run, fixed so that a failure repeats.
+      const instants = [0.4, 0.55, 0.7, 0.85, 0.6].map((f) => Math.round(f * runMs));
+      for (const [n, planned] of instants.entries()) {
+        // On a loaded machine a run can finish before its instant: then the trial is redone earlier, so that every
+        // trial really cuts a run short.
+        let ms = planned;
+        let t: TestDatabase;
+        let backupDir: string;
+        for (let attempt = 0; ; attempt++) {
+          t = await ws.database(`crash_rand_${n}_${attempt}`);
+          await generateVbzcart(t.db, large);
+          backupDir = ws.path(`r${n}_${attempt}`);
+          const run = await runCliKilledAfter([...migrateArgs, '--backup-dir', backupDir], ms, {
+            cwd: ws.dir,
+            env: { DATABASE_URL: t.url },
+          });
+          if (run.signal === 'SIGKILL') break;
+          expect(attempt, `a run finished before ${ms} ms four times`).toBeLessThan(3);
+          ms = Math.round(ms * 0.6);
+        }
+        if (n === instants.length - 1) {
+          const restored = cli(t, backupDir, ['restore', 'vbzcart-ord-pull', '--yes', '--quiet']);
+          // A kill before the backup finished leaves nothing to restore: restore says so, and the database is untouched.
+          expect(restored.code, restored.stderr).toBe(0);
+          expect(await snapshot(t.db)).toEqual(largeOriginal);
+          continue;
+        }
+        const resumed = cli(t, backupDir, migrateArgs);
+        expect(resumed.code, `${ms} ms: ${resumed.stderr}`).toBe(0);
+        expect(await snapshot(t.db), `${ms} ms`).toEqual(largeReference);
       }
-      if (n === instants.length - 1) {
-        const restored = cli(t, backupDir, ['restore', 'vbzcart-ord-pull', '--yes', '--quiet']);
-        // A kill before the backup finished leaves nothing to restore: restore says so, and the database is untouched.
-        expect(restored.code, restored.stderr).toBe(0);
-        expect(await snapshot(t.db)).toEqual(largeOriginal);
-        continue;
-      }
-      const resumed = cli(t, backupDir, migrateArgs);
-      expect(resumed.code, `${ms} ms: ${resumed.stderr}`).toBe(0);
-      expect(await snapshot(t.db), `${ms} ms`).toEqual(largeReference);
-    }
-  });
+    },
+  );
 
   it('rollback after a SIGKILL at any stage returns the original database', { timeout: 300_000 }, async () => {
-    const sampled = points.filter((p, i) => i % 4 === 1 || p.startsWith('cutover') || ['backup tables half-written', 'stage cutover after'].includes(p));
+    const sampled = points.filter(
+      (p, i) => i % 4 === 1 || p.startsWith('cutover') || ['backup tables half-written', 'stage cutover after'].includes(p),
+    );
     expect(sampled.length).toBeGreaterThan(6);
     let i = 0;
     for (const point of sampled) {
@@ -114,7 +144,10 @@ describe('a run killed at any boundary resumes to the same database', () => {
       else expect(undone.code, `${point}: ${undone.stderr}`).toBe(0);
       expect(await snapshot(t.db), point).toEqual(original);
       // A backup the kill cut short is removed with the rest of the run; a complete one is kept.
-      expect((await listBackups(backupDir)).filter((b) => !b.complete), point).toEqual([]);
+      expect(
+        (await listBackups(backupDir)).filter((b) => !b.complete),
+        point,
+      ).toEqual([]);
       await ws.drop(t);
     }
   });

@@ -12,7 +12,10 @@ import { runCli, tracedRun } from '../support/cli.ts';
 
 const ws = testWorkspace('ids');
 
-async function database(label: string, options: Parameters<typeof generateVbzcart>[1]): Promise<{ t: TestDatabase; fixture: VbzcartFixture }> {
+async function database(
+  label: string,
+  options: Parameters<typeof generateVbzcart>[1],
+): Promise<{ t: TestDatabase; fixture: VbzcartFixture }> {
   const t = await ws.database(label);
   return { t, fixture: await generateVbzcart(t.db, options) };
 }
@@ -20,7 +23,9 @@ async function database(label: string, options: Parameters<typeof generateVbzcar
 /** The new event IDs of a block, checked to be exactly first..last with no gap. */
 async function expectGapFree(t: TestDatabase, first: number, last: number) {
   const [r] = await t.db.query<{ n: string; lo: string; hi: string }>(
-    "SELECT COUNT(*) AS n, MIN(ID) AS lo, MAX(ID) AS hi FROM event WHERE TypeCode LIKE 'vc.order.hold.%' AND ID BETWEEN ? AND ?", [first, last]);
+    "SELECT COUNT(*) AS n, MIN(ID) AS lo, MAX(ID) AS hi FROM event WHERE TypeCode LIKE 'vc.order.hold.%' AND ID BETWEEN ? AND ?",
+    [first, last],
+  );
   expect({ n: Number(r!.n), lo: Number(r!.lo), hi: Number(r!.hi) }).toEqual({ n: last - first + 1, lo: first, hi: last });
 }
 
@@ -33,7 +38,11 @@ describe('ID strategies', () => {
     const [on, off] = planned.plan.steps;
     // The existing events end at 1229: the lowest free block, aligned to 100, starts at 1300.
     expect(on!.range).toEqual({ table: 'event', first: 1300, last: 1300 + fixture.counts.pulls - 1 });
-    expect(off!.range).toEqual({ table: 'event', first: 1300 + fixture.counts.pulls, last: 1300 + fixture.counts.pulls + fixture.counts.released - 1 });
+    expect(off!.range).toEqual({
+      table: 'event',
+      first: 1300 + fixture.counts.pulls,
+      last: 1300 + fixture.counts.pulls + fixture.counts.released - 1,
+    });
 
     const r = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, overrides: { ids: 'dense' } });
     expect(r.verification?.ok, JSON.stringify(r.verification?.checks.filter((c) => !c.ok))).toBe(true);
@@ -42,13 +51,15 @@ describe('ID strategies', () => {
     for (const step of ['holdOn', 'holdOff']) {
       const [order] = await t.db.query<{ bad: string; n: string }>(
         `SELECT SUM(k <= p) AS bad, COUNT(*) AS n FROM (SELECT l.legacy_key AS k, LAG(l.legacy_key) OVER (ORDER BY e.ID) AS p
-           FROM event e JOIN eventshift_lineage l ON l.event_id = e.ID AND l.step = ?) x`, [step]);
+           FROM event e JOIN eventshift_lineage l ON l.event_id = e.ID AND l.step = ?) x`,
+        [step],
+      );
       expect(Number(order!.bad), step).toBe(0);
       expect(Number(order!.n), step).toBe(step === 'holdOn' ? fixture.counts.pulls : fixture.counts.released);
     }
 
     // Lineage answers both ways, for the first pull and its release.
-    const [pull] = await t.db.query<{ ID: number }>("SELECT MIN(ID) AS ID FROM `OLD ord_pull` WHERE DAYNAME(WhenFreed) IS NOT NULL");
+    const [pull] = await t.db.query<{ ID: number }>('SELECT MIN(ID) AS ID FROM `OLD ord_pull` WHERE DAYNAME(WhenFreed) IS NOT NULL');
     const fromLegacy = await lineage({ databaseUrl: t.url, mapping, legacy: Number(pull!.ID) });
     expect(fromLegacy.links.map((l) => l.step).sort()).toEqual(['holdOff', 'holdOn']);
     for (const link of fromLegacy.links) {
@@ -70,13 +81,15 @@ describe('ID strategies', () => {
     await expectGapFree(t, range.first, range.last);
     const [backwards] = await t.db.query<{ n: string }>(
       `SELECT COUNT(*) AS n FROM (SELECT WhenStart AS w, LAG(WhenStart) OVER (ORDER BY ID) AS p FROM event WHERE ID BETWEEN ? AND ?) x WHERE w < p`,
-      [range.first, range.last]);
+      [range.first, range.last],
+    );
     expect(Number(backwards!.n)).toBe(0);
     expect(r.verification!.checks.find((c) => c.id === 'holdOn+holdOff.chronological')?.ok).toBe(true);
     // Hold-off events interleave with hold-on events in time, so the block is not two halves.
     const [kinds] = await t.db.query<{ n: string }>(
       `SELECT COUNT(*) AS n FROM (SELECT TypeCode AS c, LAG(TypeCode) OVER (ORDER BY ID) AS p FROM event WHERE ID BETWEEN ? AND ?) x WHERE c <> p`,
-      [range.first, range.last]);
+      [range.first, range.last],
+    );
     expect(Number(kinds!.n)).toBeGreaterThan(100);
   });
 
@@ -100,7 +113,9 @@ describe('ID strategies', () => {
     const beyond = await plan({ databaseUrl: t.url, mapping, overrides: { ids: 'dense', start: { holdOn: 4_294_967_000 } } });
     expect(beyond.ok).toBe(false);
     expect(beyond.reasons.join(' ')).toMatch(/exceeds the largest value 4294967295 of event\.ID/);
-    await expect(plan({ databaseUrl: t.url, mapping, overrides: { start: { holdOut: 1 } } })).rejects.toThrow(/no step.*holdOut|step holdOut/);
+    await expect(plan({ databaseUrl: t.url, mapping, overrides: { start: { holdOut: 1 } } })).rejects.toThrow(
+      /no step.*holdOut|step holdOut/,
+    );
   });
   it('a dense run killed after its lineage or mid-chunk resumes to the same database', async () => {
     const args = ['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--ids', 'dense', '--chunk-keys', '300', '--backup-dir', ws.dir];
@@ -113,7 +128,10 @@ describe('ID strategies', () => {
       const { t } = await database('ids_crash', { seed: 8484, pulls: 900 });
       const killed = runCli(args, { cwd: ws.dir, env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: point } });
       expect(killed.signal, point).toBe('SIGKILL');
-      const resumed = runCli(args.filter((a, i) => a !== '--ids' && args[i - 1] !== '--ids'), { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+      const resumed = runCli(
+        args.filter((a, i) => a !== '--ids' && args[i - 1] !== '--ids'),
+        { cwd: ws.dir, env: { DATABASE_URL: t.url } },
+      );
       expect(resumed.code, `${point}: ${resumed.stderr}`).toBe(0);
       expect(await snapshot(t.db), point).toEqual(expected);
     }

@@ -46,13 +46,19 @@ function applicationWriter() {
     const app = await connect(t.url);
     try {
       for (let i = 0; !stopped && i < 5000; i++) {
-        const e = await app.execute("INSERT INTO event (WhenStart, TypeCode, Descrip) VALUES (UTC_TIMESTAMP(), 'vc.app.live', 'written by the shop meanwhile')");
+        const e = await app.execute(
+          "INSERT INTO event (WhenStart, TypeCode, Descrip) VALUES (UTC_TIMESTAMP(), 'vc.app.live', 'written by the shop meanwhile')",
+        );
         appEvents.push(e.insertId);
-        const hold = await app.execute("INSERT INTO event_vc_legacy (ID_Event, WhoAdmin, isError, isSevere, isDebug) VALUES (?, 'shop', 0, 0, 0)", [e.insertId])
-          .catch((error: Error) => { if (/doesn't exist/.test(error.message)) return null; throw error; });
+        const hold = await app
+          .execute("INSERT INTO event_vc_legacy (ID_Event, WhoAdmin, isError, isSevere, isDebug) VALUES (?, 'shop', 0, 0, 0)", [e.insertId])
+          .catch((error: Error) => {
+            if (/doesn't exist/.test(error.message)) return null;
+            throw error;
+          });
         if (hold) appHolds.push(e.insertId);
         if (i % 5 === 0) {
-          const o = await app.execute("INSERT INTO orders (Number, WhenCreated) VALUES (?, UTC_TIMESTAMP())", [`LIVE-${i}`]);
+          const o = await app.execute('INSERT INTO orders (Number, WhenCreated) VALUES (?, UTC_TIMESTAMP())', [`LIVE-${i}`]);
           appOrders.push(o.insertId);
         }
         await new Promise((r) => setTimeout(r, 3));
@@ -61,7 +67,12 @@ function applicationWriter() {
       await app.close();
     }
   })();
-  return { stop: async () => { stopped = true; await done; } };
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
 }
 
 describe('a run with the application writing at the same time', () => {
@@ -78,7 +89,7 @@ describe('a run with the application writing at the same time', () => {
     await new Promise((r) => setTimeout(r, 50));
     await writer.stop();
 
-    expect(during.status, JSON.stringify(during.verification?.checks.filter((c) => !c.ok))).toBe("completed");
+    expect(during.status, JSON.stringify(during.verification?.checks.filter((c) => !c.ok))).toBe('completed');
     expect(during.verification?.ok, JSON.stringify(during.verification?.checks.filter((c) => !c.ok))).toBe(true);
     expect(whileRunning).toBeGreaterThan(20);
     expect(appHolds.length).toBeGreaterThan(5);
@@ -97,7 +108,7 @@ describe('a run with the application writing at the same time', () => {
     expect(error.message).toContain(`${appEvents.length} row(s) added to event`);
     expect(error.message).toContain(`${appOrders.length} row(s) added to orders`);
     expect(error.message).toContain(`${appHolds.length} row(s) added to event_vc_legacy`);
-    expect(error.message).toContain('`eventshift rollback vbzcart-ord-pull` removes only the run\'s own writes and keeps them');
+    expect(error.message).toContain("`eventshift rollback vbzcart-ord-pull` removes only the run's own writes and keeps them");
     expect(await snapshot(t.db)).toEqual(before);
   });
 

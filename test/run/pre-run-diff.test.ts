@@ -14,8 +14,9 @@ describe('comparing pre-run rows with the backup', () => {
   let manifest: BackupManifest;
   const differences = (m: BackupManifest, table: string) => {
     const entry = m.tables.find((e) => e.name === table)!;
-    return withBackedUpRows(t.db, { dir: ws.dir, manifest: m }, entry,
-      (staged) => preRunDifferences(t.db, entry, staged, noRenames, [], 10));
+    return withBackedUpRows(t.db, { dir: ws.dir, manifest: m }, entry, (staged) =>
+      preRunDifferences(t.db, entry, staged, noRenames, [], 10),
+    );
   };
 
   beforeAll(async () => {
@@ -29,12 +30,13 @@ describe('comparing pre-run rows with the backup', () => {
     manifest = await createBackup(t.db, { dir: ws.dir, tables: ['codes', 'loose'] });
   });
 
-  it('records each column\'s collation, and keeps keys apart that the table keeps apart', async () => {
+  it("records each column's collation, and keeps keys apart that the table keeps apart", async () => {
     expect(manifest.tables.find((e) => e.name === 'codes')!.columns.map((c) => c.collation)).toEqual(['utf8mb4_bin', null]);
     expect(await differences(manifest, 'codes')).toEqual({ count: 0, rows: [] });
     await t.db.execute("UPDATE codes SET n = 20 WHERE code = 'A'");
     expect(await differences(manifest, 'codes')).toEqual({
-      count: 1, rows: [{ key: 'code=A', change: 'changed', columns: [{ name: 'n', before: '2', now: '20' }] }],
+      count: 1,
+      rows: [{ key: 'code=A', change: 'changed', columns: [{ name: 'n', before: '2', now: '20' }] }],
     });
     // A backup written before collations were recorded takes the live column's.
     const older = { ...manifest, tables: manifest.tables.map((e) => ({ ...e, columns: e.columns.map(({ collation: _c, ...c }) => c) })) };
@@ -43,7 +45,8 @@ describe('comparing pre-run rows with the backup', () => {
   });
 
   it('refuses a table without a primary key, saying so', async () => {
-    await expect(differences(manifest, 'loose')).rejects
-      .toThrow("loose has no primary key, so its rows cannot be matched to the backup's one by one");
+    await expect(differences(manifest, 'loose')).rejects.toThrow(
+      "loose has no primary key, so its rows cannot be matched to the backup's one by one",
+    );
   });
 });

@@ -27,9 +27,13 @@ describe('restore after a run killed during its own backup', () => {
     expect((await readdir(backupDir)).length).toBe(1);
     const restored = cli(['restore', 'vbzcart-ord-pull', '--yes', '--quiet']);
     expect(restored.code, restored.stderr).toBe(0);
-    expect(restored.stdout).toMatch(new RegExp('^Run 1 of vbzcart-ord-pull was stopped before its backup was complete, so it wrote ' +
-      'nothing: es_untouched_\\w+ is as it was before the run, and there is nothing to restore\\. ' +
-      'Its unfinished backup \\S+ was removed\\.'));
+    expect(restored.stdout).toMatch(
+      new RegExp(
+        '^Run 1 of vbzcart-ord-pull was stopped before its backup was complete, so it wrote ' +
+          'nothing: es_untouched_\\w+ is as it was before the run, and there is nothing to restore\\. ' +
+          'Its unfinished backup \\S+ was removed\\.',
+      ),
+    );
     expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
     expect(await readdir(backupDir)).toEqual([]);
     expect((await latestRun(t.db, 'vbzcart-ord-pull'))?.status).toBe('restored');
@@ -61,8 +65,13 @@ describe('a restore killed part-way', () => {
     expect(cli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet']).code).toBe(0);
     const killed = cli(['restore', 'vbzcart-ord-pull', '--yes', '--quiet'], { EVENTSHIFT_FAULT: 'restore swap after' });
     expect(killed.signal).toBe('SIGKILL');
-    const others = [['verify', 'vbzcart-ord-pull'], ['lineage', 'vbzcart-ord-pull', '--legacy', '1'],
-      ['migrate', 'vbzcart-ord-pull', '--yes'], ['rollback', 'vbzcart-ord-pull', '--yes'], ['finalize', 'vbzcart-ord-pull', '--yes']];
+    const others = [
+      ['verify', 'vbzcart-ord-pull'],
+      ['lineage', 'vbzcart-ord-pull', '--legacy', '1'],
+      ['migrate', 'vbzcart-ord-pull', '--yes'],
+      ['rollback', 'vbzcart-ord-pull', '--yes'],
+      ['finalize', 'vbzcart-ord-pull', '--yes'],
+    ];
     for (const args of others) {
       const r = cli(args);
       if (args[0] === 'finalize') {
@@ -70,13 +79,19 @@ describe('a restore killed part-way', () => {
         continue;
       }
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
-      expect(r.stderr, args.join(' ')).toMatch(new RegExp('A restore of run 1 of vbzcart-ord-pull \\(its backup \\S+\\) began at .* UTC ' +
-        'and did not finish; `eventshift restore vbzcart-ord-pull` finishes it, from where it stopped\\.'));
+      expect(r.stderr, args.join(' ')).toMatch(
+        new RegExp(
+          'A restore of run 1 of vbzcart-ord-pull \\(its backup \\S+\\) began at .* UTC ' +
+            'and did not finish; `eventshift restore vbzcart-ord-pull` finishes it, from where it stopped\\.',
+        ),
+      );
     }
     const again = cli(['restore', 'vbzcart-ord-pull', '--yes']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/Resuming the restore of backup \S+, interrupted after: swap\./);
-    expect(again.stdout).toMatch(/^Restored backup \S+, finishing a restore that had been interrupted: event \(restored\), .*ord_pull \(restored\).*\.\nDropped OLD ord_pull, renamed at cutover\.$/m);
+    expect(again.stdout).toMatch(
+      /^Restored backup \S+, finishing a restore that had been interrupted: event \(restored\), .*ord_pull \(restored\).*\.\nDropped OLD ord_pull, renamed at cutover\.$/m,
+    );
     expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
     expect((await latestRun(t.db, 'vbzcart-ord-pull'))?.status).toBe('restored');
   }, 120_000);

@@ -4,9 +4,13 @@ import type { BackupTrigger } from '../../src/backup/manifest.ts';
 
 /** Which triggers a rollback creates again after renaming a table back, and from what. */
 const saved: Required<BackupTrigger> = {
-  name: 'rental_date', sqlMode: 'STRICT_ALL_TABLES',
+  name: 'rental_date',
+  sqlMode: 'STRICT_ALL_TABLES',
   statement: 'CREATE DEFINER=`root`@`%` TRIGGER rental_date BEFORE INSERT ON rental FOR EACH ROW SET NEW.rental_date = NOW()',
-  statementBytes: '', characterSetClient: 'utf8mb4', collationConnection: 'utf8mb4_general_ci', databaseCollation: 'utf8mb4_bin',
+  statementBytes: '',
+  characterSetClient: 'utf8mb4',
+  collationConnection: 'utf8mb4_general_ci',
+  databaseCollation: 'utf8mb4_bin',
   created: '1700000000.25',
 };
 saved.statementBytes = Buffer.from(saved.statement).toString('hex');
@@ -26,8 +30,9 @@ describe('rewrittenTriggers', () => {
 
   it('from a backup without context: the live context, and no bytes for a non-UTF-8 text it cannot know', () => {
     const old = { name: saved.name, sqlMode: saved.sqlMode, statement: saved.statement };
-    expect(rewrittenTriggers([renamedBack], [old]))
-      .toEqual([{ ...renamedBack, statement: saved.statement, statementBytes: saved.statementBytes }]);
+    expect(rewrittenTriggers([renamedBack], [old])).toEqual([
+      { ...renamedBack, statement: saved.statement, statementBytes: saved.statementBytes },
+    ]);
     const latin = { ...renamedBack, characterSetClient: 'latin1', statement: renamedBack.statement.replace('NOW()', "'é'") };
     const oldLatin = { ...old, statement: saved.statement.replace('NOW()', "'é'") };
     expect(rewrittenTriggers([latin], [oldLatin])[0]!.statementBytes).toBe('');

@@ -25,9 +25,13 @@ afterAll(async () => {
 describe('staged rollout', () => {
   it('starts at the first stage, refuses a stage whose requirement is unmet, and changes nothing', async () => {
     expect((await rolloutStage({ databaseUrl: t.url, mapping })).stage).toBe('old');
-    await expect(rolloutStage({ databaseUrl: t.url, mapping, set: 'new' })).rejects.toThrow(/Stage new needs a completed migration of vbzcart-ord-pull/);
+    await expect(rolloutStage({ databaseUrl: t.url, mapping, set: 'new' })).rejects.toThrow(
+      /Stage new needs a completed migration of vbzcart-ord-pull/,
+    );
     expect(await t.db.query("SHOW TABLES LIKE 'eventshift_rollout'")).toEqual([]);
-    await expect(rolloutStage({ databaseUrl: t.url, mapping, set: 'newer' })).rejects.toThrow(/newer is not a rollout stage of vbzcart-ord-pull; its stages are old -> new/);
+    await expect(rolloutStage({ databaseUrl: t.url, mapping, set: 'newer' })).rejects.toThrow(
+      /newer is not a rollout stage of vbzcart-ord-pull; its stages are old -> new/,
+    );
   });
 
   it('moves forward once the migration completed; applications read it with one query; it never moves back', async () => {
@@ -46,8 +50,14 @@ describe('staged rollout', () => {
   });
 
   it('refuses invalid declarations when the mapping is defined', () => {
-    const base = { ...mapping, sources: { pull: 'ord_pull', holdType: 'ord_hold_type', orders: 'orders' } } as never as Parameters<typeof defineMapping>[0];
-    expect(() => defineMapping({ ...base, rollout: { stages: ['old', 'old'] } })).toThrow(/rollout.stages must name two or more distinct stages/);
-    expect(() => defineMapping({ ...base, rollout: { stages: ['old', 'new'], requires: { newest: 'migrated' } } })).toThrow(/rollout.requires names 'newest'/);
+    const base = { ...mapping, sources: { pull: 'ord_pull', holdType: 'ord_hold_type', orders: 'orders' } } as never as Parameters<
+      typeof defineMapping
+    >[0];
+    expect(() => defineMapping({ ...base, rollout: { stages: ['old', 'old'] } })).toThrow(
+      /rollout.stages must name two or more distinct stages/,
+    );
+    expect(() => defineMapping({ ...base, rollout: { stages: ['old', 'new'], requires: { newest: 'migrated' } } })).toThrow(
+      /rollout.requires names 'newest'/,
+    );
   });
 });

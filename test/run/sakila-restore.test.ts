@@ -38,12 +38,15 @@ describe('restore after the Sakila cutover and finalize', () => {
     expect(await tableExists(t.db, 'OLD rental')).toBe(true);
     const result = await restoreMapping({ databaseUrl: t.url, mapping, backupDir });
     expect(result.droppedRenamed).toEqual(['OLD rental']);
-    expect(result.restore!.repointed).toEqual(expect.arrayContaining([
-      'payment.fk_payment_rental', 'payment.fk_payment_customer', 'inventory.fk_inventory_film',
-    ]));
+    expect(result.restore!.repointed).toEqual(
+      expect.arrayContaining(['payment.fk_payment_rental', 'payment.fk_payment_customer', 'inventory.fk_inventory_film']),
+    );
     expect(result.restore!.tables.map((r) => [r.name, r.action, r.definitionMatches])).toEqual([
-      ['event', 'dropped', null], ['event_rental', 'dropped', null],
-      ['customer', 'restored', true], ['film', 'restored', true], ['rental', 'restored', true],
+      ['event', 'dropped', null],
+      ['event_rental', 'dropped', null],
+      ['customer', 'restored', true],
+      ['film', 'restored', true],
+      ['rental', 'restored', true],
       // What upd_film (fired by the projection of film) may write is backed up too.
       ['film_text', 'restored', true],
     ]);
@@ -51,9 +54,9 @@ describe('restore after the Sakila cutover and finalize', () => {
     expect(await leftoverTables(t.db)).toEqual([]);
     expect(await unfinishedRestores(t.db)).toEqual([]);
     // The foreign keys hold again, in both directions.
-    await expect(t.db.execute(
-      'INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (1, 1, 99999, 1, NOW())',
-    )).rejects.toThrow(/foreign key constraint fails/);
+    await expect(
+      t.db.execute('INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (1, 1, 99999, 1, NOW())'),
+    ).rejects.toThrow(/foreign key constraint fails/);
     await expect(t.db.execute('DELETE FROM customer WHERE customer_id = 1')).rejects.toThrow(/foreign key constraint fails/);
   }, 180_000);
 
@@ -72,19 +75,28 @@ describe('restore after the Sakila cutover and finalize', () => {
     const { t, original } = await migrated('sakila_failure', backupDir);
     const failAt = 'restore repoint payment fk_payment_rental dropped';
     const error = await restoreMapping({
-      databaseUrl: t.url, mapping, backupDir,
+      databaseUrl: t.url,
+      mapping,
+      backupDir,
       faultPoint: (name) => {
         if (name === failAt) throw new Error('the connection was lost');
       },
-    }).then(() => null, (e: unknown) => e as Error);
-    expect(error?.message).toMatch(new RegExp([
-      '^Restore of backup \\S+ stopped part-way \\(the connection was lost\\)\\. es_sakila_failure_\\w+ now holds every table of the ',
-      'backup \\(customer, film, rental, film_text\\) with its verified rows, without the tables it did not have ',
-      '\\(event, event_rental\\), but pointing foreign keys fk_payment_rental of payment back at the restored tables; ',
-      'dropping the old copies .*; adding the foreign keys of customer, film, rental, film_text; ',
-      'recreating the triggers and AUTO_INCREMENT of customer, film, rental, film_text remain to do\\. ',
-      'Run the same restore again: it resumes from its journal \\(eventshift_restores\\)\\.$',
-    ].join('')));
+    }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(
+      new RegExp(
+        [
+          '^Restore of backup \\S+ stopped part-way \\(the connection was lost\\)\\. es_sakila_failure_\\w+ now holds every table of the ',
+          'backup \\(customer, film, rental, film_text\\) with its verified rows, without the tables it did not have ',
+          '\\(event, event_rental\\), but pointing foreign keys fk_payment_rental of payment back at the restored tables; ',
+          'dropping the old copies .*; adding the foreign keys of customer, film, rental, film_text; ',
+          'recreating the triggers and AUTO_INCREMENT of customer, film, rental, film_text remain to do\\. ',
+          'Run the same restore again: it resumes from its journal \\(eventshift_restores\\)\\.$',
+        ].join(''),
+      ),
+    );
     for (const table of ['customer', 'film', 'rental']) expect(await tableExists(t.db, table), table).toBe(true);
     const again = await restoreMapping({ databaseUrl: t.url, mapping, backupDir });
     expect(again.restore!.resumed).toBe(true);
@@ -97,10 +109,20 @@ describe('restore killed at its boundaries', () => {
   // One boundary of each kind (every step of the restore, before and after its journal entry), not all of them: each
   // is a Sakila load, a migrate and two CLI restores, and the ~26 boundaries take minutes on a loaded 2-core machine.
   // The first table's staging (nothing kept from earlier) and rental's (customer and film kept) are both covered.
-  const sampled = ['restore stage customer loaded', 'restore stage rental loaded', 'restore stage rental verified', 'restore swap before',
-    'restore swap renamed', 'restore swap after', 'restore repoint payment fk_payment_rental dropped',
-    'restore repoint payment fk_payment_rental', 'restore old copies dropped', 'restore foreign keys rental', 'restore finish rental',
-    'restore run work tables dropped'];
+  const sampled = [
+    'restore stage customer loaded',
+    'restore stage rental loaded',
+    'restore stage rental verified',
+    'restore swap before',
+    'restore swap renamed',
+    'restore swap after',
+    'restore repoint payment fk_payment_rental dropped',
+    'restore repoint payment fk_payment_rental',
+    'restore old copies dropped',
+    'restore foreign keys rental',
+    'restore finish rental',
+    'restore run work tables dropped',
+  ];
   it('restore again finishes it, and the database is identical to the one before the run', { timeout: 600_000 }, async () => {
     const restoreArgs = (backupDir: string) => ['restore', mappingModule, '--yes', '--quiet', '--backup-dir', backupDir];
     const reference = await migrated('sakila_kill_ref', ws.path('kill-ref'));

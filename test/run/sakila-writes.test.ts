@@ -39,7 +39,8 @@ describe('writes on Sakila change only what the mapping says', () => {
     // The report shows what the cutover breaks (accepted by the mapping) and the trigger the projection fires.
     const html = await readFile(join(result.reportDir!, 'report.html'), 'utf8');
     expect(html).toMatch(
-      /<section id="dependents">[\s\S]*view <code>sales_by_store<\/code><\/td><td><span class="bad">breaks<\/span>[^<]*<\/td><td>by the/);
+      /<section id="dependents">[\s\S]*view <code>sales_by_store<\/code><\/td><td><span class="bad">breaks<\/span>[^<]*<\/td><td>by the/,
+    );
     expect(html).toContain('<code>upd_film</code> (AFTER UPDATE ON <code>film</code>), by projection copies, accepted by the mapping');
     // film_text, which the fired upd_film writes when a title changes, was backed up and is unchanged.
     expect(result.verification!.checks.find((c) => c.id === 'film_text.unchanged')?.ok).toBe(true);
@@ -58,9 +59,11 @@ describe('writes on Sakila change only what the mapping says', () => {
     await t.db.execute("UPDATE `OLD rental` SET last_update = '2031-01-01 00:00:00' WHERE rental_id = 42");
     const { verification } = await verify({ ...options(t), reportDir: ws.path('after-cutover') });
     expect(verification.checks.filter((c) => !c.ok).map((c) => [c.id, c.table, c.failures])).toEqual([
-      ['rental.unchanged', 'OLD rental', [
-        { key: 'rental_id=42', reason: `last_update differs from the backup (last_update ${before} -> 2031-01-01 00:00:00)` },
-      ]],
+      [
+        'rental.unchanged',
+        'OLD rental',
+        [{ key: 'rental_id=42', reason: `last_update differs from the backup (last_update ${before} -> 2031-01-01 00:00:00)` }],
+      ],
     ]);
     await t.db.execute('UPDATE `OLD rental` SET last_update = ? WHERE rental_id = 42', [before]);
     expect((await verify(options(t))).verification.ok).toBe(true);
@@ -100,20 +103,24 @@ describe('rows that existed before the run, changed behind its back', () => {
     expect(check.ok).toBe(false);
     expect(check.failureCount).toBe(3);
     expect(check.failures.map((f) => f.key)).toEqual(['customer_id=3', 'customer_id=7', 'customer_id=11']);
-    expect(check.failures[0]!.reason)
-      .toBe(`last_update differs from the backup (last_update ${before(3, 'last_update')} -> 2030-01-01 00:00:00)`);
-    expect(check.failures[2]!.reason)
-      .toMatch(new RegExp(`^email, last_update differ from the backup \\(email ${before(11, 'email')} -> moved@example.org; last_update `));
+    expect(check.failures[0]!.reason).toBe(
+      `last_update differs from the backup (last_update ${before(3, 'last_update')} -> 2030-01-01 00:00:00)`,
+    );
+    expect(check.failures[2]!.reason).toMatch(
+      new RegExp(`^email, last_update differ from the backup \\(email ${before(11, 'email')} -> moved@example.org; last_update `),
+    );
     expect(result.verification!.checks.filter((c) => !c.ok).map((c) => c.id)).toEqual(['customer.unchanged']);
-    expect(await readFile(join(result.reportDir!, 'report.md'), 'utf8'))
-      .toContain('customer_id=11: email, last_update differ from the backup (email ');
+    expect(await readFile(join(result.reportDir!, 'report.md'), 'utf8')).toContain(
+      'customer_id=11: email, last_update differ from the backup (email ',
+    );
 
     // film_text, which upd_film (fired by the fill of film) writes, changed too.
     await t.db.execute("UPDATE film_text SET title = 'CHANGED' WHERE film_id = 5");
     // The run's fill kept last_update: a row whose time alone changed is someone else's write, not the run's.
     const undone = await rollback(opts);
     expect(undone.actions.find((a) => a.startsWith('left 1 row(s) of film_text'))).toContain(
-      'as written since by others or by trigger(s) upd_film, which the run fired (film_id=5: title differs from the backup');
+      'as written since by others or by trigger(s) upd_film, which the run fired (film_id=5: title differs from the backup',
+    );
     expect(undone.actions.filter((a) => a.startsWith('put back last_update'))).toEqual([]);
     const left = undone.actions.find((a) => a.startsWith('left 3 row(s) of customer that differ from the backup as they are'));
     expect(left).toContain('customer_id=3: last_update differs');
@@ -130,13 +137,16 @@ describe('rows that existed before the run, changed behind its back', () => {
     // Such a plan has no firedTriggers (listed since fills keep ON UPDATE columns).
     await t.db.execute("UPDATE eventshift_runs SET plan = JSON_REMOVE(plan, '$.firedTriggers') WHERE mapping = ?", [mapping.name]);
     const undone = await rollback(opts);
-    expect(undone.actions).toContain('put back last_update of 2 row(s) of customer as the backup has them ' +
-      "(rewritten by the run's UPDATE, which changed nothing else of those rows)");
+    expect(undone.actions).toContain(
+      'put back last_update of 2 row(s) of customer as the backup has them ' +
+        "(rewritten by the run's UPDATE, which changed nothing else of those rows)",
+    );
     expect(undone.actions.find((a) => a.startsWith('left 1 row(s) of customer'))).toContain('customer_id=11: email, last_update differ');
     const differences = snapshotDifferences(original, await snapshot(t.db));
     expect(differences).toHaveLength(1);
-    expect(differences[0])
-      .toMatch(/^customer: 1 row\(s\) only before \(\{"customer_id":11,.*\), 1 only after \(\{"customer_id":11,.*moved@example\.org/);
+    expect(differences[0]).toMatch(
+      /^customer: 1 row\(s\) only before \(\{"customer_id":11,.*\), 1 only after \(\{"customer_id":11,.*moved@example\.org/,
+    );
   }, 180_000);
 });
 
@@ -151,7 +161,8 @@ describe('a lookup on Sakila: address.district into district', () => {
     expect(result.status).toBe('completed');
     const [filled] = await t.db.query<{ n: string }>(
       `SELECT COUNT(*) AS n FROM address AS a JOIN district AS d ON d.district_id = a.district_id
-        WHERE BINARY d.district_name = BINARY a.district`);
+        WHERE BINARY d.district_name = BINARY a.district`,
+    );
     expect(Number(filled!.n)).toBe(original.address!.rows.length);
     const strip = (rows: string[]) => rows.map((r) => JSON.stringify({ ...JSON.parse(r), district_id: undefined })).sort();
     expect(strip((await snapshot(t.db)).address!.rows)).toEqual(original.address!.rows);

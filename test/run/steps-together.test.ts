@@ -14,7 +14,10 @@ const failing = defineMapping({
   ...mapping,
   steps: {
     ...mapping.steps,
-    holdOff: { ...holdOff, rows: { ...holdOff.rows, hold: { ...(holdOff.rows.hold as Record<string, never>), Notes: sql('(SELECT Name FROM {{holdType}})') } } },
+    holdOff: {
+      ...holdOff,
+      rows: { ...holdOff.rows, hold: { ...(holdOff.rows.hold as Record<string, never>), Notes: sql('(SELECT Name FROM {{holdType}})') } },
+    },
   },
 });
 
@@ -23,9 +26,12 @@ describe('steps written at the same time', () => {
     const t = await ws.database('steps_together');
     await generateVbzcart(t.db, { seed: 7373, pulls: 20_000 });
     const backupDir = ws.path('backups');
-    await expect(migrate({ databaseUrl: t.url, mapping: failing, backupDir, chunkKeys: 100 })).rejects.toThrow(/Subquery returns more than 1 row/);
+    await expect(migrate({ databaseUrl: t.url, mapping: failing, backupDir, chunkKeys: 100 })).rejects.toThrow(
+      /Subquery returns more than 1 row/,
+    );
     const journal = await t.db.query<{ step: string; status: string; progress_key: string | null }>(
-      "SELECT step, status, progress_key FROM eventshift_steps WHERE stage = 'write' AND step LIKE 'step %' ORDER BY step");
+      "SELECT step, status, progress_key FROM eventshift_steps WHERE stage = 'write' AND step LIKE 'step %' ORDER BY step",
+    );
     const [stats] = await t.db.query<{ hi: number }>('SELECT MAX(ID) AS hi FROM ord_pull');
     // holdOn stopped part-way (not run to its end after holdOff had failed), with its progress journaled.
     const holdOn = journal.find((j) => j.step === 'step holdOn')!;

@@ -112,13 +112,16 @@ describe(`a streamed step (code() column, seed ${seed})`, () => {
     // The DST rule luxon applies: a skipped wall time reads one hour later, a repeated one as standard time.
     const pinned = await t.db.query<{ l: string; s: string }>(
       `SELECT DISTINCT CAST(j.synced_at AS CHAR) AS l, CAST(s.WhenSynced AS CHAR) AS s
-      FROM ${joined} WHERE j.synced_at IN ('2023-03-26 02:30:00', '2023-10-29 02:30:00')`);
+      FROM ${joined} WHERE j.synced_at IN ('2023-03-26 02:30:00', '2023-10-29 02:30:00')`,
+    );
     expect(pinned.length).toBeGreaterThan(0);
     for (const p of pinned) expect(p.s).toBe({ '2023-03-26 02:30:00': '20230326013000', '2023-10-29 02:30:00': '20231029013000' }[p.l]);
 
     const [a, b] = await t.db.query<{ id: string }>('SELECT ID AS id FROM sync_event WHERE WhenSynced IS NOT NULL ORDER BY ID LIMIT 2');
     await t.db.execute(
-      'UPDATE sync_event SET WhenSynced = CONCAT(LEFT(WhenSynced, 13), IF(RIGHT(WhenSynced, 1) = 0x30, 0x31, 0x30)) WHERE ID = ?', [a!.id]);
+      'UPDATE sync_event SET WhenSynced = CONCAT(LEFT(WhenSynced, 13), IF(RIGHT(WhenSynced, 1) = 0x30, 0x31, 0x30)) WHERE ID = ?',
+      [a!.id],
+    );
     await t.db.execute('UPDATE sync_event SET WhenSynced = NULL WHERE ID = ?', [b!.id]);
     const { verification } = await verify(options);
     const content = verification.checks.find((x) => x.id === 'syncs.synced.content')!;
@@ -141,7 +144,8 @@ describe(`a streamed step (code() column, seed ${seed})`, () => {
 
     const t = await seeded('streamed_kill', 2000);
     const killed = await runCliKilledAfter([...args, '--batch-rows', '7', '--backup-dir', ws.path('kill-backups')], 60_000, {
-      cwd: ws.dir, env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: chunks[0]! },
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url, EVENTSHIFT_FAULT: chunks[0]! },
     });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const partial = await count(t, 'SELECT COUNT(*) FROM sync_event');

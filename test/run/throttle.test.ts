@@ -26,7 +26,9 @@ async function seeded(label: string, pulls = 600): Promise<{ t: TestDatabase; fi
 /** The write stage's journal: rows done so far per step, and the run's stage. */
 async function journal(t: TestDatabase): Promise<{ stage: string | null; rowsDone: number }> {
   const [run] = await t.db.query<{ stage: string }>('SELECT stage FROM eventshift_runs ORDER BY id DESC LIMIT 1').catch(() => []);
-  const [steps] = await t.db.query<{ n: string | null }>(`SELECT SUM(rows_done) AS n FROM eventshift_steps WHERE stage = 'write'`).catch(() => [{ n: null }]);
+  const [steps] = await t.db
+    .query<{ n: string | null }>(`SELECT SUM(rows_done) AS n FROM eventshift_steps WHERE stage = 'write'`)
+    .catch(() => [{ n: null }]);
   return { stage: run?.stage ?? null, rowsDone: Number(steps?.n ?? 0) };
 }
 
@@ -38,7 +40,6 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-
 describe('--max-rows-per-second', () => {
   it('keeps the write stage at or under the rate, in chunks of at most about a second of it', async () => {
     const { t, fixture } = await seeded('throttle_rate');
@@ -46,7 +47,11 @@ describe('--max-rows-per-second', () => {
     const chunks: number[] = [];
     const last = new Map<string, number>();
     const r = await migrate({
-      databaseUrl: t.url, mapping, backupDir: ws.path('rate-backups'), reportDir: ws.path('rate-report'), maxRowsPerSecond: rate,
+      databaseUrl: t.url,
+      mapping,
+      backupDir: ws.path('rate-backups'),
+      reportDir: ws.path('rate-report'),
+      maxRowsPerSecond: rate,
       onProgress: (p: MigrateProgress) => {
         if (p.stage !== 'write') return;
         if (p.done > (last.get(p.label) ?? 0)) chunks.push(p.done - (last.get(p.label) ?? 0));
@@ -72,7 +77,12 @@ describe('--pause-file', () => {
     const lines: string[] = [];
     let paused = false;
     const run = migrate({
-      databaseUrl: t.url, mapping, backupDir: ws.path('pause-backups'), reportDir: ws.path('pause-report'), chunkKeys: 100, pauseFile,
+      databaseUrl: t.url,
+      mapping,
+      backupDir: ws.path('pause-backups'),
+      reportDir: ws.path('pause-report'),
+      chunkKeys: 100,
+      pauseFile,
       log: (line) => void lines.push(line),
       onProgress: (p) => {
         // After the first chunk: the run must stop before the second.
@@ -101,8 +111,11 @@ describe('--pause-file', () => {
     const pauseFile = ws.path('pause-from-start');
     const backupDir = ws.path('kill-backups');
     await writeFile(pauseFile, '');
-    const child = spawn(process.execPath, [eventshiftBin, 'migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', backupDir, '--pause-file', pauseFile],
-      { cwd: ws.dir, env: { ...process.env, DATABASE_URL: t.url } });
+    const child = spawn(
+      process.execPath,
+      [eventshiftBin, 'migrate', 'vbzcart-ord-pull', '--yes', '--backup-dir', backupDir, '--pause-file', pauseFile],
+      { cwd: ws.dir, env: { ...process.env, DATABASE_URL: t.url } },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
@@ -117,8 +130,10 @@ describe('--pause-file', () => {
     }
     expect(await exited).toBe('SIGKILL');
     await rm(pauseFile);
-    const again = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--backup-dir', backupDir, '--pause-file', pauseFile],
-      { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+    const again = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--backup-dir', backupDir, '--pause-file', pauseFile], {
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url },
+    });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/\(resumed\): completed/);
     expect(again.stdout).toContain('checks passed');
@@ -133,7 +148,12 @@ describe('the run lock while a run is paused or long', () => {
     const lines: string[] = [];
     let paused = false;
     const run = migrate({
-      databaseUrl: t.url, mapping, backupDir, reportDir: ws.path('lock-lost-report'), chunkKeys: 100, pauseFile,
+      databaseUrl: t.url,
+      mapping,
+      backupDir,
+      reportDir: ws.path('lock-lost-report'),
+      chunkKeys: 100,
+      pauseFile,
       log: (line) => void lines.push(line),
       onProgress: (p) => {
         if (p.stage === 'write' && p.done > 0 && !paused) {
@@ -142,13 +162,18 @@ describe('the run lock while a run is paused or long', () => {
         }
       },
     });
-    const outcome = run.then(() => null, (error: Error) => error);
+    const outcome = run.then(
+      () => null,
+      (error: Error) => error,
+    );
     await until(() => lines.some((l) => l.startsWith('Paused:')), 'the run to say it is paused');
     const [holder] = await t.db.query<{ id: string }>(`SELECT lock_connection_id AS id FROM eventshift_runs ORDER BY id DESC LIMIT 1`);
     // What a server restart, a network cut or wait_timeout does to the lock's connection.
     await t.db.execute(`KILL ${Number(holder!.id)}`);
     const error = await outcome;
-    expect(error?.message).toMatch(new RegExp(`The run lock eventshift:${t.name}:vbzcart-ord-pull was lost: its connection ${holder!.id} dropped`));
+    expect(error?.message).toMatch(
+      new RegExp(`The run lock eventshift:${t.name}:vbzcart-ord-pull was lost: its connection ${holder!.id} dropped`),
+    );
     expect(error?.message).toContain('run the command again to resume');
     const stoppedAt = await journal(t);
     expect(stoppedAt.stage).toBe('backup');
@@ -166,7 +191,9 @@ describe('the run lock while a run is paused or long', () => {
     try {
       await delay(3000);
       // The server's own count of how long the connection has been idle: never more than about one ping interval.
-      const [idle] = await t.db.query<{ ms: string }>('SELECT TIME_MS AS ms FROM information_schema.PROCESSLIST WHERE ID = ?', [lock.connectionId]);
+      const [idle] = await t.db.query<{ ms: string }>('SELECT TIME_MS AS ms FROM information_schema.PROCESSLIST WHERE ID = ?', [
+        lock.connectionId,
+      ]);
       expect(Number(idle!.ms)).toBeLessThan(1500);
       await lock.assertHeld();
       expect(await lockHolder(t.db, name)).toBe(lock.connectionId);

@@ -18,10 +18,15 @@ describe('verify and lineage of a run that was undone', () => {
       expect(before.code, before.stderr).toBe(0);
       const undone = cli(undo, 'vbzcart-ord-pull', '--yes', '--quiet');
       expect(undone.code, undone.stderr).toBe(0);
-      const how = undo === 'rollback' ? /was rolled back \(`eventshift rollback`\) at \d{4}-\d\d-\d\d [\d:.]+ UTC/
-        : /was undone by restoring its backup \(`eventshift restore`\) at \d{4}-\d\d-\d\d [\d:.]+ UTC/;
-      for (const [args, asked] of [[['verify'], 'nothing to verify'], [['lineage', '--legacy', '1'], 'no lineage to show'],
-        [['lineage', '--event', '1'], 'no lineage to show']] as const) {
+      const how =
+        undo === 'rollback'
+          ? /was rolled back \(`eventshift rollback`\) at \d{4}-\d\d-\d\d [\d:.]+ UTC/
+          : /was undone by restoring its backup \(`eventshift restore`\) at \d{4}-\d\d-\d\d [\d:.]+ UTC/;
+      for (const [args, asked] of [
+        [['verify'], 'nothing to verify'],
+        [['lineage', '--legacy', '1'], 'no lineage to show'],
+        [['lineage', '--event', '1'], 'no lineage to show'],
+      ] as const) {
         const r = cli(args[0], 'vbzcart-ord-pull', ...args.slice(1));
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
         expect(r.stderr).toMatch(/^eventshift: Run 1 of vbzcart-ord-pull /);
@@ -42,12 +47,16 @@ describe('restore when no run was recorded', () => {
     const original = await snapshot(t.db);
     const env = { DATABASE_URL: t.url };
     const args = ['--backup-dir', ws.path('unrecorded')];
-    const killed = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', ...args],
-      { cwd: ws.dir, env: { ...env, EVENTSHIFT_FAULT: 'bookkeeping migration half-applied' } });
+    const killed = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', ...args], {
+      cwd: ws.dir,
+      env: { ...env, EVENTSHIFT_FAULT: 'bookkeeping migration half-applied' },
+    });
     expect(killed.signal).toBe('SIGKILL');
     const restored = runCli(['restore', 'vbzcart-ord-pull', '--yes', ...args], { cwd: ws.dir, env });
     expect(restored.code, restored.stderr).toBe(0);
-    expect(restored.stdout).toContain(`No run of vbzcart-ord-pull is recorded in ${t.name}, so eventshift has written nothing there for it`);
+    expect(restored.stdout).toContain(
+      `No run of vbzcart-ord-pull is recorded in ${t.name}, so eventshift has written nothing there for it`,
+    );
     expect(await snapshot(t.db)).toEqual(original);
   });
 });

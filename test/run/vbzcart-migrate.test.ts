@@ -82,7 +82,9 @@ describe('vbzcart-ord-pull on a seed-shaped database', () => {
       ORDER BY ID_Event`);
     expect(holds.map(normalizeInts)).toEqual(expectedHolds.map(normalizeInts));
 
-    const legacy = await t.db.query(`SELECT ID_Event, WhoAdmin, WhoSystem, WhoNetwork, isError, isSevere, isDebug FROM event_vc_legacy ORDER BY ID_Event`);
+    const legacy = await t.db.query(
+      `SELECT ID_Event, WhoAdmin, WhoSystem, WhoNetwork, isError, isSevere, isDebug FROM event_vc_legacy ORDER BY ID_Event`,
+    );
     const expectedLegacy = await t.db.query(`
       SELECT ID + 1500 AS ID_Event, CONVERT(VbzUser USING utf8mb4) AS WhoAdmin, CONVERT(SysUser USING utf8mb4) AS WhoSystem,
              CONVERT(Machine USING utf8mb4) AS WhoNetwork, 0 AS isError, 0 AS isSevere, 0 AS isDebug
@@ -96,9 +98,12 @@ describe('vbzcart-ord-pull on a seed-shaped database', () => {
     expect(Number(counts!.n)).toBe(fixture.counts.existingEvents + fixture.counts.pulls + fixture.counts.released);
 
     // orders: WhenHeld after WhenNeeded = latest WhenPulled of the unreleased pulls; ID_Pull kept as `ID_Pull OLD`.
-    const columns = (await t.db.query<{ COLUMN_NAME: string }>(
-      'SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', ['orders'],
-    )).map((c) => c.COLUMN_NAME);
+    const columns = (
+      await t.db.query<{ COLUMN_NAME: string }>(
+        'SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+        ['orders'],
+      )
+    ).map((c) => c.COLUMN_NAME);
     expect(columns.slice(columns.indexOf('WhenNeeded'), columns.indexOf('WhenNeeded') + 2)).toEqual(['WhenNeeded', 'WhenHeld']);
     expect(columns).toContain('ID_Pull OLD');
     expect(columns).not.toContain('ID_Pull');
@@ -112,7 +117,9 @@ describe('vbzcart-ord-pull on a seed-shaped database', () => {
     expect(Number(oldPointers[0]!.n)).toBeGreaterThan(0);
 
     // latin1 (cp1252) text arrives intact in utf8mb4.
-    const [sample] = await t.db.query<{ Notes: string }>('SELECT Notes FROM event_vc_ord_hold WHERE ID_Event = ?', [fixture.latin1Sample.pullId + 1500]);
+    const [sample] = await t.db.query<{ Notes: string }>('SELECT Notes FROM event_vc_ord_hold WHERE ID_Event = ?', [
+      fixture.latin1Sample.pullId + 1500,
+    ]);
     expect(sample!.Notes).toBe(fixture.latin1Sample.text);
 
     // The old table is renamed only now, after verification.
@@ -141,5 +148,7 @@ describe('vbzcart-ord-pull on a seed-shaped database', () => {
 
 /** TINYINT and INT come back as numbers, literals in a UNION sometimes as strings: compare them as numbers. */
 function normalizeInts(row: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && !/Notes|Who/.test(k) ? Number(v) : v]));
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && !/Notes|Who/.test(k) ? Number(v) : v]),
+  );
 }

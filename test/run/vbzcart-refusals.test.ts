@@ -60,7 +60,9 @@ describe('refusals leave the database unchanged', () => {
       );
       const error = (await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir }).catch((e: unknown) => e)) as EventshiftError;
       expect(error.kind).toBe('refused');
-      expect(error.message).toMatch(/^Run \d+ of vbzcart-ord-pull \(host db-admin-laptop, pid 4711, started 2026-11-21 09:00:00.000 UTC\) holds the lock/);
+      expect(error.message).toMatch(
+        /^Run \d+ of vbzcart-ord-pull \(host db-admin-laptop, pid 4711, started 2026-11-21 09:00:00.000 UTC\) holds the lock/,
+      );
     } finally {
       await lock.release();
     }

@@ -17,13 +17,20 @@ export interface CliRun {
 /** Runs the real CLI in a child process and waits for it. */
 export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): CliRun {
   const r = spawnSync(process.execPath, [eventshiftBin, ...args], {
-    encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env }, timeout: 120_000,
+    encoding: 'utf8',
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    timeout: 120_000,
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts the CLI and SIGKILLs it after `killAfterMs` (if it is still running); resolves when it has exited. */
-export function runCliKilledAfter(args: string[], killAfterMs: number, options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliRun> {
+export function runCliKilledAfter(
+  args: string[],
+  killAfterMs: number,
+  options: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [eventshiftBin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env } });
     let stdout = '';
@@ -40,10 +47,16 @@ export function runCliKilledAfter(args: string[], killAfterMs: number, options: 
 }
 
 /** Runs the CLI to the end with EVENTSHIFT_FAULT_TRACE: the run, and the fault points it passed, in order. */
-export async function tracedRun(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<{ run: CliRun; points: string[] }> {
+export async function tracedRun(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<{ run: CliRun; points: string[] }> {
   const trace = join(options.cwd, `trace-${process.pid}-${Date.now()}.txt`);
   const run = runCli(args, { cwd: options.cwd, env: { ...options.env, EVENTSHIFT_FAULT_TRACE: trace } });
-  const points = await readFile(trace, 'utf8').then((text) => text.trim().split('\n'), () => []);
+  const points = await readFile(trace, 'utf8').then(
+    (text) => text.trim().split('\n'),
+    () => [],
+  );
   await rm(trace, { force: true });
   return { run, points };
 }
@@ -52,7 +65,11 @@ export async function tracedRun(args: string[], options: { cwd: string; env?: Re
  * The run a crash test compares with: the database before (`original`), the CLI run to the end uninterrupted with its
  * fault points traced, and the database after (`reference`). Fails the test when that run itself fails.
  */
-export async function referenceRun(t: TestDatabase, args: string[], cwd: string): Promise<{ original: Snapshot; reference: Snapshot; points: string[] }> {
+export async function referenceRun(
+  t: TestDatabase,
+  args: string[],
+  cwd: string,
+): Promise<{ original: Snapshot; reference: Snapshot; points: string[] }> {
   const original = await snapshot(t.db);
   const traced = await tracedRun(args, { cwd, env: { DATABASE_URL: t.url } });
   expect(traced.run.code, traced.run.stderr).toBe(0);

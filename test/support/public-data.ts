@@ -16,15 +16,23 @@ export const sharedDataDir = join(dirname(fileURLToPath(import.meta.url)), '..',
  */
 export async function runSqlScript(serverUrl: string, database: string, script: string | Buffer, charset = 'utf8mb4'): Promise<void> {
   const url = new URL(serverUrl);
-  const args = [`--default-character-set=${charset}`, '--batch', `--host=${url.hostname}`, `--port=${url.port || '3306'}`,
-    `--user=${decodeURIComponent(url.username || 'root')}`, database];
+  const args = [
+    `--default-character-set=${charset}`,
+    '--batch',
+    `--host=${url.hostname}`,
+    `--port=${url.port || '3306'}`,
+    `--user=${decodeURIComponent(url.username || 'root')}`,
+    database,
+  ];
   const env = { ...process.env, ...(url.password ? { MYSQL_PWD: decodeURIComponent(url.password) } : {}) };
   await new Promise<void>((resolve, reject) => {
     const child = spawn('mariadb', args, { env, stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mariadb exited ${code} loading into ${database}: ${stderr.trim()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`mariadb exited ${code} loading into ${database}: ${stderr.trim()}`)),
+    );
     child.stdin.end(script);
   });
 }

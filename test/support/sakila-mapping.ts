@@ -52,8 +52,11 @@ export const sakilaMapping = defineMapping({
       rows: {
         event: { ID: id, WhenStart: col('rental.rental_date'), TypeCode: lit('sakila.rental.out'), Descrip: lit('imported from rental') },
         rentalEvent: {
-          ID_Event: id, ID_Inventory: col('rental.inventory_id'), ID_Customer: col('rental.customer_id'),
-          ID_Staff: col('rental.staff_id'), isReturn: lit(0),
+          ID_Event: id,
+          ID_Inventory: col('rental.inventory_id'),
+          ID_Customer: col('rental.customer_id'),
+          ID_Staff: col('rental.staff_id'),
+          isReturn: lit(0),
         },
       },
     },
@@ -64,11 +67,17 @@ export const sakilaMapping = defineMapping({
       ids: { table: 'event', strategy: 'offset', offset: (source) => returnOffset(source.maxKey) },
       rows: {
         event: {
-          ID: id, WhenStart: col('rental.return_date'), TypeCode: lit('sakila.rental.return'), Descrip: lit('imported from rental'),
+          ID: id,
+          WhenStart: col('rental.return_date'),
+          TypeCode: lit('sakila.rental.return'),
+          Descrip: lit('imported from rental'),
         },
         rentalEvent: {
-          ID_Event: id, ID_Inventory: col('rental.inventory_id'), ID_Customer: col('rental.customer_id'),
-          ID_Staff: lit(null), isReturn: lit(1),
+          ID_Event: id,
+          ID_Inventory: col('rental.inventory_id'),
+          ID_Customer: col('rental.customer_id'),
+          ID_Staff: lit(null),
+          isReturn: lit(1),
         },
       },
     },

@@ -21,7 +21,9 @@ export async function snapshot(db: Db): Promise<Snapshot> {
     const rows = await db.query(`SELECT * FROM ${quoteId(name)}`);
     out[name] = {
       create: create!['Create Table']!,
-      rows: rows.map((r) => JSON.stringify(r, (_k, v) => (v && v.type === 'Buffer' ? `hex:${Buffer.from(v.data).toString('hex')}` : v))).sort(),
+      rows: rows
+        .map((r) => JSON.stringify(r, (_k, v) => (v && v.type === 'Buffer' ? `hex:${Buffer.from(v.data).toString('hex')}` : v)))
+        .sort(),
     };
   }
   for (const [kind, name, order] of await schemaObjects(db)) {
@@ -69,8 +71,10 @@ export function snapshotDifferences(before: Snapshot, after: Snapshot, limit = 3
     const gone = a.rows.filter((r) => !inB.has(r));
     const added = b.rows.filter((r) => !inA.has(r));
     if (gone.length + added.length > 0) {
-      lines.push(`${name}: ${gone.length} row(s) only before (${gone.slice(0, limit).join(' ')}), ` +
-        `${added.length} only after (${added.slice(0, limit).join(' ')})`);
+      lines.push(
+        `${name}: ${gone.length} row(s) only before (${gone.slice(0, limit).join(' ')}), ` +
+          `${added.length} only after (${added.slice(0, limit).join(' ')})`,
+      );
     }
   }
   return lines;
@@ -78,6 +82,10 @@ export function snapshotDifferences(before: Snapshot, after: Snapshot, limit = 3
 
 /** `s` without its triggers' creation times: to compare two databases whose triggers were created apart. */
 export function withoutCreationTimes(s: Snapshot): Snapshot {
-  return Object.fromEntries(Object.entries(s).map(([name, v]) => [name, name.startsWith('trigger ')
-    ? { ...v, create: JSON.stringify({ ...JSON.parse(v.create), Created: undefined }) } : v]));
+  return Object.fromEntries(
+    Object.entries(s).map(([name, v]) => [
+      name,
+      name.startsWith('trigger ') ? { ...v, create: JSON.stringify({ ...JSON.parse(v.create), Created: undefined }) } : v,
+    ]),
+  );
 }

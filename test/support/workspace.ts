@@ -35,7 +35,8 @@ export function testWorkspace(prefix: string): TestWorkspace {
   });
   const workspace: TestWorkspace = {
     get dir() {
-      if (dir === undefined) throw new Error('testWorkspace: the folder exists once the beforeAll hooks have started; use it inside hooks and tests.');
+      if (dir === undefined)
+        throw new Error('testWorkspace: the folder exists once the beforeAll hooks have started; use it inside hooks and tests.');
       return dir;
     },
     path: (...parts) => join(workspace.dir, ...parts),

@@ -38,7 +38,8 @@ describe('a step that reads a column the cutover renames', () => {
     const after = await verify({ databaseUrl: t.url, mapping, backupDir });
     expect(after.verification.checks.filter((c) => !c.ok)).toEqual([]);
     const [hold] = await t.db.query<{ ID_Event: number; Notes: string | null }>(
-      'SELECT ID_Event, Notes FROM event_vc_ord_hold WHERE Notes IS NOT NULL ORDER BY ID_Event LIMIT 1');
+      'SELECT ID_Event, Notes FROM event_vc_ord_hold WHERE Notes IS NOT NULL ORDER BY ID_Event LIMIT 1',
+    );
     expect(hold).toBeDefined();
     // A changed copy of the renamed column is caught: the check reads the column, not a stale name.
     await t.db.execute('UPDATE event_vc_ord_hold SET Notes = CONCAT(Notes, 0) WHERE ID_Event = ?', [hold!.ID_Event]);

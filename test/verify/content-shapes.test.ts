@@ -58,7 +58,8 @@ describe('content checks of targets of other shapes', () => {
     await t.db.execute('DELETE FROM event_vc_note WHERE ID = (SELECT MAX(ID) FROM (SELECT ID FROM event_vc_note) AS x)');
     await t.db.execute("UPDATE event_vc_note SET flag = b'0' WHERE ID_Event = ?", [twice]);
     const changed = await verify({ databaseUrl: t.url, mapping, backupDir });
-    expect(changed.verification.checks.find((c) => c.id === 'holdOn.note.content')!.failures)
-      .toEqual([{ key: String(twice), legacyKey: String(twice - 1500), reason: 'differs from its legacy row in column flag' }]);
+    expect(changed.verification.checks.find((c) => c.id === 'holdOn.note.content')!.failures).toEqual([
+      { key: String(twice), legacyKey: String(twice - 1500), reason: 'differs from its legacy row in column flag' },
+    ]);
   });
 });

@@ -22,15 +22,30 @@ const doubleEncoded = (text: string) => `CONVERT(UNHEX('${Buffer.from(text, 'utf
 describe('double-encoded UTF-8 in latin1 columns', () => {
   it('matches UTF-8 byte sequences, and not ordinary cp1252 text', async () => {
     await t.db.execute('CREATE TABLE samples (ID INT PRIMARY KEY, s TEXT) CHARACTER SET latin1');
-    const clean = ['Café', 'Größe M™', 'paid 12,50 € too little', '½ still due', '„bitte“ — señor Muñoz', 'l’Église', 'waiting…', 'ÃO', 'Ã', ''];
+    const clean = [
+      'Café',
+      'Größe M™',
+      'paid 12,50 € too little',
+      '½ still due',
+      '„bitte“ — señor Muñoz',
+      'l’Église',
+      'waiting…',
+      'ÃO',
+      'Ã',
+      '',
+    ];
     const mangled = ['Café', 'it’s', 'Größe', '°C', 'Zoë 😀'];
     await t.db.raw.query('INSERT INTO samples (ID, s) VALUES ?', [clean.map((s, i) => [i + 1, s])]);
-    for (const [i, text] of mangled.entries()) await t.db.execute(`INSERT INTO samples (ID, s) VALUES (?, ${doubleEncoded(text)})`, [clean.length + i + 1]);
+    for (const [i, text] of mangled.entries())
+      await t.db.execute(`INSERT INTO samples (ID, s) VALUES (?, ${doubleEncoded(text)})`, [clean.length + i + 1]);
     const [shown] = await t.db.query<{ s: string }>('SELECT s FROM samples WHERE ID = ?', [clean.length + 1]);
     expect(shown!.s).toBe('CafÃ©');
     for (const onBytes of [false, true]) {
       const found = await t.db.query<{ ID: number }>(`SELECT ID FROM samples WHERE ${looksDoubleEncodedSql('s', onBytes)} ORDER BY ID`);
-      expect(found.map((r) => Number(r.ID)), `regexpOnBytes ${onBytes}`).toEqual(mangled.map((_, i) => clean.length + i + 1));
+      expect(
+        found.map((r) => Number(r.ID)),
+        `regexpOnBytes ${onBytes}`,
+      ).toEqual(mangled.map((_, i) => clean.length + i + 1));
     }
   });
 
@@ -41,10 +56,11 @@ describe('double-encoded UTF-8 in latin1 columns', () => {
     for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b++) values.push(Buffer.from([a, b]));
     const edges = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0];
     for (let a = 0xe0; a <= 0xf5; a++) {
-      for (const b of edges) for (const c of edges) {
-        values.push(Buffer.from([a, b, c]), Buffer.from([0x41, a, b, c]));
-        for (const d of [0x41, 0x80, 0xbf, 0xc0]) values.push(Buffer.from([a, b, c, d]));
-      }
+      for (const b of edges)
+        for (const c of edges) {
+          values.push(Buffer.from([a, b, c]), Buffer.from([0x41, a, b, c]));
+          for (const d of [0x41, 0x80, 0xbf, 0xc0]) values.push(Buffer.from([a, b, c, d]));
+        }
     }
     const strict = new TextDecoder('utf-8', { fatal: true });
     const wellFormedAt = (v: Buffer, i: number, n: number) => {
@@ -54,15 +70,22 @@ describe('double-encoded UTF-8 in latin1 columns', () => {
         return false;
       }
     };
-    const expected = values.flatMap((v, id) => ([...v.keys()].some((i) => v[i]! >= 0xc2 && [2, 3, 4].some((n) => wellFormedAt(v, i, n))) ? [id + 1] : []));
+    const expected = values.flatMap((v, id) =>
+      [...v.keys()].some((i) => v[i]! >= 0xc2 && [2, 3, 4].some((n) => wellFormedAt(v, i, n))) ? [id + 1] : [],
+    );
     await t.db.execute('CREATE TABLE byte_samples (ID INT PRIMARY KEY, s VARCHAR(8)) CHARACTER SET latin1');
     for (let i = 0; i < values.length; i += 5000) {
       await t.db.raw.query('INSERT INTO byte_samples (ID, s) VALUES ?', [values.slice(i, i + 5000).map((v, j) => [i + j + 1, v])]);
     }
     expect(expected.length).toBeGreaterThan(2000);
     for (const onBytes of [false, true]) {
-      const found = await t.db.query<{ ID: number }>(`SELECT ID FROM byte_samples WHERE ${looksDoubleEncodedSql('s', onBytes)} ORDER BY ID`);
-      expect(found.map((r) => Number(r.ID)), `regexpOnBytes ${onBytes}`).toEqual(expected);
+      const found = await t.db.query<{ ID: number }>(
+        `SELECT ID FROM byte_samples WHERE ${looksDoubleEncodedSql('s', onBytes)} ORDER BY ID`,
+      );
+      expect(
+        found.map((r) => Number(r.ID)),
+        `regexpOnBytes ${onBytes}`,
+      ).toEqual(expected);
     }
   });
 
@@ -86,7 +109,14 @@ describe('double-encoded UTF-8 in latin1 columns', () => {
     ]);
     expect(found[0]!.example).toBe(`ord_pull ${pulls[0]}: 'CrÃ¨me brÃ»lÃ©e, StraÃŸe' reads 'Crème brûlée, Straße' as UTF-8`);
     // The planted problems are still all there, and nothing else.
-    const planted = Object.entries(fixture.problems).filter(([, keys]) => keys.length > 0).map(([name]) => name);
-    expect(plan.problems.filter((p) => p.count > 0).map((p) => p.name).sort()).toEqual([...planted, ...found.map((p) => p.name)].sort());
+    const planted = Object.entries(fixture.problems)
+      .filter(([, keys]) => keys.length > 0)
+      .map(([name]) => name);
+    expect(
+      plan.problems
+        .filter((p) => p.count > 0)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual([...planted, ...found.map((p) => p.name)].sort());
   });
 });

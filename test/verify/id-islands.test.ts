@@ -21,8 +21,17 @@ describe('gaps and islands of an integer key, on the server', () => {
   it('lists every run and gap when there are few', async () => {
     await table('few', [...range(1, 5), 8, ...range(10, 12), ...range(100, 200)]);
     expect(await idIslands(t.db, 'few', 'ID')).toEqual({
-      runs: [{ first: 1, last: 5, rows: 5 }, { first: 8, last: 8, rows: 1 }, { first: 10, last: 12, rows: 3 }, { first: 100, last: 200, rows: 101 }],
-      gaps: [{ first: 6, last: 7 }, { first: 9, last: 9 }, { first: 13, last: 99 }],
+      runs: [
+        { first: 1, last: 5, rows: 5 },
+        { first: 8, last: 8, rows: 1 },
+        { first: 10, last: 12, rows: 3 },
+        { first: 100, last: 200, rows: 101 },
+      ],
+      gaps: [
+        { first: 6, last: 7 },
+        { first: 9, last: 9 },
+        { first: 13, last: 99 },
+      ],
       runCount: 4,
       gapCount: 3,
     });
@@ -30,7 +39,12 @@ describe('gaps and islands of an integer key, on the server', () => {
 
   it('merges runs across the smallest gaps beyond the limit, keeping exact counts', async () => {
     // 200 runs of 3 IDs with 2 free between them, and three big gaps.
-    const ids = [...range(0, 199).flatMap((i) => range(1 + i * 5, 3 + i * 5)), ...range(5000, 5009), ...range(9000, 9000), ...range(20_000, 20_004)];
+    const ids = [
+      ...range(0, 199).flatMap((i) => range(1 + i * 5, 3 + i * 5)),
+      ...range(5000, 5009),
+      ...range(9000, 9000),
+      ...range(20_000, 20_004),
+    ];
     await table('many', ids);
     const r = await idIslands(t.db, 'many', 'ID', 4);
     expect(r.runCount).toBe(203);
@@ -41,7 +55,11 @@ describe('gaps and islands of an integer key, on the server', () => {
       { first: 9000, last: 9000, rows: 1 },
       { first: 20_000, last: 20_004, rows: 5 },
     ]);
-    expect(r.gaps).toEqual([{ first: 999, last: 4999 }, { first: 5010, last: 8999 }, { first: 9001, last: 19_999 }]);
+    expect(r.gaps).toEqual([
+      { first: 999, last: 4999 },
+      { first: 5010, last: 8999 },
+      { first: 9001, last: 19_999 },
+    ]);
     expect((await idIslands(t.db, 'many', 'ID')).runs).toHaveLength(50);
   });
 
@@ -50,7 +68,10 @@ describe('gaps and islands of an integer key, on the server', () => {
     expect(await idIslands(t.db, 'empty', 'ID')).toEqual({ runs: [], gaps: [], runCount: 0, gapCount: 0 });
     await table('signed', [-3, -2, 0, 1, 2], 'INT');
     expect(await idIslands(t.db, 'signed', 'ID')).toEqual({
-      runs: [{ first: -3, last: -2, rows: 2 }, { first: 0, last: 2, rows: 3 }],
+      runs: [
+        { first: -3, last: -2, rows: 2 },
+        { first: 0, last: 2, rows: 3 },
+      ],
       gaps: [{ first: -1, last: -1 }],
       runCount: 2,
       gapCount: 1,

@@ -46,7 +46,8 @@ beforeAll(async () => {
 describe('replaying hold events per order', () => {
   it('gives each order the state its pulls say, ties and zero dates included', async () => {
     const replayed = await t.db.query<{ k: number; holds: string; onHold: string; detail: string }>(
-      `SELECT * FROM (${resolveNames(mapping.replays!.orderHolds!.events, mapping, await renameState(t.db, mapping))}) AS r ORDER BY k`);
+      `SELECT * FROM (${resolveNames(mapping.replays!.orderHolds!.events, mapping, await renameState(t.db, mapping))}) AS r ORDER BY k`,
+    );
     expect(replayed.map((r) => ({ ...r, k: Number(r.k) }))).toEqual([
       { k: 1, holds: 'no active hold', onHold: 'not on hold', detail: `last hold lifted ${t1}` },
       { k: 2, holds: '1 active hold', onHold: 'on hold', detail: `since ${t1}` },
@@ -66,15 +67,21 @@ describe('replaying hold events per order', () => {
 
   it('names an order whose hold is lifted before it was placed', async () => {
     // Order 1's hold-off event moved an hour before its hold-on: the count goes below zero.
-    const [off] = await t.db.query<{ ID: number }>("SELECT ID FROM event WHERE TypeCode = 'vc.order.hold.off' AND WhenStart = ? ORDER BY ID LIMIT 1", [t1]);
+    const [off] = await t.db.query<{ ID: number }>(
+      "SELECT ID FROM event WHERE TypeCode = 'vc.order.hold.off' AND WhenStart = ? ORDER BY ID LIMIT 1",
+      [t1],
+    );
     await t.db.execute('UPDATE event SET WhenStart = WhenStart - INTERVAL 1 HOUR WHERE ID = ?', [off!.ID]);
     const r = await verify({ databaseUrl: t.url, mapping, backupDir: ws.path('backups') });
     const check = r.verification.checks.find((c) => c.id === 'orderHolds.unreleased pulls.replay')!;
     expect(check.ok).toBe(false);
-    expect(check.failures).toEqual([{
-      key: '1',
-      reason: "events: a hold lifted while none was active (at 2015-03-02 09:00:00); unreleased pulls: no active hold (1 pull(s), 1 released)",
-    }]);
+    expect(check.failures).toEqual([
+      {
+        key: '1',
+        reason:
+          'events: a hold lifted while none was active (at 2015-03-02 09:00:00); unreleased pulls: no active hold (1 pull(s), 1 released)',
+      },
+    ]);
     expect(r.verification.checks.find((c) => c.id === 'orderHolds.orders.ID_Pull.replay')!.failures.map((f) => f.key)).toEqual(['1']);
   });
 });
@@ -82,7 +89,9 @@ describe('replaying hold events per order', () => {
 describe('the order the sides stream in', () => {
   it('is the order the merge expects, for numbers, text and NULL alike', async () => {
     const keys = ['9', '10', '100', '2', 'b', 'B', 'ab', 'é', 'e', '']
-      .map((k) => `SELECT ${/^\d+$/.test(k) ? k : `'${k}'`} AS k`).concat('SELECT NULL AS k').join(' UNION ALL ');
+      .map((k) => `SELECT ${/^\d+$/.test(k) ? k : `'${k}'`} AS k`)
+      .concat('SELECT NULL AS k')
+      .join(' UNION ALL ');
     const cursor = await openRowCursor(t.db, replayStreamSql(keys, []));
     const streamed: Array<Buffer | null> = [];
     for (; cursor.head; await cursor.advance()) streamed.push(cursor.head[0]!);
@@ -92,8 +101,10 @@ describe('the order the sides stream in', () => {
     expect(await keyOrderOf(t.db, [keys])).toBe('text');
   });
 
-  it('is by value where every side\'s key is an integer column, as the merge then expects', async () => {
-    await t.db.execute('CREATE TABLE int_keys (s BIGINT NULL, u BIGINT UNSIGNED NULL, z INT(5) UNSIGNED ZEROFILL NULL, d DECIMAL(20,0) NULL)');
+  it("is by value where every side's key is an integer column, as the merge then expects", async () => {
+    await t.db.execute(
+      'CREATE TABLE int_keys (s BIGINT NULL, u BIGINT UNSIGNED NULL, z INT(5) UNSIGNED ZEROFILL NULL, d DECIMAL(20,0) NULL)',
+    );
     await t.db.execute(`INSERT INTO int_keys (s, u) VALUES (-9223372036854775808, 18446744073709551615), (-10, 10), (-9, 9), (-1, 0),
       (0, 100), (9, 2), (10, NULL), (100, 9223372036854775807), (9223372036854775807, 1), (NULL, 3)`);
     const signed = 'SELECT s AS k FROM int_keys';
@@ -117,28 +128,68 @@ describe('the order the sides stream in', () => {
 
 describe('disagreements explained by data problems, with keys that are not whole numbers', () => {
   it('are explained by the first problem naming the key, held or in the merge alike', async () => {
-    await t.db.execute("CREATE TABLE things (k VARCHAR(8) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, flaw VARCHAR(8))");
+    await t.db.execute('CREATE TABLE things (k VARCHAR(8) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, flaw VARCHAR(8))');
     await t.db.execute("INSERT INTO things VALUES ('a', NULL), ('B', 'odd'), ('c', 'odd'), ('c2', 'late'), ('d', NULL), ('10', NULL)");
     const things: Mapping = {
-      ...mapping, aliases: undefined, sources: { thing: 'things' },
+      ...mapping,
+      aliases: undefined,
+      sources: { thing: 'things' },
       problems: {
         oddThing: { description: 'odd', severity: 'warning', from: 'thing', where: "thing.flaw = 'odd'" },
         lateThing: { description: 'late', severity: 'warning', from: 'thing', where: "thing.flaw IN ('odd', 'late')" },
       },
     };
     const rows = (pairs: Array<[string, string, string?]>) =>
-      pairs.map(([k, state, detail]) => `SELECT '${k}' AS k, '${state}' AS state, ${detail === undefined ? 'NULL' : `'${detail}'`} AS detail`).join(' UNION ALL ');
+      pairs
+        .map(([k, state, detail]) => `SELECT '${k}' AS k, '${state}' AS state, ${detail === undefined ? 'NULL' : `'${detail}'`} AS detail`)
+        .join(' UNION ALL ');
     const replay = {
-      description: 'things', entity: 'thing',
-      events: rows([['a', 'x'], ['B', 'x'], ['c', 'x'], ['c2', 'x'], ['d', 'x'], ['10', 'x']]),
+      description: 'things',
+      entity: 'thing',
+      events: rows([
+        ['a', 'x'],
+        ['B', 'x'],
+        ['c', 'x'],
+        ['c2', 'x'],
+        ['d', 'x'],
+        ['10', 'x'],
+      ]),
       // Legacy 'b' differs from the problem's 'B' only in case: no problem names it, whatever the collation says.
       // The legacy side's detail is read only for the keys listed, by their exact bytes ('B' is not 'b').
-      compare: { legacy: { legacy: rows([['a', 'x'], ['b', 'y', 'bee'], ['c', 'y', 'sea'], ['c2', 'y'], ['d', 'y'], ['10', 'x']]), explainedBy: { oddThing: 'thing.k', lateThing: 'thing.k' } } },
+      compare: {
+        legacy: {
+          legacy: rows([
+            ['a', 'x'],
+            ['b', 'y', 'bee'],
+            ['c', 'y', 'sea'],
+            ['c2', 'y'],
+            ['d', 'y'],
+            ['10', 'x'],
+          ]),
+          explainedBy: { oddThing: 'thing.k', lateThing: 'thing.k' },
+        },
+      },
     };
-    const run = (holdAtMost?: number) => replayChecks(() => connectAgain(t.db), things, { tables: new Map(), columns: new Map(), done: false }, 'things', replay, 50, holdAtMost);
+    const run = (holdAtMost?: number) =>
+      replayChecks(
+        () => connectAgain(t.db),
+        things,
+        { tables: new Map(), columns: new Map(), done: false },
+        'things',
+        replay,
+        50,
+        holdAtMost,
+      );
     const [held] = await run();
-    expect(held!.explained!.map((e) => [e.key, e.problem])).toEqual([['B', 'oddThing'], ['c', 'oddThing'], ['c2', 'lateThing']]);
-    expect(held!.failures).toEqual([{ key: 'b', reason: 'events: no row for this thing; legacy: y (bee)' }, { key: 'd', reason: 'events: x; legacy: y' }]);
+    expect(held!.explained!.map((e) => [e.key, e.problem])).toEqual([
+      ['B', 'oddThing'],
+      ['c', 'oddThing'],
+      ['c2', 'lateThing'],
+    ]);
+    expect(held!.failures).toEqual([
+      { key: 'b', reason: 'events: no row for this thing; legacy: y (bee)' },
+      { key: 'd', reason: 'events: x; legacy: y' },
+    ]);
     expect(held!.explained!.find((e) => e.key === 'c')!.reason).toBe('events: x; legacy: y (sea)');
     expect(held!.explained!.find((e) => e.key === 'B')!.reason).toBe('events: x; legacy: no row for this thing');
     expect(held!.actual).toBe('2 agree, 3 explained by data problems, 2 disagree');

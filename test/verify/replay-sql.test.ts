@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { defineMapping, id, lit } from '../../src/mapping/define.ts';
-import { compareIntegerKeys, compareKeys, explainedKeysSql, followColumnRenames, mergeByKey, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
+import {
+  compareIntegerKeys,
+  compareKeys,
+  explainedKeysSql,
+  followColumnRenames,
+  mergeByKey,
+  replayStreamSql,
+  resolveNames,
+} from '../../src/verify/replay.ts';
 import type { RenameState } from '../../src/run/cutover.ts';
 import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
 
@@ -17,25 +25,29 @@ describe('names in replay SQL follow the cutover', () => {
 
   it('before cutover: the legacy names', () => {
     expect(resolveNames(sql, mapping, before)).toBe(
-      'SELECT orders.ID FROM `orders` AS orders JOIN `ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull` JOIN `event_vc_ord_hold` AS h');
+      'SELECT orders.ID FROM `orders` AS orders JOIN `ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull` JOIN `event_vc_ord_hold` AS h',
+    );
   });
 
   it('after cutover: the renamed table and column', () => {
     expect(resolveNames(sql, mapping, after)).toBe(
-      'SELECT orders.ID FROM `orders` AS orders JOIN `OLD ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull OLD` JOIN `event_vc_ord_hold` AS h');
+      'SELECT orders.ID FROM `orders` AS orders JOIN `OLD ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull OLD` JOIN `event_vc_ord_hold` AS h',
+    );
   });
 
   it("a problem's plain alias.column references follow a renamed column, and only whole references", () => {
-    expect(followColumnRenames('orders.ID_Pull IS NOT NULL AND orders.ID_Pull2 = 1 AND `orders`.`ID_Pull` AND xorders.ID_Pull', mapping, after))
-      .toBe('`orders`.`ID_Pull OLD` IS NOT NULL AND orders.ID_Pull2 = 1 AND `orders`.`ID_Pull` AND xorders.ID_Pull');
+    expect(
+      followColumnRenames('orders.ID_Pull IS NOT NULL AND orders.ID_Pull2 = 1 AND `orders`.`ID_Pull` AND xorders.ID_Pull', mapping, after),
+    ).toBe('`orders`.`ID_Pull OLD` IS NOT NULL AND orders.ID_Pull2 = 1 AND `orders`.`ID_Pull` AND xorders.ID_Pull');
     expect(followColumnRenames('orders.ID_Pull IS NULL', mapping, before)).toBe('orders.ID_Pull IS NULL');
   });
 
   it("explanations re-run the problem's own declaration, under today's names", () => {
     expect(explainedKeysSql(mapping, after, { danglingPullPointer: '{{orders.ID}}', orphanPull: '{{pull.ID_Ord}}' })).toBe(
       'SELECT DISTINCT (`orders`.`ID`) AS k, 1 AS problem FROM `orders` AS `orders` LEFT JOIN `OLD ord_pull` AS `pull` ON (`pull`.`ID` = `orders`.`ID_Pull OLD`) ' +
-      'WHERE (`orders`.`ID_Pull OLD` IS NOT NULL AND `orders`.`ID_Pull OLD` <> 0 AND `pull`.`ID` IS NULL)\nUNION ALL\n' +
-      'SELECT DISTINCT (`pull`.`ID_Ord`) AS k, 2 AS problem FROM `OLD ord_pull` AS `pull` LEFT JOIN `orders` AS `orders` ON (`orders`.`ID` = `pull`.`ID_Ord`) WHERE (`orders`.`ID` IS NULL)');
+        'WHERE (`orders`.`ID_Pull OLD` IS NOT NULL AND `orders`.`ID_Pull OLD` <> 0 AND `pull`.`ID` IS NULL)\nUNION ALL\n' +
+        'SELECT DISTINCT (`pull`.`ID_Ord`) AS k, 2 AS problem FROM `OLD ord_pull` AS `pull` LEFT JOIN `orders` AS `orders` ON (`orders`.`ID` = `pull`.`ID_Ord`) WHERE (`orders`.`ID` IS NULL)',
+    );
     expect(explainedKeysSql(mapping, after, {})).toBeNull();
   });
 });
@@ -63,20 +75,49 @@ describe('the sides of a comparison', () => {
 function side(rows: Array<Array<string | null>>) {
   const raw = rows.map((r) => r.map((v) => (v === null ? null : Buffer.from(v))));
   let at = 0;
-  return { head: raw[0] ?? null, async advance() { this.head = raw[++at] ?? null; } };
+  return {
+    head: raw[0] ?? null,
+    async advance() {
+      this.head = raw[++at] ?? null;
+    },
+  };
 }
 
 describe('merging the sides by key', () => {
   it('visits every key any side has once, with how many rows each side has for it', async () => {
     const seen: string[] = [];
-    await mergeByKey([side([['1', 'x'], ['2', 'y'], ['2', 'y2'], ['10', 'z']]), side([['2', 'a'], ['3', 'b']])], (key, groups) => {
-      seen.push(`${key}:${groups.map((g) => `${g.count}${g.row?.[1] ?? '-'}`).join('/')}`);
-    });
+    await mergeByKey(
+      [
+        side([
+          ['1', 'x'],
+          ['2', 'y'],
+          ['2', 'y2'],
+          ['10', 'z'],
+        ]),
+        side([
+          ['2', 'a'],
+          ['3', 'b'],
+        ]),
+      ],
+      (key, groups) => {
+        seen.push(`${key}:${groups.map((g) => `${g.count}${g.row?.[1] ?? '-'}`).join('/')}`);
+      },
+    );
     expect(seen).toEqual(['1:1x/0-', '2:2y/1a', '3:0-/1b', '10:1z/0-']);
   });
 
   it('refuses a side that is out of order rather than give a wrong verdict', async () => {
-    await expect(mergeByKey([side([['2', 'x'], ['1', 'y']])], () => undefined)).rejects.toThrow(/key order/);
+    await expect(
+      mergeByKey(
+        [
+          side([
+            ['2', 'x'],
+            ['1', 'y'],
+          ]),
+        ],
+        () => undefined,
+      ),
+    ).rejects.toThrow(/key order/);
   });
 });
 
@@ -85,21 +126,41 @@ describe('declaring replays', () => {
     name: 'shop',
     sources: { note: 'legacy_note' },
     targets: { event },
-    steps: { noted: { from: 'note', ids: { table: 'event', strategy: 'offset', offset: 10 }, rows: { event: { ID: id, TypeCode: lit('x') } } } },
+    steps: {
+      noted: { from: 'note', ids: { table: 'event', strategy: 'offset', offset: 10 }, rows: { event: { ID: id, TypeCode: lit('x') } } },
+    },
     problems: { odd: { description: 'odd', severity: 'warning', from: 'note', where: '1=0' } },
   } as const;
 
   it('rejects placeholders naming nothing, and explanations by undeclared problems', () => {
-    expect(() => defineMapping({
-      ...base,
-      replays: { r: { description: 'r', entity: 'note', events: 'SELECT k FROM {{nope}}', compare: { c: { legacy: 'SELECT 1', explainedBy: { missing: 'note.ID' } } } } },
-    })).toThrow(/\{\{nope\}\} is neither a source nor a target.*explainedBy 'missing' is not a declared problem/);
+    expect(() =>
+      defineMapping({
+        ...base,
+        replays: {
+          r: {
+            description: 'r',
+            entity: 'note',
+            events: 'SELECT k FROM {{nope}}',
+            compare: { c: { legacy: 'SELECT 1', explainedBy: { missing: 'note.ID' } } },
+          },
+        },
+      }),
+    ).toThrow(/\{\{nope\}\} is neither a source nor a target.*explainedBy 'missing' is not a declared problem/);
   });
 
   it('accepts a well-formed one', () => {
-    expect(() => defineMapping({
-      ...base,
-      replays: { r: { description: 'r', entity: 'note', events: 'SELECT k FROM {{event}}', compare: { c: { legacy: 'SELECT 1 FROM {{note}}', explainedBy: { odd: 'note.ID' } } } } },
-    })).not.toThrow();
+    expect(() =>
+      defineMapping({
+        ...base,
+        replays: {
+          r: {
+            description: 'r',
+            entity: 'note',
+            events: 'SELECT k FROM {{event}}',
+            compare: { c: { legacy: 'SELECT 1 FROM {{note}}', explainedBy: { odd: 'note.ID' } } },
+          },
+        },
+      }),
+    ).not.toThrow();
   });
 });

@@ -54,8 +54,16 @@ describe.skipIf(!haveChromium && !inCi)('report.html in headless Chromium', () =
 
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     requests = [];
@@ -96,7 +104,9 @@ describe.skipIf(!haveChromium && !inCi)('report.html in headless Chromium', () =
     // The existing events: a low block and a high block, with the free gap between them, labelled.
     expect(await event.locator('rect.run').count()).toBe(2);
     expect(await event.locator('rect.run').first().isVisible()).toBe(true);
-    expect(await event.locator('text', { hasText: `${fixture.eventIds.existingLow.first}..${fixture.eventIds.existingLow.last}` }).isVisible()).toBe(true);
+    expect(
+      await event.locator('text', { hasText: `${fixture.eventIds.existingLow.first}..${fixture.eventIds.existingLow.last}` }).isVisible(),
+    ).toBe(true);
     expect(await event.locator('text.free').first().isVisible()).toBe(true);
     // The two reserved ranges and AUTO_INCREMENT, with their labels.
     expect(await event.locator('rect.reserved').count()).toBe(2);
@@ -118,7 +128,9 @@ describe.skipIf(!haveChromium && !inCi)('report.html in headless Chromium', () =
     expect(await key.count()).toBe(1);
     await key.scrollIntoViewIfNeeded();
     expect(await key.isVisible()).toBe(true);
-    expect(await page.locator('#checks tr.failed').first().innerText()).toContain(`${edited} (legacy ${edited - 1500}): differs from its legacy row`);
+    expect(await page.locator('#checks tr.failed').first().innerText()).toContain(
+      `${edited} (legacy ${edited - 1500}): differs from its legacy row`,
+    );
     await page.screenshot({ path: join(shots, 'fail.png'), fullPage: true });
     expect(requests.every((url) => url.startsWith('file:'))).toBe(true);
   });
@@ -127,8 +139,15 @@ describe.skipIf(!haveChromium && !inCi)('report.html in headless Chromium', () =
     const report = JSON.parse(await readFile(join(work, 'fail', 'report.json'), 'utf8')) as Report;
     const nasty = `</td></table><script>alert("x")</script><img src=x onerror="alert('y')"> & "quoted" 'single' &amp;`;
     report.dataProblems.push({
-      name: 'nasty<b>', description: `notes like ${nasty}`, severity: 'warning', count: 1, keys: ['<k>&1'], moreKeys: false,
-      consequence: nasty, example: `orders 1: '${nasty}'`, seenIn: [],
+      name: 'nasty<b>',
+      description: `notes like ${nasty}`,
+      severity: 'warning',
+      count: 1,
+      keys: ['<k>&1'],
+      moreKeys: false,
+      consequence: nasty,
+      example: `orders 1: '${nasty}'`,
+      seenIn: [],
     });
     report.checks[0]!.failures.push({ key: '<i>k</i>', legacyKey: '"&"', reason: nasty });
     report.idSpace[0]!.reserved[0]!.step = '<svg onload=alert(1)>';

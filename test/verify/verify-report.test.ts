@@ -62,14 +62,22 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     }
 
     // The replay disagrees exactly where the planted problems say it must, and nowhere else.
-    const orphanOrders = (await t.db.query<{ o: number }>(
-      `SELECT DISTINCT ID_Ord AS o FROM \`OLD ord_pull\` WHERE ID IN (${fixture.problems.orphanPull.join(', ')}) ORDER BY o`)).map((x) => Number(x.o));
-    const explained = (id: string) => check(report, id).explained.map((e) => [Number(e.key), e.problem] as const).sort((a, b) => a[0] - b[0]);
-    expect(explained('orderHolds.orders.ID_Pull.replay')).toEqual([
-      ...fixture.problems.pointerToReleasedPull.map((k) => [k, 'pointerToReleasedPull'] as const),
-      ...fixture.problems.danglingPullPointer.map((k) => [k, 'danglingPullPointer'] as const),
-      ...orphanOrders.map((k) => [k, 'orphanPull'] as const),
-    ].sort((a, b) => a[0] - b[0]));
+    const orphanOrders = (
+      await t.db.query<{ o: number }>(
+        `SELECT DISTINCT ID_Ord AS o FROM \`OLD ord_pull\` WHERE ID IN (${fixture.problems.orphanPull.join(', ')}) ORDER BY o`,
+      )
+    ).map((x) => Number(x.o));
+    const explained = (id: string) =>
+      check(report, id)
+        .explained.map((e) => [Number(e.key), e.problem] as const)
+        .sort((a, b) => a[0] - b[0]);
+    expect(explained('orderHolds.orders.ID_Pull.replay')).toEqual(
+      [
+        ...fixture.problems.pointerToReleasedPull.map((k) => [k, 'pointerToReleasedPull'] as const),
+        ...fixture.problems.danglingPullPointer.map((k) => [k, 'danglingPullPointer'] as const),
+        ...orphanOrders.map((k) => [k, 'orphanPull'] as const),
+      ].sort((a, b) => a[0] - b[0]),
+    );
     expect(explained('orderHolds.orders.WhenHeld.replay')).toEqual(orphanOrders.map((k) => [k, 'orphanPull']));
     expect(check(report, 'orderHolds.unreleased pulls.replay').explainedCount).toBe(0);
     for (const key of fixture.problems.pointerToReleasedPull) {
@@ -90,10 +98,16 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     const edited = fixture.eventIds.holdOn.first + 99;
     const [before] = await t.db.query<{ Notes: string | null }>('SELECT Notes FROM event_vc_ord_hold WHERE ID_Event = ?', [edited]);
     expect(before).toBeDefined();
-    await t.db.execute("UPDATE event_vc_ord_hold SET Notes = CONCAT(COALESCE(Notes, ''), ' <b>edited</b> & \"quoted\"') WHERE ID_Event = ?", [edited]);
+    await t.db.execute(
+      "UPDATE event_vc_ord_hold SET Notes = CONCAT(COALESCE(Notes, ''), ' <b>edited</b> & \"quoted\"') WHERE ID_Event = ?",
+      [edited],
+    );
     try {
       const dir = ws.path('notes');
-      const cli = runCli(['verify', 'vbzcart-ord-pull', '--report', dir, '--backup-dir', backupDir, '--quiet'], { cwd: ws.dir, env: { DATABASE_URL: t.url } });
+      const cli = runCli(['verify', 'vbzcart-ord-pull', '--report', dir, '--backup-dir', backupDir, '--quiet'], {
+        cwd: ws.dir,
+        env: { DATABASE_URL: t.url },
+      });
       expect(cli.code, cli.stderr).toBe(1);
       const report = await readReport(dir);
       expect(report.verdict).toBe('fail');
@@ -104,8 +118,12 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       ]);
       const html = await readHtml(dir);
       expect(html).toMatch(/<header id="verdict" class="verdict fail"[^>]*>\s*<div class="big">FAIL<\/div>/);
-      expect(html).toContain(`<code class="key">${edited}</code> (legacy <code>${edited - 1500}</code>): differs from its legacy row in column Notes`);
-      expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(`${edited} (legacy ${edited - 1500}): differs from its legacy row in column Notes`);
+      expect(html).toContain(
+        `<code class="key">${edited}</code> (legacy <code>${edited - 1500}</code>): differs from its legacy row in column Notes`,
+      );
+      expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(
+        `${edited} (legacy ${edited - 1500}): differs from its legacy row in column Notes`,
+      );
     } finally {
       await t.db.execute('UPDATE event_vc_ord_hold SET Notes = ? WHERE ID_Event = ?', [before!.Notes, edited]);
     }
@@ -131,13 +149,14 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect((await verify({ databaseUrl: t.url, mapping, backupDir })).verification.ok).toBe(true);
   });
 
-  it("the replay check names an order whose hold-off event was deleted", async () => {
+  it('the replay check names an order whose hold-off event was deleted', async () => {
     const explainedOrders = new Set([...fixture.problems.pointerToReleasedPull, ...fixture.problems.danglingPullPointer]);
     const [pick] = await t.db.query<{ pull: number; ord: number }>(
       `SELECT p.ID AS pull, p.ID_Ord AS ord FROM \`OLD ord_pull\` p JOIN orders o ON o.ID = p.ID_Ord
         WHERE DAYNAME(p.WhenFreed) IS NOT NULL AND p.ID_Ord NOT IN (${[...explainedOrders].join(', ')})
           AND NOT EXISTS (SELECT 1 FROM \`OLD ord_pull\` q WHERE q.ID_Ord = p.ID_Ord AND DAYNAME(q.WhenFreed) IS NULL)
-        ORDER BY p.ID LIMIT 1`);
+        ORDER BY p.ID LIMIT 1`,
+    );
     const order = Number(pick!.ord);
     const holdOff = fixture.eventIds.holdOff.first + Number(pick!.pull) - 1;
     await t.db.execute('DELETE FROM event_vc_ord_hold WHERE ID_Event = ?', [holdOff]);
@@ -150,12 +169,17 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     for (const id of ['orderHolds.unreleased pulls.replay', 'orderHolds.orders.ID_Pull.replay', 'orderHolds.orders.WhenHeld.replay']) {
       const c = check(report, id);
       expect(c.ok, id).toBe(false);
-      expect(c.failures.map((f) => f.key), id).toEqual([String(order)]);
+      expect(
+        c.failures.map((f) => f.key),
+        id,
+      ).toEqual([String(order)]);
     }
-    expect(check(report, 'orderHolds.unreleased pulls.replay').failures[0]!.reason)
-      .toMatch(/^events: 1 active hold \(since \d{4}-.*\); unreleased pulls: no active hold \(\d+ pull\(s\), \d+ released\)$/);
-    expect(check(report, 'orderHolds.orders.ID_Pull.replay').failures[0]!.reason)
-      .toMatch(/^events: on hold \(since .*\); orders\.ID_Pull: not on hold \(ID_Pull is NULL\)$/);
+    expect(check(report, 'orderHolds.unreleased pulls.replay').failures[0]!.reason).toMatch(
+      /^events: 1 active hold \(since \d{4}-.*\); unreleased pulls: no active hold \(\d+ pull\(s\), \d+ released\)$/,
+    );
+    expect(check(report, 'orderHolds.orders.ID_Pull.replay').failures[0]!.reason).toMatch(
+      /^events: on hold \(since .*\); orders\.ID_Pull: not on hold \(ID_Pull is NULL\)$/,
+    );
     // The planted pointer problems stay explained, not failures.
     expect(check(report, 'orderHolds.orders.ID_Pull.replay').explainedCount).toBeGreaterThanOrEqual(4);
     expect(await readHtml(dir)).toContain(`<code class="key">${order}</code>`);
@@ -167,7 +191,11 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       replayChecks(() => connectAgain(t.db), mapping, renames, 'orderHolds', mapping.replays!.orderHolds!, limit, holdAtMost);
     for (const limit of [50, 2]) {
       const held = await replay(limit);
-      expect(held.map((c) => [c.failureCount, c.failures.length > 0, c.explainedCount! > 0])).toEqual([[1, true, false], [1, true, true], [1, true, true]]);
+      expect(held.map((c) => [c.failureCount, c.failures.length > 0, c.explainedCount! > 0])).toEqual([
+        [1, true, false],
+        [1, true, true],
+        [1, true, true],
+      ]);
       expect(await replay(limit, 0)).toEqual(held);
       expect(await replay(limit, 3)).toEqual(held);
     }
@@ -175,7 +203,10 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
 
   it('the references check names a hold whose event was deleted (and says when the content checks prove it)', async () => {
     const before = await verify({ databaseUrl: t.url, mapping, backupDir });
-    expect(before.verification.checks.find((c) => c.id === 'holdOn.hold.references')).toMatchObject({ ok: true, actual: expect.stringMatching(/^implied by the content checks/) });
+    expect(before.verification.checks.find((c) => c.id === 'holdOn.hold.references')).toMatchObject({
+      ok: true,
+      actual: expect.stringMatching(/^implied by the content checks/),
+    });
     const orphan = fixture.eventIds.holdOn.first + 10;
     await t.db.execute('DELETE FROM event WHERE ID = ?', [orphan]);
     const r = await verify({ databaseUrl: t.url, mapping, backupDir });
@@ -188,15 +219,27 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
   it('content checks name a row no legacy row maps to, a missing row, and every column that differs', async () => {
     // A pull ID inside the key range that no pull has: an event there is one no legacy row maps to.
     const [gap] = await t.db.query<{ id: number }>(
-      'SELECT MIN(p.ID) + 1 AS id FROM `OLD ord_pull` AS p LEFT JOIN `OLD ord_pull` AS q ON q.ID = p.ID + 1 WHERE q.ID IS NULL AND p.ID < (SELECT MAX(ID) FROM `OLD ord_pull`)');
+      'SELECT MIN(p.ID) + 1 AS id FROM `OLD ord_pull` AS p LEFT JOIN `OLD ord_pull` AS q ON q.ID = p.ID + 1 WHERE q.ID IS NULL AND p.ID < (SELECT MAX(ID) FROM `OLD ord_pull`)',
+    );
     const extra = 1500 + Number(gap!.id);
-    const [changed, lost] = (await t.db.query<{ id: number }>(
-      'SELECT ID_Event AS id FROM event_vc_ord_hold WHERE ID_Event BETWEEN ? AND ? ORDER BY ID_Event LIMIT 2 OFFSET 20',
-      [fixture.eventIds.holdOn.first, fixture.eventIds.holdOn.last])).map((r) => Number(r.id)) as [number, number];
+    const [changed, lost] = (
+      await t.db.query<{ id: number }>(
+        'SELECT ID_Event AS id FROM event_vc_ord_hold WHERE ID_Event BETWEEN ? AND ? ORDER BY ID_Event LIMIT 2 OFFSET 20',
+        [fixture.eventIds.holdOn.first, fixture.eventIds.holdOn.last],
+      )
+    ).map((r) => Number(r.id)) as [number, number];
     const [lostRow] = await t.db.query<Record<string, unknown>>('SELECT * FROM event_vc_ord_hold WHERE ID_Event = ?', [lost]);
-    const [changedRow] = await t.db.query<{ ID_Order: number; Notes: string | null }>('SELECT ID_Order, Notes FROM event_vc_ord_hold WHERE ID_Event = ?', [changed]);
-    await t.db.execute("INSERT INTO event_vc_ord_hold (ID_Event, ID_Order, ID_Type, isRelease, Notes) VALUES (?, 1, 1, 0, 'planted')", [extra]);
-    await t.db.execute("UPDATE event_vc_ord_hold SET ID_Order = ID_Order + 1, Notes = CONCAT(COALESCE(Notes, ''), '.') WHERE ID_Event = ?", [changed]);
+    const [changedRow] = await t.db.query<{ ID_Order: number; Notes: string | null }>(
+      'SELECT ID_Order, Notes FROM event_vc_ord_hold WHERE ID_Event = ?',
+      [changed],
+    );
+    await t.db.execute("INSERT INTO event_vc_ord_hold (ID_Event, ID_Order, ID_Type, isRelease, Notes) VALUES (?, 1, 1, 0, 'planted')", [
+      extra,
+    ]);
+    await t.db.execute(
+      "UPDATE event_vc_ord_hold SET ID_Order = ID_Order + 1, Notes = CONCAT(COALESCE(Notes, ''), '.') WHERE ID_Event = ?",
+      [changed],
+    );
     await t.db.execute('DELETE FROM event_vc_ord_hold WHERE ID_Event = ?', [lost]);
     try {
       const r = await verify({ databaseUrl: t.url, mapping, backupDir });
@@ -214,7 +257,13 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       // counts, for every target of the step.
       const pieces = await verify({ databaseUrl: t.url, mapping, backupDir, pieceRows: 40 });
       const whole = (id: string) => r.verification.checks.find((c) => c.id === id)!;
-      for (const id of ['holdOn.event.content', 'holdOn.hold.content', 'holdOn.legacy.content', 'holdOff.event.content', 'holdOff.hold.content']) {
+      for (const id of [
+        'holdOn.event.content',
+        'holdOn.hold.content',
+        'holdOn.legacy.content',
+        'holdOff.event.content',
+        'holdOff.hold.content',
+      ]) {
         const { seconds: _, ...inPieces } = pieces.verification.checks.find((c) => c.id === id)!;
         const { seconds: __, ...atOnce } = whole(id);
         expect(inPieces).toEqual(atOnce);
@@ -222,8 +271,19 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       expect(Number(content.expected)).toBeGreaterThan(40 * 10);
     } finally {
       await t.db.execute('DELETE FROM event_vc_ord_hold WHERE ID_Event = ?', [extra]);
-      await t.db.execute('UPDATE event_vc_ord_hold SET ID_Order = ?, Notes = ? WHERE ID_Event = ?', [changedRow!.ID_Order, changedRow!.Notes, changed]);
-      await t.db.execute(`INSERT INTO event_vc_ord_hold (${Object.keys(lostRow!).map((c) => `\`${c}\``).join(', ')}) VALUES (${Object.keys(lostRow!).map(() => '?').join(', ')})`, Object.values(lostRow!));
+      await t.db.execute('UPDATE event_vc_ord_hold SET ID_Order = ?, Notes = ? WHERE ID_Event = ?', [
+        changedRow!.ID_Order,
+        changedRow!.Notes,
+        changed,
+      ]);
+      await t.db.execute(
+        `INSERT INTO event_vc_ord_hold (${Object.keys(lostRow!)
+          .map((c) => `\`${c}\``)
+          .join(', ')}) VALUES (${Object.keys(lostRow!)
+          .map(() => '?')
+          .join(', ')})`,
+        Object.values(lostRow!),
+      );
     }
     const after = await verify({ databaseUrl: t.url, mapping, backupDir });
     expect(after.verification.checks.find((c) => c.id === 'holdOn.hold.content')!.ok).toBe(true);
@@ -266,7 +326,7 @@ describe('a backup whose checksums predate recipes', () => {
     old = await ws.database('verify_md5_manifest');
   });
 
-  it("is checked by its own recipe (md5): the rows that existed are unchanged, and a changed one is caught", async () => {
+  it('is checked by its own recipe (md5): the rows that existed are unchanged, and a changed one is caught', async () => {
     await generateVbzcart(old.db, { seed: 909, pulls: 200 });
     const dir = ws.path('md5-backups');
     const run = await migrate({ databaseUrl: old.url, mapping, backupDir: dir });
@@ -283,8 +343,13 @@ describe('a backup whose checksums predate recipes', () => {
       entry.checksum = { rows, hash };
     }
     await writeFile(path, JSON.stringify(manifest, null, 2));
-    const unchanged = async () => (await verify({ databaseUrl: old.url, mapping, backupDir: dir })).verification.checks.filter((c) => c.kind === 'unchanged');
-    expect((await unchanged()).map((c) => [c.id, c.ok])).toEqual([['event.unchanged', true], ['orders.unchanged', true], ['ord_pull.unchanged', true]]);
+    const unchanged = async () =>
+      (await verify({ databaseUrl: old.url, mapping, backupDir: dir })).verification.checks.filter((c) => c.kind === 'unchanged');
+    expect((await unchanged()).map((c) => [c.id, c.ok])).toEqual([
+      ['event.unchanged', true],
+      ['orders.unchanged', true],
+      ['ord_pull.unchanged', true],
+    ]);
     await old.db.execute("UPDATE orders SET Notes = CONCAT(IFNULL(Notes, ''), '.') ORDER BY ID LIMIT 1");
     expect((await unchanged()).find((c) => c.id === 'orders.unchanged')!.ok).toBe(false);
   });
