@@ -5,7 +5,7 @@ import type { BackupManifest } from '../backup/manifest.ts';
 import { autoIncrementSql, deleteKeyRangeSql, dropColumnSql } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan.ts';
 import { faultPoint } from '../run/fault-points.ts';
-import { stepRecord } from '../run/journal.ts';
+import { stepRecord } from '../engine/step-journal.ts';
 import type { ReservedRange } from '../run/pre-run-rows.ts';
 import { lookupKeysTable, lookupSteps, type LookupCreateDetail } from './write-lookup.ts';
 

@@ -4,7 +4,7 @@ import { sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan.ts';
 import type { RenameState } from '../run/cutover.ts';
-import { stepRecord } from '../run/journal.ts';
+import { stepRecord } from '../engine/step-journal.ts';
 import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 import {
   among,

@@ -8,7 +8,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan.ts';
 import { faultPoint } from '../run/fault-points.ts';
-import { finishStep, journaledStep, startStep, stepRecord, type StepRecord } from '../run/journal.ts';
+import { finishStep, journaledStep, recordProgress, startStep, stepRecord, type StepKey, type StepRecord } from '../engine/step-journal.ts';
 import { adaptChunk, type Throttle } from '../run/throttle.ts';
 import {
   chunkBoundSql,
@@ -89,7 +89,7 @@ export async function writeLookups(ctx: LookupWriteContext): Promise<Record<stri
 }
 
 const journaled = (ctx: LookupWriteContext, step: string, work: () => Promise<void>) =>
-  journaledStep(ctx.db, ctx.runId, 'write', step, ctx.now, work);
+  journaledStep({ db: ctx.db, runId: ctx.runId, stage: 'write', step, now: ctx.now, faultPoint }, work);
 
 /** A chunked step of the journal: its record (resumed) or a new one. Null when it is done. */
 async function resumeStep(
@@ -98,19 +98,15 @@ async function resumeStep(
 ): Promise<StepRecord | { status: 'started'; detail: null; rowsDone: 0; progressKey: null } | null> {
   const record = await stepRecord(ctx.db, ctx.runId, 'write', step);
   if (record?.status === 'done') return null;
-  await startStep(ctx.db, ctx.runId, 'write', step, ctx.now());
+  await startStep(ctx.db, writeStepKey(ctx, step), ctx.now());
   faultPoint(`write ${step} started`);
   return record ?? { status: 'started', detail: null, rowsDone: 0, progressKey: null };
 }
 
+const writeStepKey = (ctx: LookupWriteContext, step: string): StepKey => ({ runId: ctx.runId, stage: 'write', step });
+
 const saveDetail = (tx: Db, ctx: LookupWriteContext, step: string, detail: unknown, rows: number) =>
-  tx.execute('UPDATE eventshift_steps SET detail = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?', [
-    JSON.stringify(detail),
-    rows,
-    ctx.runId,
-    'write',
-    step,
-  ]);
+  recordProgress(tx, writeStepKey(ctx, step), { detail, rows });
 
 /** Half a second per batch or chunk, within [100, 20,000] (the batch's keys are parameters of one statement). */
 const adapt = (size: number, seconds: number) => adaptChunk(size, seconds, 20_000);
@@ -220,7 +216,7 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
     await ctx.throttle.afterChunk(written, seconds);
   }
   faultPoint(`write ${step} worked`);
-  await finishStep(db, ctx.runId, 'write', step, 'done', ctx.now(), detail);
+  await finishStep(db, writeStepKey(ctx, step), { status: 'done', now: ctx.now(), detail });
   await dropKeys();
   ctx.log(`Lookup ${l.name}: ${detail.created} ${l.table} row(s) created, ${detail.reused} reused.`);
 }
@@ -275,7 +271,7 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
     await ctx.throttle.afterChunk(written, seconds);
   }
   faultPoint(`write ${step} worked`);
-  await finishStep(db, ctx.runId, 'write', step, 'done', ctx.now(), detail);
+  await finishStep(db, writeStepKey(ctx, step), { status: 'done', now: ctx.now(), detail });
   ctx.log(`Lookup ${l.name}: ${rows} row(s) of ${s.table} got their ${s.reference.name}.`);
   return rows;
 }

@@ -13,7 +13,8 @@ import { hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { renameState, type RenameState } from './cutover.ts';
 import { faultPoint } from './fault-points.ts';
-import { finishStep, latestRun, restoringRunMessage, startStep, stepRecord, type RunRecord } from './journal.ts';
+import { latestRun, restoringRunMessage, type RunRecord } from './journal.ts';
+import { finishStep, startStep, stepJournaled, stepRecord } from '../engine/step-journal.ts';
 import { preRunTables } from './migrate.ts';
 import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
 import { findDependents, type DependedChange } from '../plan/dependents.ts';
@@ -127,7 +128,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
         alreadyDropped.push(label);
         continue;
       }
-      await startStep(db, run.id, 'finalize', drop.step, now());
+      await startStep(db, { runId: run.id, stage: 'finalize', step: drop.step }, now());
       faultPoint(`finalize ${drop.step} started`);
       if ((await tableExists(db, drop.table)) && (await columnExists(db, drop.table, drop.column))) {
         await db.execute(dropColumnSql(drop.table, drop.column));
@@ -137,7 +138,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
         alreadyDropped.push(label);
       }
       faultPoint(`finalize ${drop.step} worked`);
-      await finishStep(db, run.id, 'finalize', drop.step, 'done', now());
+      await finishStep(db, { runId: run.id, stage: 'finalize', step: drop.step }, { status: 'done', now: now() });
     }
     if (dropped.length === 0) log(`Run ${run.id} of ${given.name} is finalized already: ${alreadyDropped.join(', ')} are gone.`);
     return { runId: run.id, backupId, dropped, alreadyDropped, checksPassed };
@@ -208,7 +209,7 @@ async function finalizeChecks(
   now: () => Date,
   log: (line: string) => void,
 ): Promise<number> {
-  await startStep(db, run.id, 'finalize', 'checks', now());
+  await startStep(db, { runId: run.id, stage: 'finalize', step: 'checks' }, now());
   faultPoint('finalize checks started');
   const manifest = await readManifest(options.backupDir, run.backupId!);
   const preRun = preRunTables(manifest);
@@ -225,7 +226,11 @@ async function finalizeChecks(
   });
   const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
   if (!verification.ok) {
-    await finishStep(db, run.id, 'finalize', 'checks', 'failed', now(), { ok: false, failed } satisfies FinalizeChecksDetail);
+    await finishStep(
+      db,
+      { runId: run.id, stage: 'finalize', step: 'checks' },
+      { status: 'failed', now: now(), detail: { ok: false, failed } satisfies FinalizeChecksDetail },
+    );
     throw refusal(
       `Run ${run.id} of ${mapping.name} no longer verifies (${failed.join(', ')} failed); finalize dropped nothing. Run \`eventshift verify ${mapping.name} --report DIR\` to see why.`,
       { subject: mapping.name, details: { failed } },
@@ -240,7 +245,11 @@ async function finalizeChecks(
     // The pre-run rows are unchanged (the checks just passed), so this is also their checksum at backup time.
     tables.push({ name, columns, checksum: await preRunRowsChecksum(db, { ...pre, columns }, renames, ranges.get(name) ?? []) });
   }
-  await finishStep(db, run.id, 'finalize', 'checks', 'done', now(), { ok: true, tables } satisfies FinalizeChecksDetail);
+  await finishStep(
+    db,
+    { runId: run.id, stage: 'finalize', step: 'checks' },
+    { status: 'done', now: now(), detail: { ok: true, tables } satisfies FinalizeChecksDetail },
+  );
   faultPoint('finalize checks done');
   return verification.checks.length;
 }
@@ -248,10 +257,7 @@ async function finalizeChecks(
 /** Whether finalize has started dropping for this run: rollback and verify refuse then, restore adapts its guard. */
 export async function finalizeStarted(db: Db, run: RunRecord, mapping: Mapping): Promise<boolean> {
   if ((mapping.finalize ?? []).length === 0) return false;
-  const rows = await db.query("SELECT 1 FROM eventshift_steps WHERE run_id = ? AND stage = 'finalize' AND step LIKE 'drop %' LIMIT 1", [
-    run.id,
-  ]);
-  return rows.length > 0;
+  return stepJournaled(db, run.id, 'finalize', 'drop ');
 }
 
 /** Refuses `what` (rollback, verify) for a run finalize has started dropping columns of. */

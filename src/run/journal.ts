@@ -2,13 +2,11 @@ import { hostname } from 'node:os';
 import { restoreProgress } from '../backup/restore-journal.ts';
 import type { Db } from '../db/connection.ts';
 import type { Plan } from '../plan/plan.ts';
-import { faultPoint } from './fault-points.ts';
+import { sqlTime, type Stage } from '../engine/step-journal.ts';
 
-/** The stages of a run, in order. */
-export const stages = ['backup', 'write', 'verify', 'cutover'] as const;
-export type Stage = (typeof stages)[number];
-/** Stages journaled in eventshift_steps: a run's, and `finalize` (eventshift finalize, later and separately). */
-export type JournalStage = Stage | 'finalize';
+// The stages are the steps journal's (eventshift_steps, engine/step-journal.ts); a run records the last one it finished.
+export { sqlTime, stages, type JournalStage, type Stage } from '../engine/step-journal.ts';
+
 /**
  * `restoring`: a restore of the run's backup replaced tables and has not finished (`eventshift restore` finishes it).
  * It is read from the restore's journal (latestRun), not stored: a restore that stopped before its swap changed
@@ -33,13 +31,6 @@ export interface RunRecord {
   error: string | null;
   /** When the restore that makes the run `restoring` began (UTC, as sqlTime writes it). */
   restoreBegan?: string;
-}
-
-export interface StepRecord {
-  status: 'started' | 'done' | 'failed';
-  progressKey: number | null;
-  rowsDone: number;
-  detail: unknown;
 }
 
 /**
@@ -71,9 +62,6 @@ export function restoringRunMessage(run: RunRecord): string | null {
     `\`eventshift restore ${run.mapping}\` finishes it, from where it stopped.`
   );
 }
-
-/** UTC timestamp with milliseconds, as DATETIME(3) text. */
-export const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
 interface RunRow {
   id: string | number;
@@ -182,104 +170,4 @@ export async function updateRun(
   if (fields.finished) (sets.push('finished_at = ?'), params.push(sqlTime(now)));
   params.push(id);
   await db.execute(`UPDATE eventshift_runs SET ${sets.join(', ')} WHERE id = ?`, params);
-}
-
-export async function stepRecord(db: Db, runId: number, stage: JournalStage, step: string): Promise<StepRecord | null> {
-  const [row] = await db.query<{ status: string; progress_key: string | number | null; rows_done: string | number; detail: string | null }>(
-    'SELECT status, progress_key, rows_done, detail FROM eventshift_steps WHERE run_id = ? AND stage = ? AND step = ?',
-    [runId, stage, step],
-  );
-  if (!row) return null;
-  return {
-    status: row.status as StepRecord['status'],
-    progressKey: row.progress_key === null ? null : Number(row.progress_key),
-    rowsDone: Number(row.rows_done),
-    detail: row.detail === null ? null : JSON.parse(row.detail),
-  };
-}
-
-/** Journals a step as started (before it runs); a resumed step keeps its progress. */
-export async function startStep(db: Db, runId: number, stage: JournalStage, step: string, now: Date): Promise<void> {
-  await db.execute(
-    `INSERT INTO eventshift_steps (run_id, stage, step, status, started_at) VALUES (?, ?, ?, 'started', ?)
-     ON DUPLICATE KEY UPDATE status = 'started', finished_at = NULL`,
-    [runId, stage, step, sqlTime(now)],
-  );
-}
-
-/** Records a committed chunk; called inside the chunk's own transaction so progress and rows commit together. */
-export async function recordProgress(db: Db, runId: number, stage: Stage, step: string, progressKey: number, rows: number): Promise<void> {
-  await db.execute('UPDATE eventshift_steps SET progress_key = ?, rows_done = rows_done + ? WHERE run_id = ? AND stage = ? AND step = ?', [
-    progressKey,
-    rows,
-    runId,
-    stage,
-    step,
-  ]);
-}
-
-export async function finishStep(
-  db: Db,
-  runId: number,
-  stage: JournalStage,
-  step: string,
-  status: 'done' | 'failed',
-  now: Date,
-  detail?: unknown,
-): Promise<void> {
-  await db.execute('UPDATE eventshift_steps SET status = ?, finished_at = ?, detail = ? WHERE run_id = ? AND stage = ? AND step = ?', [
-    status,
-    sqlTime(now),
-    detail === undefined ? null : JSON.stringify(detail),
-    runId,
-    stage,
-    step,
-  ]);
-}
-
-export async function stepRecords(
-  db: Db,
-  runId: number,
-): Promise<Array<StepRecord & { stage: string; step: string; startedAt: string; finishedAt: string | null }>> {
-  const rows = await db.query<{
-    stage: string;
-    step: string;
-    status: string;
-    progress_key: string | null;
-    rows_done: string;
-    detail: string | null;
-    started_at: string;
-    finished_at: string | null;
-  }>('SELECT * FROM eventshift_steps WHERE run_id = ? ORDER BY started_at, stage, step', [runId]);
-  return rows.map((r) => ({
-    stage: r.stage,
-    step: r.step,
-    status: r.status as StepRecord['status'],
-    progressKey: r.progress_key === null ? null : Number(r.progress_key),
-    rowsDone: Number(r.rows_done),
-    detail: r.detail === null ? null : JSON.parse(r.detail),
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  }));
-}
-
-/**
- * Runs `work` as one journaled step of a run, unless the journal says it is done: recorded as started before and done
- * after, with the fault points `<stage> <step> started` and `<stage> <step> worked` around it for the crash tests.
- */
-export async function journaledStep(
-  db: Db,
-  runId: number,
-  stage: JournalStage,
-  step: string,
-  now: () => Date,
-  work: () => Promise<void>,
-): Promise<void> {
-  const record = await stepRecord(db, runId, stage, step);
-  if (record?.status === 'done') return;
-  await startStep(db, runId, stage, step, now());
-  faultPoint(`${stage} ${step} started`);
-  await work();
-  faultPoint(`${stage} ${step} worked`);
-  await finishStep(db, runId, stage, step, 'done', now());
 }

@@ -41,23 +41,17 @@ import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
+import { claimRun, createRun, latestRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
 import {
-  claimRun,
-  createRun,
   finishStep,
   journaledStep,
-  latestRun,
   recordProgress,
-  restoringRunMessage,
-  runById,
-  startStep,
   stages,
+  startStep,
   stepRecord,
-  updateRun,
-  type RunRecord,
-  type RunStatus,
   type Stage,
-} from './journal.ts';
+  type StepKey,
+} from '../engine/step-journal.ts';
 
 export interface MigrateOptions extends CommandOptions {
   mapping: Mapping;
@@ -262,7 +256,8 @@ async function backupStage(s: RunState): Promise<boolean> {
     await rm(abandoned, { recursive: true, force: true });
     await db.execute('DELETE FROM eventshift_backups WHERE run_id = ? AND dir = ?', [run.id, abandoned]);
   }
-  await startStep(db, run.id, 'backup', 'tables', now());
+  const step: StepKey = { runId: run.id, stage: 'backup', step: 'tables' };
+  await startStep(db, step, now());
   faultPoint('backup tables started');
   const tablesStarted = new Set<string>();
   const manifest = await createBackup(db, {
@@ -279,12 +274,7 @@ async function backupStage(s: RunState): Promise<boolean> {
     mapping: run.plan.mapping,
     runId: run.id,
     now,
-    onStart: async (dir: string) => {
-      await db.execute(`UPDATE eventshift_steps SET detail = ? WHERE run_id = ? AND stage = 'backup' AND step = 'tables'`, [
-        JSON.stringify({ dir }),
-        run.id,
-      ]);
-    },
+    onStart: (dir: string) => recordProgress(db, step, { detail: { dir } }),
   });
   const dir = join(options.backupDir, manifest.id);
   await db.execute(
@@ -305,7 +295,7 @@ async function backupStage(s: RunState): Promise<boolean> {
   // The run record read at resume may still name the backup removed above.
   s.run = { ...run, backupId: manifest.id };
   faultPoint('backup tables recorded');
-  await finishStep(db, run.id, 'backup', 'tables', 'done', now(), { dir, id: manifest.id });
+  await finishStep(db, step, { status: 'done', now: now(), detail: { dir, id: manifest.id } });
   s.result.backup = { id: manifest.id, dir };
   s.log(`Backup ${manifest.id}: ${manifest.tables.length} table(s) saved in ${dir}.`);
   return true;
@@ -439,12 +429,13 @@ async function writeStep(
   const plan = run.plan;
   const source = plan.sources.find((x) => x.alias === planned.from)!;
   const name = `step ${planned.name}`;
+  const key: StepKey = { runId: run.id, stage: 'write', step: name };
   const record = await stepRecord(db, run.id, 'write', name);
   if (record?.status === 'done') {
     progress(record.rowsDone);
     return;
   }
-  await startStep(db, run.id, 'write', name, now());
+  await startStep(db, key, now());
   faultPoint(`write ${name} started`);
   let lo = record?.progressKey != null ? record.progressKey + 1 : source.minKey!;
   if (record) {
@@ -474,7 +465,7 @@ async function writeStep(
     const written = await db.transaction(async (tx) => {
       let n = streamed ? await streamed(tx, lo, hi) : 0;
       for (const sql of inserts) n += (await tx.execute(sql, [lo, hi])).affectedRows;
-      await recordProgress(tx, run.id, 'write', name, hi, n);
+      await recordProgress(tx, key, { progressKey: hi, rows: n });
       return n;
     });
     rows += written;
@@ -487,7 +478,7 @@ async function writeStep(
     await s.throttle.afterChunk(written, seconds);
   }
   faultPoint(`write ${name} worked`);
-  await finishStep(db, run.id, 'write', name, 'done', now(), { rows });
+  await finishStep(db, key, { status: 'done', now: now(), detail: { rows } });
   s.result.rowsWritten[planned.name] = rows;
   log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
 }
@@ -530,7 +521,7 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
 }
 
 function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>, db: Db = s.db): Promise<void> {
-  return journaledStep(db, s.run.id, stage, step, s.now, work);
+  return journaledStep({ db, runId: s.run.id, stage, step, now: s.now, faultPoint }, work);
 }
 
 /** The pre-run facts of each backed-up table, from the backup manifest. */
@@ -548,7 +539,8 @@ export function preRunTables(manifest: BackupManifest): PreRunTable[] {
 async function verifyStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, now } = s;
   const manifest = await readManifest(s.options.backupDir, run.backupId ?? s.result.backup!.id);
-  await startStep(db, run.id, 'verify', 'checks', now());
+  const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
+  await startStep(db, step, now());
   faultPoint('verify checks started');
   const verification = await verifyMapping({
     db,
@@ -581,7 +573,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
     { verification: { ok: verification.ok, failed: verification.checks.filter((c) => !c.ok).map((c) => c.id) } },
     now(),
   );
-  await finishStep(db, run.id, 'verify', 'checks', verification.ok ? 'done' : 'failed', now(), { ok: verification.ok });
+  await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });
   const failed = verification.checks.filter((c) => !c.ok);
   s.log(
     verification.ok
