@@ -16,10 +16,10 @@ export type {
   AcceptedEffects,
 } from './mapping/define.ts';
 export { loadMapping } from './mapping/load.ts';
-export { bindCsvSources } from './csv/binding.ts';
+export { bindCsvSources } from './mapping/bind-sources.ts';
 export type { CsvSourceDefinition, CsvColumn, SourceDefinition } from './csv/declaration.ts';
 export { plan, type PlanOptions, type PlanResult } from './plan/plan-command.ts';
-export type { Plan } from './plan/plan.ts';
+export type { Plan } from './plan/plan-data.ts';
 export { migrate, type MigrateOptions, type MigrateResult } from './run/migrate.ts';
 export { verify, type VerifyOptions, type VerifyResult } from './run/verify-run.ts';
 export { restoreMapping, type RestoreMappingOptions, type RestoreMappingResult } from './run/restore.ts';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../src/db/connection.ts';
 import { quoteId } from '../../src/db/quote.ts';
-import { bindCsvSources } from '../../src/csv/binding.ts';
+import { bindCsvSources } from '../../src/mapping/bind-sources.ts';
 import { loadCsvSource } from '../../src/csv/load.ts';
 import { plan } from '../../src/plan/plan-command.ts';
 import { exportOrdPullCsv, usExcelDialect } from './csv-export.ts';

@@ -13,7 +13,7 @@ import { lineage } from '../run/lineage.ts';
 import { exportSql } from '../export/sql-export.ts';
 import { checkMapping } from '../run/check.ts';
 import { rolloutStage } from '../run/rollout.ts';
-import type { PlanOverrides } from '../plan/plan.ts';
+import type { PlanOverrides } from '../plan/plan-data.ts';
 import { verify } from '../run/verify-run.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
 import { progressSink, trackSteps } from './progress.ts';

@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Mapping } from '../mapping/define.ts';
-import type { SourcePlan } from '../plan/plan.ts';
-import { bindCsvSources } from './binding.ts';
+import type { SourcePlan } from '../plan/plan-data.ts';
+import { bindCsvSources } from '../mapping/bind-sources.ts';
 
 /** `--source NAME=path` (repeatable): read a source from a CSV file or a folder of them. */
 export function sourceFlag(cmd: Command): Command {

@@ -3,6 +3,7 @@ import type { Db } from '../db/connection.ts';
 import type { ColumnInfo, TableInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { databaseError, usageError } from '../errors.ts';
+import type { BadRow, CsvFileFacts } from './csv-plan.ts';
 import type { CsvSourceDefinition } from './declaration.ts';
 import { encodeRaw, encodingName, firstInvalidByte, hasInvalidBytes, type TextEncoding } from './decode.ts';
 import { detectDelimiter, detectEncoding, readSample, type Detected } from './detect.ts';
@@ -11,30 +12,7 @@ import { describeStaging, dropStaging, stagingTableSql } from './staging.ts';
 import { BadValue, columnReader, type ColumnReader, type FieldValue } from './values.ts';
 import { ZoneClock } from './zone-time.ts';
 
-/** One file of a CSV source as the plan shows it. */
-export interface CsvFileFacts {
-  path: string;
-  bytes: number;
-  sha256: string;
-  encoding: Detected<TextEncoding>;
-  delimiter: Detected<string>;
-  quote: string;
-  /** Where the column names come from: the file's first line, or the declaration's list. */
-  header: 'first line' | 'declared';
-  /** Data records (header and empty lines not counted). */
-  records: number;
-  emptyLines: number;
-  bad: number;
-  /** Set when the file's quoting breaks at some line: nothing from there on was read. */
-  unreadable: { line: number; message: string } | null;
-}
-
-/** A row that was not loaded, and why. */
-export interface BadRow {
-  file: string;
-  line: number;
-  reason: string;
-}
+export type { BadRow, CsvFileFacts };
 
 export interface CsvLoadResult {
   files: CsvFileFacts[];

@@ -1,35 +1,13 @@
 import { basename } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import type { TableInfo } from '../db/introspect.ts';
-import type { Mapping } from '../mapping/define.ts';
-import { buildPlan, problemKeyLimit, type Plan, type PlanOverrides, type ProblemFinding } from '../plan/plan.ts';
+import type { Mapping } from '../mapping/types.ts';
+import { buildPlan } from '../plan/plan.ts';
+import { problemKeyLimit, type Plan, type PlanOverrides, type ProblemFinding } from '../plan/plan-data.ts';
 import { csvFilesOf, csvSourcesRead, csvSourcesWithoutFile } from './binding.ts';
-import { loadCsvSource, type BadRow, type CsvFileFacts } from './load.ts';
+import type { CsvSourcePlan } from './csv-plan.ts';
+import { loadCsvSource } from './load.ts';
 import { dropStaging } from './staging.ts';
-
-/** A source read from CSV, as the plan shows it and a run freezes it (the run reads exactly these files, so). */
-export interface CsvSourcePlan {
-  /** The file or folder given (absolute). */
-  path: string;
-  /** The table (as the mapping names it) the CSV stands for; null for a CSV-only source. */
-  standsFor: string | null;
-  staging: string;
-  key: string;
-  /** The zone of the file's local times, and the zone whose wall time the table's DATETIME columns hold. */
-  zone: string;
-  tableZone: string;
-  /** Whether bad rows are set aside in eventshift_quarantine (`--quarantine`) rather than refusing the run. */
-  quarantine: boolean;
-  files: CsvFileFacts[];
-  /** Data records in all files. */
-  records: number;
-  /** Records that load. */
-  accepted: number;
-  /** Records that do not: records = accepted + bad. */
-  bad: number;
-  /** The first bad rows (file, line, reason), in file and line order. */
-  badRows: BadRow[];
-}
 
 export interface CsvPlanOptions {
   /** Bad rows are set aside (in eventshift_quarantine and quarantine.csv) instead of refusing the run. */

@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import { decodeAll, readable, type TextEncoding } from './decode.ts';
 import type { BadRow } from './load.ts';
 

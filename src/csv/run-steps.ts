@@ -7,7 +7,7 @@ import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import type { Plan, SourcePlan } from '../plan/plan.ts';
+import type { Plan, SourcePlan } from '../plan/plan-data.ts';
 import type { CheckResult } from '../verify/check-result.ts';
 import { loadCsvSource } from './load.ts';
 import { QuarantineWriter, quarantinedRows } from './quarantine.ts';

@@ -29,7 +29,7 @@ import {
   renameColumnSql,
   renameTableSql,
 } from '../mapping/schema-statements.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import { lineage as lineageTable } from '../run/bookkeeping-schema.ts';
 import { lookupPatches } from '../lookup/export-lookup.ts';
 import { declaredTable } from '../mapping/lookup.ts';

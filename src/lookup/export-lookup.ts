@@ -3,7 +3,7 @@ import type { PatchFile } from '../export/patch-file.ts';
 import { keptAsTheyAre, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql, autoIncrementSql, dropColumnSql } from '../mapping/schema-statements.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import { compilePlannedLookup, createAllSql, fillChunkSql } from './compile-lookup.ts';
 
 /**

@@ -3,7 +3,7 @@ import type { TableInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import type { TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
-import type { ProblemFinding } from '../plan/plan.ts';
+import type { ProblemFinding } from '../plan/plan-data.ts';
 import { among, compileLookup, conflictsSql, skippedKeysSql, usableKeysSql, lookupAlias, type CompiledLookup } from './compile-lookup.ts';
 import { displayKey } from './display-key.ts';
 import type { LookupPlan, LookupSourcePlan } from './lookup-plan.ts';

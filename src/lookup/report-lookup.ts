@@ -1,4 +1,4 @@
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import { escapeXml as esc } from '../verify/escape-xml.ts';
 import type { CheckResult } from '../verify/check-result.ts';
 

@@ -3,7 +3,7 @@ import { columnExists, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import type { BackupManifest } from '../backup/manifest.ts';
 import { autoIncrementSql, deleteKeyRangeSql, dropColumnSql } from '../mapping/schema-statements.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import { faultPoint } from '../run/fault-points.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import type { ReservedRange } from '../run/pre-run-rows.ts';

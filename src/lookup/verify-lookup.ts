@@ -2,7 +2,7 @@ import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import type { CheckResult, PreRunTable } from '../verify/check-result.ts';

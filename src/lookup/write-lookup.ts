@@ -6,7 +6,7 @@ import { refusal } from '../errors.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql } from '../mapping/schema-statements.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import { faultPoint } from '../run/fault-points.ts';
 import { finishStep, journaledStep, recordProgress, startStep, stepRecord, type StepKey, type StepRecord } from '../engine/step-journal.ts';
 import { adaptChunk, type Throttle } from '../run/throttle.ts';

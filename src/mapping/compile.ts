@@ -14,6 +14,9 @@ import {
   type ProjectionDefinition,
   type StepDefinition,
 } from './define.ts';
+import type { StepIds } from '../plan/plan-data.ts';
+
+export type { StepIds };
 
 /** Which of the mapping's cutover renames have happened, read from the live schema (so it is right after a crash too). */
 export interface RenameState {
@@ -151,9 +154,6 @@ export interface CompiledTarget {
   when: string | undefined;
   columns: CompiledColumn[];
 }
-
-/** A step's IDs as the plan fixed them. */
-export type StepIds = { strategy: 'offset'; offset: number } | { strategy: 'dense' | 'chronological'; start: number; orderBy?: string };
 
 /** The step's target rows for a range of legacy keys: `FROM ${from} WHERE ${where}` with `params(lo, hi)`. */
 export interface TargetRowsSql {

@@ -4,6 +4,9 @@ import { escapeRegExp } from '../db/quote.ts';
 import { cutoverChanges, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { catalogForeignKeys, type CatalogForeignKey } from '../backup/foreign-keys.ts';
+import type { Dependent, DependentKind, FiredTrigger } from './plan-data.ts';
+
+export type { Dependent, DependentKind, FiredTrigger };
 
 /**
  * What depends on the tables and columns a run renames (cutover) or drops (finalize), and which triggers the run's own
@@ -18,9 +21,6 @@ import { catalogForeignKeys, type CatalogForeignKey } from '../backup/foreign-ke
  * cannot be listed.
  */
 
-export type DependentKind = 'view' | 'trigger' | 'procedure' | 'function' | 'event' | 'foreign key';
-
-/** A change a dependent depends on, with the names as the live schema has them when the change is made. */
 export type DependedChange =
   | { kind: 'renameTable'; stage: 'cutover'; table: string; to: string }
   | { kind: 'renameColumn'; stage: 'cutover'; table: string; column: string; to: string }
@@ -32,43 +32,6 @@ export type DependedChange =
       /** The table's name now, when the cutover renames it before finalize: foreign keys and triggers are on it now. */
       tableNow?: string;
     };
-
-/** An object that names a table the cutover renames or a column finalize drops, and what becomes of it. */
-export interface Dependent {
-  kind: DependentKind;
-  /** Its name; `schema.name` when it lives in another database. */
-  name: string;
-  stage: 'cutover' | 'finalize';
-  /** The change, as the plan shows it: `rename rental to OLD rental`, `drop rental.return_date`. */
-  change: string;
-  /**
-   * `follows`: it keeps working after the change (a foreign key, a trigger on the renamed table); `breaks`: its text
-   * names what the change renames or drops, so it fails once the change is made; `blocks`: the server refuses the
-   * change while it exists (a foreign key over a column finalize drops).
-   */
-  effect: 'follows' | 'breaks' | 'blocks';
-  /** What happens to it, as a sentence. */
-  detail: string;
-  /** For `breaks`: accepted by the mapping's `accepts.breaking`, or by --accept-breaking; absent when not. */
-  accepted?: 'mapping' | 'flag';
-}
-
-/** A trigger the run's own INSERTs, UPDATEs or DELETEs fire. */
-export interface FiredTrigger {
-  name: string;
-  table: string;
-  /** `AFTER UPDATE`, ... */
-  when: string;
-  /** The run's statements that fire it: `projection copies`, `step rented`, `rollback`. */
-  by: string[];
-  /** Declared in the mapping's `accepts.triggers`. */
-  accepted: boolean;
-  /**
-   * The tables of this database its body names (besides its own): what it may write. The run backs them up, so that
-   * verify's unchanged check covers them and restore can put them back. Absent in older plans.
-   */
-  names?: string[];
-}
 
 export interface DependentsPlan {
   dependents: Dependent[];

@@ -1,7 +1,7 @@
 import type { Db } from '../db/connection.ts';
 import type { TableInfo } from '../db/introspect.ts';
 import { quoteId, quoteString } from '../db/quote.ts';
-import type { ProblemFinding, SourcePlan } from './plan.ts';
+import type { ProblemFinding, SourcePlan } from './plan-data.ts';
 
 /**
  * Text that was UTF-8 when it was written into a latin1 column, byte for byte: 'é' (C3 A9) stored as the two latin1

@@ -3,7 +3,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { hasBookkeeping } from '../run/bookkeeping.ts';
 import type { CommandOptions } from '../run/context.ts';
 import { latestRun, type RunRecord } from '../run/journal.ts';
-import type { Plan, PlanOverrides } from './plan.ts';
+import type { Plan, PlanOverrides } from './plan-data.ts';
 import { buildPlanWithCsv } from '../csv/plan-csv.ts';
 
 export interface PlanOptions extends CommandOptions {

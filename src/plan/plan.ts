@@ -8,153 +8,33 @@ import { alignUp, lowestFreeBlock, type IdBlock } from './id-placement.ts';
 import { idIslands, type IdGap, type IdRun } from './id-islands.ts';
 import { findEncodingProblems } from './encoding-problems.ts';
 import { compileMappingNames, missingColumns } from './mapping-names.ts';
-import { dependedChanges, findDependents, runWrites, type Dependent, type FiredTrigger } from './dependents.ts';
+import { dependedChanges, findDependents, runWrites } from './dependents.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { codeColumnsOf } from '../mapping/streamed.ts';
 import { finalizeAlterations, finalizeTables } from '../mapping/finalize-names.ts';
-import type { CsvSourcePlan } from '../csv/plan-csv.ts';
-import { planLookups, type LookupPlan } from '../lookup/plan-lookup.ts';
+import { planLookups } from '../lookup/plan-lookup.ts';
 import {
   compileProjection,
   compileStep,
   fromClauseSql,
   sourceTableNames,
   stepCountSql,
-  type StepIds,
   type TableNames,
   cutoverChanges,
 } from '../mapping/compile.ts';
+import {
+  problemKeyLimit,
+  type IdSpacePlan,
+  type Plan,
+  type PlanOverrides,
+  type ProblemFinding,
+  type ProjectionPlan,
+  type SourcePlan,
+  type StepPlan,
+  type TableChanges,
+} from './plan-data.ts';
 
-/** What a run of a mapping would do, derived from the mapping and the live database. Frozen into the run at its start. */
-export interface Plan {
-  mapping: string;
-  database: string;
-  server: string;
-  createdAt: string;
-  sources: SourcePlan[];
-  steps: StepPlan[];
-  projections: ProjectionPlan[];
-  /** The mapping's lookups (see LookupDefinition); absent in plans of runs from before there were lookups. */
-  lookups?: LookupPlan[];
-  tables: TableChanges;
-  /**
-   * Views, triggers, routines, events and foreign keys that name a table the cutover renames or a column finalize
-   * drops, and what becomes of each (see dependents.ts); absent in plans of runs from before they were read.
-   */
-  dependents?: Dependent[];
-  /** Triggers the run's own INSERTs, UPDATEs and DELETEs fire; absent in plans of runs from before they were read. */
-  firedTriggers?: FiredTrigger[];
-  idSpace: IdSpacePlan[];
-  problems: ProblemFinding[];
-  /** Why the run must not go ahead; empty when it may. */
-  refusals: string[];
-  /** Names used as written because aliases.yaml lacks them (EVENTSHIFT_ENV=production; otherwise they are errors). */
-  aliasWarnings: string[];
-  /** When the IDs do not fit as planned: the lowest free block that fits them all, numbered densely. */
-  suggestion: { args: string; first: number; last: number } | null;
-  ok: boolean;
-}
-
-export interface SourcePlan {
-  alias: string;
-  table: string;
-  exists: boolean;
-  rows: number;
-  keyColumn: string | null;
-  minKey: number | null;
-  maxKey: number | null;
-  /** For a source read from CSV (`table` is then its staging table): the files, their dialect and the bad rows. */
-  csv?: CsvSourcePlan;
-}
-
-export interface StepPlan {
-  name: string;
-  description: string | undefined;
-  from: string;
-  keyColumn: string;
-  /** Source rows the step reads (those passing its filter). */
-  sourceRows: number;
-  ids: StepIds;
-  /**
-   * The reserved range of new IDs; null when the step has no rows. Offset: the source's legacy keys [min, max] plus the
-   * offset. Dense: the step's own block. Chronological: the block all chronological steps share.
-   */
-  range: { table: string; first: number; last: number } | null;
-  writes: Array<{ alias: string; table: string; keyColumn: string; rows: number; when: string | undefined }>;
-  /**
-   * How the step is written: `set-based` (INSERT ... SELECT on the server) or `streamed` (read in chunks, code()
-   * columns computed in Node, multi-row INSERTs), because of `codeColumns` (as table.column). Absent in older plans.
-   */
-  writePath?: 'set-based' | 'streamed';
-  codeColumns?: string[];
-}
-
-export interface ProjectionPlan {
-  name: string;
-  table: string;
-  key: string;
-  column: string;
-  definition: string;
-  after: string | undefined;
-  /** Rows of the table that will hold a non-NULL value. */
-  rowsWithValue: number;
-  tableRows: number;
-}
-
-export interface TableChanges {
-  /** Every table the run writes, alters or renames, saved before the first write (absent ones recorded as absent). */
-  backup: string[];
-  create: string[];
-  alter: Array<{ table: string; change: string }>;
-  rename: Array<{ table: string; from: string; to: string; kind: 'table' | 'column' }>;
-}
-
-export interface IdSpacePlan {
-  table: string;
-  keyColumn: string;
-  exists: boolean;
-  rows: number;
-  minId: number | null;
-  maxId: number | null;
-  autoIncrement: number | null;
-  hasAutoIncrement: boolean;
-  columnMax: string;
-  ranges: Array<{ step: string; first: number; last: number }>;
-  /** Set when a reserved range lies above the current AUTO_INCREMENT: raised past it before the first write. */
-  raiseAutoIncrementTo: number | null;
-  collisions: Array<{ step: string; table: string; count: number; firstIds: number[] }>;
-  /** Occupied runs of IDs before the run, at most ~50 (runs split by the smallest gaps are merged); see id-islands.ts. */
-  islands: IdRun[];
-  /** Free gaps between those runs. */
-  gaps: IdGap[];
-  /** The exact numbers of runs and of free gaps, however many were merged for the picture. */
-  islandCount: number;
-  gapCount: number;
-}
-
-export interface ProblemFinding {
-  name: string;
-  description: string;
-  severity: 'fatal' | 'warning';
-  consequence: string | undefined;
-  count: number;
-  /** The first offending keys, in key order. */
-  keys: string[];
-  /** One offending value shown as it is, for the report (e.g. mis-encoded text and how it reads repaired). */
-  example?: string;
-}
-
-export const problemKeyLimit = 20;
-
-/** Command-line choices that override the mapping's ID assignment. */
-export interface PlanOverrides {
-  /** Numbering for every step; `auto` is `dense` placed in the lowest free gap that fits the whole plan. */
-  ids?: IdStrategy | 'auto';
-  /** First ID per step name. */
-  start?: Record<string, number>;
-  /** --accept-breaking: views, routines and events the cutover or finalize would break do not refuse the plan. */
-  acceptBreaking?: boolean;
-}
+export { problemKeyLimit, type Plan, type PlanOverrides };
 
 /**
  * Builds the plan. Read-only: it runs SELECTs and information_schema queries only. A table or column the server says

@@ -21,7 +21,7 @@ import {
   type CompiledProjection,
   type CompiledStep,
 } from '../mapping/compile.ts';
-import type { Plan, PlanOverrides, StepPlan } from '../plan/plan.ts';
+import type { Plan, PlanOverrides, StepPlan } from '../plan/plan-data.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
 import { verifyMapping, type PreRunTable, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';

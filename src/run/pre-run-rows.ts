@@ -2,7 +2,7 @@ import type { Db } from '../db/connection.ts';
 import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
 import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import type { RenameState } from './cutover.ts';
 

@@ -16,7 +16,7 @@ import { reservedRanges, rowsAtRisk, type ReservedRange, type RowsAtRisk } from 
 import type { Db } from '../db/connection.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import { preRunAfterFinalize } from './finalize.ts';
 import { dropLookupWorkTables, lookupOwnRanges } from '../lookup/rollback-lookup.ts';

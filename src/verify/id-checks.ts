@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import type { CheckResult } from './check-result.ts';
 
 /**

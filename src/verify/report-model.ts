@@ -1,5 +1,5 @@
-import type { IdSpacePlan, Plan } from '../plan/plan.ts';
-import type { Dependent } from '../plan/dependents.ts';
+import type { IdSpacePlan, Plan } from '../plan/plan-data.ts';
+import type { Dependent } from '../plan/plan-data.ts';
 import type { CheckResult, Verification } from './check-result.ts';
 import { reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
 

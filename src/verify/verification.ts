@@ -17,7 +17,7 @@ import {
   targetAlias,
   targetRowsSql,
 } from '../mapping/compile.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan-data.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { replayChecks } from './replay.ts';
 import { connectAgain } from '../db/row-stream.ts';

@@ -12,7 +12,7 @@ import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { exportOrdPullCsv, usExcelDialect, type CsvExportDialect } from '../../mappings/vbzcart-ord-pull/csv-export.ts';
 import { ordPullCsv } from '../../mappings/vbzcart-ord-pull/csv-source.ts';
-import { bindCsvSources } from '../../src/csv/binding.ts';
+import { bindCsvSources } from '../../src/mapping/bind-sources.ts';
 import { encodeText } from '../../src/csv/decode.ts';
 import { loadCsvSource } from '../../src/csv/load.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
