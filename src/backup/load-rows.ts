@@ -75,16 +75,21 @@ class SocketPacer extends Transform {
   }
 }
 
+/** A rows file (`path`, listed in the manifest as `file`) and the table and columns it is loaded into. */
+export interface RowsLoad {
+  table: string;
+  columns: readonly BackupColumn[];
+  path: string;
+  file: BackupFile;
+}
+
 /**
- * Loads a rows file into `table` with LOAD DATA LOCAL INFILE, streaming it from disk (gunzipped if need be).
+ * Loads a rows file into its table with LOAD DATA LOCAL INFILE, streaming it from disk (gunzipped if need be).
  * The session must be a restore session (see restore-backup.ts): permissive sql_mode, no backslash-escape changes.
  */
 export async function loadRows(
   db: Db,
-  table: string,
-  columns: readonly BackupColumn[],
-  path: string,
-  file: BackupFile,
+  { table, columns, path, file }: RowsLoad,
   progress: { label: string; totalRows: number; onProgress?: (p: BackupProgress) => void },
 ): Promise<LoadedRows> {
   const tap = new DigestTap();

@@ -3,7 +3,7 @@ import type { Db } from '../db/connection.ts';
 import { showCreateTable } from '../db/introspect.ts';
 import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal, usageError } from '../errors.ts';
-import { checkBackup } from './check-backup.ts';
+import { checkBackup, type BackupCheck } from './check-backup.ts';
 import { autoIncrementOf } from './create-statement.ts';
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
@@ -20,7 +20,7 @@ import {
   type RetiredTable,
 } from './restore-journal.ts';
 import { withRestoreSession } from './restore-session.ts';
-import { dropStaging, prepareTable, stageAll, temporaryNames, type RestoreMethod, type StagedTable } from './stage-tables.ts';
+import { backupTableSource, dropStaging, prepareTable, stageAll, type RestoreMethod, type StagedTable } from './stage-tables.ts';
 import { addForeignKeys, planSwap, repointForeignKey, swapHappened, swapIn } from './swap-tables.ts';
 import { setSequenceDefaults } from './sequence-defaults.ts';
 import { restoredKind } from './table-kind.ts';
@@ -104,9 +104,73 @@ export interface RestoreResult {
 export async function restoreBackup(db: Db, options: RestoreBackupOptions): Promise<RestoreResult> {
   const { id } = options;
   const log = options.log ?? (() => undefined);
-  const faultPoint = options.faultPoint ?? (() => undefined);
   const now = options.now ?? (() => new Date());
-  const check = await checkBackup(options.dir, id);
+  const check = await checkedBackup(db, options.dir, id);
+  const manifest = check.manifest!;
+  const entries = selectedTables(manifest, options.tables);
+  const names = entries.map((e) => e.name);
+  const retire = (options.retire ?? []).filter((r) => !names.includes(r.table) && names.includes(r.standsFor));
+  return withRestoreLock(db, id, async () => {
+    const opened = await openRestoreJournal(db, { id, tables: names, retire, now: now() }, async (old) => {
+      const dropped = await dropStaging(db, old.backupId, old.tables);
+      log(
+        `A restore of backup ${old.backupId} had stopped before replacing any table; ` +
+          `its ${dropped.length} staging table(s) were dropped.`,
+      );
+    });
+    const { journal, resumed } = opened;
+    const save = () => saveRestoreJournal(db, journal, now());
+    const run: RestoreRun = {
+      db,
+      id,
+      folder: check.folder,
+      manifest,
+      entries,
+      names,
+      journal,
+      connect: options.connect,
+      onProgress: options.onProgress,
+      log,
+      faultPoint: options.faultPoint ?? (() => undefined),
+      save,
+      step: async (name: string) => {
+        journal.done.push(name);
+        await save();
+      },
+    };
+    if (resumed) log(`Resuming the restore of backup ${id}, interrupted after: ${journal.done.at(-1) ?? 'its start'}.`);
+    if (resumed) await putBackDatabaseDefaults(db, journal, log);
+    if (!swapped(journal) && journal.swap && (await swapHappened(db, journal.swap))) await run.step('swap');
+    const staged = swapped(journal) ? await restagedTables(run) : await stageAndSwap(run);
+    await withRestoreSession(db, () => finishAll(run, staged));
+    return restoreResult(run, staged, resumed);
+  });
+}
+
+/** One restore as it runs: the backup and the tables it restores, its journal, and whom it tells. */
+interface RestoreRun {
+  db: Db;
+  id: string;
+  /** The backup's folder. */
+  folder: string;
+  manifest: BackupManifest;
+  /** The backup's tables this restore puts back, and their names. */
+  entries: BackupTableEntry[];
+  names: string[];
+  journal: RestoreJournal;
+  connect: RestoreBackupOptions['connect'];
+  onProgress: RestoreBackupOptions['onProgress'];
+  log: (line: string) => void;
+  faultPoint: (name: string) => void;
+  /** Records the journal as it stands. */
+  save: () => Promise<void>;
+  /** Records that step `name` has happened. */
+  step: (name: string) => Promise<void>;
+}
+
+/** The backup, checked: refuses one that is incomplete or fails its integrity check, before anything is touched. */
+async function checkedBackup(db: Db, dir: string, id: string): Promise<BackupCheck> {
+  const check = await checkBackup(dir, id);
   if (check.status === 'incomplete') {
     throw refusal(
       `Backup ${id} is incomplete (it has no manifest.json) and can never be restored; nothing was changed. ` +
@@ -121,166 +185,152 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
       details: { files: check.files.filter((f) => !f.ok) },
     });
   }
-  const manifest = check.manifest;
-  const entries = selectedTables(manifest, options.tables);
-  const names = entries.map((e) => e.name);
-  const retire = (options.retire ?? []).filter((r) => !names.includes(r.table) && names.includes(r.standsFor));
-  return withRestoreLock(db, id, async () => {
-    const { journal, resumed } = await openRestoreJournal(db, id, names, retire, now(), async (old) => {
-      const dropped = await dropStaging(db, old.backupId, old.tables);
-      log(
-        `A restore of backup ${old.backupId} had stopped before replacing any table; ` +
-          `its ${dropped.length} staging table(s) were dropped.`,
-      );
-    });
-    const save = () => saveRestoreJournal(db, journal, now());
-    const step = async (name: string) => {
-      journal.done.push(name);
-      await save();
-    };
-    if (resumed) log(`Resuming the restore of backup ${id}, interrupted after: ${journal.done.at(-1) ?? 'its start'}.`);
-    if (resumed) await putBackDatabaseDefaults(db, journal, log);
-    if (!swapped(journal) && journal.swap && (await swapHappened(db, journal.swap))) await step('swap');
+  return check;
+}
 
-    const putInPlace = async (verifier: Db | undefined): Promise<StagedTable[]> => {
-      try {
-        await refuseNonTables(db, id, names);
-        await refuseWithoutLocalInfile(db, id);
-        refuseUncheckableRecipes(db, id, entries);
-        await refuseWithoutHistoryInserts(db, id, entries);
-        await refuseUnrecreatableTriggers(db, entries);
-        log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
-        const staged = await stageAll(
-          db,
-          check.folder,
-          manifest,
-          entries,
-          options.onProgress,
-          log,
-          {
-            alreadyStaged: journal.staged,
-            faultPoint,
-            onStaged: async (s) => {
-              journal.staged[s.entry.name] = { loadWarnings: s.loadWarnings };
-              await step(`stage ${s.entry.name}`);
-            },
-          },
-          verifier,
-        );
-        journal.swap = await planSwap(db, manifest, entries, staged, journal.retire);
-        await step('plan');
-        faultPoint('restore swap before');
-        await swapIn(db, journal.swap);
-        faultPoint('restore swap renamed');
-        await step('swap');
-        const replaced = journal.swap.oldCopies.length > 0 ? `; the tables they replace are now ${journal.swap.oldCopies.join(', ')}` : '';
-        log(`Swapped in ${staged.map((s) => s.entry.name).join(', ') || 'no table'}${replaced}.`);
-        faultPoint('restore swap after');
-        return staged;
-      } catch (error) {
-        // A swap that happened but failed to be journaled: the restore goes on from there when run again.
-        if (journal.swap && !swapped(journal) && (await swapHappened(db, journal.swap).catch(() => false))) {
-          journal.done.push('swap');
-          await save().catch(() => undefined);
-          throw unfinished(db, journal, error);
-        }
-        // Before the swap nothing but staging tables was made: they go, and so does the journal.
-        await dropStaging(db, id, names)
-          .then(() => dropRestoreJournal(db, id))
-          .catch(() => undefined);
-        if (error instanceof EventshiftError && error.kind === 'refused') throw error;
-        const message = error instanceof Error ? error.message : String(error);
-        throw new EventshiftError(
-          error instanceof EventshiftError ? error.kind : 'internal',
-          `Restore of backup ${id} failed before any table was replaced; nothing was changed: ${message}`,
-          { subject: error instanceof EventshiftError ? error.subject : id, cause: error },
-        );
-      }
-    };
+/**
+ * Phases 1 and 2: every table staged and verified, then swapped in by one RENAME, on the restore's connection and,
+ * when the caller gives a way to open one, a second one that verifies large tables' halves (closed after).
+ */
+async function stageAndSwap(run: RestoreRun): Promise<StagedTable[]> {
+  const { db } = run;
+  const verifier = run.connect ? await openVerifier(db, run.connect) : undefined;
+  try {
+    return await withRestoreSession(db, () =>
+      verifier ? withRestoreSession(verifier, () => putInPlace(run, verifier)) : putInPlace(run, undefined),
+    );
+  } finally {
+    await verifier?.close();
+  }
+}
 
-    const finishAll = async (staged: StagedTable[]): Promise<void> => {
-      const swap = journal.swap!;
-      try {
-        for (const r of swap.repoint) {
-          const name = `repoint ${r.table} ${r.constraint}`;
-          if (journal.done.includes(name)) continue;
-          await repointForeignKey(db, r, faultPoint);
-          await step(name);
-          log(`Pointed foreign key ${r.constraint} of ${r.table} back at the restored table.`);
-          faultPoint(`restore ${name}`);
-        }
-        if (!journal.done.includes('drop old copies')) {
-          if (swap.oldCopies.length > 0) await db.execute(`DROP TABLE IF EXISTS ${swap.oldCopies.map(quoteId).join(', ')}`);
-          await step('drop old copies');
-          faultPoint('restore old copies dropped');
-        }
-        for (const s of staged) {
-          if (journal.done.includes(`foreign keys ${s.entry.name}`)) continue;
-          const added = await addForeignKeys(db, s);
-          await step(`foreign keys ${s.entry.name}`);
-          if (added > 0) {
-            log(`Added the ${added} foreign key(s) of ${s.entry.name}.`);
-            faultPoint(`restore foreign keys ${s.entry.name}`);
-          }
-        }
-        for (const s of staged) {
-          if (journal.done.includes(`finish ${s.entry.name}`)) continue;
-          journal.definitions[s.entry.name] = await finishTable(db, s, log);
-          await step(`finish ${s.entry.name}`);
-          faultPoint(`restore finish ${s.entry.name}`);
-        }
-        await putBackDatabaseDefaults(db, journal, log);
-        journal.status = 'done';
-        await save();
-      } catch (error) {
-        throw unfinished(db, journal, error);
-      }
-    };
+/** Stages and swaps in the tables; on failure, what was made before the swap is dropped, and the error says so. */
+async function putInPlace(run: RestoreRun, verifier: Db | undefined): Promise<StagedTable[]> {
+  const { db, id, journal } = run;
+  try {
+    return await swapInStaged(run, verifier);
+  } catch (error) {
+    // A swap that happened but failed to be journaled: the restore goes on from there when run again.
+    if (journal.swap && !swapped(journal) && (await swapHappened(db, journal.swap).catch(() => false))) {
+      journal.done.push('swap');
+      await run.save().catch(() => undefined);
+      throw unfinished(db, journal, error);
+    }
+    // Before the swap nothing but staging tables was made: they go, and so does the journal.
+    await dropStaging(db, id, run.names)
+      .then(() => dropRestoreJournal(db, id))
+      .catch(() => undefined);
+    if (error instanceof EventshiftError && error.kind === 'refused') throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new EventshiftError(
+      error instanceof EventshiftError ? error.kind : 'internal',
+      `Restore of backup ${id} failed before any table was replaced; nothing was changed: ${message}`,
+      { subject: error instanceof EventshiftError ? error.subject : id, cause: error },
+    );
+  }
+}
 
-    let staged: StagedTable[];
-    if (swapped(journal)) {
-      staged = await restagedTables(check.folder, manifest, entries, journal);
-    } else {
-      const verifier = options.connect ? await openVerifier(db, options.connect) : undefined;
-      try {
-        staged = await withRestoreSession(db, () =>
-          verifier ? withRestoreSession(verifier, () => putInPlace(verifier)) : putInPlace(undefined),
-        );
-      } finally {
-        await verifier?.close();
+/** The refusals that need the live database, then phase 1 (stageAll) and phase 2 (planSwap, swapIn), journaled. */
+async function swapInStaged(run: RestoreRun, verifier: Db | undefined): Promise<StagedTable[]> {
+  const { db, id, entries, journal, faultPoint } = run;
+  await refuseNonTables(db, id, run.names);
+  await refuseWithoutLocalInfile(db, id);
+  refuseUncheckableRecipes(db, id, entries);
+  await refuseWithoutHistoryInserts(db, id, entries);
+  await refuseUnrecreatableTriggers(db, entries);
+  run.log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
+  const work = { folder: run.folder, manifest: run.manifest, entries, onProgress: run.onProgress, log: run.log, verifier };
+  const staged = await stageAll(db, work, {
+    alreadyStaged: journal.staged,
+    faultPoint,
+    onStaged: async (s) => {
+      journal.staged[s.entry.name] = { loadWarnings: s.loadWarnings };
+      await run.step(`stage ${s.entry.name}`);
+    },
+  });
+  journal.swap = await planSwap(db, { manifest: run.manifest, entries, staged, retire: journal.retire });
+  await run.step('plan');
+  faultPoint('restore swap before');
+  await swapIn(db, journal.swap);
+  faultPoint('restore swap renamed');
+  await run.step('swap');
+  const replaced = journal.swap.oldCopies.length > 0 ? `; the tables they replace are now ${journal.swap.oldCopies.join(', ')}` : '';
+  run.log(`Swapped in ${staged.map((s) => s.entry.name).join(', ') || 'no table'}${replaced}.`);
+  faultPoint('restore swap after');
+  return staged;
+}
+
+/**
+ * Phase 3, each step journaled and skipped when a resumed restore did it already: foreign keys of other tables
+ * pointed back, the old copies dropped, and each restored table's foreign keys, triggers and AUTO_INCREMENT.
+ */
+async function finishAll(run: RestoreRun, staged: StagedTable[]): Promise<void> {
+  const { db, journal, log, faultPoint } = run;
+  const swap = journal.swap!;
+  const pending = (step: string) => !journal.done.includes(step);
+  try {
+    for (const r of swap.repoint) {
+      const name = `repoint ${r.table} ${r.constraint}`;
+      if (!pending(name)) continue;
+      await repointForeignKey(db, r, faultPoint);
+      await run.step(name);
+      log(`Pointed foreign key ${r.constraint} of ${r.table} back at the restored table.`);
+      faultPoint(`restore ${name}`);
+    }
+    if (pending('drop old copies')) {
+      if (swap.oldCopies.length > 0) await db.execute(`DROP TABLE IF EXISTS ${swap.oldCopies.map(quoteId).join(', ')}`);
+      await run.step('drop old copies');
+      faultPoint('restore old copies dropped');
+    }
+    for (const s of staged) {
+      if (!pending(`foreign keys ${s.entry.name}`)) continue;
+      const added = await addForeignKeys(db, s);
+      await run.step(`foreign keys ${s.entry.name}`);
+      if (added > 0) {
+        log(`Added the ${added} foreign key(s) of ${s.entry.name}.`);
+        faultPoint(`restore foreign keys ${s.entry.name}`);
       }
     }
-    await withRestoreSession(db, () => finishAll(staged));
-    const swap = journal.swap!;
-    return {
-      id,
-      database: db.database,
-      resumed,
-      tables: entries.map((e) =>
-        e.exists
-          ? restored(
-              staged.find((s) => s.entry.name === e.name)!,
-              journal,
-            )
-          : notRestored(e.name, swap.dropped.includes(e.name)),
-      ),
-      retired: journal.retire.map((r) => r.table).filter((t) => swap.renames.some((r) => r.from === t)),
-      repointed: swap.repoint.map((r) => `${r.table}.${r.constraint}`),
-    };
-  });
+    for (const s of staged) {
+      if (!pending(`finish ${s.entry.name}`)) continue;
+      journal.definitions[s.entry.name] = await finishTable(db, s, log);
+      await run.step(`finish ${s.entry.name}`);
+      faultPoint(`restore finish ${s.entry.name}`);
+    }
+    await putBackDatabaseDefaults(db, journal, log);
+    journal.status = 'done';
+    await run.save();
+  } catch (error) {
+    throw unfinished(db, journal, error);
+  }
+}
+
+function restoreResult(run: RestoreRun, staged: StagedTable[], resumed: boolean): RestoreResult {
+  const { journal } = run;
+  const swap = journal.swap!;
+  return {
+    id: run.id,
+    database: run.db.database,
+    resumed,
+    tables: run.entries.map((e) =>
+      e.exists
+        ? restored(
+            staged.find((s) => s.entry.name === e.name)!,
+            journal,
+          )
+        : notRestored(e.name, swap.dropped.includes(e.name)),
+    ),
+    retired: journal.retire.map((r) => r.table).filter((t) => swap.renames.some((r) => r.from === t)),
+    repointed: swap.repoint.map((r) => `${r.table}.${r.constraint}`),
+  };
 }
 
 /** After the swap, the staged tables as a resumed restore needs them (from the backup's files; nothing is loaded). */
-async function restagedTables(
-  folder: string,
-  manifest: BackupManifest,
-  entries: BackupTableEntry[],
-  journal: RestoreJournal,
-): Promise<StagedTable[]> {
+async function restagedTables({ folder, manifest, entries, journal }: RestoreRun): Promise<StagedTable[]> {
   const out: StagedTable[] = [];
   for (const entry of entries.filter((e) => e.exists)) {
-    const names = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
-    out.push({ ...(await prepareTable(folder, manifest.id, entry, names)), loadWarnings: journal.staged[entry.name]?.loadWarnings ?? 0 });
+    const table = await prepareTable(backupTableSource(folder, manifest, entry));
+    out.push({ ...table, loadWarnings: journal.staged[entry.name]?.loadWarnings ?? 0 });
   }
   return out;
 }
@@ -350,7 +400,8 @@ function refuseUncheckableRecipes(db: Db, id: string, entries: readonly BackupTa
     const recipe = entry.checksum ? recipeOf(entry.checksum) : null;
     if (recipe && !db.capabilities.checksumRecipes.includes(recipe)) {
       throw refusal(
-        `Backup ${id} checksummed table ${entry.name} with the ${recipe} recipe, which this server (${db.capabilities.version}) cannot compute ` +
+        `Backup ${id} checksummed table ${entry.name} with the ${recipe} recipe, ` +
+          `which this server (${db.capabilities.version}) cannot compute ` +
           `(it needs CRC32C(), MariaDB 10.8 or later), so a restore here could not be verified; nothing was changed. ` +
           'Restore it on MariaDB 10.8+, or load its files by hand (backups/README.md).',
         { subject: entry.name },
@@ -384,14 +435,16 @@ function selectedTables(manifest: BackupManifest, names: readonly string[] | und
 async function refuseNonTables(db: Db, id: string, names: string[]): Promise<void> {
   if (names.length === 0) return;
   const rows = await db.query<{ TABLE_NAME: string; TABLE_TYPE: string }>(
-    `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE NOT IN ('BASE TABLE', 'SEQUENCE', 'SYSTEM VERSIONED')
+    'SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ' +
+      `AND TABLE_TYPE NOT IN ('BASE TABLE', 'SEQUENCE', 'SYSTEM VERSIONED')
         AND TABLE_NAME IN (${names.map(() => '?').join(', ')})`,
     [db.database, ...names],
   );
   const found = rows[0];
   if (found) {
     throw refusal(
-      `Backup ${id} would replace ${found.TABLE_NAME}, which is now a ${found.TABLE_TYPE.toLowerCase()}, not a table; nothing was changed. Drop or rename it first.`,
+      `Backup ${id} would replace ${found.TABLE_NAME}, which is now a ${found.TABLE_TYPE.toLowerCase()}, not a table; ` +
+        'nothing was changed. Drop or rename it first.',
       { subject: found.TABLE_NAME },
     );
   }
@@ -405,7 +458,8 @@ async function refuseWithoutHistoryInserts(db: Db, id: string, entries: readonly
   if (!db.capabilities.insertHistory || row?.secure === 'YES' || row?.secure === 'REPLICATION') {
     const why = db.capabilities.insertHistory
       ? `its secure_timestamp=${row?.secure} forbids writing a row's start and end`
-      : `this server (${db.capabilities.version}) cannot write a row's start and end (system_versioning_insert_history needs MariaDB 10.11 or later)`;
+      : `this server (${db.capabilities.version}) cannot write a row's start and end ` +
+        '(system_versioning_insert_history needs MariaDB 10.11 or later)';
     throw refusal(
       `Backup ${id} holds the history of system-versioned table ${versioned.name}, and ${why}, so it cannot be restored here as it was; ` +
         'nothing was changed. Restore it on a server with secure_timestamp=NO (or SUPER, as a user with SUPER).',
@@ -418,7 +472,8 @@ async function refuseWithoutLocalInfile(db: Db, id: string): Promise<void> {
   const [row] = await db.query<{ on: number | string }>('SELECT @@GLOBAL.local_infile AS `on`');
   if (Number(row?.on) !== 1) {
     throw refusal(
-      `Restoring backup ${id} loads rows with LOAD DATA LOCAL INFILE, which this server disables (local_infile=OFF); nothing was changed. Run SET GLOBAL local_infile = 1 and restore again.`,
+      `Restoring backup ${id} loads rows with LOAD DATA LOCAL INFILE, which this server disables (local_infile=OFF); ` +
+        'nothing was changed. Run SET GLOBAL local_infile = 1 and restore again.',
       { subject: id },
     );
   }

@@ -122,10 +122,7 @@ export const swapped = (journal: RestoreJournal): boolean => journal.done.includ
  */
 export async function openRestoreJournal(
   db: Db,
-  id: string,
-  tables: string[],
-  retire: RetiredTable[],
-  now: Date,
+  { id, tables, retire, now }: { id: string; tables: string[]; retire: RetiredTable[]; now: Date },
   clearAbandoned: (old: RestoreJournal) => Promise<void>,
 ): Promise<{ journal: RestoreJournal; resumed: boolean }> {
   await ensureJournalTable(db);

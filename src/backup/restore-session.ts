@@ -35,7 +35,8 @@ export async function withRestoreSession<T>(db: Db, work: () => Promise<T>): Pro
   );
   const putBack = () =>
     db.execute(
-      `SET SESSION sql_mode = ?, time_zone = ?, foreign_key_checks = ?, unique_checks = ?${switches.map((s) => `, ${s.name} = ?`).join('')}`,
+      'SET SESSION sql_mode = ?, time_zone = ?, foreign_key_checks = ?, ' +
+        `unique_checks = ?${switches.map((s) => `, ${s.name} = ?`).join('')}`,
       [
         saved?.mode ?? '',
         saved?.tz ?? '+00:00',

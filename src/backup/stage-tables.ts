@@ -55,39 +55,42 @@ export interface StagingHooks {
   faultPoint: (name: string) => void;
 }
 
+/** The tables stageAll stages, where their files are, and whom it tells. */
+export interface StagingWork {
+  folder: string;
+  manifest: BackupManifest;
+  entries: BackupTableEntry[];
+  onProgress?: (progress: BackupProgress) => void;
+  log: (line: string) => void;
+  /** Another connection to the same database: large tables are then checksummed in two halves at once. */
+  verifier?: Db;
+}
+
 /**
  * Phase 1: every table loaded and verified under its staging name. Nothing else is touched: on failure the caller
  * drops the staging tables and nothing has changed. With a `verifier` (another connection to the same database),
  * large tables are checksummed in two halves at once.
  */
-export async function stageAll(
-  db: Db,
-  folder: string,
-  manifest: BackupManifest,
-  entries: BackupTableEntry[],
-  onProgress: ((progress: BackupProgress) => void) | undefined,
-  log: (line: string) => void,
-  hooks: StagingHooks,
-  verifier?: Db,
-): Promise<StagedTable[]> {
+export async function stageAll(db: Db, work: StagingWork, hooks: StagingHooks): Promise<StagedTable[]> {
+  const { folder, manifest, log } = work;
   const staged: StagedTable[] = [];
-  for (const entry of entries) {
+  for (const entry of work.entries) {
     if (!entry.exists) continue;
-    const names = temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name);
+    const source = backupTableSource(folder, manifest, entry);
     const earlier = hooks.alreadyStaged[entry.name];
-    if (earlier && (await tableExists(db, names.staging))) {
-      staged.push({ ...(await prepareTable(folder, manifest.id, entry, names)), loadWarnings: earlier.loadWarnings });
-      log(`${entry.name} was loaded and verified as ${names.staging} before the restore was interrupted; kept.`);
+    if (earlier && (await tableExists(db, source.names.staging))) {
+      staged.push({ ...(await prepareTable(source)), loadWarnings: earlier.loadWarnings });
+      log(`${entry.name} was loaded and verified as ${source.names.staging} before the restore was interrupted; kept.`);
       continue;
     }
-    const loaded = await loadTable(db, folder, manifest.id, entry, names, onProgress);
+    const loaded = await loadTable(db, source, work.onProgress);
     hooks.faultPoint(`restore stage ${entry.name} loaded`);
-    await verifyTable(db, verifier, manifest.id, loaded);
+    await verifyTable(db, work.verifier, manifest.id, loaded);
     await hooks.onStaged(loaded.table);
     staged.push(loaded.table);
     log(
       restoredKind(entry) === 'definition-only'
-        ? `Created ${entry.name} as ${loaded.table.staging}, its definition only: its rows are those of the tables it is built on.`
+        ? `Created ${entry.name} as ${loaded.table.staging}, its definition only: ` + 'its rows are those of the tables it is built on.'
         : `Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`,
     );
     hooks.faultPoint(`restore stage ${entry.name} verified`);
@@ -121,13 +124,22 @@ interface LoadedTable {
   warningMessages: string[];
 }
 
+/** A table of a backup, where its files are, and the temporary names a restore stages it under. */
+export interface TableSource {
+  folder: string;
+  /** The backup's id. */
+  id: string;
+  entry: BackupTableEntry;
+  names: { staging: string; trash: string };
+}
+
+/** The source of `entry`, a table of `manifest`, with its temporary names (temporaryNames). */
+export function backupTableSource(folder: string, manifest: BackupManifest, entry: BackupTableEntry): TableSource {
+  return { folder, id: manifest.id, entry, names: temporaryNames(manifest.id, manifest.tables.indexOf(entry), entry.name) };
+}
+
 /** The table's saved definition, checked, and what staging it needs; nothing is read from the database. */
-export async function prepareTable(
-  folder: string,
-  id: string,
-  entry: BackupTableEntry,
-  names: { staging: string; trash: string },
-): Promise<StagedTable> {
+export async function prepareTable({ folder, id, entry, names }: TableSource): Promise<StagedTable> {
   if (!entry.checksum && restoredKind(entry) !== 'definition-only')
     throw refusal(`Backup ${id} records no checksum for table ${entry.name}.`, { subject: entry.name });
   const createStatement = await readCreateStatement(folder, id, entry);
@@ -135,7 +147,8 @@ export async function prepareTable(
   if (stripped.removed !== entry.foreignKeys.length) {
     throw new EventshiftError(
       'internal',
-      `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ${entry.foreignKeys.length}; it cannot be staged safely.`,
+      `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ` +
+        `${entry.foreignKeys.length}; it cannot be staged safely.`,
       { subject: entry.name },
     );
   }
@@ -150,30 +163,23 @@ export async function prepareTable(
   };
 }
 
-async function loadTable(
-  db: Db,
-  folder: string,
-  id: string,
-  entry: BackupTableEntry,
-  names: { staging: string; trash: string },
-  onProgress: ((progress: BackupProgress) => void) | undefined,
-): Promise<LoadedTable> {
-  const s = await prepareTable(folder, id, entry, names);
+async function loadTable(db: Db, source: TableSource, onProgress: ((progress: BackupProgress) => void) | undefined): Promise<LoadedTable> {
+  const { folder, id, entry } = source;
+  const s = await prepareTable(source);
   await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}`);
-  await db.execute(renameCreateStatement(withoutSequenceDefaults(withoutForeignKeys(s.createStatement).sql).sql, entry.name, s.staging));
+  const create = withoutSequenceDefaults(withoutForeignKeys(s.createStatement).sql).sql;
+  await db.execute(renameCreateStatement(create, entry.name, s.staging));
   // A table whose rows are those of other tables (a MERGE table) gets its definition only: loading rows into it
   // would write them into the tables it is built on.
   if (restoredKind(entry) === 'definition-only') return { table: s, warningMessages: [] };
   const file = tableFile(entry, 'rows');
-  const loaded = await loadRows(db, s.staging, entry.columns, join(folder, file.name), file, {
-    label: entry.name,
-    totalRows: entry.rows,
-    onProgress,
-  });
+  const rows = { table: s.staging, columns: entry.columns, path: join(folder, file.name), file };
+  const loaded = await loadRows(db, rows, { label: entry.name, totalRows: entry.rows, onProgress });
   s.loadWarnings = loaded.warnings;
   if (loaded.sha256 !== file.sha256 || loaded.bytes !== file.bytes) {
     throw refusal(
-      `File ${file.name} of table ${entry.name} changed after backup ${id} was checked (SHA-256 ${loaded.sha256}, expected ${file.sha256}); nothing was changed.`,
+      `File ${file.name} of table ${entry.name} changed after backup ${id} was checked ` +
+        `(SHA-256 ${loaded.sha256}, expected ${file.sha256}); nothing was changed.`,
       { subject: entry.name },
     );
   }
@@ -198,7 +204,8 @@ async function verifyTable(db: Db, verifier: Db | undefined, id: string, loaded:
     const warnings = loaded.warningMessages.length > 0 ? ` Server warnings while loading: ${loaded.warningMessages.join('; ')}.` : '';
     throw refusal(
       `The rows loaded from backup ${id} for table ${entry.name} do not match the backup's checksum ` +
-        `(expected ${checksum.rows} rows, hash ${checksum.hash}; loaded ${actual.rows} rows, hash ${actual.hash}), so no table was replaced and nothing was changed.${warnings}`,
+        `(expected ${checksum.rows} rows, hash ${checksum.hash}; loaded ${actual.rows} rows, hash ${actual.hash}), ` +
+        `so no table was replaced and nothing was changed.${warnings}`,
       { subject: entry.name, details: { expected: checksum, actual, warnings: loaded.warningMessages } },
     );
   }

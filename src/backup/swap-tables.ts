@@ -19,6 +19,32 @@ import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import { RESTORE_JOURNAL_TABLE, type RetiredTable, type SwapPlan } from './restore-journal.ts';
 import { temporaryNames, type StagedTable } from './stage-tables.ts';
 
+/** What a restore swaps: the backup's tables it puts back (present and absent), those staged, and those it retires. */
+export interface SwapRequest {
+  manifest: BackupManifest;
+  entries: readonly BackupTableEntry[];
+  staged: readonly StagedTable[];
+  retire: readonly RetiredTable[];
+}
+
+/**
+ * What the checks of a planned swap read: the foreign keys of the whole server (read once: nothing changes the schema
+ * while the swap is planned), and which tables move where.
+ */
+interface SwapScope {
+  db: Db;
+  /** The backup's id. */
+  id: string;
+  catalog: readonly CatalogForeignKey[];
+  staged: readonly StagedTable[];
+  /** The restored tables by their real names. */
+  restored: Map<string, StagedTable>;
+  /** Live table moving out -> the restored table its references belong to (null: none, it is dropped). */
+  movingOut: Map<string, string | null>;
+  /** The staging tables' names. */
+  staging: Set<string>;
+}
+
 /**
  * Phase 2 of a restore, decided before anything is replaced: the one RENAME TABLE that moves every live table of the
  * backup (and every table absent at backup time, and every retired table) out of the way and every staged table in,
@@ -26,18 +52,44 @@ import { temporaryNames, type StagedTable } from './stage-tables.ts';
  * leave broken: a foreign key name another table holds, a foreign key of another table that references a table the
  * restore drops, and rows that the foreign keys, added without checking (foreign_key_checks=0), would leave orphaned.
  */
-export async function planSwap(
+export async function planSwap(db: Db, request: SwapRequest): Promise<SwapPlan> {
+  const { manifest, staged } = request;
+  const { renames, oldCopies, dropped, movingOut } = await movesOut(db, request);
+  await refuseLeftOldCopies(db, manifest.id, oldCopies);
+  const scope: SwapScope = {
+    db,
+    id: manifest.id,
+    // Nothing changes the schema while the swap is planned: one read of the foreign keys serves every question below.
+    catalog: await catalogForeignKeys(db),
+    staged,
+    restored: new Map(staged.map((s) => [s.entry.name, s])),
+    movingOut,
+    staging: new Set(staged.map((s) => s.staging)),
+  };
+  const elsewhere = foreignKeysFromElsewhere(db, scope.catalog, [...movingOut.keys()]);
+  if (elsewhere.length > 0) {
+    throw refusal(
+      `Foreign keys of tables in other databases reference tables that restoring backup ${manifest.id} replaces or drops: ` +
+        `${elsewhere.join(', ')}. The swap would leave them on the old copies, and a restore points back only this database's own; ` +
+        'nothing was changed. Drop those foreign keys, restore, then add them again.',
+      { subject: manifest.id, details: { foreignKeys: elsewhere } },
+    );
+  }
+  const repoint = await foreignKeysToRepoint(scope);
+  await refuseHeldNames(scope);
+  await refuseOrphans(scope, repoint);
+  return { renames, oldCopies, dropped, repoint };
+}
+
+/** The renames of the swap, and the live tables it moves out of the way (see SwapScope.movingOut). */
+async function movesOut(
   db: Db,
-  manifest: BackupManifest,
-  entries: readonly BackupTableEntry[],
-  staged: readonly StagedTable[],
-  retire: readonly RetiredTable[],
-): Promise<SwapPlan> {
+  { manifest, entries, staged, retire }: SwapRequest,
+): Promise<Omit<SwapPlan, 'repoint'> & { movingOut: SwapScope['movingOut'] }> {
   const renames: SwapPlan['renames'] = [];
   const oldCopies: string[] = [];
   const dropped: string[] = [];
-  /** Live table moving out -> the restored table its references belong to (null: none, it is dropped). */
-  const movingOut = new Map<string, string | null>();
+  const movingOut: SwapScope['movingOut'] = new Map();
   for (const s of staged) {
     if (await tableExists(db, s.entry.name)) {
       renames.push({ from: s.entry.name, to: s.trash });
@@ -61,24 +113,7 @@ export async function planSwap(
     oldCopies.push(trash);
     movingOut.set(r.table, r.standsFor);
   }
-  await refuseLeftOldCopies(db, manifest.id, oldCopies);
-  const restored = new Map(staged.map((s) => [s.entry.name, s]));
-  const stagingNames = new Set(staged.map((s) => s.staging));
-  // Nothing changes the schema while the swap is planned: one read of the foreign keys serves every question below.
-  const catalog = await catalogForeignKeys(db);
-  const elsewhere = foreignKeysFromElsewhere(db, catalog, [...movingOut.keys()]);
-  if (elsewhere.length > 0) {
-    throw refusal(
-      `Foreign keys of tables in other databases reference tables that restoring backup ${manifest.id} replaces or drops: ` +
-        `${elsewhere.join(', ')}. The swap would leave them on the old copies, and a restore points back only this database's own; ` +
-        'nothing was changed. Drop those foreign keys, restore, then add them again.',
-      { subject: manifest.id, details: { foreignKeys: elsewhere } },
-    );
-  }
-  const repoint = await foreignKeysToRepoint(db, catalog, movingOut, stagingNames);
-  await refuseHeldNames(db, manifest.id, staged, movingOut);
-  await refuseOrphans(db, catalog, manifest.id, staged, restored, movingOut, stagingNames, repoint);
-  return { renames, oldCopies, dropped, repoint };
+  return { renames, oldCopies, dropped, movingOut };
 }
 
 /**
@@ -99,12 +134,7 @@ async function refuseLeftOldCopies(db: Db, id: string, oldCopies: readonly strin
 }
 
 /** Foreign keys of tables that stay, referencing a table that moves out: where each must point after the swap. */
-async function foreignKeysToRepoint(
-  db: Db,
-  catalog: readonly CatalogForeignKey[],
-  movingOut: Map<string, string | null>,
-  staging: Set<string>,
-): Promise<SwapPlan['repoint']> {
+async function foreignKeysToRepoint({ db, catalog, movingOut, staging }: SwapScope): Promise<SwapPlan['repoint']> {
   const repoint: SwapPlan['repoint'] = [];
   for (const ref of foreignKeysReferencing(db, catalog, [...movingOut.keys()])) {
     if (movingOut.has(ref.table) || staging.has(ref.table)) continue;
@@ -128,7 +158,7 @@ async function foreignKeysToRepoint(
 }
 
 /** A restored table's foreign key name must be free once the old copies are gone: held elsewhere, the restore is refused. */
-async function refuseHeldNames(db: Db, id: string, staged: readonly StagedTable[], movingOut: Map<string, string | null>): Promise<void> {
+async function refuseHeldNames({ db, id, staged, movingOut }: SwapScope): Promise<void> {
   const wanted = new Map<string, string>();
   for (const s of staged) for (const fk of foreignKeysOfStatement(s.createStatement)) wanted.set(fk.name, s.entry.name);
   for (const [name, holder] of await foreignKeyHolders(db, [...wanted.keys()])) {
@@ -142,74 +172,81 @@ async function refuseHeldNames(db: Db, id: string, staged: readonly StagedTable[
   }
 }
 
+/** What refuseOrphans found: each problem as a sentence, and as details. */
+interface OrphanReport {
+  problems: string[];
+  details: unknown[];
+}
+
+/** Checks one foreign key from `child` to `parent` for rows that reference nothing, adding them to `report`. */
+type OrphanCheck = (fk: ForeignKey, child: Side, parent: Side) => Promise<void>;
+
 /**
  * Foreign keys are added with foreign_key_checks=0, which checks no row: every relation that crosses between a restored
  * table and one that is not restored (its rows are not from the same snapshot) is checked here instead.
  */
-async function refuseOrphans(
-  db: Db,
-  catalog: readonly CatalogForeignKey[],
-  id: string,
-  staged: readonly StagedTable[],
-  restored: Map<string, StagedTable>,
-  movingOut: Map<string, string | null>,
-  staging: Set<string>,
-  repoint: SwapPlan['repoint'],
-): Promise<void> {
-  const problems: string[] = [];
-  const details: unknown[] = [];
-  const check = async (fk: ForeignKey, child: Side, parent: Side) => {
-    const orphans = await orphanRows(
-      db,
-      { table: child.table, columns: fk.columns },
-      {
-        table: parent.table,
-        columns: fk.referencedColumns,
-      },
-    );
+async function refuseOrphans(scope: SwapScope, repoint: SwapPlan['repoint']): Promise<void> {
+  const report: OrphanReport = { problems: [], details: [] };
+  const check: OrphanCheck = async (fk, child, parent) => {
+    const parentColumns = { table: parent.table, columns: fk.referencedColumns };
+    const orphans = await orphanRows(scope.db, { table: child.table, columns: fk.columns }, parentColumns);
     if (orphans.count === 0) return;
-    problems.push(
+    report.problems.push(
       `${orphans.count} row(s) of ${child.name} would reference no row of ${parent.name} ` +
         `(foreign key ${fk.name}; e.g. ${orphans.keys.join('; ')})`,
     );
-    details.push({ foreignKey: fk.name, child: child.name, parent: parent.name, rows: orphans.count, keys: orphans.keys });
+    report.details.push({ foreignKey: fk.name, child: child.name, parent: parent.name, rows: orphans.count, keys: orphans.keys });
   };
-  // The restored tables' own foreign keys, to tables the restore leaves as they are.
-  for (const s of staged) {
+  await checkOwnForeignKeys(scope, report, check);
+  for (const { table, fk } of await incomingForeignKeys(scope, repoint)) {
+    const parent = scope.restored.get(fk.referencedTable);
+    if (parent) await check(fk, { name: table, table }, { name: parent.entry.name, table: parent.staging });
+  }
+  if (report.problems.length > 0) {
+    throw refusal(
+      `Restoring backup ${scope.id} would break foreign keys: ${report.problems.join('; ')}. Nothing was changed. ` +
+        'Restore those tables too (from a backup taken with them), or delete or fix those rows, then restore again.',
+      { subject: scope.id, details: { orphans: report.details } },
+    );
+  }
+}
+
+/** The restored tables' own foreign keys, to tables the restore leaves as they are. */
+async function checkOwnForeignKeys(scope: SwapScope, report: OrphanReport, check: OrphanCheck): Promise<void> {
+  const { db, restored, movingOut } = scope;
+  for (const s of scope.staged) {
     for (const fk of foreignKeysOfStatement(s.createStatement)) {
       const parent = fk.referencedTable;
       if ((fk.referencedSchema !== null && fk.referencedSchema !== db.database) || restored.has(parent) || movingOut.has(parent)) continue;
       if (!(await tableExists(db, parent))) {
-        problems.push(`${s.entry.name} references ${parent} (foreign key ${fk.name}), which no longer exists and is not in the backup`);
-        details.push({ foreignKey: fk.name, child: s.entry.name, parent, missing: true });
+        report.problems.push(
+          `${s.entry.name} references ${parent} (foreign key ${fk.name}), which no longer exists and is not in the backup`,
+        );
+        report.details.push({ foreignKey: fk.name, child: s.entry.name, parent, missing: true });
         continue;
       }
       await check(fk, { name: s.entry.name, table: s.staging }, { name: parent, table: parent });
     }
   }
-  // Other tables' foreign keys to the restored tables: those pointed back after the swap, and those that already
-  // name a restored table that does not exist now (they find it again by name).
+}
+
+/**
+ * Other tables' foreign keys to the restored tables: those pointed back after the swap, and those that already name a
+ * restored table that does not exist now (they find it again by name).
+ */
+async function incomingForeignKeys(scope: SwapScope, repoint: SwapPlan['repoint']): Promise<Array<{ table: string; fk: ForeignKey }>> {
+  const { db, restored, movingOut, staging } = scope;
   const incoming = repoint.map((r) => ({ table: r.table, fk: parseForeignKey(r.clause) as ForeignKey }));
   const waiting = foreignKeysReferencing(
     db,
-    catalog,
+    scope.catalog,
     [...restored.keys()].filter((n) => !movingOut.has(n)),
   ).filter((ref) => !restored.has(ref.table) && !movingOut.has(ref.table) && !staging.has(ref.table));
   for (const ref of waiting) {
     const fk = (await foreignKeysOf(db, ref.table)).find((f) => f.name === ref.constraint);
     if (fk) incoming.push({ table: ref.table, fk });
   }
-  for (const { table, fk } of incoming) {
-    const parent = restored.get(fk.referencedTable);
-    if (parent) await check(fk, { name: table, table }, { name: parent.entry.name, table: parent.staging });
-  }
-  if (problems.length > 0) {
-    throw refusal(
-      `Restoring backup ${id} would break foreign keys: ${problems.join('; ')}. Nothing was changed. Restore those tables too ` +
-        '(from a backup taken with them), or delete or fix those rows, then restore again.',
-      { subject: id, details: { orphans: details } },
-    );
-  }
+  return incoming;
 }
 
 /** One side of a foreign key: the table as a message names it, and the table its rows are read from now. */

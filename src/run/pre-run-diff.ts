@@ -92,12 +92,8 @@ export async function withBackedUpRows<T>(
   await db.execute(`CREATE TEMPORARY TABLE ${quoteId(staged)} (${[...definition, primaryKey].join(', ')}) ENGINE=InnoDB`);
   try {
     const file = tableFile(entry, 'rows');
-    await withRestoreSession(db, () =>
-      loadRows(db, staged, columns, join(backupFolder(backup.dir, backup.manifest.id), file.name), file, {
-        label: entry.name,
-        totalRows: entry.rows,
-      }),
-    );
+    const path = join(backupFolder(backup.dir, backup.manifest.id), file.name);
+    await withRestoreSession(db, () => loadRows(db, { table: staged, columns, path, file }, { label: entry.name, totalRows: entry.rows }));
     return await work(staged);
   } finally {
     await db.execute(`DROP TEMPORARY TABLE IF EXISTS ${quoteId(staged)}`).catch(() => undefined);
