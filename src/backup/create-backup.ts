@@ -26,7 +26,7 @@ import { columnEncoding, type ColumnEncoding } from './row-encoding.ts';
 import { writtenColumns } from './row-statements.ts';
 import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.ts';
 import { openSnapshotReaders } from './shared-snapshot.ts';
-import { columnsOf, tableKindOf } from './table-kind.ts';
+import { columnsOf, tableKindOf, type TableKind } from './table-kind.ts';
 import { columnValueSums, mayOutgrowFingerprint, type ColumnValueSums } from './value-sums.ts';
 import { readTriggers } from './triggers.ts';
 
@@ -104,7 +104,7 @@ export async function createBackup(db: Db, options: CreateBackupOptions): Promis
   const progress = { current: '' };
   try {
     await options.onStart?.(folder, id);
-    const snapshot = await readInSnapshot(db, folder, tables, options, progress);
+    const snapshot = await readInSnapshot(db, { folder, tables, progress }, options);
     // Format version 2 and later: no manifest-wide rowEncoding; each rows file names its own (manifest.ts).
     const manifest: BackupManifest = {
       format: BACKUP_FORMAT,
@@ -177,45 +177,41 @@ async function newBackupFolder(dir: string, at: Date): Promise<{ id: string; fol
   }
 }
 
+/** What readInSnapshot reads and where it writes: the tables, the backup's folder, and the table it is at. */
+interface SnapshotWork {
+  folder: string;
+  tables: string[];
+  /** The table being read (for the error of a backup that fails). */
+  progress: { current: string };
+}
+
 async function readInSnapshot(
   db: Db,
-  folder: string,
-  tables: string[],
+  { folder, tables, progress }: SnapshotWork,
   options: CreateBackupOptions,
-  progress: { current: string },
 ): Promise<{ serverVersion: string; tables: BackupTableEntry[]; readers: NonNullable<BackupManifest['snapshot']> }> {
   const [version] = await db.query<{ version: string }>('SELECT VERSION() AS version');
-  const engines = await db.query<{ ENGINE: string; TRANSACTIONS: string | null }>(
-    'SELECT ENGINE, TRANSACTIONS FROM information_schema.ENGINES',
-  );
-  const transactional = new Set(engines.filter((e) => e.TRANSACTIONS === 'YES').map((e) => e.ENGINE.toLowerCase()));
-  const quoted = db.capabilities.checksumRecipes.includes('crc32c-bytes');
-  if (options.rowsEncoding === 'sql-quoted/binary' && !quoted) {
-    throw usageError(
-      `Rows files in sql-quoted/binary need CRC32C(), which this server (${db.capabilities.version}) lacks; use load-data-tsv/binary.`,
-    );
-  }
-  const encoding = options.rowsEncoding ?? (quoted ? 'sql-quoted/binary' : ROW_ENCODING);
+  const transactional = await transactionalEngines(db);
+  const encoding = rowsEncodingFor(db, options.rowsEncoding);
   // More readers pay only for tables large enough to split; the estimate (TABLE_ROWS) is enough to tell.
   const wanted = Math.max(1, options.connections ?? 2);
   const sizes = await tableSizes(db, tables);
   const largest = Math.max(0, ...sizes.values());
   const snapshot = await openSnapshotReaders(db, largest >= SPLIT_FROM_ROWS ? wanted : 1);
+  const scope: BackupScope = {
+    readers: snapshot.readers,
+    folder,
+    transactionalEngines: transactional,
+    rows: { gzip: options.gzip, encoding, recipe: db.capabilities.checksumRecipe, onProgress: options.onProgress },
+  };
   const width = Math.max(2, String(tables.length).length);
   const entries: BackupTableEntry[] = [];
   let ok = false;
   try {
     for (const [index, name] of tables.entries()) {
       progress.current = name;
-      const prefix = `${String(index + 1).padStart(width, '0')}-${fileNamePart(name)}`;
-      entries.push(
-        await backupTable(snapshot.readers, folder, name, prefix, transactional, sizes.get(name) ?? 0, {
-          gzip: options.gzip,
-          encoding,
-          recipe: db.capabilities.checksumRecipe,
-          onProgress: options.onProgress,
-        }),
-      );
+      const filePrefix = `${String(index + 1).padStart(width, '0')}-${fileNamePart(name)}`;
+      entries.push(await backupTable(scope, { name, filePrefix, estimatedRows: sizes.get(name) ?? 0 }));
     }
     ok = true;
   } finally {
@@ -228,10 +224,30 @@ async function readInSnapshot(
   };
 }
 
+/** The engines whose tables are transactional (read in the snapshot), in lower case. */
+async function transactionalEngines(db: Db): Promise<Set<string>> {
+  const engines = await db.query<{ ENGINE: string; TRANSACTIONS: string | null }>(
+    'SELECT ENGINE, TRANSACTIONS FROM information_schema.ENGINES',
+  );
+  return new Set(engines.filter((e) => e.TRANSACTIONS === 'YES').map((e) => e.ENGINE.toLowerCase()));
+}
+
+/** The rows files' encoding: the one asked for, if the server can write it, else the best it can. */
+function rowsEncodingFor(db: Db, asked: RowsEncoding | undefined): RowsEncoding {
+  const quoted = db.capabilities.checksumRecipes.includes('crc32c-bytes');
+  if (asked === 'sql-quoted/binary' && !quoted) {
+    throw usageError(
+      `Rows files in sql-quoted/binary need CRC32C(), which this server (${db.capabilities.version}) lacks; use load-data-tsv/binary.`,
+    );
+  }
+  return asked ?? (quoted ? 'sql-quoted/binary' : ROW_ENCODING);
+}
+
 /** Estimated rows per named table (information_schema.TABLES.TABLE_ROWS; absent for a table that does not exist). */
 async function tableSizes(db: Db, tables: readonly string[]): Promise<Map<string, number>> {
   const rows = await db.query<{ TABLE_NAME: string; TABLE_ROWS: string | number | null }>(
-    `SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (${tables.map(() => '?').join(', ')})`,
+    'SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ' +
+      `AND TABLE_NAME IN (${tables.map(() => '?').join(', ')})`,
     [db.database, ...tables],
   );
   return new Map(rows.map((r) => [r.TABLE_NAME, Number(r.TABLE_ROWS ?? 0)]));
@@ -269,16 +285,26 @@ function fileNamePart(name: string): string {
   return `${safe}-${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8)}`;
 }
 
-async function backupTable(
-  readers: readonly Db[],
-  folder: string,
-  name: string,
-  filePrefix: string,
-  transactionalEngines: Set<string>,
-  estimatedRows: number,
-  options: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void },
-): Promise<BackupTableEntry> {
-  const db = readers[0]!;
+/** What every table of one backup is read and written with. */
+interface BackupScope {
+  /** The connections in the snapshot; the first reads everything but the rows of large tables. */
+  readers: readonly Db[];
+  folder: string;
+  transactionalEngines: Set<string>;
+  /** How rows files are written. */
+  rows: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void };
+}
+
+/** One table to back up: its name, the start of its files' names, and its estimated rows. */
+interface TableToBackUp {
+  name: string;
+  filePrefix: string;
+  estimatedRows: number;
+}
+
+async function backupTable(scope: BackupScope, table: TableToBackUp): Promise<BackupTableEntry> {
+  const { name, filePrefix } = table;
+  const db = scope.readers[0]!;
   const [found] = await db.query<{ TABLE_TYPE: string; ENGINE: string | null }>(
     'SELECT TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
     [db.database, name],
@@ -297,6 +323,22 @@ async function backupTable(
       { subject: name },
     );
   }
+  const { entry, createStatement } = await tableDefinition(db, name, kind, scope.transactionalEngines);
+  const schemaFile = await writeSchemaFile(scope.folder, `${filePrefix}.sql`, createStatement);
+  if (kind === 'definition-only') return { ...entry, rows: 0, maxKey: null, checksum: null, files: [schemaFile] };
+  const rows = await backupRows(scope, entry, table);
+  return {
+    ...entry,
+    rows: rows.rows,
+    maxKey: rows.maxKey,
+    checksum: rows.checksum,
+    ...(rows.valueSums ? { valueSums: rows.valueSums } : {}),
+    files: [schemaFile, rows.file],
+  };
+}
+
+/** The definition of an existing table as the manifest records it (all but its rows and files), read from the server. */
+async function tableDefinition(db: Db, name: string, kind: TableKind, transactionalEngines: Set<string>) {
   const info = await describeTable(db, name);
   if (!info) throw refusal(`Table ${name} was dropped while the backup was reading it; run the backup again.`, { subject: name });
   const createStatement = await showCreateTable(db, name);
@@ -312,10 +354,10 @@ async function backupTable(
     ...(c.systemTime ? { systemTime: c.systemTime } : {}),
   }));
   const foreignKeys = await db.query<{ CONSTRAINT_NAME: string }>(
-    'SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME',
+    'SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ' +
+      'ORDER BY CONSTRAINT_NAME',
     [db.database, name],
   );
-  const schemaFile = await writeSchemaFile(folder, `${filePrefix}.sql`, createStatement);
   const entry = {
     name,
     exists: true,
@@ -328,16 +370,7 @@ async function backupTable(
     foreignKeys: foreignKeys.map((f) => f.CONSTRAINT_NAME),
     triggers: await readTriggers(db, name),
   };
-  if (kind === 'definition-only') return { ...entry, rows: 0, maxKey: null, checksum: null, files: [schemaFile] };
-  const rows = await backupRows(readers, folder, filePrefix, entry, estimatedRows, options);
-  return {
-    ...entry,
-    rows: rows.rows,
-    maxKey: rows.maxKey,
-    checksum: rows.checksum,
-    ...(rows.valueSums ? { valueSums: rows.valueSums } : {}),
-    files: [schemaFile, rows.file],
-  };
+  return { entry, createStatement };
 }
 
 /**
@@ -345,13 +378,11 @@ async function backupTable(
  * row start and end) and returns it with the rows written, their checksum and the table's largest key.
  */
 async function backupRows(
-  readers: readonly Db[],
-  folder: string,
-  filePrefix: string,
+  scope: BackupScope,
   entry: Pick<BackupTableEntry, 'name' | 'engine' | 'transactional' | 'columns' | 'primaryKey'>,
-  estimatedRows: number,
-  options: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void },
+  { filePrefix, estimatedRows }: TableToBackUp,
 ): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum; maxKey: string | null; valueSums?: ColumnValueSums[] }> {
+  const { readers, folder, rows: options } = scope;
   const db = readers[0]!;
   const { name, columns, primaryKey } = entry;
   const written = writtenColumns(columns);
@@ -368,15 +399,15 @@ async function backupRows(
   // The checksum comes from the SELECT that writes the rows (write-rows.ts): it is always of exactly these rows.
   const rowsFileName = (encoding: RowsEncoding) => `${filePrefix}.${rowsFileExtension[encoding]}${options.gzip ? '.gz' : ''}`;
   const writeRows = (encoding: RowsEncoding) =>
-    writeRowsFile(
-      encoding === options.encoding ? sources : [{ db, where: null }],
+    writeRowsFile(encoding === options.encoding ? sources : [{ db, where: null }], {
+      ...options,
+      encoding,
       folder,
-      rowsFileName(encoding),
-      name,
-      written,
+      fileName: rowsFileName(encoding),
+      table: name,
+      columns: written,
       totalRows,
-      { ...options, encoding },
-    );
+    });
   let result: Awaited<ReturnType<typeof writeRowsFile>>;
   try {
     result = await writeRows(options.encoding);
@@ -424,7 +455,8 @@ function requiredEncoding(table: string, column: string, dataType: string): Colu
   const encoding = columnEncoding(dataType);
   if (!encoding) {
     throw refusal(
-      `Column ${column} of table ${table} has type ${dataType}, which eventshift backups cannot yet write losslessly; back this table up with mysqldump --hex-blob instead.`,
+      `Column ${column} of table ${table} has type ${dataType}, which eventshift backups cannot yet write losslessly; ` +
+        'back this table up with mysqldump --hex-blob instead.',
       { subject: table },
     );
   }

@@ -166,17 +166,18 @@ export function maxLineBytes(values: ReadonlyArray<Buffer | null>, from = 0): nu
   return size;
 }
 
+/** How a row's values are written: each column's encoding, and where its values start in the row (`from`). */
+export interface RowLayout {
+  encodings: readonly ColumnEncoding[];
+  /** The index of column 0's value: a query's row may carry other columns first. */
+  from: number;
+}
+
 /**
  * Writes one row's `\n`-terminated line into `out` at `at`, which has maxLineBytes room; returns the end.
- * `values[from + i]` is the raw value of column i (null for SQL NULL): a query's row may carry other columns first.
+ * `values[from + i]` is the raw value of column i (null for SQL NULL).
  */
-export function writeRow(
-  out: Buffer,
-  at: number,
-  values: ReadonlyArray<Buffer | null>,
-  encodings: readonly ColumnEncoding[],
-  from = 0,
-): number {
+export function writeRow(out: Buffer, at: number, values: ReadonlyArray<Buffer | null>, { encodings, from }: RowLayout): number {
   for (let i = 0; i < encodings.length; i++) {
     if (i > 0) out[at++] = TAB;
     at = writeField(out, at, values[from + i] ?? null, encodings[i]!);
@@ -197,7 +198,7 @@ export function encodeRow(values: ReadonlyArray<Buffer | null>, encodings: reado
     throw new Error(`encodeRow: ${values.length} values for ${encodings.length} columns`);
   }
   const out = Buffer.allocUnsafe(maxLineBytes(values));
-  return out.subarray(0, writeRow(out, 0, values, encodings));
+  return out.subarray(0, writeRow(out, 0, values, { encodings, from: 0 }));
 }
 
 /**

@@ -10,7 +10,7 @@ import { writePrivateFile } from './private-files.ts';
 import { PROGRESS_EVERY, type BackupProgress } from './progress.ts';
 import { crc32c } from './crc32c.ts';
 import { RowChecksum } from './row-checksum.ts';
-import { maxLineBytes, writeRow } from './row-encoding.ts';
+import { maxLineBytes, writeRow, type RowLayout } from './row-encoding.ts';
 import { selectRowsAndFingerprintsSql, selectStoredRowsSql } from './row-statements.ts';
 
 /** Rows are encoded into chunks of this size, each written (and hashed) as one piece. */
@@ -80,6 +80,20 @@ export interface RowsSource {
   where: string | null;
 }
 
+/** The rows file writeRowsFile writes: where, of which table and columns, in what form, and whom it tells. */
+export interface RowsFileTarget {
+  folder: string;
+  fileName: string;
+  table: string;
+  columns: BackupColumn[];
+  /** The table's rows, counted or estimated (even 0): progress shows it. */
+  totalRows: number;
+  gzip?: boolean;
+  onProgress?: (progress: BackupProgress) => void;
+  encoding: RowsEncoding;
+  recipe: ChecksumRecipe;
+}
+
 /**
  * Streams a table's rows into a new rows file of `encoding` (backups/README.md), gzipped if asked, reporting
  * progress; returns the file as the manifest lists it, the number of rows written, and the table's content checksum,
@@ -96,136 +110,18 @@ export interface RowsSource {
  */
 export async function writeRowsFile(
   sources: readonly RowsSource[],
-  folder: string,
-  fileName: string,
-  table: string,
-  columns: BackupColumn[],
-  totalRows: number,
-  options: { gzip?: boolean; onProgress?: (progress: BackupProgress) => void; encoding: RowsEncoding; recipe: ChecksumRecipe },
+  target: RowsFileTarget,
 ): Promise<{ file: BackupFile; rows: number; checksum: ContentChecksum; longestRowBytes: number }> {
-  const stored = options.encoding === 'sql-quoted/binary';
-  const recipe: ChecksumRecipe = stored ? 'crc32c-bytes' : options.recipe;
-  const encodings = columns.map((c) => c.encoding ?? 'text');
-  const connections = sources.map((source) => rowStreamingConnection(source.db));
-  const checksum = new RowChecksum(recipe);
-  let rows = 0;
-  let ended = 0;
-  /** The most bytes of values in one row (load-data-tsv/binary only): value-sums.ts tells from it whether its fingerprint may miss some. */
-  let longestRowBytes = 0;
-  // totalRows may be an estimate (even 0): while rows come, the total shown stays above the rows written, so the table
-  // is not shown as done before it is; at the end it is the rows written.
-  const report = (final = false) => options.onProgress?.({ table, rows, totalRows: final ? rows : Math.max(totalRows, rows + 1) });
-  const pauseAll = () => connections.forEach((c) => c.pause());
-  const resumeAll = () => connections.forEach((c) => c.resume());
-  const output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: resumeAll });
-
-  /** One source's query, filling chunks of its own and pushing them to the file. */
-  const stream = (source: RowsSource, connection: RowStreamingConnection) => {
-    let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    let used = 0;
-    const flush = () => {
-      if (used === 0) return;
-      const full = chunk.subarray(0, used);
-      chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      used = 0;
-      if (!output.push(full)) pauseAll();
-    };
-    const room = (need: number) => {
-      if (used + need <= chunk.length) return;
-      flush();
-      if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
-    };
-
-    /**
-     * `<CRC32> <CRC32C> <line>`, bytes [from, to) of `bytes`: the CRCs go to the checksum, the line to the file.
-     * A sample of lines is checked against its CRCs (see CRC_SAMPLE).
-     */
-    let viewed: Uint8Array | null = null;
-    let view: Uint8Array = new Uint8Array(0);
-    const storedRow = (bytes: Uint8Array | null, from: number, to: number) => {
-      if (bytes === null) throw new StoredTextTooLong(table);
-      let at = from;
-      let high = 0;
-      let low = 0;
-      for (let byte = bytes[at]; byte !== SPACE && at < from + 10; byte = bytes[++at]) high = high * 10 + (byte! - 0x30);
-      const lowStart = ++at;
-      for (let byte = bytes[at]; byte !== SPACE && at < lowStart + 10; byte = bytes[++at]) low = low * 10 + (byte! - 0x30);
-      const start = at + 1;
-      if (bytes[at] !== SPACE || start > to) {
-        throw new Error(
-          `The server sent ${JSON.stringify(Buffer.from(bytes.subarray(from, Math.min(to, from + 40))).toString('latin1'))} where two CRCs and a line were expected.`,
-        );
-      }
-      const line = to - start;
-      if (rows % CRC_SAMPLE === 0) {
-        const text = bytes.subarray(start, to);
-        if (zlibCrc32(text) !== high || crc32c(text) !== low) {
-          throw new EventshiftError(
-            'internal',
-            `The server's CRCs of row ${rows + 1} of table ${table} are not those of the line it sent; the backup is not trusted. Back the table up with rowsEncoding load-data-tsv/binary.`,
-            { subject: table },
-          );
-        }
-      }
-      checksum.addHalves(high, low);
-      room(line + 1);
-      // A plain Uint8Array view of the driver's buffer, made once per buffer (many rows share one): its subarrays
-      // cost less than a Buffer's, a million times over.
-      if (bytes !== viewed) {
-        viewed = bytes;
-        view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-      }
-      chunk.set(view.subarray(start, to), used);
-      used += line;
-      chunk[used++] = NEWLINE;
-    };
-    /** The fingerprint first, then the written columns' values, encoded here. */
-    const valuesRow = (record: Array<Buffer | null>) => {
-      checksum.add(record[0] ?? null);
-      const need = maxLineBytes(record, 1);
-      // maxLineBytes counts each value's bytes twice (every byte escaped, or hex), and one byte per field.
-      if (need > 2 * longestRowBytes) longestRowBytes = Math.ceil(need / 2);
-      room(need);
-      used = writeRow(chunk, used, record, encodings, 1);
-    };
-
-    const select = stored ? selectStoredRowsSql(table, columns) : selectRowsAndFingerprintsSql(table, columns, recipe);
-    const sql = source.where === null ? select : `${select} WHERE ${source.where}`;
-    const query = connection.query({ sql, rowsAsArray: true, typeCast: (field) => field.buffer() });
-    const raw = stored ? firstValueInPlace(query) : null;
-    query
-      .on('result', (record) => {
-        if (output.destroyed) return;
-        try {
-          const row = record as Array<Buffer | null> | ValueInPlace;
-          if (raw !== null && row === raw) storedRow(raw.bytes, raw.start, raw.end);
-          else if (Array.isArray(row)) {
-            if (stored) storedRow(row[0] ?? null, 0, row[0]?.length ?? 0);
-            else valuesRow(row);
-          }
-        } catch (error) {
-          output.destroy(error as Error);
-          return;
-        }
-        rows++;
-        if (rows % PROGRESS_EVERY === 0) report();
-      })
-      .on('end', () => {
-        if (output.destroyed) return;
-        flush();
-        if (++ended === sources.length) output.push(null);
-      })
-      .on('error', (error) => output.destroy(error));
-  };
-
-  report();
-  sources.forEach((source, i) => stream(source, connections[i]!));
+  const { table, fileName } = target;
+  const file = new SharedRowsFile(target, sources);
+  file.report();
+  sources.forEach((source, i) => streamSource(file, source, file.connections[i]!));
   let written: { bytes: number; sha256: string };
   try {
-    written = await writePrivateFile(join(folder, fileName), output, options.gzip ? [createGzip()] : []);
+    written = await writePrivateFile(join(target.folder, fileName), file.output, target.gzip ? [createGzip()] : []);
   } catch (cause) {
     // The queries must not stay paused on connections the caller goes on using (to roll back the snapshot).
-    resumeAll();
+    file.resumeAll();
     if (cause instanceof StoredTextTooLong) throw cause;
     if ((cause as { sqlState?: unknown }).sqlState !== undefined) throw databaseError(`Reading the rows of table ${table}`, cause);
     throw new EventshiftError('internal', `Writing ${fileName} for table ${table} failed: ${(cause as Error).message}`, {
@@ -235,14 +131,174 @@ export async function writeRowsFile(
   }
   // The last chunk may have paused a connection, after which the file asks for nothing more: the next statement on
   // it would wait for ever.
-  resumeAll();
-  report(true);
-  const file: BackupFile = {
+  file.resumeAll();
+  file.report(true);
+  const listed: BackupFile = {
     kind: 'rows',
     name: fileName,
     ...written,
-    compression: options.gzip ? 'gzip' : null,
-    encoding: options.encoding,
+    compression: target.gzip ? 'gzip' : null,
+    encoding: target.encoding,
   };
-  return { file, rows, checksum: checksum.result(), longestRowBytes };
+  return { file: listed, rows: file.rows, checksum: file.checksum.result(), longestRowBytes: file.longestRowBytes };
+}
+
+/** What the sources of one rows file share: the stream into the file, the checksum, and the counts. */
+class SharedRowsFile {
+  readonly stored: boolean;
+  readonly recipe: ChecksumRecipe;
+  readonly connections: RowStreamingConnection[];
+  readonly checksum: RowChecksum;
+  readonly output: Readable;
+  rows = 0;
+  /** Sources whose query has ended. */
+  ended = 0;
+  /** The most bytes of values in one row (load-data-tsv/binary only): value-sums.ts tells from it whether its fingerprint may miss some. */
+  longestRowBytes = 0;
+
+  constructor(
+    readonly target: RowsFileTarget,
+    readonly sources: readonly RowsSource[],
+  ) {
+    this.stored = target.encoding === 'sql-quoted/binary';
+    this.recipe = this.stored ? 'crc32c-bytes' : target.recipe;
+    this.connections = sources.map((source) => rowStreamingConnection(source.db));
+    this.checksum = new RowChecksum(this.recipe);
+    this.output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: () => this.resumeAll() });
+  }
+
+  // totalRows may be an estimate (even 0): while rows come, the total shown stays above the rows written, so the table
+  // is not shown as done before it is; at the end it is the rows written.
+  report(final = false): void {
+    const { table, totalRows, onProgress } = this.target;
+    onProgress?.({ table, rows: this.rows, totalRows: final ? this.rows : Math.max(totalRows, this.rows + 1) });
+  }
+
+  pauseAll(): void {
+    this.connections.forEach((c) => c.pause());
+  }
+
+  resumeAll(): void {
+    this.connections.forEach((c) => c.resume());
+  }
+}
+
+/** A source's chunk of whole lines, pushed to the file when full (pausing every source while the file lags). */
+class ChunkFiller {
+  chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  used = 0;
+
+  constructor(private readonly file: SharedRowsFile) {}
+
+  flush(): void {
+    if (this.used === 0) return;
+    const full = this.chunk.subarray(0, this.used);
+    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.used = 0;
+    if (!this.file.output.push(full)) this.file.pauseAll();
+  }
+
+  /** Room for `need` more bytes: the chunk is pushed first when they do not fit, and made larger when they never would. */
+  room(need: number): void {
+    if (this.used + need <= this.chunk.length) return;
+    this.flush();
+    if (need > this.chunk.length) this.chunk = Buffer.allocUnsafe(need);
+  }
+}
+
+/** One source's query, filling chunks of its own and pushing them to the file. */
+function streamSource(file: SharedRowsFile, source: RowsSource, connection: RowStreamingConnection): void {
+  const { table, columns } = file.target;
+  const chunks = new ChunkFiller(file);
+  const storedRow = file.stored ? storedRowWriter(file, chunks) : null;
+  const valuesRow = file.stored ? null : valuesRowWriter(file, chunks);
+  const select = file.stored ? selectStoredRowsSql(table, columns) : selectRowsAndFingerprintsSql(table, columns, file.recipe);
+  const sql = source.where === null ? select : `${select} WHERE ${source.where}`;
+  const query = connection.query({ sql, rowsAsArray: true, typeCast: (field) => field.buffer() });
+  const raw = file.stored ? firstValueInPlace(query) : null;
+  const output = file.output;
+  query
+    .on('result', (record) => {
+      if (output.destroyed) return;
+      try {
+        const row = record as Array<Buffer | null> | ValueInPlace;
+        if (raw !== null && row === raw) storedRow!(raw.bytes, raw.start, raw.end);
+        else if (Array.isArray(row)) {
+          if (storedRow) storedRow(row[0] ?? null, 0, row[0]?.length ?? 0);
+          else valuesRow!(row);
+        }
+      } catch (error) {
+        output.destroy(error as Error);
+        return;
+      }
+      file.rows++;
+      if (file.rows % PROGRESS_EVERY === 0) file.report();
+    })
+    .on('end', () => {
+      if (output.destroyed) return;
+      chunks.flush();
+      if (++file.ended === file.sources.length) output.push(null);
+    })
+    .on('error', (error) => output.destroy(error));
+}
+
+/**
+ * A row of a `sql-quoted/binary` file, `<CRC32> <CRC32C> <line>`, bytes [from, to) of `bytes`: the CRCs go to the
+ * checksum, the line to the file. A sample of lines is checked against its CRCs (see CRC_SAMPLE).
+ */
+function storedRowWriter(file: SharedRowsFile, chunks: ChunkFiller): (bytes: Uint8Array | null, from: number, to: number) => void {
+  const { table } = file.target;
+  let viewed: Uint8Array | null = null;
+  let view: Uint8Array = new Uint8Array(0);
+  return (bytes, from, to) => {
+    if (bytes === null) throw new StoredTextTooLong(table);
+    let at = from;
+    let high = 0;
+    let low = 0;
+    for (let byte = bytes[at]; byte !== SPACE && at < from + 10; byte = bytes[++at]) high = high * 10 + (byte! - 0x30);
+    const lowStart = ++at;
+    for (let byte = bytes[at]; byte !== SPACE && at < lowStart + 10; byte = bytes[++at]) low = low * 10 + (byte! - 0x30);
+    const start = at + 1;
+    if (bytes[at] !== SPACE || start > to) {
+      const sent = JSON.stringify(Buffer.from(bytes.subarray(from, Math.min(to, from + 40))).toString('latin1'));
+      throw new Error(`The server sent ${sent} where two CRCs and a line were expected.`);
+    }
+    const line = to - start;
+    if (file.rows % CRC_SAMPLE === 0) {
+      const text = bytes.subarray(start, to);
+      if (zlibCrc32(text) !== high || crc32c(text) !== low) {
+        throw new EventshiftError(
+          'internal',
+          `The server's CRCs of row ${file.rows + 1} of table ${table} are not those of the line it sent; the backup is not trusted. ` +
+            'Back the table up with rowsEncoding load-data-tsv/binary.',
+          { subject: table },
+        );
+      }
+    }
+    file.checksum.addHalves(high, low);
+    chunks.room(line + 1);
+    // A plain Uint8Array view of the driver's buffer, made once per buffer (many rows share one): its subarrays
+    // cost less than a Buffer's, a million times over.
+    if (bytes !== viewed) {
+      viewed = bytes;
+      view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    }
+    const chunk = chunks.chunk;
+    chunk.set(view.subarray(start, to), chunks.used);
+    chunks.used += line;
+    chunk[chunks.used++] = NEWLINE;
+  };
+}
+
+/** A row of a `load-data-tsv/binary` file: the fingerprint first, then the written columns' values, encoded here. */
+function valuesRowWriter(file: SharedRowsFile, chunks: ChunkFiller): (record: Array<Buffer | null>) => void {
+  const layout: RowLayout = { encodings: file.target.columns.map((c) => c.encoding ?? 'text'), from: 1 };
+  return (record) => {
+    file.checksum.add(record[0] ?? null);
+    const need = maxLineBytes(record, 1);
+    // maxLineBytes counts each value's bytes twice (every byte escaped, or hex), and one byte per field.
+    if (need > 2 * file.longestRowBytes) file.longestRowBytes = Math.ceil(need / 2);
+    chunks.room(need);
+    chunks.used = writeRow(chunks.chunk, chunks.used, record, layout);
+  };
 }
