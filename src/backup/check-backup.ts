@@ -74,32 +74,9 @@ export async function checkBackup(dir: string, id: string): Promise<BackupCheck>
   }
   const listed = manifestFiles(result.manifest);
   for (const file of listed) {
-    let unreadable: string | null = null;
-    const actual = await digestFile(join(folder, file.name)).catch((cause: NodeJS.ErrnoException) => {
-      if (cause.code !== 'ENOENT') unreadable = cause.message;
-      return null;
-    });
-    const check: BackupFileCheck = {
-      table: file.table,
-      kind: file.kind,
-      name: file.name,
-      expectedBytes: file.bytes,
-      actualBytes: actual?.bytes ?? null,
-      expectedSha256: file.sha256,
-      actualSha256: actual?.sha256 ?? null,
-      ok: actual !== null && actual.bytes === file.bytes && actual.sha256 === file.sha256,
-    };
+    const { check, problem } = await checkFile(folder, file);
     result.files.push(check);
-    if (!actual) {
-      result.problems.push(
-        `File ${file.name} (${file.kind} of table ${file.table}) is ${unreadable ? `unreadable: ${unreadable}` : 'missing'}.`,
-      );
-    } else if (!check.ok) {
-      result.problems.push(
-        `File ${file.name} (${file.kind} of table ${file.table}) has ${actual.bytes} bytes with SHA-256 ${actual.sha256}; ` +
-          `the manifest recorded ${file.bytes} bytes with SHA-256 ${file.sha256}.`,
-      );
-    }
+    if (problem) result.problems.push(problem);
   }
   const names = new Set([MANIFEST_FILE, ...listed.map((f) => f.name)]);
   for (const name of present.sort()) {
@@ -108,4 +85,39 @@ export async function checkBackup(dir: string, id: string): Promise<BackupCheck>
   result.status = result.problems.length === 0 ? 'ok' : 'damaged';
   result.ok = result.status === 'ok';
   return result;
+}
+
+/** One listed file as it is on disk, and the problem with it, if any. */
+async function checkFile(
+  folder: string,
+  file: BackupFile & { table: string },
+): Promise<{ check: BackupFileCheck; problem: string | null }> {
+  let unreadable: string | null = null;
+  const actual = await digestFile(join(folder, file.name)).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code !== 'ENOENT') unreadable = cause.message;
+    return null;
+  });
+  const check: BackupFileCheck = {
+    table: file.table,
+    kind: file.kind,
+    name: file.name,
+    expectedBytes: file.bytes,
+    actualBytes: actual?.bytes ?? null,
+    expectedSha256: file.sha256,
+    actualSha256: actual?.sha256 ?? null,
+    ok: actual !== null && actual.bytes === file.bytes && actual.sha256 === file.sha256,
+  };
+  if (!actual) {
+    return {
+      check,
+      problem: `File ${file.name} (${file.kind} of table ${file.table}) is ${unreadable ? `unreadable: ${unreadable}` : 'missing'}.`,
+    };
+  }
+  if (check.ok) return { check, problem: null };
+  return {
+    check,
+    problem:
+      `File ${file.name} (${file.kind} of table ${file.table}) has ${actual.bytes} bytes with SHA-256 ${actual.sha256}; ` +
+      `the manifest recorded ${file.bytes} bytes with SHA-256 ${file.sha256}.`,
+  };
 }

@@ -213,7 +213,8 @@ export async function readManifest(dir: string, id: string): Promise<BackupManif
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
       throw refusal(
-        `Backup ${id} in ${dir} has no ${MANIFEST_FILE}: it is missing or was interrupted before it completed, and cannot be restored; take a new backup.`,
+        `Backup ${id} in ${dir} has no ${MANIFEST_FILE}: it is missing or was interrupted before it completed, ` +
+          'and cannot be restored; take a new backup.',
         { subject: id, cause },
       );
     }
@@ -291,6 +292,16 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
   const kind = (t.kind ?? 'table') as TableKind;
   if (!isStringOrNull(t.engine) || typeof t.transactional !== 'boolean') return `${where} lacks engine or transactional`;
   if (!isCount(t.rows)) return `${where}.rows is not a count`;
+  return (
+    columnsProblem(t, where, version, kind) ??
+    rowsProblem(t, where, version, kind) ??
+    triggersProblem(t, where, version) ??
+    filesProblem(t.files, where, version, kind)
+  );
+}
+
+/** What is wrong with a table's columns (each complete, at least one written, a row start and end when versioned). */
+function columnsProblem(t: Json, where: string, version: number, kind: TableKind): string | null {
   if (!Array.isArray(t.columns) || t.columns.length === 0) return `${where}.columns is empty`;
   for (const [j, c] of t.columns.entries()) {
     if (
@@ -316,6 +327,11 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
   const periods = t.columns.map((c) => (c as BackupColumn).systemTime).filter((p) => p !== undefined);
   const periodsOk = kind === 'system-versioned' ? periods.sort().join(',') === 'end,start' : periods.length === 0;
   if (!periodsOk) return `${where}.columns should name a row start and end (systemTime) exactly when the table is system-versioned`;
+  return null;
+}
+
+/** What is wrong with what a table records of its rows: keys, AUTO_INCREMENT, checksum and value sums. */
+function rowsProblem(t: Json, where: string, version: number, kind: TableKind): string | null {
   if (!Array.isArray(t.primaryKey) || !t.primaryKey.every(isString)) return `${where}.primaryKey is not a list of names`;
   if (!isDecimalOrNull(t.autoIncrement) || !isDecimalOrNull(t.maxKey)) return `${where} has an invalid autoIncrement or maxKey`;
   if (kind === 'definition-only') {
@@ -336,6 +352,11 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
       t.valueSums.every((v) => isObject(v) && isString(v.column) && written.has(v.column) && isDecimal(v.crc32) && isDecimal(v.md5));
     if (!ok) return `${where}.valueSums should give the crc32 and md5 sums of each written column (format version 3)`;
   }
+  return null;
+}
+
+/** What is wrong with a table's foreign key names and triggers. */
+function triggersProblem(t: Json, where: string, version: number): string | null {
   if (!Array.isArray(t.foreignKeys) || !t.foreignKeys.every(isString)) return `${where}.foreignKeys is not a list of names`;
   if (
     !Array.isArray(t.triggers) ||
@@ -347,11 +368,16 @@ function tableProblem(t: unknown, i: number, version: number): string | null {
     const problem = triggerContextProblem(g, version);
     if (problem) return `${where}.triggers[${j}] ${problem}`;
   }
-  for (const [j, f] of t.files.entries()) {
+  return null;
+}
+
+/** What is wrong with a table's files: each one, and that there is a schema file and (unless it has no rows) a rows file. */
+function filesProblem(files: unknown[], where: string, version: number, kind: TableKind): string | null {
+  for (const [j, f] of files.entries()) {
     const problem = fileProblem(f, `${where}.files[${j}]`, version);
     if (problem) return problem;
   }
-  const kinds = t.files
+  const kinds = files
     .map((f) => (f as BackupFile).kind)
     .sort()
     .join(',');
@@ -364,7 +390,10 @@ function manifestProblem(v: unknown, id: string): string | null {
   if (v.format !== BACKUP_FORMAT) return `format is ${JSON.stringify(v.format)}, not "${BACKUP_FORMAT}"`;
   const version = v.formatVersion;
   if (typeof version !== 'number' || !readableFormatVersions.includes(version)) {
-    return `formatVersion ${JSON.stringify(version)} is not one this eventshift reads (${readableFormatVersions.join(', ')}); it was written by a newer eventshift`;
+    return (
+      `formatVersion ${JSON.stringify(version)} is not one this eventshift reads (${readableFormatVersions.join(', ')}); ` +
+      'it was written by a newer eventshift'
+    );
   }
   if (v.id !== id) return `it names backup ${JSON.stringify(v.id)}, not the folder's ${id}`;
   if (version === 1 && v.rowEncoding !== ROW_ENCODING) return `rowEncoding is ${JSON.stringify(v.rowEncoding)}, not "${ROW_ENCODING}"`;

@@ -40,7 +40,8 @@ async function readTrigger(db: Db, name: string): Promise<BackupTrigger> {
   const bytes = await showCreateTriggerBytes(db, name);
   // UNIX_TIMESTAMP of a DATETIME depends on the session's time zone: eventshift's sessions are '+00:00'.
   const [created] = await db.query<{ created: string | null }>(
-    `SELECT CAST(UNIX_TIMESTAMP(CREATED) AS CHAR) AS created FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?`,
+    'SELECT CAST(UNIX_TIMESTAMP(CREATED) AS CHAR) AS created FROM information_schema.TRIGGERS ' +
+      'WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?',
     [db.database, name],
   );
   const field = (i: number) => bytes[i]?.toString('utf8') ?? '';
@@ -109,9 +110,12 @@ export async function recreateTriggers(
   triggers: readonly BackupTrigger[],
   log: (line: string) => void,
 ): Promise<void> {
-  await createInContexts(db, table, triggers, log, (trigger) => [
-    hasContext(trigger) ? statementSql(db, table, trigger) : trigger.statement,
-  ]);
+  await createInContexts(db, {
+    table,
+    triggers,
+    log,
+    sqlOf: (trigger) => [hasContext(trigger) ? statementSql(db, table, trigger) : trigger.statement],
+  });
 }
 
 /**
@@ -129,12 +133,13 @@ export async function replaceTriggers(
 ): Promise<void> {
   if (triggers.length === 0) return;
   const order = await triggerOrder(db, table);
-  await createInContexts(db, table, triggers, log, (trigger) => {
+  const sqlOf = (trigger: Required<BackupTrigger>) => {
     const group = order.find((g) => g.includes(trigger.name)) ?? [trigger.name];
     const at = group.indexOf(trigger.name);
     const place = at > 0 ? { clause: 'FOLLOWS', name: group[at - 1]! } : group.length > 1 ? { clause: 'PRECEDES', name: group[1]! } : null;
     return replaceSql(db, table, trigger, place);
-  });
+  };
+  await createInContexts(db, { table, triggers, log, sqlOf });
   const after = await triggerOrder(db, table);
   if (JSON.stringify(after) !== JSON.stringify(order)) {
     throw new EventshiftError(
@@ -210,57 +215,40 @@ export function triggerReplaceSql(
   ];
 }
 
+/** Triggers of `table` to create, and the statements that create each one. */
+interface TriggerWork<T extends BackupTrigger> {
+  table: string;
+  triggers: readonly T[];
+  log: (line: string) => void;
+  sqlOf: (trigger: T) => string[];
+}
+
 /**
  * Runs the statements `sqlOf` gives for each trigger, in order, each in the context the trigger was created in, and
  * checks each one that recorded its context against it afterwards; puts back the session's settings and the
  * database's default collation after.
  */
-async function createInContexts<T extends BackupTrigger>(
-  db: Db,
-  table: string,
-  triggers: readonly T[],
-  log: (line: string) => void,
-  sqlOf: (trigger: T) => string[],
-): Promise<void> {
-  if (triggers.length === 0) return;
+async function createInContexts<T extends BackupTrigger>(db: Db, work: TriggerWork<T>): Promise<void> {
+  if (work.triggers.length === 0) return;
   const saved = await sessionContext(db);
-  const database = quoteId(db.database);
-  let schemaCollation = saved.schemaCollation;
+  /** The database's default collation as the triggers so far left it. */
+  const schema = { collation: saved.schemaCollation };
   try {
-    for (const trigger of triggers) {
-      const statements = sqlOf(trigger);
+    for (const trigger of work.triggers) {
+      const statements = work.sqlOf(trigger);
       try {
-        await db.execute('SET SESSION sql_mode = ?', [trigger.sqlMode]);
-        if (!hasContext(trigger)) {
-          // Format versions 1 and 2 kept the statement's text and sql_mode only.
-          for (const sql of statements) await db.execute(sql);
-          log(
-            `Recreated trigger ${trigger.name} on ${table} from a backup that did not record its character set and collations: ` +
-              `they are now this session's (${saved.client}, ${saved.connection}) and the database's (${schemaCollation}).`,
-          );
-          continue;
-        }
-        if (trigger.databaseCollation !== schemaCollation) {
-          await db.execute(`ALTER DATABASE ${database} COLLATE ${quoteCharsetName(trigger.databaseCollation)}`);
-          schemaCollation = trigger.databaseCollation;
-        }
-        await db.execute(
-          `SET SESSION character_set_client = ${quoteCharsetName(trigger.characterSetClient)}, ` +
-            `collation_connection = ${quoteCharsetName(trigger.collationConnection)}, ` +
-            `timestamp = ${trigger.created !== null && /^\d+(\.\d+)?$/.test(trigger.created) ? trigger.created : 'DEFAULT'}`,
-        );
-        for (const sql of statements) await db.execute(sql);
-        await db.execute(
-          `SET SESSION character_set_client = ${quoteCharsetName(saved.client)}, ` +
-            `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`,
-        );
+        await createInContext(db, { trigger, statements, saved, schema, work });
       } catch (cause) {
-        throw new EventshiftError('database', `Recreating trigger ${trigger.name} on table ${table} failed: ${(cause as Error).message}`, {
-          subject: table,
-          cause,
-        });
+        throw new EventshiftError(
+          'database',
+          `Recreating trigger ${trigger.name} on table ${work.table} failed: ${(cause as Error).message}`,
+          {
+            subject: work.table,
+            cause,
+          },
+        );
       }
-      if (hasContext(trigger)) await checkTrigger(db, table, trigger);
+      if (hasContext(trigger)) await checkTrigger(db, work.table, trigger);
     }
   } finally {
     await db.execute(
@@ -268,12 +256,48 @@ async function createInContexts<T extends BackupTrigger>(
         `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`,
       [saved.sqlMode],
     );
-    if (schemaCollation !== saved.schemaCollation) {
+    if (schema.collation !== saved.schemaCollation) {
       await db.execute(
-        `ALTER DATABASE ${database} CHARACTER SET ${quoteCharsetName(saved.schemaCharset)} COLLATE ${quoteCharsetName(saved.schemaCollation)}`,
+        `ALTER DATABASE ${quoteId(db.database)} CHARACTER SET ${quoteCharsetName(saved.schemaCharset)} ` +
+          `COLLATE ${quoteCharsetName(saved.schemaCollation)}`,
       );
     }
   }
+}
+
+/**
+ * Runs one trigger's statements under its sql_mode and, when the backup recorded them, its character sets, creation
+ * time and database collation (switching `schema.collation` if need be); the session's character sets are put back.
+ */
+async function createInContext<T extends BackupTrigger>(
+  db: Db,
+  at: { trigger: T; statements: string[]; saved: SessionContext; schema: { collation: string }; work: TriggerWork<T> },
+): Promise<void> {
+  const { trigger, statements, saved, schema } = at;
+  await db.execute('SET SESSION sql_mode = ?', [trigger.sqlMode]);
+  if (!hasContext(trigger)) {
+    // Format versions 1 and 2 kept the statement's text and sql_mode only.
+    for (const sql of statements) await db.execute(sql);
+    at.work.log(
+      `Recreated trigger ${trigger.name} on ${at.work.table} from a backup that did not record its character set and collations: ` +
+        `they are now this session's (${saved.client}, ${saved.connection}) and the database's (${schema.collation}).`,
+    );
+    return;
+  }
+  if (trigger.databaseCollation !== schema.collation) {
+    await db.execute(`ALTER DATABASE ${quoteId(db.database)} COLLATE ${quoteCharsetName(trigger.databaseCollation)}`);
+    schema.collation = trigger.databaseCollation;
+  }
+  await db.execute(
+    `SET SESSION character_set_client = ${quoteCharsetName(trigger.characterSetClient)}, ` +
+      `collation_connection = ${quoteCharsetName(trigger.collationConnection)}, ` +
+      `timestamp = ${trigger.created !== null && /^\d+(\.\d+)?$/.test(trigger.created) ? trigger.created : 'DEFAULT'}`,
+  );
+  for (const sql of statements) await db.execute(sql);
+  await db.execute(
+    `SET SESSION character_set_client = ${quoteCharsetName(saved.client)}, ` +
+      `collation_connection = ${quoteCharsetName(saved.connection)}, timestamp = DEFAULT`,
+  );
 }
 
 /**
@@ -286,8 +310,10 @@ function statementSql(db: Db, table: string, trigger: Required<BackupTrigger>): 
   if (/^utf8(mb[34])?$/.test(trigger.characterSetClient)) return Buffer.from(trigger.statementBytes, 'hex').toString('utf8');
   throw new EventshiftError(
     'refused',
-    `Trigger ${trigger.name} on table ${table} was written in ${trigger.characterSetClient}, and this server (${db.capabilities.version}) has no ` +
-      'EXECUTE IMMEDIATE to take its statement as those bytes; nothing was changed. Restore it on MariaDB, or recreate it by hand from the manifest (statementBytes, characterSetClient).',
+    `Trigger ${trigger.name} on table ${table} was written in ${trigger.characterSetClient}, ` +
+      `and this server (${db.capabilities.version}) has no ` +
+      'EXECUTE IMMEDIATE to take its statement as those bytes; nothing was changed. ' +
+      'Restore it on MariaDB, or recreate it by hand from the manifest (statementBytes, characterSetClient).',
     { subject: table },
   );
 }
@@ -407,7 +433,8 @@ export async function triggersToCreate(
     if (differing.length === 0) continue;
     for (const t of present) await db.execute(`DROP TRIGGER ${quoteId(t.name)}`);
     log(
-      `Trigger ${trigger.name} on ${table} was not as the backup has it (its ${differing.join(', ')} differ${differing.length > 1 ? '' : 's'}): ` +
+      `Trigger ${trigger.name} on ${table} was not as the backup has it ` +
+        `(its ${differing.join(', ')} differ${differing.length > 1 ? '' : 's'}): ` +
         `the triggers of ${table} were dropped and created again.`,
     );
     return saved;
