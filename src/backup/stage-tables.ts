@@ -226,17 +226,17 @@ async function stagedChecksum(db: Db, verifier: Db | undefined, staging: string,
   // By the recipe the backup used, whatever the server would pick for a new checksum.
   const recipe = entry.checksum ? recipeOf(entry.checksum) : undefined;
   if (!verifier || entry.maxKey === null || key === undefined || entry.primaryKey.length !== 1 || entry.rows < SPLIT_FROM_ROWS) {
-    return tableChecksum(db, staging, columns, '1=1', [], recipe);
+    return tableChecksum(db, staging, columns, { recipe });
   }
   const [range] = await db.query<{ lo: string | number | null; hi: string | number | null }>(
     `SELECT MIN(${quoteId(key)}) AS lo, MAX(${quoteId(key)}) AS hi FROM ${quoteId(staging)}`,
   );
-  if (range?.lo == null || range.hi == null) return tableChecksum(db, staging, columns, '1=1', [], recipe);
+  if (range?.lo == null || range.hi == null) return tableChecksum(db, staging, columns, { recipe });
   // An integer literal (no parameter, which would be compared as a string or a double): exact for any BIGINT.
   const middle = ((BigInt(range.lo) + BigInt(range.hi)) / 2n).toString();
   const halves = await Promise.allSettled([
-    tableChecksum(db, staging, columns, `${quoteId(key)} <= ${middle}`, [], recipe),
-    tableChecksum(verifier, staging, columns, `${quoteId(key)} > ${middle}`, [], recipe),
+    tableChecksum(db, staging, columns, { where: `${quoteId(key)} <= ${middle}`, recipe }),
+    tableChecksum(verifier, staging, columns, { where: `${quoteId(key)} > ${middle}`, recipe }),
   ]);
   const failed = halves.find((h) => h.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;

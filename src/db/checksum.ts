@@ -194,7 +194,8 @@ export function textOnceWorks(db: Db): Promise<boolean> {
     const rows = `(SELECT 'a' AS v, 1 AS n UNION ALL SELECT 'bb', NULL UNION ALL SELECT NULL, 3) AS t`;
     const probe = db
       .query<{ once: string | null; twice: string | null }>(
-        `SELECT SUM(${rowFingerprintSql(values, 'crc32c-bytes', true)}) AS once, SUM(${rowFingerprintSql(values, 'crc32c-bytes')}) AS twice FROM ${rows}`,
+        `SELECT SUM(${rowFingerprintSql(values, 'crc32c-bytes', true)}) AS once, ` +
+          `SUM(${rowFingerprintSql(values, 'crc32c-bytes')}) AS twice FROM ${rows}`,
       )
       .then(
         ([r]) => r !== undefined && r.once !== null && String(r.once) === String(r.twice),
@@ -235,6 +236,14 @@ export async function readChecksum(
   return { rows: Number(row?.rows_n ?? 0), hash: String(row?.hash_sum ?? '0'), recipe };
 }
 
+/** Which rows of a table tableChecksum reads (default all), and by which recipe (default the server's). */
+export interface ChecksumRows {
+  /** A WHERE condition over the table, with `?` for `params`. */
+  where?: string;
+  params?: readonly unknown[];
+  recipe?: ChecksumRecipe;
+}
+
 /**
  * Checksum of a whole table (or the rows a WHERE picks) over the given columns, in one pass on the server; by the
  * server's recipe unless one is given (to compare with a stored checksum, give its recipe).
@@ -243,9 +252,7 @@ export async function tableChecksum(
   db: Db,
   table: string,
   columns: readonly ChecksumColumn[],
-  where = '1=1',
-  params: readonly unknown[] = [],
-  recipe: ChecksumRecipe = db.capabilities.checksumRecipe,
+  { where = '1=1', params = [], recipe = db.capabilities.checksumRecipe }: ChecksumRows = {},
 ): Promise<ContentChecksum> {
   const fingerprint = rowFingerprintSql(columnValues(columns), recipe, recipe !== 'md5' && (await textOnceWorks(db)));
   return readChecksum(db, `SELECT ${aggregateSql(fingerprint)} FROM ${rowsFromSql(table, columns)} WHERE ${where}`, params, recipe);

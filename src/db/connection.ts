@@ -62,7 +62,8 @@ export function parseDatabaseUrl(url: string): ConnectionTarget {
   const tempTable = parsed.searchParams.get('temp-table-mib');
   if (tempTable !== null && !/^\d{1,7}$/.test(tempTable)) {
     throw usageError(
-      `The database URL's temp-table-mib=${tempTable} is not a whole number of MiB; give e.g. temp-table-mib=256, or 0 to keep the server's tmp_table_size.`,
+      `The database URL's temp-table-mib=${tempTable} is not a whole number of MiB; ` +
+        "give e.g. temp-table-mib=256, or 0 to keep the server's tmp_table_size.",
     );
   }
   return {
@@ -136,7 +137,7 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
       }
     }
   }
-  return wrap(raw, t.database, capabilities, Number(info!.id), tempTableMiB);
+  return wrap(raw, { database: t.database, capabilities, connectionId: Number(info!.id), tempTableMiB });
 }
 
 /**
@@ -146,7 +147,8 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
  * session only.
  */
 const groupByCostsSql =
-  "SET SESSION optimizer_adjust_secondary_key_costs = CONCAT_WS(',', NULLIF(@@SESSION.optimizer_adjust_secondary_key_costs, ''), 'disable_forced_index_in_group_by')";
+  'SET SESSION optimizer_adjust_secondary_key_costs = ' +
+  "CONCAT_WS(',', NULLIF(@@SESSION.optimizer_adjust_secondary_key_costs, ''), 'disable_forced_index_in_group_by')";
 
 /**
  * Raises the session's limits where they are lower, never lowers them: GROUP_CONCAT to 1 MiB (the plan's first keys of
@@ -163,13 +165,13 @@ function sessionLimitsSql(tempTableMiB: number): string {
   return `SET SESSION ${limits.join(', ')}`;
 }
 
-function wrap(raw: Connection, database: string, capabilities: Capabilities, connectionId: number, tempTableMiB: number): Db {
+/** What a session is, as a Db shows it: its database, the server's capabilities, and its settings. */
+type SessionFacts = Pick<Db, 'database' | 'capabilities' | 'connectionId' | 'tempTableMiB'>;
+
+function wrap(raw: Connection, session: SessionFacts): Db {
   const db: Db = {
-    database,
-    capabilities,
-    connectionId,
+    ...session,
     raw,
-    tempTableMiB,
     async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []) {
       try {
         const [rows] = await raw.query(sql, params as unknown[]);

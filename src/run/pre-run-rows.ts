@@ -64,14 +64,11 @@ export async function preRunRowsChecksum(
     params.push(pre.maxKey);
   }
   // By the stored checksum's own recipe, so the two compare whatever the server would pick today.
-  return tableChecksum(
-    db,
-    table,
-    columns,
-    conditions.length ? conditions.join(' AND ') : '1=1',
+  return tableChecksum(db, table, columns, {
+    where: conditions.length ? conditions.join(' AND ') : '1=1',
     params,
-    pre.checksum ? recipeOf(pre.checksum) : undefined,
-  );
+    recipe: pre.checksum ? recipeOf(pre.checksum) : undefined,
+  });
 }
 
 /**

@@ -342,7 +342,7 @@ describe('checksum recipes', () => {
     const old = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
     for (const entry of old.tables) {
       const columns = entry.columns.filter((c) => !c.generated);
-      const { rows, hash } = await tableChecksum(t.db, entry.name, columns, '1=1', [], 'md5');
+      const { rows, hash } = await tableChecksum(t.db, entry.name, columns, { recipe: 'md5' });
       entry.checksum = { rows, hash };
     }
     await writeFile(path, JSON.stringify(old, null, 2));

@@ -61,7 +61,7 @@ describe("a backup's checksum", () => {
       expect(columns.map((c) => c.name)).toEqual((await describeTable(t.db, name))!.columns.filter((c) => !c.generated).map((c) => c.name));
       // Rows files are written as the rows' stored text where the server has CRC32C(), and checksummed as that text.
       const recipe = t.db.capabilities.checksumRecipes.includes('crc32c-bytes') ? 'crc32c-bytes' : t.db.capabilities.checksumRecipe;
-      expect(entry.checksum, name).toEqual(await tableChecksum(t.db, name, columns, '1=1', [], recipe));
+      expect(entry.checksum, name).toEqual(await tableChecksum(t.db, name, columns, { recipe }));
       expect(entry.checksum!.recipe).toBe(recipe);
     }
     expect(manifest.tables.map((e) => e.checksum!.rows)).toEqual([3, 0, 3]);
@@ -76,9 +76,9 @@ describe("a backup's checksum", () => {
       const sums = new RowChecksum(recipe);
       const rows = await t.db.query<{ f: string }>(`SELECT ${fingerprintSql(columns, recipe)} AS f FROM kinds`);
       for (const r of rows) sums.add(Buffer.from(String(r.f)));
-      expect(sums.result(), recipe).toEqual(await tableChecksum(t.db, 'kinds', columns, '1=1', [], recipe));
+      expect(sums.result(), recipe).toEqual(await tableChecksum(t.db, 'kinds', columns, { recipe }));
       // Row 2 holds '' where row 3 holds NULL: their fingerprints differ, and each differs from one value changed.
-      const one = async (where: string) => (await tableChecksum(t.db, 'kinds', columns, where, [], recipe)).hash;
+      const one = async (where: string) => (await tableChecksum(t.db, 'kinds', columns, { where, recipe })).hash;
       expect(await one('id = 2'), recipe).not.toBe(await one('id = 3'));
       await t.db.execute("UPDATE kinds SET u = 'x' WHERE id = 2");
       const changed = await one('id = 2');
