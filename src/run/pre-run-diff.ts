@@ -61,10 +61,8 @@ const exactSql = (expr: string, dataType: string) => `CAST(${canonicalSql(expr, 
  */
 export async function withBackedUpRows<T>(
   db: Db,
-  backup: BackupAt,
-  entry: BackupTableEntry,
+  { backup, entry, renames }: { backup: BackupAt; entry: BackupTableEntry; renames?: RenameState },
   work: (staged: string) => Promise<T>,
-  renames?: RenameState,
 ): Promise<T> {
   if (entry.primaryKey.length === 0) {
     throw new Error(`${entry.name} has no primary key, so its rows cannot be matched to the backup's one by one`);
@@ -114,42 +112,24 @@ function liveNames(entry: BackupTableEntry, renames: RenameState) {
 /** How many differing pre-run rows verify's `unchanged` check and rollback name (both count them all). */
 export const unchangedRowLimit = 10;
 
+/** The backup's rows of a table (`entry`), loaded as `staged` by withBackedUpRows, to compare with the live table. */
+export interface StagedBackupRows {
+  entry: BackupTableEntry;
+  staged: string;
+  /** The run's reserved ranges of the table: its own rows, left out. */
+  ranges: readonly ReservedRange[];
+}
+
 /**
  * The pre-run rows of `entry` that differ from the backup: changed, gone, or added inside the backup's key range
  * (outside the run's reserved ranges, up to its highest key, as preRunRowsChecksum reads them), the first `limit`
  * of each in key order, and how many in all. `staged` is the backup's rows (withBackedUpRows).
  */
-export async function preRunDifferences(
-  db: Db,
-  entry: BackupTableEntry,
-  staged: string,
-  renames: RenameState,
-  ranges: readonly ReservedRange[],
-  limit: number,
-): Promise<PreRunDiff> {
-  const { table, columns, key } = liveNames(entry, renames);
-  const p = quoteId('es_p');
-  const c = quoteId('es_c');
-  const join = key.map((k) => `${p}.${quoteId(k.name)} <=> ${c}.${quoteId(k.live)}`).join(' AND ');
-  const differs = columns.map(
-    (col) => `NOT (${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.live)}`, col.dataType)})`,
-  );
-  const inRange = [
-    ...ranges.map((r) => `${c}.${quoteId(r.keyColumn)} NOT BETWEEN ${Number(r.first)} AND ${Number(r.last)}`),
-    ...(key.length === 1 && entry.maxKey !== null ? [`${c}.${quoteId(key[0]!.live)} <= ${entry.maxKey}`] : []),
-  ];
-  const live = `${quoteId(table)} AS ${c}`;
-  const gone = `${c}.${quoteId(key[0]!.live)} IS NULL`;
+export async function preRunDifferences(db: Db, rows: StagedBackupRows & { renames: RenameState; limit: number }): Promise<PreRunDiff> {
+  const { limit } = rows;
+  const { columns, key, differs, gone, changedFrom, addedFrom, p, c } = differenceSql(rows);
   const keyList = (alias: string, named: 'name' | 'live') => key.map((k, i) => `${alias}.${quoteId(k[named])} AS k${i}`).join(', ');
   const order = key.map((_, i) => `k${i}`).join(', ');
-
-  // Rows of the backup that are gone or changed; then live rows in its key range that it does not have.
-  const changedFrom =
-    `FROM ${quoteId(staged)} AS ${p} LEFT JOIN ${live} ON ${join}` +
-    `${inRange.length ? ` AND ${inRange.join(' AND ')}` : ''} WHERE ${gone} OR ${differs.join(' OR ')}`;
-  const addedFrom =
-    `FROM ${live} LEFT JOIN ${quoteId(staged)} AS ${p} ON ${join} WHERE ${p}.${quoteId(key[0]!.name)} IS NULL` +
-    `${inRange.length ? ` AND ${inRange.join(' AND ')}` : ''}`;
   const [counted] = await db.query<{ changed: string; added: string }>(
     `SELECT (SELECT COUNT(*) ${changedFrom}) AS changed, (SELECT COUNT(*) ${addedFrom}) AS added`,
   );
@@ -184,6 +164,33 @@ export async function preRunDifferences(
   };
 }
 
+/**
+ * The FROM ... WHERE of the backup's rows that are gone or changed (`changedFrom`, the backup's side as `p`), and of
+ * the live rows in its key range that it does not have (`addedFrom`, the live side as `c`).
+ */
+function differenceSql({ entry, staged, renames, ranges }: StagedBackupRows & { renames: RenameState }) {
+  const { table, columns, key } = liveNames(entry, renames);
+  const p = quoteId('es_p');
+  const c = quoteId('es_c');
+  const join = key.map((k) => `${p}.${quoteId(k.name)} <=> ${c}.${quoteId(k.live)}`).join(' AND ');
+  const differs = columns.map(
+    (col) => `NOT (${exactSql(`${p}.${quoteId(col.name)}`, col.dataType)} <=> ${exactSql(`${c}.${quoteId(col.live)}`, col.dataType)})`,
+  );
+  const inRange = [
+    ...ranges.map((r) => `${c}.${quoteId(r.keyColumn)} NOT BETWEEN ${Number(r.first)} AND ${Number(r.last)}`),
+    ...(key.length === 1 && entry.maxKey !== null ? [`${c}.${quoteId(key[0]!.live)} <= ${entry.maxKey}`] : []),
+  ];
+  const live = `${quoteId(table)} AS ${c}`;
+  const gone = `${c}.${quoteId(key[0]!.live)} IS NULL`;
+  const changedFrom =
+    `FROM ${quoteId(staged)} AS ${p} LEFT JOIN ${live} ON ${join}` +
+    `${inRange.length ? ` AND ${inRange.join(' AND ')}` : ''} WHERE ${gone} OR ${differs.join(' OR ')}`;
+  const addedFrom =
+    `FROM ${live} LEFT JOIN ${quoteId(staged)} AS ${p} ON ${join} WHERE ${p}.${quoteId(key[0]!.name)} IS NULL` +
+    `${inRange.length ? ` AND ${inRange.join(' AND ')}` : ''}`;
+  return { columns, key, differs, gone, changedFrom, addedFrom, p, c };
+}
+
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 const shown = (v: unknown) => (Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : String(v));
 
@@ -209,10 +216,7 @@ export function describeChangedRow(row: ChangedRow): string {
  */
 export async function putBackOnUpdateValues(
   db: Db,
-  entry: BackupTableEntry,
-  staged: string,
-  ranges: readonly ReservedRange[],
-  onUpdate: readonly string[],
+  { entry, staged, ranges, onUpdate }: StagedBackupRows & { onUpdate: readonly string[] },
 ): Promise<number> {
   const columns = entry.columns.filter((c) => !c.generated);
   const stamps = columns.filter((c) => onUpdate.includes(c.name));

@@ -217,9 +217,9 @@ async function comparePreRunRows(db: Db, backup: BackupAt, mapping: Mapping, pla
     const by = `written since by others${triggers.length ? ` or by trigger(s) ${triggers.join(', ')}, which the run fired` : ''}`;
     const onUpdate = onUpdateColumns(await describeTable(db, table));
     // Comparing needs the backup's rows loaded (LOAD DATA LOCAL): when that fails, the rest of the rollback still stands.
-    await withBackedUpRows(db, backup, entry, async (staged) => {
+    await withBackedUpRows(db, { backup, entry }, async (staged) => {
       if (rewroteTimes && filled.includes(table)) {
-        const putBack = await putBackOnUpdateValues(db, entry, staged, own, onUpdate);
+        const putBack = await putBackOnUpdateValues(db, { entry, staged, ranges: own, onUpdate });
         if (putBack > 0) {
           actions.push(
             `put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them ` +
@@ -227,7 +227,7 @@ async function comparePreRunRows(db: Db, backup: BackupAt, mapping: Mapping, pla
           );
         }
       }
-      const kept = await preRunDifferences(db, entry, staged, noRenames, own, unchangedRowLimit);
+      const kept = await preRunDifferences(db, { entry, staged, renames: noRenames, ranges: own, limit: unchangedRowLimit });
       if (kept.count > 0) {
         actions.push(
           `left ${kept.count} row(s) of ${table} that differ from the backup as they are, as ${by} ` +

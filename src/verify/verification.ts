@@ -500,12 +500,8 @@ async function unchangedCheck(
   if (!backup || !entry?.exists) return checksumOnly('the backup is not at hand to name the rows');
   if (entry.primaryKey.length === 0) return checksumOnly('the table has no primary key to name its rows by');
   // Which rows and columns: the backup's rows loaded beside the table and compared row by row.
-  const diff = await withBackedUpRows(
-    db,
-    backup,
-    entry,
-    (staged) => preRunDifferences(db, entry, staged, renames, ranges, unchangedRowLimit),
-    renames,
+  const diff = await withBackedUpRows(db, { backup, entry, renames }, (staged) =>
+    preRunDifferences(db, { entry, staged, renames, ranges, limit: unchangedRowLimit }),
   ).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   if (diff instanceof Error) return checksumOnly(`the rows could not be compared with the backup's: ${diff.message}`);
   if (diff.count === 0) {

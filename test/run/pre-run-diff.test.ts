@@ -14,8 +14,8 @@ describe('comparing pre-run rows with the backup', () => {
   let manifest: BackupManifest;
   const differences = (m: BackupManifest, table: string) => {
     const entry = m.tables.find((e) => e.name === table)!;
-    return withBackedUpRows(t.db, { dir: ws.dir, manifest: m }, entry, (staged) =>
-      preRunDifferences(t.db, entry, staged, noRenames, [], 10),
+    return withBackedUpRows(t.db, { backup: { dir: ws.dir, manifest: m }, entry }, (staged) =>
+      preRunDifferences(t.db, { entry, staged, renames: noRenames, ranges: [], limit: 10 }),
     );
   };
 
