@@ -7,9 +7,8 @@ import { sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import { faultPoint } from '../run/fault-points.ts';
-import { finishStep, journaledStep, recordProgress, startStep, stepRecord, type StepKey, type StepRecord } from '../engine/step-journal.ts';
-import { adaptChunk, type Throttle } from '../run/throttle.ts';
+import { keysetKeys, runChunks, type Chunk, type Throttle } from '../engine/chunks.ts';
+import { journaledStep, openStep, recordProgress, type JournaledStepAt } from '../engine/step-journal.ts';
 import {
   chunkBoundSql,
   compilePlannedLookup,
@@ -33,6 +32,8 @@ export interface LookupWriteContext {
   now: () => Date;
   log: (line: string) => void;
   throttle: Throttle;
+  /** The fault points every step, batch and chunk passes (run/fault-points.ts). */
+  faultPoint: (name: string) => void;
   /** Natural keys per batch and source rows per fill chunk to start with; adapted to about half a second each. */
   chunkKeys?: number;
   onProgress?: (label: string, done: number, total: number) => void;
@@ -88,28 +89,20 @@ export async function writeLookups(ctx: LookupWriteContext): Promise<Record<stri
   return filled;
 }
 
-const journaled = (ctx: LookupWriteContext, step: string, work: () => Promise<void>) =>
-  journaledStep({ db: ctx.db, runId: ctx.runId, stage: 'write', step, now: ctx.now, faultPoint }, work);
+/** A lookup's step of the write stage, journaled on the run's connection. */
+const journalAt = (ctx: LookupWriteContext, step: string): JournaledStepAt => ({
+  db: ctx.db,
+  runId: ctx.runId,
+  stage: 'write',
+  step,
+  now: ctx.now,
+  faultPoint: ctx.faultPoint,
+});
 
-/** A chunked step of the journal: its record (resumed) or a new one. Null when it is done. */
-async function resumeStep(
-  ctx: LookupWriteContext,
-  step: string,
-): Promise<StepRecord | { status: 'started'; detail: null; rowsDone: 0; progressKey: null } | null> {
-  const record = await stepRecord(ctx.db, ctx.runId, 'write', step);
-  if (record?.status === 'done') return null;
-  await startStep(ctx.db, writeStepKey(ctx, step), ctx.now());
-  faultPoint(`write ${step} started`);
-  return record ?? { status: 'started', detail: null, rowsDone: 0, progressKey: null };
-}
+const journaled = (ctx: LookupWriteContext, step: string, work: () => Promise<void>) => journaledStep(journalAt(ctx, step), work);
 
-const writeStepKey = (ctx: LookupWriteContext, step: string): StepKey => ({ runId: ctx.runId, stage: 'write', step });
-
-const saveDetail = (tx: Db, ctx: LookupWriteContext, step: string, detail: unknown, rows: number) =>
-  recordProgress(tx, writeStepKey(ctx, step), { detail, rows });
-
-/** Half a second per batch or chunk, within [100, 20,000] (the batch's keys are parameters of one statement). */
-const adapt = (size: number, seconds: number) => adaptChunk(size, seconds, 20_000);
+/** Keys per batch or chunk at most, as they adapt to half a second each: a batch's keys are parameters of one statement. */
+const maxChunkKeys = 20_000;
 
 /**
  * Get-or-create in batches of natural keys, in key order: first the distinct (key, values) pairs of the sources go into
@@ -120,105 +113,126 @@ const adapt = (size: number, seconds: number) => adaptChunk(size, seconds, 20_00
  */
 async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, planned: LookupPlan): Promise<void> {
   const { db } = ctx;
-  const step = lookupSteps.create(l.name);
+  const at = journalAt(ctx, lookupSteps.create(l.name));
   const keysTable = lookupKeysTable(ctx.runId, l.name);
   const dropKeys = () => db.execute(`DROP TABLE IF EXISTS ${quoteId(keysTable)}`);
-  const record = await resumeStep(ctx, step);
-  if (!record) {
+  const opened = await openStep(at);
+  if ('done' in opened) {
     await dropKeys(); // left by a run killed after the step was done
     return;
   }
-  const detail: LookupCreateDetail = (record.detail as LookupCreateDetail | null) ?? { cursor: null, ranges: [], created: 0, reused: 0 };
+  const detail: LookupCreateDetail = (opened.resumed?.detail as LookupCreateDetail | null) ?? {
+    cursor: null,
+    ranges: [],
+    created: 0,
+    reused: 0,
+  };
   if (detail.keysTable !== keysTable || !(await tableExists(db, keysTable))) {
     // Built whole or built again: the journal names the table only once the statement that fills it has finished.
     await dropKeys();
     const after = detail.cursor === null ? null : Buffer.from(detail.cursor, 'hex');
     await db.execute(keysTableSql(l, keysTable, ctx.runId, after !== null), after === null ? [] : lookupRowSets(l).map(() => after));
     detail.keysTable = keysTable;
-    await saveDetail(db, ctx, step, detail, 0);
-    faultPoint(`lookup ${l.name} keys`);
+    await recordProgress(db, at, { detail, rows: 0 });
+    ctx.faultPoint(`lookup ${l.name} keys`);
   }
   const conflicted = new Set(planned.conflictedKeys);
-  const table = quoteId(l.table);
-  const a = quoteId(lookupAlias);
-  let size = ctx.chunkKeys ?? 2000;
-  let batch = 0;
   const progress = () => ctx.onProgress?.(`lookup ${l.name} create`, detail.created + detail.reused, planned.keys);
   progress();
-  for (;;) {
-    await ctx.throttle.waitWhilePaused();
-    const t0 = performance.now();
-    const lo = detail.cursor === null ? null : Buffer.from(detail.cursor, 'hex');
-    const limit = Math.min(size, ctx.throttle.maxChunkKeys(1));
-    const [bound] = await db.query<{ hi: Buffer | null }>(keyBatchBoundSql(keysTable, limit, lo === null), lo === null ? [] : [lo]);
-    const hi = bound?.hi ?? null;
-    if (hi === null) break;
-    const pairs = await db.query<Record<string, unknown> & { k: Buffer; t: string }>(
-      keyBatchSql(l, keysTable, lo === null),
-      lo === null ? [hi] : [lo, hi],
-    );
-    const wanted = pairs.filter((p) => !conflicted.has(p.k.toString('hex').toUpperCase()));
-    const byKey = new Map<string, (typeof wanted)[number]>();
-    for (const p of wanted) {
-      const h = p.k.toString('hex');
-      if (byKey.has(h)) throw changedSincePlan(l, `${l.naturalKey} 0x${h} now has several values of ${l.columns.join(', ')}`);
-      byKey.set(h, p);
-    }
-    const existing =
-      byKey.size === 0
-        ? []
-        : await db.query<{ h: string; id: string; t: string }>(
-            `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
-            [[...byKey.values()].map((p) => p.k)],
-          );
-    const found = new Map(existing.map((e) => [e.h, e]));
-    for (const [h, e] of found) {
-      if (e.t !== byKey.get(h)!.t) throw changedSincePlan(l, `the ${l.table} row of 0x${h} (ID ${e.id}) holds other values than its rows`);
-    }
-    const missing = [...byKey.values()].filter((p) => !found.has(p.k.toString('hex')));
-    const written = await db.transaction(async (tx) => {
-      if (missing.length > 0) {
-        const [top] = await tx.query<{ hi: string | number | null }>(`SELECT MAX(${quoteId(l.idColumn)}) AS hi FROM ${table} FOR UPDATE`);
-        const first = BigInt(top?.hi ?? 0) + 1n;
-        const rows = missing.map((p, i) => [(first + BigInt(i)).toString(), p.k, ...l.columns.map((_, j) => p[`v${j}`])]);
-        await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [
-          rows,
-        ]);
-        const back = await tx.query<{ h: string; id: string; t: string }>(
-          `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
-          [missing.map((p) => p.k)],
-        );
-        const got = new Map(back.map((b) => [b.h, b]));
-        for (const [i, p] of missing.entries()) {
-          const row = got.get(p.k.toString('hex'));
-          if (!row || BigInt(row.id) !== first + BigInt(i) || row.t !== p.t) {
-            throw refusal(
-              `Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
-                `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. Stop it and run migrate again: the run resumes.`,
-            );
-          }
-        }
-        const last = first + BigInt(missing.length - 1);
-        const previous = detail.ranges.at(-1);
-        if (previous && BigInt(previous[1]) + 1n === first) previous[1] = last.toString();
-        else detail.ranges.push([first.toString(), last.toString()]);
-      }
-      detail.cursor = hi.toString('hex');
-      detail.created += missing.length;
-      detail.reused += found.size;
-      await saveDetail(tx, ctx, step, detail, missing.length);
-      return missing.length;
-    });
-    progress();
-    faultPoint(`lookup ${l.name} create batch ${++batch}`);
-    const seconds = (performance.now() - t0) / 1000;
-    size = adapt(size, seconds);
-    await ctx.throttle.afterChunk(written, seconds);
-  }
-  faultPoint(`write ${step} worked`);
-  await finishStep(db, writeStepKey(ctx, step), { status: 'done', now: ctx.now(), detail });
+  await runChunks({
+    db,
+    keys: keysetKeys<Buffer>({
+      after: detail.cursor === null ? null : Buffer.from(detail.cursor, 'hex'),
+      bound: async (lo, limit) => {
+        const [bound] = await db.query<{ hi: Buffer | null }>(keyBatchBoundSql(keysTable, limit, lo === null), lo === null ? [] : [lo]);
+        return bound?.hi ?? null;
+      },
+    }),
+    size: { start: ctx.chunkKeys ?? 2000, max: maxChunkKeys },
+    journal: {
+      step: at,
+      entry: (hi) => {
+        detail.cursor = hi.toString('hex');
+        return { detail };
+      },
+    },
+    work: (chunk) => createBatch(ctx, { l, keysTable, conflicted, detail }, chunk),
+    throttle: ctx.throttle,
+    onChunk: progress,
+    faultPoint: { hook: ctx.faultPoint, name: (chunk) => `lookup ${l.name} create batch ${chunk.index}` },
+  });
+  await opened.finish(detail);
   await dropKeys();
   ctx.log(`Lookup ${l.name}: ${detail.created} ${l.table} row(s) created, ${detail.reused} reused.`);
+}
+
+/**
+ * One batch of the get-or-create: the natural keys after `lo` up to `hi` in the work table, their lookup rows found or
+ * inserted, and `detail` (ID blocks, counts) brought up to date in the batch's transaction. Returns the rows inserted.
+ */
+async function createBatch(
+  ctx: LookupWriteContext,
+  b: { l: CompiledLookup; keysTable: string; conflicted: Set<string>; detail: LookupCreateDetail },
+  { lo, hi, commit }: Chunk<Buffer, Buffer | null>,
+): Promise<number> {
+  const { db } = ctx;
+  const { l, detail } = b;
+  const table = quoteId(l.table);
+  const a = quoteId(lookupAlias);
+  const pairs = await db.query<Record<string, unknown> & { k: Buffer; t: string }>(
+    keyBatchSql(l, b.keysTable, lo === null),
+    lo === null ? [hi] : [lo, hi],
+  );
+  const wanted = pairs.filter((p) => !b.conflicted.has(p.k.toString('hex').toUpperCase()));
+  const byKey = new Map<string, (typeof wanted)[number]>();
+  for (const p of wanted) {
+    const h = p.k.toString('hex');
+    if (byKey.has(h)) throw changedSincePlan(l, `${l.naturalKey} 0x${h} now has several values of ${l.columns.join(', ')}`);
+    byKey.set(h, p);
+  }
+  const existing =
+    byKey.size === 0
+      ? []
+      : await db.query<{ h: string; id: string; t: string }>(
+          `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
+          [[...byKey.values()].map((p) => p.k)],
+        );
+  const found = new Map(existing.map((e) => [e.h, e]));
+  for (const [h, e] of found) {
+    if (e.t !== byKey.get(h)!.t) throw changedSincePlan(l, `the ${l.table} row of 0x${h} (ID ${e.id}) holds other values than its rows`);
+  }
+  const missing = [...byKey.values()].filter((p) => !found.has(p.k.toString('hex')));
+  return commit(async (tx) => {
+    if (missing.length > 0) {
+      const [top] = await tx.query<{ hi: string | number | null }>(`SELECT MAX(${quoteId(l.idColumn)}) AS hi FROM ${table} FOR UPDATE`);
+      const first = BigInt(top?.hi ?? 0) + 1n;
+      const rows = missing.map((p, i) => [(first + BigInt(i)).toString(), p.k, ...l.columns.map((_, j) => p[`v${j}`])]);
+      await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [
+        rows,
+      ]);
+      const back = await tx.query<{ h: string; id: string; t: string }>(
+        `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
+        [missing.map((p) => p.k)],
+      );
+      const got = new Map(back.map((b) => [b.h, b]));
+      for (const [i, p] of missing.entries()) {
+        const row = got.get(p.k.toString('hex'));
+        if (!row || BigInt(row.id) !== first + BigInt(i) || row.t !== p.t) {
+          throw refusal(
+            `Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
+              `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. Stop it and run migrate again: the run resumes.`,
+          );
+        }
+      }
+      const last = first + BigInt(missing.length - 1);
+      const previous = detail.ranges.at(-1);
+      if (previous && BigInt(previous[1]) + 1n === first) previous[1] = last.toString();
+      else detail.ranges.push([first.toString(), last.toString()]);
+    }
+    detail.created += missing.length;
+    detail.reused += found.size;
+    return missing.length;
+  });
 }
 
 function changedSincePlan(l: CompiledLookup, what: string) {
@@ -236,42 +250,49 @@ const keyLabel = (k: ChunkKey) => ('hex' in k ? `0x${k.hex}` : k.value);
 /** Fills one source's reference in chunks of its key, set-based on the server; returns the rows it set. */
 async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: CompiledLookupSource, planned: LookupPlan): Promise<number> {
   const { db } = ctx;
-  const step = lookupSteps.fill(l.name, s.alias);
-  const record = await resumeStep(ctx, step);
+  const at = journalAt(ctx, lookupSteps.fill(l.name, s.alias));
+  const opened = await openStep(at);
   const total = planned.sources.find((x) => x.alias === s.alias)!.fill;
-  if (!record) return total;
-  const detail = (record.detail as { cursor: ChunkKey | null } | null) ?? { cursor: null };
-  let rows = record.rowsDone;
-  let size = ctx.chunkKeys ?? 5000;
+  if ('done' in opened) return total;
+  const detail = (opened.resumed?.detail as { cursor: ChunkKey | null } | null) ?? { cursor: null };
+  let rows = opened.resumed?.rowsDone ?? 0;
   const label = `lookup ${l.name} ${s.alias}`;
   const keep = onUpdateColumns(await describeTable(db, s.table));
   ctx.onProgress?.(label, rows, total);
-  for (;;) {
-    await ctx.throttle.waitWhilePaused();
-    const t0 = performance.now();
-    const lo = detail.cursor === null ? null : decodeKey(detail.cursor);
-    const limit = Math.min(size, ctx.throttle.maxChunkKeys(1));
-    const [bound] = await db.query<{ hi: unknown }>(chunkBoundSql(s, limit, lo === null), lo === null ? [] : [lo]);
-    if (bound?.hi === null || bound?.hi === undefined) break;
-    const hi = bound.hi;
-    const written = await db.transaction(async (tx) => {
-      const { affectedRows } = await tx.execute(
-        fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between', keep),
-        lo === null ? [hi] : [lo, hi],
-      );
-      detail.cursor = encodeKey(hi);
-      await saveDetail(tx, ctx, step, detail, affectedRows);
-      return affectedRows;
-    });
-    rows += written;
-    ctx.onProgress?.(label, rows, total);
-    faultPoint(`chunk lookup ${l.name} ${s.alias} ${keyLabel(detail.cursor!)}`);
-    const seconds = (performance.now() - t0) / 1000;
-    size = adapt(size, seconds);
-    await ctx.throttle.afterChunk(written, seconds);
-  }
-  faultPoint(`write ${step} worked`);
-  await finishStep(db, writeStepKey(ctx, step), { status: 'done', now: ctx.now(), detail });
+  // A chunk's lower bound goes to the server as the journal keeps it, so a resumed fill reads as an uninterrupted one.
+  const asJournaled = (k: unknown) => decodeKey(encodeKey(k));
+  await runChunks({
+    db,
+    keys: keysetKeys<unknown>({
+      after: detail.cursor === null ? null : decodeKey(detail.cursor),
+      bound: async (lo, limit) => {
+        const [bound] = await db.query<{ hi: unknown }>(chunkBoundSql(s, limit, lo === null), lo === null ? [] : [asJournaled(lo)]);
+        return bound?.hi ?? null;
+      },
+    }),
+    size: { start: ctx.chunkKeys ?? 5000, max: maxChunkKeys },
+    journal: {
+      step: at,
+      entry: (hi) => {
+        detail.cursor = encodeKey(hi);
+        return { detail };
+      },
+    },
+    work: ({ lo, hi, commit }) =>
+      commit(
+        async (tx) =>
+          (
+            await tx.execute(
+              fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between', keep),
+              lo === null ? [hi] : [asJournaled(lo), hi],
+            )
+          ).affectedRows,
+      ),
+    throttle: ctx.throttle,
+    onChunk: (_, written) => ctx.onProgress?.(label, (rows += written), total),
+    faultPoint: { hook: ctx.faultPoint, name: (chunk) => `chunk lookup ${l.name} ${s.alias} ${keyLabel(encodeKey(chunk.hi))}` },
+  });
+  await opened.finish(detail);
   ctx.log(`Lookup ${l.name}: ${rows} row(s) of ${s.table} got their ${s.reference.name}.`);
   return rows;
 }

@@ -29,7 +29,8 @@ import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, renameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
-import { adaptChunk, throttle, type Throttle } from './throttle.ts';
+import { throttle, type Throttle } from './throttle.ts';
+import { integerKeys, runChunks } from '../engine/chunks.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { declaredTable } from '../mapping/lookup.ts';
@@ -45,6 +46,7 @@ import { claimRun, createRun, latestRun, restoringRunMessage, runById, updateRun
 import {
   finishStep,
   journaledStep,
+  openStep,
   recordProgress,
   stages,
   startStep,
@@ -383,14 +385,13 @@ async function writeStage(s: RunState): Promise<boolean> {
   let failed = false;
   const writes = ranged.map(
     (p) => (on: Db) =>
-      writeStep(
-        s,
-        on,
-        p,
-        compiled.find((c) => c.name === p.name)!,
-        progressOf(p),
-        () => failed,
-      ).catch((error: unknown) => {
+      writeStep(s, {
+        db: on,
+        planned: p,
+        step: compiled.find((c) => c.name === p.name)!,
+        progress: progressOf(p),
+        stop: () => failed,
+      }).catch((error: unknown) => {
         failed = true;
         throw error;
       }),
@@ -409,6 +410,7 @@ async function writeStage(s: RunState): Promise<boolean> {
       now,
       log,
       throttle: s.throttle,
+      faultPoint,
       chunkKeys: s.options.chunkKeys,
       onProgress: (label, done, total) => s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
     }),
@@ -416,69 +418,68 @@ async function writeStage(s: RunState): Promise<boolean> {
   return true;
 }
 
+/** One step to write, on the connection `db`, with its progress display and the signal to stop early. */
+interface StepWrite {
+  db: Db;
+  planned: StepPlan;
+  step: CompiledStep;
+  /** The step's rows written so far (resumed ones included), after each chunk. */
+  progress: (rows: number) => void;
+  /** True when another step written beside this one failed: this one stops after its current chunk. */
+  stop: () => boolean;
+}
+
 /** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
-async function writeStep(
-  s: RunState,
-  db: Db,
-  planned: StepPlan,
-  step: CompiledStep,
-  progress: (rows: number) => void,
-  stop: () => boolean,
-): Promise<void> {
+async function writeStep(s: RunState, { db, planned, step, progress, stop }: StepWrite): Promise<void> {
   const { run, now, log } = s;
-  const plan = run.plan;
-  const source = plan.sources.find((x) => x.alias === planned.from)!;
-  const name = `step ${planned.name}`;
-  const key: StepKey = { runId: run.id, stage: 'write', step: name };
-  const record = await stepRecord(db, run.id, 'write', name);
-  if (record?.status === 'done') {
-    progress(record.rowsDone);
+  const source = run.plan.sources.find((x) => x.alias === planned.from)!;
+  const key: StepKey = { runId: run.id, stage: 'write', step: `step ${planned.name}` };
+  const opened = await openStep({ db, ...key, now, faultPoint });
+  if ('done' in opened) {
+    progress(opened.done.rowsDone);
     return;
   }
-  await startStep(db, key, now());
-  faultPoint(`write ${name} started`);
-  let lo = record?.progressKey != null ? record.progressKey + 1 : source.minKey!;
-  if (record) {
+  const { resumed } = opened;
+  const first = resumed?.progressKey != null ? resumed.progressKey + 1 : source.minKey!;
+  if (resumed) {
     // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
     // exactly once, whatever the table's engine.
     for (const target of [...step.targets].reverse()) {
       const rows = targetRowsSql(step, target);
-      await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(lo, source.maxKey!));
+      await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(first, source.maxKey!));
     }
   }
   // A step with a code() column is streamed through Node (stream-write.ts); the others are INSERT ... SELECT.
   const streamed = step.streamed ? streamedChunkWriter(step, { batchRows: s.options.batchRows }) : null;
   const inserts = streamed ? [] : step.targets.map((t) => insertChunkSql(step, t));
   const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;
-  let chunk = Math.min(s.options.chunkKeys ?? 5000, maxChunkKeys);
-  let rows = record?.rowsDone ?? 0;
-  const plannedRows = planned.writes.reduce((n, w) => n + w.rows, 0);
+  let rows = resumed?.rowsDone ?? 0;
   progress(rows);
-  const plannedRowsPerKey = plannedRows / (source.maxKey! - source.minKey! + 1);
-  let rowsPerKey = plannedRowsPerKey;
-  while (lo <= source.maxKey!) {
+  const plannedRows = planned.writes.reduce((n, w) => n + w.rows, 0);
+  const chunks = await runChunks({
+    db,
+    keys: integerKeys(first, source.maxKey!),
+    size: {
+      start: Math.min(s.options.chunkKeys ?? 5000, maxChunkKeys),
+      max: maxChunkKeys,
+      rowsPerKey: plannedRows / (source.maxKey! - source.minKey! + 1),
+    },
+    journal: { step: key, entry: (hi) => ({ progressKey: hi }) },
+    work: (chunk) =>
+      chunk.commit(async (tx) => {
+        let n = streamed ? await streamed(tx, chunk.lo, chunk.hi) : 0;
+        for (const sql of inserts) n += (await tx.execute(sql, [chunk.lo, chunk.hi])).affectedRows;
+        return n;
+      }),
+    throttle: s.throttle,
+    keepAlive: () => db.query('SELECT 1'),
     // Another step written beside this one failed: stop here, resumable like any interrupted step.
-    if (stop()) return;
-    await s.throttle.waitWhilePaused(() => db.query('SELECT 1'));
-    const hi = Math.min(lo + Math.min(chunk, s.throttle.maxChunkKeys(rowsPerKey)) - 1, source.maxKey!);
-    const t0 = performance.now();
-    const written = await db.transaction(async (tx) => {
-      let n = streamed ? await streamed(tx, lo, hi) : 0;
-      for (const sql of inserts) n += (await tx.execute(sql, [lo, hi])).affectedRows;
-      await recordProgress(tx, key, { progressKey: hi, rows: n });
-      return n;
-    });
-    rows += written;
-    progress(rows);
-    faultPoint(`chunk ${planned.name} ${hi}`);
-    const seconds = (performance.now() - t0) / 1000;
-    chunk = adaptChunk(chunk, seconds, maxChunkKeys);
-    rowsPerKey = Math.max(plannedRowsPerKey, written / (hi - lo + 1));
-    lo = hi + 1;
-    await s.throttle.afterChunk(written, seconds);
-  }
-  faultPoint(`write ${name} worked`);
-  await finishStep(db, key, { status: 'done', now: now(), detail: { rows } });
+    stop,
+    onChunk: (_, written) => progress((rows += written)),
+    faultPoint: { hook: faultPoint, name: (chunk) => `chunk ${planned.name} ${chunk.hi}` },
+  });
+  if (chunks.stopped) return;
+  await opened.finish({ rows });
   s.result.rowsWritten[planned.name] = rows;
   log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
 }

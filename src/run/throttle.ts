@@ -1,5 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Throttle } from '../engine/chunks.ts';
+
+// The chunk engine paces every key-range loop through a Throttle; this is the run's, from its options.
+export type { Throttle } from '../engine/chunks.ts';
 
 /**
  * What keeps a run gentle on a production server that has other work: a rate limit on the rows written, and a pause
@@ -18,18 +22,6 @@ export interface ThrottleOptions {
   whilePaused?: () => Promise<void>;
   /** Called at every such point, paused or not; throws to stop the run there (e.g. the run lock's `assertHeld`). */
   check?: () => Promise<void>;
-}
-
-export interface Throttle {
-  /**
-   * Returns at once when the pause file does not exist; otherwise waits until it is removed, logging both.
-   * `keepAlive` (e.g. a ping of the caller's own connection) is called every poll while it waits.
-   */
-  waitWhilePaused(keepAlive?: () => Promise<unknown>): Promise<void>;
-  /** The most legacy keys a chunk may span so it writes at most about one second of the rate's budget. */
-  maxChunkKeys(rowsPerKey: number): number;
-  /** Sleeps as long as needed for `rows` written in `seconds` to stay within the rate. */
-  afterChunk(rows: number, seconds: number): Promise<void>;
 }
 
 const exists = (path: string) =>
@@ -77,9 +69,4 @@ export function throttle(options: ThrottleOptions): Throttle {
       if (wait > 0) await delay(Math.ceil(wait * 1000));
     },
   };
-}
-
-/** The next chunk's size from the last one's time: about half a second each, changed at most fourfold, within [100, max]. */
-export function adaptChunk(size: number, seconds: number, max: number): number {
-  return Math.max(100, Math.min(max, Math.round(size * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
 }
