@@ -34,15 +34,20 @@ const shownDelimiter = (d: string) => (d === '\t' ? 'tab' : `'${d}'`);
 export function csvSourceLines(source: SourcePlan): string[] {
   const csv = source.csv;
   if (!csv) return [];
+  const refused = csv.bad ? (csv.quarantine ? ' (quarantined)' : ' (refused without --quarantine)') : '';
   const lines = [
-    `    read from CSV${csv.standsFor ? ` (stands for ${csv.standsFor})` : ''}: ${csv.records} row(s), ${csv.accepted} load, ${csv.bad} bad${csv.bad ? (csv.quarantine ? ' (quarantined)' : ' (refused without --quarantine)') : ''}; times in ${csv.zone} -> ${csv.tableZone}`,
+    `    read from CSV${csv.standsFor ? ` (stands for ${csv.standsFor})` : ''}: ${csv.records} row(s), ${csv.accepted} load, ` +
+      `${csv.bad} bad${refused}; times in ${csv.zone} -> ${csv.tableZone}`,
   ];
   for (const f of csv.files) {
     lines.push(
-      `    ${basename(f.path)} (${size(f.bytes)}, sha256 ${f.sha256.slice(0, 12)}): ${f.records} row(s), ${f.bad} bad${f.emptyLines ? `, ${f.emptyLines} empty line(s)` : ''}`,
+      `    ${basename(f.path)} (${size(f.bytes)}, sha256 ${f.sha256.slice(0, 12)}): ${f.records} row(s), ${f.bad} bad` +
+        `${f.emptyLines ? `, ${f.emptyLines} empty line(s)` : ''}`,
     );
     lines.push(
-      `      encoding ${f.encoding.value} (${f.encoding.detected ? `detected: ${f.encoding.reason}` : 'declared'}); delimiter ${shownDelimiter(f.delimiter.value)} (${f.delimiter.detected ? `detected: ${f.delimiter.reason}` : 'declared'}); quote ${f.quote}; header ${f.header}`,
+      `      encoding ${f.encoding.value} (${f.encoding.detected ? `detected: ${f.encoding.reason}` : 'declared'}); ` +
+        `delimiter ${shownDelimiter(f.delimiter.value)} (${f.delimiter.detected ? `detected: ${f.delimiter.reason}` : 'declared'}); ` +
+        `quote ${f.quote}; header ${f.header}`,
     );
     if (f.unreadable) lines.push(`      UNREADABLE from line ${f.unreadable.line}: ${f.unreadable.message}`);
   }

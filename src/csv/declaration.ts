@@ -68,7 +68,10 @@ export const csvEncodings: readonly CsvEncoding[] = [...textEncodings, 'latin1']
 interface ColumnBase {
   /** The header name of the field (default: the column name). */
   from?: string;
-  /** The column's SQL type when the declaration has no `table` (default from `type`: BIGINT, DECIMAL(38,10), TINYINT(1), LONGTEXT, DATE, DATETIME). */
+  /**
+   * The column's SQL type when the declaration has no `table` (default from `type`: BIGINT, DECIMAL(38,10), TINYINT(1),
+   * LONGTEXT, DATE, DATETIME).
+   */
   sql?: string;
 }
 

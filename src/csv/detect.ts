@@ -81,7 +81,8 @@ async function cp1252If(path: string, body: Buffer, offset: number): Promise<Det
       if (run === 3) {
         throw usageError(
           `${path} is ${notUtf8}, and its encoding cannot be told safely: three non-ASCII bytes in a row at offset ${position - 2} ` +
-            `look like multi-byte or Cyrillic text (UTF-8 with a damaged byte, Shift_JIS, GBK, Big5, cp1251, KOI8-R), not Western cp1252: ${declareIt}.`,
+            `look like multi-byte or Cyrillic text (UTF-8 with a damaged byte, Shift_JIS, GBK, Big5, cp1251, KOI8-R), ` +
+            `not Western cp1252: ${declareIt}.`,
           { subject: path },
         );
       }

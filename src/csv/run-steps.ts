@@ -80,13 +80,15 @@ export async function loadRunCsvSource(
   }
   if (loaded.records !== csv.records || loaded.accepted !== csv.accepted || loaded.bad !== csv.bad) {
     throw refusal(
-      `Run ${runId}: loading ${source.alias} gave ${loaded.accepted} rows and ${loaded.bad} bad of ${loaded.records}, the plan ${csv.accepted} and ${csv.bad} of ${csv.records}; roll the run back and plan again.`,
+      `Run ${runId}: loading ${source.alias} gave ${loaded.accepted} rows and ${loaded.bad} bad of ${loaded.records}, ` +
+        `the plan ${csv.accepted} and ${csv.bad} of ${csv.records}; roll the run back and plan again.`,
     );
   }
   if (loaded.bad > 0 && !csv.quarantine)
     throw refusal(`Run ${runId}: ${loaded.bad} row(s) of ${source.alias} cannot be loaded, and the run was not started with --quarantine.`);
   hooks.log?.(
-    `Loaded ${loaded.accepted} row(s) of ${csv.files.map((f) => basename(f.path)).join(', ')} into ${csv.staging}${loaded.bad ? `; ${loaded.bad} set aside in eventshift_quarantine` : ''}.`,
+    `Loaded ${loaded.accepted} row(s) of ${csv.files.map((f) => basename(f.path)).join(', ')} into ${csv.staging}` +
+      `${loaded.bad ? `; ${loaded.bad} set aside in eventshift_quarantine` : ''}.`,
   );
 }
 

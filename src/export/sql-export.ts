@@ -128,14 +128,18 @@ function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, Tabl
         file: table,
         severity: 'warning',
         rule: 'no-primary-key',
-        message: `source ${table} (${alias}) has no primary key: ${unkeyed.map((r) => r.by).join(', ')} cannot chunk it by key; declare the column to chunk by (\`key\`).`,
+        message:
+          `source ${table} (${alias}) has no primary key: ${unkeyed.map((r) => r.by).join(', ')} cannot chunk it by key; ` +
+          'declare the column to chunk by (`key`).',
       });
     } else if (readers.length > 0) {
       findings.push({
         file: table,
         severity: 'info',
         rule: 'no-primary-key',
-        message: `source ${table} (${alias}) has no primary key: ${readers.map((r) => `${r.by} chunks it by ${r.key}`).join(', ')} (not unique: rows with one value stay in one chunk).`,
+        message:
+          `source ${table} (${alias}) has no primary key: ${readers.map((r) => `${r.by} chunks it by ${r.key}`).join(', ')} ` +
+          '(not unique: rows with one value stay in one chunk).',
       });
     }
   }
@@ -143,8 +147,13 @@ function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, Tabl
 }
 
 const header = (mapping: Mapping, title: string, generatedAt: Date) =>
-  `-- eventshift ${mapping.name}: ${title}\n-- Generated ${generatedAt.toISOString()} by \`eventshift sql\`; apply in file order with the mariadb/mysql client.\n` +
+  `-- eventshift ${mapping.name}: ${title}\n` +
+  `-- Generated ${generatedAt.toISOString()} by \`eventshift sql\`; apply in file order with the mariadb/mysql client.\n` +
   `SET NAMES utf8mb4;\n${sessionSettingsSql};\n`;
+
+/** One row of a statement's EXPLAIN, as the comment line above it in its file. */
+const explainLine = (r: ExplainRow) =>
+  `--   ${r.table ?? '-'}: type ${r.type ?? '-'}, key ${r.key ?? '-'}, ~${r.rows ?? '?'} rows${r.extra ? `, ${r.extra}` : ''}`;
 
 async function writeExport(result: SqlExportResult, mapping: Mapping, generatedAt: Date): Promise<void> {
   await rm(join(result.outDir, 'rollback'), { recursive: true, force: true });
@@ -154,16 +163,15 @@ async function writeExport(result: SqlExportResult, mapping: Mapping, generatedA
     const body = f.statements
       .map((sql, i) => {
         const explained = f.explain.find((e) => e.statement === i + 1);
-        const plan = explained
-          ? `\n${explained.plan.map((r) => `--   ${r.table ?? '-'}: type ${r.type ?? '-'}, key ${r.key ?? '-'}, ~${r.rows ?? '?'} rows${r.extra ? `, ${r.extra}` : ''}`).join('\n')}`
-          : '';
+        const plan = explained ? `\n${explained.plan.map(explainLine).join('\n')}` : '';
         return `${explained ? '-- EXPLAIN (live server):' + plan + '\n' : ''}${sql};`;
       })
       .join('\n\n');
     const findings = f.findings.map((x) => `-- ${x.severity.toUpperCase()} ${x.rule}: ${x.message}`).join('\n');
     await writeFile(
       join(result.outDir, f.name),
-      `${header(mapping, f.description, generatedAt)}-- Expected rows: ${f.expectedRows ?? 'n/a'}. Locks: ${f.locks}.\n${findings ? findings + '\n' : ''}\n` +
+      `${header(mapping, f.description, generatedAt)}-- Expected rows: ${f.expectedRows ?? 'n/a'}. Locks: ${f.locks}.\n` +
+        `${findings ? findings + '\n' : ''}\n` +
         (f.note ? `-- NOT EXPRESSIBLE AS SQL: see the ERROR code-column above.\n\n` : '') +
         `${transactional ? 'START TRANSACTION;\n\n' : ''}${body}\n${transactional ? '\nCOMMIT;\n' : ''}`,
     );

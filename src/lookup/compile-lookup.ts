@@ -167,12 +167,14 @@ export function among(expr: string, hexKeys: readonly string[]): string {
 export function pairsSql(l: CompiledLookup, lookup: 'none' | 'all' | 'upTo'): string {
   const parts = lookupRowSets(l).map(
     (s) =>
-      `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')}, 'r' AS src FROM ${s.from} WHERE NOT ${s.skipped}`,
+      `SELECT DISTINCT ${s.natural} AS k, ${s.fingerprint} AS t${s.values.map((v, i) => `, ${v} AS v${i}`).join('')}, 'r' AS src ` +
+      `FROM ${s.from} WHERE NOT ${s.skipped}`,
   );
   if (lookup !== 'none') {
     const a = quoteId(lookupAlias);
     parts.push(
-      `SELECT ${l.naturalSql}, ${l.fingerprint}${l.columns.map((c) => `, ${a}.${quoteId(c)}`).join('')}, 'l' FROM ${quoteId(l.table)} AS ${a}` +
+      `SELECT ${l.naturalSql}, ${l.fingerprint}${l.columns.map((c) => `, ${a}.${quoteId(c)}`).join('')}, 'l' ` +
+        `FROM ${quoteId(l.table)} AS ${a}` +
         (lookup === 'upTo' ? ` WHERE ${a}.${quoteId(l.idColumn)} <= ?` : ''),
     );
   }
@@ -188,7 +190,9 @@ export function conflictsSql(l: CompiledLookup, lookup: 'none' | 'all' | 'upTo')
   for (const column of l.unique) {
     const v = `v${l.columns.indexOf(column)}`;
     parts.push(
-      `SELECT DISTINCT HEX(p.k), ${`'${column}'`} FROM pairs AS p JOIN (SELECT ${v} AS u FROM pairs WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(DISTINCT k) > 1) AS d ON d.u = p.${v} WHERE p.src = 'r'`,
+      `SELECT DISTINCT HEX(p.k), ${`'${column}'`} FROM pairs AS p ` +
+        `JOIN (SELECT ${v} AS u FROM pairs WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(DISTINCT k) > 1) AS d ` +
+        `ON d.u = p.${v} WHERE p.src = 'r'`,
     );
   }
   return `WITH pairs AS (${pairsSql(l, lookup)})\nSELECT h, reason FROM (${parts.join('\nUNION ')}) AS c ORDER BY h, reason`;
@@ -196,7 +200,8 @@ export function conflictsSql(l: CompiledLookup, lookup: 'none' | 'all' | 'upTo')
 
 /** The distinct natural keys of the rows the sources' `skip` picks, in key order. Column: k (bytes). */
 export function skippedKeysSql(l: CompiledLookup): string {
-  return `SELECT k FROM (${l.sources.map((s) => `SELECT DISTINCT ${s.natural} AS k FROM ${s.from} WHERE ${s.skipped}`).join('\nUNION ')}) AS s ORDER BY k`;
+  const skipped = l.sources.map((s) => `SELECT DISTINCT ${s.natural} AS k FROM ${s.from} WHERE ${s.skipped}`);
+  return `SELECT k FROM (${skipped.join('\nUNION ')}) AS s ORDER BY k`;
 }
 
 /** The distinct natural keys of the rows that get a lookup row (not skipped, not in conflict). Column: k (bytes). */
@@ -222,25 +227,31 @@ export function keysTableSql(l: CompiledLookup, table: string, runId: number, af
       `WHERE NOT ${s.skipped}${after ? ` AND ${s.natural} > ?` : ''}`,
   );
   return (
-    `CREATE TABLE ${quoteId(table)} (es_n BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, KEY k (k)) ENGINE=InnoDB COMMENT='eventshift run ${runId}: natural keys of lookup ${l.name}; dropped once its rows are created'\n` +
+    `CREATE TABLE ${quoteId(table)} (es_n BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, KEY k (k)) ENGINE=InnoDB ` +
+    `COMMENT='eventshift run ${runId}: natural keys of lookup ${l.name}; dropped once its rows are created'\n` +
     `SELECT * FROM (${parts.join('\nUNION ')}) AS p`
   );
 }
 
 /** The upper bound of the next batch of `limit` natural keys of the work table after `?` (or from the first). Column: hi. */
 export function keyBatchBoundSql(keysTable: string, limit: number, fromStart: boolean): string {
-  return `SELECT MAX(b.k) AS hi FROM (SELECT k FROM ${quoteId(keysTable)}${fromStart ? '' : ' WHERE k > ?'} ORDER BY k LIMIT ${limit}) AS b`;
+  const after = fromStart ? '' : ' WHERE k > ?';
+  return `SELECT MAX(b.k) AS hi FROM (SELECT k FROM ${quoteId(keysTable)}${after} ORDER BY k LIMIT ${limit}) AS b`;
 }
 
 /** The work table's (key, values) pairs with a key in (?, ?] (or up to ? when `fromStart`), in key order. Columns: k, t, v0... */
 export function keyBatchSql(l: CompiledLookup, keysTable: string, fromStart: boolean): string {
-  return `SELECT k, t${l.columns.map((_, i) => `, v${i}`).join('')} FROM ${quoteId(keysTable)} WHERE ${fromStart ? '' : 'k > ? AND '}k <= ? ORDER BY k, t`;
+  const values = l.columns.map((_, i) => `, v${i}`).join('');
+  return `SELECT k, t${values} FROM ${quoteId(keysTable)} WHERE ${fromStart ? '' : 'k > ? AND '}k <= ? ORDER BY k, t`;
 }
 
 /** The chunk key bound: the `limit`-th key after `?` (or from the first). Column: hi. */
 export function chunkBoundSql(s: CompiledLookupSource, limit: number, fromStart: boolean): string {
   const key = quoteId(s.keyColumn!);
-  return `SELECT MAX(x.k) AS hi FROM (SELECT ${key} AS k FROM ${quoteId(s.table)}${fromStart ? '' : ` WHERE ${key} > ?`} ORDER BY ${key} LIMIT ${limit}) AS x`;
+  return (
+    `SELECT MAX(x.k) AS hi FROM (SELECT ${key} AS k FROM ${quoteId(s.table)}${fromStart ? '' : ` WHERE ${key} > ?`} ` +
+    `ORDER BY ${key} LIMIT ${limit}) AS x`
+  );
 }
 
 /** The condition on a lookup row `es_a` that it is the row's own: same natural key and the same values. */
@@ -266,7 +277,8 @@ export function fillChunkSql(
   return (
     `UPDATE ${s.from} JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${s.natural}\n` +
     `SET ${s.referenceSql} = ${a}.${quoteId(l.idColumn)}${keptAsTheyAre(s.alias, keep)}\n` +
-    `WHERE ${s.referenceSql} = 0 AND ${bounds === 'between' ? `${s.keySql} > ? AND ` : ''}${bounds === 'all' ? '' : `${s.keySql} <= ? AND `}` +
+    `WHERE ${s.referenceSql} = 0 AND ${bounds === 'between' ? `${s.keySql} > ? AND ` : ''}` +
+    `${bounds === 'all' ? '' : `${s.keySql} <= ? AND `}` +
     `NOT ${s.skipped} AND ${notAmong(s.natural, conflicted)}` +
     l.columns.map((c, i) => ` AND ${a}.${quoteId(c)} <=> ${s.values[i]}`).join('')
   );

@@ -91,7 +91,9 @@ async function reportedCheck(db: Db, l: CompiledLookup, planned: LookupPlan, con
     id: `${l.name}.reported`,
     kind: 'lookup',
     table: l.table,
-    title: `${l.name}: the ${planned.skippedKeys} skipped and ${planned.conflictedKeys.length} conflicting ${l.naturalKey}(s) reported are those the data gives`,
+    title:
+      `${l.name}: the ${planned.skippedKeys} skipped and ${planned.conflictedKeys.length} conflicting ${l.naturalKey}(s) ` +
+      'reported are those the data gives',
     ok: failures.length === 0,
     expected: `${planned.skippedKeys} skipped, ${planned.conflictedKeys.length} in conflict`,
     actual: `${skipped} skipped, ${conflicted.length} in conflict`,
@@ -115,7 +117,8 @@ async function sourceChecks(
   const from = `${s.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${a}.${quoteId(l.idColumn)} = ${s.referenceSql}`;
   const wrong = `NOT ${skippedRow} AND NOT (${a}.${quoteId(l.idColumn)} IS NOT NULL AND ${ownLookupRowSql(l, s)})`;
   const [counts] = await db.query<{ n: string; bad: string | null; skipped: string | null; skippedSet: string | null }>(
-    `SELECT COUNT(*) AS n, SUM(${wrong}) AS bad, SUM(${skippedRow}) AS skipped, SUM(${skippedRow} AND ${s.referenceSql} <> 0) AS skippedSet FROM ${from}`,
+    `SELECT COUNT(*) AS n, SUM(${wrong}) AS bad, SUM(${skippedRow}) AS skipped, ` +
+      `SUM(${skippedRow} AND ${s.referenceSql} <> 0) AS skippedSet FROM ${from}`,
   );
   const bad = Number(counts!.bad ?? 0);
   const skipped = Number(counts!.skipped ?? 0);
@@ -125,7 +128,8 @@ async function sourceChecks(
   const shown = [s.natural, ...s.values, `${a}.${quoteId(l.idColumn)}`, l.naturalSql, ...l.columns.map((c) => `${a}.${quoteId(c)}`)];
   const rowsOf = (where: string) =>
     db.query<Record<string, unknown>>(
-      `SELECT ${key} AS k, ${s.referenceSql} AS ref, ${shown.map((x, i) => `${x} AS c${i}`).join(', ')} FROM ${from} WHERE ${where} ORDER BY ${key} LIMIT ${limit}`,
+      `SELECT ${key} AS k, ${s.referenceSql} AS ref, ${shown.map((x, i) => `${x} AS c${i}`).join(', ')} ` +
+        `FROM ${from} WHERE ${where} ORDER BY ${key} LIMIT ${limit}`,
     );
   const describeRow = (r: Record<string, unknown>) =>
     `${displayKey(r.c0 as Buffer)}${s.values.map((_, i) => `, ${l.columns[i]} ${r[`c${i + 1}`] ?? 'NULL'}`).join('')}`;
@@ -161,7 +165,9 @@ async function sourceChecks(
       id: `${l.name}.${s.alias}.reference`,
       kind: 'lookup',
       table: s.table,
-      title: `${ref}: each of the ${Number(counts!.n) - skipped} rows not skipped references the ${l.table} row of its own ${l.naturalKey} and ${l.columns.join(', ')}`,
+      title:
+        `${ref}: each of the ${Number(counts!.n) - skipped} rows not skipped references the ${l.table} row ` +
+        `of its own ${l.naturalKey} and ${l.columns.join(', ')}`,
       ok: bad === 0,
       expected: plannedSource.fill,
       actual: Number(counts!.n) - skipped - bad,
@@ -218,10 +224,12 @@ async function everyRowCheck(db: Db, l: CompiledLookup, e: CompiledLookupRows, c
 async function uniqueCheck(db: Db, l: CompiledLookup, limit: number): Promise<Check> {
   const a = quoteId(lookupAlias);
   const parts = [
-    `SELECT '${l.naturalKey}' AS c, ${l.naturalSql} AS v, COUNT(*) AS n FROM ${quoteId(l.table)} AS ${a} GROUP BY ${l.naturalSql} HAVING COUNT(*) > 1`,
+    `SELECT '${l.naturalKey}' AS c, ${l.naturalSql} AS v, COUNT(*) AS n FROM ${quoteId(l.table)} AS ${a} ` +
+      `GROUP BY ${l.naturalSql} HAVING COUNT(*) > 1`,
     ...l.unique.map(
       (c) =>
-        `SELECT '${c}', CAST(${a}.${quoteId(c)} AS BINARY), COUNT(*) FROM ${quoteId(l.table)} AS ${a} WHERE ${a}.${quoteId(c)} IS NOT NULL GROUP BY ${a}.${quoteId(c)} HAVING COUNT(*) > 1`,
+        `SELECT '${c}', CAST(${a}.${quoteId(c)} AS BINARY), COUNT(*) FROM ${quoteId(l.table)} AS ${a} ` +
+        `WHERE ${a}.${quoteId(c)} IS NOT NULL GROUP BY ${a}.${quoteId(c)} HAVING COUNT(*) > 1`,
     ),
   ];
   const dupes = await db.query<{ c: string; v: Buffer; n: string }>(`${parts.join('\nUNION ALL ')} LIMIT ${limit + 1}`);

@@ -10,7 +10,8 @@ export const autoIncrementSql = (table: string, next: number | bigint | string) 
   `ALTER TABLE ${quoteId(table)} AUTO_INCREMENT = ${BigInt(next).toString()}`;
 
 export const addColumnSql = (table: string, column: { name: string; definition: string; after?: string }) =>
-  `ALTER TABLE ${quoteId(table)} ADD COLUMN ${quoteId(column.name)} ${column.definition}${column.after ? ` AFTER ${quoteId(column.after)}` : ''}`;
+  `ALTER TABLE ${quoteId(table)} ADD COLUMN ${quoteId(column.name)} ${column.definition}` +
+  `${column.after ? ` AFTER ${quoteId(column.after)}` : ''}`;
 
 export const dropColumnSql = (table: string, column: string) => `ALTER TABLE ${quoteId(table)} DROP COLUMN ${quoteId(column)}`;
 

@@ -32,7 +32,10 @@ export function streamedSourceSql(step: CompiledStep, options: StreamedSourceOpt
       else select.push(`${value(c.sql, t, c)} AS ${valueAlias(ti, ci)}`);
     });
   });
-  return `SELECT ${select.join(', ')}\nFROM ${step.fromClause}${lineage}\nWHERE (${step.where}) AND ${step.keySql} BETWEEN ? AND ?\nORDER BY ${step.keySql}`;
+  return (
+    `SELECT ${select.join(', ')}\nFROM ${step.fromClause}${lineage}\n` +
+    `WHERE (${step.where}) AND ${step.keySql} BETWEEN ? AND ?\nORDER BY ${step.keySql}`
+  );
 }
 
 /** A legacy row on the streaming path: per target (in `step.targets` order), its column values, or null for no row. */
@@ -68,7 +71,8 @@ function runCode(
   inputs: Record<string, unknown>,
   legacyKey: string,
 ): unknown {
-  const where = `Step ${step.name}, legacy ${step.fromAlias}.${step.keyColumn} = ${legacyKey}: the code() column ${target.table}.${column.name}`;
+  const legacy = `legacy ${step.fromAlias}.${step.keyColumn} = ${legacyKey}`;
+  const where = `Step ${step.name}, ${legacy}: the code() column ${target.table}.${column.name}`;
   let value: unknown;
   try {
     value = column.code!.fn(inputs);

@@ -36,7 +36,8 @@ export async function idIslands(db: Db, table: string, key: string, limit = defa
   const k = quoteId(key);
   const t = quoteId(table);
   // DECIMAL, so neither a key of 0 nor a negative key nor BIGINT UNSIGNED overflows the subtraction.
-  const grouped = `SELECT ${k} AS id, CAST(${k} AS DECIMAL(21,0)) - ROW_NUMBER() OVER (ORDER BY ${k}) AS grp FROM ${t} WHERE ${k} IS NOT NULL`;
+  const grp = `CAST(${k} AS DECIMAL(21,0)) - ROW_NUMBER() OVER (ORDER BY ${k})`;
+  const grouped = `SELECT ${k} AS id, ${grp} AS grp FROM ${t} WHERE ${k} IS NOT NULL`;
   const islands = `SELECT MIN(g.id) AS lo, MAX(g.id) AS hi, COUNT(*) AS n FROM (${grouped}) AS g GROUP BY g.grp`;
   const [count] = await db.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM (${islands}) AS i`);
   const runCount = Number(count!.n);

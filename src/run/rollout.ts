@@ -74,7 +74,8 @@ export async function rolloutStage(options: StageOptions): Promise<StageResult> 
         const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
         if (run?.status !== 'completed') {
           throw refusal(
-            `Stage ${passed} needs a completed migration of ${mapping.name}${run ? ` (run ${run.id} is ${run.status})` : ''}; run \`eventshift migrate ${mapping.name}\` first.`,
+            `Stage ${passed} needs a completed migration of ${mapping.name}${run ? ` (run ${run.id} is ${run.status})` : ''}; ` +
+              `run \`eventshift migrate ${mapping.name}\` first.`,
             { subject: mapping.name },
           );
         }

@@ -20,7 +20,8 @@ export async function idChecks(db: Db, plan: Plan, runId: number, limit: number)
     const expected = group.steps.reduce((n, s) => n + s.sourceRows, 0);
     const names = group.steps.map((s) => s.name);
     const [r] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
-      `SELECT COUNT(*) AS n, MIN(event_id) AS lo, MAX(event_id) AS hi FROM eventshift_lineage WHERE run_id = ? AND step IN (${names.map(() => '?').join(', ')})`,
+      `SELECT COUNT(*) AS n, MIN(event_id) AS lo, MAX(event_id) AS hi FROM eventshift_lineage ` +
+        `WHERE run_id = ? AND step IN (${names.map(() => '?').join(', ')})`,
       [runId, ...names],
     );
     const n = Number(r!.n);
