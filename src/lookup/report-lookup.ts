@@ -64,7 +64,8 @@ export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknow
   const lines = ['', '## Lookups', ''];
   for (const l of lookups) {
     lines.push(
-      `Lookup ${md(l.name)}: ${l.keys} ${md(l.naturalKey)}(s) with a \`${md(l.table)}\` row (${l.reused} reused, ${l.created} created by the run); ` +
+      `Lookup ${md(l.name)}: ${l.keys} ${md(l.naturalKey)}(s) with a \`${md(l.table)}\` row ` +
+        `(${l.reused} reused, ${l.created} created by the run); ` +
         `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see Data problems).`,
       '',
       '| table | reference | rows | filled | skipped | in conflict | references |',
@@ -72,7 +73,8 @@ export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknow
     );
     for (const s of l.sources)
       lines.push(
-        `| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ${s.ok === false ? '**differs**' : verdict(s.ok)} |`,
+        `| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ` +
+          `${s.ok === false ? '**differs**' : verdict(s.ok)} |`,
       );
     for (const e of l.everyRowOf ?? []) {
       const ok = e.ok === false ? '**differs**' : verdict(e.ok);
@@ -88,25 +90,27 @@ const mark = (ok: boolean | null) =>
 export function lookupsHtml(lookups: readonly ReportLookup[]): string {
   if (lookups.length === 0) return '';
   return `<section id="lookups"><h2>Lookups</h2>${lookups
-    .map(
-      (l) => `
-<p>Lookup <b>${esc(l.name)}</b>: ${l.keys} ${esc(l.naturalKey)}(s) with a <code>${esc(l.table)}</code> row (${l.reused} reused, ${l.created} created by the run); ${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see data problems).</p>
-<table><thead><tr><th>table</th><th>reference</th><th>rows</th><th>filled</th><th>skipped</th><th>in conflict</th><th>references</th></tr></thead>
-<tbody>${l.sources
-        .map(
-          (s) =>
-            `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td><td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
-            `<td>${mark(s.ok)}</td></tr>`,
-        )
-        .join('\n')}${(l.everyRowOf ?? [])
-        .map(
-          (e) =>
-            `
-<tr${e.ok === false ? ' class="failed"' : ''}><td><code>${esc(e.table)}</code></td>` +
-            `<td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
-            `<td></td><td></td><td></td><td>${mark(e.ok)}</td></tr>`,
-        )
-        .join('')}</tbody></table>`,
-    )
+    .map((l) => {
+      const rows = l.sources.map(
+        (s) =>
+          `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td>` +
+          `<td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
+          `<td>${mark(s.ok)}</td></tr>`,
+      );
+      const everyRow = (l.everyRowOf ?? []).map(
+        (e) =>
+          `\n<tr${e.ok === false ? ' class="failed"' : ''}><td><code>${esc(e.table)}</code></td>` +
+          `<td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
+          `<td></td><td></td><td></td><td>${mark(e.ok)}</td></tr>`,
+      );
+      return (
+        `\n<p>Lookup <b>${esc(l.name)}</b>: ${l.keys} ${esc(l.naturalKey)}(s) with a <code>${esc(l.table)}</code> row ` +
+        `(${l.reused} reused, ${l.created} created by the run); ` +
+        `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see data problems).</p>\n` +
+        '<table><thead><tr><th>table</th><th>reference</th><th>rows</th><th>filled</th><th>skipped</th><th>in conflict</th>' +
+        '<th>references</th></tr></thead>\n' +
+        `<tbody>${rows.join('\n')}${everyRow.join('')}</tbody></table>`
+      );
+    })
     .join('\n')}</section>`;
 }

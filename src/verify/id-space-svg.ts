@@ -40,14 +40,16 @@ export function idSpaceSvg(space: ReportIdSpace): string {
   const out: string[] = [];
   const label = `ID space of ${space.table}.${space.keyColumn}`;
   out.push(
-    `<svg class="idspace" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(label)}">`,
+    `<svg class="idspace" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
+      `role="img" aria-label="${escapeXml(label)}">`,
   );
   out.push(`<title>${escapeXml(label)}</title>`);
 
   // Lane 1: before the run. Free space is the background; used runs are drawn over it.
   out.push(laneLabel(lane.used, 'in use before', 'the run'));
   out.push(
-    `<rect x="${left}" y="${lane.used}" width="${plot}" height="${laneHeight}" fill="${freeColor}" stroke="#9ccfa9"><title>free</title></rect>`,
+    `<rect x="${left}" y="${lane.used}" width="${plot}" height="${laneHeight}" fill="${freeColor}" stroke="#9ccfa9">` +
+      '<title>free</title></rect>',
   );
   if (!space.existed) {
     out.push(`<text x="${left + 8}" y="${lane.used + 22}" class="note">table created by the run: no IDs in use before it</text>`);
@@ -57,9 +59,11 @@ export function idSpaceSvg(space: ReportIdSpace): string {
   for (const run of space.runs) {
     const { x0, w } = span(run.first, run.last);
     const ids = run.last - run.first + 1;
-    const title = `in use: ${run.first}..${run.last} (${run.rows} ID${run.rows === 1 ? '' : 's'}${run.rows < ids ? ` of ${ids}: small gaps merged` : ''})`;
+    const merged = run.rows < ids ? ` of ${ids}: small gaps merged` : '';
+    const title = `in use: ${run.first}..${run.last} (${run.rows} ID${run.rows === 1 ? '' : 's'}${merged})`;
     out.push(
-      `<rect class="run" x="${x0.toFixed(2)}" y="${lane.used}" width="${w.toFixed(2)}" height="${laneHeight}" fill="${usedColor}"><title>${escapeXml(title)}</title></rect>`,
+      `<rect class="run" x="${x0.toFixed(2)}" y="${lane.used}" width="${w.toFixed(2)}" height="${laneHeight}" fill="${usedColor}">` +
+        `<title>${escapeXml(title)}</title></rect>`,
     );
     const text = `${run.first}..${run.last}`;
     if (w > textWidth(text) + 8) out.push(centered(x0 + w / 2, lane.used + 22, text, 'on-dark'));
@@ -69,7 +73,8 @@ export function idSpaceSvg(space: ReportIdSpace): string {
     const { x0, w } = span(gap.first, gap.last);
     const size = gap.last - gap.first + 1;
     out.push(
-      `<rect class="gap" x="${x0.toFixed(2)}" y="${lane.used}" width="${w.toFixed(2)}" height="${laneHeight}" fill="transparent"><title>${escapeXml(`free gap: ${gap.first}..${gap.last} (${size} IDs)`)}</title></rect>`,
+      `<rect class="gap" x="${x0.toFixed(2)}" y="${lane.used}" width="${w.toFixed(2)}" height="${laneHeight}" fill="transparent">` +
+        `<title>${escapeXml(`free gap: ${gap.first}..${gap.last} (${size} IDs)`)}</title></rect>`,
     );
     if (w > 84) out.push(centered(x0 + w / 2, lane.used + 22, `free ${size}`, 'free'));
   }
@@ -83,7 +88,9 @@ export function idSpaceSvg(space: ReportIdSpace): string {
     const color = stepColors[i % stepColors.length]!;
     const clash = r.collisions > 0 ? `; ${r.collisions} ID(s) already taken` : '';
     out.push(
-      `<rect class="reserved" x="${x0.toFixed(2)}" y="${lane.reserved}" width="${w.toFixed(2)}" height="${laneHeight}" fill="${color}"${r.collisions ? ` stroke="${autoIncrementColor}" stroke-width="3"` : ''}><title>${escapeXml(`${r.step}: ${r.first}..${r.last}${clash}`)}</title></rect>`,
+      `<rect class="reserved" x="${x0.toFixed(2)}" y="${lane.reserved}" width="${w.toFixed(2)}" height="${laneHeight}" fill="${color}"` +
+        `${r.collisions ? ` stroke="${autoIncrementColor}" stroke-width="3"` : ''}>` +
+        `<title>${escapeXml(`${r.step}: ${r.first}..${r.last}${clash}`)}</title></rect>`,
     );
     const full = `${r.step} ${r.first}..${r.last}`;
     if (w > textWidth(full) + 8) out.push(centered(x0 + w / 2, lane.reserved + 22, full, 'on-dark'));
@@ -98,8 +105,10 @@ export function idSpaceSvg(space: ReportIdSpace): string {
     const px = x(id);
     const anchor = px > width - 200 ? 'end' : 'start';
     return (
-      `<line x1="${px.toFixed(2)}" y1="${lane.used - 12}" x2="${px.toFixed(2)}" y2="${axisY}" stroke="${autoIncrementColor}" stroke-width="2" stroke-dasharray="5 3"><title>${escapeXml(text)}</title></line>` +
-      `<text x="${(px + (anchor === 'start' ? 4 : -4)).toFixed(2)}" y="${lane.used - 16 + dy}" text-anchor="${anchor}" class="marker">${escapeXml(text)}</text>`
+      `<line x1="${px.toFixed(2)}" y1="${lane.used - 12}" x2="${px.toFixed(2)}" y2="${axisY}" ` +
+      `stroke="${autoIncrementColor}" stroke-width="2" stroke-dasharray="5 3"><title>${escapeXml(text)}</title></line>` +
+      `<text x="${(px + (anchor === 'start' ? 4 : -4)).toFixed(2)}" y="${lane.used - 16 + dy}" text-anchor="${anchor}" class="marker">` +
+      `${escapeXml(text)}</text>`
     );
   };
   if (space.autoIncrement !== null) out.push(marker(space.autoIncrement, `AUTO_INCREMENT ${space.autoIncrement}`, 0));

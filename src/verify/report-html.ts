@@ -10,9 +10,16 @@ import { acceptedBy } from '../plan/dependents.ts';
  */
 export function renderHtml(r: Report): string {
   const pass = r.verdict === 'pass';
+  const nav = [
+    '<a href="#steps">Steps</a>',
+    `<a href="#checks">Checks (${r.summary.failed} failed)</a>`,
+    `<a href="#problems">Data problems (${r.summary.dataProblems})</a>`,
+    '<a href="#idspace">ID space</a>',
+    '<a href="#timings">Timings</a>',
+  ];
   const body = [
     verdictHeader(r),
-    `<nav><a href="#steps">Steps</a> · <a href="#checks">Checks (${r.summary.failed} failed)</a> · <a href="#problems">Data problems (${r.summary.dataProblems})</a> · <a href="#idspace">ID space</a> · <a href="#timings">Timings</a></nav>`,
+    `<nav>${nav.join(' · ')}</nav>`,
     stepsSection(r),
     lookupsHtml(r.lookups ?? []),
     checksSection(r),
@@ -20,7 +27,8 @@ export function renderHtml(r: Report): string {
     dependentsSection(r),
     idSpaceSection(r),
     timingsSection(r),
-    `<footer>eventshift report, format version ${r.formatVersion} (report.json beside this file has the same content); generated ${esc(r.generatedAt)}.</footer>`,
+    `<footer>eventshift report, format version ${r.formatVersion} (report.json beside this file has the same content); ` +
+      `generated ${esc(r.generatedAt)}.</footer>`,
   ];
   return `<!doctype html>
 <html lang="en">
@@ -37,8 +45,10 @@ ${body.join('\n')}
 `;
 }
 
+const bodyFont = 'font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const swatchBox = 'display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin: 0 4px 0 12px; border: 1px solid #999';
 const css = `
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; margin: 0 auto; max-width: 1040px; padding: 0 20px 40px; }
+body { ${bodyFont}; color: #1f2328; margin: 0 auto; max-width: 1040px; padding: 0 20px 40px; }
 h2 { margin-top: 2.2em; border-bottom: 1px solid #d0d7de; padding-bottom: .2em; }
 h3 { margin: 1.6em 0 .4em; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
@@ -70,16 +80,24 @@ svg .free { font-size: 12px; fill: #1a7f37; font-weight: 600; }
 svg .marker { font-size: 12px; fill: ${autoIncrementColor}; font-weight: 700; }
 svg .note { font-size: 12px; fill: #59636e; font-style: italic; }
 svg .small { font-size: 11px; fill: #333; }
-.legend span.swatch { display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin: 0 4px 0 12px; border: 1px solid #999; }
+.legend span.swatch { ${swatchBox}; }
 footer { margin-top: 3em; font-size: 12px; color: #59636e; }
 `;
 
 function verdictHeader(r: Report): string {
   const pass = r.verdict === 'pass';
+  const explained = r.summary.explainedDisagreements;
+  const meta = [
+    `Mapping <b>${esc(r.mapping)}</b>, run ${r.run.id}`,
+    `database <code>${esc(r.run.database)}</code> on ${esc(r.run.server)}`,
+    `backup <code>${esc(r.run.backupId)}</code>`,
+    `${r.summary.passed} of ${r.summary.checks} checks passed`,
+    `${r.summary.dataProblems} data problem(s)${explained ? `, accounting for ${explained} replay disagreement(s)` : ''}`,
+  ];
   return `<header id="verdict" class="verdict ${pass ? 'pass' : 'fail'}" role="status">
 <div class="big">${pass ? 'PASS' : 'FAIL'}</div>
 <p class="headline">${esc(r.summary.headline)}</p>
-<p class="meta">Mapping <b>${esc(r.mapping)}</b>, run ${r.run.id} · database <code>${esc(r.run.database)}</code> on ${esc(r.run.server)} · backup <code>${esc(r.run.backupId)}</code> · ${r.summary.passed} of ${r.summary.checks} checks passed · ${r.summary.dataProblems} data problem(s)${r.summary.explainedDisagreements ? `, accounting for ${r.summary.explainedDisagreements} replay disagreement(s)` : ''}</p>
+<p class="meta">${meta.join(' · ')}</p>
 </header>`;
 }
 
@@ -89,16 +107,19 @@ function stepsSection(r: Report): string {
       (t, i) =>
         `<tr${t.ok === false ? ' class="failed"' : ''}>` +
         (i === 0
-          ? `<td rowspan="${s.targets.length}"><b>${esc(s.name)}</b>${s.description ? `<br><span class="muted">${esc(s.description)}</span>` : ''}</td>` +
+          ? `<td rowspan="${s.targets.length}"><b>${esc(s.name)}</b>` +
+            `${s.description ? `<br><span class="muted">${esc(s.description)}</span>` : ''}</td>` +
             `<td rowspan="${s.targets.length}" class="n">${s.sourceRows}</td>` +
-            `<td rowspan="${s.targets.length}" class="mono">${s.range ? `${esc(s.range.table)} ${s.range.first}..${s.range.last}` : '-'}</td>`
+            `<td rowspan="${s.targets.length}" class="mono">` +
+            `${s.range ? `${esc(s.range.table)} ${s.range.first}..${s.range.last}` : '-'}</td>`
           : '') +
         `<td><code>${esc(t.table)}</code></td><td class="n">${t.expected}</td><td class="n">${t.written ?? '-'}</td>` +
         `<td>${t.ok === null ? '-' : t.ok ? '<span class="ok">✓ as mapped</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`,
     ),
   );
+  const head = ['step', 'source rows', 'reserved IDs', 'target', 'expected', 'written', 'content'].map((h) => `<th>${h}</th>`);
   return `<section id="steps"><h2>Steps: source rows → expected → written</h2>
-<table><thead><tr><th>step</th><th>source rows</th><th>reserved IDs</th><th>target</th><th>expected</th><th>written</th><th>content</th></tr></thead>
+<table><thead><tr>${head.join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
 }
 
@@ -108,7 +129,8 @@ function checksSection(r: Report): string {
     (c) =>
       `<tr class="${c.ok ? 'passed' : 'failed'}" id="check-${esc(c.id)}">` +
       `<td>${c.ok ? '<span class="ok">pass</span>' : '<span class="bad">FAIL</span>'}</td>` +
-      `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(c.expected ?? '')}</td><td>${esc(c.actual ?? '')}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`,
+      `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(c.expected ?? '')}</td><td>${esc(c.actual ?? '')}</td>` +
+      `<td class="n">${c.seconds.toFixed(3)}</td></tr>`,
   );
   return `<section id="checks"><h2>Checks: ${r.summary.passed} passed, ${r.summary.failed} failed</h2>
 <table><thead><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>s</th></tr></thead>
@@ -119,24 +141,25 @@ function checkDetails(c: ReportCheck): string {
   const parts: string[] = [];
   if (c.failures.length > 0 || c.failureCount > 0) {
     const more = c.failureCount - c.failures.length;
+    const keys = c.failures.map(
+      (f) =>
+        `<li><code class="key">${esc(f.key)}</code>${f.legacyKey ? ` (legacy <code>${esc(f.legacyKey)}</code>)` : ''}: ` +
+        `${esc(f.reason)}</li>`,
+    );
     parts.push(
-      `<div class="bad">Failing keys (${c.failureCount}):</div><ul class="keys failing">${c.failures
-        .map(
-          (f) =>
-            `<li><code class="key">${esc(f.key)}</code>${f.legacyKey ? ` (legacy <code>${esc(f.legacyKey)}</code>)` : ''}: ${esc(f.reason)}</li>`,
-        )
-        .join('')}` + `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
+      `<div class="bad">Failing keys (${c.failureCount}):</div><ul class="keys failing">${keys.join('')}` +
+        `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
     );
   }
   if (c.explainedCount > 0) {
     const more = c.explainedCount - c.explained.length;
+    const keys = c.explained.map(
+      (e) =>
+        `<li><code class="key">${esc(e.key)}</code> — <a href="#problem-${esc(e.problem)}">${esc(e.problem)}</a>: ${esc(e.reason)}</li>`,
+    );
     parts.push(
-      `<div class="warning">Expected from known data problems (${c.explainedCount}, not failures):</div><ul class="keys explained">${c.explained
-        .map(
-          (e) =>
-            `<li><code class="key">${esc(e.key)}</code> — <a href="#problem-${esc(e.problem)}">${esc(e.problem)}</a>: ${esc(e.reason)}</li>`,
-        )
-        .join('')}` + `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
+      `<div class="warning">Expected from known data problems (${c.explainedCount}, not failures):</div>` +
+        `<ul class="keys explained">${keys.join('')}${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
     );
   }
   return parts.join('');
@@ -144,15 +167,21 @@ function checkDetails(c: ReportCheck): string {
 
 function problemsSection(r: Report): string {
   if (r.dataProblems.length === 0) return `<section id="problems"><h2>Data problems</h2><p>None found.</p></section>`;
-  const rows = r.dataProblems.map(
-    (p) =>
+  const rows = r.dataProblems.map((p) => {
+    const seen = p.seenIn.map(
+      (s) =>
+        `<br><span class="muted">accounts for ${s.entity ? `${esc(s.entity)} ` : ''}${s.keys.map(esc).join(', ')} ` +
+        `in <a href="#check-${esc(s.check)}">${esc(s.check)}</a></span>`,
+    );
+    return (
       `<tr id="problem-${esc(p.name)}">` +
       `<td><b>${esc(p.description)}</b><br><code class="muted">${esc(p.name)}</code></td>` +
       `<td class="${p.severity}">${p.severity}</td><td class="n">${p.count}</td>` +
       `<td class="mono">${p.keys.map(esc).join(', ')}${p.moreKeys ? ', …' : ''}</td>` +
       `<td>${esc(p.consequence ?? '')}${p.example ? `<br><span class="muted">e.g. ${esc(p.example)}</span>` : ''}` +
-      `${p.seenIn.map((s) => `<br><span class="muted">accounts for ${s.entity ? `${esc(s.entity)} ` : ''}${s.keys.map(esc).join(', ')} in <a href="#check-${esc(s.check)}">${esc(s.check)}</a></span>`).join('')}</td></tr>`,
-  );
+      `${seen.join('')}</td></tr>`
+    );
+  });
   return `<section id="problems"><h2>Data problems found in the legacy data</h2>
 <table><thead><tr><th>problem</th><th>severity</th><th>rows</th><th>keys</th><th>consequence</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
@@ -180,19 +209,27 @@ ${fired.length ? `<p>Triggers the run's own writes fire:</p><ul>${fired.join('')
 }
 
 function idSpaceSection(r: Report): string {
-  const tables = r.idSpace.map(
-    (s) => `<h3>${esc(s.table)}.${esc(s.keyColumn)}</h3>
-<p class="muted">${s.existed ? `${s.rowsBefore} row(s) before the run, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'} in ${s.runCount} run(s) with ${s.gapCount} free gap(s)${s.runs.length < s.runCount ? ` (the ${s.runs.length - 1} largest gaps shown; runs between smaller gaps merged)` : ''}` : 'created by the run'}; ${s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`}${s.raiseAutoIncrementTo !== null ? `, raised to ${s.raiseAutoIncrementTo} before writing` : ''}; the key holds up to ${esc(s.columnMax)}.</p>
+  const swatch = (color: string) => `<span class="swatch" style="background:${color}"></span>`;
+  const tables = r.idSpace.map((s) => {
+    const merged = s.runs.length < s.runCount ? ` (the ${s.runs.length - 1} largest gaps shown; runs between smaller gaps merged)` : '';
+    const before = s.existed
+      ? `${s.rowsBefore} row(s) before the run, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'} in ${s.runCount} run(s) ` +
+        `with ${s.gapCount} free gap(s)${merged}`
+      : 'created by the run';
+    const autoIncrement = s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`;
+    const raised = s.raiseAutoIncrementTo !== null ? `, raised to ${s.raiseAutoIncrementTo} before writing` : '';
+    const legend = [
+      `${swatch(usedColor)}in use before the run`,
+      `${swatch(freeColor)}free`,
+      ...reservedBlocks(s).map((x, i) => `${swatch(stepColors[i % stepColors.length]!)}reserved: ${esc(x.step)}`),
+      ...(s.autoIncrement !== null ? [`${swatch(autoIncrementColor)}AUTO_INCREMENT`] : []),
+    ];
+    return `<h3>${esc(s.table)}.${esc(s.keyColumn)}</h3>
+<p class="muted">${before}; ${autoIncrement}${raised}; the key holds up to ${esc(s.columnMax)}.</p>
 <figure>${idSpaceSvg(s)}
-<figcaption class="legend"><span class="swatch" style="background:${usedColor}"></span>in use before the run<span class="swatch" style="background:${freeColor}"></span>free${reservedBlocks(
-      s,
-    )
-      .map((x, i) => `<span class="swatch" style="background:${stepColors[i % stepColors.length]}"></span>reserved: ${esc(x.step)}`)
-      .join(
-        '',
-      )}${s.autoIncrement !== null ? `<span class="swatch" style="background:${autoIncrementColor}"></span>AUTO_INCREMENT` : ''}</figcaption></figure>
-${idSpaceTable(s)}`,
-  );
+<figcaption class="legend">${legend.join('')}</figcaption></figure>
+${idSpaceTable(s)}`;
+  });
   return `<section id="idspace"><h2>ID space of the target tables</h2>${tables.join('\n')}</section>`;
 }
 
@@ -215,7 +252,9 @@ function idSpaceTable(s: ReportIdSpace): string {
 function timingsSection(r: Report): string {
   const stages = Object.entries(r.timings.stages);
   const slowest = [...r.checks].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
+  const ofStages = stages.length ? `; stages of this invocation: ${stages.map(([s, t]) => `${esc(s)} ${t} s`).join(', ')}` : '';
+  const slowRows = slowest.map((c) => `<tr><td>${esc(c.title)}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`);
   return `<section id="timings"><h2>Timings</h2>
-<p>Checks started ${esc(r.timings.verifyStartedAt)} and took ${r.timings.checksSeconds} s${stages.length ? `; stages of this invocation: ${stages.map(([s, t]) => `${esc(s)} ${t} s`).join(', ')}` : ''}.</p>
-<table><thead><tr><th>slowest checks</th><th>s</th></tr></thead><tbody>${slowest.map((c) => `<tr><td>${esc(c.title)}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`).join('')}</tbody></table></section>`;
+<p>Checks started ${esc(r.timings.verifyStartedAt)} and took ${r.timings.checksSeconds} s${ofStages}.</p>
+<table><thead><tr><th>slowest checks</th><th>s</th></tr></thead><tbody>${slowRows.join('')}</tbody></table></section>`;
 }

@@ -165,7 +165,8 @@ export function buildReport(input: ReportInput): Report {
     seconds: c.seconds,
   }));
   const headline = v.ok
-    ? `All ${v.checks.length} checks hold: the written rows are what the mapping defines.${found.length ? ` ${found.length} known data problem(s) in the legacy data are listed below.` : ''}`
+    ? `All ${v.checks.length} checks hold: the written rows are what the mapping defines.` +
+      `${found.length ? ` ${found.length} known data problem(s) in the legacy data are listed below.` : ''}`
     : `${failed} of ${v.checks.length} checks failed: the failing keys are listed below.`;
   return {
     formatVersion: reportFormatVersion,

@@ -37,16 +37,16 @@ export function renderMarkdown(r: Report): string {
   lines.push(`# eventshift report: ${md(r.mapping)}, run ${r.run.id}`, '');
   lines.push(`**Verdict: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}** — ${md(r.summary.headline)}`, '');
   lines.push(
-    `Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; checks took ${r.timings.checksSeconds} s.`,
+    `Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; ` +
+      `checks took ${r.timings.checksSeconds} s.`,
     '',
   );
 
   lines.push('## Steps', '', '| step | source rows | target | expected | written | content |', '| --- | ---: | --- | ---: | ---: | --- |');
   for (const s of r.steps) {
     for (const t of s.targets) {
-      lines.push(
-        `| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**'} |`,
-      );
+      const content = t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**';
+      lines.push(`| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${content} |`);
     }
   }
 
@@ -73,9 +73,8 @@ export function renderMarkdown(r: Report): string {
       const seen = p.seenIn
         .map((x) => `; accounts for ${x.entity ? `${md(x.entity)} ` : ''}${x.keys.map(md).join(', ')} in ${md(x.check)}`)
         .join('');
-      lines.push(
-        `| ${md(p.description)} (${md(p.name)}) | ${p.severity} | ${p.count} | ${p.keys.map(md).join(', ')}${p.moreKeys ? ', ...' : ''} | ${md(p.consequence)}${example}${seen} |`,
-      );
+      const keys = `${p.keys.map(md).join(', ')}${p.moreKeys ? ', ...' : ''}`;
+      lines.push(`| ${md(p.description)} (${md(p.name)}) | ${p.severity} | ${p.count} | ${keys} | ${md(p.consequence)}${example}${seen} |`);
     }
   }
 
@@ -84,10 +83,13 @@ export function renderMarkdown(r: Report): string {
   lines.push('', '## ID space', '');
   for (const s of r.idSpace) {
     const used = s.existed
-      ? `${s.rowsBefore} row(s) before the run in ${s.runCount} run(s): ${s.runs.map((x) => `${x.first}..${x.last}`).join(', ')}; free gaps: ${s.gaps.map((g) => `${g.first}..${g.last}`).join(', ') || 'none'}`
+      ? `${s.rowsBefore} row(s) before the run in ${s.runCount} run(s): ${s.runs.map((x) => `${x.first}..${x.last}`).join(', ')}; ` +
+        `free gaps: ${s.gaps.map((g) => `${g.first}..${g.last}`).join(', ') || 'none'}`
       : 'created by the run';
+    const autoIncrement = s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`;
     lines.push(
-      `- \`${s.table}.${s.keyColumn}\`: ${used}; ${s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`}; reserved: ${s.reserved.map((x) => `${md(x.step)} ${x.first}..${x.last}`).join(', ')}`,
+      `- \`${s.table}.${s.keyColumn}\`: ${used}; ${autoIncrement}; ` +
+        `reserved: ${s.reserved.map((x) => `${md(x.step)} ${x.first}..${x.last}`).join(', ')}`,
     );
   }
 
