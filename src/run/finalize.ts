@@ -118,7 +118,9 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     await refuseBreakingDrops(db, mapping, drops, options.acceptBreaking ?? false);
     const started = await Promise.all(drops.map((d) => stepRecord(db, run.id, 'finalize', d.step)));
     let checksPassed: number | null = null;
-    if (started.every((r) => r === null)) checksPassed = await finalizeChecks(db, options, run, mapping, renames, drops, now, log);
+    if (started.every((r) => r === null)) {
+      checksPassed = await finalizeChecks(db, { backupDir: options.backupDir, run, mapping, renames, drops, now, log });
+    }
 
     const dropped: string[] = [];
     const alreadyDropped: string[] = [];
@@ -198,20 +200,22 @@ async function checkedBackup(backupDir: string, run: RunRecord, mapping: Mapping
   return run.backupId;
 }
 
+/** The run finalize checks again, the drops it is about to make, and its clock and log. */
+interface FinalizeCheck {
+  backupDir: string;
+  run: RunRecord;
+  mapping: Mapping;
+  renames: RenameState;
+  drops: ResolvedDrop[];
+  now: () => Date;
+  log: (line: string) => void;
+}
+
 /** The run's checks, again, right before anything is dropped; refuses unless all pass. Returns how many passed. */
-async function finalizeChecks(
-  db: Db,
-  options: FinalizeOptions,
-  run: RunRecord,
-  mapping: Mapping,
-  renames: RenameState,
-  drops: ResolvedDrop[],
-  now: () => Date,
-  log: (line: string) => void,
-): Promise<number> {
+async function finalizeChecks(db: Db, { backupDir, run, mapping, renames, drops, now, log }: FinalizeCheck): Promise<number> {
   await startStep(db, { runId: run.id, stage: 'finalize', step: 'checks' }, now());
   faultPoint('finalize checks started');
-  const manifest = await readManifest(options.backupDir, run.backupId!);
+  const manifest = await readManifest(backupDir, run.backupId!);
   const preRun = preRunTables(manifest);
   log(`Checking run ${run.id} again before dropping anything...`);
   const verification = await verifyMapping({
@@ -222,7 +226,7 @@ async function finalizeChecks(
     preRun,
     runId: run.id,
     now,
-    backup: { dir: options.backupDir, manifest },
+    backup: { dir: backupDir, manifest },
   });
   const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
   if (!verification.ok) {
@@ -232,7 +236,8 @@ async function finalizeChecks(
       { status: 'failed', now: now(), detail: { ok: false, failed } satisfies FinalizeChecksDetail },
     );
     throw refusal(
-      `Run ${run.id} of ${mapping.name} no longer verifies (${failed.join(', ')} failed); finalize dropped nothing. Run \`eventshift verify ${mapping.name} --report DIR\` to see why.`,
+      `Run ${run.id} of ${mapping.name} no longer verifies (${failed.join(', ')} failed); finalize dropped nothing. ` +
+        `Run \`eventshift verify ${mapping.name} --report DIR\` to see why.`,
       { subject: mapping.name, details: { failed } },
     );
   }

@@ -96,17 +96,16 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     } else {
       // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
       const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, bound, preRun);
-      lost = await guardAgainstLoss(
-        db,
-        options,
+      lost = await guardAgainstLoss(db, {
+        backupDir: options.backupDir,
+        force: options.force,
         backupId,
-        await renameState(db, bound),
-        ownRun?.plan ?? null,
-        `eventshift rollback ${mapping.name}`,
-        undefined,
+        renames: await renameState(db, bound),
+        plan: ownRun?.plan ?? null,
+        keeper: `eventshift rollback ${mapping.name}`,
         adjust,
-        ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined,
-      );
+        ownRanges: ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined,
+      });
     }
     log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
     const retire = cutoverChanges(bound).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
@@ -167,7 +166,15 @@ export async function restoreStandalone(
     // An interrupted restore of this backup is finished without comparing again: it compared when it began.
     const lost = (await restoreUnfinished(db, options.backupId))
       ? []
-      : await guardAgainstLoss(db, options, options.backupId, none, null, null, options.tables);
+      : await guardAgainstLoss(db, {
+          backupDir: options.backupDir,
+          force: options.force,
+          backupId: options.backupId,
+          renames: none,
+          plan: null,
+          keeper: null,
+          tables: options.tables,
+        });
     const restore = await restoreBackup(db, {
       dir: options.backupDir,
       id: options.backupId,
@@ -183,29 +190,38 @@ export async function restoreStandalone(
   }
 }
 
+/** What guardAgainstLoss compares, and how it words a refusal. */
+interface LossGuard {
+  backupDir: string;
+  backupId: string;
+  /** Restore anyway: what would be lost is returned, not refused. */
+  force?: boolean;
+  renames: RenameState;
+  /** The run's plan, whose reserved ranges are its own rows (null: no run). */
+  plan: Plan | null;
+  /** The command that removes only the run's own writes, named in the refusal (null: none). */
+  keeper: string | null;
+  /** Only these tables of the backup (default all). */
+  tables?: string[];
+  /** The backed-up tables as they should be compared now (after finalize, see preRunAfterFinalize). */
+  adjust?: (preRun: PreRunTable[]) => Promise<PreRunTable[]>;
+  /** More rows that are the run's own: the lookup rows it created (see lookupOwnRanges). */
+  ownRanges?: Map<string, ReservedRange[]>;
+}
+
 /**
  * Compares the tables with the backup (and the run's reserved ranges): refuses when restoring would throw away rows
  * that are neither in the backup nor the run's own, unless forced. Returns what a forced restore loses.
  */
-async function guardAgainstLoss(
-  db: Db,
-  options: { backupDir: string; force?: boolean },
-  backupId: string,
-  renames: RenameState,
-  plan: Plan | null,
-  keeper: string | null,
-  tables?: string[],
-  adjust?: (preRun: PreRunTable[]) => Promise<PreRunTable[]>,
-  /** More rows that are the run's own: the lookup rows it created (see lookupOwnRanges). */
-  ownRanges?: Map<string, ReservedRange[]>,
-): Promise<RowsAtRisk[]> {
-  const manifest = await readManifest(options.backupDir, backupId);
+async function guardAgainstLoss(db: Db, guard: LossGuard): Promise<RowsAtRisk[]> {
+  const { backupId, renames, plan, keeper, tables, adjust, ownRanges } = guard;
+  const manifest = await readManifest(guard.backupDir, backupId);
   const backedUp = preRunTables(manifest).filter((t) => !tables || tables.includes(t.name));
   const preRun = adjust ? await adjust(backedUp) : backedUp;
   const ranges = reservedRanges(plan);
   for (const [table, own] of ownRanges ?? []) ranges.set(table, [...(ranges.get(table) ?? []), ...own]);
   const atRisk = await rowsAtRisk(db, preRun, renames, ranges);
-  if (atRisk.length === 0 || options.force) return atRisk;
+  if (atRisk.length === 0 || guard.force) return atRisk;
   const what = atRisk
     .map((r) =>
       [r.addedRows > 0 ? `${r.addedRows} row(s) added to ${r.table}` : null, r.changed ? `rows of ${r.table} changed` : null]
