@@ -2,7 +2,8 @@ import type { Db } from '../db/connection.ts';
 import { columnExists, tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import type { BackupManifest } from '../backup/manifest.ts';
-import { autoIncrementSql, deleteKeyRangeSql, dropColumnSql } from '../mapping/schema-statements.ts';
+import { autoIncrementSql, dropColumnSql } from '../mapping/schema-statements.ts';
+import { deleteKeyRange } from '../engine/delete-range.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { faultPoint } from '../run/fault-points.ts';
 import { stepRecord } from '../engine/step-journal.ts';
@@ -19,10 +20,7 @@ import { lookupKeysTable, lookupSteps, type LookupCreateDetail } from './write-l
  */
 export async function rollbackLookups(
   db: Db,
-  plan: Plan,
-  runId: number,
-  manifest: BackupManifest | null,
-  chunk: number,
+  { plan, runId, manifest, chunkKeys }: { plan: Plan; runId: number; manifest: BackupManifest | null; chunkKeys: number },
 ): Promise<{ actions: string[]; rowsDeleted: Record<string, number> }> {
   const actions: string[] = [];
   const rowsDeleted: Record<string, number> = {};
@@ -40,10 +38,8 @@ export async function rollbackLookups(
     const detail = record?.detail as LookupCreateDetail | null;
     let deleted = 0;
     for (const [first, last] of detail?.ranges ?? []) {
-      for (let lo = BigInt(first); lo <= BigInt(last); lo += BigInt(chunk)) {
-        const hi = lo + BigInt(chunk) - 1n < BigInt(last) ? lo + BigInt(chunk) - 1n : BigInt(last);
-        deleted += (await db.execute(deleteKeyRangeSql(lookup.table, lookup.idColumn), [lo.toString(), hi.toString()])).affectedRows;
-      }
+      const range = { table: lookup.table, keyColumn: lookup.idColumn, first: BigInt(first), last: BigInt(last), chunkKeys };
+      deleted += await deleteKeyRange(db, range);
     }
     rowsDeleted[lookup.table] = deleted;
     if (deleted > 0) actions.push(`deleted the ${deleted} ${lookup.table} row(s) the run created (lookup ${lookup.name})`);

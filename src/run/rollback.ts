@@ -11,7 +11,8 @@ import { hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, putBackTriggerTexts, type RenameState } from './cutover.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
-import { deleteKeyRangeSql, dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
+import { dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
+import { deleteKeyRange } from '../engine/delete-range.ts';
 import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
 import { latestRun, restoringRunMessage, updateRun, type RunRecord } from './journal.ts';
@@ -107,12 +108,13 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       }
     }
 
-    const chunk = options.chunkKeys ?? 10_000;
+    const chunkKeys = options.chunkKeys ?? 10_000;
     for (const step of [...plan.steps].reverse()) {
       if (!step.range) continue;
       for (const w of [...step.writes].reverse()) {
         if (!(await tableExists(db, w.table))) continue;
-        const deleted = await deleteRange(db, w.table, w.keyColumn, step.range.first, step.range.last, chunk);
+        const { first, last } = step.range;
+        const deleted = await deleteKeyRange(db, { table: w.table, keyColumn: w.keyColumn, first, last, chunkKeys });
         rowsDeleted[w.table] = (rowsDeleted[w.table] ?? 0) + deleted;
         if (deleted > 0)
           actions.push(`deleted ${deleted} row(s) of step ${step.name} from ${w.table} (${step.range.first}..${step.range.last})`);
@@ -121,7 +123,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     }
 
     if (plan.lookups?.length) {
-      const undone = await rollbackLookups(db, plan, run.id, manifest, chunk);
+      const undone = await rollbackLookups(db, { plan, runId: run.id, manifest, chunkKeys });
       actions.push(...undone.actions);
       for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
     }
@@ -165,15 +167,6 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     for (const a of actions) log(a);
     return { runId: run.id, actions, rowsDeleted, keptTables };
   });
-}
-
-async function deleteRange(db: Db, table: string, key: string, first: number, last: number, chunk: number): Promise<number> {
-  let deleted = 0;
-  for (let lo = first; lo <= last; lo += chunk) {
-    const hi = Math.min(lo + chunk - 1, last);
-    deleted += (await db.execute(deleteKeyRangeSql(table, key), [lo, hi])).affectedRows;
-  }
-  return deleted;
 }
 
 /** The existing tables a run of the mapping UPDATEs in place: its projections' tables and its lookups' source tables. */
