@@ -4,12 +4,24 @@ import type { ColumnInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { castToColumnSql, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
 import { codeColumnsOf, evaluateStreamedRow, streamedSourceSql } from '../mapping/streamed.ts';
+import { integerKeys, runChunks } from '../engine/chunks.ts';
 import type { CheckResult } from './check-result.ts';
 
 /** Legacy keys compared at a time: both sides of a chunk are held in memory. */
 const chunkKeys = 2000;
 /** Code values canonicalized per statement. */
 const valuesPerStatement = 1000;
+
+/** A streamed step's content, compared over its legacy key range; up to `limit` failures are named per check. */
+export interface StreamedContentCheck {
+  db: Db;
+  step: CompiledStep;
+  /** Each target's columns as its table has them, in `step.targets` order. */
+  columns: Array<Map<string, ColumnInfo>>;
+  minKey: number;
+  maxKey: number;
+  limit: number;
+}
 
 /**
  * The content checks of a streamed step (one with code() columns), exact and row by row: the legacy rows are read in
@@ -18,14 +30,14 @@ const valuesPerStatement = 1000;
  * values through `castToColumnSql`), and compared with the canonical form of the rows written for that chunk. Each
  * differing row is named by new ID and legacy key, with the columns that differ. Results in `step.targets` order.
  */
-export async function streamedContentChecks(
-  db: Db,
-  step: CompiledStep,
-  columns: Array<Map<string, ColumnInfo>>,
-  minKey: number,
-  maxKey: number,
-  limit: number,
-): Promise<Array<Omit<CheckResult, 'seconds'>>> {
+export async function streamedContentChecks({
+  db,
+  step,
+  columns,
+  minKey,
+  maxKey,
+  limit,
+}: StreamedContentCheck): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   const infoOf = new Map(step.targets.map((t, i) => [t, columns[i]!]));
   const missing = step.targets.map((t, i) => t.columns.filter((c) => !columns[i]!.has(c.name)).map((c) => c.name));
   const source = streamedSourceSql(step, {
@@ -41,13 +53,12 @@ export async function streamedContentChecks(
     if (tally[i]!.failures.length < limit) tally[i]!.failures.push(failure);
   };
 
-  for (let lo = minKey; lo <= maxKey; lo += chunkKeys) {
-    const hi = Math.min(lo + chunkKeys - 1, maxKey);
+  const compareChunk = async ({ lo, hi }: { lo: number; hi: number }) => {
     const rows = (await db.query(source, [lo, hi])).map((r) => evaluateStreamedRow(step, r));
     await canonicalizeCodeValues(db, step, columns, rows);
     for (const [i, target] of step.targets.entries()) {
       if (missing[i]!.length > 0) continue;
-      const written = await writtenRows(db, step, target, columns[i]!, lo, hi);
+      const written = await writtenRows(db, { step, target, columns: columns[i]! }, { lo, hi });
       tally[i]!.actual += written.size;
       for (const row of rows) {
         const values = row.targets[i];
@@ -74,7 +85,9 @@ export async function streamedContentChecks(
       }
       for (const extra of written.keys()) fail(i, { key: extra, reason: 'no legacy row maps to it' });
     }
-  }
+    return rows.length;
+  };
+  await runChunks({ db, keys: integerKeys(minKey, maxKey), size: { fixed: chunkKeys }, work: compareChunk });
 
   const code = codeColumnsOf(step);
   return step.targets.map((target, i) => {
@@ -139,11 +152,8 @@ async function canonicalizeCodeValues(
 /** The rows written for legacy keys [lo, hi], by new ID, each column in canonical form. */
 async function writtenRows(
   db: Db,
-  step: CompiledStep,
-  target: CompiledTarget,
-  columns: Map<string, ColumnInfo>,
-  lo: number,
-  hi: number,
+  { step, target, columns }: { step: CompiledStep; target: CompiledTarget; columns: Map<string, ColumnInfo> },
+  { lo, hi }: { lo: number; hi: number },
 ): Promise<Map<string, string[]>> {
   const t = quoteId(targetAlias);
   const rows = targetRowsSql(step, target);

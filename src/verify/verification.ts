@@ -22,6 +22,7 @@ import type { RenameState } from '../run/cutover.ts';
 import { replayChecks } from './replay.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { sideBySide } from '../db/side-by-side.ts';
+import { keyPieces } from '../engine/chunks.ts';
 import { idChecks } from './id-checks.ts';
 import { streamedContentChecks } from './streamed-content.ts';
 import { csvChecks } from '../csv/run-steps.ts';
@@ -83,16 +84,10 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
       run: async (db) => {
         // Steps with code() columns are compared row by row, their code computed again (streamed-content.ts).
         const tables = await Promise.all(step.targets.map((t) => tableOf(t.table, db)));
+        const checked = { db, step, minKey: source.minKey!, maxKey: source.maxKey!, limit };
         const content = step.streamed
-          ? await streamedContentChecks(
-              db,
-              step,
-              tables.map((t) => t.columns),
-              source.minKey!,
-              source.maxKey!,
-              limit,
-            )
-          : await contentChecks(db, step, tables, source.minKey!, source.maxKey!, planned.sourceRows, ctx.pieceRows ?? pieceRows, limit);
+          ? await streamedContentChecks({ ...checked, columns: tables.map((t) => t.columns) })
+          : await contentChecks({ ...checked, tables, sourceRows: planned.sourceRows, rowsPerPiece: ctx.pieceRows ?? pieceRows });
         const results: Array<Omit<CheckResult, 'seconds'>> = [];
         const idContent = content[step.targets.findIndex((t) => t.table === step.idTable)]!;
         for (const [i, target] of step.targets.entries()) {
@@ -214,6 +209,20 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
  */
 const pieceRows = 50_000;
 
+/** One step's content, compared over its legacy key range; up to `limit` failures are named per check. */
+interface ContentCheck {
+  db: Db;
+  step: CompiledStep;
+  /** Each target's table as it is, in `step.targets` order. */
+  tables: readonly DescribedTable[];
+  minKey: number;
+  maxKey: number;
+  /** The legacy rows the plan counted in the range. */
+  sourceRows: number;
+  rowsPerPiece: number;
+  limit: number;
+}
+
 /**
  * Count and content of each target's rows for one step, row by row and value by value, in one pass over the step's
  * source: each legacy row in the key range is joined to the row it maps to in every target (by the ID the step gave
@@ -226,16 +235,16 @@ const pieceRows = 50_000;
  * two at once (this connection and one more), each piece's target rows counted after its comparison. Results in the
  * order of `step.targets`.
  */
-async function contentChecks(
-  db: Db,
-  step: CompiledStep,
-  tables: readonly DescribedTable[],
-  minKey: number,
-  maxKey: number,
-  sourceRows: number,
-  rowsPerPiece: number,
-  limit: number,
-): Promise<Array<Omit<CheckResult, 'seconds'>>> {
+async function contentChecks({
+  db,
+  step,
+  tables,
+  minKey,
+  maxKey,
+  sourceRows,
+  rowsPerPiece,
+  limit,
+}: ContentCheck): Promise<Array<Omit<CheckResult, 'seconds'>>> {
   // A LEFT JOIN to the lineage: a legacy row without its lineage row shows up as a row with no ID, not as no row.
   const source = `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`;
   const inRange = `(${step.where}) AND ${step.keySql} BETWEEN ? AND ?`;
@@ -273,12 +282,10 @@ async function contentChecks(
       ])
       .join(', ');
   const width = Math.ceil((maxKey - minKey + 1) / Math.max(1, Math.ceil(sourceRows / rowsPerPiece)));
-  const pieces: Array<[number, number]> = [];
-  for (let lo = minKey; lo <= maxKey; lo += width) pieces.push([lo, Math.min(lo + width - 1, maxKey)]);
   // Each piece: its sums (n, m, b per target) and its target rows counted (a per target), in one record.
   const parts = await sideBySide(
     db,
-    pieces.map(([lo, hi]) => async (on: Db) => {
+    keyPieces(minKey, maxKey, width).map(({ lo, hi }) => async (on: Db) => {
       const part: Record<string, number> = {};
       for (const group of groups) {
         const [row] = await on.query<Record<string, string | number | null>>(
