@@ -198,6 +198,21 @@ function arraySide(rows: RawRow[]): SortedRows {
   };
 }
 
+/** One replay to check, what its SQL resolves through, and how much its results list. */
+export interface ReplayCheck {
+  /** Opens a connection for one side of a merge (closed after it). */
+  connectSide: () => Promise<Db>;
+  mapping: Mapping;
+  renames: RenameState;
+  /** The replay's name in the mapping. */
+  name: string;
+  replay: ReplayDefinition;
+  /** How many failures, and how many explained disagreements, each check lists. */
+  limit: number;
+  /** Disagreements held in memory before the merge is done again with the problems' keys (default heldDisagreements). */
+  holdAtMost?: number;
+}
+
 /**
  * Runs every comparison of one replay in one merge: the events side once and each comparison's legacy side, each
  * streamed on a connection of its own (from `connectSide`), all at once. The keys the data problems explain are read
@@ -207,16 +222,62 @@ function arraySide(rows: RawRow[]): SortedRows {
  * of `explainedBy` that names its key, exactly. Never throws for a disagreement; a failing query fails each
  * comparison's check, naming the error.
  */
-export async function replayChecks(
-  connectSide: () => Promise<Db>,
-  mapping: Mapping,
-  renames: RenameState,
-  replayName: string,
-  replay: ReplayDefinition,
-  limit: number,
-  holdAtMost = heldDisagreements,
-): Promise<Array<Omit<CheckResult, 'seconds'>>> {
-  const comparisons = Object.entries(replay.compare).map(([label, comparison]) => ({
+export async function replayChecks(check: ReplayCheck): Promise<Array<Omit<CheckResult, 'seconds'>>> {
+  const merge = new ReplayMerge(check);
+  try {
+    await merge.run();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return merge.comparisons.map((c) => ({
+      ...merge.identity(c),
+      ok: false,
+      failures: [{ key: '*', reason: `the replay query failed: ${message}` }],
+      failureCount: 1,
+      explained: [],
+      explainedCount: 0,
+    }));
+  }
+  return merge.comparisons.map((c) => {
+    const [agreeing, explainedCount, disagreeing] = c.totals;
+    return {
+      ...merge.identity(c),
+      ok: disagreeing === 0,
+      expected: `${agreeing + disagreeing + explainedCount} ${check.replay.entity}(s) compared`,
+      actual: `${agreeing} agree, ${explainedCount} explained by data problems, ${disagreeing} disagree`,
+      failures: c.failures,
+      failureCount: disagreeing,
+      explained: c.explainedList,
+      explainedCount,
+    };
+  });
+}
+
+/** One comparison of a replay, and what the merge has counted and listed of it so far. */
+interface Comparison {
+  label: string;
+  comparison: ReplayDefinition['compare'][string];
+  stateColumn: string;
+  absent: NonNullable<ReplayDefinition['compare'][string]['absent']>;
+  absentBytes: { events: Buffer | undefined; legacy: Buffer | undefined };
+  /** The names of the problems that may explain its disagreements, in order (numbered from 1 in the SQL). */
+  problems: string[];
+  /** The keys they explain (explainedKeysSql), or null without any. */
+  explained: string | null;
+  /** Agreeing, explained, disagreeing. */
+  totals: [number, number, number];
+  failures: Array<{ key: string; reason: string }>;
+  explainedList: Array<{ key: string; problem: string; reason: string }>;
+  /**
+   * Listed disagreements whose legacy side has one row for the key: its `detail` is read afterwards, for these
+   * keys only (legacyDetails), and added to the reason. The legacy sides stream no detail: most keys agree.
+   */
+  wantDetail: Array<{ key: Buffer | null; listed: { reason: string } }>;
+  /** Disagreements waiting for the problems' keys: [key, reason, '1' when the legacy detail is wanted] in key order. */
+  held: RawRow[];
+}
+
+function comparisonsOf({ mapping, renames, replay }: ReplayCheck): Comparison[] {
+  return Object.entries(replay.compare).map(([label, comparison]) => ({
     label,
     comparison,
     stateColumn: comparison.state ?? 'state',
@@ -228,57 +289,202 @@ export async function replayChecks(
     problems: Object.keys(comparison.explainedBy ?? {}),
     explained: explainedKeysSql(mapping, renames, comparison.explainedBy ?? {}),
     totals: [0, 0, 0],
-    failures: [] as Array<{ key: string; reason: string }>,
-    explainedList: [] as Array<{ key: string; problem: string; reason: string }>,
-    /**
-     * Listed disagreements whose legacy side has one row for the key: its `detail` is read afterwards, for these
-     * keys only (legacyDetails), and added to the reason. The legacy sides stream no detail: most keys agree.
-     */
-    wantDetail: [] as Array<{ key: Buffer | null; listed: { reason: string } }>,
-    /** Disagreements waiting for the problems' keys: [key, reason, '1' when the legacy detail is wanted] in key order. */
-    held: [] as RawRow[],
+    failures: [],
+    explainedList: [],
+    wantDetail: [],
+    held: [],
   }));
-  type Comparison = (typeof comparisons)[number];
-  const base = (c: Comparison) => ({
-    id: `${replayName}.${c.label}.replay`,
-    kind: 'replay' as const,
-    entity: replay.entity,
-    title: `Replay ${replayName}: each ${replay.entity}'s state from its events agrees with ${c.label}${c.comparison.description ? ` (${c.comparison.description})` : ''}`,
-  });
-  const stateColumns = [...new Set(comparisons.map((c) => c.stateColumn))];
-  const eventsSql = resolveNames(replay.events, mapping, renames);
-  const legacySql = comparisons.map((c) => resolveNames(c.comparison.legacy, mapping, renames));
+}
+
+/** The map key of an entity key's bytes (latin1 keeps every byte as it is). */
+const bytesKey = (key: Buffer | null) => (key === null ? null : key.toString('latin1'));
+
+/** The merges of one replay (see replayChecks), and what they count per comparison. */
+class ReplayMerge {
+  readonly comparisons: Comparison[];
+  private readonly stateColumns: string[];
+  private readonly eventsSql: string;
+  private readonly legacySql: string[];
+  private readonly holdAtMost: number;
   /** How every side of this replay is ordered (keyOrderOf); set before the first merge. */
-  let order: KeyOrder = 'text';
-  const explainedStreamSql = (c: Comparison) => replayStreamSql(c.explained!, ['problem'], 'problem', order);
+  private order: KeyOrder = 'text';
+
+  constructor(private readonly check: ReplayCheck) {
+    const { mapping, renames, replay } = check;
+    this.comparisons = comparisonsOf(check);
+    this.stateColumns = [...new Set(this.comparisons.map((c) => c.stateColumn))];
+    this.eventsSql = resolveNames(replay.events, mapping, renames);
+    this.legacySql = this.comparisons.map((c) => resolveNames(c.comparison.legacy, mapping, renames));
+    this.holdAtMost = check.holdAtMost ?? heldDisagreements;
+  }
+
+  /** What a comparison's check is, whatever its result. */
+  identity(c: Comparison) {
+    const { name, replay } = this.check;
+    const description = c.comparison.description ? ` (${c.comparison.description})` : '';
+    return {
+      id: `${name}.${c.label}.replay`,
+      kind: 'replay' as const,
+      entity: replay.entity,
+      title: `Replay ${name}: each ${replay.entity}'s state from its events agrees with ${c.label}${description}`,
+    };
+  }
+
+  async run(): Promise<void> {
+    const probe = await this.check.connectSide();
+    try {
+      const explained = this.comparisons.flatMap((c) => (c.explained === null ? [] : [c.explained]));
+      this.order = await keyOrderOf(probe, [this.eventsSql, ...this.legacySql, ...explained]);
+    } finally {
+      await probe.close();
+    }
+    if (await this.pass(false)) {
+      // The held disagreements of each comparison, explained by the keys its problems name.
+      for (const c of this.comparisons) await this.explainHeld(c);
+    } else {
+      await this.pass(true);
+    }
+    for (const [i, c] of this.comparisons.entries()) await this.legacyDetails(c, this.legacySql[i]!);
+  }
+
+  private explainedStreamSql(c: Comparison): string {
+    return replayStreamSql(c.explained!, ['problem'], 'problem', this.order);
+  }
+
+  /**
+   * One merge of the events side with every legacy side; with `explainedSides`, also with each comparison's problem
+   * keys (sides 1 + comparisons.length + ...), else disagreements of comparisons with problems are held. False when
+   * more disagreements came than may be held.
+   */
+  private async pass(explainedSides: boolean): Promise<boolean> {
+    const { comparisons, order } = this;
+    for (const c of comparisons) {
+      c.totals = [0, 0, 0];
+      c.failures = [];
+      c.explainedList = [];
+      c.wantDetail = [];
+      c.held = [];
+    }
+    const explainedSide = new Map<number, number>();
+    if (explainedSides)
+      comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
+    const queries = [
+      replayStreamSql(this.eventsSql, [...this.stateColumns, 'detail'], undefined, order),
+      ...this.legacySql.map((sql) => replayStreamSql(sql, ['state'], undefined, order)),
+      ...comparisons.flatMap((c) => (explainedSides && c.explained !== null ? [this.explainedStreamSql(c)] : [])),
+    ];
+    let held = 0;
+    await this.merged(queries, (key, groups) => {
+      comparisons.forEach((c, i) => {
+        const reason = this.disagreement(c, groups[0]!, groups[1 + i]!);
+        if (reason === null) return;
+        const detail = groups[1 + i]!.count === 1;
+        if (c.explained === null) return this.decide(c, key, { reason, problem: 0, detail });
+        if (explainedSides) {
+          const explainedBy = groups[explainedSide.get(i)!]!;
+          return this.decide(c, key, { reason, problem: explainedBy.count > 0 ? Number(text(explainedBy.row![1]!)) : 0, detail });
+        }
+        // A copy: the row's buffers point into the connection's read buffer.
+        if (held++ < this.holdAtMost)
+          c.held.push([key === null ? null : Buffer.from(key), Buffer.from(reason), detail ? wantsDetail : null]);
+      });
+    });
+    return held <= this.holdAtMost;
+  }
+
+  /**
+   * Whether the events and legacy sides of a key agree for comparison `c` (counted as agreeing: null), or else the
+   * reason they do not. The legacy side's detail is read later, for the disagreements listed (legacyDetails).
+   */
+  private disagreement(c: Comparison, events: SideGroup, legacy: SideGroup): string | null {
+    if (events.count === 0 && legacy.count === 0) return null;
+    const es = events.row?.[1 + this.stateColumns.indexOf(c.stateColumn)];
+    const ls = legacy.row?.[1] ?? null;
+    const agree =
+      (events.count === 1 && legacy.count === 1 && same(es, ls)) ||
+      (events.count === 0 && legacy.count === 1 && c.absentBytes.events !== undefined && same(ls, c.absentBytes.events)) ||
+      (events.count === 1 && legacy.count === 0 && c.absentBytes.legacy !== undefined && same(es, c.absentBytes.legacy));
+    if (agree) {
+      c.totals[0]++;
+      return null;
+    }
+    const entity = this.check.replay.entity;
+    const say = (n: number, state: Buffer | null | undefined, detail: Buffer | null | undefined, absentState: string | undefined) => {
+      if (n === 0) return `no row for this ${entity}${absentState === undefined ? '' : `, so ${absentState}`}`;
+      if (n > 1) return `${n} rows for this ${entity}`;
+      return `${text(state) ?? 'NULL'}${text(detail) ? ` (${text(detail)})` : ''}`;
+    };
+    return (
+      `events: ${say(events.count, es, events.row?.[1 + this.stateColumns.length], c.absent.events)}; ` +
+      `${c.label}: ${say(legacy.count, ls, null, c.absent.legacy)}`
+    );
+  }
+
   /**
    * Counts a disagreement as explained by problem number `problem` (from 1), or as a failure (0); `detail`: its
    * reason ends with the legacy side's state, to be followed by that side's detail.
    */
-  const decide = (c: Comparison, key: Buffer | null, reason: string, problem: number, detail: boolean) => {
-    c.totals[problem > 0 ? 1 : 2]!++;
+  private decide(
+    c: Comparison,
+    key: Buffer | null,
+    { reason, problem, detail }: { reason: string; problem: number; detail: boolean },
+  ): void {
+    c.totals[problem > 0 ? 1 : 2]++;
     const k = text(key) ?? 'NULL';
     let listed: { key: string; reason: string };
     if (problem > 0) {
-      if (c.explainedList.length >= limit) return;
+      if (c.explainedList.length >= this.check.limit) return;
       const explained = { key: k, problem: c.problems[problem - 1]!, reason };
       c.explainedList.push(explained);
       listed = explained;
     } else {
-      if (c.failures.length >= limit) return;
+      if (c.failures.length >= this.check.limit) return;
       c.failures.push((listed = { key: k, reason }));
     }
     if (detail) c.wantDetail.push({ key: key === null ? null : Buffer.from(key), listed });
-  };
+  }
+
+  /** The disagreements `c` held, each explained by the first of its problems whose keys name it, or failed. */
+  private async explainHeld(c: Comparison): Promise<void> {
+    if (c.held.length === 0) return;
+    if (c.held.every(([key]) => !Number.isNaN(wholeNumber(key!)))) {
+      // Whole-number keys: only the problems' rows with those keys are read (rowsForKeys); a key the rows of
+      // several problems name is explained by the first of them.
+      const first = new Map<string | null, number>();
+      for (const row of await this.rowsForKeys(
+        c.explained!,
+        'q.problem',
+        c.held.map(([key]) => key ?? null),
+      )) {
+        const k = bytesKey(row.k);
+        first.set(k, Math.min(first.get(k) ?? Number.POSITIVE_INFINITY, Number(row.v)));
+      }
+      for (const [key, reason, detail] of c.held) {
+        this.decide(c, key!, { reason: text(reason)!, problem: first.get(bytesKey(key!)) ?? 0, detail: detail !== null });
+      }
+    } else {
+      await this.merged(
+        [this.explainedStreamSql(c)],
+        (key, [explainedBy, held]) => {
+          if (held!.count === 0) return;
+          const problem = explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0;
+          this.decide(c, key, { reason: text(held!.row![1]!)!, problem, detail: held!.row![2] !== null });
+        },
+        c.held,
+      );
+    }
+    c.held = [];
+  }
+
   /**
    * The rows of `sql` (a side's query, with its column k) whose key is one of `keys`, each with `value` (SQL over q):
    * `k IN (...)` a thousand keys at a time, which the server pushes into the query (an index range where there is
    * one). Each row's key comes as the merge has it, bytes to be matched exactly: `IN` may find more, e.g. under a
    * case-blind collation.
    */
-  const rowsForKeys = async (sql: string, value: string, keys: ReadonlyArray<Buffer | null>) => {
+  private async rowsForKeys(sql: string, value: string, keys: ReadonlyArray<Buffer | null>) {
     const rows: Array<{ k: Buffer | null; v: Buffer | string | number | null }> = [];
-    const connection = await connectSide();
+    const connection = await this.check.connectSide();
     try {
       for (let i = 0; i < keys.length; i += 1000) {
         const chunk = keys.slice(i, i + 1000).flatMap((key) => (key === null ? [] : [text(key)]));
@@ -297,13 +503,12 @@ export async function replayChecks(
       await connection.close();
     }
     return rows;
-  };
-  /** The map key of an entity key's bytes (latin1 keeps every byte as it is). */
-  const bytesKey = (key: Buffer | null) => (key === null ? null : key.toString('latin1'));
+  }
+
   /** Adds the legacy side's detail to the reasons that want it (wantDetail), read for their keys only. */
-  const legacyDetails = async (c: Comparison, legacy: string) => {
+  private async legacyDetails(c: Comparison, legacy: string): Promise<void> {
     if (c.wantDetail.length === 0) return;
-    const found = await rowsForKeys(
+    const found = await this.rowsForKeys(
       legacy,
       `CAST(CAST(q.${quoteId('detail')} AS CHAR CHARACTER SET utf8mb4) AS BINARY)`,
       c.wantDetail.map((w) => w.key),
@@ -313,159 +518,25 @@ export async function replayChecks(
       const detail = details.get(bytesKey(w.key));
       if (detail) w.listed.reason += ` (${detail})`;
     }
-  };
-  /**
-   * Streams `queries` at once, each on a connection of its own, and merges them (then the `held` rows, if any).
-   */
-  const merged = async (queries: string[], visit: (key: Buffer | null, groups: SideGroup[]) => void, held: RawRow[] = []) => {
+  }
+
+  /** Streams `queries` at once, each on a connection of its own, and merges them (then the `held` rows, if any). */
+  private async merged(queries: string[], visit: (key: Buffer | null, groups: SideGroup[]) => void, held: RawRow[] = []): Promise<void> {
     const connections: Db[] = [];
     try {
       // The events query sorts every event of the replay into a temporary table, kept in memory up to the limit
       // every eventshift session sets (ConnectionTarget.tempTableMiB).
-      for (const _ of queries) connections.push(await connectSide());
+      for (const _ of queries) connections.push(await this.check.connectSide());
       const sides = await Promise.all(queries.map((sql, i) => openRowCursor(connections[i]!, sql)));
       await mergeByKey(
         held.length > 0 ? [...sides, arraySide(held)] : sides,
         visit,
-        order === 'integer' ? compareIntegerKeys : compareKeys,
+        this.order === 'integer' ? compareIntegerKeys : compareKeys,
       );
     } catch (error) {
       for (const connection of connections) connection.raw.destroy();
       throw error;
     }
     for (const connection of connections) await connection.close();
-  };
-  /**
-   * One merge of the events side with every legacy side; with `explainedSides`, also with each comparison's problem
-   * keys (sides 1 + comparisons.length + ...), else disagreements of comparisons with problems are held. False when
-   * more disagreements came than may be held.
-   */
-  const pass = async (explainedSides: boolean): Promise<boolean> => {
-    for (const c of comparisons) {
-      c.totals = [0, 0, 0];
-      c.failures = [];
-      c.explainedList = [];
-      c.wantDetail = [];
-      c.held = [];
-    }
-    const explainedSide = new Map<number, number>();
-    if (explainedSides)
-      comparisons.forEach((c, i) => c.explained !== null && explainedSide.set(i, 1 + comparisons.length + explainedSide.size));
-    const queries = [
-      replayStreamSql(eventsSql, [...stateColumns, 'detail'], undefined, order),
-      ...legacySql.map((sql) => replayStreamSql(sql, ['state'], undefined, order)),
-      ...comparisons.flatMap((c) => (explainedSides && c.explained !== null ? [explainedStreamSql(c)] : [])),
-    ];
-    let held = 0;
-    await merged(queries, (key, groups) => {
-      const events = groups[0]!;
-      comparisons.forEach((c, i) => {
-        const legacy = groups[1 + i]!;
-        if (events.count === 0 && legacy.count === 0) return;
-        const es = events.row?.[1 + stateColumns.indexOf(c.stateColumn)];
-        const ls = legacy.row?.[1] ?? null;
-        const agree =
-          (events.count === 1 && legacy.count === 1 && same(es, ls)) ||
-          (events.count === 0 && legacy.count === 1 && c.absentBytes.events !== undefined && same(ls, c.absentBytes.events)) ||
-          (events.count === 1 && legacy.count === 0 && c.absentBytes.legacy !== undefined && same(es, c.absentBytes.legacy));
-        if (agree) {
-          c.totals[0]!++;
-          return;
-        }
-        const say = (n: number, state: Buffer | null | undefined, detail: Buffer | null | undefined, absentState: string | undefined) => {
-          if (n === 0) return `no row for this ${replay.entity}${absentState === undefined ? '' : `, so ${absentState}`}`;
-          if (n > 1) return `${n} rows for this ${replay.entity}`;
-          return `${text(state) ?? 'NULL'}${text(detail) ? ` (${text(detail)})` : ''}`;
-        };
-        // The legacy side's detail is read later, for the disagreements listed (legacyDetails).
-        const reason =
-          `events: ${say(events.count, es, events.row?.[1 + stateColumns.length], c.absent.events)}; ` +
-          `${c.label}: ${say(legacy.count, ls, null, c.absent.legacy)}`;
-        const detail = legacy.count === 1;
-        if (c.explained === null) return decide(c, key, reason, 0, detail);
-        if (explainedSides) {
-          const explainedBy = groups[explainedSide.get(i)!]!;
-          return decide(c, key, reason, explainedBy.count > 0 ? Number(text(explainedBy.row![1]!)) : 0, detail);
-        }
-        // A copy: the row's buffers point into the connection's read buffer.
-        if (held++ < holdAtMost) c.held.push([key === null ? null : Buffer.from(key), Buffer.from(reason), detail ? wantsDetail : null]);
-      });
-    });
-    return held <= holdAtMost;
-  };
-
-  try {
-    const probe = await connectSide();
-    try {
-      order = await keyOrderOf(probe, [
-        eventsSql,
-        ...legacySql,
-        ...comparisons.flatMap((c) => (c.explained === null ? [] : [c.explained])),
-      ]);
-    } finally {
-      await probe.close();
-    }
-    if (await pass(false)) {
-      // The held disagreements of each comparison, explained by the keys its problems name.
-      for (const c of comparisons) {
-        if (c.held.length === 0) continue;
-        if (c.held.every(([key]) => !Number.isNaN(wholeNumber(key!)))) {
-          // Whole-number keys: only the problems' rows with those keys are read (rowsForKeys); a key the rows of
-          // several problems name is explained by the first of them.
-          const first = new Map<string | null, number>();
-          for (const row of await rowsForKeys(
-            c.explained!,
-            'q.problem',
-            c.held.map(([key]) => key ?? null),
-          )) {
-            const k = bytesKey(row.k);
-            first.set(k, Math.min(first.get(k) ?? Number.POSITIVE_INFINITY, Number(row.v)));
-          }
-          for (const [key, reason, detail] of c.held) decide(c, key!, text(reason)!, first.get(bytesKey(key!)) ?? 0, detail !== null);
-        } else {
-          await merged(
-            [explainedStreamSql(c)],
-            (key, [explainedBy, held]) => {
-              if (held!.count === 0) return;
-              decide(
-                c,
-                key,
-                text(held!.row![1]!)!,
-                explainedBy!.count > 0 ? Number(text(explainedBy!.row![1]!)) : 0,
-                held!.row![2] !== null,
-              );
-            },
-            c.held,
-          );
-        }
-        c.held = [];
-      }
-    } else {
-      await pass(true);
-    }
-    for (const [i, c] of comparisons.entries()) await legacyDetails(c, legacySql[i]!);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return comparisons.map((c) => ({
-      ...base(c),
-      ok: false,
-      failures: [{ key: '*', reason: `the replay query failed: ${message}` }],
-      failureCount: 1,
-      explained: [],
-      explainedCount: 0,
-    }));
   }
-  return comparisons.map((c) => {
-    const [agreeing, explainedCount, disagreeing] = c.totals as [number, number, number];
-    return {
-      ...base(c),
-      ok: disagreeing === 0,
-      expected: `${agreeing + disagreeing + explainedCount} ${replay.entity}(s) compared`,
-      actual: `${agreeing} agree, ${explainedCount} explained by data problems, ${disagreeing} disagree`,
-      failures: c.failures,
-      failureCount: disagreeing,
-      explained: c.explainedList,
-      explainedCount,
-    };
-  });
 }

@@ -139,7 +139,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     work.push({
       weight: Object.keys(replay.compare).length,
       first: true,
-      run: () => replayChecks(() => connectAgain(ctx.db), ctx.mapping, ctx.renames, name, replay, limit),
+      run: () => replayChecks({ connectSide: () => connectAgain(ctx.db), mapping: ctx.mapping, renames: ctx.renames, name, replay, limit }),
     });
   }
 

@@ -171,15 +171,15 @@ describe('disagreements explained by data problems, with keys that are not whole
       },
     };
     const run = (holdAtMost?: number) =>
-      replayChecks(
-        () => connectAgain(t.db),
-        things,
-        { tables: new Map(), columns: new Map(), done: false },
-        'things',
+      replayChecks({
+        connectSide: () => connectAgain(t.db),
+        mapping: things,
+        renames: { tables: new Map(), columns: new Map(), done: false },
+        name: 'things',
         replay,
-        50,
+        limit: 50,
         holdAtMost,
-      );
+      });
     const [held] = await run();
     expect(held!.explained!.map((e) => [e.key, e.problem])).toEqual([
       ['B', 'oddThing'],

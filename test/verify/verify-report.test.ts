@@ -188,7 +188,15 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     // merge with the problems' keys as sides: the same verdicts, lists and counts, however short the lists.
     const renames = await renameState(t.db, mapping);
     const replay = (limit: number, holdAtMost?: number) =>
-      replayChecks(() => connectAgain(t.db), mapping, renames, 'orderHolds', mapping.replays!.orderHolds!, limit, holdAtMost);
+      replayChecks({
+        connectSide: () => connectAgain(t.db),
+        mapping,
+        renames,
+        name: 'orderHolds',
+        replay: mapping.replays!.orderHolds!,
+        limit,
+        holdAtMost,
+      });
     for (const limit of [50, 2]) {
       const held = await replay(limit);
       expect(held.map((c) => [c.failureCount, c.failures.length > 0, c.explainedCount! > 0])).toEqual([
