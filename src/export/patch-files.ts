@@ -19,6 +19,7 @@ import {
   targetRowsSql,
   type CompiledStep,
   cutoverChanges,
+  type TableNames,
 } from '../mapping/compile.ts';
 import {
   addColumnSql,
@@ -41,66 +42,87 @@ export type { PatchFile } from './patch-file.ts';
 /** The run id that exported lineage rows carry (a real run's ids start at 1). */
 export const exportRunId = 0;
 
+/** What the patches are built from: the mapping and its plan, the server, and the live tables the cutover touches. */
+export interface PatchInput {
+  mapping: Mapping;
+  plan: Plan;
+  capabilities: Capabilities;
+  /** The live tables, as describeTable gives them (null: absent). */
+  describe: ReadonlyMap<string, TableInfo | null>;
+  /** The triggers on each table the cutover renames, as they are before it (readTriggers), in the order they fire. */
+  triggers?: ReadonlyMap<string, readonly BackupTrigger[]>;
+  /** The database's default character set and collation (restore-journal's databaseDefaults), put back after triggers. */
+  databaseDefaults?: DatabaseDefaults;
+}
+
+/** A patch before it is numbered: `stem` is its name without the number and `.sql`. */
+type StemmedPatch = Omit<PatchFile, 'name'> & { stem: string };
+
 /**
  * The patches a run of `plan` would apply, in order, built from the same compiled statements `migrate` executes,
  * with each chunk range widened to the whole step.
  */
-export function patchFiles(
-  mapping: Mapping,
-  plan: Plan,
-  capabilities: Capabilities,
-  describe: ReadonlyMap<string, TableInfo | null>,
-  /** The triggers on each table the cutover renames, as they are before it (readTriggers), in the order they fire. */
-  triggers: ReadonlyMap<string, readonly BackupTrigger[]> = new Map(),
-  /** The database's default character set and collation (restore-journal's databaseDefaults), put back after triggers. */
-  databaseDefaults?: DatabaseDefaults,
-): PatchFile[] {
-  const files: Array<Omit<PatchFile, 'name'> & { stem: string }> = [];
+export function patchFiles(input: PatchInput): PatchFile[] {
+  const { mapping, plan } = input;
   const names = sourceTableNames(mapping);
   /** A table's `ON UPDATE` columns: the UPDATEs of the export set them to themselves, so they keep their values. */
-  const keepOf = (table: string) => onUpdateColumns(describe.get(table) ?? null);
+  const keepOf = (table: string) => onUpdateColumns(input.describe.get(table) ?? null);
+  const files: StemmedPatch[] = [...createTableFiles(input), ...projectionColumnFiles(mapping, names)];
+  const compiled = plan.steps.map((s) => compileStep(mapping, s.name, mapping.steps[s.name]!, s.keyColumn, s.ids, names, exportRunId));
+  files.push(
+    ...lineageFiles(plan, compiled),
+    ...stepFiles(plan, compiled),
+    ...projectionDataFiles(input, names, keepOf),
+    ...lookupPatches(mapping, plan, keepOf),
+    ...columnRenameFiles(input),
+    ...tableRenameFiles(input),
+  );
+  // MediaWiki's names: patch-<table>, patch-<table>-<field>, patch-rename-<table>; data files are data-<what>.
+  return files.map(({ stem, ...f }, i) => ({ ...f, name: `${String(i + 1).padStart(2, '0')}-${stem}.sql` }));
+}
 
-  for (const table of plan.tables.create) {
-    const target = declaredTable(mapping, table);
-    files.push({
-      kind: 'table',
-      stem: `patch-${safe(table)}`,
-      table,
-      description: `create ${table}`,
-      expectedRows: 0,
-      locks: 'none on existing tables',
-      statements: [createTableSql(target)],
-      rollback: [dropTableSql(table)],
-    });
-  }
+function createTableFiles({ mapping, plan }: PatchInput): StemmedPatch[] {
+  return plan.tables.create.map((table) => ({
+    kind: 'table',
+    stem: `patch-${safe(table)}`,
+    table,
+    description: `create ${table}`,
+    expectedRows: 0,
+    locks: 'none on existing tables',
+    statements: [createTableSql(declaredTable(mapping, table))],
+    rollback: [dropTableSql(table)],
+  }));
+}
 
+/** The columns the projections add, one file per table. */
+function projectionColumnFiles(mapping: Mapping, names: TableNames): StemmedPatch[] {
   const projectionsByTable = new Map<string, Array<[string, NonNullable<Mapping['projections']>[string]]>>();
   for (const entry of Object.entries(mapping.projections ?? {})) {
     const table = names(entry[1].table);
     projectionsByTable.set(table, [...(projectionsByTable.get(table) ?? []), entry]);
   }
-  for (const [table, list] of projectionsByTable) {
-    files.push({
-      kind: 'column',
-      stem: `patch-${safe(table)}-${list.map(([, p]) => safe(p.column.name)).join('-')}`,
-      table,
-      description: `add ${list.map(([, p]) => p.column.name).join(', ')} to ${table}`,
-      expectedRows: null,
-      locks: 'brief metadata lock (instant ADD COLUMN on MariaDB 10.4+ and MySQL 8.0.29+; otherwise a table rebuild)',
-      statements: list.map(([, p]) => addColumnSql(table, compileProjection('', p, names).column)),
-      rollback: list.map(([, p]) => dropColumnSql(table, p.column.name)).reverse(),
-    });
-  }
+  return [...projectionsByTable].map(([table, list]) => ({
+    kind: 'column',
+    stem: `patch-${safe(table)}-${list.map(([, p]) => safe(p.column.name)).join('-')}`,
+    table,
+    description: `add ${list.map(([, p]) => p.column.name).join(', ')} to ${table}`,
+    expectedRows: null,
+    locks: 'brief metadata lock (instant ADD COLUMN on MariaDB 10.4+ and MySQL 8.0.29+; otherwise a table rebuild)',
+    statements: list.map(([, p]) => addColumnSql(table, compileProjection('', p, names).column)),
+    rollback: list.map(([, p]) => dropColumnSql(table, p.column.name)).reverse(),
+  }));
+}
 
-  const compiled = plan.steps.map((s) => compileStep(mapping, s.name, mapping.steps[s.name]!, s.keyColumn, s.ids, names, exportRunId));
+/** The lineage rows of the steps that number their events (dense: one file per step; chronological: one for all). */
+function lineageFiles(plan: Plan, compiled: CompiledStep[]): StemmedPatch[] {
   const groups: CompiledStep[][] = [
     ...compiled.filter((c) => c.ids.strategy === 'dense').map((c) => [c]),
     compiled.filter((c) => c.ids.strategy === 'chronological'),
   ].filter((g) => g.length > 0 && g.some((c) => plan.steps.find((s) => s.name === c.name)!.range));
-  for (const group of groups) {
+  return groups.map((group) => {
     const rows = group.reduce((n, c) => n + plan.steps.find((s) => s.name === c.name)!.sourceRows, 0);
     const stepList = group.map((g) => mysql.escape(g.name)).join(', ');
-    files.push({
+    return {
       kind: 'data',
       stem: `data-lineage-${group.map((g) => safe(g.name)).join('-')}`,
       table: 'eventshift_lineage',
@@ -113,32 +135,25 @@ export function patchFiles(
         lineageFillSql(exportRunId, group, (group[0]!.ids as { start: number }).start),
       ],
       rollback: [`DELETE FROM eventshift_lineage WHERE run_id = ${exportRunId} AND step IN (${stepList})`],
-    });
-  }
+    };
+  });
+}
 
-  let autoIncrementDone = false;
+/** One file per step with rows to write; the first also raises AUTO_INCREMENT past the IDs the plan reserves. */
+function stepFiles(plan: Plan, compiled: CompiledStep[]): StemmedPatch[] {
+  const files: StemmedPatch[] = [];
   for (const step of compiled) {
     const planned = plan.steps.find((s) => s.name === step.name)!;
     if (!planned.range) continue;
     const source = plan.sources.find((s) => s.alias === planned.from)!;
     const statements: string[] = [];
     const rollback: string[] = [];
-    if (!autoIncrementDone) {
+    if (files.length === 0) {
       for (const space of plan.idSpace.filter((x) => x.raiseAutoIncrementTo !== null)) {
         statements.push(autoIncrementSql(space.table, space.raiseAutoIncrementTo!));
         if (space.autoIncrement !== null) rollback.push(autoIncrementSql(space.table, space.autoIncrement));
       }
-      autoIncrementDone = true;
     }
-    const note = step.streamed
-      ? `Step ${step.name} is NOT in this file: ${codeColumnsOf(step).join(', ')} ${codeColumnsOf(step).length === 1 ? 'is' : 'are'} computed in Node by the mapping's code()` +
-        `${step.targets
-          .flatMap((t) => t.columns.flatMap((c) => c.code?.description ?? []))
-          .map((d) => ` (${d})`)
-          .join('')}, which SQL cannot express, ` +
-        'so migrate streams the step. Run `eventshift migrate` for it; ' +
-        'applying these files by hand leaves its rows unwritten. The rollback file still removes them.'
-      : undefined;
     if (!step.streamed)
       for (const target of step.targets) statements.push(mysql.format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
     for (const target of [...step.targets].reverse()) {
@@ -147,23 +162,44 @@ export function patchFiles(
         mysql.format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)),
       );
     }
+    const writes = planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ');
     files.push({
       kind: 'data',
       stem: `data-${safe(step.name)}`,
       table: step.idTable,
-      description: `step ${step.name}${step.streamed ? ' (NOT EXPORTED: code() columns; eventshift migrate writes it)' : ''}: ${planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ')}`,
+      description: `step ${step.name}${step.streamed ? ' (NOT EXPORTED: code() columns; eventshift migrate writes it)' : ''}: ${writes}`,
       expectedRows: planned.writes.reduce((n, w) => n + w.rows, 0),
       locks: `shared next-key locks on the ${source.table} rows read (REPEATABLE READ); row locks on the rows inserted`,
       statements,
       rollback: reorderRollback(rollback, step),
-      note,
+      note: step.streamed ? streamedNote(step) : undefined,
     });
   }
+  return files;
+}
 
-  for (const [name, p] of Object.entries(mapping.projections ?? {})) {
+/** What a step's file says when the step is computed in Node (code() columns), so the file cannot write it. */
+function streamedNote(step: CompiledStep): string {
+  const columns = codeColumnsOf(step);
+  const descriptions = step.targets
+    .flatMap((t) => t.columns.flatMap((c) => c.code?.description ?? []))
+    .map((d) => ` (${d})`)
+    .join('');
+  return (
+    `Step ${step.name} is NOT in this file: ${columns.join(', ')} ${columns.length === 1 ? 'is' : 'are'} ` +
+    "computed in Node by the mapping's code()" +
+    `${descriptions}, which SQL cannot express, ` +
+    'so migrate streams the step. Run `eventshift migrate` for it; ' +
+    'applying these files by hand leaves its rows unwritten. The rollback file still removes them.'
+  );
+}
+
+/** The values of the projections, one file each. */
+function projectionDataFiles({ mapping, plan }: PatchInput, names: TableNames, keepOf: (table: string) => string[]): StemmedPatch[] {
+  return Object.entries(mapping.projections ?? {}).map(([name, p]) => {
     const projection = compileProjection(name, p, names);
     const rows = plan.projections.find((x) => x.name === name);
-    files.push({
+    return {
       kind: 'data',
       stem: `data-${safe(name)}`,
       table: projection.table,
@@ -174,21 +210,22 @@ export function patchFiles(
       rollback: [
         `UPDATE ${quoteId(projection.table)} SET ${quoteId(p.column.name)} = NULL` + keptAsTheyAre(null, keepOf(projection.table)),
       ],
-    });
-  }
+    };
+  });
+}
 
-  files.push(...lookupPatches(mapping, plan, keepOf));
-
+/** The cutover's column renames, one file per table. */
+function columnRenameFiles({ mapping, capabilities, describe }: PatchInput): StemmedPatch[] {
   const columnRenames = new Map<string, Array<{ from: string; to: string }>>();
   for (const c of cutoverChanges(mapping)) {
     if (c.kind === 'renameColumn') columnRenames.set(c.table, [...(columnRenames.get(c.table) ?? []), { from: c.from, to: c.to }]);
   }
-  for (const [table, list] of columnRenames) {
+  return [...columnRenames].map(([table, list]) => {
     const definitionOf = (column: string) => {
       const info = describe.get(table)?.columns.find((c) => c.name === column);
       return info ? `${info.columnType} ${info.nullable ? 'NULL' : 'NOT NULL'}` : undefined;
     };
-    files.push({
+    return {
       kind: 'column',
       stem: `patch-${safe(table)}-${list.map((r) => safe(r.from)).join('-')}`,
       table,
@@ -197,26 +234,29 @@ export function patchFiles(
       locks: 'brief exclusive metadata lock',
       statements: list.map((r) => renameColumnSql(capabilities, table, r.from, r.to, definitionOf(r.from))),
       rollback: list.map((r) => renameColumnSql(capabilities, table, r.to, r.from, definitionOf(r.from))).reverse(),
-    });
-  }
-  for (const c of cutoverChanges(mapping)) {
-    if (c.kind !== 'renameTable') continue;
-    const recreated = recreateTriggersSql(triggers.get(c.from) ?? [], capabilities.engine, databaseDefaults);
-    files.push({
-      kind: 'rename',
-      stem: `patch-rename-${safe(c.from)}`,
-      table: c.from,
-      description: `at cutover: rename ${c.from} to ${c.to}`,
-      expectedRows: null,
-      locks: 'brief exclusive metadata lock',
-      statements: [renameTableSql(c.from, c.to)],
-      rollback: [renameTableSql(c.to, c.from), ...recreated.statements],
-      ...(recreated.note ? { note: recreated.note } : {}),
-    });
-  }
+    };
+  });
+}
 
-  // MediaWiki's names: patch-<table>, patch-<table>-<field>, patch-rename-<table>; data files are data-<what>.
-  return files.map(({ stem, ...f }, i) => ({ ...f, name: `${String(i + 1).padStart(2, '0')}-${stem}.sql` }));
+/** The cutover's table renames, one file each; undoing one recreates the triggers the rename rewrote. */
+function tableRenameFiles({ mapping, capabilities, triggers = new Map(), databaseDefaults }: PatchInput): StemmedPatch[] {
+  return cutoverChanges(mapping).flatMap((c): StemmedPatch[] => {
+    if (c.kind !== 'renameTable') return [];
+    const recreated = recreateTriggersSql(triggers.get(c.from) ?? [], capabilities.engine, databaseDefaults);
+    return [
+      {
+        kind: 'rename',
+        stem: `patch-rename-${safe(c.from)}`,
+        table: c.from,
+        description: `at cutover: rename ${c.from} to ${c.to}`,
+        expectedRows: null,
+        locks: 'brief exclusive metadata lock',
+        statements: [renameTableSql(c.from, c.to)],
+        rollback: [renameTableSql(c.to, c.from), ...recreated.statements],
+        ...(recreated.note ? { note: recreated.note } : {}),
+      },
+    ];
+  });
 }
 
 /** Extension rows go before their events when undoing. */

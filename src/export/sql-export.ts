@@ -47,7 +47,14 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
     // The triggers on the tables the cutover renames: the renames rewrite them, so the rollback creates them again.
     const triggers = new Map<string, BackupTrigger[]>();
     for (const r of plan.tables.rename) if (r.kind === 'table') triggers.set(r.from, await readTriggers(db, r.from));
-    const patches = patchFiles(options.mapping, plan, db.capabilities, described, triggers, await databaseDefaults(db));
+    const patches = patchFiles({
+      mapping: options.mapping,
+      plan,
+      capabilities: db.capabilities,
+      describe: described,
+      triggers,
+      databaseDefaults: await databaseDefaults(db),
+    });
     const files: ExportedFile[] = [];
     for (const patch of patches) {
       const findings: LintFinding[] = patch.note ? [{ file: patch.name, severity: 'error', rule: 'code-column', message: patch.note }] : [];
