@@ -210,150 +210,198 @@ function namesQualified(text: string, schema: string, name: string): boolean {
 
 const kindLabel = (d: Pick<Dependent, 'kind' | 'name'>) => `${d.kind} ${d.name}`;
 
+/** What findDependents looks for, and what is accepted already. */
+export interface DependentsQuery {
+  changes: readonly DependedChange[];
+  writes: readonly RunWrite[];
+  /** --accept-breaking: a dependent that breaks is accepted. */
+  acceptBreaking?: boolean;
+  /** Dependents accepted when the run was planned, as `kind name` (with --accept-breaking then): still accepted. */
+  acceptedBefore?: ReadonlySet<string>;
+}
+
+/** The objects and foreign keys readObjects found, and the database they are seen from. */
+interface Catalog {
+  here: string;
+  objects: TextObject[];
+  foreignKeys: CatalogForeignKey[];
+}
+
+/** A dependent before it is tied to its change. */
+type Found = Omit<Dependent, 'stage' | 'change'>;
+
+/** A name as the plan shows it: bare in this database, `schema.name` in another. */
+const nameIn = (here: string, o: { schema: string; name: string }) => (o.schema === here ? o.name : `${o.schema}.${o.name}`);
+
+/** A set of names, matched case-insensitively. */
+function nameSet(names: readonly string[] | undefined): (name: string) => boolean {
+  const set = new Set((names ?? []).map((n) => n.toLowerCase()));
+  return (name: string) => set.has(name.toLowerCase());
+}
+
 /**
  * The dependents of `changes` and the triggers `writes` fire, with the refusals they call for: a `breaks` dependent
  * neither the mapping (`accepts.breaking`) nor `acceptBreaking` accepts, a `blocks` dependent always, a fired trigger
  * the mapping's `accepts.triggers` does not name.
  */
-export async function findDependents(
-  db: Db,
-  mapping: Mapping,
-  changes: readonly DependedChange[],
-  writes: readonly RunWrite[],
-  acceptBreaking = false,
-  /** Dependents accepted when the run was planned, as `kind name` (with --accept-breaking then): still accepted. */
-  acceptedBefore: ReadonlySet<string> = new Set(),
-): Promise<DependentsPlan> {
-  const here = db.database;
-  const { objects, foreignKeys } = await readObjects(db);
-  const accepted = (names: readonly string[] | undefined) => {
-    const set = new Set((names ?? []).map((n) => n.toLowerCase()));
-    return (name: string) => set.has(name.toLowerCase());
-  };
-  const acceptedBreaking = accepted(mapping.accepts?.breaking);
-  const acceptedTrigger = accepted(mapping.accepts?.triggers);
-  const nameOf = (o: { schema: string; name: string }) => (o.schema === here ? o.name : `${o.schema}.${o.name}`);
-  const namesTable = (o: TextObject, table: string) =>
-    o.schema === here ? namesIdentifier(o.text ?? '', table) : namesQualified(o.text ?? '', here, table);
-
+export async function findDependents(db: Db, mapping: Mapping, query: DependentsQuery): Promise<DependentsPlan> {
+  const { acceptBreaking = false, acceptedBefore = new Set<string>() } = query;
+  const catalog: Catalog = { here: db.database, ...(await readObjects(db)) };
+  const acceptedBreaking = nameSet(mapping.accepts?.breaking);
   const dependents: Dependent[] = [];
   const refusals: string[] = [];
-  for (const change of changes) {
-    const found: Dependent[] = [];
-    const add = (d: Omit<Dependent, 'stage' | 'change'>) => found.push({ ...d, stage: change.stage, change: describeChange(change) });
-    // Foreign keys and triggers are on the table under its name now (before a cutover that renames it).
-    const tableNow = change.kind === 'dropColumn' ? (change.tableNow ?? change.table) : change.table;
-    const on = (o: TextObject) => o.kind === 'trigger' && o.table === tableNow;
-
-    for (const fk of foreignKeys) {
-      const from = fk.schema === here && fk.table === tableNow;
-      const to = fk.refSchema === here && fk.refTable === tableNow;
-      if (!from && !to) continue;
-      const child = `${fk.schema === here ? '' : `${fk.schema}.`}${fk.table}(${fk.columns.join(', ')})`;
-      const shown = `${child} -> ${fk.refTable}(${fk.refColumns.join(', ')})`;
-      const name = nameOf(fk);
-      if (change.kind === 'renameTable') {
-        add({
-          kind: 'foreign key',
-          name,
-          effect: 'follows',
-          detail:
-            from && to
-              ? `${shown} refers to its own table and goes with it to ${change.to}`
-              : from
-                ? `${shown} stays on the table, now ${change.to}, under its name ${fk.name}`
-                : `${shown} will reference ${change.to}: rows of ${fk.table} must then match rows of ${change.to}`,
-        });
-        continue;
-      }
-      const uses = (from && fk.columns.includes(change.column)) || (to && fk.refColumns.includes(change.column));
-      if (!uses) continue;
-      add(
-        change.kind === 'renameColumn'
-          ? { kind: 'foreign key', name, effect: 'follows', detail: `${shown} follows the column to its new name ${change.to}` }
-          : {
-              kind: 'foreign key',
-              name,
-              effect: 'blocks',
-              detail:
-                `${shown} uses ${change.table}.${change.column}, so the server refuses to drop it; ` +
-                'drop the foreign key first, or keep the column',
-            },
-      );
-    }
-
-    for (const o of objects) {
-      if (o.text === null) {
-        // What it reads cannot be known: it is listed as breaking, so that only a declaration lets the change go ahead.
-        if (o.schema === here) {
-          add({
-            kind: o.kind,
-            name: nameOf(o),
-            effect: 'breaks',
-            detail:
-              "its definition cannot be read with this user's privileges (a view needs SHOW VIEW; a routine SELECT on " +
-              'mysql.proc, or being its definer), so it may read what the change renames or drops',
-          });
-        }
-        continue;
-      }
-      const nameTable = namesTable(o, change.table);
-      if (change.kind === 'renameTable') {
-        if (on(o) && !nameTable) {
-          add({
-            kind: 'trigger',
-            name: nameOf(o),
-            effect: 'follows',
-            detail:
-              `${o.when} ON ${change.table} goes with the table to ${change.to}; ` +
-              `the server rewrites its definition to name ${change.to}`,
-          });
-        } else if (nameTable) {
-          add({
-            kind: o.kind,
-            name: nameOf(o),
-            effect: 'breaks',
-            detail:
-              `its definition reads ${change.table} by name, which no longer exists after the rename to ${change.to}: ` +
-              'it fails when used',
-          });
-        }
-        continue;
-      }
-      // A column is named by a trigger on its table (NEW.c, OLD.c), or by any object that also names the table.
-      const nameColumn = (on(o) || nameTable) && namesIdentifier(o.text ?? '', change.column);
-      if (!nameColumn) continue;
-      add({
-        kind: o.kind,
-        name: nameOf(o),
-        effect: 'breaks',
-        detail:
-          change.kind === 'renameColumn'
-            ? `its definition reads ${change.table}.${change.column} by name, which becomes ${change.to}: it fails when used`
-            : `its definition reads ${change.table}.${change.column}, which finalize drops: it fails when used`,
-      });
-    }
-
+  for (const change of query.changes) {
+    const found = changeDependents(catalog, change).map((d): Dependent => ({ ...d, stage: change.stage, change: describeChange(change) }));
     for (const d of found) {
       if (d.effect !== 'breaks') continue;
       if (acceptedBreaking(d.name)) d.accepted = 'mapping';
       else if (acceptBreaking || acceptedBefore.has(kindLabel(d))) d.accepted = 'flag';
     }
-    const broken = found.filter((d) => d.effect === 'breaks' && !d.accepted);
-    if (broken.length > 0) {
-      refusals.push(
-        `${stageWord[change.stage]} would ${describeChange(change)}, and ${broken.length} object(s) read it by name, ` +
-          `so they would fail afterwards: ${broken.map(kindLabel).join(', ')}. If that is intended, name them in the mapping's ` +
-          'accepts.breaking (or run with --accept-breaking); otherwise change them first.',
-      );
-    }
-    for (const d of found.filter((x) => x.effect === 'blocks')) {
-      refusals.push(`${stageWord[change.stage]} cannot ${describeChange(change)}: foreign key ${d.name} ${d.detail}.`);
-    }
+    refusals.push(...changeRefusals(change, found));
     dependents.push(...found);
   }
+  const fired = await firedTriggers(db, catalog, query.writes, nameSet(mapping.accepts?.triggers));
+  const unaccepted = fired.filter((t) => !t.accepted);
+  if (unaccepted.length > 0) {
+    refusals.push(
+      `The run's own writes would fire ${unaccepted.length} trigger(s), which can change rows the mapping does not name: ` +
+        `${unaccepted.map((t) => `${t.name} (${t.when} ON ${t.table}, by ${t.by.join(' and ')})`).join(', ')}. ` +
+        `Read what they do; if that is intended, name them in the mapping's accepts.triggers.`,
+    );
+  }
+  return { dependents, firedTriggers: fired, refusals };
+}
 
-  const firedTriggers: FiredTrigger[] = [];
+/** What a change's dependents call for: a refusal for those it breaks that nobody accepted, one for each that blocks it. */
+function changeRefusals(change: DependedChange, found: readonly Dependent[]): string[] {
+  const refusals: string[] = [];
+  const broken = found.filter((d) => d.effect === 'breaks' && !d.accepted);
+  if (broken.length > 0) {
+    refusals.push(
+      `${stageWord[change.stage]} would ${describeChange(change)}, and ${broken.length} object(s) read it by name, ` +
+        `so they would fail afterwards: ${broken.map(kindLabel).join(', ')}. If that is intended, name them in the mapping's ` +
+        'accepts.breaking (or run with --accept-breaking); otherwise change them first.',
+    );
+  }
+  for (const d of found.filter((x) => x.effect === 'blocks')) {
+    refusals.push(`${stageWord[change.stage]} cannot ${describeChange(change)}: foreign key ${d.name} ${d.detail}.`);
+  }
+  return refusals;
+}
+
+/** The foreign keys, then the other objects, that depend on one change. */
+function changeDependents(catalog: Catalog, change: DependedChange): Found[] {
+  // Foreign keys and triggers are on the table under its name now (before a cutover that renames it).
+  const tableNow = change.kind === 'dropColumn' ? (change.tableNow ?? change.table) : change.table;
+  return [...foreignKeyDependents(catalog, change, tableNow), ...objectDependents(catalog, change, tableNow)];
+}
+
+function foreignKeyDependents({ here, foreignKeys }: Catalog, change: DependedChange, tableNow: string): Found[] {
+  const found: Found[] = [];
+  for (const fk of foreignKeys) {
+    const from = fk.schema === here && fk.table === tableNow;
+    const to = fk.refSchema === here && fk.refTable === tableNow;
+    if (!from && !to) continue;
+    const child = `${fk.schema === here ? '' : `${fk.schema}.`}${fk.table}(${fk.columns.join(', ')})`;
+    const shown = `${child} -> ${fk.refTable}(${fk.refColumns.join(', ')})`;
+    const name = nameIn(here, fk);
+    if (change.kind === 'renameTable') {
+      found.push({
+        kind: 'foreign key',
+        name,
+        effect: 'follows',
+        detail:
+          from && to
+            ? `${shown} refers to its own table and goes with it to ${change.to}`
+            : from
+              ? `${shown} stays on the table, now ${change.to}, under its name ${fk.name}`
+              : `${shown} will reference ${change.to}: rows of ${fk.table} must then match rows of ${change.to}`,
+      });
+      continue;
+    }
+    const uses = (from && fk.columns.includes(change.column)) || (to && fk.refColumns.includes(change.column));
+    if (!uses) continue;
+    found.push(
+      change.kind === 'renameColumn'
+        ? { kind: 'foreign key', name, effect: 'follows', detail: `${shown} follows the column to its new name ${change.to}` }
+        : {
+            kind: 'foreign key',
+            name,
+            effect: 'blocks',
+            detail:
+              `${shown} uses ${change.table}.${change.column}, so the server refuses to drop it; ` +
+              'drop the foreign key first, or keep the column',
+          },
+    );
+  }
+  return found;
+}
+
+/** Views, routines, events and triggers whose text names what the change renames or drops (or that are on its table). */
+function objectDependents({ here, objects }: Catalog, change: DependedChange, tableNow: string): Found[] {
+  const found: Found[] = [];
+  const on = (o: TextObject) => o.kind === 'trigger' && o.table === tableNow;
+  for (const o of objects) {
+    if (o.text === null) {
+      // What it reads cannot be known: it is listed as breaking, so that only a declaration lets the change go ahead.
+      if (o.schema === here) {
+        found.push({
+          kind: o.kind,
+          name: nameIn(here, o),
+          effect: 'breaks',
+          detail:
+            "its definition cannot be read with this user's privileges (a view needs SHOW VIEW; a routine SELECT on " +
+            'mysql.proc, or being its definer), so it may read what the change renames or drops',
+        });
+      }
+      continue;
+    }
+    const nameTable = o.schema === here ? namesIdentifier(o.text, change.table) : namesQualified(o.text, here, change.table);
+    if (change.kind === 'renameTable') {
+      if (on(o) && !nameTable) {
+        found.push({
+          kind: 'trigger',
+          name: nameIn(here, o),
+          effect: 'follows',
+          detail:
+            `${o.when} ON ${change.table} goes with the table to ${change.to}; ` +
+            `the server rewrites its definition to name ${change.to}`,
+        });
+      } else if (nameTable) {
+        found.push({
+          kind: o.kind,
+          name: nameIn(here, o),
+          effect: 'breaks',
+          detail:
+            `its definition reads ${change.table} by name, which no longer exists after the rename to ${change.to}: ` +
+            'it fails when used',
+        });
+      }
+      continue;
+    }
+    // A column is named by a trigger on its table (NEW.c, OLD.c), or by any object that also names the table.
+    const nameColumn = (on(o) || nameTable) && namesIdentifier(o.text, change.column);
+    if (!nameColumn) continue;
+    found.push({
+      kind: o.kind,
+      name: nameIn(here, o),
+      effect: 'breaks',
+      detail:
+        change.kind === 'renameColumn'
+          ? `its definition reads ${change.table}.${change.column} by name, which becomes ${change.to}: it fails when used`
+          : `its definition reads ${change.table}.${change.column}, which finalize drops: it fails when used`,
+    });
+  }
+  return found;
+}
+
+/** The triggers of this database that the run's own `writes` fire, and the other tables each names. */
+async function firedTriggers(
+  db: Db,
+  { here, objects }: Catalog,
+  writes: readonly RunWrite[],
+  accepted: (name: string) => boolean,
+): Promise<FiredTrigger[]> {
   const firedBy = (o: TextObject) => [...new Set(writes.filter((w) => w.table === o.table && w.event === o.event).map((w) => w.by))];
   const fired = objects.filter((o) => o.kind === 'trigger' && o.schema === here && firedBy(o).length > 0);
   const tables =
@@ -366,20 +414,10 @@ export async function findDependents(
             [here],
           )
         ).map((r) => r.t);
-  for (const o of fired) {
-    const by = firedBy(o);
+  return fired.map((o) => {
     const names = tables.filter((t) => t !== o.table && namesIdentifier(o.text ?? '', t));
-    firedTriggers.push({ name: o.name, table: o.table!, when: o.when!, by, accepted: acceptedTrigger(o.name), names });
-  }
-  const unaccepted = firedTriggers.filter((t) => !t.accepted);
-  if (unaccepted.length > 0) {
-    refusals.push(
-      `The run's own writes would fire ${unaccepted.length} trigger(s), which can change rows the mapping does not name: ` +
-        `${unaccepted.map((t) => `${t.name} (${t.when} ON ${t.table}, by ${t.by.join(' and ')})`).join(', ')}. ` +
-        `Read what they do; if that is intended, name them in the mapping's accepts.triggers.`,
-    );
-  }
-  return { dependents, firedTriggers, refusals };
+    return { name: o.name, table: o.table!, when: o.when!, by: firedBy(o), accepted: accepted(o.name), names };
+  });
 }
 
 /** Who accepted a dependent the cutover or finalize breaks, as the plan, report.md and report.html say it. */

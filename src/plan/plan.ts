@@ -300,7 +300,11 @@ async function planOf(
     firedTriggers,
     refusals: dependentRefusals,
   } = ready
-    ? await findDependents(db, mapping, dependedChanges(mapping), runWrites(mapping), overrides.acceptBreaking)
+    ? await findDependents(db, mapping, {
+        changes: dependedChanges(mapping),
+        writes: runWrites(mapping),
+        acceptBreaking: overrides.acceptBreaking,
+      })
     : { dependents: [], firedTriggers: [], refusals: [] };
   refusals.push(...dependentRefusals);
   // What the triggers the run fires may write is backed up too: verify's unchanged check then covers it.

@@ -158,7 +158,7 @@ async function refuseBreakingDrops(db: Db, mapping: Mapping, drops: readonly Res
     if (!(await columnExists(db, d.table, d.column))) continue;
     pending.push({ kind: 'dropColumn', stage: 'finalize', table: d.table, column: d.column });
   }
-  const found = await findDependents(db, mapping, pending, [], acceptBreaking);
+  const found = await findDependents(db, mapping, { changes: pending, writes: [], acceptBreaking });
   if (found.refusals.length > 0) {
     throw refusal(`Finalize of ${mapping.name} dropped nothing: ${found.refusals.join(' ')}`, {
       subject: mapping.name,

@@ -613,7 +613,12 @@ async function refuseBreakingRenames(s: RunState): Promise<void> {
     if (there) pending.push(change);
   }
   const acceptedBefore = new Set((run.plan.dependents ?? []).filter((d) => d.accepted).map((d) => `${d.kind} ${d.name}`));
-  const found = await findDependents(db, mapping, pending, [], s.options.overrides?.acceptBreaking ?? false, acceptedBefore);
+  const found = await findDependents(db, mapping, {
+    changes: pending,
+    writes: [],
+    acceptBreaking: s.options.overrides?.acceptBreaking ?? false,
+    acceptedBefore,
+  });
   if (found.refusals.length > 0) {
     throw refusal(
       `Run ${run.id} of ${mapping.name} stopped before its cutover, nothing renamed: ${found.refusals.join(' ')} ` +
