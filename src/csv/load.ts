@@ -7,7 +7,7 @@ import type { BadRow, CsvFileFacts } from './csv-plan.ts';
 import type { CsvSourceDefinition } from './declaration.ts';
 import { encodeRaw, encodingName, firstInvalidByte, hasInvalidBytes, type TextEncoding } from './decode.ts';
 import { detectDelimiter, detectEncoding, readSample, type Detected } from './detect.ts';
-import { newFileStats, quotedFields, readCsvRecords, type CsvDialect } from './read.ts';
+import { newFileStats, quotedFields, readCsvRecords, type CsvDialect, type CsvRecord } from './read.ts';
 import { describeStaging, dropStaging, stagingTableSql } from './staging.ts';
 import { BadValue, columnReader, type ColumnReader, type FieldValue } from './values.ts';
 import { ZoneClock } from './zone-time.ts';
@@ -60,25 +60,7 @@ const batchChars = 2_000_000;
 export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<CsvLoadResult> {
   const { definition } = options;
   const limit = options.badRowLimit ?? 20;
-  await dropStaging(db, options.staging, options.temporary);
-  await db.execute(stagingTableSql(definition, options.staging, { temporary: options.temporary, comment: options.comment }));
-  const table = await describeStaging(db, options.staging);
-  const byName = new Map(table.columns.map((c) => [c.name, c]));
-  const declared = Object.keys(definition.columns);
-  for (const name of declared) {
-    if (!byName.has(name)) {
-      throw usageError(
-        `CSV source ${options.alias}: column ${name} is declared, but the table it stands for has no such column (it has ${[...byName.keys()].join(', ')}).`,
-        { subject: options.alias },
-      );
-    }
-  }
-  if (table.primaryKey.length !== 1 || table.primaryKey[0] !== definition.key) {
-    throw usageError(
-      `CSV source ${options.alias}: the key ${definition.key} must be the primary key of the table it stands for (which is ${table.primaryKey.join(', ') || 'none'}).`,
-      { subject: options.alias },
-    );
-  }
+  const { table, declared, columns } = await createStaging(db, options);
   const tableZone = new ZoneClock(definition.tableZone ?? 'UTC');
   const context = {
     fileZone: new ZoneClock(definition.zone ?? definition.tableZone ?? 'UTC'),
@@ -86,7 +68,6 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
     nulls: new Set(definition.nulls ?? []),
   };
   const readers: ColumnReader[] = declared.map((name) => columnReader(name, definition.columns[name]!, context));
-  const columns: ColumnInfo[] = declared.map((name) => byName.get(name)!);
 
   const result: CsvLoadResult = { files: [], records: 0, accepted: 0, bad: 0, badRows: [], table };
   const badByFile = new Map<string, number>();
@@ -97,100 +78,164 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
     if (result.badRows.length > limit * 2) trimBadRows(result.badRows, options.files, limit);
     await options.onBadRow?.(row, raw);
   };
-  const writer = new BatchWriter(db, options.staging, declared, columns, definition.key, reportBad, options.onBatch);
-
+  const writer = new BatchWriter(db, {
+    table: options.staging,
+    columnNames: declared,
+    columns,
+    key: definition.key,
+    bad: reportBad,
+    committed: options.onBatch,
+  });
+  const load: CsvLoad = { options, declared, columns, readers, nulls: context.nulls, writer, reportBad };
   for (const [i, path] of options.files.entries()) {
-    const encoding =
-      options.dialects?.[i]?.encoding ??
-      (definition.encoding
-        ? { value: declaredEncoding(definition.encoding), detected: false, reason: 'declared' }
-        : await detectEncoding(path));
-    const quote = definition.quote ?? '"';
-    const delimiter =
-      options.dialects?.[i]?.delimiter ??
-      (definition.delimiter !== undefined
-        ? { value: definition.delimiter, detected: false, reason: 'declared' }
-        : detectDelimiter(await readSample(path, encoding.value), quote));
-    const dialect: CsvDialect = { encoding: encoding.value, delimiter: delimiter.value, quote };
-    const stats = newFileStats();
-    const nulls = context.nulls;
-    let fieldIndex: number[] | null = null;
-    let expected = 0;
-    if (Array.isArray(definition.header) || definition.header === false) {
-      const names = Array.isArray(definition.header) ? definition.header : Object.entries(definition.columns).map(([n, c]) => c.from ?? n);
-      ({ fieldIndex, expected } = fieldPlan(options.alias, definition, names, path, null));
-    }
-    for await (const record of readCsvRecords(path, dialect, stats)) {
-      if (fieldIndex === null) {
-        ({ fieldIndex, expected } = fieldPlan(
-          options.alias,
-          definition,
-          record.fields.map((f) => f.trim()),
-          path,
-          record.line,
-        ));
-        continue;
-      }
-      stats.records++;
-      const raw = () => encodeRaw(record.raw, dialect.encoding);
-      if (hasInvalidBytes(record.raw)) {
-        await reportBad(
-          {
-            file: path,
-            line: record.line,
-            reason: `bytes that are not valid ${encodingName(encoding.value)} (first: ${firstInvalidByte(record.raw)})`,
-          },
-          raw(),
-        );
-        continue;
-      }
-      const fields = record.fields;
-      if (fields.length !== expected) {
-        await reportBad(
-          { file: path, line: record.line, reason: `wrong number of fields: ${fields.length} (expected ${expected})` },
-          raw(),
-        );
-        continue;
-      }
-      let quoted: boolean[] | null = null;
-      const values: FieldValue[] = new Array(readers.length);
-      let reasons: string[] | null = null;
-      for (let c = 0; c < readers.length; c++) {
-        const at = fieldIndex[c]!;
-        const field = fields[at]!;
-        if (quoted === null && (field === '' || nulls.has(field))) quoted = quotedFields(record.raw, dialect.delimiter, quote);
-        const value = readers[c]!(field, quoted?.[at] ?? false);
-        if (value instanceof BadValue) (reasons ??= []).push(value.reason);
-        else if (value === null && !columns[c]!.nullable) (reasons ??= []).push(`${declared[c]}: empty, and the column cannot be NULL`);
-        else values[c] = value;
-      }
-      if (reasons) {
-        await reportBad({ file: path, line: record.line, reason: reasons.join('; ') }, raw());
-        continue;
-      }
-      writer.add(values, path, record.line, record.raw, dialect.encoding);
-      if (writer.pending >= (options.batchRows ?? defaultBatchRows) || writer.pendingChars >= batchChars) await writer.flush();
-    }
-    await writer.flush();
-    result.records += stats.records;
-    result.files.push({
-      path,
-      bytes: stats.bytes,
-      sha256: stats.sha256,
-      encoding,
-      delimiter,
-      quote,
-      header: Array.isArray(definition.header) || definition.header === false ? 'declared' : 'first line',
-      records: stats.records,
-      emptyLines: stats.emptyLines,
-      bad: 0,
-      unreadable: stats.unreadable,
-    });
+    const facts = await loadFile(load, i, path);
+    result.records += facts.records;
+    result.files.push(facts);
   }
   result.accepted = await writer.finish();
   for (const f of result.files) f.bad = badByFile.get(f.path) ?? 0;
   trimBadRows(result.badRows, options.files, limit);
   return result;
+}
+
+/**
+ * Creates the staging table afresh and describes it; refuses a declaration whose columns or key the table does not
+ * have. Returns the declared columns, in order, and the table's description of each.
+ */
+async function createStaging(db: Db, options: LoadCsvOptions): Promise<{ table: TableInfo; declared: string[]; columns: ColumnInfo[] }> {
+  const { definition } = options;
+  await dropStaging(db, options.staging, options.temporary);
+  await db.execute(stagingTableSql(definition, options.staging, { temporary: options.temporary, comment: options.comment }));
+  const table = await describeStaging(db, options.staging);
+  const byName = new Map(table.columns.map((c) => [c.name, c]));
+  const declared = Object.keys(definition.columns);
+  for (const name of declared) {
+    if (!byName.has(name)) {
+      throw usageError(
+        `CSV source ${options.alias}: column ${name} is declared, but the table it stands for has no such column ` +
+          `(it has ${[...byName.keys()].join(', ')}).`,
+        { subject: options.alias },
+      );
+    }
+  }
+  if (table.primaryKey.length !== 1 || table.primaryKey[0] !== definition.key) {
+    throw usageError(
+      `CSV source ${options.alias}: the key ${definition.key} must be the primary key of the table it stands for ` +
+        `(which is ${table.primaryKey.join(', ') || 'none'}).`,
+      { subject: options.alias },
+    );
+  }
+  return { table, declared, columns: declared.map((name) => byName.get(name)!) };
+}
+
+/** What every file of one load shares: the declaration, the readers of its columns, the writer, where bad rows go. */
+interface CsvLoad {
+  options: LoadCsvOptions;
+  declared: string[];
+  /** The staging table's description of each declared column. */
+  columns: ColumnInfo[];
+  readers: ColumnReader[];
+  nulls: ReadonlySet<string>;
+  writer: BatchWriter;
+  reportBad: (row: BadRow, raw: Buffer) => Promise<void>;
+}
+
+/** Which field of a file each declared column reads, and how many fields a record must have. */
+interface FieldPlan {
+  fieldIndex: number[];
+  expected: number;
+}
+
+/** One file of the load read into the writer, every record typed or reported bad; the file as the plan shows it. */
+async function loadFile(load: CsvLoad, i: number, path: string): Promise<CsvFileFacts> {
+  const { options, writer } = load;
+  const { definition } = options;
+  const { encoding, delimiter, quote } = await fileDialect(options, i, path);
+  const dialect: CsvDialect = { encoding: encoding.value, delimiter: delimiter.value, quote };
+  const stats = newFileStats();
+  const declaredHeader = Array.isArray(definition.header) || definition.header === false;
+  let fields: FieldPlan | null = null;
+  if (declaredHeader) {
+    const names = Array.isArray(definition.header) ? definition.header : Object.entries(definition.columns).map(([n, c]) => c.from ?? n);
+    fields = fieldPlan(options, names, { path, line: null });
+  }
+  const batchRows = options.batchRows ?? defaultBatchRows;
+  for await (const record of readCsvRecords(path, dialect, stats)) {
+    if (fields === null) {
+      fields = fieldPlan(
+        options,
+        record.fields.map((f) => f.trim()),
+        { path, line: record.line },
+      );
+      continue;
+    }
+    stats.records++;
+    const values = recordValues(load, record, dialect, fields);
+    if (typeof values === 'string') {
+      await load.reportBad({ file: path, line: record.line, reason: values }, encodeRaw(record.raw, dialect.encoding));
+      continue;
+    }
+    writer.add({ values, file: path, line: record.line, raw: record.raw, encoding: dialect.encoding });
+    if (writer.pending >= batchRows || writer.pendingChars >= batchChars) await writer.flush();
+  }
+  await writer.flush();
+  return {
+    path,
+    bytes: stats.bytes,
+    sha256: stats.sha256,
+    encoding,
+    delimiter,
+    quote,
+    header: declaredHeader ? 'declared' : 'first line',
+    records: stats.records,
+    emptyLines: stats.emptyLines,
+    bad: 0,
+    unreadable: stats.unreadable,
+  };
+}
+
+/** A file's encoding and delimiter: as its plan fixed them, else as declared, else detected; and its quote. */
+async function fileDialect(
+  options: LoadCsvOptions,
+  i: number,
+  path: string,
+): Promise<{ encoding: Detected<TextEncoding>; delimiter: Detected<string>; quote: string }> {
+  const { definition } = options;
+  const encoding =
+    options.dialects?.[i]?.encoding ??
+    (definition.encoding
+      ? { value: declaredEncoding(definition.encoding), detected: false, reason: 'declared' }
+      : await detectEncoding(path));
+  const quote = definition.quote ?? '"';
+  const delimiter =
+    options.dialects?.[i]?.delimiter ??
+    (definition.delimiter !== undefined
+      ? { value: definition.delimiter, detected: false, reason: 'declared' }
+      : detectDelimiter(await readSample(path, encoding.value), quote));
+  return { encoding, delimiter, quote };
+}
+
+/** A record's values, typed by the declaration, or why it is bad. */
+function recordValues(load: CsvLoad, record: CsvRecord, dialect: CsvDialect, fields: FieldPlan): FieldValue[] | string {
+  const { readers, columns, declared, nulls } = load;
+  if (hasInvalidBytes(record.raw)) {
+    return `bytes that are not valid ${encodingName(dialect.encoding)} (first: ${firstInvalidByte(record.raw)})`;
+  }
+  const values = record.fields;
+  if (values.length !== fields.expected) return `wrong number of fields: ${values.length} (expected ${fields.expected})`;
+  let quoted: boolean[] | null = null;
+  const typed: FieldValue[] = new Array(readers.length);
+  let reasons: string[] | null = null;
+  for (let c = 0; c < readers.length; c++) {
+    const at = fields.fieldIndex[c]!;
+    const field = values[at]!;
+    if (quoted === null && (field === '' || nulls.has(field))) quoted = quotedFields(record.raw, dialect.delimiter, dialect.quote);
+    const value = readers[c]!(field, quoted?.[at] ?? false);
+    if (value instanceof BadValue) (reasons ??= []).push(value.reason);
+    else if (value === null && !columns[c]!.nullable) (reasons ??= []).push(`${declared[c]}: empty, and the column cannot be NULL`);
+    else typed[c] = value;
+  }
+  return reasons ? reasons.join('; ') : typed;
 }
 
 const declaredEncoding = (e: NonNullable<CsvSourceDefinition['encoding']>): TextEncoding => (e === 'latin1' ? 'cp1252' : e);
@@ -202,12 +247,10 @@ function trimBadRows(rows: BadRow[], files: readonly string[], limit: number): v
 
 /** Which field of the file each declared column reads, from the header names; a header the declaration does not cover is a usage error. */
 function fieldPlan(
-  alias: string,
-  definition: CsvSourceDefinition,
+  { alias, definition }: Pick<LoadCsvOptions, 'alias' | 'definition'>,
   header: string[],
-  path: string,
-  line: number | null,
-): { fieldIndex: number[]; expected: number } {
+  { path, line }: { path: string; line: number | null },
+): FieldPlan {
   const where = `${basename(path)}${line === null ? '' : ` line ${line}`}`;
   const ignored = new Set(definition.ignore ?? []);
   const seen = new Set<string>();
@@ -219,7 +262,8 @@ function fieldPlan(
   const unknown = header.filter((h) => !reads.has(h) && !ignored.has(h));
   if (unknown.length > 0) {
     throw usageError(
-      `CSV source ${alias}: ${where} has the column(s) ${unknown.join(', ')}, which the declaration neither reads nor ignores; declare them (columns) or list them in ignore.`,
+      `CSV source ${alias}: ${where} has the column(s) ${unknown.join(', ')}, which the declaration neither reads nor ignores; ` +
+        'declare them (columns) or list them in ignore.',
       { subject: path },
     );
   }
@@ -250,17 +294,31 @@ class BatchWriter {
   private inflight: Promise<Error | null> | null = null;
   private accepted = 0;
   private readonly sql: string;
+  private readonly table: string;
+  private readonly columns: ColumnInfo[];
+  private readonly key: string;
+  private readonly bad: (row: BadRow, raw: Buffer) => Promise<void>;
+  private readonly committed?: (accepted: number) => void;
 
   constructor(
     private readonly db: Db,
-    private readonly table: string,
-    columnNames: string[],
-    private readonly columns: ColumnInfo[],
-    private readonly key: string,
-    private readonly bad: (row: BadRow, raw: Buffer) => Promise<void>,
-    private readonly committed?: (accepted: number) => void,
+    target: {
+      table: string;
+      columnNames: string[];
+      columns: ColumnInfo[];
+      key: string;
+      /** Each row the server refuses, with the bytes of its record. */
+      bad: (row: BadRow, raw: Buffer) => Promise<void>;
+      /** After each batch is committed, with the rows loaded so far. */
+      committed?: (accepted: number) => void;
+    },
   ) {
-    this.sql = `INSERT INTO ${quoteId(table)} (${columnNames.map(quoteId).join(', ')}) VALUES ?`;
+    this.table = target.table;
+    this.columns = target.columns;
+    this.key = target.key;
+    this.bad = target.bad;
+    this.committed = target.committed;
+    this.sql = `INSERT INTO ${quoteId(target.table)} (${target.columnNames.map(quoteId).join(', ')}) VALUES ?`;
   }
 
   get pending(): number {
@@ -271,9 +329,9 @@ class BatchWriter {
     return this.chars;
   }
 
-  add(values: FieldValue[], file: string, line: number, raw: string, encoding: TextEncoding): void {
-    this.batch.push({ values, file, line, raw, encoding });
-    this.chars += raw.length + 16;
+  add(entry: Entry): void {
+    this.batch.push(entry);
+    this.chars += entry.raw.length + 16;
   }
 
   /** Sends the pending rows, once the batch in flight is done. */

@@ -78,7 +78,7 @@ export function columnReader(name: string, column: CsvColumn, ctx: ReaderContext
     }
     case 'date':
     case 'datetime':
-      return dateReader(column.type, column.formats, column.zeroDates === true, ctx, isNull, shown);
+      return dateReader(column, ctx, { isNull, shown });
   }
 }
 
@@ -94,14 +94,19 @@ type Attempt = (text: string) => Parsed | BadValue | null;
 const zeroDate = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?)?$/;
 const isoOffset = /[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
+/** How a column's reader tells a NULL field, and shows a field in a reason. */
+interface FieldWords {
+  isNull: (field: string, quoted: boolean) => boolean;
+  shown: (field: string) => string;
+}
+
 function dateReader(
-  type: 'date' | 'datetime',
-  formats: string[],
-  zeroDates: boolean,
+  column: Extract<CsvColumn, { type: 'date' | 'datetime' }>,
   ctx: ReaderContext,
-  isNull: (field: string, quoted: boolean) => boolean,
-  shown: (field: string) => string,
+  { isNull, shown }: FieldWords,
 ): ColumnReader {
+  const { type, formats } = column;
+  const zeroDates = column.zeroDates === true;
   const attempts = formats.map((f): Attempt => (f === 'iso' ? parseIso : f === 'excel' ? parseExcel : tokenAttempt(formatParser(f))));
   const convert = ctx.fileZone.name !== ctx.tableZone.name;
   return (field, quoted) => {
@@ -133,14 +138,17 @@ function dateReader(
     const local = ctx.fileZone.resolve(parsed.wall);
     if (local.kind === 'gap') {
       return new BadValue(
-        `${shown(field)} does not exist in ${ctx.fileZone.name}: clocks skipped that hour (spring forward); the value is wrong or its zone is`,
+        `${shown(field)} does not exist in ${ctx.fileZone.name}: clocks skipped that hour (spring forward); ` +
+          'the value is wrong or its zone is',
       );
     }
     if (!convert) return wallText(parsed.wall);
     if (local.kind === 'ambiguous') {
       return new BadValue(
-        `${shown(field)} happened twice in ${ctx.fileZone.name} (clocks fell back), so it cannot be converted to ${ctx.tableZone.name} ` +
-          `without guessing: ${wallText(ctx.tableZone.wallOf(local.instants[0]))} or ${wallText(ctx.tableZone.wallOf(local.instants[1]))}; write it with its offset`,
+        `${shown(field)} happened twice in ${ctx.fileZone.name} (clocks fell back), ` +
+          `so it cannot be converted to ${ctx.tableZone.name} ` +
+          `without guessing: ${wallText(ctx.tableZone.wallOf(local.instants[0]))} or ` +
+          `${wallText(ctx.tableZone.wallOf(local.instants[1]))}; write it with its offset`,
       );
     }
     return wallText(ctx.tableZone.wallOf(local.instant));
@@ -151,7 +159,8 @@ function dateReader(
 export function wallText(wall: number): string {
   const d = new Date(wall);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const base = `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  const date = `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
+  const base = `${date} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
   const ms = d.getUTCMilliseconds();
   return ms === 0 ? base : `${base}.${p(ms, 3)}`;
 }
