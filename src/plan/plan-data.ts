@@ -2,14 +2,17 @@ import type { CsvSourcePlan } from '../csv/csv-plan.ts';
 import type { LookupPlan } from '../lookup/lookup-plan.ts';
 import type { IdStrategy } from '../mapping/types.ts';
 import type { IdGap, IdRun } from './id-islands.ts';
+import { refusal } from '../errors.ts';
 
 /*
  * What a plan records: plain data, frozen into a run at its start and read back by every command that finishes,
- * checks or undoes it. Anyone may import this module; it imports only other such data modules.
+ * checks or undoes it. Anyone may import this module; it imports only other such data modules (and errors.ts).
  */
 
 /** What a run of a mapping would do, derived from the mapping and the live database. Frozen into the run at its start. */
 export interface Plan {
+  /** The plan's version (see planVersion): what the code that planned the run did, and so how to finish or undo it. */
+  version: number;
   mapping: string;
   database: string;
   server: string;
@@ -17,16 +20,16 @@ export interface Plan {
   sources: SourcePlan[];
   steps: StepPlan[];
   projections: ProjectionPlan[];
-  /** The mapping's lookups (see LookupDefinition); absent in plans of runs from before there were lookups. */
-  lookups?: LookupPlan[];
+  /** The mapping's lookups (see LookupDefinition). */
+  lookups: LookupPlan[];
   tables: TableChanges;
   /**
    * Views, triggers, routines, events and foreign keys that name a table the cutover renames or a column finalize
-   * drops, and what becomes of each (see dependents.ts); absent in plans of runs from before they were read.
+   * drops, and what becomes of each (see dependents.ts).
    */
-  dependents?: Dependent[];
-  /** Triggers the run's own INSERTs, UPDATEs and DELETEs fire; absent in plans of runs from before they were read. */
-  firedTriggers?: FiredTrigger[];
+  dependents: Dependent[];
+  /** Triggers the run's own INSERTs, UPDATEs and DELETEs fire. */
+  firedTriggers: FiredTrigger[];
   idSpace: IdSpacePlan[];
   problems: ProblemFinding[];
   /** Why the run must not go ahead; empty when it may. */
@@ -66,10 +69,10 @@ export interface StepPlan {
   writes: Array<{ alias: string; table: string; keyColumn: string; rows: number; when: string | undefined }>;
   /**
    * How the step is written: `set-based` (INSERT ... SELECT on the server) or `streamed` (read in chunks, code()
-   * columns computed in Node, multi-row INSERTs), because of `codeColumns` (as table.column). Absent in older plans.
+   * columns computed in Node, multi-row INSERTs), because of `codeColumns` (as table.column).
    */
-  writePath?: 'set-based' | 'streamed';
-  codeColumns?: string[];
+  writePath: 'set-based' | 'streamed';
+  codeColumns: string[];
 }
 
 export interface ProjectionPlan {
@@ -178,7 +181,53 @@ export interface FiredTrigger {
   accepted: boolean;
   /**
    * The tables of this database its body names (besides its own): what it may write. The run backs them up, so that
-   * verify's unchanged check covers them and restore can put them back. Absent in older plans.
+   * verify's unchanged check covers them and restore can put them back.
    */
-  names?: string[];
+  names: string[];
+}
+
+/**
+ * The version of the plans this code makes. A run finishes, verifies and undoes what its plan's version did:
+ * - 1: plans from before a run's fills kept the ON UPDATE columns of the rows they filled (those fills rewrote them,
+ *   and rollback puts the backup's times back). Such plans list no fired triggers, dependents or lookups.
+ * - 2: since. Fills keep ON UPDATE columns, and the plan lists the triggers the run fires.
+ * Plans stored before plans had a version have none; upgradePlan gives them theirs.
+ */
+export const planVersion = 2;
+
+/** The first plan version whose fills keep ON UPDATE columns (see rollback's comparePreRunRows). */
+export const keepsOnUpdateSince = 2;
+
+/** A plan as a run stored it, by this code or older: what was added to plans since may be absent. */
+export type StoredPlan = Omit<Plan, 'version' | 'lookups' | 'dependents' | 'firedTriggers' | 'steps'> & {
+  version?: number;
+  lookups?: LookupPlan[];
+  dependents?: Dependent[];
+  firedTriggers?: Array<Omit<FiredTrigger, 'names'> & { names?: string[] }>;
+  steps: Array<Omit<StepPlan, 'writePath' | 'codeColumns'> & { writePath?: StepPlan['writePath']; codeColumns?: string[] }>;
+};
+
+/**
+ * A stored plan in this version's shape, keeping the version it was made in: what it lacks, the code that made it did
+ * not have (no lookups, dependents or fired triggers; every step set-based). Applied wherever a stored plan is read,
+ * also to a run record that holds less than a plan (`{}`): only what it lacks of the lists is filled in.
+ */
+export function upgradePlan(stored: StoredPlan): Plan {
+  if (stored.version !== undefined && stored.version > planVersion) {
+    throw refusal(
+      `The plan of this run of ${stored.mapping} is of version ${stored.version}, made by a newer eventshift ` +
+        `(this one reads versions up to ${planVersion}); finish the run with that eventshift.`,
+      { subject: stored.mapping },
+    );
+  }
+  // Every plan since version 2 lists the triggers the run fires: one without that list was made by version 1's code.
+  const version = stored.firedTriggers === undefined ? 1 : (stored.version ?? planVersion);
+  return {
+    ...stored,
+    version,
+    steps: (stored.steps ?? []).map((s) => ({ ...s, writePath: s.writePath ?? 'set-based', codeColumns: s.codeColumns ?? [] })),
+    lookups: stored.lookups ?? [],
+    dependents: stored.dependents ?? [],
+    firedTriggers: (stored.firedTriggers ?? []).map((t) => ({ ...t, names: t.names ?? [] })),
+  };
 }

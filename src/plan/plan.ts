@@ -23,6 +23,7 @@ import {
   cutoverChanges,
 } from '../mapping/compile.ts';
 import {
+  planVersion,
   problemKeyLimit,
   type IdSpacePlan,
   type Plan,
@@ -308,10 +309,11 @@ async function planOf(
     : { dependents: [], firedTriggers: [], refusals: [] };
   refusals.push(...dependentRefusals);
   // What the triggers the run fires may write is backed up too: verify's unchanged check then covers it.
-  for (const t of firedTriggers) for (const name of t.names ?? []) if (!tables.backup.includes(name)) tables.backup.push(name);
+  for (const t of firedTriggers) for (const name of t.names) if (!tables.backup.includes(name)) tables.backup.push(name);
 
   const [server] = await db.query<{ v: string }>('SELECT VERSION() AS v');
   return {
+    version: planVersion,
     mapping: mapping.name,
     database: db.database,
     server: server!.v,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { restoreProgress } from '../backup/restore-journal.ts';
 import type { Db } from '../db/connection.ts';
-import type { Plan } from '../plan/plan-data.ts';
+import { upgradePlan, type Plan } from '../plan/plan-data.ts';
 import { sqlTime, type Stage } from '../engine/step-journal.ts';
 
 // The stages are the steps journal's (eventshift_steps, engine/step-journal.ts); a run records the last one it finished.
@@ -85,7 +85,7 @@ function toRecord(r: RunRow): RunRecord {
     mapping: r.mapping,
     status: r.status as RunStatus,
     stage: r.stage as Stage | 'none',
-    plan: JSON.parse(r.plan) as Plan,
+    plan: upgradePlan(JSON.parse(r.plan)),
     backupId: r.backup_id,
     host: r.host,
     pid: Number(r.pid),

@@ -6,6 +6,7 @@ import { quoteId } from '../db/quote.ts';
 import { readManifest } from '../backup/index.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
+import { keepsOnUpdateSince } from '../plan/plan-data.ts';
 import { sourceTableNames, cutoverChanges } from '../mapping/compile.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, putBackTriggerTexts, type RenameState } from './cutover.ts';
@@ -184,8 +185,8 @@ function filledTables(mapping: Mapping, plan: RunRecord['plan']): string[] {
  * For each table the run filled in place or a trigger it fired may write (plan.firedTriggers), when its pre-run rows
  * no longer have the backup's checksum, names the rows that differ and leaves them as they are: each may be a write of
  * someone else's since, which a rollback never undoes (`eventshift restore` puts the backup's rows back, all of them).
- * Only what the run's own UPDATE did is put back: a plan from before fills kept `ON UPDATE` columns (it has no
- * `firedTriggers`, listed since) rewrote them in every row it filled, so there the rows that differ from the backup
+ * Only what the run's own UPDATE did is put back: a run planned before fills kept `ON UPDATE` columns (plan version 1,
+ * see keepsOnUpdateSince) rewrote them in every row it filled, so there the rows that differ from the backup
  * in those columns only get the backup's values. A run since sets them to themselves: such a row is another's write
  * (an UPDATE that set only the time, or a trigger's), and is left and named. Returns the actions as sentences.
  */
@@ -194,10 +195,10 @@ async function comparePreRunRows(db: Db, backup: BackupAt, mapping: Mapping, pla
   const ranges = reservedRanges(plan);
   const noRenames: RenameState = { tables: new Map(), columns: new Map(), done: true };
   const filled = filledTables(mapping, plan);
-  const rewroteTimes = plan.firedTriggers === undefined;
+  const rewroteTimes = plan.version < keepsOnUpdateSince;
   const writtenBy = new Map<string, string[]>();
-  for (const t of plan.firedTriggers ?? []) {
-    for (const name of [t.table, ...(t.names ?? [])]) writtenBy.set(name, [...(writtenBy.get(name) ?? []), t.name]);
+  for (const t of plan.firedTriggers) {
+    for (const name of [t.table, ...t.names]) writtenBy.set(name, [...(writtenBy.get(name) ?? []), t.name]);
   }
   const preRun = preRunTables(backup.manifest);
   for (const table of [...new Set([...filled, ...writtenBy.keys()])]) {
