@@ -8,12 +8,10 @@ import type { Mapping } from '../mapping/define.ts';
 import { dropColumnSql } from '../mapping/schema-statements.ts';
 import { finalizeTables } from '../mapping/finalize-names.ts';
 import { verifyMapping, type PreRunTable } from '../verify/verification.ts';
-import { bindAsPlanned } from '../csv/binding.ts';
-import { hasBookkeeping } from './bookkeeping.ts';
-import { withRunLock, type CommandOptions } from './context.ts';
+import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState, type RenameState } from './cutover.ts';
 import { faultPoint } from './fault-points.ts';
-import { latestRun, restoringRunMessage, type RunRecord } from './journal.ts';
+import { restoringRunMessage, type RunRecord } from './journal.ts';
 import { finishStep, startStep, stepJournaled, stepRecord } from '../engine/step-journal.ts';
 import { preRunTables } from './migrate.ts';
 import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
@@ -88,8 +86,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
       { subject: given.name },
     );
   }
-  return withRunLock(options, given, async (db) => {
-    const run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
+  const choose = async (run: RunRecord | null, db: Db) => {
     if (!run)
       throw refusal(`There is no run of ${given.name} in ${db.database} to finalize; run \`eventshift migrate ${given.name}\` first.`, {
         subject: given.name,
@@ -110,8 +107,9 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
         { subject: given.name },
       );
     }
-    const backupId = await checkedBackup(options.backupDir, run, given);
-    const mapping = bindAsPlanned(given, run.plan);
+    return { run, backupId: await checkedBackup(options.backupDir, run, given) };
+  };
+  return withRunContext({ options, mapping: given, choose }, async ({ db, mapping }, { run, backupId }) => {
     const renames = await renameState(db, mapping);
     const drops = resolveDrops(mapping, renames);
 
@@ -142,7 +140,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
       faultPoint(`finalize ${drop.step} worked`);
       await finishStep(db, { runId: run.id, stage: 'finalize', step: drop.step }, { status: 'done', now: now() });
     }
-    if (dropped.length === 0) log(`Run ${run.id} of ${given.name} is finalized already: ${alreadyDropped.join(', ')} are gone.`);
+    if (dropped.length === 0) log(`Run ${run.id} of ${mapping.name} is finalized already: ${alreadyDropped.join(', ')} are gone.`);
     return { runId: run.id, backupId, dropped, alreadyDropped, checksPassed };
   });
 }

@@ -1,13 +1,11 @@
-import { connect } from '../db/connection.ts';
+import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { compileStep, sourceTableNames } from '../mapping/compile.ts';
-import { hasBookkeeping } from './bookkeeping.ts';
-import type { CommandOptions } from './context.ts';
+import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
-import { bindAsPlanned } from '../csv/binding.ts';
-import { latestRun, undoneRunMessage } from './journal.ts';
+import { undoneRunMessage, type RunRecord } from './journal.ts';
 
 export interface LineageOptions extends CommandOptions {
   mapping: Mapping;
@@ -37,10 +35,7 @@ export interface LineageResult {
 /** Which legacy row produced an event, or which events a legacy row produced, in the mapping's latest run. */
 export async function lineage(options: LineageOptions): Promise<LineageResult> {
   if ((options.event === undefined) === (options.legacy === undefined)) throw usageError('Give exactly one of --event ID or --legacy KEY.');
-  const { mapping } = options;
-  const db = await connect(options.databaseUrl);
-  try {
-    const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+  const choose = async (run: RunRecord | null, db: Db, mapping: Mapping) => {
     const undone = run && undoneRunMessage(run, 'no lineage to show');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || run.stage === 'none' || run.stage === 'backup') {
@@ -48,8 +43,11 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
         subject: mapping.name,
       });
     }
-    const bound = bindAsPlanned(mapping, run.plan);
-    const names = sourceTableNames(bound, await renameState(db, bound));
+    return { run };
+  };
+  // Read-only: it needs no run lock, and answers while a run is going on.
+  return withRunContext({ options, mapping: options.mapping, locked: false, choose }, async ({ db, mapping }, { run }) => {
+    const names = sourceTableNames(mapping, await renameState(db, mapping));
     const links: LineageLink[] = [];
     for (const planned of run.plan.steps) {
       if (!planned.range) continue;
@@ -75,7 +73,5 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
       }
     }
     return { runId: run.id, links };
-  } finally {
-    await db.close();
-  }
+  });
 }

@@ -25,9 +25,9 @@ import type { Plan, PlanOverrides, StepPlan } from '../plan/plan-data.ts';
 import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
 import { verifyMapping, type PreRunTable, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
-import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
+import { ensureBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, renameState } from './cutover.ts';
-import { withRunLock, type CommandOptions } from './context.ts';
+import { withRunContext, type CommandOptions, type RunChoice } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
 import { integerKeys, runChunks } from '../engine/chunks.ts';
@@ -36,13 +36,12 @@ import { dependedChanges, findDependents, type DependedChange } from '../plan/de
 import { declaredTable } from '../mapping/lookup.ts';
 import { maxStreamedChunkKeys, streamedChunkWriter } from './stream-write.ts';
 import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
-import { bindAsPlanned } from '../csv/binding.ts';
 import { buildPlanWithCsv } from '../csv/plan-csv.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { loadRunCsvSource } from '../csv/run-steps.ts';
-import { claimRun, createRun, latestRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
+import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
 import {
   finishStep,
   journaledStep,
@@ -116,33 +115,22 @@ export interface MigrateResult {
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => undefined);
-  const given = options.mapping;
-  return withRunLock(options, given, async (db, lock) => {
-    let run = (await hasBookkeeping(db)) ? await latestRun(db, given.name) : null;
+  const choose = async (run: RunRecord | null, _db: Db, mapping: Mapping): Promise<RunChoice<object, MigrateResult>> => {
     const restoring = run && restoringRunMessage(run);
-    if (restoring) throw refusal(restoring, { subject: given.name });
-    const resumed = run !== null && ['running', 'stopped', 'failed'].includes(run.status);
-    // An open run reads its CSV sources from the files its plan froze.
-    const mapping = resumed ? bindAsPlanned(given, run!.plan) : given;
+    if (restoring) throw refusal(restoring, { subject: mapping.name });
     if (run?.status === 'completed') {
       // Running migrate again finishes the job; when the job is finished, that is nothing to do.
       log(
         `Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. \`eventshift rollback\` or \`restore\` undo it.`,
       );
-      return {
-        runId: run.id,
-        resumed: true,
-        status: 'completed',
-        stage: 'cutover',
-        plan: run.plan,
-        backup: run.backupId ? { id: run.backupId, dir: join(options.backupDir, run.backupId) } : null,
-        verification: null,
-        reportDir: null,
-        stageSeconds: {},
-        planSeconds: null,
-        rowsWritten: {},
-      };
+      return { done: completedResult(run, options.backupDir) };
     }
+    // An open run is resumed, reading its CSV sources from the files its plan froze; otherwise a new run is planned.
+    return { run: run !== null && ['running', 'stopped', 'failed'].includes(run.status) ? run : null };
+  };
+  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, lock, mapping, run: resumedRun }) => {
+    let run = resumedRun;
+    const resumed = run !== null;
     let planSeconds: number | null = null;
     if (resumed) {
       if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
@@ -161,12 +149,12 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         });
       }
       await ensureBookkeeping(db);
-      const id = await createRun(db, plan, lock.connectionId, now());
+      const id = await createRun(db, plan, lock!.connectionId, now());
       run = (await runById(db, id))!;
       planSeconds = Math.round(performance.now() - planned) / 1000;
       log(`Run ${id} of ${mapping.name} started.`);
     }
-    await claimRun(db, run!.id, lock.connectionId, now());
+    await claimRun(db, run!.id, lock!.connectionId, now());
     const state: RunState = {
       db,
       mapping,
@@ -174,7 +162,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       options,
       now,
       log,
-      throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')), check: () => lock.assertHeld() }),
+      throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')), check: () => lock!.assertHeld() }),
       result: {
         runId: run!.id,
         resumed,
@@ -226,6 +214,23 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       throw error;
     }
   });
+}
+
+/** What migrate answers for a run that completed already: nothing to do. */
+function completedResult(run: RunRecord, backupDir: string): MigrateResult {
+  return {
+    runId: run.id,
+    resumed: true,
+    status: 'completed',
+    stage: 'cutover',
+    plan: run.plan,
+    backup: run.backupId ? { id: run.backupId, dir: join(backupDir, run.backupId) } : null,
+    verification: null,
+    reportDir: null,
+    stageSeconds: {},
+    planSeconds: null,
+    rowsWritten: {},
+  };
 }
 
 interface RunState {

@@ -5,16 +5,14 @@ import { readManifest, restoreBackup, restoreUnfinished, type RestoreResult } fr
 import { connect } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { hasBookkeeping } from './bookkeeping.ts';
-import { withRunLock, type CommandOptions } from './context.ts';
+import { withRunContext, type CommandOptions, type RunChoice } from './context.ts';
 import { renameState, type RenameState } from './cutover.ts';
-import { latestRun, updateRun, type RunRecord } from './journal.ts';
+import { updateRun, type RunRecord } from './journal.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import { faultPoint as envFaultPoint } from './fault-points.ts';
 import { preRunTables } from './migrate.ts';
 import { reservedRanges, rowsAtRisk, type ReservedRange, type RowsAtRisk } from './pre-run-rows.ts';
 import type { Db } from '../db/connection.ts';
-import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
@@ -59,14 +57,16 @@ export interface RestoreMappingResult {
  */
 export async function restoreMapping(options: RestoreMappingOptions): Promise<RestoreMappingResult> {
   const now = options.now ?? (() => new Date());
-  const { mapping } = options;
   const log = options.log ?? (() => undefined);
   const faultPoint = options.faultPoint ?? envFaultPoint;
-  return withRunLock(options, mapping, async (db) => {
-    const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+  const choose = async (
+    run: RunRecord | null,
+    db: Db,
+    mapping: Mapping,
+  ): Promise<RunChoice<{ backupId: string }, RestoreMappingResult>> => {
     const backupId = options.backupId ?? run?.backupId ?? null;
     if (!backupId && run && run.stage === 'none' && run.status !== 'restored' && run.status !== 'rolled_back') {
-      return nothingWritten(db, run, now());
+      return { done: await nothingWritten(db, run, now()) };
     }
     if (!backupId && !run) {
       // A migrate killed before it recorded its run (while planning, or creating the bookkeeping) wrote nothing.
@@ -74,7 +74,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
         `No run of ${mapping.name} is recorded in ${db.database}, so eventshift has written nothing there for it ` +
         '(a migrate stopped before it recorded its run leaves the database as it was): there is nothing to restore. ' +
         'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).';
-      return { backupId: null, runId: null, restore: null, untouched, droppedRenamed: [], droppedStaging: [], lost: [] };
+      return { done: { backupId: null, runId: null, restore: null, untouched, droppedRenamed: [], droppedStaging: [], lost: [] } };
     }
     if (!backupId) {
       const why = `run ${run!.id} of ${mapping.name} has no backup recorded (it is ${run!.status.replace('_', ' ')})`;
@@ -84,8 +84,10 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
         { subject: mapping.name },
       );
     }
-    const ownRun = run?.backupId === backupId ? run : null;
-    const bound = ownRun ? bindAsPlanned(mapping, ownRun.plan) : mapping;
+    // The run is the one restored when the backup is its own; its sources are then read as it read them.
+    return { run: run?.backupId === backupId ? run : null, backupId };
+  };
+  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, run: ownRun }, { backupId }) => {
     const resuming = await restoreUnfinished(db, backupId);
     let lost: RowsAtRisk[] = [];
     if (resuming) {
@@ -95,12 +97,12 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
       );
     } else {
       // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
-      const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, bound, preRun);
+      const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, mapping, preRun);
       lost = await guardAgainstLoss(db, {
         backupDir: options.backupDir,
         force: options.force,
         backupId,
-        renames: await renameState(db, bound),
+        renames: await renameState(db, mapping),
         plan: ownRun?.plan ?? null,
         keeper: `eventshift rollback ${mapping.name}`,
         adjust,
@@ -108,7 +110,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
       });
     }
     log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
-    const retire = cutoverChanges(bound).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
+    const retire = cutoverChanges(mapping).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
     // Until it finishes, the run reads as restoring (from the restore's journal, once it is past its swap): other
     // commands refuse, naming restore as the way on. One that stops before its swap leaves the run as it was.
     const restore = await restoreBackup(db, {

@@ -8,15 +8,13 @@ import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { keepsOnUpdateSince } from '../plan/plan-data.ts';
 import { sourceTableNames, cutoverChanges } from '../mapping/compile.ts';
-import { hasBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, putBackTriggerTexts, type RenameState } from './cutover.ts';
-import { withRunLock, type CommandOptions } from './context.ts';
+import { withRunContext, type CommandOptions } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { dropColumnSql, dropTableSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { deleteKeyRange } from '../engine/delete-range.ts';
-import { bindAsPlanned } from '../csv/binding.ts';
 import { dropRunStaging } from '../csv/run-steps.ts';
-import { latestRun, restoringRunMessage, updateRun, type RunRecord } from './journal.ts';
+import { restoringRunMessage, updateRun, type RunRecord } from './journal.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
@@ -57,9 +55,7 @@ export interface RollbackResult {
 export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => undefined);
-  const { mapping } = options;
-  return withRunLock(options, mapping, async (db) => {
-    const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+  const choose = async (run: RunRecord | null, db: Db, mapping: Mapping) => {
     const restoring = run && restoringRunMessage(run);
     if (restoring) throw refusal(restoring, { subject: mapping.name });
     if (!run || run.status === 'restored' || run.status === 'rolled_back') {
@@ -69,14 +65,16 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       );
     }
     await refuseAfterFinalize(db, run, mapping, 'rollback');
+    return { run };
+  };
+  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping }, { run }) => {
     const plan = run.plan;
-    const bound = bindAsPlanned(mapping, plan);
     const actions: string[] = [];
     const rowsDeleted: Record<string, number> = {};
     const keptTables: RollbackResult['keptTables'] = [];
 
     const manifest = run.backupId ? await readManifest(options.backupDir, run.backupId).catch(() => null) : null;
-    for (const change of [...cutoverChanges(bound)].reverse()) {
+    for (const change of [...cutoverChanges(mapping)].reverse()) {
       const back = { ...change, from: change.to, to: change.from };
       const exists = change.kind === 'renameTable' ? await tableExists(db, change.to) : await columnExists(db, change.table, change.to);
       if (exists) {

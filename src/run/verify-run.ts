@@ -1,13 +1,12 @@
 import { readManifest } from '../backup/index.ts';
+import type { Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { verifyMapping, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
-import { hasBookkeeping } from './bookkeeping.ts';
-import { withRunLock, type CommandOptions } from './context.ts';
+import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
-import { latestRun, stages, undoneRunMessage } from './journal.ts';
-import { bindAsPlanned } from '../csv/binding.ts';
+import { stages, undoneRunMessage, type RunRecord } from './journal.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { preRunTables } from './migrate.ts';
 import { refuseAfterFinalize } from './finalize.ts';
@@ -30,9 +29,7 @@ export interface VerifyResult {
 /** Runs the checks of the mapping's latest run again, on demand. */
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const now = options.now ?? (() => new Date());
-  const { mapping } = options;
-  return withRunLock(options, mapping, async (db) => {
-    const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+  const choose = async (run: RunRecord | null, db: Db, mapping: Mapping) => {
     const undone = run && undoneRunMessage(run, 'nothing to verify');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || !run.backupId || run.stage === 'none' || stages.indexOf(run.stage as never) < stages.indexOf('write')) {
@@ -42,13 +39,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       );
     }
     await refuseAfterFinalize(db, run, mapping, 'verify');
-    const manifest = await readManifest(options.backupDir, run.backupId);
-    const bound = bindAsPlanned(mapping, run.plan);
+    return { run, backupId: run.backupId, manifest: await readManifest(options.backupDir, run.backupId) };
+  };
+  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping }, { run, backupId, manifest }) => {
     const verification = await verifyMapping({
       db,
-      mapping: bound,
+      mapping,
       plan: run.plan,
-      renames: await renameState(db, bound),
+      renames: await renameState(db, mapping),
       preRun: preRunTables(manifest),
       runId: run.id,
       now,
@@ -61,7 +59,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
           runId: run.id,
           plan: run.plan,
           verification,
-          backupId: run.backupId,
+          backupId,
           generatedAt: now().toISOString(),
         })
       : [];
