@@ -68,7 +68,7 @@ export function patchFiles(input: PatchInput): PatchFile[] {
   /** A table's `ON UPDATE` columns: the UPDATEs of the export set them to themselves, so they keep their values. */
   const keepOf = (table: string) => onUpdateColumns(input.describe.get(table) ?? null);
   const files: StemmedPatch[] = [...createTableFiles(input), ...projectionColumnFiles(mapping, names)];
-  const compiled = plan.steps.map((s) => compileStep(mapping, s.name, mapping.steps[s.name]!, s.keyColumn, s.ids, names, exportRunId));
+  const compiled = plan.steps.map((s) => compileStep(mapping, s, { names, runId: exportRunId }));
   files.push(
     ...lineageFiles(plan, compiled),
     ...stepFiles(plan, compiled),

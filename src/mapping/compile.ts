@@ -5,15 +5,7 @@ import { atVersion, strictAliases } from './aliases.ts';
 import { tableName } from '../db/ddl.ts';
 import { canonicalSql, valueKind } from '../db/checksum.ts';
 import { isIntegerType, type ColumnInfo } from '../db/introspect.ts';
-import {
-  rowOf,
-  whenOf,
-  type ColumnExpr,
-  type CutoverChange,
-  type Mapping,
-  type ProjectionDefinition,
-  type StepDefinition,
-} from './define.ts';
+import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition } from './define.ts';
 import type { StepIds } from '../plan/plan-data.ts';
 
 export type { StepIds };
@@ -202,8 +194,16 @@ export function exprSql(expr: ColumnExpr, idSql: string, names: TableNames): str
   }
 }
 
+/** Where a target column is compiled: its step and table, the SQL of the event's ID, and the current table names. */
+interface ColumnScope {
+  step: string;
+  table: string;
+  idSql: string;
+  names: TableNames;
+}
+
 /** One target column compiled: SQL for a SQL expression; for code(), its inputs' SQL, and `sql` throws when read. */
-function compileColumn(step: string, table: string, name: string, expr: ColumnExpr, idSql: string, names: TableNames): CompiledColumn {
+function compileColumn({ step, table, idSql, names }: ColumnScope, name: string, expr: ColumnExpr): CompiledColumn {
   if (expr.kind !== 'code') return { name, expr, sql: exprSql(expr, idSql, names) };
   const code: CompiledCode = {
     inputs: Object.entries(expr.inputs).map(([input, e]) => ({ name: input, sql: exprSql(e, idSql, names) })),
@@ -217,7 +217,8 @@ function compileColumn(step: string, table: string, name: string, expr: ColumnEx
     get sql(): string {
       throw new EventshiftError(
         'internal',
-        `Step ${step}: ${table}.${name} is computed in code (code()), so it has no SQL; the step is written and checked on the streaming path.`,
+        `Step ${step}: ${table}.${name} is computed in code (code()), so it has no SQL; ` +
+          'the step is written and checked on the streaming path.',
         { subject: `${table}.${name}` },
       );
     },
@@ -247,16 +248,23 @@ export const lineageAlias = 'es_l';
 /** The alias of the target table in target-side SQL. */
 export const targetAlias = 'es_t';
 
-export function compileStep(
-  mapping: Mapping,
-  name: string,
-  step: StepDefinition,
-  keyColumn: string,
-  ids: StepIds,
-  names: TableNames,
+/** A step of the mapping to compile, by name, as planned: its legacy key column and how its IDs are assigned. */
+export interface StepToCompile {
+  name: string;
+  keyColumn: string;
+  ids: StepIds;
+}
+
+/** What a step's SQL is compiled against. */
+export interface StepScope {
+  /** The names the tables have now. */
+  names: TableNames;
   /** The run whose lineage rows lineage steps read; without it, only counting SQL may be used. */
-  runId?: number,
-): CompiledStep {
+  runId?: number;
+}
+
+export function compileStep(mapping: Mapping, { name, keyColumn, ids }: StepToCompile, { names, runId }: StepScope): CompiledStep {
+  const step = mapping.steps[name]!;
   const keySql = quoteQualified(step.from, names.column(step.from, keyColumn));
   const l = quoteId(lineageAlias);
   const lineageFilter = `${l}.run_id = ${runId ?? 'NULL'} AND ${l}.step = ${quoteString(name)}`;
@@ -274,7 +282,9 @@ export function compileStep(
       drizzle,
       keyColumn: Object.entries(row).find(([, e]) => e.kind === 'id')![0],
       when: whenOf(spec) === undefined ? undefined : names.snippet(whenOf(spec)!),
-      columns: Object.entries(row).map(([column, expr]) => compileColumn(name, tableName(drizzle), column, expr, idSql, names)),
+      columns: Object.entries(row).map(([column, expr]) =>
+        compileColumn({ step: name, table: tableName(drizzle), idSql, names }, column, expr),
+      ),
     };
   });
   return {
@@ -543,9 +553,13 @@ export function lineageFillSql(runId: number, group: readonly CompiledStep[], st
     if (!column) throw new Error(`step ${step.name} writes no ${step.idTable}.${orderBy} to order chronological IDs by`);
     if (column.code)
       throw usageError(
-        `Step ${step.name}: ${step.idTable}.${orderBy} is a code() column, so it cannot order chronological IDs (they are numbered in SQL); use --ids dense or offset.`,
+        `Step ${step.name}: ${step.idTable}.${orderBy} is a code() column, so it cannot order chronological IDs ` +
+          '(they are numbered in SQL); use --ids dense or offset.',
       );
-    return `SELECT ${quoteString(step.name)} AS step, ${i} AS o, ${step.keySql} AS k, ${column.sql} AS t FROM ${step.fromClause} WHERE (${step.where})`;
+    return (
+      `SELECT ${quoteString(step.name)} AS step, ${i} AS o, ${step.keySql} AS k, ${column.sql} AS t ` +
+      `FROM ${step.fromClause} WHERE (${step.where})`
+    );
   });
   return (
     `INSERT INTO eventshift_lineage (run_id, step, legacy_key, event_id)\n` +

@@ -21,7 +21,7 @@ export function compileMappingNames(mapping: Mapping, names: TableNames, stepKey
   };
   for (const [name, step] of Object.entries(mapping.steps)) {
     const key = stepKeys.get(name) ?? step.key ?? 'ID';
-    attempt(`step ${name}`, () => compileStep(mapping, name, step, key, { strategy: 'offset', offset: 0 }, names));
+    attempt(`step ${name}`, () => compileStep(mapping, { name, keyColumn: key, ids: { strategy: 'offset', offset: 0 } }, { names }));
   }
   for (const [name, p] of Object.entries(mapping.problems ?? {})) {
     attempt(`problem ${name}`, () => [fromClauseSql(p.from, p.join ?? {}, names), names.snippet(p.where), p.key && names.snippet(p.key)]);

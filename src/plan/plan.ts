@@ -126,7 +126,7 @@ async function planOf(
           );
         continue;
       }
-      const counting = compileStep(mapping, name, step, keyColumn, { strategy: 'offset', offset: 0 }, names);
+      const counting = compileStep(mapping, { name, keyColumn, ids: { strategy: 'offset', offset: 0 } }, { names });
       let counts: Record<string, string | null> = {};
       if (ready) {
         [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));

@@ -51,7 +51,7 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
     const links: LineageLink[] = [];
     for (const planned of run.plan.steps) {
       if (!planned.range) continue;
-      const step = compileStep(mapping, planned.name, mapping.steps[planned.name]!, planned.keyColumn, planned.ids, names, run.id);
+      const step = compileStep(mapping, planned, { names, runId: run.id });
       const idTarget = step.targets.find((t) => t.table === step.idTable)!;
       // The link holds when the legacy row passes the step's filter and its event exists: the same SQL the write ran.
       const found = await db.query<{ id: string; k: string }>(

@@ -338,7 +338,7 @@ async function writeStage(s: RunState): Promise<boolean> {
     });
   }
   const names = sourceTableNames(mapping);
-  const compiled = plan.steps.map((p) => compileStep(mapping, p.name, mapping.steps[p.name]!, p.keyColumn, p.ids, names, run.id));
+  const compiled = plan.steps.map((p) => compileStep(mapping, p, { names, runId: run.id }));
   const projections = Object.entries(mapping.projections ?? {}).map(([pname, p]) => compileProjection(pname, p, names));
   // Projections that touch no table the steps read or write run on a second connection while the steps are written
   // (a server with two cores works on both); a throttled run does one thing at a time.

@@ -70,9 +70,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   const one = (fn: (db: Db) => Promise<Omit<CheckResult, 'seconds'>>, rows = 0) =>
     work.push({ weight: 1, rows, run: async (db) => [await fn(db)] });
 
-  const compiled = ctx.plan.steps
-    .filter((s) => s.range)
-    .map((s) => compileStep(ctx.mapping, s.name, ctx.mapping.steps[s.name]!, s.keyColumn, s.ids, names, ctx.runId));
+  const compiled = ctx.plan.steps.filter((s) => s.range).map((s) => compileStep(ctx.mapping, s, { names, runId: ctx.runId }));
 
   for (const step of compiled) {
     const planned = ctx.plan.steps.find((s) => s.name === step.name)!;

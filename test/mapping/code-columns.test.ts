@@ -17,7 +17,7 @@ function mappingWith(n: ColumnExpr) {
 
 function compiled(n: ColumnExpr) {
   const m = mappingWith(n);
-  return compileStep(m, 's', m.steps.s!, 'ID', { strategy: 'offset', offset: 0 }, sourceTableNames(m));
+  return compileStep(m, { name: 's', keyColumn: 'ID', ids: { strategy: 'offset', offset: 0 } }, { names: sourceTableNames(m) });
 }
 
 describe('code() columns', () => {

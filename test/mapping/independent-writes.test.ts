@@ -6,8 +6,8 @@ import vbzcart from '../../mappings/vbzcart-ord-pull/index.ts';
 /** The mapping's steps compiled as planned (offset IDs). */
 function compiledSteps(mapping: Mapping) {
   const names = sourceTableNames(mapping);
-  return Object.entries(mapping.steps).map(([name, step]) =>
-    compileStep(mapping, name, step, 'ID', { strategy: 'offset', offset: 1000 }, names),
+  return Object.keys(mapping.steps).map((name) =>
+    compileStep(mapping, { name, keyColumn: 'ID', ids: { strategy: 'offset', offset: 1000 } }, { names }),
   );
 }
 
