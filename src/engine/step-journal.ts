@@ -1,4 +1,5 @@
 import type { Db } from '../db/connection.ts';
+import { tableExists } from '../db/introspect.ts';
 
 /**
  * The steps journal: the one module that writes eventshift_steps. Each step of a run's stages (and of `eventshift
@@ -47,6 +48,9 @@ const toStepRecord = (row: StepRow): StepRecord => ({
 
 const where = 'WHERE run_id = ? AND stage = ? AND step = ?';
 const keyParams = (key: StepKey) => [key.runId, key.stage, key.step];
+
+/** Whether this database has the steps journal (a database no run has touched has no bookkeeping). */
+export const hasStepsJournal = (db: Db): Promise<boolean> => tableExists(db, 'eventshift_steps');
 
 export async function stepRecord(db: Db, runId: number, stage: JournalStage, step: string): Promise<StepRecord | null> {
   const [row] = await db.query<StepRow>(`SELECT status, progress_key, rows_done, detail FROM eventshift_steps ${where}`, [

@@ -6,7 +6,7 @@ import { autoIncrementSql, dropColumnSql } from '../mapping/schema-statements.ts
 import { deleteKeyRange } from '../engine/delete-range.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { faultPoint } from '../run/fault-points.ts';
-import { stepRecord } from '../engine/step-journal.ts';
+import { hasStepsJournal, stepRecord } from '../engine/step-journal.ts';
 import type { ReservedRange } from '../run/pre-run-rows.ts';
 import { lookupKeysTable, lookupSteps, type LookupCreateDetail } from './write-lookup.ts';
 
@@ -15,8 +15,9 @@ import { lookupKeysTable, lookupSteps, type LookupCreateDetail } from './write-l
  * when one exists already, so each is the run's), deletes the lookup rows in the ID blocks the journal says the run
  * inserted (and the run's work table of natural keys, if a killed run left it), and sets the lookup table's
  * AUTO_INCREMENT back to what the backup recorded (the server keeps it above the highest row, so others' rows are
- * safe). A lookup table the run created is dropped afterwards by rollback when it is empty. Every action checks the live schema first, so it can run again after an interruption. Returns the
- * actions as sentences and the rows deleted per table.
+ * safe). A lookup table the run created is dropped afterwards by rollback when it is empty. Every action checks the
+ * live schema first, so it can run again after an interruption. Returns the actions as sentences and the rows deleted
+ * per table.
  */
 export async function rollbackLookups(
   db: Db,
@@ -59,7 +60,7 @@ export async function rollbackLookups(
  */
 export async function lookupOwnRanges(db: Db, plan: Plan, runId: number): Promise<Map<string, ReservedRange[]>> {
   const ranges = new Map<string, ReservedRange[]>();
-  if (!plan.lookups?.length || !(await tableExists(db, 'eventshift_steps'))) return ranges;
+  if (!plan.lookups?.length || !(await hasStepsJournal(db))) return ranges;
   for (const lookup of plan.lookups) {
     const record = await stepRecord(db, runId, 'write', lookupSteps.create(lookup.name));
     const detail = record?.detail as LookupCreateDetail | null;

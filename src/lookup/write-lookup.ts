@@ -172,18 +172,22 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
  */
 async function createBatch(
   ctx: LookupWriteContext,
-  b: { l: CompiledLookup; keysTable: string; conflicted: Set<string>; detail: LookupCreateDetail },
+  batch: { l: CompiledLookup; keysTable: string; conflicted: Set<string>; detail: LookupCreateDetail },
   { lo, hi, commit }: Chunk<Buffer, Buffer | null>,
 ): Promise<number> {
   const { db } = ctx;
-  const { l, detail } = b;
+  const { l, detail } = batch;
   const table = quoteId(l.table);
   const a = quoteId(lookupAlias);
+  // The lookup rows of some natural keys: key (hex), ID and fingerprint of the values.
+  const byKeySql =
+    `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t ` +
+    `FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`;
   const pairs = await db.query<Record<string, unknown> & { k: Buffer; t: string }>(
-    keyBatchSql(l, b.keysTable, lo === null),
+    keyBatchSql(l, batch.keysTable, lo === null),
     lo === null ? [hi] : [lo, hi],
   );
-  const wanted = pairs.filter((p) => !b.conflicted.has(p.k.toString('hex').toUpperCase()));
+  const wanted = pairs.filter((p) => !batch.conflicted.has(p.k.toString('hex').toUpperCase()));
   const byKey = new Map<string, (typeof wanted)[number]>();
   for (const p of wanted) {
     const h = p.k.toString('hex');
@@ -191,12 +195,7 @@ async function createBatch(
     byKey.set(h, p);
   }
   const existing =
-    byKey.size === 0
-      ? []
-      : await db.query<{ h: string; id: string; t: string }>(
-          `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
-          [[...byKey.values()].map((p) => p.k)],
-        );
+    byKey.size === 0 ? [] : await db.query<{ h: string; id: string; t: string }>(byKeySql, [[...byKey.values()].map((p) => p.k)]);
   const found = new Map(existing.map((e) => [e.h, e]));
   for (const [h, e] of found) {
     if (e.t !== byKey.get(h)!.t) throw changedSincePlan(l, `the ${l.table} row of 0x${h} (ID ${e.id}) holds other values than its rows`);
@@ -210,17 +209,15 @@ async function createBatch(
       await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [
         rows,
       ]);
-      const back = await tx.query<{ h: string; id: string; t: string }>(
-        `SELECT LOWER(HEX(${l.naturalSql})) AS h, ${a}.${quoteId(l.idColumn)} AS id, ${l.fingerprint} AS t FROM ${table} AS ${a} WHERE ${l.naturalSql} IN (?)`,
-        [missing.map((p) => p.k)],
-      );
+      const back = await tx.query<{ h: string; id: string; t: string }>(byKeySql, [missing.map((p) => p.k)]);
       const got = new Map(back.map((b) => [b.h, b]));
       for (const [i, p] of missing.entries()) {
         const row = got.get(p.k.toString('hex'));
         if (!row || BigInt(row.id) !== first + BigInt(i) || row.t !== p.t) {
           throw refusal(
             `Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
-              `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. Stop it and run migrate again: the run resumes.`,
+              `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. ` +
+              'Stop it and run migrate again: the run resumes.',
           );
         }
       }

@@ -95,15 +95,19 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     if (restoring) throw refusal(restoring, { subject: given.name });
     if (run.status !== 'completed') {
       throw refusal(
-        `Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); finalize needs the latest run completed, with a passed verification. ` +
-          `${['running', 'stopped', 'failed'].includes(run.status) ? `Run \`eventshift migrate ${given.name}\` to finish it first.` : `Run \`eventshift migrate ${given.name}\` again first.`}`,
+        `Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); ` +
+          'finalize needs the latest run completed, with a passed verification. ' +
+          (['running', 'stopped', 'failed'].includes(run.status)
+            ? `Run \`eventshift migrate ${given.name}\` to finish it first.`
+            : `Run \`eventshift migrate ${given.name}\` again first.`),
         { subject: given.name },
       );
     }
     const verified = await stepRecord(db, run.id, 'verify', 'checks');
     if (verified?.status !== 'done') {
       throw refusal(
-        `Run ${run.id} of ${given.name} has no passed verification recorded; run \`eventshift verify ${given.name}\` and look at the report.`,
+        `Run ${run.id} of ${given.name} has no passed verification recorded; ` +
+          `run \`eventshift verify ${given.name}\` and look at the report.`,
         { subject: given.name },
       );
     }
@@ -174,14 +178,16 @@ async function checkedBackup(backupDir: string, run: RunRecord, mapping: Mapping
     );
   const check = await checkBackup(backupDir, run.backupId).catch((cause: unknown) => {
     throw refusal(
-      `The backup ${run.backupId} of run ${run.id} cannot be checked in ${backupDir} (${cause instanceof Error ? cause.message : String(cause)}); ` +
+      `The backup ${run.backupId} of run ${run.id} cannot be checked in ${backupDir} ` +
+        `(${cause instanceof Error ? cause.message : String(cause)}); ` +
         'finalize refuses while the dropped columns could not be restored. Point --backup-dir at the folder that holds it.',
       { subject: run.backupId!, cause },
     );
   });
   if (!check.ok) {
     throw refusal(
-      `The backup ${run.backupId} of run ${run.id} does not check out in ${backupDir} (${check.status}: ${check.problems.join('; ')}); finalize refuses while the dropped columns could not be restored. ` +
+      `The backup ${run.backupId} of run ${run.id} does not check out in ${backupDir} (${check.status}: ${check.problems.join('; ')}); ` +
+        'finalize refuses while the dropped columns could not be restored. ' +
         'Point --backup-dir at the folder that holds it.',
       { subject: run.backupId },
     );
@@ -190,7 +196,8 @@ async function checkedBackup(backupDir: string, run: RunRecord, mapping: Mapping
   const missing = finalizeTables(mapping).filter((t) => !manifest.tables.some((x) => x.name === t && x.exists));
   if (missing.length > 0) {
     throw refusal(
-      `The backup ${run.backupId} of run ${run.id} does not hold ${missing.join(', ')} (the run was planned before the mapping declared finalize), so restore could not bring the dropped columns back. ` +
+      `The backup ${run.backupId} of run ${run.id} does not hold ${missing.join(', ')} ` +
+        '(the run was planned before the mapping declared finalize), so restore could not bring the dropped columns back. ' +
         `Roll the run back (eventshift rollback ${mapping.name}) and migrate again, so the new run's backup holds them.`,
       { subject: run.backupId },
     );
@@ -269,9 +276,11 @@ export async function refuseAfterFinalize(db: Db, run: RunRecord, mapping: Mappi
   const why =
     what === 'rollback'
       ? 'rolling back would delete the rows that now hold what the dropped columns held, which only the backup still has'
-      : 'the legacy columns its checks compare with are dropped (the checks passed right before, recorded as finalize/checks in eventshift_steps)';
+      : 'the legacy columns its checks compare with are dropped ' +
+        '(the checks passed right before, recorded as finalize/checks in eventshift_steps)';
   throw refusal(
-    `Run ${run.id} of ${mapping.name} was finalized, so ${what} refuses: ${why}. \`eventshift restore ${mapping.name}\` returns the database from backup ${run.backupId}, dropped columns included.`,
+    `Run ${run.id} of ${mapping.name} was finalized, so ${what} refuses: ${why}. ` +
+      `\`eventshift restore ${mapping.name}\` returns the database from backup ${run.backupId}, dropped columns included.`,
     { subject: mapping.name },
   );
 }

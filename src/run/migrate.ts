@@ -121,7 +121,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     if (run?.status === 'completed') {
       // Running migrate again finishes the job; when the job is finished, that is nothing to do.
       log(
-        `Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. \`eventshift rollback\` or \`restore\` undo it.`,
+        `Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. ` +
+          '`eventshift rollback` or `restore` undo it.',
       );
       return { done: completedResult(run, options.backupDir) };
     }
@@ -135,7 +136,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     if (resumed) {
       if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
         throw usageError(
-          `Run ${run!.id} of ${mapping.name} is open with the IDs it planned; run migrate without --ids/--start to finish it, or roll it back first.`,
+          `Run ${run!.id} of ${mapping.name} is open with the IDs it planned; ` +
+            'run migrate without --ids/--start to finish it, or roll it back first.',
         );
       }
       log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);

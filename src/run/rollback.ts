@@ -60,7 +60,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     if (restoring) throw refusal(restoring, { subject: mapping.name });
     if (!run || run.status === 'restored' || run.status === 'rolled_back') {
       throw refusal(
-        `There is no run of ${mapping.name} to roll back in ${db.database}${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`,
+        `There is no run of ${mapping.name} to roll back in ${db.database}` +
+          `${run ? ` (run ${run.id} was already ${run.status.replace('_', ' ')})` : ''}.`,
         { subject: mapping.name },
       );
     }

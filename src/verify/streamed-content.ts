@@ -76,11 +76,11 @@ export async function streamedContentChecks({
         }
         const differing = target.columns.map((c, ci) => ({ c, want: text(values[ci]), have: got[ci]! })).filter((d) => d.want !== d.have);
         if (differing.length > 0) {
-          fail(i, {
-            key: row.id,
-            legacyKey: row.legacyKey,
-            reason: `differs from its legacy row: ${differing.map((d) => `${d.c.name} is ${shown(d.have, columns[i]!.get(d.c.name)!)}, expected ${shown(d.want, columns[i]!.get(d.c.name)!)}`).join('; ')}`,
+          const described = differing.map((d) => {
+            const info = columns[i]!.get(d.c.name)!;
+            return `${d.c.name} is ${shown(d.have, info)}, expected ${shown(d.want, info)}`;
           });
+          fail(i, { key: row.id, legacyKey: row.legacyKey, reason: `differs from its legacy row: ${described.join('; ')}` });
         }
       }
       for (const extra of written.keys()) fail(i, { key: extra, reason: 'no legacy row maps to it' });

@@ -51,7 +51,10 @@ export interface VerifyContext {
    * columns) from the backup's rows; without it, only their checksums are compared.
    */
   backup?: BackupAt;
-  /** Awaited before each check with the worker's connection: lets a run pause between checks (migrate's --pause-file), that connection kept alive meanwhile. */
+  /**
+   * Awaited before each check with the worker's connection: lets a run pause between checks (migrate's --pause-file),
+   * that connection kept alive meanwhile.
+   */
   beforeCheck?: (db: Db) => Promise<void>;
 }
 
@@ -418,7 +421,8 @@ async function referenceCheck(
   const idTarget = step.targets.find((t) => t.table === step.idTable)!;
   const key = quoteQualified('x', target.keyColumn);
   const orphans = await db.query<{ id: string }>(
-    `SELECT ${key} AS id FROM ${quoteId(target.table)} AS x LEFT JOIN ${quoteId(step.idTable)} AS e ON e.${quoteId(idTarget.keyColumn)} = ${key}
+    `SELECT ${key} AS id FROM ${quoteId(target.table)} AS x ` +
+      `LEFT JOIN ${quoteId(step.idTable)} AS e ON e.${quoteId(idTarget.keyColumn)} = ${key}
       WHERE ${key} BETWEEN ? AND ? AND e.${quoteId(idTarget.keyColumn)} IS NULL ORDER BY ${key} LIMIT ${limit + 1}`,
     [range.first, range.last],
   );
@@ -531,7 +535,9 @@ async function projectionCheck(
   if (!info) return { ...base, ok: false, failures: [{ key: '*', reason: `column ${p.column.name} does not exist` }], failureCount: 1 };
   const t = quoteId(p.alias);
   // Row by row, compared exactly as the content checks compare (comparableSql; NULL only equal to NULL).
-  const differs = `NOT (${comparableSql(castToColumnSql('es_v.v', info), info)} <=> ${comparableSql(`${t}.${quoteId(p.column.name)}`, info, true)})`;
+  const mapped = comparableSql(castToColumnSql('es_v.v', info), info);
+  const stored = comparableSql(`${t}.${quoteId(p.column.name)}`, info, true);
+  const differs = `NOT (${mapped} <=> ${stored})`;
   const from = `${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}`;
   const [r] = await db.query<{ n: string; bad: string }>(`SELECT COUNT(*) AS n, SUM(${differs}) AS bad FROM ${from}`);
   const bad = Number(r!.bad ?? 0);
