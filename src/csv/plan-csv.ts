@@ -10,6 +10,8 @@ import { loadCsvSource } from './load.ts';
 import { dropStaging } from './staging.ts';
 
 export interface CsvPlanOptions {
+  /** Command-line choices that override the mapping's ID assignment. */
+  overrides?: PlanOverrides;
   /** Bad rows are set aside (in eventshift_quarantine and quarantine.csv) instead of refusing the run. */
   quarantine?: boolean;
 }
@@ -20,16 +22,11 @@ export interface CsvPlanOptions {
  * exactly as over tables, and the CSV facts are added: files, detected dialect, records and bad rows. Bad rows refuse
  * the plan unless `quarantine`; a file whose quoting breaks refuses it always.
  */
-export async function buildPlanWithCsv(
-  db: Db,
-  mapping: Mapping,
-  now: Date,
-  overrides: PlanOverrides = {},
-  options: CsvPlanOptions = {},
-): Promise<Plan> {
+export async function buildPlanWithCsv(db: Db, mapping: Mapping, now: Date, options: CsvPlanOptions = {}): Promise<Plan> {
+  const { overrides } = options;
   const read = csvSourcesRead(mapping);
   const withoutFile = csvSourcesWithoutFile(mapping);
-  if (read.length === 0 && withoutFile.length === 0) return buildPlan(db, mapping, now, overrides);
+  if (read.length === 0 && withoutFile.length === 0) return buildPlan(db, mapping, now, { overrides });
   const staged = new Map<string, TableInfo>();
   const facts = new Map<string, CsvSourcePlan>();
   try {
@@ -60,7 +57,7 @@ export async function buildPlanWithCsv(
         badRows: loaded.badRows,
       });
     }
-    const plan = await buildPlan(db, mapping, now, overrides, staged);
+    const plan = await buildPlan(db, mapping, now, { overrides, staged });
     return withCsvFacts(plan, facts, withoutFile);
   } finally {
     for (const source of read) await dropStaging(db, source.staging, true);
@@ -98,7 +95,8 @@ function withCsvFacts(plan: Plan, facts: Map<string, CsvSourcePlan>, withoutFile
     problems.push(finding);
     if (finding.severity === 'fatal') {
       refusals.push(
-        `${csv.bad} ${finding.description}: ${finding.keys.join('; ')}${csv.bad > finding.keys.length ? '; ...' : ''}. Fix them, or run with --quarantine to set them aside.`,
+        `${csv.bad} ${finding.description}: ${finding.keys.join('; ')}${csv.bad > finding.keys.length ? '; ...' : ''}. ` +
+          'Fix them, or run with --quarantine to set them aside.',
       );
     }
   }

@@ -40,7 +40,7 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
   const now = options.now ?? (() => new Date());
   const db = await connect(options.databaseUrl);
   try {
-    const plan = await buildPlan(db, options.mapping, now(), options.overrides);
+    const plan = await buildPlan(db, options.mapping, now(), { overrides: options.overrides });
     const described = new Map<string, TableInfo | null>();
     for (const table of [...Object.values(options.mapping.sources), ...plan.tables.backup])
       described.set(table, await describeTable(db, table));

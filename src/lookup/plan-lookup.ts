@@ -20,15 +20,19 @@ export interface LookupPlanning {
   alter: Array<{ table: string; change: string }>;
 }
 
-/** Plans every lookup of the mapping. Read-only. `ready`: the sources exist, so their rows can be counted. */
-export async function planLookups(
-  db: Db,
-  mapping: Mapping,
-  names: TableNames,
-  describe: (table: string) => Promise<TableInfo | null>,
-  ready: boolean,
-  keyLimit: number,
-): Promise<LookupPlanning> {
+/** What planLookups reads: the mapping and its names, tables as described, and how many keys a finding lists. */
+export interface LookupPlanningInput {
+  mapping: Mapping;
+  names: TableNames;
+  describe: (table: string) => Promise<TableInfo | null>;
+  /** The sources exist, so their rows can be counted. */
+  ready: boolean;
+  keyLimit: number;
+}
+
+/** Plans every lookup of the mapping. Read-only. */
+export async function planLookups(db: Db, input: LookupPlanningInput): Promise<LookupPlanning> {
+  const { mapping, names, describe, ready, keyLimit } = input;
   const out: LookupPlanning = { lookups: [], problems: [], refusals: [], backup: [], create: [], alter: [] };
   for (const name of Object.keys(mapping.lookups ?? {})) {
     const refusedBefore = out.refusals.length;
@@ -53,19 +57,23 @@ export async function planLookups(
     for (const s of l.sources) {
       out.alter.push({
         table: s.table,
-        change: `add column ${s.reference.name} ${s.reference.definition}${s.reference.after ? ` after ${s.reference.after}` : ''} (lookup ${name})`,
+        change:
+          `add column ${s.reference.name} ${s.reference.definition}` +
+          `${s.reference.after ? ` after ${s.reference.after}` : ''} (lookup ${name})`,
       });
       const source = await describe(s.table);
       if (!source) continue; // the plan refuses a missing source already
       if (s.keyColumn === null)
         out.refusals.push(
-          `Lookup ${name}: ${s.table} has no single-column primary key to fill ${s.reference.name} in chunks by; declare the source's \`key\` (a NOT NULL column, indexed, need not be unique).`,
+          `Lookup ${name}: ${s.table} has no single-column primary key to fill ${s.reference.name} in chunks by; ` +
+            "declare the source's `key` (a NOT NULL column, indexed, need not be unique).",
         );
       else if (!source.columns.some((c) => c.name === s.keyColumn))
         out.refusals.push(`Lookup ${name}: ${s.table} has no column ${s.keyColumn} (the source's key).`);
       if (source.columns.some((c) => c.name === s.reference.name)) {
         out.refusals.push(
-          `Lookup ${name}: ${s.table} already has a column ${s.reference.name}, which the run adds and fills; drop it (a run fills only a column it added itself), or restore the database from before an earlier run.`,
+          `Lookup ${name}: ${s.table} already has a column ${s.reference.name}, which the run adds and fills; ` +
+            'drop it (a run fills only a column it added itself), or restore the database from before an earlier run.',
         );
       }
       if (s.reference.after && !source.columns.some((c) => c.name === s.reference.after)) {
@@ -106,7 +114,8 @@ export async function planLookups(
     plan.conflictedKeys = [...new Set(conflicts.map((c) => c.h))];
     for (const s of l.sources) {
       const [c] = await db.query<{ n: string; skipped: string | null; conflicted: string | null; nokey: string | null }>(
-        `SELECT COUNT(*) AS n, SUM(${s.skipped}) AS skipped, SUM(NOT ${s.skipped} AND ${among(s.natural, plan.conflictedKeys)}) AS conflicted,
+        `SELECT COUNT(*) AS n, SUM(${s.skipped}) AS skipped, ` +
+          `SUM(NOT ${s.skipped} AND ${among(s.natural, plan.conflictedKeys)}) AS conflicted,
                 SUM(NOT ${s.skipped} AND ${s.natural} IS NULL) AS nokey FROM ${s.from}`,
       );
       const rows = Number(c!.n),
@@ -152,7 +161,8 @@ export async function planLookups(
     }
     const [keys] = await db.query<{ n: string; reuse: string | null }>(
       info
-        ? `SELECT COUNT(*) AS n, SUM(${quoteId(lookupAlias)}.${quoteId(l.idColumn)} IS NOT NULL) AS reuse FROM (${usableKeysSql(l, plan.conflictedKeys)}) AS u
+        ? `SELECT COUNT(*) AS n, SUM(${quoteId(lookupAlias)}.${quoteId(l.idColumn)} IS NOT NULL) AS reuse ` +
+            `FROM (${usableKeysSql(l, plan.conflictedKeys)}) AS u
            LEFT JOIN ${quoteId(l.table)} AS ${quoteId(lookupAlias)} ON ${l.naturalSql} = u.k`
         : `SELECT COUNT(*) AS n, 0 AS reuse FROM (${usableKeysSql(l, plan.conflictedKeys)}) AS u`,
     );
@@ -161,27 +171,20 @@ export async function planLookups(
     plan.create = plan.keys - plan.reuse;
     const skippedKeys = await db.query<{ k: Buffer }>(skippedKeysSql(l));
     plan.skippedKeys = skippedKeys.length;
-    out.problems.push(
-      ...lookupProblems(
-        mapping,
-        l,
-        skippedKeys.map((r) => r.k),
-        conflicts,
-        keyLimit,
-      ),
-    );
+    out.problems.push(...lookupProblems(mapping, l, { skipped: skippedKeys.map((r) => r.k), conflicts }, keyLimit));
     out.lookups.push(plan);
   }
   return out;
 }
 
-function lookupProblems(
-  mapping: Mapping,
-  l: CompiledLookup,
-  skipped: Buffer[],
-  conflicts: Array<{ h: string; reason: string }>,
-  keyLimit: number,
-): ProblemFinding[] {
+/** The natural keys of a lookup that get no lookup row: those its `skip` picks, and those in conflict (hex, and why). */
+interface UnwrittenKeys {
+  skipped: Buffer[];
+  conflicts: Array<{ h: string; reason: string }>;
+}
+
+/** The lookup's findings for the plan: its skipped keys (when it declares `skip`), and its conflicts by reason. */
+function lookupProblems(mapping: Mapping, l: CompiledLookup, { skipped, conflicts }: UnwrittenKeys, keyLimit: number): ProblemFinding[] {
   const definition = mapping.lookups![l.name]!;
   const references = l.sources.map((s) => `${s.table}.${s.reference.name}`).join(', ');
   const findings: ProblemFinding[] = [];

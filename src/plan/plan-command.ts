@@ -47,7 +47,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         reasons: [`run ${run.id} already completed this migration (finished ${run.finishedAt} UTC); restore it first to run again`],
       };
     }
-    const fresh = await buildPlanWithCsv(db, options.mapping, now(), options.overrides, { quarantine: options.quarantine });
+    const fresh = await buildPlanWithCsv(db, options.mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
     return { plan: fresh, run: summary, ok: fresh.ok, reasons: fresh.refusals };
   } finally {
     await db.close();

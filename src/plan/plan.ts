@@ -12,13 +12,14 @@ import { dependedChanges, findDependents, runWrites } from './dependents.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { codeColumnsOf } from '../mapping/streamed.ts';
 import { finalizeAlterations, finalizeTables } from '../mapping/finalize-names.ts';
-import { planLookups } from '../lookup/plan-lookup.ts';
+import { planLookups, type LookupPlanning } from '../lookup/plan-lookup.ts';
 import {
   compileProjection,
   compileStep,
   fromClauseSql,
   sourceTableNames,
   stepCountSql,
+  type CompiledStep,
   type TableNames,
   cutoverChanges,
 } from '../mapping/compile.ts';
@@ -37,20 +38,20 @@ import {
 
 export { problemKeyLimit, type Plan, type PlanOverrides };
 
+/** What buildPlan reads besides the connection, the mapping and the time. */
+export interface BuildPlanOptions {
+  overrides?: PlanOverrides;
+  /** Tables described by the caller, e.g. the TEMPORARY staging tables of CSV sources, which information_schema does not show. */
+  staged?: ReadonlyMap<string, TableInfo>;
+}
+
 /**
  * Builds the plan. Read-only: it runs SELECTs and information_schema queries only. A table or column the server says
  * does not exist (in SQL the mapping writes outside its `{{alias.column}}` placeholders) refuses the plan, naming it.
  */
-export async function buildPlan(
-  db: Db,
-  mapping: Mapping,
-  now: Date,
-  overrides: PlanOverrides = {},
-  /** Tables described by the caller, e.g. the TEMPORARY staging tables of CSV sources, which information_schema does not show. */
-  staged: ReadonlyMap<string, TableInfo> = new Map(),
-): Promise<Plan> {
+export async function buildPlan(db: Db, mapping: Mapping, now: Date, options: BuildPlanOptions = {}): Promise<Plan> {
   try {
-    return await planOf(db, mapping, now, overrides, staged);
+    return await planOf(db, mapping, now, options);
   } catch (error) {
     const cause = error instanceof EventshiftError ? (error.cause as { errno?: number; message?: string } | undefined) : undefined;
     if (cause?.errno !== 1054 && cause?.errno !== 1146) throw error;
@@ -63,251 +64,65 @@ export async function buildPlan(
   }
 }
 
-async function planOf(
-  db: Db,
-  mapping: Mapping,
-  now: Date,
-  overrides: PlanOverrides,
-  staged: ReadonlyMap<string, TableInfo>,
-): Promise<Plan> {
+/** Describes a table (null when it does not exist), once for the whole plan whichever connection asks. */
+type Describe = (table: string) => Promise<TableInfo | null>;
+
+/** What the pieces of a plan share: the mapping, its names and sources, and whether the counting queries may run. */
+interface Planning {
+  mapping: Mapping;
+  names: TableNames;
+  overrides: PlanOverrides;
+  sources: SourcePlan[];
+  /** Every name the mapping reads exists, so its steps, lookups, ID space and problems can be counted. */
+  ready: boolean;
+}
+
+async function planOf(db: Db, mapping: Mapping, now: Date, options: BuildPlanOptions): Promise<Plan> {
   const names = sourceTableNames(mapping);
-  const refusals: string[] = [];
+  const staged = options.staged ?? new Map<string, TableInfo>();
   const described = new Map<string, TableInfo | null>();
   /** Describes tables on connection `on`, once for the whole plan whichever connection asks. */
-  const describeOn = (on: Db) => async (table: string) => {
-    if (!described.has(table)) described.set(table, staged.get(table) ?? (await describeTable(on, table)));
-    return described.get(table)!;
-  };
-  const describe = describeOn(db);
-
-  const sources: SourcePlan[] = [];
-  for (const [alias, table] of Object.entries(mapping.sources)) {
-    const info = await describe(table);
-    if (!info) {
-      refusals.push(`Source table ${table} (${alias}) does not exist in database ${db.database}.`);
-      sources.push({ alias, table, exists: false, rows: 0, keyColumn: null, minKey: null, maxKey: null });
-      continue;
-    }
-    const keyColumn = info.primaryKey.length === 1 ? info.primaryKey[0]! : null;
-    const keyInfo = keyColumn ? info.columns.find((c) => c.name === keyColumn) : undefined;
-    const usable = keyColumn && keyInfo && isIntegerType(keyInfo.dataType);
-    const [stats] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
-      usable
-        ? `SELECT COUNT(*) AS n, MIN(${quoteId(keyColumn)}) AS lo, MAX(${quoteId(keyColumn)}) AS hi FROM ${quoteId(table)}`
-        : `SELECT COUNT(*) AS n, NULL AS lo, NULL AS hi FROM ${quoteId(table)}`,
-    );
-    sources.push({
-      alias,
-      table,
-      exists: true,
-      rows: Number(stats!.n),
-      keyColumn: usable ? keyColumn : null,
-      minKey: stats!.lo === null ? null : Number(stats!.lo),
-      maxKey: stats!.hi === null ? null : Number(stats!.hi),
-    });
-  }
-  const sourceOf = (alias: string) => sources.find((s) => s.alias === alias)!;
-  // Every legacy column the mapping's SQL reads must exist, or the plan would fail on it with a raw SQL error.
-  const stepKeys = new Map(Object.entries(mapping.steps).map(([n, st]) => [n, st.key ?? sourceOf(st.from)?.keyColumn ?? 'ID']));
-  refusals.push(...compileMappingNames(mapping, names, stepKeys));
-  refusals.push(...(await missingColumns(mapping, names, describe)).map((m) => m.message));
-  const ready = refusals.length === 0;
-
-  /** What the plan counts and decides on one connection: steps, their IDs, tables, lookups, ID space. */
-  const planCounts = async (db: Db, describe: (table: string) => Promise<TableInfo | null>) => {
-    const steps: StepPlan[] = [];
-    for (const [name, step] of Object.entries(mapping.steps)) {
-      const source = sourceOf(step.from);
-      const keyColumn = step.key ?? source.keyColumn;
-      if (!keyColumn) {
-        if (source.exists)
-          refusals.push(
-            `Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`,
-          );
-        continue;
-      }
-      const counting = compileStep(mapping, { name, keyColumn, ids: { strategy: 'offset', offset: 0 } }, { names });
-      let counts: Record<string, string | null> = {};
-      if (ready) {
-        [counts = {}] = await db.query<Record<string, string | null>>(stepCountSql(counting));
-        // Every expression the write evaluates, resolved by the server without reading a row: a name the database
-        // lacks (in SQL outside the placeholders) refuses the plan here rather than failing the write.
-        const exprs = counting.targets.flatMap((t) => [
-          t.when ?? '1',
-          ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
-        ]);
-        await db.query(`SELECT ${exprs.map((e) => `(${e})`).join(', ')} FROM ${counting.fromClause} WHERE (${counting.where}) LIMIT 0`);
-      }
-      steps.push({
-        name,
-        description: step.description,
-        from: step.from,
-        keyColumn,
-        sourceRows: Number(counts.total ?? 0),
-        ids: { strategy: 'offset', offset: 0 },
-        range: null,
-        writes: counting.targets.map((t, i) => ({
-          alias: t.alias,
-          table: t.table,
-          keyColumn: t.keyColumn,
-          rows: Number(counts[`t${i}`] ?? 0),
-          when: t.when,
-        })),
-        writePath: counting.streamed ? 'streamed' : 'set-based',
-        codeColumns: codeColumnsOf(counting),
-      });
-    }
-    if (ready) await assignIds(db, mapping, steps, sources, overrides, describe);
-
-    const tables = await tableChanges(mapping, names, describe);
-    // Tables `eventshift finalize` alters later are backed up by the run, so restore can bring their columns back.
-    for (const t of finalizeTables(mapping)) if (!tables.backup.includes(t)) tables.backup.push(t);
-    tables.alter.push(...finalizeAlterations(mapping));
-    const lookupPlanning = await planLookups(db, mapping, names, describe, ready, problemKeyLimit);
-    for (const t of lookupPlanning.backup) if (!tables.backup.includes(t)) tables.backup.push(t);
-    tables.create.push(...lookupPlanning.create);
-    tables.alter.push(...lookupPlanning.alter);
-    refusals.push(...lookupPlanning.refusals);
-    for (const r of tables.rename) {
-      const info = await describe(r.table);
-      if (r.kind === 'table' && (await describe(r.to))) {
-        refusals.push(`Cutover would rename ${r.from} to ${r.to}, but a table ${r.to} already exists; rename or drop it first.`);
-      }
-      if (r.kind === 'column' && info && info.columns.some((c) => c.name === r.to)) {
-        refusals.push(`Cutover would rename ${r.table}.${r.from} to ${r.to}, but ${r.table} already has a column ${r.to}.`);
-      }
-      if (r.kind === 'column' && info && !info.columns.some((c) => c.name === r.from)) {
-        refusals.push(`Cutover would rename ${r.table}.${r.from}, but ${r.table} has no column ${r.from}.`);
-      }
-    }
-    for (const p of Object.values(mapping.projections ?? {})) {
-      const info = await describe(names(p.table));
-      if (info?.columns.some((c) => c.name === p.column.name)) {
-        refusals.push(
-          `${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`,
-        );
-      }
-      const after = p.column.after === undefined ? undefined : names.column(p.table, p.column.after);
-      if (info && after && !info.columns.some((c) => c.name === after)) {
-        refusals.push(`${names(p.table)} has no column ${after} to add ${p.column.name} after.`);
-      }
-    }
-    const refusalsBeforeIds = refusals.length;
-    const idSpace = ready ? await idSpacePlan(db, mapping, steps, describe) : [];
-    for (const space of idSpace) {
-      for (const c of space.collisions) {
-        refusals.push(
-          `Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); free the range or choose another offset.`,
-        );
-      }
-      // Chronological steps share one block: it counts once.
-      const sorted = space.ranges
-        .filter((r, i) => space.ranges.findIndex((o) => o.first === r.first && o.last === r.last) === i)
-        .sort((a, b) => a.first - b.first);
-      for (let i = 1; i < sorted.length; i++) {
-        if (sorted[i]!.first <= sorted[i - 1]!.last) {
-          refusals.push(
-            `Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} (${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`,
-          );
-        }
-      }
-      for (const r of space.ranges) {
-        if (BigInt(r.last) > BigInt(space.columnMax)) {
-          refusals.push(
-            `Step ${r.step}: its range ${r.first}..${r.last} exceeds the largest value ${space.columnMax} of ${space.table}.${space.keyColumn}.`,
-          );
-        }
-        if (space.autoIncrement !== null && r.first < space.autoIncrement && space.autoIncrement <= r.last) {
-          refusals.push(
-            `Step ${r.step}: its range ${r.first}..${r.last} contains ${space.table}'s AUTO_INCREMENT ${space.autoIncrement}, so new application rows would land inside it; move the range.`,
-          );
-        }
-      }
-    }
-
-    const idRefusals = refusals.length - refusalsBeforeIds;
-    let suggestion: Plan['suggestion'] = null;
-    if (idRefusals > 0) {
-      suggestion = await suggestPlacement(db, mapping, steps, describe);
-      refusals.push(
-        suggestion
-          ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, the lowest free block of ${suggestion.last - suggestion.first + 1}).`
-          : "No free block of IDs fits the whole run below the key column's maximum.",
-      );
-    }
-    return { steps, tables, lookupPlanning, idSpace, suggestion };
-  };
+  const describeOn =
+    (on: Db): Describe =>
+    async (table) => {
+      if (!described.has(table)) described.set(table, staged.get(table) ?? (await describeTable(on, table)));
+      return described.get(table)!;
+    };
+  const refusals: string[] = [];
+  const sources = await planSources(db, mapping, describeOn(db), refusals);
+  refusals.push(...(await nameRefusals(mapping, names, sources, describeOn(db))));
+  const p: Planning = { mapping, names, overrides: options.overrides ?? {}, sources, ready: refusals.length === 0 };
 
   // The plan's own counting (steps, IDs, lookups) and its longest reads, each projection's count, the encoding scan
   // and the data problems' scans (one per FROM clause: problems that read the same rows share a pass), are shared out
   // between two connections, unless a source is a TEMPORARY staging table (CSV), which only `db` sees. Each piece
   // describes tables on its own connection.
-  /** A projection's plan: its column, and (a pass over its aggregate) how many rows of its table get a value. */
-  const projectionPlan =
-    (name: string) =>
-    async (on: Db): Promise<ProjectionPlan> => {
-      const p = mapping.projections![name]!;
-      const compiled = compileProjection(name, p, names);
-      const [r] = ready
-        ? await on.query<{ n: string; v: string }>(
-            `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
-         LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
-          )
-        : [];
-      return {
-        name,
-        table: compiled.table,
-        key: p.key,
-        column: p.column.name,
-        definition: p.column.definition,
-        after: p.column.after,
-        rowsWithValue: Number(r?.v ?? 0),
-        tableRows: Number(r?.n ?? 0),
-      };
-    };
   const projectionNames = Object.keys(mapping.projections ?? {});
-  const problemScans = ready ? problemsByScan(mapping, names, sources) : [];
-  const [planned, ...pieces] = (await sideBySide<unknown>(
+  const problemScans = p.ready ? problemsByScan(mapping, names, sources) : [];
+  const [counted, ...pieces] = (await sideBySide<unknown>(
     db,
     [
-      (on) => planCounts(on, describeOn(on)),
-      ...projectionNames.map(projectionPlan),
-      ...(ready ? [(on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit)] : []),
+      (on) => planCounts(on, p, describeOn(on)),
+      ...projectionNames.map((name) => (on: Db) => planProjection(on, p, name)),
+      ...(p.ready ? [(on: Db) => findEncodingProblems(on, sources, describeOn(on), problemKeyLimit)] : []),
       ...problemScans.map((scan) => (on: Db) => findProblems(on, scan)),
     ],
     { shared: staged.size === 0 },
-  )) as [Awaited<ReturnType<typeof planCounts>>, ...unknown[]];
-  const { steps, tables, lookupPlanning, idSpace, suggestion } = planned;
+  )) as [Counted, ...unknown[]];
+  const { steps, tables, lookupPlanning, idSpace, suggestion } = counted;
+  refusals.push(...counted.refusals);
   const projections = pieces.slice(0, projectionNames.length) as ProjectionPlan[];
-  const scanned = pieces.slice(projectionNames.length) as ProblemFinding[][];
-  // The mapping's problems in its order, then the encoding findings.
-  const order = Object.keys(mapping.problems ?? {});
-  const problems = scanned
-    .slice(1)
-    .flat()
-    .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-  problems.push(...(scanned[0] ?? []));
-  problems.push(...lookupPlanning.problems);
-  for (const p of problems) {
-    if (p.severity === 'fatal' && p.count > 0) {
-      refusals.push(
-        `${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}. ${p.consequence ?? ''}`.trim(),
-      );
-    }
-  }
+  const problems = orderedProblems(mapping, pieces.slice(projectionNames.length) as ProblemFinding[][], lookupPlanning.problems);
+  refusals.push(...fatalProblemRefusals(problems));
 
-  const {
-    dependents,
-    firedTriggers,
-    refusals: dependentRefusals,
-  } = ready
+  const { dependents, firedTriggers, ...found } = p.ready
     ? await findDependents(db, mapping, {
         changes: dependedChanges(mapping),
         writes: runWrites(mapping),
-        acceptBreaking: overrides.acceptBreaking,
+        acceptBreaking: p.overrides.acceptBreaking,
       })
     : { dependents: [], firedTriggers: [], refusals: [] };
-  refusals.push(...dependentRefusals);
+  refusals.push(...found.refusals);
   // What the triggers the run fires may write is backed up too: verify's unchanged check then covers it.
   for (const t of firedTriggers) for (const name of t.names) if (!tables.backup.includes(name)) tables.backup.push(name);
 
@@ -334,18 +149,278 @@ async function planOf(
   };
 }
 
+/** Each source's table: whether it exists, its rows, and its single integer key's range (a missing table refuses). */
+async function planSources(db: Db, mapping: Mapping, describe: Describe, refusals: string[]): Promise<SourcePlan[]> {
+  const sources: SourcePlan[] = [];
+  for (const [alias, table] of Object.entries(mapping.sources)) {
+    const info = await describe(table);
+    if (!info) {
+      refusals.push(`Source table ${table} (${alias}) does not exist in database ${db.database}.`);
+      sources.push({ alias, table, exists: false, rows: 0, keyColumn: null, minKey: null, maxKey: null });
+      continue;
+    }
+    const keyColumn = info.primaryKey.length === 1 ? info.primaryKey[0]! : null;
+    const keyInfo = keyColumn ? info.columns.find((c) => c.name === keyColumn) : undefined;
+    const usable = keyColumn && keyInfo && isIntegerType(keyInfo.dataType);
+    const [stats] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
+      usable
+        ? `SELECT COUNT(*) AS n, MIN(${quoteId(keyColumn)}) AS lo, MAX(${quoteId(keyColumn)}) AS hi FROM ${quoteId(table)}`
+        : `SELECT COUNT(*) AS n, NULL AS lo, NULL AS hi FROM ${quoteId(table)}`,
+    );
+    sources.push({
+      alias,
+      table,
+      exists: true,
+      rows: Number(stats!.n),
+      keyColumn: usable ? keyColumn : null,
+      minKey: stats!.lo === null ? null : Number(stats!.lo),
+      maxKey: stats!.hi === null ? null : Number(stats!.hi),
+    });
+  }
+  return sources;
+}
+
+/** Every legacy column the mapping's SQL reads must exist, or the plan would fail on it with a raw SQL error. */
+async function nameRefusals(mapping: Mapping, names: TableNames, sources: SourcePlan[], describe: Describe): Promise<string[]> {
+  const sourceOf = (alias: string) => sources.find((s) => s.alias === alias);
+  const stepKeys = new Map(Object.entries(mapping.steps).map(([n, st]) => [n, st.key ?? sourceOf(st.from)?.keyColumn ?? 'ID']));
+  return [...compileMappingNames(mapping, names, stepKeys), ...(await missingColumns(mapping, names, describe)).map((m) => m.message)];
+}
+
+/** What planCounts found: the steps with their IDs, the tables, the lookups, the ID space, and what refuses the plan. */
+interface Counted {
+  steps: StepPlan[];
+  tables: TableChanges;
+  lookupPlanning: LookupPlanning;
+  idSpace: IdSpacePlan[];
+  suggestion: Plan['suggestion'];
+  refusals: string[];
+}
+
+/** What the plan counts and decides on one connection: steps, their IDs, tables, lookups, ID space. */
+async function planCounts(on: Db, p: Planning, describe: Describe): Promise<Counted> {
+  const { mapping, names, ready } = p;
+  const refusals: string[] = [];
+  const steps = await planSteps(on, p, refusals);
+  if (ready) await assignIds(on, { mapping, steps, sources: p.sources, overrides: p.overrides, describe });
+
+  const tables = await tableChanges(mapping, names, describe);
+  // Tables `eventshift finalize` alters later are backed up by the run, so restore can bring their columns back.
+  for (const t of finalizeTables(mapping)) if (!tables.backup.includes(t)) tables.backup.push(t);
+  tables.alter.push(...finalizeAlterations(mapping));
+  const lookupPlanning = await planLookups(on, { mapping, names, describe, ready, keyLimit: problemKeyLimit });
+  for (const t of lookupPlanning.backup) if (!tables.backup.includes(t)) tables.backup.push(t);
+  tables.create.push(...lookupPlanning.create);
+  tables.alter.push(...lookupPlanning.alter);
+  refusals.push(...lookupPlanning.refusals);
+  refusals.push(...(await renameRefusals(tables.rename, describe)));
+  refusals.push(...(await projectionRefusals(p, describe)));
+
+  const idSpace = ready ? await idSpacePlan(on, mapping, steps, describe) : [];
+  const idRefusals = idSpaceRefusals(idSpace);
+  refusals.push(...idRefusals);
+  let suggestion: Plan['suggestion'] = null;
+  if (idRefusals.length > 0) {
+    suggestion = await suggestPlacement(on, mapping, steps, describe);
+    refusals.push(
+      suggestion
+        ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, ` +
+            `the lowest free block of ${suggestion.last - suggestion.first + 1}).`
+        : "No free block of IDs fits the whole run below the key column's maximum.",
+    );
+  }
+  return { steps, tables, lookupPlanning, idSpace, suggestion, refusals };
+}
+
+/** Each step's plan before its IDs are fixed; a step without a usable key is refused (when its source exists). */
+async function planSteps(on: Db, p: Planning, refusals: string[]): Promise<StepPlan[]> {
+  const steps: StepPlan[] = [];
+  for (const [name, step] of Object.entries(p.mapping.steps)) {
+    const source = p.sources.find((s) => s.alias === step.from)!;
+    const keyColumn = step.key ?? source.keyColumn;
+    if (!keyColumn) {
+      if (source.exists)
+        refusals.push(
+          `Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`,
+        );
+      continue;
+    }
+    steps.push(await planStep(on, p, name, keyColumn));
+  }
+  return steps;
+}
+
+/** One step's rows and each target's, counted as the write would write them, and how the step is written. */
+async function planStep(on: Db, p: Planning, name: string, keyColumn: string): Promise<StepPlan> {
+  const step = p.mapping.steps[name]!;
+  const counting = compileStep(p.mapping, { name, keyColumn, ids: { strategy: 'offset', offset: 0 } }, { names: p.names });
+  const counts = p.ready ? await countStep(on, counting) : {};
+  return {
+    name,
+    description: step.description,
+    from: step.from,
+    keyColumn,
+    sourceRows: Number(counts.total ?? 0),
+    ids: { strategy: 'offset', offset: 0 },
+    range: null,
+    writes: counting.targets.map((t, i) => ({
+      alias: t.alias,
+      table: t.table,
+      keyColumn: t.keyColumn,
+      rows: Number(counts[`t${i}`] ?? 0),
+      when: t.when,
+    })),
+    writePath: counting.streamed ? 'streamed' : 'set-based',
+    codeColumns: codeColumnsOf(counting),
+  };
+}
+
+/** A step's rows (`total`) and each target's (`t0`, `t1`, ...), counted on the server. */
+async function countStep(on: Db, counting: CompiledStep): Promise<Record<string, string | null>> {
+  const [counts = {}] = await on.query<Record<string, string | null>>(stepCountSql(counting));
+  // Every expression the write evaluates, resolved by the server without reading a row: a name the database
+  // lacks (in SQL outside the placeholders) refuses the plan here rather than failing the write.
+  const exprs = counting.targets.flatMap((t) => [
+    t.when ?? '1',
+    ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+  ]);
+  await on.query(`SELECT ${exprs.map((e) => `(${e})`).join(', ')} FROM ${counting.fromClause} WHERE (${counting.where}) LIMIT 0`);
+  return counts;
+}
+
+/** A cutover rename whose new name is taken, or whose column is missing, refuses the plan. */
+async function renameRefusals(renames: TableChanges['rename'], describe: Describe): Promise<string[]> {
+  const refusals: string[] = [];
+  for (const r of renames) {
+    const info = await describe(r.table);
+    if (r.kind === 'table' && (await describe(r.to))) {
+      refusals.push(`Cutover would rename ${r.from} to ${r.to}, but a table ${r.to} already exists; rename or drop it first.`);
+    }
+    if (r.kind === 'column' && info && info.columns.some((c) => c.name === r.to)) {
+      refusals.push(`Cutover would rename ${r.table}.${r.from} to ${r.to}, but ${r.table} already has a column ${r.to}.`);
+    }
+    if (r.kind === 'column' && info && !info.columns.some((c) => c.name === r.from)) {
+      refusals.push(`Cutover would rename ${r.table}.${r.from}, but ${r.table} has no column ${r.from}.`);
+    }
+  }
+  return refusals;
+}
+
+/** A projection whose column exists already, or whose `after` column does not, refuses the plan. */
+async function projectionRefusals({ mapping, names }: Planning, describe: Describe): Promise<string[]> {
+  const refusals: string[] = [];
+  for (const p of Object.values(mapping.projections ?? {})) {
+    const info = await describe(names(p.table));
+    if (info?.columns.some((c) => c.name === p.column.name)) {
+      refusals.push(`${names(p.table)} already has a column ${p.column.name}, which the run would add; drop it or rename the projection.`);
+    }
+    const after = p.column.after === undefined ? undefined : names.column(p.table, p.column.after);
+    if (info && after && !info.columns.some((c) => c.name === after)) {
+      refusals.push(`${names(p.table)} has no column ${after} to add ${p.column.name} after.`);
+    }
+  }
+  return refusals;
+}
+
+/** Reserved ranges that collide with rows, overlap, overflow the key column or contain its AUTO_INCREMENT. */
+function idSpaceRefusals(idSpace: IdSpacePlan[]): string[] {
+  const refusals: string[] = [];
+  for (const space of idSpace) {
+    for (const c of space.collisions) {
+      refusals.push(
+        `Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); ` +
+          'free the range or choose another offset.',
+      );
+    }
+    // Chronological steps share one block: it counts once.
+    const sorted = space.ranges
+      .filter((r, i) => space.ranges.findIndex((o) => o.first === r.first && o.last === r.last) === i)
+      .sort((a, b) => a.first - b.first);
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i]!.first <= sorted[i - 1]!.last) {
+        refusals.push(
+          `Steps ${sorted[i - 1]!.step} and ${sorted[i]!.step} reserve overlapping IDs in ${space.table} ` +
+            `(${sorted[i]!.first}..${Math.min(sorted[i]!.last, sorted[i - 1]!.last)}); change their offsets.`,
+        );
+      }
+    }
+    for (const r of space.ranges) {
+      if (BigInt(r.last) > BigInt(space.columnMax)) {
+        refusals.push(
+          `Step ${r.step}: its range ${r.first}..${r.last} exceeds the largest value ${space.columnMax} ` +
+            `of ${space.table}.${space.keyColumn}.`,
+        );
+      }
+      if (space.autoIncrement !== null && r.first < space.autoIncrement && space.autoIncrement <= r.last) {
+        refusals.push(
+          `Step ${r.step}: its range ${r.first}..${r.last} contains ${space.table}'s AUTO_INCREMENT ${space.autoIncrement}, ` +
+            'so new application rows would land inside it; move the range.',
+        );
+      }
+    }
+  }
+  return refusals;
+}
+
+/** A projection's plan: its column, and (a pass over its aggregate) how many rows of its table get a value. */
+async function planProjection(on: Db, { mapping, names, ready }: Planning, name: string): Promise<ProjectionPlan> {
+  const p = mapping.projections![name]!;
+  const compiled = compileProjection(name, p, names);
+  const [r] = ready
+    ? await on.query<{ n: string; v: string }>(
+        `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
+         LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
+      )
+    : [];
+  return {
+    name,
+    table: compiled.table,
+    key: p.key,
+    column: p.column.name,
+    definition: p.column.definition,
+    after: p.column.after,
+    rowsWithValue: Number(r?.v ?? 0),
+    tableRows: Number(r?.n ?? 0),
+  };
+}
+
+/** The mapping's problems in its order (`scanned` after its first entry, the encoding findings), then those, then the lookups'. */
+function orderedProblems(mapping: Mapping, scanned: ProblemFinding[][], lookups: ProblemFinding[]): ProblemFinding[] {
+  const order = Object.keys(mapping.problems ?? {});
+  const problems = scanned
+    .slice(1)
+    .flat()
+    .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  problems.push(...(scanned[0] ?? []));
+  problems.push(...lookups);
+  return problems;
+}
+
+/** A fatal problem that has rows refuses the plan, naming its first keys. */
+function fatalProblemRefusals(problems: ProblemFinding[]): string[] {
+  return problems
+    .filter((p) => p.severity === 'fatal' && p.count > 0)
+    .map((p) => {
+      const keys = `${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}`;
+      return `${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${keys}. ${p.consequence ?? ''}`.trim();
+    });
+}
+
+/** The steps whose IDs assignIds fixes, and what it reads to fix them. */
+interface IdsToAssign {
+  mapping: Mapping;
+  steps: StepPlan[];
+  sources: SourcePlan[];
+  overrides: PlanOverrides;
+  describe: Describe;
+}
+
 /**
  * Fixes each step's IDs: offset steps from their rule (or a --start), dense steps one block after another, the
  * chronological steps one shared block; blocks without a given start go to the lowest free gap that fits them.
  */
-async function assignIds(
-  db: Db,
-  mapping: Mapping,
-  steps: StepPlan[],
-  sources: SourcePlan[],
-  overrides: PlanOverrides,
-  describe: (table: string) => Promise<TableInfo | null>,
-): Promise<void> {
+async function assignIds(db: Db, planned: IdsToAssign): Promise<void> {
+  const { mapping, steps, sources, overrides, describe } = planned;
   for (const name of Object.keys(overrides.start ?? {})) {
     if (!(name in mapping.steps))
       throw usageError(
@@ -599,7 +674,8 @@ async function findProblems(db: Db, scan: ProblemScan): Promise<ProblemFinding[]
   const { key } = scan;
   const columns = scan.problems.flatMap(({ where }, i) => [
     `SUM(CASE WHEN (${where}) THEN 1 ELSE 0 END) AS n${i}`,
-    `SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN (${where}) THEN ${key} END ORDER BY ${key} SEPARATOR '\n'), '\n', ${problemKeyLimit}) AS ks${i}`,
+    `SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN (${where}) THEN ${key} END ORDER BY ${key} SEPARATOR '\n'), '\n', ` +
+      `${problemKeyLimit}) AS ks${i}`,
   ]);
   const [found] = await db.query<Record<string, string | Buffer | null>>(
     `SELECT ${columns.join(', ')} FROM ${scan.from} WHERE ${scan.problems.map((p) => `(${p.where})`).join(' OR ')}`,

@@ -143,7 +143,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
     } else {
       const planned = performance.now();
-      const plan = await buildPlanWithCsv(db, mapping, now(), options.overrides, { quarantine: options.quarantine });
+      const plan = await buildPlanWithCsv(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
       if (!plan.ok) {
         throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, {
           subject: mapping.name,
