@@ -61,6 +61,12 @@ export async function openRowCursor(db: Db, sql: string, bufferRows = 2000): Pro
     wake = null;
     w?.();
   };
+  /** The query is done: it ended, or failed with `error` (kept, whatever comes after). */
+  const finish = (error?: Error) => {
+    if (error) failure = error;
+    ended = true;
+    notify();
+  };
   connection
     .query({ sql, rowsAsArray: true, typeCast: (field) => field.buffer() })
     .on('result', (row) => {
@@ -71,15 +77,8 @@ export async function openRowCursor(db: Db, sql: string, bufferRows = 2000): Pro
       }
       notify();
     })
-    .on('end', () => {
-      ended = true;
-      notify();
-    })
-    .on('error', (error) => {
-      failure = error;
-      ended = true;
-      notify();
-    });
+    .on('end', () => finish())
+    .on('error', finish);
 
   const arrived = async () => {
     while (at >= rows.length && !ended) await new Promise<void>((resolve) => (wake = resolve));
