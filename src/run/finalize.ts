@@ -13,8 +13,7 @@ import { renameState, type RenameState } from './cutover.ts';
 import { faultPoint } from './fault-points.ts';
 import { restoringRunMessage, type RunRecord } from './journal.ts';
 import { finishStep, startStep, stepJournaled, stepRecord } from '../engine/step-journal.ts';
-import { preRunTables } from './migrate.ts';
-import { preRunRowsChecksum, reservedRanges } from './pre-run-rows.ts';
+import { preRunRowsChecksum, preRunTables, reservedRanges } from './pre-run-rows.ts';
 import { findDependents, type DependedChange } from '../plan/dependents.ts';
 
 /**

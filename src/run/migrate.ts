@@ -1,51 +1,30 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../db/connection.ts';
-import { createTableSql } from '../db/ddl.ts';
-import { columnExists, currentAutoIncrement, describeTable, onUpdateColumns, tableExists } from '../db/introspect.ts';
-import { quoteId } from '../db/quote.ts';
+import { columnExists, tableExists } from '../db/introspect.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import {
-  compileProjection,
-  compileStep,
-  independentOfSteps,
-  stepsIndependent,
-  insertChunkSql,
-  lineageFillSql,
-  projectionUpdateSql,
-  sourceTableNames,
-  targetAlias,
-  targetRowsSql,
-  cutoverChanges,
-  type CompiledProjection,
-  type CompiledStep,
-} from '../mapping/compile.ts';
-import type { Plan, PlanOverrides, StepPlan } from '../plan/plan-data.ts';
-import { createBackup, readManifest, type BackupManifest } from '../backup/index.ts';
-import { verifyMapping, type PreRunTable, type Verification } from '../verify/verification.ts';
+import { cutoverChanges } from '../mapping/compile.ts';
+import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
+import { createBackup, readManifest } from '../backup/index.ts';
+import { verifyMapping, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import { applyCutoverChange, renameState } from './cutover.ts';
 import { withRunContext, type CommandOptions, type RunChoice } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
-import { integerKeys, runChunks } from '../engine/chunks.ts';
-import { writeLookups } from '../lookup/write-lookup.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
-import { declaredTable } from '../mapping/lookup.ts';
-import { maxStreamedChunkKeys, streamedChunkWriter } from './stream-write.ts';
-import { addColumnSql, autoIncrementSql } from '../mapping/schema-statements.ts';
 import { buildPlanWithCsv } from '../csv/plan-csv.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
 import { connectAgain } from '../db/row-stream.ts';
-import { sideBySide } from '../db/side-by-side.ts';
-import { loadRunCsvSource } from '../csv/run-steps.ts';
+import { partsOf } from '../parts/registry.ts';
+import type { Part, WriteScope } from '../parts/part.ts';
+import { preRunTables } from './pre-run-rows.ts';
 import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
 import {
   finishStep,
   journaledStep,
-  openStep,
   recordProgress,
   stages,
   startStep,
@@ -310,203 +289,39 @@ async function backupStage(s: RunState): Promise<boolean> {
   return true;
 }
 
+/**
+ * The write stage, a fold over the run's parts in write order (parts/registry.ts): each part writes its units,
+ * journaled. A part that may be written beside another (projections beside the steps) starts first on a connection
+ * of its own and is awaited after that part; which parts may, the part itself says (Part.beside).
+ */
 async function writeStage(s: RunState): Promise<boolean> {
-  const { db, run, mapping, now, log } = s;
-  const plan = run.plan;
-  for (const source of plan.sources) {
-    if (!source.csv) continue;
-    await journaled(s, 'write', `load ${source.alias}`, () =>
-      loadRunCsvSource(db, mapping, source, run.id, {
-        faultPoint,
-        log,
-        onProgress: (done, total) => s.options.onProgress?.({ stage: 'write', label: `load ${source.alias}`, done, total, unit: 'rows' }),
-      }),
-    );
-  }
-  for (const table of plan.tables.create) {
-    await journaled(s, 'write', `create ${table}`, async () => {
-      if (await tableExists(db, table)) return;
-      const target = declaredTable(mapping, table);
-      await db.execute(createTableSql(target));
-    });
-  }
-  for (const space of plan.idSpace) {
-    if (space.raiseAutoIncrementTo === null) continue;
-    await journaled(s, 'write', `auto_increment ${space.table}`, async () => {
-      const current = await currentAutoIncrement(db, space.table);
-      if (current === null || current < space.raiseAutoIncrementTo!) {
-        await db.execute(autoIncrementSql(space.table, space.raiseAutoIncrementTo!));
-      }
-    });
-  }
-  const names = sourceTableNames(mapping);
-  const compiled = plan.steps.map((p) => compileStep(mapping, p, { names, runId: run.id }));
-  const projections = Object.entries(mapping.projections ?? {}).map(([pname, p]) => compileProjection(pname, p, names));
-  // Projections that touch no table the steps read or write run on a second connection while the steps are written
-  // (a server with two cores works on both); a throttled run does one thing at a time.
-  const projecting =
-    projections.length > 0 && s.options.maxRowsPerSecond === undefined && projections.every((p) => independentOfSteps(p, compiled))
-      ? alongside(s, (other) => writeProjections(s, other, projections))
-      : null;
-  // Lineage before rows: dense steps one at a time, the chronological steps together (they share one numbering).
-  const groups = [
-    ...compiled.filter((c) => c.ids.strategy === 'dense').map((c) => [c]),
-    compiled.filter((c) => c.ids.strategy === 'chronological'),
-  ].filter((g) => g.length > 0);
-  for (const group of groups) {
-    await journaled(s, 'write', `lineage ${group.map((g) => g.name).join('+')}`, async () => {
-      await db.transaction(async (tx) => {
-        await tx.execute(`DELETE FROM eventshift_lineage WHERE run_id = ? AND step IN (${group.map(() => '?').join(', ')})`, [
-          run.id,
-          ...group.map((g) => g.name),
-        ]);
-        await tx.execute(lineageFillSql(run.id, group, (group[0]!.ids as { start: number }).start));
-      });
-    });
-  }
-  // Offset and dense steps write ID ranges of their own; when none reads a table another writes, two are written at
-  // once on two connections, each journaled on its own (a server with two cores works on both). Chronological steps
-  // share one block of IDs (a resumed step's clean-up would lock the gaps the other fills), and a throttled run keeps
-  // to one thing at a time: they are written one step after another.
-  const ranged = plan.steps.filter((p) => p.range);
-  const together =
-    s.options.maxRowsPerSecond === undefined &&
-    ranged.length > 1 &&
-    stepsIndependent(compiled) &&
-    ranged.every((p) => p.ids.strategy !== 'chronological');
-  // Steps written together show one bar: their rows added up.
-  const plannedRows = (p: StepPlan) => p.writes.reduce((n, w) => n + w.rows, 0);
-  const rowsDone = new Map<string, number>();
-  const progressOf = (p: StepPlan) => (rows: number) => {
-    rowsDone.set(p.name, rows);
-    const [label, done, total] = together
-      ? [
-          `write ${ranged.map((r) => r.name).join(' + ')}`,
-          [...rowsDone.values()].reduce((a, b) => a + b, 0),
-          ranged.reduce((n, r) => n + plannedRows(r), 0),
-        ]
-      : [`write ${p.name}`, rows, plannedRows(p)];
-    s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' });
-  };
-  // When one step fails, the other stops after its current chunk (its journal says where), and the run fails.
-  let failed = false;
-  const writes = ranged.map(
-    (p) => (on: Db) =>
-      writeStep(s, {
-        db: on,
-        planned: p,
-        step: compiled.find((c) => c.name === p.name)!,
-        progress: progressOf(p),
-        stop: () => failed,
-      }).catch((error: unknown) => {
-        failed = true;
-        throw error;
-      }),
-  );
-  if (together) await sideBySide(db, writes);
-  else for (const write of writes) await write(db);
-  await (projecting ?? writeProjections(s, db, projections));
-  // Lookups (see LookupDefinition): reference columns added, lookup rows got or created, references filled.
-  Object.assign(
-    s.result.rowsWritten,
-    await writeLookups({
-      db,
-      mapping,
-      plan,
-      runId: run.id,
-      now,
-      log,
-      throttle: s.throttle,
-      faultPoint,
-      chunkKeys: s.options.chunkKeys,
-      onProgress: (label, done, total) => s.options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
-    }),
-  );
-  return true;
-}
-
-/** One step to write, on the connection `db`, with its progress display and the signal to stop early. */
-interface StepWrite {
-  db: Db;
-  planned: StepPlan;
-  step: CompiledStep;
-  /** The step's rows written so far (resumed ones included), after each chunk. */
-  progress: (rows: number) => void;
-  /** True when another step written beside this one failed: this one stops after its current chunk. */
-  stop: () => boolean;
-}
-
-/** Writes one step in key-range chunks on `db`, each committed with its journal entry; resumes after its last one. */
-async function writeStep(s: RunState, { db, planned, step, progress, stop }: StepWrite): Promise<void> {
-  const { run, now, log } = s;
-  const source = run.plan.sources.find((x) => x.alias === planned.from)!;
-  const key: StepKey = { runId: run.id, stage: 'write', step: `step ${planned.name}` };
-  const opened = await openStep({ db, ...key, now, faultPoint });
-  if ('done' in opened) {
-    progress(opened.done.rowsDone);
-    return;
-  }
-  const { resumed } = opened;
-  const first = resumed?.progressKey != null ? resumed.progressKey + 1 : source.minKey!;
-  if (resumed) {
-    // Rows past the last journaled chunk can only be ours (the range is reserved): clear them so the chunk is redone
-    // exactly once, whatever the table's engine.
-    for (const target of [...step.targets].reverse()) {
-      const rows = targetRowsSql(step, target);
-      await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(first, source.maxKey!));
-    }
-  }
-  // A step with a code() column is streamed through Node (stream-write.ts); the others are INSERT ... SELECT.
-  const streamed = step.streamed ? streamedChunkWriter(step, { batchRows: s.options.batchRows }) : null;
-  const inserts = streamed ? [] : step.targets.map((t) => insertChunkSql(step, t));
-  const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;
-  let rows = resumed?.rowsDone ?? 0;
-  progress(rows);
-  const plannedRows = planned.writes.reduce((n, w) => n + w.rows, 0);
-  const chunks = await runChunks({
+  const { db, run, mapping, options } = s;
+  const w: WriteScope = {
     db,
-    keys: integerKeys(first, source.maxKey!),
-    size: {
-      start: Math.min(s.options.chunkKeys ?? 5000, maxChunkKeys),
-      max: maxChunkKeys,
-      rowsPerKey: plannedRows / (source.maxKey! - source.minKey! + 1),
-    },
-    journal: { step: key, entry: (hi) => ({ progressKey: hi }) },
-    work: (chunk) =>
-      chunk.commit(async (tx) => {
-        let n = streamed ? await streamed(tx, chunk.lo, chunk.hi) : 0;
-        for (const sql of inserts) n += (await tx.execute(sql, [chunk.lo, chunk.hi])).affectedRows;
-        return n;
-      }),
+    mapping,
+    plan: run.plan,
+    runId: run.id,
+    now: s.now,
+    log: s.log,
     throttle: s.throttle,
-    keepAlive: () => db.query('SELECT 1'),
-    // Another step written beside this one failed: stop here, resumable like any interrupted step.
-    stop,
-    onChunk: (_, written) => progress((rows += written)),
-    faultPoint: { hook: faultPoint, name: (chunk) => `chunk ${planned.name} ${chunk.hi}` },
-  });
-  if (chunks.stopped) return;
-  await opened.finish({ rows });
-  s.result.rowsWritten[planned.name] = rows;
-  log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
-}
-
-/** Each projection's column added (unless it exists: a resumed run) and filled, journaled on `db`. */
-async function writeProjections(s: RunState, db: Db, projections: readonly CompiledProjection[]): Promise<void> {
-  for (const projection of projections) {
-    await s.throttle.waitWhilePaused();
-    await journaled(
-      s,
-      'write',
-      `projection ${projection.name}`,
-      async () => {
-        if (!(await columnExists(db, projection.table, projection.column.name)))
-          await db.execute(addColumnSql(projection.table, projection.column));
-        await db.execute(projectionUpdateSql(projection, onUpdateColumns(await describeTable(db, projection.table))));
-      },
-      db,
-    );
+    throttled: options.maxRowsPerSecond !== undefined,
+    chunkKeys: options.chunkKeys,
+    batchRows: options.batchRows,
+    progress: (label, done, total) => options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
+    rowsWritten: s.result.rowsWritten,
+    alongside: (work) => alongside(s, work),
+  };
+  // A part written beside another comes after it in the write order, and is started (and awaited) in that one's turn.
+  const parts = partsOf().filter((part) => part.write);
+  const started = new Set<Part>();
+  for (const part of parts) {
+    if (started.has(part)) continue;
+    const beside = parts.filter((b) => b.beside?.kind === part.kind && b.beside.when(w));
+    const writing = beside.map((b) => (started.add(b), alongside(s, (other) => b.write!({ ...w, db: other }))));
+    await part.write!(w);
+    await Promise.all(writing);
   }
+  return true;
 }
 
 /**
@@ -530,18 +345,6 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
 
 function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>, db: Db = s.db): Promise<void> {
   return journaledStep({ db, runId: s.run.id, stage, step, now: s.now, faultPoint }, work);
-}
-
-/** The pre-run facts of each backed-up table, from the backup manifest. */
-export function preRunTables(manifest: BackupManifest): PreRunTable[] {
-  return manifest.tables.map((t) => ({
-    name: t.name,
-    exists: t.exists,
-    columns: t.columns,
-    primaryKey: t.primaryKey,
-    maxKey: t.maxKey,
-    checksum: t.checksum,
-  }));
 }
 
 async function verifyStage(s: RunState): Promise<boolean> {

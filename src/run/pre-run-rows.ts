@@ -3,6 +3,7 @@ import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../
 import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Plan } from '../plan/plan-data.ts';
+import type { BackupManifest } from '../backup/manifest.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import type { RenameState } from './cutover.ts';
 
@@ -126,4 +127,16 @@ export async function rowsAtRisk(
     if (added > 0 || changed) atRisk.push({ table, addedRows: added, changed });
   }
   return atRisk;
+}
+
+/** The pre-run facts of each backed-up table, from the backup manifest. */
+export function preRunTables(manifest: BackupManifest): PreRunTable[] {
+  return manifest.tables.map((t) => ({
+    name: t.name,
+    exists: t.exists,
+    columns: t.columns,
+    primaryKey: t.primaryKey,
+    maxKey: t.maxKey,
+    checksum: t.checksum,
+  }));
 }

@@ -8,7 +8,7 @@ import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
 import { stages, undoneRunMessage, type RunRecord } from './journal.ts';
 import { writeQuarantineCsv } from '../csv/quarantine.ts';
-import { preRunTables } from './migrate.ts';
+import { preRunTables } from './pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 
 export interface VerifyOptions extends CommandOptions {

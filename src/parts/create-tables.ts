@@ -1,0 +1,33 @@
+import { createTableSql } from '../db/ddl.ts';
+import { tableExists } from '../db/introspect.ts';
+import { quoteId } from '../db/quote.ts';
+import { declaredTable } from '../mapping/lookup.ts';
+import { dropTableSql } from '../mapping/schema-statements.ts';
+import { journaled, type Part } from './part.ts';
+
+/** The tables the run creates (plan.tables.create): created as declared, dropped on undo unless others wrote to them. */
+export const createTablesPart: Part = {
+  kind: 'create',
+  async write(w) {
+    for (const table of w.plan.tables.create) {
+      await journaled(w, `create ${table}`, async () => {
+        if (await tableExists(w.db, table)) return;
+        await w.db.execute(createTableSql(declaredTable(w.mapping, table)));
+      });
+    }
+  },
+  async undo({ db, plan, actions, keptTables }) {
+    for (const table of plan.tables.create) {
+      if (!(await tableExists(db, table))) continue;
+      const [row] = await db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(table)}`);
+      const rows = Number(row!.n);
+      if (rows === 0) {
+        await db.execute(dropTableSql(table));
+        actions.push(`dropped ${table}, which the run had created`);
+      } else {
+        keptTables.push({ table, rows });
+        actions.push(`kept ${table}, created by the run: it holds ${rows} row(s) written by others`);
+      }
+    }
+  },
+};

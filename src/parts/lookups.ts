@@ -1,0 +1,33 @@
+import { rollbackLookups } from '../lookup/rollback-lookup.ts';
+import { writeLookups } from '../lookup/write-lookup.ts';
+import { faultPoint } from '../run/fault-points.ts';
+import type { Part } from './part.ts';
+
+/**
+ * The mapping's lookups (see LookupDefinition, src/lookup): reference columns added, lookup rows got or created,
+ * references filled; on undo, the columns dropped and the lookup rows the run created deleted.
+ */
+export const lookupsPart: Part = {
+  kind: 'lookups',
+  async write(w) {
+    const filled = await writeLookups({
+      db: w.db,
+      mapping: w.mapping,
+      plan: w.plan,
+      runId: w.runId,
+      now: w.now,
+      log: w.log,
+      throttle: w.throttle,
+      faultPoint,
+      chunkKeys: w.chunkKeys,
+      onProgress: w.progress,
+    });
+    Object.assign(w.rowsWritten, filled);
+  },
+  async undo({ db, plan, runId, manifest, chunkKeys, actions, rowsDeleted }) {
+    if (!plan.lookups?.length) return;
+    const undone = await rollbackLookups(db, { plan, runId, manifest, chunkKeys });
+    actions.push(...undone.actions);
+    for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
+  },
+};

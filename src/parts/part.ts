@@ -1,0 +1,79 @@
+import type { BackupManifest } from '../backup/manifest.ts';
+import type { Db } from '../db/connection.ts';
+import type { Throttle } from '../engine/chunks.ts';
+import { journaledStep } from '../engine/step-journal.ts';
+import type { Mapping } from '../mapping/define.ts';
+import type { Plan } from '../plan/plan-data.ts';
+import { faultPoint } from '../run/fault-points.ts';
+
+/**
+ * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
+ * write its steps, fill its projections, write its lookups, rename at cutover; and the comparison of the pre-run rows
+ * with the backup, which guards them all. Each part implements the verbs it takes part in, and each of those verbs is
+ * a fold over partsOf (registry.ts), which lists the parts once, in the order they are written.
+ *
+ * A part module may import the mapping and its compiler, the plan's data, the engine (chunks, journal), db, the run's
+ * leaf helpers (fault points, streamed writing, pre-run rows) and its own feature folder (csv, lookup). It never
+ * imports a command (run/migrate.ts, run/rollback.ts) nor a runner that folds over the parts: they import it.
+ */
+export interface Part {
+  readonly kind: PartKind;
+  /** Its work in migrate's write stage, each unit journaled so that a killed run resumes after the last one done. */
+  write?(w: WriteScope): Promise<void>;
+  /**
+   * When set and `when` says so, the part is written on a connection of its own while the part of kind `kind` is
+   * written (started before it, awaited after it), instead of in its own turn.
+   */
+  beside?: { kind: PartKind; when(w: WriteScope): boolean };
+  /** What rollback undoes of it, checking the live schema first (so it can run again after an interruption). */
+  undo?(u: UndoScope): Promise<void>;
+}
+
+export type PartKind = 'csv' | 'create' | 'autoIncrement' | 'steps' | 'projections' | 'lookups' | 'renames' | 'preRunRows';
+
+/** What a part's write gets: the run, its connection, its pacing, and where it reports progress and rows written. */
+export interface WriteScope {
+  db: Db;
+  /** The mapping, bound as the run's plan read its sources. */
+  mapping: Mapping;
+  plan: Plan;
+  runId: number;
+  now: () => Date;
+  log: (line: string) => void;
+  throttle: Throttle;
+  /** A throttled run (--max-rows-per-second) does one thing at a time. */
+  throttled: boolean;
+  /** Keys per write chunk to start with (--chunk-keys); adapted to about half a second per chunk. */
+  chunkKeys?: number;
+  /** Streamed steps: rows per multi-row INSERT at most. */
+  batchRows?: number;
+  /** How far a long unit is, in rows: `write <step>`, `load <alias>`, `lookup <name> ...`. */
+  progress(label: string, done: number, total: number): void;
+  /** Rows written per step and per `lookup.source`, as migrate reports them. */
+  rowsWritten: Record<string, number>;
+  /** Runs `work` on a connection of its own beside `db`; the run settles it before it lets go of its lock. */
+  alongside<T>(work: (db: Db) => Promise<T>): Promise<T>;
+}
+
+/** One unit of the write stage, journaled on the scope's connection (a part written beside another gets its own). */
+export function journaled(w: WriteScope, step: string, work: () => Promise<void>): Promise<void> {
+  return journaledStep({ db: w.db, runId: w.runId, stage: 'write', step, now: w.now, faultPoint }, work);
+}
+
+/** What a part's undo gets: the run, its backup's manifest (null when there is none), and where it says what it did. */
+export interface UndoScope {
+  db: Db;
+  /** The mapping, bound as the run's plan read its sources. */
+  mapping: Mapping;
+  plan: Plan;
+  runId: number;
+  backupDir: string;
+  manifest: BackupManifest | null;
+  /** Keys deleted per statement. */
+  chunkKeys: number;
+  /** What was undone, in order, as sentences. */
+  actions: string[];
+  rowsDeleted: Record<string, number>;
+  /** Tables the run created that now hold others' rows: kept, with those rows. */
+  keptTables: Array<{ table: string; rows: number }>;
+}
