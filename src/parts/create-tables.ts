@@ -3,7 +3,8 @@ import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { declaredTable } from '../mapping/lookup.ts';
 import { dropTableSql } from '../mapping/schema-statements.ts';
-import { journaled, type Part } from './part.ts';
+import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
+import { journaled, type Part, type PatchScope } from './part.ts';
 
 /** The tables the run creates (plan.tables.create): created as declared, dropped on undo unless others wrote to them. */
 export const createTablesPart: Part = {
@@ -16,6 +17,7 @@ export const createTablesPart: Part = {
       });
     }
   },
+  patches: (p) => ({ schema: createTableFiles(p) }),
   async undo({ db, plan, actions, keptTables }) {
     for (const table of plan.tables.create) {
       if (!(await tableExists(db, table))) continue;
@@ -31,3 +33,16 @@ export const createTablesPart: Part = {
     }
   },
 };
+
+function createTableFiles({ mapping, plan }: PatchScope): StemmedPatch[] {
+  return plan.tables.create.map((table) => ({
+    kind: 'table',
+    stem: `patch-${safeStem(table)}`,
+    table,
+    description: `create ${table}`,
+    expectedRows: 0,
+    locks: 'none on existing tables',
+    statements: [createTableSql(declaredTable(mapping, table))],
+    rollback: [dropTableSql(table)],
+  }));
+}

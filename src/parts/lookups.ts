@@ -1,3 +1,4 @@
+import { lookupPatches } from '../lookup/export-lookup.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
 import { faultPoint } from '../run/fault-points.ts';
@@ -24,6 +25,7 @@ export const lookupsPart: Part = {
     });
     Object.assign(w.rowsWritten, filled);
   },
+  patches: (p) => ({ data: lookupPatches(p.mapping, p.plan, p.keepOf) }),
   async undo({ db, plan, runId, manifest, chunkKeys, actions, rowsDeleted }) {
     if (!plan.lookups?.length) return;
     const undone = await rollbackLookups(db, { plan, runId, manifest, chunkKeys });

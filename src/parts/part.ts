@@ -2,6 +2,8 @@ import type { BackupManifest } from '../backup/manifest.ts';
 import type { Db } from '../db/connection.ts';
 import type { Throttle } from '../engine/chunks.ts';
 import { journaledStep } from '../engine/step-journal.ts';
+import type { PatchInput, StemmedPatch } from '../export/patch-file.ts';
+import type { TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { faultPoint } from '../run/fault-points.ts';
@@ -25,6 +27,8 @@ export interface Part {
    * written (started before it, awaited after it), instead of in its own turn.
    */
   beside?: { kind: PartKind; when(w: WriteScope): boolean };
+  /** Its files for `eventshift sql`, by the phase they are applied in (patchPhases). */
+  patches?(p: PatchScope): PartPatches;
   /** What rollback undoes of it, checking the live schema first (so it can run again after an interruption). */
   undo?(u: UndoScope): Promise<void>;
 }
@@ -77,3 +81,18 @@ export interface UndoScope {
   /** Tables the run created that now hold others' rows: kept, with those rows. */
   keptTables: Array<{ table: string; rows: number }>;
 }
+
+/** What a part's patches are built from: the export's input, the mapping's names, and each table's ON UPDATE columns. */
+export interface PatchScope extends PatchInput {
+  names: TableNames;
+  /** A table's `ON UPDATE` columns: the UPDATEs of the export set them to themselves, so they keep their values. */
+  keepOf(table: string): string[];
+}
+
+/**
+ * The phases the export's files are applied in, each in the parts' write order: schema changes first (tables created,
+ * columns added), then the data, then the cutover's renames.
+ */
+export const patchPhases = ['schema', 'data', 'cutover'] as const;
+
+export type PartPatches = Partial<Record<(typeof patchPhases)[number], StemmedPatch[]>>;

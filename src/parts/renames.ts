@@ -2,7 +2,13 @@ import { columnExists, tableExists } from '../db/introspect.ts';
 import { cutoverChanges } from '../mapping/compile.ts';
 import { applyCutoverChange, putBackTriggerTexts } from '../run/cutover.ts';
 import { faultPoint } from '../run/fault-points.ts';
-import type { Part, UndoScope } from './part.ts';
+import { quoteCharsetName, quoteString } from '../db/quote.ts';
+import type { BackupTrigger } from '../backup/manifest.ts';
+import type { DatabaseDefaults } from '../backup/restore-journal.ts';
+import { hasContext, triggerReplaceSql } from '../backup/triggers.ts';
+import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
+import { recreateTriggerSql, renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
+import type { Part, PatchScope, UndoScope } from './part.ts';
 
 /**
  * The cutover's renames of tables and columns (the mapping's `cutover`): applied by migrate's cutover stage, renamed
@@ -10,6 +16,7 @@ import type { Part, UndoScope } from './part.ts';
  */
 export const renamesPart: Part = {
   kind: 'renames',
+  patches: (p) => ({ cutover: [...columnRenameFiles(p), ...tableRenameFiles(p)] }),
   undo: undoRenames,
 };
 
@@ -37,4 +44,106 @@ async function undoRenames({ db, mapping, manifest, actions }: UndoScope): Promi
       }
     }
   }
+}
+
+/** The cutover's column renames, one file per table. */
+function columnRenameFiles({ mapping, capabilities, describe }: PatchScope): StemmedPatch[] {
+  const columnRenames = new Map<string, Array<{ from: string; to: string }>>();
+  for (const c of cutoverChanges(mapping)) {
+    if (c.kind === 'renameColumn') columnRenames.set(c.table, [...(columnRenames.get(c.table) ?? []), { from: c.from, to: c.to }]);
+  }
+  return [...columnRenames].map(([table, list]) => {
+    const definitionOf = (column: string) => {
+      const info = describe.get(table)?.columns.find((c) => c.name === column);
+      return info ? `${info.columnType} ${info.nullable ? 'NULL' : 'NOT NULL'}` : undefined;
+    };
+    return {
+      kind: 'column',
+      stem: `patch-${safeStem(table)}-${list.map((r) => safeStem(r.from)).join('-')}`,
+      table,
+      description: `at cutover: rename ${list.map((r) => `${table}.${r.from} to ${r.to}`).join(', ')}`,
+      expectedRows: null,
+      locks: 'brief exclusive metadata lock',
+      statements: list.map((r) => renameColumnSql(capabilities, table, r.from, r.to, definitionOf(r.from))),
+      rollback: list.map((r) => renameColumnSql(capabilities, table, r.to, r.from, definitionOf(r.from))).reverse(),
+    };
+  });
+}
+
+/** The cutover's table renames, one file each; undoing one recreates the triggers the rename rewrote. */
+function tableRenameFiles({ mapping, capabilities, triggers = new Map(), databaseDefaults }: PatchScope): StemmedPatch[] {
+  return cutoverChanges(mapping).flatMap((c): StemmedPatch[] => {
+    if (c.kind !== 'renameTable') return [];
+    const recreated = recreateTriggersSql(triggers.get(c.from) ?? [], capabilities.engine, databaseDefaults);
+    return [
+      {
+        kind: 'rename',
+        stem: `patch-rename-${safeStem(c.from)}`,
+        table: c.from,
+        description: `at cutover: rename ${c.from} to ${c.to}`,
+        expectedRows: null,
+        locks: 'brief exclusive metadata lock',
+        statements: [renameTableSql(c.from, c.to)],
+        rollback: [renameTableSql(c.to, c.from), ...recreated.statements],
+        ...(recreated.note ? { note: recreated.note } : {}),
+      },
+    ];
+  });
+}
+
+/**
+ * For a rollback file: renaming a table rewrites the definitions of its triggers (MariaDB names the new table in
+ * them), and renaming it back does not undo that; these statements create them again as they were, each under its
+ * sql_mode, character set and collation (the session's put back after), in a DELIMITER block for the mariadb
+ * client (a trigger's body may hold `;`). The file writer ends each statement with `;`, which closes the block's
+ * `DELIMITER ` line.
+ */
+function recreateTriggersSql(
+  triggers: readonly BackupTrigger[],
+  engine: 'mariadb' | 'mysql',
+  defaults: DatabaseDefaults | undefined,
+): { statements: string[]; note?: string } {
+  if (triggers.length === 0) return { statements: [] };
+  const q = (s: string | undefined) => quoteString(s ?? '');
+  // Each at its original creation time; replaced one by one in the order they fire, each goes last among those of
+  // its timing and event, which gives that order back.
+  const at = (t: BackupTrigger) => (t.created && /^\d+(\.\d+)?$/.test(t.created) ? t.created : 'DEFAULT');
+  // A statement written in another character set than UTF-8, with other than ASCII in it, is sent as its bytes.
+  const asBytes = (t: BackupTrigger): t is Required<BackupTrigger> =>
+    hasContext(t) && !/^utf8/i.test(t.characterSetClient) && /[^\x00-\x7f]/.test(Buffer.from(t.statementBytes, 'hex').toString('latin1'));
+  const unsendable = engine === 'mysql' ? triggers.filter(asBytes).map((t) => t.name) : [];
+  let collation = defaults?.collation;
+  const statements = [
+    'SET @es_sql_mode = @@SESSION.sql_mode, @es_client = @@SESSION.character_set_client, @es_collation = @@SESSION.collation_connection',
+    ...triggers.flatMap((t) => {
+      // Its variables declared without a collation take the database's of when it was created.
+      const switchTo =
+        engine === 'mariadb' && t.databaseCollation && collation && t.databaseCollation !== collation ? t.databaseCollation : null;
+      if (switchTo) collation = switchTo;
+      return [
+        ...(switchTo ? [`ALTER DATABASE COLLATE ${quoteCharsetName(switchTo)}`] : []),
+        `SET SESSION sql_mode = ${q(t.sqlMode)}, character_set_client = ${q(t.characterSetClient)}, ` +
+          `collation_connection = ${q(t.collationConnection)}, timestamp = ${at(t)}`,
+        asBytes(t) && engine === 'mariadb'
+          ? triggerReplaceSql(t, null, true)[0]!
+          : `DELIMITER ;;\n${recreateTriggerSql(t, engine)
+              .map((sql) => `${sql};;`)
+              .join('\n')}\nDELIMITER `,
+      ];
+    }),
+    'SET SESSION sql_mode = @es_sql_mode, character_set_client = @es_client, collation_connection = @es_collation, timestamp = DEFAULT',
+    ...(defaults && collation !== defaults.collation
+      ? [`ALTER DATABASE CHARACTER SET ${quoteCharsetName(defaults.charset)} COLLATE ${quoteCharsetName(defaults.collation)}`]
+      : []),
+  ];
+  return {
+    statements,
+    ...(unsendable.length
+      ? {
+          note:
+            `trigger(s) ${unsendable.join(', ')} were written in another character set than UTF-8 and hold other than ASCII: ` +
+            'this rollback would recreate them with other text on MySQL (no EXECUTE IMMEDIATE); use `eventshift rollback`',
+        }
+      : {}),
+  };
 }

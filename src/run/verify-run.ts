@@ -34,7 +34,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || !run.backupId || run.stage === 'none' || stages.indexOf(run.stage as never) < stages.indexOf('write')) {
       throw refusal(
-        `There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; run \`eventshift migrate ${mapping.name}\` first.`,
+        `There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; ` +
+          `run \`eventshift migrate ${mapping.name}\` first.`,
         { subject: mapping.name },
       );
     }
