@@ -1,8 +1,11 @@
-import { dropRunStaging, loadRunCsvSource } from '../csv/run-steps.ts';
+import { csvChecks, dropRunStaging, loadRunCsvSource } from '../csv/run-steps.ts';
 import { faultPoint } from '../run/fault-points.ts';
 import { journaled, type Part } from './part.ts';
 
-/** The run's CSV sources: each loaded into its staging table first thing in the write stage, the tables dropped on undo. */
+/**
+ * The run's CSV sources: each loaded into its staging table first thing in the write stage, its rows counted by
+ * verify, and the staging tables dropped on undo.
+ */
 export const csvLoadsPart: Part = {
   kind: 'csv',
   async write(w) {
@@ -17,6 +20,11 @@ export const csvLoadsPart: Part = {
         }),
       );
     }
+  },
+  checks(v) {
+    // One check per CSV source, computed together.
+    const sources = v.plan.sources.filter((s) => s.csv).length;
+    return sources > 0 ? [{ weight: sources, run: (db) => csvChecks(db, v.plan, v.runId) }] : [];
   },
   async undo(u) {
     for (const table of await dropRunStaging(u.db, u.plan)) u.actions.push(`dropped ${table}, the staging table of a CSV source`);

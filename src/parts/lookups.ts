@@ -1,4 +1,5 @@
 import { lookupPatches } from '../lookup/export-lookup.ts';
+import { lookupChecks } from '../lookup/verify-lookup.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
 import { faultPoint } from '../run/fault-points.ts';
@@ -25,6 +26,7 @@ export const lookupsPart: Part = {
     });
     Object.assign(w.rowsWritten, filled);
   },
+  checks: (v) => lookupChecks(v),
   patches: (p) => ({ data: lookupPatches(p.mapping, p.plan, p.keepOf) }),
   async undo({ db, plan, runId, manifest, chunkKeys, actions, rowsDeleted }) {
     if (!plan.lookups?.length) return;

@@ -1,12 +1,15 @@
 import type { BackupManifest } from '../backup/manifest.ts';
 import type { Db } from '../db/connection.ts';
+import type { ColumnInfo } from '../db/introspect.ts';
 import type { Throttle } from '../engine/chunks.ts';
 import { journaledStep } from '../engine/step-journal.ts';
 import type { PatchInput, StemmedPatch } from '../export/patch-file.ts';
-import type { TableNames } from '../mapping/compile.ts';
+import type { RenameState, TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { faultPoint } from '../run/fault-points.ts';
+import type { BackupAt } from '../run/pre-run-diff.ts';
+import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 
 /**
  * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
@@ -29,11 +32,13 @@ export interface Part {
   beside?: { kind: PartKind; when(w: WriteScope): boolean };
   /** Its files for `eventshift sql`, by the phase they are applied in (patchPhases). */
   patches?(p: PatchScope): PartPatches;
+  /** Its checks, listed for verify to schedule (each item a check, or checks one query computes). */
+  checks?(v: CheckScope): CheckWork[];
   /** What rollback undoes of it, checking the live schema first (so it can run again after an interruption). */
   undo?(u: UndoScope): Promise<void>;
 }
 
-export type PartKind = 'csv' | 'create' | 'autoIncrement' | 'steps' | 'projections' | 'lookups' | 'renames' | 'preRunRows';
+export type PartKind = 'csv' | 'create' | 'autoIncrement' | 'steps' | 'projections' | 'lookups' | 'renames' | 'preRunRows' | 'replays';
 
 /** What a part's write gets: the run, its connection, its pacing, and where it reports progress and rows written. */
 export interface WriteScope {
@@ -96,3 +101,48 @@ export interface PatchScope extends PatchInput {
 export const patchPhases = ['schema', 'data', 'cutover'] as const;
 
 export type PartPatches = Partial<Record<(typeof patchPhases)[number], StemmedPatch[]>>;
+
+/** A check's outcome before verify times it. */
+export type Check = Omit<CheckResult, 'seconds'>;
+
+/**
+ * One unit of verification work, as verifyMapping schedules them: `weight`, how many checks it gives (some queries give
+ * several); `rows`, about how many rows it reads (each row looked up in another table counted again), to start long
+ * ones first; `first`, started before all others; `run` gets the connection to work on.
+ */
+export interface CheckWork {
+  weight: number;
+  first?: boolean;
+  rows?: number;
+  run(db: Db): Promise<Check[]>;
+}
+
+/** A table's columns by name and its primary key, as verification needs them (no columns: the table is missing). */
+export interface DescribedTable {
+  columns: Map<string, ColumnInfo>;
+  primaryKey: readonly string[];
+}
+
+/** What a part's checks get: the run, what the backup says was there before it, and the live tables. */
+export interface CheckScope {
+  /** Verify's connection (a check given one by `run` works on that one). */
+  db: Db;
+  /** The mapping, bound as the run's plan read its sources. */
+  mapping: Mapping;
+  plan: Plan;
+  /** The cutover renames that have happened: the tables are read by their current names. */
+  renames: RenameState;
+  /** The mapping's names, through the renames that have happened. */
+  names: TableNames;
+  preRun: readonly PreRunTable[];
+  /** The run whose lineage rows steps numbered dense or chronologically read. */
+  runId: number;
+  /** Failures named per check at most. */
+  limit: number;
+  /** About how many legacy rows a content check compares per piece (default 50,000). */
+  pieceRows?: number;
+  /** The run's backup, to name the pre-run rows that differ from it (without it, only checksums are compared). */
+  backup?: BackupAt;
+  /** A table as it is, described once per verification. */
+  tableOf(table: string, db: Db): Promise<DescribedTable>;
+}

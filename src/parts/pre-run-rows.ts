@@ -14,13 +14,16 @@ import {
 } from '../run/pre-run-diff.ts';
 import { preRunRowsChecksum, preRunTables, reservedRanges } from '../run/pre-run-rows.ts';
 import type { Part } from './part.ts';
+import { preRunChecks } from './pre-run-checks.ts';
 
 /**
  * The rows that existed before the run, compared with the backup: it writes nothing, and guards what the other parts
- * do. On undo, the pre-run rows that differ from the backup are named and left as they are (see comparePreRunRows).
+ * do. Verify checks them unchanged (pre-run-checks.ts); on undo, the pre-run rows that differ from the backup are
+ * named and left as they are (see comparePreRunRows).
  */
 export const preRunRowsPart: Part = {
   kind: 'preRunRows',
+  checks: preRunChecks,
   async undo({ db, mapping, plan, backupDir, manifest, actions }) {
     // Pre-run rows of the tables the run filled or its triggers may write that are no longer as the backup has them.
     if (manifest) actions.push(...(await comparePreRunRows(db, { dir: backupDir, manifest }, mapping, plan)));

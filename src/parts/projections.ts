@@ -1,5 +1,8 @@
-import { columnExists, describeTable, onUpdateColumns } from '../db/introspect.ts';
+import type { Db } from '../db/connection.ts';
+import { columnExists, describeTable, onUpdateColumns, type ColumnInfo } from '../db/introspect.ts';
 import {
+  castToColumnSql,
+  comparableSql,
   compileProjection,
   independentOfSteps,
   keptAsTheyAre,
@@ -12,7 +15,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { quoteId } from '../db/quote.ts';
 import { addColumnSql, dropColumnSql } from '../mapping/schema-statements.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
-import { journaled, type Part, type PatchScope, type WriteScope } from './part.ts';
+import { journaled, type Check, type Part, type PatchScope, type WriteScope } from './part.ts';
 import { compiledSteps } from './steps-compiled.ts';
 
 /**
@@ -31,6 +34,19 @@ export const projectionsPart: Part = {
     },
   },
   write: writeProjections,
+  checks: (v) =>
+    Object.entries(v.mapping.projections ?? {}).map(([name, p]) => {
+      const projection = compileProjection(name, p, v.names);
+      // Its table, and the aggregate's source grouped.
+      const rows =
+        (v.plan.projections.find((x) => x.name === name)?.tableRows ?? 0) +
+        (v.plan.sources.find((x) => x.alias === p.value.from)?.rows ?? 0);
+      return {
+        weight: 1,
+        rows,
+        run: async (db) => [await projectionCheck(db, projection, (await v.tableOf(projection.table, db)).columns, v.limit)],
+      };
+    }),
   patches: (p) => ({ schema: projectionColumnFiles(p.mapping, p.names), data: projectionDataFiles(p, p.names, p.keepOf) }),
   async undo({ db, mapping, actions }) {
     const names = sourceTableNames(mapping);
@@ -98,4 +114,37 @@ function projectionDataFiles({ mapping, plan }: PatchScope, names: TableNames, k
       ],
     };
   });
+}
+
+/** The projected column holds exactly the aggregate the mapping defines, for every row of its table. */
+async function projectionCheck(
+  db: Db,
+  p: ReturnType<typeof compileProjection>,
+  columns: Map<string, ColumnInfo>,
+  limit: number,
+): Promise<Check> {
+  const info = columns.get(p.column.name);
+  const title = `${p.table}.${p.column.name}: ${p.name} as defined`;
+  const base = { id: `${p.name}.projection`, kind: 'projection' as const, table: p.table, title };
+  if (!info) return { ...base, ok: false, failures: [{ key: '*', reason: `column ${p.column.name} does not exist` }], failureCount: 1 };
+  const t = quoteId(p.alias);
+  // Row by row, compared exactly as the content checks compare (comparableSql; NULL only equal to NULL).
+  const mapped = comparableSql(castToColumnSql('es_v.v', info), info);
+  const differs = `NOT (${mapped} <=> ${comparableSql(`${t}.${quoteId(p.column.name)}`, info, true)})`;
+  const from = `${quoteId(p.table)} AS ${t} LEFT JOIN (${p.aggregateSql}) AS es_v ON es_v.k = ${t}.${quoteId(p.key)}`;
+  const [r] = await db.query<{ n: string; bad: string }>(`SELECT COUNT(*) AS n, SUM(${differs}) AS bad FROM ${from}`);
+  const bad = Number(r!.bad ?? 0);
+  const failures =
+    bad === 0
+      ? []
+      : (
+          await db.query<{ k: string; v: string | null; e: string | null }>(
+            `SELECT ${t}.${quoteId(p.key)} AS k, ${t}.${quoteId(p.column.name)} AS v, es_v.v AS e FROM ${from}
+      WHERE ${differs} ORDER BY k LIMIT ${limit}`,
+          )
+        ).map((row) => ({
+          key: String(row.k),
+          reason: `holds ${row.v ?? 'NULL'}, expected ${row.e ?? 'NULL'}`,
+        }));
+  return { ...base, ok: bad === 0, expected: Number(r!.n), actual: Number(r!.n) - bad, failures, failureCount: bad };
 }

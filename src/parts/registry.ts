@@ -6,13 +6,15 @@ import type { Part, PartKind } from './part.ts';
 import { preRunRowsPart } from './pre-run-rows.ts';
 import { projectionsPart } from './projections.ts';
 import { renamesPart } from './renames.ts';
+import { replaysPart } from './replays.ts';
 import { stepsPart } from './steps.ts';
 
 /**
  * Every part of a run, in the order migrate writes them: CSV sources loaded, tables created, AUTO_INCREMENT raised,
- * steps written, projections filled, lookups written; then the cutover's renames, and the comparison with the backup
- * (which writes nothing). Each part does nothing for a run that has none of its kind. A new kind is one module here
- * and one line in this list (and in the orders below that differ from it).
+ * steps written, projections filled (a projection goes after the steps it may be written beside), lookups written;
+ * then the cutover's renames (the cutover stage's), and the parts that only check or compare: the pre-run rows and
+ * the replays. Each part does nothing for a run that has none of its kind. A new kind is a module of its own plus
+ * its line here, and in verifyOrder and undoOrder when it checks or undoes.
  */
 export function partsOf(): readonly Part[] {
   return parts;
@@ -27,13 +29,20 @@ const parts: readonly Part[] = [
   lookupsPart,
   renamesPart,
   preRunRowsPart,
+  replaysPart,
 ];
 
 /**
- * The order rollback undoes the parts in. It is not the write order reversed, and stays as rollback always did it:
- * renames back, added columns dropped, then the rows deleted (steps, then lookups, which may read what steps wrote),
- * then the pre-run rows compared with the backup while the tables are still there, and only then what the run
- * created removed (its tables when empty, AUTO_INCREMENT set back, CSV staging tables dropped).
+ * The order verify lists the checks in (the report's order): the steps' content and numbering, the CSV sources, the
+ * rows around the run's, the projections, the lookups, then the replays.
+ */
+export const verifyOrder: readonly PartKind[] = ['steps', 'csv', 'preRunRows', 'projections', 'lookups', 'replays'];
+
+/**
+ * The order rollback undoes the parts in. It is not the write order reversed: it is the order rollback has always
+ * had, kept so that its actions come as they did: renames back, added columns dropped, the steps' rows deleted, the
+ * lookups undone, then the pre-run rows compared with the backup, and only then what the run created removed (its
+ * tables when empty, AUTO_INCREMENT set back, CSV staging tables dropped).
  */
 export const undoOrder: readonly PartKind[] = [
   'renames',

@@ -1,0 +1,285 @@
+import type { Db } from '../db/connection.ts';
+import { quoteId, quoteQualified } from '../db/quote.ts';
+import { sideBySide } from '../db/side-by-side.ts';
+import { keyPieces } from '../engine/chunks.ts';
+import { compileStep, comparedColumns, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
+import type { CheckResult } from '../verify/check-result.ts';
+import { idChecks } from '../verify/id-checks.ts';
+import { streamedContentChecks } from '../verify/streamed-content.ts';
+import type { Check, CheckScope, CheckWork, DescribedTable } from './part.ts';
+
+/**
+ * The steps' checks: per step, the content of each target compared row by row with its legacy rows (computed again
+ * in Node for a streamed step, streamed-content.ts) and each extension row's reference to its ID-table row; then the
+ * numbering of the steps whose IDs the lineage records (id-checks.ts).
+ */
+export function stepChecks(v: CheckScope): CheckWork[] {
+  const { plan, limit } = v;
+  const work: CheckWork[] = [];
+  const compiled = plan.steps
+    .filter((s) => s.range)
+    .map((s) => compileStep(v.mapping, s.name, v.mapping.steps[s.name]!, s.keyColumn, s.ids, v.names, v.runId));
+  for (const step of compiled) {
+    const planned = plan.steps.find((s) => s.name === step.name)!;
+    const range = planned.range!;
+    const source = plan.sources.find((s) => s.alias === step.fromAlias)!;
+    work.push({
+      weight: step.targets.length + step.targets.filter((t) => t.table !== step.idTable).length,
+      rows: planned.sourceRows * (1 + step.targets.length),
+      run: async (db) => {
+        // Steps with code() columns are compared row by row, their code computed again (streamed-content.ts).
+        const tables = await Promise.all(step.targets.map((t) => v.tableOf(t.table, db)));
+        const checked = { db, step, minKey: source.minKey!, maxKey: source.maxKey!, limit };
+        const content = step.streamed
+          ? await streamedContentChecks({ ...checked, columns: tables.map((t) => t.columns) })
+          : await contentChecks({ ...checked, tables, sourceRows: planned.sourceRows, rowsPerPiece: v.pieceRows ?? pieceRows });
+        const results: Check[] = [];
+        const idContent = content[step.targets.findIndex((t) => t.table === step.idTable)]!;
+        for (const [i, target] of step.targets.entries()) {
+          results.push(content[i]!);
+          if (target.table === step.idTable) continue;
+          // With offset IDs, the two content checks passing prove it: the extension rows in the range are exactly the
+          // mapped ones, whose keys are a subset of the mapped ID-table rows, which are exactly those in the range.
+          const implied = step.ids.strategy === 'offset' && idContent.ok && content[i]!.ok;
+          results.push(implied ? impliedReference(step, target) : await referenceCheck({ db, step, target, range, limit }));
+        }
+        return results;
+      },
+    });
+  }
+  // idChecks gives one check per dense step and two for the chronological steps together.
+  const numbered =
+    plan.steps.filter((s) => s.range && s.ids.strategy === 'dense').length +
+    (plan.steps.some((s) => s.range && s.ids.strategy === 'chronological') ? 2 : 0);
+  if (numbered > 0) work.push({ weight: numbered, run: (db) => idChecks(db, plan, v.runId, limit) });
+  return work;
+}
+
+/**
+ * About how many legacy rows contentChecks compares per piece: a piece's target rows are counted right after they were
+ * compared, while their pages are still in the buffer pool. At 500,000 pulls and the default 128 MiB buffer pool, a
+ * count over a whole range read two thirds of its pages from disk again.
+ */
+const pieceRows = 50_000;
+
+/** One step's content, compared over its legacy key range; up to `limit` failures are named per check. */
+interface ContentCheck {
+  db: Db;
+  step: CompiledStep;
+  /** Each target's table as it is, in `step.targets` order. */
+  tables: readonly DescribedTable[];
+  minKey: number;
+  maxKey: number;
+  /** The legacy rows the plan counted in the range. */
+  sourceRows: number;
+  rowsPerPiece: number;
+  limit: number;
+}
+
+/**
+ * Count and content of each target's rows for one step, row by row and value by value, in one pass over the step's
+ * source: each legacy row in the key range is joined to the row it maps to in every target (by the ID the step gave
+ * it) and every mapped value is compared exactly with the stored one (comparableSql). Then each target's rows in the
+ * range are counted: with every mapped row found and equal, and no ID on two rows, an equal count proves there is no
+ * other row. No fingerprint, so no collision can hide a difference; the failures name the rows and the columns that
+ * differ. Targets whose key column is their primary key are joined in one query; a target keyed otherwise gets a query
+ * of its own (two rows with one ID would repeat the legacy row in every target's sums) and a check that no ID is on
+ * two of its rows. The range is compared in pieces of equal key width, about `rowsPerPiece` of its `sourceRows` each,
+ * two at once (this connection and one more), each piece's target rows counted after its comparison. Results in the
+ * order of `step.targets`.
+ */
+async function contentChecks({ db, step, tables, minKey, maxKey, sourceRows, rowsPerPiece, limit }: ContentCheck): Promise<Check[]> {
+  // A LEFT JOIN to the lineage: a legacy row without its lineage row shows up as a row with no ID, not as no row.
+  const source = `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`;
+  const inRange = `(${step.where}) AND ${step.keySql} BETWEEN ? AND ?`;
+  const compared = await Promise.all(
+    step.targets.map(async (target, i) => {
+      const { columns, primaryKey } = tables[i]!;
+      if (columns.size === 0) return null;
+      const unique = primaryKey.length === 1 && primaryKey[0] === target.keyColumn;
+      const alias = `es_t${i}`;
+      const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
+      const values = await foldLiterals(db, comparedColumns(target, columns, alias));
+      const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
+      return {
+        target,
+        i,
+        key,
+        values,
+        unique,
+        rows: targetRowsSql(step, target),
+        join: ` LEFT JOIN ${quoteId(target.table)} AS ${quoteId(alias)} ON ${key} = ${step.idSql}`,
+        when: target.when === undefined ? '1=1' : `(${target.when})`,
+        bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
+        differs,
+      };
+    }),
+  );
+  const present = compared.filter((c) => c !== null);
+  const groups = [present.filter((c) => c.unique), ...present.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
+  const sumsOf = (group: typeof present) =>
+    group
+      .flatMap((c) => [
+        `SUM(CASE WHEN ${c.when} THEN 1 ELSE 0 END) AS n${c.i}`,
+        `SUM(CASE WHEN ${c.when} AND ${c.key} IS NULL THEN 1 ELSE 0 END) AS m${c.i}`,
+        `SUM(CASE WHEN ${c.when} AND (${c.bad}) THEN 1 ELSE 0 END) AS b${c.i}`,
+      ])
+      .join(', ');
+  const width = Math.ceil((maxKey - minKey + 1) / Math.max(1, Math.ceil(sourceRows / rowsPerPiece)));
+  // Each piece: its sums (n, m, b per target) and its target rows counted (a per target), in one record.
+  const parts = await sideBySide(
+    db,
+    keyPieces(minKey, maxKey, width).map(({ lo, hi }) => async (on: Db) => {
+      const part: Record<string, number> = {};
+      for (const group of groups) {
+        const [row] = await on.query<Record<string, string | number | null>>(
+          `SELECT ${sumsOf(group)} FROM ${source}${group.map((c) => c.join).join('')} WHERE ${inRange}`,
+          [lo, hi],
+        );
+        for (const [column, value] of Object.entries(row ?? {})) part[column] = Number(value ?? 0);
+      }
+      for (const c of present) {
+        const [counted] = await on.query<{ n: string | number }>(
+          `SELECT COUNT(*) AS n FROM ${c.rows.from} WHERE ${c.rows.where}`,
+          c.rows.params(lo, hi),
+        );
+        part[`a${c.i}`] = Number(counted?.n ?? 0);
+      }
+      return part;
+    }),
+  );
+  const total = (column: string) => parts.reduce((n, part) => n + (part[column] ?? 0), 0);
+  const results: Check[] = [];
+  for (const [i, target] of step.targets.entries()) {
+    const base = { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
+    const c = compared[i];
+    if (!c) {
+      results.push({ ...base, title: `${step.name} -> ${target.table}: table exists`, ok: false, failures: [], failureCount: 1 });
+      continue;
+    }
+    const expected = total(`n${i}`);
+    const missing = total(`m${i}`);
+    const bad = total(`b${i}`);
+    const actual = total(`a${i}`);
+    const rows = c.rows;
+    const failures: CheckResult['failures'] = [];
+    // Two rows with one ID (possible only where the key is not the primary key) are each a failure of their own.
+    const t = quoteQualified(targetAlias, target.keyColumn);
+    const repeated = c.unique
+      ? []
+      : await db.query<{ id: string; n: string | number }>(
+          `SELECT ${t} AS id, COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where} GROUP BY ${t} HAVING COUNT(*) > 1 ORDER BY ${t}`,
+          rows.params(minKey, maxKey),
+        );
+    for (const r of repeated.slice(0, limit)) failures.push({ key: String(r.id), reason: `${r.n} rows have this ID` });
+    const repeats = repeated.reduce((n, r) => n + Number(r.n) - 1, 0);
+    // Every row found is in the range, so the rows beyond those found (and their repeats) are rows no legacy row maps to.
+    const extra = actual - repeats - (expected - missing);
+    if (bad > 0) {
+      const flags = c.differs.map((d, j) => `${d} AS d${j}`);
+      const found = await db.query<Record<string, string | number | null>>(
+        `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${c.key} IS NULL AS missing${flags.map((f) => `, ${f}`).join('')}
+           FROM ${source}${c.join} WHERE ${inRange} AND ${c.when} AND (${c.bad}) ORDER BY ${step.keySql} LIMIT ${limit}`,
+        [minKey, maxKey],
+      );
+      for (const f of found) {
+        const columnsDiffering = c.values.filter((_, j) => Number(f[`d${j}`]) === 1).map((v) => v.name);
+        failures.push({
+          key: String(f.id),
+          legacyKey: String(f.lk),
+          reason:
+            Number(f.missing) === 1
+              ? 'missing'
+              : `differs from its legacy row in ${columnsDiffering.length === 1 ? 'column' : 'columns'} ${columnsDiffering.join(', ')}`,
+        });
+      }
+    }
+    if (extra > 0 && failures.length < limit) {
+      const mappedIds = `SELECT ${step.idSql} AS es_id FROM ${source} WHERE ${inRange} AND ${c.when}`;
+      const extras = await db.query<{ id: string }>(
+        `SELECT ${t} AS id FROM ${rows.from} LEFT JOIN (${mappedIds}) AS es_m ON es_m.es_id = ${t}
+          WHERE ${rows.where} AND es_m.es_id IS NULL ORDER BY ${t} LIMIT ${limit - failures.length}`,
+        [minKey, maxKey, ...rows.params(minKey, maxKey)],
+      );
+      for (const x of extras) failures.push({ key: String(x.id), reason: 'no legacy row maps to it' });
+    }
+    const ok = bad === 0 && extra === 0 && repeated.length === 0;
+    results.push({
+      ...base,
+      title: `${step.name} -> ${target.table}: ${expected} row(s) expected, content as mapped`,
+      ok,
+      expected,
+      actual,
+      failures,
+      failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0) + repeated.length, 1),
+    });
+  }
+  return results;
+}
+
+/**
+ * The compared columns with each literal's mapped side evaluated once by the server and written back as the bytes it
+ * gave: the server evaluates a constant CONVERT() for every row (two literal columns made a 650,000-row comparison
+ * twice as slow). Only text and binary literals, whose comparable form is bytes.
+ */
+async function foldLiterals<T extends { mapped: string; literal: boolean }>(db: Db, values: T[]): Promise<T[]> {
+  const literals = values.flatMap((v, j) => (v.literal ? [j] : []));
+  if (literals.length === 0) return values;
+  const [row] = await db.query<Record<string, string | null>>(
+    `SELECT ${literals.map((j, k) => `HEX(${values[j]!.mapped}) AS v${k}`).join(', ')}`,
+  );
+  const folded = [...values];
+  literals.forEach((j, k) => {
+    const hex = row?.[`v${k}`];
+    folded[j] = { ...values[j]!, mapped: hex === null || hex === undefined ? 'NULL' : `_binary X'${hex}'` };
+  });
+  return folded;
+}
+
+const referenceTitle = (step: CompiledStep, target: CompiledTarget) =>
+  `${step.name}: every ${target.table} row has its ${step.idTable} row`;
+
+function impliedReference(step: CompiledStep, target: CompiledTarget): Check {
+  return {
+    id: `${step.name}.${target.alias}.references`,
+    kind: 'references',
+    step: step.name,
+    table: target.table,
+    title: referenceTitle(step, target),
+    ok: true,
+    actual: `implied by the content checks of ${target.table} and ${step.idTable}`,
+    failures: [],
+    failureCount: 0,
+  };
+}
+
+/** One extension target of a step, checked over the step's reserved range. */
+interface ReferenceCheck {
+  db: Db;
+  step: CompiledStep;
+  target: CompiledTarget;
+  range: { table: string; first: number; last: number };
+  limit: number;
+}
+
+/** Every extension row written by the step has its event. */
+async function referenceCheck({ db, step, target, range, limit }: ReferenceCheck): Promise<Check> {
+  const idTarget = step.targets.find((t) => t.table === step.idTable)!;
+  const key = quoteQualified('x', target.keyColumn);
+  const idKey = `e.${quoteId(idTarget.keyColumn)}`;
+  const orphans = await db.query<{ id: string }>(
+    `SELECT ${key} AS id FROM ${quoteId(target.table)} AS x LEFT JOIN ${quoteId(step.idTable)} AS e ON ${idKey} = ${key}
+      WHERE ${key} BETWEEN ? AND ? AND ${idKey} IS NULL ORDER BY ${key} LIMIT ${limit + 1}`,
+    [range.first, range.last],
+  );
+  return {
+    id: `${step.name}.${target.alias}.references`,
+    kind: 'references',
+    step: step.name,
+    table: target.table,
+    title: referenceTitle(step, target),
+    ok: orphans.length === 0,
+    failures: orphans.slice(0, limit).map((r) => ({ key: String(r.id), reason: `no ${step.idTable} row` })),
+    failureCount: orphans.length,
+  };
+}
