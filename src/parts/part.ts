@@ -13,13 +13,16 @@ import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 
 /**
  * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
- * write its steps, fill its projections, write its lookups, rename at cutover; and the comparison of the pre-run rows
- * with the backup, which guards them all. Each part implements the verbs it takes part in, and each of those verbs is
- * a fold over partsOf (registry.ts), which lists the parts once, in the order they are written.
+ * write its steps, fill its projections, write its lookups, rename at cutover; or one kind of thing it checks: the
+ * pre-run rows against the backup, the replays. Each part implements the verbs it takes part in (write, checks,
+ * patches, undo), and each of those verbs is a fold over partsOf (registry.ts), which lists the parts once, in the
+ * order they are written; verify and rollback take them in orders of their own, named there.
  *
- * A part module may import the mapping and its compiler, the plan's data, the engine (chunks, journal), db, the run's
- * leaf helpers (fault points, streamed writing, pre-run rows) and its own feature folder (csv, lookup). It never
- * imports a command (run/migrate.ts, run/rollback.ts) nor a runner that folds over the parts: they import it.
+ * A part module may import the mapping and its compiler, the plan's data, the engine (chunks, journal), db, the
+ * backup's manifest, the run's leaf helpers (fault points, streamed writing, pre-run rows, cutover renames), verify's
+ * check runners and result types, export's patch type, and its own feature folder (csv, lookup). It never imports a
+ * command (run/migrate.ts, run/rollback.ts) nor a runner that folds over the parts (verify/verification.ts,
+ * export/patch-files.ts): they import it.
  */
 export interface Part {
   readonly kind: PartKind;
