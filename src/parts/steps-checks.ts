@@ -16,9 +16,7 @@ import type { Check, CheckScope, CheckWork, DescribedTable } from './part.ts';
 export function stepChecks(v: CheckScope): CheckWork[] {
   const { plan, limit } = v;
   const work: CheckWork[] = [];
-  const compiled = plan.steps
-    .filter((s) => s.range)
-    .map((s) => compileStep(v.mapping, s.name, v.mapping.steps[s.name]!, s.keyColumn, s.ids, v.names, v.runId));
+  const compiled = plan.steps.filter((s) => s.range).map((s) => compileStep(v.mapping, s, { names: v.names, runId: v.runId }));
   for (const step of compiled) {
     const planned = plan.steps.find((s) => s.name === step.name)!;
     const range = planned.range!;

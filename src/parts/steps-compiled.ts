@@ -13,7 +13,7 @@ export interface StepsToCompile {
 
 /** The plan's steps compiled, in plan order. */
 export function compiledSteps({ mapping, plan, runId, names = sourceTableNames(mapping) }: StepsToCompile): CompiledStep[] {
-  return plan.steps.map((p) => compileStep(mapping, p.name, mapping.steps[p.name]!, p.keyColumn, p.ids, names, runId));
+  return plan.steps.map((p) => compileStep(mapping, p, { names, runId }));
 }
 
 /** The steps numbered in the lineage: dense steps one group each, the chronological steps one group (one numbering). */
