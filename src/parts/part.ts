@@ -14,7 +14,7 @@ import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 /**
  * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
  * write its steps, fill its projections, write its lookups, rename at cutover; or one kind of thing it checks: the
- * pre-run rows against the backup, the replays. Each part implements the verbs it takes part in (write, checks,
+ * pre-run rows against the backup, the replays. Each part implements the verbs it takes part in (write, cutover, checks,
  * patches, undo), and each of those verbs is a fold over partsOf (registry.ts), which lists the parts once, in the
  * order they are written; verify and rollback take them in orders of their own, named there.
  *
@@ -28,6 +28,8 @@ export interface Part {
   readonly kind: PartKind;
   /** Its work in migrate's write stage, each unit journaled so that a killed run resumes after the last one done. */
   write?(w: WriteScope): Promise<void>;
+  /** Its work in migrate's cutover stage (after a passed verification), journaled likewise. */
+  cutover?(w: WriteScope): Promise<void>;
   /**
    * When set and `when` says so, the part is written on a connection of its own while the part of kind `kind` is
    * written (started before it, awaited after it), instead of in its own turn.
@@ -45,6 +47,8 @@ export type PartKind = 'csv' | 'create' | 'autoIncrement' | 'steps' | 'projectio
 
 /** What a part's write gets: the run, its connection, its pacing, and where it reports progress and rows written. */
 export interface WriteScope {
+  /** The stage the part's units are journaled under. */
+  stage: 'write' | 'cutover';
   db: Db;
   /** The mapping, bound as the run's plan read its sources. */
   mapping: Mapping;
@@ -67,9 +71,9 @@ export interface WriteScope {
   alongside<T>(work: (db: Db) => Promise<T>): Promise<T>;
 }
 
-/** One unit of the write stage, journaled on the scope's connection (a part written beside another gets its own). */
+/** One unit of the scope's stage, journaled on its connection (a part written beside another gets its own). */
 export function journaled(w: WriteScope, step: string, work: () => Promise<void>): Promise<void> {
-  return journaledStep({ db: w.db, runId: w.runId, stage: 'write', step, now: w.now, faultPoint }, work);
+  return journaledStep({ db: w.db, runId: w.runId, stage: w.stage, step, now: w.now, faultPoint }, work);
 }
 
 /** What a part's undo gets: the run, its backup's manifest (null when there is none), and where it says what it did. */

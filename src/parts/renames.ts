@@ -8,14 +8,22 @@ import type { DatabaseDefaults } from '../backup/restore-journal.ts';
 import { hasContext, triggerReplaceSql } from '../backup/triggers.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
 import { recreateTriggerSql, renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
-import type { Part, PatchScope, UndoScope } from './part.ts';
+import { journaled, type Part, type PatchScope, type UndoScope } from './part.ts';
 
 /**
- * The cutover's renames of tables and columns (the mapping's `cutover`): applied by migrate's cutover stage, renamed
- * back on undo, the last first.
+ * The cutover's renames of tables and columns (the mapping's `cutover`): applied in migrate's cutover stage, one
+ * journaled step each, and renamed back on undo, the last first.
  */
 export const renamesPart: Part = {
   kind: 'renames',
+  async cutover(w) {
+    for (const change of cutoverChanges(w.mapping)) {
+      const label = change.kind === 'renameTable' ? `rename ${change.from}` : `rename ${change.table}.${change.from}`;
+      await journaled(w, label, async () => {
+        await applyCutoverChange(w.db, change);
+      });
+    }
+  },
   patches: (p) => ({ cutover: [...columnRenameFiles(p), ...tableRenameFiles(p)] }),
   undo: undoRenames,
 };

@@ -4,13 +4,12 @@ import type { Db } from '../db/connection.ts';
 import { columnExists, tableExists } from '../db/introspect.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { cutoverChanges } from '../mapping/compile.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { createBackup, readManifest } from '../backup/index.ts';
 import { verifyMapping, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
-import { applyCutoverChange, renameState } from './cutover.ts';
+import { renameState } from './cutover.ts';
 import { withRunContext, type CommandOptions, type RunChoice } from './context.ts';
 import { faultPoint } from './fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
@@ -22,16 +21,7 @@ import { partsOf } from '../parts/registry.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
 import { preRunTables } from './pre-run-rows.ts';
 import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
-import {
-  finishStep,
-  journaledStep,
-  recordProgress,
-  stages,
-  startStep,
-  stepRecord,
-  type Stage,
-  type StepKey,
-} from '../engine/step-journal.ts';
+import { finishStep, recordProgress, stages, startStep, stepRecord, type Stage, type StepKey } from '../engine/step-journal.ts';
 
 export interface MigrateOptions extends CommandOptions {
   mapping: Mapping;
@@ -295,22 +285,7 @@ async function backupStage(s: RunState): Promise<boolean> {
  * of its own and is awaited after that part; which parts may, the part itself says (Part.beside).
  */
 async function writeStage(s: RunState): Promise<boolean> {
-  const { db, run, mapping, options } = s;
-  const w: WriteScope = {
-    db,
-    mapping,
-    plan: run.plan,
-    runId: run.id,
-    now: s.now,
-    log: s.log,
-    throttle: s.throttle,
-    throttled: options.maxRowsPerSecond !== undefined,
-    chunkKeys: options.chunkKeys,
-    batchRows: options.batchRows,
-    progress: (label, done, total) => options.onProgress?.({ stage: 'write', label, done, total, unit: 'rows' }),
-    rowsWritten: s.result.rowsWritten,
-    alongside: (work) => alongside(s, work),
-  };
+  const w = partScope(s, 'write');
   // A part written beside another comes after it in the write order, and is started (and awaited) in that one's turn.
   const parts = partsOf().filter((part) => part.write);
   const started = new Set<Part>();
@@ -322,6 +297,27 @@ async function writeStage(s: RunState): Promise<boolean> {
     await Promise.all(writing);
   }
   return true;
+}
+
+/** What the parts get in the write and cutover stages: the run, its connection and pacing, progress and rows written. */
+function partScope(s: RunState, stage: WriteScope['stage']): WriteScope {
+  const { db, run, mapping, options } = s;
+  return {
+    stage,
+    db,
+    mapping,
+    plan: run.plan,
+    runId: run.id,
+    now: s.now,
+    log: s.log,
+    throttle: s.throttle,
+    throttled: options.maxRowsPerSecond !== undefined,
+    chunkKeys: options.chunkKeys,
+    batchRows: options.batchRows,
+    progress: (label, done, total) => options.onProgress?.({ stage, label, done, total, unit: 'rows' }),
+    rowsWritten: s.result.rowsWritten,
+    alongside: (work) => alongside(s, work),
+  };
 }
 
 /**
@@ -341,10 +337,6 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
   })();
   s.alongside.push(running.catch(() => undefined));
   return running;
-}
-
-function journaled(s: RunState, stage: Stage, step: string, work: () => Promise<void>, db: Db = s.db): Promise<void> {
-  return journaledStep({ db, runId: s.run.id, stage, step, now: s.now, faultPoint }, work);
 }
 
 async function verifyStage(s: RunState): Promise<boolean> {
@@ -395,18 +387,15 @@ async function verifyStage(s: RunState): Promise<boolean> {
 }
 
 async function cutoverStage(s: RunState): Promise<boolean> {
-  const { db, run, mapping } = s;
+  const { db, run } = s;
   const verification = await stepRecord(db, run.id, 'verify', 'checks');
   if (verification?.status !== 'done') {
     throw refusal(`Run ${run.id}: cutover needs a passed verification, and there is none; run migrate again to verify.`);
   }
   await refuseBreakingRenames(s);
-  for (const change of cutoverChanges(mapping)) {
-    const label = change.kind === 'renameTable' ? `rename ${change.from}` : `rename ${change.table}.${change.from}`;
-    await journaled(s, 'cutover', label, async () => {
-      await applyCutoverChange(db, change);
-    });
-  }
+  // A fold over the parts in write order: the renames.
+  const w = partScope(s, 'cutover');
+  for (const part of partsOf()) await part.cutover?.(w);
   return true;
 }
 
