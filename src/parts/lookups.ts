@@ -27,6 +27,8 @@ export const lookupsPart: Part = {
     Object.assign(w.rowsWritten, filled);
   },
   checks: (v) => lookupChecks(v),
+  // The sources whose reference column it fills.
+  fillsInPlace: ({ plan }) => (plan.lookups ?? []).flatMap((l) => l.sources.map((s) => s.table)),
   patches: (p) => ({ data: lookupPatches(p.mapping, p.plan, p.keepOf) }),
   async undo({ db, plan, runId, manifest, chunkKeys, actions, rowsDeleted }) {
     if (!plan.lookups?.length) return;

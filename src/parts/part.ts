@@ -39,6 +39,8 @@ export interface Part {
   patches?(p: PatchScope): PartPatches;
   /** Its checks, listed for verify to schedule (each item a check, or checks one query computes). */
   checks?(v: CheckScope): CheckWork[];
+  /** The existing tables its writes UPDATE in place, whose pre-run rows change by design (rollback compares them). */
+  fillsInPlace?(run: { mapping: Mapping; plan: Plan }): string[];
   /** What rollback undoes of it, checking the live schema first (so it can run again after an interruption). */
   undo?(u: UndoScope): Promise<void>;
 }
@@ -92,6 +94,8 @@ export interface UndoScope {
   rowsDeleted: Record<string, number>;
   /** Tables the run created that now hold others' rows: kept, with those rows. */
   keptTables: Array<{ table: string; rows: number }>;
+  /** The existing tables the parts UPDATE in place (Part.fillsInPlace), each once, in write order. */
+  filledInPlace: readonly string[];
 }
 
 /** What a part's patches are built from: the export's input, the mapping's names, and each table's ON UPDATE columns. */

@@ -1,8 +1,7 @@
 import type { Db } from '../db/connection.ts';
 import { sameChecksum } from '../db/checksum.ts';
 import { describeTable, onUpdateColumns, tableExists } from '../db/introspect.ts';
-import { sourceTableNames, type RenameState } from '../mapping/compile.ts';
-import type { Mapping } from '../mapping/define.ts';
+import type { RenameState } from '../mapping/compile.ts';
 import { keepsOnUpdateSince, type Plan } from '../plan/plan-data.ts';
 import {
   describeChangedRow,
@@ -24,25 +23,14 @@ import { preRunChecks } from './pre-run-checks.ts';
 export const preRunRowsPart: Part = {
   kind: 'preRunRows',
   checks: preRunChecks,
-  async undo({ db, mapping, plan, backupDir, manifest, actions }) {
+  async undo({ db, plan, backupDir, manifest, actions, filledInPlace }) {
     // Pre-run rows of the tables the run filled or its triggers may write that are no longer as the backup has them.
-    if (manifest) actions.push(...(await comparePreRunRows(db, { dir: backupDir, manifest }, mapping, plan)));
+    if (manifest) actions.push(...(await comparePreRunRows(db, { dir: backupDir, manifest }, plan, filledInPlace)));
   },
 };
 
-/** The existing tables a run of the mapping UPDATEs in place: its projections' tables and its lookups' source tables. */
-function filledTables(mapping: Mapping, plan: Plan): string[] {
-  const names = sourceTableNames(mapping);
-  return [
-    ...new Set([
-      ...Object.values(mapping.projections ?? {}).map((p) => names(p.table)),
-      ...(plan.lookups ?? []).flatMap((l) => l.sources.map((s) => s.table)),
-    ]),
-  ];
-}
-
 /**
- * For each table the run filled in place or a trigger it fired may write (plan.firedTriggers), when its pre-run rows
+ * For each table the run filled in place (`filled`) or a trigger it fired may write (plan.firedTriggers), when its pre-run rows
  * no longer have the backup's checksum, names the rows that differ and leaves them as they are: each may be a write of
  * someone else's since, which a rollback never undoes (`eventshift restore` puts the backup's rows back, all of them).
  * Only what the run's own UPDATE did is put back: a run planned before fills kept `ON UPDATE` columns (plan version 1,
@@ -50,11 +38,10 @@ function filledTables(mapping: Mapping, plan: Plan): string[] {
  * in those columns only get the backup's values. A run since sets them to themselves: such a row is another's write
  * (an UPDATE that set only the time, or a trigger's), and is left and named. Returns the actions as sentences.
  */
-async function comparePreRunRows(db: Db, backup: BackupAt, mapping: Mapping, plan: Plan): Promise<string[]> {
+async function comparePreRunRows(db: Db, backup: BackupAt, plan: Plan, filled: readonly string[]): Promise<string[]> {
   const actions: string[] = [];
   const ranges = reservedRanges(plan);
   const noRenames: RenameState = { tables: new Map(), columns: new Map(), done: true };
-  const filled = filledTables(mapping, plan);
   const rewroteTimes = plan.version < keepsOnUpdateSince;
   const writtenBy = new Map<string, string[]>();
   for (const t of plan.firedTriggers) {

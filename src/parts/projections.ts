@@ -34,6 +34,10 @@ export const projectionsPart: Part = {
     },
   },
   write: writeProjections,
+  fillsInPlace: ({ mapping }) => {
+    const names = sourceTableNames(mapping);
+    return Object.values(mapping.projections ?? {}).map((p) => names(p.table));
+  },
   checks: (v) =>
     Object.entries(v.mapping.projections ?? {}).map(([name, p]) => {
       const projection = compileProjection(name, p, v.names);

@@ -67,6 +67,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       actions,
       rowsDeleted,
       keptTables,
+      filledInPlace: [...new Set(partsOf().flatMap((p) => p.fillsInPlace?.({ mapping, plan }) ?? []))],
     };
     for (const part of inOrder(partsOf(), undoOrder, (p) => p.undo !== undefined)) await part.undo?.(undo);
     // A backup the run started but never finished (no manifest) can never be restored: it goes with the run.
