@@ -5,7 +5,8 @@ import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import type { RenameState } from '../run/cutover.ts';
 import { stepRecord } from '../engine/step-journal.ts';
-import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
+import type { PreRunTable } from '../verify/check-result.ts';
+import type { Check, CheckWork } from '../parts/part.ts';
 import {
   among,
   compilePlannedLookup,
@@ -20,14 +21,6 @@ import {
 import { displayKey } from './display-key.ts';
 import type { LookupPlan } from './plan-lookup.ts';
 import { lookupSteps, type LookupCreateDetail } from './write-lookup.ts';
-
-type Check = Omit<CheckResult, 'seconds'>;
-
-/** One unit of verification work (a check, or checks computed by one query), as verifyMapping schedules them. */
-export interface LookupCheckWork {
-  weight: number;
-  run: (db: Db) => Promise<Check[]>;
-}
 
 export interface LookupVerifyContext {
   mapping: Mapping;
@@ -46,8 +39,8 @@ export interface LookupVerifyContext {
  * is used. That the lookup's pre-existing rows and the sources' other columns are unchanged is the backup's
  * `unchanged` check of each table.
  */
-export function lookupChecks(ctx: LookupVerifyContext): LookupCheckWork[] {
-  const work: LookupCheckWork[] = [];
+export function lookupChecks(ctx: LookupVerifyContext): CheckWork[] {
+  const work: CheckWork[] = [];
   const names = sourceTableNames(ctx.mapping, ctx.renames);
   for (const planned of ctx.plan.lookups ?? []) {
     if (!ctx.mapping.lookups?.[planned.name]) continue;
