@@ -51,21 +51,29 @@ export function lookupChecks(ctx: LookupVerifyContext): CheckWork[] {
     let conflicted: Promise<string[]> | null = null;
     const conflicts = (db: Db) =>
       (conflicted ??= db.query<{ h: string }>(conflictsSql(l, before.mode), before.params).then((r) => [...new Set(r.map((x) => x.h))]));
-    work.push({ weight: 1, run: async (db) => [await reportedCheck(db, l, planned, await conflicts(db), ctx.limit)] });
+    const checked: CheckedLookup = { l, planned, limit: ctx.limit };
+    work.push({ weight: 1, run: async (db) => [await reportedCheck(db, checked, await conflicts(db))] });
     for (const s of l.sources) {
-      work.push({ weight: 2, run: async (db) => sourceChecks(db, l, s, planned, await conflicts(db), ctx.limit) });
+      work.push({ weight: 2, run: async (db) => sourceChecks(db, checked, s, await conflicts(db)) });
     }
     for (const e of l.everyRowOf) {
-      work.push({ weight: 1, run: async (db) => [await everyRowCheck(db, l, e, await conflicts(db), ctx.limit)] });
+      work.push({ weight: 1, run: async (db) => [await everyRowCheck(db, checked, e, await conflicts(db))] });
     }
     work.push({ weight: 1, run: async (db) => [await uniqueCheck(db, l, ctx.limit)] });
-    work.push({ weight: 1, run: async (db) => [await createdCheck(db, l, planned, ctx.runId, ctx.limit)] });
+    work.push({ weight: 1, run: async (db) => [await createdCheck(db, checked, ctx.runId)] });
   }
   return work;
 }
 
+/** A lookup as its checks read it: compiled, as planned, and how many failures each names at most. */
+interface CheckedLookup {
+  l: CompiledLookup;
+  planned: LookupPlan;
+  limit: number;
+}
+
 /** The natural keys the plan reported (skipped, in conflict) are exactly those the data gives now. */
-async function reportedCheck(db: Db, l: CompiledLookup, planned: LookupPlan, conflicted: string[], limit: number): Promise<Check> {
+async function reportedCheck(db: Db, { l, planned, limit }: CheckedLookup, conflicted: string[]): Promise<Check> {
   const skipped = (await db.query<{ k: Buffer }>(skippedKeysSql(l))).length;
   const plannedSet = new Set(planned.conflictedKeys);
   const nowSet = new Set(conflicted);
@@ -96,14 +104,7 @@ async function reportedCheck(db: Db, l: CompiledLookup, planned: LookupPlan, con
 }
 
 /** Every row of the source that is not skipped references its own lookup row; every skipped row still holds 0. */
-async function sourceChecks(
-  db: Db,
-  l: CompiledLookup,
-  s: CompiledLookupSource,
-  planned: LookupPlan,
-  conflicted: string[],
-  limit: number,
-): Promise<Check[]> {
+async function sourceChecks(db: Db, { l, planned, limit }: CheckedLookup, s: CompiledLookupSource, conflicted: string[]): Promise<Check[]> {
   const a = quoteId(lookupAlias);
   const plannedSource = planned.sources.find((x) => x.alias === s.alias)!;
   const skippedRow = `(${s.skipped} OR ${among(s.natural, conflicted)})`;
@@ -182,7 +183,7 @@ async function sourceChecks(
 }
 
 /** Every row of an `everyRowOf` source whose natural key is not in conflict has the lookup row of its key and values. */
-async function everyRowCheck(db: Db, l: CompiledLookup, e: CompiledLookupRows, conflicted: string[], limit: number): Promise<Check> {
+async function everyRowCheck(db: Db, { l, limit }: CheckedLookup, e: CompiledLookupRows, conflicted: string[]): Promise<Check> {
   const a = quoteId(lookupAlias);
   const from =
     `${e.from} LEFT JOIN ${quoteId(l.table)} AS ${a} ON ${l.naturalSql} = ${e.natural} ` + `WHERE NOT ${among(e.natural, conflicted)}`;
@@ -238,7 +239,7 @@ async function uniqueCheck(db: Db, l: CompiledLookup, limit: number): Promise<Ch
 }
 
 /** The lookup rows the run created (the ID blocks its journal records) are as many as planned, and each is referenced. */
-async function createdCheck(db: Db, l: CompiledLookup, planned: LookupPlan, runId: number, limit: number): Promise<Check> {
+async function createdCheck(db: Db, { l, planned, limit }: CheckedLookup, runId: number): Promise<Check> {
   const record = await stepRecord(db, runId, 'write', lookupSteps.create(l.name));
   const detail = record?.detail as LookupCreateDetail | null;
   const base = {
