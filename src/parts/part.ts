@@ -45,7 +45,7 @@ export interface Part {
   undo?(u: UndoScope): Promise<void>;
 }
 
-export type PartKind = 'csv' | 'create' | 'autoIncrement' | 'steps' | 'projections' | 'lookups' | 'renames' | 'preRunRows' | 'replays';
+export type PartKind = 'sources' | 'create' | 'autoIncrement' | 'steps' | 'projections' | 'lookups' | 'renames' | 'preRunRows' | 'replays';
 
 /** What a part's write gets: the run, its connection, its pacing, and where it reports progress and rows written. */
 export interface WriteScope {

@@ -1,16 +1,16 @@
 import { autoIncrementPart } from './auto-increment.ts';
 import { createTablesPart } from './create-tables.ts';
-import { csvLoadsPart } from './csv-loads.ts';
 import { lookupsPart } from './lookups.ts';
 import type { Part, PartKind } from './part.ts';
 import { preRunRowsPart } from './pre-run-rows.ts';
 import { projectionsPart } from './projections.ts';
 import { renamesPart } from './renames.ts';
 import { replaysPart } from './replays.ts';
+import { sourcesPart } from './sources.ts';
 import { stepsPart } from './steps.ts';
 
 /**
- * Every part of a run, in the order migrate writes them: CSV sources loaded, tables created, AUTO_INCREMENT raised,
+ * Every part of a run, in the order migrate writes them: sources made readable (CSV files loaded), tables created, AUTO_INCREMENT raised,
  * steps written, projections filled (a projection goes after the steps it may be written beside), lookups written;
  * then the cutover's renames (the cutover stage's), and the parts that only check or compare: the pre-run rows and
  * the replays. Each part does nothing for a run that has none of its kind. A new kind is a module of its own plus
@@ -21,7 +21,7 @@ export function partsOf(): readonly Part[] {
 }
 
 const parts: readonly Part[] = [
-  csvLoadsPart,
+  sourcesPart,
   createTablesPart,
   autoIncrementPart,
   stepsPart,
@@ -36,7 +36,7 @@ const parts: readonly Part[] = [
  * The order verify lists the checks in (the report's order): the steps' content and numbering, the CSV sources, the
  * rows around the run's, the projections, the lookups, then the replays.
  */
-export const verifyOrder: readonly PartKind[] = ['steps', 'csv', 'preRunRows', 'projections', 'lookups', 'replays'];
+export const verifyOrder: readonly PartKind[] = ['steps', 'sources', 'preRunRows', 'projections', 'lookups', 'replays'];
 
 /**
  * The order rollback undoes the parts in. It is not the write order reversed: it is the order rollback has always
@@ -52,7 +52,7 @@ export const undoOrder: readonly PartKind[] = [
   'preRunRows',
   'create',
   'autoIncrement',
-  'csv',
+  'sources',
 ];
 
 /** `parts` in the order `order` names their kinds; a part that `has` the verb must be named there (a new kind's reminder). */

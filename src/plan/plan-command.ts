@@ -4,7 +4,7 @@ import { hasBookkeeping } from '../run/bookkeeping.ts';
 import type { CommandOptions } from '../run/context.ts';
 import { latestRun, type RunRecord } from '../run/journal.ts';
 import type { Plan, PlanOverrides } from './plan-data.ts';
-import { buildPlanWithCsv } from '../csv/plan-csv.ts';
+import { planRun } from './plan-run.ts';
 
 export interface PlanOptions extends CommandOptions {
   mapping: Mapping;
@@ -47,7 +47,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         reasons: [`run ${run.id} already completed this migration (finished ${run.finishedAt} UTC); restore it first to run again`],
       };
     }
-    const fresh = await buildPlanWithCsv(db, options.mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
+    const fresh = await planRun(db, options.mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
     return { plan: fresh, run: summary, ok: fresh.ok, reasons: fresh.refusals };
   } finally {
     await db.close();

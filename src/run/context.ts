@@ -3,7 +3,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { acquireLock, lockName, type RunLock } from './lock.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import { latestRun, runHoldingLock, type RunRecord } from './journal.ts';
-import { bindAsPlanned } from '../csv/binding.ts';
+import { mappingAsPlanned } from '../sources/sources.ts';
 
 /** What every command needs: where the database is, and the injected clock and logger. */
 export interface CommandOptions {
@@ -78,7 +78,7 @@ export async function withRunContext<C, T>(o: RunContextOptions<C, T>, work: (ct
     const chosen = await o.choose(latest, db, o.mapping);
     if ('done' in chosen) return chosen.done;
     const { run } = chosen;
-    return work({ db, lock, run, mapping: run ? bindAsPlanned(o.mapping, run.plan) : o.mapping }, chosen);
+    return work({ db, lock, run, mapping: run ? mappingAsPlanned(o.mapping, run.plan) : o.mapping }, chosen);
   };
   if (o.locked !== false) return withRunLock(o.options, o.mapping, inContext);
   const db = await connect(o.options.databaseUrl);

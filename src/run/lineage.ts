@@ -54,10 +54,11 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
       const step = compileStep(mapping, planned, { names, runId: run.id });
       const idTarget = step.targets.find((t) => t.table === step.idTable)!;
       // The link holds when the legacy row passes the step's filter and its event exists: the same SQL the write ran.
+      const byId = options.event !== undefined && planned.ids.strategy !== 'offset';
       const found = await db.query<{ id: string; k: string }>(
         `SELECT ${step.idSql} AS id, ${step.keySql} AS k FROM ${step.fromClause}${step.lineageJoin}
            JOIN ${quoteId(step.idTable)} AS es_e ON es_e.${quoteId(idTarget.keyColumn)} = ${step.idSql}
-          WHERE (${step.where}) AND ${options.event !== undefined && planned.ids.strategy !== 'offset' ? `${step.idSql} = ?` : `${step.keySql} = ?`}`,
+          WHERE (${step.where}) AND ${byId ? `${step.idSql} = ?` : `${step.keySql} = ?`}`,
         // By ID under the offset rule is by legacy key = ID - offset, so the key's index answers it.
         [options.legacy ?? (planned.ids.strategy === 'offset' ? options.event! - planned.ids.offset : options.event)],
       );

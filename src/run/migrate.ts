@@ -14,8 +14,8 @@ import { withRunContext, type CommandOptions, type RunChoice } from './context.t
 import { faultPoint } from './fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
-import { buildPlanWithCsv } from '../csv/plan-csv.ts';
-import { writeQuarantineCsv } from '../csv/quarantine.ts';
+import { planRun } from '../plan/plan-run.ts';
+import { sourceReportFiles } from '../sources/sources.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { partsOf } from '../parts/registry.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
@@ -112,7 +112,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
     } else {
       const planned = performance.now();
-      const plan = await buildPlanWithCsv(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
+      const plan = await planRun(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
       if (!plan.ok) {
         throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, {
           subject: mapping.name,
@@ -369,7 +369,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
     stageSeconds: s.result.stageSeconds,
   });
   s.result.reportDir = reportDir;
-  await writeQuarantineCsv(db, run.id, run.plan, reportDir);
+  await sourceReportFiles(db, run.plan, run.id, reportDir);
   await updateRun(
     db,
     run.id,

@@ -12,7 +12,7 @@ import { stepRecord } from '../engine/step-journal.ts';
 import { faultPoint as envFaultPoint } from './fault-points.ts';
 import { preRunTables, reservedRanges, rowsAtRisk, type ReservedRange, type RowsAtRisk } from './pre-run-rows.ts';
 import type { Db } from '../db/connection.ts';
-import { dropRunStaging } from '../csv/run-steps.ts';
+import { runSources, undoSources } from '../sources/sources.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import { preRunAfterFinalize } from './finalize.ts';
@@ -122,7 +122,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
       now,
     });
     const droppedStaging = [
-      ...(await dropRunStaging(db, ownRun?.plan)),
+      ...(ownRun ? await undoSources(db, runSources(mapping, ownRun.plan)) : []).map((u) => u.table),
       ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : []),
     ];
     faultPoint('restore run work tables dropped');

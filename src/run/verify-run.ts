@@ -7,7 +7,7 @@ import { writeReport } from '../verify/report.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
 import { stages, undoneRunMessage, type RunRecord } from './journal.ts';
-import { writeQuarantineCsv } from '../csv/quarantine.ts';
+import { sourceReportFiles } from '../sources/sources.ts';
 import { preRunTables } from './pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 
@@ -64,8 +64,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
           generatedAt: now().toISOString(),
         })
       : [];
-    const quarantineFile = options.reportDir ? await writeQuarantineCsv(db, run.id, run.plan, options.reportDir) : null;
-    if (quarantineFile) reportFiles.push(quarantineFile);
+    if (options.reportDir) reportFiles.push(...(await sourceReportFiles(db, run.plan, run.id, options.reportDir)));
     return { runId: run.id, verification, reportFiles };
   });
 }

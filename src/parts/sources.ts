@@ -1,0 +1,35 @@
+import { faultPoint } from '../run/fault-points.ts';
+import { runSources, sourceChecks, undoSources } from '../sources/sources.ts';
+import { journaled, type Part } from './part.ts';
+
+/**
+ * The run's sources (see sources/source.ts), as a part: each made readable first thing in the write stage when its
+ * kind needs it (a CSV file loaded into its staging table), checked by verify, and what the run made of it removed on
+ * undo. A table source does none of it.
+ */
+export const sourcesPart: Part = {
+  kind: 'sources',
+  async write(w) {
+    for (const source of runSources(w.mapping, w.plan)) {
+      const label = source.prepareStep;
+      if (!source.prepare || label === undefined) continue;
+      await journaled(w, label, () =>
+        source.prepare!(w.db, {
+          mapping: w.mapping.name,
+          runId: w.runId,
+          faultPoint,
+          log: w.log,
+          onProgress: (done, total) => w.progress(label, done, total),
+        }),
+      );
+    }
+  },
+  checks(v) {
+    // One item for the sources' checks, computed together; its weight is how many checks it gives.
+    const checked = runSources(v.mapping, v.plan).filter((s) => s.checks);
+    return checked.length > 0 ? [{ weight: checked.length, run: (db) => sourceChecks(db, checked, v.runId) }] : [];
+  },
+  async undo(u) {
+    for (const { table, what } of await undoSources(u.db, runSources(u.mapping, u.plan))) u.actions.push(`dropped ${table}, ${what}`);
+  },
+};
