@@ -29,6 +29,7 @@ const ownerOf = (mapping: string) => `eventshift staging of ${mapping} `;
  */
 export class CsvSource implements Source {
   readonly table: string;
+  readonly staged = true;
   readonly prepareStep: string;
   /** What the plan records of it: given by the run's plan, or found by stage(). */
   private facts: CsvSourcePlan | undefined;

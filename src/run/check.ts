@@ -6,6 +6,7 @@ import { sourceTableNames } from '../mapping/compile.ts';
 import { compileMappingNames, missingColumns } from '../plan/mapping-names.ts';
 import type { CommandOptions } from './context.ts';
 import { renameState } from './cutover.ts';
+import { sourcesToPlan } from '../sources/sources.ts';
 
 export interface CheckOptions extends CommandOptions {
   mapping: Mapping;
@@ -95,10 +96,9 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
     }
     const names = sourceTableNames(mapping, renames, { strict: true });
     const references = compileMappingNames(mapping, names, stepKeys);
-    for (const [alias, key] of Object.entries(mapping.sources)) {
+    for (const { alias, table: key, staged } of sourcesToPlan(mapping)) {
       if (file?.aliases[key]) continue; // proven with the alias file's entries above
-      const csv = mapping.csvSources[alias];
-      if (csv && (csv.file !== null || csv.table === null)) continue; // read from a CSV file, not a table
+      if (staged) continue; // read from a file into a table eventshift makes (CSV), not from a table of the database
       const table = keyNames(alias);
       if (!(await describe(table))) references.push(`source ${alias}: table ${table} does not exist in database ${db.database}`);
     }

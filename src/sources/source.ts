@@ -14,6 +14,8 @@ export interface Source {
   readonly alias: string;
   /** The table the mapping's SQL reads it as: the legacy table, or the staging table a CSV is loaded into. */
   readonly table: string;
+  /** Whether eventshift makes that table (a CSV's staging table) rather than finding it in the database. */
+  readonly staged: boolean;
 
   /** Planning: why the source cannot be read at all (a CSV-only source given no file); the plan is refused. */
   unreadable?(): string | null;

@@ -5,6 +5,8 @@ import type { Source } from './source.ts';
  * nothing to prepare, check or undo for it (verification checks the tables the run wrote, and those it backed up).
  */
 export class TableSource implements Source {
+  readonly staged = false;
+
   constructor(
     readonly alias: string,
     readonly table: string,
