@@ -50,8 +50,10 @@ const escapedByte = (n: number) => `\\x${hex(n)}`;
 /** Over HEX(column): such a sequence starting on a byte boundary (after an even number of hex digits). */
 export const doubleEncodedHexPattern = `^(?:..)*?(?:${utf8Sequences.map((seq) => seq.map(hexByte).join('')).join('|')})`;
 
+/** One byte of the range as a regular expression over bytes. */
+const byteRange = ([lo, hi]: ByteRange) => (lo === hi ? escapedByte(lo) : `[${escapedByte(lo)}-${escapedByte(hi)}]`);
 /** Over the column's bytes (CAST AS BINARY), for an engine whose REGEXP reads bytes: such a sequence anywhere. */
-export const doubleEncodedBytePattern = `(?:${utf8Sequences.map((seq) => seq.map(([lo, hi]) => (lo === hi ? escapedByte(lo) : `[${escapedByte(lo)}-${escapedByte(hi)}]`)).join('')).join('|')})`;
+export const doubleEncodedBytePattern = `(?:${utf8Sequences.map((seq) => seq.map(byteRange).join('')).join('|')})`;
 
 /** SQL true when the (latin1) column's bytes hold a UTF-8 multi-byte sequence; `regexpOnBytes` from the server's Capabilities. */
 export function looksDoubleEncodedSql(columnSql: string, regexpOnBytes = false): string {
@@ -59,7 +61,10 @@ export function looksDoubleEncodedSql(columnSql: string, regexpOnBytes = false):
   if (regexpOnBytes) return `(CAST(${columnSql} AS BINARY) REGEXP ${quoteString(doubleEncodedBytePattern)})`;
   // Only a value with a byte above 0x7F can hold such a sequence; the cheap comparison with its ASCII conversion
   // (which turns those bytes into '?') spares the regular expression the plain-ASCII majority.
-  return `(CAST(${columnSql} AS BINARY) <> CAST(CONVERT(${columnSql} USING ascii) AS BINARY) AND HEX(${columnSql}) REGEXP '${doubleEncodedHexPattern}')`;
+  return (
+    `(CAST(${columnSql} AS BINARY) <> CAST(CONVERT(${columnSql} USING ascii) AS BINARY) ` +
+    `AND HEX(${columnSql}) REGEXP '${doubleEncodedHexPattern}')`
+  );
 }
 
 const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
@@ -80,17 +85,18 @@ export async function findEncodingProblems(
     const columns = (info?.columns ?? []).filter((c) => textTypes.has(c.dataType) && c.charset?.toLowerCase() === 'latin1' && !c.generated);
     if (columns.length === 0) continue;
     const table = quoteId(source.table);
-    const counts = await db.query<Record<string, string | number | null>>(
-      `SELECT ${columns.map((c, i) => `SUM(${looksDoubleEncodedSql(quoteId(c.name), db.capabilities.regexpOnBytes)}) AS c${i}`).join(', ')} FROM ${table}`,
-    );
+    const sums = columns.map((c, i) => `SUM(${looksDoubleEncodedSql(quoteId(c.name), db.capabilities.regexpOnBytes)}) AS c${i}`);
+    const counts = await db.query<Record<string, string | number | null>>(`SELECT ${sums.join(', ')} FROM ${table}`);
     for (const [i, column] of columns.entries()) {
       const count = Number(counts[0]?.[`c${i}`] ?? 0);
       if (count === 0) continue;
       const col = quoteId(column.name);
       const key = source.keyColumn ? quoteId(source.keyColumn) : null;
       const rows = await db.query<{ k: unknown; stored: string | null; repaired: string | null }>(
-        `SELECT ${key ?? 'NULL'} AS k, LEFT(${col}, 80) AS stored, LEFT(CONVERT(CAST(${col} AS BINARY) USING utf8mb4), 80) AS repaired
-           FROM ${table} WHERE ${looksDoubleEncodedSql(col, db.capabilities.regexpOnBytes)} ${key ? `ORDER BY ${key}` : ''} LIMIT ${keyLimit}`,
+        `SELECT ${key ?? 'NULL'} AS k, LEFT(${col}, 80) AS stored, ` +
+          `LEFT(CONVERT(CAST(${col} AS BINARY) USING utf8mb4), 80) AS repaired
+           FROM ${table} WHERE ${looksDoubleEncodedSql(col, db.capabilities.regexpOnBytes)} ` +
+          `${key ? `ORDER BY ${key}` : ''} LIMIT ${keyLimit}`,
       );
       const first = rows[0];
       findings.push({

@@ -17,12 +17,19 @@ export interface PlacementOptions {
   columnMax: bigint;
 }
 
+/** The block of IDs wanted: `size` consecutive free IDs of `table`.`key`. */
+export interface WantedBlock {
+  table: string;
+  key: string;
+  size: number;
+}
+
 /**
  * The lowest block of `size` consecutive free IDs in `table`.`key`, aligned, that avoids the given blocks and does not
  * straddle AUTO_INCREMENT; null when none fits below the column's maximum. The free gaps come from one ordered pass
  * over the key's index on the server (LEAD over the IDs), and only gaps at least `size` long come back.
  */
-export async function lowestFreeBlock(db: Db, table: string, key: string, size: number, options: PlacementOptions): Promise<number | null> {
+export async function lowestFreeBlock(db: Db, { table, key, size }: WantedBlock, options: PlacementOptions): Promise<number | null> {
   if (size <= 0) return null;
   const k = quoteId(key);
   // A sentinel 0 makes the space below the lowest ID a gap too; the gap after the highest ID has no end.
