@@ -2,9 +2,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { usageError } from '../errors.ts';
 import { bindCsvSources } from '../mapping/bind-sources.ts';
-import type { CsvSourceBinding, Mapping } from '../mapping/types.ts';
+import type { Mapping } from '../mapping/types.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import { stagingTableName } from './declaration.ts';
 
 /**
  * The mapping bound as a run's plan recorded it, so that a resumed run, `verify`, `rollback`, `restore` and `lineage`
@@ -38,20 +37,6 @@ export function bindAsPlanned(mapping: Mapping, plan: Plan | null | undefined): 
     }
   }
   return Object.keys(unbound).length === 0 ? mapping : bindCsvSources(mapping, unbound);
-}
-
-/** The sources this mapping reads from CSV. */
-export function csvSourcesRead(mapping: Mapping): Array<CsvSourceBinding & { alias: string; staging: string; file: string }> {
-  return Object.entries(mapping.csvSources ?? {}).flatMap(([alias, b]) =>
-    b.file === null ? [] : [{ ...b, alias, staging: stagingTableName(alias), file: b.file }],
-  );
-}
-
-/** CSV-only sources no file was given for. */
-export function csvSourcesWithoutFile(mapping: Mapping): string[] {
-  return Object.entries(mapping.csvSources ?? {})
-    .filter(([, b]) => b.table === null && b.file === null)
-    .map(([alias]) => alias);
 }
 
 /** The files of a path: itself, or a folder's `*.csv` files in name order. */
