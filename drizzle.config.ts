@@ -4,6 +4,6 @@ import { defineConfig } from 'drizzle-kit';
 // itself (drizzle-kit push/pull misbehave on MariaDB).
 export default defineConfig({
   dialect: 'mysql',
-  schema: './src/run/bookkeeping-schema.ts',
+  schema: './src/engine/bookkeeping-schema.ts',
   out: './drizzle',
 });

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { connect } from '../src/db/connection.ts';
 import { quoteId } from '../src/db/quote.ts';
 import { loadMapping } from '../src/mapping/load.ts';
-import { plan } from '../src/plan/plan-command.ts';
+import { plan } from '../src/run/plan-command.ts';
 import { migrate } from '../src/run/migrate.ts';
 import { verify } from '../src/run/verify-run.ts';
 import { renderMigrate, renderPlan, renderVerify } from '../src/cli/render.ts';

@@ -18,7 +18,7 @@ export type {
 export { loadMapping } from './mapping/load.ts';
 export { bindCsvSources } from './mapping/bind-sources.ts';
 export type { CsvSourceDefinition, CsvColumn, SourceDefinition } from './csv/declaration.ts';
-export { plan, type PlanOptions, type PlanResult } from './plan/plan-command.ts';
+export { plan, type PlanOptions, type PlanResult } from './run/plan-command.ts';
 export type { Plan } from './plan/plan-data.ts';
 export { migrate, type MigrateOptions, type MigrateResult } from './run/migrate.ts';
 export { verify, type VerifyOptions, type VerifyResult } from './run/verify-run.ts';

@@ -16,7 +16,7 @@ import { connect } from '../../src/db/connection.ts';
 import { quoteId } from '../../src/db/quote.ts';
 import { bindCsvSources } from '../../src/mapping/bind-sources.ts';
 import { loadCsvSource } from '../../src/csv/load.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { exportOrdPullCsv, usExcelDialect } from './csv-export.ts';
 import { ordPullCsv } from './csv-source.ts';
 import { generateVbzcart } from './fixture.ts';

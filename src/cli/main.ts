@@ -3,7 +3,7 @@ import { checkBackup, createBackup, listBackups } from '../backup/index.ts';
 import { connect } from '../db/connection.ts';
 import { usageError } from '../errors.ts';
 import { loadMapping } from '../mapping/load.ts';
-import { plan } from '../plan/plan-command.ts';
+import { plan } from '../run/plan-command.ts';
 import { stages } from '../run/journal.ts';
 import { migrate } from '../run/migrate.ts';
 import { restoreMapping, restoreStandalone } from '../run/restore.ts';

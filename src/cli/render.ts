@@ -1,4 +1,4 @@
-import type { PlanResult } from '../plan/plan-command.ts';
+import type { PlanResult } from '../run/plan-command.ts';
 import type { RestoreResult } from '../backup/index.ts';
 import type { MigrateResult } from '../run/migrate.ts';
 import type { VerifyResult } from '../run/verify-run.ts';

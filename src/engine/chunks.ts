@@ -135,7 +135,7 @@ export interface ChunkLoop<K, Lo> {
   stop?: () => boolean;
   /** Called after each chunk with the rows it returned, before its fault point. */
   onChunk?: (chunk: Chunk<K, Lo>, rows: number) => void;
-  /** The fault point each chunk passes once it is done (run/fault-points.ts): `hook` called with `name(chunk)`. */
+  /** The fault point each chunk passes once it is done (engine/fault-points.ts): `hook` called with `name(chunk)`. */
   faultPoint?: { hook: (name: string) => void; name: (chunk: Chunk<K, Lo>) => string };
 }
 

@@ -125,7 +125,7 @@ export async function finishStep(db: Db, key: StepKey, end: { status: 'done' | '
 export interface JournaledStepAt extends StepKey {
   db: Db;
   now: () => Date;
-  /** Called at the step's boundaries `<stage> <step> started` and `<stage> <step> worked` (run/fault-points.ts). */
+  /** Called at the step's boundaries `<stage> <step> started` and `<stage> <step> worked` (engine/fault-points.ts). */
   faultPoint: (name: string) => void;
 }
 

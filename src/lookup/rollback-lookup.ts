@@ -5,9 +5,9 @@ import type { BackupManifest } from '../backup/manifest.ts';
 import { autoIncrementSql, dropColumnSql } from '../mapping/schema-statements.ts';
 import { deleteKeyRange } from '../engine/delete-range.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import { faultPoint } from '../run/fault-points.ts';
+import { faultPoint } from '../engine/fault-points.ts';
 import { hasStepsJournal, stepRecord } from '../engine/step-journal.ts';
-import type { ReservedRange } from '../run/pre-run-rows.ts';
+import type { ReservedRange } from '../engine/pre-run-rows.ts';
 import { lookupKeysTable, lookupSteps, type LookupCreateDetail } from './write-lookup.ts';
 
 /**

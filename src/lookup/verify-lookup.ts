@@ -3,7 +3,7 @@ import { quoteId } from '../db/quote.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import type { RenameState } from '../run/cutover.ts';
+import type { RenameState } from '../engine/cutover.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import type { Check, CheckWork } from '../parts/part.ts';

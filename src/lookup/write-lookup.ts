@@ -32,7 +32,7 @@ export interface LookupWriteContext {
   now: () => Date;
   log: (line: string) => void;
   throttle: Throttle;
-  /** The fault points every step, batch and chunk passes (run/fault-points.ts). */
+  /** The fault points every step, batch and chunk passes (engine/fault-points.ts). */
   faultPoint: (name: string) => void;
   /** Natural keys per batch and source rows per fill chunk to start with; adapted to about half a second each. */
   chunkKeys?: number;

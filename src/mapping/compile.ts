@@ -175,7 +175,7 @@ export interface CompiledStep {
   idTable: string;
   /** Targets in write order: the ID table first, so extension rows always follow their event. */
   targets: CompiledTarget[];
-  /** Some column is code(): the step is written and checked on the streaming path (see src/run/stream-write.ts). */
+  /** Some column is code(): the step is written and checked on the streaming path (see src/parts/steps-stream.ts). */
   streamed: boolean;
 }
 

@@ -2,7 +2,7 @@ import { lookupPatches } from '../lookup/export-lookup.ts';
 import { lookupChecks } from '../lookup/verify-lookup.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
-import { faultPoint } from '../run/fault-points.ts';
+import { faultPoint } from '../engine/fault-points.ts';
 import type { Part } from './part.ts';
 
 /**

@@ -7,8 +7,8 @@ import type { PatchInput, StemmedPatch } from '../export/patch-file.ts';
 import type { RenameState, TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import { faultPoint } from '../run/fault-points.ts';
-import type { BackupAt } from '../run/pre-run-diff.ts';
+import { faultPoint } from '../engine/fault-points.ts';
+import type { BackupAt } from '../engine/pre-run-diff.ts';
 import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 
 /**

@@ -3,8 +3,8 @@ import { sameChecksum } from '../db/checksum.ts';
 import { quoteId } from '../db/quote.ts';
 import type { RenameState } from '../mapping/compile.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import { describeChangedRow, preRunDifferences, unchangedRowLimit, withBackedUpRows, type BackupAt } from '../run/pre-run-diff.ts';
-import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../run/pre-run-rows.ts';
+import { describeChangedRow, preRunDifferences, unchangedRowLimit, withBackedUpRows, type BackupAt } from '../engine/pre-run-diff.ts';
+import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../engine/pre-run-rows.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import type { Check, CheckScope, CheckWork } from './part.ts';
 

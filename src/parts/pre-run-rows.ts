@@ -10,8 +10,8 @@ import {
   unchangedRowLimit,
   withBackedUpRows,
   type BackupAt,
-} from '../run/pre-run-diff.ts';
-import { preRunRowsChecksum, preRunTables, reservedRanges } from '../run/pre-run-rows.ts';
+} from '../engine/pre-run-diff.ts';
+import { preRunRowsChecksum, preRunTables, reservedRanges } from '../engine/pre-run-rows.ts';
 import type { Part } from './part.ts';
 import { preRunChecks } from './pre-run-checks.ts';
 

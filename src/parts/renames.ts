@@ -1,7 +1,7 @@
 import { columnExists, tableExists } from '../db/introspect.ts';
 import { cutoverChanges } from '../mapping/compile.ts';
-import { applyCutoverChange, putBackTriggerTexts } from '../run/cutover.ts';
-import { faultPoint } from '../run/fault-points.ts';
+import { applyCutoverChange, putBackTriggerTexts } from '../engine/cutover.ts';
+import { faultPoint } from '../engine/fault-points.ts';
 import { quoteCharsetName, quoteString } from '../db/quote.ts';
 import type { BackupTrigger } from '../backup/manifest.ts';
 import type { DatabaseDefaults } from '../backup/restore-journal.ts';

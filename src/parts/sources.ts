@@ -1,4 +1,4 @@
-import { faultPoint } from '../run/fault-points.ts';
+import { faultPoint } from '../engine/fault-points.ts';
 import { runSources, sourceChecks, undoSources } from '../sources/sources.ts';
 import { journaled, type Part } from './part.ts';
 

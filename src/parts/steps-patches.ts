@@ -6,7 +6,7 @@ import { insertChunkSql, lineageFillSql, targetAlias, targetRowsSql, type Compil
 import { autoIncrementSql } from '../mapping/schema-statements.ts';
 import { codeColumnsOf } from '../mapping/streamed.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import { lineage as lineageTable } from '../run/bookkeeping-schema.ts';
+import { lineage as lineageTable } from '../engine/bookkeeping-schema.ts';
 import type { PartPatches, PatchScope } from './part.ts';
 import { compiledSteps, lineageGroups } from './steps-compiled.ts';
 

@@ -7,8 +7,8 @@ import { deleteKeyRange } from '../engine/delete-range.ts';
 import { openStep, type StepKey } from '../engine/step-journal.ts';
 import { insertChunkSql, lineageFillSql, stepsIndependent, targetAlias, targetRowsSql, type CompiledStep } from '../mapping/compile.ts';
 import type { StepPlan } from '../plan/plan-data.ts';
-import { faultPoint } from '../run/fault-points.ts';
-import { maxStreamedChunkKeys, streamedChunkWriter } from '../run/stream-write.ts';
+import { faultPoint } from '../engine/fault-points.ts';
+import { maxStreamedChunkKeys, streamedChunkWriter } from './steps-stream.ts';
 import { journaled, type UndoScope, type WriteScope } from './part.ts';
 import { compiledSteps, lineageGroups } from './steps-compiled.ts';
 
@@ -97,7 +97,7 @@ async function writeStep(w: WriteScope, { db, planned, step, progress, stop }: S
       await db.execute(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(first, source.maxKey!));
     }
   }
-  // A step with a code() column is streamed through Node (stream-write.ts); the others are INSERT ... SELECT.
+  // A step with a code() column is streamed through Node (steps-stream.ts); the others are INSERT ... SELECT.
   const streamed = step.streamed ? streamedChunkWriter(step, { batchRows: w.batchRows }) : null;
   const inserts = streamed ? [] : step.targets.map((t) => insertChunkSql(step, t));
   const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;

@@ -6,7 +6,7 @@ import { undoSteps, writeSteps } from './steps-write.ts';
 /**
  * The mapping's steps: their lineage numbered, their rows written in key-range chunks into the ranges the plan
  * reserved, and deleted from those ranges on undo. Whether a step is written set-based (INSERT ... SELECT) or streamed
- * through Node (a step with code() columns, run/stream-write.ts) is the steps part's own affair (steps-*.ts): the
+ * through Node (a step with code() columns, parts/steps-stream.ts) is the steps part's own affair (steps-*.ts): the
  * verbs that fold over the parts never ask.
  */
 export const stepsPart: Part = {

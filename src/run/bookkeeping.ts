@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
 import { databaseError, EventshiftError } from '../errors.ts';
-import { faultPoint } from './fault-points.ts';
+import { faultPoint } from '../engine/fault-points.ts';
 
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 

@@ -5,7 +5,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
 import { compileMappingNames, missingColumns } from '../plan/mapping-names.ts';
 import type { CommandOptions } from './context.ts';
-import { renameState } from './cutover.ts';
+import { renameState } from '../engine/cutover.ts';
 import { sourcesToPlan } from '../sources/sources.ts';
 
 export interface CheckOptions extends CommandOptions {

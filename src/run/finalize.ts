@@ -9,11 +9,11 @@ import { dropColumnSql } from '../mapping/schema-statements.ts';
 import { finalizeTables } from '../mapping/finalize-names.ts';
 import { verifyMapping, type PreRunTable } from '../verify/verification.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
-import { renameState, type RenameState } from './cutover.ts';
-import { faultPoint } from './fault-points.ts';
+import { renameState, type RenameState } from '../engine/cutover.ts';
+import { faultPoint } from '../engine/fault-points.ts';
 import { restoringRunMessage, type RunRecord } from './journal.ts';
 import { finishStep, startStep, stepJournaled, stepRecord } from '../engine/step-journal.ts';
-import { preRunRowsChecksum, preRunTables, reservedRanges } from './pre-run-rows.ts';
+import { preRunRowsChecksum, preRunTables, reservedRanges } from '../engine/pre-run-rows.ts';
 import { findDependents, type DependedChange } from '../plan/dependents.ts';
 
 /**

@@ -4,7 +4,7 @@ import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { compileStep, sourceTableNames } from '../mapping/compile.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
-import { renameState } from './cutover.ts';
+import { renameState } from '../engine/cutover.ts';
 import { undoneRunMessage, type RunRecord } from './journal.ts';
 
 export interface LineageOptions extends CommandOptions {

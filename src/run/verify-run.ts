@@ -5,10 +5,10 @@ import type { Mapping } from '../mapping/define.ts';
 import { verifyMapping, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
-import { renameState } from './cutover.ts';
+import { renameState } from '../engine/cutover.ts';
 import { stages, undoneRunMessage, type RunRecord } from './journal.ts';
 import { sourceReportFiles } from '../sources/sources.ts';
-import { preRunTables } from './pre-run-rows.ts';
+import { preRunTables } from '../engine/pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 
 export interface VerifyOptions extends CommandOptions {

@@ -5,7 +5,7 @@ import type { CheckResult, PreRunTable, Verification } from './check-result.ts';
 import { sourceTableNames, type RenameState } from '../mapping/compile.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { connectAgain } from '../db/row-stream.ts';
-import type { BackupAt } from '../run/pre-run-diff.ts';
+import type { BackupAt } from '../engine/pre-run-diff.ts';
 import type { CheckScope, DescribedTable } from '../parts/part.ts';
 import { inOrder, partsOf, verifyOrder } from '../parts/registry.ts';
 

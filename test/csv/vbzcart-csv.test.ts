@@ -17,7 +17,7 @@ import { encodeText } from '../../src/csv/decode.ts';
 import { loadCsvSource } from '../../src/csv/load.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
 import { describeTable } from '../../src/db/introspect.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { restoreMapping } from '../../src/run/restore.ts';
 import { verify } from '../../src/run/verify-run.ts';

@@ -7,7 +7,7 @@ import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { sourceTableNames } from '../../src/mapping/compile.ts';
 import { loadMapping } from '../../src/mapping/load.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 
 const root = join(import.meta.dirname, '../..');
 let work: string;

@@ -9,7 +9,7 @@ import { snapshot, type Snapshot } from '../support/snapshot.ts';
 import { runCli, tracedRun } from '../support/cli.ts';
 import { actorTables, generateMediawiki, type MediawikiFixture } from '../../mappings/mediawiki-actor/fixture.ts';
 import mapping from '../../mappings/mediawiki-actor/index.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import { restoreMapping } from '../../src/run/restore.ts';

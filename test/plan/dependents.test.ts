@@ -7,7 +7,7 @@ import { loadSakila } from '../support/public-data.ts';
 import { sakilaMapping, sakilaRentalReaders } from '../support/sakila-mapping.ts';
 import { testWorkspace } from '../support/workspace.ts';
 import { defineMapping, dropColumn, renameColumn, renameTable, type Mapping } from '../../src/mapping/define.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { namesIdentifier, type Dependent } from '../../src/plan/dependents.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { finalize } from '../../src/run/finalize.ts';

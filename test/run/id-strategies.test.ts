@@ -4,7 +4,7 @@ import { testWorkspace } from '../support/workspace.ts';
 import { snapshot } from '../support/snapshot.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { lineage } from '../../src/run/lineage.ts';
 import { rollback } from '../../src/run/rollback.ts';

@@ -7,7 +7,7 @@ import { snapshot, type Snapshot } from '../support/snapshot.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { connect } from '../../src/db/connection.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { rollback } from '../../src/run/rollback.ts';
 import { restoreMapping } from '../../src/run/restore.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rewrittenTriggers } from '../../src/run/cutover.ts';
+import { rewrittenTriggers } from '../../src/engine/cutover.ts';
 import type { BackupTrigger } from '../../src/backup/manifest.ts';
 
 /** Which triggers a rollback creates again after renaming a table back, and from what. */

@@ -6,7 +6,7 @@ import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import { restoreMapping } from '../../src/run/restore.ts';

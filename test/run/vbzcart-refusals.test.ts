@@ -5,7 +5,7 @@ import { testWorkspace } from '../support/workspace.ts';
 import { snapshot } from '../support/snapshot.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
-import { plan } from '../../src/plan/plan-command.ts';
+import { plan } from '../../src/run/plan-command.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { lockName, tryLock } from '../../src/run/lock.ts';
 import { ensureBookkeeping } from '../../src/run/bookkeeping.ts';

@@ -10,8 +10,8 @@ import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import type { Report } from '../../src/verify/report-model.ts';
 import type { BackupManifest } from '../../src/backup/index.ts';
-import { renameState } from '../../src/run/cutover.ts';
-import { preRunRowsChecksum, reservedRanges } from '../../src/run/pre-run-rows.ts';
+import { renameState } from '../../src/engine/cutover.ts';
+import { preRunRowsChecksum, reservedRanges } from '../../src/engine/pre-run-rows.ts';
 import { replayChecks } from '../../src/verify/replay.ts';
 import { connectAgain } from '../../src/db/row-stream.ts';
 

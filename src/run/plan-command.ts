@@ -1,10 +1,10 @@
 import { connect } from '../db/connection.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { hasBookkeeping } from '../run/bookkeeping.ts';
-import type { CommandOptions } from '../run/context.ts';
-import { latestRun, type RunRecord } from '../run/journal.ts';
-import type { Plan, PlanOverrides } from './plan-data.ts';
-import { planRun } from './plan-run.ts';
+import { hasBookkeeping } from './bookkeeping.ts';
+import type { CommandOptions } from './context.ts';
+import { latestRun, type RunRecord } from './journal.ts';
+import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
+import { planRun } from '../plan/plan-run.ts';
 
 export interface PlanOptions extends CommandOptions {
   mapping: Mapping;
