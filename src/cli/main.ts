@@ -10,7 +10,7 @@ import { restoreMapping, restoreStandalone } from '../run/restore.ts';
 import { rollback } from '../run/rollback.ts';
 import { finalize } from '../run/finalize.ts';
 import { lineage } from '../run/lineage.ts';
-import { exportSql } from '../export/sql-export.ts';
+import { exportSql } from '../run/sql-export.ts';
 import { checkMapping } from '../run/check.ts';
 import { rolloutStage } from '../run/rollout.ts';
 import type { PlanOverrides } from '../plan/plan-data.ts';

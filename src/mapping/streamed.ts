@@ -5,7 +5,7 @@ import type { CompiledColumn, CompiledStep, CompiledTarget } from './compile.ts'
 /**
  * The streaming path's view of a compiled step: one SELECT reads, per legacy row in a key range and in key order, its
  * key, its new ID, whether each target gets a row, each SQL column's value and each code() column's inputs; Node then
- * computes the code columns. The writer (src/parts/steps-stream.ts) and the verifier (src/verify/streamed-content.ts)
+ * computes the code columns. The writer (src/parts/steps-stream.ts) and the verifier (src/parts/steps-streamed-checks.ts)
  * both read through here, so what is checked is computed exactly as what was written.
  */
 

@@ -1,5 +1,5 @@
 import { connectAgain } from '../db/row-stream.ts';
-import { replayChecks } from '../verify/replay.ts';
+import { replayChecks } from './replay-checks.ts';
 import type { Part } from './part.ts';
 
 /**

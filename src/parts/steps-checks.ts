@@ -4,14 +4,14 @@ import { sideBySide } from '../db/side-by-side.ts';
 import { keyPieces } from '../engine/chunks.ts';
 import { compileStep, comparedColumns, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
 import type { CheckResult } from '../verify/check-result.ts';
-import { idChecks } from '../verify/id-checks.ts';
-import { streamedContentChecks } from '../verify/streamed-content.ts';
+import { idChecks } from './steps-id-checks.ts';
+import { streamedContentChecks } from './steps-streamed-checks.ts';
 import type { Check, CheckScope, CheckWork, DescribedTable } from './part.ts';
 
 /**
  * The steps' checks: per step, the content of each target compared row by row with its legacy rows (computed again
- * in Node for a streamed step, streamed-content.ts) and each extension row's reference to its ID-table row; then the
- * numbering of the steps whose IDs the lineage records (id-checks.ts).
+ * in Node for a streamed step, steps-streamed-checks.ts) and each extension row's reference to its ID-table row; then the
+ * numbering of the steps whose IDs the lineage records (steps-id-checks.ts).
  */
 export function stepChecks(v: CheckScope): CheckWork[] {
   const { plan, limit } = v;
@@ -25,7 +25,7 @@ export function stepChecks(v: CheckScope): CheckWork[] {
       weight: step.targets.length + step.targets.filter((t) => t.table !== step.idTable).length,
       rows: planned.sourceRows * (1 + step.targets.length),
       run: async (db) => {
-        // Steps with code() columns are compared row by row, their code computed again (streamed-content.ts).
+        // Steps with code() columns are compared row by row, their code computed again (steps-streamed-checks.ts).
         const tables = await Promise.all(step.targets.map((t) => v.tableOf(t.table, db)));
         const checked = { db, step, minKey: source.minKey!, maxKey: source.maxKey!, limit };
         const content = step.streamed

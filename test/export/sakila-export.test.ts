@@ -8,7 +8,7 @@ import { sakilaDistrictsMapping, sakilaMapping } from '../support/sakila-mapping
 import { snapshot, snapshotDifferences, withoutCreationTimes } from '../support/snapshot.ts';
 import { testWorkspace } from '../support/workspace.ts';
 import type { Mapping } from '../../src/mapping/define.ts';
-import { exportSql } from '../../src/export/sql-export.ts';
+import { exportSql } from '../../src/run/sql-export.ts';
 import { migrate } from '../../src/run/migrate.ts';
 
 /**

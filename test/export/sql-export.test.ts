@@ -9,7 +9,7 @@ import { runCli } from '../support/cli.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { migrate } from '../../src/run/migrate.ts';
-import { exportSql } from '../../src/export/sql-export.ts';
+import { exportSql } from '../../src/run/sql-export.ts';
 import type { PlanOverrides } from '../../src/plan/plan.ts';
 
 const ws = testWorkspace('sql');

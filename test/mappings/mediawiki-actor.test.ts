@@ -14,7 +14,7 @@ import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import { restoreMapping } from '../../src/run/restore.ts';
 import { rollback } from '../../src/run/rollback.ts';
-import { exportSql } from '../../src/export/sql-export.ts';
+import { exportSql } from '../../src/run/sql-export.ts';
 
 /**
  * The actor mapping on MediaWiki-shaped databases (tables from MediaWiki's own definitions) drawn from a seed the

@@ -8,7 +8,7 @@ import { createTableSql } from '../../src/db/ddl.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import { renameState } from '../../src/engine/cutover.ts';
-import { compareIntegerKeys, compareKeys, keyOrderOf, replayChecks, replayStreamSql, resolveNames } from '../../src/verify/replay.ts';
+import { compareIntegerKeys, compareKeys, keyOrderOf, replayChecks, replayStreamSql, resolveNames } from '../../src/parts/replay-checks.ts';
 import { connectAgain, openRowCursor } from '../../src/db/row-stream.ts';
 import type { Mapping } from '../../src/mapping/define.ts';
 

@@ -9,7 +9,7 @@ import {
   mergeByKey,
   replayStreamSql,
   resolveNames,
-} from '../../src/verify/replay.ts';
+} from '../../src/parts/replay-checks.ts';
 import type { RenameState } from '../../src/engine/cutover.ts';
 import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
 

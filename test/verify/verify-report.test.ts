@@ -12,7 +12,7 @@ import type { Report } from '../../src/verify/report-model.ts';
 import type { BackupManifest } from '../../src/backup/index.ts';
 import { renameState } from '../../src/engine/cutover.ts';
 import { preRunRowsChecksum, reservedRanges } from '../../src/engine/pre-run-rows.ts';
-import { replayChecks } from '../../src/verify/replay.ts';
+import { replayChecks } from '../../src/parts/replay-checks.ts';
 import { connectAgain } from '../../src/db/row-stream.ts';
 
 // A seed neither the mapping nor the other tests were written against.

@@ -4,7 +4,7 @@ import { escapeRegExp, quoteId, quoteQualified } from '../db/quote.ts';
 import { fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping, ReplayDefinition } from '../mapping/define.ts';
 import type { RenameState } from '../engine/cutover.ts';
-import type { CheckResult } from './check-result.ts';
+import type { CheckResult } from '../verify/check-result.ts';
 
 /**
  * Replay checks: the state each entity reaches when its events are replayed is compared with the state the legacy

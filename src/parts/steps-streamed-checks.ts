@@ -5,7 +5,7 @@ import { quoteId } from '../db/quote.ts';
 import { castToColumnSql, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
 import { codeColumnsOf, evaluateStreamedRow, streamedSourceSql } from '../mapping/streamed.ts';
 import { integerKeys, runChunks } from '../engine/chunks.ts';
-import type { CheckResult } from './check-result.ts';
+import type { CheckResult } from '../verify/check-result.ts';
 
 /** Legacy keys compared at a time: both sides of a chunk are held in memory. */
 const chunkKeys = 2000;

@@ -9,9 +9,9 @@ import type { BackupTrigger } from '../backup/manifest.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { buildPlan } from '../plan/plan.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
-import type { CommandOptions } from '../run/context.ts';
-import { explainStatement, lintStatement, type ExplainRow, type LintFinding } from './lint.ts';
-import { patchFiles, type PatchFile } from './patch-files.ts';
+import type { CommandOptions } from './context.ts';
+import { explainStatement, lintStatement, type ExplainRow, type LintFinding } from '../export/lint.ts';
+import { patchFiles, type PatchFile } from '../export/patch-files.ts';
 
 export interface SqlExportOptions extends CommandOptions {
   mapping: Mapping;

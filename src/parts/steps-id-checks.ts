@@ -1,7 +1,7 @@
 import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import type { CheckResult } from './check-result.ts';
+import type { CheckResult } from '../verify/check-result.ts';
 
 /**
  * Checks of the numbering itself, for steps whose IDs are recorded in the lineage table: every legacy row has exactly
