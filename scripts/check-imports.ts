@@ -1,7 +1,11 @@
 /**
- * `npm run lint` (part): import cycles among the modules under src/, type imports included, as madge counts them.
- * Every relative `import`, `import type`, `export ... from` and `import()` is an edge; a strongly connected group of
- * more than one module (or a module importing itself) is a cycle. Prints each cycle's modules and exits 1 if any.
+ * `npm run lint` (part): the imports among the modules under src/ go one way, type imports included.
+ * - No cycle, as madge counts them: every relative `import`, `import type`, `export ... from` and `import()` is an
+ *   edge; a strongly connected group of more than one module (or a module importing itself) is a cycle.
+ * - No import up the layers (ARCHITECTURE.md): a module imports from its own folder, a lower layer, or a contract,
+ *   one of the few modules that hold shapes every layer shares (the plan's data, a check's result, the part and
+ *   source interfaces).
+ * Prints each cycle and each upward import, and exits 1 if there is any.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -76,12 +80,60 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/** The layers, top first: a folder's modules may import from their own folder and the folders of lower layers. */
+const layers: ReadonlyArray<readonly string[]> = [
+  ['.', 'cli'],
+  ['run'],
+  ['plan', 'verify', 'export'],
+  ['parts'],
+  ['sources', 'csv', 'lookup'],
+  ['engine'],
+  ['mapping'],
+  ['backup'],
+  ['db'],
+];
+/** Modules any layer may import: shapes shared across the layers (their own imports are checked like any other). */
+const contracts = new Set([
+  'errors.ts',
+  'plan/plan-data.ts',
+  'csv/csv-plan.ts',
+  'csv/declaration.ts',
+  'lookup/lookup-plan.ts',
+  'mapping/types.ts',
+  'verify/check-result.ts',
+  'verify/escape-xml.ts',
+  'export/patch-file.ts',
+  'parts/part.ts',
+  'sources/source.ts',
+]);
+const layerOf = (module: string) => {
+  const folder = dirname(module);
+  const layer = layers.findIndex((folders) => folders.includes(folder));
+  if (layer < 0) throw new Error(`src/${folder} is in no layer of scripts/check-imports.ts: add it where it belongs.`);
+  return layer;
+};
+
 const graph = new Map(sourceFiles(root).map((file) => [file, importsOf(file)] as const));
 const found = cycles(graph);
+const upward = [...graph].flatMap(([file, imported]) => {
+  const from = relative(root, file);
+  return imported
+    .map((target) => relative(root, target))
+    .filter((to) => !contracts.has(to) && layerOf(to) < layerOf(from))
+    .map((to) => `${from} imports ${to}`);
+});
+const where = relative(process.cwd(), root) || '.';
 if (found.length === 0) {
-  console.log(`Imports: ${graph.size} modules under ${relative(process.cwd(), root) || '.'}, no cycle (type imports included).`);
+  console.log(`Imports: ${graph.size} modules under ${where}, no cycle (type imports included).`);
 } else {
   console.log(`Imports: ${found.length} group(s) of modules import each other (type imports included):`);
   for (const group of found) console.log(`  ${group.map((f) => relative(root, f)).join(', ')}`);
+  process.exitCode = 1;
+}
+if (upward.length === 0) {
+  console.log(`Layers: every import goes down the ${layers.length} layers or to one of ${contracts.size} contracts.`);
+} else {
+  console.log(`Layers: ${upward.length} import(s) go up (move the module, or the shared shape into a contract):`);
+  for (const line of upward) console.log(`  ${line}`);
   process.exitCode = 1;
 }
