@@ -36,7 +36,7 @@ describe('the CLI compiled from src/', () => {
   it('runs from build/, kept no older than src/ and the shipped mappings', async () => {
     expect(cli(['--help']).code).toBe(0);
     const pairs = [
-      ...['cli/main', 'mapping/load', 'verify/replay'].map((m) => [`build/${m}.js`, `src/${m}.ts`]),
+      ...['cli/main', 'mapping/load', 'parts/replay-checks'].map((m) => [`build/${m}.js`, `src/${m}.ts`]),
       ['build/shipped/vbzcart-ord-pull/index.js', 'mappings/vbzcart-ord-pull/index.ts'],
     ];
     for (const [compiled, source] of pairs) {
