@@ -119,7 +119,8 @@ async function main(): Promise<void> {
       '',
       `${count(revisions)} revisions (seed ${seed}): ${count(sourceRows)} rows in the eight tables, ${count(filled)} to fill; ` +
         `${count(fixture.create)} actors to create, ${count(fixture.reuse)} to reuse. Generated in ${generateSeconds.toFixed(1)} s.`,
-      `${version?.v}, InnoDB buffer pool ${mb(Number(version?.pool ?? 0))}, node ${process.version}, ${cpus().length} CPUs; load ${load.before.toFixed(1)}/${load.after.toFixed(1)}.`,
+      `${version?.v}, InnoDB buffer pool ${mb(Number(version?.pool ?? 0))}, node ${process.version}, ${cpus().length} CPUs; ` +
+        `load ${load.before.toFixed(1)}/${load.after.toFixed(1)}.`,
       '',
       `${'measurement'.padEnd(30)}${pad('seconds', 9)}${pad('rows/s', 12)}  notes`,
       row('(p) eventshift plan', p.seconds, sourceRows, `peak RSS ${mb(p.peakRssKiB * 1024)}; rows/s of source rows read`),

@@ -14,7 +14,8 @@
  *
  * eventshift runs in a child process (bench/backup-worker.ts) so its peak RSS is its own; its time runs from connecting
  * to closing the connection, without node's start-up (mysqldump's and mariadb's times include theirs, a few
- * milliseconds). Both write to the same disk (the scratch folder), and both backups are of the same four tables. Every scratch database and file is removed at the end, also on error or Ctrl-C.
+ * milliseconds). Both write to the same disk (the scratch folder), and both backups are of the same four tables. Every
+ * scratch database and file is removed at the end, also on error or Ctrl-C.
  * BENCH_DATABASE_SERVER (or TEST_DATABASE_SERVER) overrides the server, default mysql://root@127.0.0.1:3306.
  */
 import { rm, stat } from 'node:fs/promises';
@@ -116,12 +117,18 @@ async function compare(
     const got = restored.get(table)!;
     if (!sameChecksum(want.checksum, got.checksum)) {
       throw new Error(
-        `${what}: table ${table} differs from the source (rows ${got.checksum.rows} vs ${want.checksum.rows}, hash ${got.checksum.hash} vs ${want.checksum.hash}); its time would not count.`,
+        `${what}: table ${table} differs from the source (rows ${got.checksum.rows} vs ${want.checksum.rows}, ` +
+          `hash ${got.checksum.hash} vs ${want.checksum.hash}); its time would not count.`,
       );
     }
     if (want.definition !== got.definition) definitionsMatch = false;
   }
   return { contentMatches: true, definitionsMatch };
+}
+
+/** How a time ratio stands against its goal of at most 1.0. */
+function goal(ratio: number): string {
+  return ratio <= 1 ? '(goal <= 1.0 met)' : '(goal <= 1.0 NOT met)';
 }
 
 async function main(): Promise<void> {
@@ -250,7 +257,8 @@ async function main(): Promise<void> {
       'eventshift backup',
       seconds.backup,
       mb(backupBytes),
-      `${manifest!.snapshot?.connections ?? 1} connection(s) (${manifest!.snapshot?.shared ?? 'single'}), peak RSS ${mb(median(rss.backup) * 1024)}`,
+      `${manifest!.snapshot?.connections ?? 1} connection(s) (${manifest!.snapshot?.shared ?? 'single'}), ` +
+        `peak RSS ${mb(median(rss.backup) * 1024)}`,
     ],
     [
       `${replay} < dump.sql`,
@@ -264,9 +272,11 @@ async function main(): Promise<void> {
     '',
     `${count(pulls)} pulls: ${tables.map((t) => `${t} ${count(rowsByTable[t]!)}`).join(', ')} = ${count(totalRows)} rows. ` +
       `${version?.v}, node ${process.version}, ${cpus().length} CPUs.${repeat > 1 ? ` Median of ${repeat} rounds.` : ''}`,
-    `Both restores start from an empty database. Load average ${loadBefore.toFixed(2)} before the timed steps, ${loadavg()[0]!.toFixed(2)} after` +
+    `Both restores start from an empty database. ` +
+      `Load average ${loadBefore.toFixed(2)} before the timed steps, ${loadavg()[0]!.toFixed(2)} after` +
       `${repeat > 1 ? ` (as rounds started: ${roundLoads.map((l) => l.toFixed(2)).join(', ')})` : ''}.`,
-    `Runs (s): mysqldump ${times.mysqldump.map((x) => x.toFixed(2)).join(' ')}; backup ${times.backup.map((x) => x.toFixed(2)).join(' ')}; ` +
+    `Runs (s): mysqldump ${times.mysqldump.map((x) => x.toFixed(2)).join(' ')}; ` +
+      `backup ${times.backup.map((x) => x.toFixed(2)).join(' ')}; ` +
       `replay ${times.replay.map((x) => x.toFixed(2)).join(' ')}; restore ${times.restore.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
     `${'operation'.padEnd(36)}${pad('seconds', 9)}${pad('rows/s', 12)}${pad('size', 13)}  notes`,
@@ -274,8 +284,8 @@ async function main(): Promise<void> {
       ([name, s, size, note]) => `${name.padEnd(36)}${pad(s.toFixed(2), 9)}${pad(count(totalRows / s), 12)}${pad(size, 13)}  ${note}`,
     ),
     '',
-    `backup  / mysqldump:      ${ratios.backupVsMysqldump.toFixed(2)}  ${ratios.backupVsMysqldump <= 1 ? '(goal <= 1.0 met)' : '(goal <= 1.0 NOT met)'}`,
-    `restore / mariadb replay: ${ratios.restoreVsReplay.toFixed(2)}  ${ratios.restoreVsReplay <= 1 ? '(goal <= 1.0 met)' : '(goal <= 1.0 NOT met)'}`,
+    `backup  / mysqldump:      ${ratios.backupVsMysqldump.toFixed(2)}  ${goal(ratios.backupVsMysqldump)}`,
+    `restore / mariadb replay: ${ratios.restoreVsReplay.toFixed(2)}  ${goal(ratios.restoreVsReplay)}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   await saveFigures('backup', figures.at, figures);

@@ -294,8 +294,10 @@ async function main(): Promise<void> {
   const out = [
     '',
     `${count(pulls)} pulls (seed ${seed}): the migration writes ${count(rows)} rows (event ${count(counts.eventsByTable.event)}, ` +
-      `event_vc_ord_hold ${count(counts.eventsByTable.event_vc_ord_hold)}, event_vc_legacy ${count(counts.eventsByTable.event_vc_legacy)}).`,
-    `${version?.v}, InnoDB buffer pool ${mb(Number(version?.pool ?? 0))}, node ${process.version}, ${cpus().length} CPUs. Each measurement on a fresh identical copy.`,
+      `event_vc_ord_hold ${count(counts.eventsByTable.event_vc_ord_hold)}, ` +
+      `event_vc_legacy ${count(counts.eventsByTable.event_vc_legacy)}).`,
+    `${version?.v}, InnoDB buffer pool ${mb(Number(version?.pool ?? 0))}, node ${process.version}, ${cpus().length} CPUs. ` +
+      'Each measurement on a fresh identical copy.',
     ...(rounds > 1 ? [`${rounds} rounds: each measurement's median round, with the highest peak RSS of its rounds.`] : []),
     '',
     `${'measurement'.padEnd(28)}${pad('seconds', 9)}${pad('rows/s', 11)}${pad('peak RSS', 12)}  notes (seconds; load average before/after)`,
@@ -303,7 +305,8 @@ async function main(): Promise<void> {
       .filter((v) => results[v])
       .map((v) => {
         const m = results[v]!;
-        return `${label[v].padEnd(28)}${pad(m.seconds.toFixed(2), 9)}${pad(count(rows / m.seconds), 11)}${pad(m.peakRssKiB ? mb(m.peakRssKiB * 1024) : '', 12)}  ${note(v, m)}`;
+        const rss = m.peakRssKiB ? mb(m.peakRssKiB * 1024) : '';
+        return `${label[v].padEnd(28)}${pad(m.seconds.toFixed(2), 9)}${pad(count(rows / m.seconds), 11)}${pad(rss, 12)}  ${note(v, m)}`;
       }),
     '',
     ...(ratios.cOverB === null ? [] : [`c/b: ${ratios.cOverB.toFixed(2)}  (goal <= 1.5${ratios.cOverB <= 1.5 ? ', met' : ', NOT met'})`]),

@@ -130,7 +130,9 @@ try {
     if (!ok) failed++;
     console.log(
       `kill at ${at} ms (${killed.signal === 'SIGKILL' ? 'killed' : 'had finished'}), then ${restoreInstead ? 'restore' : 'migrate'}: ` +
-        `${ok ? 'identical to the ' + (restoreInstead ? 'original' : 'uninterrupted run') : `DIFFERS in ${differing.join(', ') || again.stderr.trim()}`}`,
+        (ok
+          ? 'identical to the ' + (restoreInstead ? 'original' : 'uninterrupted run')
+          : `DIFFERS in ${differing.join(', ') || again.stderr.trim()}`),
     );
   }
 } finally {

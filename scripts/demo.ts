@@ -29,7 +29,8 @@ const db = await connect(databaseUrl);
 const fixture = await generateVbzcart(db);
 await db.close();
 say(
-  `Demo database ${database}: ${fixture.counts.pulls} pulls (${fixture.counts.released} released), ${fixture.counts.orders} orders, ${fixture.counts.existingEvents} existing events.\n`,
+  `Demo database ${database}: ${fixture.counts.pulls} pulls (${fixture.counts.released} released), ` +
+    `${fixture.counts.orders} orders, ${fixture.counts.existingEvents} existing events.\n`,
 );
 
 const mapping = await loadMapping('vbzcart-ord-pull');

@@ -118,7 +118,8 @@ export async function startReplication(options: TopologyOptions = {}): Promise<T
   const r = await replica.connect();
   try {
     await r.execute(
-      `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=slave_pos`,
+      `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, ` +
+        "MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=slave_pos",
     );
     await r.execute('START SLAVE');
     await until(
@@ -168,7 +169,8 @@ export async function startGalera(options: TopologyOptions & { nodes?: number } 
           `wsrep-cluster-address=gcomm://${address}`,
           `wsrep-node-address=127.0.0.1:${group(i)}`,
           `wsrep-node-name=${name}`,
-          `wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${group(i)};ist.recv_addr=127.0.0.1:${port + 1260 + i};gcache.size=64M`,
+          `wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:${group(i)};` +
+            `ist.recv_addr=127.0.0.1:${port + 1260 + i};gcache.size=64M`,
           `wsrep-sst-receive-address=127.0.0.1:${port + 1270 + i}`,
           'wsrep-sst-method=rsync',
         ],

@@ -172,7 +172,8 @@ export default defineMapping({
                        MAX(CASE WHEN replay.delta = 1 AND replay.active = 1 THEN replay.WhenStart END) AS heldSince,
                        MAX(replay.WhenStart) AS lastEvent
                   FROM (SELECT h.ID_Order AS k, e.WhenStart, IF(h.isRelease = 0, 1, -1) AS delta,
-                               SUM(IF(h.isRelease = 0, 1, -1)) OVER (PARTITION BY h.ID_Order ORDER BY e.WhenStart, h.isRelease, e.ID ROWS UNBOUNDED PRECEDING) AS active
+                               SUM(IF(h.isRelease = 0, 1, -1))
+                                 OVER (PARTITION BY h.ID_Order ORDER BY e.WhenStart, h.isRelease, e.ID ROWS UNBOUNDED PRECEDING) AS active
                           FROM {{hold}} AS h JOIN {{event}} AS e ON e.ID = h.ID_Event) AS replay
                  GROUP BY replay.k) AS g`,
       compare: {

@@ -323,7 +323,8 @@ common(program.command('rollback <mapping>'))
 
 acceptBreakingFlag(common(program.command('finalize <mapping>')))
   .description(
-    "later, separately: drop the legacy columns the mapping's finalize declares, once its latest run has completed and verified and its backup checks out",
+    "later, separately: drop the legacy columns the mapping's finalize declares, once its latest run has completed and verified " +
+      'and its backup checks out',
   )
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string, flags: CommonFlags & AcceptFlags) => {
@@ -358,7 +359,8 @@ common(backupsCommand.command('list'))
           : list
               .map(
                 (b) =>
-                  `${b.id}  ${b.complete ? '' : '[INCOMPLETE] '}${b.createdAt ?? ''}  ${b.label ?? ''}  tables: ${b.tables.join(', ')}  rows: ${b.rows}  bytes: ${b.bytes}`,
+                  `${b.id}  ${b.complete ? '' : '[INCOMPLETE] '}${b.createdAt ?? ''}  ${b.label ?? ''}  ` +
+                  `tables: ${b.tables.join(', ')}  rows: ${b.rows}  bytes: ${b.bytes}`,
               )
               .join('\n'),
     );

@@ -27,7 +27,8 @@ export function renderPlan(r: PlanResult): string {
         ? `IDs = ${s.keyColumn} + ${s.ids.offset}`
         : `IDs ${s.ids.strategy}${s.ids.strategy === 'chronological' ? ` by ${s.ids.orderBy}` : ''} from ${s.ids.start}`;
     out.push(
-      `  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; ${ids}${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`,
+      `  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; ${ids}` +
+        `${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`,
     );
     for (const w of s.writes) out.push(`    -> ${pad(w.table, 20)} ${w.rows} rows${w.when ? ' (when ' + w.when + ')' : ''}`);
     if (s.writePath === 'streamed')
@@ -48,14 +49,18 @@ export function renderPlan(r: PlanResult): string {
     );
     for (const s of l.sources)
       out.push(
-        `  ${pad(`${s.table}.${s.reference.name}`, 28)} ${s.rows} rows: ${s.fill} to fill, ${s.skipped} skipped, ${s.conflicted} in conflict`,
+        `  ${pad(`${s.table}.${s.reference.name}`, 28)} ${s.rows} rows: ` +
+          `${s.fill} to fill, ${s.skipped} skipped, ${s.conflicted} in conflict`,
       );
     for (const e of l.everyRowOf ?? []) out.push(`  ${pad(e.table, 28)} ${e.rows} rows: each gets its ${l.table} row (no reference)`);
   }
   out.push('', 'ID space:');
   for (const s of p.idSpace) {
     out.push(
-      `  ${s.table}.${s.keyColumn}: ${s.exists ? `${s.rows} rows, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'}, AUTO_INCREMENT ${s.autoIncrement ?? '-'}` : 'created by the run'}`,
+      `  ${s.table}.${s.keyColumn}: ` +
+        (s.exists
+          ? `${s.rows} rows, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'}, AUTO_INCREMENT ${s.autoIncrement ?? '-'}`
+          : 'created by the run'),
     );
     for (const range of s.ranges)
       out.push(`    ${range.step}: ${range.first}..${range.last} ${s.collisions.some((c) => c.step === range.step) ? 'TAKEN' : 'free'}`);
@@ -86,7 +91,8 @@ export function renderPlan(r: PlanResult): string {
   if (found.length === 0) out.push('  none');
   for (const x of found)
     out.push(
-      `  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${x.count} ${x.description}: ${x.keys.join(', ')}${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`,
+      `  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${x.count} ${x.description}: ${x.keys.join(', ')}` +
+        `${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`,
     );
   if (p.aliasWarnings?.length) out.push('', 'Alias warnings:', ...p.aliasWarnings.map((w) => `  ${w}`));
   out.push('');
@@ -146,7 +152,8 @@ export function renderRestore(r: {
   const differing = restore.tables.filter((t) => t.definitionMatches === false).map((t) => t.name);
   if (differing.length > 0)
     lines.push(
-      `WARNING: SHOW CREATE TABLE now differs from the backup's saved definition for ${differing.join(', ')}; compare them with the schema files of backup ${r.backupId}.`,
+      `WARNING: SHOW CREATE TABLE now differs from the backup's saved definition for ${differing.join(', ')}; ` +
+        `compare them with the schema files of backup ${r.backupId}.`,
     );
   return lines.join('\n');
 }

@@ -172,22 +172,25 @@ describe('listBackups', () => {
 });
 
 describe('a table that did not exist at backup time', () => {
-  it('is refused unless asked to record it; recorded, it is dropped by restore if it exists by then, and reported absent if not', async () => {
-    const dir = ws.path('absent');
-    await expect(createBackup(t.db, { dir, tables: ['new_target', ' new_target'] })).rejects.toMatchObject({
-      kind: 'refused',
-      message: expect.stringMatching(/has no table named "new_target", " new_target"; nothing was backed up/),
-    });
-    const m = await createBackup(t.db, { dir, tables: ['new_target'], recordAbsent: true });
-    expect(m.tables).toEqual([expect.objectContaining({ name: 'new_target', exists: false, files: [] })]);
-    await t.db.execute('CREATE TABLE new_target (id INT PRIMARY KEY)');
-    await t.db.execute('INSERT INTO new_target VALUES (1)');
-    const first = await restoreBackup(t.db, { dir, id: m.id });
-    expect(first.tables).toEqual([expect.objectContaining({ name: 'new_target', action: 'dropped' })]);
-    expect(await tableState(t.db, 'new_target')).toBeNull();
-    const again = await restoreBackup(t.db, { dir, id: m.id });
-    expect(again.tables).toEqual([expect.objectContaining({ name: 'new_target', action: 'absent' })]);
-  });
+  it(
+    'is refused unless asked to record it; recorded, it is dropped by restore if it exists by then, ' + 'and reported absent if not',
+    async () => {
+      const dir = ws.path('absent');
+      await expect(createBackup(t.db, { dir, tables: ['new_target', ' new_target'] })).rejects.toMatchObject({
+        kind: 'refused',
+        message: expect.stringMatching(/has no table named "new_target", " new_target"; nothing was backed up/),
+      });
+      const m = await createBackup(t.db, { dir, tables: ['new_target'], recordAbsent: true });
+      expect(m.tables).toEqual([expect.objectContaining({ name: 'new_target', exists: false, files: [] })]);
+      await t.db.execute('CREATE TABLE new_target (id INT PRIMARY KEY)');
+      await t.db.execute('INSERT INTO new_target VALUES (1)');
+      const first = await restoreBackup(t.db, { dir, id: m.id });
+      expect(first.tables).toEqual([expect.objectContaining({ name: 'new_target', action: 'dropped' })]);
+      expect(await tableState(t.db, 'new_target')).toBeNull();
+      const again = await restoreBackup(t.db, { dir, id: m.id });
+      expect(again.tables).toEqual([expect.objectContaining({ name: 'new_target', action: 'absent' })]);
+    },
+  );
 });
 
 describe('the snapshot', () => {

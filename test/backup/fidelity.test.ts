@@ -266,7 +266,8 @@ describe("mydumper's test database (test/mydumper_testing_db_template.sql)", () 
       INSERT INTO t VALUES (3, 50);
       CREATE VIEW v AS SELECT qty, price, qty*price AS value FROM t;
       DELIMITER ;;
-      CREATE DEFINER=\`root\`@\`localhost\` TRIGGER perftest_trigger  AFTER    UPDATE ON perftest    FOR EACH ROW      INSERT INTO perftest_2 VALUES (old.id,old.val) ;;
+      CREATE DEFINER=\`root\`@\`localhost\` TRIGGER perftest_trigger  AFTER    UPDATE ON perftest    FOR EACH ROW      ` +
+        `INSERT INTO perftest_2 VALUES (old.id,old.val) ;;
       DELIMITER ;`,
     );
     const tables = ['mydumper_aipk_uuid_.', 'perftest', 'perftest_2', 'pertest_child', 't'];
@@ -282,42 +283,45 @@ describe("mydumper's test database (test/mydumper_testing_db_template.sql)", () 
 });
 
 describe('rows too long for their checksum fingerprint', () => {
-  it('are verified by sums of their values, which the fingerprint would take for NULL (mysql-test main/type_blob.test, packet.test)', async () => {
-    const t = await ws.database('long_rows');
-    await runSqlScript(
-      serverUrl,
-      t.name,
-      `CREATE TABLE huge_blob (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB;
+  it(
+    'are verified by sums of their values, which the fingerprint would take for NULL ' + '(mysql-test main/type_blob.test, packet.test)',
+    async () => {
+      const t = await ws.database('long_rows');
+      await runSqlScript(
+        serverUrl,
+        t.name,
+        `CREATE TABLE huge_blob (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB;
       INSERT INTO huge_blob VALUES (1, REPEAT(0x00FF5C27220A0D1A, 2000000)), (2, 0x00);
       CREATE TABLE lost (id INT PRIMARY KEY, b LONGBLOB) ENGINE=InnoDB;
       INSERT INTO lost VALUES (1, NULL), (2, 0x00);
       CREATE TABLE small (id INT PRIMARY KEY, b BLOB);
       INSERT INTO small VALUES (1, 0x01);`,
-    );
-    const manifest = await createBackup(t.db, { dir: ws.path('b'), tables: ['huge_blob', 'small'] });
-    const [huge, small] = manifest.tables;
-    expect(small!.valueSums).toBeUndefined();
-    expect(huge!.valueSums?.map((v) => v.column)).toEqual(['id', 'b']);
-    // The checksum alone cannot tell the 16 MB value from NULL; the sums can.
-    const columns = huge!.columns.filter((c) => !c.generated);
-    expect(await tableChecksum(t.db, 'lost', columns, { recipe: recipeOf(huge!.checksum!) })).toEqual(huge!.checksum);
-    expect(differingSums(huge!.valueSums!, await columnValueSums(t.db, 'lost', huge!.columns))).toEqual(['b']);
+      );
+      const manifest = await createBackup(t.db, { dir: ws.path('b'), tables: ['huge_blob', 'small'] });
+      const [huge, small] = manifest.tables;
+      expect(small!.valueSums).toBeUndefined();
+      expect(huge!.valueSums?.map((v) => v.column)).toEqual(['id', 'b']);
+      // The checksum alone cannot tell the 16 MB value from NULL; the sums can.
+      const columns = huge!.columns.filter((c) => !c.generated);
+      expect(await tableChecksum(t.db, 'lost', columns, { recipe: recipeOf(huge!.checksum!) })).toEqual(huge!.checksum);
+      expect(differingSums(huge!.valueSums!, await columnValueSums(t.db, 'lost', huge!.columns))).toEqual(['b']);
 
-    const before = await states(t, ['huge_blob']);
-    await t.db.execute('UPDATE huge_blob SET b = NULL WHERE id = 1');
-    await restoreBackup(t.db, { dir: ws.path('b'), id: manifest.id, tables: ['huge_blob'] });
-    expect(await states(t, ['huge_blob'])).toEqual(before);
+      const before = await states(t, ['huge_blob']);
+      await t.db.execute('UPDATE huge_blob SET b = NULL WHERE id = 1');
+      await restoreBackup(t.db, { dir: ws.path('b'), id: manifest.id, tables: ['huge_blob'] });
+      expect(await states(t, ['huge_blob'])).toEqual(before);
 
-    // Sums that disagree with the rows loaded: refused, nothing changed.
-    const path = join(ws.path('b'), manifest.id, 'manifest.json');
-    const edited = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
-    edited.tables[0]!.valueSums![1]!.md5 = '1';
-    await writeFile(path, JSON.stringify(edited, null, 2));
-    await t.db.execute('DELETE FROM huge_blob WHERE id = 2');
-    await expect(restoreBackup(t.db, { dir: ws.path('b'), id: manifest.id, tables: ['huge_blob'] })).rejects.toMatchObject({
-      kind: 'refused',
-      message: expect.stringMatching(/do not match the backup's sums of the values of b .*nothing was changed/),
-    });
-    expect(await t.db.query('SELECT id FROM huge_blob')).toEqual([{ id: 1 }]);
-  });
+      // Sums that disagree with the rows loaded: refused, nothing changed.
+      const path = join(ws.path('b'), manifest.id, 'manifest.json');
+      const edited = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
+      edited.tables[0]!.valueSums![1]!.md5 = '1';
+      await writeFile(path, JSON.stringify(edited, null, 2));
+      await t.db.execute('DELETE FROM huge_blob WHERE id = 2');
+      await expect(restoreBackup(t.db, { dir: ws.path('b'), id: manifest.id, tables: ['huge_blob'] })).rejects.toMatchObject({
+        kind: 'refused',
+        message: expect.stringMatching(/do not match the backup's sums of the values of b .*nothing was changed/),
+      });
+      expect(await t.db.query('SELECT id FROM huge_blob')).toEqual([{ id: 1 }]);
+    },
+  );
 });

@@ -26,7 +26,8 @@ const openAnother = async () => {
 beforeAll(async () => {
   t = await ws.database('restore_verifier');
   await t.db.execute(
-    'CREATE TABLE first (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) CHARACTER SET latin1, ts TIMESTAMP(3) NULL) ENGINE=InnoDB',
+    'CREATE TABLE first (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) CHARACTER SET latin1, ' +
+      'ts TIMESTAMP(3) NULL) ENGINE=InnoDB',
   );
   await t.db.execute(
     "INSERT INTO first (v, ts) VALUES ('a', '2024-06-01 12:00:00.125'), (_latin1 X'80', NULL), (NULL, '1999-12-31 23:59:59.999')",

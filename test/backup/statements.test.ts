@@ -13,7 +13,8 @@ const child = [
   '  PRIMARY KEY (`id`),',
   '  KEY `fk_parent` (`parent_id`),',
   '  CONSTRAINT `fk_parent` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`) ON DELETE CASCADE,',
-  '  CONSTRAINT `fk ``odd``` FOREIGN KEY (`other``s id`, `id`) REFERENCES `other db`.`par``ent` (`a`, `b`) ON DELETE SET NULL ON UPDATE NO ACTION,',
+  '  CONSTRAINT `fk ``odd``` FOREIGN KEY (`other``s id`, `id`) REFERENCES `other db`.`par``ent` (`a`, `b`) ' +
+    'ON DELETE SET NULL ON UPDATE NO ACTION,',
   '  CONSTRAINT `positive` CHECK (`id` > 0)',
   ") ENGINE=InnoDB AUTO_INCREMENT=42 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='AUTO_INCREMENT=7 is not it'",
 ].join('\n');
@@ -104,7 +105,8 @@ describe('row statements', () => {
       column('u', 'uuid'),
     ];
     const text =
-      "CONCAT(IFNULL(`id`, X'5C4E'), ',', QUOTE(CAST(`na``me` AS BINARY)), ',', IF(`b` IS NULL, X'5C4E', HEX(`b`)), ',', IFNULL(CONCAT(`u`), X'5C4E'))";
+      "CONCAT(IFNULL(`id`, X'5C4E'), ',', QUOTE(CAST(`na``me` AS BINARY)), ',', " +
+      "IF(`b` IS NULL, X'5C4E', HEX(`b`)), ',', IFNULL(CONCAT(`u`), X'5C4E'))";
     expect(selectStoredRowsSql('my table', two)).toBe(
       `SELECT CONCAT(CRC32(@eventshift_row := ${text}), ' ', CRC32C(@eventshift_row), ' ', @eventshift_row) FROM \`my table\``,
     );

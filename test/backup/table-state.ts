@@ -52,7 +52,8 @@ export async function tableStates(db: Db, tables: readonly string[]): Promise<Re
 /** Tables left behind by a restore (staging or trash): there must never be any once it returns or refuses. */
 export async function leftoverTables(db: Db): Promise<string[]> {
   const rows = await db.query<{ TABLE_NAME: string }>(
-    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND (TABLE_NAME LIKE '\\_es\\_restore\\_%' OR TABLE_NAME LIKE '\\_es\\_trash\\_%')",
+    'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ' +
+      "AND (TABLE_NAME LIKE '\\_es\\_restore\\_%' OR TABLE_NAME LIKE '\\_es\\_trash\\_%')",
     [db.database],
   );
   return rows.map((r) => r.TABLE_NAME);

@@ -60,7 +60,8 @@ import { usageError } from '${src('src/errors.ts')}';
 const holdOn = vbzcart.steps.holdOn!;
 export default defineMapping({
   ...vbzcart,
-  steps: { ...vbzcart.steps, holdOn: { ...holdOn, ids: { ...holdOn.ids, offset: () => { throw usageError('This mapping refuses to be offset.'); } } } },
+  steps: { ...vbzcart.steps, holdOn: { ...holdOn, ids: { ...holdOn.ids, ` +
+        `offset: () => { throw usageError('This mapping refuses to be offset.'); } } } },
 });
 `,
     );

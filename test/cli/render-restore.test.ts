@@ -29,6 +29,7 @@ it('says which tables came back by definition only, and warns of a definition th
   expect(text.split('\n')).toEqual([
     'Restored backup 20261121T104500Z-ab12cd: m1 (restored), merged (restored), odd (restored).',
     'Restored by definition only (their rows are those of the tables they are built on): merged.',
-    "WARNING: SHOW CREATE TABLE now differs from the backup's saved definition for odd; compare them with the schema files of backup 20261121T104500Z-ab12cd.",
+    "WARNING: SHOW CREATE TABLE now differs from the backup's saved definition for odd; " +
+      'compare them with the schema files of backup 20261121T104500Z-ab12cd.',
   ]);
 });

@@ -124,7 +124,8 @@ describe('loading a CSV source into its staging table', () => {
     expect(error).toBeInstanceOf(EventshiftError);
     expect((error as EventshiftError).kind).toBe('usage');
     expect((error as Error).message).toBe(
-      'CSV source customer: wrong-header.csv line 1 has the column(s) Saldo, which the declaration neither reads nor ignores; declare them (columns) or list them in ignore.',
+      'CSV source customer: wrong-header.csv line 1 has the column(s) Saldo, which the declaration neither reads nor ignores; ' +
+        'declare them (columns) or list them in ignore.',
     );
   });
 
@@ -152,7 +153,8 @@ describe('loading a CSV source into its staging table', () => {
         file: path,
         line: 2,
         reason:
-          "At: '2011-03-27T02:30:00' does not exist in Europe/Berlin: clocks skipped that hour (spring forward); the value is wrong or its zone is",
+          "At: '2011-03-27T02:30:00' does not exist in Europe/Berlin: clocks skipped that hour (spring forward); " +
+          'the value is wrong or its zone is',
       },
     ]);
     expect(await t.db.query('SELECT Code, Rate, At FROM eventshift_src_rates ORDER BY Code')).toEqual([

@@ -68,7 +68,8 @@ describe('daylight saving time: reported, never guessed', () => {
     for (const table of [shopZone, 'UTC']) {
       const r = read(us, '3/13/2011 2:30:00 AM', { file: shopZone, table });
       expect(reason(r)).toBe(
-        "C: '3/13/2011 2:30:00 AM' does not exist in America/New_York: clocks skipped that hour (spring forward); the value is wrong or its zone is",
+        "C: '3/13/2011 2:30:00 AM' does not exist in America/New_York: clocks skipped that hour (spring forward); " +
+          'the value is wrong or its zone is',
       );
     }
     expect(read(us, '3/13/2011 1:59:59 AM', { file: shopZone, table: 'UTC' })).toBe('2011-03-13 06:59:59');

@@ -48,36 +48,39 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
     await fromCsv.db.execute('DROP TABLE ord_pull');
   });
 
-  it('plans from the file: detected cp1252 and commas, every row, the same steps and ranges, no refusal for the missing table', async () => {
-    const [csvPlan, tablePlan] = [
-      await plan({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: file }) }),
-      await plan({ databaseUrl: fromTable.url, mapping }),
-    ];
-    expect(csvPlan.reasons).toEqual([]);
-    const pull = csvPlan.plan.sources.find((s) => s.alias === 'pull')!;
-    expect(pull).toMatchObject({ table: 'eventshift_src_pull', exists: true, rows: 1665, minKey: 1, maxKey: 1883 });
-    expect(pull.csv).toMatchObject({
-      standsFor: 'ord_pull',
-      records: 1665,
-      accepted: 1665,
-      bad: 0,
-      zone: 'America/New_York',
-      tableZone: 'America/New_York',
-    });
-    expect(pull.csv!.files[0]).toMatchObject({
-      encoding: { value: 'cp1252', detected: true },
-      delimiter: { value: ',', detected: true },
-      header: 'first line',
-      records: 1665,
-    });
-    expect(csvPlan.plan.steps).toEqual(tablePlan.plan.steps);
-    expect(csvPlan.plan.problems).toEqual(tablePlan.plan.problems);
-    // The legacy table is neither backed up nor renamed: the run does not read it.
-    expect(csvPlan.plan.tables.backup.sort()).toEqual(['event', 'event_vc_legacy', 'event_vc_ord_hold', 'orders']);
-    expect(csvPlan.plan.tables.rename.map((r) => r.from)).toEqual(['ID_Pull']);
-    // Planning left nothing behind: the staging table was TEMPORARY.
-    expect(await fromCsv.db.query("SHOW TABLES LIKE 'eventshift%'")).toEqual([]);
-  });
+  it(
+    'plans from the file: detected cp1252 and commas, every row, the same steps and ranges, ' + 'no refusal for the missing table',
+    async () => {
+      const [csvPlan, tablePlan] = [
+        await plan({ databaseUrl: fromCsv.url, mapping: bindCsvSources(mapping, { pull: file }) }),
+        await plan({ databaseUrl: fromTable.url, mapping }),
+      ];
+      expect(csvPlan.reasons).toEqual([]);
+      const pull = csvPlan.plan.sources.find((s) => s.alias === 'pull')!;
+      expect(pull).toMatchObject({ table: 'eventshift_src_pull', exists: true, rows: 1665, minKey: 1, maxKey: 1883 });
+      expect(pull.csv).toMatchObject({
+        standsFor: 'ord_pull',
+        records: 1665,
+        accepted: 1665,
+        bad: 0,
+        zone: 'America/New_York',
+        tableZone: 'America/New_York',
+      });
+      expect(pull.csv!.files[0]).toMatchObject({
+        encoding: { value: 'cp1252', detected: true },
+        delimiter: { value: ',', detected: true },
+        header: 'first line',
+        records: 1665,
+      });
+      expect(csvPlan.plan.steps).toEqual(tablePlan.plan.steps);
+      expect(csvPlan.plan.problems).toEqual(tablePlan.plan.problems);
+      // The legacy table is neither backed up nor renamed: the run does not read it.
+      expect(csvPlan.plan.tables.backup.sort()).toEqual(['event', 'event_vc_legacy', 'event_vc_ord_hold', 'orders']);
+      expect(csvPlan.plan.tables.rename.map((r) => r.from)).toEqual(['ID_Pull']);
+      // Planning left nothing behind: the staging table was TEMPORARY.
+      expect(await fromCsv.db.query("SHOW TABLES LIKE 'eventshift%'")).toEqual([]);
+    },
+  );
 
   it('migrates to byte-identical target tables, verifies (with the row-count check) and restores', async () => {
     const before = await snapshot(fromCsv.db);
@@ -109,49 +112,53 @@ describe('VbzCart from a CSV export of ord_pull gives the same events as from th
     expect(await fromCsv.db.query("SHOW TABLES LIKE 'eventshift\\_src%'")).toEqual([]);
   });
 
-  it('loads other dialects of the same export to the same rows: UTF-16LE with tabs, UTF-8 with semicolons and MySQL dates, times without seconds', async () => {
-    const columns = (await describeTable(fromTable.db, 'OLD ord_pull'))!.columns;
-    const expected = await tableChecksum(fromTable.db, 'OLD ord_pull', columns);
-    const dialects: CsvExportDialect[] = [
-      { encoding: 'utf16le', delimiter: '\t', lineBreak: '\r\n', dateFormat: 'M/d/yyyy h:mm:ss a' },
-      { encoding: 'utf8', delimiter: ';', lineBreak: '\n', dateFormat: 'sql', quoteAll: true, bom: true },
-    ];
-    for (const [i, dialect] of dialects.entries()) {
-      const path = ws.path(`dialect-${i}.csv`);
-      await exportOrdPullCsv(fromTable.db, path, dialect, { table: 'OLD ord_pull' });
+  it(
+    'loads other dialects of the same export to the same rows: UTF-16LE with tabs, UTF-8 with semicolons and MySQL dates, ' +
+      'times without seconds',
+    async () => {
+      const columns = (await describeTable(fromTable.db, 'OLD ord_pull'))!.columns;
+      const expected = await tableChecksum(fromTable.db, 'OLD ord_pull', columns);
+      const dialects: CsvExportDialect[] = [
+        { encoding: 'utf16le', delimiter: '\t', lineBreak: '\r\n', dateFormat: 'M/d/yyyy h:mm:ss a' },
+        { encoding: 'utf8', delimiter: ';', lineBreak: '\n', dateFormat: 'sql', quoteAll: true, bom: true },
+      ];
+      for (const [i, dialect] of dialects.entries()) {
+        const path = ws.path(`dialect-${i}.csv`);
+        await exportOrdPullCsv(fromTable.db, path, dialect, { table: 'OLD ord_pull' });
+        const loaded = await loadCsvSource(fromTable.db, {
+          alias: 'pull',
+          definition: ordPullCsv,
+          files: [path],
+          staging: 'eventshift_src_probe',
+          temporary: true,
+          comment: 'test',
+        });
+        expect(loaded.files[0]).toMatchObject({ encoding: { value: dialect.encoding }, delimiter: { value: dialect.delimiter } });
+        expect([loaded.accepted, loaded.bad]).toEqual([1665, 0]);
+        expect(await tableChecksum(fromTable.db, 'eventshift_src_probe', columns), dialect.encoding).toEqual(expected);
+        await fromTable.db.execute('DROP TEMPORARY TABLE eventshift_src_probe');
+      }
+      // `M/d/yyyy h:mm a`, as Excel often writes: every row loads, with its times to the minute.
+      const minutes = ws.path('minutes.csv');
+      await exportOrdPullCsv(fromTable.db, minutes, { ...usExcelDialect, dateFormat: 'M/d/yyyy h:mm a' }, { table: 'OLD ord_pull' });
       const loaded = await loadCsvSource(fromTable.db, {
         alias: 'pull',
         definition: ordPullCsv,
-        files: [path],
+        files: [minutes],
         staging: 'eventshift_src_probe',
         temporary: true,
         comment: 'test',
       });
-      expect(loaded.files[0]).toMatchObject({ encoding: { value: dialect.encoding }, delimiter: { value: dialect.delimiter } });
       expect([loaded.accepted, loaded.bad]).toEqual([1665, 0]);
-      expect(await tableChecksum(fromTable.db, 'eventshift_src_probe', columns), dialect.encoding).toEqual(expected);
-      await fromTable.db.execute('DROP TEMPORARY TABLE eventshift_src_probe');
-    }
-    // `M/d/yyyy h:mm a`, as Excel often writes: every row loads, with its times to the minute.
-    const minutes = ws.path('minutes.csv');
-    await exportOrdPullCsv(fromTable.db, minutes, { ...usExcelDialect, dateFormat: 'M/d/yyyy h:mm a' }, { table: 'OLD ord_pull' });
-    const loaded = await loadCsvSource(fromTable.db, {
-      alias: 'pull',
-      definition: ordPullCsv,
-      files: [minutes],
-      staging: 'eventshift_src_probe',
-      temporary: true,
-      comment: 'test',
-    });
-    expect([loaded.accepted, loaded.bad]).toEqual([1665, 0]);
-    const [differ] = await fromTable.db.query<{ n: string }>(`
+      const [differ] = await fromTable.db.query<{ n: string }>(`
       SELECT COUNT(*) AS n FROM eventshift_src_probe AS s JOIN \`OLD ord_pull\` AS p ON p.ID = s.ID
        WHERE NOT (s.WhenPulled <=> DATE_FORMAT(p.WhenPulled, '%Y-%m-%d %H:%i:00'))
           OR (DAYNAME(p.WhenFreed) IS NOT NULL AND NOT (s.WhenFreed <=> DATE_FORMAT(p.WhenFreed, '%Y-%m-%d %H:%i:00')))
           OR (DAYNAME(p.WhenFreed) IS NULL AND NOT (s.WhenFreed <=> p.WhenFreed))`);
-    expect(Number(differ!.n)).toBe(0);
-    await fromTable.db.execute('DROP TEMPORARY TABLE eventshift_src_probe');
-  });
+      expect(Number(differ!.n)).toBe(0);
+      await fromTable.db.execute('DROP TEMPORARY TABLE eventshift_src_probe');
+    },
+  );
 });
 
 describe('done when: an unseen US-dated cp1252 export with three broken rows is planned, migrated with --quarantine and verified', () => {

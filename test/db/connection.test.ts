@@ -13,11 +13,15 @@ afterAll(async () => {
 
 describe('connection', () => {
   it('reads values without converting them', async () => {
-    await t.db.execute(`CREATE TABLE v (
-      id BIGINT UNSIGNED PRIMARY KEY, d DATETIME(6), dec65 DECIMAL(65,30), b VARBINARY(8), j JSON, f FLOAT, l VARCHAR(10) CHARACTER SET latin1
-    )`);
     await t.db.execute(
-      "INSERT INTO v VALUES (18446744073709551615, '2024-02-29 23:59:59.123456', 1.000000000000000000000000000001, X'00FF0D0A', '{\"a\": 1}', 0.1, 'caf\u00e9 \u20ac')",
+      `CREATE TABLE v (
+      id BIGINT UNSIGNED PRIMARY KEY, d DATETIME(6), dec65 DECIMAL(65,30), b VARBINARY(8), j JSON, f FLOAT, ` +
+        `l VARCHAR(10) CHARACTER SET latin1
+    )`,
+    );
+    await t.db.execute(
+      "INSERT INTO v VALUES (18446744073709551615, '2024-02-29 23:59:59.123456', 1.000000000000000000000000000001, " +
+        "X'00FF0D0A', '{\"a\": 1}', 0.1, 'caf\u00e9 \u20ac')",
     );
     const [row] = await t.db.query('SELECT * FROM v');
     expect(row).toEqual({
@@ -43,26 +47,31 @@ describe('connection', () => {
     expect(() => parseDatabaseUrl('mysql://root@127.0.0.1:3306/')).toThrow(/names no database/);
   });
 
-  it("raises the session temporary-table limits to temp-table-mib (default 256), keeps them on connectAgain, and 0 keeps the server's", async () => {
-    const limits = async (db: Db) =>
-      (await db.query<{ tmp: string; heap: string }>('SELECT @@SESSION.tmp_table_size AS tmp, @@SESSION.max_heap_table_size AS heap'))[0]!;
-    const [server] = await t.db.query<{ tmp: string }>('SELECT @@GLOBAL.tmp_table_size AS tmp');
-    const mib = (n: number) => String(n * 1024 * 1024);
-    expect(await limits(t.db)).toEqual({ tmp: mib(defaultTempTableMiB), heap: mib(defaultTempTableMiB) });
-    const again = await connectAgain(t.db);
-    const kept = await connect(`${t.url}?temp-table-mib=0`);
-    const raised = await connect(`${t.url}?temp-table-mib=300`);
-    const raisedAgain = await connectAgain(raised);
-    try {
-      expect(await limits(again)).toEqual({ tmp: mib(defaultTempTableMiB), heap: mib(defaultTempTableMiB) });
-      expect((await limits(kept)).tmp).toBe(String(server!.tmp));
-      expect(await limits(raised)).toEqual({ tmp: mib(300), heap: mib(300) });
-      expect(await limits(raisedAgain)).toEqual({ tmp: mib(300), heap: mib(300) });
-    } finally {
-      await Promise.all([again.close(), kept.close(), raised.close(), raisedAgain.close()]);
-    }
-    expect(() => parseDatabaseUrl(`${t.url}?temp-table-mib=lots`)).toThrow(/temp-table-mib=lots is not a whole number of MiB/);
-  });
+  it(
+    'raises the session temporary-table limits to temp-table-mib (default 256), keeps them on connectAgain, ' + "and 0 keeps the server's",
+    async () => {
+      const limits = async (db: Db) =>
+        (
+          await db.query<{ tmp: string; heap: string }>('SELECT @@SESSION.tmp_table_size AS tmp, @@SESSION.max_heap_table_size AS heap')
+        )[0]!;
+      const [server] = await t.db.query<{ tmp: string }>('SELECT @@GLOBAL.tmp_table_size AS tmp');
+      const mib = (n: number) => String(n * 1024 * 1024);
+      expect(await limits(t.db)).toEqual({ tmp: mib(defaultTempTableMiB), heap: mib(defaultTempTableMiB) });
+      const again = await connectAgain(t.db);
+      const kept = await connect(`${t.url}?temp-table-mib=0`);
+      const raised = await connect(`${t.url}?temp-table-mib=300`);
+      const raisedAgain = await connectAgain(raised);
+      try {
+        expect(await limits(again)).toEqual({ tmp: mib(defaultTempTableMiB), heap: mib(defaultTempTableMiB) });
+        expect((await limits(kept)).tmp).toBe(String(server!.tmp));
+        expect(await limits(raised)).toEqual({ tmp: mib(300), heap: mib(300) });
+        expect(await limits(raisedAgain)).toEqual({ tmp: mib(300), heap: mib(300) });
+      } finally {
+        await Promise.all([again.close(), kept.close(), raised.close(), raisedAgain.close()]);
+      }
+      expect(() => parseDatabaseUrl(`${t.url}?temp-table-mib=lots`)).toThrow(/temp-table-mib=lots is not a whole number of MiB/);
+    },
+  );
 
   it('lets MariaDB choose by cost whether a GROUP BY reads through an index, in its own sessions only', async () => {
     const [flags] = await t.db.query<{ session: string; global: string }>(

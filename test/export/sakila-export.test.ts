@@ -43,27 +43,31 @@ const cases: Array<[string, Mapping, string, string]> = [
 
 describe('eventshift sql on Sakila', () => {
   for (const [label, mapping, fill, table] of cases) {
-    it(`${label}: the fill keeps ${table}.last_update; applied by hand it gives migrate's database, its rollback the original`, async () => {
-      const viaMigrate = await sakila(`sql_m_${mapping.name}`);
-      const migrated = await migrate({ databaseUrl: viaMigrate.url, mapping, backupDir: ws.path('b'), reportDir: ws.path('r') });
-      expect(migrated.status).toBe('completed');
-      const expected = await snapshot(viaMigrate.db);
+    it(
+      `${label}: the fill keeps ${table}.last_update; ` + "applied by hand it gives migrate's database, its rollback the original",
+      async () => {
+        const viaMigrate = await sakila(`sql_m_${mapping.name}`);
+        const migrated = await migrate({ databaseUrl: viaMigrate.url, mapping, backupDir: ws.path('b'), reportDir: ws.path('r') });
+        expect(migrated.status).toBe('completed');
+        const expected = await snapshot(viaMigrate.db);
 
-      const byHand = await sakila(`sql_h_${mapping.name}`);
-      const original = await snapshot(byHand.db);
-      const out = ws.path(mapping.name);
-      const result = await exportSql({ databaseUrl: byHand.url, mapping, outDir: out });
-      expect(result.plan.ok, result.plan.refusals.join(' ')).toBe(true);
-      const name = (await readdir(out)).find((f) => f.endsWith(fill))!;
-      const keep = `\`${table}\`.\`last_update\` = \`${table}\`.\`last_update\``;
-      expect(await readFile(join(out, name), 'utf8')).toContain(keep);
-      expect(await readFile(join(out, 'rollback', name), 'utf8')).toContain(`\`last_update\` = \`last_update\``);
+        const byHand = await sakila(`sql_h_${mapping.name}`);
+        const original = await snapshot(byHand.db);
+        const out = ws.path(mapping.name);
+        const result = await exportSql({ databaseUrl: byHand.url, mapping, outDir: out });
+        expect(result.plan.ok, result.plan.refusals.join(' ')).toBe(true);
+        const name = (await readdir(out)).find((f) => f.endsWith(fill))!;
+        const keep = `\`${table}\`.\`last_update\` = \`${table}\`.\`last_update\``;
+        expect(await readFile(join(out, name), 'utf8')).toContain(keep);
+        expect(await readFile(join(out, 'rollback', name), 'utf8')).toContain(`\`last_update\` = \`last_update\``);
 
-      await applyAll(byHand, out);
-      // Two databases: their triggers were created at different times.
-      expect(snapshotDifferences(withoutCreationTimes(expected), withoutCreationTimes(await snapshot(byHand.db)))).toEqual([]);
-      await applyAll(byHand, join(out, 'rollback'), true);
-      expect(snapshotDifferences(original, await snapshot(byHand.db))).toEqual([]);
-    }, 240_000);
+        await applyAll(byHand, out);
+        // Two databases: their triggers were created at different times.
+        expect(snapshotDifferences(withoutCreationTimes(expected), withoutCreationTimes(await snapshot(byHand.db)))).toEqual([]);
+        await applyAll(byHand, join(out, 'rollback'), true);
+        expect(snapshotDifferences(original, await snapshot(byHand.db))).toEqual([]);
+      },
+      240_000,
+    );
   }
 });

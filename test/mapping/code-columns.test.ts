@@ -37,7 +37,8 @@ describe('code() columns', () => {
     const step = compiled(code({ inputs: { v: col('src.v'), w: sql('{{src.v}} + 1') }, fn: ({ v, w }) => Number(v) * Number(w) }));
     expect(step.streamed).toBe(true);
     expect(streamedSourceSql(step)).toBe(
-      'SELECT `src`.`ID` AS es_k, (`src`.`ID` + 0) AS es_id, CASE WHEN 1=1 THEN 1 ELSE 0 END AS es_w0, (`src`.`ID` + 0) AS es_v0_0, `src`.`v` AS es_i0_1_0, (`src`.`v` + 1) AS es_i0_1_1\n' +
+      'SELECT `src`.`ID` AS es_k, (`src`.`ID` + 0) AS es_id, CASE WHEN 1=1 THEN 1 ELSE 0 END AS es_w0, (`src`.`ID` + 0) AS es_v0_0, ' +
+        '`src`.`v` AS es_i0_1_0, (`src`.`v` + 1) AS es_i0_1_1\n' +
         'FROM `legacy` AS `src`\nWHERE (1=1) AND `src`.`ID` BETWEEN ? AND ?\nORDER BY `src`.`ID`',
     );
     expect(() => insertChunkSql(step, step.targets[0]!)).toThrow(/Step s: thing\.n is computed in code \(code\(\)\), so it has no SQL/);

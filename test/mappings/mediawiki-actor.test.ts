@@ -226,31 +226,39 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     rolledBack = { db, before: original, migrated: afterRun };
   });
 
-  it('eventshift sql exports the same statements: applied by hand they give the migrated database; their rollbacks the original', async () => {
-    const { db, before: original, migrated: expected } = rolledBack;
-    const out = ws.path('sql');
-    const result = await exportSql({ databaseUrl: db.url, mapping, outDir: out });
-    expect(result.ok, JSON.stringify(result.findings.filter((f) => f.severity === 'error'))).toBe(true);
-    // oldimage has no primary key, but the lookup declares its chunk key.
-    expect(result.findings.filter((f) => f.rule === 'no-primary-key')).toEqual([
-      { file: 'oldimage', severity: 'info', rule: 'no-primary-key', message: expect.stringContaining('lookup actor chunks it by oi_name') },
-    ]);
-    const files = (await readdir(out)).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
-    expect(files.some((f) => /^\d+-data-actor-create\.sql$/.test(f))).toBe(true);
-    const apply = async (dir: string, list: string[]) => {
-      for (const f of list) {
-        const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', db.name], {
-          input: await readFile(join(dir, f), 'utf8'),
-          encoding: 'utf8',
-        });
-        expect(r.status, `${f}: ${r.stderr}`).toBe(0);
-      }
-    };
-    await apply(out, files);
-    expect(await snapshot(db.db)).toEqual(expected);
-    await apply(join(out, 'rollback'), [...files].reverse());
-    expect(await snapshot(db.db)).toEqual(original);
-  });
+  it(
+    'eventshift sql exports the same statements: applied by hand they give the migrated database; ' + 'their rollbacks the original',
+    async () => {
+      const { db, before: original, migrated: expected } = rolledBack;
+      const out = ws.path('sql');
+      const result = await exportSql({ databaseUrl: db.url, mapping, outDir: out });
+      expect(result.ok, JSON.stringify(result.findings.filter((f) => f.severity === 'error'))).toBe(true);
+      // oldimage has no primary key, but the lookup declares its chunk key.
+      expect(result.findings.filter((f) => f.rule === 'no-primary-key')).toEqual([
+        {
+          file: 'oldimage',
+          severity: 'info',
+          rule: 'no-primary-key',
+          message: expect.stringContaining('lookup actor chunks it by oi_name'),
+        },
+      ]);
+      const files = (await readdir(out)).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
+      expect(files.some((f) => /^\d+-data-actor-create\.sql$/.test(f))).toBe(true);
+      const apply = async (dir: string, list: string[]) => {
+        for (const f of list) {
+          const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', db.name], {
+            input: await readFile(join(dir, f), 'utf8'),
+            encoding: 'utf8',
+          });
+          expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+        }
+      };
+      await apply(out, files);
+      expect(await snapshot(db.db)).toEqual(expected);
+      await apply(join(out, 'rollback'), [...files].reverse());
+      expect(await snapshot(db.db)).toEqual(original);
+    },
+  );
 
   it('without an actor table: the run creates it and every actor; rollback drops it, restore removes it', async () => {
     const db = await ws.database('mw_actor_new');
@@ -352,7 +360,8 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
       const first = runCli([...args, '--backup-dir', dir], { cwd: ws.dir, env: { DATABASE_URL: killed.url, EVENTSHIFT_FAULT: point } });
       expect(first.signal, `${point}: ${first.stderr}`).toBe('SIGKILL');
       const keysTables = await killed.db.query<{ name: string }>(
-        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'",
+        'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ' +
+          "AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'",
       );
       expect(keysTables.length, point).toBe(point === batches[0] ? 1 : 0);
       if (dropKeys) await killed.db.execute(`DROP TABLE ${keysTables[0]!.name}`);

@@ -67,7 +67,8 @@ async function problemKeys(db: Db, name: VbzcartProblemName): Promise<number[]> 
     .join(' ');
   const key = problem.key === undefined ? `${problem.from}.ID` : sql(problem.key);
   const rows = await db.query<{ k: string | number }>(
-    `SELECT ${key} AS k FROM ${quoteId(sources[problem.from]!)} AS ${quoteId(problem.from)} ${joins} WHERE ${sql(problem.where)} ORDER BY 1`,
+    `SELECT ${key} AS k FROM ${quoteId(sources[problem.from]!)} AS ${quoteId(problem.from)} ${joins} ` +
+      `WHERE ${sql(problem.where)} ORDER BY 1`,
   );
   return rows.map((r) => Number(r.k));
 }

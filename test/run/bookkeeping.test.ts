@@ -13,7 +13,8 @@ afterAll(async () => {
 const tables = async () =>
   (
     await t.db.query<{ n: string }>(
-      "SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_%' ORDER BY n",
+      'SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ' +
+        "AND TABLE_NAME LIKE 'eventshift\\_%' ORDER BY n",
     )
   ).map((r) => r.n);
 

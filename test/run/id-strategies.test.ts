@@ -80,14 +80,16 @@ describe('ID strategies', () => {
     expect(range.last - range.first + 1).toBe(fixture.counts.pulls + fixture.counts.released);
     await expectGapFree(t, range.first, range.last);
     const [backwards] = await t.db.query<{ n: string }>(
-      `SELECT COUNT(*) AS n FROM (SELECT WhenStart AS w, LAG(WhenStart) OVER (ORDER BY ID) AS p FROM event WHERE ID BETWEEN ? AND ?) x WHERE w < p`,
+      'SELECT COUNT(*) AS n FROM (SELECT WhenStart AS w, LAG(WhenStart) OVER (ORDER BY ID) AS p ' +
+        'FROM event WHERE ID BETWEEN ? AND ?) x WHERE w < p',
       [range.first, range.last],
     );
     expect(Number(backwards!.n)).toBe(0);
     expect(r.verification!.checks.find((c) => c.id === 'holdOn+holdOff.chronological')?.ok).toBe(true);
     // Hold-off events interleave with hold-on events in time, so the block is not two halves.
     const [kinds] = await t.db.query<{ n: string }>(
-      `SELECT COUNT(*) AS n FROM (SELECT TypeCode AS c, LAG(TypeCode) OVER (ORDER BY ID) AS p FROM event WHERE ID BETWEEN ? AND ?) x WHERE c <> p`,
+      'SELECT COUNT(*) AS n FROM (SELECT TypeCode AS c, LAG(TypeCode) OVER (ORDER BY ID) AS p ' +
+        'FROM event WHERE ID BETWEEN ? AND ?) x WHERE c <> p',
       [range.first, range.last],
     );
     expect(Number(kinds!.n)).toBeGreaterThan(100);

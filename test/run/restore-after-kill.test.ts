@@ -90,7 +90,11 @@ describe('a restore killed part-way', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/Resuming the restore of backup \S+, interrupted after: swap\./);
     expect(again.stdout).toMatch(
-      /^Restored backup \S+, finishing a restore that had been interrupted: event \(restored\), .*ord_pull \(restored\).*\.\nDropped OLD ord_pull, renamed at cutover\.$/m,
+      new RegExp(
+        String.raw`^Restored backup \S+, finishing a restore that had been interrupted: event \(restored\), .*ord_pull \(restored\).*\.` +
+          String.raw`\nDropped OLD ord_pull, renamed at cutover\.$`,
+        'm',
+      ),
     );
     expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
     expect((await latestRun(t.db, 'vbzcart-ord-pull'))?.status).toBe('restored');

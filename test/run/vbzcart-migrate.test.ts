@@ -107,9 +107,12 @@ describe('vbzcart-ord-pull on a seed-shaped database', () => {
     expect(columns.slice(columns.indexOf('WhenNeeded'), columns.indexOf('WhenNeeded') + 2)).toEqual(['WhenNeeded', 'WhenHeld']);
     expect(columns).toContain('ID_Pull OLD');
     expect(columns).not.toContain('ID_Pull');
-    const wrongHeld = await t.db.query(`
-      SELECT o.ID FROM orders o LEFT JOIN (SELECT ID_Ord, MAX(WhenPulled) AS w FROM \`OLD ord_pull\` WHERE DAYNAME(WhenFreed) IS NULL GROUP BY ID_Ord) p
-        ON p.ID_Ord = o.ID WHERE NOT (o.WhenHeld <=> p.w)`);
+    const wrongHeld = await t.db.query(
+      `
+      SELECT o.ID FROM orders o LEFT JOIN (SELECT ID_Ord, MAX(WhenPulled) AS w FROM \`OLD ord_pull\` ` +
+        `WHERE DAYNAME(WhenFreed) IS NULL GROUP BY ID_Ord) p
+        ON p.ID_Ord = o.ID WHERE NOT (o.WhenHeld <=> p.w)`,
+    );
     expect(wrongHeld).toEqual([]);
     const [held] = await t.db.query<{ n: string }>('SELECT COUNT(WhenHeld) AS n FROM orders');
     expect(Number(held!.n)).toBe(fixture.counts.ordersHeld);

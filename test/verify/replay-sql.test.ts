@@ -31,7 +31,8 @@ describe('names in replay SQL follow the cutover', () => {
 
   it('after cutover: the renamed table and column', () => {
     expect(resolveNames(sql, mapping, after)).toBe(
-      'SELECT orders.ID FROM `orders` AS orders JOIN `OLD ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull OLD` JOIN `event_vc_ord_hold` AS h',
+      'SELECT orders.ID FROM `orders` AS orders JOIN `OLD ord_pull` AS pull ON pull.ID = `orders`.`ID_Pull OLD` ' +
+        'JOIN `event_vc_ord_hold` AS h',
     );
   });
 
@@ -44,9 +45,11 @@ describe('names in replay SQL follow the cutover', () => {
 
   it("explanations re-run the problem's own declaration, under today's names", () => {
     expect(explainedKeysSql(mapping, after, { danglingPullPointer: '{{orders.ID}}', orphanPull: '{{pull.ID_Ord}}' })).toBe(
-      'SELECT DISTINCT (`orders`.`ID`) AS k, 1 AS problem FROM `orders` AS `orders` LEFT JOIN `OLD ord_pull` AS `pull` ON (`pull`.`ID` = `orders`.`ID_Pull OLD`) ' +
+      'SELECT DISTINCT (`orders`.`ID`) AS k, 1 AS problem FROM `orders` AS `orders` ' +
+        'LEFT JOIN `OLD ord_pull` AS `pull` ON (`pull`.`ID` = `orders`.`ID_Pull OLD`) ' +
         'WHERE (`orders`.`ID_Pull OLD` IS NOT NULL AND `orders`.`ID_Pull OLD` <> 0 AND `pull`.`ID` IS NULL)\nUNION ALL\n' +
-        'SELECT DISTINCT (`pull`.`ID_Ord`) AS k, 2 AS problem FROM `OLD ord_pull` AS `pull` LEFT JOIN `orders` AS `orders` ON (`orders`.`ID` = `pull`.`ID_Ord`) WHERE (`orders`.`ID` IS NULL)',
+        'SELECT DISTINCT (`pull`.`ID_Ord`) AS k, 2 AS problem FROM `OLD ord_pull` AS `pull` ' +
+        'LEFT JOIN `orders` AS `orders` ON (`orders`.`ID` = `pull`.`ID_Ord`) WHERE (`orders`.`ID` IS NULL)',
     );
     expect(explainedKeysSql(mapping, after, {})).toBeNull();
   });

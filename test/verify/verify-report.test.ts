@@ -227,7 +227,8 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
   it('content checks name a row no legacy row maps to, a missing row, and every column that differs', async () => {
     // A pull ID inside the key range that no pull has: an event there is one no legacy row maps to.
     const [gap] = await t.db.query<{ id: number }>(
-      'SELECT MIN(p.ID) + 1 AS id FROM `OLD ord_pull` AS p LEFT JOIN `OLD ord_pull` AS q ON q.ID = p.ID + 1 WHERE q.ID IS NULL AND p.ID < (SELECT MAX(ID) FROM `OLD ord_pull`)',
+      'SELECT MIN(p.ID) + 1 AS id FROM `OLD ord_pull` AS p LEFT JOIN `OLD ord_pull` AS q ON q.ID = p.ID + 1 ' +
+        'WHERE q.ID IS NULL AND p.ID < (SELECT MAX(ID) FROM `OLD ord_pull`)',
     );
     const extra = 1500 + Number(gap!.id);
     const [changed, lost] = (
