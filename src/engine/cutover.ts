@@ -44,7 +44,7 @@ export async function applyCutoverChange(db: Db, change: CutoverChange): Promise
     if (!column) throw new Error(`${change.table}.${change.from} vanished during cutover`);
     definition = `${column.columnType} ${column.nullable ? 'NULL' : 'NOT NULL'}`;
   }
-  await db.execute(renameColumnSql(db.capabilities, change.table, change.from, change.to, definition));
+  await db.execute(renameColumnSql(db.capabilities, change.table, { from: change.from, to: change.to, definition }));
   return true;
 }
 

@@ -268,10 +268,16 @@ export function ownLookupRowSql(l: CompiledLookup, s: CompiledLookupRows): strin
 export function fillChunkSql(
   l: CompiledLookup,
   s: CompiledLookupSource,
-  conflicted: readonly string[],
-  bounds: 'between' | 'upTo' | 'all',
-  /** The source table's `ON UPDATE` columns (onUpdateColumns): set to themselves, so they keep their values. */
-  keep: readonly string[] = [],
+  {
+    conflicted,
+    bounds,
+    keep = [],
+  }: {
+    conflicted: readonly string[];
+    bounds: 'between' | 'upTo' | 'all';
+    /** The source table's `ON UPDATE` columns (onUpdateColumns): set to themselves, so they keep their values. */
+    keep?: readonly string[];
+  },
 ): string {
   const a = quoteId(lookupAlias);
   return (

@@ -58,7 +58,7 @@ export function lookupPatches(
         description: `fill ${s.table}.${s.reference.name} (lookup ${l.name})`,
         expectedRows: p.fill,
         locks: `row locks on the ${s.table} rows updated`,
-        statements: [fillChunkSql(l, s, planned.conflictedKeys, 'all', keepOf(s.table))],
+        statements: [fillChunkSql(l, s, { conflicted: planned.conflictedKeys, bounds: 'all', keep: keepOf(s.table) })],
         rollback: [`UPDATE ${quoteId(s.table)} SET ${quoteId(s.reference.name)} = 0${keptAsTheyAre(null, keepOf(s.table))}`],
       });
     }

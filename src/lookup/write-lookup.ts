@@ -280,7 +280,7 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
         async (tx) =>
           (
             await tx.execute(
-              fillChunkSql(l, s, planned.conflictedKeys, lo === null ? 'upTo' : 'between', keep),
+              fillChunkSql(l, s, { conflicted: planned.conflictedKeys, bounds: lo === null ? 'upTo' : 'between', keep }),
               lo === null ? [hi] : [asJournaled(lo), hi],
             )
           ).affectedRows,

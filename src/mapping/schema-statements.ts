@@ -20,7 +20,11 @@ export const renameTableSql = (from: string, to: string) => `RENAME TABLE ${quot
 export const dropTableSql = (table: string) => `DROP TABLE ${quoteId(table)}`;
 
 /** RENAME COLUMN where the server has it; otherwise CHANGE with the column's full definition (`columnType NULL|NOT NULL`). */
-export function renameColumnSql(capabilities: Capabilities, table: string, from: string, to: string, definition?: string): string {
+export function renameColumnSql(
+  capabilities: Capabilities,
+  table: string,
+  { from, to, definition }: { from: string; to: string; definition?: string | undefined },
+): string {
   if (capabilities.renameColumn) return `ALTER TABLE ${quoteId(table)} RENAME COLUMN ${quoteId(from)} TO ${quoteId(to)}`;
   if (!definition) throw new Error(`renaming ${table}.${from} on this server needs the column's definition`);
   return `ALTER TABLE ${quoteId(table)} CHANGE ${quoteId(from)} ${quoteId(to)} ${definition}`;

@@ -58,19 +58,22 @@ export function evaluateStreamedRow(step: CompiledStep, row: Row): StreamedRow {
         if (!c.code) return row[valueAlias(ti, ci)];
         const inputs: Record<string, unknown> = {};
         c.code.inputs.forEach((input, ii) => (inputs[input.name] = row[inputAlias(ti, ci, ii)]));
-        return runCode(step, t, c, inputs, legacyKey);
+        return runCode({ step, target: t, column: c, inputs, legacyKey });
       });
     }),
   };
 }
 
-function runCode(
-  step: CompiledStep,
-  target: CompiledTarget,
-  column: CompiledColumn,
-  inputs: Record<string, unknown>,
-  legacyKey: string,
-): unknown {
+/** One call of a code() column's function: for which step, target column and legacy row, with which inputs. */
+interface CodeCall {
+  step: CompiledStep;
+  target: CompiledTarget;
+  column: CompiledColumn;
+  inputs: Record<string, unknown>;
+  legacyKey: string;
+}
+
+function runCode({ step, target, column, inputs, legacyKey }: CodeCall): unknown {
   const legacy = `legacy ${step.fromAlias}.${step.keyColumn} = ${legacyKey}`;
   const where = `Step ${step.name}, ${legacy}: the code() column ${target.table}.${column.name}`;
   let value: unknown;

@@ -72,8 +72,10 @@ function columnRenameFiles({ mapping, capabilities, describe }: PatchScope): Ste
       description: `at cutover: rename ${list.map((r) => `${table}.${r.from} to ${r.to}`).join(', ')}`,
       expectedRows: null,
       locks: 'brief exclusive metadata lock',
-      statements: list.map((r) => renameColumnSql(capabilities, table, r.from, r.to, definitionOf(r.from))),
-      rollback: list.map((r) => renameColumnSql(capabilities, table, r.to, r.from, definitionOf(r.from))).reverse(),
+      statements: list.map((r) => renameColumnSql(capabilities, table, { from: r.from, to: r.to, definition: definitionOf(r.from) })),
+      rollback: list
+        .map((r) => renameColumnSql(capabilities, table, { from: r.to, to: r.from, definition: definitionOf(r.from) }))
+        .reverse(),
     };
   });
 }

@@ -25,8 +25,7 @@ export function streamedChunkWriter(
   options: StreamedWriteOptions = {},
 ): (tx: Db, lo: number, hi: number) => Promise<number> {
   const select = streamedSourceSql(step);
-  const batchRows = options.batchRows ?? defaultBatchRows;
-  const batchBytes = options.batchBytes ?? defaultBatchBytes;
+  const limits = { rows: options.batchRows ?? defaultBatchRows, bytes: options.batchBytes ?? defaultBatchBytes };
   return async (tx, lo, hi) => {
     const rows = await tx.query(select, [lo, hi]);
     const perTarget: unknown[][][] = step.targets.map(() => []);
@@ -35,12 +34,13 @@ export function streamedChunkWriter(
       evaluated.targets.forEach((values, i) => values && perTarget[i]!.push(values));
     }
     let written = 0;
-    for (const [i, target] of step.targets.entries()) written += await insertBatches(tx, target, perTarget[i]!, batchRows, batchBytes);
+    for (const [i, target] of step.targets.entries()) written += await insertBatches(tx, target, perTarget[i]!, limits);
     return written;
   };
 }
 
-async function insertBatches(tx: Db, target: CompiledTarget, rows: unknown[][], batchRows: number, batchBytes: number): Promise<number> {
+/** Inserts a target's rows in multi-row INSERTs of at most `limits.rows` rows, ending one once it reaches `limits.bytes`. */
+async function insertBatches(tx: Db, target: CompiledTarget, rows: unknown[][], limits: { rows: number; bytes: number }): Promise<number> {
   const head = `INSERT INTO ${quoteId(target.table)} (${target.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES `;
   const tuple = `(${target.columns.map(() => '?').join(', ')})`;
   let written = 0;
@@ -55,7 +55,7 @@ async function insertBatches(tx: Db, target: CompiledTarget, rows: unknown[][], 
   for (const row of rows) {
     batch.push(row);
     bytes += row.reduce<number>((n, v) => n + approximateBytes(v), 0);
-    if (batch.length >= batchRows || bytes >= batchBytes) await flush();
+    if (batch.length >= limits.rows || bytes >= limits.bytes) await flush();
   }
   await flush();
   return written;
