@@ -86,33 +86,80 @@ interface ContentCheck {
  * two at once (this connection and one more), each piece's target rows counted after its comparison. Results in the
  * order of `step.targets`.
  */
-async function contentChecks({ db, step, tables, minKey, maxKey, sourceRows, rowsPerPiece, limit }: ContentCheck): Promise<Check[]> {
+async function contentChecks(check: ContentCheck): Promise<Check[]> {
+  const { step } = check;
+  const sql = contentSql(step);
+  const compared = await Promise.all(step.targets.map((target, i) => comparedTarget(check, target, i)));
+  const parts = await pieceCounts(check, sql, compared);
+  const total = (column: string) => parts.reduce((n, part) => n + (part[column] ?? 0), 0);
+  const results: Check[] = [];
+  for (const [i, target] of step.targets.entries()) {
+    const c = compared[i];
+    if (c) results.push(await targetContent(check, sql, c, total));
+    else
+      results.push({
+        ...contentBase(step, target),
+        title: `${step.name} -> ${target.table}: table exists`,
+        ok: false,
+        failures: [],
+        failureCount: 1,
+      });
+  }
+  return results;
+}
+
+/** The SQL every content query of a step shares: its source, lineage joined, and its legacy key range. */
+interface ContentSql {
+  source: string;
+  inRange: string;
+}
+
+function contentSql(step: CompiledStep): ContentSql {
   // A LEFT JOIN to the lineage: a legacy row without its lineage row shows up as a row with no ID, not as no row.
-  const source = `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`;
-  const inRange = `(${step.where}) AND ${step.keySql} BETWEEN ? AND ?`;
-  const compared = await Promise.all(
-    step.targets.map(async (target, i) => {
-      const { columns, primaryKey } = tables[i]!;
-      if (columns.size === 0) return null;
-      const unique = primaryKey.length === 1 && primaryKey[0] === target.keyColumn;
-      const alias = `es_t${i}`;
-      const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
-      const values = await foldLiterals(db, comparedColumns(target, columns, alias));
-      const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
-      return {
-        target,
-        i,
-        key,
-        values,
-        unique,
-        rows: targetRowsSql(step, target),
-        join: ` LEFT JOIN ${quoteId(target.table)} AS ${quoteId(alias)} ON ${key} = ${step.idSql}`,
-        when: target.when === undefined ? '1=1' : `(${target.when})`,
-        bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
-        differs,
-      };
-    }),
-  );
+  return {
+    source: `${step.fromClause}${step.lineageJoin.replace(/^ JOIN /, ' LEFT JOIN ')}`,
+    inRange: `(${step.where}) AND ${step.keySql} BETWEEN ? AND ?`,
+  };
+}
+
+function contentBase(step: CompiledStep, target: CompiledTarget) {
+  return { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
+}
+
+/** How one target is compared: its join to the legacy rows, its compared values, its condition of a bad row; null if it has no table. */
+async function comparedTarget({ db, step, tables }: ContentCheck, target: CompiledTarget, i: number) {
+  const { columns, primaryKey } = tables[i]!;
+  if (columns.size === 0) return null;
+  const unique = primaryKey.length === 1 && primaryKey[0] === target.keyColumn;
+  const alias = `es_t${i}`;
+  const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
+  const values = await foldLiterals(db, comparedColumns(target, columns, alias));
+  const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
+  return {
+    target,
+    i,
+    key,
+    values,
+    unique,
+    rows: targetRowsSql(step, target),
+    join: ` LEFT JOIN ${quoteId(target.table)} AS ${quoteId(alias)} ON ${key} = ${step.idSql}`,
+    when: target.when === undefined ? '1=1' : `(${target.when})`,
+    bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
+    differs,
+  };
+}
+
+type ComparedTarget = NonNullable<Awaited<ReturnType<typeof comparedTarget>>>;
+
+/**
+ * Per piece of the key range: its sums (n, m, b per target: mapped, missing, bad) and its target rows counted (a per
+ * target), in one record. Targets keyed by their primary key share one query; each other target has its own.
+ */
+async function pieceCounts(
+  { db, minKey, maxKey, sourceRows, rowsPerPiece }: ContentCheck,
+  { source, inRange }: ContentSql,
+  compared: ReadonlyArray<ComparedTarget | null>,
+): Promise<Array<Record<string, number>>> {
   const present = compared.filter((c) => c !== null);
   const groups = [present.filter((c) => c.unique), ...present.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
   const sumsOf = (group: typeof present) =>
@@ -124,8 +171,7 @@ async function contentChecks({ db, step, tables, minKey, maxKey, sourceRows, row
       ])
       .join(', ');
   const width = Math.ceil((maxKey - minKey + 1) / Math.max(1, Math.ceil(sourceRows / rowsPerPiece)));
-  // Each piece: its sums (n, m, b per target) and its target rows counted (a per target), in one record.
-  const parts = await sideBySide(
+  return sideBySide(
     db,
     keyPieces(minKey, maxKey, width).map(({ lo, hi }) => async (on: Db) => {
       const part: Record<string, number> = {};
@@ -146,73 +192,77 @@ async function contentChecks({ db, step, tables, minKey, maxKey, sourceRows, row
       return part;
     }),
   );
-  const total = (column: string) => parts.reduce((n, part) => n + (part[column] ?? 0), 0);
-  const results: Check[] = [];
-  for (const [i, target] of step.targets.entries()) {
-    const base = { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
-    const c = compared[i];
-    if (!c) {
-      results.push({ ...base, title: `${step.name} -> ${target.table}: table exists`, ok: false, failures: [], failureCount: 1 });
-      continue;
-    }
-    const expected = total(`n${i}`);
-    const missing = total(`m${i}`);
-    const bad = total(`b${i}`);
-    const actual = total(`a${i}`);
-    const rows = c.rows;
-    const failures: CheckResult['failures'] = [];
-    // Two rows with one ID (possible only where the key is not the primary key) are each a failure of their own.
-    const t = quoteQualified(targetAlias, target.keyColumn);
-    const repeated = c.unique
-      ? []
-      : await db.query<{ id: string; n: string | number }>(
-          `SELECT ${t} AS id, COUNT(*) AS n FROM ${rows.from} WHERE ${rows.where} GROUP BY ${t} HAVING COUNT(*) > 1 ORDER BY ${t}`,
-          rows.params(minKey, maxKey),
-        );
-    for (const r of repeated.slice(0, limit)) failures.push({ key: String(r.id), reason: `${r.n} rows have this ID` });
-    const repeats = repeated.reduce((n, r) => n + Number(r.n) - 1, 0);
-    // Every row found is in the range, so the rows beyond those found (and their repeats) are rows no legacy row maps to.
-    const extra = actual - repeats - (expected - missing);
-    if (bad > 0) {
-      const flags = c.differs.map((d, j) => `${d} AS d${j}`);
-      const found = await db.query<Record<string, string | number | null>>(
-        `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${c.key} IS NULL AS missing${flags.map((f) => `, ${f}`).join('')}
+}
+
+/** One target's content check from the totals of its pieces, naming up to `limit` rows that fail. */
+async function targetContent(check: ContentCheck, sql: ContentSql, c: ComparedTarget, total: (column: string) => number): Promise<Check> {
+  const { step, limit } = check;
+  const { target, i } = c;
+  const expected = total(`n${i}`);
+  const missing = total(`m${i}`);
+  const bad = total(`b${i}`);
+  const actual = total(`a${i}`);
+  const failures: CheckResult['failures'] = [];
+  const repeated = await repeatedIds(check, c);
+  for (const r of repeated.slice(0, limit)) failures.push({ key: String(r.id), reason: `${r.n} rows have this ID` });
+  const repeats = repeated.reduce((n, r) => n + Number(r.n) - 1, 0);
+  // Every row found is in the range, so the rows beyond those found (and their repeats) are rows no legacy row maps to.
+  const extra = actual - repeats - (expected - missing);
+  if (bad > 0) failures.push(...(await differingRows(check, sql, c)));
+  if (extra > 0 && failures.length < limit) failures.push(...(await extraRows(check, sql, c, limit - failures.length)));
+  const ok = bad === 0 && extra === 0 && repeated.length === 0;
+  return {
+    ...contentBase(step, target),
+    title: `${step.name} -> ${target.table}: ${expected} row(s) expected, content as mapped`,
+    ok,
+    expected,
+    actual,
+    failures,
+    failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0) + repeated.length, 1),
+  };
+}
+
+/** Two rows with one ID (possible only where the key is not the primary key): each is a failure of its own. */
+async function repeatedIds({ db, minKey, maxKey }: ContentCheck, c: ComparedTarget) {
+  if (c.unique) return [];
+  const t = quoteQualified(targetAlias, c.target.keyColumn);
+  return db.query<{ id: string; n: string | number }>(
+    `SELECT ${t} AS id, COUNT(*) AS n FROM ${c.rows.from} WHERE ${c.rows.where} GROUP BY ${t} HAVING COUNT(*) > 1 ORDER BY ${t}`,
+    c.rows.params(minKey, maxKey),
+  );
+}
+
+/** The first `limit` legacy rows whose target row is missing or differs, with the columns that differ. */
+async function differingRows({ db, step, minKey, maxKey, limit }: ContentCheck, { source, inRange }: ContentSql, c: ComparedTarget) {
+  const flags = c.differs.map((d, j) => `${d} AS d${j}`);
+  const found = await db.query<Record<string, string | number | null>>(
+    `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${c.key} IS NULL AS missing${flags.map((f) => `, ${f}`).join('')}
            FROM ${source}${c.join} WHERE ${inRange} AND ${c.when} AND (${c.bad}) ORDER BY ${step.keySql} LIMIT ${limit}`,
-        [minKey, maxKey],
-      );
-      for (const f of found) {
-        const columnsDiffering = c.values.filter((_, j) => Number(f[`d${j}`]) === 1).map((v) => v.name);
-        failures.push({
-          key: String(f.id),
-          legacyKey: String(f.lk),
-          reason:
-            Number(f.missing) === 1
-              ? 'missing'
-              : `differs from its legacy row in ${columnsDiffering.length === 1 ? 'column' : 'columns'} ${columnsDiffering.join(', ')}`,
-        });
-      }
-    }
-    if (extra > 0 && failures.length < limit) {
-      const mappedIds = `SELECT ${step.idSql} AS es_id FROM ${source} WHERE ${inRange} AND ${c.when}`;
-      const extras = await db.query<{ id: string }>(
-        `SELECT ${t} AS id FROM ${rows.from} LEFT JOIN (${mappedIds}) AS es_m ON es_m.es_id = ${t}
-          WHERE ${rows.where} AND es_m.es_id IS NULL ORDER BY ${t} LIMIT ${limit - failures.length}`,
-        [minKey, maxKey, ...rows.params(minKey, maxKey)],
-      );
-      for (const x of extras) failures.push({ key: String(x.id), reason: 'no legacy row maps to it' });
-    }
-    const ok = bad === 0 && extra === 0 && repeated.length === 0;
-    results.push({
-      ...base,
-      title: `${step.name} -> ${target.table}: ${expected} row(s) expected, content as mapped`,
-      ok,
-      expected,
-      actual,
-      failures,
-      failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0) + repeated.length, 1),
-    });
-  }
-  return results;
+    [minKey, maxKey],
+  );
+  return found.map((f) => {
+    const columnsDiffering = c.values.filter((_, j) => Number(f[`d${j}`]) === 1).map((v) => v.name);
+    return {
+      key: String(f.id),
+      legacyKey: String(f.lk),
+      reason:
+        Number(f.missing) === 1
+          ? 'missing'
+          : `differs from its legacy row in ${columnsDiffering.length === 1 ? 'column' : 'columns'} ${columnsDiffering.join(', ')}`,
+    };
+  });
+}
+
+/** Up to `room` target rows in the range that no legacy row maps to. */
+async function extraRows({ db, step, minKey, maxKey }: ContentCheck, { source, inRange }: ContentSql, c: ComparedTarget, room: number) {
+  const t = quoteQualified(targetAlias, c.target.keyColumn);
+  const mappedIds = `SELECT ${step.idSql} AS es_id FROM ${source} WHERE ${inRange} AND ${c.when}`;
+  const extras = await db.query<{ id: string }>(
+    `SELECT ${t} AS id FROM ${c.rows.from} LEFT JOIN (${mappedIds}) AS es_m ON es_m.es_id = ${t}
+          WHERE ${c.rows.where} AND es_m.es_id IS NULL ORDER BY ${t} LIMIT ${room}`,
+    [minKey, maxKey, ...c.rows.params(minKey, maxKey)],
+  );
+  return extras.map((x) => ({ key: String(x.id), reason: 'no legacy row maps to it' }));
 }
 
 /**
