@@ -10,7 +10,7 @@ import { verifyMapping, type Verification } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import { renameState } from '../engine/cutover.ts';
-import { withRunContext, type CommandOptions, type RunChoice } from './context.ts';
+import { withRunContext, type CommandOptions, type RunChoice, type RunContext } from './context.ts';
 import { faultPoint } from '../engine/fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
@@ -98,93 +98,119 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     // An open run is resumed, reading its CSV sources from the files its plan froze; otherwise a new run is planned.
     return { run: run !== null && ['running', 'stopped', 'failed'].includes(run.status) ? run : null };
   };
-  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, lock, mapping, run: resumedRun }) => {
-    let run = resumedRun;
-    const resumed = run !== null;
-    let planSeconds: number | null = null;
-    if (resumed) {
-      if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
-        throw usageError(
-          `Run ${run!.id} of ${mapping.name} is open with the IDs it planned; ` +
-            'run migrate without --ids/--start to finish it, or roll it back first.',
-        );
-      }
-      log(`Resuming run ${run!.id} of ${mapping.name} after stage ${run!.stage}.`);
-    } else {
-      const planned = performance.now();
-      const plan = await planRun(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
-      if (!plan.ok) {
-        throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, {
-          subject: mapping.name,
-          details: { plan },
-        });
-      }
-      await ensureBookkeeping(db);
-      const id = await createRun(db, plan, lock!.connectionId, now());
-      run = (await runById(db, id))!;
-      planSeconds = Math.round(performance.now() - planned) / 1000;
-      log(`Run ${id} of ${mapping.name} started.`);
-    }
-    await claimRun(db, run!.id, lock!.connectionId, now());
-    const state: RunState = {
-      db,
-      mapping,
-      run: run!,
-      options,
-      now,
-      log,
-      throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')), check: () => lock!.assertHeld() }),
-      result: {
-        runId: run!.id,
-        resumed,
-        status: 'running',
-        stage: run!.stage,
-        plan: run!.plan,
-        backup: run!.backupId ? { id: run!.backupId, dir: join(options.backupDir, run!.backupId) } : null,
-        verification: null,
-        reportDir: null,
-        stageSeconds: {},
-        planSeconds,
-        rowsWritten: {},
-      },
-      alongside: [],
-    };
-    try {
-      const from = run!.stage === 'none' ? 0 : stages.indexOf(run!.stage) + 1;
-      for (const stage of stages.slice(from)) {
-        await state.throttle.waitWhilePaused();
-        const t0 = performance.now();
-        log(`Stage ${stage}...`);
-        faultPoint(`stage ${stage} before`);
-        const passed = await stageRunners[stage](state);
-        state.result.stageSeconds[stage] = Math.round(performance.now() - t0) / 1000;
-        if (!passed) {
-          state.result.status = 'failed';
-          await updateRun(db, run!.id, { status: 'failed', error: `stage ${stage} failed; see the report` }, now());
-          return state.result;
-        }
-        state.result.stage = stage;
-        const last = stage === 'cutover';
-        state.result.status = last ? 'completed' : 'running';
-        await updateRun(db, run!.id, { stage, ...(last ? { status: 'completed', finished: true } : {}) }, now());
-        faultPoint(`stage ${stage} after`);
-        if (!last && options.until === stage) {
-          state.result.status = 'stopped';
-          await updateRun(db, run!.id, { status: 'stopped' }, now());
-          log(`Stopped after stage ${stage} (--until); run migrate again to go on.`);
-          break;
-        }
-      }
-      return state.result;
-    } catch (error) {
-      // Nothing may still be writing once the run is marked failed and its lock released.
-      await Promise.allSettled(state.alongside);
-      await updateRun(db, run!.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }, now()).catch(
-        () => undefined,
-      );
-      throw error;
-    }
+  return withRunContext({ options, mapping: options.mapping, choose }, async (ctx) => {
+    const clock = { now, log };
+    const opened = await openRun(ctx, options, clock);
+    await claimRun(ctx.db, opened.run.id, ctx.lock!.connectionId, now());
+    return runStages(runState(ctx, options, clock, opened));
   });
+}
+
+/** migrate's clock and logger, their defaults filled in. */
+interface Clock {
+  now: () => Date;
+  log: (line: string) => void;
+}
+
+/** The run migrate works on: the open run it resumes, or a new one planned and recorded now (with its planning time). */
+interface OpenedRun {
+  run: RunRecord;
+  resumed: boolean;
+  planSeconds: number | null;
+}
+
+async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateOptions, { now, log }: Clock): Promise<OpenedRun> {
+  if (run) {
+    if (options.overrides?.ids !== undefined || Object.keys(options.overrides?.start ?? {}).length > 0) {
+      throw usageError(
+        `Run ${run.id} of ${mapping.name} is open with the IDs it planned; ` +
+          'run migrate without --ids/--start to finish it, or roll it back first.',
+      );
+    }
+    log(`Resuming run ${run.id} of ${mapping.name} after stage ${run.stage}.`);
+    return { run, resumed: true, planSeconds: null };
+  }
+  const planned = performance.now();
+  const plan = await planRun(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
+  if (!plan.ok) {
+    throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, {
+      subject: mapping.name,
+      details: { plan },
+    });
+  }
+  await ensureBookkeeping(db);
+  const id = await createRun(db, plan, lock!.connectionId, now());
+  const created = (await runById(db, id))!;
+  const planSeconds = Math.round(performance.now() - planned) / 1000;
+  log(`Run ${id} of ${mapping.name} started.`);
+  return { run: created, resumed: false, planSeconds };
+}
+
+function runState({ db, lock, mapping }: RunContext, options: MigrateOptions, { now, log }: Clock, opened: OpenedRun): RunState {
+  const { run, resumed, planSeconds } = opened;
+  return {
+    db,
+    mapping,
+    run,
+    options,
+    now,
+    log,
+    throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')), check: () => lock!.assertHeld() }),
+    result: {
+      runId: run.id,
+      resumed,
+      status: 'running',
+      stage: run.stage,
+      plan: run.plan,
+      backup: run.backupId ? { id: run.backupId, dir: join(options.backupDir, run.backupId) } : null,
+      verification: null,
+      reportDir: null,
+      stageSeconds: {},
+      planSeconds,
+      rowsWritten: {},
+    },
+    alongside: [],
+  };
+}
+
+/** Runs the stages after the run's last one, in order, recording each; a failed stage or `until` ends the run here. */
+async function runStages(state: RunState): Promise<MigrateResult> {
+  const { db, run, options, now, log } = state;
+  try {
+    const from = run.stage === 'none' ? 0 : stages.indexOf(run.stage) + 1;
+    for (const stage of stages.slice(from)) {
+      await state.throttle.waitWhilePaused();
+      const t0 = performance.now();
+      log(`Stage ${stage}...`);
+      faultPoint(`stage ${stage} before`);
+      const passed = await stageRunners[stage](state);
+      state.result.stageSeconds[stage] = Math.round(performance.now() - t0) / 1000;
+      if (!passed) {
+        state.result.status = 'failed';
+        await updateRun(db, run.id, { status: 'failed', error: `stage ${stage} failed; see the report` }, now());
+        return state.result;
+      }
+      state.result.stage = stage;
+      const last = stage === 'cutover';
+      state.result.status = last ? 'completed' : 'running';
+      await updateRun(db, run.id, { stage, ...(last ? { status: 'completed', finished: true } : {}) }, now());
+      faultPoint(`stage ${stage} after`);
+      if (!last && options.until === stage) {
+        state.result.status = 'stopped';
+        await updateRun(db, run.id, { status: 'stopped' }, now());
+        log(`Stopped after stage ${stage} (--until); run migrate again to go on.`);
+        break;
+      }
+    }
+    return state.result;
+  } catch (error) {
+    // Nothing may still be writing once the run is marked failed and its lock released.
+    await Promise.allSettled(state.alongside);
+    await updateRun(db, run.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }, now()).catch(
+      () => undefined,
+    );
+    throw error;
+  }
 }
 
 /** What migrate answers for a run that completed already: nothing to do. */
