@@ -13,6 +13,17 @@ export function renderPlan(r: PlanResult): string {
   const out: string[] = [];
   out.push(`Plan for ${p.mapping} on ${p.database} (${p.server})`);
   if (r.run) out.push(`Run ${r.run.id}: ${r.run.status}, last stage ${r.run.stage}, started ${r.run.startedAt} UTC`);
+  out.push(...sourceLines(p), ...stepLines(p), ...lookupLines(p), ...idSpaceLines(p), ...tableLines(p), ...problemLines(p));
+  out.push('');
+  out.push(r.ok ? `OK: migrate can go ahead.${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `REFUSED: ${r.reasons.join(' ')}`);
+  return out.join('\n');
+}
+
+type Plan = PlanResult['plan'];
+
+/** The plan's sources: each table's rows and keys, and a CSV source's file. */
+function sourceLines(p: Plan): string[] {
+  const out: string[] = [];
   out.push('', 'Sources:');
   for (const s of p.sources) {
     out.push(
@@ -20,6 +31,12 @@ export function renderPlan(r: PlanResult): string {
     );
     out.push(...csvSourceLines(s));
   }
+  return out;
+}
+
+/** The steps: rows, IDs, reserved range and the rows each target gets. */
+function stepLines(p: Plan): string[] {
+  const out: string[] = [];
   out.push('', 'Steps:');
   for (const s of p.steps) {
     const ids =
@@ -36,6 +53,12 @@ export function renderPlan(r: PlanResult): string {
         `    streamed: ${s.codeColumns?.join(', ')} computed in Node (code); rows read in key-range chunks and written in batched INSERTs`,
       );
   }
+  return out;
+}
+
+/** Projections and lookups: the values they fill and the lookup rows they reuse or create. */
+function lookupLines(p: Plan): string[] {
+  const out: string[] = [];
   if (p.projections.length) {
     out.push('', 'Projections:');
     for (const x of p.projections)
@@ -54,6 +77,12 @@ export function renderPlan(r: PlanResult): string {
       );
     for (const e of l.everyRowOf ?? []) out.push(`  ${pad(e.table, 28)} ${e.rows} rows: each gets its ${l.table} row (no reference)`);
   }
+  return out;
+}
+
+/** The ID space of each ID table: what is there, the steps' ranges and whether they are free. */
+function idSpaceLines(p: Plan): string[] {
+  const out: string[] = [];
   out.push('', 'ID space:');
   for (const s of p.idSpace) {
     out.push(
@@ -66,6 +95,12 @@ export function renderPlan(r: PlanResult): string {
       out.push(`    ${range.step}: ${range.first}..${range.last} ${s.collisions.some((c) => c.step === range.step) ? 'TAKEN' : 'free'}`);
     if (s.raiseAutoIncrementTo !== null) out.push(`    AUTO_INCREMENT raised to ${s.raiseAutoIncrementTo} before writing`);
   }
+  return out;
+}
+
+/** The tables backed up, created, altered and renamed; what depends on them; the triggers the run fires. */
+function tableLines(p: Plan): string[] {
+  const out: string[] = [];
   out.push('', 'Tables:');
   out.push(`  back up: ${p.tables.backup.join(', ')}`);
   if (p.tables.create.length) out.push(`  create:  ${p.tables.create.join(', ')}`);
@@ -86,6 +121,12 @@ export function renderPlan(r: PlanResult): string {
       );
     }
   }
+  return out;
+}
+
+/** The data problems found, and the alias warnings. */
+function problemLines(p: Plan): string[] {
+  const out: string[] = [];
   out.push('', 'Data problems:');
   const found = p.problems.filter((x) => x.count > 0);
   if (found.length === 0) out.push('  none');
@@ -95,9 +136,7 @@ export function renderPlan(r: PlanResult): string {
         `${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`,
     );
   if (p.aliasWarnings?.length) out.push('', 'Alias warnings:', ...p.aliasWarnings.map((w) => `  ${w}`));
-  out.push('');
-  out.push(r.ok ? `OK: migrate can go ahead.${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `REFUSED: ${r.reasons.join(' ')}`);
-  return out.join('\n');
+  return out;
 }
 
 export function renderVerification(v: Verification): string {
