@@ -3,7 +3,7 @@ import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { ColumnInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { castToColumnSql, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
-import { codeColumnsOf, evaluateStreamedRow, streamedSourceSql } from '../mapping/streamed.ts';
+import { codeColumnsOf, evaluateStreamedRow, streamedSourceSql, type StreamedRow } from '../mapping/streamed.ts';
 import { integerKeys, runChunks } from '../engine/chunks.ts';
 import type { CheckResult } from '../verify/check-result.ts';
 
@@ -47,7 +47,7 @@ export async function streamedContentChecks({
       return info ? canonical(sql, info) : 'NULL';
     },
   });
-  const tally = step.targets.map(() => ({ expected: 0, actual: 0, failures: [] as CheckResult['failures'], failureCount: 0 }));
+  const tally = step.targets.map((): Tally => ({ expected: 0, actual: 0, failures: [], failureCount: 0 }));
   const fail = (i: number, failure: CheckResult['failures'][number]) => {
     tally[i]!.failureCount++;
     if (tally[i]!.failures.length < limit) tally[i]!.failures.push(failure);
@@ -60,62 +60,91 @@ export async function streamedContentChecks({
       if (missing[i]!.length > 0) continue;
       const written = await writtenRows(db, { step, target, columns: columns[i]! }, { lo, hi });
       tally[i]!.actual += written.size;
-      for (const row of rows) {
-        const values = row.targets[i];
-        if (!values) continue;
-        tally[i]!.expected++;
-        if (row.id === null) {
-          fail(i, { key: '?', legacyKey: row.legacyKey, reason: 'no ID: its lineage row is missing' });
-          continue;
-        }
-        const got = written.get(row.id);
-        written.delete(row.id);
-        if (!got) {
-          fail(i, { key: row.id, legacyKey: row.legacyKey, reason: 'missing' });
-          continue;
-        }
-        const differing = target.columns.map((c, ci) => ({ c, want: text(values[ci]), have: got[ci]! })).filter((d) => d.want !== d.have);
-        if (differing.length > 0) {
-          const described = differing.map((d) => {
-            const info = columns[i]!.get(d.c.name)!;
-            return `${d.c.name} is ${shown(d.have, info)}, expected ${shown(d.want, info)}`;
-          });
-          fail(i, { key: row.id, legacyKey: row.legacyKey, reason: `differs from its legacy row: ${described.join('; ')}` });
-        }
-      }
-      for (const extra of written.keys()) fail(i, { key: extra, reason: 'no legacy row maps to it' });
+      compareWritten(rows, written, { target, i, columns: columns[i]!, fail: (failure) => fail(i, failure) }, tally[i]!);
     }
     return rows.length;
   };
   await runChunks({ db, keys: integerKeys(minKey, maxKey), size: { fixed: chunkKeys }, work: compareChunk });
 
   const code = codeColumnsOf(step);
-  return step.targets.map((target, i) => {
-    const base = { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
-    if (missing[i]!.length > 0) {
-      return {
-        ...base,
-        title: `${step.name} -> ${target.table}: table and columns exist`,
-        ok: false,
-        failures: [{ key: '*', reason: `missing column(s) ${missing[i]!.join(', ')}` }],
-        failureCount: 1,
-      };
+  return step.targets.map((target, i) => streamedResult(step, target, { missing: missing[i]!, tally: tally[i]!, code }));
+}
+
+/** One target's running count over the chunks: rows expected and written, failures named (up to the limit) and counted. */
+interface Tally {
+  expected: number;
+  actual: number;
+  failures: CheckResult['failures'];
+  failureCount: number;
+}
+
+/**
+ * Compares the rows computed for target `i` in one chunk with the rows written for them (`written`, by ID, emptied as
+ * it goes): a row without ID, missing or differing fails, and so does each written row no legacy row maps to.
+ */
+function compareWritten(
+  rows: StreamedRow[],
+  written: Map<string, string[]>,
+  { target, i, columns, fail }: { target: CompiledTarget; i: number; columns: Map<string, ColumnInfo>; fail: Fail },
+  tally: Tally,
+): void {
+  for (const row of rows) {
+    const values = row.targets[i];
+    if (!values) continue;
+    tally.expected++;
+    if (row.id === null) {
+      fail({ key: '?', legacyKey: row.legacyKey, reason: 'no ID: its lineage row is missing' });
+      continue;
     }
-    const t = tally[i]!;
-    const ok = t.failureCount === 0 && t.expected === t.actual;
-    const codeHere = code.filter((c) => c.startsWith(`${target.table}.`));
+    const got = written.get(row.id);
+    written.delete(row.id);
+    if (!got) {
+      fail({ key: row.id, legacyKey: row.legacyKey, reason: 'missing' });
+      continue;
+    }
+    const differing = target.columns.map((c, ci) => ({ c, want: text(values[ci]), have: got[ci]! })).filter((d) => d.want !== d.have);
+    if (differing.length > 0) {
+      const described = differing.map((d) => {
+        const info = columns.get(d.c.name)!;
+        return `${d.c.name} is ${shown(d.have, info)}, expected ${shown(d.want, info)}`;
+      });
+      fail({ key: row.id, legacyKey: row.legacyKey, reason: `differs from its legacy row: ${described.join('; ')}` });
+    }
+  }
+  for (const extra of written.keys()) fail({ key: extra, reason: 'no legacy row maps to it' });
+}
+
+type Fail = (failure: CheckResult['failures'][number]) => void;
+
+/** A target's content check from its tally, or its failure when the table lacks columns the step writes. */
+function streamedResult(
+  step: CompiledStep,
+  target: CompiledTarget,
+  { missing, tally: t, code }: { missing: string[]; tally: Tally; code: string[] },
+): Omit<CheckResult, 'seconds'> {
+  const base = { id: `${step.name}.${target.alias}.content`, kind: 'content' as const, step: step.name, table: target.table };
+  if (missing.length > 0) {
     return {
       ...base,
-      title:
-        `${step.name} -> ${target.table}: ${t.expected} row(s) expected, content as mapped, compared row by row` +
-        (codeHere.length > 0 ? ` (code columns ${codeHere.join(', ')} computed again from the legacy rows)` : ' (streamed step)'),
-      ok,
-      expected: t.expected,
-      actual: t.actual,
-      failures: t.failures,
-      failureCount: ok ? 0 : Math.max(t.failureCount, 1),
+      title: `${step.name} -> ${target.table}: table and columns exist`,
+      ok: false,
+      failures: [{ key: '*', reason: `missing column(s) ${missing.join(', ')}` }],
+      failureCount: 1,
     };
-  });
+  }
+  const ok = t.failureCount === 0 && t.expected === t.actual;
+  const codeHere = code.filter((c) => c.startsWith(`${target.table}.`));
+  return {
+    ...base,
+    title:
+      `${step.name} -> ${target.table}: ${t.expected} row(s) expected, content as mapped, compared row by row` +
+      (codeHere.length > 0 ? ` (code columns ${codeHere.join(', ')} computed again from the legacy rows)` : ' (streamed step)'),
+    ok,
+    expected: t.expected,
+    actual: t.actual,
+    failures: t.failures,
+    failureCount: ok ? 0 : Math.max(t.failureCount, 1),
+  };
 }
 
 /** A value's canonical form as the target column would hold it. */
