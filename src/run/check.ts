@@ -46,54 +46,9 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
       if (!tables.has(t)) tables.set(t, await describeTable(db, t));
       return tables.get(t)!;
     };
-    const aliases: AliasVerdict[] = [];
-    if (file) {
-      for (const [key, entry] of Object.entries(file.aliases)) {
-        const real = atVersion(entry.table, file.version);
-        const current = real === undefined ? undefined : (renames.tables.get(real) ?? real);
-        const info = current === undefined ? null : await describe(current);
-        aliases.push({
-          alias: key,
-          target: current ?? '(none at this version)',
-          ok: info !== null,
-          problem: info
-            ? undefined
-            : current === undefined
-              ? `no target at version ${file.version}`
-              : `no table ${current} in database ${db.database}`,
-        });
-        for (const [column, targets] of Object.entries(entry.columns)) {
-          const realColumn = atVersion(targets, file.version);
-          const currentColumn =
-            realColumn === undefined || real === undefined ? realColumn : (renames.columns.get(real)?.get(realColumn) ?? realColumn);
-          const exists = !!info && currentColumn !== undefined && info.columns.some((c) => c.name === currentColumn);
-          aliases.push({
-            alias: `${key}.${column}`,
-            target: `${current ?? key}.${currentColumn ?? '(none)'}`,
-            ok: exists,
-            problem: exists
-              ? undefined
-              : !info
-                ? `its table ${key} is missing`
-                : currentColumn === undefined
-                  ? `no target at version ${file.version}`
-                  : `no column ${currentColumn} in ${current} (it has: ${info.columns.map((c) => c.name).join(', ')})`,
-          });
-        }
-      }
-    }
-    // Each step's legacy key, as the plan finds it: declared, or the `from` table's single-column primary key.
-    const stepKeys = new Map<string, string>();
+    const aliases = file ? await aliasVerdicts({ file, renames, describe, database: db.database }) : [];
     const keyNames = sourceTableNames(mapping, renames);
-    for (const [name, step] of Object.entries(mapping.steps)) {
-      let info: TableInfo | null = null;
-      try {
-        if (step.key === undefined) info = await describe(keyNames(step.from));
-      } catch {
-        // An unknown alias is reported by compileMappingNames below.
-      }
-      stepKeys.set(name, step.key ?? (info?.primaryKey.length === 1 ? info.primaryKey[0]! : 'ID'));
-    }
+    const stepKeys = await stepKeysOf(mapping, keyNames, describe);
     const names = sourceTableNames(mapping, renames, { strict: true });
     const references = compileMappingNames(mapping, names, stepKeys);
     for (const { alias, table: key, staged } of sourcesToPlan(mapping)) {
@@ -118,4 +73,70 @@ export async function checkMapping(options: CheckOptions): Promise<CheckResult> 
   } finally {
     await db.close();
   }
+}
+
+/** What aliasVerdicts proves the alias file against: today's names (after any cutover rename) and the live tables. */
+interface AliasScope {
+  file: NonNullable<Mapping['aliases']>;
+  renames: Awaited<ReturnType<typeof renameState>>;
+  describe: (table: string) => Promise<TableInfo | null>;
+  database: string;
+}
+
+/** Each alias of the file, table and column, proven against the live schema. */
+async function aliasVerdicts({ file, renames, describe, database }: AliasScope): Promise<AliasVerdict[]> {
+  const aliases: AliasVerdict[] = [];
+  for (const [key, entry] of Object.entries(file.aliases)) {
+    const real = atVersion(entry.table, file.version);
+    const current = real === undefined ? undefined : (renames.tables.get(real) ?? real);
+    const info = current === undefined ? null : await describe(current);
+    aliases.push({
+      alias: key,
+      target: current ?? '(none at this version)',
+      ok: info !== null,
+      problem: info
+        ? undefined
+        : current === undefined
+          ? `no target at version ${file.version}`
+          : `no table ${current} in database ${database}`,
+    });
+    for (const [column, targets] of Object.entries(entry.columns)) {
+      const realColumn = atVersion(targets, file.version);
+      const currentColumn =
+        realColumn === undefined || real === undefined ? realColumn : (renames.columns.get(real)?.get(realColumn) ?? realColumn);
+      const exists = !!info && currentColumn !== undefined && info.columns.some((c) => c.name === currentColumn);
+      aliases.push({
+        alias: `${key}.${column}`,
+        target: `${current ?? key}.${currentColumn ?? '(none)'}`,
+        ok: exists,
+        problem: exists
+          ? undefined
+          : !info
+            ? `its table ${key} is missing`
+            : currentColumn === undefined
+              ? `no target at version ${file.version}`
+              : `no column ${currentColumn} in ${current} (it has: ${info.columns.map((c) => c.name).join(', ')})`,
+      });
+    }
+  }
+  return aliases;
+}
+
+/** Each step's legacy key, as the plan finds it: declared, or the `from` table's single-column primary key. */
+async function stepKeysOf(
+  mapping: Mapping,
+  keyNames: (alias: string) => string,
+  describe: (table: string) => Promise<TableInfo | null>,
+): Promise<Map<string, string>> {
+  const stepKeys = new Map<string, string>();
+  for (const [name, step] of Object.entries(mapping.steps)) {
+    let info: TableInfo | null = null;
+    try {
+      if (step.key === undefined) info = await describe(keyNames(step.from));
+    } catch {
+      // An unknown alias is reported by compileMappingNames.
+    }
+    stepKeys.set(name, step.key ?? (info?.primaryKey.length === 1 ? info.primaryKey[0]! : 'ID'));
+  }
+  return stepKeys;
 }
