@@ -99,7 +99,11 @@ export function defineMapping<S extends Record<string, SourceDefinition>, T exte
 
 const sqlName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Record<string, string> }, problems: string[] = []): void {
+/** A mapping as validateMapping reads it: its sources normalized to table names. */
+type Validated = Omit<MappingDefinition, 'sources'> & { sources: Record<string, string> };
+
+/** Each rule adds its problems to `problems`, in the order read here; any problem refuses the mapping, naming them all. */
+function validateMapping(m: Validated, problems: string[] = []): void {
   if (!m.name || !/^[a-z0-9][a-z0-9-]*$/.test(m.name)) problems.push(`name '${m.name}' must be lower-case words joined by '-'`);
   for (const alias of [...Object.keys(m.sources), ...Object.keys(m.targets)]) {
     if (!sqlName.test(alias)) problems.push(`alias '${alias}' must be a plain SQL identifier (letters, digits, _)`);
@@ -111,6 +115,17 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
     problems.push('it has neither steps nor lookups: declare at least one step (new rows) or one lookup (see LookupDefinition)');
   }
   validateLookups(m.lookups, m.sources, m.targets, problems);
+  stepProblems(m, problems);
+  changeProblems(m, problems);
+  replayProblems(m, problems);
+  acceptsAndRolloutProblems(m, problems);
+  if (problems.length > 0) {
+    throw new Error(`Mapping '${m.name}' is not valid: ${problems.join('; ')}.`);
+  }
+}
+
+/** Each step: its sources, IDs and rows, the columns it reads; a chronological step's order is SQL. */
+function stepProblems(m: Validated, problems: string[]): void {
   for (const [stepName, step] of Object.entries(m.steps)) {
     const where = `step '${stepName}'`;
     if (!(step.from in m.sources)) problems.push(`${where}: from '${step.from}' is not a source`);
@@ -148,6 +163,10 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
       problems.push(`step '${stepName}': chronological IDs are ordered by ${orderBy} in SQL, so it cannot be a code() column`);
     }
   }
+}
+
+/** finalize's drops and cutover's renames name source tables. */
+function changeProblems(m: Validated, problems: string[]): void {
   for (const change of m.finalize ?? []) {
     if (change.kind !== 'dropColumn') problems.push(`finalize: unknown change ${(change as { kind: string }).kind}`);
     else if (!Object.values(m.sources).includes(change.table))
@@ -157,6 +176,10 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
     const table = change.kind === 'renameTable' ? change.from : change.table;
     if (!Object.values(m.sources).includes(table)) problems.push(`cutover renames '${table}', which is not a source table`);
   }
+}
+
+/** Each replay: the aliases its SQL names, what it compares and what explains a difference. */
+function replayProblems(m: Validated, problems: string[]): void {
   for (const [name, replay] of Object.entries(m.replays ?? {})) {
     const aliases = new Set([...Object.keys(m.sources), ...Object.keys(m.targets)]);
     const texts = [replay.events, ...Object.values(replay.compare).map((c) => c.legacy)];
@@ -173,6 +196,10 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
         problems.push(`replay '${name}', '${label}': state '${c.state}' must be a plain column name`);
     }
   }
+}
+
+/** accepts names only what it knows; a rollout has two or more distinct stages. */
+function acceptsAndRolloutProblems(m: Validated, problems: string[]): void {
   for (const [field, names] of Object.entries(m.accepts ?? {})) {
     if (field !== 'breaking' && field !== 'triggers') problems.push(`accepts.${field} is not known (accepts has breaking and triggers)`);
     else if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) {
@@ -185,9 +212,6 @@ function validateMapping(m: Omit<MappingDefinition, 'sources'> & { sources: Reco
     for (const stage of Object.keys(m.rollout.requires ?? {})) {
       if (!stages.includes(stage)) problems.push(`rollout.requires names '${stage}', which is not a rollout stage`);
     }
-  }
-  if (problems.length > 0) {
-    throw new Error(`Mapping '${m.name}' is not valid: ${problems.join('; ')}.`);
   }
 }
 
