@@ -148,22 +148,7 @@ export function buildReport(input: ReportInput): Report {
   const failed = v.checks.filter((c) => !c.ok).length;
   const found = plan.problems.filter((p) => p.count > 0);
   const explainedDisagreements = v.checks.reduce((n, c) => n + (c.explainedCount ?? 0), 0);
-  const checks = v.checks.map((c): ReportCheck => ({
-    id: c.id,
-    kind: c.kind,
-    title: c.title,
-    entity: c.entity ?? null,
-    ok: c.ok,
-    step: c.step ?? null,
-    table: c.table ?? null,
-    expected: c.expected ?? null,
-    actual: c.actual ?? null,
-    failureCount: c.failureCount,
-    failures: c.failures.map((f) => ({ key: f.key, legacyKey: f.legacyKey ?? null, reason: f.reason })),
-    explainedCount: c.explainedCount ?? 0,
-    explained: c.explained ?? [],
-    seconds: c.seconds,
-  }));
+  const checks = v.checks.map(reportCheck);
   const headline = v.ok
     ? `All ${v.checks.length} checks hold: the written rows are what the mapping defines.` +
       `${found.length ? ` ${found.length} known data problem(s) in the legacy data are listed below.` : ''}`
@@ -183,48 +168,11 @@ export function buildReport(input: ReportInput): Report {
     mapping: input.mapping,
     run: { id: input.runId, backupId: input.backupId, database: plan.database, server: plan.server, plannedAt: plan.createdAt },
     generatedAt: input.generatedAt,
-    steps: plan.steps.map((s) => ({
-      name: s.name,
-      description: s.description ?? null,
-      from: s.from,
-      sourceRows: s.sourceRows,
-      range: s.range,
-      targets: s.writes.map((w) => {
-        const check = v.checks.find((c) => c.id === `${s.name}.${w.alias}.content`);
-        return {
-          alias: w.alias,
-          table: w.table,
-          expected: typeof check?.expected === 'number' ? check.expected : w.rows,
-          written: typeof check?.actual === 'number' ? check.actual : null,
-          ok: check ? check.ok : null,
-        };
-      }),
-    })),
+    steps: reportSteps(input),
     lookups: reportLookups(plan, v.checks),
     checks,
-    dataProblems: found.map((p) => ({
-      name: p.name,
-      description: p.description,
-      severity: p.severity,
-      count: p.count,
-      keys: p.keys,
-      moreKeys: p.count > p.keys.length,
-      consequence: p.consequence ?? null,
-      example: p.example ?? null,
-      seenIn: checks.flatMap((c) => {
-        const keys = c.explained.filter((e) => e.problem === p.name).map((e) => e.key);
-        return keys.length ? [{ check: c.id, title: c.title, entity: c.entity, keys }] : [];
-      }),
-    })),
-    dependents: (plan.dependents ?? []).map((d) => ({
-      kind: d.kind,
-      name: d.name,
-      stage: d.stage,
-      change: d.change,
-      effect: d.effect,
-      detail: d.detail,
-      accepted: d.accepted ?? null,
-    })),
+    dataProblems: reportProblems(found, checks),
+    dependents: reportDependents(plan),
     firedTriggers: (plan.firedTriggers ?? []).map((t) => ({ name: t.name, table: t.table, when: t.when, by: t.by, accepted: t.accepted })),
     idSpace: plan.idSpace.map(idSpaceOf),
     timings: {
@@ -233,6 +181,76 @@ export function buildReport(input: ReportInput): Report {
       stages: Object.fromEntries(Object.entries(input.stageSeconds ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number')),
     },
   };
+}
+
+function reportCheck(c: ReportInput['verification']['checks'][number]): ReportCheck {
+  return {
+    id: c.id,
+    kind: c.kind,
+    title: c.title,
+    entity: c.entity ?? null,
+    ok: c.ok,
+    step: c.step ?? null,
+    table: c.table ?? null,
+    expected: c.expected ?? null,
+    actual: c.actual ?? null,
+    failureCount: c.failureCount,
+    failures: c.failures.map((f) => ({ key: f.key, legacyKey: f.legacyKey ?? null, reason: f.reason })),
+    explainedCount: c.explainedCount ?? 0,
+    explained: c.explained ?? [],
+    seconds: c.seconds,
+  };
+}
+
+/** Each step with its targets' rows: as verified where a content check counted them, else as planned. */
+function reportSteps({ plan, verification: v }: ReportInput): Report['steps'] {
+  return plan.steps.map((s) => ({
+    name: s.name,
+    description: s.description ?? null,
+    from: s.from,
+    sourceRows: s.sourceRows,
+    range: s.range,
+    targets: s.writes.map((w) => {
+      const check = v.checks.find((c) => c.id === `${s.name}.${w.alias}.content`);
+      return {
+        alias: w.alias,
+        table: w.table,
+        expected: typeof check?.expected === 'number' ? check.expected : w.rows,
+        written: typeof check?.actual === 'number' ? check.actual : null,
+        ok: check ? check.ok : null,
+      };
+    }),
+  }));
+}
+
+/** The data problems found, each with the checks whose disagreements it explains. */
+function reportProblems(found: ReportInput['plan']['problems'], checks: ReportCheck[]): Report['dataProblems'] {
+  return found.map((p) => ({
+    name: p.name,
+    description: p.description,
+    severity: p.severity,
+    count: p.count,
+    keys: p.keys,
+    moreKeys: p.count > p.keys.length,
+    consequence: p.consequence ?? null,
+    example: p.example ?? null,
+    seenIn: checks.flatMap((c) => {
+      const keys = c.explained.filter((e) => e.problem === p.name).map((e) => e.key);
+      return keys.length ? [{ check: c.id, title: c.title, entity: c.entity, keys }] : [];
+    }),
+  }));
+}
+
+function reportDependents(plan: ReportInput['plan']): Report['dependents'] {
+  return (plan.dependents ?? []).map((d) => ({
+    kind: d.kind,
+    name: d.name,
+    stage: d.stage,
+    change: d.change,
+    effect: d.effect,
+    detail: d.detail,
+    accepted: d.accepted ?? null,
+  }));
 }
 
 function idSpaceOf(s: IdSpacePlan): ReportIdSpace {
