@@ -22,6 +22,7 @@ const laneHeight = 34;
 const axisY = 146;
 const height = 180;
 
+// Long on purpose: one SVG drawn top to bottom (scale, lanes, ranges, axis), its coordinates shared by every element.
 export function idSpaceSvg(space: ReportIdSpace): string {
   const points = [
     ...space.runs.flatMap((r) => [r.first, r.last]),

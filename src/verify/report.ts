@@ -32,6 +32,7 @@ const md = (v: unknown) =>
     .replace(/[\\`*[\]<|]|&(?=#?\w+;)|(?<!\w)_|_(?!\w)/g, '\\$&')
     .replace(/\r?\n|\r/g, ' ');
 
+// Long on purpose: the Markdown report as one template, its sections in the order a reader meets them.
 export function renderMarkdown(r: Report): string {
   const lines: string[] = [];
   lines.push(`# eventshift report: ${md(r.mapping)}, run ${r.run.id}`, '');
