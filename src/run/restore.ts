@@ -58,34 +58,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => undefined);
   const faultPoint = options.faultPoint ?? envFaultPoint;
-  const choose = async (
-    run: RunRecord | null,
-    db: Db,
-    mapping: Mapping,
-  ): Promise<RunChoice<{ backupId: string }, RestoreMappingResult>> => {
-    const backupId = options.backupId ?? run?.backupId ?? null;
-    if (!backupId && run && run.stage === 'none' && run.status !== 'restored' && run.status !== 'rolled_back') {
-      return { done: await nothingWritten(db, run, now()) };
-    }
-    if (!backupId && !run) {
-      // A migrate killed before it recorded its run (while planning, or creating the bookkeeping) wrote nothing.
-      const untouched =
-        `No run of ${mapping.name} is recorded in ${db.database}, so eventshift has written nothing there for it ` +
-        '(a migrate stopped before it recorded its run leaves the database as it was): there is nothing to restore. ' +
-        'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).';
-      return { done: { backupId: null, runId: null, restore: null, untouched, droppedRenamed: [], droppedStaging: [], lost: [] } };
-    }
-    if (!backupId) {
-      const why = `run ${run!.id} of ${mapping.name} has no backup recorded (it is ${run!.status.replace('_', ' ')})`;
-      throw refusal(
-        `Nothing to restore in ${db.database}: ${why}. ` +
-          'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).',
-        { subject: mapping.name },
-      );
-    }
-    // The run is the one restored when the backup is its own; its sources are then read as it read them.
-    return { run: run?.backupId === backupId ? run : null, backupId };
-  };
+  const choose = restoreChoice(options, now);
   return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, run: ownRun }, { backupId }) => {
     const resuming = await restoreUnfinished(db, backupId);
     let lost: RowsAtRisk[] = [];
@@ -129,6 +102,37 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());
     return { backupId, runId: ownRun?.id ?? null, restore, untouched: null, droppedRenamed: restore.retired, droppedStaging, lost };
   });
+}
+
+/**
+ * Which backup restore puts back, and whether the run is restored with it: the one named, else the latest run's; a run
+ * that wrote nothing, or no run at all, answers at once; a run without a backup refuses.
+ */
+function restoreChoice(options: RestoreMappingOptions, now: () => Date) {
+  return async (run: RunRecord | null, db: Db, mapping: Mapping): Promise<RunChoice<{ backupId: string }, RestoreMappingResult>> => {
+    const backupId = options.backupId ?? run?.backupId ?? null;
+    if (!backupId && run && run.stage === 'none' && run.status !== 'restored' && run.status !== 'rolled_back') {
+      return { done: await nothingWritten(db, run, now()) };
+    }
+    if (!backupId && !run) {
+      // A migrate killed before it recorded its run (while planning, or creating the bookkeeping) wrote nothing.
+      const untouched =
+        `No run of ${mapping.name} is recorded in ${db.database}, so eventshift has written nothing there for it ` +
+        '(a migrate stopped before it recorded its run leaves the database as it was): there is nothing to restore. ' +
+        'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).';
+      return { done: { backupId: null, runId: null, restore: null, untouched, droppedRenamed: [], droppedStaging: [], lost: [] } };
+    }
+    if (!backupId) {
+      const why = `run ${run!.id} of ${mapping.name} has no backup recorded (it is ${run!.status.replace('_', ' ')})`;
+      throw refusal(
+        `Nothing to restore in ${db.database}: ${why}. ` +
+          'To restore a backup taken otherwise, name it with --backup ID (see `eventshift backups list`).',
+        { subject: mapping.name },
+      );
+    }
+    // The run is the one restored when the backup is its own; its sources are then read as it read them.
+    return { run: run?.backupId === backupId ? run : null, backupId };
+  };
 }
 
 /**
