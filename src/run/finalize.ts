@@ -85,33 +85,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
       { subject: given.name },
     );
   }
-  const choose = async (run: RunRecord | null, db: Db) => {
-    if (!run)
-      throw refusal(`There is no run of ${given.name} in ${db.database} to finalize; run \`eventshift migrate ${given.name}\` first.`, {
-        subject: given.name,
-      });
-    const restoring = restoringRunMessage(run);
-    if (restoring) throw refusal(restoring, { subject: given.name });
-    if (run.status !== 'completed') {
-      throw refusal(
-        `Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); ` +
-          'finalize needs the latest run completed, with a passed verification. ' +
-          (['running', 'stopped', 'failed'].includes(run.status)
-            ? `Run \`eventshift migrate ${given.name}\` to finish it first.`
-            : `Run \`eventshift migrate ${given.name}\` again first.`),
-        { subject: given.name },
-      );
-    }
-    const verified = await stepRecord(db, run.id, 'verify', 'checks');
-    if (verified?.status !== 'done') {
-      throw refusal(
-        `Run ${run.id} of ${given.name} has no passed verification recorded; ` +
-          `run \`eventshift verify ${given.name}\` and look at the report.`,
-        { subject: given.name },
-      );
-    }
-    return { run, backupId: await checkedBackup(options.backupDir, run, given) };
-  };
+  const choose = finalizeChoice(options);
   return withRunContext({ options, mapping: given, choose }, async ({ db, mapping }, { run, backupId }) => {
     const renames = await renameState(db, mapping);
     const drops = resolveDrops(mapping, renames);
@@ -146,6 +120,38 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     if (dropped.length === 0) log(`Run ${run.id} of ${mapping.name} is finalized already: ${alreadyDropped.join(', ')} are gone.`);
     return { runId: run.id, backupId, dropped, alreadyDropped, checksPassed };
   });
+}
+
+/** The run finalize works on: the latest, completed with a passed verification, its backup checked; otherwise a refusal. */
+function finalizeChoice(options: FinalizeOptions) {
+  const given = options.mapping;
+  return async (run: RunRecord | null, db: Db) => {
+    if (!run)
+      throw refusal(`There is no run of ${given.name} in ${db.database} to finalize; run \`eventshift migrate ${given.name}\` first.`, {
+        subject: given.name,
+      });
+    const restoring = restoringRunMessage(run);
+    if (restoring) throw refusal(restoring, { subject: given.name });
+    if (run.status !== 'completed') {
+      throw refusal(
+        `Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); ` +
+          'finalize needs the latest run completed, with a passed verification. ' +
+          (['running', 'stopped', 'failed'].includes(run.status)
+            ? `Run \`eventshift migrate ${given.name}\` to finish it first.`
+            : `Run \`eventshift migrate ${given.name}\` again first.`),
+        { subject: given.name },
+      );
+    }
+    const verified = await stepRecord(db, run.id, 'verify', 'checks');
+    if (verified?.status !== 'done') {
+      throw refusal(
+        `Run ${run.id} of ${given.name} has no passed verification recorded; ` +
+          `run \`eventshift verify ${given.name}\` and look at the report.`,
+        { subject: given.name },
+      );
+    }
+    return { run, backupId: await checkedBackup(options.backupDir, run, given) };
+  };
 }
 
 /**
