@@ -4,7 +4,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
 import { latestRun, sqlTime } from './journal.ts';
-import { connect } from '../db/connection.ts';
+import { connect, type Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
 
 export interface StageOptions extends CommandOptions {
@@ -31,16 +31,7 @@ export async function rolloutStage(options: StageOptions): Promise<StageResult> 
   const { mapping } = options;
   const declared = mapping.rollout;
   if (!declared) throw usageError(`Mapping ${mapping.name} declares no rollout stages; add \`rollout: { stages: [...] }\` to it.`);
-  const read = async (db: Awaited<ReturnType<typeof connect>>) => {
-    const stored = (await tableExists(db, 'eventshift_rollout'))
-      ? (
-          await db.query<{ stage: string; history: string }>('SELECT stage, history FROM eventshift_rollout WHERE mapping = ?', [
-            mapping.name,
-          ])
-        )[0]
-      : undefined;
-    return { stage: stored?.stage ?? declared.stages[0]!, history: stored ? (JSON.parse(stored.history) as StageResult['history']) : [] };
-  };
+  const read = (db: Db) => storedStage(db, mapping.name, declared.stages);
   const result = (stage: string, history: StageResult['history'], changedFrom: string | null): StageResult => ({
     mapping: mapping.name,
     stages: declared.stages,
@@ -69,18 +60,7 @@ export async function rolloutStage(options: StageOptions): Promise<StageResult> 
     if (to < from)
       throw refusal(`Rollout stages only move forward: ${mapping.name} is at ${stage}, after ${target}.`, { subject: mapping.name });
     if (to === from) return result(stage, history, null);
-    for (const passed of declared.stages.slice(from + 1, to + 1)) {
-      if (declared.requires?.[passed] === 'migrated') {
-        const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
-        if (run?.status !== 'completed') {
-          throw refusal(
-            `Stage ${passed} needs a completed migration of ${mapping.name}${run ? ` (run ${run.id} is ${run.status})` : ''}; ` +
-              `run \`eventshift migrate ${mapping.name}\` first.`,
-            { subject: mapping.name },
-          );
-        }
-      }
-    }
+    await refuseUnmetRequirements(db, mapping, declared.stages.slice(from + 1, to + 1));
     await ensureBookkeeping(db);
     const at = sqlTime((options.now ?? (() => new Date()))());
     const next = [...history, { from: stage, to: target, at, host: hostname(), pid: process.pid }];
@@ -91,4 +71,31 @@ export async function rolloutStage(options: StageOptions): Promise<StageResult> 
     );
     return result(target, next, stage);
   });
+}
+
+/** The mapping's stage and history as stored, or its first stage and no history when none is. */
+async function storedStage(
+  db: Db,
+  mapping: string,
+  stages: readonly string[],
+): Promise<{ stage: string; history: StageResult['history'] }> {
+  const stored = (await tableExists(db, 'eventshift_rollout'))
+    ? (await db.query<{ stage: string; history: string }>('SELECT stage, history FROM eventshift_rollout WHERE mapping = ?', [mapping]))[0]
+    : undefined;
+  return { stage: stored?.stage ?? stages[0]!, history: stored ? (JSON.parse(stored.history) as StageResult['history']) : [] };
+}
+
+/** Refuses a move through a stage that requires a completed migration when the latest run has not completed. */
+async function refuseUnmetRequirements(db: Db, mapping: Mapping, passed: readonly string[]): Promise<void> {
+  for (const stage of passed) {
+    if (mapping.rollout?.requires?.[stage] !== 'migrated') continue;
+    const run = (await hasBookkeeping(db)) ? await latestRun(db, mapping.name) : null;
+    if (run?.status !== 'completed') {
+      throw refusal(
+        `Stage ${stage} needs a completed migration of ${mapping.name}${run ? ` (run ${run.id} is ${run.status})` : ''}; ` +
+          `run \`eventshift migrate ${mapping.name}\` first.`,
+        { subject: mapping.name },
+      );
+    }
+  }
 }
