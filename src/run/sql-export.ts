@@ -88,6 +88,11 @@ export async function exportSql(options: SqlExportOptions): Promise<SqlExportRes
  * step or lookup reads one with no declared chunk key, else a note of the key it is chunked by.
  */
 function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, TableInfo | null>): LintFinding[] {
+  return [...targetFindings(mapping, plan, described), ...sourceFindings(mapping, described)];
+}
+
+/** Targets without a primary key (error) or with a signed key (warning). */
+function targetFindings(mapping: Mapping, plan: Plan, described: Map<string, TableInfo | null>): LintFinding[] {
   const findings: LintFinding[] = [];
   for (const target of Object.values(mapping.targets)) {
     const config = getTableConfig(target);
@@ -117,6 +122,12 @@ function tableFindings(mapping: Mapping, plan: Plan, described: Map<string, Tabl
       break;
     }
   }
+  return findings;
+}
+
+/** Sources without a primary key: a warning when a reader has no declared chunk key, else a note of the key. */
+function sourceFindings(mapping: Mapping, described: Map<string, TableInfo | null>): LintFinding[] {
+  const findings: LintFinding[] = [];
   for (const [alias, table] of Object.entries(mapping.sources)) {
     const live = described.get(table);
     if (!live || live.primaryKey.length > 0) continue;
