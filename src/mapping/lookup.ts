@@ -123,48 +123,68 @@ export function validateLookups(
     else if (!uniqueColumns(lookup.table).includes(lookup.naturalKey))
       problems.push(`${where}: naturalKey '${lookup.naturalKey}' must be UNIQUE in ${config.name} (add .unique())`);
     if (Object.keys(lookup.from).length === 0) problems.push(`${where}: it reads from no source`);
-    const references = new Set<string>();
-    for (const [alias, source] of Object.entries(lookup.from)) {
-      const at = `${where}, from '${alias}'`;
-      if (!(alias in sources)) problems.push(`${at}: '${alias}' is not a source`);
-      if (!(lookup.naturalKey in source.values)) problems.push(`${at}: values must give the natural key ${lookup.naturalKey}`);
-      for (const column of Object.keys(source.values)) {
-        if (!columns.has(column)) problems.push(`${at}: values.${column} is not a column of ${config.name}`);
-        else if (column === primary[0]) problems.push(`${at}: values.${column} is the lookup's ID, which the run assigns`);
-      }
-      const given = Object.keys(source.values).sort().join(',');
-      const first = Object.values(lookup.from)[0]!;
-      if (given !== Object.keys(first.values).sort().join(','))
-        problems.push(
-          `${at}: values must give the same columns as every other source of the lookup (${Object.keys(first.values).join(', ')})`,
-        );
-      if (!sqlName.test(source.reference?.name ?? '')) problems.push(`${at}: reference.name must be a plain column name`);
-      const ref = `${sources[alias]}.${source.reference?.name}`;
-      if (references.has(ref)) problems.push(`${at}: reference ${ref} is filled twice`);
-      references.add(ref);
-      if (source.skip !== undefined && !lookup.skip)
-        problems.push(`${at}: it has a skip condition, so the lookup needs skip.description (what such rows are, for the report)`);
-      if (source.key !== undefined && !sqlName.test(source.key)) problems.push(`${at}: key '${source.key}' must be a plain column name`);
-      for (const joined of Object.keys(source.join ?? {})) {
-        if (!(joined in sources)) problems.push(`${at}: join '${joined}' is not a source`);
-        if (joined === alias) problems.push(`${at}: it joins itself; join another alias of the table`);
-      }
+    fromProblems(where, lookup, { sources, table: config.name, columns, id: primary[0] }, problems);
+    everyRowOfProblems(where, lookup, sources, problems);
+  }
+}
+
+/** The problems of each source a lookup reads from: the values it gives, the reference it fills, its key and joins. */
+function fromProblems(
+  where: string,
+  lookup: LookupDefinition,
+  {
+    sources,
+    table,
+    columns,
+    id,
+  }: { sources: Record<string, string>; table: string; columns: Map<string, unknown>; id: string | undefined },
+  problems: string[],
+): void {
+  const references = new Set<string>();
+  for (const [alias, source] of Object.entries(lookup.from)) {
+    const at = `${where}, from '${alias}'`;
+    if (!(alias in sources)) problems.push(`${at}: '${alias}' is not a source`);
+    if (!(lookup.naturalKey in source.values)) problems.push(`${at}: values must give the natural key ${lookup.naturalKey}`);
+    for (const column of Object.keys(source.values)) {
+      if (!columns.has(column)) problems.push(`${at}: values.${column} is not a column of ${table}`);
+      else if (column === id) problems.push(`${at}: values.${column} is the lookup's ID, which the run assigns`);
     }
-    const columnsOfFrom = Object.keys(Object.values(lookup.from)[0]?.values ?? {})
-      .sort()
-      .join(',');
-    for (const [alias, every] of Object.entries(lookup.everyRowOf ?? {})) {
-      const at = `${where}, everyRowOf '${alias}'`;
-      if (!(alias in sources)) problems.push(`${at}: '${alias}' is not a source`);
-      if (alias in lookup.from) problems.push(`${at}: '${alias}' is also in from; a source either gets a reference or is read whole`);
-      if (!(lookup.naturalKey in (every.values ?? {}))) problems.push(`${at}: values must give the natural key ${lookup.naturalKey}`);
-      if (
-        Object.keys(every.values ?? {})
-          .sort()
-          .join(',') !== columnsOfFrom
-      ) {
-        problems.push(`${at}: values must give the same columns as the sources of from`);
-      }
+    const given = Object.keys(source.values).sort().join(',');
+    const first = Object.values(lookup.from)[0]!;
+    if (given !== Object.keys(first.values).sort().join(','))
+      problems.push(
+        `${at}: values must give the same columns as every other source of the lookup (${Object.keys(first.values).join(', ')})`,
+      );
+    if (!sqlName.test(source.reference?.name ?? '')) problems.push(`${at}: reference.name must be a plain column name`);
+    const ref = `${sources[alias]}.${source.reference?.name}`;
+    if (references.has(ref)) problems.push(`${at}: reference ${ref} is filled twice`);
+    references.add(ref);
+    if (source.skip !== undefined && !lookup.skip)
+      problems.push(`${at}: it has a skip condition, so the lookup needs skip.description (what such rows are, for the report)`);
+    if (source.key !== undefined && !sqlName.test(source.key)) problems.push(`${at}: key '${source.key}' must be a plain column name`);
+    for (const joined of Object.keys(source.join ?? {})) {
+      if (!(joined in sources)) problems.push(`${at}: join '${joined}' is not a source`);
+      if (joined === alias) problems.push(`${at}: it joins itself; join another alias of the table`);
+    }
+  }
+}
+
+/** The problems of each source a lookup reads whole (everyRowOf). */
+function everyRowOfProblems(where: string, lookup: LookupDefinition, sources: Record<string, string>, problems: string[]): void {
+  const columnsOfFrom = Object.keys(Object.values(lookup.from)[0]?.values ?? {})
+    .sort()
+    .join(',');
+  for (const [alias, every] of Object.entries(lookup.everyRowOf ?? {})) {
+    const at = `${where}, everyRowOf '${alias}'`;
+    if (!(alias in sources)) problems.push(`${at}: '${alias}' is not a source`);
+    if (alias in lookup.from) problems.push(`${at}: '${alias}' is also in from; a source either gets a reference or is read whole`);
+    if (!(lookup.naturalKey in (every.values ?? {}))) problems.push(`${at}: values must give the natural key ${lookup.naturalKey}`);
+    if (
+      Object.keys(every.values ?? {})
+        .sort()
+        .join(',') !== columnsOfFrom
+    ) {
+      problems.push(`${at}: values must give the same columns as the sources of from`);
     }
   }
 }
