@@ -610,42 +610,61 @@ async function idSpacePlan(
     const info = await describe(table);
     const keyColumn = steps.flatMap((s) => s.writes).find((w) => w.table === table)?.keyColumn;
     if (!keyColumn) continue;
-    const keyInfo = info?.columns.find((c) => c.name === keyColumn);
-    const drizzleKey = Object.values(target).find((c) => (c as { name?: string }).name === keyColumn) as
-      { getSQLType?: () => string; autoIncrement?: boolean } | undefined;
-    const sqlType = keyInfo?.columnType ?? drizzleKey?.getSQLType?.() ?? 'int';
-    const dataType = keyInfo?.dataType ?? sqlType.split(/[ (]/)[0]!;
-    let rows = 0,
-      minId: number | null = null,
-      maxId: number | null = null;
-    const occupancy = info ? await idIslands(db, table, keyColumn) : { runs: [], gaps: [], runCount: 0, gapCount: 0 };
-    if (info) {
-      const [r] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
-        `SELECT COUNT(*) AS n, MIN(${quoteId(keyColumn)}) AS lo, MAX(${quoteId(keyColumn)}) AS hi FROM ${quoteId(table)}`,
-      );
-      rows = Number(r!.n);
-      minId = r!.lo === null ? null : Number(r!.lo);
-      maxId = r!.hi === null ? null : Number(r!.hi);
-    }
-    byTable.set(table, {
-      table,
-      keyColumn,
-      exists: info !== null,
-      rows,
-      minId,
-      maxId,
-      autoIncrement: info?.autoIncrement ?? null,
-      hasAutoIncrement: keyInfo?.autoIncrement ?? drizzleKey?.autoIncrement === true,
-      columnMax: integerMax({ dataType, columnType: sqlType } as never).toString(),
-      ranges: [],
-      raiseAutoIncrementTo: null,
-      collisions: [],
-      islands: occupancy.runs,
-      gaps: occupancy.gaps,
-      islandCount: occupancy.runCount,
-      gapCount: occupancy.gapCount,
-    });
+    byTable.set(table, await tableIdSpace(db, { table, target, keyColumn, info }));
   }
+  await findCollisions(db, steps, byTable);
+  for (const space of byTable.values()) {
+    const top = Math.max(...space.ranges.map((r) => r.last), 0);
+    const ai = space.autoIncrement ?? 1;
+    if (space.hasAutoIncrement && space.ranges.some((r) => r.first >= ai)) space.raiseAutoIncrementTo = top + 1;
+  }
+  return [...byTable.values()];
+}
+
+/** One ID table's space as it is: its rows and IDs, AUTO_INCREMENT, the key column's range and its islands of IDs. */
+async function tableIdSpace(
+  db: Db,
+  { table, target, keyColumn, info }: { table: string; target: Mapping['targets'][string]; keyColumn: string; info: TableInfo | null },
+): Promise<IdSpacePlan> {
+  const keyInfo = info?.columns.find((c) => c.name === keyColumn);
+  const drizzleKey = Object.values(target).find((c) => (c as { name?: string }).name === keyColumn) as
+    { getSQLType?: () => string; autoIncrement?: boolean } | undefined;
+  const sqlType = keyInfo?.columnType ?? drizzleKey?.getSQLType?.() ?? 'int';
+  const dataType = keyInfo?.dataType ?? sqlType.split(/[ (]/)[0]!;
+  let rows = 0,
+    minId: number | null = null,
+    maxId: number | null = null;
+  const occupancy = info ? await idIslands(db, table, keyColumn) : { runs: [], gaps: [], runCount: 0, gapCount: 0 };
+  if (info) {
+    const [r] = await db.query<{ n: string; lo: string | null; hi: string | null }>(
+      `SELECT COUNT(*) AS n, MIN(${quoteId(keyColumn)}) AS lo, MAX(${quoteId(keyColumn)}) AS hi FROM ${quoteId(table)}`,
+    );
+    rows = Number(r!.n);
+    minId = r!.lo === null ? null : Number(r!.lo);
+    maxId = r!.hi === null ? null : Number(r!.hi);
+  }
+  return {
+    table,
+    keyColumn,
+    exists: info !== null,
+    rows,
+    minId,
+    maxId,
+    autoIncrement: info?.autoIncrement ?? null,
+    hasAutoIncrement: keyInfo?.autoIncrement ?? drizzleKey?.autoIncrement === true,
+    columnMax: integerMax({ dataType, columnType: sqlType } as never).toString(),
+    ranges: [],
+    raiseAutoIncrementTo: null,
+    collisions: [],
+    islands: occupancy.runs,
+    gaps: occupancy.gaps,
+    islandCount: occupancy.runCount,
+    gapCount: occupancy.gapCount,
+  };
+}
+
+/** Each step's range, added to its tables' spaces, with the rows that already hold IDs in it (collisions). */
+async function findCollisions(db: Db, steps: StepPlan[], byTable: Map<string, IdSpacePlan>): Promise<void> {
   for (const step of steps) {
     if (!step.range) continue;
     for (const w of step.writes) {
@@ -668,12 +687,6 @@ async function idSpacePlan(
       }
     }
   }
-  for (const space of byTable.values()) {
-    const top = Math.max(...space.ranges.map((r) => r.last), 0);
-    const ai = space.autoIncrement ?? 1;
-    if (space.hasAutoIncrement && space.ranges.some((r) => r.first >= ai)) space.raiseAutoIncrementTo = top + 1;
-  }
-  return [...byTable.values()];
 }
 
 /** Data problems found in one pass: those whose FROM clause (source and joins) and key are the same. */
