@@ -115,16 +115,8 @@ async function planOf(db: Db, mapping: Mapping, now: Date, options: BuildPlanOpt
   const problems = orderedProblems(mapping, pieces.slice(projectionNames.length) as ProblemFinding[][], lookupPlanning.problems);
   refusals.push(...fatalProblemRefusals(problems));
 
-  const { dependents, firedTriggers, ...found } = p.ready
-    ? await findDependents(db, mapping, {
-        changes: dependedChanges(mapping),
-        writes: runWrites(mapping),
-        acceptBreaking: p.overrides.acceptBreaking,
-      })
-    : { dependents: [], firedTriggers: [], refusals: [] };
+  const { dependents, firedTriggers, ...found } = await planDependents(db, p, tables.backup);
   refusals.push(...found.refusals);
-  // What the triggers the run fires may write is backed up too: verify's unchanged check then covers it.
-  for (const t of firedTriggers) for (const name of t.names) if (!tables.backup.includes(name)) tables.backup.push(name);
 
   const [server] = await db.query<{ v: string }>('SELECT VERSION() AS v');
   return {
@@ -147,6 +139,20 @@ async function planOf(db: Db, mapping: Mapping, now: Date, options: BuildPlanOpt
     aliasWarnings: [...names.warnings],
     ok: refusals.length === 0,
   };
+}
+
+/** What depends on what the run changes, and the triggers its writes fire; what those triggers write joins `backup`. */
+async function planDependents(db: Db, p: Planning, backup: string[]) {
+  const found = p.ready
+    ? await findDependents(db, p.mapping, {
+        changes: dependedChanges(p.mapping),
+        writes: runWrites(p.mapping),
+        acceptBreaking: p.overrides.acceptBreaking,
+      })
+    : { dependents: [], firedTriggers: [], refusals: [] };
+  // What the triggers the run fires may write is backed up too: verify's unchanged check then covers it.
+  for (const t of found.firedTriggers) for (const name of t.names) if (!backup.includes(name)) backup.push(name);
+  return found;
 }
 
 /** Each source's table: whether it exists, its rows, and its single integer key's range (a missing table refuses). */
