@@ -125,25 +125,8 @@ async function sourceChecks(db: Db, { l, planned, limit }: CheckedLookup, s: Com
       `SELECT ${key} AS k, ${s.referenceSql} AS ref, ${shown.map((x, i) => `${x} AS c${i}`).join(', ')} ` +
         `FROM ${from} WHERE ${where} ORDER BY ${key} LIMIT ${limit}`,
     );
-  const describeRow = (r: Record<string, unknown>) =>
-    `${displayKey(r.c0 as Buffer)}${s.values.map((_, i) => `, ${l.columns[i]} ${r[`c${i + 1}`] ?? 'NULL'}`).join('')}`;
-  const describeLookup = (r: Record<string, unknown>) => {
-    const base = s.values.length + 1;
-    return `${displayKey(r[`c${base + 1}`] as Buffer)}${l.columns.map((c, i) => `, ${c} ${r[`c${base + 2 + i}`] ?? 'NULL'}`).join('')}`;
-  };
-  const keyOf = (r: Record<string, unknown>) => `${s.keyColumn ?? s.reference.name} ${displayKey(r.k as Buffer | string)}`;
-  const failures =
-    bad === 0
-      ? []
-      : (await rowsOf(wrong)).map((r) => ({
-          key: keyOf(r),
-          reason:
-            String(r.ref) === '0'
-              ? `${ref} = 0; the row (${describeRow(r)}) should reference its ${l.table} row`
-              : r[`c${s.values.length + 1}`] === null
-                ? `${ref} = ${r.ref}, which is no ${l.table} row; the row is ${describeRow(r)}`
-                : `${ref} = ${r.ref} names ${l.table} ${describeLookup(r)}; the row is ${describeRow(r)}`,
-        }));
+  const { describeRow, keyOf, wrongReason } = rowWords(l, s);
+  const failures = bad === 0 ? [] : (await rowsOf(wrong)).map((r) => ({ key: keyOf(r), reason: wrongReason(r) }));
   const expectedSkipped = plannedSource.skipped + plannedSource.conflicted;
   const skippedFailures =
     skippedSet === 0
@@ -180,6 +163,28 @@ async function sourceChecks(db: Db, { l, planned, limit }: CheckedLookup, s: Com
       failureCount: skippedSet + (skipped !== expectedSkipped ? 1 : 0),
     },
   ];
+}
+
+/**
+ * How sourceChecks names a row it read (columns `c0`.. as it selects them: the source's natural key and values, then
+ * the lookup row's ID, natural key and columns): its key, the row, and why its reference is wrong.
+ */
+function rowWords(l: CompiledLookup, s: CompiledLookupSource) {
+  const ref = `${s.table}.${s.reference.name}`;
+  const describeRow = (r: Record<string, unknown>) =>
+    `${displayKey(r.c0 as Buffer)}${s.values.map((_, i) => `, ${l.columns[i]} ${r[`c${i + 1}`] ?? 'NULL'}`).join('')}`;
+  const describeLookup = (r: Record<string, unknown>) => {
+    const base = s.values.length + 1;
+    return `${displayKey(r[`c${base + 1}`] as Buffer)}${l.columns.map((c, i) => `, ${c} ${r[`c${base + 2 + i}`] ?? 'NULL'}`).join('')}`;
+  };
+  const keyOf = (r: Record<string, unknown>) => `${s.keyColumn ?? s.reference.name} ${displayKey(r.k as Buffer | string)}`;
+  const wrongReason = (r: Record<string, unknown>) =>
+    String(r.ref) === '0'
+      ? `${ref} = 0; the row (${describeRow(r)}) should reference its ${l.table} row`
+      : r[`c${s.values.length + 1}`] === null
+        ? `${ref} = ${r.ref}, which is no ${l.table} row; the row is ${describeRow(r)}`
+        : `${ref} = ${r.ref} names ${l.table} ${describeLookup(r)}; the row is ${describeRow(r)}`;
+  return { describeRow, keyOf, wrongReason };
 }
 
 /** Every row of an `everyRowOf` source whose natural key is not in conflict has the lookup row of its key and values. */
