@@ -48,6 +48,7 @@ export interface RowCursor {
  * Starts `sql` on `db` and returns a cursor at its first row. The connection must not be used for anything else
  * until the cursor is exhausted (or the connection is destroyed).
  */
+// Long on purpose: one cursor's state (buffer, pause, wake-up, failure), shared by the closures the stream calls.
 export async function openRowCursor(db: Db, sql: string, bufferRows = 2000): Promise<RowCursor> {
   const connection = rowStreamingConnection(db);
   let rows: RawRow[] = [];

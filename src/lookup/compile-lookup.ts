@@ -80,6 +80,7 @@ export function lookupColumnInfo(lookup: LookupDefinition, column: string): Colu
 }
 
 /** `keyColumns`: the column each source's fill is chunked by (else the source's declared `key`). */
+// Long on purpose: one CompiledLookup, its sources and everyRowOf compiled by closures over its columns and names.
 export function compileLookup(
   mapping: Mapping,
   name: string,
