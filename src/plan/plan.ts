@@ -77,6 +77,7 @@ interface Planning {
   ready: boolean;
 }
 
+// Long on purpose: the plan read top to bottom (sources, the counts shared out side by side, dependents, the Plan).
 async function planOf(db: Db, mapping: Mapping, now: Date, options: BuildPlanOptions): Promise<Plan> {
   const names = sourceTableNames(mapping);
   const staged = options.staged ?? new Map<string, TableInfo>();
