@@ -202,34 +202,43 @@ async function createBatch(
   }
   const missing = [...byKey.values()].filter((p) => !found.has(p.k.toString('hex')));
   return commit(async (tx) => {
-    if (missing.length > 0) {
-      const [top] = await tx.query<{ hi: string | number | null }>(`SELECT MAX(${quoteId(l.idColumn)}) AS hi FROM ${table} FOR UPDATE`);
-      const first = BigInt(top?.hi ?? 0) + 1n;
-      const rows = missing.map((p, i) => [(first + BigInt(i)).toString(), p.k, ...l.columns.map((_, j) => p[`v${j}`])]);
-      await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [
-        rows,
-      ]);
-      const back = await tx.query<{ h: string; id: string; t: string }>(byKeySql, [missing.map((p) => p.k)]);
-      const got = new Map(back.map((b) => [b.h, b]));
-      for (const [i, p] of missing.entries()) {
-        const row = got.get(p.k.toString('hex'));
-        if (!row || BigInt(row.id) !== first + BigInt(i) || row.t !== p.t) {
-          throw refusal(
-            `Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
-              `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. ` +
-              'Stop it and run migrate again: the run resumes.',
-          );
-        }
-      }
-      const last = first + BigInt(missing.length - 1);
-      const previous = detail.ranges.at(-1);
-      if (previous && BigInt(previous[1]) + 1n === first) previous[1] = last.toString();
-      else detail.ranges.push([first.toString(), last.toString()]);
-    }
+    if (missing.length > 0) await insertMissing(tx, batch, { missing, byKeySql });
     detail.created += missing.length;
     detail.reused += found.size;
     return missing.length;
   });
+}
+
+/**
+ * Inserts the lookup rows of the `missing` keys, numbered after the table's highest ID (read FOR UPDATE), refuses
+ * unless each came back as planned, and records their ID block in `detail`.
+ */
+async function insertMissing(
+  tx: Db,
+  { l, detail }: { l: CompiledLookup; detail: LookupCreateDetail },
+  { missing, byKeySql }: { missing: Array<Record<string, unknown> & { k: Buffer; t: string }>; byKeySql: string },
+): Promise<void> {
+  const table = quoteId(l.table);
+  const [top] = await tx.query<{ hi: string | number | null }>(`SELECT MAX(${quoteId(l.idColumn)}) AS hi FROM ${table} FOR UPDATE`);
+  const first = BigInt(top?.hi ?? 0) + 1n;
+  const rows = missing.map((p, i) => [(first + BigInt(i)).toString(), p.k, ...l.columns.map((_, j) => p[`v${j}`])]);
+  await tx.execute(`INSERT IGNORE INTO ${table} (${[l.idColumn, l.naturalKey, ...l.columns].map(quoteId).join(', ')}) VALUES ?`, [rows]);
+  const back = await tx.query<{ h: string; id: string; t: string }>(byKeySql, [missing.map((p) => p.k)]);
+  const got = new Map(back.map((b) => [b.h, b]));
+  for (const [i, p] of missing.entries()) {
+    const row = got.get(p.k.toString('hex'));
+    if (!row || BigInt(row.id) !== first + BigInt(i) || row.t !== p.t) {
+      throw refusal(
+        `Lookup ${l.name}: the ${l.table} row for ${l.naturalKey} 0x${p.k.toString('hex')} could not be created as planned ` +
+          `(${row ? `found ID ${row.id}` : 'no row after INSERT IGNORE'}); something else writes ${l.table} meanwhile. ` +
+          'Stop it and run migrate again: the run resumes.',
+      );
+    }
+  }
+  const last = first + BigInt(missing.length - 1);
+  const previous = detail.ranges.at(-1);
+  if (previous && BigInt(previous[1]) + 1n === first) previous[1] = last.toString();
+  else detail.ranges.push([first.toString(), last.toString()]);
 }
 
 function changedSincePlan(l: CompiledLookup, what: string) {
