@@ -111,7 +111,7 @@ export function keyPieces(first: number, last: number, size: number): Array<{ lo
 export type ChunkSize = { fixed: number } | { start: number; max: number; rowsPerKey?: number };
 
 /** The next chunk's size from the last one's time: about half a second each, changed at most fourfold, within [100, max]. */
-export function adaptChunk(size: number, seconds: number, max: number): number {
+function adaptChunk(size: number, seconds: number, max: number): number {
   return Math.max(100, Math.min(max, Math.round(size * Math.min(4, 0.5 / Math.max(seconds, 0.01)))));
 }
 

@@ -61,17 +61,6 @@ export async function stepRecord(db: Db, runId: number, stage: JournalStage, ste
   return row ? toStepRecord(row) : null;
 }
 
-export async function stepRecords(
-  db: Db,
-  runId: number,
-): Promise<Array<StepRecord & { stage: string; step: string; startedAt: string; finishedAt: string | null }>> {
-  const rows = await db.query<StepRow & { stage: string; step: string; started_at: string; finished_at: string | null }>(
-    'SELECT * FROM eventshift_steps WHERE run_id = ? ORDER BY started_at, stage, step',
-    [runId],
-  );
-  return rows.map((r) => ({ ...toStepRecord(r), stage: r.stage, step: r.step, startedAt: r.started_at, finishedAt: r.finished_at }));
-}
-
 /** Whether a step of `stage` whose name starts with `prefix` is journaled, whatever its status. */
 export async function stepJournaled(db: Db, runId: number, stage: JournalStage, prefix: string): Promise<boolean> {
   const rows = await db.query('SELECT 1 FROM eventshift_steps WHERE run_id = ? AND stage = ? AND step LIKE ? LIMIT 1', [

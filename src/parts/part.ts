@@ -18,11 +18,10 @@ import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
  * patches, undo), and each of those verbs is a fold over partsOf (registry.ts), which lists the parts once, in the
  * order they are written; verify and rollback take them in orders of their own, named there.
  *
- * A part module may import the mapping and its compiler, the plan's data, the engine (chunks, journal), db, the
- * backup's manifest, the run's leaf helpers (fault points, streamed writing, pre-run rows, cutover renames), verify's
- * check runners and result types, export's patch type, and its own feature folder (csv, lookup). It never imports a
- * command (run/migrate.ts, run/rollback.ts) nor a runner that folds over the parts (verify/verification.ts,
- * export/patch-files.ts): they import it.
+ * A part module may import the sources and its own feature folder (csv, lookup), the engine (chunks, the steps
+ * journal, fault points, cutover renames, pre-run rows), the mapping and its compiler, backup, db, and the contracts
+ * (the plan's data, a check's result, the patch file type). It never imports a command (run/) nor a runner that folds
+ * over the parts (verify/verification.ts, export/patch-files.ts): they import it (ARCHITECTURE.md; the lint checks).
  */
 export interface Part {
   readonly kind: PartKind;
@@ -69,8 +68,6 @@ export interface WriteScope {
   progress(label: string, done: number, total: number): void;
   /** Rows written per step and per `lookup.source`, as migrate reports them. */
   rowsWritten: Record<string, number>;
-  /** Runs `work` on a connection of its own beside `db`; the run settles it before it lets go of its lock. */
-  alongside<T>(work: (db: Db) => Promise<T>): Promise<T>;
 }
 
 /** One unit of the scope's stage, journaled on its connection (a part written beside another gets its own). */

@@ -342,7 +342,6 @@ function partScope(s: RunState, stage: WriteScope['stage']): WriteScope {
     batchRows: options.batchRows,
     progress: (label, done, total) => options.onProgress?.({ stage, label, done, total, unit: 'rows' }),
     rowsWritten: s.result.rowsWritten,
-    alongside: (work) => alongside(s, work),
   };
 }
 
