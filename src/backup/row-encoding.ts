@@ -1,3 +1,4 @@
+import { byteTypes } from '../db/introspect.ts';
 import { memberIndexSql } from '../db/checksum.ts';
 
 /**
@@ -16,24 +17,6 @@ import { memberIndexSql } from '../db/checksum.ts';
  * its bytes, `index` (ENUM and SET, format version 3) as the member's index or the set's bit mask, an unsigned integer.
  */
 export type ColumnEncoding = 'text' | 'hex' | 'index';
-
-const hexTypes = new Set([
-  'binary',
-  'varbinary',
-  'tinyblob',
-  'blob',
-  'mediumblob',
-  'longblob',
-  'bit',
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
 
 const textTypes = new Set([
   'tinyint',
@@ -74,7 +57,7 @@ const characterTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumte
 /** The encoding of a column of this DATA_TYPE, or null for a type a backup cannot yet write losslessly. */
 export function columnEncoding(dataType: string): ColumnEncoding | null {
   const type = dataType.toLowerCase();
-  if (hexTypes.has(type)) return 'hex';
+  if (byteTypes.has(type)) return 'hex';
   if (indexTypes.has(type)) return 'index';
   if (textTypes.has(type)) return 'text';
   return null;

@@ -1,4 +1,4 @@
-import type { ColumnInfo } from './introspect.ts';
+import { byteTypes, type ColumnInfo } from './introspect.ts';
 import type { ChecksumRecipe } from './capabilities.ts';
 import type { Db } from './connection.ts';
 import { quoteId } from './quote.ts';
@@ -27,27 +27,10 @@ export const checksumRecipes: readonly ChecksumRecipe[] = ['md5', 'crc32c', 'crc
 /** How a value is turned into canonical text before hashing. */
 export type ValueKind = 'text' | 'binary' | 'float' | 'other';
 
-const binaryTypes = new Set([
-  'binary',
-  'varbinary',
-  'tinyblob',
-  'blob',
-  'mediumblob',
-  'longblob',
-  'bit',
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
 const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json']);
 
 export function valueKind(column: Pick<ColumnInfo, 'dataType'>): ValueKind {
-  if (binaryTypes.has(column.dataType)) return 'binary';
+  if (byteTypes.has(column.dataType)) return 'binary';
   if (textTypes.has(column.dataType)) return 'text';
   if (column.dataType === 'float') return 'float';
   return 'other';

@@ -121,3 +121,22 @@ export function integerMax(column: ColumnInfo): bigint {
   const bits = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, integer: 32, bigint: 64 }[column.dataType] ?? 64;
   return unsigned ? (1n << BigInt(bits)) - 1n : (1n << BigInt(bits - 1)) - 1n;
 }
+
+/** The types whose values are bytes rather than text: backups write them as hex, checksums hash their bytes. */
+export const byteTypes: ReadonlySet<string> = new Set([
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'bit',
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+]);
