@@ -151,7 +151,7 @@ export interface ChunksDone {
 export async function runChunks<K, Lo>(loop: ChunkLoop<K, Lo>): Promise<ChunksDone> {
   const { db, keys, size, journal, throttle } = loop;
   const adaptive = 'fixed' in size ? null : size;
-  let keysPerChunk = adaptive ? adaptive.start : (size as { fixed: number }).fixed;
+  let keysPerChunk = 'fixed' in size ? size.fixed : size.start;
   const plannedRowsPerKey = adaptive?.rowsPerKey ?? 1;
   let rowsPerKey = plannedRowsPerKey;
   const done: ChunksDone = { rows: 0, chunks: 0, stopped: false };
