@@ -12,8 +12,6 @@ import { describeStaging, dropStaging, stagingTableSql } from './staging.ts';
 import { BadValue, columnReader, type ColumnReader, type FieldValue } from './values.ts';
 import { ZoneClock } from './zone-time.ts';
 
-export type { BadRow, CsvFileFacts };
-
 export interface CsvLoadResult {
   files: CsvFileFacts[];
   records: number;

@@ -7,7 +7,7 @@ import type { Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { decodeAll, readable, type TextEncoding } from './decode.ts';
-import type { BadRow } from './load.ts';
+import type { BadRow } from './csv-plan.ts';
 
 /** Bad rows of a run's CSV source, written to eventshift_quarantine in batches as the load finds them. */
 export class QuarantineWriter {

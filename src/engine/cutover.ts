@@ -7,8 +7,6 @@ import type { CutoverChange, Mapping } from '../mapping/define.ts';
 import type { BackupTrigger } from '../backup/index.ts';
 import { maskQuoted } from '../backup/create-statement.ts';
 
-export type { RenameState };
-
 export async function renameState(db: Db, mapping: Mapping): Promise<RenameState> {
   const tables = new Map<string, string>();
   const columns = new Map<string, Map<string, string>>();

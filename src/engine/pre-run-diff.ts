@@ -7,7 +7,7 @@ import { canonicalSql, valueKind } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { describeTable } from '../db/introspect.ts';
 import { quoteCharsetName, quoteId } from '../db/quote.ts';
-import type { RenameState } from './cutover.ts';
+import type { RenameState } from '../mapping/compile.ts';
 import type { ReservedRange } from './pre-run-rows.ts';
 
 /**

@@ -5,7 +5,7 @@ import { quoteId } from '../db/quote.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import type { BackupManifest } from '../backup/manifest.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
-import type { RenameState } from './cutover.ts';
+import type { RenameState } from '../mapping/compile.ts';
 
 /** A step's reserved range in one table. */
 export interface ReservedRange {

@@ -4,8 +4,6 @@ import { patchPhases, type PatchScope } from '../parts/part.ts';
 import { partsOf } from '../parts/registry.ts';
 import type { PatchFile, PatchInput } from './patch-file.ts';
 
-export type { PatchFile, PatchInput } from './patch-file.ts';
-
 /**
  * The patches a run of `plan` would apply, in order: a fold over the run's parts (parts/registry.ts), phase by phase
  * (patchPhases), each part's files built from the same compiled statements `migrate` executes, with each chunk range

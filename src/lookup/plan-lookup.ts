@@ -8,8 +8,6 @@ import { among, compileLookup, conflictsSql, skippedKeysSql, usableKeysSql, look
 import { displayKey } from './display-key.ts';
 import type { LookupPlan, LookupSourcePlan } from './lookup-plan.ts';
 
-export type { LookupPlan, LookupSourcePlan } from './lookup-plan.ts';
-
 export interface LookupPlanning {
   lookups: LookupPlan[];
   problems: ProblemFinding[];

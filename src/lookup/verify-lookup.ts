@@ -3,7 +3,7 @@ import { quoteId } from '../db/quote.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan } from '../plan/plan-data.ts';
-import type { RenameState } from '../engine/cutover.ts';
+import type { RenameState } from '../mapping/compile.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import type { Check, CheckWork } from '../parts/part.ts';
@@ -19,7 +19,7 @@ import {
   type CompiledLookupSource,
 } from './compile-lookup.ts';
 import { displayKey } from './display-key.ts';
-import type { LookupPlan } from './plan-lookup.ts';
+import type { LookupPlan } from './lookup-plan.ts';
 import { lookupSteps, type LookupCreateDetail } from './write-lookup.ts';
 
 export interface LookupVerifyContext {

@@ -21,7 +21,7 @@ import {
   type CompiledLookup,
   type CompiledLookupSource,
 } from './compile-lookup.ts';
-import type { LookupPlan } from './plan-lookup.ts';
+import type { LookupPlan } from './lookup-plan.ts';
 
 /** What the write stage needs to write a mapping's lookups. */
 export interface LookupWriteContext {

@@ -8,8 +8,6 @@ import { isIntegerType, type ColumnInfo } from '../db/introspect.ts';
 import { rowOf, whenOf, type ColumnExpr, type CutoverChange, type Mapping, type ProjectionDefinition } from './define.ts';
 import type { StepIds } from '../plan/plan-data.ts';
 
-export type { StepIds };
-
 /** Which of the mapping's cutover renames have happened, read from the live schema (so it is right after a crash too). */
 export interface RenameState {
   tables: Map<string, string>;
@@ -447,8 +445,6 @@ export function comparedColumns(
     ];
   });
 }
-
-export { canonicalSql };
 
 /** A compiled projection: the column added to an existing table and the SQL that fills and checks it. */
 export interface CompiledProjection {

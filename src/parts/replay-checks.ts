@@ -3,7 +3,7 @@ import { openRowCursor, type RawRow, type RowCursor } from '../db/row-stream.ts'
 import { escapeRegExp, quoteId, quoteQualified } from '../db/quote.ts';
 import { fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping, ReplayDefinition } from '../mapping/define.ts';
-import type { RenameState } from '../engine/cutover.ts';
+import type { RenameState } from '../mapping/compile.ts';
 import type { CheckResult } from '../verify/check-result.ts';
 
 /**

@@ -6,8 +6,6 @@ import type { Mapping } from '../mapping/define.ts';
 import { catalogForeignKeys, type CatalogForeignKey } from '../backup/foreign-keys.ts';
 import type { Dependent, DependentKind, FiredTrigger } from './plan-data.ts';
 
-export type { Dependent, DependentKind, FiredTrigger };
-
 /**
  * What depends on the tables and columns a run renames (cutover) or drops (finalize), and which triggers the run's own
  * writes fire, read from information_schema: views (VIEW_DEFINITION), stored procedures and functions

@@ -36,8 +36,6 @@ import {
   type TableChanges,
 } from './plan-data.ts';
 
-export { problemKeyLimit, type Plan, type PlanOverrides };
-
 /** What buildPlan reads besides the connection, the mapping and the time. */
 export interface BuildPlanOptions {
   overrides?: PlanOverrides;

@@ -11,7 +11,8 @@ import { buildPlan } from '../plan/plan.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import type { CommandOptions } from './context.ts';
 import { explainStatement, lintStatement, type ExplainRow, type LintFinding } from '../export/lint.ts';
-import { patchFiles, type PatchFile } from '../export/patch-files.ts';
+import { patchFiles } from '../export/patch-files.ts';
+import type { PatchFile } from '../export/patch-file.ts';
 
 export interface SqlExportOptions extends CommandOptions {
   mapping: Mapping;

@@ -10,7 +10,7 @@ import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { exportSql } from '../../src/run/sql-export.ts';
-import type { PlanOverrides } from '../../src/plan/plan.ts';
+import type { PlanOverrides } from '../../src/plan/plan-data.ts';
 
 const ws = testWorkspace('sql');
 

@@ -8,7 +8,8 @@ import { sakilaMapping, sakilaRentalReaders } from '../support/sakila-mapping.ts
 import { testWorkspace } from '../support/workspace.ts';
 import { defineMapping, dropColumn, renameColumn, renameTable, type Mapping } from '../../src/mapping/define.ts';
 import { plan } from '../../src/run/plan-command.ts';
-import { namesIdentifier, type Dependent } from '../../src/plan/dependents.ts';
+import { namesIdentifier } from '../../src/plan/dependents.ts';
+import type { Dependent } from '../../src/plan/plan-data.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { finalize } from '../../src/run/finalize.ts';
 import { EventshiftError } from '../../src/errors.ts';

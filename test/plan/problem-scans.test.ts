@@ -3,7 +3,8 @@ import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import vbzcart from '../../mappings/vbzcart-ord-pull/index.ts';
 import { defineMapping } from '../../src/mapping/define.ts';
-import { buildPlan, problemKeyLimit } from '../../src/plan/plan.ts';
+import { buildPlan } from '../../src/plan/plan.ts';
+import { problemKeyLimit } from '../../src/plan/plan-data.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {

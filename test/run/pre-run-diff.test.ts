@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, type BackupManifest } from '../../src/backup/index.ts';
 import { preRunDifferences, withBackedUpRows } from '../../src/engine/pre-run-diff.ts';
-import type { RenameState } from '../../src/engine/cutover.ts';
+import type { RenameState } from '../../src/mapping/compile.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { testWorkspace } from '../support/workspace.ts';
 

@@ -10,7 +10,7 @@ import {
   replayStreamSql,
   resolveNames,
 } from '../../src/parts/replay-checks.ts';
-import type { RenameState } from '../../src/engine/cutover.ts';
+import type { RenameState } from '../../src/mapping/compile.ts';
 import { event } from '../../mappings/vbzcart-ord-pull/schema.ts';
 
 const before: RenameState = { tables: new Map(), columns: new Map(), done: false };
