@@ -4,7 +4,7 @@ import { connect } from '../db/connection.ts';
 import { usageError } from '../errors.ts';
 import { loadMapping } from '../mapping/load.ts';
 import { plan } from '../run/plan-command.ts';
-import { stages } from '../run/journal.ts';
+import { stages } from '../engine/step-journal.ts';
 import { migrate } from '../run/migrate.ts';
 import { restoreMapping, restoreStandalone } from '../run/restore.ts';
 import { rollback } from '../run/rollback.ts';

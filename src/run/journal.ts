@@ -4,9 +4,6 @@ import type { Db } from '../db/connection.ts';
 import { upgradePlan, type Plan } from '../plan/plan-data.ts';
 import { sqlTime, type Stage } from '../engine/step-journal.ts';
 
-// The stages are the steps journal's (eventshift_steps, engine/step-journal.ts); a run records the last one it finished.
-export { sqlTime, stages, type JournalStage, type Stage } from '../engine/step-journal.ts';
-
 /**
  * `restoring`: a restore of the run's backup replaced tables and has not finished (`eventshift restore` finishes it).
  * It is read from the restore's journal (latestRun), not stored: a restore that stopped before its swap changed

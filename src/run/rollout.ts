@@ -3,7 +3,8 @@ import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { ensureBookkeeping, hasBookkeeping } from './bookkeeping.ts';
 import { withRunLock, type CommandOptions } from './context.ts';
-import { latestRun, sqlTime } from './journal.ts';
+import { latestRun } from './journal.ts';
+import { sqlTime } from '../engine/step-journal.ts';
 import { connect, type Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
 
