@@ -6,10 +6,10 @@ import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { createBackup, readManifest } from '../backup/index.ts';
-import { verifyMapping, type Verification } from '../verify/verification.ts';
+import type { Verification } from '../verify/verification.ts';
+import { verifyRun } from './verify-run.ts';
 import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
-import { renameState } from '../engine/cutover.ts';
 import { withRunContext, type CommandOptions, type RunChoice, type RunContext } from './context.ts';
 import { faultPoint } from '../engine/fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
@@ -19,7 +19,6 @@ import { sourceReportFiles } from '../sources/sources.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { partsOf } from '../parts/registry.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
-import { preRunTables } from '../engine/pre-run-rows.ts';
 import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
 import { finishStep, recordProgress, stages, startStep, stepRecord, type Stage, type StepKey } from '../engine/step-journal.ts';
 
@@ -370,18 +369,13 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
-  const verification = await verifyMapping({
-    db,
-    mapping,
-    plan: run.plan,
-    renames: await renameState(db, mapping),
-    preRun: preRunTables(manifest),
-    runId: run.id,
-    now,
-    backup: { dir: s.options.backupDir, manifest },
-    onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
-    beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
-  });
+  const verification = await verifyRun(
+    { db, mapping, run, backupDir: s.options.backupDir, manifest, now },
+    {
+      onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
+      beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
+    },
+  );
   s.result.verification = verification;
   const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);
   await writeReport(reportDir, {

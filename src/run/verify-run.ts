@@ -1,8 +1,8 @@
-import { readManifest } from '../backup/index.ts';
+import { readManifest, type BackupManifest } from '../backup/index.ts';
 import type { Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { verifyMapping, type Verification } from '../verify/verification.ts';
+import { verifyMapping, type Verification, type VerifyContext } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from '../engine/cutover.ts';
@@ -27,6 +27,34 @@ export interface VerifyResult {
   reportFiles: string[];
 }
 
+/** A run as verify checks it: its database, bound mapping, record, and the backup it took. */
+export interface VerifiedRun {
+  db: Db;
+  mapping: Mapping;
+  run: RunRecord;
+  backupDir: string;
+  manifest: BackupManifest;
+  now: () => Date;
+}
+
+/**
+ * Every check of `run` against the live database and its backup: the one way migrate's verify stage and `eventshift
+ * verify` call verifyMapping. `more` adds what only one of them sets (progress, pause, piece size).
+ */
+export async function verifyRun(r: VerifiedRun, more: Partial<VerifyContext> = {}): Promise<Verification> {
+  return verifyMapping({
+    db: r.db,
+    mapping: r.mapping,
+    plan: r.run.plan,
+    renames: await renameState(r.db, r.mapping),
+    preRun: preRunTables(r.manifest),
+    runId: r.run.id,
+    now: r.now,
+    backup: { dir: r.backupDir, manifest: r.manifest },
+    ...more,
+  });
+}
+
 /** Runs the checks of the mapping's latest run again, on demand. */
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const now = options.now ?? (() => new Date());
@@ -44,17 +72,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     return { run, backupId: run.backupId, manifest: await readManifest(options.backupDir, run.backupId) };
   };
   return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping }, { run, backupId, manifest }) => {
-    const verification = await verifyMapping({
-      db,
-      mapping,
-      plan: run.plan,
-      renames: await renameState(db, mapping),
-      preRun: preRunTables(manifest),
-      runId: run.id,
-      now,
-      pieceRows: options.pieceRows,
-      backup: { dir: options.backupDir, manifest },
-    });
+    const verification = await verifyRun(
+      { db, mapping, run, backupDir: options.backupDir, manifest, now },
+      { pieceRows: options.pieceRows },
+    );
     const reportFiles = options.reportDir
       ? await writeReport(options.reportDir, {
           mapping: mapping.name,
