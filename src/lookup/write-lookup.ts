@@ -4,10 +4,8 @@ import { columnExists, describeTable, onUpdateColumns, tableExists } from '../db
 import { quoteId } from '../db/quote.ts';
 import { refusal } from '../errors.ts';
 import { sourceTableNames } from '../mapping/compile.ts';
-import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql } from '../mapping/schema-statements.ts';
-import type { Plan } from '../plan/plan-data.ts';
-import { keysetKeys, runChunks, type Chunk, type Throttle } from '../engine/chunks.ts';
+import { keysetKeys, runChunks, type Chunk } from '../engine/chunks.ts';
 import { journaledStep, openStep, recordProgress, type JournaledStepAt } from '../engine/step-journal.ts';
 import {
   chunkBoundSql,
@@ -22,22 +20,17 @@ import {
   type CompiledLookupSource,
 } from './compile-lookup.ts';
 import type { LookupPlan } from './lookup-plan.ts';
+import type { WriteScope } from '../parts/part.ts';
 
-/** What the write stage needs to write a mapping's lookups. */
-export interface LookupWriteContext {
-  db: Db;
-  mapping: Mapping;
-  plan: Plan;
-  runId: number;
-  now: () => Date;
-  log: (line: string) => void;
-  throttle: Throttle;
-  /** The fault points every step, batch and chunk passes (engine/fault-points.ts). */
+/**
+ * What the write stage needs to write a mapping's lookups: the part's write scope (chunkKeys: natural keys per batch
+ * and source rows per fill chunk to start with, adapted to about half a second each), and the fault points every
+ * step, batch and chunk passes (engine/fault-points.ts).
+ */
+export type LookupWriteContext = Pick<WriteScope, 'db' | 'mapping' | 'plan' | 'runId' | 'now' | 'log' | 'throttle' | 'chunkKeys'> & {
   faultPoint: (name: string) => void;
-  /** Natural keys per batch and source rows per fill chunk to start with; adapted to about half a second each. */
-  chunkKeys?: number;
   onProgress?: (label: string, done: number, total: number) => void;
-}
+};
 
 /** The journal's record of the get-or-create: where it is, and which IDs it gave (to undo exactly those). */
 export interface LookupCreateDetail {

@@ -12,18 +12,7 @@ import type { Part } from './part.ts';
 export const lookupsPart: Part = {
   kind: 'lookups',
   async write(w) {
-    const filled = await writeLookups({
-      db: w.db,
-      mapping: w.mapping,
-      plan: w.plan,
-      runId: w.runId,
-      now: w.now,
-      log: w.log,
-      throttle: w.throttle,
-      faultPoint,
-      chunkKeys: w.chunkKeys,
-      onProgress: w.progress,
-    });
+    const filled = await writeLookups({ ...w, faultPoint, onProgress: w.progress });
     Object.assign(w.rowsWritten, filled);
   },
   checks: (v) => lookupChecks(v),

@@ -284,16 +284,18 @@ async function foldLiterals<T extends { mapped: string; literal: boolean }>(db: 
   return folded;
 }
 
-const referenceTitle = (step: CompiledStep, target: CompiledTarget) =>
-  `${step.name}: every ${target.table} row has its ${step.idTable} row`;
+/** What names a step's references check of one target, whether it is run or implied. */
+const referenceHead = (step: CompiledStep, target: CompiledTarget) => ({
+  id: `${step.name}.${target.alias}.references`,
+  kind: 'references' as const,
+  step: step.name,
+  table: target.table,
+  title: `${step.name}: every ${target.table} row has its ${step.idTable} row`,
+});
 
 function impliedReference(step: CompiledStep, target: CompiledTarget): Check {
   return {
-    id: `${step.name}.${target.alias}.references`,
-    kind: 'references',
-    step: step.name,
-    table: target.table,
-    title: referenceTitle(step, target),
+    ...referenceHead(step, target),
     ok: true,
     actual: `implied by the content checks of ${target.table} and ${step.idTable}`,
     failures: [],
@@ -321,11 +323,7 @@ async function referenceCheck({ db, step, target, range, limit }: ReferenceCheck
     [range.first, range.last],
   );
   return {
-    id: `${step.name}.${target.alias}.references`,
-    kind: 'references',
-    step: step.name,
-    table: target.table,
-    title: referenceTitle(step, target),
+    ...referenceHead(step, target),
     ok: orphans.length === 0,
     failures: orphans.slice(0, limit).map((r) => ({ key: String(r.id), reason: `no ${step.idTable} row` })),
     failureCount: orphans.length,
