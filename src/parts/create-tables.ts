@@ -1,4 +1,5 @@
 import { createTableSql } from '../db/ddl.ts';
+import { tableName } from '../db/ddl.ts';
 import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { declaredTable } from '../mapping/lookup.ts';
@@ -9,6 +10,15 @@ import { journaled, type Part, type PatchScope } from './part.ts';
 /** The tables the run creates (plan.tables.create): created as declared, dropped on undo unless others wrote to them. */
 export const createTablesPart: Part = {
   kind: 'create',
+  // Every target is backed up (a table that exists already keeps its rows as they were); those missing are created.
+  plan: ({ mapping }) => [
+    async (_on, describe) => {
+      const targets = Object.values(mapping.targets).map((t) => tableName(t));
+      const create: string[] = [];
+      for (const table of targets) if (!(await describe(table))) create.push(table);
+      return { tables: { backup: targets, create } };
+    },
+  ],
   async write(w) {
     for (const table of w.plan.tables.create) {
       await journaled(w, `create ${table}`, async () => {

@@ -1,4 +1,6 @@
 import { lookupPatches } from '../lookup/export-lookup.ts';
+import { planLookups } from '../lookup/plan-lookup.ts';
+import { problemKeyLimit } from '../plan/plan-data.ts';
 import { lookupChecks } from '../lookup/verify-lookup.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
@@ -11,6 +13,17 @@ import type { Part } from './part.ts';
  */
 export const lookupsPart: Part = {
   kind: 'lookups',
+  plan: ({ mapping, names, ready }) => [
+    async (on, describe) => {
+      const l = await planLookups(on, { mapping, names, describe, ready, keyLimit: problemKeyLimit });
+      return {
+        lookups: l.lookups,
+        problems: l.problems,
+        refusals: l.refusals,
+        tables: { backup: l.backup, create: l.create, alter: l.alter },
+      };
+    },
+  ],
   async write(w) {
     const filled = await writeLookups({ ...w, faultPoint, onProgress: w.progress });
     Object.assign(w.rowsWritten, filled);

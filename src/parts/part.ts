@@ -1,12 +1,22 @@
 import type { BackupManifest } from '../backup/manifest.ts';
 import type { Db } from '../db/connection.ts';
-import type { ColumnInfo } from '../db/introspect.ts';
+import type { ColumnInfo, TableInfo } from '../db/introspect.ts';
 import type { Throttle } from '../engine/chunks.ts';
 import { journaledStep } from '../engine/step-journal.ts';
 import type { PatchInput, StemmedPatch } from '../export/patch-file.ts';
 import type { RenameState, TableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
-import type { Plan } from '../plan/plan-data.ts';
+import type {
+  IdSpacePlan,
+  Plan,
+  PlanOverrides,
+  ProblemFinding,
+  ProjectionPlan,
+  SourcePlan,
+  StepPlan,
+  TableChanges,
+} from '../plan/plan-data.ts';
+import type { LookupPlan } from '../lookup/lookup-plan.ts';
 import { faultPoint } from '../engine/fault-points.ts';
 import type { BackupAt } from '../engine/pre-run-diff.ts';
 import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
@@ -25,6 +35,11 @@ import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
  */
 export interface Part {
   readonly kind: PartKind;
+  /**
+   * Its share of the plan, as read-only pieces of work that the plan runner (plan/plan.ts) shares out between
+   * connections; what they find joins the plan in planOrder (registry.ts).
+   */
+  plan?(p: PlanScope): PlanPiece[];
   /** Its work in migrate's write stage, each unit journaled so that a killed run resumes after the last one done. */
   write?(w: WriteScope): Promise<void>;
   /** Its work in migrate's cutover stage (after a passed verification), journaled likewise. */
@@ -44,7 +59,40 @@ export interface Part {
   undo?(u: UndoScope): Promise<void>;
 }
 
-export type PartKind = 'sources' | 'create' | 'autoIncrement' | 'steps' | 'projections' | 'lookups' | 'renames' | 'preRunRows' | 'replays';
+export type PartKind =
+  'sources' | 'create' | 'autoIncrement' | 'steps' | 'projections' | 'lookups' | 'renames' | 'finalize' | 'preRunRows' | 'replays';
+
+/** Describes a table as planning sees it (null when it does not exist), once for the whole plan whichever connection asks. */
+export type Describe = (table: string) => Promise<TableInfo | null>;
+
+/** What a part's planning gets: the mapping, its names, the command line's ID choices, and the sources as counted. */
+export interface PlanScope {
+  mapping: Mapping;
+  names: TableNames;
+  overrides: PlanOverrides;
+  sources: readonly SourcePlan[];
+  /** Every name the mapping reads exists, so rows may be counted (otherwise the plan is refused already, and only named). */
+  ready: boolean;
+}
+
+/** One piece of a part's planning, run on connection `on`, describing tables through `describe`. Read-only. */
+export type PlanPiece = (on: Db, describe: Describe) => Promise<PartPlanned>;
+
+/**
+ * What a piece of planning adds to the plan: its part's entries (steps with their IDs and ID space, projections,
+ * lookups), the tables the run backs up, creates, alters and renames, the findings and the refusals. The plan runner
+ * joins them in planOrder, so each list keeps the parts' order.
+ */
+export interface PartPlanned {
+  steps?: StepPlan[];
+  idSpace?: IdSpacePlan[];
+  suggestion?: Plan['suggestion'];
+  projections?: ProjectionPlan[];
+  lookups?: LookupPlan[];
+  tables?: Partial<TableChanges>;
+  problems?: ProblemFinding[];
+  refusals?: string[];
+}
 
 /** What a part's write gets: the run, its connection, its pacing, and where it reports progress and rows written. */
 export interface WriteScope {

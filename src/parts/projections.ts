@@ -16,6 +16,7 @@ import { quoteId } from '../db/quote.ts';
 import { addColumnSql, dropColumnSql } from '../mapping/schema-statements.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
 import { journaled, type Check, type Part, type PatchScope, type WriteScope } from './part.ts';
+import { planProjectionsPieces } from './projections-plan.ts';
 import { compiledSteps } from './steps-compiled.ts';
 
 /**
@@ -25,6 +26,7 @@ import { compiledSteps } from './steps-compiled.ts';
  */
 export const projectionsPart: Part = {
   kind: 'projections',
+  plan: planProjectionsPieces,
   beside: {
     kind: 'steps',
     when: (w) => {

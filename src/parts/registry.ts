@@ -1,5 +1,6 @@
 import { autoIncrementPart } from './auto-increment.ts';
 import { createTablesPart } from './create-tables.ts';
+import { finalizePart } from './finalize.ts';
 import { lookupsPart } from './lookups.ts';
 import type { Part, PartKind } from './part.ts';
 import { preRunRowsPart } from './pre-run-rows.ts';
@@ -10,11 +11,12 @@ import { sourcesPart } from './sources.ts';
 import { stepsPart } from './steps.ts';
 
 /**
- * Every part of a run, in the order migrate writes them: sources made readable (CSV files loaded), tables created, AUTO_INCREMENT raised,
- * steps written, projections filled (a projection goes after the steps it may be written beside), lookups written;
- * then the cutover's renames (the cutover stage's), and the parts that only check or compare: the pre-run rows and
- * the replays. Each part does nothing for a run that has none of its kind. A new kind is a module of its own plus
- * its line here, and in verifyOrder and undoOrder when it checks or undoes.
+ * Every part of a run, in the order migrate writes them: sources made readable (CSV files loaded), tables created,
+ * AUTO_INCREMENT raised, steps written, projections filled (a projection goes after the steps it may be written
+ * beside), lookups written; then the cutover's renames (the cutover stage's), finalize's later drops (only planned
+ * here), and the parts that only check or compare: the pre-run rows and the replays. Each part does nothing for a run
+ * that has none of its kind. A new kind is a module of its own plus its line here, and in planOrder, verifyOrder and
+ * undoOrder when it plans, checks or undoes.
  */
 export function partsOf(): readonly Part[] {
   return parts;
@@ -28,9 +30,17 @@ const parts: readonly Part[] = [
   projectionsPart,
   lookupsPart,
   renamesPart,
+  finalizePart,
   preRunRowsPart,
   replaysPart,
 ];
+
+/**
+ * The order the parts' planning joins the plan in (each list of the plan, tables backed up, created and altered,
+ * findings and refusals, keeps it): the tables the run creates, the steps, the projections, the cutover's renames,
+ * finalize's later drops, the lookups.
+ */
+export const planOrder: readonly PartKind[] = ['create', 'steps', 'projections', 'renames', 'finalize', 'lookups'];
 
 /**
  * The order verify lists the checks in (the report's order): the steps' content and numbering, the CSV sources, the

@@ -8,7 +8,8 @@ import type { DatabaseDefaults } from '../backup/restore-journal.ts';
 import { hasContext, triggerReplaceSql } from '../backup/triggers.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
 import { recreateTriggerSql, renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
-import { journaled, type Part, type PatchScope, type UndoScope } from './part.ts';
+import type { TableChanges } from '../plan/plan-data.ts';
+import { journaled, type Describe, type Part, type PatchScope, type PlanScope, type UndoScope } from './part.ts';
 
 /**
  * The cutover's renames of tables and columns (the mapping's `cutover`): applied in migrate's cutover stage, one
@@ -16,6 +17,7 @@ import { journaled, type Part, type PatchScope, type UndoScope } from './part.ts
  */
 export const renamesPart: Part = {
   kind: 'renames',
+  plan: (p) => [async (_on, describe) => planRenames(p, describe)],
   async cutover(w) {
     for (const change of cutoverChanges(w.mapping)) {
       const label = change.kind === 'renameTable' ? `rename ${change.from}` : `rename ${change.table}.${change.from}`;
@@ -27,6 +29,42 @@ export const renamesPart: Part = {
   patches: (p) => ({ cutover: [...columnRenameFiles(p), ...tableRenameFiles(p)] }),
   undo: undoRenames,
 };
+
+/** The renamed tables (backed up), the renames, the column renames as alterations, and what refuses them. */
+async function planRenames({ mapping }: PlanScope, describe: Describe) {
+  const backup: string[] = [];
+  const rename: TableChanges['rename'] = [];
+  const alter: TableChanges['alter'] = [];
+  for (const c of cutoverChanges(mapping)) {
+    if (c.kind === 'renameTable') {
+      backup.push(c.from);
+      rename.push({ kind: 'table', table: c.from, from: c.from, to: c.to });
+    } else {
+      backup.push(c.table);
+      rename.push({ kind: 'column', table: c.table, from: c.from, to: c.to });
+      alter.push({ table: c.table, change: `rename column ${c.from} to ${c.to} (at cutover)` });
+    }
+  }
+  return { tables: { backup, rename, alter }, refusals: await renameRefusals(rename, describe) };
+}
+
+/** A cutover rename whose new name is taken, or whose column is missing, refuses the plan. */
+async function renameRefusals(renames: TableChanges['rename'], describe: Describe): Promise<string[]> {
+  const refusals: string[] = [];
+  for (const r of renames) {
+    const info = await describe(r.table);
+    if (r.kind === 'table' && (await describe(r.to))) {
+      refusals.push(`Cutover would rename ${r.from} to ${r.to}, but a table ${r.to} already exists; rename or drop it first.`);
+    }
+    if (r.kind === 'column' && info && info.columns.some((c) => c.name === r.to)) {
+      refusals.push(`Cutover would rename ${r.table}.${r.from} to ${r.to}, but ${r.table} already has a column ${r.to}.`);
+    }
+    if (r.kind === 'column' && info && !info.columns.some((c) => c.name === r.from)) {
+      refusals.push(`Cutover would rename ${r.table}.${r.from}, but ${r.table} has no column ${r.from}.`);
+    }
+  }
+  return refusals;
+}
 
 async function undoRenames({ db, mapping, manifest, actions }: UndoScope): Promise<void> {
   for (const change of [...cutoverChanges(mapping)].reverse()) {

@@ -1,6 +1,7 @@
 import type { Part } from './part.ts';
 import { stepChecks } from './steps-checks.ts';
 import { stepPatches } from './steps-patches.ts';
+import { planStepsPieces } from './steps-plan.ts';
 import { undoSteps, writeSteps } from './steps-write.ts';
 
 /**
@@ -11,6 +12,7 @@ import { undoSteps, writeSteps } from './steps-write.ts';
  */
 export const stepsPart: Part = {
   kind: 'steps',
+  plan: planStepsPieces,
   write: writeSteps,
   checks: stepChecks,
   patches: stepPatches,

@@ -72,7 +72,7 @@ const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 
 /** Per latin1 text column of the sources: rows that look like double-encoded UTF-8, with example keys. Only columns with some. */
 export async function findEncodingProblems(
   db: Db,
-  sources: SourcePlan[],
+  sources: readonly SourcePlan[],
   describe: (table: string) => Promise<TableInfo | null>,
   keyLimit: number,
 ): Promise<ProblemFinding[]> {

@@ -1,7 +1,7 @@
 import type { CsvSourcePlan } from '../csv/csv-plan.ts';
 import type { LookupPlan } from '../lookup/lookup-plan.ts';
 import type { IdStrategy } from '../mapping/types.ts';
-import type { IdGap, IdRun } from './id-islands.ts';
+import type { IdGap, IdRun } from '../db/id-islands.ts';
 import { refusal } from '../errors.ts';
 
 /*

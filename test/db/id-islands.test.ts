@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
-import { idIslands } from '../../src/plan/id-islands.ts';
+import { idIslands } from '../../src/db/id-islands.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {

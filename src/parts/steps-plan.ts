@@ -1,0 +1,93 @@
+import type { Db } from '../db/connection.ts';
+import { compileStep, stepCountSql, type CompiledStep } from '../mapping/compile.ts';
+import { codeColumnsOf } from '../mapping/streamed.ts';
+import type { Plan, StepPlan } from '../plan/plan-data.ts';
+import type { PartPlanned, PlanPiece, PlanScope } from './part.ts';
+import { idSpacePlan, idSpaceRefusals } from './steps-id-space.ts';
+import { assignIds, suggestPlacement } from './steps-ids.ts';
+
+/**
+ * The steps' share of the plan, one piece on one connection: each step counted as the write would write it (and
+ * whether it is written set-based or streamed), its IDs fixed, the ID space of the tables it writes read, and the
+ * ranges that do not fit refused with a placement that would.
+ */
+export function planStepsPieces(p: PlanScope): PlanPiece[] {
+  return [
+    async (on, describe): Promise<PartPlanned> => {
+      const refusals: string[] = [];
+      const steps = await planSteps(on, p, refusals);
+      if (!p.ready) return { steps, idSpace: [], suggestion: null, refusals };
+      await assignIds(on, { mapping: p.mapping, steps, sources: p.sources, overrides: p.overrides, describe });
+      const idSpace = await idSpacePlan(on, p.mapping, steps, describe);
+      const idRefusals = idSpaceRefusals(idSpace);
+      refusals.push(...idRefusals);
+      let suggestion: Plan['suggestion'] = null;
+      if (idRefusals.length > 0) {
+        suggestion = await suggestPlacement(on, p.mapping, steps, describe);
+        refusals.push(
+          suggestion
+            ? `A placement that fits: \`${suggestion.args}\` (IDs ${suggestion.first}..${suggestion.last}, ` +
+                `the lowest free block of ${suggestion.last - suggestion.first + 1}).`
+            : "No free block of IDs fits the whole run below the key column's maximum.",
+        );
+      }
+      return { steps, idSpace, suggestion, refusals };
+    },
+  ];
+}
+
+/** Each step's plan before its IDs are fixed; a step without a usable key is refused (when its source exists). */
+async function planSteps(on: Db, p: PlanScope, refusals: string[]): Promise<StepPlan[]> {
+  const steps: StepPlan[] = [];
+  for (const [name, step] of Object.entries(p.mapping.steps)) {
+    const source = p.sources.find((s) => s.alias === step.from)!;
+    const keyColumn = step.key ?? source.keyColumn;
+    if (!keyColumn) {
+      if (source.exists)
+        refusals.push(
+          `Step ${name}: source ${source.table} has no single integer primary key; declare the legacy key column as the step's \`key\`.`,
+        );
+      continue;
+    }
+    steps.push(await planStep(on, p, name, keyColumn));
+  }
+  return steps;
+}
+
+/** One step's rows and each target's, counted as the write would write them, and how the step is written. */
+async function planStep(on: Db, p: PlanScope, name: string, keyColumn: string): Promise<StepPlan> {
+  const step = p.mapping.steps[name]!;
+  const counting = compileStep(p.mapping, { name, keyColumn, ids: { strategy: 'offset', offset: 0 } }, { names: p.names });
+  const counts = p.ready ? await countStep(on, counting) : {};
+  return {
+    name,
+    description: step.description,
+    from: step.from,
+    keyColumn,
+    sourceRows: Number(counts.total ?? 0),
+    ids: { strategy: 'offset', offset: 0 },
+    range: null,
+    writes: counting.targets.map((t, i) => ({
+      alias: t.alias,
+      table: t.table,
+      keyColumn: t.keyColumn,
+      rows: Number(counts[`t${i}`] ?? 0),
+      when: t.when,
+    })),
+    writePath: counting.streamed ? 'streamed' : 'set-based',
+    codeColumns: codeColumnsOf(counting),
+  };
+}
+
+/** A step's rows (`total`) and each target's (`t0`, `t1`, ...), counted on the server. */
+async function countStep(on: Db, counting: CompiledStep): Promise<Record<string, string | null>> {
+  const [counts = {}] = await on.query<Record<string, string | null>>(stepCountSql(counting));
+  // Every expression the write evaluates, resolved by the server without reading a row: a name the database
+  // lacks (in SQL outside the placeholders) refuses the plan here rather than failing the write.
+  const exprs = counting.targets.flatMap((t) => [
+    t.when ?? '1',
+    ...t.columns.flatMap((c) => (c.code ? c.code.inputs.map((i) => i.sql) : [c.sql])),
+  ]);
+  await on.query(`SELECT ${exprs.map((e) => `(${e})`).join(', ')} FROM ${counting.fromClause} WHERE (${counting.where}) LIMIT 0`);
+  return counts;
+}
