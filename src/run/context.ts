@@ -4,6 +4,8 @@ import { acquireLock, lockName, type RunLock } from './lock.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import { latestRun, runHoldingLock, type RunRecord } from './journal.ts';
 import { mappingAsPlanned } from '../sources/sources.ts';
+import type { Part } from '../parts/part.ts';
+import { partsOf } from '../parts/registry.ts';
 
 /** What every command needs: where the database is, and the injected clock and logger. */
 export interface CommandOptions {
@@ -37,9 +39,9 @@ export async function withRunLock<T>(options: CommandOptions, mapping: Mapping, 
 }
 
 /**
- * What a command works on, built once by withRunContext: its connection, the run it acts on, and the mapping with its
- * CSV sources bound as that run's plan read them. This mapping is the command's only copy: what the command reads,
- * compiles and undoes, it names through it.
+ * What a command works on, built once by withRunContext: its connection, the run it acts on (with its plan), the
+ * mapping with its CSV sources bound as that run's plan read them, and the parts the command folds over. This mapping
+ * is the command's only copy: what the command reads, compiles and undoes, it names through it.
  */
 export interface RunContext {
   readonly db: Db;
@@ -49,6 +51,8 @@ export interface RunContext {
   readonly run: RunRecord | null;
   /** The mapping, bound as `run`'s plan read its sources (as given when there is no run). */
   readonly mapping: Mapping;
+  /** The parts of a run (parts/registry.ts), in write order: the command's folds (write, checks, undo) go over these. */
+  readonly parts: readonly Part[];
 }
 
 /** A command's choice of run: the run to act on (with what the choice found on the way), or its answer already. */
@@ -78,7 +82,7 @@ export async function withRunContext<C, T>(o: RunContextOptions<C, T>, work: (ct
     const chosen = await o.choose(latest, db, o.mapping);
     if ('done' in chosen) return chosen.done;
     const { run } = chosen;
-    return work({ db, lock, run, mapping: run ? mappingAsPlanned(o.mapping, run.plan) : o.mapping }, chosen);
+    return work({ db, lock, run, mapping: run ? mappingAsPlanned(o.mapping, run.plan) : o.mapping, parts: partsOf() }, chosen);
   };
   if (o.locked !== false) return withRunLock(o.options, o.mapping, inContext);
   const db = await connect(o.options.databaseUrl);

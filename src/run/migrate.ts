@@ -17,7 +17,6 @@ import { dependedChanges, findDependents, type DependedChange } from '../plan/de
 import { planRun } from '../plan/plan-run.ts';
 import { sourceReportFiles } from '../sources/sources.ts';
 import { connectAgain } from '../db/row-stream.ts';
-import { partsOf } from '../parts/registry.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
 import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
 import { finishStep, recordProgress, stages, startStep, stepRecord, type Stage, type StepKey } from '../engine/step-journal.ts';
@@ -145,11 +144,12 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
   return { run: created, resumed: false, planSeconds };
 }
 
-function runState({ db, lock, mapping }: RunContext, options: MigrateOptions, { now, log }: Clock, opened: OpenedRun): RunState {
+function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOptions, { now, log }: Clock, opened: OpenedRun): RunState {
   const { run, resumed, planSeconds } = opened;
   return {
     db,
     mapping,
+    parts,
     run,
     options,
     now,
@@ -232,6 +232,8 @@ function completedResult(run: RunRecord, backupDir: string): MigrateResult {
 interface RunState {
   db: Db;
   mapping: Mapping;
+  /** The run context's parts, which the write, verify and cutover stages fold over. */
+  parts: readonly Part[];
   run: RunRecord;
   options: MigrateOptions;
   now: () => Date;
@@ -312,7 +314,7 @@ async function backupStage(s: RunState): Promise<boolean> {
 async function writeStage(s: RunState): Promise<boolean> {
   const w = partScope(s, 'write');
   // A part written beside another comes after it in the write order, and is started (and awaited) in that one's turn.
-  const parts = partsOf().filter((part) => part.write);
+  const parts = s.parts.filter((part) => part.write);
   const started = new Set<Part>();
   for (const part of parts) {
     if (started.has(part)) continue;
@@ -364,13 +366,13 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
 }
 
 async function verifyStage(s: RunState): Promise<boolean> {
-  const { db, run, mapping, now } = s;
+  const { db, run, mapping, parts, now } = s;
   const manifest = await readManifest(s.options.backupDir, run.backupId ?? s.result.backup!.id);
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
   const verification = await verifyRun(
-    { db, mapping, run, backupDir: s.options.backupDir, manifest, now },
+    { db, mapping, parts, run, backupDir: s.options.backupDir, manifest, now },
     {
       onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
       beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
@@ -414,7 +416,7 @@ async function cutoverStage(s: RunState): Promise<boolean> {
   await refuseBreakingRenames(s);
   // A fold over the parts in write order: the renames.
   const w = partScope(s, 'cutover');
-  for (const part of partsOf()) await part.cutover?.(w);
+  for (const part of s.parts) await part.cutover?.(w);
   return true;
 }
 

@@ -4,7 +4,7 @@ import type { Db } from '../db/connection.ts';
 import { readManifest } from '../backup/index.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { inOrder, partsOf, undoOrder } from '../parts/registry.ts';
+import { inOrder, undoOrder } from '../parts/registry.ts';
 import type { UndoScope } from '../parts/part.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { restoringRunMessage, updateRun, type RunRecord } from './journal.ts';
@@ -49,7 +49,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     await refuseAfterFinalize(db, run, mapping, 'rollback');
     return { run };
   };
-  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping }, { run }) => {
+  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, parts }, { run }) => {
     const plan = run.plan;
     const actions: string[] = [];
     const rowsDeleted: Record<string, number> = {};
@@ -67,9 +67,9 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       actions,
       rowsDeleted,
       keptTables,
-      filledInPlace: [...new Set(partsOf().flatMap((p) => p.fillsInPlace?.({ mapping, plan }) ?? []))],
+      filledInPlace: [...new Set(parts.flatMap((p) => p.fillsInPlace?.({ mapping, plan }) ?? []))],
     };
-    for (const part of inOrder(partsOf(), undoOrder, (p) => p.undo !== undefined)) await part.undo?.(undo);
+    for (const part of inOrder(parts, undoOrder, (p) => p.undo !== undefined)) await part.undo?.(undo);
     // A backup the run started but never finished (no manifest) can never be restored: it goes with the run.
     const backupStep = await stepRecord(db, run.id, 'backup', 'tables');
     const unfinished = (backupStep?.detail as { dir?: string } | null)?.dir;

@@ -2,6 +2,7 @@ import { readManifest, type BackupManifest } from '../backup/index.ts';
 import type { Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
+import type { Part } from '../parts/part.ts';
 import { verifyMapping, type Verification, type VerifyContext } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
@@ -27,10 +28,11 @@ export interface VerifyResult {
   reportFiles: string[];
 }
 
-/** A run as verify checks it: its database, bound mapping, record, and the backup it took. */
+/** A run as verify checks it: its database, bound mapping and parts (the run context's), record, and the backup it took. */
 export interface VerifiedRun {
   db: Db;
   mapping: Mapping;
+  parts: readonly Part[];
   run: RunRecord;
   backupDir: string;
   manifest: BackupManifest;
@@ -51,6 +53,7 @@ export async function verifyRun(r: VerifiedRun, more: Partial<VerifyContext> = {
     runId: r.run.id,
     now: r.now,
     backup: { dir: r.backupDir, manifest: r.manifest },
+    parts: r.parts,
     ...more,
   });
 }
@@ -71,9 +74,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     await refuseAfterFinalize(db, run, mapping, 'verify');
     return { run, backupId: run.backupId, manifest: await readManifest(options.backupDir, run.backupId) };
   };
-  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping }, { run, backupId, manifest }) => {
+  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, parts }, { run, backupId, manifest }) => {
     const verification = await verifyRun(
-      { db, mapping, run, backupDir: options.backupDir, manifest, now },
+      { db, mapping, parts, run, backupDir: options.backupDir, manifest, now },
       { pieceRows: options.pieceRows },
     );
     const reportFiles = options.reportDir
