@@ -4,14 +4,27 @@ import { problemKeyLimit } from '../plan/plan-data.ts';
 import { lookupChecks } from '../lookup/verify-lookup.ts';
 import { rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
+import { lookupsHtml, lookupsMarkdown, reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
 import { faultPoint } from '../engine/fault-points.ts';
-import type { Part } from './part.ts';
+import type { Part, ReportSection } from './part.ts';
+
+/**
+ * The lookups' section of the report (report.json's `lookups`, `[]` when the mapping has none): per lookup its keys,
+ * reused and created, and per source the rows filled and skipped and whether its reference check passed.
+ */
+const lookupsReport: ReportSection<'lookups', ReportLookup[]> = {
+  field: 'lookups',
+  data: ({ plan, checks }) => reportLookups(plan, checks),
+  // A report.json written before the field was added (in version 2, without a bump) has no `lookups` to render.
+  markdown: (lookups, md) => lookupsMarkdown(lookups ?? [], md),
+  html: (lookups) => lookupsHtml(lookups ?? []),
+};
 
 /**
  * The mapping's lookups (see LookupDefinition, src/lookup): reference columns added, lookup rows got or created,
  * references filled; on undo, the columns dropped and the lookup rows the run created deleted.
  */
-export const lookupsPart: Part = {
+export const lookupsPart = {
   kind: 'lookups',
   plan: ({ mapping, names, ready }) => [
     async (on, describe) => {
@@ -38,4 +51,5 @@ export const lookupsPart: Part = {
     actions.push(...undone.actions);
     for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
   },
-};
+  report: lookupsReport,
+} satisfies Part;

@@ -24,9 +24,10 @@ import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 /**
  * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
  * write its steps, fill its projections, write its lookups, rename at cutover; or one kind of thing it checks: the
- * pre-run rows against the backup, the replays. Each part implements the verbs it takes part in (write, cutover, checks,
- * patches, undo), and each of those verbs is a fold over partsOf (registry.ts), which lists the parts once, in the
- * order they are written; verify and rollback take them in orders of their own, named there.
+ * pre-run rows against the backup, the replays. Each part implements the verbs it takes part in (plan, write, cutover,
+ * checks, patches, undo, its report section), and each of those verbs is a fold over partsOf (registry.ts), which
+ * lists the parts once, in the order they are written; the plan, verify, rollback and the report take them in orders
+ * of their own, named there.
  *
  * A part module may import the sources and its own feature folder (csv, lookup), the engine (chunks, the steps
  * journal, fault points, cutover renames, pre-run rows), the mapping and its compiler, backup, db, and the contracts
@@ -57,6 +58,12 @@ export interface Part {
   fillsInPlace?(run: { mapping: Mapping; plan: Plan }): string[];
   /** What rollback undoes of it, checking the live schema first (so it can run again after an interruption). */
   undo?(u: UndoScope): Promise<void>;
+  /**
+   * Its section of the report (report.json, report.md, report.html), placed by reportOrder (registry.ts). A part that
+   * gives one is declared `satisfies Part` rather than `: Part`, so that its section's type reaches the report's
+   * (ReportSections, registry.ts).
+   */
+  report?: ReportSection;
 }
 
 export type PartKind =
@@ -141,6 +148,30 @@ export interface UndoScope {
   keptTables: Array<{ table: string; rows: number }>;
   /** The existing tables the parts UPDATE in place (Part.fillsInPlace), each once, in write order. */
   filledInPlace: readonly string[];
+}
+
+/** What a part's report section is made from: the run's plan and the verification's checks. */
+export interface ReportScope {
+  plan: Plan;
+  checks: readonly CheckResult[];
+}
+
+/**
+ * A part's section of the report, in three forms of the same content: `data` is what the part puts in report.json,
+ * under `field` (the model is written as it is, so plain JSON values; docs/report-format.md documents each field),
+ * and `markdown` and `html` render that data in report.md and report.html. The sections stand between the verdict
+ * and the checks, in reportOrder.
+ */
+export interface ReportSection<F extends string = string, T = unknown> {
+  /** Its field in report.json. */
+  readonly field: F;
+  data(r: ReportScope): T;
+  /** Its lines of report.md, the first one empty; none when it has nothing to show. `md` escapes text for Markdown. */
+  markdown(data: T, md: (text: unknown) => string): string[];
+  /** Its element of report.html, every text in it escaped with escapeXml; '' when it has nothing to show. */
+  html(data: T): string;
+  /** Its link in report.html's navigation bar, when it has one. */
+  readonly nav?: string;
 }
 
 /** What a part's patches are built from: the export's input, the mapping's names, and each table's ON UPDATE columns. */

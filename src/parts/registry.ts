@@ -2,7 +2,7 @@ import { autoIncrementPart } from './auto-increment.ts';
 import { createTablesPart } from './create-tables.ts';
 import { finalizePart } from './finalize.ts';
 import { lookupsPart } from './lookups.ts';
-import type { Part, PartKind } from './part.ts';
+import type { Part, PartKind, ReportSection } from './part.ts';
 import { preRunRowsPart } from './pre-run-rows.ts';
 import { projectionsPart } from './projections.ts';
 import { renamesPart } from './renames.ts';
@@ -15,14 +15,15 @@ import { stepsPart } from './steps.ts';
  * AUTO_INCREMENT raised, steps written, projections filled (a projection goes after the steps it may be written
  * beside), lookups written; then the cutover's renames (the cutover stage's), finalize's later drops (only planned
  * here), and the parts that only check or compare: the pre-run rows and the replays. Each part does nothing for a run
- * that has none of its kind. A new kind is a module of its own plus its line here, and in planOrder, verifyOrder and
- * undoOrder when it plans, checks or undoes.
+ * that has none of its kind. A new kind is a module of its own plus its line here, and in planOrder, verifyOrder,
+ * undoOrder and reportOrder when it plans, checks, undoes or reports.
  */
 export function partsOf(): readonly Part[] {
   return parts;
 }
 
-const parts: readonly Part[] = [
+// A tuple, each part with its own type, so that ReportSections can read the parts' report sections' types.
+const parts = [
   sourcesPart,
   createTablesPart,
   autoIncrementPart,
@@ -33,7 +34,7 @@ const parts: readonly Part[] = [
   finalizePart,
   preRunRowsPart,
   replaysPart,
-];
+] as const satisfies readonly Part[];
 
 /**
  * The order the parts' planning joins the plan in (each list of the plan, tables backed up, created and altered,
@@ -47,6 +48,25 @@ export const planOrder: readonly PartKind[] = ['create', 'steps', 'projections',
  * rows around the run's, the projections, the lookups, then the replays.
  */
 export const verifyOrder: readonly PartKind[] = ['steps', 'sources', 'preRunRows', 'projections', 'lookups', 'replays'];
+
+/**
+ * The order of the parts' sections in the report, which stand between the verdict and the checks (in report.json,
+ * between `generatedAt` and `checks`): the lookups.
+ */
+export const reportOrder: readonly PartKind[] = ['lookups'];
+
+/** The parts' report sections, in reportOrder. */
+export function reportSections(): ReportSection[] {
+  return inOrder(parts, reportOrder, (p) => p.report !== undefined).flatMap((p) => (p.report ? [p.report] : []));
+}
+
+/**
+ * The parts' fields of report.json, each typed as its part's section gives it: `{ lookups: ReportLookup[] }`. It reads
+ * the parts' own types, so a part that reports is declared `satisfies Part` (typed `: Part`, its section is unknown).
+ */
+export type ReportSections = { [S in SectionOf<(typeof parts)[number]> as S['field']]: ReturnType<S['data']> };
+
+type SectionOf<P> = P extends { report: infer S extends ReportSection } ? S : never;
 
 /**
  * The order rollback undoes the parts in. It is not the write order reversed: it is the order rollback has always

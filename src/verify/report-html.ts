@@ -1,7 +1,7 @@
 import { escapeXml as esc } from './escape-xml.ts';
 import { autoIncrementColor, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
-import type { Report, ReportCheck, ReportIdSpace } from './report-model.ts';
-import { lookupsHtml } from '../lookup/report-lookup.ts';
+import { sectionData, type Report, type ReportCheck, type ReportIdSpace } from './report-model.ts';
+import { reportSections } from '../parts/registry.ts';
 import { acceptedBy } from '../plan/dependents.ts';
 
 /**
@@ -10,8 +10,10 @@ import { acceptedBy } from '../plan/dependents.ts';
  */
 export function renderHtml(r: Report): string {
   const pass = r.verdict === 'pass';
+  const sections = reportSections();
   const nav = [
     '<a href="#steps">Steps</a>',
+    ...sections.flatMap((section) => (section.nav ? [section.nav] : [])),
     `<a href="#checks">Checks (${r.summary.failed} failed)</a>`,
     `<a href="#problems">Data problems (${r.summary.dataProblems})</a>`,
     '<a href="#idspace">ID space</a>',
@@ -21,7 +23,8 @@ export function renderHtml(r: Report): string {
     verdictHeader(r),
     `<nav>${nav.join(' · ')}</nav>`,
     stepsSection(r),
-    lookupsHtml(r.lookups ?? []),
+    // A part's section with nothing to show is '' here: an empty line of the body.
+    ...sections.map((section) => section.html(sectionData(r, section))),
     checksSection(r),
     problemsSection(r),
     dependentsSection(r),

@@ -1,7 +1,8 @@
 import type { IdSpacePlan, Plan } from '../plan/plan-data.ts';
 import type { Dependent } from '../plan/plan-data.ts';
 import type { CheckResult, Verification } from './check-result.ts';
-import { reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
+import type { ReportScope, ReportSection } from '../parts/part.ts';
+import { reportSections, type ReportSections } from '../parts/registry.ts';
 
 /** What a report is made from: the run's plan, the verification, and where the run stands. */
 export interface ReportInput {
@@ -17,9 +18,10 @@ export interface ReportInput {
 
 /**
  * report.json, exactly. The shape is documented in docs/report-format.md; a change that removes or changes a field
- * raises `formatVersion`, an added field does not. Absent values are null, never missing.
+ * raises `formatVersion`, an added field does not. Absent values are null, never missing. The parts' sections
+ * (ReportSections: `lookups`) stand between `steps` and `checks`.
  */
-export interface Report {
+export interface Report extends ReportSections {
   formatVersion: typeof reportFormatVersion;
   verdict: 'pass' | 'fail';
   summary: {
@@ -38,8 +40,6 @@ export interface Report {
   run: { id: number; backupId: string; database: string; server: string; plannedAt: string };
   generatedAt: string;
   steps: ReportStep[];
-  /** The mapping's lookups (see LookupDefinition); empty when it has none. */
-  lookups: ReportLookup[];
   checks: ReportCheck[];
   dataProblems: ReportProblem[];
   /** What names a table the cutover renames or a column finalize drops, and what becomes of it (dependents.ts). */
@@ -169,7 +169,7 @@ export function buildReport(input: ReportInput): Report {
     run: { id: input.runId, backupId: input.backupId, database: plan.database, server: plan.server, plannedAt: plan.createdAt },
     generatedAt: input.generatedAt,
     steps: reportSteps(input),
-    lookups: reportLookups(plan, v.checks),
+    ...partSections({ plan, checks: v.checks }),
     checks,
     dataProblems: reportProblems(found, checks),
     dependents: reportDependents(plan),
@@ -181,6 +181,17 @@ export function buildReport(input: ReportInput): Report {
       stages: Object.fromEntries(Object.entries(input.stageSeconds ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number')),
     },
   };
+}
+
+/** Each part's section of report.json, under its field, in reportOrder. */
+function partSections(scope: ReportScope): ReportSections {
+  // ReportSections is typed from the same parts' sections, so these entries are its fields.
+  return Object.fromEntries(reportSections().map((s) => [s.field, s.data(scope)])) as ReportSections;
+}
+
+/** A part's section data as the report holds it, for report.md and report.html to render. */
+export function sectionData(r: Report, section: ReportSection): unknown {
+  return r[section.field as keyof ReportSections];
 }
 
 function reportCheck(c: ReportInput['verification']['checks'][number]): ReportCheck {

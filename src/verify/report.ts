@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildReport, type Report, type ReportInput } from './report-model.ts';
+import { buildReport, sectionData, type Report, type ReportInput } from './report-model.ts';
 import { renderHtml } from './report-html.ts';
-import { lookupsMarkdown } from '../lookup/report-lookup.ts';
+import { reportSections } from '../parts/registry.ts';
 import { acceptedBy } from '../plan/dependents.ts';
 
 export { buildReport, reportFormatVersion, type Report, type ReportInput } from './report-model.ts';
@@ -51,7 +51,7 @@ export function renderMarkdown(r: Report): string {
     }
   }
 
-  lines.push(...lookupsMarkdown(r.lookups ?? [], md));
+  for (const section of reportSections()) lines.push(...section.markdown(sectionData(r, section), md));
 
   lines.push('', '## Checks', '', '| | check | expected | actual | failing keys |', '| --- | --- | --- | --- | --- |');
   for (const c of r.checks) {
