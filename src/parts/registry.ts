@@ -51,9 +51,9 @@ export const verifyOrder: readonly PartKind[] = ['steps', 'sources', 'preRunRows
 
 /**
  * The order of the parts' sections in the report, which stand between the verdict and the checks (in report.json,
- * between `generatedAt` and `checks`): the lookups.
+ * between `generatedAt` and `checks`): the steps (source rows, expected, written), then the lookups.
  */
-export const reportOrder: readonly PartKind[] = ['lookups'];
+export const reportOrder: readonly PartKind[] = ['steps', 'lookups'];
 
 /** The parts' report sections, in reportOrder. */
 export function reportSections(): ReportSection[] {
@@ -61,7 +61,7 @@ export function reportSections(): ReportSection[] {
 }
 
 /**
- * The parts' fields of report.json, each typed as its part's section gives it: `{ lookups: ReportLookup[] }`. It reads
+ * The parts' fields of report.json, each typed as its part's section gives it: `{ steps: ReportStep[]; lookups: ReportLookup[] }`. It reads
  * the parts' own types, so a part that reports is declared `satisfies Part` (typed `: Part`, its section is unknown).
  */
 export type ReportSections = { [S in SectionOf<(typeof parts)[number]> as S['field']]: ReturnType<S['data']> };

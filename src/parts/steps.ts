@@ -2,6 +2,7 @@ import type { Part } from './part.ts';
 import { stepChecks } from './steps-checks.ts';
 import { stepPatches } from './steps-patches.ts';
 import { planStepsPieces } from './steps-plan.ts';
+import { stepsReport } from './steps-report.ts';
 import { undoSteps, writeSteps } from './steps-write.ts';
 
 /**
@@ -10,11 +11,12 @@ import { undoSteps, writeSteps } from './steps-write.ts';
  * through Node (a step with code() columns, parts/steps-stream.ts) is the steps part's own affair (steps-*.ts): the
  * verbs that fold over the parts never ask.
  */
-export const stepsPart: Part = {
+export const stepsPart = {
   kind: 'steps',
   plan: planStepsPieces,
   write: writeSteps,
   checks: stepChecks,
   patches: stepPatches,
   undo: undoSteps,
-};
+  report: stepsReport,
+} satisfies Part;

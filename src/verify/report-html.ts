@@ -12,7 +12,6 @@ export function renderHtml(r: Report): string {
   const pass = r.verdict === 'pass';
   const sections = reportSections();
   const nav = [
-    '<a href="#steps">Steps</a>',
     ...sections.flatMap((section) => (section.nav ? [section.nav] : [])),
     `<a href="#checks">Checks (${r.summary.failed} failed)</a>`,
     `<a href="#problems">Data problems (${r.summary.dataProblems})</a>`,
@@ -22,7 +21,6 @@ export function renderHtml(r: Report): string {
   const body = [
     verdictHeader(r),
     `<nav>${nav.join(' · ')}</nav>`,
-    stepsSection(r),
     // A part's section with nothing to show is '' here: an empty line of the body.
     ...sections.map((section) => section.html(sectionData(r, section))),
     checksSection(r),
@@ -102,28 +100,6 @@ function verdictHeader(r: Report): string {
 <p class="headline">${esc(r.summary.headline)}</p>
 <p class="meta">${meta.join(' · ')}</p>
 </header>`;
-}
-
-function stepsSection(r: Report): string {
-  const rows = r.steps.flatMap((s) =>
-    s.targets.map(
-      (t, i) =>
-        `<tr${t.ok === false ? ' class="failed"' : ''}>` +
-        (i === 0
-          ? `<td rowspan="${s.targets.length}"><b>${esc(s.name)}</b>` +
-            `${s.description ? `<br><span class="muted">${esc(s.description)}</span>` : ''}</td>` +
-            `<td rowspan="${s.targets.length}" class="n">${s.sourceRows}</td>` +
-            `<td rowspan="${s.targets.length}" class="mono">` +
-            `${s.range ? `${esc(s.range.table)} ${s.range.first}..${s.range.last}` : '-'}</td>`
-          : '') +
-        `<td><code>${esc(t.table)}</code></td><td class="n">${t.expected}</td><td class="n">${t.written ?? '-'}</td>` +
-        `<td>${t.ok === null ? '-' : t.ok ? '<span class="ok">✓ as mapped</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`,
-    ),
-  );
-  const head = ['step', 'source rows', 'reserved IDs', 'target', 'expected', 'written', 'content'].map((h) => `<th>${h}</th>`);
-  return `<section id="steps"><h2>Steps: source rows → expected → written</h2>
-<table><thead><tr>${head.join('')}</tr></thead>
-<tbody>${rows.join('\n')}</tbody></table></section>`;
 }
 
 function checksSection(r: Report): string {

@@ -19,7 +19,7 @@ export interface ReportInput {
 /**
  * report.json, exactly. The shape is documented in docs/report-format.md; a change that removes or changes a field
  * raises `formatVersion`, an added field does not. Absent values are null, never missing. The parts' sections
- * (ReportSections: `lookups`) stand between `steps` and `checks`.
+ * (ReportSections: `steps`, `lookups`) stand between `generatedAt` and `checks`.
  */
 export interface Report extends ReportSections {
   formatVersion: typeof reportFormatVersion;
@@ -39,7 +39,6 @@ export interface Report extends ReportSections {
   mapping: string;
   run: { id: number; backupId: string; database: string; server: string; plannedAt: string };
   generatedAt: string;
-  steps: ReportStep[];
   checks: ReportCheck[];
   dataProblems: ReportProblem[];
   /** What names a table the cutover renames or a column finalize drops, and what becomes of it (dependents.ts). */
@@ -48,25 +47,6 @@ export interface Report extends ReportSections {
   firedTriggers: ReportFiredTrigger[];
   idSpace: ReportIdSpace[];
   timings: { verifyStartedAt: string; checksSeconds: number; stages: Record<string, number> };
-}
-
-export interface ReportStep {
-  name: string;
-  description: string | null;
-  from: string;
-  /** Legacy rows the step reads (those passing its filter), counted at plan time. */
-  sourceRows: number;
-  range: { table: string; first: number; last: number } | null;
-  targets: Array<{
-    alias: string;
-    table: string;
-    /** Rows the mapping defines for this target, counted from the legacy rows at verify time (plan time if unchecked). */
-    expected: number;
-    /** Rows found in the step's range; null when no content check ran. */
-    written: number | null;
-    /** Whether the content check passed; null when none ran. */
-    ok: boolean | null;
-  }>;
 }
 
 export interface ReportCheck {
@@ -168,7 +148,6 @@ export function buildReport(input: ReportInput): Report {
     mapping: input.mapping,
     run: { id: input.runId, backupId: input.backupId, database: plan.database, server: plan.server, plannedAt: plan.createdAt },
     generatedAt: input.generatedAt,
-    steps: reportSteps(input),
     ...partSections({ plan, checks: v.checks }),
     checks,
     dataProblems: reportProblems(found, checks),
@@ -211,27 +190,6 @@ function reportCheck(c: ReportInput['verification']['checks'][number]): ReportCh
     explained: c.explained ?? [],
     seconds: c.seconds,
   };
-}
-
-/** Each step with its targets' rows: as verified where a content check counted them, else as planned. */
-function reportSteps({ plan, verification: v }: ReportInput): Report['steps'] {
-  return plan.steps.map((s) => ({
-    name: s.name,
-    description: s.description ?? null,
-    from: s.from,
-    sourceRows: s.sourceRows,
-    range: s.range,
-    targets: s.writes.map((w) => {
-      const check = v.checks.find((c) => c.id === `${s.name}.${w.alias}.content`);
-      return {
-        alias: w.alias,
-        table: w.table,
-        expected: typeof check?.expected === 'number' ? check.expected : w.rows,
-        written: typeof check?.actual === 'number' ? check.actual : null,
-        ok: check ? check.ok : null,
-      };
-    }),
-  }));
 }
 
 /** The data problems found, each with the checks whose disagreements it explains. */

@@ -40,16 +40,7 @@ export function renderMarkdown(r: Report): string {
   lines.push(
     `Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; ` +
       `checks took ${r.timings.checksSeconds} s.`,
-    '',
   );
-
-  lines.push('## Steps', '', '| step | source rows | target | expected | written | content |', '| --- | ---: | --- | ---: | ---: | --- |');
-  for (const s of r.steps) {
-    for (const t of s.targets) {
-      const content = t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**';
-      lines.push(`| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${content} |`);
-    }
-  }
 
   for (const section of reportSections()) lines.push(...section.markdown(sectionData(r, section), md));
 
