@@ -64,6 +64,8 @@ export interface Part {
    * (ReportSections, registry.ts).
    */
   report?: ReportSection;
+  /** Files it writes beside the report (the run's data, not the verdict: CSV rows set aside); returns their paths. */
+  filesBesideReport?(r: { db: Db; plan: Plan; runId: number; dir: string }): Promise<string[]>;
 }
 
 export type PartKind =

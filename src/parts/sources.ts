@@ -1,5 +1,5 @@
 import { faultPoint } from '../engine/fault-points.ts';
-import { runSources, sourceChecks, undoSources } from '../sources/sources.ts';
+import { runSources, sourceChecks, sourceReportFiles, undoSources } from '../sources/sources.ts';
 import { journaled, type Part } from './part.ts';
 
 /**
@@ -29,6 +29,7 @@ export const sourcesPart: Part = {
     const checked = runSources(v.mapping, v.plan).filter((s) => s.checks);
     return checked.length > 0 ? [{ weight: checked.length, run: (db) => sourceChecks(db, checked, v.runId) }] : [];
   },
+  filesBesideReport: ({ db, plan, runId, dir }) => sourceReportFiles(db, plan, runId, dir),
   async undo(u) {
     for (const { table, what } of await undoSources(u.db, runSources(u.mapping, u.plan))) u.actions.push(`dropped ${table}, ${what}`);
   },

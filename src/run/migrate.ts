@@ -15,7 +15,6 @@ import { faultPoint } from '../engine/fault-points.ts';
 import { throttle, type Throttle } from './throttle.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { planRun } from '../plan/plan-run.ts';
-import { sourceReportFiles } from '../sources/sources.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
 import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
@@ -390,7 +389,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
     stageSeconds: s.result.stageSeconds,
   });
   s.result.reportDir = reportDir;
-  await sourceReportFiles(db, run.plan, run.id, reportDir);
+  for (const part of s.parts) await part.filesBesideReport?.({ db, plan: run.plan, runId: run.id, dir: reportDir });
   await updateRun(
     db,
     run.id,

@@ -9,7 +9,6 @@ import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from '../engine/cutover.ts';
 import { undoneRunMessage, type RunRecord } from './journal.ts';
 import { stages } from '../engine/step-journal.ts';
-import { sourceReportFiles } from '../sources/sources.ts';
 import { preRunTables } from '../engine/pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 
@@ -89,7 +88,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
           generatedAt: now().toISOString(),
         })
       : [];
-    if (options.reportDir) reportFiles.push(...(await sourceReportFiles(db, run.plan, run.id, options.reportDir)));
+    // The files the parts put beside the report (quarantine.csv of CSV sources).
+    if (options.reportDir) {
+      const at = { db, plan: run.plan, runId: run.id, dir: options.reportDir };
+      for (const part of parts) reportFiles.push(...((await part.filesBesideReport?.(at)) ?? []));
+    }
     return { runId: run.id, verification, reportFiles };
   });
 }
