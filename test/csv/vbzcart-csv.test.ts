@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import type { TestDatabase } from '../support/database.ts';
 import { testWorkspace } from '../support/workspace.ts';
 import { snapshot } from '../support/snapshot.ts';
@@ -10,7 +11,7 @@ import { runCli } from '../support/cli.ts';
 import { checksums } from './support.ts';
 import { generateVbzcart, type VbzcartFixture } from '../../mappings/vbzcart-ord-pull/fixture.ts';
 import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
-import { exportOrdPullCsv, usExcelDialect, type CsvExportDialect } from '../../mappings/vbzcart-ord-pull/csv-export.ts';
+import { exportOrdPullCsv, usExcelDialect, type CsvExportDialect, type OrdPullRow } from '../../mappings/vbzcart-ord-pull/csv-export.ts';
 import { ordPullCsv } from '../../mappings/vbzcart-ord-pull/csv-source.ts';
 import { bindCsvSources } from '../../src/mapping/bind-sources.ts';
 import { encodeText } from '../../src/csv/decode.ts';
@@ -252,5 +253,48 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     await same.db.execute('DELETE FROM ord_pull WHERE ID IN (?, ?)', [wrongCount, badDate]);
     expect((await migrate({ databaseUrl: same.url, mapping, backupDir: ws.path('b-broken-table') })).status).toBe('completed');
     expect(await checksums(t.db)).toEqual(await checksums(same.db));
+  });
+});
+
+describe('quarantine.csv lists every row set aside, over several pages of them', () => {
+  it('writes the ~2,500 duplicates of a folder of three exports in file and line order, byte for byte', async () => {
+    const { t } = await vbzcart('csv_pages', seed);
+    // A folder read in name order: the whole export, the same export again (every row a duplicate), and every other
+    // row once more. The second and third files' records are set aside, about 2,500 of them: two pages and a half, one
+    // of which goes from the second file into the third.
+    const folder = ws.path('pages');
+    await mkdir(folder);
+    const files = ['1-export.csv', '2-again.csv', '3-half.csv'].map((f) => join(folder, f));
+    const expected: Array<[string, string, number, string, string]> = [];
+    const setAside = (file: string) => (line: number, fields: string[], row: OrdPullRow) =>
+      void expected.push(['pull', file, line, `duplicate key: ID ${row.ID} was loaded from an earlier line`, fields.join(',')]);
+    await exportOrdPullCsv(t.db, files[0]!, usExcelDialect);
+    await exportOrdPullCsv(t.db, files[1]!, usExcelDialect, { onRecord: setAside(files[1]!) });
+    await exportOrdPullCsv(t.db, files[2]!, usExcelDialect, {
+      edit: (fields, row) => (Number(row.ID) % 2 === 0 ? [fields] : []),
+      onRecord: setAside(files[2]!),
+    });
+    await t.db.execute('DROP TABLE ord_pull');
+    expect(expected.length).toBeGreaterThan(2000);
+
+    const report = ws.path('r-pages');
+    const migrated = await migrate({
+      databaseUrl: t.url,
+      mapping: bindCsvSources(mapping, { pull: folder }),
+      quarantine: true,
+      backupDir: ws.path('b-pages'),
+      reportDir: report,
+    });
+    expect(migrated.status).toBe('completed');
+    const [stored] = await t.db.query<{ n: string | number }>('SELECT COUNT(*) AS n FROM eventshift_quarantine');
+    expect(Number(stored!.n)).toBe(expected.length);
+
+    const bytes = await readFile(join(report, 'quarantine.csv'));
+    const rows = parse(bytes, { bom: true, record_delimiter: '\r\n' }) as string[][];
+    expect(rows[0]).toEqual(['source', 'file', 'line', 'reason', 'row']);
+    expect(rows.slice(1)).toEqual(expected.map((r) => [r[0], r[1], String(r[2]), r[3], r[4]]));
+    // Byte for byte: a byte order mark, then the header and the rows, each ended by CRLF.
+    const written = stringify(expected, { header: true, columns: ['source', 'file', 'line', 'reason', 'row'], record_delimiter: '\r\n' });
+    expect(bytes.equals(Buffer.from(`\uFEFF${written}`, 'utf8'))).toBe(true);
   });
 });
