@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { Db } from '../db/connection.ts';
+import { keysetKeys, runChunks } from '../engine/chunks.ts';
 import { tableExists } from '../db/introspect.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { decodeAll, readable, type TextEncoding } from './decode.ts';
@@ -66,22 +67,47 @@ export async function writeQuarantineCsv(db: Db, runId: number, plan: Plan, dir:
   out.write('\uFEFF');
   const csv = stringify({ header: true, columns: ['source', 'file', 'line', 'reason', 'row'], record_delimiter: '\r\n' });
   csv.pipe(out);
-  let after: [string, string, number, number] = ['', '', -1, -1];
-  for (;;) {
-    const rows = await db.query<{ id: string | number; source: string; file: string; line: string | number; reason: string; raw: Buffer }>(
-      `SELECT id, source, file, line, reason, raw FROM eventshift_quarantine
-        WHERE run_id = ? AND (source, file, line, id) > (?, ?, ?, ?) ORDER BY source, file, line, id LIMIT 1000`,
-      [runId, ...after],
-    );
-    if (rows.length === 0) break;
-    for (const r of rows) {
-      const text = readable(decodeAll(r.raw, encodings.get(r.file) ?? 'utf8'));
-      if (!csv.write([r.source, r.file, Number(r.line), r.reason, text])) await new Promise<void>((ok) => csv.once('drain', () => ok()));
-    }
-    const l = rows[rows.length - 1]!;
-    after = [l.source, l.file, Number(l.line), Number(l.id)];
-  }
+  await runChunks({
+    db,
+    keys: keysetKeys<QuarantineKey>({ after: null, bound: (after, limit) => quarantineBound(db, runId, after, limit) }),
+    size: { fixed: 1000 },
+    work: async ({ lo, hi }) => {
+      const rows = await quarantinePage(db, runId, lo, hi);
+      for (const r of rows) {
+        const text = readable(decodeAll(r.raw, encodings.get(r.file) ?? 'utf8'));
+        if (!csv.write([r.source, r.file, Number(r.line), r.reason, text])) await new Promise<void>((ok) => csv.once('drain', () => ok()));
+      }
+      return rows.length;
+    },
+  });
   csv.end();
   await finished(out);
   return path;
+}
+
+/** A set-aside row's place in quarantine.csv: the order of (source, file, line, id), which eventshift_quarantine's rows sort by. */
+type QuarantineKey = [source: string, file: string, line: number, id: number];
+
+const keyColumns = 'source, file, line, id';
+
+/** The key of the last of the next `limit` rows of the run after `after` (null: from its first), or null when none is left. */
+async function quarantineBound(db: Db, runId: number, after: QuarantineKey | null, limit: number): Promise<QuarantineKey | null> {
+  const [last] = await db.query<{ source: string; file: string; line: string | number; id: string | number }>(
+    `SELECT ${keyColumns} FROM (
+       SELECT ${keyColumns} FROM eventshift_quarantine WHERE run_id = ?${after ? ` AND (${keyColumns}) > (?, ?, ?, ?)` : ''}
+        ORDER BY ${keyColumns} LIMIT ${Number(limit)}
+     ) AS page ORDER BY source DESC, file DESC, line DESC, id DESC LIMIT 1`,
+    [runId, ...(after ?? [])],
+  );
+  return last ? [last.source, last.file, Number(last.line), Number(last.id)] : null;
+}
+
+/** The run's set-aside rows after `lo` (null: from its first) up to `hi`, in key order. */
+async function quarantinePage(db: Db, runId: number, lo: QuarantineKey | null, hi: QuarantineKey) {
+  return db.query<{ source: string; file: string; line: string | number; reason: string; raw: Buffer }>(
+    `SELECT source, file, line, reason, raw FROM eventshift_quarantine
+      WHERE run_id = ?${lo ? ` AND (${keyColumns}) > (?, ?, ?, ?)` : ''} AND (${keyColumns}) <= (?, ?, ?, ?)
+      ORDER BY ${keyColumns}`,
+    [runId, ...(lo ?? []), ...hi],
+  );
 }
