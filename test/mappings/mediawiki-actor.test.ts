@@ -376,4 +376,30 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
       await ws.drop(killed);
     }
   });
+
+  it('restore after a run killed mid-create counts the actors it created as its own and drops its work table of names', async () => {
+    const killed = await ws.database('mw_actor_kill_restore');
+    await generateMediawiki(killed.db, { seed, revisions: 1500 });
+    const original = await snapshot(killed.db);
+    const actors = async () => Number((await killed.db.query<{ n: string }>('SELECT COUNT(*) AS n FROM actor'))[0]!.n);
+    const existing = await actors();
+    const keysTables =
+      'SELECT TABLE_NAME AS name FROM information_schema.TABLES ' +
+      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'eventshift\\_keys\\_%'";
+    const dir = ws.path('kill-restore');
+    const args = ['migrate', 'mediawiki-actor', '--yes', '--quiet', '--chunk-keys', '100', '--backup-dir', dir];
+    const env = { DATABASE_URL: killed.url, EVENTSHIFT_FAULT: 'lookup actor create batch 1' };
+    const first = runCli(args, { cwd: ws.dir, env });
+    expect(first.signal, first.stderr).toBe('SIGKILL');
+    // The first batch's actors are in the actor table, and the work table of names is left.
+    expect(await actors()).toBeGreaterThan(existing);
+    const [left] = await killed.db.query<{ name: string }>(keysTables);
+    expect(left).toBeDefined();
+    const restored = await restoreMapping({ databaseUrl: killed.url, mapping, backupDir: dir });
+    expect(restored.lost).toEqual([]);
+    expect(restored.droppedStaging).toEqual([left!.name]);
+    expect(await killed.db.query(keysTables)).toEqual([]);
+    expect(await snapshot(killed.db)).toEqual(original);
+    await ws.drop(killed);
+  });
 });
