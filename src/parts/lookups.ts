@@ -2,7 +2,7 @@ import { lookupPatches } from '../lookup/export-lookup.ts';
 import { planLookups } from '../lookup/plan-lookup.ts';
 import { problemKeyLimit } from '../plan/plan-data.ts';
 import { lookupChecks } from '../lookup/verify-lookup.ts';
-import { rollbackLookups } from '../lookup/rollback-lookup.ts';
+import { dropLookupWorkTables, lookupOwnRanges, rollbackLookups } from '../lookup/rollback-lookup.ts';
 import { writeLookups } from '../lookup/write-lookup.ts';
 import { lookupsHtml, lookupsMarkdown, reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
 import { faultPoint } from '../engine/fault-points.ts';
@@ -22,7 +22,8 @@ const lookupsReport: ReportSection<'lookups', ReportLookup[]> = {
 
 /**
  * The mapping's lookups (see LookupDefinition, src/lookup): reference columns added, lookup rows got or created,
- * references filled; on undo, the columns dropped and the lookup rows the run created deleted.
+ * references filled; on undo, the columns dropped and the lookup rows the run created deleted. To restore, the lookup
+ * rows it created are its own, and the work tables of natural keys a killed run left are dropped.
  */
 export const lookupsPart = {
   kind: 'lookups',
@@ -51,5 +52,7 @@ export const lookupsPart = {
     actions.push(...undone.actions);
     for (const [table, n] of Object.entries(undone.rowsDeleted)) rowsDeleted[table] = (rowsDeleted[table] ?? 0) + n;
   },
+  ownRows: ({ db, plan, runId }) => lookupOwnRanges(db, plan, runId),
+  dropWorkTables: ({ db, plan, runId }) => dropLookupWorkTables(db, plan, runId),
   report: lookupsReport,
 } satisfies Part;

@@ -19,15 +19,16 @@ import type {
 import type { LookupPlan } from '../lookup/lookup-plan.ts';
 import { faultPoint } from '../engine/fault-points.ts';
 import type { BackupAt } from '../engine/pre-run-diff.ts';
+import type { ReservedRange } from '../engine/pre-run-rows.ts';
 import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 
 /**
  * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
  * write its steps, fill its projections, write its lookups, rename at cutover; or one kind of thing it checks: the
  * pre-run rows against the backup, the replays. Each part implements the verbs it takes part in (plan, write, cutover,
- * checks, patches, undo, its report section), and each of those verbs is a fold over partsOf (registry.ts), which
- * lists the parts once, in the order they are written; the plan, verify, rollback and the report take them in orders
- * of their own, named there.
+ * checks, patches, undo, restore's ownRows and dropWorkTables, its report section), and each of those verbs is a fold
+ * over partsOf (registry.ts), which lists the parts once, in the order they are written (restore asks them in that
+ * order); the plan, verify, rollback and the report take them in orders of their own, named there.
  *
  * A part module may import the sources and its own feature folder (csv, lookup), the engine (chunks, the steps
  * journal, fault points, cutover renames, pre-run rows), the mapping and its compiler, backup, db, and the contracts
@@ -58,6 +59,18 @@ export interface Part {
   fillsInPlace?(run: { mapping: Mapping; plan: Plan }): string[];
   /** What rollback undoes of it, checking the live schema first (so it can run again after an interruption). */
   undo?(u: UndoScope): Promise<void>;
+  /**
+   * Restore: the rows the run wrote that are its own beyond its steps' reserved ranges (the plan's), per table, e.g.
+   * the lookup rows it inserted into an existing lookup table. Restore's comparison with the backup does not count
+   * them as rows others added since, so restoring over them is not refused.
+   */
+  ownRows?(r: RestoreScope): Promise<Map<string, ReservedRange[]>>;
+  /**
+   * Restore: drops the tables of eventshift's own the run leaves behind that the backup does not hold (e.g. a CSV
+   * source's staging table, a lookup's work table), once the backup is back. Returns their names. Checks the live
+   * schema first, so it can run again after an interruption.
+   */
+  dropWorkTables?(r: RestoreScope): Promise<string[]>;
   /**
    * Its section of the report (report.json, report.md, report.html), placed by reportOrder (registry.ts). A part that
    * gives one is declared `satisfies Part` rather than `: Part`, so that its section's type reaches the report's
@@ -150,6 +163,15 @@ export interface UndoScope {
   keptTables: Array<{ table: string; rows: number }>;
   /** The existing tables the parts UPDATE in place (Part.fillsInPlace), each once, in write order. */
   filledInPlace: readonly string[];
+}
+
+/** What a part gets from restore: the run whose backup is restored, and the connection. */
+export interface RestoreScope {
+  db: Db;
+  /** The mapping, bound as the run's plan read its sources. */
+  mapping: Mapping;
+  plan: Plan;
+  runId: number;
 }
 
 /** What a part's report section is made from: the run's plan and the verification's checks. */

@@ -5,7 +5,7 @@ import { journaled, type Part } from './part.ts';
 /**
  * The run's sources (see sources/source.ts), as a part: each made readable first thing in the write stage when its
  * kind needs it (a CSV file loaded into its staging table), checked by verify, and what the run made of it removed on
- * undo. A table source does none of it.
+ * undo and on restore (the backup does not hold it). A table source does none of it.
  */
 export const sourcesPart: Part = {
   kind: 'sources',
@@ -33,4 +33,5 @@ export const sourcesPart: Part = {
   async undo(u) {
     for (const { table, what } of await undoSources(u.db, runSources(u.mapping, u.plan))) u.actions.push(`dropped ${table}, ${what}`);
   },
+  dropWorkTables: async (r) => (await undoSources(r.db, runSources(r.mapping, r.plan))).map((u) => u.table),
 };

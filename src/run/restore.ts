@@ -13,11 +13,10 @@ import { stepRecord } from '../engine/step-journal.ts';
 import { faultPoint as envFaultPoint } from '../engine/fault-points.ts';
 import { preRunTables, reservedRanges, rowsAtRisk, type ReservedRange, type RowsAtRisk } from '../engine/pre-run-rows.ts';
 import type { Db } from '../db/connection.ts';
-import { runSources, undoSources } from '../sources/sources.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import { preRunAfterFinalize } from './finalize.ts';
-import { dropLookupWorkTables, lookupOwnRanges } from '../lookup/rollback-lookup.ts';
+import type { Part, RestoreScope } from '../parts/part.ts';
 
 export interface RestoreMappingOptions extends CommandOptions {
   mapping: Mapping;
@@ -42,7 +41,10 @@ export interface RestoreMappingResult {
   untouched: string | null;
   /** Tables the run had renamed at cutover, dropped once their originals were back. */
   droppedRenamed: string[];
-  /** Staging tables of the run's CSV sources and work tables of its lookups, dropped (eventshift's own, derived tables). */
+  /**
+   * The work tables the run's parts left (Part.dropWorkTables: staging tables of its CSV sources, work tables of its
+   * lookups), dropped: eventshift's own, derived tables.
+   */
   droppedStaging: string[];
   /** What --force threw away (empty without --force). */
   lost: RowsAtRisk[];
@@ -60,7 +62,8 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
   const log = options.log ?? (() => undefined);
   const faultPoint = options.faultPoint ?? envFaultPoint;
   const choose = restoreChoice(options, now);
-  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, run: ownRun }, { backupId }) => {
+  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, run: ownRun, parts }, { backupId }) => {
+    const scope: RestoreScope | null = ownRun ? { db, mapping, plan: ownRun.plan, runId: ownRun.id } : null;
     const resuming = await restoreUnfinished(db, backupId);
     let lost: RowsAtRisk[] = [];
     if (resuming) {
@@ -79,7 +82,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
         plan: ownRun?.plan ?? null,
         keeper: `eventshift rollback ${mapping.name}`,
         adjust,
-        ownRanges: ownRun ? await lookupOwnRanges(db, ownRun.plan, ownRun.id) : undefined,
+        ownRanges: scope ? await ownRows(parts, scope) : undefined,
       });
     }
     log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
@@ -95,14 +98,27 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
       faultPoint,
       now,
     });
-    const droppedStaging = [
-      ...(ownRun ? await undoSources(db, runSources(mapping, ownRun.plan)) : []).map((u) => u.table),
-      ...(ownRun ? await dropLookupWorkTables(db, ownRun.plan, ownRun.id) : []),
-    ];
+    const droppedStaging = scope ? await dropWorkTables(parts, scope) : [];
     faultPoint('restore run work tables dropped');
     if (ownRun) await updateRun(db, ownRun.id, { status: 'restored', finished: true }, now());
     return { backupId, runId: ownRun?.id ?? null, restore, untouched: null, droppedRenamed: restore.retired, droppedStaging, lost };
   });
+}
+
+/** The rows the run owns beyond its steps' reserved ranges, per table: what every part says is its own (Part.ownRows). */
+async function ownRows(parts: readonly Part[], scope: RestoreScope): Promise<Map<string, ReservedRange[]>> {
+  const own = new Map<string, ReservedRange[]>();
+  for (const part of parts) {
+    for (const [table, ranges] of (await part.ownRows?.(scope)) ?? []) own.set(table, [...(own.get(table) ?? []), ...ranges]);
+  }
+  return own;
+}
+
+/** Drops the work tables every part leaves behind (Part.dropWorkTables), in the parts' write order; returns their names. */
+async function dropWorkTables(parts: readonly Part[], scope: RestoreScope): Promise<string[]> {
+  const dropped: string[] = [];
+  for (const part of parts) dropped.push(...((await part.dropWorkTables?.(scope)) ?? []));
+  return dropped;
 }
 
 /**
@@ -211,7 +227,7 @@ interface LossGuard {
   tables?: string[];
   /** The backed-up tables as they should be compared now (after finalize, see preRunAfterFinalize). */
   adjust?: (preRun: PreRunTable[]) => Promise<PreRunTable[]>;
-  /** More rows that are the run's own: the lookup rows it created (see lookupOwnRanges). */
+  /** More rows that are the run's own, per table: those its parts say are (Part.ownRows, e.g. the lookup rows it created). */
   ownRanges?: Map<string, ReservedRange[]>;
 }
 
