@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { rowsFromSql, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
+import type { ChecksumRecipe } from '../db/capabilities.ts';
+import { rowsFromSql, type ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { describeTable, isIntegerType, showCreateTable } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
@@ -18,6 +19,7 @@ import {
   type BackupFile,
   type BackupManifest,
   type BackupTableEntry,
+  type ColumnValueSums,
   type RowsEncoding,
 } from './manifest.ts';
 import { makePrivateFolder, writePrivateFile, writePrivateFileAtomically } from './private-files.ts';
@@ -27,7 +29,7 @@ import { writtenColumns } from './row-statements.ts';
 import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.ts';
 import { openSnapshotReaders } from './shared-snapshot.ts';
 import { columnsOf, tableKindOf, type TableKind } from './table-kind.ts';
-import { columnValueSums, mayOutgrowFingerprint, type ColumnValueSums } from './value-sums.ts';
+import { columnValueSums, mayOutgrowFingerprint } from './value-sums.ts';
 import { readTriggers } from './triggers.ts';
 
 /** The extension of a rows file (before `.gz`), by encoding. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checksumRecipes, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
+import type { ChecksumRecipe } from '../db/capabilities.ts';
+import { checksumRecipes, type ContentChecksum } from '../db/checksum.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { ColumnEncoding } from './row-encoding.ts';
 import { tableKinds, type TableKind } from './table-kind.ts';

@@ -1,4 +1,5 @@
-import { columnValues, rowFingerprintSql, type ChecksumRecipe, type ContentChecksum } from '../db/checksum.ts';
+import type { ChecksumRecipe } from '../db/capabilities.ts';
+import { columnValues, rowFingerprintSql, type ContentChecksum } from '../db/checksum.ts';
 import type { BackupColumn } from './manifest.ts';
 
 /**

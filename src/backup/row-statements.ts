@@ -1,6 +1,7 @@
 import { quoteId } from '../db/quote.ts';
 import { ROW_ENCODING, type BackupColumn, type RowsEncoding } from './manifest.ts';
-import { columnValues, rowsFromSql, storedRowTextSql, type ChecksumRecipe } from '../db/checksum.ts';
+import type { ChecksumRecipe } from '../db/capabilities.ts';
+import { columnValues, rowsFromSql, storedRowTextSql } from '../db/checksum.ts';
 import { fingerprintSql } from './row-checksum.ts';
 import { loadExpression, readExpression } from './row-encoding.ts';
 

@@ -4,8 +4,6 @@ import { quoteId } from '../db/quote.ts';
 import type { BackupColumn, ColumnValueSums } from './manifest.ts';
 import { writtenColumns } from './row-statements.ts';
 
-export type { ColumnValueSums };
-
 /**
  * Whether a row with `rowBytes` bytes of values may be too long for its fingerprint's text: its values as hex or
  * quoted utf8mb4 text may take up to about four times their bytes.

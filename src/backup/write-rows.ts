@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip, crc32 as zlibCrc32 } from 'node:zlib';
-import type { ChecksumRecipe, ContentChecksum } from '../db/checksum.ts';
+import type { ChecksumRecipe } from '../db/capabilities.ts';
+import type { ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { EventshiftError, databaseError } from '../errors.ts';
 import { rowStreamingConnection, type RowStreamingConnection } from '../db/row-stream.ts';

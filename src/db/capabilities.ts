@@ -1,4 +1,7 @@
-/** A row fingerprint recipe (described in src/db/checksum.ts); here, at the bottom of the imports, so both can name it. */
+/**
+ * A row fingerprint recipe (described in src/db/checksum.ts, at checksumRecipes); declared here, at the bottom of the
+ * imports, so both can name it, and imported from here.
+ */
 export type ChecksumRecipe = 'md5' | 'crc32c' | 'crc32c-bytes';
 
 /** Engine differences, detected once from VERSION() at connect time; checked nowhere else. */

@@ -19,9 +19,9 @@ import { quoteId } from './quote.ts';
  *   a table with a copy of the same definition byte for byte (not across character sets, so verification does not
  *   use it), and it is a line of a backup's rows file: a backup reads each row's text and both CRCs of it in one pass
  *   (src/backup/row-statements.ts). Needs CRC32C(); about 40% cheaper than `crc32c`.
+ *
+ * The recipe's type, ChecksumRecipe, is declared in capabilities.ts; these are all of them.
  */
-export type { ChecksumRecipe };
-
 export const checksumRecipes: readonly ChecksumRecipe[] = ['md5', 'crc32c', 'crc32c-bytes'];
 
 /** How a value is turned into canonical text before hashing. */
