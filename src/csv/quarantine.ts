@@ -54,6 +54,7 @@ export async function quarantinedRows(db: Db, runId: number): Promise<Map<string
  * Writes `quarantine.csv` into `dir` (beside the report) when the run set rows aside: source, file, line, reason and
  * the row as it reads in its file's encoding (bytes that are not valid there shown as U+FFFD; the exact bytes are in
  * eventshift_quarantine.raw). UTF-8 with a byte order mark, so spreadsheets open it right. Returns its path, or null.
+ * The rows are read in pages of 1,000, in (source, file, line, id) order, by the chunk engine's keyset cursor.
  */
 export async function writeQuarantineCsv(db: Db, runId: number, plan: Plan, dir: string): Promise<string | null> {
   const csvSources = plan.sources.filter((s) => s.csv);
