@@ -86,7 +86,10 @@ export async function writeQuarantineCsv(db: Db, runId: number, plan: Plan, dir:
   return path;
 }
 
-/** A set-aside row's place in quarantine.csv: the order of (source, file, line, id), which eventshift_quarantine's rows sort by. */
+/**
+ * A set-aside row's place in quarantine.csv: (source, file, line, id), unique since id is the table's key. No index
+ * covers that order (eventshift_quarantine's is on run_id, source, line), so each page sorts the run's rows left.
+ */
 type QuarantineKey = [source: string, file: string, line: number, id: number];
 
 const keyColumns = 'source, file, line, id';

@@ -1,5 +1,5 @@
-import type { Db } from '../db/connection.ts';
-import { quoteId } from '../db/quote.ts';
+import type { Db } from './connection.ts';
+import { quoteId } from './quote.ts';
 
 /** A run of occupied IDs: first..last, holding `rows` IDs (fewer than the span when small gaps were merged into it). */
 export interface IdRun {

@@ -1,5 +1,5 @@
-import type { Db } from '../db/connection.ts';
-import { quoteId } from '../db/quote.ts';
+import type { Db } from './connection.ts';
+import { quoteId } from './quote.ts';
 
 export interface IdBlock {
   first: number;

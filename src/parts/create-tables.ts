@@ -1,5 +1,4 @@
-import { createTableSql } from '../db/ddl.ts';
-import { tableName } from '../db/ddl.ts';
+import { createTableSql, tableName } from '../db/ddl.ts';
 import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { declaredTable } from '../mapping/lookup.ts';

@@ -24,11 +24,12 @@ import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
 
 /**
  * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
- * write its steps, fill its projections, write its lookups, rename at cutover; or one kind of thing it checks: the
- * pre-run rows against the backup, the replays. Each part implements the verbs it takes part in (plan, write, cutover,
- * checks, patches, undo, restore's ownRows and dropWorkTables, its report section), and each of those verbs is a fold
- * over partsOf (registry.ts), which lists the parts once, in the order they are written (restore asks them in that
- * order); the plan, verify, rollback and the report take them in orders of their own, named there.
+ * write its steps, fill its projections, write its lookups, rename at cutover, drop columns at finalize; or one kind of
+ * thing it checks: the pre-run rows against the backup, the replays. Each part implements the verbs it takes part in
+ * (plan, write, beside, cutover, checks, patches, fillsInPlace, undo, restore's ownRows and dropWorkTables, its report
+ * section, its files beside the report). registry.ts lists the parts once, in the order they are written; a command
+ * folds over them as its run context holds them (run/context.ts), in that order (restore) or in the order registry.ts
+ * names for the verb (plan, verify, rollback, the report).
  *
  * A part module may import the sources and its own feature folder (csv, lookup), the engine (chunks, the steps
  * journal, fault points, cutover renames, pre-run rows), the mapping and its compiler, backup, db, and the contracts
@@ -78,7 +79,15 @@ export interface Part {
    */
   report?: ReportSection;
   /** Files it writes beside the report (the run's data, not the verdict: CSV rows set aside); returns their paths. */
-  filesBesideReport?(r: { db: Db; plan: Plan; runId: number; dir: string }): Promise<string[]>;
+  filesBesideReport?(r: ReportFilesScope): Promise<string[]>;
+}
+
+/** What a part's files beside the report are written from: the run, its plan, and the report's folder. */
+export interface ReportFilesScope {
+  db: Db;
+  plan: Plan;
+  runId: number;
+  dir: string;
 }
 
 export type PartKind =

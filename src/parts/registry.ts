@@ -62,8 +62,9 @@ export function reportSections(): ReportSection[] {
 }
 
 /**
- * The parts' fields of report.json, each typed as its part's section gives it: `{ steps: ReportStep[]; lookups: ReportLookup[] }`. It reads
- * the parts' own types, so a part that reports is declared `satisfies Part` (typed `: Part`, its section is unknown).
+ * The parts' fields of report.json, each typed as its part's section gives it: `{ steps: ReportStep[]; lookups:
+ * ReportLookup[] }`. It reads the parts' own types, so a part that reports is declared `satisfies Part` (typed
+ * `: Part`, its section is unknown).
  */
 export type ReportSections = { [S in SectionOf<(typeof parts)[number]> as S['field']]: ReturnType<S['data']> };
 

@@ -16,18 +16,22 @@ export interface IdsToAssign {
   describe: Describe;
 }
 
-/**
- * Fixes each step's IDs: offset steps from their rule (or a --start), dense steps one block after another, the
- * chronological steps one shared block; blocks without a given start go to the lowest free gap that fits them.
- */
-export async function assignIds(db: Db, planned: IdsToAssign): Promise<void> {
-  const { mapping, steps, overrides } = planned;
+/** A --start that names a step the mapping does not have is a usage error, found before the plan counts anything. */
+export function refuseUnknownStarts(mapping: Mapping, overrides: PlanOverrides): void {
   for (const name of Object.keys(overrides.start ?? {})) {
     if (!(name in mapping.steps))
       throw usageError(
         `--start names a step ${name} that mapping ${mapping.name} does not have (steps: ${Object.keys(mapping.steps).join(', ')}).`,
       );
   }
+}
+
+/**
+ * Fixes each step's IDs: offset steps from their rule (or a --start), dense steps one block after another, the
+ * chronological steps one shared block; blocks without a given start go to the lowest free gap that fits them.
+ */
+export async function assignIds(db: Db, planned: IdsToAssign): Promise<void> {
+  const { mapping, steps, overrides } = planned;
   const strategyOf = (name: string): IdStrategy => {
     const o = overrides.ids;
     if (o === 'auto') return 'dense';
@@ -158,4 +162,4 @@ export async function suggestPlacement(db: Db, mapping: Mapping, steps: StepPlan
 }
 
 /** The table a step's IDs are reserved in (its `ids.table` target). */
-export const idTableOf = (mapping: Mapping, step: string) => tableName(mapping.targets[mapping.steps[step]!.ids.table]!);
+const idTableOf = (mapping: Mapping, step: string) => tableName(mapping.targets[mapping.steps[step]!.ids.table]!);

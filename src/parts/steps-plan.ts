@@ -4,14 +4,15 @@ import { codeColumnsOf } from '../mapping/streamed.ts';
 import type { Plan, StepPlan } from '../plan/plan-data.ts';
 import type { PartPlanned, PlanPiece, PlanScope } from './part.ts';
 import { idSpacePlan, idSpaceRefusals } from './steps-id-space.ts';
-import { assignIds, suggestPlacement } from './steps-ids.ts';
+import { assignIds, refuseUnknownStarts, suggestPlacement } from './steps-ids.ts';
 
 /**
  * The steps' share of the plan, one piece on one connection: each step counted as the write would write it (and
  * whether it is written set-based or streamed), its IDs fixed, the ID space of the tables it writes read, and the
- * ranges that do not fit refused with a placement that would.
+ * ranges that do not fit refused with a placement that would. A --start naming no step throws before any piece runs.
  */
 export function planStepsPieces(p: PlanScope): PlanPiece[] {
+  if (p.ready) refuseUnknownStarts(p.mapping, p.overrides);
   return [
     async (on, describe): Promise<PartPlanned> => {
       const refusals: string[] = [];

@@ -208,15 +208,15 @@ async function nameRefusals(mapping: Mapping, names: TableNames, sources: Source
   return [...compileMappingNames(mapping, names, stepKeys), ...(await missingColumns(mapping, names, describe)).map((m) => m.message)];
 }
 
-/** The mapping's problems in its order (`scanned` after its first entry, the encoding findings), then those, then the lookups'. */
-function orderedProblems(mapping: Mapping, scanned: ProblemFinding[][], lookups: ProblemFinding[]): ProblemFinding[] {
+/** The mapping's problems in its order (`scanned` after its first entry), the encoding findings, then the parts' findings. */
+function orderedProblems(mapping: Mapping, scanned: ProblemFinding[][], parts: ProblemFinding[]): ProblemFinding[] {
   const order = Object.keys(mapping.problems ?? {});
   const problems = scanned
     .slice(1)
     .flat()
     .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   problems.push(...(scanned[0] ?? []));
-  problems.push(...lookups);
+  problems.push(...parts);
   return problems;
 }
 

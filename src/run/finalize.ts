@@ -9,6 +9,7 @@ import { dropColumnSql } from '../mapping/schema-statements.ts';
 import { finalizeTables } from '../mapping/finalize-names.ts';
 import { verifyMapping, type PreRunTable } from '../verify/verification.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
+import type { Part } from '../parts/part.ts';
 import { renameState } from '../engine/cutover.ts';
 import type { RenameState } from '../mapping/compile.ts';
 import { faultPoint } from '../engine/fault-points.ts';
@@ -87,7 +88,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     );
   }
   const choose = finalizeChoice(options);
-  return withRunContext({ options, mapping: given, choose }, async ({ db, mapping }, { run, backupId }) => {
+  return withRunContext({ options, mapping: given, choose }, async ({ db, mapping, parts }, { run, backupId }) => {
     const renames = await renameState(db, mapping);
     const drops = resolveDrops(mapping, renames);
 
@@ -95,7 +96,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     const started = await Promise.all(drops.map((d) => stepRecord(db, run.id, 'finalize', d.step)));
     let checksPassed: number | null = null;
     if (started.every((r) => r === null)) {
-      checksPassed = await finalizeChecks(db, { backupDir: options.backupDir, run, mapping, renames, drops, now, log });
+      checksPassed = await finalizeChecks(db, { backupDir: options.backupDir, run, mapping, parts, renames, drops, now, log });
     }
 
     const dropped: string[] = [];
@@ -216,6 +217,8 @@ interface FinalizeCheck {
   backupDir: string;
   run: RunRecord;
   mapping: Mapping;
+  /** The run context's parts, whose checks are run again. */
+  parts: readonly Part[];
   renames: RenameState;
   drops: ResolvedDrop[];
   now: () => Date;
@@ -223,7 +226,7 @@ interface FinalizeCheck {
 }
 
 /** The run's checks, again, right before anything is dropped; refuses unless all pass. Returns how many passed. */
-async function finalizeChecks(db: Db, { backupDir, run, mapping, renames, drops, now, log }: FinalizeCheck): Promise<number> {
+async function finalizeChecks(db: Db, { backupDir, run, mapping, parts, renames, drops, now, log }: FinalizeCheck): Promise<number> {
   await startStep(db, { runId: run.id, stage: 'finalize', step: 'checks' }, now());
   faultPoint('finalize checks started');
   const manifest = await readManifest(backupDir, run.backupId!);
@@ -238,6 +241,7 @@ async function finalizeChecks(db: Db, { backupDir, run, mapping, renames, drops,
     runId: run.id,
     now,
     backup: { dir: backupDir, manifest },
+    parts,
   });
   const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
   if (!verification.ok) {

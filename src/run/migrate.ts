@@ -7,7 +7,7 @@ import type { Mapping } from '../mapping/define.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { createBackup, readManifest } from '../backup/index.ts';
 import type { Verification } from '../verify/verification.ts';
-import { verifyRun } from './verify-run.ts';
+import { verifyRun, filesBesideReport } from './verify-run.ts';
 import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import { withRunContext, type CommandOptions, type RunChoice, type RunContext } from './context.ts';
@@ -389,7 +389,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
     stageSeconds: s.result.stageSeconds,
   });
   s.result.reportDir = reportDir;
-  for (const part of s.parts) await part.filesBesideReport?.({ db, plan: run.plan, runId: run.id, dir: reportDir });
+  await filesBesideReport(s.parts, { db, plan: run.plan, runId: run.id, dir: reportDir });
   await updateRun(
     db,
     run.id,

@@ -2,7 +2,7 @@ import { readManifest, type BackupManifest } from '../backup/index.ts';
 import type { Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
-import type { Part } from '../parts/part.ts';
+import type { Part, ReportFilesScope } from '../parts/part.ts';
 import { verifyMapping, type Verification, type VerifyContext } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
@@ -57,6 +57,13 @@ export async function verifyRun(r: VerifiedRun, more: Partial<VerifyContext> = {
   });
 }
 
+/** The files the parts put beside the report (quarantine.csv of CSV sources), in the parts' order; returns their paths. */
+export async function filesBesideReport(parts: readonly Part[], at: ReportFilesScope): Promise<string[]> {
+  const files: string[] = [];
+  for (const part of parts) files.push(...((await part.filesBesideReport?.(at)) ?? []));
+  return files;
+}
+
 /** Runs the checks of the mapping's latest run again, on demand. */
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const now = options.now ?? (() => new Date());
@@ -88,11 +95,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
           generatedAt: now().toISOString(),
         })
       : [];
-    // The files the parts put beside the report (quarantine.csv of CSV sources).
-    if (options.reportDir) {
-      const at = { db, plan: run.plan, runId: run.id, dir: options.reportDir };
-      for (const part of parts) reportFiles.push(...((await part.filesBesideReport?.(at)) ?? []));
-    }
+    if (options.reportDir)
+      reportFiles.push(...(await filesBesideReport(parts, { db, plan: run.plan, runId: run.id, dir: options.reportDir })));
     return { runId: run.id, verification, reportFiles };
   });
 }

@@ -7,7 +7,7 @@ import type { Plan } from '../plan/plan-data.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import type { BackupAt } from '../engine/pre-run-diff.ts';
 import type { CheckScope, DescribedTable, Part } from '../parts/part.ts';
-import { inOrder, partsOf, verifyOrder } from '../parts/registry.ts';
+import { inOrder, verifyOrder } from '../parts/registry.ts';
 
 export type { CheckResult, PreRunTable, Verification } from './check-result.ts';
 
@@ -35,8 +35,8 @@ export interface VerifyContext {
    * that connection kept alive meanwhile.
    */
   beforeCheck?: (db: Db) => Promise<void>;
-  /** The parts whose checks are run (default: every part, parts/registry.ts). */
-  parts?: readonly Part[];
+  /** The parts whose checks are run: the command's run context's (run/context.ts). */
+  parts: readonly Part[];
 }
 
 /** Runs every check the mapping implies. Never throws for a failed check: each one is a result. */
@@ -58,7 +58,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     tableOf: memoTables(),
   };
   // Every check is listed first, so progress can say how many of how many are done: a fold over the run's parts.
-  const work = inOrder(ctx.parts ?? partsOf(), verifyOrder, (p) => p.checks !== undefined).flatMap((part) => part.checks?.(scope) ?? []);
+  const work = inOrder(ctx.parts, verifyOrder, (p) => p.checks !== undefined).flatMap((part) => part.checks?.(scope) ?? []);
 
   // Two workers, each on a connection of its own, take the items in turn: a server with two cores or more works on
   // two checks at once. The replays first, then the others, the longest first, so that no long check is left for
