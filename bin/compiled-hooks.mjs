@@ -1,6 +1,10 @@
 // Module hooks of bin/compiled.mjs: an import that resolves to a TypeScript module of src/ or mappings/ gets its
 // compiled copy in build/, the one the CLI itself runs, so a mapping and the CLI share every module (and so its
 // classes and state).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 let pairs = [];
 
 export function initialize(data) {
@@ -14,5 +18,41 @@ export async function resolve(specifier, context, nextResolve) {
       return { ...resolved, url: `${to}${resolved.url.slice(from.length, -'.ts'.length)}.js`, format: 'module' };
     }
   }
+  // A user's mapping, and the .ts and .js modules of the project it imports, are ES modules (a mapping ends with
+  // `export default`) even in a project whose package.json does not say "type" (npm init's, or none at all): the
+  // mapping needs no package.json of its own. A project that says "type": "commonjs" is taken at its word.
+  if (/^file:.*\.(ts|js)$/.test(resolved.url) && !resolved.url.includes('/node_modules/') && packageType(resolved.url) === undefined) {
+    return { ...resolved, format: 'module' };
+  }
   return resolved;
+}
+
+const types = new Map();
+
+/** The "type" of the package.json nearest to a file (undefined when it has none, or there is no package.json). */
+function packageType(url) {
+  let dir = dirname(fileURLToPath(url));
+  const seen = [];
+  let type;
+  for (;;) {
+    if (types.has(dir)) {
+      type = types.get(dir);
+      break;
+    }
+    seen.push(dir);
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        type = JSON.parse(readFileSync(manifest, 'utf8')).type;
+      } catch {
+        type = undefined;
+      }
+      break;
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  for (const d of seen) types.set(d, type);
+  return type;
 }

@@ -91,12 +91,25 @@ function rewriteImports(code, file, out) {
   });
 }
 
-/** Brings build/ up to date with src/ and mappings/; false (and a message) when it cannot. */
-async function built() {
+/**
+ * A module finds the files beside it (a mapping's aliases.yaml, the bookkeeping's drizzle/ folder) where its source
+ * is, not in build/: its `import.meta.url` becomes its source's URL, relative to the compiled copy so that the package
+ * works wherever it is installed. (Modules use import.meta.url only, not import.meta.filename or dirname.)
+ */
+function sourceUrl(code, file, out) {
+  const source = relative(dirname(out), file).split(sep).join('/');
+  return code.replaceAll('import.meta.url', `new URL(${JSON.stringify(source)}, import.meta.url).href`);
+}
+
+/**
+ * Brings build/ up to date with src/ and mappings/ (every module when `all`, as `npm pack` builds the package); false
+ * (and a message) when it cannot.
+ */
+export async function built(all = false) {
   try {
     const stale = [...typescriptFiles(src), ...typescriptFiles(mappings)]
       .map((file) => ({ file, out: compiledPath(file) }))
-      .filter(({ file, out }) => mtime(out) < mtime(file));
+      .filter(({ file, out }) => all || mtime(out) < mtime(file));
     if (stale.length === 0) return true;
     const { transform } = await import('esbuild');
     const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
@@ -108,17 +121,11 @@ async function built() {
           target: 'node20',
           sourcefile: file,
           tsconfigRaw: { compilerOptions },
-          // A module finds the files beside it (a mapping's aliases.yaml) where its source is, not in build/.
-          define: {
-            'import.meta.url': JSON.stringify(pathToFileURL(file).href),
-            'import.meta.filename': JSON.stringify(file),
-            'import.meta.dirname': JSON.stringify(dirname(file)),
-          },
         });
         mkdirSync(dirname(out), { recursive: true });
         // Written whole, then renamed: another eventshift starting meanwhile reads the old module or the new one.
         const part = `${out}.${process.pid}.part`;
-        writeFileSync(part, rewriteImports(code, file, out));
+        writeFileSync(part, sourceUrl(rewriteImports(code, file, out), file, out));
         renameSync(part, out);
       }),
     );
