@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkBackup, createBackup, listBackups } from '../backup/index.ts';
 import { connect } from '../db/connection.ts';
@@ -22,8 +23,12 @@ import { renderMigrate, renderPlan, renderRestore, renderVerify } from './render
 import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
 import { collect, tablesFromFlags } from './table-list.ts';
 
+/** eventshift's version, from its package.json (two levels above this module, in src/ or build/ alike). */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('eventshift')
   .description('Convert legacy MySQL/MariaDB rows into an event-log schema, safely: backed up, verified, reversible.')
+  .version(version, '-V, --version', 'print the version of eventshift')
   .showHelpAfterError('(eventshift --help lists the commands)')
   .exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

@@ -1,4 +1,3 @@
-import mysql from 'mysql2/promise';
 import type { Connection, ResultSetHeader, RowDataPacket, FieldPacket } from 'mysql2/promise';
 import { databaseError, usageError } from '../errors.ts';
 import { detectCapabilities, type Capabilities } from './capabilities.ts';
@@ -91,6 +90,8 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
   const t = typeof target === 'string' ? parseDatabaseUrl(target) : target;
   let raw: Connection;
   try {
+    // Loaded when a connection is first made, not when the CLI starts: `eventshift --help` needs no driver.
+    const { default: mysql } = await import('mysql2/promise');
     raw = await mysql.createConnection({
       host: t.socketPath ? undefined : t.host,
       port: t.socketPath ? undefined : t.port,

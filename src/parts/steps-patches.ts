@@ -1,4 +1,4 @@
-import mysql from 'mysql2';
+import { createRequire } from 'node:module';
 import { createTableSql } from '../db/ddl.ts';
 import { quoteId } from '../db/quote.ts';
 import { exportRunId, safeStem, type StemmedPatch } from '../export/patch-file.ts';
@@ -9,6 +9,9 @@ import type { Plan } from '../plan/plan-data.ts';
 import { lineage as lineageTable } from '../engine/bookkeeping-schema.ts';
 import type { PartPatches, PatchScope } from './part.ts';
 import { compiledSteps, lineageGroups } from './steps-compiled.ts';
+
+/** mysql2's escaping, loaded when an export first needs it rather than when the CLI starts. */
+const mysql = (): typeof import('mysql2') => createRequire(import.meta.url)('mysql2');
 
 /**
  * The steps' patches for `eventshift sql`: their lineage numbered, then one file per step, built from the statements a
@@ -25,7 +28,7 @@ function lineageFiles(plan: Plan, compiled: CompiledStep[]): StemmedPatch[] {
   const groups = lineageGroups(compiled).filter((g) => g.some((c) => plan.steps.find((s) => s.name === c.name)!.range));
   return groups.map((group) => {
     const rows = group.reduce((n, c) => n + plan.steps.find((s) => s.name === c.name)!.sourceRows, 0);
-    const stepList = group.map((g) => mysql.escape(g.name)).join(', ');
+    const stepList = group.map((g) => mysql().escape(g.name)).join(', ');
     return {
       kind: 'data',
       stem: `data-lineage-${group.map((g) => safeStem(g.name)).join('-')}`,
@@ -59,11 +62,11 @@ function stepFiles(plan: Plan, compiled: CompiledStep[]): StemmedPatch[] {
       }
     }
     if (!step.streamed)
-      for (const target of step.targets) statements.push(mysql.format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
+      for (const target of step.targets) statements.push(mysql().format(insertChunkSql(step, target), [source.minKey, source.maxKey]));
     for (const target of [...step.targets].reverse()) {
       const rows = targetRowsSql(step, target);
       rollback.unshift(
-        mysql.format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)),
+        mysql().format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)),
       );
     }
     const writes = planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ');
