@@ -1,10 +1,16 @@
 import { createInterface } from 'node:readline/promises';
 import { EventshiftError, exitCodeFor, usageError } from '../errors.ts';
+import { userInfo } from 'node:os';
 import { redactUrl } from '../db/connection.ts';
+import { databaseUrlFromOptions, readClientOptions } from '../db/option-files.ts';
 
 /** Options every command takes. */
 export interface CommonFlags {
   databaseUrl?: string;
+  /** An option file to read the connection from instead of /etc/my.cnf, /etc/mysql/my.cnf and ~/.my.cnf. */
+  defaultsFile?: string;
+  /** The database, when the connection comes from option files. */
+  database?: string;
   backupDir: string;
   json?: boolean;
   yes?: boolean;
@@ -12,10 +18,19 @@ export interface CommonFlags {
   quiet?: boolean;
 }
 
+/**
+ * The database to connect to: --database-url, else $DATABASE_URL, else the client option files as the mariadb client
+ * reads them (--defaults-file, or /etc/my.cnf, /etc/mysql/my.cnf and ~/.my.cnf) with --database or their `database`.
+ */
 export function databaseUrlFrom(flags: CommonFlags): string {
   const url = flags.databaseUrl ?? process.env.DATABASE_URL;
-  if (!url) throw usageError('No database given: pass --database-url mysql://user@host:3306/database or set DATABASE_URL.');
-  return url;
+  if (url) return url;
+  const fromFiles = databaseUrlFromOptions(readClientOptions({ defaultsFile: flags.defaultsFile }), flags.database, userInfo().username);
+  if (fromFiles) return fromFiles;
+  throw usageError(
+    'No database given: pass --database-url mysql://user@host:3306/database, set DATABASE_URL, or name the database with ' +
+      '--database and let the [client] group of your option files (~/.my.cnf, or --defaults-file) give the connection.',
+  );
 }
 
 /** Lines for a person go to stderr, so stdout carries only results (and JSON with --json). */

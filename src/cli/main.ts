@@ -38,6 +38,8 @@ const program = new Command('eventshift')
 function common(cmd: Command): Command {
   return cmd
     .option('--database-url <url>', 'mysql://user:password@host:3306/database (default: $DATABASE_URL)')
+    .option('--defaults-file <path>', 'without a URL: read the connection from this option file (default: ~/.my.cnf and /etc)')
+    .option('--database <name>', "without a URL: the database to use (default: the option files' database)")
     .option('--backup-dir <dir>', 'where backups are kept', './backups')
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress lines on stderr')
