@@ -107,6 +107,7 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
   .option('--batch-rows <n>', 'steps with code() columns: rows per multi-row INSERT at most (default 1000)', positiveInt)
   .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)
   .option('--pause-file <path>', 'while this file exists, the run waits before its next chunk, stage or check')
+  .option('--postpone-cutover-file <path>', 'while this file exists, the verified run waits before its cutover, then verifies again')
   .option('--yes', 'do not ask for confirmation')
   .action(
     async (
@@ -121,6 +122,7 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
           batchRows?: number;
           maxRowsPerSecond?: number;
           pauseFile?: string;
+          postponeCutoverFile?: string;
         },
     ) => {
       await runCommand(
@@ -144,6 +146,7 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
               onProgress: progress.report,
               maxRowsPerSecond: flags.maxRowsPerSecond,
               pauseFile: flags.pauseFile,
+              postponeCutoverFile: flags.postponeCutoverFile,
               quarantine: flags.quarantine,
             });
           } finally {

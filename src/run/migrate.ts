@@ -12,7 +12,8 @@ import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import { withRunContext, type CommandOptions, type RunChoice, type RunContext } from './context.ts';
 import { faultPoint } from '../engine/fault-points.ts';
-import { throttle, type Throttle } from './throttle.ts';
+import { postponeWhile, throttle, type Throttle } from './throttle.ts';
+import type { RunLock } from './lock.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { connectAgain } from '../db/row-stream.ts';
@@ -41,6 +42,10 @@ export interface MigrateOptions extends CommandOptions {
   maxRowsPerSecond?: number;
   /** While this file exists, the run waits before its next write chunk, stage or check (a kill meanwhile is safe). */
   pauseFile?: string;
+  /** While this file exists, a verified run waits before its cutover; it verifies again once the file is gone. */
+  postponeCutoverFile?: string;
+  /** How often a waiting run looks for the pause or postpone file (default 1000 ms). */
+  pollMs?: number;
 }
 
 /**
@@ -147,6 +152,7 @@ function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOpti
   const { run, resumed, planSeconds } = opened;
   return {
     db,
+    lock: lock!,
     mapping,
     parts,
     run,
@@ -230,6 +236,8 @@ function completedResult(run: RunRecord, backupDir: string): MigrateResult {
 
 interface RunState {
   db: Db;
+  /** The mapping's run lock, held for the whole run. */
+  lock: RunLock;
   mapping: Mapping;
   /** The run context's parts, which the write, verify and cutover stages fold over. */
   parts: readonly Part[];
@@ -364,9 +372,12 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
   return running;
 }
 
+/** The manifest of the run's backup, which its checks compare the rows that were there before the run with. */
+const runManifest = (s: RunState) => readManifest(s.options.backupDir, s.run.backupId ?? s.result.backup!.id);
+
 async function verifyStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, parts, now } = s;
-  const manifest = await readManifest(s.options.backupDir, run.backupId ?? s.result.backup!.id);
+  const manifest = await runManifest(s);
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
@@ -412,11 +423,59 @@ async function cutoverStage(s: RunState): Promise<boolean> {
   if (verification?.status !== 'done') {
     throw refusal(`Run ${run.id}: cutover needs a passed verification, and there is none; run migrate again to verify.`);
   }
+  const postponed = s.options.postponeCutoverFile
+    ? await postponeWhile(s.options.postponeCutoverFile, {
+        log: s.log,
+        pollMs: s.options.pollMs,
+        whileWaiting: async () => {
+          await s.lock.assertHeld();
+          await db.query('SELECT 1');
+        },
+      })
+    : false;
+  await verifiedNow(s, postponed);
   await refuseBreakingRenames(s);
   // A fold over the parts in write order: the renames.
   const w = partScope(s, 'cutover');
   for (const part of s.parts) await part.cutover?.(w);
   return true;
+}
+
+/**
+ * The cutover's gate: it renames only what a verification of the data as it is now has passed. The verification this
+ * invocation made just before is such a one, unless the cutover then waited (--postpone-cutover-file). Otherwise (a run
+ * resumed after its verify stage, or one that waited) every check runs again first, and a failure stops the cutover
+ * before its next rename, naming the checks: the data changed after it was verified.
+ */
+async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
+  if (s.result.verification && !postponed) return;
+  s.log(
+    postponed
+      ? 'Verifying again before the cutover: the data may have changed while it was postponed.'
+      : `Verifying again before the cutover: run ${s.run.id} was verified by an earlier migrate, and the data may have changed since.`,
+  );
+  const verification = await verifyRun(
+    {
+      db: s.db,
+      mapping: s.mapping,
+      parts: s.parts,
+      run: s.run,
+      backupDir: s.options.backupDir,
+      manifest: await runManifest(s),
+      now: s.now,
+    },
+    { beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
+  );
+  s.result.verification = verification;
+  if (verification.ok) return;
+  const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
+  const named = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`;
+  throw refusal(
+    `Run ${s.run.id}: the data changed after it was verified, so the cutover renamed nothing more: ` +
+      `${failed.length} check(s) now fail (${named}). \`eventshift verify ${s.mapping.name} --report DIR\` names the rows; ` +
+      `put them right and run migrate again, or undo the run with \`eventshift rollback ${s.mapping.name}\`.`,
+    { subject: s.mapping.name },
+  );
 }
 
 /**

@@ -30,6 +30,34 @@ const exists = (path: string) =>
     () => false,
   );
 
+/** How postponeWhile waits: where it says so, how often it looks, and what it does meanwhile. */
+export interface PostponeOptions {
+  log?: (line: string) => void;
+  /** How often it looks for the file (default 1000 ms). */
+  pollMs?: number;
+  /** Called every poll: keeps the run's connection alive, and throws to stop the run (the run lock's `assertHeld`). */
+  whileWaiting?: () => Promise<void>;
+}
+
+/**
+ * Waits while `file` exists (--postpone-cutover-file), saying so when it starts and ends; returns whether it waited.
+ * Nothing is held meanwhile but the run lock and an idle connection, so stopping the run then is safe.
+ */
+export async function postponeWhile(file: string, options: PostponeOptions): Promise<boolean> {
+  if (!(await exists(file))) return false;
+  const since = performance.now();
+  options.log?.(
+    `Cutover postponed: ${file} exists. The run is verified and waits; remove ${file} to cut over ` +
+      '(stopping it now is safe: migrate again resumes).',
+  );
+  do {
+    await delay(options.pollMs ?? 1000);
+    await options.whileWaiting?.();
+  } while (await exists(file));
+  options.log?.(`Cutover goes ahead: ${file} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
+  return true;
+}
+
 export function throttle(options: ThrottleOptions): Throttle {
   const { maxRowsPerSecond: rate, pauseFile, log } = options;
   if (rate !== undefined && !(rate > 0)) throw new Error(`maxRowsPerSecond must be positive, not ${rate}`);

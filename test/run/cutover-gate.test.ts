@@ -1,0 +1,93 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
+import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
+import { tableExists } from '../../src/db/introspect.ts';
+import { migrate } from '../../src/run/migrate.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { testWorkspace } from '../support/workspace.ts';
+
+/**
+ * The cutover renames only what a verification of the data as it is now has passed: a run resumed after its verify
+ * stage verifies again, and so does one whose cutover waited on --postpone-cutover-file.
+ */
+const ws = testWorkspace('gate');
+
+async function vbzcart(label: string): Promise<TestDatabase> {
+  const t = await ws.database(label);
+  await generateVbzcart(t.db, { pulls: 1500, seed: 6060 });
+  return t;
+}
+
+const renamed = async (t: TestDatabase) => ({ ordPull: await tableExists(t.db, 'ord_pull'), old: await tableExists(t.db, 'OLD ord_pull') });
+
+describe('the cutover gate', () => {
+  it('a run resumed after its verification verifies again: a row changed since stops the cutover, renaming nothing', async () => {
+    const t = await vbzcart('gate_changed');
+    const options = { databaseUrl: t.url, mapping, backupDir: ws.path('b1'), reportDir: ws.path('r1') };
+    const first = await migrate({ ...options, until: 'verify' });
+    expect(first.status).toBe('stopped');
+    expect(first.verification?.ok).toBe(true);
+    const [hold] = await t.db.query<{ ID_Event: number; Notes: string | null }>('SELECT ID_Event, Notes FROM event_vc_ord_hold LIMIT 1');
+    await t.db.execute("UPDATE event_vc_ord_hold SET Notes = 'changed after the verification' WHERE ID_Event = ?", [hold!.ID_Event]);
+
+    const lines: string[] = [];
+    await expect(migrate({ ...options, log: (l) => lines.push(l) })).rejects.toThrow(
+      /data changed after it was verified, so the cutover renamed nothing more: 1 check\(s\) now fail \(holdOn\.hold\.content\)/,
+    );
+    expect(lines.join('\n')).toMatch(/Verifying again before the cutover: run \d+ was verified by an earlier migrate/);
+    expect(await renamed(t)).toEqual({ ordPull: true, old: false });
+    const [columns] = await t.db.query<{ n: string }>(
+      "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'ID_Pull'",
+    );
+    expect(Number(columns!.n)).toBe(1);
+
+    // Put right, the next migrate verifies again and cuts over.
+    await t.db.execute('UPDATE event_vc_ord_hold SET Notes = ? WHERE ID_Event = ?', [hold!.Notes, hold!.ID_Event]);
+    const done = await migrate(options);
+    expect(done.status).toBe('completed');
+    expect(done.verification?.ok).toBe(true);
+    expect(await renamed(t)).toEqual({ ordPull: false, old: true });
+  });
+
+  it('a run resumed after its verification with nothing changed verifies again and cuts over', async () => {
+    const t = await vbzcart('gate_same');
+    const options = { databaseUrl: t.url, mapping, backupDir: ws.path('b2'), reportDir: ws.path('r2') };
+    await migrate({ ...options, until: 'verify' });
+    const lines: string[] = [];
+    const done = await migrate({ ...options, log: (l) => lines.push(l) });
+    expect(done.status).toBe('completed');
+    expect(lines.join('\n')).toMatch(/Verifying again before the cutover/);
+    expect(await renamed(t)).toEqual({ ordPull: false, old: true });
+  });
+
+  it('--postpone-cutover-file: the verified run waits while the file exists, then verifies again and cuts over', async () => {
+    const t = await vbzcart('gate_postpone');
+    const file = ws.path('postpone-cutover');
+    await writeFile(file, '');
+    const lines: string[] = [];
+    const running = migrate({
+      databaseUrl: t.url,
+      mapping,
+      backupDir: ws.path('b3'),
+      reportDir: ws.path('r3'),
+      postponeCutoverFile: file,
+      pollMs: 100,
+      log: (l) => lines.push(l),
+    });
+    const deadline = Date.now() + 60_000;
+    while (!lines.some((l) => l.startsWith('Cutover postponed')) && Date.now() < deadline) await delay(100);
+    expect(lines.join('\n')).toMatch(/Cutover postponed: .*postpone-cutover exists/);
+    await delay(500);
+    // Still waiting: verified, nothing renamed.
+    expect(await renamed(t)).toEqual({ ordPull: true, old: false });
+    await rm(file);
+    const done = await running;
+    expect(done.status).toBe('completed');
+    const text = lines.join('\n');
+    expect(text).toMatch(/Cutover goes ahead: .*postpone-cutover was removed after/);
+    expect(text).toMatch(/Verifying again before the cutover: the data may have changed while it was postponed/);
+    expect(await renamed(t)).toEqual({ ordPull: false, old: true });
+  });
+});
