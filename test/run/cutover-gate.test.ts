@@ -39,7 +39,8 @@ describe('the cutover gate', () => {
     expect(lines.join('\n')).toMatch(/Verifying again before the cutover: run \d+ was verified by an earlier migrate/);
     expect(await renamed(t)).toEqual({ ordPull: true, old: false });
     const [columns] = await t.db.query<{ n: string }>(
-      "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'ID_Pull'",
+      'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+      ['orders', 'ID_Pull'],
     );
     expect(Number(columns!.n)).toBe(1);
 
