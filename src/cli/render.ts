@@ -136,6 +136,7 @@ function problemLines(p: Plan): string[] {
         `${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`,
     );
   if (p.aliasWarnings?.length) out.push('', 'Alias warnings:', ...p.aliasWarnings.map((w) => `  ${w}`));
+  if (p.privilegeWarnings?.length) out.push('', 'Privileges (later commands):', ...p.privilegeWarnings.map((w) => `  ${w}`));
   return out;
 }
 

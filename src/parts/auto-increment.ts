@@ -1,6 +1,6 @@
 import { currentAutoIncrement } from '../db/introspect.ts';
 import { autoIncrementSql } from '../mapping/schema-statements.ts';
-import { journaled, type Part } from './part.ts';
+import { journaled, privilegeNeeds, type Part } from './part.ts';
 
 /**
  * AUTO_INCREMENT raised past the IDs the plan reserves (plan.idSpace), so the application's new rows never take one;
@@ -17,6 +17,13 @@ export const autoIncrementPart: Part = {
         if (current === null || current < raiseTo) await w.db.execute(autoIncrementSql(space.table, raiseTo));
       });
     }
+  },
+  privileges: ({ plan }) => {
+    const raised = plan.idSpace.filter((s) => s.raiseAutoIncrementTo !== null).map((s) => s.table);
+    return [
+      ...privilegeNeeds(['ALTER'], raised, { for: 'write stage: ALTER TABLE ... AUTO_INCREMENT past the reserved IDs', when: 'run' }),
+      ...privilegeNeeds(['ALTER'], raised, { for: 'rollback: setting AUTO_INCREMENT back', when: 'rollback' }),
+    ];
   },
   async undo({ db, plan, manifest, actions }) {
     for (const space of plan.idSpace.filter((s) => s.raiseAutoIncrementTo !== null && s.exists)) {

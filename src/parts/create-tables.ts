@@ -4,7 +4,7 @@ import { quoteId } from '../db/quote.ts';
 import { declaredTable } from '../mapping/lookup.ts';
 import { dropTableSql } from '../mapping/schema-statements.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
-import { journaled, type Part, type PatchScope } from './part.ts';
+import { journaled, privilegeNeeds, type Part, type PatchScope } from './part.ts';
 
 /** The tables the run creates (plan.tables.create): created as declared, dropped on undo unless others wrote to them. */
 export const createTablesPart: Part = {
@@ -27,6 +27,10 @@ export const createTablesPart: Part = {
     }
   },
   patches: (p) => ({ schema: createTableFiles(p) }),
+  privileges: ({ plan }) => [
+    ...privilegeNeeds(['CREATE'], plan.tables.create, { for: 'write stage: CREATE TABLE of a target the database lacks', when: 'run' }),
+    ...privilegeNeeds(['DROP'], plan.tables.create, { for: 'rollback: DROP TABLE of the tables the run created', when: 'rollback' }),
+  ],
   async undo({ db, plan, actions, keptTables }) {
     for (const table of plan.tables.create) {
       if (!(await tableExists(db, table))) continue;

@@ -1,5 +1,5 @@
 import { finalizeAlterations, finalizeTables } from '../mapping/finalize-names.ts';
-import type { Part } from './part.ts';
+import { privilegeNeeds, type Part } from './part.ts';
 
 /**
  * The mapping's `finalize`: the legacy columns `eventshift finalize` drops once the run is accepted. A run does not
@@ -8,4 +8,6 @@ import type { Part } from './part.ts';
 export const finalizePart: Part = {
   kind: 'finalize',
   plan: ({ mapping }) => [async () => ({ tables: { backup: finalizeTables(mapping), alter: finalizeAlterations(mapping) } })],
+  privileges: ({ mapping }) =>
+    privilegeNeeds(['ALTER'], finalizeTables(mapping), { for: 'finalize: ALTER TABLE ... DROP COLUMN', when: 'finalize' }),
 };

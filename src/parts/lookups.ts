@@ -6,7 +6,7 @@ import { dropLookupWorkTables, lookupOwnRanges, rollbackLookups } from '../looku
 import { writeLookups } from '../lookup/write-lookup.ts';
 import { lookupsHtml, lookupsMarkdown, reportLookups, type ReportLookup } from '../lookup/report-lookup.ts';
 import { faultPoint } from '../engine/fault-points.ts';
-import type { Part, ReportSection } from './part.ts';
+import { privilegeNeeds, type Part, type PrivilegeScope, type ReportSection } from './part.ts';
 
 /**
  * The lookups' section of the report (report.json's `lookups`, `[]` when the mapping has none): per lookup its keys,
@@ -55,4 +55,28 @@ export const lookupsPart = {
   ownRows: ({ db, plan, runId }) => lookupOwnRanges(db, plan, runId),
   dropWorkTables: ({ db, plan, runId }) => dropLookupWorkTables(db, plan, runId),
   report: lookupsReport,
+  privileges: lookupPrivileges,
 } satisfies Part;
+
+/**
+ * The lookup tables (INSERT of the rows got or created; CREATE is the created tables' part's), each source's reference
+ * column (ALTER, then UPDATE), and the work tables of natural keys, named by the run's ID, so needed on the database.
+ */
+function lookupPrivileges({ plan }: PrivilegeScope) {
+  const lookups = plan.lookups ?? [];
+  if (lookups.length === 0) return [];
+  const tables = [...new Set(lookups.map((l) => l.table))];
+  const sources = [...new Set(lookups.flatMap((l) => l.sources.map((s) => s.table)))];
+  const write = { when: 'run' } as const;
+  return [
+    ...privilegeNeeds(['SELECT', 'INSERT'], tables, { ...write, for: 'write stage: the lookup rows (INSERT)' }),
+    ...privilegeNeeds(['ALTER'], sources, { ...write, for: "write stage: ALTER TABLE ... ADD COLUMN of a lookup's reference" }),
+    ...privilegeNeeds(['UPDATE'], sources, { ...write, for: "write stage: filling a lookup's reference (UPDATE)" }),
+    ...privilegeNeeds(['CREATE', 'INSERT', 'DROP'], [null], {
+      ...write,
+      for: "write stage: a lookup's work table eventshift_keys_<run>_<lookup>",
+    }),
+    ...privilegeNeeds(['ALTER'], sources, { for: "rollback: dropping a lookup's reference column", when: 'rollback' }),
+    ...privilegeNeeds(['DELETE'], tables, { for: 'rollback: deleting the lookup rows the run created', when: 'rollback' }),
+  ];
+}

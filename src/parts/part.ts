@@ -27,9 +27,9 @@ import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
  * write its steps, fill its projections, write its lookups, rename at cutover, drop columns at finalize; or one kind of
  * thing it checks: the pre-run rows against the backup, the replays. Each part implements the verbs it takes part in
  * (plan, write, beside, cutover, checks, patches, fillsInPlace, undo, restore's ownRows and dropWorkTables, its report
- * section, its files beside the report). registry.ts lists the parts once, in the order they are written; a command
- * folds over them as its run context holds them (run/context.ts), in that order (restore) or in the order registry.ts
- * names for the verb (plan, verify, rollback, the report).
+ * section, its files beside the report, the privileges its statements need). registry.ts lists the parts once, in the
+ * order they are written; a command folds over them as its run context holds them (run/context.ts), in that order
+ * (restore, the privilege check) or in the order registry.ts names for the verb (plan, verify, rollback, the report).
  *
  * A part module may import the sources and its own feature folder (csv, lookup), the engine (chunks, the steps
  * journal, fault points, cutover renames, pre-run rows), the mapping and its compiler, backup, db, and the contracts
@@ -80,6 +80,30 @@ export interface Part {
   report?: ReportSection;
   /** Files it writes beside the report (the run's data, not the verdict: CSV rows set aside); returns their paths. */
   filesBesideReport?(r: ReportFilesScope): Promise<string[]>;
+  /**
+   * The privileges its statements need, on which tables, and why, read from the plan: plan and migrate refuse a user
+   * who lacks one the run needs, and warn of those rollback, restore or finalize would need (plan/privileges.ts).
+   */
+  privileges?(p: PrivilegeScope): PrivilegeNeed[];
+}
+
+/** What a part's privilege needs are read from: the mapping and the plan of the run. */
+export interface PrivilegeScope {
+  mapping: Mapping;
+  plan: Plan;
+}
+
+/**
+ * One privilege a statement of eventshift's needs: `privilege` as GRANT names it (`ALTER`, `CREATE TEMPORARY TABLES`),
+ * on `table` of the migrated database (null: the database as a whole, e.g. for tables whose names are not known
+ * before the run), and `for` what, naming the statement or stage. `when`: `run` (plan and migrate refuse without it),
+ * or the later command that needs it (only warned of).
+ */
+export interface PrivilegeNeed {
+  privilege: string;
+  table: string | null;
+  for: string;
+  when: 'run' | 'rollback' | 'restore' | 'finalize';
 }
 
 /** What a part's files beside the report are written from: the run, its plan, and the report's folder. */
@@ -265,4 +289,13 @@ export interface CheckScope {
   backup?: BackupAt;
   /** A table as it is, described once per verification. */
   tableOf(table: string, db: Db): Promise<DescribedTable>;
+}
+
+/** Each of `privileges` on each of `tables` (null: the database), for the same purpose and command. */
+export function privilegeNeeds(
+  privileges: readonly string[],
+  tables: ReadonlyArray<string | null>,
+  why: Pick<PrivilegeNeed, 'for' | 'when'>,
+): PrivilegeNeed[] {
+  return tables.flatMap((table) => privileges.map((privilege) => ({ privilege, table, ...why })));
 }

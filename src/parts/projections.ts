@@ -15,7 +15,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { quoteId } from '../db/quote.ts';
 import { addColumnSql, dropColumnSql } from '../mapping/schema-statements.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
-import { journaled, type Check, type Part, type PatchScope, type WriteScope } from './part.ts';
+import { journaled, privilegeNeeds, type Check, type Part, type PatchScope, type WriteScope } from './part.ts';
 import { planProjectionsPieces } from './projections-plan.ts';
 import { compiledSteps } from './steps-compiled.ts';
 
@@ -36,6 +36,14 @@ export const projectionsPart: Part = {
     },
   },
   write: writeProjections,
+  privileges: ({ plan }) => {
+    const tables = [...new Set(plan.projections.map((p) => p.table))];
+    return [
+      ...privilegeNeeds(['ALTER'], tables, { for: 'write stage: ALTER TABLE ... ADD COLUMN of a projection', when: 'run' }),
+      ...privilegeNeeds(['UPDATE'], tables, { for: "write stage: the projection's fill (UPDATE)", when: 'run' }),
+      ...privilegeNeeds(['ALTER'], tables, { for: "rollback: dropping a projection's column", when: 'rollback' }),
+    ];
+  },
   fillsInPlace: ({ mapping }) => {
     const names = sourceTableNames(mapping);
     return Object.values(mapping.projections ?? {}).map((p) => names(p.table));

@@ -15,7 +15,8 @@ import { stepsPart } from './steps.ts';
  * AUTO_INCREMENT raised, steps written, projections filled (a projection goes after the steps it may be written
  * beside), lookups written; then the cutover's renames (the cutover stage's), finalize's later drops (only planned
  * here), and the parts that only check or compare: the pre-run rows and the replays. Each part does nothing for a run
- * that has none of its kind. Restore asks them in this order too (their own rows, their work tables). A new kind is a
+ * that has none of its kind. Restore asks them in this order too (their own rows, their work tables), and so does the
+ * privilege check (the privileges their statements need). A new kind is a
  * module of its own plus its line here, and in planOrder, verifyOrder, undoOrder and reportOrder when it plans,
  * checks, undoes or reports.
  */

@@ -2,14 +2,23 @@ import { columnExists, tableExists } from '../db/introspect.ts';
 import { cutoverChanges } from '../mapping/compile.ts';
 import { applyCutoverChange, putBackTriggerTexts } from '../engine/cutover.ts';
 import { faultPoint } from '../engine/fault-points.ts';
-import { quoteCharsetName, quoteString } from '../db/quote.ts';
+import { quoteCharsetName, quoteId, quoteString } from '../db/quote.ts';
 import type { BackupTrigger } from '../backup/manifest.ts';
 import type { DatabaseDefaults } from '../backup/restore-journal.ts';
 import { hasContext, triggerReplaceSql } from '../backup/triggers.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
 import { recreateTriggerSql, renameColumnSql, renameTableSql } from '../mapping/schema-statements.ts';
 import type { TableChanges } from '../plan/plan-data.ts';
-import { journaled, type Describe, type Part, type PatchScope, type PlanScope, type UndoScope } from './part.ts';
+import {
+  journaled,
+  privilegeNeeds,
+  type Describe,
+  type Part,
+  type PatchScope,
+  type PlanScope,
+  type PrivilegeScope,
+  type UndoScope,
+} from './part.ts';
 
 /**
  * The cutover's renames of tables and columns (the mapping's `cutover`): applied in migrate's cutover stage, one
@@ -28,7 +37,35 @@ export const renamesPart: Part = {
   },
   patches: (p) => ({ cutover: [...columnRenameFiles(p), ...tableRenameFiles(p)] }),
   undo: undoRenames,
+  privileges: renamePrivileges,
 };
+
+/**
+ * RENAME TABLE needs ALTER and DROP on the table renamed and CREATE and INSERT on its new name (MariaDB's and MySQL's
+ * manuals); a column rename is an ALTER TABLE. Rollback renames back, and gives the triggers on a renamed table their
+ * text back (TRIGGER).
+ */
+function renamePrivileges({ plan }: PrivilegeScope) {
+  const cutover = { when: 'run' } as const;
+  const back = { when: 'rollback' } as const;
+  return plan.tables.rename.flatMap((r) => {
+    if (r.kind === 'column') {
+      return [
+        ...privilegeNeeds(['ALTER'], [r.table], { ...cutover, for: `cutover: ALTER TABLE ... RENAME COLUMN ${r.from} TO ${r.to}` }),
+        ...privilegeNeeds(['ALTER'], [r.table], { ...back, for: `rollback: renaming column ${r.to} back` }),
+      ];
+    }
+    const statement = `cutover: RENAME TABLE ${quoteId(r.from)} TO ${quoteId(r.to)}`;
+    const backStatement = `rollback: RENAME TABLE ${quoteId(r.to)} TO ${quoteId(r.from)}`;
+    return [
+      ...privilegeNeeds(['ALTER', 'DROP'], [r.from], { ...cutover, for: statement }),
+      ...privilegeNeeds(['CREATE', 'INSERT'], [r.to], { ...cutover, for: statement }),
+      ...privilegeNeeds(['ALTER', 'DROP'], [r.to], { ...back, for: backStatement }),
+      ...privilegeNeeds(['CREATE', 'INSERT'], [r.from], { ...back, for: backStatement }),
+      ...privilegeNeeds(['TRIGGER'], [r.from], { ...back, for: `rollback: the texts of ${r.from}'s triggers put back` }),
+    ];
+  });
+}
 
 /** The renamed tables (backed up), the renames, the column renames as alterations, and what refuses them. */
 async function planRenames({ mapping }: PlanScope, describe: Describe) {

@@ -1,6 +1,6 @@
 import { faultPoint } from '../engine/fault-points.ts';
 import { runSources, sourceChecks, sourceReportFiles, undoSources } from '../sources/sources.ts';
-import { journaled, type Part } from './part.ts';
+import { journaled, privilegeNeeds, type Part } from './part.ts';
 
 /**
  * The run's sources (see sources/source.ts), as a part: each made readable first thing in the write stage when its
@@ -33,5 +33,18 @@ export const sourcesPart: Part = {
   async undo(u) {
     for (const { table, what } of await undoSources(u.db, runSources(u.mapping, u.plan))) u.actions.push(`dropped ${table}, ${what}`);
   },
+  // A table source is read (SELECT); a CSV file is loaded into a staging table the run creates, and rollback drops.
+  privileges: ({ plan }) =>
+    plan.sources.flatMap((s) =>
+      s.csv
+        ? [
+            ...privilegeNeeds(['CREATE', 'INSERT', 'DROP'], [s.table], {
+              for: 'write stage: loading a CSV file into its staging table',
+              when: 'run',
+            }),
+            ...privilegeNeeds(['DROP'], [s.table], { for: "rollback: dropping a CSV source's staging table", when: 'rollback' }),
+          ]
+        : privilegeNeeds(['SELECT'], [s.table], { for: 'plan, write and verify: reading the source', when: 'run' }),
+    ),
   dropWorkTables: async (r) => (await undoSources(r.db, runSources(r.mapping, r.plan))).map((u) => u.table),
 };

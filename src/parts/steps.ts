@@ -1,4 +1,4 @@
-import type { Part } from './part.ts';
+import { privilegeNeeds, type Part, type PrivilegeScope } from './part.ts';
 import { stepChecks } from './steps-checks.ts';
 import { stepPatches } from './steps-patches.ts';
 import { planStepsPieces } from './steps-plan.ts';
@@ -19,4 +19,20 @@ export const stepsPart = {
   patches: stepPatches,
   undo: undoSteps,
   report: stepsReport,
+  privileges: stepPrivileges,
 } satisfies Part;
+
+/**
+ * The steps' targets: INSERT for the rows, DELETE for the rows past the last journaled chunk a resumed write clears
+ * (and rollback deletes), SELECT for verify's comparisons.
+ */
+function stepPrivileges({ plan }: PrivilegeScope) {
+  const targets = [...new Set(plan.steps.flatMap((s) => s.writes.map((w) => w.table)))];
+  return [
+    ...privilegeNeeds(['SELECT', 'INSERT', 'DELETE'], targets, {
+      for: "write stage: the steps' INSERTs (DELETE: clearing an interrupted chunk on resume); verify reads them",
+      when: 'run',
+    }),
+    ...privilegeNeeds(['DELETE'], targets, { for: "rollback: deleting the steps' rows", when: 'rollback' }),
+  ];
+}

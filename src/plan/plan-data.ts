@@ -34,6 +34,11 @@ export interface Plan {
   problems: ProblemFinding[];
   /** Why the run must not go ahead; empty when it may. */
   refusals: string[];
+  /**
+   * What rollback, restore or finalize would need that the planning user lacks, and RELOAD's absence (a slower backup);
+   * what the run itself needs and the user lacks is among `refusals` (plan/privileges.ts). Absent in older plans.
+   */
+  privilegeWarnings?: string[];
   /** Names used as written because aliases.yaml lacks them (EVENTSHIFT_ENV=production; otherwise they are errors). */
   aliasWarnings: string[];
   /** When the IDs do not fit as planned: the lowest free block that fits them all, numbered densely. */

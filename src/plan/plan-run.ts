@@ -4,6 +4,7 @@ import type { Mapping } from '../mapping/types.ts';
 import { sourcesToPlan } from '../sources/sources.ts';
 import type { Plan, PlanOverrides, ProblemFinding } from './plan-data.ts';
 import { buildPlan } from './plan.ts';
+import { checkPrivileges } from './privileges.ts';
 
 export interface RunPlanOptions {
   /** Command-line choices that override the mapping's ID assignment. */
@@ -16,7 +17,8 @@ export interface RunPlanOptions {
  * The plan of a run of the mapping, over its sources as the run would read them: each source that needs it is staged
  * on this connection first (a CSV file is loaded into a TEMPORARY table: planning writes nothing anyone else sees,
  * and nothing stays), the plan is built over them exactly as over tables, and what each source adds is recorded: its
- * facts (a CSV's files, dialect and bad rows), its findings and its refusals, listed before the plan's own.
+ * facts (a CSV's files, dialect and bad rows), its findings and its refusals, listed before the plan's own. Last, the
+ * privileges the run needs are checked against the user's (plan/privileges.ts): each one missing refuses the plan.
  */
 export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunPlanOptions = {}): Promise<Plan> {
   const sources = sourcesToPlan(mapping);
@@ -37,8 +39,16 @@ export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunP
       problems.push(...added.problems);
       refusals.push(...added.refusals);
     }
-    const all = [...refusals, ...plan.refusals];
-    return { ...plan, problems: [...problems, ...plan.problems], refusals: all, ok: all.length === 0 };
+    // What the run's statements need, against what the user holds now: a refusal names each privilege missing.
+    const privileges = await checkPrivileges(db, mapping, plan);
+    const all = [...refusals, ...plan.refusals, ...privileges.refusals];
+    return {
+      ...plan,
+      problems: [...problems, ...plan.problems],
+      refusals: all,
+      privilegeWarnings: privileges.warnings,
+      ok: all.length === 0,
+    };
   } finally {
     for (const source of sources) await source.unstage?.(db);
   }

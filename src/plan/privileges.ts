@@ -1,0 +1,103 @@
+import type { Db } from '../db/connection.ts';
+import { tableName } from '../db/ddl.ts';
+import { tableExists } from '../db/introspect.ts';
+import { holds, readPrivileges, type HeldPrivileges } from '../db/privileges.ts';
+import { quoteId } from '../db/quote.ts';
+import { RESTORE_JOURNAL_TABLE } from '../backup/restore-journal.ts';
+import { backups, lineage, quarantine, rollout, runs, steps } from '../engine/bookkeeping-schema.ts';
+import type { Mapping } from '../mapping/types.ts';
+import { privilegeNeeds, type PrivilegeNeed } from '../parts/part.ts';
+import { partsOf } from '../parts/registry.ts';
+import type { Plan } from './plan-data.ts';
+
+/** What the connected user lacks for a run of a plan: refusals for what the run needs, warnings for what later commands do. */
+export interface PrivilegeCheck {
+  /** One sentence per privilege and purpose the run needs and the user lacks, naming the tables. */
+  refusals: string[];
+  /** Likewise for rollback, restore and finalize, and what only makes the run slower (RELOAD). */
+  warnings: string[];
+}
+
+/** eventshift's bookkeeping tables, which migrate creates (drizzle/) and writes in the migrated database. */
+const bookkeepingTables = ['eventshift_migrations', ...[runs, steps, backups, lineage, quarantine, rollout].map((t) => tableName(t))];
+
+/**
+ * Checks the privileges a run of `plan` needs against those the connected user holds now (db/privileges.ts: global,
+ * database and table grants, the enabled roles' included). What the run needs: what its parts declare
+ * (Part.privileges, in write order), eventshift's bookkeeping tables, and what the backup reads. Read-only.
+ */
+export async function checkPrivileges(db: Db, mapping: Mapping, plan: Plan): Promise<PrivilegeCheck> {
+  const held = await readPrivileges(db);
+  const needs = [...(await runWideNeeds(db, plan)), ...partsOf().flatMap((part) => part.privileges?.({ mapping, plan }) ?? [])];
+  const missing = needs.filter((n) => !holds(held, n.privilege, db.database, n.table));
+  const warnings = missingSentences(
+    db,
+    held,
+    missing.filter((n) => n.when !== 'run'),
+  );
+  // BACKUP STAGE (MariaDB) lets the backup read its tables on several connections in one snapshot; without it, on one.
+  if (db.capabilities.engine === 'mariadb' && !holds(held, 'RELOAD', db.database, null)) {
+    warnings.push(
+      `${held.grantee} lacks RELOAD (global): the backup reads its tables on one connection instead of several ` +
+        '(BACKUP STAGE BLOCK_COMMIT needs it); the run is slower, not less safe.',
+    );
+  }
+  return {
+    refusals: missingSentences(
+      db,
+      held,
+      missing.filter((n) => n.when === 'run'),
+    ),
+    warnings,
+  };
+}
+
+/**
+ * The needs no part owns: the bookkeeping tables (CREATE and INDEX while they are missing: drizzle's migrations
+ * create their indexes with CREATE INDEX), the backup (SELECT, and TRIGGER, without which information_schema and
+ * SHOW CREATE TRIGGER hide a table's triggers and the backup would leave them out), and restore's statements, which
+ * create and swap tables under names of their own (on the database).
+ */
+async function runWideNeeds(db: Db, plan: Plan): Promise<PrivilegeNeed[]> {
+  const missingBookkeeping: string[] = [];
+  for (const table of bookkeepingTables) if (!(await tableExists(db, table))) missingBookkeeping.push(table);
+  const backedUp: string[] = [];
+  for (const table of plan.tables.backup) if (await tableExists(db, table)) backedUp.push(table);
+  return [
+    ...privilegeNeeds(['CREATE', 'INDEX'], missingBookkeeping, { for: "creating eventshift's bookkeeping tables", when: 'run' }),
+    ...privilegeNeeds(['SELECT', 'INSERT', 'UPDATE', 'DELETE'], bookkeepingTables, {
+      for: "the run's journal in eventshift's bookkeeping tables",
+      when: 'run',
+    }),
+    ...privilegeNeeds(['SELECT', 'TRIGGER'], backedUp, { for: 'backup stage: reading the tables and their triggers', when: 'run' }),
+    ...privilegeNeeds(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER', 'INDEX', 'TRIGGER'], [null], {
+      for: `restore: tables created, loaded and swapped in by RENAME TABLE, triggers recreated, ${RESTORE_JOURNAL_TABLE}`,
+      when: 'restore',
+    }),
+  ];
+}
+
+/**
+ * One sentence per command and purpose, naming each privilege missing on its tables, tables lacking the same ones
+ * together: ``'u'@'%' lacks ALTER, DROP on `db`.`ord_pull`; CREATE, INSERT on `db`.`OLD ord_pull`, needed for ...``.
+ */
+function missingSentences(db: Db, held: HeldPrivileges, missing: readonly PrivilegeNeed[]): string[] {
+  const byPurpose = new Map<string, { need: PrivilegeNeed; privileges: Map<string | null, string[]> }>();
+  for (const need of missing) {
+    const key = `${need.when}\u0000${need.for}`;
+    const purpose = byPurpose.get(key) ?? { need, privileges: new Map<string | null, string[]>() };
+    const ofTable = purpose.privileges.get(need.table) ?? [];
+    if (!ofTable.includes(need.privilege)) ofTable.push(need.privilege);
+    purpose.privileges.set(need.table, ofTable);
+    byPurpose.set(key, purpose);
+  }
+  const on = (table: string | null) => `${quoteId(db.database)}.${table === null ? '*' : quoteId(table)}`;
+  return [...byPurpose.values()].map(({ need, privileges }) => {
+    const tablesOf = new Map<string, Array<string | null>>();
+    for (const [table, names] of privileges) tablesOf.set(names.join(', '), [...(tablesOf.get(names.join(', ')) ?? []), table]);
+    const what = [...tablesOf].map(([names, tables]) => `${names} on ${tables.map(on).join(', ')}`).join('; ');
+    return need.when === 'run'
+      ? `${held.grantee} lacks ${what}, needed for ${need.for}.`
+      : `${need.when} would need ${what} (for ${need.for}), which ${held.grantee} lacks.`;
+  });
+}
