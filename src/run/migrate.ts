@@ -16,6 +16,7 @@ import { postponeWhile, throttle, type Throttle } from './throttle.ts';
 import type { RunLock } from './lock.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { planRun } from '../plan/plan-run.ts';
+import { checkPrivileges } from '../plan/privileges.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
 import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
@@ -129,9 +130,11 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
           'run migrate without --ids/--start to finish it, or roll it back first.',
       );
     }
+    await refuseMissingPrivileges(db, mapping, run);
     log(`Resuming run ${run.id} of ${mapping.name} after stage ${run.stage}.`);
     return { run, resumed: true, planSeconds: null };
   }
+  // Planning checks the privileges the run needs against the user's now, right before the first write.
   const planned = performance.now();
   const plan = await planRun(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
   if (!plan.ok) {
@@ -146,6 +149,22 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
   const planSeconds = Math.round(performance.now() - planned) / 1000;
   log(`Run ${id} of ${mapping.name} started.`);
   return { run: created, resumed: false, planSeconds };
+}
+
+/**
+ * A resumed run's privileges checked again against its frozen plan before it writes anything more: grants may have
+ * changed since it stopped. Each one missing is named; the run stays as it was, and migrate resumes it once granted.
+ */
+async function refuseMissingPrivileges(db: Db, mapping: Mapping, run: RunRecord): Promise<void> {
+  const { refusals } = await checkPrivileges(db, mapping, run.plan);
+  if (refusals.length === 0) return;
+  throw refusal(
+    `Run ${run.id} of ${mapping.name} cannot go on: ${refusals.join(' ')} Nothing more was written; grant them and run migrate again.`,
+    {
+      subject: mapping.name,
+      details: { missing: refusals },
+    },
+  );
 }
 
 function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOptions, { now, log }: Clock, opened: OpenedRun): RunState {
