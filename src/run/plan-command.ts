@@ -5,6 +5,7 @@ import type { CommandOptions } from './context.ts';
 import { latestRun, type RunRecord } from './journal.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { planRun } from '../plan/plan-run.ts';
+import { checkPrivileges } from '../plan/privileges.ts';
 
 export interface PlanOptions extends CommandOptions {
   mapping: Mapping;
@@ -32,11 +33,13 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, options.mapping.name) : null;
     const summary = run && { id: run.id, status: run.status, stage: run.stage, startedAt: run.startedAt, finishedAt: run.finishedAt };
     if (run && ['running', 'stopped', 'failed'].includes(run.status)) {
+      // migrate checks the privileges again before it resumes; so does plan, against the plan the run froze.
+      const missing = (await checkPrivileges(db, options.mapping, run.plan)).refusals;
       return {
         plan: run.plan,
         run: summary,
-        ok: true,
-        reasons: [`run ${run.id} is open after stage ${run.stage}; migrate resumes it with this plan`],
+        ok: missing.length === 0,
+        reasons: missing.length > 0 ? missing : [`run ${run.id} is open after stage ${run.stage}; migrate resumes it with this plan`],
       };
     }
     if (run && run.status === 'completed') {

@@ -149,6 +149,9 @@ describe('plan and migrate check the privileges a run needs', () => {
     expect(first.status).toBe('stopped');
     await t.db.execute(`REVOKE ALTER ON ${quoteId(t.name)}.* FROM ${user}`);
     const before = await snapshot(t.db);
+    const planned = await plan({ databaseUrl: url, mapping });
+    expect(planned.ok).toBe(false);
+    expect(planned.reasons.join(' ')).toContain(`lacks ALTER on ${quoteId(t.name)}.\`orders\``);
     const error = await migrate({ databaseUrl: url, mapping, backupDir: ws.path('resume-backups') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventshiftError);
     expect((error as EventshiftError).kind).toBe('refused');
