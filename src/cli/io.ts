@@ -11,7 +11,8 @@ export interface CommonFlags {
   defaultsFile?: string;
   /** The database, when the connection comes from option files. */
   database?: string;
-  backupDir: string;
+  /** --backup-dir, when given (commands default it, or read a run's backup where the run recorded it). */
+  backupDir?: string;
   json?: boolean;
   yes?: boolean;
   debug?: boolean;

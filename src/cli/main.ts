@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkBackup, createBackup, listBackups } from '../backup/index.ts';
+import { DEFAULT_BACKUP_DIR, backupDirOrDefault } from '../run/backup-location.ts';
 import { connect } from '../db/connection.ts';
 import { usageError } from '../errors.ts';
 import { loadMapping } from '../mapping/load.ts';
@@ -40,7 +41,10 @@ function common(cmd: Command): Command {
     .option('--database-url <url>', 'mysql://user:password@host:3306/database (default: $DATABASE_URL)')
     .option('--defaults-file <path>', 'without a URL: read the connection from this option file (default: ~/.my.cnf and /etc)')
     .option('--database <name>', "without a URL: the database to use (default: the option files' database)")
-    .option('--backup-dir <dir>', 'where backups are kept', './backups')
+    .option(
+      '--backup-dir <dir>',
+      `where new backups go (default ${DEFAULT_BACKUP_DIR}); a run's backup is read where the run recorded it, unless given here`,
+    )
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress lines on stderr')
     .option('--debug', 'show stack traces of errors');
@@ -362,7 +366,7 @@ common(backupsCommand.command('list'))
   .action(async (flags: CommonFlags) => {
     await runCommand(
       flags,
-      async () => listBackups(flags.backupDir),
+      async () => listBackups(backupDirOrDefault(flags.backupDir)),
       (list) =>
         list.length === 0
           ? `No backups in ${flags.backupDir}.`
@@ -392,7 +396,7 @@ common(backupCommand.command('create'))
         const steps = trackSteps(progressSink(flags));
         try {
           return await createBackup(db, {
-            dir: flags.backupDir,
+            dir: backupDirOrDefault(flags.backupDir),
             tables,
             label: flags.label,
             onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
@@ -411,7 +415,7 @@ common(backupCommand.command('check <id>'))
   .action(async (id: string, flags: CommonFlags) => {
     await runCommand(
       flags,
-      async () => checkBackup(flags.backupDir, id),
+      async () => checkBackup(backupDirOrDefault(flags.backupDir), id),
       (r) =>
         r.ok ? `Backup ${id}: every file matches its manifest.` : `Backup ${id} does NOT match its manifest: ${r.problems.join('; ')}`,
       (r) => (r.ok ? 0 : 1),

@@ -1,4 +1,5 @@
 import { checkBackup, readManifest } from '../backup/index.ts';
+import { locateBackup } from './backup-location.ts';
 import type { ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
 import { columnExists, tableExists } from '../db/introspect.ts';
@@ -32,7 +33,8 @@ import { findDependents, type DependedChange } from '../plan/dependents.ts';
 
 export interface FinalizeOptions extends CommandOptions {
   mapping: Mapping;
-  backupDir: string;
+  /** --backup-dir: where the run's backup is, when not where the database records it (locateBackup). */
+  backupDir?: string;
   /** --accept-breaking: views, routines, events and triggers that read a dropped column may break. */
   acceptBreaking?: boolean;
 }
@@ -88,7 +90,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     );
   }
   const choose = finalizeChoice(options);
-  return withRunContext({ options, mapping: given, choose }, async ({ db, mapping, parts }, { run, backupId }) => {
+  return withRunContext({ options, mapping: given, choose }, async ({ db, mapping, parts }, { run, backupId, backupDir }) => {
     const renames = await renameState(db, mapping);
     const drops = resolveDrops(mapping, renames);
 
@@ -96,7 +98,7 @@ export async function finalize(options: FinalizeOptions): Promise<FinalizeResult
     const started = await Promise.all(drops.map((d) => stepRecord(db, run.id, 'finalize', d.step)));
     let checksPassed: number | null = null;
     if (started.every((r) => r === null)) {
-      checksPassed = await finalizeChecks(db, { backupDir: options.backupDir, run, mapping, parts, renames, drops, now, log });
+      checksPassed = await finalizeChecks(db, { backupDir, run, mapping, parts, renames, drops, now, log });
     }
 
     const dropped: string[] = [];
@@ -152,7 +154,7 @@ function finalizeChoice(options: FinalizeOptions) {
         { subject: given.name },
       );
     }
-    return { run, backupId: await checkedBackup(options.backupDir, run, given) };
+    return { run, ...(await checkedBackup(db, options.backupDir, run, given)) };
   };
 }
 
@@ -176,13 +178,27 @@ async function refuseBreakingDrops(db: Db, mapping: Mapping, drops: readonly Res
   }
 }
 
-/** The run's backup, checked on disk (manifest and every file's SHA-256) and holding every table finalize alters. */
-async function checkedBackup(backupDir: string, run: RunRecord, mapping: Mapping): Promise<string> {
+/**
+ * The run's backup, found where it is (locateBackup), checked on disk (manifest and every file's SHA-256) and holding
+ * every table finalize alters: its id and the folder that holds it.
+ */
+async function checkedBackup(
+  db: Db,
+  given: string | undefined,
+  run: RunRecord,
+  mapping: Mapping,
+): Promise<{ backupId: string; backupDir: string }> {
   if (!run.backupId)
     throw refusal(
       `Run ${run.id} of ${mapping.name} has no backup recorded; finalize drops data only a backup can give back, so it refuses.`,
       { subject: mapping.name },
     );
+  const { dir: backupDir } = await locateBackup({ db, id: run.backupId, runId: run.id, given }).catch((cause: unknown) => {
+    throw refusal(
+      `${cause instanceof Error ? cause.message : String(cause)} Finalize refuses while the dropped columns could not be restored.`,
+      { subject: run.backupId!, cause },
+    );
+  });
   const check = await checkBackup(backupDir, run.backupId).catch((cause: unknown) => {
     throw refusal(
       `The backup ${run.backupId} of run ${run.id} cannot be checked in ${backupDir} ` +
@@ -209,7 +225,7 @@ async function checkedBackup(backupDir: string, run: RunRecord, mapping: Mapping
       { subject: run.backupId },
     );
   }
-  return run.backupId;
+  return { backupId: run.backupId, backupDir };
 }
 
 /** The run finalize checks again, the drops it is about to make, and its clock and log. */

@@ -1,11 +1,12 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { columnExists, tableExists } from '../db/introspect.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
-import { createBackup, readManifest } from '../backup/index.ts';
+import { createBackup } from '../backup/index.ts';
+import { backupDirOrDefault, backupFolderOf, locateBackup } from './backup-location.ts';
 import type { Verification } from '../verify/verification.ts';
 import { verifyRun, filesBesideReport } from './verify-run.ts';
 import { writeReport } from '../verify/report.ts';
@@ -24,7 +25,11 @@ import { finishStep, recordProgress, stages, startStep, stepRecord, type Stage, 
 
 export interface MigrateOptions extends CommandOptions {
   mapping: Mapping;
-  backupDir: string;
+  /**
+   * --backup-dir: where a new run's backup is written (default DEFAULT_BACKUP_DIR), and where a resumed run's backup is
+   * read when it is not where the database records it (locateBackup).
+   */
+  backupDir?: string;
   /** Where the verify stage writes its report; default `reports/<mapping>-run-<id>`. */
   reportDir?: string;
   /** Stop after this stage; a later migrate goes on from there. */
@@ -87,7 +92,7 @@ export interface MigrateResult {
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const now = options.now ?? (() => new Date());
   const log = options.log ?? (() => undefined);
-  const choose = async (run: RunRecord | null, _db: Db, mapping: Mapping): Promise<RunChoice<object, MigrateResult>> => {
+  const choose = async (run: RunRecord | null, db: Db, mapping: Mapping): Promise<RunChoice<object, MigrateResult>> => {
     const restoring = run && restoringRunMessage(run);
     if (restoring) throw refusal(restoring, { subject: mapping.name });
     if (run?.status === 'completed') {
@@ -96,7 +101,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         `Run ${run.id} of ${mapping.name} already completed (finished ${run.finishedAt} UTC); nothing to do. ` +
           '`eventshift rollback` or `restore` undo it.',
       );
-      return { done: completedResult(run, options.backupDir) };
+      return { done: completedResult(run, await runBackupFolder(db, run, options.backupDir)) };
     }
     // An open run is resumed, reading its CSV sources from the files its plan froze; otherwise a new run is planned.
     return { run: run !== null && ['running', 'stopped', 'failed'].includes(run.status) ? run : null };
@@ -120,6 +125,13 @@ interface OpenedRun {
   run: RunRecord;
   resumed: boolean;
   planSeconds: number | null;
+  /** The run's backup and its folder (where the database records it), when it has one. */
+  backup: { id: string; dir: string } | null;
+}
+
+/** The backup of `run` and the folder the database records for it, for migrate's result (not checked to be there). */
+async function runBackupFolder(db: Db, run: RunRecord, given: string | undefined): Promise<{ id: string; dir: string } | null> {
+  return run.backupId ? { id: run.backupId, dir: await backupFolderOf(db, run.backupId, run.id, given) } : null;
 }
 
 async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateOptions, { now, log }: Clock): Promise<OpenedRun> {
@@ -132,7 +144,7 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
     }
     await refuseMissingPrivileges(db, mapping, run);
     log(`Resuming run ${run.id} of ${mapping.name} after stage ${run.stage}.`);
-    return { run, resumed: true, planSeconds: null };
+    return { run, resumed: true, planSeconds: null, backup: await runBackupFolder(db, run, options.backupDir) };
   }
   // Planning checks the privileges the run needs against the user's now, right before the first write.
   const planned = performance.now();
@@ -148,7 +160,7 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
   const created = (await runById(db, id))!;
   const planSeconds = Math.round(performance.now() - planned) / 1000;
   log(`Run ${id} of ${mapping.name} started.`);
-  return { run: created, resumed: false, planSeconds };
+  return { run: created, resumed: false, planSeconds, backup: null };
 }
 
 /**
@@ -168,7 +180,7 @@ async function refuseMissingPrivileges(db: Db, mapping: Mapping, run: RunRecord)
 }
 
 function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOptions, { now, log }: Clock, opened: OpenedRun): RunState {
-  const { run, resumed, planSeconds } = opened;
+  const { run, resumed, planSeconds, backup } = opened;
   return {
     db,
     lock: lock!,
@@ -185,7 +197,7 @@ function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOpti
       status: 'running',
       stage: run.stage,
       plan: run.plan,
-      backup: run.backupId ? { id: run.backupId, dir: join(options.backupDir, run.backupId) } : null,
+      backup,
       verification: null,
       reportDir: null,
       stageSeconds: {},
@@ -237,14 +249,14 @@ async function runStages(state: RunState): Promise<MigrateResult> {
 }
 
 /** What migrate answers for a run that completed already: nothing to do. */
-function completedResult(run: RunRecord, backupDir: string): MigrateResult {
+function completedResult(run: RunRecord, backup: { id: string; dir: string } | null): MigrateResult {
   return {
     runId: run.id,
     resumed: true,
     status: 'completed',
     stage: 'cutover',
     plan: run.plan,
-    backup: run.backupId ? { id: run.backupId, dir: join(backupDir, run.backupId) } : null,
+    backup,
     verification: null,
     reportDir: null,
     stageSeconds: {},
@@ -288,6 +300,7 @@ async function backupStage(s: RunState): Promise<boolean> {
     await db.execute('DELETE FROM eventshift_backups WHERE run_id = ? AND dir = ?', [run.id, abandoned]);
   }
   const step: StepKey = { runId: run.id, stage: 'backup', step: 'tables' };
+  const backupRoot = resolve(backupDirOrDefault(options.backupDir));
   await startStep(db, step, now());
   faultPoint('backup tables started');
   const tablesStarted = new Set<string>();
@@ -297,7 +310,8 @@ async function backupStage(s: RunState): Promise<boolean> {
       // The second table starting: some files are on disk, the manifest is not.
       if (!tablesStarted.has(p.table) && tablesStarted.add(p.table).size === 2) faultPoint('backup tables half-written');
     },
-    dir: options.backupDir,
+    // Recorded absolute (eventshift_backups.dir, the step's detail), so later commands find it from any folder.
+    dir: backupRoot,
     tables: run.plan.tables.backup,
     // The tables the run will create are backed up as absent, so a restore drops them.
     recordAbsent: true,
@@ -307,7 +321,7 @@ async function backupStage(s: RunState): Promise<boolean> {
     now,
     onStart: (dir: string) => recordProgress(db, step, { detail: { dir } }),
   });
-  const dir = join(options.backupDir, manifest.id);
+  const dir = join(backupRoot, manifest.id);
   await db.execute(
     `INSERT INTO eventshift_backups (id, run_id, label, dir, tables, rows_total, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     [
@@ -391,17 +405,18 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
   return running;
 }
 
-/** The manifest of the run's backup, which its checks compare the rows that were there before the run with. */
-const runManifest = (s: RunState) => readManifest(s.options.backupDir, s.run.backupId ?? s.result.backup!.id);
+/** The run's backup, where the run recorded it (or --backup-dir): its checks compare the rows there before the run with it. */
+const runBackup = (s: RunState) =>
+  locateBackup({ db: s.db, id: s.run.backupId ?? s.result.backup!.id, runId: s.run.id, given: s.options.backupDir });
 
 async function verifyStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, parts, now } = s;
-  const manifest = await runManifest(s);
+  const { dir: backupDir, manifest } = await runBackup(s);
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
   const verification = await verifyRun(
-    { db, mapping, parts, run, backupDir: s.options.backupDir, manifest, now },
+    { db, mapping, parts, run, backupDir, manifest, now },
     {
       onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
       beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
@@ -473,16 +488,9 @@ async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
       ? 'Verifying again before the cutover: the data may have changed while it was postponed.'
       : `Verifying again before the cutover: run ${s.run.id} was verified by an earlier migrate, and the data may have changed since.`,
   );
+  const { dir: backupDir, manifest } = await runBackup(s);
   const verification = await verifyRun(
-    {
-      db: s.db,
-      mapping: s.mapping,
-      parts: s.parts,
-      run: s.run,
-      backupDir: s.options.backupDir,
-      manifest: await runManifest(s),
-      now: s.now,
-    },
+    { db: s.db, mapping: s.mapping, parts: s.parts, run: s.run, backupDir, manifest, now: s.now },
     { beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
   );
   s.result.verification = verification;

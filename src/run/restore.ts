@@ -17,10 +17,12 @@ import type { Plan } from '../plan/plan-data.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import { preRunAfterFinalize } from './finalize.ts';
 import type { Part, RestoreScope } from '../parts/part.ts';
+import { locateBackup } from './backup-location.ts';
 
 export interface RestoreMappingOptions extends CommandOptions {
   mapping: Mapping;
-  backupDir: string;
+  /** --backup-dir: where the backup is, when not where the database records it (locateBackup). */
+  backupDir?: string;
   /** Another backup than the latest run's. */
   backupId?: string;
   /** Restore even when rows written by others since the backup would be lost. */
@@ -64,6 +66,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
   const choose = restoreChoice(options, now);
   return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, run: ownRun, parts }, { backupId }) => {
     const scope: RestoreScope | null = ownRun ? { db, mapping, plan: ownRun.plan, runId: ownRun.id } : null;
+    const { dir: backupDir } = await locateBackup({ db, id: backupId, runId: ownRun?.id ?? null, given: options.backupDir });
     const resuming = await restoreUnfinished(db, backupId);
     let lost: RowsAtRisk[] = [];
     if (resuming) {
@@ -75,7 +78,7 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
       // After finalize, the altered tables are compared over the columns that stay (see finalize.ts).
       const adjust = (preRun: PreRunTable[]) => preRunAfterFinalize(db, ownRun, mapping, preRun);
       lost = await guardAgainstLoss(db, {
-        backupDir: options.backupDir,
+        backupDir,
         force: options.force,
         backupId,
         renames: await renameState(db, mapping),
@@ -85,12 +88,12 @@ export async function restoreMapping(options: RestoreMappingOptions): Promise<Re
         ownRanges: scope ? await ownRows(parts, scope) : undefined,
       });
     }
-    log(`Restoring backup ${backupId} from ${join(options.backupDir, backupId)}...`);
+    log(`Restoring backup ${backupId} from ${join(backupDir, backupId)}...`);
     const retire = cutoverChanges(mapping).flatMap((c) => (c.kind === 'renameTable' ? [{ table: c.to, standsFor: c.from }] : []));
     // Until it finishes, the run reads as restoring (from the restore's journal, once it is past its swap): other
     // commands refuse, naming restore as the way on. One that stops before its swap leaves the run as it was.
     const restore = await restoreBackup(db, {
-      dir: options.backupDir,
+      dir: backupDir,
       id: backupId,
       log: options.log,
       connect: () => connect(options.databaseUrl),
@@ -171,7 +174,8 @@ async function nothingWritten(db: Db, run: RunRecord, at: Date): Promise<Restore
 }
 
 export interface RestoreBackupOptions extends CommandOptions {
-  backupDir: string;
+  /** --backup-dir: where the backup is, when not where the database records it (locateBackup). */
+  backupDir?: string;
   backupId: string;
   tables?: string[];
   force?: boolean;
@@ -185,11 +189,12 @@ export async function restoreStandalone(
   const db = await connect(options.databaseUrl);
   try {
     const none: RenameState = { tables: new Map(), columns: new Map(), done: true };
+    const { dir: backupDir } = await locateBackup({ db, id: options.backupId, runId: null, given: options.backupDir });
     // An interrupted restore of this backup is finished without comparing again: it compared when it began.
     const lost = (await restoreUnfinished(db, options.backupId))
       ? []
       : await guardAgainstLoss(db, {
-          backupDir: options.backupDir,
+          backupDir,
           force: options.force,
           backupId: options.backupId,
           renames: none,
@@ -198,7 +203,7 @@ export async function restoreStandalone(
           tables: options.tables,
         });
     const restore = await restoreBackup(db, {
-      dir: options.backupDir,
+      dir: backupDir,
       id: options.backupId,
       tables: options.tables,
       log: options.log,

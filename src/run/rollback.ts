@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Db } from '../db/connection.ts';
-import { readManifest } from '../backup/index.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { inOrder, undoOrder } from '../parts/registry.ts';
@@ -10,10 +9,12 @@ import { withRunContext, type CommandOptions } from './context.ts';
 import { restoringRunMessage, updateRun, type RunRecord } from './journal.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import { refuseAfterFinalize } from './finalize.ts';
+import { backupDirOrDefault, locateBackup } from './backup-location.ts';
 
 export interface RollbackOptions extends CommandOptions {
   mapping: Mapping;
-  backupDir: string;
+  /** --backup-dir: where the run's backup is, when not where the database records it (locateBackup). */
+  backupDir?: string;
   /** Rows deleted per statement (default 10,000 keys). */
   chunkKeys?: number;
 }
@@ -55,13 +56,17 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
     const rowsDeleted: Record<string, number> = {};
     const keptTables: RollbackResult['keptTables'] = [];
 
-    const manifest = run.backupId ? await readManifest(options.backupDir, run.backupId).catch(() => null) : null;
+    // Rollback needs no backup: without one it compares the pre-run rows by checksum only (parts/pre-run-rows.ts).
+    const located = run.backupId
+      ? await locateBackup({ db, id: run.backupId, runId: run.id, given: options.backupDir }).catch(() => null)
+      : null;
+    const manifest = located?.manifest ?? null;
     const undo: UndoScope = {
       db,
       mapping,
       plan,
       runId: run.id,
-      backupDir: options.backupDir,
+      backupDir: located?.dir ?? backupDirOrDefault(options.backupDir),
       manifest,
       chunkKeys: options.chunkKeys ?? 10_000,
       actions,

@@ -1,4 +1,4 @@
-import { readManifest, type BackupManifest } from '../backup/index.ts';
+import type { BackupManifest } from '../backup/index.ts';
 import type { Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
@@ -11,10 +11,12 @@ import { undoneRunMessage, type RunRecord } from './journal.ts';
 import { stages } from '../engine/step-journal.ts';
 import { preRunTables } from '../engine/pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
+import { locateBackup } from './backup-location.ts';
 
 export interface VerifyOptions extends CommandOptions {
   mapping: Mapping;
-  backupDir: string;
+  /** --backup-dir: where the run's backup is, when not where the database records it (locateBackup). */
+  backupDir?: string;
   /** Write report.json, report.md and report.html here (also when a check fails). */
   reportDir?: string;
   /** About how many legacy rows a content check compares per piece (VerifyContext.pieceRows). */
@@ -78,25 +80,26 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       );
     }
     await refuseAfterFinalize(db, run, mapping, 'verify');
-    return { run, backupId: run.backupId, manifest: await readManifest(options.backupDir, run.backupId) };
+    const { dir, manifest } = await locateBackup({ db, id: run.backupId, runId: run.id, given: options.backupDir });
+    return { run, backupId: run.backupId, backupDir: dir, manifest };
   };
-  return withRunContext({ options, mapping: options.mapping, choose }, async ({ db, mapping, parts }, { run, backupId, manifest }) => {
-    const verification = await verifyRun(
-      { db, mapping, parts, run, backupDir: options.backupDir, manifest, now },
-      { pieceRows: options.pieceRows },
-    );
-    const reportFiles = options.reportDir
-      ? await writeReport(options.reportDir, {
-          mapping: mapping.name,
-          runId: run.id,
-          plan: run.plan,
-          verification,
-          backupId,
-          generatedAt: now().toISOString(),
-        })
-      : [];
-    if (options.reportDir)
-      reportFiles.push(...(await filesBesideReport(parts, { db, plan: run.plan, runId: run.id, dir: options.reportDir })));
-    return { runId: run.id, verification, reportFiles };
-  });
+  return withRunContext(
+    { options, mapping: options.mapping, choose },
+    async ({ db, mapping, parts }, { run, backupId, backupDir, manifest }) => {
+      const verification = await verifyRun({ db, mapping, parts, run, backupDir, manifest, now }, { pieceRows: options.pieceRows });
+      const reportFiles = options.reportDir
+        ? await writeReport(options.reportDir, {
+            mapping: mapping.name,
+            runId: run.id,
+            plan: run.plan,
+            verification,
+            backupId,
+            generatedAt: now().toISOString(),
+          })
+        : [];
+      if (options.reportDir)
+        reportFiles.push(...(await filesBesideReport(parts, { db, plan: run.plan, runId: run.id, dir: options.reportDir })));
+      return { runId: run.id, verification, reportFiles };
+    },
+  );
 }
