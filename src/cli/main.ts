@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkBackup, createBackup, listBackups } from '../backup/index.ts';
+import { checkBackup, createBackup } from '../backup/index.ts';
 import { DEFAULT_BACKUP_DIR, backupDirOrDefault } from '../run/backup-location.ts';
+import { backupsList, deleteBackup, folderBackups, pruneBackups } from '../run/backups.ts';
+import { renderBackupsDeletion, renderBackupsList } from './render-backups.ts';
 import { connect } from '../db/connection.ts';
 import { usageError } from '../errors.ts';
 import { loadMapping } from '../mapping/load.ts';
@@ -49,6 +51,12 @@ function common(cmd: Command): Command {
     .option('--quiet', 'no progress lines on stderr')
     .option('--debug', 'show stack traces of errors');
 }
+
+const nonNegativeInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return n;
+};
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -360,23 +368,57 @@ acceptBreakingFlag(common(program.command('finalize <mapping>')))
     );
   });
 
-const backupsCommand = program.command('backups').description('list backups');
+const backupsCommand = program.command('backups').description("list, prune and delete a database's backups");
 common(backupsCommand.command('list'))
-  .description('id, label, time, tables, rows and size of every backup in --backup-dir')
-  .action(async (flags: CommonFlags) => {
+  .description(
+    "the database's backups (recorded in eventshift_backups, or found in the folders): run, state, size, tables and where each is; " +
+      'without a database, those in --backup-dir',
+  )
+  .option('--check', "recompute every file's SHA-256 of each complete backup (state checked or damaged)")
+  .action(async (flags: CommonFlags & { check?: boolean }) => {
     await runCommand(
       flags,
-      async () => listBackups(backupDirOrDefault(flags.backupDir)),
-      (list) =>
-        list.length === 0
-          ? `No backups in ${flags.backupDir}.`
-          : list
-              .map(
-                (b) =>
-                  `${b.id}  ${b.complete ? '' : '[INCOMPLETE] '}${b.createdAt ?? ''}  ${b.label ?? ''}  ` +
-                  `tables: ${b.tables.join(', ')}  rows: ${b.rows}  bytes: ${b.bytes}`,
-              )
-              .join('\n'),
+      async () => {
+        const databaseUrl = flags.databaseUrl ?? process.env.DATABASE_URL;
+        if (!databaseUrl) return folderBackups(flags.backupDir);
+        return backupsList({ databaseUrl, backupDir: flags.backupDir, check: flags.check });
+      },
+      renderBackupsList,
+    );
+  });
+
+common(backupsCommand.command('prune'))
+  .description(
+    'keep the newest N complete backups of each mapping and delete the rest; never the only backup of a run not finalized or undone',
+  )
+  .requiredOption('--keep <n>', 'complete backups to keep per mapping', nonNegativeInt)
+  .option('--dry-run', 'show what would be deleted, delete nothing')
+  .option('--yes', 'do not ask for confirmation')
+  .action(async (flags: CommonFlags & { keep: number; dryRun?: boolean }) => {
+    await runCommand(
+      flags,
+      async () => {
+        const databaseUrl = databaseUrlFrom(flags);
+        if (!flags.dryRun) await confirm(flags, `backups prune deletes all but the newest ${flags.keep} backup(s) of each mapping.`);
+        return pruneBackups({ databaseUrl, backupDir: flags.backupDir, keep: flags.keep, dryRun: flags.dryRun });
+      },
+      renderBackupsDeletion,
+    );
+  });
+
+common(backupsCommand.command('delete <id>'))
+  .description('delete one backup (its folder and its record); refused for the only backup of a run not finalized or undone')
+  .option('--dry-run', 'show what would be deleted, delete nothing')
+  .option('--yes', 'do not ask for confirmation')
+  .action(async (id: string, flags: CommonFlags & { dryRun?: boolean }) => {
+    await runCommand(
+      flags,
+      async () => {
+        const databaseUrl = databaseUrlFrom(flags);
+        if (!flags.dryRun) await confirm(flags, `backups delete removes backup ${id} for good.`);
+        return deleteBackup({ databaseUrl, backupDir: flags.backupDir, id, dryRun: flags.dryRun });
+      },
+      renderBackupsDeletion,
     );
   });
 
