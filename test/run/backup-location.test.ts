@@ -22,14 +22,17 @@ interface Migrated {
 }
 
 /** A fresh VbzCart database migrated with its backup in `backupDir` (relative to the workspace), run from the workspace. */
-async function migrated(label: string, backupDir: string): Promise<Migrated> {
+async function migrated(label: string, backupDir: string, ...extra: string[]): Promise<Migrated> {
   const t = await ws.database(label);
   await generateVbzcart(t.db, { seed: 2020, pulls: 120 });
   const original = await snapshot(t.db);
-  const m = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--json', '--backup-dir', backupDir, '--report', `rep-${label}`], {
-    cwd: ws.dir,
-    env: { DATABASE_URL: t.url },
-  });
+  const m = runCli(
+    ['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--json', '--backup-dir', backupDir, '--report', `rep-${label}`, ...extra],
+    {
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url },
+    },
+  );
   expect(m.code, m.stderr).toBe(0);
   const backupId = (JSON.parse(m.stdout) as { backup: { id: string } }).backup.id;
   const [row] = await t.db.query<{ dir: string }>('SELECT dir FROM eventshift_backups WHERE id = ?', [backupId]);
@@ -117,5 +120,16 @@ describe('migrate resuming a run', () => {
     const result = JSON.parse(resumed.stdout) as { status: string; backup: { id: string; dir: string } };
     expect(result.status).toBe('completed');
     expect(result.backup.dir).toBe(join(ws.dir, 'resume-backups', result.backup.id));
+  });
+});
+
+describe('restore --backup ID without a mapping', () => {
+  it('finds a backup a run recorded, without --backup-dir', async () => {
+    // Stopped before the cutover: restoring without the mapping does not undo its renames.
+    const { t, backupId, folder } = await migrated('standalone', 'standalone-backups', '--until', 'verify');
+    const r = cliOn(t, ['restore', '--backup', backupId, '--yes', '--force']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Restored backup ${backupId}`);
+    expect(folder).toBe(join(ws.dir, 'standalone-backups', backupId));
   });
 });
