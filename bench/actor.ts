@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from '../src/db/connection.ts';
 import { defaultMediawikiSeed, generateMediawiki } from '../mappings/mediawiki-actor/fixture.ts';
-import { count, eventshift, mb, pad, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber } from './support.ts';
+import { count, eventshift, mb, pad, say, scratchSpace, server, runBench, saveFigures, settle, wholeNumber, helpOnAsk } from './support.ts';
 
+helpOnAsk(import.meta.url);
 const { values: args } = parseArgs({
   // `node bin/run-script.mjs bench/actor.ts -- --revisions N` passes the `--` on; npm does not.
   args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--')),

@@ -44,10 +44,12 @@ import {
   saveFigures,
   server,
   wholeNumber,
+  helpOnAsk,
 } from './support.ts';
 
 const tables = ['ord_pull', 'orders', 'event', 'ord_hold_type'];
 
+helpOnAsk(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     pulls: { type: 'string', default: '500000' },

@@ -47,11 +47,13 @@ import {
   saveFigures,
   settle,
   wholeNumber,
+  helpOnAsk,
 } from './support.ts';
 
 const variants = ['a', 'b', 'c', 'd'] as const;
 type Variant = (typeof variants)[number];
 
+helpOnAsk(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     pulls: { type: 'string', default: '500000' },

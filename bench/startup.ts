@@ -8,8 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median, pad, say, wholeNumber } from './support.ts';
+import { median, pad, say, wholeNumber, helpOnAsk } from './support.ts';
 
+helpOnAsk(import.meta.url);
 const { values: args } = parseArgs({ options: { repeat: { type: 'string', default: '15' } } });
 const rounds = wholeNumber('--repeat', args.repeat);
 const bin = join(import.meta.dirname, '..', 'bin', 'eventshift.mjs');

@@ -5,10 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, parseDatabaseUrl, type Db } from '../src/db/connection.ts';
 import { quoteId } from '../src/db/quote.ts';
 
@@ -211,4 +212,13 @@ export async function runBench(name: string, scratch: { cleanUp(): Promise<void>
   } finally {
     await scratch.cleanUp();
   }
+}
+
+/** With --help or -h: prints the script's own leading doc comment (its usage and what it measures) and exits 0. */
+export function helpOnAsk(scriptUrl: string): void {
+  if (!process.argv.includes('--help') && !process.argv.includes('-h')) return;
+  const text = readFileSync(fileURLToPath(scriptUrl), 'utf8');
+  const doc = /^\/\*\*\n([\s\S]*?)\n \*\//.exec(text)?.[1] ?? '';
+  process.stdout.write(`${doc.replace(/^ \* ?/gm, '')}\n`);
+  process.exit(0);
 }

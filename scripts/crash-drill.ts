@@ -15,6 +15,14 @@ import { describeTable, showCreateTable } from '../src/db/introspect.ts';
 import { quoteId } from '../src/db/quote.ts';
 import { generateVbzcart } from '../mappings/vbzcart-ord-pull/fixture.ts';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'npm run drill:crash -- [--pulls 100000] [--kills 5] [--seed N]: SIGKILLs migrate at random instants on copies of a\n' +
+      'VbzCart database, resumes each, and compares every table with an uninterrupted copy; exits 1 if one differs.\n' +
+      '  DEMO_DATABASE_SERVER  the server (default mysql://root@127.0.0.1:3306)\n',
+  );
+  process.exit(0);
+}
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;

@@ -55,7 +55,16 @@ export interface ProgressState {
   done: number;
   total: number;
   elapsedMs: number;
+  /**
+   * Units a second, as the sink measured them: over the last few seconds while the task runs, over the whole task at
+   * its end, counted from the first report (a resumed step starts with what an earlier run did). Absent: the
+   * average since the start (done / elapsed).
+   */
+  rate?: number | null;
 }
+
+/** The window a running task's rate is measured over. */
+export const RATE_WINDOW_MS = 10_000;
 
 const silentTask: ProgressTask = { update: () => undefined, finish: () => undefined };
 
@@ -97,15 +106,17 @@ function throttledSink(
       let drawnAt = startedAt;
       let done = 0;
       let finished = false;
+      const rates = rateMeter();
       const show = (final: boolean) => {
         drawnAt = clock();
-        draw({ label, done, total, elapsedMs: drawnAt - startedAt }, final);
+        draw({ label, done, total, elapsedMs: drawnAt - startedAt, rate: rates.rate(final) }, final);
       };
       if (drawAtStart) show(false);
       return {
         update(value, newTotal) {
           if (finished) return;
           done = value;
+          rates.sample(clock(), value);
           if (newTotal !== undefined) total = newTotal;
           if (clock() - drawnAt >= everyMs) show(false);
         },
@@ -116,6 +127,26 @@ function throttledSink(
         },
       };
     },
+  };
+}
+
+/**
+ * A task's rate from its reports: over the last RATE_WINDOW_MS while it runs, over all of them at the end; null
+ * until two reports are apart in time and units. The first report is the baseline, so units an earlier run did (a
+ * resumed step) and a report that comes just as the step ends do not make a rate of millions a second.
+ */
+function rateMeter(windowMs = RATE_WINDOW_MS) {
+  const samples: Array<{ at: number; done: number }> = [];
+  let first: { at: number; done: number } | null = null;
+  const between = (a: { at: number; done: number } | null | undefined, b: { at: number; done: number } | undefined) =>
+    a && b && b.at > a.at && b.done > a.done ? ((b.done - a.done) * 1000) / (b.at - a.at) : null;
+  return {
+    sample(at: number, done: number) {
+      first ??= { at, done };
+      samples.push({ at, done });
+      while (samples.length > 2 && at - samples[1]!.at >= windowMs) samples.shift();
+    },
+    rate: (final: boolean) => between(final ? first : samples[0], samples.at(-1)),
   };
 }
 
@@ -188,7 +219,7 @@ export function renderLine(state: ProgressState, options: { unit?: string; final
 
 function facts(state: ProgressState, unit: string, final: boolean): { count: string; percent: string; more: string[] } {
   const more: string[] = [];
-  const rate = ratePerSecond(state);
+  const rate = state.rate === undefined ? ratePerSecond(state) : state.rate;
   if (rate !== null) more.push(`${formatCount(Math.round(rate))} ${unit}/s`);
   if (final) more.push(`in ${formatDuration(state.elapsedMs)}`);
   else {
@@ -214,7 +245,7 @@ export function ratePerSecond(state: Pick<ProgressState, 'done' | 'elapsedMs'>):
 
 /** Milliseconds left at the average rate; null before ETA_AFTER is done. */
 export function etaMs(state: ProgressState): number | null {
-  const rate = ratePerSecond(state);
+  const rate = state.rate === undefined ? ratePerSecond(state) : state.rate;
   if (rate === null || fractionDone(state) < ETA_AFTER) return null;
   return (Math.max(0, state.total - state.done) * 1000) / rate;
 }

@@ -32,6 +32,11 @@ export const renamesPart: Part = {
       const label = change.kind === 'renameTable' ? `rename ${change.from}` : `rename ${change.table}.${change.from}`;
       await journaled(w, label, async () => {
         await applyCutoverChange(w.db, change);
+        w.log(
+          change.kind === 'renameTable'
+            ? `Renamed table ${change.from} to ${change.to}.`
+            : `Renamed column ${change.table}.${change.from} to ${change.to}.`,
+        );
       });
     }
   },

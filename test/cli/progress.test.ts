@@ -84,8 +84,31 @@ describe('terminalProgress', () => {
     task.finish();
     task.finish();
     task.update(1);
-    expect(term.out.at(-1)).toBe('\rord_pull  [####]  1,000/1,000 rows  100.0%  2,000 rows/s  in 0.5 s\x1b[K\n');
+    // The final rate counts from the first report (10 rows at 10 ms): 990 rows in 490 ms.
+    expect(term.out.at(-1)).toBe('\rord_pull  [####]  1,000/1,000 rows  100.0%  2,020 rows/s  in 0.5 s\x1b[K\n');
     expect(term.out).toHaveLength(1 + 5 + 1);
+  });
+
+  it('measures the rate over the last 10 s, from the first report: a resumed step shows its own rate', () => {
+    const term = fakeTerminal();
+    const task = terminalProgress({ write: term.write, now: term.now, barWidth: 4 }).start('write holdOn', 1_000_000);
+    // Resumed: 400,000 rows were written by an earlier run, reported at once.
+    term.advance(1);
+    task.update(400_000);
+    for (let i = 1; i <= 200; i++) {
+      term.advance(100);
+      task.update(400_000 + i * 100);
+    }
+    expect(term.out.at(-1)).toMatch(/420,000\/1,000,000 rows {2}42\.0% {2}1,000 rows\/s {2}ETA 9:40/);
+    // Faster for the next 10 s: the rate follows within the window.
+    for (let i = 1; i <= 100; i++) {
+      term.advance(100);
+      task.update(420_000 + i * 5_000);
+    }
+    expect(term.out.at(-1)).toMatch(/920,000\/1,000,000 rows {2}92\.0% {2}50,000 rows\/s {2}ETA 1\.6 s/);
+    task.update(1_000_000);
+    task.finish();
+    expect(term.out.at(-1)).toMatch(/1,000,000\/1,000,000 rows {2}100\.0% {2}20,000 rows\/s {2}in 0:30/);
   });
 
   it('cuts lines to the terminal width', () => {

@@ -60,6 +60,11 @@ describe('the cutover gate', () => {
     const done = await migrate({ ...options, log: (l) => lines.push(l) });
     expect(done.status).toBe('completed');
     expect(lines.join('\n')).toMatch(/Verifying again before the cutover/);
+    // The cutover says what it renamed, each as it is done.
+    expect(lines.filter((l) => l.startsWith('Renamed'))).toEqual([
+      'Renamed column orders.ID_Pull to ID_Pull OLD.',
+      'Renamed table ord_pull to OLD ord_pull.',
+    ]);
     expect(await renamed(t)).toEqual({ ordPull: false, old: true });
   });
 
