@@ -22,6 +22,7 @@ import { verify } from '../run/verify-run.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
 import { progressSink, trackSteps } from './progress.ts';
 import { runProgress } from './run-progress.ts';
+import { interruptOnSignals, signalExitCode } from './interrupt.ts';
 import { renderMigrate, renderPlan, renderRestore, renderVerify } from './render.ts';
 import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
 import { collect, tablesFromFlags } from './table-list.ts';
@@ -144,6 +145,9 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
           const databaseUrl = databaseUrlFrom(flags);
           await confirm(flags, `migrate ${mapping.name} changes database ${new URL(databaseUrl).pathname.slice(1)}.`);
           const progress = runProgress(flags);
+          const interrupts = interruptOnSignals(
+            `Everything committed is journaled: \`eventshift migrate ${ref}\` resumes, \`eventshift rollback ${ref}\` undoes.`,
+          );
           try {
             return await migrate({
               databaseUrl,
@@ -160,13 +164,15 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
               pauseFile: flags.pauseFile,
               postponeCutoverFile: flags.postponeCutoverFile,
               quarantine: flags.quarantine,
+              interrupt: interrupts.signal,
             });
           } finally {
+            interrupts.close();
             progress.close();
           }
         },
-        renderMigrate,
-        (r) => (r.status === 'failed' ? 1 : 0),
+        (r) => renderMigrate(r, ref),
+        (r) => (r.interruption ? signalExitCode(r.interruption.signal) : r.status === 'failed' ? 1 : 0),
       );
     },
   );

@@ -1,6 +1,7 @@
 import type { PlanResult } from '../run/plan-command.ts';
 import type { RestoreResult } from '../backup/index.ts';
-import type { MigrateResult } from '../run/migrate.ts';
+import type { Interruption, MigrateResult } from '../run/migrate.ts';
+import { writtenSoFar } from '../run/journal.ts';
 import type { VerifyResult } from '../run/verify-run.ts';
 import type { Verification } from '../verify/verification.ts';
 import { csvSourceLines } from '../csv/cli.ts';
@@ -153,7 +154,8 @@ export function renderVerification(v: Verification): string {
   return out.join('\n');
 }
 
-export function renderMigrate(r: MigrateResult): string {
+/** A migrate's result; `ref` is the mapping as it was named on the command line, for the commands it suggests. */
+export function renderMigrate(r: MigrateResult, ref: string = r.plan.mapping): string {
   const out: string[] = [];
   out.push(`Run ${r.runId} of ${r.plan.mapping}${r.resumed ? ' (resumed)' : ''}: ${r.status}, last stage ${r.stage}.`);
   if (r.backup) out.push(`Backup: ${r.backup.dir}`);
@@ -164,7 +166,17 @@ export function renderMigrate(r: MigrateResult): string {
     .map(([s, t]) => `${s} ${t}s`)
     .join(', ');
   if (times) out.push(`Stage times: ${times}`);
+  if (r.interruption) out.push(...renderInterruption(r.interruption, r.plan, ref));
   return out.join('\n');
+}
+
+/** Where an interrupted run stopped, what it wrote so far, and the two ways on. */
+function renderInterruption(i: Interruption, plan: Plan, ref: string): string[] {
+  return [
+    `Interrupted by ${i.signal} during stage ${i.stage}; it stopped at a chunk boundary, and everything committed is journaled.`,
+    `Written so far: ${writtenSoFar(plan, i.journal)}.`,
+    `\`eventshift migrate ${ref}\` resumes it from there; \`eventshift rollback ${ref}\` undoes what it wrote.`,
+  ];
 }
 
 export function renderVerify(r: VerifyResult): string {

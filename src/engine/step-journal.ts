@@ -61,6 +61,30 @@ export async function stepRecord(db: Db, runId: number, stage: JournalStage, ste
   return row ? toStepRecord(row) : null;
 }
 
+/** One step of a run's journal as `eventshift status` and an interruption's report show it: where it is and what it wrote. */
+export interface JournalEntry extends StepRecord {
+  stage: JournalStage;
+  step: string;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** Every step journaled for a run, in the order they started. Read-only: it takes no lock and writes nothing. */
+export async function runJournal(db: Db, runId: number): Promise<JournalEntry[]> {
+  const rows = await db.query<StepRow & { stage: string; step: string; started_at: string; finished_at: string | null }>(
+    `SELECT stage, step, status, progress_key, rows_done, detail, started_at, finished_at FROM eventshift_steps
+      WHERE run_id = ? ORDER BY started_at, stage, step`,
+    [runId],
+  );
+  return rows.map((r) => ({
+    ...toStepRecord(r),
+    stage: r.stage as JournalStage,
+    step: r.step,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }));
+}
+
 /** Whether a step of `stage` whose name starts with `prefix` is journaled, whatever its status. */
 export async function stepJournaled(db: Db, runId: number, stage: JournalStage, prefix: string): Promise<boolean> {
   const rows = await db.query('SELECT 1 FROM eventshift_steps WHERE run_id = ? AND stage = ? AND step LIKE ? LIMIT 1', [

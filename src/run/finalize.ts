@@ -14,7 +14,7 @@ import type { Part } from '../parts/part.ts';
 import { renameState } from '../engine/cutover.ts';
 import type { RenameState } from '../mapping/compile.ts';
 import { faultPoint } from '../engine/fault-points.ts';
-import { restoringRunMessage, type RunRecord } from './journal.ts';
+import { isOpenRun, restoringRunMessage, type RunRecord } from './journal.ts';
 import { finishStep, startStep, stepJournaled, stepRecord } from '../engine/step-journal.ts';
 import { preRunRowsChecksum, preRunTables, reservedRanges } from '../engine/pre-run-rows.ts';
 import { findDependents, type DependedChange } from '../plan/dependents.ts';
@@ -140,7 +140,7 @@ function finalizeChoice(options: FinalizeOptions) {
       throw refusal(
         `Run ${run.id} of ${given.name} is ${run.status.replace('_', ' ')} (last stage ${run.stage}); ` +
           'finalize needs the latest run completed, with a passed verification. ' +
-          (['running', 'stopped', 'failed'].includes(run.status)
+          (isOpenRun(run)
             ? `Run \`eventshift migrate ${given.name}\` to finish it first.`
             : `Run \`eventshift migrate ${given.name}\` again first.`),
         { subject: given.name },

@@ -2,14 +2,24 @@ import { hostname } from 'node:os';
 import { restoreProgress } from '../backup/restore-journal.ts';
 import type { Db } from '../db/connection.ts';
 import { upgradePlan, type Plan } from '../plan/plan-data.ts';
-import { sqlTime, type Stage } from '../engine/step-journal.ts';
+import { runJournal, sqlTime, stages, type JournalEntry, type Stage } from '../engine/step-journal.ts';
 
 /**
  * `restoring`: a restore of the run's backup replaced tables and has not finished (`eventshift restore` finishes it).
  * It is read from the restore's journal (latestRun), not stored: a restore that stopped before its swap changed
  * nothing, and the run keeps the status it had.
  */
-export type RunStatus = 'running' | 'stopped' | 'failed' | 'completed' | 'restoring' | 'restored' | 'rolled_back';
+export type RunStatus = 'running' | 'stopped' | 'interrupted' | 'failed' | 'completed' | 'restoring' | 'restored' | 'rolled_back';
+
+/**
+ * The statuses of a run that is open: migrate resumes it. `stopped` is a run that stopped after a stage by choice
+ * (`--until`); `interrupted` one that SIGINT or SIGTERM stopped at a chunk boundary (its error column says which signal
+ * and in which stage); `running` may also be a run whose process was killed.
+ */
+export const openStatuses: readonly RunStatus[] = ['running', 'stopped', 'interrupted', 'failed'];
+
+/** Whether migrate resumes this run (see openStatuses). */
+export const isOpenRun = (run: RunRecord): boolean => openStatuses.includes(run.status);
 
 export interface RunRecord {
   id: number;
@@ -58,6 +68,38 @@ export function restoringRunMessage(run: RunRecord): string | null {
     'and did not finish; ' +
     `\`eventshift restore ${run.mapping}\` finishes it, from where it stopped.`
   );
+}
+
+/**
+ * What to tell someone who asks an interrupted run that had not finished its write stage for what it wrote (verify,
+ * lineage): the signal and when, the rows each step had written (from the steps journal), and the two ways on. Null
+ * for any other run.
+ */
+export async function unfinishedWriteMessage(db: Db, run: RunRecord, asked: string): Promise<string | null> {
+  if (run.status !== 'interrupted' || (run.stage !== 'none' && stages.indexOf(run.stage) >= stages.indexOf('write'))) return null;
+  const journal = await runJournal(db, run.id);
+  return (
+    `Run ${run.id} of ${run.mapping} was interrupted (${run.error ?? 'by a signal'}) at ${run.updatedAt} UTC ` +
+    `before its write stage finished, so there is ${asked} yet. So far it wrote: ${writtenSoFar(run.plan, journal)}. ` +
+    `\`eventshift migrate ${run.mapping}\` resumes it; \`eventshift rollback ${run.mapping}\` undoes what it wrote.`
+  );
+}
+
+/**
+ * Rows per planned step from the write stage's journal (`step holdOn 4000 rows (not done, through legacy key
+ * 1234), step holdOff not started`), then its other units (created tables, projections, loads) done or not.
+ */
+export function writtenSoFar(plan: Plan, journal: readonly JournalEntry[]): string {
+  const written = journal.filter((e) => e.stage === 'write');
+  const steps = plan.steps.map((p) => {
+    const entry = written.find((e) => e.step === `step ${p.name}`);
+    if (!entry) return `step ${p.name} not started`;
+    if (entry.status === 'done') return `step ${p.name} ${entry.rowsDone} rows (done)`;
+    const through = entry.progressKey === null ? '' : `, through legacy key ${entry.progressKey}`;
+    return `step ${p.name} ${entry.rowsDone} rows (not done${through})`;
+  });
+  const others = written.filter((e) => !e.step.startsWith('step ')).map((e) => `${e.step} ${e.status === 'done' ? 'done' : 'not done'}`);
+  return [...steps, ...others].join(', ');
 }
 
 interface RunRow {

@@ -5,7 +5,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { compileStep, sourceTableNames } from '../mapping/compile.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from '../engine/cutover.ts';
-import { undoneRunMessage, type RunRecord } from './journal.ts';
+import { undoneRunMessage, unfinishedWriteMessage, type RunRecord } from './journal.ts';
 
 export interface LineageOptions extends CommandOptions {
   mapping: Mapping;
@@ -39,6 +39,8 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
     const undone = run && undoneRunMessage(run, 'no lineage to show');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || run.stage === 'none' || run.stage === 'backup') {
+      const unfinished = run && (await unfinishedWriteMessage(db, run, 'no lineage to show'));
+      if (unfinished) throw refusal(unfinished, { subject: mapping.name });
       throw refusal(`No run of ${mapping.name} has written anything in ${db.database}; there is no lineage to show.`, {
         subject: mapping.name,
       });

@@ -20,8 +20,18 @@ import { planRun } from '../plan/plan-run.ts';
 import { checkPrivileges } from '../plan/privileges.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
-import { claimRun, createRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
-import { finishStep, recordProgress, stages, startStep, stepRecord, type Stage, type StepKey } from '../engine/step-journal.ts';
+import { claimRun, createRun, isOpenRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
+import {
+  finishStep,
+  recordProgress,
+  runJournal,
+  stages,
+  startStep,
+  stepRecord,
+  type JournalEntry,
+  type Stage,
+  type StepKey,
+} from '../engine/step-journal.ts';
 
 export interface MigrateOptions extends CommandOptions {
   mapping: Mapping;
@@ -52,6 +62,19 @@ export interface MigrateOptions extends CommandOptions {
   postponeCutoverFile?: string;
   /** How often a waiting run looks for the pause or postpone file (default 1000 ms). */
   pollMs?: number;
+  /**
+   * Aborted (its reason the signal's name, e.g. 'SIGINT') to stop the run at its next chunk boundary, stage or check:
+   * what is committed stays committed and journaled, the run is recorded as `interrupted`, and migrate returns with
+   * status 'interrupted' and where it stopped (MigrateResult.interruption). migrate again resumes it.
+   */
+  interrupt?: AbortSignal;
+}
+
+/** Where an interrupted run stopped: the signal, the stage it was in, and its steps journal then (rows per step). */
+export interface Interruption {
+  signal: string;
+  stage: Stage;
+  journal: JournalEntry[];
 }
 
 /**
@@ -86,6 +109,24 @@ export interface MigrateResult {
   /** Seconds this invocation spent planning (counting rows and scanning for data problems); null when it resumed. */
   planSeconds: number | null;
   rowsWritten: Record<string, number>;
+  /** Set when MigrateOptions.interrupt stopped the run (status 'interrupted'). */
+  interruption: Interruption | null;
+}
+
+/**
+ * Thrown at the run's next chunk boundary, stage or check once MigrateOptions.interrupt is aborted; runStages turns it
+ * into an `interrupted` run.
+ */
+class RunInterrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`The run was interrupted (${signal}).`);
+  }
+}
+
+/** Whether `error`, or an error it wraps (its cause, at any depth), is the interruption. */
+function interruptionIn(error: unknown): RunInterrupted | null {
+  for (let e = error; e instanceof Error; e = e.cause) if (e instanceof RunInterrupted) return e;
+  return null;
 }
 
 /** Runs (or resumes) the mapping's migration: backup -> write -> verify -> cutover. */
@@ -104,7 +145,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       return { done: completedResult(run, await runBackupFolder(db, run, options.backupDir)) };
     }
     // An open run is resumed, reading its CSV sources from the files its plan froze; otherwise a new run is planned.
-    return { run: run !== null && ['running', 'stopped', 'failed'].includes(run.status) ? run : null };
+    return { run: run !== null && isOpenRun(run) ? run : null };
   };
   return withRunContext({ options, mapping: options.mapping, choose }, async (ctx) => {
     const clock = { now, log };
@@ -190,7 +231,12 @@ function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOpti
     options,
     now,
     log,
-    throttle: throttle({ ...options, log, whilePaused: async () => void (await db.query('SELECT 1')), check: () => lock!.assertHeld() }),
+    throttle: throttle({
+      ...options,
+      log,
+      whilePaused: async () => void (await db.query('SELECT 1')),
+      check: () => checkGoingOn(options, lock!),
+    }),
     result: {
       runId: run.id,
       resumed,
@@ -203,17 +249,32 @@ function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOpti
       stageSeconds: {},
       planSeconds,
       rowsWritten: {},
+      interruption: null,
     },
     alongside: [],
   };
 }
 
-/** Runs the stages after the run's last one, in order, recording each; a failed stage or `until` ends the run here. */
+/**
+ * What the run asks before every chunk, stage and check (the throttle's check): that it was not interrupted, and that it
+ * still holds its lock. Either throws, and the run stops there.
+ */
+async function checkGoingOn(options: MigrateOptions, lock: RunLock): Promise<void> {
+  if (options.interrupt?.aborted) throw new RunInterrupted(String(options.interrupt.reason ?? 'interrupted'));
+  await lock.assertHeld();
+}
+
+/**
+ * Runs the stages after the run's last one, in order, recording each; a failed stage, `until` or an interruption ends
+ * the run here.
+ */
 async function runStages(state: RunState): Promise<MigrateResult> {
   const { db, run, options, now, log } = state;
+  let current: Stage = stages[0];
   try {
     const from = run.stage === 'none' ? 0 : stages.indexOf(run.stage) + 1;
     for (const stage of stages.slice(from)) {
+      current = stage;
       await state.throttle.waitWhilePaused();
       const t0 = performance.now();
       log(`Stage ${stage}...`);
@@ -239,13 +300,28 @@ async function runStages(state: RunState): Promise<MigrateResult> {
     }
     return state.result;
   } catch (error) {
-    // Nothing may still be writing once the run is marked failed and its lock released.
+    // Nothing may still be writing once the run is marked failed (or interrupted) and its lock released.
     await Promise.allSettled(state.alongside);
+    const interruption = interruptionIn(error);
+    if (interruption) return interrupted(state, interruption.signal, current);
     await updateRun(db, run.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }, now()).catch(
       () => undefined,
     );
     throw error;
   }
+}
+
+/**
+ * Records the run as interrupted by `signal` in `stage` (every chunk that committed is journaled, so migrate again
+ * resumes right after it) and answers where it stopped.
+ */
+async function interrupted(state: RunState, signal: string, stage: Stage): Promise<MigrateResult> {
+  const { db, run, now, log } = state;
+  await updateRun(db, run.id, { status: 'interrupted', error: `${signal} during stage ${stage}` }, now());
+  state.result.status = 'interrupted';
+  state.result.interruption = { signal, stage, journal: await runJournal(db, run.id) };
+  log(`Interrupted (${signal}) during stage ${stage}: stopped at a chunk boundary, everything committed is journaled.`);
+  return state.result;
 }
 
 /** What migrate answers for a run that completed already: nothing to do. */
@@ -262,6 +338,7 @@ function completedResult(run: RunRecord, backup: { id: string; dir: string } | n
     stageSeconds: {},
     planSeconds: null,
     rowsWritten: {},
+    interruption: null,
   };
 }
 

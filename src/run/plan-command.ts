@@ -2,7 +2,7 @@ import { connect } from '../db/connection.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import type { CommandOptions } from './context.ts';
-import { latestRun, type RunRecord } from './journal.ts';
+import { isOpenRun, latestRun, type RunRecord } from './journal.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { checkPrivileges } from '../plan/privileges.ts';
@@ -32,7 +32,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
   try {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, options.mapping.name) : null;
     const summary = run && { id: run.id, status: run.status, stage: run.stage, startedAt: run.startedAt, finishedAt: run.finishedAt };
-    if (run && ['running', 'stopped', 'failed'].includes(run.status)) {
+    if (run && isOpenRun(run)) {
       // migrate checks the privileges again before it resumes; so does plan, against the plan the run froze.
       const missing = (await checkPrivileges(db, options.mapping, run.plan)).refusals;
       return {

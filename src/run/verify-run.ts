@@ -7,7 +7,7 @@ import { verifyMapping, type Verification, type VerifyContext } from '../verify/
 import { writeReport } from '../verify/report.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from '../engine/cutover.ts';
-import { undoneRunMessage, type RunRecord } from './journal.ts';
+import { undoneRunMessage, unfinishedWriteMessage, type RunRecord } from './journal.ts';
 import { stages } from '../engine/step-journal.ts';
 import { preRunTables } from '../engine/pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
@@ -73,6 +73,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     const undone = run && undoneRunMessage(run, 'nothing to verify');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || !run.backupId || run.stage === 'none' || stages.indexOf(run.stage as never) < stages.indexOf('write')) {
+      const unfinished = run && (await unfinishedWriteMessage(db, run, 'nothing to verify'));
+      if (unfinished) throw refusal(unfinished, { subject: mapping.name });
       throw refusal(
         `There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; ` +
           `run \`eventshift migrate ${mapping.name}\` first.`,
