@@ -14,6 +14,7 @@ import { restoreMapping, restoreStandalone } from '../run/restore.ts';
 import { rollback } from '../run/rollback.ts';
 import { finalize } from '../run/finalize.ts';
 import { lineage } from '../run/lineage.ts';
+import { status } from '../run/status.ts';
 import { exportSql } from '../run/sql-export.ts';
 import { checkMapping } from '../run/check.ts';
 import { rolloutStage } from '../run/rollout.ts';
@@ -24,6 +25,7 @@ import { progressSink, trackSteps } from './progress.ts';
 import { runProgress } from './run-progress.ts';
 import { interruptOnSignals, signalExitCode } from './interrupt.ts';
 import { renderMigrate, renderPlan, renderRestore, renderVerify } from './render.ts';
+import { renderStatus } from './render-status.ts';
 import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
 import { collect, tablesFromFlags } from './table-list.ts';
 
@@ -331,6 +333,14 @@ common(program.command('lineage <mapping>'))
           : r.links.map((l) => `${l.table} ${l.eventId} <- ${l.source} ${l.legacyKey} (step ${l.step}, by ${l.via})`).join('\n'),
       (r) => (r.links.length === 0 ? 1 : 0),
     );
+  });
+
+common(program.command('status <mapping>'))
+  .description(
+    'read-only: every run of the mapping in the database, newest first: status, stage, lock holder, rows per step, backup, verification',
+  )
+  .action(async (ref: string, flags: CommonFlags) => {
+    await runCommand(flags, async () => status({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref) }), renderStatus);
   });
 
 common(program.command('rollback <mapping>'))

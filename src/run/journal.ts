@@ -155,6 +155,29 @@ async function withRestoreStatus(db: Db, run: RunRecord): Promise<RunRecord> {
   return { ...run, status: 'restoring', restoreBegan: progress.startedAt ? sqlTime(new Date(progress.startedAt)) : undefined };
 }
 
+/**
+ * Every run of the mapping, newest first, each as latestRun reads it (a run whose restore is under way reads as
+ * `restoring`), with the verdict of its last verification. Read-only.
+ */
+export async function runsOf(db: Db, mapping: string): Promise<Array<RunRecord & { verification: RecordedVerification | null }>> {
+  const rows = await db.query<RunRow & { verification: string | null } & Record<string, unknown>>(
+    'SELECT * FROM eventshift_runs WHERE mapping = ? ORDER BY id DESC',
+    [mapping],
+  );
+  const runs = [];
+  for (const row of rows) {
+    const verification = row.verification === null ? null : (JSON.parse(row.verification) as RecordedVerification);
+    runs.push({ ...(await withRestoreStatus(db, toRecord(row))), verification });
+  }
+  return runs;
+}
+
+/** The verdict migrate's verify stage records in the run (eventshift_runs.verification): passed, or the checks that failed. */
+export interface RecordedVerification {
+  ok: boolean;
+  failed: string[];
+}
+
 export async function runById(db: Db, id: number): Promise<RunRecord | null> {
   const [row] = await db.query<RunRow & Record<string, unknown>>('SELECT * FROM eventshift_runs WHERE id = ?', [id]);
   return row ? toRecord(row) : null;
