@@ -45,7 +45,7 @@ export interface RunSummary {
   error: string | null;
   /** Set when this run holds the mapping's run lock now (its process is alive). */
   lockHolder: LockHolder | null;
-  /** Rows written per step (`step <name>` of the write stage in the journal). */
+  /** Rows written per step (`step <name>` of the write stage in the journal), in the plan's order; a step not begun is absent. */
   rowsWritten: Record<string, number>;
   /** The step whose last chunk was journaled most recently (a step in progress first), with that chunk's last key. */
   lastChunk: { step: string; progressKey: number; rows: number } | null;
@@ -112,7 +112,10 @@ async function summary(
 ): Promise<RunSummary> {
   const journal = await runJournal(db, run.id);
   const rowsWritten: Record<string, number> = {};
-  for (const e of journal) if (e.stage === 'write' && e.step.startsWith('step ')) rowsWritten[e.step.slice('step '.length)] = e.rowsDone;
+  for (const { name } of run.plan.steps) {
+    const entry = journal.find((e) => e.stage === 'write' && e.step === `step ${name}`);
+    if (entry) rowsWritten[name] = entry.rowsDone;
+  }
   return {
     id: run.id,
     status: run.status,

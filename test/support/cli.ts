@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -44,6 +44,29 @@ export function runCliKilledAfter(
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** A CLI process started by startCli: the child, and its run once it has exited. */
+export interface StartedCli {
+  child: ChildProcess;
+  /** What it printed so far (stdout and stderr), e.g. to wait for a stage to begin. */
+  output(): { stdout: string; stderr: string };
+  exited: Promise<CliRun>;
+}
+
+/** Starts the CLI in a child process without waiting for it (to signal it, or to run another command meanwhile). */
+export function startCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): StartedCli {
+  const child = spawn(process.execPath, [eventshiftBin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<CliRun>((resolve, reject) => {
+    child.on('error', reject);
+    // 'close', not 'exit': by then its output has been read to the end.
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, output: () => ({ stdout, stderr }), exited };
 }
 
 /** Runs the CLI to the end with EVENTSHIFT_FAULT_TRACE: the run, and the fault points it passed, in order. */
