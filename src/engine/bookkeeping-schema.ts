@@ -24,7 +24,7 @@ export const runs = mysqlTable(
   {
     id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
     mapping: varchar('mapping', { length: 128 }).notNull(),
-    /** running, completed (cutover done), stopped (--until), failed, refused, restored, rolled_back */
+    /** running, completed (cutover done), stopped (--until), interrupted (SIGINT/SIGTERM), failed, refused, restored, rolled_back */
     status: varchar('status', { length: 16 }).notNull(),
     /** The last stage that finished: none, backup, write, verify, cutover. */
     stage: varchar('stage', { length: 16 }).notNull(),
