@@ -23,8 +23,8 @@ export function interruptOnSignals(onExit: string): Interrupts {
   const handler = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
       process.stderr.write(
-        `${signal}: stopping at the next chunk boundary (a few seconds at most while writing). ` +
-          'Press Ctrl-C again to exit at once; that is safe too.\n',
+        `${signal}: stopping at the next chunk boundary. ` +
+          'Press Ctrl-C again to exit at once; that is safe too (migrate again resumes).\n',
       );
       controller.abort(signal);
       return;

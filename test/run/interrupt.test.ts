@@ -14,6 +14,7 @@ const ws = testWorkspace('interrupt');
 const fixture = { seed: 2020, pulls: 100_000 };
 const migrateArgs = ['migrate', 'vbzcart-ord-pull', '--yes', '--chunk-keys', '2000'];
 let reference: Snapshot;
+let original: Snapshot;
 
 async function seeded(label: string): Promise<TestDatabase> {
   const t = await ws.database(label);
@@ -52,7 +53,11 @@ function cli(t: TestDatabase, backupDir: string, ...args: string[]) {
 }
 
 beforeAll(async () => {
-  ({ reference } = await referenceRun(await seeded('int_ref'), [...migrateArgs, '--quiet', '--backup-dir', ws.path('ref')], ws.dir));
+  ({ original, reference } = await referenceRun(
+    await seeded('int_ref'),
+    [...migrateArgs, '--quiet', '--backup-dir', ws.path('ref')],
+    ws.dir,
+  ));
 }, 300_000);
 
 describe('SIGINT during migrate', () => {
@@ -134,13 +139,21 @@ describe('SIGINT during migrate', () => {
     await ws.drop(t);
   });
 
-  it('SIGTERM stops it the same way, with exit code 143', { timeout: 300_000 }, async () => {
-    const t = await seeded('int_term');
-    const { result } = await interrupted(t, ws.path('term'), ['SIGTERM']);
-    expect(result.code, result.stderr).toBe(143);
-    expect(result.stdout).toContain('Interrupted by SIGTERM during stage write');
-    const [run] = await t.db.query<{ status: string; error: string }>('SELECT status, error FROM eventshift_runs');
-    expect(run).toEqual({ status: 'interrupted', error: 'SIGTERM during stage write' });
-    await ws.drop(t);
-  });
+  it(
+    'SIGTERM stops it the same way, with exit code 143; rollback then gives the original database back',
+    { timeout: 300_000 },
+    async () => {
+      const t = await seeded('int_term');
+      const backupDir = ws.path('term');
+      const { result } = await interrupted(t, backupDir, ['SIGTERM']);
+      expect(result.code, result.stderr).toBe(143);
+      expect(result.stdout).toContain('Interrupted by SIGTERM during stage write');
+      const [run] = await t.db.query<{ status: string; error: string }>('SELECT status, error FROM eventshift_runs');
+      expect(run).toEqual({ status: 'interrupted', error: 'SIGTERM during stage write' });
+      const rolledBack = cli(t, backupDir, 'rollback', 'vbzcart-ord-pull', '--yes', '--quiet');
+      expect(rolledBack.code, rolledBack.stderr).toBe(0);
+      expect(snapshotDifferences(original, await snapshot(t.db))).toEqual([]);
+      await ws.drop(t);
+    },
+  );
 });
