@@ -539,7 +539,8 @@ async function cutoverStage(s: RunState): Promise<boolean> {
         log: s.log,
         pollMs: s.options.pollMs,
         whileWaiting: async () => {
-          await s.lock.assertHeld();
+          // An interruption (or a lost lock) ends the wait like any pause: the run stops before its cutover.
+          await checkGoingOn(s.options, s.lock);
           await db.query('SELECT 1');
         },
       })

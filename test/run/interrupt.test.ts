@@ -1,3 +1,4 @@
+import { rm, writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.ts';
 import { testWorkspace } from '../support/workspace.ts';
@@ -156,4 +157,32 @@ describe('SIGINT during migrate', () => {
       await ws.drop(t);
     },
   );
+
+  it('SIGINT while the cutover is postponed ends the wait; migrate again verifies and cuts over', { timeout: 120_000 }, async () => {
+    const t = await ws.database('int_postponed');
+    await generateVbzcart(t.db, { seed: 2021, pulls: 300 });
+    const file = ws.path('postpone');
+    await writeFile(file, '');
+    const backupDir = ws.path('postponed');
+    const run = startCli(['migrate', 'vbzcart-ord-pull', '--yes', '--postpone-cutover-file', file, '--backup-dir', backupDir], {
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url },
+    });
+    for (let i = 0; !run.output().stderr.includes('Cutover postponed'); i++) {
+      expect(i, run.output().stderr).toBeLessThan(600);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const sent = performance.now();
+    run.child.kill('SIGINT');
+    const result = await run.exited;
+    expect(performance.now() - sent).toBeLessThan(10_000);
+    expect(result.code, result.stderr).toBe(130);
+    expect(result.stdout).toContain('Interrupted by SIGINT during stage cutover');
+    const [recorded] = await t.db.query<{ status: string; stage: string }>('SELECT status, stage FROM eventshift_runs');
+    expect(recorded).toEqual({ status: 'interrupted', stage: 'verify' });
+    await rm(file);
+    const resumed = cli(t, backupDir, 'migrate', 'vbzcart-ord-pull', '--yes', '--quiet');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('completed, last stage cutover');
+  });
 });
