@@ -5,6 +5,7 @@ import { keyPieces } from '../engine/chunks.ts';
 import { compileStep, comparedColumns, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
 import type { CheckResult } from '../verify/check-result.ts';
 import { idChecks } from './steps-id-checks.ts';
+import { shownValue, shownValueSql } from './failing-values.ts';
 import { streamedContentChecks } from './steps-streamed-checks.ts';
 import type { Check, CheckScope, CheckWork, DescribedTable } from './part.ts';
 
@@ -232,23 +233,33 @@ async function repeatedIds({ db, minKey, maxKey }: ContentCheck, c: ComparedTarg
   );
 }
 
-/** The first `limit` legacy rows whose target row is missing or differs, with the columns that differ. */
-async function differingRows({ db, step, minKey, maxKey, limit }: ContentCheck, { source, inRange }: ContentSql, c: ComparedTarget) {
+/**
+ * The first `limit` legacy rows whose target row is missing or differs, with the columns that differ and, for each,
+ * the value mapped from the legacy row and the value found (their compared forms, failing-values.ts).
+ */
+async function differingRows(check: ContentCheck, { source, inRange }: ContentSql, c: ComparedTarget) {
+  const { db, step, minKey, maxKey, limit } = check;
   const flags = c.differs.map((d, j) => `${d} AS d${j}`);
-  const found = await db.query<Record<string, string | number | null>>(
-    `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${c.key} IS NULL AS missing${flags.map((f) => `, ${f}`).join('')}
+  const shown = c.values.flatMap((v, j) => [shownValueSql(v.mapped, `e${j}`), shownValueSql(v.stored, `f${j}`)]);
+  const found = await db.query<Record<string, unknown>>(
+    `SELECT ${step.idSql} AS id, ${step.keySql} AS lk, ${c.key} IS NULL AS missing${[...flags, ...shown].map((f) => `, ${f}`).join('')}
            FROM ${source}${c.join} WHERE ${inRange} AND ${c.when} AND (${c.bad}) ORDER BY ${step.keySql} LIMIT ${limit}`,
     [minKey, maxKey],
   );
+  const columns = check.tables[c.i]!.columns;
   return found.map((f) => {
-    const columnsDiffering = c.values.filter((_, j) => Number(f[`d${j}`]) === 1).map((v) => v.name);
+    const differing = c.values.flatMap((v, j) => (Number(f[`d${j}`]) === 1 ? [{ name: v.name, j }] : []));
+    if (Number(f.missing) === 1) return { key: String(f.id), legacyKey: String(f.lk), reason: 'missing' };
+    const values = differing.map(({ name, j }) => ({
+      column: name,
+      expected: shownValue(f[`e${j}`], f[`e${j}_len`], columns.get(name)!),
+      found: shownValue(f[`f${j}`], f[`f${j}_len`], columns.get(name)!),
+    }));
     return {
       key: String(f.id),
       legacyKey: String(f.lk),
-      reason:
-        Number(f.missing) === 1
-          ? 'missing'
-          : `differs from its legacy row in ${columnsDiffering.length === 1 ? 'column' : 'columns'} ${columnsDiffering.join(', ')}`,
+      reason: `differs from its legacy row in ${differing.length === 1 ? 'column' : 'columns'} ${differing.map((d) => d.name).join(', ')}`,
+      values,
     };
   });
 }

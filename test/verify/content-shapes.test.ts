@@ -59,7 +59,19 @@ describe('content checks of targets of other shapes', () => {
     await t.db.execute("UPDATE event_vc_note SET flag = b'0' WHERE ID_Event = ?", [twice]);
     const changed = await verify({ databaseUrl: t.url, mapping, backupDir });
     expect(changed.verification.checks.find((c) => c.id === 'holdOn.note.content')!.failures).toEqual([
-      { key: String(twice), legacyKey: String(twice - 1500), reason: 'differs from its legacy row in column flag' },
+      {
+        key: String(twice),
+        legacyKey: String(twice - 1500),
+        reason: 'differs from its legacy row in column flag',
+        // A BIT column is compared, and shown, as the hex digits of its bits.
+        values: [
+          {
+            column: 'flag',
+            expected: { form: 'hex', value: '1', cut: false, bytes: null },
+            found: { form: 'hex', value: '0', cut: false, bytes: null },
+          },
+        ],
+      },
     ]);
   });
 });
