@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkBackup, createBackup } from '../backup/index.ts';
 import { DEFAULT_BACKUP_DIR, backupDirOrDefault } from '../run/backup-location.ts';
@@ -20,6 +19,7 @@ import { checkMapping } from '../run/check.ts';
 import { rolloutStage } from '../run/rollout.ts';
 import type { PlanOverrides } from '../plan/plan-data.ts';
 import { verify } from '../run/verify-run.ts';
+import { eventshiftVersion } from '../run/version.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
 import { progressSink, trackSteps } from './progress.ts';
 import { runProgress } from './run-progress.ts';
@@ -29,12 +29,9 @@ import { renderStatus } from './render-status.ts';
 import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
 import { collect, tablesFromFlags } from './table-list.ts';
 
-/** eventshift's version, from its package.json (two levels above this module, in src/ or build/ alike). */
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
 const program = new Command('eventshift')
   .description('Convert legacy MySQL/MariaDB rows into an event-log schema, safely: backed up, verified, reversible.')
-  .version(version, '-V, --version', 'print the version of eventshift')
+  .version(eventshiftVersion, '-V, --version', 'print the version of eventshift')
   .showHelpAfterError('(eventshift --help lists the commands)')
   .exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);
@@ -117,7 +114,10 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('pla
 acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))))
   .description('backup -> write -> verify -> cutover; resumes an interrupted run')
   .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
-  .option('--report <dir>', 'where the verify stage writes report.html, report.md and report.json (default reports/<mapping>-run-<id>)')
+  .option(
+    '--report <dir>',
+    'where the verify stage writes report.html, report.md and report.json (default reports/<database>/<mapping>-run-<id>)',
+  )
   .option('--chunk-keys <n>', 'legacy keys per write chunk to start with (adapted to ~0.5 s per chunk)', positiveInt)
   .option('--batch-rows <n>', 'steps with code() columns: rows per multi-row INSERT at most (default 1000)', positiveInt)
   .option('--max-rows-per-second <n>', 'write at most this many rows per second on average (sleeps between chunks)', positiveInt)

@@ -9,6 +9,7 @@ import { createBackup } from '../backup/index.ts';
 import { backupDirOrDefault, backupFolderOf, locateBackup } from './backup-location.ts';
 import type { Verification } from '../verify/verification.ts';
 import { verifyRun, filesBesideReport } from './verify-run.ts';
+import { reportHeader } from './report-header.ts';
 import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import { withRunContext, type CommandOptions, type RunChoice, type RunContext } from './context.ts';
@@ -40,7 +41,7 @@ export interface MigrateOptions extends CommandOptions {
    * read when it is not where the database records it (locateBackup).
    */
   backupDir?: string;
-  /** Where the verify stage writes its report; default `reports/<mapping>-run-<id>`. */
+  /** Where the verify stage writes its report; default `reports/<database>/<mapping>-run-<id>` (made absolute). */
   reportDir?: string;
   /** Stop after this stage; a later migrate goes on from there. */
   until?: Stage;
@@ -500,7 +501,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
     },
   );
   s.result.verification = verification;
-  const reportDir = s.options.reportDir ?? join('reports', `${mapping.name}-run-${run.id}`);
+  const reportDir = resolve(s.options.reportDir ?? join('reports', db.database, `${mapping.name}-run-${run.id}`));
   await writeReport(reportDir, {
     mapping: mapping.name,
     runId: run.id,
@@ -509,6 +510,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
     backupId: manifest.id,
     generatedAt: now().toISOString(),
     stageSeconds: s.result.stageSeconds,
+    header: await reportHeader(db, mapping, run),
   });
   s.result.reportDir = reportDir;
   await filesBesideReport(s.parts, { db, plan: run.plan, runId: run.id, dir: reportDir });

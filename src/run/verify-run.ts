@@ -12,6 +12,7 @@ import { stages } from '../engine/step-journal.ts';
 import { preRunTables } from '../engine/pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 import { locateBackup } from './backup-location.ts';
+import { reportHeader } from './report-header.ts';
 
 export interface VerifyOptions extends CommandOptions {
   mapping: Mapping;
@@ -97,6 +98,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
             verification,
             backupId,
             generatedAt: now().toISOString(),
+            header: await reportHeader(db, mapping, run),
           })
         : [];
       if (options.reportDir)

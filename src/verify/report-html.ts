@@ -1,6 +1,7 @@
 import { escapeXml as esc } from './escape-xml.ts';
 import { autoIncrementColor, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
-import { sectionData, type Report, type ReportCheck, type ReportIdSpace } from './report-model.ts';
+import { nextCommands, sectionData, type Report, type ReportCheck, type ReportHeader, type ReportIdSpace } from './report-model.ts';
+import { shownValueText } from '../parts/failing-values.ts';
 import { reportSections } from '../parts/registry.ts';
 import { acceptedBy } from '../plan/dependents.ts';
 
@@ -20,6 +21,7 @@ export function renderHtml(r: Report): string {
   ];
   const body = [
     verdictHeader(r),
+    r.header ? signOffSection(r.header) : '',
     `<nav>${nav.join(' · ')}</nav>`,
     // A part's section with nothing to show is '' here: an empty line of the body.
     ...sections.map((section) => section.html(sectionData(r, section))),
@@ -82,6 +84,14 @@ svg .marker { font-size: 12px; fill: ${autoIncrementColor}; font-weight: 700; }
 svg .note { font-size: 12px; fill: #59636e; font-style: italic; }
 svg .small { font-size: 11px; fill: #333; }
 .legend span.swatch { ${swatchBox}; }
+.verdict .next { margin: .7em 0 0; font-size: 14px; }
+.verdict .next code { background: rgba(255, 255, 255, .18); color: #fff; padding: 1px 5px; border-radius: 4px; }
+.verdict .next ul { margin: .2em 0 0 1.2em; padding: 0; }
+table.signoff { width: auto; margin: 0 0 .4em; font-size: 14px; }
+table.signoff th { text-align: right; white-space: nowrap; font-weight: 600; }
+table.values { width: auto; margin: .2em 0 .4em; font-size: 13px; }
+table.values td, table.values th { padding: 2px 6px; background: #fff; }
+.cut { color: #59636e; font-style: italic; }
 footer { margin-top: 3em; font-size: 12px; color: #59636e; }
 `;
 
@@ -98,8 +108,43 @@ function verdictHeader(r: Report): string {
   return `<header id="verdict" class="verdict ${pass ? 'pass' : 'fail'}" role="status">
 <div class="big">${pass ? 'PASS' : 'FAIL'}</div>
 <p class="headline">${esc(r.summary.headline)}</p>
-<p class="meta">${meta.join(' · ')}</p>
+<p class="meta">${meta.join(' · ')}</p>${pass ? '' : nextHtml(r)}
 </header>`;
+}
+
+/** The FAIL banner's next commands, with the mapping's name filled in. */
+function nextHtml(r: Report): string {
+  const items = nextCommands(r).map((n) => `<li><code>${esc(n.command)}</code> ${esc(n.why)}</li>`);
+  return `\n<div class="next">Next:<ul>${items.join('')}</ul></div>`;
+}
+
+/** The sign-off header: what was run (version, mapping hash), where, by whom, its stages and whether it was cut over. */
+function signOffSection(h: ReportHeader): string {
+  const stages = h.stages.map(
+    (s) =>
+      `${esc(s.stage)} ${s.seconds === null ? `<i>${s.status}</i>` : `${s.seconds} s`}` +
+      `${s.status === 'failed' ? ' <span class="bad">failed</span>' : ''}`,
+  );
+  const rows = [
+    ['eventshift', esc(h.eventshiftVersion)],
+    ['mapping', `<b>${esc(h.mapping)}</b> <code>${esc(h.mappingHash)}</code>`],
+    ['database', `<code>${esc(h.database)}</code> on ${esc(h.server)}`],
+    [
+      'operator',
+      `OS user <code>${esc(h.operator.osUser)}</code> on <code>${esc(h.operator.host)}</code>; ` +
+        `database user <code>${esc(h.operator.databaseUser)}</code>`,
+    ],
+    [
+      'run',
+      `${h.run.id} (${esc(h.run.status)}), started ${esc(h.run.startedAt)}` +
+        `${h.run.finishedAt ? `, finished ${esc(h.run.finishedAt)}` : ''}`,
+    ],
+    ['stages', stages.join(' · ') || 'none journaled'],
+    ['cutover', h.cutover.done ? `<span class="ok">done</span>${h.cutover.at ? ` ${esc(h.cutover.at)}` : ''}` : 'not done'],
+    ['report written', esc(h.generatedAt)],
+  ];
+  const body = rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('');
+  return `<section id="signoff"><table class="signoff"><tbody>${body}</tbody></table></section>`;
 }
 
 function checksSection(r: Report): string {
@@ -123,7 +168,7 @@ function checkDetails(c: ReportCheck): string {
     const keys = c.failures.map(
       (f) =>
         `<li><code class="key">${esc(f.key)}</code>${f.legacyKey ? ` (legacy <code>${esc(f.legacyKey)}</code>)` : ''}: ` +
-        `${esc(f.reason)}</li>`,
+        `${esc(f.reason)}${valuesHtml(f.values)}</li>`,
     );
     parts.push(
       `<div class="bad">Failing keys (${c.failureCount}):</div><ul class="keys failing">${keys.join('')}` +
@@ -142,6 +187,20 @@ function checkDetails(c: ReportCheck): string {
     );
   }
   return parts.join('');
+}
+
+/** A failing row's differing columns: the value the mapping computes from the legacy row and the value found. */
+function valuesHtml(values: ReportCheck['failures'][number]['values']): string {
+  if (values.length === 0) return '';
+  const cell = (v: (typeof values)[number]['expected']) => {
+    const text = shownValueText({ ...v, cut: false });
+    return `<td class="mono">${esc(text)}${v.cut ? ` <span class="cut">… cut; ${v.bytes} bytes in all</span>` : ''}</td>`;
+  };
+  const rows = values.map((v) => `<tr><td><code>${esc(v.column)}</code></td>${cell(v.expected)}${cell(v.found)}</tr>`);
+  return (
+    `<table class="values"><thead><tr><th>column</th><th>expected (mapped from the legacy row)</th><th>found</th></tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table>`
+  );
 }
 
 function problemsSection(r: Report): string {

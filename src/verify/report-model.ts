@@ -1,6 +1,6 @@
 import type { IdSpacePlan, Plan } from '../plan/plan-data.ts';
 import type { Dependent } from '../plan/plan-data.ts';
-import type { CheckResult, Verification } from './check-result.ts';
+import type { CheckResult, FailingValue, Verification } from './check-result.ts';
 import type { ReportScope, ReportSection } from '../parts/part.ts';
 import { reportSections, type ReportSections } from '../parts/registry.ts';
 
@@ -14,6 +14,40 @@ export interface ReportInput {
   verification: Verification;
   /** Seconds per stage run so far (migrate passes its own); absent for a verify on demand. */
   stageSeconds?: Partial<Record<string, number>>;
+  /** The sign-off header's facts (run/report-header.ts); absent, report.json's `header` is null. */
+  header?: ReportHeaderInput;
+}
+
+/** What the report's header says beyond the report's own fields: read from the process, the server and the journal. */
+export interface ReportHeaderInput {
+  /** eventshift's version (its package.json's). */
+  eventshiftVersion: string;
+  /** `sha256:<hex>` of the mapping's canonical compiled text (mapping/mapping-hash.ts). */
+  mappingHash: string;
+  /** `@@hostname:@@port (VERSION())` of the server the report was written against. */
+  server: string;
+  /** Who wrote the report: the OS user and host of the process, and the database user (CURRENT_USER()). */
+  operator: { osUser: string; host: string; databaseUser: string };
+  /** The run record: its status when the report was written, when it started and (once completed) finished. */
+  run: { status: string; startedAt: string; finishedAt: string | null };
+  /** Each stage of the run the steps journal has, in run order; `running` (no end yet) for one still going. */
+  stages: Array<{
+    stage: string;
+    status: 'done' | 'failed' | 'running';
+    startedAt: string;
+    finishedAt: string | null;
+    seconds: number | null;
+  }>;
+  /** Whether the cutover (the mapping's renames) had happened when the report was written, and when it finished. */
+  cutover: { done: boolean; at: string | null };
+}
+
+/** report.json's `header`: who signs what off. The facts of ReportHeaderInput with the mapping, run and database. */
+export interface ReportHeader extends Omit<ReportHeaderInput, 'run'> {
+  mapping: string;
+  database: string;
+  run: ReportHeaderInput['run'] & { id: number };
+  generatedAt: string;
 }
 
 /**
@@ -23,6 +57,8 @@ export interface ReportInput {
  */
 export interface Report extends ReportSections {
   formatVersion: typeof reportFormatVersion;
+  /** The sign-off header (added in version 2 without a bump); null when the report was built without its facts. */
+  header: ReportHeader | null;
   verdict: 'pass' | 'fail';
   summary: {
     /** One sentence for the top of the report. */
@@ -61,8 +97,11 @@ export interface ReportCheck {
   expected: string | number | null;
   actual: string | number | null;
   failureCount: number;
-  /** The first failing rows: new key, legacy key (when known) and what is wrong. */
-  failures: Array<{ key: string; legacyKey: string | null; reason: string }>;
+  /**
+   * The first failing rows: new key, legacy key (when known), what is wrong and, for a row that differs from its legacy
+   * row, each differing column's expected and found value (`[]` otherwise).
+   */
+  failures: Array<{ key: string; legacyKey: string | null; reason: string; values: FailingValue[] }>;
   explainedCount: number;
   explained: Array<{ key: string; problem: string; reason: string }>;
   seconds: number;
@@ -135,6 +174,7 @@ export function buildReport(input: ReportInput): Report {
     : `${failed} of ${v.checks.length} checks failed: the failing keys are listed below.`;
   return {
     formatVersion: reportFormatVersion,
+    header: input.header ? headerOf(input, input.header) : null,
     verdict: v.ok ? 'pass' : 'fail',
     summary: {
       headline,
@@ -162,6 +202,31 @@ export function buildReport(input: ReportInput): Report {
   };
 }
 
+function headerOf(input: ReportInput, h: ReportHeaderInput): ReportHeader {
+  return {
+    eventshiftVersion: h.eventshiftVersion,
+    mappingHash: h.mappingHash,
+    mapping: input.mapping,
+    database: input.plan.database,
+    server: h.server,
+    operator: h.operator,
+    run: { id: input.runId, ...h.run },
+    stages: h.stages,
+    cutover: h.cutover,
+    generatedAt: input.generatedAt,
+  };
+}
+
+/** What to run next after a failed verification, with the mapping's name filled in: verify again, or undo the run. */
+export function nextCommands(r: Pick<Report, 'mapping'>): Array<{ command: string; why: string }> {
+  const m = /^[\w./-]+$/.test(r.mapping) ? r.mapping : `'${r.mapping.replace(/'/g, `'\\''`)}'`;
+  return [
+    { command: `eventshift verify ${m}`, why: 'after fixing what the failing checks name, to check again' },
+    { command: `eventshift rollback ${m}`, why: "to remove exactly what the run wrote (keeping others' writes since)" },
+    { command: `eventshift restore ${m}`, why: "to put back the run's backup, table by table" },
+  ];
+}
+
 /** Each part's section of report.json, under its field, in reportOrder. */
 function partSections(scope: ReportScope): ReportSections {
   // ReportSections is typed from the same parts' sections, so these entries are its fields.
@@ -185,7 +250,7 @@ function reportCheck(c: ReportInput['verification']['checks'][number]): ReportCh
     expected: c.expected ?? null,
     actual: c.actual ?? null,
     failureCount: c.failureCount,
-    failures: c.failures.map((f) => ({ key: f.key, legacyKey: f.legacyKey ?? null, reason: f.reason })),
+    failures: c.failures.map((f) => ({ key: f.key, legacyKey: f.legacyKey ?? null, reason: f.reason, values: f.values ?? [] })),
     explainedCount: c.explainedCount ?? 0,
     explained: c.explained ?? [],
     seconds: c.seconds,

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildReport, sectionData, type Report, type ReportInput } from './report-model.ts';
+import { buildReport, nextCommands, sectionData, type Report, type ReportHeader, type ReportInput } from './report-model.ts';
+import { shownValueText } from '../parts/failing-values.ts';
 import { renderHtml } from './report-html.ts';
 import { reportSections } from '../parts/registry.ts';
 import { acceptedBy } from '../plan/dependents.ts';
@@ -37,6 +38,12 @@ export function renderMarkdown(r: Report): string {
   const lines: string[] = [];
   lines.push(`# eventshift report: ${md(r.mapping)}, run ${r.run.id}`, '');
   lines.push(`**Verdict: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}** — ${md(r.summary.headline)}`, '');
+  if (r.verdict === 'fail') {
+    lines.push('Next:', '');
+    for (const n of nextCommands(r)) lines.push(`- \`${n.command}\` ${n.why}`);
+    lines.push('');
+  }
+  if (r.header) lines.push(...headerMarkdown(r.header), '');
   lines.push(
     `Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; ` +
       `checks took ${r.timings.checksSeconds} s.`,
@@ -46,7 +53,9 @@ export function renderMarkdown(r: Report): string {
 
   lines.push('', '## Checks', '', '| | check | expected | actual | failing keys |', '| --- | --- | --- | --- | --- |');
   for (const c of r.checks) {
-    const keys = c.failures.map((f) => `${md(f.key)}${f.legacyKey ? ` (legacy ${md(f.legacyKey)})` : ''}: ${md(f.reason)}`).join('; ');
+    const keys = c.failures
+      .map((f) => `${md(f.key)}${f.legacyKey ? ` (legacy ${md(f.legacyKey)})` : ''}: ${md(f.reason)}${valuesMarkdown(f.values)}`)
+      .join('; ');
     const more = c.failureCount > c.failures.length ? ` (+${c.failureCount - c.failures.length} more)` : '';
     const explained = c.explainedCount > 0 ? `${keys ? '; ' : ''}${c.explainedCount} expected from known data problems (listed below)` : '';
     lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${md(c.title)} | ${md(c.expected)} | ${md(c.actual)} | ${keys}${more}${explained} |`);
@@ -93,6 +102,30 @@ export function renderMarkdown(r: Report): string {
     `Checks: ${r.timings.checksSeconds} s${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${t} s`).join(', ')}` : ''}.`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** The sign-off header as a two-column table: what was run, by whom, against what, and how far it went. */
+function headerMarkdown(h: ReportHeader): string[] {
+  const stages = h.stages.map(
+    (s) => `${s.stage} ${s.seconds === null ? s.status : `${s.seconds} s${s.status === 'done' ? '' : ` (${s.status})`}`}`,
+  );
+  const finished = h.run.finishedAt ? `, finished ${h.run.finishedAt}` : '';
+  const rows = [
+    ['eventshift', h.eventshiftVersion],
+    ['mapping', `${md(h.mapping)}, \`${h.mappingHash}\``],
+    ['database', `\`${md(h.database)}\` on ${md(h.server)}`],
+    ['operator', `OS user ${md(h.operator.osUser)} on ${md(h.operator.host)}; database user ${md(h.operator.databaseUser)}`],
+    ['run', `${h.run.id} (${h.run.status}), started ${h.run.startedAt}${finished}`],
+    ['stages', stages.join(', ') || 'none journaled'],
+    ['cutover', h.cutover.done ? `done${h.cutover.at ? ` ${h.cutover.at}` : ''}` : 'not done'],
+    ['report written', h.generatedAt],
+  ];
+  return ['| sign-off | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+}
+
+/** A failing row's differing columns, expected and found, for a Markdown table cell (every value through `md`). */
+function valuesMarkdown(values: Report['checks'][number]['failures'][number]['values']): string {
+  return values.map((v) => ` (${md(v.column)}: expected ${md(shownValueText(v.expected))}, found ${md(shownValueText(v.found))})`).join('');
 }
 
 /** What names what the cutover renames and finalize drops, and the triggers the run's writes fire. */

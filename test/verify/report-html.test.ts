@@ -149,7 +149,7 @@ describe.skipIf(!haveChromium && !inCi)('report.html in headless Chromium', () =
       example: `orders 1: '${nasty}'`,
       seenIn: [],
     });
-    report.checks[0]!.failures.push({ key: '<i>k</i>', legacyKey: '"&"', reason: nasty });
+    report.checks[0]!.failures.push({ key: '<i>k</i>', legacyKey: '"&"', reason: nasty, values: [] });
     report.idSpace[0]!.reserved[0]!.step = '<svg onload=alert(1)>';
     const file = join(work, 'nasty.html');
     await writeFile(file, renderHtml(report));

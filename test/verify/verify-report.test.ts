@@ -1,4 +1,6 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.ts';
@@ -9,6 +11,8 @@ import mapping from '../../mappings/vbzcart-ord-pull/index.ts';
 import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import type { Report } from '../../src/verify/report-model.ts';
+import type { ShownValue } from '../../src/verify/check-result.ts';
+import { escapeXml } from '../../src/verify/escape-xml.ts';
 import type { BackupManifest } from '../../src/backup/index.ts';
 import { renameState } from '../../src/engine/cutover.ts';
 import { preRunRowsChecksum, reservedRanges } from '../../src/engine/pre-run-rows.ts';
@@ -25,6 +29,13 @@ let fixture: VbzcartFixture;
 const readReport = async (dir: string) => JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report;
 const readHtml = (dir: string) => readFile(join(dir, 'report.html'), 'utf8');
 const check = (r: Report, id: string) => r.checks.find((c) => c.id === id)!;
+const packageVersion = (JSON.parse(await readFile(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+/** A text value as the report shows it: whole, its length in utf8mb4 bytes; null as NULL. */
+const shownText = (text: string | null): ShownValue =>
+  text === null
+    ? { form: 'null', value: null, cut: false, bytes: null }
+    : { form: 'text', value: text, cut: false, bytes: Buffer.byteLength(text) };
+const plain = (v: unknown): ShownValue => ({ form: 'plain', value: String(v), cut: false, bytes: null });
 const failingKeys = (r: Report) => r.checks.filter((c) => !c.ok).flatMap((c) => c.failures.map((f) => f.key));
 
 beforeAll(async () => {
@@ -42,6 +53,54 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect(report.formatVersion).toBe(2);
     expect(report.verdict).toBe('pass');
     expect(report.timings.stages).toHaveProperty('write');
+    // The sign-off header: written at the verify stage, so before the cutover.
+    const h = report.header!;
+    expect(h.eventshiftVersion).toBe(packageVersion);
+    expect(h.mappingHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect([h.mapping, h.database, h.run.id]).toEqual(['vbzcart-ord-pull', t.name, 1]);
+    expect(h.server).toMatch(/^.+:\d+ \(.+\)$/);
+    expect(h.operator).toEqual({ osUser: userInfo().username, host: hostname(), databaseUser: expect.stringMatching(/^root@/) });
+    expect(h.run.status).toBe('running');
+    expect(h.run.finishedAt).toBeNull();
+    expect(Date.parse(h.run.startedAt)).toBeLessThanOrEqual(Date.parse(h.generatedAt));
+    expect(h.stages.map((s) => [s.stage, s.status])).toEqual([
+      ['backup', 'done'],
+      ['write', 'done'],
+      ['verify', 'running'],
+    ]);
+    expect(h.stages[0]!.seconds).toBeGreaterThanOrEqual(0);
+    expect(h.cutover).toEqual({ done: false, at: null });
+    const md = await readFile(join(ws.path('migrate-report'), 'report.md'), 'utf8');
+    expect(md).toContain(`| eventshift | ${packageVersion} |`);
+    expect(md).toContain(`| mapping | vbzcart-ord-pull, \`${h.mappingHash}\` |`);
+    expect(md).toContain('| cutover | not done |');
+    const html = await readHtml(ws.path('migrate-report'));
+    expect(html).toContain(`<tr><th>eventshift</th><td>${packageVersion}</td></tr>`);
+    expect(html).toContain(`<code>${h.mappingHash}</code>`);
+    expect(html).not.toContain('class="next"');
+  });
+
+  it('header: the same mapping hash in every report of the run, before and after its cutover', async () => {
+    const migrated = (await readReport(ws.path('migrate-report'))).header!;
+    const hashes = [];
+    for (const dir of [ws.path('header-1'), ws.path('header-2')]) {
+      await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
+      const h = (await readReport(dir)).header!;
+      expect(h.cutover.done).toBe(true);
+      expect(Date.parse(h.cutover.at!)).toBeGreaterThanOrEqual(Date.parse(h.run.startedAt));
+      expect(h.run.status).toBe('completed');
+      expect(h.run.finishedAt).not.toBeNull();
+      expect(h.stages.map((s) => [s.stage, s.status])).toEqual([
+        ['backup', 'done'],
+        ['write', 'done'],
+        ['verify', 'done'],
+        ['cutover', 'done'],
+      ]);
+      expect(h.stages.every((s) => typeof s.seconds === 'number')).toBe(true);
+      expect(await readFile(join(dir, 'report.md'), 'utf8')).toMatch(/\| cutover \| done \d{4}-/);
+      hashes.push(h.mappingHash);
+    }
+    expect(hashes).toEqual([migrated.mappingHash, migrated.mappingHash]);
   });
 
   it('passes after cutover, and the report lists every planted data problem with its keys and nothing else', async () => {
@@ -113,10 +172,23 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       expect(report.verdict).toBe('fail');
       const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
       expect(failed).toEqual(['holdOn.hold.content']);
+      const found = `${before!.Notes ?? ''} <b>edited</b> & "quoted"`;
+      const values = [{ column: 'Notes', expected: shownText(before!.Notes), found: shownText(found) }];
       expect(check(report, 'holdOn.hold.content').failures).toEqual([
-        { key: String(edited), legacyKey: String(edited - 1500), reason: 'differs from its legacy row in column Notes' },
+        { key: String(edited), legacyKey: String(edited - 1500), reason: 'differs from its legacy row in column Notes', values },
       ]);
       const html = await readHtml(dir);
+      // The expected and found values, escaped, in the failing row's table; the FAIL banner's next commands.
+      const expectedHtml = before!.Notes === null ? 'NULL' : escapeXml(JSON.stringify(before!.Notes));
+      const foundHtml = escapeXml(JSON.stringify(found));
+      expect(html).toContain(`<tr><td><code>Notes</code></td><td class="mono">${expectedHtml}</td><td class="mono">${foundHtml}</td></tr>`);
+      expect(html).not.toContain('<b>edited</b>');
+      for (const command of ['verify', 'rollback', 'restore'])
+        expect(html).toContain(`<li><code>eventshift ${command} vbzcart-ord-pull</code>`);
+      const md = await readFile(join(dir, 'report.md'), 'utf8');
+      expect(md).toContain('(Notes: expected ');
+      expect(md).toContain(String.raw`\<b>edited\</b> & \\"quoted\\""`);
+      for (const command of ['verify', 'rollback', 'restore']) expect(md).toContain(`- \`eventshift ${command} vbzcart-ord-pull\``);
       expect(html).toMatch(/<header id="verdict" class="verdict fail"[^>]*>\s*<div class="big">FAIL<\/div>/);
       expect(html).toContain(
         `<code class="key">${edited}</code> (legacy <code>${edited - 1500}</code>): differs from its legacy row in column Notes`,
@@ -256,7 +328,15 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       expect(content.ok).toBe(false);
       expect(content.failureCount).toBe(3);
       expect(content.failures).toEqual([
-        { key: String(changed), legacyKey: String(changed - 1500), reason: 'differs from its legacy row in columns ID_Order, Notes' },
+        {
+          key: String(changed),
+          legacyKey: String(changed - 1500),
+          reason: 'differs from its legacy row in columns ID_Order, Notes',
+          values: [
+            { column: 'ID_Order', expected: plain(changedRow!.ID_Order), found: plain(Number(changedRow!.ID_Order) + 1) },
+            { column: 'Notes', expected: shownText(changedRow!.Notes), found: shownText(`${changedRow!.Notes ?? ''}.`) },
+          ],
+        },
         { key: String(lost), legacyKey: String(lost - 1500), reason: 'missing' },
         { key: String(extra), reason: 'no legacy row maps to it' },
       ]);
@@ -326,6 +406,24 @@ describe('migrate writes the report when verification fails', () => {
     expect(await readHtml(dir)).toContain('<div class="big">FAIL</div>');
     // Nothing old was renamed.
     expect(await small.db.query("SHOW TABLES LIKE 'ord_pull'")).toHaveLength(1);
+  });
+});
+
+describe('the default report folder', () => {
+  it('is reports/<database>/<mapping>-run-<id> under the working folder, printed as an absolute path', async () => {
+    const one = await ws.database('verify_report_default');
+    await generateVbzcart(one.db, { seed: 4242, pulls: 120 });
+    const cwd = ws.path('cwd');
+    await mkdir(cwd, { recursive: true });
+    const cli = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--backup-dir', ws.path('default-backups')], {
+      cwd,
+      env: { DATABASE_URL: one.url },
+    });
+    expect(cli.code, cli.stderr).toBe(0);
+    const dir = join(cwd, 'reports', one.name, 'vbzcart-ord-pull-run-1');
+    expect(cli.stdout).toContain(`Report: ${dir}/report.html`);
+    expect(existsSync(join(dir, 'report.json'))).toBe(true);
+    expect((await readReport(dir)).header!.database).toBe(one.name);
   });
 });
 
