@@ -251,7 +251,10 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     // The rest is what the table source gives for the same rows.
     const { t: same } = await vbzcart('csv_broken_table', unseenSeed);
     await same.db.execute('DELETE FROM ord_pull WHERE ID IN (?, ?)', [wrongCount, badDate]);
-    expect((await migrate({ databaseUrl: same.url, mapping, backupDir: ws.path('b-broken-table') })).status).toBe('completed');
+    expect(
+      (await migrate({ databaseUrl: same.url, mapping, backupDir: ws.path('b-broken-table'), reportDir: ws.path('r-broken-table') }))
+        .status,
+    ).toBe('completed');
     expect(await checksums(t.db)).toEqual(await checksums(same.db));
   });
 });

@@ -215,7 +215,7 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
     await generateMediawiki(db.db, { seed });
     const original = await snapshot(db.db);
     expect(original).toEqual(before);
-    const run = await migrate({ databaseUrl: db.url, mapping, backupDir: ws.path('backups-2') });
+    const run = await migrate({ databaseUrl: db.url, mapping, backupDir: ws.path('backups-2'), reportDir: ws.path('report-2') });
     expect(run.status).toBe('completed');
     const afterRun = await snapshot(db.db);
     expect(afterRun).toEqual(migrated);
@@ -279,7 +279,7 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
 
     const dir = ws.path('backups-new');
     const migrateOnce = async () => {
-      const run = await migrate({ databaseUrl: db.url, mapping, backupDir: dir, chunkKeys: 100 });
+      const run = await migrate({ databaseUrl: db.url, mapping, backupDir: dir, reportDir: join(dir, 'report'), chunkKeys: 100 });
       expect(run.status).toBe('completed');
       expect(run.verification!.checks.filter((c) => !c.ok)).toEqual([]);
       await expectRulesHeld(db.db, older);

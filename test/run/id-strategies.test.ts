@@ -44,7 +44,13 @@ describe('ID strategies', () => {
       last: 1300 + fixture.counts.pulls + fixture.counts.released - 1,
     });
 
-    const r = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, overrides: { ids: 'dense' } });
+    const r = await migrate({
+      databaseUrl: t.url,
+      mapping,
+      backupDir: ws.dir,
+      reportDir: ws.path('report-dense'),
+      overrides: { ids: 'dense' },
+    });
     expect(r.verification?.ok, JSON.stringify(r.verification?.checks.filter((c) => !c.ok))).toBe(true);
     await expectGapFree(t, on!.range!.first, off!.range!.last);
     // Within each step, the written events follow legacy-key order.
@@ -73,7 +79,13 @@ describe('ID strategies', () => {
 
   it('chronological: one gap-free block across both steps, IDs strictly increasing with WhenStart', async () => {
     const { t, fixture } = await database('ids_chrono', { seed: 8181 });
-    const r = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, overrides: { ids: 'chronological' } });
+    const r = await migrate({
+      databaseUrl: t.url,
+      mapping,
+      backupDir: ws.dir,
+      reportDir: ws.path('report-chronological'),
+      overrides: { ids: 'chronological' },
+    });
     expect(r.verification?.ok, JSON.stringify(r.verification?.checks.filter((c) => !c.ok))).toBe(true);
     const range = r.plan.steps[0]!.range!;
     expect(r.plan.steps[1]!.range).toEqual(range);
@@ -105,7 +117,13 @@ describe('ID strategies', () => {
     const start = { holdOn: suggestion.first };
     const accepted = await plan({ databaseUrl: t.url, mapping, overrides: { ids: 'dense', start } });
     expect(accepted.ok, accepted.reasons.join(' ')).toBe(true);
-    const r = await migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, overrides: { ids: 'dense', start } });
+    const r = await migrate({
+      databaseUrl: t.url,
+      mapping,
+      backupDir: ws.dir,
+      reportDir: ws.path('report-start'),
+      overrides: { ids: 'dense', start },
+    });
     expect(r.verification?.ok).toBe(true);
     await expectGapFree(t, suggestion.first, suggestion.last);
   });

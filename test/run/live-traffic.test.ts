@@ -84,7 +84,7 @@ describe('a run with the application writing at the same time', () => {
 
     await migrate({ databaseUrl: t.url, mapping, backupDir, until: 'backup' });
     const writer = applicationWriter();
-    const during = await migrate({ databaseUrl: t.url, mapping, backupDir, chunkKeys: 40 });
+    const during = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: join(backupDir, 'report'), chunkKeys: 40 });
     const whileRunning = appEvents.length;
     await new Promise((r) => setTimeout(r, 50));
     await writer.stop();
@@ -134,7 +134,7 @@ describe('a run with the application writing at the same time', () => {
 
   it('restores with --force, and says what it threw away', async () => {
     await t.db.execute('DROP TABLE event_vc_legacy');
-    await migrate({ databaseUrl: t.url, mapping, backupDir });
+    await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: join(backupDir, 'report-2') });
     const [before] = await t.db.query<{ n: string }>('SELECT COUNT(*) AS n FROM event');
     await t.db.execute("INSERT INTO event (WhenStart, TypeCode) VALUES (UTC_TIMESTAMP(), 'vc.app.late')");
     await expect(restoreMapping({ databaseUrl: t.url, mapping, backupDir })).rejects.toThrow(/1 row\(s\) added to event/);

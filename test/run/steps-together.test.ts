@@ -26,9 +26,9 @@ describe('steps written at the same time', () => {
     const t = await ws.database('steps_together');
     await generateVbzcart(t.db, { seed: 7373, pulls: 20_000 });
     const backupDir = ws.path('backups');
-    await expect(migrate({ databaseUrl: t.url, mapping: failing, backupDir, chunkKeys: 100 })).rejects.toThrow(
-      /Subquery returns more than 1 row/,
-    );
+    await expect(
+      migrate({ databaseUrl: t.url, mapping: failing, backupDir, reportDir: ws.path('report'), chunkKeys: 100 }),
+    ).rejects.toThrow(/Subquery returns more than 1 row/);
     const journal = await t.db.query<{ step: string; status: string; progress_key: string | null }>(
       "SELECT step, status, progress_key FROM eventshift_steps WHERE stage = 'write' AND step LIKE 'step %' ORDER BY step",
     );
@@ -39,7 +39,7 @@ describe('steps written at the same time', () => {
     expect(Number(holdOn.progress_key ?? 0)).toBeLessThan(Number(stats!.hi));
     expect(journal.find((j) => j.step === 'step holdOff')!.status).toBe('started');
 
-    const resumed = await migrate({ databaseUrl: t.url, mapping, backupDir });
+    const resumed = await migrate({ databaseUrl: t.url, mapping, backupDir, reportDir: ws.path('report') });
     expect(resumed.status).toBe('completed');
     expect(resumed.verification?.checks.filter((c) => !c.ok)).toEqual([]);
   });

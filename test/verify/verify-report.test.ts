@@ -436,7 +436,7 @@ describe('a backup whose checksums predate recipes', () => {
   it('is checked by its own recipe (md5): the rows that existed are unchanged, and a changed one is caught', async () => {
     await generateVbzcart(old.db, { seed: 909, pulls: 200 });
     const dir = ws.path('md5-backups');
-    const run = await migrate({ databaseUrl: old.url, mapping, backupDir: dir });
+    const run = await migrate({ databaseUrl: old.url, mapping, backupDir: dir, reportDir: join(dir, 'report') });
     expect(run.status).toBe('completed');
     // Rewrite the manifest as an older eventshift wrote it: md5 checksums of the same pre-run rows, no recipe field.
     const path = join(dir, run.backup!.id, 'manifest.json');
