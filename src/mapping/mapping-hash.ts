@@ -20,7 +20,11 @@ export function mappingHash(mapping: Mapping, steps: readonly Pick<StepPlan, 'na
 export function canonicalMappingText(mapping: Mapping, steps: readonly Pick<StepPlan, 'name' | 'keyColumn' | 'ids'>[]): string {
   const names = sourceTableNames(mapping);
   const lines = [`mapping ${mapping.name}`];
-  for (const planned of steps) lines.push(...stepLines(compileStep(mapping, planned, { names })));
+  for (const planned of steps) {
+    // A plan's step the mapping no longer declares cannot be compiled; it is named, and changes the hash.
+    if (mapping.steps[planned.name]) lines.push(...stepLines(compileStep(mapping, planned, { names })));
+    else lines.push(`step ${planned.name} not in the mapping`);
+  }
   for (const [name, p] of Object.entries(mapping.projections ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     lines.push(`projection ${name}: ${projectionUpdateSql(compileProjection(name, p, names))}`);
   }

@@ -27,7 +27,7 @@ export async function reportHeader(db: Db, mapping: Mapping, run: RunRecord): Pr
     operator: { osUser: osUser(), host: hostname(), databaseUser: server!.user },
     run: { status: fresh.status, startedAt: isoOf(fresh.startedAt)!, finishedAt: isoOf(fresh.finishedAt) },
     stages: journaled,
-    cutover: { done: cutoverDone, at: cutoverDone ? (cutover?.finishedAt ?? isoOf(fresh.updatedAt)) : null },
+    cutover: { done: cutoverDone, at: cutoverDone ? (cutover?.finishedAt ?? isoOf(fresh.finishedAt)) : null },
   };
 }
 

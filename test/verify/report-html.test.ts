@@ -149,7 +149,13 @@ describe.skipIf(!haveChromium && !inCi)('report.html in headless Chromium', () =
       example: `orders 1: '${nasty}'`,
       seenIn: [],
     });
-    report.checks[0]!.failures.push({ key: '<i>k</i>', legacyKey: '"&"', reason: nasty, values: [] });
+    const shown = { form: 'text' as const, value: nasty, cut: false, bytes: null };
+    report.checks[0]!.failures.push({
+      key: '<i>k</i>',
+      legacyKey: '"&"',
+      reason: nasty,
+      values: [{ column: '<u>c</u>', expected: shown, found: { ...shown, cut: true, bytes: 9999 } }],
+    });
     report.idSpace[0]!.reserved[0]!.step = '<svg onload=alert(1)>';
     const file = join(work, 'nasty.html');
     await writeFile(file, renderHtml(report));
@@ -158,6 +164,9 @@ describe.skipIf(!haveChromium && !inCi)('report.html in headless Chromium', () =
     expect(await page.locator('#problems').innerText()).toContain(`notes like ${nasty}`);
     expect(await page.locator('#problems').innerText()).toContain('<k>&1');
     expect(await page.locator('#checks').innerText()).toContain(`<i>k</i> (legacy "&"): ${nasty}`);
+    // Expected and found values are text too, whatever they hold.
+    expect(await page.locator('u').count()).toBe(0);
+    expect(await page.locator('#checks table.values').last().innerText()).toContain(`<u>c</u>\t${JSON.stringify(nasty)}`);
     expect(dialogs).toEqual([]);
   });
 });
