@@ -163,7 +163,7 @@ describe('plan and migrate check the privileges a run needs', () => {
     expect(await snapshot(t.db)).toEqual(before);
     // Granted again, the same run goes on from where it stopped.
     await t.db.execute(`GRANT ALTER ON ${quoteId(t.name)}.* TO ${user}`);
-    const resumed = await migrate({ databaseUrl: url, mapping, backupDir: ws.path('resume-backups') });
+    const resumed = await migrate({ databaseUrl: url, mapping, backupDir: ws.path('resume-backups'), reportDir: ws.path('resume-report') });
     expect(resumed).toMatchObject({ runId: first.runId, resumed: true, status: 'completed' });
   });
 });
