@@ -16,6 +16,7 @@ export type {
   AcceptedEffects,
 } from './mapping/define.ts';
 export { loadMapping } from './mapping/load.ts';
+export { aliasesBeside } from './mapping/aliases.ts';
 export { bindCsvSources } from './mapping/bind-sources.ts';
 export type { CsvSourceDefinition, CsvColumn, SourceDefinition } from './csv/declaration.ts';
 export { plan, type PlanOptions, type PlanResult } from './run/plan-command.ts';

@@ -16,6 +16,7 @@ import { lineage } from '../run/lineage.ts';
 import { status } from '../run/status.ts';
 import { exportSql } from '../run/sql-export.ts';
 import { checkMapping } from '../run/check.ts';
+import { initMapping } from '../run/init.ts';
 import { rolloutStage } from '../run/rollout.ts';
 import type { PlanOverrides } from '../plan/plan-data.ts';
 import { verify } from '../run/verify-run.ts';
@@ -292,6 +293,33 @@ common(program.command('check <mapping>'))
           r.ok ? 'Every alias resolves.' : 'Update aliases.yaml (or the mapping) and check again.',
         ].join('\n'),
       (r) => (r.ok ? 0 : 1),
+    );
+  });
+
+common(program.command('init <name>'))
+  .description('scaffold a mapping folder (index.ts, schema.ts, aliases.yaml) from the live schema of legacy tables')
+  .requiredOption('--from <tables>', 'the legacy tables, comma-separated: one step and one extension table each')
+  .option('--dir <dir>', 'the folder to write (default ./mappings/<name>; refused when it exists and is not empty)')
+  .action(async (name: string, flags: CommonFlags & { from: string; dir?: string }) => {
+    await runCommand(
+      flags,
+      async () =>
+        initMapping({
+          databaseUrl: databaseUrlFrom(flags),
+          name,
+          from: flags.from
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
+          dir: flags.dir,
+        }),
+      (r) =>
+        [
+          `Wrote ${r.dir} (eventshift imported ${r.imports === 'package' ? "as the package 'eventshift'" : 'from this repository by a relative path'}):`,
+          ...r.files.map((f) => `  ${f}`),
+          ...r.todos.map((t) => `TODO: ${t}`),
+          `Next: ${r.next}`,
+        ].join('\n'),
     );
   });
 

@@ -8,6 +8,8 @@ export interface ColumnInfo {
   dataType: string;
   /** COLUMN_TYPE, the full type: `int(10) unsigned`, `enum('a','b')`, ... */
   columnType: string;
+  /** COLUMN_TYPE as the server prints it, case kept (enum and set values); absent where no server described it. */
+  declaredType?: string;
   nullable: boolean;
   charset: string | null;
   /** COLLATION_NAME (null for a column that is not text). */
@@ -83,6 +85,7 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
       name: c.COLUMN_NAME,
       dataType: c.DATA_TYPE.toLowerCase(),
       columnType: c.COLUMN_TYPE.toLowerCase(),
+      declaredType: c.COLUMN_TYPE,
       nullable: c.IS_NULLABLE === 'YES',
       charset: c.CHARACTER_SET_NAME,
       collation: c.COLLATION_NAME,
@@ -92,6 +95,36 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
       onUpdate: /\bon update\b/i.test(c.EXTRA),
     })),
   };
+}
+
+/** A foreign key of a table: its columns, in order, and the table and columns they reference. */
+export interface ForeignKeyInfo {
+  name: string;
+  columns: string[];
+  /** The referenced table's schema: the table's own, or another database's. */
+  referencedSchema: string;
+  referencedTable: string;
+  referencedColumns: string[];
+}
+
+/** The foreign keys declared on `table` (those pointing out of it), by constraint name. */
+export async function foreignKeys(db: Db, table: string): Promise<ForeignKeyInfo[]> {
+  const rows = await db.query<{ n: string; c: string; rs: string; rt: string; rc: string }>(
+    `SELECT CONSTRAINT_NAME AS n, COLUMN_NAME AS c, REFERENCED_TABLE_SCHEMA AS rs, REFERENCED_TABLE_NAME AS rt,
+            REFERENCED_COLUMN_NAME AS rc
+       FROM information_schema.KEY_COLUMN_USAGE
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL
+      ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION`,
+    [db.database, table],
+  );
+  const keys = new Map<string, ForeignKeyInfo>();
+  for (const r of rows) {
+    const key = keys.get(r.n) ?? { name: r.n, columns: [], referencedSchema: r.rs, referencedTable: r.rt, referencedColumns: [] };
+    key.columns.push(r.c);
+    key.referencedColumns.push(r.rc);
+    keys.set(r.n, key);
+  }
+  return [...keys.values()];
 }
 
 /** The table's `ON UPDATE` columns: an UPDATE of its rows sets them to themselves, so that they keep their values. */
