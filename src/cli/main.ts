@@ -17,6 +17,7 @@ import { status } from '../run/status.ts';
 import { exportSql } from '../run/sql-export.ts';
 import { checkMapping } from '../run/check.ts';
 import { initMapping } from '../run/init.ts';
+import { renderInit } from './render-init.ts';
 import { rolloutStage } from '../run/rollout.ts';
 import type { PlanOverrides } from '../plan/plan-data.ts';
 import { verify } from '../run/verify-run.ts';
@@ -28,7 +29,7 @@ import { interruptOnSignals, signalExitCode } from './interrupt.ts';
 import { renderMigrate, renderPlan, renderRestore, renderVerify } from './render.ts';
 import { renderStatus } from './render-status.ts';
 import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
-import { collect, tablesFromFlags } from './table-list.ts';
+import { collect, parseTableList, tablesFromFlags } from './table-list.ts';
 
 const program = new Command('eventshift')
   .description('Convert legacy MySQL/MariaDB rows into an event-log schema, safely: backed up, verified, reversible.')
@@ -298,29 +299,11 @@ common(program.command('check <mapping>'))
 
 common(program.command('init <name>'))
   .description('scaffold a mapping folder (index.ts, schema.ts, aliases.yaml) from the live schema of legacy tables')
-  .requiredOption('--from <tables>', 'the legacy tables, comma-separated: one step and one extension table each')
+  .requiredOption('--from <tables>', 'the legacy tables, comma-separated: a step and an extension table each')
   .option('--dir <dir>', 'the folder to write (default ./mappings/<name>; refused when it exists and is not empty)')
   .action(async (name: string, flags: CommonFlags & { from: string; dir?: string }) => {
-    await runCommand(
-      flags,
-      async () =>
-        initMapping({
-          databaseUrl: databaseUrlFrom(flags),
-          name,
-          from: flags.from
-            .split(',')
-            .map((t) => t.trim())
-            .filter(Boolean),
-          dir: flags.dir,
-        }),
-      (r) =>
-        [
-          `Wrote ${r.dir} (eventshift imported ${r.imports === 'package' ? "as the package 'eventshift'" : 'from this repository by a relative path'}):`,
-          ...r.files.map((f) => `  ${f}`),
-          ...r.todos.map((t) => `TODO: ${t}`),
-          `Next: ${r.next}`,
-        ].join('\n'),
-    );
+    const init = async () => initMapping({ databaseUrl: databaseUrlFrom(flags), name, from: parseTableList(flags.from), dir: flags.dir });
+    await runCommand(flags, init, renderInit);
   });
 
 common(program.command('stage <mapping>'))

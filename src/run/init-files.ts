@@ -216,7 +216,7 @@ function problemsCode(s: InitSource): string[] {
     const set = fk.columns.map((c) => `${ref(s, c)} IS NOT NULL`).join(' AND ');
     out.push(
       `    ${objectKey(`${s.alias}_${fk.name.replace(/[^A-Za-z0-9_]/g, '_')}_orphan`)}: {`,
-      `      description: ${q(`${s.table} row whose ${fk.columns.join(', ')} names no row of ${fk.referencedTable} (foreign key ${fk.name})`)},`,
+      `      description: ${q(`${s.table} row whose ${fk.columns.join(', ')} names no row of ${fk.referencedTable} (${fk.name})`)},`,
       "      severity: 'warning',",
       `      from: ${q(s.alias)},`,
       `      join: { ${objectKey(fk.referenced.alias)}: ${q(on)} },`,

@@ -154,6 +154,22 @@ describe('eventshift init', () => {
     expect(of('event').map((c) => c.type)).toEqual(['bigint(20) unsigned', 'datetime(3)', 'varchar(100)', 'varchar(10)']);
   });
 
+  it("in a project that has eventshift installed, index.ts imports from 'eventshift' and says so", async () => {
+    const project = ws.path('project');
+    await mkdir(join(project, 'node_modules', 'eventshift'), { recursive: true });
+    const pkg = { name: 'eventshift', type: 'module', exports: { '.': './index.js' } };
+    await writeFile(join(project, 'node_modules', 'eventshift', 'package.json'), JSON.stringify(pkg));
+    await writeFile(join(project, 'node_modules', 'eventshift', 'index.js'), 'export {};\n');
+    const dir = join(project, 'mappings', 'staff-events');
+    const init = cli(sakila, ['init', 'staff-events', '--from', 'staff', '--dir', dir]);
+    expect(init.code, init.stdout + init.stderr).toBe(0);
+    expect(init.stdout).toContain("eventshift imported as the package 'eventshift'");
+    const index = await readFile(join(dir, 'index.ts'), 'utf8');
+    expect(index).toContain("// eventshift is imported as the package 'eventshift'");
+    expect(index).toContain("import { aliasesBeside, col, defineMapping, id, lit } from 'eventshift';");
+    expect(index).not.toContain('src/mapping');
+  });
+
   it('refuses a table that does not exist, naming it, and a folder that is not empty; writes nothing', async () => {
     const missing = cli(sakila, ['init', 'nope', '--from', 'rental,no_such_table', '--dir', join(out, 'nope')]);
     expect(missing.code, missing.stdout + missing.stderr).toBe(1);
