@@ -10,6 +10,8 @@ export interface ColumnInfo {
   columnType: string;
   /** COLUMN_TYPE as the server prints it, case kept (enum and set values); absent where no server described it. */
   declaredType?: string;
+  /** Whether it has a DEFAULT (COLUMN_DEFAULT is not NULL: for a NOT NULL column, an INSERT may leave it out). */
+  hasDefault?: boolean;
   nullable: boolean;
   charset: string | null;
   /** COLLATION_NAME (null for a column that is not text). */
@@ -64,9 +66,10 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
     EXTRA: string;
     GENERATION_EXPRESSION: string | null;
     COLUMN_KEY: string;
+    COLUMN_DEFAULT: string | null;
   }>(
     `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION,
-            COLUMN_KEY
+            COLUMN_KEY, COLUMN_DEFAULT
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [db.database, table],
   );
@@ -86,6 +89,7 @@ export async function describeTable(db: Db, table: string): Promise<TableInfo | 
       dataType: c.DATA_TYPE.toLowerCase(),
       columnType: c.COLUMN_TYPE.toLowerCase(),
       declaredType: c.COLUMN_TYPE,
+      hasDefault: c.COLUMN_DEFAULT !== null,
       nullable: c.IS_NULLABLE === 'YES',
       charset: c.CHARACTER_SET_NAME,
       collation: c.COLLATION_NAME,

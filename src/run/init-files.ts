@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import type { ForeignKeyInfo, TableInfo } from '../db/introspect.ts';
-import { columnCode, tsString } from './init-columns.ts';
+import type { ColumnInfo, ForeignKeyInfo, TableInfo } from '../db/introspect.ts';
+import { columnCode, enumValues, tsString } from './init-columns.ts';
 
 /*
  * The text of the three files `eventshift init` writes (index.ts, schema.ts, aliases.yaml), from what it read of the
@@ -186,6 +186,10 @@ function stepCode(model: InitModel, s: InitSource): string[] {
     '          ID: id,',
     ...whenStart,
     `          TypeCode: lit(${q(`${model.name}.${s.table}`)}),`,
+    ...requiredEventColumns(model).flatMap((c) => [
+      `          // TODO: event.${c.name} is NOT NULL without a default: replace this placeholder with its value.`,
+      `          ${objectKey(c.name)}: lit(${placeholder(c)}),`,
+    ]),
     '        },',
     `        ${s.target.alias}: {`,
     '          ID_Event: id,',
@@ -194,6 +198,23 @@ function stepCode(model: InitModel, s: InitSource): string[] {
     '      },',
     '    },',
   ];
+}
+
+/** The columns of an existing event table an INSERT must set, beyond ID, WhenStart and TypeCode. */
+export function requiredEventColumns(model: InitModel): ColumnInfo[] {
+  if (!model.event.exists) return [];
+  const written = new Set(['ID', 'WhenStart', 'TypeCode']);
+  return model.event.info.columns.filter((c) => !written.has(c.name) && !c.nullable && !c.hasDefault && !c.autoIncrement && !c.generated);
+}
+
+/** A value of the column's type for a placeholder literal. */
+function placeholder(c: ColumnInfo): string {
+  if (/int|decimal|float|double|bit|year/.test(c.dataType)) return c.dataType === 'year' ? '2000' : '0';
+  if (c.dataType === 'date') return "'2000-01-01'";
+  if (c.dataType === 'datetime' || c.dataType === 'timestamp') return "'2000-01-01 00:00:00'";
+  if (c.dataType === 'time') return "'00:00:00'";
+  if (c.dataType === 'enum') return q(enumValues(c.declaredType ?? c.columnType)?.[0] ?? '');
+  return "''";
 }
 
 /** The source's data checks, as warnings: zero or partly-zero dates, and rows whose foreign key names no row. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, type Db } from '../db/connection.ts';
 import { describeTable, foreignKeys, isIntegerType, type ColumnInfo, type TableInfo } from '../db/introspect.ts';
 import { refusal, usageError } from '../errors.ts';
-import { aliasesFile, indexFile, schemaFile, type InitModel, type InitSource, type InitTable } from './init-files.ts';
+import { aliasesFile, indexFile, requiredEventColumns, schemaFile, type InitModel, type InitSource, type InitTable } from './init-files.ts';
 
 /** eventshift's own folder (src/run/ or build/run/ is two levels below it). */
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,9 +58,12 @@ export async function initMapping(options: InitOptions): Promise<InitResult> {
       files: Object.keys(files).map((f) => join(dir, f)),
       imports: model.imports.kind,
       eventExists: model.event.exists,
-      todos: model.sources
-        .filter((s) => s.whenStart === null)
-        .map((s) => `${s.table} has no NOT NULL date or datetime column: replace the WhenStart literal (marked TODO) in index.ts.`),
+      todos: [
+        ...model.sources
+          .filter((s) => s.whenStart === null)
+          .map((s) => `${s.table} has no NOT NULL date or datetime column: replace the WhenStart literal (marked TODO) in index.ts.`),
+        ...requiredEventColumns(model).map((c) => `event.${c.name} is NOT NULL without a default: replace its placeholder (marked TODO).`),
+      ],
       next: `eventshift plan ${shown.startsWith('.') || shown.startsWith(sep) ? shown : `.${sep}${shown}`}`,
     };
   } finally {
