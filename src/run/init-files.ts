@@ -52,13 +52,14 @@ const ref = (t: InitTable, column: string) => `{{${t.alias}.${t.columnKeys.get(c
 const objectKey = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : q(name));
 
 /** The source's date columns: one zero-date check each. */
-export const dateColumns = (s: InitSource) => s.info.columns.filter((c) => dateTypes.has(c.dataType) && !c.generated);
+const dateColumns = (s: InitSource) => s.info.columns.filter((c) => dateTypes.has(c.dataType) && !c.generated);
 
 /** schema.ts: the event table and one extension table per source, with the legacy columns' exact types. */
 export function schemaFile(model: InitModel): string {
   const imports = new Set<string>(['mysqlTable']);
-  const tables = [tableCode(model, model.event.info, 'event', null, imports)];
-  for (const s of model.sources) tables.push(tableCode(model, extensionInfo(model, s), s.target.alias, s, imports));
+  const tables = [tableCode(model, { info: model.event.info, exportName: 'event', source: null, imports })];
+  for (const s of model.sources)
+    tables.push(tableCode(model, { info: extensionInfo(model, s), exportName: s.target.alias, source: s, imports }));
   const custom = tables.some((t) => t.includes('legacyType('));
   if (custom) imports.add('customType');
   return [
@@ -93,7 +94,11 @@ function extensionInfo(model: InitModel, s: InitSource): TableInfo {
   };
 }
 
-function tableCode(model: InitModel, info: TableInfo, exportName: string, source: InitSource | null, imports: Set<string>): string {
+/** One `mysqlTable`; adds the mysql-core builders it uses to `imports`. */
+function tableCode(
+  model: InitModel,
+  { info, exportName, source, imports }: { info: TableInfo; exportName: string; source: InitSource | null; imports: Set<string> },
+): string {
   const lines = info.columns.map((c) => {
     const { code, import: fn } = columnCode(c, model.defaultCollation);
     if (fn) imports.add(fn);

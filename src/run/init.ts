@@ -43,32 +43,40 @@ export async function initMapping(options: InitOptions): Promise<InitResult> {
   const { name, from } = options;
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw usageError(`The mapping name '${name}' must be lower-case words joined by '-'.`);
   if (from.length === 0) throw usageError('Name the legacy tables to map: --from TABLE[,TABLE...].');
+  const twice = from.find((t, i) => from.indexOf(t) !== i);
+  if (twice !== undefined) throw usageError(`--from names table ${twice} twice; name each table once.`);
   const cwd = options.cwd ?? process.cwd();
   const dir = resolve(cwd, options.dir ?? join('mappings', name));
   refuseNonEmpty(dir);
   const db = await connect(options.databaseUrl);
+  let model: InitModel;
   try {
-    const model = await readModel(db, name, from, dir);
-    mkdirSync(dir, { recursive: true });
-    const files = { 'index.ts': indexFile(model, from), 'schema.ts': schemaFile(model), 'aliases.yaml': aliasesFile(model) };
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
-    const shown = relative(cwd, dir) || '.';
-    return {
-      dir,
-      files: Object.keys(files).map((f) => join(dir, f)),
-      imports: model.imports.kind,
-      eventExists: model.event.exists,
-      todos: [
-        ...model.sources
-          .filter((s) => s.whenStart === null)
-          .map((s) => `${s.table} has no NOT NULL date or datetime column: replace the WhenStart literal (marked TODO) in index.ts.`),
-        ...requiredEventColumns(model).map((c) => `event.${c.name} is NOT NULL without a default: replace its placeholder (marked TODO).`),
-      ],
-      next: `eventshift plan ${shown.startsWith('.') || shown.startsWith(sep) ? shown : `.${sep}${shown}`}`,
-    };
+    model = await readModel(db, name, from, dir);
   } finally {
     await db.close();
   }
+  return writeMapping(model, from, { dir, cwd });
+}
+
+/** Writes the three files and says what is left to do. */
+function writeMapping(model: InitModel, from: string[], { dir, cwd }: { dir: string; cwd: string }): InitResult {
+  mkdirSync(dir, { recursive: true });
+  const files = { 'index.ts': indexFile(model, from), 'schema.ts': schemaFile(model), 'aliases.yaml': aliasesFile(model) };
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+  const shown = relative(cwd, dir) || '.';
+  return {
+    dir,
+    files: Object.keys(files).map((f) => join(dir, f)),
+    imports: model.imports.kind,
+    eventExists: model.event.exists,
+    todos: [
+      ...model.sources
+        .filter((s) => s.whenStart === null)
+        .map((s) => `${s.table} has no NOT NULL date or datetime column: replace the WhenStart literal (marked TODO) in index.ts.`),
+      ...requiredEventColumns(model).map((c) => `event.${c.name} is NOT NULL without a default: replace its placeholder (marked TODO).`),
+    ],
+    next: `eventshift plan ${shown.startsWith('.') || shown.startsWith(sep) ? shown : `.${sep}${shown}`}`,
+  };
 }
 
 function refuseNonEmpty(dir: string): void {
