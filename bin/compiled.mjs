@@ -93,13 +93,13 @@ function rewriteImports(code, file, out) {
 
 /**
  * A module finds the files beside it (a mapping's aliases.yaml, the bookkeeping's drizzle/ folder) where its source
- * is, not in build/: its `import.meta.url` becomes its source's URL, relative to the compiled copy so that the package
- * works wherever it is installed. (Modules use import.meta.url only, not import.meta.filename or dirname.)
+ * is, not in build/: esbuild puts this name where the module says `import.meta.url` (the expression only, not text in
+ * a string), and the banner sets it to the source's URL, relative to the compiled copy so that the package works
+ * wherever it is installed. (Modules use import.meta.url only, not import.meta.filename or dirname.)
  */
-function sourceUrl(code, file, out) {
-  const source = relative(dirname(out), file).split(sep).join('/');
-  return code.replaceAll('import.meta.url', `new URL(${JSON.stringify(source)}, import.meta.url).href`);
-}
+const sourceUrlName = '__eventshiftSourceUrl';
+const sourceUrlBanner = (file, out) =>
+  `const ${sourceUrlName} = new URL(${JSON.stringify(relative(dirname(out), file).split(sep).join('/'))}, import.meta.url).href;`;
 
 /**
  * Brings build/ up to date with src/ and mappings/ (every module when `all`, as `npm pack` builds the package); false
@@ -121,11 +121,13 @@ export async function built(all = false) {
           target: 'node20',
           sourcefile: file,
           tsconfigRaw: { compilerOptions },
+          define: { 'import.meta.url': sourceUrlName },
+          banner: sourceUrlBanner(file, out),
         });
         mkdirSync(dirname(out), { recursive: true });
         // Written whole, then renamed: another eventshift starting meanwhile reads the old module or the new one.
         const part = `${out}.${process.pid}.part`;
-        writeFileSync(part, sourceUrl(rewriteImports(code, file, out), file, out));
+        writeFileSync(part, rewriteImports(code, file, out));
         renameSync(part, out);
       }),
     );

@@ -43,8 +43,8 @@ export interface InitModel {
   referenced: InitTable[];
 }
 
-/** `import.meta.url`, spelt so that the compiler of eventshift's own modules leaves it as text. */
-const moduleUrl = ['import', 'meta', 'url'].join('.');
+/** What a generated mapping passes aliasesBeside: its own module's URL. */
+const moduleUrl = 'import.meta.url';
 const dateTypes = new Set(['date', 'datetime', 'timestamp']);
 const q = tsString;
 const ref = (t: InitTable, column: string) => `{{${t.alias}.${t.columnKeys.get(column)}}}`;
