@@ -12,11 +12,14 @@ import { lockHolder, lockName } from './lock.ts';
 export interface BackupRun {
   id: number;
   mapping: string;
-  /** eventshift_runs.status: running, completed, stopped, failed, restored, rolled_back. */
+  /** eventshift_runs.status: running, interrupted, completed, stopped, failed, restored, rolled_back. */
   status: string;
   /** The last stage that finished. */
   stage: string;
-  /** Finalize dropped every column it journaled (the run is done with: its backup may go). */
+  /**
+   * Finalize finished: its checks passed and every column the run's plan says it drops is dropped (a finalize killed
+   * between two drops is not finished: the backup is the only place the columns left are kept).
+   */
   finalized: boolean;
   /** The backup the run restores from (eventshift_runs.backup_id). */
   backupId: string | null;
@@ -93,20 +96,27 @@ async function readRecords(db: Db): Promise<Records> {
   records.backups = await db.query<RecordedRow>(
     'SELECT id, run_id, label, dir, tables, rows_total, bytes, created_at FROM eventshift_backups',
   );
-  const finalized = new Set(
+  const finalizeSteps = new Map(
     (
-      await db.query<{ run_id: number | string }>(
-        "SELECT run_id FROM eventshift_steps WHERE stage = 'finalize' GROUP BY run_id " +
-          "HAVING SUM(step LIKE 'drop %') > 0 AND SUM(status <> 'done') = 0",
+      await db.query<{ run_id: number | string; checked: number | string; dropped: number | string; open: number | string }>(
+        "SELECT run_id, SUM(step = 'checks' AND status = 'done') AS checked, SUM(step LIKE 'drop %' AND status = 'done') AS dropped, " +
+          "SUM(status <> 'done') AS open FROM eventshift_steps WHERE stage = 'finalize' GROUP BY run_id",
       )
-    ).map((r) => Number(r.run_id)),
+    ).map((r) => [Number(r.run_id), { checked: Number(r.checked), dropped: Number(r.dropped), open: Number(r.open) }]),
   );
-  const runs = await db.query<{ id: number | string; mapping: string; status: string; stage: string; backup_id: string | null }>(
-    'SELECT id, mapping, status, stage, backup_id FROM eventshift_runs',
-  );
+  const runs = await db.query<{
+    id: number | string;
+    mapping: string;
+    status: string;
+    stage: string;
+    backup_id: string | null;
+    plan: unknown;
+  }>('SELECT id, mapping, status, stage, backup_id, plan FROM eventshift_runs');
   for (const r of runs) {
     const id = Number(r.id);
-    records.runs.set(id, { id, mapping: r.mapping, status: r.status, stage: r.stage, finalized: finalized.has(id), backupId: r.backup_id });
+    const steps = finalizeSteps.get(id);
+    const finalized = steps !== undefined && steps.checked > 0 && steps.open === 0 && steps.dropped >= plannedDrops(r.plan);
+    records.runs.set(id, { id, mapping: r.mapping, status: r.status, stage: r.stage, finalized, backupId: r.backup_id });
   }
   const started = await db.query<{ run_id: number | string; detail: string | null }>(
     "SELECT run_id, detail FROM eventshift_steps WHERE stage = 'backup' AND step = 'tables'",
@@ -116,6 +126,12 @@ async function readRecords(db: Db): Promise<Records> {
     if (dir) records.startedBy.set(resolve(dir), Number(s.run_id));
   }
   return records;
+}
+
+/** How many columns a run's plan says `eventshift finalize` drops (its finalize part's alterations). */
+function plannedDrops(plan: unknown): number {
+  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { tables?: { alter?: Array<{ change?: string }> } } | null;
+  return (parsed?.tables?.alter ?? []).filter((a) => a.change?.endsWith('(later, by eventshift finalize)')).length;
 }
 
 /**
@@ -151,7 +167,10 @@ export async function listDatabaseBackups(db: Db, options: { backupDir?: string;
 
 function fromSummary(s: BackupSummary, records: Records, database: string, recorded: boolean): BackupEntry {
   const folder = resolve(s.folder);
-  const runId = s.runId !== null ? Number(s.runId) : (records.startedBy.get(folder) ?? null);
+  // A manifest's run is this database's only when this database recorded the backup or began it: a folder found by
+  // its database's name alone may be another server's database of that name, whose run ids mean other runs.
+  const owned = recorded || records.startedBy.has(folder);
+  const runId = owned ? (s.runId !== null ? Number(s.runId) : (records.startedBy.get(folder) ?? null)) : null;
   const run = runId === null ? null : (records.runs.get(runId) ?? null);
   // A folder a run of this database began (recorded, or named by the run's backup step) is this database's.
   return {
@@ -322,7 +341,7 @@ export async function deleteBackup(options: BackupsOptions & { id: string; dryRu
   return withDb(options, async (db) => {
     const { backups } = await listDatabaseBackups(db, options);
     const entry = pickCopy(backups, db.database, options);
-    const reason = await whyKeep(db, entry, backups);
+    const reason = notOwned(entry) ?? (await whyKeep(db, entry, backups));
     if (reason) throw refusal(`Backup ${entry.id} (${entry.folder}) was not deleted: ${reason}`, { subject: entry.id });
     return deletion(db.database, options.dryRun ?? false, await deleteEntries(db, [entry], options.dryRun ?? false), []);
   });
@@ -358,13 +377,34 @@ export async function pruneBackups(options: BackupsOptions & { keep: number; dry
       const newest = group.filter((b) => b.state === 'complete').slice(0, options.keep);
       for (const b of group) {
         if (newest.includes(b)) continue;
-        const reason = pruneKeeps(b) ?? (await whyKeep(db, b, backups));
+        // Decided one at a time against what is left: of two copies of a run's only backup, one stays.
+        const reason =
+          notOwned(b) ??
+          pruneKeeps(b) ??
+          (await whyKeep(
+            db,
+            b,
+            backups.filter((e) => !chosen.includes(e)),
+          ));
         if (reason) kept.push({ id: b.id, folder: b.folder, reason });
         else chosen.push(b);
       }
     }
     return deletion(db.database, options.dryRun ?? false, await deleteEntries(db, chosen, options.dryRun ?? false), kept);
   });
+}
+
+/**
+ * Why neither prune nor delete takes a run's backup this database did not record or begin: its manifest names a
+ * database of this name, but it may be another server's (staging and production often share names and a backups
+ * folder), whose run may still need it. Backups taken by hand (no mapping) are not runs' and may go.
+ */
+function notOwned(b: BackupEntry): string | null {
+  if (b.recorded || b.run !== null || b.mapping === null) return null;
+  return (
+    `this database did not record it (not in its eventshift_backups, begun by none of its runs): it may be another ` +
+    `server's database of the same name. Remove ${b.folder} by hand if you know it is not needed.`
+  );
 }
 
 /**

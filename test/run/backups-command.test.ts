@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
@@ -81,6 +82,19 @@ describe('backups delete and prune', () => {
     expect(pruned.deleted).toEqual([]);
     expect(pruned.kept).toEqual([expect.objectContaining({ id, reason: expect.stringContaining('only backup of run 1') })]);
     expect(existsSync(join(dir, id))).toBe(true);
+
+    // Two copies of run 1's only backup (the recorded folder and a copy elsewhere): --keep 0 takes at most one of them.
+    const copies = ws.path('copies');
+    await cp(join(dir, id), join(copies, id), { recursive: true });
+    const both = runCli(['backups', 'prune', '--keep', '0', '--dry-run', '--json', '--backup-dir', copies], {
+      cwd: ws.dir,
+      env: { DATABASE_URL: t.url },
+    });
+    expect(both.code, both.stderr).toBe(0);
+    const plan = JSON.parse(both.stdout) as BackupsDeletion;
+    expect(plan.deleted.length).toBeLessThanOrEqual(1);
+    expect(plan.kept.map((k) => k.id)).toContain(id);
+    await rm(copies, { recursive: true });
   });
 
   it('prune keeps the newest N of each mapping, shows with --dry-run what would go, and says what it freed', async () => {
