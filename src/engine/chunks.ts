@@ -23,6 +23,8 @@ export interface Throttle {
   maxChunkKeys(rowsPerKey: number): number;
   /** Sleeps as long as needed for `rows` written in `seconds` to stay within the rate. */
   afterChunk(rows: number, seconds: number): Promise<void>;
+  /** How many times it has paused so far: what was checked before a pause may have changed during it. */
+  pausedTimes?(): number;
 }
 
 /** One chunk: its keys from `lo` to `hi` (what `lo` is depends on the cursor), and how it commits. */

@@ -355,6 +355,8 @@ interface RunState {
   now: () => Date;
   log: (line: string) => void;
   throttle: Throttle;
+  /** The throttle's pauses when this invocation's verification began: one since means the data may have changed. */
+  pausesAtVerify?: number;
   result: MigrateResult;
   /** Work running on connections of its own beside `db` (see alongside()); settled before the run lets go of its lock. */
   alongside: Array<Promise<unknown>>;
@@ -490,6 +492,7 @@ const runBackup = (s: RunState) =>
 async function verifyStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, parts, now } = s;
   const { dir: backupDir, manifest } = await runBackup(s);
+  s.pausesAtVerify = s.throttle.pausedTimes?.() ?? 0;
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
@@ -557,15 +560,17 @@ async function cutoverStage(s: RunState): Promise<boolean> {
 
 /**
  * The cutover's gate: it renames only what a verification of the data as it is now has passed. The verification this
- * invocation made just before is such a one, unless the cutover then waited (--postpone-cutover-file). Otherwise (a run
- * resumed after its verify stage, or one that waited) every check runs again first, and a failure stops the cutover
- * before its next rename, naming the checks: the data changed after it was verified.
+ * invocation made just before is such a one, unless the run waited since it began (--postpone-cutover-file, or a
+ * --pause-file pause during or after it). Otherwise (a run resumed after its verify stage, or one that waited) every
+ * check runs again first, its verdict is recorded as the run's, and a failure stops the cutover before its next
+ * rename, naming the checks: the data changed after it was verified.
  */
 async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
-  if (s.result.verification && !postponed) return;
+  const paused = s.pausesAtVerify !== undefined && (s.throttle.pausedTimes?.() ?? 0) !== s.pausesAtVerify;
+  if (s.result.verification && !postponed && !paused) return;
   s.log(
-    postponed
-      ? 'Verifying again before the cutover: the data may have changed while it was postponed.'
+    postponed || paused
+      ? `Verifying again before the cutover: the data may have changed while the run ${postponed ? 'was postponed' : 'was paused'}.`
       : `Verifying again before the cutover: run ${s.run.id} was verified by an earlier migrate, and the data may have changed since.`,
   );
   const { dir: backupDir, manifest } = await runBackup(s);
@@ -574,8 +579,10 @@ async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
     { beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
   );
   s.result.verification = verification;
-  if (verification.ok) return;
   const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
+  // The run's recorded verdict is the one that gates the cutover (status and the report read it).
+  await updateRun(s.db, s.run.id, { verification: { ok: verification.ok, failed } }, s.now());
+  if (verification.ok) return;
   const named = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`;
   throw refusal(
     `Run ${s.run.id}: the data changed after it was verified, so the cutover renamed nothing more: ` +

@@ -63,7 +63,9 @@ export function throttle(options: ThrottleOptions): Throttle {
   if (rate !== undefined && !(rate > 0)) throw new Error(`maxRowsPerSecond must be positive, not ${rate}`);
   // Checks run two at a time: both wait on the same pause, which is announced once.
   let pause: Promise<void> | null = null;
+  let pauses = 0;
   const paused = async () => {
+    pauses++;
     const since = performance.now();
     log?.(`Paused: ${pauseFile} exists. The run waits until it is removed (stopping it now is safe: migrate again resumes).`);
     do {
@@ -74,6 +76,7 @@ export function throttle(options: ThrottleOptions): Throttle {
     log?.(`Resumed: ${pauseFile} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
   };
   return {
+    pausedTimes: () => pauses,
     async waitWhilePaused(keepAlive) {
       await options.check?.();
       if (!pause && (pauseFile === undefined || !(await exists(pauseFile)))) return;

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +69,35 @@ describe('the cutover gate', () => {
     expect(await renamed(t)).toEqual({ ordPull: false, old: true });
   });
 
+  it('a --pause-file pause between the verification and the cutover: the run verifies again, and a row changed meanwhile stops the cutover', async () => {
+    const t = await vbzcart('gate_pause');
+    const pauseFile = ws.path('pause');
+    const lines: string[] = [];
+    const running = migrate({
+      databaseUrl: t.url,
+      mapping,
+      backupDir: ws.path('b4'),
+      reportDir: ws.path('r4'),
+      pauseFile,
+      pollMs: 100,
+      log: (l) => lines.push(l),
+      // Paused once every check is done: the run waits before its cutover stage.
+      onProgress: (p) => {
+        if (p.stage === 'verify' && p.done === p.total && p.total > 0) writeFileSync(pauseFile, '');
+      },
+    });
+    const deadline = Date.now() + 60_000;
+    while (!lines.some((l) => l.startsWith('Paused:')) && Date.now() < deadline) await delay(100);
+    expect(lines.join('\n')).toMatch(/Paused: .*pause exists/);
+    await t.db.execute("UPDATE event_vc_ord_hold SET Notes = 'changed during a pause' ORDER BY ID_Event LIMIT 1");
+    await rm(pauseFile);
+    await expect(running).rejects.toThrow(/data changed after it was verified/);
+    expect(lines.join('\n')).toMatch(/Verifying again before the cutover: the data may have changed while the run was paused/);
+    expect(await renamed(t)).toEqual({ ordPull: true, old: false });
+    const [run] = await t.db.query<{ verification: string }>('SELECT verification FROM eventshift_runs ORDER BY id DESC LIMIT 1');
+    expect(JSON.parse(String(run!.verification))).toEqual({ ok: false, failed: ['holdOn.hold.content'] });
+  });
+
   it('--postpone-cutover-file: the verified run waits while the file exists, then verifies again and cuts over', async () => {
     const t = await vbzcart('gate_postpone');
     const file = ws.path('postpone-cutover');
@@ -93,7 +123,7 @@ describe('the cutover gate', () => {
     expect(done.status).toBe('completed');
     const text = lines.join('\n');
     expect(text).toMatch(/Cutover goes ahead: .*postpone-cutover was removed after/);
-    expect(text).toMatch(/Verifying again before the cutover: the data may have changed while it was postponed/);
+    expect(text).toMatch(/Verifying again before the cutover: the data may have changed while the run was postponed/);
     expect(await renamed(t)).toEqual({ ordPull: false, old: true });
   });
 });
