@@ -69,7 +69,7 @@ describe('the cutover gate', () => {
     expect(await renamed(t)).toEqual({ ordPull: false, old: true });
   });
 
-  it('a --pause-file pause between the verification and the cutover: the run verifies again, and a row changed meanwhile stops the cutover', async () => {
+  it('a --pause-file pause before the cutover: the run verifies again, and a row changed meanwhile stops it', async () => {
     const t = await vbzcart('gate_pause');
     const pauseFile = ws.path('pause');
     const lines: string[] = [];
