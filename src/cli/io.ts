@@ -25,8 +25,23 @@ export interface CommonFlags {
  */
 export function databaseUrlFrom(flags: CommonFlags): string {
   const url = flags.databaseUrl ?? process.env.DATABASE_URL;
+  if (url && (flags.database !== undefined || flags.defaultsFile !== undefined)) {
+    // Never a database other than the one asked for: a URL left in the environment does not quietly win.
+    const from = flags.databaseUrl !== undefined ? '--database-url' : 'DATABASE_URL';
+    throw usageError(
+      `${flags.database !== undefined ? '--database' : '--defaults-file'} is for a connection read from option files, but ` +
+        `${from} gives one too: pass one or the other${from === 'DATABASE_URL' ? ' (unset DATABASE_URL to use the option files)' : ''}.`,
+    );
+  }
   if (url) return url;
-  const fromFiles = databaseUrlFromOptions(readClientOptions({ defaultsFile: flags.defaultsFile }), flags.database, userInfo().username);
+  const login = () => {
+    try {
+      return userInfo().username;
+    } catch {
+      return 'root';
+    }
+  };
+  const fromFiles = databaseUrlFromOptions(readClientOptions({ defaultsFile: flags.defaultsFile }), flags.database, login);
   if (fromFiles) return fromFiles;
   throw usageError(
     'No database given: pass --database-url mysql://user@host:3306/database, set DATABASE_URL, or name the database with ' +

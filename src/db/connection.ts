@@ -67,7 +67,8 @@ export function parseDatabaseUrl(url: string): ConnectionTarget {
   }
   return {
     tempTableMiB: tempTable === null ? undefined : Number(tempTable),
-    host: parsed.hostname || '127.0.0.1',
+    // An IPv6 address is bracketed in a URL, not on the wire.
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 3306,
     socketPath,
     user: decodeURIComponent(parsed.username || 'root'),

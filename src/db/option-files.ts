@@ -76,7 +76,8 @@ function readOptionFile(file: string, found: Record<string, string>, seen: strin
     }
     if (!inClient) continue;
     const option = /^([A-Za-z0-9_-]+)\s*(?:=\s*(.*))?$/.exec(line);
-    if (!option) throw usageError(`The option file ${file}, line ${i + 1}, is neither a [group], an option nor a comment: ${line}`);
+    // The line is not quoted: it may hold a password.
+    if (!option) throw usageError(`The option file ${file}, line ${i + 1}, is neither a [group], an option nor a comment.`);
     found[option[1]!.toLowerCase().replaceAll('_', '-')] = optionValue(option[2] ?? '', `${file}, line ${i + 1}`);
   }
 }
@@ -122,15 +123,20 @@ export const defaultSocket = '/run/mysqld/mysqld.sock';
  * or null when neither names one. As with the client: the user defaults to the login name, and a host of `localhost`
  * (or none) means the server's socket (the options' `socket`, else the default one when it exists), any other host TCP.
  */
-export function databaseUrlFromOptions(options: ClientOptions, database: string | undefined, login: string): string | null {
+export function databaseUrlFromOptions(options: ClientOptions, database: string | undefined, login: () => string): string | null {
   const name = database ?? options.database;
   if (!name) return null;
   const url = new URL('mysql://localhost');
   const local = options.host === undefined || options.host === 'localhost';
   const socket = local ? (options.socket ?? (existsSync(defaultSocket) ? defaultSocket : undefined)) : undefined;
-  url.hostname = local ? '127.0.0.1' : options.host!;
+  const host = local ? '127.0.0.1' : options.host!;
+  // An IPv6 address goes in brackets; a host the URL cannot hold is refused rather than replaced by another.
+  url.hostname = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  if (url.hostname.replace(/^\[|\]$/g, '') !== host.replace(/^\[|\]$/g, '').toLowerCase()) {
+    throw usageError(`The option files give host=${host}, which is not a host name or address; correct it in the [client] group.`);
+  }
   if (options.port !== undefined) url.port = String(options.port);
-  url.username = encodeURIComponent(options.user ?? login);
+  url.username = encodeURIComponent(options.user ?? login());
   if (options.password) url.password = encodeURIComponent(options.password);
   url.pathname = `/${encodeURIComponent(name)}`;
   if (socket) url.searchParams.set('socket', socket);

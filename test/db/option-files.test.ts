@@ -53,22 +53,34 @@ describe('client option files', () => {
     expect(() => readClientOptions({ defaultsFile: ws.path('missing.cnf') })).toThrow(/missing\.cnf does not exist/);
     await writeFile(ws.path('bad.cnf'), '[client]\nuser = a\nthis is = not = an option ?\n');
     expect(() => readClientOptions({ defaultsFile: ws.path('bad.cnf') })).toThrow(/bad\.cnf, line 3/);
+    await writeFile(ws.path('secret.cnf'), '[client]\npassword: s3cret-word\n');
+    expect(() => readClientOptions({ defaultsFile: ws.path('secret.cnf') })).toThrow(/^(?!.*s3cret-word).*line 2/);
     await writeFile(ws.path('port.cnf'), '[client]\nport = 99999\n');
     expect(() => readClientOptions({ defaultsFile: ws.path('port.cnf') })).toThrow(/port=99999/);
   });
 
-  it('makes a URL that keeps the password whole and never shows it', () => {
-    const url = databaseUrlFromOptions({ host: 'db.example', port: 3307, user: 'app', password: 'p@ss:w/rd#' }, 'shop', 'login')!;
-    expect(parseDatabaseUrl(url)).toMatchObject({ host: 'db.example', port: 3307, user: 'app', password: 'p@ss:w/rd#', database: 'shop' });
-    expect(redactUrl(url)).not.toContain('p%40ss');
-    expect(databaseUrlFromOptions({ user: 'app', socket: '/tmp/my.sock' }, undefined, 'login')).toBeNull();
-    expect(parseDatabaseUrl(databaseUrlFromOptions({ socket: '/tmp/my.sock', database: 'shop' }, undefined, 'login')!)).toMatchObject({
-      socketPath: '/tmp/my.sock',
-      user: 'login',
+  it('makes a URL of an IPv6 host, and refuses a host a URL cannot hold', () => {
+    expect(parseDatabaseUrl(databaseUrlFromOptions({ host: '2001:db8::5', database: 'shop' }, undefined, () => 'u')!)).toMatchObject({
+      host: '2001:db8::5',
+      database: 'shop',
     });
+    expect(() => databaseUrlFromOptions({ host: 'bad host/x', database: 'shop' }, undefined, () => 'u')).toThrow(/host=bad host\/x/);
   });
 
-  it('connects the CLI from --defaults-file and --database, and a URL still wins', async () => {
+  it('makes a URL that keeps the password whole and never shows it', () => {
+    const url = databaseUrlFromOptions({ host: 'db.example', port: 3307, user: 'app', password: 'p@ss:w/rd#' }, 'shop', () => 'login')!;
+    expect(parseDatabaseUrl(url)).toMatchObject({ host: 'db.example', port: 3307, user: 'app', password: 'p@ss:w/rd#', database: 'shop' });
+    expect(redactUrl(url)).not.toContain('p%40ss');
+    expect(databaseUrlFromOptions({ user: 'app', socket: '/tmp/my.sock' }, undefined, () => 'login')).toBeNull();
+    expect(parseDatabaseUrl(databaseUrlFromOptions({ socket: '/tmp/my.sock', database: 'shop' }, undefined, () => 'login')!)).toMatchObject(
+      {
+        socketPath: '/tmp/my.sock',
+        user: 'login',
+      },
+    );
+  });
+
+  it('connects the CLI from --defaults-file and --database, and refuses them beside a URL', async () => {
     const t = await ws.database('cnf_cli');
     await generateVbzcart(t.db, { pulls: 200, seed: 4242 });
     const user = `es_cnf_${randomBytes(3).toString('hex')}`;
@@ -93,7 +105,14 @@ describe('client option files', () => {
       expect(wrong.stderr).toMatch(/Access denied/);
       expect(wrong.stderr).not.toContain('wrong-one');
       // --database-url (or DATABASE_URL) comes first, as it always has.
-      const url = runCli(['check', 'vbzcart-ord-pull', '--defaults-file', cnf, '--database-url', t.url], { cwd: ws.dir, env });
+      // With a URL too (given, or left in the environment), --database and --defaults-file are refused, not ignored.
+      const both = runCli(['check', 'vbzcart-ord-pull', '--defaults-file', cnf, '--database-url', t.url], { cwd: ws.dir, env });
+      expect(both.code).toBe(2);
+      expect(both.stderr).toMatch(/--defaults-file is for a connection read from option files, but --database-url gives one too/);
+      const stale = runCli(['check', 'vbzcart-ord-pull', '--database', t.name], { cwd: ws.dir, env: { ...env, DATABASE_URL: t.url } });
+      expect(stale.code).toBe(2);
+      expect(stale.stderr).toMatch(/unset DATABASE_URL/);
+      const url = runCli(['check', 'vbzcart-ord-pull', '--database-url', t.url], { cwd: ws.dir, env });
       expect(url.code, url.stderr).toBe(0);
       const none = runCli(['check', 'vbzcart-ord-pull'], { cwd: ws.dir, env: { ...env, HOME: ws.path('etc') } });
       expect(none.code).toBe(2);
