@@ -18,13 +18,24 @@ export async function resolve(specifier, context, nextResolve) {
       return { ...resolved, url: `${to}${resolved.url.slice(from.length, -'.ts'.length)}.js`, format: 'module' };
     }
   }
-  // A user's mapping, and the .ts and .js modules of the project it imports, are ES modules (a mapping ends with
-  // `export default`) even in a project whose package.json does not say "type" (npm init's, or none at all): the
-  // mapping needs no package.json of its own. A project that says "type": "commonjs" is taken at its word.
-  if (/^file:.*\.(ts|js)$/.test(resolved.url) && !resolved.url.includes('/node_modules/') && packageType(resolved.url) === undefined) {
+  // A user's mapping, and the TypeScript of the project it imports, are ES modules (a mapping ends with `export
+  // default`) even in a project whose package.json does not say "type" (npm init's, or none at all): the mapping needs
+  // no package.json of its own. A .js module is one only when it is written as one (import or export statements), so
+  // a CommonJS helper stays CommonJS. A project that says "type": "commonjs" is taken at its word.
+  const candidate = /^file:.*\.(ts|js)$/.test(resolved.url) && !resolved.url.includes('/node_modules/');
+  if (candidate && packageType(resolved.url) === undefined && (resolved.url.endsWith('.ts') || writtenAsModule(resolved.url))) {
     return { ...resolved, format: 'module' };
   }
   return resolved;
+}
+
+/** Whether a .js file has a line that starts with an import or export statement. */
+function writtenAsModule(url) {
+  try {
+    return /^\s*(import\s*[\w{*'"]|export\s)/m.test(readFileSync(fileURLToPath(url), 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 const types = new Map();

@@ -10,7 +10,8 @@ import { testWorkspace } from '../support/workspace.ts';
 /**
  * eventshift as a user gets it: `npm pack` (which builds build/ through prepack), installed with drizzle-orm into a
  * new project that has no "type": "module", and run with `npx eventshift` on mappings that live in that project and
- * nowhere else: one in TypeScript, one in plain JavaScript, each with no package.json or tsconfig of its own. The
+ * nowhere else: one in TypeScript, one in plain JavaScript (importing a CommonJS helper of the project), each with no
+ * package.json or tsconfig of its own. The
  * mapping is the Sakila rentals (the public sample database in ../shared/data), written as the README says.
  */
 
@@ -35,7 +36,7 @@ function eventshift(args: string[]) {
 
 const schema = (lang: 'ts' | 'js') => `import { datetime, int, mediumint, mysqlTable, smallint, varchar } from 'drizzle-orm/mysql-core';
 import { col, defineMapping, id, lit } from 'eventshift';
-
+${lang === 'js' ? "import labels from './labels.js';\n" : ''}
 const event = mysqlTable('event', {
   ID: int('ID', { unsigned: true }).autoincrement().primaryKey(),
   WhenStart: datetime('WhenStart', { mode: 'string' }).notNull(),
@@ -57,7 +58,7 @@ export default defineMapping({
       from: 'rental',
       ids: { table: 'event', strategy: 'offset', offset: 0 },
       rows: {
-        event: { ID: id, WhenStart: col('rental.rental_date'), TypeCode: lit('sakila.rental.out') },
+        event: { ID: id, WhenStart: col('rental.rental_date'), TypeCode: lit(${lang === 'js' ? 'labels.out' : "'sakila.rental.out'"}) },
         rentalEvent: { ID_Event: id, ID_Inventory: col('rental.inventory_id'), ID_Customer: col('rental.customer_id') },
       },
     },
@@ -75,6 +76,8 @@ beforeAll(async () => {
   npm(['install', '--no-audit', '--no-fund', join(ws.dir, packed), 'drizzle-orm'], project);
   await writeFile(join(project, 'mappings', 'rentals-ts', 'index.ts'), schema('ts'));
   await writeFile(join(project, 'mappings', 'rentals-js', 'index.js'), schema('js'));
+  // A CommonJS helper the JavaScript mapping imports: it stays CommonJS.
+  await writeFile(join(project, 'mappings', 'rentals-js', 'labels.js'), "module.exports = { out: 'sakila.rental.out' };\n");
   t = await ws.database('packed');
   await loadSakila(serverUrl, t.name);
   original = await snapshot(t.db);
