@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
+import { FILE_MODE } from '../backup/private-files.ts';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
@@ -64,7 +65,8 @@ export async function writeQuarantineCsv(db: Db, runId: number, plan: Plan, dir:
   if (Number(count?.n ?? 0) === 0) return null;
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'quarantine.csv');
-  const out = createWriteStream(path);
+  // The rows as they were in the files: readable by their owner only, as the report beside it.
+  const out = createWriteStream(path, { mode: FILE_MODE });
   out.write('\uFEFF');
   const csv = stringify({ header: true, columns: ['source', 'file', 'line', 'reason', 'row'], record_delimiter: '\r\n' });
   csv.pipe(out);
@@ -83,6 +85,7 @@ export async function writeQuarantineCsv(db: Db, runId: number, plan: Plan, dir:
   });
   csv.end();
   await finished(out);
+  await chmod(path, FILE_MODE);
   return path;
 }
 

@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
+import { FILE_MODE, makePrivateFolder } from '../backup/private-files.ts';
 import { join } from 'node:path';
 import { buildReport, nextCommands, sectionData, type Report, type ReportHeader, type ReportInput } from './report-model.ts';
 import { shownValueText } from '../parts/failing-values.ts';
@@ -11,19 +12,24 @@ export { renderHtml } from './report-html.ts';
 
 /**
  * Writes report.json (the model as it is, see docs/report-format.md), report.md and a self-contained report.html into
- * `dir`, whatever the verdict; returns the files written.
+ * `dir`, whatever the verdict; returns the files written. They name legacy rows and show their values, so, like the
+ * backups, they are readable by their owner only (a folder the report makes, and each file).
  */
 export async function writeReport(dir: string, input: ReportInput): Promise<string[]> {
   const report = buildReport(input);
-  await mkdir(dir, { recursive: true });
+  await makePrivateFolder(dir, { recursive: true });
   const files = {
     json: join(dir, 'report.json'),
     md: join(dir, 'report.md'),
     html: join(dir, 'report.html'),
   };
-  await writeFile(files.json, JSON.stringify(report, null, 2) + '\n');
-  await writeFile(files.md, renderMarkdown(report));
-  await writeFile(files.html, renderHtml(report));
+  const write = async (path: string, text: string) => {
+    await writeFile(path, text, { mode: FILE_MODE });
+    await chmod(path, FILE_MODE);
+  };
+  await write(files.json, JSON.stringify(report, null, 2) + '\n');
+  await write(files.md, renderMarkdown(report));
+  await write(files.html, renderHtml(report));
   return [files.json, files.md, files.html];
 }
 

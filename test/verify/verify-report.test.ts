@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
@@ -108,6 +109,8 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     const r = await verify({ databaseUrl: t.url, mapping, backupDir, reportDir: dir });
     expect(r.verification.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.reportFiles.map((f) => f.slice(dir.length + 1)).sort()).toEqual(['report.html', 'report.json', 'report.md']);
+    // They show legacy values: readable by their owner only, as the backups are.
+    for (const file of r.reportFiles) expect((statSync(file).mode & 0o777).toString(8), file).toBe('600');
     const report = await readReport(dir);
     expect(report.verdict).toBe('pass');
     expect(report.summary.failed).toBe(0);
