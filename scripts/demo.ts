@@ -26,7 +26,7 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 }
 const server = (process.env.DEMO_DATABASE_SERVER ?? 'mysql://root@127.0.0.1:3306').replace(/\/$/, '');
 const database = process.env.DEMO_DATABASE ?? 'eventshift_demo';
-const databaseUrl = `${server}/${database}`;
+const databaseUrl = `${server}/${encodeURIComponent(database)}`;
 const backupDir = resolve('backups');
 const reportDir = resolve('reports', 'demo');
 const say = (text: string) => process.stdout.write(`${text}\n`);

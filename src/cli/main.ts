@@ -406,8 +406,10 @@ common(backupsCommand.command('list'))
     await runCommand(
       flags,
       async () => {
-        const databaseUrl = flags.databaseUrl ?? process.env.DATABASE_URL;
-        if (!databaseUrl) return folderBackups(flags.backupDir);
+        // With a database (a URL, or option files naming one), its backups; without one, the folder's.
+        const given = flags.databaseUrl ?? process.env.DATABASE_URL ?? flags.database ?? flags.defaultsFile;
+        if (given === undefined) return folderBackups(flags.backupDir);
+        const databaseUrl = databaseUrlFrom(flags);
         return backupsList({ databaseUrl, backupDir: flags.backupDir, check: flags.check });
       },
       renderBackupsList,

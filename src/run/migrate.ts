@@ -16,6 +16,7 @@ import { withRunContext, type CommandOptions, type RunChoice, type RunContext } 
 import { faultPoint } from '../engine/fault-points.ts';
 import { postponeWhile, throttle, type Throttle } from './throttle.ts';
 import type { RunLock } from './lock.ts';
+import { safeStem } from '../export/patch-file.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { checkPrivileges } from '../plan/privileges.ts';
@@ -504,7 +505,9 @@ async function verifyStage(s: RunState): Promise<boolean> {
     },
   );
   s.result.verification = verification;
-  const reportDir = resolve(s.options.reportDir ?? join('reports', db.database, `${mapping.name}-run-${run.id}`));
+  // The database's name as one folder name (a name such as `..` or with a slash stays inside reports/).
+  const folder = safeStem(db.database).replace(/^\.+$/, '_');
+  const reportDir = resolve(s.options.reportDir ?? join('reports', folder, `${safeStem(mapping.name)}-run-${run.id}`));
   await writeReport(reportDir, {
     mapping: mapping.name,
     runId: run.id,

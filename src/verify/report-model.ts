@@ -223,7 +223,7 @@ export function nextCommands(r: Pick<Report, 'mapping'>): Array<{ command: strin
   return [
     { command: `eventshift verify ${m}`, why: 'after fixing what the failing checks name, to check again' },
     { command: `eventshift rollback ${m}`, why: "to remove exactly what the run wrote (keeping others' writes since)" },
-    { command: `eventshift restore ${m}`, why: "to put back the run's backup, table by table" },
+    { command: `eventshift restore ${m}`, why: "to put back the tables the run's backup holds, as they were before the run" },
   ];
 }
 
