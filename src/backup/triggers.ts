@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection.ts';
-import { escapeRegExp, quoteCharsetName, quoteId } from '../db/quote.ts';
+import { databasePattern } from '../db/privileges.ts';
+import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import type { BackupTrigger } from './manifest.ts';
 import { databaseDefaults } from './restore-journal.ts';
@@ -355,7 +356,7 @@ export async function refuseUnrecreatableTriggers(
   }
   const alterable = (g: Grant) =>
     g.privileges.some((p) => p === 'ALL PRIVILEGES' || p === 'ALTER') &&
-    (g.on === '*.*' || (g.on.endsWith('.*') && grantPattern(g.on.slice(0, -2)).test(db.database)));
+    (g.on === '*.*' || (g.on.endsWith('.*') && databasePattern(g.on.slice(0, -2)).test(db.database)));
   if (switching && !grants.some(alterable)) {
     const { table, trigger } = switching;
     throw refusal(
@@ -396,19 +397,6 @@ async function sessionGrants(db: Db): Promise<Grant[]> {
     grants.push({ privileges: match[1]!.split(/,\s*/).map((p) => p.trim().toUpperCase()), on: match[2]!.replaceAll('`', '') });
   }
   return grants;
-}
-
-/** A database name as GRANT ... ON `db`.* matches it: `_` and `%` are wildcards unless escaped with a backslash. */
-function grantPattern(pattern: string): RegExp {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]!);
-    else if (c === '_') source += '.';
-    else if (c === '%') source += '.*';
-    else source += escapeRegExp(c);
-  }
-  return new RegExp(`^${source}$`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { escapeRegExp } from './quote.ts';
 import type { Db } from './connection.ts';
 
 /**
@@ -159,8 +160,11 @@ function splitTarget(target: string): [string | null, string | null] {
   return [name(parts[0]), name(parts[1])];
 }
 
-/** A database name of a grant as it matches names: `_` and `%` are wildcards unless escaped with a backslash. */
-function databasePattern(pattern: string): RegExp {
+/**
+ * A database name of a grant (GRANT ... ON `db`.*) as it matches names: `_` and `%` are wildcards unless escaped with
+ * a backslash.
+ */
+export function databasePattern(pattern: string): RegExp {
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -170,8 +174,4 @@ function databasePattern(pattern: string): RegExp {
     else source += escapeRegExp(c);
   }
   return new RegExp(`^${source}$`, 's');
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

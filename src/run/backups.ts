@@ -173,19 +173,26 @@ function fromSummary(s: BackupSummary, records: Records, database: string, recor
   const runId = owned ? (s.runId !== null ? Number(s.runId) : (records.startedBy.get(folder) ?? null)) : null;
   const run = runId === null ? null : (records.runs.get(runId) ?? null);
   // A folder a run of this database began (recorded, or named by the run's backup step) is this database's.
-  return {
-    id: s.id,
+  return summaryEntry(s, {
     database: s.database ?? (recorded || records.startedBy.has(folder) ? database : null),
     mapping: s.mapping ?? run?.mapping ?? null,
     run,
+    recorded,
+  });
+}
+
+/** A backup as its manifest summary describes it, with what the database knows of it. */
+function summaryEntry(s: BackupSummary, known: Pick<BackupEntry, 'database' | 'mapping' | 'run' | 'recorded'>): BackupEntry {
+  return {
+    id: s.id,
+    ...known,
     label: s.label,
     createdAt: s.createdAt,
     state: s.status,
     tables: s.tables,
     rows: s.rows,
     bytes: s.bytes,
-    folder,
-    recorded,
+    folder: resolve(s.folder),
     problem: s.problem,
   };
 }
@@ -441,20 +448,8 @@ function groupByMapping(backups: readonly BackupEntry[]): Map<string | null, Bac
  */
 export async function folderBackups(backupDir: string | undefined): Promise<BackupsListing> {
   const folder = resolve(backupDirOrDefault(backupDir));
-  const backups = (await listBackups(folder)).map((s) => ({
-    id: s.id,
-    database: s.database,
-    mapping: s.mapping,
-    run: null,
-    label: s.label,
-    createdAt: s.createdAt,
-    state: s.status,
-    tables: s.tables,
-    rows: s.rows,
-    bytes: s.bytes,
-    folder: resolve(s.folder),
-    recorded: false,
-    problem: s.problem,
-  }));
+  const backups = (await listBackups(folder)).map((s) =>
+    summaryEntry(s, { database: s.database, mapping: s.mapping, run: null, recorded: false }),
+  );
   return { database: null, folders: [folder], backups };
 }
