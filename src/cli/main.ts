@@ -106,6 +106,7 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('pla
           mapping: withSourceFlags(await loadMapping(ref), flags),
           overrides: { ids: flags.ids, start: flags.start, acceptBreaking: flags.acceptBreaking },
           quarantine: flags.quarantine,
+          backupDir: flags.backupDir,
           log: logger(flags),
         }),
       renderPlan,

@@ -7,6 +7,7 @@ import type { Mapping } from '../mapping/define.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { createBackup } from '../backup/index.ts';
 import { backupDirOrDefault, backupFolderOf, locateBackup } from './backup-location.ts';
+import { backupRoomRefusal } from '../backup/backup-room.ts';
 import type { Verification } from '../verify/verification.ts';
 import { verifyRun, filesBesideReport } from './verify-run.ts';
 import { reportHeader } from './report-header.ts';
@@ -192,6 +193,12 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
   // Planning checks the privileges the run needs against the user's now, right before the first write.
   const planned = performance.now();
   const plan = await planRun(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
+  // The backup is the run's first write to disk: its folder must take it (plan says so too, with the same folder).
+  const room = plan.ok ? await backupRoomRefusal(db, { dir: backupDirOrDefault(options.backupDir), tables: plan.tables.backup }) : null;
+  if (room) {
+    plan.refusals.push(room);
+    plan.ok = false;
+  }
   if (!plan.ok) {
     throw refusal(`The plan for ${mapping.name} refuses to run: ${plan.refusals.join(' ')} Nothing was written.`, {
       subject: mapping.name,

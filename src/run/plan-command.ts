@@ -7,12 +7,17 @@ import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { checkPrivileges } from '../plan/privileges.ts';
 
+import { backupRoomRefusal } from '../backup/backup-room.ts';
+import { backupDirOrDefault } from './backup-location.ts';
+
 export interface PlanOptions extends CommandOptions {
   mapping: Mapping;
   /** --ids / --start for a new run. */
   overrides?: PlanOverrides;
   /** Bad rows of CSV sources would be set aside (`--quarantine`) rather than refuse the run. */
   quarantine?: boolean;
+  /** Where migrate would write the backup: the plan refuses when it cannot (not writable, too little room). */
+  backupDir?: string;
 }
 
 export interface PlanResult {
@@ -51,6 +56,8 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
       };
     }
     const fresh = await planRun(db, options.mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
+    const room = await backupRoomRefusal(db, { dir: backupDirOrDefault(options.backupDir), tables: fresh.tables.backup });
+    if (room) Object.assign(fresh, { refusals: [...fresh.refusals, room], ok: false });
     return { plan: fresh, run: summary, ok: fresh.ok, reasons: fresh.refusals };
   } finally {
     await db.close();
