@@ -497,21 +497,31 @@ function alongside<T>(s: RunState, work: (db: Db) => Promise<T>): Promise<T> {
 const runBackup = (s: RunState) =>
   locateBackup({ db: s.db, id: s.run.backupId ?? s.result.backup!.id, runId: s.run.id, given: s.options.backupDir });
 
-async function verifyStage(s: RunState): Promise<boolean> {
-  const { db, run, mapping, parts, now } = s;
+/**
+ * Every check of the run against its backup, paced by the run's throttle; the verdict is recorded as the run's (status
+ * and later commands read it). Both the verify stage and the cutover's gate verify through it.
+ */
+async function checkRun(s: RunState, onProgress?: (done: number, total: number) => void) {
   const { dir: backupDir, manifest } = await runBackup(s);
+  const verification = await verifyRun(
+    { db: s.db, mapping: s.mapping, parts: s.parts, run: s.run, backupDir, manifest, now: s.now },
+    { onProgress, beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
+  );
+  s.result.verification = verification;
+  const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
+  await updateRun(s.db, s.run.id, { verification: { ok: verification.ok, failed } }, s.now());
+  return { verification, manifest, failed };
+}
+
+async function verifyStage(s: RunState): Promise<boolean> {
+  const { db, run, mapping, now } = s;
   s.pausesAtVerify = s.throttle.pausedTimes?.() ?? 0;
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
-  const verification = await verifyRun(
-    { db, mapping, parts, run, backupDir, manifest, now },
-    {
-      onProgress: (done, total) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
-      beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
-    },
+  const { verification, manifest, failed } = await checkRun(s, (done, total) =>
+    s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
   );
-  s.result.verification = verification;
   // The database's name as one folder name (a name such as `..` or with a slash stays inside reports/).
   const folder = safeStem(db.database).replace(/^\.+$/, '_');
   const reportDir = resolve(s.options.reportDir ?? join('reports', folder, `${safeStem(mapping.name)}-run-${run.id}`));
@@ -527,19 +537,8 @@ async function verifyStage(s: RunState): Promise<boolean> {
   });
   s.result.reportDir = reportDir;
   await filesBesideReport(s.parts, { db, plan: run.plan, runId: run.id, dir: reportDir });
-  await updateRun(
-    db,
-    run.id,
-    { verification: { ok: verification.ok, failed: verification.checks.filter((c) => !c.ok).map((c) => c.id) } },
-    now(),
-  );
   await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });
-  const failed = verification.checks.filter((c) => !c.ok);
-  s.log(
-    verification.ok
-      ? `All ${verification.checks.length} checks passed.`
-      : `${failed.length} check(s) failed: ${failed.map((c) => c.id).join(', ')}.`,
-  );
+  s.log(verification.ok ? `All ${verification.checks.length} checks passed.` : `${failed.length} check(s) failed: ${failed.join(', ')}.`);
   return verification.ok;
 }
 
@@ -583,15 +582,7 @@ async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
       ? `Verifying again before the cutover: the data may have changed while the run ${postponed ? 'was postponed' : 'was paused'}.`
       : `Verifying again before the cutover: run ${s.run.id} was verified by an earlier migrate, and the data may have changed since.`,
   );
-  const { dir: backupDir, manifest } = await runBackup(s);
-  const verification = await verifyRun(
-    { db: s.db, mapping: s.mapping, parts: s.parts, run: s.run, backupDir, manifest, now: s.now },
-    { beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
-  );
-  s.result.verification = verification;
-  const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
-  // The run's recorded verdict is the one that gates the cutover (status and the report read it).
-  await updateRun(s.db, s.run.id, { verification: { ok: verification.ok, failed } }, s.now());
+  const { verification, failed } = await checkRun(s);
   if (verification.ok) return;
   const named = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`;
   throw refusal(
