@@ -9,6 +9,7 @@ import { migrate } from '../../src/run/migrate.ts';
 import { lineage } from '../../src/run/lineage.ts';
 import { rollback } from '../../src/run/rollback.ts';
 import { runCli, tracedRun } from '../support/cli.ts';
+import type { PlanOverrides } from '../../src/plan/plan-data.ts';
 
 const ws = testWorkspace('ids');
 
@@ -18,6 +19,11 @@ async function database(
 ): Promise<{ t: TestDatabase; fixture: VbzcartFixture }> {
   const t = await ws.database(label);
   return { t, fixture: await generateVbzcart(t.db, options) };
+}
+
+/** migrate with these ID overrides, its report into the workspace's folder `report`. */
+function migrateWith(t: TestDatabase, overrides: PlanOverrides, report: string) {
+  return migrate({ databaseUrl: t.url, mapping, backupDir: ws.dir, reportDir: ws.path(report), overrides });
 }
 
 /** The new event IDs of a block, checked to be exactly first..last with no gap. */
@@ -44,13 +50,7 @@ describe('ID strategies', () => {
       last: 1300 + fixture.counts.pulls + fixture.counts.released - 1,
     });
 
-    const r = await migrate({
-      databaseUrl: t.url,
-      mapping,
-      backupDir: ws.dir,
-      reportDir: ws.path('report-dense'),
-      overrides: { ids: 'dense' },
-    });
+    const r = await migrateWith(t, { ids: 'dense' }, 'report-dense');
     expect(r.verification?.ok, JSON.stringify(r.verification?.checks.filter((c) => !c.ok))).toBe(true);
     await expectGapFree(t, on!.range!.first, off!.range!.last);
     // Within each step, the written events follow legacy-key order.
@@ -79,13 +79,7 @@ describe('ID strategies', () => {
 
   it('chronological: one gap-free block across both steps, IDs strictly increasing with WhenStart', async () => {
     const { t, fixture } = await database('ids_chrono', { seed: 8181 });
-    const r = await migrate({
-      databaseUrl: t.url,
-      mapping,
-      backupDir: ws.dir,
-      reportDir: ws.path('report-chronological'),
-      overrides: { ids: 'chronological' },
-    });
+    const r = await migrateWith(t, { ids: 'chronological' }, 'report-chronological');
     expect(r.verification?.ok, JSON.stringify(r.verification?.checks.filter((c) => !c.ok))).toBe(true);
     const range = r.plan.steps[0]!.range!;
     expect(r.plan.steps[1]!.range).toEqual(range);
@@ -117,13 +111,7 @@ describe('ID strategies', () => {
     const start = { holdOn: suggestion.first };
     const accepted = await plan({ databaseUrl: t.url, mapping, overrides: { ids: 'dense', start } });
     expect(accepted.ok, accepted.reasons.join(' ')).toBe(true);
-    const r = await migrate({
-      databaseUrl: t.url,
-      mapping,
-      backupDir: ws.dir,
-      reportDir: ws.path('report-start'),
-      overrides: { ids: 'dense', start },
-    });
+    const r = await migrateWith(t, { ids: 'dense', start }, 'report-start');
     expect(r.verification?.ok).toBe(true);
     await expectGapFree(t, suggestion.first, suggestion.last);
   });
