@@ -21,6 +21,12 @@ async function vbzcart(label: string): Promise<TestDatabase> {
   return t;
 }
 
+/** Waits (up to a minute) until the run has logged a line starting with `prefix`. */
+async function untilLine(lines: readonly string[], prefix: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!lines.some((l) => l.startsWith(prefix)) && Date.now() < deadline) await delay(100);
+}
+
 const renamed = async (t: TestDatabase) => ({ ordPull: await tableExists(t.db, 'ord_pull'), old: await tableExists(t.db, 'OLD ord_pull') });
 
 describe('the cutover gate', () => {
@@ -86,8 +92,7 @@ describe('the cutover gate', () => {
         if (p.stage === 'verify' && p.done === p.total && p.total > 0) writeFileSync(pauseFile, '');
       },
     });
-    const deadline = Date.now() + 60_000;
-    while (!lines.some((l) => l.startsWith('Paused:')) && Date.now() < deadline) await delay(100);
+    await untilLine(lines, 'Paused:');
     expect(lines.join('\n')).toMatch(/Paused: .*pause exists/);
     await t.db.execute("UPDATE event_vc_ord_hold SET Notes = 'changed during a pause' ORDER BY ID_Event LIMIT 1");
     await rm(pauseFile);
@@ -112,8 +117,7 @@ describe('the cutover gate', () => {
       pollMs: 100,
       log: (l) => lines.push(l),
     });
-    const deadline = Date.now() + 60_000;
-    while (!lines.some((l) => l.startsWith('Cutover postponed')) && Date.now() < deadline) await delay(100);
+    await untilLine(lines, 'Cutover postponed');
     expect(lines.join('\n')).toMatch(/Cutover postponed: .*postpone-cutover exists/);
     await delay(500);
     // Still waiting: verified, nothing renamed.
