@@ -1,7 +1,7 @@
 import type { BackupEntry, BackupsDeletion, BackupsListing } from '../run/backups.ts';
 
 /** Bytes for a person: B, KiB, MiB or GiB. */
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;

@@ -1,4 +1,4 @@
-import { escapeRegExp } from './quote.ts';
+import { escapeRegExp, quoteId } from './quote.ts';
 import type { Db } from './connection.ts';
 
 /**
@@ -68,7 +68,7 @@ export async function readPrivileges(db: Db): Promise<HeldPrivileges> {
   for (const r of tableRows) tableEntry(tables, r.s, r.t).privileges.add(r.p.toUpperCase());
   const roles = await enabledRoles(db);
   for (const role of roles) {
-    const lines = await db.query<Record<string, string>>(`SHOW GRANTS FOR ${quoteRole(role)}`);
+    const lines = await db.query<Record<string, string>>(`SHOW GRANTS FOR ${quoteId(role)}`);
     for (const grant of lines.flatMap((l) => parseGrant(Object.values(l)[0] ?? ''))) {
       if (grant.on === null) for (const p of grant.privileges) global.add(p);
       else if (grant.on.table === null) for (const p of grant.privileges) setOf(databases, grant.on.database).add(p);
@@ -112,10 +112,6 @@ function granteeOf(currentUser: string): string {
   const at = currentUser.lastIndexOf('@');
   const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
   return `${quote(currentUser.slice(0, at))}@${quote(currentUser.slice(at + 1))}`;
-}
-
-function quoteRole(role: string): string {
-  return `\`${role.replaceAll('`', '``')}\``;
 }
 
 function setOf(map: Map<string, Set<string>>, key: string): Set<string> {

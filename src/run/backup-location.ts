@@ -16,7 +16,7 @@ export const backupDirOrDefault = (given: string | undefined): string => given ?
  * The folder the database records for backup `id` (the backup's own folder, `<backup dir>/<id>`): its
  * eventshift_backups row, else the detail of the backup step of run `runId`. Null when neither records it.
  */
-export async function recordedBackupFolder(db: Db, id: string, runId: number | null): Promise<string | null> {
+async function recordedBackupFolder(db: Db, id: string, runId: number | null): Promise<string | null> {
   if (!(await hasBookkeeping(db))) return null;
   const [row] = await db.query<{ dir: string }>('SELECT dir FROM eventshift_backups WHERE id = ?', [id]);
   if (row) return row.dir;
@@ -27,7 +27,7 @@ export async function recordedBackupFolder(db: Db, id: string, runId: number | n
 }
 
 /** Whether `dir` holds backup `id` with its manifest (written last, so a complete backup has one). */
-export const holdsBackup = (dir: string, id: string): boolean => isBackupId(id) && existsSync(join(dir, id, MANIFEST_FILE));
+const holdsBackup = (dir: string, id: string): boolean => isBackupId(id) && existsSync(join(dir, id, MANIFEST_FILE));
 
 /** What locateBackup looks for: a backup, the run it belongs to, and the folder given with --backup-dir, if any. */
 export interface BackupToLocate {

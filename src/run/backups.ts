@@ -141,7 +141,7 @@ function plannedDrops(plan: unknown): number {
  * incomplete folders no run of this database began, except in --backup-dir, where they show with no database. With
  * `check`, each complete backup's files are checked against its manifest (SHA-256). Newest first.
  */
-export async function listDatabaseBackups(db: Db, options: { backupDir?: string; check?: boolean }): Promise<BackupsListing> {
+async function listDatabaseBackups(db: Db, options: { backupDir?: string; check?: boolean }): Promise<BackupsListing> {
   const records = await readRecords(db);
   const given = resolve(backupDirOrDefault(options.backupDir));
   const folders = [...new Set([given, ...records.backups.map((b) => dirname(resolve(b.dir)))])];
@@ -172,9 +172,8 @@ function fromSummary(s: BackupSummary, records: Records, database: string, recor
   const owned = recorded || records.startedBy.has(folder);
   const runId = owned ? (s.runId !== null ? Number(s.runId) : (records.startedBy.get(folder) ?? null)) : null;
   const run = runId === null ? null : (records.runs.get(runId) ?? null);
-  // A folder a run of this database began (recorded, or named by the run's backup step) is this database's.
   return summaryEntry(s, {
-    database: s.database ?? (recorded || records.startedBy.has(folder) ? database : null),
+    database: s.database ?? (owned ? database : null),
     mapping: s.mapping ?? run?.mapping ?? null,
     run,
     recorded,
