@@ -1,11 +1,13 @@
 /**
  * Extra MariaDB servers for the tests and drills that need more than the one on 127.0.0.1:3306: a primary with binary
- * logging and its replica, or a 3-node Galera cluster. Each server is a `mariadbd` process of its own, with its own
- * datadir and option file under one base folder, listening on loopback only. The tests start them on demand and stop
+ * logging and its replica, a 3-node Galera cluster, or one server with settings of its own. Each server is a
+ * `mariadbd` process of its own, with its own datadir and option file under one base folder, listening on loopback
+ * only. The tests start them on demand and stop
  * them afterwards; from a shell:
  *
- *   node bin/run-script.mjs scripts/test-servers.ts start replication|galera [--port N] [--dir DIR]
- *   node bin/run-script.mjs scripts/test-servers.ts stop replication|galera [--port N] [--dir DIR]
+ *   node bin/run-script.mjs scripts/test-servers.ts start single|replication|galera [--port N] [--dir DIR]
+ *     [--set NAME=VALUE]...  (a [mysqld] setting of the single server)
+ *   node bin/run-script.mjs scripts/test-servers.ts stop single|replication|galera [--port N] [--dir DIR]
  *
  * `start` prints each server's URL and leaves the servers running; `stop` shuts them down and removes their folder.
  * Servers run as the `mysql` user, as Debian's own does: rsync's daemon, which Galera's state transfer runs, drops
@@ -41,7 +43,7 @@ export interface ServerNode {
 }
 
 export interface Topology {
-  kind: 'replication' | 'galera';
+  kind: 'single' | 'replication' | 'galera';
   dir: string;
   nodes: ServerNode[];
   /** Stops every server still running and removes the folder. */
@@ -75,6 +77,23 @@ const common = (dir: string, name: string, port: number) => [
   'binlog-format=ROW',
   'skip-log-bin',
 ];
+
+/**
+ * One server (`port`) started with `settings` added to its [mysqld] section, for a behaviour the server on 3306 does
+ * not have: `lower_case_table_names=1`, say, which a datadir takes when it is created and keeps.
+ */
+export async function startSingle(
+  options: TopologyOptions & { settings?: readonly string[] } = {},
+): Promise<Topology & { server: ServerNode }> {
+  const port = options.port ?? 3330;
+  const dir = options.dir ?? join(tmpdir(), `eventshift-single-${port}`);
+  const log = options.log ?? (() => undefined);
+  await fresh(dir);
+  const server = await makeNode(dir, 'server', port, [...common(dir, 'server', port), ...(options.settings ?? [])], log);
+  await server.start();
+  log(`single: ${server.url}`);
+  return { kind: 'single', dir, nodes: [server], server, stop: () => stopAll(dir, [server]) };
+}
 
 /**
  * A primary (`port`, binary log on, server_id 1) and one replica (`port + 1`, server_id 2, replicating by GTID from
@@ -323,24 +342,31 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const usage = 'usage: node bin/run-script.mjs scripts/test-servers.ts start|stop replication|galera [--port N] [--dir DIR]';
+  const usage =
+    'usage: node bin/run-script.mjs scripts/test-servers.ts start|stop single|replication|galera [--port N] [--dir DIR] ' +
+    '[--set NAME=VALUE]... (--set: a [mysqld] setting of the single server)';
   if (process.argv.includes('--help')) {
     console.log(usage);
     process.exit(0);
   }
-  if (!['start', 'stop'].includes(command ?? '') || !['replication', 'galera'].includes(kind ?? '')) {
+  if (!['start', 'stop'].includes(command ?? '') || !['single', 'replication', 'galera'].includes(kind ?? '')) {
     console.error(usage);
     process.exit(2);
   }
-  const port = flag('port') ? Number(flag('port')) : kind === 'galera' ? 3321 : 3317;
+  const port = flag('port') ? Number(flag('port')) : kind === 'galera' ? 3321 : kind === 'single' ? 3330 : 3317;
   const dir = flag('dir') ?? join(tmpdir(), `eventshift-${kind}-${port}`);
   if (command === 'stop') {
     if (existsSync(dir)) await killByPidFiles(dir);
     await rm(dir, { recursive: true, force: true });
     console.log(`stopped ${kind} in ${dir}`);
   } else {
+    const settings = process.argv.flatMap((arg, i) => (arg === '--set' && process.argv[i + 1] ? [process.argv[i + 1]!] : []));
     const topology =
-      kind === 'galera' ? await startGalera({ port, dir, log: console.log }) : await startReplication({ port, dir, log: console.log });
+      kind === 'galera'
+        ? await startGalera({ port, dir, log: console.log })
+        : kind === 'single'
+          ? await startSingle({ port, dir, settings, log: console.log })
+          : await startReplication({ port, dir, log: console.log });
     // The servers outlive this script: `stop` ends them by their pid files.
     for (const node of topology.nodes) console.log(`${node.name}: ${node.url}`);
     process.exit(0);

@@ -6,6 +6,7 @@ import type { VerifyResult } from '../run/verify-run.ts';
 import type { Verification } from '../verify/verification.ts';
 import { csvSourceLines } from '../csv/cli.ts';
 import { dependentLine } from '../plan/dependents.ts';
+import { sessionSqlMode, sessionTimeZone } from '../db/connection.ts';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -14,7 +15,15 @@ export function renderPlan(r: PlanResult): string {
   const out: string[] = [];
   out.push(`Plan for ${p.mapping} on ${p.database} (${p.server})`);
   if (r.run) out.push(`Run ${r.run.id}: ${r.run.status}, last stage ${r.run.stage}, started ${r.run.startedAt} UTC`);
-  out.push(...sourceLines(p), ...stepLines(p), ...lookupLines(p), ...idSpaceLines(p), ...tableLines(p), ...problemLines(p));
+  out.push(
+    ...sourceLines(p),
+    ...stepLines(p),
+    ...lookupLines(p),
+    ...idSpaceLines(p),
+    ...tableLines(p),
+    ...problemLines(p),
+    ...serverLines(p),
+  );
   out.push('');
   out.push(r.ok ? `OK: migrate can go ahead.${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `REFUSED: ${r.reasons.join(' ')}`);
   return out.join('\n');
@@ -139,6 +148,20 @@ function problemLines(p: Plan): string[] {
   if (p.aliasWarnings?.length) out.push('', 'Alias warnings:', ...p.aliasWarnings.map((w) => `  ${w}`));
   if (p.privilegeWarnings?.length) out.push('', 'Privileges (later commands):', ...p.privilegeWarnings.map((w) => `  ${w}`));
   return out;
+}
+
+/** The server variables the run relies on, as plan read them, and what they may mean later. */
+function serverLines(p: Plan): string[] {
+  const s = p.serverSettings;
+  if (!s) return [];
+  return [
+    '',
+    'Server:',
+    `  lower_case_table_names ${s.lowerCaseTableNames}, max_allowed_packet ${(s.maxAllowedPacket / (1024 * 1024)).toFixed(1)} MiB, ` +
+      `local_infile ${s.localInfile ? 'ON' : 'OFF'}`,
+    `  sql_mode '${s.sqlMode}' (eventshift's sessions set their own: ${sessionSqlMode}, time zone ${sessionTimeZone})`,
+    ...(p.serverWarnings ?? []).map((w) => `  ${w}`),
+  ];
 }
 
 export function renderVerification(v: Verification): string {

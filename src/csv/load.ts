@@ -45,7 +45,6 @@ export interface LoadCsvOptions {
 }
 
 const defaultBatchRows = 2000;
-const batchChars = 2_000_000;
 
 /**
  * Loads a CSV source into its staging table, streaming, in multi-row INSERT batches with one batch in flight while the
@@ -84,7 +83,8 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
     bad: reportBad,
     committed: options.onBatch,
   });
-  const load: CsvLoad = { options, declared, columns, readers, nulls: context.nulls, writer, reportBad };
+  const batchBytes = Math.min(2_000_000, Math.floor(db.maxAllowedPacket / 4));
+  const load: CsvLoad = { options, declared, columns, readers, nulls: context.nulls, writer, batchBytes, reportBad };
   for (const [i, path] of options.files.entries()) {
     const facts = await loadFile(load, i, path);
     result.records += facts.records;
@@ -135,6 +135,8 @@ interface CsvLoad {
   readers: ColumnReader[];
   nulls: ReadonlySet<string>;
   writer: BatchWriter;
+  /** Bytes of records per INSERT at most: 2 MB, or a quarter of the session's max_allowed_packet if that is less. */
+  batchBytes: number;
   reportBad: (row: BadRow, raw: Buffer) => Promise<void>;
 }
 
@@ -174,7 +176,7 @@ async function loadFile(load: CsvLoad, i: number, path: string): Promise<CsvFile
       continue;
     }
     writer.add({ values, file: path, line: record.line, raw: record.raw, encoding: dialect.encoding });
-    if (writer.pending >= batchRows || writer.pendingChars >= batchChars) await writer.flush();
+    if (writer.pending >= batchRows || writer.pendingBytes >= load.batchBytes) await writer.flush();
   }
   await writer.flush();
   return {
@@ -288,7 +290,7 @@ interface Entry {
 /** Multi-row INSERTs with one in flight; a refused batch is bisected (in a transaction) down to the rows refused. */
 class BatchWriter {
   private batch: Entry[] = [];
-  private chars = 0;
+  private bytes = 0;
   private inflight: Promise<Error | null> | null = null;
   private accepted = 0;
   private readonly sql: string;
@@ -323,13 +325,13 @@ class BatchWriter {
     return this.batch.length;
   }
 
-  get pendingChars(): number {
-    return this.chars;
+  get pendingBytes(): number {
+    return this.bytes;
   }
 
   add(entry: Entry): void {
     this.batch.push(entry);
-    this.chars += entry.raw.length + 16;
+    this.bytes += entry.raw.length + 16;
   }
 
   /** Sends the pending rows, once the batch in flight is done. */
@@ -338,7 +340,7 @@ class BatchWriter {
     if (this.batch.length === 0) return;
     const entries = this.batch;
     this.batch = [];
-    this.chars = 0;
+    this.bytes = 0;
     this.inflight = this.insert(entries).then(
       () => {
         this.committed?.(this.accepted);

@@ -18,6 +18,11 @@ export interface Db {
   readonly raw: Connection;
   /** What this session raised tmp_table_size to at most, in MiB (0: the server's own); connectAgain keeps it. */
   readonly tempTableMiB: number;
+  /**
+   * The session's max_allowed_packet in bytes, read at connect time: the largest statement the server takes, and the
+   * largest row it sends. A multi-row INSERT built in Node (a streamed step's) stays well under it.
+   */
+  readonly maxAllowedPacket: number;
   close(): Promise<void>;
 }
 
@@ -82,9 +87,12 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
+/** The sql_mode and time zone every eventshift session sets first (plan checks that they hold: server-variables.ts). */
+export const sessionSqlMode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
+export const sessionTimeZone = '+00:00';
+
 /** What every eventshift session sets first; exported SQL files start with the same. */
-export const sessionSettingsSql =
-  "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
+export const sessionSettingsSql = `SET time_zone = '${sessionTimeZone}', sql_mode = '${sessionSqlMode}'`;
 
 /** Opens a connection with lossless settings: see DESIGN.md, "Reading legacy data without losing it". */
 export async function connect(target: ConnectionTarget | string): Promise<Db> {
@@ -121,7 +129,10 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
     // Every session speaks UTC and strict SQL, whatever the server's defaults.
     await raw.query(sessionSettingsSql);
     await raw.query(sessionLimitsSql(tempTableMiB));
-    [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id')) as [RowDataPacket[], FieldPacket[]];
+    [[info]] = (await raw.query('SELECT VERSION() AS version, CONNECTION_ID() AS id, @@SESSION.max_allowed_packet AS packet')) as [
+      RowDataPacket[],
+      FieldPacket[],
+    ];
   } catch (cause) {
     raw.destroy();
     throw databaseError(`Setting up the session on database ${t.database}`, cause);
@@ -139,7 +150,8 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
       }
     }
   }
-  return wrap(raw, { database: t.database, capabilities, connectionId: Number(info!.id), tempTableMiB });
+  const maxAllowedPacket = Number(info!.packet);
+  return wrap(raw, { database: t.database, capabilities, connectionId: Number(info!.id), tempTableMiB, maxAllowedPacket });
 }
 
 /**
@@ -168,7 +180,7 @@ function sessionLimitsSql(tempTableMiB: number): string {
 }
 
 /** What a session is, as a Db shows it: its database, the server's capabilities, and its settings. */
-type SessionFacts = Pick<Db, 'database' | 'capabilities' | 'connectionId' | 'tempTableMiB'>;
+type SessionFacts = Pick<Db, 'database' | 'capabilities' | 'connectionId' | 'tempTableMiB' | 'maxAllowedPacket'>;
 
 function wrap(raw: Connection, session: SessionFacts): Db {
   const db: Db = {

@@ -13,6 +13,11 @@ export interface HeldPrivileges {
   global: ReadonlySet<string>;
   databases: ReadonlyArray<{ pattern: string; privileges: ReadonlySet<string> }>;
   tables: ReadonlyArray<{ database: string; table: string; privileges: ReadonlySet<string> }>;
+  /**
+   * Whether the server compares database and table names in lower case (lower_case_table_names 1 or 2): a grant on
+   * `event_actor` then covers a mapping's `Event_Actor`, one table.
+   */
+  foldCase: boolean;
 }
 
 /** What `ALL PRIVILEGES` stands for at database and table level (SHOW GRANTS writes it so; information_schema expands it). */
@@ -47,7 +52,7 @@ const allPrivileges = [
  * granted to them.
  */
 export async function readPrivileges(db: Db): Promise<HeldPrivileges> {
-  const [me] = await db.query<{ u: string }>('SELECT CURRENT_USER() AS u');
+  const [me] = await db.query<{ u: string; lctn: string | number }>('SELECT CURRENT_USER() AS u, @@lower_case_table_names AS lctn');
   const grantee = granteeOf(String(me!.u));
   const global = new Set<string>();
   const databases = new Map<string, Set<string>>();
@@ -81,6 +86,7 @@ export async function readPrivileges(db: Db): Promise<HeldPrivileges> {
     global,
     databases: [...databases].map(([pattern, privileges]) => ({ pattern, privileges })),
     tables: [...tables.values()],
+    foldCase: Number(me!.lctn) !== 0,
   };
 }
 
@@ -103,8 +109,13 @@ async function enabledRoles(db: Db): Promise<string[]> {
 /** Whether `held` covers `privilege` on table `table` of database `database` (null: the database as a whole). */
 export function holds(held: HeldPrivileges, privilege: string, database: string, table: string | null): boolean {
   if (held.global.has(privilege)) return true;
-  if (held.databases.some((d) => d.privileges.has(privilege) && databasePattern(d.pattern).test(database))) return true;
-  return table !== null && held.tables.some((t) => t.database === database && t.table === table && t.privileges.has(privilege));
+  const name = (s: string) => (held.foldCase ? s.toLowerCase() : s);
+  const pattern = (p: string) => (held.foldCase ? new RegExp(databasePattern(p).source, 'i') : databasePattern(p));
+  if (held.databases.some((d) => d.privileges.has(privilege) && pattern(d.pattern).test(database))) return true;
+  return (
+    table !== null &&
+    held.tables.some((t) => name(t.database) === name(database) && name(t.table) === name(table) && t.privileges.has(privilege))
+  );
 }
 
 /** `user@host` as CURRENT_USER() gives it, written as information_schema's GRANTEE: `'user'@'host'`. */

@@ -337,12 +337,22 @@ export function targetRowsSql(step: CompiledStep, target: CompiledTarget): Targe
   };
 }
 
-/** How many rows each target gets, in one pass over the step's source. */
+/**
+ * How many rows each target gets (`t0`, `t1`, ...), in one pass over the step's source; for a streamed step, in the
+ * same pass, each target's largest row as a multi-row INSERT carries it (`b0`, `b1`, ...), at most: every value
+ * written as hex, `2 * LENGTH + 3` bytes (a NULL 4), a code() column as its inputs.
+ */
 export function stepCountSql(step: CompiledStep): string {
-  const sums = step.targets.map(
-    (t, i) => `SUM(CASE WHEN ${t.when === undefined ? '1=1' : `(${t.when})`} THEN 1 ELSE 0 END) AS ${quoteId(`t${i}`)}`,
-  );
-  return `SELECT COUNT(*) AS total, ${sums.join(', ')} FROM ${step.fromClause} WHERE (${step.where})`;
+  const when = (t: CompiledTarget) => (t.when === undefined ? '1=1' : `(${t.when})`);
+  const sums = step.targets.map((t, i) => `SUM(CASE WHEN ${when(t)} THEN 1 ELSE 0 END) AS ${quoteId(`t${i}`)}`);
+  const literal = (sql: string) => `COALESCE(2 * LENGTH(${sql}) + 3, 4)`;
+  const largest = step.streamed
+    ? step.targets.map((t, i) => {
+        const values = t.columns.flatMap((c) => (c.code ? c.code.inputs.map((input) => input.sql) : [c.sql]));
+        return `MAX(CASE WHEN ${when(t)} THEN ${values.map(literal).join(' + ') || '0'} END) AS ${quoteId(`b${i}`)}`;
+      })
+    : [];
+  return `SELECT COUNT(*) AS total, ${[...sums, ...largest].join(', ')} FROM ${step.fromClause} WHERE (${step.where})`;
 }
 
 /**

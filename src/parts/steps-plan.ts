@@ -74,13 +74,14 @@ async function planStep(on: Db, p: PlanScope, name: string, keyColumn: string): 
       keyColumn: t.keyColumn,
       rows: Number(counts[`t${i}`] ?? 0),
       when: t.when,
+      ...(counting.streamed ? { largestRowBytes: Number(counts[`b${i}`] ?? 0) } : {}),
     })),
     writePath: counting.streamed ? 'streamed' : 'set-based',
     codeColumns: codeColumnsOf(counting),
   };
 }
 
-/** A step's rows (`total`) and each target's (`t0`, `t1`, ...), counted on the server. */
+/** A step's rows (`total`) and each target's (`t0`, `t1`, ...), counted on the server (see stepCountSql). */
 async function countStep(on: Db, counting: CompiledStep): Promise<Record<string, string | null>> {
   const [counts = {}] = await on.query<Record<string, string | null>>(stepCountSql(counting));
   // Every expression the write evaluates, resolved by the server without reading a row: a name the database

@@ -6,7 +6,11 @@ import { evaluateStreamedRow, streamedSourceSql } from '../mapping/streamed.ts';
 export interface StreamedWriteOptions {
   /** Rows per multi-row INSERT at most (default 1000). */
   batchRows?: number;
-  /** Bytes of values per INSERT at most, roughly (default 4 MiB, well under the servers' default max_allowed_packet). */
+  /**
+   * Bytes of values per multi-row INSERT at most (default 4 MiB), and never over a quarter of the session's
+   * max_allowed_packet: a server whose packet is smaller than the default still takes every statement. A row larger
+   * than the budget goes in an INSERT of its own; the plan refuses a row too large for the packet (server-variables).
+   */
   batchBytes?: number;
 }
 
@@ -27,6 +31,7 @@ export function streamedChunkWriter(
   const select = streamedSourceSql(step);
   const limits = { rows: options.batchRows ?? defaultBatchRows, bytes: options.batchBytes ?? defaultBatchBytes };
   return async (tx, lo, hi) => {
+    const budget = { rows: limits.rows, bytes: Math.min(limits.bytes, Math.floor(tx.maxAllowedPacket / 4)) };
     const rows = await tx.query(select, [lo, hi]);
     const perTarget: unknown[][][] = step.targets.map(() => []);
     for (const row of rows) {
@@ -34,12 +39,15 @@ export function streamedChunkWriter(
       evaluated.targets.forEach((values, i) => values && perTarget[i]!.push(values));
     }
     let written = 0;
-    for (const [i, target] of step.targets.entries()) written += await insertBatches(tx, target, perTarget[i]!, limits);
+    for (const [i, target] of step.targets.entries()) written += await insertBatches(tx, target, perTarget[i]!, budget);
     return written;
   };
 }
 
-/** Inserts a target's rows in multi-row INSERTs of at most `limits.rows` rows, ending one once it reaches `limits.bytes`. */
+/**
+ * Inserts a target's rows in multi-row INSERTs of at most `limits.rows` rows and `limits.bytes` bytes of values (a row
+ * larger than that alone): a row that would take an INSERT past the bytes goes in the next one.
+ */
 async function insertBatches(tx: Db, target: CompiledTarget, rows: unknown[][], limits: { rows: number; bytes: number }): Promise<number> {
   const head = `INSERT INTO ${quoteId(target.table)} (${target.columns.map((c) => quoteId(c.name)).join(', ')}) VALUES `;
   const tuple = `(${target.columns.map(() => '?').join(', ')})`;
@@ -53,17 +61,22 @@ async function insertBatches(tx: Db, target: CompiledTarget, rows: unknown[][], 
     bytes = 0;
   };
   for (const row of rows) {
+    const size = row.reduce<number>((n, v) => n + literalBytes(v), 0);
+    if (batch.length > 0 && bytes + size > limits.bytes) await flush();
     batch.push(row);
-    bytes += row.reduce<number>((n, v) => n + approximateBytes(v), 0);
-    if (batch.length >= limits.rows || bytes >= limits.bytes) await flush();
+    bytes += size;
+    if (batch.length >= limits.rows) await flush();
   }
   await flush();
   return written;
 }
 
-/** Size of a value as a literal in the statement, roughly: bytes are sent as hex. */
-function approximateBytes(value: unknown): number {
+/**
+ * Size of a value as a literal in the statement, at most: bytes are sent as hex (X'...'), a string quoted with each
+ * byte escaped at worst, anything else as a short literal.
+ */
+function literalBytes(value: unknown): number {
   if (Buffer.isBuffer(value)) return value.length * 2 + 3;
-  if (typeof value === 'string') return Buffer.byteLength(value) + 2;
-  return 8;
+  if (typeof value === 'string') return Buffer.byteLength(value) * 2 + 2;
+  return 24;
 }

@@ -39,11 +39,27 @@ export interface Plan {
    * what the run itself needs and the user lacks is among `refusals` (plan/privileges.ts). Absent in older plans.
    */
   privilegeWarnings?: string[];
+  /** The server's settings the run relies on, as plan read them (server-variables.ts). Absent in older plans. */
+  serverSettings?: ServerFacts;
+  /** What the server's settings may mean later (names that differ only by case). Absent in older plans. */
+  serverWarnings?: string[];
   /** Names used as written because aliases.yaml lacks them (EVENTSHIFT_ENV=production; otherwise they are errors). */
   aliasWarnings: string[];
   /** When the IDs do not fit as planned: the lowest free block that fits them all, numbered densely. */
   suggestion: { args: string; first: number; last: number } | null;
   ok: boolean;
+}
+
+/** The server variables a run relies on, as plan read them. */
+export interface ServerFacts {
+  /** 0: table names stored and compared as written; 1: stored in lower case; 2: stored as written, compared in lower case. */
+  lowerCaseTableNames: number;
+  /** The session's max_allowed_packet, bytes. */
+  maxAllowedPacket: number;
+  /** Whether LOAD DATA LOCAL INFILE (restore's) is allowed. */
+  localInfile: boolean;
+  /** The server's global sql_mode, which eventshift's sessions replace with their own. */
+  sqlMode: string;
 }
 
 export interface SourcePlan {
@@ -71,7 +87,18 @@ export interface StepPlan {
    * offset. Dense: the step's own block. Chronological: the block all chronological steps share.
    */
   range: { table: string; first: number; last: number } | null;
-  writes: Array<{ alias: string; table: string; keyColumn: string; rows: number; when: string | undefined }>;
+  writes: Array<{
+    alias: string;
+    table: string;
+    keyColumn: string;
+    rows: number;
+    when: string | undefined;
+    /**
+     * A streamed step's largest row for this table as its INSERT would carry it, at most: every value as hex (a
+     * code() column sized by its inputs), in bytes; the plan refuses one over max_allowed_packet. Absent when set-based.
+     */
+    largestRowBytes?: number;
+  }>;
   /**
    * How the step is written: `set-based` (INSERT ... SELECT on the server) or `streamed` (read in chunks, code()
    * columns computed in Node, multi-row INSERTs), because of `codeColumns` (as table.column).

@@ -5,6 +5,7 @@ import { sourcesToPlan } from '../sources/sources.ts';
 import type { Plan, PlanOverrides, ProblemFinding } from './plan-data.ts';
 import { buildPlan } from './plan.ts';
 import { checkPrivileges } from './privileges.ts';
+import { checkServerVariables } from './server-variables.ts';
 
 export interface RunPlanOptions {
   /** Command-line choices that override the mapping's ID assignment. */
@@ -18,7 +19,8 @@ export interface RunPlanOptions {
  * on this connection first (a CSV file is loaded into a TEMPORARY table: planning writes nothing anyone else sees,
  * and nothing stays), the plan is built over them exactly as over tables, and what each source adds is recorded: its
  * facts (a CSV's files, dialect and bad rows), its findings and its refusals, listed before the plan's own. Last, the
- * privileges the run needs are checked against the user's (plan/privileges.ts): each one missing refuses the plan.
+ * privileges the run needs are checked against the user's (plan/privileges.ts): each one missing refuses the plan;
+ * and the server variables the run relies on (plan/server-variables.ts).
  */
 export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunPlanOptions = {}): Promise<Plan> {
   const sources = sourcesToPlan(mapping);
@@ -41,12 +43,16 @@ export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunP
     }
     // What the run's statements need, against what the user holds now: a refusal names each privilege missing.
     const privileges = await checkPrivileges(db, mapping, plan);
-    const all = [...refusals, ...plan.refusals, ...privileges.refusals];
+    // The server's settings the run relies on: the session's, LOAD DATA LOCAL, the packet, the case of table names.
+    const server = await checkServerVariables(db, plan);
+    const all = [...refusals, ...plan.refusals, ...privileges.refusals, ...server.refusals];
     return {
       ...plan,
       problems: [...problems, ...plan.problems],
       refusals: all,
       privilegeWarnings: privileges.warnings,
+      serverSettings: server.facts,
+      serverWarnings: server.warnings,
       ok: all.length === 0,
     };
   } finally {

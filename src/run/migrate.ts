@@ -20,7 +20,7 @@ import type { RunLock } from './lock.ts';
 import { safeStem } from '../export/patch-file.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { planRun } from '../plan/plan-run.ts';
-import { checkPrivileges } from '../plan/privileges.ts';
+import { resumeRefusals } from '../plan/resume-checks.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
 import { claimRun, createRun, isOpenRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';
@@ -214,14 +214,16 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
 }
 
 /**
- * A resumed run's privileges checked again against its frozen plan before it writes anything more: grants may have
- * changed since it stopped. Each one missing is named; the run stays as it was, and migrate resumes it once granted.
+ * A resumed run's privileges and the server variables it relies on, checked again against its frozen plan before it
+ * writes anything more: grants and settings may have changed since it stopped. Each one missing is named; the run
+ * stays as it was, and migrate resumes it once they are put right.
  */
 async function refuseMissingPrivileges(db: Db, mapping: Mapping, run: RunRecord): Promise<void> {
-  const { refusals } = await checkPrivileges(db, mapping, run.plan);
+  const refusals = await resumeRefusals(db, mapping, run.plan);
   if (refusals.length === 0) return;
   throw refusal(
-    `Run ${run.id} of ${mapping.name} cannot go on: ${refusals.join(' ')} Nothing more was written; grant them and run migrate again.`,
+    `Run ${run.id} of ${mapping.name} cannot go on: ${refusals.join(' ')} Nothing more was written; ` +
+      'put that right and run migrate again.',
     {
       subject: mapping.name,
       details: { missing: refusals },

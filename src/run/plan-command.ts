@@ -5,7 +5,7 @@ import type { CommandOptions } from './context.ts';
 import { isOpenRun, latestRun, type RunRecord } from './journal.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { planRun } from '../plan/plan-run.ts';
-import { checkPrivileges } from '../plan/privileges.ts';
+import { resumeRefusals } from '../plan/resume-checks.ts';
 
 import { backupRoomRefusal } from '../backup/backup-room.ts';
 import { backupDirOrDefault } from './backup-location.ts';
@@ -38,8 +38,8 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     const run = (await hasBookkeeping(db)) ? await latestRun(db, options.mapping.name) : null;
     const summary = run && { id: run.id, status: run.status, stage: run.stage, startedAt: run.startedAt, finishedAt: run.finishedAt };
     if (run && isOpenRun(run)) {
-      // migrate checks the privileges again before it resumes; so does plan, against the plan the run froze.
-      const missing = (await checkPrivileges(db, options.mapping, run.plan)).refusals;
+      // migrate checks the privileges and server variables again before it resumes; so does plan, against the plan the run froze.
+      const missing = await resumeRefusals(db, options.mapping, run.plan);
       return {
         plan: run.plan,
         run: summary,

@@ -13,16 +13,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database for one test file: `es_<label>_<random>`. */
-export async function freshDatabase(label: string): Promise<TestDatabase> {
+/** A fresh, empty database for one test file: `es_<label>_<random>`, on `server` (default: the tests' server). */
+export async function freshDatabase(label: string, server = serverUrl): Promise<TestDatabase> {
   const name = `es_${label.replace(/[^a-z0-9_]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const admin = await connect(`${serverUrl}/mysql`);
+  const admin = await connect(`${server}/mysql`);
   try {
     await admin.execute(`CREATE DATABASE ${quoteId(name)} CHARACTER SET utf8mb4`);
   } finally {
     await admin.close();
   }
-  const url = `${serverUrl}/${name}`;
+  const url = `${server}/${name}`;
   const db = await connect(url);
   return {
     name,
@@ -30,7 +30,7 @@ export async function freshDatabase(label: string): Promise<TestDatabase> {
     db,
     async drop() {
       await db.close();
-      const admin2 = await connect(`${serverUrl}/mysql`);
+      const admin2 = await connect(`${server}/mysql`);
       try {
         await admin2.execute(`DROP DATABASE IF EXISTS ${quoteId(name)}`);
       } finally {

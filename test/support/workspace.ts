@@ -9,8 +9,8 @@ export interface TestWorkspace {
   readonly dir: string;
   /** A path inside `dir`. */
   path(...parts: string[]): string;
-  /** A fresh, empty database, dropped with the others after the file's tests. */
-  database(label: string): Promise<TestDatabase>;
+  /** A fresh, empty database (on `server`, default the tests' own), dropped with the others after the file's tests. */
+  database(label: string, server?: string): Promise<TestDatabase>;
   /** Drops one of those databases now (tests that make many keep the server's disk small). */
   drop(t: TestDatabase): Promise<void>;
 }
@@ -40,8 +40,8 @@ export function testWorkspace(prefix: string): TestWorkspace {
       return dir;
     },
     path: (...parts) => join(workspace.dir, ...parts),
-    async database(label) {
-      const t = await freshDatabase(label);
+    async database(label, server) {
+      const t = await freshDatabase(label, server);
       databases.push(t);
       return t;
     },
