@@ -22,9 +22,12 @@ export async function resolve(specifier, context, nextResolve) {
   // default`) even in a project whose package.json does not say "type" (npm init's, or none at all): the mapping needs
   // no package.json of its own. A .js module is one only when it is written as one (import or export statements), so
   // a CommonJS helper stays CommonJS. A project that says "type": "commonjs" is taken at its word.
-  const candidate = /^file:.*\.(ts|js)$/.test(resolved.url) && !resolved.url.includes('/node_modules/');
-  if (candidate && packageType(resolved.url) === undefined && (resolved.url.endsWith('.ts') || writtenAsModule(resolved.url))) {
-    return { ...resolved, format: 'module' };
+  // tsx marks a module it takes for CommonJS with queries of its own (`?tsx-commonjs-...`, the first one escaped as
+  // `%3F`); the file is the URL without them, and loaded as an ES module it needs none.
+  const url = resolved.url.replace(/(%3F|\?)tsx-.*$/, '');
+  const candidate = /^file:.*\.(ts|js)$/.test(url) && !url.includes('/node_modules/');
+  if (candidate && packageType(url) === undefined && (url.endsWith('.ts') || writtenAsModule(url))) {
+    return { ...resolved, url, format: 'module' };
   }
   return resolved;
 }

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { usageError } from '../errors.ts';
 import type { Mapping } from './define.ts';
@@ -19,11 +19,16 @@ export async function loadMapping(ref: string, cwd = process.cwd()): Promise<Map
   try {
     module = (await import(mappingUrl ? await mappingUrl(file) : pathToFileURL(file).href)) as { default?: unknown };
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    const hint = /require\(\)|ERR_REQUIRE|Cannot use import statement/.test(reason)
-      ? ' It was loaded as CommonJS: put a package.json with "type": "module" beside it, or name it .mts.'
-      : '';
-    throw usageError(`The mapping ${ref} (${file}) could not be loaded: ${reason}${hint}`, { subject: ref, cause });
+    // The first line: Node adds the require stack below it.
+    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!;
+    const missing = /^Cannot find (?:package|module) '([^']+)'/.exec(reason)?.[1];
+    const hint = missing
+      ? ` Install it where the mapping can find it: \`npm install ${packageOf(missing)}\` in ${projectOf(file)}.`
+      : /require\(\)|ERR_REQUIRE|Cannot use import statement/.test(reason)
+        ? ' It was loaded as CommonJS: put a package.json with "type": "module" beside it, or name it .mts.'
+        : '';
+    const sentence = hint && !reason.endsWith('.') ? `${reason}.` : reason;
+    throw usageError(`The mapping ${ref} (${file}) could not be loaded: ${sentence}${hint}`, { subject: ref, cause });
   }
   const mapping = module.default as Partial<Mapping> | undefined;
   if (!mapping || mapping.__mapping !== true) {
@@ -32,6 +37,20 @@ export async function loadMapping(ref: string, cwd = process.cwd()): Promise<Map
     });
   }
   return mapping as Mapping;
+}
+
+/** The package a bare specifier names: `drizzle-orm` of `drizzle-orm/mysql-core`, `@scope/pkg` of `@scope/pkg/x`. */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+/** The folder of the package.json nearest above `file`, or the file's own folder when there is none. */
+function projectOf(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return dirname(file);
+  }
 }
 
 export function resolveMappingFile(ref: string, cwd: string): string {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverUrl, type TestDatabase } from '../support/database.ts';
@@ -188,5 +189,23 @@ describe('eventshift init', () => {
     expect(refused.stderr).toMatch(/exists and is not empty/);
     expect(await readFile(join(full, 'notes.txt'), 'utf8')).toBe('mine');
     expect(existsSync(join(full, 'index.ts'))).toBe(false);
+  });
+
+  it('generated outside any project that has drizzle-orm, plan says in one line what to install and where', async () => {
+    // Under the system's temp folder, no node_modules above it: the generated schema.ts cannot find drizzle-orm.
+    const bare = await mkdtemp(join(tmpdir(), 'es-init-bare-'));
+    try {
+      const dir = join(bare, 'mappings', 'actors');
+      const init = cli(sakila, ['init', 'actors', '--from', 'actor', '--dir', dir]);
+      expect(init.code, init.stdout + init.stderr).toBe(0);
+      const plan = runCli(['plan', dir, '--database-url', sakila.url], { cwd: bare });
+      expect(plan.code).toBe(2);
+      expect(plan.stderr.trim().split('\n')).toEqual([
+        `eventshift: The mapping ${dir} (${join(dir, 'index.ts')}) could not be loaded: Cannot find package 'drizzle-orm' ` +
+          `imported from ${join(dir, 'schema.ts')}. Install it where the mapping can find it: \`npm install drizzle-orm\` in ${dir}.`,
+      ]);
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
   });
 });
