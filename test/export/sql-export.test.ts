@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TestDatabase } from '../support/database.ts';
+import { serverUrl, type TestDatabase } from '../support/database.ts';
+import { mariadbClient } from '../support/public-data.ts';
 import { testWorkspace } from '../support/workspace.ts';
 import { snapshot } from '../support/snapshot.ts';
 import { runCli } from '../support/cli.ts';
@@ -25,7 +26,8 @@ async function applyAll(t: TestDatabase, dir: string, reverse = false) {
   const files = (await readdir(dir)).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
   for (const f of reverse ? files.reverse() : files) {
     const input = await readFile(join(dir, f), 'utf8');
-    const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', t.name], { input, encoding: 'utf8' });
+    const client = mariadbClient(serverUrl, t.name);
+    const r = spawnSync('mariadb', client.args, { input, encoding: 'utf8', env: client.env });
     expect(r.status, `${f}: ${r.stderr}`).toBe(0);
   }
 }

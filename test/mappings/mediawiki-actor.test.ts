@@ -3,7 +3,8 @@ import { randomInt } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TestDatabase } from '../support/database.ts';
+import { serverUrl, type TestDatabase } from '../support/database.ts';
+import { mariadbClient } from '../support/public-data.ts';
 import { testWorkspace } from '../support/workspace.ts';
 import { snapshot, type Snapshot } from '../support/snapshot.ts';
 import { runCli, tracedRun } from '../support/cli.ts';
@@ -246,10 +247,8 @@ describe(`mediawiki-actor on a MediaWiki-shaped database (seed ${seed})`, () => 
       expect(files.some((f) => /^\d+-data-actor-create\.sql$/.test(f))).toBe(true);
       const apply = async (dir: string, list: string[]) => {
         for (const f of list) {
-          const r = spawnSync('mariadb', ['--user=root', '--host=127.0.0.1', '--port=3306', db.name], {
-            input: await readFile(join(dir, f), 'utf8'),
-            encoding: 'utf8',
-          });
+          const client = mariadbClient(serverUrl, db.name);
+          const r = spawnSync('mariadb', client.args, { input: await readFile(join(dir, f), 'utf8'), encoding: 'utf8', env: client.env });
           expect(r.status, `${f}: ${r.stderr}`).toBe(0);
         }
       };

@@ -11,20 +11,25 @@ import { fileURLToPath } from 'node:url';
 export const sharedDataDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
 
 /**
+ * The `mariadb` command-line client's arguments and environment for `database` on the server of `serverUrl` (the
+ * tests' server by default, TEST_DATABASE_SERVER included): host, port and user as flags, the password in MYSQL_PWD.
+ */
+export function mariadbClient(serverUrl: string, database: string): { args: string[]; env: NodeJS.ProcessEnv } {
+  const url = new URL(serverUrl);
+  return {
+    args: [`--host=${url.hostname}`, `--port=${url.port || '3306'}`, `--user=${decodeURIComponent(url.username || 'root')}`, database],
+    env: { ...process.env, ...(url.password ? { MYSQL_PWD: decodeURIComponent(url.password) } : {}) },
+  };
+}
+
+/**
  * Runs a SQL script with the `mariadb` client into `database`; rejects with the client's stderr. A script in another
  * character set than utf8mb4 is given as its bytes, with the character set the client should announce.
  */
 export async function runSqlScript(serverUrl: string, database: string, script: string | Buffer, charset = 'utf8mb4'): Promise<void> {
-  const url = new URL(serverUrl);
-  const args = [
-    `--default-character-set=${charset}`,
-    '--batch',
-    `--host=${url.hostname}`,
-    `--port=${url.port || '3306'}`,
-    `--user=${decodeURIComponent(url.username || 'root')}`,
-    database,
-  ];
-  const env = { ...process.env, ...(url.password ? { MYSQL_PWD: decodeURIComponent(url.password) } : {}) };
+  const client = mariadbClient(serverUrl, database);
+  const args = [`--default-character-set=${charset}`, '--batch', ...client.args];
+  const env = client.env;
   await new Promise<void>((resolve, reject) => {
     const child = spawn('mariadb', args, { env, stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
