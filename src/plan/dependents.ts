@@ -140,17 +140,17 @@ async function readObjects(db: Db): Promise<{ objects: TextObject[]; foreignKeys
   const params = [here, ...systemSchemas, here];
   const views = await db.query<{ s: string; n: string; d: string | null }>(
     `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS n, VIEW_DEFINITION AS d FROM information_schema.VIEWS
-      WHERE ${where('TABLE_SCHEMA', 'VIEW_DEFINITION')}`,
+      WHERE ${where('TABLE_SCHEMA', 'VIEW_DEFINITION')} ORDER BY TABLE_SCHEMA, TABLE_NAME`,
     params,
   );
   const routines = await db.query<{ s: string; n: string; t: string; d: string | null }>(
     `SELECT ROUTINE_SCHEMA AS s, ROUTINE_NAME AS n, ROUTINE_TYPE AS t, ROUTINE_DEFINITION AS d FROM information_schema.ROUTINES
-      WHERE ${where('ROUTINE_SCHEMA', 'ROUTINE_DEFINITION')}`,
+      WHERE ${where('ROUTINE_SCHEMA', 'ROUTINE_DEFINITION')} ORDER BY ROUTINE_SCHEMA, ROUTINE_TYPE, ROUTINE_NAME`,
     params,
   );
   const events = await db.query<{ s: string; n: string; d: string | null }>(
     `SELECT EVENT_SCHEMA AS s, EVENT_NAME AS n, EVENT_DEFINITION AS d FROM information_schema.EVENTS
-      WHERE ${where('EVENT_SCHEMA', 'EVENT_DEFINITION')}`,
+      WHERE ${where('EVENT_SCHEMA', 'EVENT_DEFINITION')} ORDER BY EVENT_SCHEMA, EVENT_NAME`,
     params,
   );
   const triggers = await db.query<{ s: string; n: string; ts: string; t: string; timing: string; ev: string; d: string | null }>(
