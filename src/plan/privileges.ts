@@ -1,6 +1,5 @@
 import type { Db } from '../db/connection.ts';
 import { tableName } from '../db/ddl.ts';
-import { tableExists } from '../db/introspect.ts';
 import { holds, readPrivileges, type HeldPrivileges } from '../db/privileges.ts';
 import { quoteId } from '../db/quote.ts';
 import { RESTORE_JOURNAL_TABLE } from '../backup/restore-journal.ts';
@@ -59,10 +58,9 @@ export async function checkPrivileges(db: Db, mapping: Mapping, plan: Plan): Pro
  * create and swap tables under names of their own (on the database).
  */
 async function runWideNeeds(db: Db, plan: Plan): Promise<PrivilegeNeed[]> {
-  const missingBookkeeping: string[] = [];
-  for (const table of bookkeepingTables) if (!(await tableExists(db, table))) missingBookkeeping.push(table);
-  const backedUp: string[] = [];
-  for (const table of plan.tables.backup) if (await tableExists(db, table)) backedUp.push(table);
+  const existing = await existingTables(db, [...bookkeepingTables, ...plan.tables.backup]);
+  const missingBookkeeping = bookkeepingTables.filter((t) => !existing.has(t));
+  const backedUp = plan.tables.backup.filter((t) => existing.has(t));
   return [
     ...privilegeNeeds(['CREATE', 'INDEX'], missingBookkeeping, { for: "creating eventshift's bookkeeping tables", when: 'run' }),
     ...privilegeNeeds(['SELECT', 'INSERT', 'UPDATE', 'DELETE'], bookkeepingTables, {
@@ -75,6 +73,22 @@ async function runWideNeeds(db: Db, plan: Plan): Promise<PrivilegeNeed[]> {
       when: 'restore',
     }),
   ];
+}
+
+/**
+ * Which of `tables` (names as the mapping writes them) exist in the database, in one query. Where the server stores
+ * names in lower case (lower_case_table_names=1), it reports `Event_Text` as `event_text`.
+ */
+async function existingTables(db: Db, tables: readonly string[]): Promise<Set<string>> {
+  if (tables.length === 0) return new Set();
+  const rows = await db.query<{ t: string; l: string | number }>(
+    'SELECT TABLE_NAME AS t, @@lower_case_table_names AS l FROM information_schema.TABLES ' +
+      'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)',
+    [tables],
+  );
+  const found = new Set(rows.map((r) => String(r.t)));
+  const lowered = rows.length > 0 && Number(rows[0]!.l) === 1;
+  return new Set(tables.filter((t) => found.has(t) || (lowered && found.has(t.toLowerCase()))));
 }
 
 /**
