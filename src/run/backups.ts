@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { checkBackup, isBackupId, listBackups, type BackupSummary } from '../backup/index.ts';
 import { connect, type Db } from '../db/connection.ts';
 import { refusal, usageError } from '../errors.ts';
+import { isFinalizeAlteration } from '../mapping/finalize-names.ts';
 import { backupDirOrDefault } from './backup-location.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import type { CommandOptions } from './context.ts';
@@ -131,7 +132,7 @@ async function readRecords(db: Db): Promise<Records> {
 /** How many columns a run's plan says `eventshift finalize` drops (its finalize part's alterations). */
 function plannedDrops(plan: unknown): number {
   const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { tables?: { alter?: Array<{ change?: string }> } } | null;
-  return (parsed?.tables?.alter ?? []).filter((a) => a.change?.endsWith('(later, by eventshift finalize)')).length;
+  return (parsed?.tables?.alter ?? []).filter(isFinalizeAlteration).length;
 }
 
 /**
