@@ -71,17 +71,29 @@ export function restoringRunMessage(run: RunRecord): string | null {
 }
 
 /**
- * What to tell someone who asks an interrupted run that had not finished its write stage for what it wrote (verify,
- * lineage): the signal and when, the rows each step had written (from the steps journal), and the two ways on. Null
- * for any other run.
+ * What to tell someone who asks a run that had not finished its write stage for what it wrote (verify, lineage): how
+ * it stopped and when, the rows each step had written (from the steps journal), and the ways on. A run interrupted by
+ * a signal is recorded so; one still recorded `running` is either running now (`lockHeld`: another process holds the
+ * run lock) or was stopped without a chance to record it (killed, its machine or connection lost). Null for any other
+ * run.
  */
-export async function unfinishedWriteMessage(db: Db, run: RunRecord, asked: string): Promise<string | null> {
-  if (run.status !== 'interrupted' || (run.stage !== 'none' && stages.indexOf(run.stage) >= stages.indexOf('write'))) return null;
-  const journal = await runJournal(db, run.id);
+export async function unfinishedWriteMessage(db: Db, run: RunRecord, asked: string, lockHeld: boolean): Promise<string | null> {
+  if (run.stage !== 'none' && stages.indexOf(run.stage) >= stages.indexOf('write')) return null;
+  if (run.status !== 'interrupted' && run.status !== 'running') return null;
+  const written = writtenSoFar(run.plan, await runJournal(db, run.id));
+  const ways = `\`eventshift migrate ${run.mapping}\` resumes it; \`eventshift rollback ${run.mapping}\` undoes what it wrote.`;
+  if (run.status === 'running' && lockHeld)
+    return (
+      `Run ${run.id} of ${run.mapping} is running now (another process holds its lock) and has not finished its write ` +
+      `stage, so there is ${asked} yet. So far it wrote: ${written}.`
+    );
+  const how =
+    run.status === 'interrupted'
+      ? `was interrupted (${run.error ?? 'by a signal'}) at ${run.updatedAt} UTC`
+      : `stopped without recording why (its process is gone: killed, or its connection lost) after ${run.updatedAt} UTC`;
   return (
-    `Run ${run.id} of ${run.mapping} was interrupted (${run.error ?? 'by a signal'}) at ${run.updatedAt} UTC ` +
-    `before its write stage finished, so there is ${asked} yet. So far it wrote: ${writtenSoFar(run.plan, journal)}. ` +
-    `\`eventshift migrate ${run.mapping}\` resumes it; \`eventshift rollback ${run.mapping}\` undoes what it wrote.`
+    `Run ${run.id} of ${run.mapping} ${how} before its write stage finished, so there is ${asked} yet. ` +
+    `So far it wrote: ${written}. ${ways}`
   );
 }
 

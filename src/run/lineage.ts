@@ -6,6 +6,7 @@ import { compileStep, sourceTableNames } from '../mapping/compile.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from '../engine/cutover.ts';
 import { undoneRunMessage, unfinishedWriteMessage, type RunRecord } from './journal.ts';
+import { lockHolder, lockName } from './lock.ts';
 
 export interface LineageOptions extends CommandOptions {
   mapping: Mapping;
@@ -39,7 +40,9 @@ export async function lineage(options: LineageOptions): Promise<LineageResult> {
     const undone = run && undoneRunMessage(run, 'no lineage to show');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || run.stage === 'none' || run.stage === 'backup') {
-      const unfinished = run && (await unfinishedWriteMessage(db, run, 'no lineage to show'));
+      // Read without the lock: a run recorded `running` may be going on now, or may have died without saying so.
+      const held = run !== null && (await lockHolder(db, lockName(db.database, mapping.name))) !== null;
+      const unfinished = run && (await unfinishedWriteMessage(db, run, 'no lineage to show', held));
       if (unfinished) throw refusal(unfinished, { subject: mapping.name });
       throw refusal(`No run of ${mapping.name} has written anything in ${db.database}; there is no lineage to show.`, {
         subject: mapping.name,

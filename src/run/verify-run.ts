@@ -74,7 +74,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     const undone = run && undoneRunMessage(run, 'nothing to verify');
     if (undone) throw refusal(undone, { subject: mapping.name });
     if (!run || !run.backupId || run.stage === 'none' || stages.indexOf(run.stage as never) < stages.indexOf('write')) {
-      const unfinished = run && (await unfinishedWriteMessage(db, run, 'nothing to verify'));
+      // verify holds the run lock: a run still recorded `running` has stopped without recording it.
+      const unfinished = run && (await unfinishedWriteMessage(db, run, 'nothing to verify', false));
       if (unfinished) throw refusal(unfinished, { subject: mapping.name });
       throw refusal(
         `There is nothing to verify for ${mapping.name} in ${db.database}: no run has written yet; ` +

@@ -137,7 +137,24 @@ describe('SIGINT during migrate', () => {
     console.log(`two SIGINTs to exit: ${seconds.toFixed(2)} s`);
     expect(result.code, result.stderr).toBe(130);
     expect(result.stderr).toContain('SIGINT again: exiting now.');
-    // It did not wait to record anything: the run is left as a kill leaves it, and migrate resumes that too.
+    // It did not wait to record anything: the run is left as a kill leaves it, still recorded running, and verify
+    // and lineage say that it stopped, with what it wrote; migrate resumes that too.
+    const [run] = await t.db.query<{ status: string; stage: string }>('SELECT status, stage FROM eventshift_runs');
+    expect(run).toEqual({ status: 'running', stage: 'backup' });
+    for (const [args, asked] of [
+      [['verify', 'vbzcart-ord-pull'], 'nothing to verify'],
+      [['lineage', 'vbzcart-ord-pull', '--event', '1'], 'no lineage to show'],
+    ] as const) {
+      const r = cli(t, backupDir, ...args);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          '^eventshift: Run 1 of vbzcart-ord-pull stopped without recording why \\(its process is gone: killed, or its ' +
+            `connection lost\\) after .* UTC before its write stage finished, so there is ${asked} yet\\. ` +
+            'So far it wrote: step holdOn \\d+ rows',
+        ),
+      );
+    }
     const resumed = cli(t, backupDir, ...migrateArgs, '--quiet');
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(snapshotDifferences(reference, await snapshot(t.db))).toEqual([]);
