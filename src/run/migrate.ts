@@ -524,6 +524,19 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const { verification, manifest, failed } = await checkRun(s, (done, total) =>
     s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
   );
+  await writeRunReport(s, verification, manifest.id);
+  await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });
+  s.log(verification.ok ? `All ${verification.checks.length} checks passed.` : `${failed.length} check(s) failed: ${failed.join(', ')}.`);
+  return verification.ok;
+}
+
+/**
+ * The run's report (report.json, .md, .html and the files beside it) of `verification`: in --report-dir, or
+ * reports/<database>/<mapping>-run-<id>. The verify stage writes it, and the cutover's gate writes it again when it
+ * verifies again, so the report always shows the verification the cutover went by (or stopped on).
+ */
+async function writeRunReport(s: RunState, verification: Verification, backupId: string): Promise<string> {
+  const { db, run, mapping, now } = s;
   // The database's name as one folder name (a name such as `..` or with a slash stays inside reports/).
   const folder = safeStem(db.database).replace(/^\.+$/, '_');
   const reportDir = resolve(s.options.reportDir ?? join('reports', folder, `${safeStem(mapping.name)}-run-${run.id}`));
@@ -532,16 +545,14 @@ async function verifyStage(s: RunState): Promise<boolean> {
     runId: run.id,
     plan: run.plan,
     verification,
-    backupId: manifest.id,
+    backupId,
     generatedAt: now().toISOString(),
     stageSeconds: s.result.stageSeconds,
     header: await reportHeader(db, mapping, run),
   });
   s.result.reportDir = reportDir;
   await filesBesideReport(s.parts, { db, plan: run.plan, runId: run.id, dir: reportDir });
-  await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });
-  s.log(verification.ok ? `All ${verification.checks.length} checks passed.` : `${failed.length} check(s) failed: ${failed.join(', ')}.`);
-  return verification.ok;
+  return reportDir;
 }
 
 async function cutoverStage(s: RunState): Promise<boolean> {
@@ -584,12 +595,14 @@ async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
       ? `Verifying again before the cutover: the data may have changed while the run ${postponed ? 'was postponed' : 'was paused'}.`
       : `Verifying again before the cutover: run ${s.run.id} was verified by an earlier migrate, and the data may have changed since.`,
   );
-  const { verification, failed } = await checkRun(s);
+  const { verification, manifest, failed } = await checkRun(s);
+  // The report shows this verification now, the one the cutover goes by or stops on.
+  const reportDir = await writeRunReport(s, verification, manifest.id);
   if (verification.ok) return;
   const named = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`;
   throw refusal(
     `Run ${s.run.id}: the data changed after it was verified, so the cutover renamed nothing more: ` +
-      `${failed.length} check(s) now fail (${named}). \`eventshift verify ${s.mapping.name} --report DIR\` names the rows; ` +
+      `${failed.length} check(s) now fail (${named}). The report in ${reportDir} names the rows; ` +
       `put them right and run migrate again, or undo the run with \`eventshift rollback ${s.mapping.name}\`.`,
     { subject: s.mapping.name },
   );

@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { generateVbzcart } from '../../mappings/vbzcart-ord-pull/fixture.ts';
@@ -45,6 +46,15 @@ describe('the cutover gate', () => {
     );
     expect(lines.join('\n')).toMatch(/Verifying again before the cutover: run \d+ was verified by an earlier migrate/);
     expect(await renamed(t)).toEqual({ ordPull: true, old: false });
+    // The report now shows the verification the cutover stopped on, not the earlier one that passed.
+    const report = JSON.parse(await readFile(join(ws.path('r1'), 'report.json'), 'utf8')) as {
+      verdict: string;
+      checks: Array<{ id: string; ok: boolean; failures: Array<{ key: string }> }>;
+    };
+    expect(report.verdict).toBe('fail');
+    expect(report.checks.filter((c) => !c.ok).map((c) => [c.id, c.failures.map((f) => f.key)])).toEqual([
+      ['holdOn.hold.content', [String(hold!.ID_Event)]],
+    ]);
     const [columns] = await t.db.query<{ n: string }>(
       'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?',
       ['orders', 'ID_Pull'],
