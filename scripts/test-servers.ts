@@ -63,6 +63,10 @@ const common = (dir: string, name: string, port: number) => [
   '[mysqld]',
   `user=${serverUser}`,
   `datadir=${join(dir, name)}`,
+  // A folder of its own for temporary files: a server starting (and mariadb-install-db's bootstrap) deletes the
+  // `#sql*` files it finds in its tmpdir, and in the shared /tmp those are the other servers' temporary tables, which
+  // crashed the server on 3306 mid-query (measured: "Error on delete of '/tmp/#sql-temptable-...MAD'", then signal 11).
+  `tmpdir=${join(dir, `${name}-tmp`)}`,
   `socket=${join(dir, `${name}.sock`)}`,
   `pid-file=${join(dir, `${name}.pid`)}`,
   `port=${port}`,
@@ -236,6 +240,8 @@ async function makeNode(
   const cnf = join(dir, `${name}.cnf`);
   await writeFile(cnf, `${lines.join('\n')}\n`);
   await chownToServer(cnf);
+  await mkdir(join(dir, `${name}-tmp`), { recursive: true });
+  await chownToServer(join(dir, `${name}-tmp`));
   const install = spawnSync(
     'mariadb-install-db',
     [`--defaults-file=${cnf}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
