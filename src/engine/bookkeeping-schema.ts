@@ -124,3 +124,17 @@ export const rollout = mysqlTable('eventshift_rollout', {
   /** Every change so far: [{ from, to, at, host, pid }], oldest first. */
   history: json('history').notNull(),
 });
+
+/**
+ * The heartbeat a run writes on the primary several times a second while it watches replicas (run/replica-lag.ts),
+ * one row per writing process: a replica's lag is how long ago the run wrote the newest `seq` the replica has applied,
+ * timed by the run itself, so no clock of another host counts. The row goes when the run ends (one left by a killed
+ * run is replaced by the next run's cleanup after an hour).
+ */
+export const heartbeat = mysqlTable('eventshift_heartbeat', {
+  /** host:pid:random of the writing process. */
+  writer: varchar('writer', { length: 128 }).primaryKey(),
+  seq: bigint('seq', { mode: 'number', unsigned: true }).notNull(),
+  /** The primary's clock when it was written, for a person reading the table; lag is not measured with it. */
+  writtenAt: datetime('written_at', { mode: 'string', fsp: 6 }).notNull(),
+});

@@ -3,7 +3,7 @@ import { tableName } from '../db/ddl.ts';
 import { holds, readPrivileges, type HeldPrivileges } from '../db/privileges.ts';
 import { quoteId } from '../db/quote.ts';
 import { RESTORE_JOURNAL_TABLE } from '../backup/restore-journal.ts';
-import { backups, lineage, quarantine, rollout, runs, steps } from '../engine/bookkeeping-schema.ts';
+import { backups, heartbeat, lineage, quarantine, rollout, runs, steps } from '../engine/bookkeeping-schema.ts';
 import type { Mapping } from '../mapping/types.ts';
 import { privilegeNeeds, type PrivilegeNeed } from '../parts/part.ts';
 import { partsOf } from '../parts/registry.ts';
@@ -18,7 +18,10 @@ export interface PrivilegeCheck {
 }
 
 /** eventshift's bookkeeping tables, which migrate creates (drizzle/) and writes in the migrated database. */
-const bookkeepingTables = ['eventshift_migrations', ...[runs, steps, backups, lineage, quarantine, rollout].map((t) => tableName(t))];
+const bookkeepingTables = [
+  'eventshift_migrations',
+  ...[runs, steps, backups, lineage, quarantine, rollout, heartbeat].map((t) => tableName(t)),
+];
 
 /**
  * Checks the privileges a run of `plan` needs against those the connected user holds now (db/privileges.ts: global,
