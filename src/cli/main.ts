@@ -66,6 +66,40 @@ const positiveInt = (value: string) => {
   return n;
 };
 
+const positiveNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
+/** --replica, --no-replica-discovery, --max-lag and --max-load: what holds a run's chunks besides the pause file. */
+function watchFlags(cmd: Command): Command {
+  return cmd
+    .option('--replica <url>', 'a replica whose lag holds the run (repeatable; without it, those the primary reports)', collect)
+    .option('--no-replica-discovery', 'without --replica, watch no replica instead of those the primary reports')
+    .option(
+      '--max-lag <seconds>',
+      'hold the run before each chunk while a replica is more than this far behind (default 1.5)',
+      positiveNumber,
+    )
+    .option(
+      '--max-load <VAR=N>',
+      "hold the run while the primary's global status variable VAR is N or more, e.g. Threads_running=25 (repeatable)",
+      (value: string, all: Record<string, number> = {}) => {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+(?:\.\d+)?)$/.exec(value);
+        if (!m) throw new InvalidArgumentError('expected VARIABLE=N, e.g. Threads_running=25');
+        return { ...all, [m[1]!]: Number(m[2]) };
+      },
+    );
+}
+type WatchFlags = { replica?: string[]; replicaDiscovery?: boolean; maxLag?: number; maxLoad?: Record<string, number> };
+
+const verifyOnFlag = (cmd: Command) =>
+  cmd.option(
+    '--verify-on <url>',
+    'run the checks on this replica, once it has applied all the primary committed (writes stay on the primary)',
+  );
+
 /** --ids and --start, which override the mapping's ID assignment for a new run. */
 function idFlags(cmd: Command): Command {
   return cmd
@@ -114,7 +148,7 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('pla
     );
   });
 
-acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))))
+verifyOnFlag(watchFlags(acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('migrate <mapping>'))))))))
   .description('backup -> write -> verify -> cutover; resumes an interrupted run')
   .addOption(new Option('--until <stage>', 'stop after this stage').choices([...stages]))
   .option(
@@ -133,8 +167,10 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
       flags: CommonFlags &
         IdFlags &
         CsvFlags &
-        AcceptFlags & {
+        AcceptFlags &
+        WatchFlags & {
           until?: (typeof stages)[number];
+          verifyOn?: string;
           report?: string;
           chunkKeys?: number;
           batchRows?: number;
@@ -170,6 +206,11 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
               postponeCutoverFile: flags.postponeCutoverFile,
               quarantine: flags.quarantine,
               interrupt: interrupts.signal,
+              replicas: flags.replica,
+              discoverReplicas: flags.replicaDiscovery,
+              maxLagSeconds: flags.maxLag,
+              maxLoad: flags.maxLoad,
+              verifyOn: flags.verifyOn,
             });
           } finally {
             interrupts.close();
@@ -182,10 +223,10 @@ acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('mig
     },
   );
 
-sourceFlag(common(program.command('verify <mapping>')))
+verifyOnFlag(sourceFlag(common(program.command('verify <mapping>'))))
   .description("run the checks of the mapping's latest run again (exit 1 when any fails)")
   .option('--report <dir>', 'write report.html, report.md and report.json into this folder')
-  .action(async (ref: string, flags: CommonFlags & CsvFlags & { report?: string }) => {
+  .action(async (ref: string, flags: CommonFlags & CsvFlags & { report?: string; verifyOn?: string }) => {
     await runCommand(
       flags,
       async () =>
@@ -194,6 +235,7 @@ sourceFlag(common(program.command('verify <mapping>')))
           mapping: withSourceFlags(await loadMapping(ref), flags),
           backupDir: flags.backupDir,
           reportDir: flags.report,
+          verifyOn: flags.verifyOn,
           log: logger(flags),
         }),
       renderVerify,

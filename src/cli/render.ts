@@ -189,6 +189,11 @@ export function renderMigrate(r: MigrateResult, ref: string = r.plan.mapping): s
     .map(([s, t]) => `${s} ${t}s`)
     .join(', ');
   if (times) out.push(`Stage times: ${times}`);
+  if (r.holds.length > 0) {
+    const seconds = r.holds.reduce((n, h) => n + h.seconds, 0);
+    const by = [...new Set(r.holds.flatMap((h) => h.signals))].join(', ');
+    out.push(`Held ${r.holds.length} time(s), ${seconds.toFixed(1)} s in all, by ${by}.`);
+  }
   if (r.interruption) out.push(...renderInterruption(r.interruption, r.plan, ref));
   return out.join('\n');
 }
@@ -203,7 +208,11 @@ function renderInterruption(i: Interruption, plan: Plan, ref: string): string[] 
 }
 
 export function renderVerify(r: VerifyResult): string {
-  return [`Verification of run ${r.runId}:`, renderVerification(r.verification), ...r.reportFiles.map((f) => `Wrote ${f}`)].join('\n');
+  return [
+    `Verification of run ${r.runId}${r.checksReadOn ? ` (read on ${r.checksReadOn})` : ''}:`,
+    renderVerification(r.verification),
+    ...r.reportFiles.map((f) => `Wrote ${f}`),
+  ].join('\n');
 }
 
 /** A restore: each table and what became of it, the tables the cutover had renamed, the foreign keys pointed back. */

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Db } from '../db/connection.ts';
+import { parseDatabaseUrl, type Db } from '../db/connection.ts';
 import { columnExists, tableExists } from '../db/introspect.ts';
 import { refusal, usageError } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
@@ -15,7 +15,9 @@ import { writeReport } from '../verify/report.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import { withRunContext, type CommandOptions, type RunChoice, type RunContext } from './context.ts';
 import { faultPoint } from '../engine/fault-points.ts';
-import { postponeWhile, throttle, type Throttle } from './throttle.ts';
+import { postponeWhile, throttle, type Hold, type RunThrottle } from './throttle.ts';
+import { caughtUpReplica, openSignals, resolveWatch, type Watch, type WatchOptions } from './run-signals.ts';
+import type { ThrottleSignal } from './throttle-signals.ts';
 import type { RunLock } from './lock.ts';
 import { safeStem } from '../export/patch-file.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
@@ -36,7 +38,7 @@ import {
   type StepKey,
 } from '../engine/step-journal.ts';
 
-export interface MigrateOptions extends CommandOptions {
+export interface MigrateOptions extends CommandOptions, WatchOptions {
   mapping: Mapping;
   /**
    * --backup-dir: where a new run's backup is written (default DEFAULT_BACKUP_DIR), and where a resumed run's backup is
@@ -65,6 +67,11 @@ export interface MigrateOptions extends CommandOptions {
   postponeCutoverFile?: string;
   /** How often a waiting run looks for the pause or postpone file (default 1000 ms). */
   pollMs?: number;
+  /**
+   * --verify-on URL: the verify stage (and the cutover's verification) reads on this replica, once it has applied
+   * everything the primary had committed when the stage began (the run waits for it). Writes go to the primary only.
+   */
+  verifyOn?: string;
   /**
    * Aborted (its reason the signal's name, e.g. 'SIGINT') to stop the run at its next chunk boundary, stage or check:
    * what is committed stays committed and journaled, the run is recorded as `interrupted`, and migrate returns with
@@ -114,6 +121,10 @@ export interface MigrateResult {
   rowsWritten: Record<string, number>;
   /** Set when MigrateOptions.interrupt stopped the run (status 'interrupted'). */
   interruption: Interruption | null;
+  /** The replicas this invocation watched, by name (`replica host:port`). */
+  replicas: string[];
+  /** Each time replica lag or server load held the run in this invocation: by what, why at first, for how long. */
+  holds: readonly Hold[];
 }
 
 /**
@@ -152,9 +163,17 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   };
   return withRunContext({ options, mapping: options.mapping, choose }, async (ctx) => {
     const clock = { now, log };
+    // What the run watches is settled (and refused when it cannot be watched) before anything is written.
+    const watch = await resolveWatch(ctx.db, parseDatabaseUrl(options.databaseUrl), options);
     const opened = await openRun(ctx, options, clock);
     await claimRun(ctx.db, opened.run.id, ctx.lock!.connectionId, now());
-    return runStages(runState(ctx, options, clock, opened));
+    for (const line of watch.lines) log(line);
+    const signals = await openSignals(ctx.db, watch);
+    try {
+      return await runStages(runState(ctx, options, clock, opened, { watch, signals: signals.signals }));
+    } finally {
+      await signals.close();
+    }
   });
 }
 
@@ -231,8 +250,21 @@ async function refuseMissingPrivileges(db: Db, mapping: Mapping, run: RunRecord)
   );
 }
 
-function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOptions, { now, log }: Clock, opened: OpenedRun): RunState {
+function runState(
+  { db, lock, mapping, parts }: RunContext,
+  options: MigrateOptions,
+  { now, log }: Clock,
+  opened: OpenedRun,
+  watching: { watch: Watch; signals: ThrottleSignal[] },
+): RunState {
   const { run, resumed, planSeconds, backup } = opened;
+  const runThrottle = throttle({
+    ...options,
+    log,
+    signals: watching.signals,
+    whilePaused: async () => void (await db.query('SELECT 1')),
+    check: () => checkGoingOn(options, lock!),
+  });
   return {
     db,
     lock: lock!,
@@ -242,12 +274,7 @@ function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOpti
     options,
     now,
     log,
-    throttle: throttle({
-      ...options,
-      log,
-      whilePaused: async () => void (await db.query('SELECT 1')),
-      check: () => checkGoingOn(options, lock!),
-    }),
+    throttle: runThrottle,
     result: {
       runId: run.id,
       resumed,
@@ -261,6 +288,8 @@ function runState({ db, lock, mapping, parts }: RunContext, options: MigrateOpti
       planSeconds,
       rowsWritten: {},
       interruption: null,
+      replicas: watching.watch.replicas.map((r) => r.name),
+      holds: runThrottle.holds(),
     },
     alongside: [],
   };
@@ -350,6 +379,8 @@ function completedResult(run: RunRecord, backup: { id: string; dir: string } | n
     planSeconds: null,
     rowsWritten: {},
     interruption: null,
+    replicas: [],
+    holds: [],
   };
 }
 
@@ -364,9 +395,11 @@ interface RunState {
   options: MigrateOptions;
   now: () => Date;
   log: (line: string) => void;
-  throttle: Throttle;
+  throttle: RunThrottle;
   /** The throttle's pauses when this invocation's verification began: one since means the data may have changed. */
   pausesAtVerify?: number;
+  /** The replica the last verification read on (--verify-on), or null: the primary. */
+  checksReadOn?: string | null;
   result: MigrateResult;
   /** Work running on connections of its own beside `db` (see alongside()); settled before the run lets go of its lock. */
   alongside: Array<Promise<unknown>>;
@@ -505,10 +538,22 @@ const runBackup = (s: RunState) =>
  */
 async function checkRun(s: RunState, onProgress?: (done: number, total: number) => void) {
   const { dir: backupDir, manifest } = await runBackup(s);
-  const verification = await verifyRun(
-    { db: s.db, mapping: s.mapping, parts: s.parts, run: s.run, backupDir, manifest, now: s.now },
-    { onProgress, beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
-  );
+  const replica = s.options.verifyOn
+    ? await caughtUpReplica(s.db, parseDatabaseUrl(s.options.databaseUrl), s.options.verifyOn, {
+        log: s.log,
+        check: () => checkGoingOn(s.options, s.lock),
+      })
+    : null;
+  let verification: Verification;
+  try {
+    verification = await verifyRun(
+      { db: replica?.db ?? s.db, mapping: s.mapping, parts: s.parts, run: s.run, backupDir, manifest, now: s.now },
+      { onProgress, beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
+    );
+  } finally {
+    await replica?.db.close();
+  }
+  s.checksReadOn = replica?.name ?? null;
   s.result.verification = verification;
   const failed = verification.checks.filter((c) => !c.ok).map((c) => c.id);
   await updateRun(s.db, s.run.id, { verification: { ok: verification.ok, failed } }, s.now());
@@ -548,7 +593,7 @@ async function writeRunReport(s: RunState, verification: Verification, backupId:
     backupId,
     generatedAt: now().toISOString(),
     stageSeconds: s.result.stageSeconds,
-    header: await reportHeader(db, mapping, run),
+    header: await reportHeader(db, mapping, run, { checksReadOn: s.checksReadOn ?? null }),
   });
   s.result.reportDir = reportDir;
   await filesBesideReport(s.parts, { db, plan: run.plan, runId: run.id, dir: reportDir });

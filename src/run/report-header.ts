@@ -10,9 +10,15 @@ import { eventshiftVersion } from './version.ts';
 /**
  * What the report's sign-off header says about who wrote it and where the run stands, read when the report is
  * written: eventshift's version, the mapping's hash (mapping-hash.ts), the server and database user, the OS user and
- * host of this process, the run record's times, each stage as the steps journal has it, and whether the cutover ran.
+ * host of this process, the replica the checks read on (--verify-on), the run record's times, each stage as the steps
+ * journal has it, and whether the cutover ran.
  */
-export async function reportHeader(db: Db, mapping: Mapping, run: RunRecord): Promise<ReportHeaderInput> {
+export async function reportHeader(
+  db: Db,
+  mapping: Mapping,
+  run: RunRecord,
+  { checksReadOn = null }: { checksReadOn?: string | null } = {},
+): Promise<ReportHeaderInput> {
   const fresh = (await runById(db, run.id)) ?? run;
   const [server] = await db.query<{ host: string; port: string | number; version: string; user: string }>(
     'SELECT @@hostname AS host, @@port AS port, VERSION() AS version, CURRENT_USER() AS user',
@@ -24,6 +30,7 @@ export async function reportHeader(db: Db, mapping: Mapping, run: RunRecord): Pr
     eventshiftVersion,
     mappingHash: mappingHash(mapping, fresh.plan.steps),
     server: `${server!.host}:${server!.port} (${server!.version})`,
+    checksReadOn,
     operator: { osUser: osUser(), host: hostname(), databaseUser: server!.user },
     run: { status: fresh.status, startedAt: isoOf(fresh.startedAt)!, finishedAt: isoOf(fresh.finishedAt) },
     stages: journaled,

@@ -1,5 +1,5 @@
 import type { BackupManifest } from '../backup/index.ts';
-import type { Db } from '../db/connection.ts';
+import { parseDatabaseUrl, type Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { Part, ReportFilesScope } from '../parts/part.ts';
@@ -13,6 +13,7 @@ import { preRunTables } from '../engine/pre-run-rows.ts';
 import { refuseAfterFinalize } from './finalize.ts';
 import { locateBackup } from './backup-location.ts';
 import { reportHeader } from './report-header.ts';
+import { caughtUpReplica } from './run-signals.ts';
 
 export interface VerifyOptions extends CommandOptions {
   mapping: Mapping;
@@ -22,10 +23,17 @@ export interface VerifyOptions extends CommandOptions {
   reportDir?: string;
   /** About how many legacy rows a content check compares per piece (VerifyContext.pieceRows). */
   pieceRows?: number;
+  /**
+   * --verify-on URL: the checks read on this replica, once it has applied everything the primary had committed when
+   * verify began (verify waits for it). The run's record and lock stay on the primary.
+   */
+  verifyOn?: string;
 }
 
 export interface VerifyResult {
   runId: number;
+  /** The replica the checks read on (`replica host:port`), or null: the primary. */
+  checksReadOn: string | null;
   verification: Verification;
   reportFiles: string[];
 }
@@ -90,7 +98,19 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   return withRunContext(
     { options, mapping: options.mapping, choose },
     async ({ db, mapping, parts }, { run, backupId, backupDir, manifest }) => {
-      const verification = await verifyRun({ db, mapping, parts, run, backupDir, manifest, now }, { pieceRows: options.pieceRows });
+      const replica = options.verifyOn
+        ? await caughtUpReplica(db, parseDatabaseUrl(options.databaseUrl), options.verifyOn, { log: options.log })
+        : null;
+      let verification: Verification;
+      try {
+        verification = await verifyRun(
+          { db: replica?.db ?? db, mapping, parts, run, backupDir, manifest, now },
+          { pieceRows: options.pieceRows },
+        );
+      } finally {
+        await replica?.db.close();
+      }
+      const checksReadOn = replica?.name ?? null;
       const reportFiles = options.reportDir
         ? await writeReport(options.reportDir, {
             mapping: mapping.name,
@@ -99,12 +119,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
             verification,
             backupId,
             generatedAt: now().toISOString(),
-            header: await reportHeader(db, mapping, run),
+            header: await reportHeader(db, mapping, run, { checksReadOn }),
           })
         : [];
       if (options.reportDir)
         reportFiles.push(...(await filesBesideReport(parts, { db, plan: run.plan, runId: run.id, dir: options.reportDir })));
-      return { runId: run.id, verification, reportFiles };
+      return { runId: run.id, checksReadOn, verification, reportFiles };
     },
   );
 }

@@ -129,6 +129,7 @@ function signOffSection(h: ReportHeader): string {
     ['eventshift', esc(h.eventshiftVersion)],
     ['mapping', `<b>${esc(h.mapping)}</b> <code>${esc(h.mappingHash)}</code>`],
     ['database', `<code>${esc(h.database)}</code> on ${esc(h.server)}`],
+    ...(h.checksReadOn ? [['checks read on', `${esc(h.checksReadOn)} (caught up with the primary first)`]] : []),
     [
       'operator',
       `OS user <code>${esc(h.operator.osUser)}</code> on <code>${esc(h.operator.host)}</code>; ` +

@@ -26,6 +26,8 @@ export interface ReportHeaderInput {
   mappingHash: string;
   /** `@@hostname:@@port (VERSION())` of the server the report was written against. */
   server: string;
+  /** The replica the checks read on (`--verify-on`: `replica host:port`), or null: they read on `server`, the primary. */
+  checksReadOn: string | null;
   /** Who wrote the report: the OS user and host of the process, and the database user (CURRENT_USER()). */
   operator: { osUser: string; host: string; databaseUser: string };
   /** The run record: its status when the report was written, when it started and (once completed) finished. */
@@ -209,6 +211,7 @@ function headerOf(input: ReportInput, h: ReportHeaderInput): ReportHeader {
     mapping: input.mapping,
     database: input.plan.database,
     server: h.server,
+    checksReadOn: h.checksReadOn ?? null,
     operator: h.operator,
     run: { id: input.runId, ...h.run },
     stages: h.stages,

@@ -120,6 +120,7 @@ function headerMarkdown(h: ReportHeader): string[] {
     ['eventshift', h.eventshiftVersion],
     ['mapping', `${md(h.mapping)}, \`${h.mappingHash}\``],
     ['database', `\`${md(h.database)}\` on ${md(h.server)}`],
+    ...(h.checksReadOn ? [['checks read on', `${md(h.checksReadOn)} (caught up with the primary first)`]] : []),
     ['operator', `OS user ${md(h.operator.osUser)} on ${md(h.operator.host)}; database user ${md(h.operator.databaseUser)}`],
     ['run', `${h.run.id} (${h.run.status}), started ${h.run.startedAt}${finished}`],
     ['stages', stages.join(', ') || 'none journaled'],

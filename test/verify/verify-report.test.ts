@@ -60,6 +60,7 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect(h.mappingHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect([h.mapping, h.database, h.run.id]).toEqual(['vbzcart-ord-pull', t.name, 1]);
     expect(h.server).toMatch(/^.+:\d+ \(.+\)$/);
+    expect(h.checksReadOn).toBeNull();
     expect(h.operator).toEqual({ osUser: userInfo().username, host: hostname(), databaseUser: expect.stringMatching(/^root@/) });
     expect(h.run.status).toBe('running');
     expect(h.run.finishedAt).toBeNull();
