@@ -22,6 +22,9 @@ export type { CsvSourceDefinition, CsvColumn, SourceDefinition } from './csv/dec
 export { plan, type PlanOptions, type PlanResult } from './run/plan-command.ts';
 export type { Plan } from './plan/plan-data.ts';
 export { migrate, type MigrateOptions, type MigrateResult } from './run/migrate.ts';
+export type { Hold } from './run/throttle.ts';
+export type { ThrottleSignal } from './run/throttle-signals.ts';
+export type { WatchOptions } from './run/run-signals.ts';
 export { verify, type VerifyOptions, type VerifyResult } from './run/verify-run.ts';
 export { restoreMapping, type RestoreMappingOptions, type RestoreMappingResult } from './run/restore.ts';
 export { finalize, type FinalizeOptions, type FinalizeResult } from './run/finalize.ts';

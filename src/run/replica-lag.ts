@@ -35,7 +35,9 @@ function messageOf(error: unknown): string {
   let e = error;
   // A statement's error wraps the server's; a connection's says where it was going, which is worth keeping.
   while (e instanceof Error && e.cause instanceof Error && !/^Connecting to/.test(e.message)) e = e.cause;
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+  const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+  // mysql2's words for a connection the server (or the network) closed since the last statement.
+  return /closed state/.test(message) ? 'the connection was lost' : message;
 }
 
 /** Ends a connection without asking its server: one that failed, or a server that may not answer. */
