@@ -1,6 +1,6 @@
 import type { Connection, ResultSetHeader, RowDataPacket, FieldPacket } from 'mysql2/promise';
 import { databaseError, usageError } from '../errors.ts';
-import { detectCapabilities, type Capabilities } from './capabilities.ts';
+import { detectCapabilities, galeraVariables, type Capabilities } from './capabilities.ts';
 
 /** A row as read losslessly: strings for dates, decimals and big integers; Buffers for binary columns; null for NULL. */
 export type Row = Record<string, unknown>;
@@ -125,6 +125,7 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
   }
   const tempTableMiB = t.tempTableMiB ?? defaultTempTableMiB;
   let info: RowDataPacket | undefined;
+  let variables: RowDataPacket[] = [];
   try {
     // Every session speaks UTC and strict SQL, whatever the server's defaults.
     await raw.query(sessionSettingsSql);
@@ -133,11 +134,28 @@ export async function connect(target: ConnectionTarget | string): Promise<Db> {
       RowDataPacket[],
       FieldPacket[],
     ];
+    // SHOW VARIABLES, not @@wsrep_on: MySQL has no such variable, and a MariaDB built without wsrep neither.
+    [variables] = (await raw.query(
+      `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${galeraVariables.map((v) => `'${v}'`).join(', ')})`,
+    )) as [RowDataPacket[], FieldPacket[]];
   } catch (cause) {
     raw.destroy();
     throw databaseError(`Setting up the session on database ${t.database}`, cause);
   }
-  const capabilities = detectCapabilities(String(info!.version));
+  const capabilities = detectCapabilities(
+    String(info!.version),
+    new Map(variables.map((v) => [String(v.Variable_name).toLowerCase(), String(v.Value)])),
+  );
+  if (capabilities.galera) {
+    try {
+      // Causal reads: a read waits until this node has applied every write-set the cluster committed before it, so a
+      // run resumed through another node reads the journal the dead node's last chunks left, not an older one.
+      await raw.query('SET SESSION wsrep_sync_wait = @@SESSION.wsrep_sync_wait | 1');
+    } catch (cause) {
+      raw.destroy();
+      throw databaseError(`Setting up the session on database ${t.database}`, cause);
+    }
+  }
   if (capabilities.engine === 'mariadb') {
     try {
       await raw.query(groupByCostsSql);
@@ -218,6 +236,15 @@ function wrap(raw: Connection, session: SessionFacts): Db {
     },
   };
   return db;
+}
+
+/** The server's error number of `error` or of the error it wraps (its cause, at any depth); null when none has one. */
+export function serverErrno(error: unknown): number | null {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const errno = (e as { errno?: unknown }).errno;
+    if (typeof errno === 'number') return errno;
+  }
+  return null;
 }
 
 function abbreviate(sql: string): string {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../support/database.ts';
 import { connect, defaultTempTableMiB, parseDatabaseUrl, redactUrl, type Db } from '../../src/db/connection.ts';
 import { connectAgain } from '../../src/db/row-stream.ts';
+import { galeraNodeOf } from '../../src/db/capabilities.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -87,5 +88,26 @@ describe('connection', () => {
     await t.db.execute('ANALYZE TABLE grouped');
     const [plan] = await t.db.query<{ type: string }>('EXPLAIN SELECT g, MAX(v) FROM grouped GROUP BY g');
     expect(plan!.type).toBe('ALL');
+  });
+
+  it('is no Galera node here (wsrep_on OFF, provider none); Galera is read from wsrep_on with a provider, MySQL has neither', () => {
+    expect(t.db.capabilities.galera).toBeNull();
+    const vars = (pairs: Record<string, string>) => new Map(Object.entries(pairs));
+    // MySQL: SHOW VARIABLES names none of them.
+    expect(galeraNodeOf(vars({ hostname: 'db1' }))).toBeNull();
+    expect(galeraNodeOf(vars({ wsrep_on: 'OFF', wsrep_provider: 'none', wsrep_max_ws_rows: '0' }))).toBeNull();
+    expect(galeraNodeOf(vars({ wsrep_on: 'ON', wsrep_provider: 'none' }))).toBeNull();
+    expect(
+      galeraNodeOf(
+        vars({
+          wsrep_on: 'ON',
+          wsrep_provider: '/usr/lib/galera/libgalera_smm.so',
+          wsrep_node_name: '',
+          hostname: 'db1',
+          wsrep_max_ws_rows: '1000',
+          wsrep_max_ws_size: '1048576',
+        }),
+      ),
+    ).toEqual({ node: 'db1', maxWriteSetRows: 1000, maxWriteSetBytes: 1048576 });
   });
 });
