@@ -12,8 +12,11 @@ export function renderStatus(r: StatusResult): string {
 }
 
 function holder(lock: LockHolder): string {
-  if (lock.runId === null) return `another eventshift process (server connection ${lock.connectionId})`;
-  return `run ${lock.runId}: host ${lock.host}, pid ${lock.pid} (server connection ${lock.connectionId})`;
+  const connection = `server connection ${lock.connectionId}${lock.node ? ` on Galera node ${lock.node}` : ''}`;
+  if (lock.runId === null) {
+    return `another eventshift process (${lock.host ? `host ${lock.host}, pid ${lock.pid}, ` : ''}${connection})`;
+  }
+  return `run ${lock.runId}: host ${lock.host}, pid ${lock.pid} (${connection})`;
 }
 
 function runLines(run: RunSummary): string[] {
@@ -23,7 +26,12 @@ function runLines(run: RunSummary): string[] {
   const v = run.verification;
   return [
     `Run ${run.id}: ${run.status.replace('_', ' ')}${why}, last stage ${run.stage}; started ${run.startedAt} UTC${finished}`,
-    ...(run.lockHolder ? [`  holds the run lock: host ${run.lockHolder.host}, pid ${run.lockHolder.pid}`] : []),
+    ...(run.lockHolder
+      ? [
+          `  holds the run lock: host ${run.lockHolder.host}, pid ${run.lockHolder.pid}` +
+            `${run.lockHolder.node ? `, through Galera node ${run.lockHolder.node}` : ''}`,
+        ]
+      : []),
     `  rows written: ${rows.length === 0 ? 'none' : rows.map(([step, n]) => `${step} ${n}`).join(', ')}`,
     ...(run.lastChunk
       ? [`  last chunk journaled: ${run.lastChunk.step} through legacy key ${run.lastChunk.progressKey} (${run.lastChunk.rows} rows)`]

@@ -1,6 +1,6 @@
 import { connect, parseDatabaseUrl, type Db } from '../db/connection.ts';
 import type { Mapping } from '../mapping/define.ts';
-import { acquireLock, lockName, type RunLock } from './lock.ts';
+import { acquireLock, lockName, type LockHolding, type RunLock } from './lock.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import { latestRun, runHoldingLock, type RunRecord } from './journal.ts';
 import { mappingAsPlanned } from '../sources/sources.ts';
@@ -21,13 +21,15 @@ export async function withRunLock<T>(options: CommandOptions, mapping: Mapping, 
   const target = parseDatabaseUrl(options.databaseUrl);
   const db = await connect(target);
   try {
-    const lock = await acquireLock(target, lockName(db.database, mapping.name), async (holder) => {
+    const describe = async (holder: LockHolding | null) => {
       if (holder !== null && (await hasBookkeeping(db))) {
         const run = await runHoldingLock(db, holder);
         if (run) return `Run ${run.id} of ${mapping.name} (host ${run.host}, pid ${run.pid}, started ${run.startedAt} UTC)`;
       }
-      return `Another eventshift process (server connection ${holder ?? 'unknown'})`;
-    });
+      if (holder?.host) return `Another eventshift process (host ${holder.host}, pid ${holder.pid})`;
+      return `Another eventshift process (server connection ${holder?.connectionId ?? 'unknown'})`;
+    };
+    const lock = await acquireLock(target, lockName(db.database, mapping.name), describe, { log: options.log });
     try {
       return await work(db, lock);
     } finally {

@@ -195,10 +195,18 @@ export async function runById(db: Db, id: number): Promise<RunRecord | null> {
   return row ? toRecord(row) : null;
 }
 
-export async function runHoldingLock(db: Db, connectionId: number): Promise<RunRecord | null> {
+/**
+ * The running run whose lock connection is `holder`'s; where the lock names its process too (a Galera lease: each node
+ * numbers its connections on its own), the run of that process.
+ */
+export async function runHoldingLock(
+  db: Db,
+  holder: { connectionId: number; host: string | null; pid: number | null },
+): Promise<RunRecord | null> {
+  const process = holder.host !== null && holder.pid !== null ? ' AND host = ? AND pid = ?' : '';
   const [row] = await db.query<RunRow & Record<string, unknown>>(
-    "SELECT * FROM eventshift_runs WHERE lock_connection_id = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
-    [connectionId],
+    `SELECT * FROM eventshift_runs WHERE lock_connection_id = ? AND status = 'running'${process} ORDER BY id DESC LIMIT 1`,
+    [holder.connectionId, ...(process ? [holder.host, holder.pid] : [])],
   );
   return row ? toRecord(row) : null;
 }

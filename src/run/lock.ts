@@ -1,10 +1,13 @@
 import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
 import { EventshiftError, refusal } from '../errors.ts';
+import { leaseHolder, takeLease, type LeaseHolder } from './lease-lock.ts';
 
 /**
- * A MySQL named lock (GET_LOCK) held on a connection of its own. The server releases it when that connection
- * closes, so a killed process leaves no stale lock behind; and because it lives on its own connection, nothing the
- * run does on its working connection (errors, reconnects, transactions) can release it early.
+ * The run lock, held on a connection of its own, so nothing the run does on its working connection (errors,
+ * reconnects, transactions) can release it early. On a single server or a replicated primary it is a MySQL named lock
+ * (GET_LOCK): the server releases it when that connection closes, so a killed process leaves no stale lock behind. On
+ * a Galera node, where GET_LOCK is node-local, it is a lease in a replicated row (lease-lock.ts), which a dead run's
+ * successor takes over once it has run out.
  */
 export interface RunLock {
   readonly name: string;
@@ -29,6 +32,24 @@ export interface LockOptions {
    * `wait_timeout`, at most 60 s.
    */
   keepAliveMs?: number;
+  /** On Galera: the lease's length and renewal period (lease-lock.ts's leaseDefaults). */
+  leaseMs?: number;
+  renewMs?: number;
+  /** On Galera: says that the run waits for a dead holder's lease to run out, and takes it over. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Who holds a lock: the server connection holding it, and on Galera the process (host, pid) and the node it holds it
+ * through, from the lease's row (null where GET_LOCK says only the connection).
+ */
+export interface LockHolding {
+  connectionId: number;
+  host: string | null;
+  pid: number | null;
+  node: string | null;
+  /** On Galera: how fresh the holder's lease is. */
+  lease: Pick<LeaseHolder, 'renewedSecondsAgo' | 'expiresInSeconds'> | null;
 }
 
 export function lockName(database: string, mapping: string): string {
@@ -42,11 +63,29 @@ export function lockName(database: string, mapping: string): string {
  * process killed a moment ago: the server releases its lock only once it has noticed the dead connection.
  */
 export async function tryLock(target: ConnectionTarget | string, name: string, options: LockOptions = {}): Promise<RunLock | null> {
+  const taken = await takeLock(target, name, options);
+  return 'holder' in taken ? null : taken;
+}
+
+/** The lock taken, or who holds it (null when GET_LOCK's holder let go before it could be named). */
+async function takeLock(
+  target: ConnectionTarget | string,
+  name: string,
+  options: LockOptions,
+): Promise<RunLock | { holder: LockHolding | null }> {
   const holder: Db = await connect(target);
+  if (holder.capabilities.galera) {
+    const lease = await takeLease(holder, name, options).catch(async (error: unknown) => {
+      await holder.close();
+      throw error;
+    });
+    if ('holder' in lease) await holder.close();
+    return 'holder' in lease ? { holder: fromLease(lease.holder) } : lease;
+  }
   const [row] = await holder.query<{ got: number | string | null }>('SELECT GET_LOCK(?, ?) AS got', [name, options.waitSeconds ?? 3]);
   if (Number(row?.got) !== 1) {
-    await holder.close();
-    return null;
+    const connectionId = await namedLockHolder(holder, name).finally(() => holder.close());
+    return { holder: connectionId === null ? null : namedHolder(connectionId) };
   }
   const [timeout] = await holder.query<{ seconds: number | string }>('SELECT @@SESSION.wait_timeout AS seconds');
   const every = options.keepAliveMs ?? Math.max(1000, Math.min(60_000, (Number(timeout?.seconds) * 1000) / 4));
@@ -92,28 +131,48 @@ export async function tryLock(target: ConnectionTarget | string, name: string, o
   };
 }
 
-/** The connection id holding a lock, or null when it is free. */
-export async function lockHolder(db: Db, name: string): Promise<number | null> {
+async function namedLockHolder(db: Db, name: string): Promise<number | null> {
   const [row] = await db.query<{ holder: number | string | null }>('SELECT IS_USED_LOCK(?) AS holder', [name]);
   return row?.holder === null || row?.holder === undefined ? null : Number(row.holder);
 }
+
+const fromLease = (h: LeaseHolder): LockHolding => ({
+  connectionId: h.connectionId,
+  host: h.host,
+  pid: h.pid,
+  node: h.node,
+  lease: { renewedSecondsAgo: h.renewedSecondsAgo, expiresInSeconds: h.expiresInSeconds },
+});
+
+/** Who holds a lock, or null when it is free: GET_LOCK's holder, or on Galera the lease's (one that has not run out). */
+export async function lockHolder(db: Db, name: string): Promise<LockHolding | null> {
+  if (db.capabilities.galera) {
+    const holder = await leaseHolder(db, name);
+    return holder && fromLease(holder);
+  }
+  const connectionId = await namedLockHolder(db, name);
+  return connectionId === null ? null : namedHolder(connectionId);
+}
+
+const namedHolder = (connectionId: number): LockHolding => ({ connectionId, host: null, pid: null, node: null, lease: null });
 
 /** Takes the lock or throws a refusal naming whoever holds it (from `describeHolder`). */
 export async function acquireLock(
   target: ConnectionTarget | string,
   name: string,
-  describeHolder: (connectionId: number | null) => Promise<string>,
+  describeHolder: (holder: LockHolding | null) => Promise<string>,
+  options: LockOptions = {},
 ): Promise<RunLock> {
-  const lock = await tryLock(target, name);
-  if (lock) return lock;
-  const probe = await connect(target);
-  try {
-    const holder = await lockHolder(probe, name);
-    throw refusal(`${await describeHolder(holder)} holds the lock ${name}; wait for it to finish, or stop it, and try again.`, {
-      subject: name,
-      details: { lockConnectionId: holder },
-    });
-  } finally {
-    await probe.close();
-  }
+  const taken = await takeLock(target, name, options);
+  if (!('holder' in taken)) return taken;
+  const { holder } = taken;
+  const lease = holder?.lease;
+  const through = lease
+    ? ` through Galera node ${holder!.node} (connection ${holder!.connectionId}; its lease was renewed ` +
+      `${lease.renewedSecondsAgo.toFixed(1)} s ago and runs out in ${lease.expiresInSeconds.toFixed(1)} s unless renewed)`
+    : '';
+  throw refusal(`${await describeHolder(holder)} holds the lock ${name}${through}; wait for it to finish, or stop it, and try again.`, {
+    subject: name,
+    details: { lockConnectionId: holder?.connectionId ?? null, lockHolder: holder },
+  });
 }

@@ -5,19 +5,24 @@ import { runJournal, type JournalEntry, type JournalStage, type Stage } from '..
 import { hasBookkeeping } from './bookkeeping.ts';
 import type { CommandOptions } from './context.ts';
 import { runsOf, type RecordedVerification, type RunRecord, type RunStatus } from './journal.ts';
-import { lockHolder, lockName } from './lock.ts';
+import { lockHolder, lockName, type LockHolding } from './lock.ts';
 
 export interface StatusOptions extends CommandOptions {
   mapping: Mapping;
 }
 
-/** Who holds the mapping's run lock: the server connection, and the run (with its host and pid) when one is recorded. */
+/**
+ * Who holds the mapping's run lock: the server connection, and the run (with its host and pid) when one is recorded;
+ * on Galera also the node it holds the lock through.
+ */
 export interface LockHolder {
   connectionId: number;
   /** The run whose record names that connection; null when another eventshift command holds it (rollback, verify, ...). */
   runId: number | null;
   host: string | null;
   pid: number | null;
+  /** On Galera, the node whose connection holds the lock's lease; null elsewhere. */
+  node: string | null;
 }
 
 /** One step of a run's journal, as status shows it. */
@@ -75,18 +80,23 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
   const db = await connect(options.databaseUrl);
   try {
     const name = options.mapping.name;
-    const holderId = await lockHolder(db, lockName(db.database, name));
+    const holder = await lockHolder(db, lockName(db.database, name));
     if (!(await hasBookkeeping(db))) {
-      return { mapping: name, database: db.database, lock: holderId === null ? null : unknownHolder(holderId), runs: [] };
+      return { mapping: name, database: db.database, lock: holder === null ? null : unknownHolder(holder), runs: [] };
     }
     const runs = await runsOf(db, name);
-    const holding = holderId === null ? undefined : runs.find((r) => r.lockConnectionId === holderId && r.status === 'running');
+    // A Galera lease names the holding process too: each node numbers its connections on its own.
+    const holds = (r: RunRecord) =>
+      r.lockConnectionId === holder?.connectionId &&
+      r.status === 'running' &&
+      (holder.host === null || (r.host === holder.host && r.pid === holder.pid));
+    const holding = holder === null ? undefined : runs.find(holds);
     const lock =
-      holderId === null
+      holder === null
         ? null
         : holding
-          ? { connectionId: holderId, runId: holding.id, host: holding.host, pid: holding.pid }
-          : unknownHolder(holderId);
+          ? { connectionId: holder.connectionId, runId: holding.id, host: holding.host, pid: holding.pid, node: holder.node }
+          : unknownHolder(holder);
     const backupDirs = await backupDirsOf(db);
     const summaries: RunSummary[] = [];
     for (const run of runs) summaries.push(await summary(db, run, { lock: holding === run ? lock : null, backupDirs }));
@@ -96,7 +106,13 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
   }
 }
 
-const unknownHolder = (connectionId: number): LockHolder => ({ connectionId, runId: null, host: null, pid: null });
+const unknownHolder = (h: LockHolding): LockHolder => ({
+  connectionId: h.connectionId,
+  runId: null,
+  host: h.host,
+  pid: h.pid,
+  node: h.node,
+});
 
 /** Backup id -> its folder, from eventshift_backups (empty when that table does not exist). */
 async function backupDirsOf(db: Db): Promise<Map<string, string>> {

@@ -196,7 +196,7 @@ describe('the run lock while a run is paused or long', () => {
       ]);
       expect(Number(idle!.ms)).toBeLessThan(1500);
       await lock.assertHeld();
-      expect(await lockHolder(t.db, name)).toBe(lock.connectionId);
+      expect((await lockHolder(t.db, name))?.connectionId).toBe(lock.connectionId);
     } finally {
       await lock.release();
     }

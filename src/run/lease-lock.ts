@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { serverErrno, type Db } from '../db/connection.ts';
+import { tableExists } from '../db/introspect.ts';
+import { EventshiftError } from '../errors.ts';
+
+/**
+ * The run lock on a Galera cluster. GET_LOCK is node-local there (two sessions on two nodes both got the same lock),
+ * so the lock is a row of `eventshift_locks`, which the cluster replicates: taken by an INSERT of the row, or by an
+ * UPDATE of a row whose lease has expired, committed. Certification makes that exclusive: of two takers on two
+ * nodes, the second either sees the first's row or fails certification (1213) and looks again. The holder renews the
+ * lease on its lock connection every `renewMs`; a run that dies (its process, or its node) stops renewing, and another
+ * run takes the lock over once the lease has run out, `leaseMs` after the last renewal at most: no manual step.
+ */
+
+/**
+ * How long a lease lasts after its last renewal, and how often the holder renews it. 20 s and 3 s: a run whose node
+ * dies is taken over by a migrate through another node within 20 s; six renewals fit in a lease, so a few delayed by
+ * flow control or a busy node do not lose it; and a holder that could not renew for 17 s (`leaseMs - renewMs`) stops
+ * at its next safe point, before anyone may take the lock over.
+ */
+export const leaseDefaults = { leaseMs: 20_000, renewMs: 3_000 } as const;
+
+/** Where the leases are: one row per lock name, on the migrated database (created by the first run that takes one). */
+export const leaseTable = 'eventshift_locks';
+
+const createLeaseTableSql = `CREATE TABLE IF NOT EXISTS ${leaseTable} (
+  name VARCHAR(64) NOT NULL PRIMARY KEY,
+  token CHAR(32) NOT NULL,
+  holder_host VARCHAR(255) NOT NULL,
+  holder_pid INT UNSIGNED NOT NULL,
+  holder_connection BIGINT UNSIGNED NOT NULL,
+  holder_node VARCHAR(255) NOT NULL,
+  taken_at DATETIME(6) NOT NULL,
+  renewed_at DATETIME(6) NOT NULL,
+  expires_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+/** Who holds a lease: the process (host, pid), its lock connection and the node it is on, and how fresh the lease is. */
+export interface LeaseHolder {
+  connectionId: number;
+  host: string;
+  pid: number;
+  node: string;
+  /** Seconds since the holder last renewed the lease (by the clock of the node that read it). */
+  renewedSecondsAgo: number;
+  /** Seconds until the lease runs out; 0 or less when it has. */
+  expiresInSeconds: number;
+}
+
+/** A lease this process holds (the shape of run/lock.ts's RunLock). */
+export interface Lease {
+  readonly name: string;
+  readonly connectionId: number;
+  assertHeld(): Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface LeaseOptions {
+  /** How long to wait for a holder that is still renewing to let go (default 3 s). */
+  waitSeconds?: number;
+  leaseMs?: number;
+  renewMs?: number;
+  /** Says that the run waits for a dead holder's lease to run out, and that it took the lock over. */
+  log?: (line: string) => void;
+}
+
+interface LeaseRow {
+  token: string;
+  holder_host: string;
+  holder_pid: number | string;
+  holder_connection: number | string;
+  holder_node: string;
+  renewed_us_ago: number | string;
+  expires_in_us: number | string;
+}
+
+async function leaseRow(db: Db, name: string): Promise<(LeaseHolder & { token: string }) | null> {
+  const [row] = await db.query<LeaseRow & Record<string, unknown>>(
+    `SELECT token, holder_host, holder_pid, holder_connection, holder_node,
+            TIMESTAMPDIFF(MICROSECOND, renewed_at, UTC_TIMESTAMP(6)) AS renewed_us_ago,
+            TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), expires_at) AS expires_in_us
+       FROM ${leaseTable} WHERE name = ?`,
+    [name],
+  );
+  if (!row) return null;
+  return {
+    token: row.token,
+    connectionId: Number(row.holder_connection),
+    host: row.holder_host,
+    pid: Number(row.holder_pid),
+    node: row.holder_node,
+    renewedSecondsAgo: Number(row.renewed_us_ago) / 1e6,
+    expiresInSeconds: Number(row.expires_in_us) / 1e6,
+  };
+}
+
+/** Who holds the lease `name` now; null when nobody does (no row, or its lease has run out). Read-only. */
+export async function leaseHolder(db: Db, name: string): Promise<LeaseHolder | null> {
+  if (!(await tableExists(db, leaseTable))) return null;
+  const row = await leaseRow(db, name);
+  if (!row || row.expiresInSeconds <= 0) return null;
+  const { token: _token, ...holder } = row;
+  return holder;
+}
+
+/** A server error that means another node's transaction on the same row won: look again. */
+const lostRace = (error: unknown) => [1062, 1213].includes(serverErrno(error) ?? 0);
+
+/**
+ * Takes the lease `name` on `db` (its own connection, which the lease keeps and closes on release), or returns who
+ * holds it: a holder that renews its lease refuses at once (after `waitSeconds`, in case it is letting go); one that
+ * stopped renewing (its process or node is dead) is waited for until its lease runs out, then taken over.
+ */
+export async function takeLease(db: Db, name: string, options: LeaseOptions = {}): Promise<Lease | { holder: LeaseHolder }> {
+  const leaseMs = options.leaseMs ?? leaseDefaults.leaseMs;
+  const renewMs = options.renewMs ?? leaseDefaults.renewMs;
+  const token = randomBytes(16).toString('hex');
+  const holderParams = [token, hostname(), process.pid, db.connectionId, db.capabilities.galera?.node ?? 'unknown'];
+  // DDL runs in total order on every node: only when the table is missing.
+  if (!(await tableExists(db, leaseTable))) await db.execute(createLeaseTableSql);
+  const deadline = performance.now() + (options.waitSeconds ?? 3) * 1000;
+  let waitedForExpiry = false;
+  for (;;) {
+    const row = await leaseRow(db, name);
+    const renewedAt = performance.now();
+    try {
+      if (!row) {
+        await db.execute(
+          `INSERT INTO ${leaseTable}
+                  (token, holder_host, holder_pid, holder_connection, holder_node, name, taken_at, renewed_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)`,
+          [...holderParams, name, leaseMs * 1000],
+        );
+      } else if (row.expiresInSeconds <= 0) {
+        const { affectedRows } = await db.execute(
+          `UPDATE ${leaseTable} SET token = ?, holder_host = ?, holder_pid = ?, holder_connection = ?, holder_node = ?,
+                  taken_at = UTC_TIMESTAMP(6), renewed_at = UTC_TIMESTAMP(6), expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+            WHERE name = ? AND token = ? AND expires_at < UTC_TIMESTAMP(6)`,
+          [...holderParams, leaseMs * 1000, name, row.token],
+        );
+        if (affectedRows !== 1) continue;
+        options.log?.(
+          `Took over the run lock ${name}: its lease, held by pid ${row.pid} on ${row.host} through node ${row.node}, ` +
+            `had expired (last renewed ${row.renewedSecondsAgo.toFixed(1)} s before).`,
+        );
+      } else {
+        // Renewed lately: a live holder. Not renewed for two periods: a dead one, whose lease runs out soon.
+        const alive = row.renewedSecondsAgo * 1000 < 2 * renewMs;
+        if (alive && performance.now() >= deadline) return { holder: withoutToken(row) };
+        if (!alive && !waitedForExpiry) {
+          waitedForExpiry = true;
+          options.log?.(
+            `The run lock ${name} is held by pid ${row.pid} on ${row.host} through node ${row.node}, which last renewed ` +
+              `its lease ${row.renewedSecondsAgo.toFixed(1)} s ago: waiting ${Math.max(0, row.expiresInSeconds).toFixed(1)} s ` +
+              'for the lease to run out, then taking it over.',
+          );
+        }
+        await delay(alive ? Math.min(500, renewMs) : Math.min(Math.ceil(row.expiresInSeconds * 1000) + 50, leaseMs));
+        continue;
+      }
+    } catch (error) {
+      if (lostRace(error)) continue;
+      throw error;
+    }
+    // Committed: certification ordered this write before any other taker's. Read back (a causal read) to be sure.
+    if ((await leaseRow(db, name))?.token === token) return heldLease(db, name, { token, leaseMs, renewMs, renewedAt });
+  }
+}
+
+const withoutToken = ({ token: _token, ...holder }: LeaseHolder & { token: string }): LeaseHolder => holder;
+
+/** The lease held: renewed every `renewMs` on `db`, lost when a renewal finds another holder or none succeeds for long. */
+function heldLease(db: Db, name: string, held: { token: string; leaseMs: number; renewMs: number; renewedAt: number }): Lease {
+  const { token, leaseMs, renewMs } = held;
+  let renewedAt = held.renewedAt;
+  let lost: string | null = null;
+  let renewing: Promise<void> | null = null;
+  const renew = () =>
+    (renewing ??= (async () => {
+      const started = performance.now();
+      try {
+        const { affectedRows } = await db.execute(
+          `UPDATE ${leaseTable} SET renewed_at = UTC_TIMESTAMP(6), expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+            WHERE name = ? AND token = ?`,
+          [leaseMs * 1000, name, token],
+        );
+        if (affectedRows === 1) renewedAt = started;
+        else lost = await takenBy(db, name);
+      } catch (error) {
+        // A conflict with another node's write of the row: a takeover, unless the row is still ours.
+        if (serverErrno(error) === 1213) {
+          const row = await leaseRow(db, name).catch(() => null);
+          if (row?.token !== token) lost = await takenBy(db, name);
+        } else lost = `its lock connection ${db.connectionId} failed (${error instanceof Error ? error.message : String(error)})`;
+      }
+      if (lost !== null) clearInterval(timer);
+    })().finally(() => (renewing = null)));
+  const timer = setInterval(() => void renew(), renewMs);
+  // The renewal never holds the process open on its own.
+  timer.unref();
+  return {
+    name,
+    connectionId: db.connectionId,
+    async assertHeld() {
+      // Stop before anyone else may take the lease over: the lease runs `leaseMs` from the last renewal, by any node's
+      // clock, and a renewal that began `renewMs` before that leaves the margin.
+      const age = performance.now() - renewedAt;
+      if (lost === null && age > leaseMs - renewMs) {
+        lost = `its lease was last renewed ${(age / 1000).toFixed(1)} s ago, and it runs out ${leaseMs / 1000} s after a renewal`;
+      }
+      if (lost !== null) {
+        throw new EventshiftError(
+          'database',
+          `The run lock ${name} was lost: ${lost}. This run stopped at a safe point; run the command again to resume.`,
+          { subject: name },
+        );
+      }
+    },
+    async release() {
+      clearInterval(timer);
+      await renewing;
+      if (lost === null) await db.execute(`DELETE FROM ${leaseTable} WHERE name = ? AND token = ?`, [name, token]).catch(() => undefined);
+      await db.close();
+    },
+  };
+}
+
+async function takenBy(db: Db, name: string): Promise<string> {
+  const row = await leaseRow(db, name).catch(() => null);
+  return row
+    ? `another process took it over (pid ${row.pid} on ${row.host} through node ${row.node}, connection ${row.connectionId})`
+    : 'its row was deleted';
+}
