@@ -1,4 +1,6 @@
-import type { Db } from '../db/connection.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { GaleraNode } from '../db/capabilities.ts';
+import { serverErrno, type Db } from '../db/connection.ts';
 import { recordProgress, type StepKey } from './step-journal.ts';
 
 /**
@@ -6,7 +8,9 @@ import { recordProgress, type StepKey } from './step-journal.ts';
  * the cursor over the keys (integers, BigInts, or a keyset read from the server), the chunk size (fixed, or adapted to
  * about half a second a chunk), the journal entry a chunk commits with (so a killed run resumes right after the last
  * chunk that committed), and what happens between chunks: pause and throttle, stop, progress and fault points. The
- * throttle and the fault-point hook are passed in by the caller; what a chunk does is the caller's too.
+ * throttle and the fault-point hook are passed in by the caller; what a chunk does is the caller's too. On a Galera node
+ * it also keeps each chunk well under the cluster's write-set limits and retries a chunk's transaction that lost a
+ * certification conflict (galeraWriteSets, commitRetries).
  */
 
 /**
@@ -35,7 +39,9 @@ export interface Chunk<K, Lo> {
   index: number;
   /**
    * Runs `write` in a transaction on the loop's connection, and in a journaled loop records the chunk's progress in
-   * that same transaction, with the rows `write` returns: both commit, or neither.
+   * that same transaction, with the rows `write` returns: both commit, or neither. On Galera a transaction that loses
+   * a certification conflict is rolled back and `write` runs again (commitRetries), so `write` may run more than once:
+   * what it changes outside the transaction it must set from the same starting point each time.
    */
   commit(write: (tx: Db) => Promise<number>): Promise<number>;
 }
@@ -139,6 +145,8 @@ export interface ChunkLoop<K, Lo> {
   onChunk?: (chunk: Chunk<K, Lo>, rows: number) => void;
   /** The fault point each chunk passes once it is done (engine/fault-points.ts): `hook` called with `name(chunk)`. */
   faultPoint?: { hook: (name: string) => void; name: (chunk: Chunk<K, Lo>) => string };
+  /** Told of each chunk transaction retried on Galera (commitRetries), e.g. to count them for the report. */
+  onRetry?: (retry: CommitRetry) => void;
 }
 
 export interface ChunksDone {
@@ -147,35 +155,124 @@ export interface ChunksDone {
   chunks: number;
   /** `stop` stopped the loop before its keys were done. */
   stopped: boolean;
+  /** Chunk transactions retried after a certification conflict (Galera; commitRetries). */
+  retries: number;
+}
+
+/**
+ * A chunk's transaction retried on Galera: the step it belongs to (null for a loop without a journal), the server's
+ * error, which attempt failed (1 for the first), and how long the loop waited before the next.
+ */
+export interface CommitRetry {
+  step: string | null;
+  errno: number;
+  attempt: number;
+  waitMs: number;
+}
+
+/**
+ * How a chunk's transaction is retried on Galera, where a transaction that conflicts with another node's is rolled back
+ * at its COMMIT (or at its next statement, when a replicated write-set aborts it): errors 1213 (certification
+ * conflict, deadlock), 1205 (lock wait timeout, e.g. behind a replicated write-set applying) and 1047 (the node is
+ * between primary components for a moment, as when another node dies). Up to `attempts` in all, waiting
+ * `firstWaitMs`, doubling up to `maxWaitMs` (each with up to half of it at random, so two runs do not collide again in
+ * step): about 6 s of waiting at most. Elsewhere nothing is retried: a deadlock on a single server is a run's error.
+ */
+export const commitRetries = { errors: [1213, 1205, 1047], attempts: 8, firstWaitMs: 50, maxWaitMs: 2000 } as const;
+
+/**
+ * How far under a Galera cluster's write-set limits a chunk stays: a quarter of wsrep_max_ws_rows and of
+ * wsrep_max_ws_size, and whatever the limits at most `maxRows` rows and `maxBytes` bytes, because every node
+ * certifies and applies a write-set whole, and a large one holds the cluster behind it (flow control). A chunk's
+ * bytes are reckoned from the bytes the node replicated for the chunks before (wsrep_replicated_bytes, which other
+ * writers' write-sets only raise, making chunks smaller, never larger).
+ */
+export const galeraWriteSets = { fraction: 0.25, maxRows: 10_000, maxBytes: 16 * 1024 * 1024 } as const;
+
+/** The most rows and bytes one chunk of a loop on Galera node `node` may write. */
+export function writeSetBudget(node: GaleraNode): { rows: number; bytes: number } {
+  const { fraction, maxRows, maxBytes } = galeraWriteSets;
+  const rows = node.maxWriteSetRows > 0 ? Math.min(maxRows, Math.floor(node.maxWriteSetRows * fraction)) : maxRows;
+  return { rows: Math.max(1, rows), bytes: Math.max(1, Math.min(maxBytes, Math.floor(node.maxWriteSetBytes * fraction))) };
+}
+
+/** The server refused a write-set over a limit (wsrep_max_ws_rows at the statement, wsrep_max_ws_size at COMMIT). */
+const overWriteSetLimit = (error: unknown) =>
+  [1180, 1105].includes(serverErrno(error) ?? 0) &&
+  /wsrep_max_ws_rows exceeded|Maximum writeset size exceeded/i.test(error instanceof Error ? error.message : '');
+
+async function replicatedBytes(db: Db): Promise<number> {
+  const [row] = await db.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'wsrep\\_replicated\\_bytes'");
+  return Number(row?.Value ?? 0);
 }
 
 /** Runs `loop.work` over the loop's keys, one chunk after another. */
+// Long on purpose: the one loop, with its sizing, pacing, retries and journal in one place.
 export async function runChunks<K, Lo>(loop: ChunkLoop<K, Lo>): Promise<ChunksDone> {
   const { db, keys, size, journal, throttle } = loop;
   const adaptive = 'fixed' in size ? null : size;
   let keysPerChunk = 'fixed' in size ? size.fixed : size.start;
   const plannedRowsPerKey = adaptive?.rowsPerKey ?? 1;
   let rowsPerKey = plannedRowsPerKey;
-  const done: ChunksDone = { rows: 0, chunks: 0, stopped: false };
+  const done: ChunksDone = { rows: 0, chunks: 0, stopped: false, retries: 0 };
+  const galera = db.capabilities.galera;
+  const budget = galera ? writeSetBudget(galera) : null;
+  let bytesPerRow = 0;
+  // Set when the server refused a chunk over a write-set limit: the next chunks span at most this many keys.
+  let refusedKeys = Number.POSITIVE_INFINITY;
+  const commit = (write: (tx: Db) => Promise<number>, hi: K, onCommitted: () => void) =>
+    db.transaction(async (tx) => {
+      const rows = await write(tx);
+      if (journal) await recordProgress(tx, journal.step, { ...journal.entry(hi), rows });
+      onCommitted();
+      return rows;
+    });
   for (;;) {
     if (loop.stop?.()) return { ...done, stopped: true };
     await throttle?.waitWhilePaused(loop.keepAlive);
     const t0 = performance.now();
-    const range = await keys.next(Math.min(keysPerChunk, throttle?.maxChunkKeys(rowsPerKey) ?? Number.POSITIVE_INFINITY));
+    const writeSetKeys = budget
+      ? Math.max(1, Math.floor(Math.min(budget.rows, bytesPerRow > 0 ? budget.bytes / bytesPerRow : Infinity) / rowsPerKey))
+      : Number.POSITIVE_INFINITY;
+    const asked = Math.min(keysPerChunk, throttle?.maxChunkKeys(rowsPerKey) ?? Number.POSITIVE_INFINITY, writeSetKeys, refusedKeys);
+    const range = await keys.next(asked);
     if (!range) return done;
     let committed = false;
     const chunk: Chunk<K, Lo> = {
       ...range,
       index: done.chunks + 1,
-      commit: (write) =>
-        db.transaction(async (tx) => {
-          const rows = await write(tx);
-          if (journal) await recordProgress(tx, journal.step, { ...journal.entry(range.hi), rows });
-          committed = true;
-          return rows;
-        }),
+      commit: async (write) => {
+        if (!galera) return commit(write, range.hi, () => (committed = true));
+        const before = await replicatedBytes(db);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const rows = await commit(write, range.hi, () => (committed = true));
+            if (rows > 0) bytesPerRow = Math.max(1, (await replicatedBytes(db)) - before) / rows;
+            return rows;
+          } catch (error) {
+            committed = false;
+            const errno = serverErrno(error);
+            if (errno === null || !(commitRetries.errors as readonly number[]).includes(errno) || attempt >= commitRetries.attempts)
+              throw error;
+            const base = Math.min(commitRetries.maxWaitMs, commitRetries.firstWaitMs * 2 ** (attempt - 1));
+            const waitMs = Math.round(base * (0.5 + Math.random() / 2));
+            done.retries++;
+            loop.onRetry?.({ step: journal?.step.step ?? null, errno, attempt, waitMs });
+            await delay(waitMs);
+          }
+        }
+      },
     };
-    const rows = await loop.work(chunk);
+    let rows: number;
+    try {
+      rows = await loop.work(chunk);
+    } catch (error) {
+      // Over a write-set limit (lowered since the run connected, or rows larger than reckoned): the chunk rolled back
+      // whole, and is done again as a quarter of its keys.
+      if (!galera || !overWriteSetLimit(error) || committed || asked <= 1) throw error;
+      refusedKeys = Math.max(1, Math.floor((keys.width?.(range.lo, range.hi) ?? asked) / 4));
+      continue;
+    }
     if (journal && !committed) throw new Error(`A chunk of the journaled step ${journal.step.step} did not commit through chunk.commit.`);
     done.rows += rows;
     done.chunks++;

@@ -27,7 +27,10 @@ import type { WriteScope } from '../parts/part.ts';
  * and source rows per fill chunk to start with, adapted to about half a second each), and the fault points every
  * step, batch and chunk passes (engine/fault-points.ts).
  */
-export type LookupWriteContext = Pick<WriteScope, 'db' | 'mapping' | 'plan' | 'runId' | 'now' | 'log' | 'throttle' | 'chunkKeys'> & {
+export type LookupWriteContext = Pick<
+  WriteScope,
+  'db' | 'mapping' | 'plan' | 'runId' | 'now' | 'log' | 'throttle' | 'chunkKeys' | 'onRetry'
+> & {
   faultPoint: (name: string) => void;
   onProgress?: (label: string, done: number, total: number) => void;
 };
@@ -151,6 +154,7 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
     },
     work: (chunk) => createBatch(ctx, { l, keysTable, conflicted, detail }, chunk),
     throttle: ctx.throttle,
+    onRetry: ctx.onRetry,
     onChunk: progress,
     faultPoint: { hook: ctx.faultPoint, name: (chunk) => `lookup ${l.name} create batch ${chunk.index}` },
   });
@@ -194,11 +198,19 @@ async function createBatch(
     if (e.t !== byKey.get(h)!.t) throw changedSincePlan(l, `the ${l.table} row of 0x${h} (ID ${e.id}) holds other values than its rows`);
   }
   const missing = [...byKey.values()].filter((p) => !found.has(p.k.toString('hex')));
+  // The transaction may run again (a certification conflict on Galera), or not commit: each attempt starts from the
+  // detail as it was, and a failed one leaves it so.
+  const before = structuredClone(detail);
+  const restore = () => Object.assign(detail, structuredClone(before));
   return commit(async (tx) => {
+    restore();
     if (missing.length > 0) await insertMissing(tx, batch, { missing, byKeySql });
     detail.created += missing.length;
     detail.reused += found.size;
     return missing.length;
+  }).catch((error: unknown) => {
+    restore();
+    throw error;
   });
 }
 
@@ -288,6 +300,7 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
           ).affectedRows,
       ),
     throttle: ctx.throttle,
+    onRetry: ctx.onRetry,
     onChunk: (_, written) => ctx.onProgress?.(label, (rows += written), total),
     faultPoint: { hook: ctx.faultPoint, name: (chunk) => `chunk lookup ${l.name} ${s.alias} ${keyLabel(encodeKey(chunk.hi))}` },
   });

@@ -1,7 +1,7 @@
 import type { BackupManifest } from '../backup/manifest.ts';
 import type { Db } from '../db/connection.ts';
 import type { ColumnInfo, TableInfo } from '../db/introspect.ts';
-import type { Throttle } from '../engine/chunks.ts';
+import type { CommitRetry, Throttle } from '../engine/chunks.ts';
 import { journaledStep } from '../engine/step-journal.ts';
 import type { PatchInput, StemmedPatch } from '../export/patch-file.ts';
 import type { RenameState, TableNames } from '../mapping/compile.ts';
@@ -171,6 +171,8 @@ export interface WriteScope {
   progress(label: string, done: number, total: number): void;
   /** Rows written per step and per `lookup.source`, as migrate reports them. */
   rowsWritten: Record<string, number>;
+  /** Told of each chunk transaction retried after a certification conflict (Galera), for migrate's count of them. */
+  onRetry?: (retry: CommitRetry) => void;
 }
 
 /** One unit of the scope's stage, journaled on its connection (a part written beside another gets its own). */

@@ -124,6 +124,7 @@ async function writeStep(w: WriteScope, { db, planned, step, progress, stop }: S
     // Another step written beside this one failed: stop here, resumable like any interrupted step.
     stop,
     onChunk: (_, written) => progress((rows += written)),
+    onRetry: w.onRetry,
     faultPoint: { hook: faultPoint, name: (chunk) => `chunk ${planned.name} ${chunk.hi}` },
   });
   if (chunks.stopped) return;
