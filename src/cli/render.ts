@@ -4,6 +4,7 @@ import type { Interruption, MigrateResult } from '../run/migrate.ts';
 import { writtenSoFar } from '../run/journal.ts';
 import type { VerifyResult } from '../run/verify-run.ts';
 import type { Verification } from '../verify/verification.ts';
+import { galeraSentence } from '../verify/report-model.ts';
 import { csvSourceLines } from '../csv/cli.ts';
 import { dependentLine } from '../plan/dependents.ts';
 import { sessionSqlMode, sessionTimeZone } from '../db/connection.ts';
@@ -185,6 +186,7 @@ export function renderMigrate(r: MigrateResult, ref: string = r.plan.mapping): s
   for (const [step, rows] of Object.entries(r.rowsWritten)) out.push(`Wrote ${rows} rows in step ${step}.`);
   if (r.verification) out.push(renderVerification(r.verification));
   if (r.reportDir) out.push(`Report: ${r.reportDir}/report.html (and report.md, report.json)`);
+  if (r.galera) out.push(galeraSentence(r.galera));
   const times = [...(r.planSeconds === null ? [] : [['plan', r.planSeconds] as const]), ...Object.entries(r.stageSeconds)]
     .map(([s, t]) => `${s} ${t}s`)
     .join(', ');

@@ -9,6 +9,8 @@ import { createBackup } from '../backup/index.ts';
 import { backupDirOrDefault, backupFolderOf, locateBackup } from './backup-location.ts';
 import { backupRoomRefusal } from '../backup/backup-room.ts';
 import type { Verification } from '../verify/verification.ts';
+import type { ReportGalera } from '../verify/report-model.ts';
+import type { CommitRetry } from '../engine/chunks.ts';
 import { verifyRun, filesBesideReport } from './verify-run.ts';
 import { reportHeader } from './report-header.ts';
 import { writeReport } from '../verify/report.ts';
@@ -125,6 +127,11 @@ export interface MigrateResult {
   replicas: string[];
   /** Each time replica lag or server load held the run in this invocation: by what, why at first, for how long. */
   holds: readonly Hold[];
+  /**
+   * On a Galera node: the node, its write-set limits, and the chunk transactions this invocation retried after a
+   * certification conflict (also in the report); null elsewhere.
+   */
+  galera: ReportGalera | null;
 }
 
 /**
@@ -290,9 +297,32 @@ function runState(
       interruption: null,
       replicas: watching.watch.replicas.map((r) => r.name),
       holds: runThrottle.holds(),
+      galera: galeraOf(db),
     },
     alongside: [],
   };
+}
+
+/** What the run's result and report say of the Galera node it writes through: its limits, and no retries yet. */
+function galeraOf(db: Db): ReportGalera | null {
+  const node = db.capabilities.galera;
+  if (!node) return null;
+  const { maxWriteSetRows, maxWriteSetBytes } = node;
+  return { node: node.node, maxWriteSetRows, maxWriteSetBytes, retries: { count: 0, byError: {}, bySteps: {} } };
+}
+
+/** Counts a chunk transaction retried after a certification conflict, and says so. */
+function countRetry(s: RunState, retry: CommitRetry): void {
+  const counted = s.result.galera?.retries;
+  if (!counted) return;
+  const step = retry.step ?? '(none)';
+  counted.count++;
+  counted.byError[retry.errno] = (counted.byError[retry.errno] ?? 0) + 1;
+  counted.bySteps[step] = (counted.bySteps[step] ?? 0) + 1;
+  s.log(
+    `A chunk of ${step} lost a certification conflict on Galera (error ${retry.errno}, attempt ${retry.attempt}): ` +
+      `rolled back, retried in ${retry.waitMs} ms.`,
+  );
 }
 
 /**
@@ -381,6 +411,7 @@ function completedResult(run: RunRecord, backup: { id: string; dir: string } | n
     interruption: null,
     replicas: [],
     holds: [],
+    galera: null,
   };
 }
 
@@ -506,6 +537,7 @@ function partScope(s: RunState, stage: WriteScope['stage']): WriteScope {
     batchRows: options.batchRows,
     progress: (label, done, total) => options.onProgress?.({ stage, label, done, total, unit: 'rows' }),
     rowsWritten: s.result.rowsWritten,
+    onRetry: (retry) => countRetry(s, retry),
   };
 }
 
@@ -594,6 +626,7 @@ async function writeRunReport(s: RunState, verification: Verification, backupId:
     generatedAt: now().toISOString(),
     stageSeconds: s.result.stageSeconds,
     header: await reportHeader(db, mapping, run, { checksReadOn: s.checksReadOn ?? null }),
+    galera: s.result.galera ?? undefined,
   });
   s.result.reportDir = reportDir;
   await filesBesideReport(s.parts, { db, plan: run.plan, runId: run.id, dir: reportDir });

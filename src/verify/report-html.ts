@@ -1,6 +1,14 @@
 import { escapeXml as esc } from './escape-xml.ts';
 import { autoIncrementColor, freeColor, idSpaceSvg, reservedBlocks, stepColors, usedColor } from './id-space-svg.ts';
-import { nextCommands, sectionData, type Report, type ReportCheck, type ReportHeader, type ReportIdSpace } from './report-model.ts';
+import {
+  galeraSentence,
+  nextCommands,
+  sectionData,
+  type Report,
+  type ReportCheck,
+  type ReportHeader,
+  type ReportIdSpace,
+} from './report-model.ts';
 import { shownValueText } from '../parts/failing-values.ts';
 import { reportSections } from '../parts/registry.ts';
 import { acceptedBy } from '../plan/dependents.ts';
@@ -293,7 +301,8 @@ function timingsSection(r: Report): string {
   const slowest = [...r.checks].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
   const ofStages = stages.length ? `; stages of this invocation: ${stages.map(([s, t]) => `${esc(s)} ${t} s`).join(', ')}` : '';
   const slowRows = slowest.map((c) => `<tr><td>${esc(c.title)}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`);
+  const galera = r.galera ? `<p id="galera">${esc(galeraSentence(r.galera))}</p>\n` : '';
   return `<section id="timings"><h2>Timings</h2>
 <p>Checks started ${esc(r.timings.verifyStartedAt)} and took ${r.timings.checksSeconds} s${ofStages}.</p>
-<table><thead><tr><th>slowest checks</th><th>s</th></tr></thead><tbody>${slowRows.join('')}</tbody></table></section>`;
+${galera}<table><thead><tr><th>slowest checks</th><th>s</th></tr></thead><tbody>${slowRows.join('')}</tbody></table></section>`;
 }

@@ -16,6 +16,27 @@ export interface ReportInput {
   stageSeconds?: Partial<Record<string, number>>;
   /** The sign-off header's facts (run/report-header.ts); absent, report.json's `header` is null. */
   header?: ReportHeaderInput;
+  /** On a Galera node: the node, its limits, and the chunk transactions the run retried; absent elsewhere. */
+  galera?: ReportGalera;
+}
+
+/**
+ * report.json's `galera`: the node the run wrote through, its write-set limits, and the chunk transactions this migrate
+ * retried after a certification conflict (engine/chunks.ts, commitRetries): how many, by server error and by step.
+ */
+export interface ReportGalera {
+  node: string;
+  /** wsrep_max_ws_rows (0: no limit) and wsrep_max_ws_size, as the run's connection read them. */
+  maxWriteSetRows: number;
+  maxWriteSetBytes: number;
+  retries: CommitRetryCount;
+}
+
+/** Chunk transactions retried: in all, by server error number, and by journaled step (`(none)` for a loop without one). */
+export interface CommitRetryCount {
+  count: number;
+  byError: Record<string, number>;
+  bySteps: Record<string, number>;
 }
 
 /** What the report's header says beyond the report's own fields: read from the process, the server and the journal. */
@@ -85,6 +106,8 @@ export interface Report extends ReportSections {
   firedTriggers: ReportFiredTrigger[];
   idSpace: ReportIdSpace[];
   timings: { verifyStartedAt: string; checksSeconds: number; stages: Record<string, number> };
+  /** On a Galera node (added in version 2 without a bump); null elsewhere. */
+  galera: ReportGalera | null;
 }
 
 export interface ReportCheck {
@@ -201,6 +224,7 @@ export function buildReport(input: ReportInput): Report {
       checksSeconds: v.seconds,
       stages: Object.fromEntries(Object.entries(input.stageSeconds ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number')),
     },
+    galera: input.galera ?? null,
   };
 }
 
@@ -218,6 +242,23 @@ function headerOf(input: ReportInput, h: ReportHeaderInput): ReportHeader {
     cutover: h.cutover,
     generatedAt: input.generatedAt,
   };
+}
+
+/**
+ * The report's sentence on a Galera run, for report.md and report.html: `Written through Galera node node1 (write-set
+ * limits: no row limit, 2048.0 MiB): 3 chunk transaction(s) retried after a certification conflict (error 1213: 3;
+ * step holdOn: 3).`
+ */
+export function galeraSentence(g: ReportGalera): string {
+  const rows = g.maxWriteSetRows > 0 ? `${g.maxWriteSetRows} rows` : 'no row limit';
+  const limits = `write-set limits: ${rows}, ${(g.maxWriteSetBytes / (1024 * 1024)).toFixed(1)} MiB`;
+  const counts = (by: Record<string, number>, label: string) => Object.entries(by).map(([what, n]) => `${label}${what}: ${n}`);
+  const retried =
+    g.retries.count === 0
+      ? 'no chunk transaction had to be retried'
+      : `${g.retries.count} chunk transaction(s) retried after a certification conflict ` +
+        `(${[...counts(g.retries.byError, 'error '), ...counts(g.retries.bySteps, '')].join('; ')})`;
+  return `Written through Galera node ${g.node} (${limits}): ${retried} by this migrate.`;
 }
 
 /** What to run next after a failed verification, with the mapping's name filled in: verify again, or undo the run. */

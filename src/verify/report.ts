@@ -1,7 +1,15 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { FILE_MODE, makePrivateFolder } from '../backup/private-files.ts';
 import { join } from 'node:path';
-import { buildReport, nextCommands, sectionData, type Report, type ReportHeader, type ReportInput } from './report-model.ts';
+import {
+  buildReport,
+  galeraSentence,
+  nextCommands,
+  sectionData,
+  type Report,
+  type ReportHeader,
+  type ReportInput,
+} from './report-model.ts';
 import { shownValueText } from '../parts/failing-values.ts';
 import { renderHtml } from './report-html.ts';
 import { reportSections } from '../parts/registry.ts';
@@ -107,6 +115,7 @@ export function renderMarkdown(r: Report): string {
     '',
     `Checks: ${r.timings.checksSeconds} s${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${t} s`).join(', ')}` : ''}.`,
   );
+  if (r.galera) lines.push('', md(galeraSentence(r.galera)));
   return lines.join('\n') + '\n';
 }
 
