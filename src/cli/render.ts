@@ -24,6 +24,7 @@ export function renderPlan(r: PlanResult): string {
     ...tableLines(p),
     ...problemLines(p),
     ...serverLines(p),
+    ...galeraLines(p),
   );
   out.push('');
   out.push(r.ok ? `OK: migrate can go ahead.${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}` : `REFUSED: ${r.reasons.join(' ')}`);
@@ -162,6 +163,23 @@ function serverLines(p: Plan): string[] {
       `local_infile ${s.localInfile ? 'ON' : 'OFF'}`,
     `  sql_mode '${s.sqlMode}' (eventshift's sessions set their own: ${sessionSqlMode}, time zone ${sessionTimeZone})`,
     ...(p.serverWarnings ?? []).map((w) => `  ${w}`),
+  ];
+}
+
+/** On a Galera node: the node and its limits, the run's DDL with its cluster-wide effect, and the warnings. */
+function galeraLines(p: Plan): string[] {
+  const g = p.galera;
+  if (!g) return [];
+  const rows = g.maxWriteSetRows > 0 ? `${g.maxWriteSetRows} rows` : 'no row limit';
+  return [
+    '',
+    `Galera: node ${g.node} of ${g.clusterSize}; write-set limits ${rows}, ${(g.maxWriteSetBytes / (1024 * 1024)).toFixed(1)} MiB ` +
+      '(each chunk stays under a quarter of them; a chunk that loses a certification conflict is retried)',
+    `  DDL (wsrep_OSU_method ${g.osuMethod}): each statement runs on every node at the same point of the cluster's order of ` +
+      'writes (total order isolation); while it runs, every node holds the writes ordered after it, to any table, and ' +
+      "other nodes' transactions on its table are aborted:",
+    ...g.ddl.map((d) => `    ${d}`),
+    ...g.warnings.map((w) => `  ${w}`),
   ];
 }
 

@@ -138,3 +138,9 @@ export const heartbeat = mysqlTable('eventshift_heartbeat', {
   /** The primary's clock when it was written, for a person reading the table; lag is not measured with it. */
   writtenAt: datetime('written_at', { mode: 'string', fsp: 6 }).notNull(),
 });
+
+/**
+ * The run locks' leases on a Galera cluster, one row per lock name (run/lease-lock.ts). Not a drizzle table: the lock is
+ * taken before the bookkeeping tables are created or upgraded (under it), so the lock creates its own table.
+ */
+export const leaseTableName = 'eventshift_locks';

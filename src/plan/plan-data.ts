@@ -43,6 +43,8 @@ export interface Plan {
   serverSettings?: ServerFacts;
   /** What the server's settings may mean later (names that differ only by case). Absent in older plans. */
   serverWarnings?: string[];
+  /** Set when the plan was made on a Galera node (plan/galera.ts): what the cluster means for the run. */
+  galera?: GaleraPlan;
   /** Names used as written because aliases.yaml lacks them (EVENTSHIFT_ENV=production; otherwise they are errors). */
   aliasWarnings: string[];
   /** When the IDs do not fit as planned: the lowest free block that fits them all, numbered densely. */
@@ -60,6 +62,22 @@ export interface ServerFacts {
   localInfile: boolean;
   /** The server's global sql_mode, which eventshift's sessions replace with their own. */
   sqlMode: string;
+}
+
+/** What a Galera cluster means for a run, as plan read it on the node it connected to. */
+export interface GaleraPlan {
+  /** wsrep_node_name, and the nodes in the cluster then (wsrep_cluster_size). */
+  node: string;
+  clusterSize: number;
+  /** wsrep_max_ws_rows (0: no limit) and wsrep_max_ws_size: each chunk stays under a quarter of them. */
+  maxWriteSetRows: number;
+  maxWriteSetBytes: number;
+  /** How the node runs DDL (wsrep_OSU_method): TOI, in total order on every node; anything else is refused. */
+  osuMethod: string;
+  /** The run's DDL statements, one line each (`CREATE TABLE event_vc_ord_hold`, `RENAME TABLE ord_pull TO ...`). */
+  ddl: string[];
+  /** What may matter without refusing the run (a table it only reads that has no primary key). */
+  warnings: string[];
 }
 
 export interface SourcePlan {

@@ -6,6 +6,7 @@ import type { Plan, PlanOverrides, ProblemFinding } from './plan-data.ts';
 import { buildPlan } from './plan.ts';
 import { checkPrivileges } from './privileges.ts';
 import { checkServerVariables } from './server-variables.ts';
+import { checkGalera } from './galera.ts';
 
 export interface RunPlanOptions {
   /** Command-line choices that override the mapping's ID assignment. */
@@ -20,7 +21,8 @@ export interface RunPlanOptions {
  * and nothing stays), the plan is built over them exactly as over tables, and what each source adds is recorded: its
  * facts (a CSV's files, dialect and bad rows), its findings and its refusals, listed before the plan's own. Last, the
  * privileges the run needs are checked against the user's (plan/privileges.ts): each one missing refuses the plan;
- * and the server variables the run relies on (plan/server-variables.ts).
+ * the server variables the run relies on (plan/server-variables.ts); and on a Galera node what the cluster does not
+ * replicate or certify (plan/galera.ts).
  */
 export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunPlanOptions = {}): Promise<Plan> {
   const sources = sourcesToPlan(mapping);
@@ -45,7 +47,9 @@ export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunP
     const privileges = await checkPrivileges(db, mapping, plan);
     // The server's settings the run relies on: the session's, LOAD DATA LOCAL, the packet, the case of table names.
     const server = await checkServerVariables(db, plan);
-    const all = [...refusals, ...plan.refusals, ...privileges.refusals, ...server.refusals];
+    // On a Galera node: engines it does not replicate, tables without a primary key, DDL in total order.
+    const galera = await checkGalera(db, mapping, plan);
+    const all = [...refusals, ...plan.refusals, ...privileges.refusals, ...server.refusals, ...galera.refusals];
     return {
       ...plan,
       problems: [...problems, ...plan.problems],
@@ -53,6 +57,7 @@ export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunP
       privilegeWarnings: privileges.warnings,
       serverSettings: server.facts,
       serverWarnings: server.warnings,
+      ...(galera.facts ? { galera: galera.facts } : {}),
       ok: all.length === 0,
     };
   } finally {

@@ -8,6 +8,7 @@ import type { Mapping } from '../mapping/types.ts';
 import { privilegeNeeds, type PrivilegeNeed } from '../parts/part.ts';
 import { partsOf } from '../parts/registry.ts';
 import type { Plan } from './plan-data.ts';
+import { leaseTableName } from '../engine/bookkeeping-schema.ts';
 
 /** What the connected user lacks for a run of a plan: refusals for what the run needs, warnings for what later commands do. */
 export interface PrivilegeCheck {
@@ -61,10 +62,15 @@ export async function checkPrivileges(db: Db, mapping: Mapping, plan: Plan): Pro
  * create and swap tables under names of their own (on the database).
  */
 async function runWideNeeds(db: Db, plan: Plan): Promise<PrivilegeNeed[]> {
-  const existing = await existingTables(db, [...bookkeepingTables, ...plan.tables.backup]);
+  const lease = db.capabilities.galera ? [leaseTableName] : [];
+  const existing = await existingTables(db, [...bookkeepingTables, ...plan.tables.backup, ...lease]);
   const missingBookkeeping = bookkeepingTables.filter((t) => !existing.has(t));
   const backedUp = plan.tables.backup.filter((t) => existing.has(t));
+  // On Galera the run lock is a lease in a row of its own table (run/lease-lock.ts), which the lock creates.
+  const leaseMissing = lease.length > 0 && !existing.has(leaseTableName);
   return [
+    ...privilegeNeeds(['CREATE'], leaseMissing ? lease : [], { for: "creating the run lock's table on Galera", when: 'run' }),
+    ...privilegeNeeds(['SELECT', 'INSERT', 'UPDATE', 'DELETE'], lease, { for: "the run lock's lease on Galera", when: 'run' }),
     ...privilegeNeeds(['CREATE', 'INDEX'], missingBookkeeping, { for: "creating eventshift's bookkeeping tables", when: 'run' }),
     ...privilegeNeeds(['SELECT', 'INSERT', 'UPDATE', 'DELETE'], bookkeepingTables, {
       for: "the run's journal in eventshift's bookkeeping tables",

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { serverErrno, type Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
+import { leaseTableName } from '../engine/bookkeeping-schema.ts';
 import { EventshiftError } from '../errors.ts';
 
 /**
@@ -22,8 +23,8 @@ import { EventshiftError } from '../errors.ts';
  */
 export const leaseDefaults = { leaseMs: 20_000, renewMs: 3_000 } as const;
 
-/** Where the leases are: one row per lock name, on the migrated database (created by the first run that takes one). */
-export const leaseTable = 'eventshift_locks';
+/** Where the leases are: one row per lock name, in the migrated database (created by the first run that takes one). */
+export const leaseTable = leaseTableName;
 
 const createLeaseTableSql = `CREATE TABLE IF NOT EXISTS ${leaseTable} (
   name VARCHAR(64) NOT NULL PRIMARY KEY,
