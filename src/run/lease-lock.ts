@@ -69,6 +69,7 @@ export interface LeaseOptions {
 
 interface LeaseRow {
   token: string;
+  renewed_at: string;
   holder_host: string;
   holder_pid: number | string;
   holder_connection: number | string;
@@ -77,9 +78,12 @@ interface LeaseRow {
   expires_in_us: number | string;
 }
 
-async function leaseRow(db: Db, name: string): Promise<(LeaseHolder & { token: string }) | null> {
+/** A lease's row: its holder, its token (whose the lease is) and the renewal time as stored (to see it move). */
+type LeaseRowRead = LeaseHolder & { token: string; renewedAt: string };
+
+async function leaseRow(db: Db, name: string): Promise<LeaseRowRead | null> {
   const [row] = await db.query<LeaseRow & Record<string, unknown>>(
-    `SELECT token, holder_host, holder_pid, holder_connection, holder_node,
+    `SELECT token, renewed_at, holder_host, holder_pid, holder_connection, holder_node,
             TIMESTAMPDIFF(MICROSECOND, renewed_at, UTC_TIMESTAMP(6)) AS renewed_us_ago,
             TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), expires_at) AS expires_in_us
        FROM ${leaseTable} WHERE name = ?`,
@@ -88,6 +92,7 @@ async function leaseRow(db: Db, name: string): Promise<(LeaseHolder & { token: s
   if (!row) return null;
   return {
     token: row.token,
+    renewedAt: String(row.renewed_at),
     connectionId: Number(row.holder_connection),
     host: row.holder_host,
     pid: Number(row.holder_pid),
@@ -101,9 +106,7 @@ async function leaseRow(db: Db, name: string): Promise<(LeaseHolder & { token: s
 export async function leaseHolder(db: Db, name: string): Promise<LeaseHolder | null> {
   if (!(await tableExists(db, leaseTable))) return null;
   const row = await leaseRow(db, name);
-  if (!row || row.expiresInSeconds <= 0) return null;
-  const { token: _token, ...holder } = row;
-  return holder;
+  return !row || row.expiresInSeconds <= 0 ? null : withoutToken(row);
 }
 
 /** A server error that means another node's transaction on the same row won: look again. */
@@ -111,8 +114,9 @@ const lostRace = (error: unknown) => [1062, 1213].includes(serverErrno(error) ??
 
 /**
  * Takes the lease `name` on `db` (its own connection, which the lease keeps and closes on release), or returns who
- * holds it: a holder that renews its lease refuses at once (after `waitSeconds`, in case it is letting go); one that
- * stopped renewing (its process or node is dead) is waited for until its lease runs out, then taken over.
+ * holds it. A holder seen renewing its lease is refused (after `waitSeconds`, in case it is letting go); one whose
+ * lease is not renewed while this process watches it for a renewal period and a second (its process or its node is
+ * dead) is waited for until its lease runs out, then taken over: at most `leaseMs` after its last renewal.
  */
 export async function takeLease(db: Db, name: string, options: LeaseOptions = {}): Promise<Lease | { holder: LeaseHolder }> {
   const leaseMs = options.leaseMs ?? leaseDefaults.leaseMs;
@@ -122,10 +126,12 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
   // DDL runs in total order on every node: only when the table is missing.
   if (!(await tableExists(db, leaseTable))) await db.execute(createLeaseTableSql);
   const deadline = performance.now() + (options.waitSeconds ?? 3) * 1000;
-  let waitedForExpiry = false;
+  // The holder being watched: its lease's token, its renewal as first seen, and since when (this process's clock).
+  let watched = null as { token: string; renewedAt: string; since: number; alive: boolean } | null;
+  let waitingForExpiry = false;
   for (;;) {
     const row = await leaseRow(db, name);
-    const renewedAt = performance.now();
+    const readAt = performance.now();
     try {
       if (!row) {
         await db.execute(
@@ -144,21 +150,22 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
         if (affectedRows !== 1) continue;
         options.log?.(
           `Took over the run lock ${name}: its lease, held by pid ${row.pid} on ${row.host} through node ${row.node}, ` +
-            `had expired (last renewed ${row.renewedSecondsAgo.toFixed(1)} s before).`,
+            `had run out (last renewed ${row.renewedSecondsAgo.toFixed(1)} s before).`,
         );
       } else {
-        // Renewed lately: a live holder. Not renewed for two periods: a dead one, whose lease runs out soon.
-        const alive = row.renewedSecondsAgo * 1000 < 2 * renewMs;
-        if (alive && performance.now() >= deadline) return { holder: withoutToken(row) };
-        if (!alive && !waitedForExpiry) {
-          waitedForExpiry = true;
+        if (watched?.token !== row.token) watched = { token: row.token, renewedAt: row.renewedAt, since: readAt, alive: false };
+        else if (watched.renewedAt !== row.renewedAt) watched.alive = true;
+        const dead = !watched.alive && readAt - watched.since > renewMs + 1000;
+        if (watched.alive && readAt >= deadline) return { holder: withoutToken(row) };
+        if (dead && !waitingForExpiry) {
+          waitingForExpiry = true;
           options.log?.(
-            `The run lock ${name} is held by pid ${row.pid} on ${row.host} through node ${row.node}, which last renewed ` +
-              `its lease ${row.renewedSecondsAgo.toFixed(1)} s ago: waiting ${Math.max(0, row.expiresInSeconds).toFixed(1)} s ` +
-              'for the lease to run out, then taking it over.',
+            `The run lock ${name} is held by pid ${row.pid} on ${row.host} through node ${row.node}, which has not renewed ` +
+              `its lease for ${row.renewedSecondsAgo.toFixed(1)} s: waiting ${row.expiresInSeconds.toFixed(1)} s for it to run ` +
+              'out, then taking the lock over.',
           );
         }
-        await delay(alive ? Math.min(500, renewMs) : Math.min(Math.ceil(row.expiresInSeconds * 1000) + 50, leaseMs));
+        await delay(dead ? Math.min(Math.ceil(row.expiresInSeconds * 1000) + 50, leaseMs) : Math.min(500, renewMs));
         continue;
       }
     } catch (error) {
@@ -166,11 +173,11 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
       throw error;
     }
     // Committed: certification ordered this write before any other taker's. Read back (a causal read) to be sure.
-    if ((await leaseRow(db, name))?.token === token) return heldLease(db, name, { token, leaseMs, renewMs, renewedAt });
+    if ((await leaseRow(db, name))?.token === token) return heldLease(db, name, { token, leaseMs, renewMs, renewedAt: readAt });
   }
 }
 
-const withoutToken = ({ token: _token, ...holder }: LeaseHolder & { token: string }): LeaseHolder => holder;
+const withoutToken = ({ token: _token, renewedAt: _renewedAt, ...holder }: LeaseRowRead): LeaseHolder => holder;
 
 /** The lease held: renewed every `renewMs` on `db`, lost when a renewal finds another holder or none succeeds for long. */
 function heldLease(db: Db, name: string, held: { token: string; leaseMs: number; renewMs: number; renewedAt: number }): Lease {
