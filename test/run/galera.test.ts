@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connection.ts';
 import { quoteId } from '../../src/db/quote.ts';
+import { writeSetBudget } from '../../src/engine/chunks.ts';
 import { fcLimitOf, galeraFlowControl } from '../../src/run/galera-flow-control.ts';
 import { lockHolder, lockName, tryLock } from '../../src/run/lock.ts';
 import { startGalera, type ServerNode, type Topology } from '../../scripts/test-servers.ts';
@@ -87,7 +88,12 @@ beforeAll(async () => {
     expect(run.code, run.stderr).toBe(0);
     return snapshot(t.db);
   })();
-  [cluster, reference] = await Promise.all([startGalera({ port: 3321 }), single]);
+  // Both settled before either failure is thrown, so that afterAll stops a cluster that did start.
+  const [up, ref] = await Promise.allSettled([startGalera({ port: 3321 }), single]);
+  if (up.status === 'fulfilled') cluster = up.value;
+  if (up.status === 'rejected') throw up.reason;
+  if (ref.status === 'rejected') throw ref.reason;
+  reference = ref.value;
   console.log(`galera: cluster up and reference run done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }, 240_000);
 
@@ -313,6 +319,49 @@ describe('eventshift on a 3-node Galera cluster', () => {
       expect(report.galera.retries.byError).toEqual({ 1213: report.galera.retries.count });
       expect(await readFile(join(reportDir, 'report.md'), 'utf8')).toMatch(/chunk transaction\(s\) retried after a certification/);
       expect(done.stdout).toMatch(/chunk transaction\(s\) retried after a certification conflict/);
+      expect(await differencesOnEveryNode(t)).toEqual(noDifferences());
+    },
+  );
+
+  it(
+    'chunks stay under the write-set limits: a quarter of wsrep_max_ws_rows for a connection that read it, and a ' +
+      'chunk the node refuses over a limit lowered mid-run is done again as a quarter of its keys',
+    { timeout: 120_000 },
+    async () => {
+      const mib = 1024 * 1024;
+      expect(writeSetBudget({ node: 'n', maxWriteSetRows: 500, maxWriteSetBytes: 2 ** 31 - 1 })).toEqual({ rows: 125, bytes: 16 * mib });
+      expect(writeSetBudget({ node: 'n', maxWriteSetRows: 0, maxWriteSetBytes: mib })).toEqual({ rows: 10_000, bytes: mib / 4 });
+      const t = await seeded('galera_ws');
+      const pause = ws.path('ws.pause');
+      const trace = ws.path('ws.trace');
+      await writeFile(pause, '');
+      const run = startCli([...migrateArgs, '--pause-file', pause, '--backup-dir', ws.path('ws-backups')], {
+        cwd: ws.dir,
+        env: { DATABASE_URL: urlOn(t, 0), EVENTSHIFT_FAULT_TRACE: trace },
+      });
+      const admin = await node(0).connect();
+      try {
+        await until('the run to be recorded', 60_000, async () => {
+          const runs = await t.db.query("SELECT id FROM eventshift_runs WHERE status = 'running'").catch(() => []);
+          return runs.length === 1;
+        });
+        // The run's connection read no limit; the connections it opens from now on read 500 rows. holdOn's first chunk
+        // (250 keys, about 580 rows) goes over it on the run's own connection.
+        await admin.execute('SET GLOBAL wsrep_max_ws_rows = 500');
+        await rm(pause);
+        const done = await run.exited;
+        expect(done.code, done.stderr).toBe(0);
+      } finally {
+        await admin.execute('SET GLOBAL wsrep_max_ws_rows = 0');
+        await admin.close();
+      }
+      const his = (step: string) =>
+        readFile(trace, 'utf8').then((text) => [...text.matchAll(new RegExp(`^chunk ${step} (\\d+)$`, 'gm'))].map((m) => Number(m[1])));
+      const [{ first }] = (await t.db.query<{ first: number }>('SELECT MIN(ID) AS first FROM ord_pull')) as [{ first: number }];
+      const holdOn = await his('holdOn');
+      const widths = holdOn.map((hi, i) => hi - (i === 0 ? Number(first) - 1 : holdOn[i - 1]!));
+      console.log(`galera: holdOn's chunks under a 500-row write-set limit set mid-run: ${widths.join(', ')} keys`);
+      expect(Math.max(...widths)).toBeLessThanOrEqual(62);
       expect(await differencesOnEveryNode(t)).toEqual(noDifferences());
     },
   );
