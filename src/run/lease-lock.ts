@@ -50,20 +50,31 @@ export interface LeaseHolder {
   expiresInSeconds: number;
 }
 
-/** A lease this process holds (the shape of run/lock.ts's RunLock). */
-export interface Lease {
+/**
+ * A lock this process holds on a connection of its own: a lease here, or GET_LOCK's (run/lock.ts, whose RunLock this
+ * is).
+ */
+export interface HeldLock {
   readonly name: string;
+  /** CONNECTION_ID() of the holding connection, recorded in the run so others can name the holder. */
   readonly connectionId: number;
+  /**
+   * Rejects when the lock has been lost, so that another run could take it: GET_LOCK's connection dropped (a server
+   * restart, a KILL, a network cut); a lease's renewal found another holder, or none succeeded for `leaseMs - renewMs`.
+   * A run calls this before each chunk, stage and check, and so stops at a safe point; every chunk is journaled, so
+   * migrate again resumes. GET_LOCK's asks the server at most once a second; a lease answers from its renewals.
+   */
   assertHeld(): Promise<void>;
   release(): Promise<void>;
 }
 
 export interface LeaseOptions {
-  /** How long to wait for a holder that is still renewing to let go (default 3 s). */
+  /** How long to wait for a holder to let go (default 3 s). */
   waitSeconds?: number;
+  /** On Galera: the lease's length and renewal period (leaseDefaults). */
   leaseMs?: number;
   renewMs?: number;
-  /** Says that the run waits for a dead holder's lease to run out, and that it took the lock over. */
+  /** On Galera: says that the run waits for a dead holder's lease to run out, and that it took the lock over. */
   log?: (line: string) => void;
 }
 
@@ -118,7 +129,7 @@ const lostRace = (error: unknown) => [1062, 1213].includes(serverErrno(error) ??
  * lease is not renewed while this process watches it for a renewal period and a second (its process or its node is
  * dead) is waited for until its lease runs out, then taken over: at most `leaseMs` after its last renewal.
  */
-export async function takeLease(db: Db, name: string, options: LeaseOptions = {}): Promise<Lease | { holder: LeaseHolder }> {
+export async function takeLease(db: Db, name: string, options: LeaseOptions = {}): Promise<HeldLock | { holder: LeaseHolder }> {
   const leaseMs = options.leaseMs ?? leaseDefaults.leaseMs;
   const renewMs = options.renewMs ?? leaseDefaults.renewMs;
   const token = randomBytes(16).toString('hex');
@@ -180,7 +191,7 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
 const withoutToken = ({ token: _token, renewedAt: _renewedAt, ...holder }: LeaseRowRead): LeaseHolder => holder;
 
 /** The lease held: renewed every `renewMs` on `db`, lost when a renewal finds another holder or none succeeds for long. */
-function heldLease(db: Db, name: string, held: { token: string; leaseMs: number; renewMs: number; renewedAt: number }): Lease {
+function heldLease(db: Db, name: string, held: { token: string; leaseMs: number; renewMs: number; renewedAt: number }): HeldLock {
   const { token, leaseMs, renewMs } = held;
   let renewedAt = held.renewedAt;
   let lost: string | null = null;
@@ -218,13 +229,7 @@ function heldLease(db: Db, name: string, held: { token: string; leaseMs: number;
       if (lost === null && age > leaseMs - renewMs) {
         lost = `its lease was last renewed ${(age / 1000).toFixed(1)} s ago, and it runs out ${leaseMs / 1000} s after a renewal`;
       }
-      if (lost !== null) {
-        throw new EventshiftError(
-          'database',
-          `The run lock ${name} was lost: ${lost}. This run stopped at a safe point; run the command again to resume.`,
-          { subject: name },
-        );
-      }
+      if (lost !== null) throw lockLost(name, lost);
     },
     async release() {
       clearInterval(timer);
@@ -233,6 +238,15 @@ function heldLease(db: Db, name: string, held: { token: string; leaseMs: number;
       await db.close();
     },
   };
+}
+
+/** The error a run stops with at a safe point once its lock is lost, and why. */
+export function lockLost(name: string, why: string): EventshiftError {
+  return new EventshiftError(
+    'database',
+    `The run lock ${name} was lost: ${why}. This run stopped at a safe point; run the command again to resume.`,
+    { subject: name },
+  );
 }
 
 async function takenBy(db: Db, name: string): Promise<string> {

@@ -1,42 +1,23 @@
 import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
-import { EventshiftError, refusal } from '../errors.ts';
-import { leaseHolder, takeLease, type LeaseHolder } from './lease-lock.ts';
+import { refusal } from '../errors.ts';
+import { leaseHolder, lockLost, takeLease, type HeldLock, type LeaseHolder, type LeaseOptions } from './lease-lock.ts';
 
 /**
  * The run lock, held on a connection of its own, so nothing the run does on its working connection (errors,
  * reconnects, transactions) can release it early. On a single server or a replicated primary it is a MySQL named lock
  * (GET_LOCK): the server releases it when that connection closes, so a killed process leaves no stale lock behind. On
  * a Galera node, where GET_LOCK is node-local, it is a lease in a replicated row (lease-lock.ts), which a dead run's
- * successor takes over once it has run out.
+ * successor takes over once it has run out. As held, either is lease-lock.ts's HeldLock.
  */
-export interface RunLock {
-  readonly name: string;
-  /** CONNECTION_ID() of the holding connection, recorded in the run so others can name the holder. */
-  readonly connectionId: number;
-  /**
-   * Rejects when the lock has been lost: its connection dropped (a server restart, a KILL, a network cut), so the
-   * server released it and another run could take it. A run calls this before each chunk, stage and check, and so
-   * stops at a safe point; every chunk is journaled, so migrate again resumes. It asks the server at most once a
-   * second; between asks it answers from the last one.
-   */
-  assertHeld(): Promise<void>;
-  release(): Promise<void>;
-}
+export type RunLock = HeldLock;
 
-export interface LockOptions {
-  /** How long to wait for a holder to let go (default 3 s). */
-  waitSeconds?: number;
+export interface LockOptions extends LeaseOptions {
   /**
    * How often the idle lock connection is pinged so the server's `wait_timeout` (or a proxy's idle limit) does not
    * close it, and with it release the lock, during a long run or pause. Default: a quarter of the connection's
-   * `wait_timeout`, at most 60 s.
+   * `wait_timeout`, at most 60 s. (A lease's renewals keep its connection busy.)
    */
   keepAliveMs?: number;
-  /** On Galera: the lease's length and renewal period (lease-lock.ts's leaseDefaults). */
-  leaseMs?: number;
-  renewMs?: number;
-  /** On Galera: says that the run waits for a dead holder's lease to run out, and takes it over. */
-  log?: (line: string) => void;
 }
 
 /**
@@ -112,15 +93,7 @@ async function takeLock(
     connectionId: holder.connectionId,
     async assertHeld() {
       if (lost === null && performance.now() - confirmedAt >= 1000) await ask();
-      if (lost !== null) {
-        throw new EventshiftError(
-          'database',
-          `The run lock ${name} was lost: ${lost}. This run stopped at a safe point; run the command again to resume.`,
-          {
-            subject: name,
-          },
-        );
-      }
+      if (lost !== null) throw lockLost(name, lost);
     },
     async release() {
       clearInterval(timer);
