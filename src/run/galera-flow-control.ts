@@ -1,15 +1,5 @@
 import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
-
-/**
- * A throttle signal: asked before each chunk whether the run may go on. Matches run/throttle-signals.ts's
- * ThrottleSignal (declared here until both are wired together).
- */
-export interface ThrottleSignal {
-  readonly name: string;
-  /** null: go on; a reason: hold. Throwing holds too (fail closed). */
-  poll(): Promise<string | null>;
-  close(): Promise<void>;
-}
+import type { ThrottleSignal } from './throttle-signals.ts';
 
 export interface FlowControlOptions {
   /**
@@ -39,8 +29,11 @@ const defaultFcLimit = 16;
  * last poll: how much of that time the cluster was paused. A FLUSH STATUS in between (the counter went down) starts
  * the count again. The first poll only takes the count, and looks at the receive queue.
  */
+/** The thresholds galeraFlowControl holds at unless told otherwise. */
+export const flowControlDefaults = { maxPausedFraction: 0.1 } as const;
+
 export function galeraFlowControl(target: ConnectionTarget | string, options: FlowControlOptions = {}): ThrottleSignal {
-  const maxPaused = options.maxPausedFraction ?? 0.1;
+  const maxPaused = options.maxPausedFraction ?? flowControlDefaults.maxPausedFraction;
   let db: Db | null = null;
   let maxQueue = options.maxRecvQueue;
   let last: { pausedNs: bigint; at: bigint } | null = null;

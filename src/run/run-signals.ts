@@ -2,6 +2,7 @@ import { connect, parseDatabaseUrl, redactUrl, type ConnectionTarget, type Db } 
 import { EventshiftError, refusal, usageError } from '../errors.ts';
 import { replicaLagSignals, waitForReplica, type ReplicaAt } from './replica-lag.ts';
 import { checkLoadVariables, serverLoadSignals } from './server-load.ts';
+import { flowControlDefaults, galeraFlowControl } from './galera-flow-control.ts';
 import type { ThrottleSignal } from './throttle-signals.ts';
 
 /** What a run watches besides its pause file: its replicas' lag and the primary's load (throttle-signals.ts). */
@@ -77,6 +78,8 @@ export async function discoverReplicas(db: Db, primary: ConnectionTarget): Promi
 
 /** What a run watches, resolved from its WatchOptions: the replicas by name and target, the limits, and its log lines. */
 export interface Watch {
+  /** The server the run writes to, where the load and (on a Galera node) flow control are read. */
+  primary: ConnectionTarget;
   replicas: ReplicaAt[];
   maxLagSeconds: number;
   maxLoad: Readonly<Record<string, number>>;
@@ -120,15 +123,24 @@ export async function resolveWatch(db: Db, primary: ConnectionTarget, options: W
   }
   const load = Object.entries(maxLoad);
   if (load.length > 0) lines.push(`Load: the run holds while ${load.map(([v, n]) => `${v} >= ${n}`).join(' or ')} on the primary.`);
-  return { replicas, maxLagSeconds, maxLoad, lines };
+  if (db.capabilities.galera)
+    lines.push(
+      `Galera flow control: the run holds while the cluster was paused more than ${flowControlDefaults.maxPausedFraction * 100}% ` +
+        "of the time since the last look, or while this node's receive queue is over half its gcs.fc_limit.",
+    );
+  return { primary, replicas, maxLagSeconds, maxLoad, lines };
 }
 
-/** Opens the signals of `watch` on the primary `db`: one per replica and one per --max-load variable. Closed together. */
+/**
+ * Opens the signals of `watch` on the primary `db`: one per replica, one per --max-load variable, and on a Galera node
+ * its flow control. Closed together.
+ */
 export async function openSignals(db: Db, watch: Watch): Promise<OpenedSignals> {
   const signals: ThrottleSignal[] = [];
   try {
     signals.push(...(await replicaLagSignals(db, watch.replicas, watch.maxLagSeconds)));
     signals.push(...(await serverLoadSignals(db, watch.maxLoad)));
+    if (db.capabilities.galera) signals.push(galeraFlowControl(watch.primary));
   } catch (error) {
     await Promise.allSettled(signals.map((s) => s.close()));
     throw error;
