@@ -103,7 +103,8 @@ async function freshCopy(suffix: string): Promise<{ name: string; fixture: Vbzca
     const fixture = await generateVbzcart(db, {
       pulls,
       seed,
-      onProgress: (p) => steps.report(`copy ${suffix}: ${p.stage}`, p.done, p.total),
+      // The fixture's totals are exact: a stage is done when it reaches its total.
+      onProgress: (p) => steps.report(`copy ${suffix}: ${p.stage}`, p.done, p.total, p.done === p.total),
     });
     steps.close();
     say(`Copy ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s.`);

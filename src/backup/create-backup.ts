@@ -432,7 +432,9 @@ async function backupRows(
       { subject: name },
     );
   }
-  return { file, rows, checksum, maxKey: key ? await maxKey(db, name, key.name) : null, ...(valueSums ? { valueSums } : {}) };
+  const backedUp = { file, rows, checksum, maxKey: key ? await maxKey(db, name, key.name) : null, ...(valueSums ? { valueSums } : {}) };
+  options.onProgress?.({ table: name, rows, totalRows: rows, ended: true });
+  return backedUp;
 }
 
 function absentTable(name: string): BackupTableEntry {

@@ -95,8 +95,14 @@ export async function loadRows(
   const tap = new DigestTap();
   let streamError: Error | null = null;
   // In a sql-quoted/binary file a text value may hold newlines of its own, so the count is capped at the table's rows.
+  // The lines read are not the rows loaded: the table's load ends (`ended`) where the caller has checked it.
   const counter = new RowCounter((rows) =>
-    progress.onProgress?.({ table: progress.label, rows: Math.min(rows, progress.totalRows), totalRows: progress.totalRows }),
+    progress.onProgress?.({
+      table: progress.label,
+      rows: Math.min(rows, progress.totalRows),
+      totalRows: progress.totalRows,
+      ended: false,
+    }),
   );
   const open = (): Readable => {
     const socket = (db.raw as unknown as { connection?: { stream?: Socket } }).connection?.stream;

@@ -183,6 +183,7 @@ async function loadTable(db: Db, source: TableSource, onProgress: ((progress: Ba
       { subject: entry.name },
     );
   }
+  onProgress?.({ table: entry.name, rows: loaded.rows, totalRows: loaded.rows, ended: true });
   return { table: s, warningMessages: loaded.warningMessages };
 }
 

@@ -133,7 +133,6 @@ export async function writeRowsFile(
   // The last chunk may have paused a connection, after which the file asks for nothing more: the next statement on
   // it would wait for ever.
   file.resumeAll();
-  file.report(true);
   const listed: BackupFile = {
     kind: 'rows',
     name: fileName,
@@ -168,11 +167,11 @@ class SharedRowsFile {
     this.output = new Readable({ highWaterMark: 2 * CHUNK_BYTES, read: () => this.resumeAll() });
   }
 
-  // totalRows may be an estimate (even 0): while rows come, the total shown stays above the rows written, so the table
-  // is not shown as done before it is; at the end it is the rows written.
-  report(final = false): void {
+  // totalRows may be an estimate (even 0): the rows written may stop short of it or pass it. The table's backup ends
+  // after its file (create-backup.ts reports that), so these reports never say `ended`.
+  report(): void {
     const { table, totalRows, onProgress } = this.target;
-    onProgress?.({ table, rows: this.rows, totalRows: final ? this.rows : Math.max(totalRows, this.rows + 1) });
+    onProgress?.({ table, rows: this.rows, totalRows, ended: false });
   }
 
   pauseAll(): void {

@@ -280,7 +280,7 @@ common(program.command('restore [mapping]'))
             tables: tablesFromFlags(flags),
             force: flags.force,
             log: logger(flags),
-            onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
+            onProgress: (p) => steps.report(p.table, p.rows, p.totalRows, p.ended),
           });
         } finally {
           steps.close();
@@ -513,7 +513,7 @@ common(backupCommand.command('create'))
             dir: backupDirOrDefault(flags.backupDir),
             tables,
             label: flags.label,
-            onProgress: (p) => steps.report(p.table, p.rows, p.totalRows),
+            onProgress: (p) => steps.report(p.table, p.rows, p.totalRows, p.ended),
           });
         } finally {
           steps.close();

@@ -10,17 +10,20 @@
  * @example
  * const task = sink.start('ord_pull', 500_000);
  * task.update(120_000);   // may be called as often as you like: the sink throttles what it draws
- * task.finish();
+ * task.complete(487_211); // the step is done: what it did is the whole (the total was an estimate)
  */
 export interface ProgressSink {
   start(label: string, total: number): ProgressTask;
 }
 
+/** One step's line. Until `complete`, it is never drawn as done, however far `done` comes: the step says when it is. */
 export interface ProgressTask {
   /** Units done so far (not an increment); a new `total` replaces the one given at the start (it was an estimate). */
   update(done: number, total?: number): void;
-  /** Draws the final state once; later calls do nothing. */
-  finish(): void;
+  /** The step is done, having done `done` units: draws them as the whole (full bar, 100%) and ends the line. */
+  complete(done: number): void;
+  /** The step stopped before it was done (an error, an interruption) or gives way to a message: draws it as it is and ends the line. */
+  stop(): void;
 }
 
 export interface ProgressOptions {
@@ -55,6 +58,8 @@ export interface ProgressState {
   done: number;
   total: number;
   elapsedMs: number;
+  /** The step said it is done (ProgressTask.complete): only then is the bar full and the line at 100%. */
+  complete?: boolean;
   /**
    * Units a second, as the sink measured them: over the last few seconds while the task runs, over the whole task at
    * its end, counted from the first report (a resumed step starts with what an earlier run did). Absent: the
@@ -66,12 +71,12 @@ export interface ProgressState {
 /** The window a running task's rate is measured over. */
 export const RATE_WINDOW_MS = 10_000;
 
-const silentTask: ProgressTask = { update: () => undefined, finish: () => undefined };
+const silentTask: ProgressTask = { update: () => undefined, complete: () => undefined, stop: () => undefined };
 
 /** Shows nothing (--quiet, tests). */
 export const silentProgress: ProgressSink = { start: () => silentTask };
 
-/** A bar per task on a terminal, redrawn in place (`\r`, clear to end of line), throttled; finish ends the line. */
+/** A bar per task on a terminal, redrawn in place (`\r`, clear to end of line), throttled; complete or stop ends the line. */
 export function terminalProgress(options: TerminalProgressOptions = {}): ProgressSink {
   const write = options.write ?? ((text: string) => process.stderr.write(text));
   const unit = options.unit ?? 'rows';
@@ -106,10 +111,11 @@ function throttledSink(
       let drawnAt = startedAt;
       let done = 0;
       let finished = false;
+      let complete = false;
       const rates = rateMeter();
       const show = (final: boolean) => {
         drawnAt = clock();
-        draw({ label, done, total, elapsedMs: drawnAt - startedAt, rate: rates.rate(final) }, final);
+        draw({ label, done, total, elapsedMs: drawnAt - startedAt, rate: rates.rate(final), complete }, final);
       };
       if (drawAtStart) show(false);
       return {
@@ -120,7 +126,14 @@ function throttledSink(
           if (newTotal !== undefined) total = newTotal;
           if (clock() - drawnAt >= everyMs) show(false);
         },
-        finish() {
+        complete(value) {
+          if (finished) return;
+          finished = complete = true;
+          done = total = value;
+          rates.sample(clock(), value);
+          show(true);
+        },
+        stop() {
           if (finished) return;
           finished = true;
           show(true);
@@ -166,34 +179,37 @@ export function progressSink(
 }
 
 /**
- * Turns reports of `(label, done, total)` (a backup's or a restore's onProgress, migrate's steps) into tasks: a new
- * label finishes the previous task and starts one, reaching the total finishes it (later reports of that label are
- * ignored). Call `close` when the operation ends, even on error, so a terminal's line is ended before the next message.
+ * Turns reports of `(label, done, total, ended)` (a backup's or a restore's onProgress, migrate's steps) into tasks,
+ * one per label. Whether a step is done is the producer's to say, not this: a report with `ended` completes its task
+ * (drawn with what was done as the whole, however far that is from the total, which may have been an estimate). A
+ * task that never gets one, because a new label comes, or `close` is called (the operation ended on an error or was
+ * interrupted; a message is about to be printed), stops as it is and is never drawn as done. A label reported again
+ * after its task ended starts a new task. Call `close` when the operation ends, even on error, so a terminal's line
+ * is ended before the next message.
  *
  * @example
  * const steps = trackSteps(progressSink(flags));
- * try { await createBackup(db, { ..., onProgress: (p) => steps.report(p.table, p.rows, p.totalRows) }); }
+ * try { await createBackup(db, { ..., onProgress: (p) => steps.report(p.table, p.rows, p.totalRows, p.ended) }); }
  * finally { steps.close(); }
  */
-export function trackSteps(sink: ProgressSink): { report(label: string, done: number, total: number): void; close(): void } {
+export function trackSteps(sink: ProgressSink): {
+  report(label: string, done: number, total: number, ended: boolean): void;
+  close(): void;
+} {
   let current: { label: string; task: ProgressTask } | null = null;
-  let finishedLabel: string | null = null;
   const close = () => {
-    current?.task.finish();
+    current?.task.stop();
     current = null;
   };
   return {
-    report(label, done, total) {
-      if (label === finishedLabel) return;
+    report(label, done, total, ended) {
       if (current?.label !== label) {
         close();
-        current = { label, task: sink.start(label, total) };
+        current = { label, task: sink.start(label, ended ? done : total) };
       }
-      current.task.update(done, total);
-      if (done >= total) {
-        close();
-        finishedLabel = label;
-      }
+      if (!ended) return current.task.update(done, total);
+      current.task.complete(done);
+      current = null;
     },
     close,
   };
@@ -202,7 +218,7 @@ export function trackSteps(sink: ProgressSink): { report(label: string, done: nu
 // ---------------------------------------------------------------------------------------------------------------
 // Rendering, pure: what a terminal or a log shows for a state.
 
-/** `ord_pull  [#########---------------]  187,500/500,000 rows  37.5%  41,210 rows/s  ETA 0:08` */
+/** `ord_pull  [#########---------------]  187,500/500,000 rows  37.5%  41,210 rows/s  ETA 7.6 s` */
 export function renderBar(state: ProgressState, options: { unit?: string; width?: number; final?: boolean } = {}): string {
   const width = options.width ?? 24;
   const filled = Math.min(width, Math.floor(fractionDone(state) * width));
@@ -211,7 +227,7 @@ export function renderBar(state: ProgressState, options: { unit?: string; width?
   return [state.label, bar, f.count, f.percent, ...f.more].join('  ');
 }
 
-/** `ord_pull: 187,500/500,000 rows (37.5%), 41,210 rows/s, ETA 0:08` */
+/** `ord_pull: 187,500/500,000 rows (37.5%), 41,210 rows/s, ETA 7.6 s` */
 export function renderLine(state: ProgressState, options: { unit?: string; final?: boolean } = {}): string {
   const f = facts(state, options.unit ?? 'rows', options.final ?? false);
   return `${state.label}: ${[`${f.count} (${f.percent})`, ...f.more].join(', ')}`;
@@ -228,14 +244,23 @@ function facts(state: ProgressState, unit: string, final: boolean): { count: str
   }
   return {
     count: `${formatCount(state.done)}/${formatCount(state.total)} ${unit}`,
-    percent: `${(fractionDone(state) * 100).toFixed(1)}%`,
+    // Rounded down: 99.96% of a step that is not done reads 99.9%, never 100.0%.
+    percent: `${(Math.floor(fractionDone(state) * 1000) / 10).toFixed(1)}%`,
     more,
   };
 }
 
-export function fractionDone(state: Pick<ProgressState, 'done' | 'total'>): number {
-  if (state.total <= 0) return 1;
-  return Math.min(1, Math.max(0, state.done / state.total));
+/** The most a step that has not said it is done is drawn as: its bar one short of full, and 99.9%. */
+const UNFINISHED_AT_MOST = 0.999;
+
+/**
+ * The fraction drawn: 1 for a complete step; otherwise done out of total (an estimate, which the rows may pass), but
+ * never as done.
+ */
+export function fractionDone(state: Pick<ProgressState, 'done' | 'total' | 'complete'>): number {
+  if (state.complete) return 1;
+  if (state.total <= 0) return 0;
+  return Math.min(UNFINISHED_AT_MOST, Math.max(0, state.done / state.total));
 }
 
 /** Average rate since the start; null until some time has passed and something is done. */
@@ -243,11 +268,11 @@ export function ratePerSecond(state: Pick<ProgressState, 'done' | 'elapsedMs'>):
   return state.elapsedMs > 0 && state.done > 0 ? (state.done * 1000) / state.elapsedMs : null;
 }
 
-/** Milliseconds left at the average rate; null before ETA_AFTER is done. */
+/** Milliseconds left at the average rate; null before ETA_AFTER is done, and once the total is passed (it was an estimate). */
 export function etaMs(state: ProgressState): number | null {
   const rate = state.rate === undefined ? ratePerSecond(state) : state.rate;
-  if (rate === null || fractionDone(state) < ETA_AFTER) return null;
-  return (Math.max(0, state.total - state.done) * 1000) / rate;
+  if (rate === null || fractionDone(state) < ETA_AFTER || state.done >= state.total) return null;
+  return ((state.total - state.done) * 1000) / rate;
 }
 
 export function formatCount(n: number): string {

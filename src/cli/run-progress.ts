@@ -34,7 +34,7 @@ export function runProgress(
       const tracker = trackers.get(p.unit)!;
       if (current !== tracker) close();
       current = tracker;
-      tracker.report(p.label, p.done, p.total);
+      tracker.report(p.label, p.done, p.total, p.ended);
     },
     logger(log) {
       return (

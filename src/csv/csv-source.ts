@@ -180,6 +180,7 @@ export class CsvSource implements Source {
     }
     if (loaded.bad > 0 && !csv.quarantine)
       throw refusal(`Run ${run.runId}: ${loaded.bad} row(s) of ${alias} cannot be loaded, and the run was not started with --quarantine.`);
+    run.onProgress?.(loaded.accepted, loaded.accepted, true);
     run.log?.(
       `Loaded ${loaded.accepted} row(s) of ${csv.files.map((f) => basename(f.path)).join(', ')} into ${csv.staging}` +
         `${loaded.bad ? `; ${loaded.bad} set aside in eventshift_quarantine` : ''}.`,

@@ -32,7 +32,7 @@ export type LookupWriteContext = Pick<
   'db' | 'mapping' | 'plan' | 'runId' | 'now' | 'log' | 'throttle' | 'chunkKeys' | 'onRetry'
 > & {
   faultPoint: (name: string) => void;
-  onProgress?: (label: string, done: number, total: number) => void;
+  onProgress?: WriteScope['progress'];
 };
 
 /** The journal's record of the get-or-create: where it is, and which IDs it gave (to undo exactly those). */
@@ -159,6 +159,8 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
     faultPoint: { hook: ctx.faultPoint, name: (chunk) => `lookup ${l.name} create batch ${chunk.index}` },
   });
   await opened.finish(detail);
+  const done = detail.created + detail.reused;
+  ctx.onProgress?.(`lookup ${l.name} create`, done, done, true);
   await dropKeys();
   ctx.log(`Lookup ${l.name}: ${detail.created} ${l.table} row(s) created, ${detail.reused} reused.`);
 }
@@ -305,6 +307,7 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
     faultPoint: { hook: ctx.faultPoint, name: (chunk) => `chunk lookup ${l.name} ${s.alias} ${keyLabel(encodeKey(chunk.hi))}` },
   });
   await opened.finish(detail);
+  ctx.onProgress?.(label, rows, rows, true);
   ctx.log(`Lookup ${l.name}: ${rows} row(s) of ${s.table} got their ${s.reference.name}.`);
   return rows;
 }

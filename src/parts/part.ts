@@ -167,8 +167,12 @@ export interface WriteScope {
   chunkKeys?: number;
   /** Streamed steps: rows per multi-row INSERT at most. */
   batchRows?: number;
-  /** How far a long unit is, in rows: `write <step>`, `load <alias>`, `lookup <name> ...`. */
-  progress(label: string, done: number, total: number): void;
+  /**
+   * How far a long unit is, in rows: `write <step>`, `load <alias>`, `lookup <name> ...`. `total` is what the plan
+   * counted; the rows done may stop short of it or pass it. `ended` is true in the unit's last report only, made once
+   * it is done: `done` is then the true count, and `total` equals it. A unit that stops early makes no such report.
+   */
+  progress(label: string, done: number, total: number, ended?: boolean): void;
   /** Rows written per step and per `lookup.source`, as migrate reports them. */
   rowsWritten: Record<string, number>;
   /** Told of each chunk transaction retried after a certification conflict (Galera), for migrate's count of them. */

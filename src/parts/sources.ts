@@ -19,7 +19,7 @@ export const sourcesPart: Part = {
           runId: w.runId,
           faultPoint,
           log: w.log,
-          onProgress: (done, total) => w.progress(label, done, total),
+          onProgress: (done, total, ended) => w.progress(label, done, total, ended),
         }),
       );
     }

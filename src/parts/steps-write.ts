@@ -35,17 +35,21 @@ export async function writeSteps(w: WriteScope): Promise<void> {
   const ranged = plan.steps.filter((p) => p.range);
   const together =
     !w.throttled && ranged.length > 1 && stepsIndependent(compiled) && ranged.every((p) => p.ids.strategy !== 'chronological');
-  // Steps written together show one bar: their rows added up.
+  // Steps written together show one bar: their rows added up, ended once every one of them has.
   const plannedRows = (p: StepPlan) => p.writes.reduce((n, x) => n + x.rows, 0);
   const rowsDone = new Map<string, number>();
-  const progressOf = (p: StepPlan) => (rows: number) => {
+  const ended = new Set<string>();
+  const progressOf = (p: StepPlan) => (rows: number, stepEnded: boolean) => {
     rowsDone.set(p.name, rows);
-    if (!together) return w.progress(`write ${p.name}`, rows, plannedRows(p));
+    if (stepEnded) ended.add(p.name);
+    if (!together) return w.progress(`write ${p.name}`, rows, stepEnded ? rows : plannedRows(p), stepEnded);
     const done = [...rowsDone.values()].reduce((a, b) => a + b, 0);
+    const allEnded = ranged.every((r) => ended.has(r.name));
     w.progress(
       `write ${ranged.map((r) => r.name).join(' + ')}`,
       done,
-      ranged.reduce((n, r) => n + plannedRows(r), 0),
+      allEnded ? done : ranged.reduce((n, r) => n + plannedRows(r), 0),
+      allEnded,
     );
   };
   // When one step fails, the other stops after its current chunk (its journal says where), and the run fails.
@@ -72,8 +76,8 @@ interface StepWrite {
   db: Db;
   planned: StepPlan;
   step: CompiledStep;
-  /** The step's rows written so far (resumed ones included), after each chunk. */
-  progress: (rows: number) => void;
+  /** The step's rows written so far (resumed ones included), after each chunk; `ended` once the step is done. */
+  progress: (rows: number, ended: boolean) => void;
   /** True when another step written beside this one failed: this one stops after its current chunk. */
   stop: () => boolean;
 }
@@ -84,7 +88,7 @@ async function writeStep(w: WriteScope, { db, planned, step, progress, stop }: S
   const key: StepKey = { runId: w.runId, stage: 'write', step: `step ${planned.name}` };
   const opened = await openStep({ db, ...key, now: w.now, faultPoint });
   if ('done' in opened) {
-    progress(opened.done.rowsDone);
+    progress(opened.done.rowsDone, true);
     return;
   }
   const { resumed } = opened;
@@ -102,7 +106,7 @@ async function writeStep(w: WriteScope, { db, planned, step, progress, stop }: S
   const inserts = streamed ? [] : step.targets.map((t) => insertChunkSql(step, t));
   const maxChunkKeys = streamed ? maxStreamedChunkKeys : 200_000;
   let rows = resumed?.rowsDone ?? 0;
-  progress(rows);
+  progress(rows, false);
   const plannedRows = planned.writes.reduce((n, x) => n + x.rows, 0);
   const chunks = await runChunks({
     db,
@@ -123,12 +127,13 @@ async function writeStep(w: WriteScope, { db, planned, step, progress, stop }: S
     keepAlive: () => db.query('SELECT 1'),
     // Another step written beside this one failed: stop here, resumable like any interrupted step.
     stop,
-    onChunk: (_, written) => progress((rows += written)),
+    onChunk: (_, written) => progress((rows += written), false),
     onRetry: w.onRetry,
     faultPoint: { hook: faultPoint, name: (chunk) => `chunk ${planned.name} ${chunk.hi}` },
   });
   if (chunks.stopped) return;
   await opened.finish({ rows });
+  progress(rows, true);
   w.rowsWritten[planned.name] = rows;
   w.log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
 }

@@ -92,11 +92,14 @@ export interface Interruption {
 /**
  * How far a long step of a run is. Labels: `backup <table>`, `write <step>` (rows written to all its targets, out of
  * the rows the plan counted; `write <step> + <step>` for steps written at the same time, their rows added up),
- * `verify` (checks done). A backup's total may be an estimate until its table is done: read `total` with every report.
+ * `load <alias>`, `lookup <name> ...`, `verify` (checks done). `total` is an estimate (a backup's TABLE_ROWS) or what
+ * the plan counted, and `done` may stop short of it or pass it: read `total` with every report. A step says when it is
+ * done: `ended` is true in its last report only, whose `done` is the true count and `total` equals it. A step that
+ * stops early (an error, an interruption) makes no such report.
  *
  * @example
  * const steps = trackSteps(progressSink(flags));
- * await migrate({ ..., onProgress: (p) => steps.report(p.label, p.done, p.total) });
+ * await migrate({ ..., onProgress: (p) => steps.report(p.label, p.done, p.total, p.ended) });
  */
 export interface MigrateProgress {
   stage: Stage;
@@ -104,6 +107,7 @@ export interface MigrateProgress {
   done: number;
   total: number;
   unit: 'rows' | 'checks';
+  ended: boolean;
 }
 
 export interface MigrateResult {
@@ -460,7 +464,7 @@ async function backupStage(s: RunState): Promise<boolean> {
   const tablesStarted = new Set<string>();
   const manifest = await createBackup(db, {
     onProgress: (p) => {
-      options.onProgress?.({ stage: 'backup', label: `backup ${p.table}`, done: p.rows, total: p.totalRows, unit: 'rows' });
+      options.onProgress?.({ stage: 'backup', label: `backup ${p.table}`, done: p.rows, total: p.totalRows, unit: 'rows', ended: p.ended });
       // The second table starting: some files are on disk, the manifest is not.
       if (!tablesStarted.has(p.table) && tablesStarted.add(p.table).size === 2) faultPoint('backup tables half-written');
     },
@@ -535,7 +539,7 @@ function partScope(s: RunState, stage: WriteScope['stage']): WriteScope {
     throttled: options.maxRowsPerSecond !== undefined,
     chunkKeys: options.chunkKeys,
     batchRows: options.batchRows,
-    progress: (label, done, total) => options.onProgress?.({ stage, label, done, total, unit: 'rows' }),
+    progress: (label, done, total, ended = false) => options.onProgress?.({ stage, label, done, total, unit: 'rows', ended }),
     rowsWritten: s.result.rowsWritten,
     onRetry: (retry) => countRetry(s, retry),
   };
@@ -568,7 +572,7 @@ const runBackup = (s: RunState) =>
  * Every check of the run against its backup, paced by the run's throttle; the verdict is recorded as the run's (status
  * and later commands read it). Both the verify stage and the cutover's gate verify through it.
  */
-async function checkRun(s: RunState, onProgress?: (done: number, total: number) => void) {
+async function checkRun(s: RunState, onProgress?: (done: number, total: number, ended?: boolean) => void) {
   const { dir: backupDir, manifest } = await runBackup(s);
   const replica = s.options.verifyOn
     ? await caughtUpReplica(s.db, parseDatabaseUrl(s.options.databaseUrl), s.options.verifyOn, {
@@ -598,8 +602,8 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
-  const { verification, manifest, failed } = await checkRun(s, (done, total) =>
-    s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks' }),
+  const { verification, manifest, failed } = await checkRun(s, (done, total, ended = false) =>
+    s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks', ended }),
   );
   await writeRunReport(s, verification, manifest.id);
   await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });

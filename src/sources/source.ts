@@ -58,5 +58,6 @@ export interface SourceRun {
   runId: number;
   faultPoint: (name: string) => void;
   log?: (line: string) => void;
-  onProgress?: (rows: number, total: number) => void;
+  /** Rows prepared out of the plan's `total`; `ended` in the last report only, once the source is ready (see WriteScope.progress). */
+  onProgress?: (rows: number, total: number, ended?: boolean) => void;
 }

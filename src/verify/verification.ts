@@ -24,7 +24,8 @@ export interface VerifyContext {
   /** About how many legacy rows a content check compares per piece (default 50,000: steps-checks.ts, pieceRows). */
   pieceRows?: number;
   /** Called after each check (or group of checks run by one query) with how many of `total` are done. */
-  onProgress?: (done: number, total: number) => void;
+  /** Checks done of `total`; `ended` in the last report only, once every check has run. */
+  onProgress?: (done: number, total: number, ended?: boolean) => void;
   /**
    * The run's backup: when the rows that existed before the run differ from it, the check names them (key and
    * columns) from the backup's rows; without it, only their checksums are compared.
@@ -91,6 +92,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   checks.push(...results.flat());
+  ctx.onProgress?.(done, total, true);
 
   return {
     ok: checks.every((c) => c.ok),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackup, readManifest, restoreBackup, type BackupManifest } from '../../src/backup/index.ts';
+import { createBackup, readManifest, restoreBackup, type BackupManifest, type BackupProgress } from '../../src/backup/index.ts';
 import { decodeStoredLine } from '../../src/backup/row-encoding.ts';
 import { quoteId } from '../../src/db/quote.ts';
 import { tableChecksum } from '../../src/db/checksum.ts';
@@ -139,7 +139,7 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
   it('backs up every table, recording absent ones', async () => {
     before = await tableStates(t.db, tables);
     expect(before.later).toBeNull();
-    const progress: Array<{ table: string; rows: number; totalRows: number }> = [];
+    const progress: BackupProgress[] = [];
     // The first progress report carries the server's estimate (TABLE_ROWS). The table the previous round restored
     // has statistics the server recalculates in the background, late under load: made current here.
     await t.db.query('ANALYZE TABLE every_case');
@@ -210,11 +210,12 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     expect(rowsFiles.every((f) => f.encoding === 'sql-quoted/binary' && f.compression === (gzip ? 'gzip' : null))).toBe(true);
     expect((await readdir(join(dir, manifest.id))).sort()).toEqual([...files, 'manifest.json'].sort());
 
-    // Progress: each table reports 0 and its total.
+    // Progress: each table reports 0 of its estimate, then that it ended, with its rows.
     expect(progress.filter((p) => p.table === 'every_case')).toEqual([
-      { table: 'every_case', rows: 0, totalRows: 7 },
-      { table: 'every_case', rows: 7, totalRows: 7 },
+      { table: 'every_case', rows: 0, totalRows: 7, ended: false },
+      { table: 'every_case', rows: 7, totalRows: 7, ended: true },
     ]);
+    expect(progress.filter((p) => p.ended).map((p) => p.table)).toEqual(tables.filter((name) => name !== 'later'));
   });
 
   it('writes rows files that decode to the stored bytes', async () => {
@@ -248,7 +249,7 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
     const result = await restoreBackup(t.db, {
       dir,
       id: manifest.id,
-      onProgress: (p) => progress.push(`${p.table}:${p.rows}/${p.totalRows}`),
+      onProgress: (p) => progress.push(`${p.table}:${p.rows}/${p.totalRows}${p.ended ? ' ended' : ''}`),
       log: (l) => log.push(l),
     });
 
@@ -268,7 +269,7 @@ describe.each([{ gzip: false }, { gzip: true }])('backup and restore (gzip: $gzi
       child: ['restored', 'swap', 4, true, true],
       later: ['dropped', null, 0, false, null],
     });
-    expect(progress).toContain('every_case:7/7');
+    expect(progress.filter((p) => p.startsWith('every_case:'))).toEqual(['every_case:7/7', 'every_case:7/7 ended']);
     expect(log.some((l) => l.includes('Swapped in'))).toBe(true);
 
     // The session is as it was, and the tables behave as before: trigger, AUTO_INCREMENT, foreign key.

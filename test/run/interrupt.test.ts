@@ -77,6 +77,10 @@ describe('SIGINT during migrate', () => {
       expect(result.code, result.stderr).toBe(130);
       expect(seconds).toBeLessThan(10);
       expect(result.stderr).toContain('SIGINT: stopping at the next chunk boundary');
+      // Each table of the backup ended, drawn as done with its rows; the write SIGINT stopped is drawn as it stood.
+      expect(result.stderr).toMatch(/^backup ord_pull: ([\d,]+)\/\1 rows \(100\.0%\)/m);
+      const writeLines = result.stderr.split('\n').filter((line) => line.startsWith('write '));
+      expect(writeLines.at(-1), result.stderr).toMatch(/^write [^:]+: [\d,]+\/[\d,]+ rows \((\d|[1-9]\d)\.\d%\)(, .*)?, in /);
       expect(result.stdout).toMatch(/^Run 1 of vbzcart-ord-pull: interrupted, last stage backup\.$/m);
       expect(result.stdout).toContain('Interrupted by SIGINT during stage write; it stopped at a chunk boundary');
       expect(result.stdout).toMatch(/^Written so far: step holdOn \d+ rows/m);
