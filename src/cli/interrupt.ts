@@ -16,15 +16,19 @@ export function signalExitCode(signal: string): number {
 /**
  * Handles SIGINT (Ctrl-C) and SIGTERM while a command runs that stops at its next safe point when asked (migrate: the
  * next chunk boundary, stage or check): the first signal aborts `signal` and says so on stderr; a second one exits at
- * once, with 128 + the signal's number. `onExit` is what is printed then.
+ * once, with 128 + the signal's number. `onExit` is what is printed then. `say` prints a line on stderr (a progress
+ * display's logger, so that a bar being drawn ends before it).
  */
-export function interruptOnSignals(onExit: string): Interrupts {
+export function interruptOnSignals(
+  onExit: string,
+  say: (line: string) => void = (line) => void process.stderr.write(`${line}\n`),
+): Interrupts {
   const controller = new AbortController();
   const handler = (signal: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
-      process.stderr.write(
+      say(
         `${signal}: stopping at the next chunk boundary. ` +
-          'Press Ctrl-C again to exit at once; that is safe too (migrate again resumes).\n',
+          'Press Ctrl-C again to exit at once; that is safe too (migrate again resumes).',
       );
       controller.abort(signal);
       return;
@@ -33,7 +37,7 @@ export function interruptOnSignals(onExit: string): Interrupts {
     // transaction with its journal entry, so what is not committed is rolled back by the server, the run lock goes with
     // the connection, and migrate again resumes right after the last chunk that committed. The run record still says
     // `running` (migrate resumes such a run as well).
-    process.stderr.write(`${signal} again: exiting now. ${onExit}\n`);
+    say(`${signal} again: exiting now. ${onExit}`);
     process.exit(signalExitCode(signal));
   };
   process.on('SIGINT', handler);

@@ -188,6 +188,8 @@ verifyOnFlag(watchFlags(acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(com
           const progress = runProgress(flags);
           const interrupts = interruptOnSignals(
             `Everything committed is journaled: \`eventshift migrate ${ref}\` resumes, \`eventshift rollback ${ref}\` undoes.`,
+            // Said even with --quiet; a bar being drawn ends first.
+            progress.logger((line) => void process.stderr.write(`${line}\n`)),
           );
           try {
             return await migrate({
