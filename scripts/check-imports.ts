@@ -95,6 +95,7 @@ const layers: ReadonlyArray<readonly string[]> = [
 /** Modules any layer may import: shapes shared across the layers (their own imports are checked like any other). */
 const contracts = new Set([
   'errors.ts',
+  'format.ts',
   'plan/plan-data.ts',
   'csv/csv-plan.ts',
   'csv/declaration.ts',

@@ -1,6 +1,7 @@
 import { access, constants, statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Db } from '../db/connection.ts';
+import { formatBytes, formatCount } from '../format.ts';
 
 /**
  * About how many bytes a backup of `tables` writes: the tables' data as the server sizes it (information_schema
@@ -34,16 +35,9 @@ export async function backupRoomRefusal(db: Db, { dir, tables }: { dir: string; 
   const needed = await estimatedBackupBytes(db, tables);
   if (free >= needed) return null;
   return (
-    `The backup needs about ${size(needed)} (the data of ${tables.length} table(s), as the server sizes it), and the ` +
-    `filesystem of ${resolve(dir)} has ${size(free)} free; free space there or give --backup-dir a folder with room.`
+    `The backup needs about ${formatBytes(needed)} (the data of ${formatCount(tables.length)} table(s), as the server sizes it), and the ` +
+    `filesystem of ${resolve(dir)} has ${formatBytes(free)} free; free space there or give --backup-dir a folder with room.`
   );
-}
-
-/** `12.3 MiB`, `1.5 GiB`, or `16 KiB` under a MiB. */
-function size(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${Math.round(bytes / 1024)} KiB`;
 }
 
 /** `path`, or the nearest folder above it that exists. */

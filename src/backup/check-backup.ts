@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { EventshiftError, usageError } from '../errors.ts';
 import { MANIFEST_FILE, backupFolder, manifestFiles, readManifest, type BackupFile, type BackupManifest } from './manifest.ts';
 import { digestFile } from './private-files.ts';
+import { formatCount } from '../format.ts';
 
 /** One listed file, as the manifest describes it and as it is on disk. */
 export interface BackupFileCheck {
@@ -117,7 +118,7 @@ async function checkFile(
   return {
     check,
     problem:
-      `File ${file.name} (${file.kind} of table ${file.table}) has ${actual.bytes} bytes with SHA-256 ${actual.sha256}; ` +
-      `the manifest recorded ${file.bytes} bytes with SHA-256 ${file.sha256}.`,
+      `File ${file.name} (${file.kind} of table ${file.table}) has ${formatCount(actual.bytes)} bytes with SHA-256 ${actual.sha256}; ` +
+      `the manifest recorded ${formatCount(file.bytes)} bytes with SHA-256 ${file.sha256}.`,
   };
 }

@@ -31,6 +31,7 @@ import { openSnapshotReaders } from './shared-snapshot.ts';
 import { columnsOf, tableKindOf, type TableKind } from './table-kind.ts';
 import { columnValueSums, mayOutgrowFingerprint } from './value-sums.ts';
 import { readTriggers } from './triggers.ts';
+import { formatCount } from '../format.ts';
 
 /** The extension of a rows file (before `.gz`), by encoding. */
 const rowsFileExtension: Record<RowsEncoding, string> = { 'load-data-tsv/binary': 'tsv', 'sql-quoted/binary': 'rows' };
@@ -427,7 +428,7 @@ async function backupRows(
     : undefined;
   if (counted !== null && rows !== counted) {
     throw refusal(
-      `Table ${name} changed while it was being read (${counted} rows counted, ${rows} written); ` +
+      `Table ${name} changed while it was being read (${formatCount(counted)} rows counted, ${formatCount(rows)} written); ` +
         `${entry.engine ?? 'its engine'} tables are not covered by the snapshot, so stop writes to it and back up again.`,
       { subject: name },
     );

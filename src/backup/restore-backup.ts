@@ -25,6 +25,7 @@ import { addForeignKeys, planSwap, repointForeignKey, swapHappened, swapIn } fro
 import { setSequenceDefaults } from './sequence-defaults.ts';
 import { restoredKind } from './table-kind.ts';
 import { recreateTriggers, refuseUnrecreatableTriggers, triggersToCreate } from './triggers.ts';
+import { formatCount } from '../format.ts';
 
 export interface RestoreBackupOptions {
   dir: string;
@@ -115,7 +116,7 @@ export async function restoreBackup(db: Db, options: RestoreBackupOptions): Prom
       const dropped = await dropStaging(db, old.backupId, old.tables);
       log(
         `A restore of backup ${old.backupId} had stopped before replacing any table; ` +
-          `its ${dropped.length} staging table(s) were dropped.`,
+          `its ${formatCount(dropped.length)} staging table(s) were dropped.`,
       );
     });
     const { journal, resumed } = opened;
@@ -238,7 +239,7 @@ async function swapInStaged(run: RestoreRun, verifier: Db | undefined): Promise<
   refuseUncheckableRecipes(db, id, entries);
   await refuseWithoutHistoryInserts(db, id, entries);
   await refuseUnrecreatableTriggers(db, entries);
-  run.log(`Backup ${id}: every file matches its manifest; restoring ${entries.length} table(s) into ${db.database}.`);
+  run.log(`Backup ${id}: every file matches its manifest; restoring ${formatCount(entries.length)} table(s) into ${db.database}.`);
   const work = { folder: run.folder, manifest: run.manifest, entries, onProgress: run.onProgress, log: run.log, verifier };
   const staged = await stageAll(db, work, {
     alreadyStaged: journal.staged,

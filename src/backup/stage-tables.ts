@@ -14,6 +14,7 @@ import { loadRows } from './load-rows.ts';
 import { tableFile, type BackupManifest, type BackupTableEntry } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
 import { writtenColumns } from './row-statements.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * How a table was put back. `swap`: loaded and verified under a temporary name without its foreign keys, then put in
@@ -91,7 +92,7 @@ export async function stageAll(db: Db, work: StagingWork, hooks: StagingHooks): 
     log(
       restoredKind(entry) === 'definition-only'
         ? `Created ${entry.name} as ${loaded.table.staging}, its definition only: ` + 'its rows are those of the tables it is built on.'
-        : `Loaded ${entry.name} as ${loaded.table.staging}: ${entry.rows} row(s), checksum verified.`,
+        : `Loaded ${entry.name} as ${loaded.table.staging}: ${formatCount(entry.rows)} row(s), checksum verified.`,
     );
     hooks.faultPoint(`restore stage ${entry.name} verified`);
   }
@@ -147,8 +148,8 @@ export async function prepareTable({ folder, id, entry, names }: TableSource): P
   if (stripped.removed !== entry.foreignKeys.length) {
     throw new EventshiftError(
       'internal',
-      `The saved definition of table ${entry.name} has ${stripped.removed} foreign key clause(s) where the manifest lists ` +
-        `${entry.foreignKeys.length}; it cannot be staged safely.`,
+      `The saved definition of table ${entry.name} has ${formatCount(stripped.removed)} foreign key clause(s) where the manifest lists ` +
+        `${formatCount(entry.foreignKeys.length)}; it cannot be staged safely.`,
       { subject: entry.name },
     );
   }
@@ -205,7 +206,8 @@ async function verifyTable(db: Db, verifier: Db | undefined, id: string, loaded:
     const warnings = loaded.warningMessages.length > 0 ? ` Server warnings while loading: ${loaded.warningMessages.join('; ')}.` : '';
     throw refusal(
       `The rows loaded from backup ${id} for table ${entry.name} do not match the backup's checksum ` +
-        `(expected ${checksum.rows} rows, hash ${checksum.hash}; loaded ${actual.rows} rows, hash ${actual.hash}), ` +
+        `(expected ${formatCount(checksum.rows)} rows, hash ${checksum.hash}; ` +
+        `loaded ${formatCount(actual.rows)} rows, hash ${actual.hash}), ` +
         `so no table was replaced and nothing was changed.${warnings}`,
       { subject: entry.name, details: { expected: checksum, actual, warnings: loaded.warningMessages } },
     );

@@ -18,6 +18,7 @@ import {
 import type { BackupManifest, BackupTableEntry } from './manifest.ts';
 import { RESTORE_JOURNAL_TABLE, type RetiredTable, type SwapPlan } from './restore-journal.ts';
 import { temporaryNames, type StagedTable } from './stage-tables.ts';
+import { formatCount } from '../format.ts';
 
 /** What a restore swaps: the backup's tables it puts back (present and absent), those staged, and those it retires. */
 export interface SwapRequest {
@@ -192,7 +193,7 @@ async function refuseOrphans(scope: SwapScope, repoint: SwapPlan['repoint']): Pr
     const orphans = await orphanRows(scope.db, { table: child.table, columns: fk.columns }, parentColumns);
     if (orphans.count === 0) return;
     report.problems.push(
-      `${orphans.count} row(s) of ${child.name} would reference no row of ${parent.name} ` +
+      `${formatCount(orphans.count)} row(s) of ${child.name} would reference no row of ${parent.name} ` +
         `(foreign key ${fk.name}; e.g. ${orphans.keys.join('; ')})`,
     );
     report.details.push({ foreignKey: fk.name, child: child.name, parent: parent.name, rows: orphans.count, keys: orphans.keys });

@@ -25,6 +25,7 @@ import { eventshiftVersion } from '../run/version.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
 import { progressSink, trackSteps } from './progress.ts';
 import { runProgress } from './run-progress.ts';
+import { formatCount } from '../format.ts';
 import { interruptOnSignals, signalExitCode } from './interrupt.ts';
 import { renderMigrate, renderPlan, renderRestore, renderVerify } from './render.ts';
 import { renderStatus } from './render-status.ts';
@@ -317,7 +318,7 @@ idFlags(common(program.command('sql <mapping>')))
           ),
           ...r.findings.filter((x) => !r.files.some((f) => f.name === x.file)).map((x) => `${x.severity}: ${x.rule}: ${x.message}`),
           ...(r.plan.ok ? [] : [`The plan refuses to run: ${r.plan.refusals.join(' ')}`]),
-          `Wrote ${r.files.length} patch files, their rollbacks and README.md to ${r.outDir}.`,
+          `Wrote ${formatCount(r.files.length)} patch files, their rollbacks and README.md to ${r.outDir}.`,
         ].join('\n'),
       (r) => (flags.check && !r.ok ? 1 : 0),
     );
@@ -332,7 +333,7 @@ common(program.command('check <mapping>'))
       (r) =>
         [
           r.aliasFile
-            ? `Aliases: ${r.aliasFile} (version ${r.version}), ${r.aliases.length} checked.`
+            ? `Aliases: ${r.aliasFile} (version ${r.version}), ${formatCount(r.aliases.length)} checked.`
             : `Mapping ${r.mapping} has no aliases.yaml.`,
           ...r.aliases.filter((a) => !a.ok).map((a) => `BROKEN ${a.alias} -> ${a.target}: ${a.problem}`),
           ...r.references.map((x) => `BROKEN ${x}`),
@@ -432,7 +433,7 @@ acceptBreakingFlag(common(program.command('finalize <mapping>')))
       },
       (r) =>
         [
-          `Finalized run ${r.runId}${r.checksPassed === null ? '' : ` (its ${r.checksPassed} checks passed again first)`}.`,
+          `Finalized run ${r.runId}${r.checksPassed === null ? '' : ` (its ${formatCount(r.checksPassed)} checks passed again first)`}.`,
           ...r.dropped.map((c) => `  dropped ${c}`),
           ...r.alreadyDropped.map((c) => `  ${c} was already gone`),
           `Backup ${r.backupId} holds the dropped columns; \`eventshift restore ${ref}\` brings them back.`,

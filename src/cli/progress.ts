@@ -3,6 +3,7 @@
  * line every few seconds without one, nothing with --quiet. Library code never prints: it takes an `onProgress`
  * callback, and the CLI turns those calls into a ProgressSink's tasks (see trackSteps).
  */
+import { formatCount, formatDuration } from '../format.ts';
 
 /**
  * Where progress goes. `start` begins one long step of `total` units (rows).
@@ -237,10 +238,10 @@ function facts(state: ProgressState, unit: string, final: boolean): { count: str
   const more: string[] = [];
   const rate = state.rate === undefined ? ratePerSecond(state) : state.rate;
   if (rate !== null) more.push(`${formatCount(Math.round(rate))} ${unit}/s`);
-  if (final) more.push(`in ${formatDuration(state.elapsedMs)}`);
+  if (final) more.push(`in ${formatDuration(state.elapsedMs / 1000)}`);
   else {
     const eta = etaMs(state);
-    if (eta !== null) more.push(`ETA ${formatDuration(eta)}`);
+    if (eta !== null) more.push(`ETA ${formatDuration(eta / 1000)}`);
   }
   return {
     count: `${formatCount(state.done)}/${formatCount(state.total)} ${unit}`,
@@ -273,20 +274,4 @@ export function etaMs(state: ProgressState): number | null {
   const rate = state.rate === undefined ? ratePerSecond(state) : state.rate;
   if (rate === null || fractionDone(state) < ETA_AFTER || state.done >= state.total) return null;
   return ((state.total - state.done) * 1000) / rate;
-}
-
-export function formatCount(n: number): string {
-  return Math.round(n)
-    .toString()
-    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-/** `0:08`, `12:34`, `1:02:03`; under 10 s with a tenth (`3.4 s`), which a short step needs. */
-export function formatDuration(ms: number): string {
-  if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
-  const total = Math.round(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }

@@ -1,13 +1,5 @@
 import type { BackupEntry, BackupsDeletion, BackupsListing } from '../run/backups.ts';
-
-/** Bytes for a person: B, KiB, MiB or GiB. */
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) ((value /= 1024), unit++);
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+import { formatBytes, formatCount } from '../format.ts';
 
 function runText(b: BackupEntry): string {
   if (!b.run) return b.mapping ? `mapping ${b.mapping}, no run recorded` : 'taken by hand';
@@ -25,7 +17,8 @@ export function renderBackupsList(listing: BackupsListing): string {
   const blocks = listing.backups.map((b) =>
     [
       `${b.id}  ${b.state.toUpperCase()}  database ${b.database ?? 'unknown'}  ${runText(b)}`,
-      `    ${b.createdAt ?? 'no time recorded'}  ${b.tables.length} table(s): ${b.tables.join(', ')}  rows: ${b.rows}  ` +
+      `    ${b.createdAt ?? 'no time recorded'}  ${formatCount(b.tables.length)} table(s): ${b.tables.join(', ')}  ` +
+        `rows: ${formatCount(b.rows)}  ` +
         `size: ${formatBytes(b.bytes)}${b.label ? `  label: ${b.label}` : ''}`,
       `    in ${b.folder}${b.recorded ? '' : ' (not recorded in eventshift_backups)'}`,
       ...(b.problem ? [`    ${b.problem}`] : []),
@@ -45,8 +38,8 @@ export function renderBackupsDeletion(d: BackupsDeletion): string {
   lines.push(
     d.deleted.length === 0
       ? `Nothing ${d.dryRun ? 'would be' : 'was'} deleted in ${d.database}.`
-      : `${d.dryRun ? 'Would free' : 'Freed'} ${formatBytes(d.bytesFreed)} (${d.bytesFreed} bytes); ` +
-          `${verb} ${d.deleted.length} backup(s) of ${d.database}.${d.dryRun ? ' Nothing was deleted (--dry-run).' : ''}`,
+      : `${d.dryRun ? 'Would free' : 'Freed'} ${formatBytes(d.bytesFreed)} (${formatCount(d.bytesFreed)} bytes); ` +
+          `${verb} ${formatCount(d.deleted.length)} backup(s) of ${d.database}.${d.dryRun ? ' Nothing was deleted (--dry-run).' : ''}`,
   );
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { LockHolder, RunSummary, StatusResult } from '../run/status.ts';
+import { formatCount } from '../format.ts';
 
 /** `eventshift status`: every run of the mapping, newest first, a few lines each. */
 export function renderStatus(r: StatusResult): string {
@@ -32,9 +33,12 @@ function runLines(run: RunSummary): string[] {
             `${run.lockHolder.node ? `, through Galera node ${run.lockHolder.node}` : ''}`,
         ]
       : []),
-    `  rows written: ${rows.length === 0 ? 'none' : rows.map(([step, n]) => `${step} ${n}`).join(', ')}`,
+    `  rows written: ${rows.length === 0 ? 'none' : rows.map(([step, n]) => `${step} ${formatCount(n)}`).join(', ')}`,
     ...(run.lastChunk
-      ? [`  last chunk journaled: ${run.lastChunk.step} through legacy key ${run.lastChunk.progressKey} (${run.lastChunk.rows} rows)`]
+      ? [
+          `  last chunk journaled: ${run.lastChunk.step} through legacy key ${run.lastChunk.progressKey} ` +
+            `(${formatCount(run.lastChunk.rows)} rows)`,
+        ]
       : []),
     `  backup: ${run.backup ? `${run.backup.id}${run.backup.dir ? ` in ${run.backup.dir}` : ''}` : 'none'}`,
     `  verification: ${v === null ? 'none yet' : v.ok ? 'passed' : `failed: ${v.failed.join(', ')}`}`,

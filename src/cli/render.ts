@@ -8,6 +8,7 @@ import { galeraSentence } from '../verify/report-model.ts';
 import { csvSourceLines } from '../csv/cli.ts';
 import { dependentLine } from '../plan/dependents.ts';
 import { sessionSqlMode, sessionTimeZone } from '../db/connection.ts';
+import { formatCount as n, formatDuration } from '../format.ts';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -39,7 +40,8 @@ function sourceLines(p: Plan): string[] {
   out.push('', 'Sources:');
   for (const s of p.sources) {
     out.push(
-      `  ${pad(s.alias, 12)} ${pad(s.table, 20)} ${s.exists ? `${s.rows} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`,
+      `  ${pad(s.alias, 12)} ${pad(s.table, 20)} ` +
+        `${s.exists ? `${n(s.rows)} rows, keys ${s.minKey ?? '-'}..${s.maxKey ?? '-'}` : 'MISSING'}`,
     );
     out.push(...csvSourceLines(s));
   }
@@ -56,10 +58,10 @@ function stepLines(p: Plan): string[] {
         ? `IDs = ${s.keyColumn} + ${s.ids.offset}`
         : `IDs ${s.ids.strategy}${s.ids.strategy === 'chronological' ? ` by ${s.ids.orderBy}` : ''} from ${s.ids.start}`;
     out.push(
-      `  ${s.name}: ${s.sourceRows} source rows${s.description ? ` (${s.description})` : ''}; ${ids}` +
+      `  ${s.name}: ${n(s.sourceRows)} source rows${s.description ? ` (${s.description})` : ''}; ${ids}` +
         `${s.range ? `, reserved ${s.range.table} ${s.range.first}..${s.range.last}` : ''}`,
     );
-    for (const w of s.writes) out.push(`    -> ${pad(w.table, 20)} ${w.rows} rows${w.when ? ' (when ' + w.when + ')' : ''}`);
+    for (const w of s.writes) out.push(`    -> ${pad(w.table, 20)} ${n(w.rows)} rows${w.when ? ' (when ' + w.when + ')' : ''}`);
     if (s.writePath === 'streamed')
       out.push(
         `    streamed: ${s.codeColumns?.join(', ')} computed in Node (code); rows read in key-range chunks and written in batched INSERTs`,
@@ -74,20 +76,21 @@ function lookupLines(p: Plan): string[] {
   if (p.projections.length) {
     out.push('', 'Projections:');
     for (const x of p.projections)
-      out.push(`  ${x.table}.${x.column} ${x.definition}: ${x.rowsWithValue} of ${x.tableRows} rows get a value`);
+      out.push(`  ${x.table}.${x.column} ${x.definition}: ${n(x.rowsWithValue)} of ${n(x.tableRows)} rows get a value`);
   }
   for (const l of p.lookups ?? []) {
     out.push(
       '',
-      `Lookup ${l.name}: ${l.table}${l.exists ? ` (${l.rowsBefore} rows)` : ' (created by the run)'} by ${l.naturalKey}: ` +
-        `${l.keys} distinct, ${l.reuse} reused, ${l.create} to create; ${l.skippedKeys} skipped, ${l.conflictedKeys.length} in conflict`,
+      `Lookup ${l.name}: ${l.table}${l.exists ? ` (${n(l.rowsBefore)} rows)` : ' (created by the run)'} by ${l.naturalKey}: ` +
+        `${n(l.keys)} distinct, ${n(l.reuse)} reused, ${n(l.create)} to create; ` +
+        `${n(l.skippedKeys)} skipped, ${n(l.conflictedKeys.length)} in conflict`,
     );
     for (const s of l.sources)
       out.push(
-        `  ${pad(`${s.table}.${s.reference.name}`, 28)} ${s.rows} rows: ` +
-          `${s.fill} to fill, ${s.skipped} skipped, ${s.conflicted} in conflict`,
+        `  ${pad(`${s.table}.${s.reference.name}`, 28)} ${n(s.rows)} rows: ` +
+          `${n(s.fill)} to fill, ${n(s.skipped)} skipped, ${n(s.conflicted)} in conflict`,
       );
-    for (const e of l.everyRowOf ?? []) out.push(`  ${pad(e.table, 28)} ${e.rows} rows: each gets its ${l.table} row (no reference)`);
+    for (const e of l.everyRowOf ?? []) out.push(`  ${pad(e.table, 28)} ${n(e.rows)} rows: each gets its ${l.table} row (no reference)`);
   }
   return out;
 }
@@ -100,7 +103,7 @@ function idSpaceLines(p: Plan): string[] {
     out.push(
       `  ${s.table}.${s.keyColumn}: ` +
         (s.exists
-          ? `${s.rows} rows, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'}, AUTO_INCREMENT ${s.autoIncrement ?? '-'}`
+          ? `${n(s.rows)} rows, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'}, AUTO_INCREMENT ${s.autoIncrement ?? '-'}`
           : 'created by the run'),
     );
     for (const range of s.ranges)
@@ -144,7 +147,7 @@ function problemLines(p: Plan): string[] {
   if (found.length === 0) out.push('  none');
   for (const x of found)
     out.push(
-      `  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${x.count} ${x.description}: ${x.keys.join(', ')}` +
+      `  ${x.severity === 'fatal' ? 'FATAL' : 'warn '} ${n(x.count)} ${x.description}: ${x.keys.join(', ')}` +
         `${x.count > x.keys.length ? ', ...' : ''}${x.consequence ? ` -> ${x.consequence}` : ''}`,
     );
   if (p.aliasWarnings?.length) out.push('', 'Alias warnings:', ...p.aliasWarnings.map((w) => `  ${w}`));
@@ -189,10 +192,11 @@ export function renderVerification(v: Verification): string {
     out.push(`  ${c.ok ? 'pass' : 'FAIL'}  ${c.title}`);
     for (const f of c.failures.slice(0, 10)) out.push(`          ${f.key}${f.legacyKey ? ` (legacy ${f.legacyKey})` : ''}: ${f.reason}`);
     if (c.failureCount > Math.min(10, c.failures.length))
-      out.push(`          ... ${c.failureCount - Math.min(10, c.failures.length)} more`);
+      out.push(`          ... ${n(c.failureCount - Math.min(10, c.failures.length))} more`);
   }
   const failed = v.checks.filter((c) => !c.ok).length;
-  out.push(v.ok ? `All ${v.checks.length} checks passed (${v.seconds} s).` : `${failed} of ${v.checks.length} checks FAILED.`);
+  const checks = n(v.checks.length);
+  out.push(v.ok ? `All ${checks} checks passed (${formatDuration(v.seconds)}).` : `${n(failed)} of ${checks} checks FAILED.`);
   return out.join('\n');
 }
 
@@ -201,12 +205,12 @@ export function renderMigrate(r: MigrateResult, ref: string = r.plan.mapping): s
   const out: string[] = [];
   out.push(`Run ${r.runId} of ${r.plan.mapping}${r.resumed ? ' (resumed)' : ''}: ${r.status}, last stage ${r.stage}.`);
   if (r.backup) out.push(`Backup: ${r.backup.dir}`);
-  for (const [step, rows] of Object.entries(r.rowsWritten)) out.push(`Wrote ${rows} rows in step ${step}.`);
+  for (const [step, rows] of Object.entries(r.rowsWritten)) out.push(`Wrote ${n(rows)} rows in step ${step}.`);
   if (r.verification) out.push(renderVerification(r.verification));
   if (r.reportDir) out.push(`Report: ${r.reportDir}/report.html (and report.md, report.json)`);
   if (r.galera) out.push(galeraSentence(r.galera));
   const times = [...(r.planSeconds === null ? [] : [['plan', r.planSeconds] as const]), ...Object.entries(r.stageSeconds)]
-    .map(([s, t]) => `${s} ${t}s`)
+    .map(([s, t]) => `${s} ${formatDuration(t)}`)
     .join(', ');
   if (times) out.push(`Stage times: ${times}`);
   if (r.holds.length > 0) {

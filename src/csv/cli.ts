@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Mapping } from '../mapping/define.ts';
 import type { SourcePlan } from '../plan/plan-data.ts';
 import { bindCsvSources } from '../mapping/bind-sources.ts';
+import { formatBytes, formatCount as n } from '../format.ts';
 
 /** `--source NAME=path` (repeatable): read a source from a CSV file or a folder of them. */
 export function sourceFlag(cmd: Command): Command {
@@ -26,8 +27,6 @@ export function quarantineFlag(cmd: Command): Command {
 export const withSourceFlags = (mapping: Mapping, flags: { source?: Record<string, string> }) =>
   bindCsvSources(mapping, flags.source ?? {});
 
-const size = (bytes: number) =>
-  bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${bytes} B`;
 const shownDelimiter = (d: string) => (d === '\t' ? 'tab' : `'${d}'`);
 
 /** Lines under a CSV source in the rendered plan: each file's dialect (and whether detected), its rows and bad rows. */
@@ -36,13 +35,13 @@ export function csvSourceLines(source: SourcePlan): string[] {
   if (!csv) return [];
   const refused = csv.bad ? (csv.quarantine ? ' (quarantined)' : ' (refused without --quarantine)') : '';
   const lines = [
-    `    read from CSV${csv.standsFor ? ` (stands for ${csv.standsFor})` : ''}: ${csv.records} row(s), ${csv.accepted} load, ` +
-      `${csv.bad} bad${refused}; times in ${csv.zone} -> ${csv.tableZone}`,
+    `    read from CSV${csv.standsFor ? ` (stands for ${csv.standsFor})` : ''}: ${n(csv.records)} row(s), ${n(csv.accepted)} load, ` +
+      `${n(csv.bad)} bad${refused}; times in ${csv.zone} -> ${csv.tableZone}`,
   ];
   for (const f of csv.files) {
     lines.push(
-      `    ${basename(f.path)} (${size(f.bytes)}, sha256 ${f.sha256.slice(0, 12)}): ${f.records} row(s), ${f.bad} bad` +
-        `${f.emptyLines ? `, ${f.emptyLines} empty line(s)` : ''}`,
+      `    ${basename(f.path)} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 12)}): ${n(f.records)} row(s), ${n(f.bad)} bad` +
+        `${f.emptyLines ? `, ${n(f.emptyLines)} empty line(s)` : ''}`,
     );
     lines.push(
       `      encoding ${f.encoding.value} (${f.encoding.detected ? `detected: ${f.encoding.reason}` : 'declared'}); ` +

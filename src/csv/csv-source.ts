@@ -16,6 +16,7 @@ import { stagingTableName } from './declaration.ts';
 import { loadCsvSource } from './load.ts';
 import { QuarantineWriter, quarantinedRows } from './quarantine.ts';
 import { dropStaging, stagingOwner } from './staging.ts';
+import { formatCount } from '../format.ts';
 
 const ownerOf = (mapping: string) => `eventshift staging of ${mapping} `;
 
@@ -113,7 +114,7 @@ export class CsvSource implements Source {
     };
     if (finding.severity === 'fatal') {
       refusals.push(
-        `${csv.bad} ${finding.description}: ${finding.keys.join('; ')}${csv.bad > finding.keys.length ? '; ...' : ''}. ` +
+        `${formatCount(csv.bad)} ${finding.description}: ${finding.keys.join('; ')}${csv.bad > finding.keys.length ? '; ...' : ''}. ` +
           'Fix them, or run with --quarantine to set them aside.',
       );
     }
@@ -146,7 +147,11 @@ export class CsvSource implements Source {
         () => null,
       );
       if (size !== file.bytes)
-        throw changedSincePlan(run.runId, file.path, size === null ? 'it is gone' : `it has ${size} bytes, not ${file.bytes}`);
+        throw changedSincePlan(
+          run.runId,
+          file.path,
+          size === null ? 'it is gone' : `it has ${formatCount(size)} bytes, not ${formatCount(file.bytes)}`,
+        );
     }
     const quarantine = new QuarantineWriter(db, run.runId, alias);
     await quarantine.clear();
@@ -174,16 +179,19 @@ export class CsvSource implements Source {
     }
     if (loaded.records !== csv.records || loaded.accepted !== csv.accepted || loaded.bad !== csv.bad) {
       throw refusal(
-        `Run ${run.runId}: loading ${alias} gave ${loaded.accepted} rows and ${loaded.bad} bad of ${loaded.records}, ` +
-          `the plan ${csv.accepted} and ${csv.bad} of ${csv.records}; roll the run back and plan again.`,
+        `Run ${run.runId}: loading ${alias} gave ${formatCount(loaded.accepted)} rows and ${formatCount(loaded.bad)} bad ` +
+          `of ${formatCount(loaded.records)}, the plan ${formatCount(csv.accepted)} and ${formatCount(csv.bad)} ` +
+          `of ${formatCount(csv.records)}; roll the run back and plan again.`,
       );
     }
     if (loaded.bad > 0 && !csv.quarantine)
-      throw refusal(`Run ${run.runId}: ${loaded.bad} row(s) of ${alias} cannot be loaded, and the run was not started with --quarantine.`);
+      throw refusal(
+        `Run ${run.runId}: ${formatCount(loaded.bad)} row(s) of ${alias} cannot be loaded, and the run was not started with --quarantine.`,
+      );
     run.onProgress?.(loaded.accepted, loaded.accepted, true);
     run.log?.(
-      `Loaded ${loaded.accepted} row(s) of ${csv.files.map((f) => basename(f.path)).join(', ')} into ${csv.staging}` +
-        `${loaded.bad ? `; ${loaded.bad} set aside in eventshift_quarantine` : ''}.`,
+      `Loaded ${formatCount(loaded.accepted)} row(s) of ${csv.files.map((f) => basename(f.path)).join(', ')} into ${csv.staging}` +
+        `${loaded.bad ? `; ${formatCount(loaded.bad)} set aside in eventshift_quarantine` : ''}.`,
     );
   }
 
@@ -206,11 +214,13 @@ export class CsvSource implements Source {
     if (accepted + setAside !== csv.records) {
       failures.push({
         key: this.alias,
-        reason: `${accepted} loaded + ${setAside} quarantined = ${accepted + setAside}, but ${files} hold ${csv.records} row(s)`,
+        reason:
+          `${formatCount(accepted)} loaded + ${formatCount(setAside)} quarantined = ${formatCount(accepted + setAside)}, ` +
+          `but ${files} hold ${formatCount(csv.records)} row(s)`,
       });
     }
     if (setAside !== (csv.quarantine ? csv.bad : 0)) {
-      failures.push({ key: this.alias, reason: `${setAside} row(s) quarantined, the plan found ${csv.bad} bad` });
+      failures.push({ key: this.alias, reason: `${formatCount(setAside)} row(s) quarantined, the plan found ${formatCount(csv.bad)} bad` });
     }
     for (const file of csv.files) {
       if (!existsSync(file.path)) continue;
@@ -222,7 +232,9 @@ export class CsvSource implements Source {
         id: `${this.alias}.csv.rows`,
         kind: 'count',
         table: csv.staging,
-        title: `${this.alias}: ${accepted} row(s) loaded + ${setAside} quarantined = the ${csv.records} row(s) of ${files}`,
+        title:
+          `${this.alias}: ${formatCount(accepted)} row(s) loaded + ${formatCount(setAside)} quarantined = ` +
+          `the ${formatCount(csv.records)} row(s) of ${files}`,
         ok: failures.length === 0,
         expected: csv.records,
         actual: accepted + setAside,

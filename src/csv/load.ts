@@ -11,6 +11,7 @@ import { newFileStats, quotedFields, readCsvRecords, type CsvDialect, type CsvRe
 import { describeStaging, dropStaging, stagingTableSql } from './staging.ts';
 import { BadValue, columnReader, type ColumnReader, type FieldValue } from './values.ts';
 import { ZoneClock } from './zone-time.ts';
+import { formatCount } from '../format.ts';
 
 export interface CsvLoadResult {
   files: CsvFileFacts[];
@@ -369,7 +370,7 @@ class BatchWriter {
       this.accepted += await this.send(entries);
       return;
     } catch (error) {
-      if (!isRowError(error)) throw databaseError(`Loading ${entries.length} rows into ${this.table}`, error);
+      if (!isRowError(error)) throw databaseError(`Loading ${formatCount(entries.length)} rows into ${this.table}`, error);
     }
     const half = Math.ceil(entries.length / 2);
     await this.db.transaction(async () => {
@@ -383,7 +384,7 @@ class BatchWriter {
     try {
       this.accepted += await this.send(entries);
     } catch (error) {
-      if (!isRowError(error)) throw databaseError(`Loading ${entries.length} rows into ${this.table}`, error);
+      if (!isRowError(error)) throw databaseError(`Loading ${formatCount(entries.length)} rows into ${this.table}`, error);
       if (entries.length === 1) {
         const e = entries[0]!;
         await this.bad(

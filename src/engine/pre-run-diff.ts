@@ -9,6 +9,7 @@ import { describeTable } from '../db/introspect.ts';
 import { quoteCharsetName, quoteId } from '../db/quote.ts';
 import type { RenameState } from '../mapping/compile.ts';
 import type { ReservedRange } from './pre-run-rows.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * The rows that existed before a run compared one by one with the backup's copy of them, where a checksum can only
@@ -202,7 +203,7 @@ export function describeChangedRow(row: ChangedRow): string {
     .slice(0, 3)
     .map((c) => `${c.name} ${c.before ?? 'NULL'} -> ${c.now ?? 'NULL'}`)
     .join('; ');
-  const more = row.columns.length > 3 ? `; and ${row.columns.length - 3} more` : '';
+  const more = row.columns.length > 3 ? `; and ${formatCount(row.columns.length - 3)} more` : '';
   const names = row.columns.map((c) => c.name).join(', ');
   return `${names} ${row.columns.length === 1 ? 'differs' : 'differ'} from the backup (${values}${more})`;
 }

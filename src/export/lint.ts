@@ -1,4 +1,5 @@
 import type { Db } from '../db/connection.ts';
+import { formatCount } from '../format.ts';
 
 /** A lint finding on an exported statement or a table it touches. */
 export interface LintFinding {
@@ -107,7 +108,7 @@ export async function explainStatement(db: Db, file: string, sql: string): Promi
         file,
         severity: 'warning',
         rule: 'full-scan',
-        message: `reads all of ${r.table} (about ${r.rows} rows) without an index.`,
+        message: `reads all of ${r.table} (about ${formatCount(r.rows ?? 0)} rows) without an index.`,
       });
     }
     if (/filesort/i.test(r.extra ?? '')) {

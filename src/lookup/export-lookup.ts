@@ -5,6 +5,7 @@ import type { Mapping } from '../mapping/define.ts';
 import { addColumnSql, autoIncrementSql, dropColumnSql } from '../mapping/schema-statements.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { compilePlannedLookup, createAllSql, fillChunkSql } from './compile-lookup.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * The patches of a plan's lookups for `eventshift sql`: add the reference columns, create the missing lookup rows (one
@@ -40,7 +41,9 @@ export function lookupPatches(
       kind: 'data',
       stem: `data-${l.name}-create`,
       table: l.table,
-      description: `create the ${planned.create} missing ${l.table} row(s) (lookup ${l.name}; ${planned.reuse} exist already)`,
+      description:
+        `create the ${formatCount(planned.create)} missing ${l.table} row(s) ` +
+        `(lookup ${l.name}; ${formatCount(planned.reuse)} exist already)`,
       expectedRows: planned.create,
       locks: `row locks on the ${l.table} rows inserted; shared locks on the source rows read`,
       statements: [createAllSql(l, planned.conflictedKeys, first)],

@@ -7,6 +7,7 @@ import type { ProblemFinding } from '../plan/plan-data.ts';
 import { among, compileLookup, conflictsSql, skippedKeysSql, usableKeysSql, lookupAlias, type CompiledLookup } from './compile-lookup.ts';
 import { displayKey } from './display-key.ts';
 import type { LookupPlan, LookupSourcePlan } from './lookup-plan.ts';
+import { formatCount } from '../format.ts';
 
 export interface LookupPlanning {
   lookups: LookupPlan[];
@@ -163,7 +164,7 @@ async function countLookup(db: Db, l: CompiledLookup, plan: LookupPlan, exists: 
     );
     if (Number(c!.nokey ?? 0) > 0) {
       refusals.push(
-        `Lookup ${l.name}: ${c!.nokey} row(s) of ${e.table} give no ${l.naturalKey} (NULL), so they can have no ` +
+        `Lookup ${l.name}: ${formatCount(Number(c!.nokey))} row(s) of ${e.table} give no ${l.naturalKey} (NULL), so they can have no ` +
           `${l.table} row; nothing is written. Fix them.`,
       );
     }
@@ -195,7 +196,7 @@ async function keylessRowsRefusal(db: Db, l: CompiledLookup, s: CompiledLookup['
   const more = count > first.length ? ', ...' : '';
   const keys = first.length === 0 ? '' : ` (${s.keyColumn} ${first.map((r) => displayKey(r.k)).join(', ')}${more})`;
   return (
-    `Lookup ${l.name}: ${count} row(s) of ${s.table}${keys} give no ${l.naturalKey} (NULL), ` +
+    `Lookup ${l.name}: ${formatCount(count)} row(s) of ${s.table}${keys} give no ${l.naturalKey} (NULL), ` +
     `so they can have no ${l.table} row; nothing is written. Fix them, or make the source's skip condition pick them.`
   );
 }

@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/plan-data.ts';
 import { escapeXml as esc } from '../verify/escape-xml.ts';
 import type { CheckResult } from '../verify/check-result.ts';
+import { formatCount as n } from '../format.ts';
 
 /** A lookup in report.json: per source table, its rows, those filled and skipped, and whether its check passed. */
 export interface ReportLookup {
@@ -64,21 +65,21 @@ export function lookupsMarkdown(lookups: readonly ReportLookup[], md: (v: unknow
   const lines = ['', '## Lookups', ''];
   for (const l of lookups) {
     lines.push(
-      `Lookup ${md(l.name)}: ${l.keys} ${md(l.naturalKey)}(s) with a \`${md(l.table)}\` row ` +
-        `(${l.reused} reused, ${l.created} created by the run); ` +
-        `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see Data problems).`,
+      `Lookup ${md(l.name)}: ${n(l.keys)} ${md(l.naturalKey)}(s) with a \`${md(l.table)}\` row ` +
+        `(${n(l.reused)} reused, ${n(l.created)} created by the run); ` +
+        `${n(l.skippedKeys)} skipped and ${n(l.conflictedKeys)} in conflict (see Data problems).`,
       '',
       '| table | reference | rows | filled | skipped | in conflict | references |',
       '| --- | --- | ---: | ---: | ---: | ---: | --- |',
     );
     for (const s of l.sources)
       lines.push(
-        `| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${s.rows} | ${s.fill} | ${s.skipped} | ${s.conflicted} | ` +
+        `| ${md(s.table)} | ${md(`${s.table}.${s.reference}`)} | ${n(s.rows)} | ${n(s.fill)} | ${n(s.skipped)} | ${n(s.conflicted)} | ` +
           `${s.ok === false ? '**differs**' : verdict(s.ok)} |`,
       );
     for (const e of l.everyRowOf ?? []) {
       const ok = e.ok === false ? '**differs**' : verdict(e.ok);
-      lines.push(`| ${md(e.table)} | (every row gets its ${md(l.table)} row) | ${e.rows} | | | | ${ok} |`);
+      lines.push(`| ${md(e.table)} | (every row gets its ${md(l.table)} row) | ${n(e.rows)} | | | | ${ok} |`);
     }
   }
   return lines;
@@ -94,19 +95,19 @@ export function lookupsHtml(lookups: readonly ReportLookup[]): string {
       const rows = l.sources.map(
         (s) =>
           `<tr${s.ok === false ? ' class="failed"' : ''}><td><code>${esc(s.table)}</code></td><td><code>${esc(s.reference)}</code></td>` +
-          `<td class="n">${s.rows}</td><td class="n">${s.fill}</td><td class="n">${s.skipped}</td><td class="n">${s.conflicted}</td>` +
+          [s.rows, s.fill, s.skipped, s.conflicted].map((x) => `<td class="n">${n(x)}</td>`).join('') +
           `<td>${mark(s.ok)}</td></tr>`,
       );
       const everyRow = (l.everyRowOf ?? []).map(
         (e) =>
           `\n<tr${e.ok === false ? ' class="failed"' : ''}><td><code>${esc(e.table)}</code></td>` +
-          `<td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${e.rows}</td>` +
+          `<td>(every row gets its <code>${esc(l.table)}</code> row)</td><td class="n">${n(e.rows)}</td>` +
           `<td></td><td></td><td></td><td>${mark(e.ok)}</td></tr>`,
       );
       return (
-        `\n<p>Lookup <b>${esc(l.name)}</b>: ${l.keys} ${esc(l.naturalKey)}(s) with a <code>${esc(l.table)}</code> row ` +
-        `(${l.reused} reused, ${l.created} created by the run); ` +
-        `${l.skippedKeys} skipped and ${l.conflictedKeys} in conflict (see data problems).</p>\n` +
+        `\n<p>Lookup <b>${esc(l.name)}</b>: ${n(l.keys)} ${esc(l.naturalKey)}(s) with a <code>${esc(l.table)}</code> row ` +
+        `(${n(l.reused)} reused, ${n(l.created)} created by the run); ` +
+        `${n(l.skippedKeys)} skipped and ${n(l.conflictedKeys)} in conflict (see data problems).</p>\n` +
         '<table><thead><tr><th>table</th><th>reference</th><th>rows</th><th>filled</th><th>skipped</th><th>in conflict</th>' +
         '<th>references</th></tr></thead>\n' +
         `<tbody>${rows.join('\n')}${everyRow.join('')}</tbody></table>`

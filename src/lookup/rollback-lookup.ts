@@ -9,6 +9,7 @@ import { faultPoint } from '../engine/fault-points.ts';
 import { hasStepsJournal, stepRecord } from '../engine/step-journal.ts';
 import type { ReservedRange } from '../engine/pre-run-rows.ts';
 import { lookupKeysTable, lookupSteps, type LookupCreateDetail } from './write-lookup.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * Undoes the lookups of a run, and nothing else: drops the reference columns the run added (the plan refuses to run
@@ -43,7 +44,7 @@ export async function rollbackLookups(
       deleted += await deleteKeyRange(db, range);
     }
     rowsDeleted[lookup.table] = deleted;
-    if (deleted > 0) actions.push(`deleted the ${deleted} ${lookup.table} row(s) the run created (lookup ${lookup.name})`);
+    if (deleted > 0) actions.push(`deleted the ${formatCount(deleted)} ${lookup.table} row(s) the run created (lookup ${lookup.name})`);
     faultPoint(`rollback lookup ${lookup.name} delete`);
     const before = manifest?.tables.find((t) => t.name === lookup.table);
     if (before?.exists && before.autoIncrement !== null && before.autoIncrement !== undefined && (detail?.ranges.length ?? 0) > 0) {

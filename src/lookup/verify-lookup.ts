@@ -21,6 +21,7 @@ import {
 import { displayKey } from './display-key.ts';
 import type { LookupPlan } from './lookup-plan.ts';
 import { lookupSteps, type LookupCreateDetail } from './write-lookup.ts';
+import { formatCount } from '../format.ts';
 
 export interface LookupVerifyContext {
   mapping: Mapping;
@@ -86,18 +87,24 @@ async function reportedCheck(db: Db, { l, planned, limit }: CheckedLookup, confl
       .map((h) => ({ key: displayKey(Buffer.from(h, 'hex')), reason: 'reported in conflict by the plan, no longer in conflict' })),
     ...(skipped === planned.skippedKeys
       ? []
-      : [{ key: '*', reason: `${skipped} skipped ${l.naturalKey}(s) now, ${planned.skippedKeys} reported by the plan` }]),
+      : [
+          {
+            key: '*',
+            reason: `${formatCount(skipped)} skipped ${l.naturalKey}(s) now, ${formatCount(planned.skippedKeys)} reported by the plan`,
+          },
+        ]),
   ];
   return {
     id: `${l.name}.reported`,
     kind: 'lookup',
     table: l.table,
     title:
-      `${l.name}: the ${planned.skippedKeys} skipped and ${planned.conflictedKeys.length} conflicting ${l.naturalKey}(s) ` +
+      `${l.name}: the ${formatCount(planned.skippedKeys)} skipped and ` +
+      `${formatCount(planned.conflictedKeys.length)} conflicting ${l.naturalKey}(s) ` +
       'reported are those the data gives',
     ok: failures.length === 0,
-    expected: `${planned.skippedKeys} skipped, ${planned.conflictedKeys.length} in conflict`,
-    actual: `${skipped} skipped, ${conflicted.length} in conflict`,
+    expected: `${formatCount(planned.skippedKeys)} skipped, ${formatCount(planned.conflictedKeys.length)} in conflict`,
+    actual: `${formatCount(skipped)} skipped, ${formatCount(conflicted.length)} in conflict`,
     failures: failures.slice(0, limit),
     failureCount: failures.length,
   };
@@ -136,14 +143,17 @@ async function sourceChecks(db: Db, { l, planned, limit }: CheckedLookup, s: Com
           reason: `skipped (${describeRow(r)}), yet ${ref} = ${r.ref}`,
         }));
   if (skipped !== expectedSkipped)
-    skippedFailures.push({ key: '*', reason: `${skipped} row(s) are skipped now, the plan reported ${expectedSkipped}` });
+    skippedFailures.push({
+      key: '*',
+      reason: `${formatCount(skipped)} row(s) are skipped now, the plan reported ${formatCount(expectedSkipped)}`,
+    });
   return [
     {
       id: `${l.name}.${s.alias}.reference`,
       kind: 'lookup',
       table: s.table,
       title:
-        `${ref}: each of the ${Number(counts!.n) - skipped} rows not skipped references the ${l.table} row ` +
+        `${ref}: each of the ${formatCount(Number(counts!.n) - skipped)} rows not skipped references the ${l.table} row ` +
         `of its own ${l.naturalKey} and ${l.columns.join(', ')}`,
       ok: bad === 0,
       expected: plannedSource.fill,
@@ -155,7 +165,7 @@ async function sourceChecks(db: Db, { l, planned, limit }: CheckedLookup, s: Com
       id: `${l.name}.${s.alias}.skipped`,
       kind: 'lookup',
       table: s.table,
-      title: `${ref}: the ${expectedSkipped} skipped row(s) (reported) still hold 0`,
+      title: `${ref}: the ${formatCount(expectedSkipped)} skipped row(s) (reported) still hold 0`,
       ok: skippedFailures.length === 0,
       expected: expectedSkipped,
       actual: skipped - skippedSet,
@@ -206,7 +216,7 @@ async function everyRowCheck(db: Db, { l, limit }: CheckedLookup, e: CompiledLoo
     kind: 'lookup',
     table: l.table,
     title:
-      `${l.table}: each of the ${Number(counts!.n)} row(s) of ${e.table} not in conflict has the ${l.table} row of its ` +
+      `${l.table}: each of the ${formatCount(Number(counts!.n))} row(s) of ${e.table} not in conflict has the ${l.table} row of its ` +
       [l.naturalKey, ...l.columns].join(', '),
     ok: bad === 0,
     expected: Number(counts!.n),
@@ -238,7 +248,7 @@ async function uniqueCheck(db: Db, l: CompiledLookup, limit: number): Promise<Ch
     table: l.table,
     title: `${l.table}: no ${[l.naturalKey, ...l.unique].join(' and no ')} is held by two rows`,
     ok: dupes.length === 0,
-    failures: dupes.slice(0, limit).map((d) => ({ key: `${d.c} ${displayKey(d.v)}`, reason: `held by ${d.n} rows` })),
+    failures: dupes.slice(0, limit).map((d) => ({ key: `${d.c} ${displayKey(d.v)}`, reason: `held by ${formatCount(Number(d.n))} rows` })),
     failureCount: dupes.length,
   };
 }
@@ -252,7 +262,7 @@ async function createdCheck(db: Db, { l, planned, limit }: CheckedLookup, runId:
     kind: 'lookup' as const,
     table: l.table,
     title:
-      `${l.table}: the ${planned.create} row(s) the run created exist and each is referenced` +
+      `${l.table}: the ${formatCount(planned.create)} row(s) the run created exist and each is referenced` +
       (l.everyRowOf.length ? ` (or is the row of a ${l.everyRowOf.map((e) => e.table).join(', ')} row)` : ''),
   };
   if (!detail || record?.status !== 'done')
@@ -278,7 +288,9 @@ async function createdCheck(db: Db, { l, planned, limit }: CheckedLookup, runId:
   );
   const created = Number(n!.n);
   const failures = [
-    ...(created === planned.create ? [] : [{ key: '*', reason: `${created} row(s) in the run's ID blocks, ${planned.create} planned` }]),
+    ...(created === planned.create
+      ? []
+      : [{ key: '*', reason: `${formatCount(created)} row(s) in the run's ID blocks, ${formatCount(planned.create)} planned` }]),
     ...unused.slice(0, limit).map((u) => ({ key: `${l.idColumn} ${u.id}`, reason: `${displayKey(u.k)}: no row references it` })),
   ];
   return { ...base, ok: failures.length === 0, expected: planned.create, actual: created, failures, failureCount: failures.length };

@@ -21,6 +21,7 @@ import {
 } from './compile-lookup.ts';
 import type { LookupPlan } from './lookup-plan.ts';
 import type { WriteScope } from '../parts/part.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * What the write stage needs to write a mapping's lookups: the part's write scope (chunkKeys: natural keys per batch
@@ -162,7 +163,7 @@ async function createLookupRows(ctx: LookupWriteContext, l: CompiledLookup, plan
   const done = detail.created + detail.reused;
   ctx.onProgress?.(`lookup ${l.name} create`, done, done, true);
   await dropKeys();
-  ctx.log(`Lookup ${l.name}: ${detail.created} ${l.table} row(s) created, ${detail.reused} reused.`);
+  ctx.log(`Lookup ${l.name}: ${formatCount(detail.created)} ${l.table} row(s) created, ${formatCount(detail.reused)} reused.`);
 }
 
 /**
@@ -308,6 +309,6 @@ async function fillReferences(ctx: LookupWriteContext, l: CompiledLookup, s: Com
   });
   await opened.finish(detail);
   ctx.onProgress?.(label, rows, rows, true);
-  ctx.log(`Lookup ${l.name}: ${rows} row(s) of ${s.table} got their ${s.reference.name}.`);
+  ctx.log(`Lookup ${l.name}: ${formatCount(rows)} row(s) of ${s.table} got their ${s.reference.name}.`);
   return rows;
 }

@@ -5,6 +5,7 @@ import { declaredTable } from '../mapping/lookup.ts';
 import { dropTableSql } from '../mapping/schema-statements.ts';
 import { safeStem, type StemmedPatch } from '../export/patch-file.ts';
 import { journaled, privilegeNeeds, type Part, type PatchScope } from './part.ts';
+import { formatCount } from '../format.ts';
 
 /** The tables the run creates (plan.tables.create): created as declared, dropped on undo unless others wrote to them. */
 export const createTablesPart: Part = {
@@ -41,7 +42,7 @@ export const createTablesPart: Part = {
         actions.push(`dropped ${table}, which the run had created`);
       } else {
         keptTables.push({ table, rows });
-        actions.push(`kept ${table}, created by the run: it holds ${rows} row(s) written by others`);
+        actions.push(`kept ${table}, created by the run: it holds ${formatCount(rows)} row(s) written by others`);
       }
     }
   },

@@ -1,6 +1,7 @@
 import type { ColumnInfo } from '../db/introspect.ts';
 import { valueKind } from '../db/checksum.ts';
 import type { ShownValue } from '../verify/check-result.ts';
+import { formatBytes } from '../format.ts';
 
 /**
  * The values a failing content check shows for a differing column: the compared forms of both sides (comparableSql),
@@ -38,9 +39,12 @@ export function shownValue(raw: unknown, length: unknown, column: Pick<ColumnInf
   return { form: 'plain', value: String(raw), cut: false, bytes: null };
 }
 
+/** A cut value's whole size, `70.3 KiB`. */
+export const inAll = (bytes: number | null) => (bytes === null ? 'an unknown size' : formatBytes(bytes));
+
 /** One shown value as a line of text: NULL, a JSON-quoted string, 0x and hex digits, or the value; a cut one says so. */
 export function shownValueText(v: ShownValue): string {
-  const cut = v.cut ? ` … (cut; ${v.bytes} bytes in all)` : '';
+  const cut = v.cut ? ` … (cut; ${inAll(v.bytes)} in all)` : '';
   switch (v.form) {
     case 'null':
       return 'NULL';

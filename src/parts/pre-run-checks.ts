@@ -7,6 +7,7 @@ import { describeChangedRow, preRunDifferences, unchangedRowLimit, withBackedUpR
 import { preRunRowsChecksum, reservedRanges, type ReservedRange } from '../engine/pre-run-rows.ts';
 import type { PreRunTable } from '../verify/check-result.ts';
 import type { Check, CheckScope, CheckWork } from './part.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * The checks of the rows around the run's: a table the run created holds only rows in its reserved ranges (or the
@@ -89,16 +90,21 @@ async function unchangedCheck(db: Db, { pre, renames, ranges, backup }: Unchange
     id: `${pre.name}.unchanged`,
     kind: 'unchanged' as const,
     table,
-    title: `${table}: the ${pre.checksum!.rows} row(s) that existed before the run are unchanged`,
+    title: `${table}: the ${formatCount(pre.checksum!.rows)} row(s) that existed before the run are unchanged`,
     ok,
-    expected: `${pre.checksum!.rows} rows, sum ${pre.checksum!.hash}`,
-    actual: `${now.rows} rows, sum ${now.hash}`,
+    expected: `${formatCount(pre.checksum!.rows)} rows, sum ${pre.checksum!.hash}`,
+    actual: `${formatCount(now.rows)} rows, sum ${now.hash}`,
   };
   if (ok) return { ...base, failures: [], failureCount: 0 };
   const checksumOnly = (why: string) => ({
     ...base,
     failureCount: 1,
-    failures: [{ key: '*', reason: `checksum differs from the backup (${now.rows} vs ${pre.checksum!.rows} rows); ${why}` }],
+    failures: [
+      {
+        key: '*',
+        reason: `checksum differs from the backup (${formatCount(now.rows)} vs ${formatCount(pre.checksum!.rows)} rows); ${why}`,
+      },
+    ],
   });
   const entry = backup?.manifest.tables.find((t) => t.name === pre.name);
   if (!backup || !entry?.exists) return checksumOnly('the backup is not at hand to name the rows');

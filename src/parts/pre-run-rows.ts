@@ -14,6 +14,7 @@ import {
 import { preRunRowsChecksum, preRunTables, reservedRanges } from '../engine/pre-run-rows.ts';
 import type { Part } from './part.ts';
 import { preRunChecks } from './pre-run-checks.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * The rows that existed before the run, compared with the backup: it writes nothing, and guards what the other parts
@@ -63,7 +64,7 @@ async function comparePreRunRows(db: Db, backup: BackupAt, plan: Plan, filled: r
         const putBack = await putBackOnUpdateValues(db, { entry, staged, ranges: own, onUpdate });
         if (putBack > 0) {
           actions.push(
-            `put back ${onUpdate.join(', ')} of ${putBack} row(s) of ${table} as the backup has them ` +
+            `put back ${onUpdate.join(', ')} of ${formatCount(putBack)} row(s) of ${table} as the backup has them ` +
               "(rewritten by the run's UPDATE, which changed nothing else of those rows)",
           );
         }
@@ -71,7 +72,7 @@ async function comparePreRunRows(db: Db, backup: BackupAt, plan: Plan, filled: r
       const kept = await preRunDifferences(db, { entry, staged, renames: noRenames, ranges: own, limit: unchangedRowLimit });
       if (kept.count > 0) {
         actions.push(
-          `left ${kept.count} row(s) of ${table} that differ from the backup as they are, as ${by} ` +
+          `left ${formatCount(kept.count)} row(s) of ${table} that differ from the backup as they are, as ${by} ` +
             `(${kept.rows.map((r) => `${r.key}: ${describeChangedRow(r)}`).join('; ')}${kept.count > kept.rows.length ? '; ...' : ''}); ` +
             '`eventshift restore` puts them back too',
         );

@@ -5,6 +5,7 @@ import { fromClauseSql, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping, ReplayDefinition } from '../mapping/define.ts';
 import type { RenameState } from '../mapping/compile.ts';
 import type { CheckResult } from '../verify/check-result.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * Replay checks: the state each entity reaches when its events are replayed is compared with the state the legacy
@@ -242,8 +243,10 @@ export async function replayChecks(check: ReplayCheck): Promise<Array<Omit<Check
     return {
       ...merge.identity(c),
       ok: disagreeing === 0,
-      expected: `${agreeing + disagreeing + explainedCount} ${check.replay.entity}(s) compared`,
-      actual: `${agreeing} agree, ${explainedCount} explained by data problems, ${disagreeing} disagree`,
+      expected: `${formatCount(agreeing + disagreeing + explainedCount)} ${check.replay.entity}(s) compared`,
+      actual:
+        `${formatCount(agreeing)} agree, ${formatCount(explainedCount)} explained by data problems, ` +
+        `${formatCount(disagreeing)} disagree`,
       failures: c.failures,
       failureCount: disagreeing,
       explained: c.explainedList,
@@ -411,7 +414,7 @@ class ReplayMerge {
     const entity = this.check.replay.entity;
     const say = (n: number, state: Buffer | null | undefined, detail: Buffer | null | undefined, absentState: string | undefined) => {
       if (n === 0) return `no row for this ${entity}${absentState === undefined ? '' : `, so ${absentState}`}`;
-      if (n > 1) return `${n} rows for this ${entity}`;
+      if (n > 1) return `${formatCount(n)} rows for this ${entity}`;
       return `${text(state) ?? 'NULL'}${text(detail) ? ` (${text(detail)})` : ''}`;
     };
     return (

@@ -8,6 +8,7 @@ import { idChecks } from './steps-id-checks.ts';
 import { shownValue, shownValueSql } from './failing-values.ts';
 import { streamedContentChecks } from './steps-streamed-checks.ts';
 import type { Check, CheckScope, CheckWork, DescribedTable } from './part.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * The steps' checks: per step, the content of each target compared row by row with its legacy rows (computed again
@@ -205,7 +206,7 @@ async function targetContent(check: ContentCheck, sql: ContentSql, c: ComparedTa
   const actual = total(`a${i}`);
   const failures: CheckResult['failures'] = [];
   const repeated = await repeatedIds(check, c);
-  for (const r of repeated.slice(0, limit)) failures.push({ key: String(r.id), reason: `${r.n} rows have this ID` });
+  for (const r of repeated.slice(0, limit)) failures.push({ key: String(r.id), reason: `${formatCount(Number(r.n))} rows have this ID` });
   const repeats = repeated.reduce((n, r) => n + Number(r.n) - 1, 0);
   // Every row found is in the range, so the rows beyond those found (and their repeats) are rows no legacy row maps to.
   const extra = actual - repeats - (expected - missing);
@@ -214,7 +215,7 @@ async function targetContent(check: ContentCheck, sql: ContentSql, c: ComparedTa
   const ok = bad === 0 && extra === 0 && repeated.length === 0;
   return {
     ...contentBase(step, target),
-    title: `${step.name} -> ${target.table}: ${expected} row(s) expected, content as mapped`,
+    title: `${step.name} -> ${target.table}: ${formatCount(expected)} row(s) expected, content as mapped`,
     ok,
     expected,
     actual,

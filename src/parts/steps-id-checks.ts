@@ -2,6 +2,7 @@ import type { Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import type { CheckResult } from '../verify/check-result.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * Checks of the numbering itself, for steps whose IDs are recorded in the lineage table: every legacy row has exactly
@@ -31,10 +32,12 @@ export async function idChecks(db: Db, plan: Plan, runId: number, limit: number)
       kind: 'range',
       step: names.join(', '),
       table: range.table,
-      title: `${names.join(', ')}: ${expected} ${group.strategy} ID(s) fill ${range.table} ${range.first}..${range.last} without a gap`,
+      title:
+        `${names.join(', ')}: ${formatCount(expected)} ${group.strategy} ID(s) fill ` +
+        `${range.table} ${range.first}..${range.last} without a gap`,
       ok,
-      expected: `${expected} IDs, ${range.first}..${range.last}`,
-      actual: `${n} IDs, ${r!.lo ?? '-'}..${r!.hi ?? '-'}`,
+      expected: `${formatCount(expected)} IDs, ${range.first}..${range.last}`,
+      actual: `${formatCount(n)} IDs, ${r!.lo ?? '-'}..${r!.hi ?? '-'}`,
       failures: ok ? [] : [{ key: `${range.first}..${range.last}`, reason: 'lineage does not number the block densely' }],
       failureCount: ok ? 0 : 1,
     });

@@ -6,6 +6,7 @@ import { quoteId } from '../db/quote.ts';
 import type { Mapping } from '../mapping/define.ts';
 import type { IdSpacePlan, StepPlan } from '../plan/plan-data.ts';
 import type { Describe } from './part.ts';
+import { formatCount } from '../format.ts';
 
 /** Reserved ranges that collide with rows, overlap, overflow the key column or contain its AUTO_INCREMENT. */
 export function idSpaceRefusals(idSpace: IdSpacePlan[]): string[] {
@@ -13,7 +14,8 @@ export function idSpaceRefusals(idSpace: IdSpacePlan[]): string[] {
   for (const space of idSpace) {
     for (const c of space.collisions) {
       refusals.push(
-        `Step ${c.step}: ${c.count} row(s) of ${c.table} already have IDs in its reserved range (first: ${c.firstIds.join(', ')}); ` +
+        `Step ${c.step}: ${formatCount(c.count)} row(s) of ${c.table} already have IDs in its reserved range ` +
+          `(first: ${c.firstIds.join(', ')}); ` +
           'free the range or choose another offset.',
       );
     }

@@ -6,6 +6,7 @@ import { usageError } from '../errors.ts';
 import type { IdStrategy, Mapping } from '../mapping/define.ts';
 import type { Plan, PlanOverrides, SourcePlan, StepPlan } from '../plan/plan-data.ts';
 import type { Describe } from './part.ts';
+import { formatCount } from '../format.ts';
 
 /** The steps whose IDs assignIds fixes, and what it reads to fix them. */
 export interface IdsToAssign {
@@ -94,7 +95,9 @@ function placer(db: Db, { mapping, describe }: IdsToAssign, taken: readonly IdBl
       },
     );
     if (start === null)
-      throw usageError(`No free block of ${size} IDs fits in ${table}.${key} below its maximum; widen the column or free IDs.`);
+      throw usageError(
+        `No free block of ${formatCount(size)} IDs fits in ${table}.${key} below its maximum; widen the column or free IDs.`,
+      );
     return start;
   };
 }

@@ -9,6 +9,7 @@ import type { Plan } from '../plan/plan-data.ts';
 import { lineage as lineageTable } from '../engine/bookkeeping-schema.ts';
 import type { PartPatches, PatchScope } from './part.ts';
 import { compiledSteps, lineageGroups } from './steps-compiled.ts';
+import { formatCount } from '../format.ts';
 
 /** mysql2's escaping, loaded when an export first needs it rather than when the CLI starts. */
 const mysql = (): typeof import('mysql2') => createRequire(import.meta.url)('mysql2');
@@ -69,7 +70,7 @@ function stepFiles(plan: Plan, compiled: CompiledStep[]): StemmedPatch[] {
         mysql().format(`DELETE ${quoteId(targetAlias)} FROM ${rows.from} WHERE ${rows.where}`, rows.params(source.minKey!, source.maxKey!)),
       );
     }
-    const writes = planned.writes.map((w) => `${w.rows} rows into ${w.table}`).join(', ');
+    const writes = planned.writes.map((w) => `${formatCount(w.rows)} rows into ${w.table}`).join(', ');
     files.push({
       kind: 'data',
       stem: `data-${safeStem(step.name)}`,

@@ -1,5 +1,6 @@
 import { escapeXml as esc } from '../verify/escape-xml.ts';
 import type { ReportScope, ReportSection } from './part.ts';
+import { formatCount as n } from '../format.ts';
 
 /** A step in report.json: its source rows, its reserved range, and per target the rows expected and written. */
 export interface ReportStep {
@@ -52,6 +53,9 @@ function reportSteps({ plan, checks }: ReportScope): ReportStep[] {
 }
 
 /** report.md's table of the steps' targets. */
+/** A target's rows written, or `-` when the check did not count them. */
+const written = (t: ReportStep['targets'][number]) => (t.written === null ? '-' : n(t.written));
+
 function stepsMarkdown(steps: readonly ReportStep[], md: (text: unknown) => string): string[] {
   const lines = [
     '',
@@ -63,7 +67,7 @@ function stepsMarkdown(steps: readonly ReportStep[], md: (text: unknown) => stri
   for (const s of steps) {
     for (const t of s.targets) {
       const content = t.ok === null ? '-' : t.ok ? 'as mapped' : '**differs**';
-      lines.push(`| ${md(s.name)} | ${s.sourceRows} | ${md(t.table)} | ${t.expected} | ${t.written ?? '-'} | ${content} |`);
+      lines.push(`| ${md(s.name)} | ${n(s.sourceRows)} | ${md(t.table)} | ${n(t.expected)} | ${written(t)} | ${content} |`);
     }
   }
   return lines;
@@ -78,11 +82,11 @@ function stepsHtml(steps: readonly ReportStep[]): string {
         (i === 0
           ? `<td rowspan="${s.targets.length}"><b>${esc(s.name)}</b>` +
             `${s.description ? `<br><span class="muted">${esc(s.description)}</span>` : ''}</td>` +
-            `<td rowspan="${s.targets.length}" class="n">${s.sourceRows}</td>` +
+            `<td rowspan="${s.targets.length}" class="n">${n(s.sourceRows)}</td>` +
             `<td rowspan="${s.targets.length}" class="mono">` +
             `${s.range ? `${esc(s.range.table)} ${s.range.first}..${s.range.last}` : '-'}</td>`
           : '') +
-        `<td><code>${esc(t.table)}</code></td><td class="n">${t.expected}</td><td class="n">${t.written ?? '-'}</td>` +
+        `<td><code>${esc(t.table)}</code></td><td class="n">${n(t.expected)}</td><td class="n">${written(t)}</td>` +
         `<td>${t.ok === null ? '-' : t.ok ? '<span class="ok">✓ as mapped</span>' : '<span class="bad">✗ differs</span>'}</td></tr>`,
     ),
   );

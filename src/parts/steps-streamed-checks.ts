@@ -6,6 +6,7 @@ import { castToColumnSql, targetAlias, targetRowsSql, type CompiledStep, type Co
 import { codeColumnsOf, evaluateStreamedRow, streamedSourceSql, type StreamedRow } from '../mapping/streamed.ts';
 import { integerKeys, runChunks } from '../engine/chunks.ts';
 import type { CheckResult } from '../verify/check-result.ts';
+import { formatCount } from '../format.ts';
 
 /** Legacy keys compared at a time: both sides of a chunk are held in memory. */
 const chunkKeys = 2000;
@@ -137,7 +138,7 @@ function streamedResult(
   return {
     ...base,
     title:
-      `${step.name} -> ${target.table}: ${t.expected} row(s) expected, content as mapped, compared row by row` +
+      `${step.name} -> ${target.table}: ${formatCount(t.expected)} row(s) expected, content as mapped, compared row by row` +
       (codeHere.length > 0 ? ` (code columns ${codeHere.join(', ')} computed again from the legacy rows)` : ' (streamed step)'),
     ok,
     expected: t.expected,

@@ -11,6 +11,7 @@ import { faultPoint } from '../engine/fault-points.ts';
 import { maxStreamedChunkKeys, streamedChunkWriter } from './steps-stream.ts';
 import { journaled, type UndoScope, type WriteScope } from './part.ts';
 import { compiledSteps, lineageGroups } from './steps-compiled.ts';
+import { formatCount } from '../format.ts';
 
 /** Writes the steps: their lineage numbered first, then their rows, two steps at once when they may be. */
 export async function writeSteps(w: WriteScope): Promise<void> {
@@ -135,7 +136,7 @@ async function writeStep(w: WriteScope, { db, planned, step, progress, stop }: S
   await opened.finish({ rows });
   progress(rows, true);
   w.rowsWritten[planned.name] = rows;
-  w.log(`Step ${planned.name}: ${rows} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
+  w.log(`Step ${planned.name}: ${formatCount(rows)} row(s) written${streamed ? ' (streamed: code columns computed in Node)' : ''}.`);
 }
 
 /** Deletes the run's rows from each step's reserved range, the last step first, each step's last target first. */
@@ -147,7 +148,7 @@ export async function undoSteps({ db, plan, chunkKeys, actions, rowsDeleted }: U
       if (!(await tableExists(db, x.table))) continue;
       const deleted = await deleteKeyRange(db, { table: x.table, keyColumn: x.keyColumn, first, last, chunkKeys });
       rowsDeleted[x.table] = (rowsDeleted[x.table] ?? 0) + deleted;
-      if (deleted > 0) actions.push(`deleted ${deleted} row(s) of step ${step.name} from ${x.table} (${first}..${last})`);
+      if (deleted > 0) actions.push(`deleted ${formatCount(deleted)} row(s) of step ${step.name} from ${x.table} (${first}..${last})`);
       faultPoint(`rollback delete ${step.name} ${x.table}`);
     }
   }

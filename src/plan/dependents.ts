@@ -5,6 +5,7 @@ import { cutoverChanges, sourceTableNames } from '../mapping/compile.ts';
 import type { Mapping } from '../mapping/define.ts';
 import { catalogForeignKeys, type CatalogForeignKey } from '../backup/foreign-keys.ts';
 import type { Dependent, DependentKind, FiredTrigger } from './plan-data.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * What depends on the tables and columns a run renames (cutover) or drops (finalize), and which triggers the run's own
@@ -262,7 +263,7 @@ export async function findDependents(db: Db, mapping: Mapping, query: Dependents
   const unaccepted = fired.filter((t) => !t.accepted);
   if (unaccepted.length > 0) {
     refusals.push(
-      `The run's own writes would fire ${unaccepted.length} trigger(s), which can change rows the mapping does not name: ` +
+      `The run's own writes would fire ${formatCount(unaccepted.length)} trigger(s), which can change rows the mapping does not name: ` +
         `${unaccepted.map((t) => `${t.name} (${t.when} ON ${t.table}, by ${t.by.join(' and ')})`).join(', ')}. ` +
         `Read what they do; if that is intended, name them in the mapping's accepts.triggers.`,
     );
@@ -276,7 +277,7 @@ function changeRefusals(change: DependedChange, found: readonly Dependent[]): st
   const broken = found.filter((d) => d.effect === 'breaks' && !d.accepted);
   if (broken.length > 0) {
     refusals.push(
-      `${stageWord[change.stage]} would ${describeChange(change)}, and ${broken.length} object(s) read it by name, ` +
+      `${stageWord[change.stage]} would ${describeChange(change)}, and ${formatCount(broken.length)} object(s) read it by name, ` +
         `so they would fail afterwards: ${broken.map(kindLabel).join(', ')}. If that is intended, name them in the mapping's ` +
         'accepts.breaking (or run with --accept-breaking); otherwise change them first.',
     );

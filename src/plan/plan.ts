@@ -23,6 +23,7 @@ import {
   type StepPlan,
   type TableChanges,
 } from './plan-data.ts';
+import { formatCount } from '../format.ts';
 
 /** What buildPlan reads besides the connection, the mapping and the time. */
 export interface BuildPlanOptions {
@@ -226,7 +227,7 @@ function fatalProblemRefusals(problems: ProblemFinding[]): string[] {
     .filter((p) => p.severity === 'fatal' && p.count > 0)
     .map((p) => {
       const keys = `${p.keys.join(', ')}${p.count > p.keys.length ? ', ...' : ''}`;
-      return `${p.count} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${keys}. ${p.consequence ?? ''}`.trim();
+      return `${formatCount(p.count)} ${p.description}${p.count === 1 ? '' : ' (rows)'}: ${keys}. ${p.consequence ?? ''}`.trim();
     });
 }
 

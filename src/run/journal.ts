@@ -3,6 +3,7 @@ import { restoreProgress } from '../backup/restore-journal.ts';
 import type { Db } from '../db/connection.ts';
 import { upgradePlan, type Plan } from '../plan/plan-data.ts';
 import { runJournal, sqlTime, stages, type JournalEntry, type Stage } from '../engine/step-journal.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * `restoring`: a restore of the run's backup replaced tables and has not finished (`eventshift restore` finishes it).
@@ -106,9 +107,9 @@ export function writtenSoFar(plan: Plan, journal: readonly JournalEntry[]): stri
   const steps = plan.steps.map((p) => {
     const entry = written.find((e) => e.step === `step ${p.name}`);
     if (!entry) return `step ${p.name} not started`;
-    if (entry.status === 'done') return `step ${p.name} ${entry.rowsDone} rows (done)`;
+    if (entry.status === 'done') return `step ${p.name} ${formatCount(entry.rowsDone)} rows (done)`;
     const through = entry.progressKey === null ? '' : `, through legacy key ${entry.progressKey}`;
-    return `step ${p.name} ${entry.rowsDone} rows (not done${through})`;
+    return `step ${p.name} ${formatCount(entry.rowsDone)} rows (not done${through})`;
   });
   const others = written.filter((e) => !e.step.startsWith('step ')).map((e) => `${e.step} ${e.status === 'done' ? 'done' : 'not done'}`);
   return [...steps, ...others].join(', ');

@@ -39,6 +39,7 @@ import {
   type Stage,
   type StepKey,
 } from '../engine/step-journal.ts';
+import { formatCount } from '../format.ts';
 
 export interface MigrateOptions extends CommandOptions, WatchOptions {
   mapping: Mapping;
@@ -500,7 +501,7 @@ async function backupStage(s: RunState): Promise<boolean> {
   faultPoint('backup tables recorded');
   await finishStep(db, step, { status: 'done', now: now(), detail: { dir, id: manifest.id } });
   s.result.backup = { id: manifest.id, dir };
-  s.log(`Backup ${manifest.id}: ${manifest.tables.length} table(s) saved in ${dir}.`);
+  s.log(`Backup ${manifest.id}: ${formatCount(manifest.tables.length)} table(s) saved in ${dir}.`);
   return true;
 }
 
@@ -607,7 +608,11 @@ async function verifyStage(s: RunState): Promise<boolean> {
   );
   await writeRunReport(s, verification, manifest.id);
   await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });
-  s.log(verification.ok ? `All ${verification.checks.length} checks passed.` : `${failed.length} check(s) failed: ${failed.join(', ')}.`);
+  s.log(
+    verification.ok
+      ? `All ${formatCount(verification.checks.length)} checks passed.`
+      : `${formatCount(failed.length)} check(s) failed: ${failed.join(', ')}.`,
+  );
   return verification.ok;
 }
 
@@ -684,7 +689,7 @@ async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
   const named = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`;
   throw refusal(
     `Run ${s.run.id}: the data changed after it was verified, so the cutover renamed nothing more: ` +
-      `${failed.length} check(s) now fail (${named}). The report in ${reportDir} names the rows; ` +
+      `${formatCount(failed.length)} check(s) now fail (${named}). The report in ${reportDir} names the rows; ` +
       `put them right and run migrate again, or undo the run with \`eventshift rollback ${s.mapping.name}\`.`,
     { subject: s.mapping.name },
   );

@@ -18,6 +18,7 @@ import type { PreRunTable } from '../verify/check-result.ts';
 import { preRunAfterFinalize } from './finalize.ts';
 import type { Part, RestoreScope } from '../parts/part.ts';
 import { locateBackup } from './backup-location.ts';
+import { formatCount } from '../format.ts';
 
 export interface RestoreMappingOptions extends CommandOptions {
   mapping: Mapping;
@@ -251,7 +252,7 @@ async function guardAgainstLoss(db: Db, guard: LossGuard): Promise<RowsAtRisk[]>
   if (atRisk.length === 0 || guard.force) return atRisk;
   const what = atRisk
     .map((r) =>
-      [r.addedRows > 0 ? `${r.addedRows} row(s) added to ${r.table}` : null, r.changed ? `rows of ${r.table} changed` : null]
+      [r.addedRows > 0 ? `${formatCount(r.addedRows)} row(s) added to ${r.table}` : null, r.changed ? `rows of ${r.table} changed` : null]
         .filter(Boolean)
         .join(' and '),
     )

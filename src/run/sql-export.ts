@@ -13,6 +13,7 @@ import type { CommandOptions } from './context.ts';
 import { explainStatement, lintStatement, type ExplainRow, type LintFinding } from '../export/lint.ts';
 import { patchFiles } from '../export/patch-files.ts';
 import type { PatchFile } from '../export/patch-file.ts';
+import { formatCount } from '../format.ts';
 
 export interface SqlExportOptions extends CommandOptions {
   mapping: Mapping;
@@ -170,9 +171,12 @@ const header = (mapping: Mapping, title: string, generatedAt: Date) =>
   `-- Generated ${generatedAt.toISOString()} by \`eventshift sql\`; apply in file order with the mariadb/mysql client.\n` +
   `SET NAMES utf8mb4;\n${sessionSettingsSql};\n`;
 
+/** A count of rows as a person reads it, or `none` when there is none. */
+const rowsOr = (rows: number | null, none: string) => (rows === null ? none : formatCount(rows));
+
 /** One row of a statement's EXPLAIN, as the comment line above it in its file. */
 const explainLine = (r: ExplainRow) =>
-  `--   ${r.table ?? '-'}: type ${r.type ?? '-'}, key ${r.key ?? '-'}, ~${r.rows ?? '?'} rows${r.extra ? `, ${r.extra}` : ''}`;
+  `--   ${r.table ?? '-'}: type ${r.type ?? '-'}, key ${r.key ?? '-'}, ~${rowsOr(r.rows, '?')} rows${r.extra ? `, ${r.extra}` : ''}`;
 
 async function writeExport(result: SqlExportResult, mapping: Mapping, generatedAt: Date): Promise<void> {
   await rm(join(result.outDir, 'rollback'), { recursive: true, force: true });
@@ -189,7 +193,7 @@ async function writeExport(result: SqlExportResult, mapping: Mapping, generatedA
     const findings = f.findings.map((x) => `-- ${x.severity.toUpperCase()} ${x.rule}: ${x.message}`).join('\n');
     await writeFile(
       join(result.outDir, f.name),
-      `${header(mapping, f.description, generatedAt)}-- Expected rows: ${f.expectedRows ?? 'n/a'}. Locks: ${f.locks}.\n` +
+      `${header(mapping, f.description, generatedAt)}-- Expected rows: ${rowsOr(f.expectedRows, 'n/a')}. Locks: ${f.locks}.\n` +
         `${findings ? findings + '\n' : ''}\n` +
         (f.note ? `-- NOT EXPRESSIBLE AS SQL: see the ERROR code-column above.\n\n` : '') +
         `${transactional ? 'START TRANSACTION;\n\n' : ''}${body}\n${transactional ? '\nCOMMIT;\n' : ''}`,
@@ -225,7 +229,7 @@ export function renderExportReadme(result: SqlExportResult, mapping: Mapping, ge
     '| --- | --- | --- | ---: | --- | --- |',
     ...result.files.map(
       (f, i) =>
-        `| ${i + 1} | \`${f.name}\` | ${f.description} | ${f.expectedRows ?? ''} | ${f.locks} | ${f.findings
+        `| ${i + 1} | \`${f.name}\` | ${f.description} | ${rowsOr(f.expectedRows, '')} | ${f.locks} | ${f.findings
           .filter((x) => x.severity !== 'info')
           .map((x) => `${x.severity} ${x.rule}`)
           .join(', ')} |`,

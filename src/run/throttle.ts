@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Throttle } from '../engine/chunks.ts';
 import type { ThrottleSignal } from './throttle-signals.ts';
+import { formatDuration } from '../format.ts';
 
 // The chunk engine paces every key-range loop through a Throttle; this is the run's, from its options.
 export type { Throttle } from '../engine/chunks.ts';
@@ -65,7 +66,7 @@ export async function postponeWhile(file: string, options: PostponeOptions): Pro
     await delay(options.pollMs ?? 1000);
     await options.whileWaiting?.();
   } while (await exists(file));
-  options.log?.(`Cutover goes ahead: ${file} was removed after ${((performance.now() - since) / 1000).toFixed(1)} s.`);
+  options.log?.(`Cutover goes ahead: ${file} was removed after ${elapsed(since)}.`);
   return true;
 }
 
@@ -98,7 +99,7 @@ async function holding(signals: readonly ThrottleSignal[]): Promise<Array<{ name
 }
 
 const described = (held: Array<{ name: string; why: string }>) => held.map((h) => `${h.name}: ${h.why}`).join('; ');
-const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+const elapsed = (since: number) => formatDuration((performance.now() - since) / 1000);
 
 export function throttle(options: ThrottleOptions): RunThrottle {
   const { maxRowsPerSecond: rate, pauseFile, log } = options;
@@ -147,7 +148,7 @@ export function throttle(options: ThrottleOptions): RunThrottle {
     }
     const seconds = Math.round(performance.now() - since) / 1000;
     holds.push({ signals: [...names], reason: described(first), seconds });
-    log?.(`Going on after ${seconds.toFixed(1)} s held by ${[...names].join(', ')}.`);
+    log?.(`Going on after ${formatDuration(seconds)} held by ${[...names].join(', ')}.`);
   };
   /** Waits out `wait`, another connection of the run kept alive meanwhile (a pause may outlast wait_timeout). */
   const share = async (wait: Promise<void>, keepAlive?: () => Promise<unknown>) => {

@@ -1,5 +1,6 @@
 import { escapeXml } from './escape-xml.ts';
 import type { ReportIdSpace } from './report-model.ts';
+import { formatCount } from '../format.ts';
 
 /**
  * The ID space of one target table as an inline SVG, what a DBA plans ranges from: the IDs in use before the run (runs),
@@ -60,8 +61,8 @@ export function idSpaceSvg(space: ReportIdSpace): string {
   for (const run of space.runs) {
     const { x0, w } = span(run.first, run.last);
     const ids = run.last - run.first + 1;
-    const merged = run.rows < ids ? ` of ${ids}: small gaps merged` : '';
-    const title = `in use: ${run.first}..${run.last} (${run.rows} ID${run.rows === 1 ? '' : 's'}${merged})`;
+    const merged = run.rows < ids ? ` of ${formatCount(ids)}: small gaps merged` : '';
+    const title = `in use: ${run.first}..${run.last} (${formatCount(run.rows)} ID${run.rows === 1 ? '' : 's'}${merged})`;
     out.push(
       `<rect class="run" x="${x0.toFixed(2)}" y="${lane.used}" width="${w.toFixed(2)}" height="${laneHeight}" fill="${usedColor}">` +
         `<title>${escapeXml(title)}</title></rect>`,
@@ -75,9 +76,9 @@ export function idSpaceSvg(space: ReportIdSpace): string {
     const size = gap.last - gap.first + 1;
     out.push(
       `<rect class="gap" x="${x0.toFixed(2)}" y="${lane.used}" width="${w.toFixed(2)}" height="${laneHeight}" fill="transparent">` +
-        `<title>${escapeXml(`free gap: ${gap.first}..${gap.last} (${size} IDs)`)}</title></rect>`,
+        `<title>${escapeXml(`free gap: ${gap.first}..${gap.last} (${formatCount(size)} IDs)`)}</title></rect>`,
     );
-    if (w > 84) out.push(centered(x0 + w / 2, lane.used + 22, `free ${size}`, 'free'));
+    if (w > 84) out.push(centered(x0 + w / 2, lane.used + 22, `free ${formatCount(size)}`, 'free'));
   }
 
   // Lane 2: the reserved ranges.
@@ -87,7 +88,7 @@ export function idSpaceSvg(space: ReportIdSpace): string {
   reservedBlocks(space).forEach((r, i) => {
     const { x0, w } = span(r.first, r.last);
     const color = stepColors[i % stepColors.length]!;
-    const clash = r.collisions > 0 ? `; ${r.collisions} ID(s) already taken` : '';
+    const clash = r.collisions > 0 ? `; ${formatCount(r.collisions)} ID(s) already taken` : '';
     out.push(
       `<rect class="reserved" x="${x0.toFixed(2)}" y="${lane.reserved}" width="${w.toFixed(2)}" height="${laneHeight}" fill="${color}"` +
         `${r.collisions ? ` stroke="${autoIncrementColor}" stroke-width="3"` : ''}>` +

@@ -4,14 +4,16 @@ import {
   galeraSentence,
   nextCommands,
   sectionData,
+  shownCheckValue,
   type Report,
   type ReportCheck,
   type ReportHeader,
   type ReportIdSpace,
 } from './report-model.ts';
-import { shownValueText } from '../parts/failing-values.ts';
+import { inAll, shownValueText } from '../parts/failing-values.ts';
 import { reportSections } from '../parts/registry.ts';
 import { acceptedBy } from '../plan/dependents.ts';
+import { formatCount as n, formatDuration } from '../format.ts';
 
 /**
  * report.html: one self-contained file (inline CSS and SVG, no scripts, no network), readable by whoever signs the
@@ -22,8 +24,8 @@ export function renderHtml(r: Report): string {
   const sections = reportSections();
   const nav = [
     ...sections.flatMap((section) => (section.nav ? [section.nav] : [])),
-    `<a href="#checks">Checks (${r.summary.failed} failed)</a>`,
-    `<a href="#problems">Data problems (${r.summary.dataProblems})</a>`,
+    `<a href="#checks">Checks (${n(r.summary.failed)} failed)</a>`,
+    `<a href="#problems">Data problems (${n(r.summary.dataProblems)})</a>`,
     '<a href="#idspace">ID space</a>',
     '<a href="#timings">Timings</a>',
   ];
@@ -110,8 +112,8 @@ function verdictHeader(r: Report): string {
     `Mapping <b>${esc(r.mapping)}</b>, run ${r.run.id}`,
     `database <code>${esc(r.run.database)}</code> on ${esc(r.run.server)}`,
     `backup <code>${esc(r.run.backupId)}</code>`,
-    `${r.summary.passed} of ${r.summary.checks} checks passed`,
-    `${r.summary.dataProblems} data problem(s)${explained ? `, accounting for ${explained} replay disagreement(s)` : ''}`,
+    `${n(r.summary.passed)} of ${n(r.summary.checks)} checks passed`,
+    `${n(r.summary.dataProblems)} data problem(s)${explained ? `, accounting for ${n(explained)} replay disagreement(s)` : ''}`,
   ];
   return `<header id="verdict" class="verdict ${pass ? 'pass' : 'fail'}" role="status">
 <div class="big">${pass ? 'PASS' : 'FAIL'}</div>
@@ -130,7 +132,7 @@ function nextHtml(r: Report): string {
 function signOffSection(h: ReportHeader): string {
   const stages = h.stages.map(
     (s) =>
-      `${esc(s.stage)} ${s.seconds === null ? `<i>${s.status}</i>` : `${s.seconds} s`}` +
+      `${esc(s.stage)} ${s.seconds === null ? `<i>${s.status}</i>` : formatDuration(s.seconds)}` +
       `${s.status === 'failed' ? ' <span class="bad">failed</span>' : ''}`,
   );
   const rows = [
@@ -156,16 +158,18 @@ function signOffSection(h: ReportHeader): string {
   return `<section id="signoff"><table class="signoff"><tbody>${body}</tbody></table></section>`;
 }
 
+// A check's seconds stay a measurement to three decimals, in a column of their own (`s`): checks take from a
+// millisecond to minutes, and a column of `0.0 s` would hide which were slow. The Timings paragraph gives durations.
 function checksSection(r: Report): string {
   const ordered = [...r.checks.filter((c) => !c.ok), ...r.checks.filter((c) => c.ok)];
   const rows = ordered.map(
     (c) =>
       `<tr class="${c.ok ? 'passed' : 'failed'}" id="check-${esc(c.id)}">` +
       `<td>${c.ok ? '<span class="ok">pass</span>' : '<span class="bad">FAIL</span>'}</td>` +
-      `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(c.expected ?? '')}</td><td>${esc(c.actual ?? '')}</td>` +
+      `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(shownCheckValue(c.expected))}</td><td>${esc(shownCheckValue(c.actual))}</td>` +
       `<td class="n">${c.seconds.toFixed(3)}</td></tr>`,
   );
-  return `<section id="checks"><h2>Checks: ${r.summary.passed} passed, ${r.summary.failed} failed</h2>
+  return `<section id="checks"><h2>Checks: ${n(r.summary.passed)} passed, ${n(r.summary.failed)} failed</h2>
 <table><thead><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>s</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
 }
@@ -180,8 +184,8 @@ function checkDetails(c: ReportCheck): string {
         `${esc(f.reason)}${valuesHtml(f.values)}</li>`,
     );
     parts.push(
-      `<div class="bad">Failing keys (${c.failureCount}):</div><ul class="keys failing">${keys.join('')}` +
-        `${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
+      `<div class="bad">Failing keys (${n(c.failureCount)}):</div><ul class="keys failing">${keys.join('')}` +
+        `${more > 0 ? `<li class="muted">… and ${n(more)} more</li>` : ''}</ul>`,
     );
   }
   if (c.explainedCount > 0) {
@@ -191,8 +195,8 @@ function checkDetails(c: ReportCheck): string {
         `<li><code class="key">${esc(e.key)}</code> — <a href="#problem-${esc(e.problem)}">${esc(e.problem)}</a>: ${esc(e.reason)}</li>`,
     );
     parts.push(
-      `<div class="warning">Expected from known data problems (${c.explainedCount}, not failures):</div>` +
-        `<ul class="keys explained">${keys.join('')}${more > 0 ? `<li class="muted">… and ${more} more</li>` : ''}</ul>`,
+      `<div class="warning">Expected from known data problems (${n(c.explainedCount)}, not failures):</div>` +
+        `<ul class="keys explained">${keys.join('')}${more > 0 ? `<li class="muted">… and ${n(more)} more</li>` : ''}</ul>`,
     );
   }
   return parts.join('');
@@ -203,7 +207,7 @@ function valuesHtml(values: ReportCheck['failures'][number]['values']): string {
   if (values.length === 0) return '';
   const cell = (v: (typeof values)[number]['expected']) => {
     const text = shownValueText({ ...v, cut: false });
-    return `<td class="mono">${esc(text)}${v.cut ? ` <span class="cut">… cut; ${v.bytes} bytes in all</span>` : ''}</td>`;
+    return `<td class="mono">${esc(text)}${v.cut ? ` <span class="cut">… cut; ${inAll(v.bytes)} in all</span>` : ''}</td>`;
   };
   const rows = values.map((v) => `<tr><td><code>${esc(v.column)}</code></td>${cell(v.expected)}${cell(v.found)}</tr>`);
   return (
@@ -223,7 +227,7 @@ function problemsSection(r: Report): string {
     return (
       `<tr id="problem-${esc(p.name)}">` +
       `<td><b>${esc(p.description)}</b><br><code class="muted">${esc(p.name)}</code></td>` +
-      `<td class="${p.severity}">${p.severity}</td><td class="n">${p.count}</td>` +
+      `<td class="${p.severity}">${p.severity}</td><td class="n">${n(p.count)}</td>` +
       `<td class="mono">${p.keys.map(esc).join(', ')}${p.moreKeys ? ', …' : ''}</td>` +
       `<td>${esc(p.consequence ?? '')}${p.example ? `<br><span class="muted">e.g. ${esc(p.example)}</span>` : ''}` +
       `${seen.join('')}</td></tr>`
@@ -258,10 +262,10 @@ ${fired.length ? `<p>Triggers the run's own writes fire:</p><ul>${fired.join('')
 function idSpaceSection(r: Report): string {
   const swatch = (color: string) => `<span class="swatch" style="background:${color}"></span>`;
   const tables = r.idSpace.map((s) => {
-    const merged = s.runs.length < s.runCount ? ` (the ${s.runs.length - 1} largest gaps shown; runs between smaller gaps merged)` : '';
+    const merged = s.runs.length < s.runCount ? ` (the ${n(s.runs.length - 1)} largest gaps shown; runs between smaller gaps merged)` : '';
     const before = s.existed
-      ? `${s.rowsBefore} row(s) before the run, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'} in ${s.runCount} run(s) ` +
-        `with ${s.gapCount} free gap(s)${merged}`
+      ? `${n(s.rowsBefore)} row(s) before the run, IDs ${s.minId ?? '-'}..${s.maxId ?? '-'} in ${n(s.runCount)} run(s) ` +
+        `with ${n(s.gapCount)} free gap(s)${merged}`
       : 'created by the run';
     const autoIncrement = s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`;
     const raised = s.raiseAutoIncrementTo !== null ? `, raised to ${s.raiseAutoIncrementTo} before writing` : '';
@@ -282,13 +286,13 @@ ${idSpaceTable(s)}`;
 
 function idSpaceTable(s: ReportIdSpace): string {
   const rows = [
-    ...s.runs.map((x) => ({ first: x.first, what: 'in use', text: `${x.first}..${x.last}`, size: `${x.rows} ID(s)` })),
-    ...s.gaps.map((x) => ({ first: x.first, what: 'free', text: `${x.first}..${x.last}`, size: `${x.size} ID(s)` })),
+    ...s.runs.map((x) => ({ first: x.first, what: 'in use', text: `${x.first}..${x.last}`, size: `${n(x.rows)} ID(s)` })),
+    ...s.gaps.map((x) => ({ first: x.first, what: 'free', text: `${x.first}..${x.last}`, size: `${n(x.size)} ID(s)` })),
     ...s.reserved.map((x) => ({
       first: x.first,
-      what: `reserved: ${x.step}${x.collisions ? ` (${x.collisions} taken!)` : ''}`,
+      what: `reserved: ${x.step}${x.collisions ? ` (${n(x.collisions)} taken!)` : ''}`,
       text: `${x.first}..${x.last}`,
-      size: `${x.last - x.first + 1} ID(s)`,
+      size: `${n(x.last - x.first + 1)} ID(s)`,
     })),
   ].sort((a, b) => a.first - b.first);
   return `<details><summary>The same as a table</summary><table><thead><tr><th>IDs</th><th>what</th><th>size</th></tr></thead><tbody>${rows
@@ -299,10 +303,12 @@ function idSpaceTable(s: ReportIdSpace): string {
 function timingsSection(r: Report): string {
   const stages = Object.entries(r.timings.stages);
   const slowest = [...r.checks].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
-  const ofStages = stages.length ? `; stages of this invocation: ${stages.map(([s, t]) => `${esc(s)} ${t} s`).join(', ')}` : '';
+  const ofStages = stages.length
+    ? `; stages of this invocation: ${stages.map(([s, t]) => `${esc(s)} ${formatDuration(t)}`).join(', ')}`
+    : '';
   const slowRows = slowest.map((c) => `<tr><td>${esc(c.title)}</td><td class="n">${c.seconds.toFixed(3)}</td></tr>`);
   const galera = r.galera ? `<p id="galera">${esc(galeraSentence(r.galera))}</p>\n` : '';
   return `<section id="timings"><h2>Timings</h2>
-<p>Checks started ${esc(r.timings.verifyStartedAt)} and took ${r.timings.checksSeconds} s${ofStages}.</p>
+<p>Checks started ${esc(r.timings.verifyStartedAt)} and took ${formatDuration(r.timings.checksSeconds)}${ofStages}.</p>
 ${galera}<table><thead><tr><th>slowest checks</th><th>s</th></tr></thead><tbody>${slowRows.join('')}</tbody></table></section>`;
 }

@@ -3,6 +3,7 @@ import type { Dependent } from '../plan/plan-data.ts';
 import type { CheckResult, FailingValue, Verification } from './check-result.ts';
 import type { ReportScope, ReportSection } from '../parts/part.ts';
 import { reportSections, type ReportSections } from '../parts/registry.ts';
+import { formatCount as n } from '../format.ts';
 
 /** What a report is made from: the run's plan, the verification, and where the run stands. */
 export interface ReportInput {
@@ -186,6 +187,9 @@ export interface ReportIdSpace {
 
 export const reportFormatVersion = 2;
 
+/** A check's expected or actual value as the report's text shows it: a number is a count (report.json keeps it a number). */
+export const shownCheckValue = (v: string | number | null): string => (typeof v === 'number' ? n(v) : (v ?? ''));
+
 /** The report model, built from the same result objects the commands return. */
 export function buildReport(input: ReportInput): Report {
   const { plan, verification: v } = input;
@@ -194,9 +198,9 @@ export function buildReport(input: ReportInput): Report {
   const explainedDisagreements = v.checks.reduce((n, c) => n + (c.explainedCount ?? 0), 0);
   const checks = v.checks.map(reportCheck);
   const headline = v.ok
-    ? `All ${v.checks.length} checks hold: the written rows are what the mapping defines.` +
-      `${found.length ? ` ${found.length} known data problem(s) in the legacy data are listed below.` : ''}`
-    : `${failed} of ${v.checks.length} checks failed: the failing keys are listed below.`;
+    ? `All ${n(v.checks.length)} checks hold: the written rows are what the mapping defines.` +
+      `${found.length ? ` ${n(found.length)} known data problem(s) in the legacy data are listed below.` : ''}`
+    : `${n(failed)} of ${n(v.checks.length)} checks failed: the failing keys are listed below.`;
   return {
     formatVersion: reportFormatVersion,
     header: input.header ? headerOf(input, input.header) : null,

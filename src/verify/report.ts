@@ -6,6 +6,7 @@ import {
   galeraSentence,
   nextCommands,
   sectionData,
+  shownCheckValue,
   type Report,
   type ReportHeader,
   type ReportInput,
@@ -14,6 +15,7 @@ import { shownValueText } from '../parts/failing-values.ts';
 import { renderHtml } from './report-html.ts';
 import { reportSections } from '../parts/registry.ts';
 import { acceptedBy } from '../plan/dependents.ts';
+import { formatCount as n, formatDuration } from '../format.ts';
 
 export { buildReport, reportFormatVersion, type Report, type ReportInput } from './report-model.ts';
 export { renderHtml } from './report-html.ts';
@@ -60,7 +62,7 @@ export function renderMarkdown(r: Report): string {
   if (r.header) lines.push(...headerMarkdown(r.header), '');
   lines.push(
     `Database \`${r.run.database}\` on ${md(r.run.server)}; backup \`${r.run.backupId}\`; generated ${r.generatedAt}; ` +
-      `checks took ${r.timings.checksSeconds} s.`,
+      `checks took ${formatDuration(r.timings.checksSeconds)}.`,
   );
 
   for (const section of reportSections()) lines.push(...section.markdown(sectionData(r, section), md));
@@ -70,9 +72,11 @@ export function renderMarkdown(r: Report): string {
     const keys = c.failures
       .map((f) => `${md(f.key)}${f.legacyKey ? ` (legacy ${md(f.legacyKey)})` : ''}: ${md(f.reason)}${valuesMarkdown(f.values)}`)
       .join('; ');
-    const more = c.failureCount > c.failures.length ? ` (+${c.failureCount - c.failures.length} more)` : '';
-    const explained = c.explainedCount > 0 ? `${keys ? '; ' : ''}${c.explainedCount} expected from known data problems (listed below)` : '';
-    lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${md(c.title)} | ${md(c.expected)} | ${md(c.actual)} | ${keys}${more}${explained} |`);
+    const more = c.failureCount > c.failures.length ? ` (+${n(c.failureCount - c.failures.length)} more)` : '';
+    const explained =
+      c.explainedCount > 0 ? `${keys ? '; ' : ''}${n(c.explainedCount)} expected from known data problems (listed below)` : '';
+    const [expected, actual] = [c.expected, c.actual].map((v) => md(shownCheckValue(v)));
+    lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${md(c.title)} | ${expected} | ${actual} | ${keys}${more}${explained} |`);
   }
   for (const c of r.checks.filter((x) => x.explainedCount > 0)) {
     lines.push('', `Disagreements of \`${c.id}\` that known data problems account for (not failures):`, '');
@@ -89,7 +93,9 @@ export function renderMarkdown(r: Report): string {
         .map((x) => `; accounts for ${x.entity ? `${md(x.entity)} ` : ''}${x.keys.map(md).join(', ')} in ${md(x.check)}`)
         .join('');
       const keys = `${p.keys.map(md).join(', ')}${p.moreKeys ? ', ...' : ''}`;
-      lines.push(`| ${md(p.description)} (${md(p.name)}) | ${p.severity} | ${p.count} | ${keys} | ${md(p.consequence)}${example}${seen} |`);
+      lines.push(
+        `| ${md(p.description)} (${md(p.name)}) | ${p.severity} | ${n(p.count)} | ${keys} | ${md(p.consequence)}${example}${seen} |`,
+      );
     }
   }
 
@@ -98,7 +104,7 @@ export function renderMarkdown(r: Report): string {
   lines.push('', '## ID space', '');
   for (const s of r.idSpace) {
     const used = s.existed
-      ? `${s.rowsBefore} row(s) before the run in ${s.runCount} run(s): ${s.runs.map((x) => `${x.first}..${x.last}`).join(', ')}; ` +
+      ? `${n(s.rowsBefore)} row(s) before the run in ${n(s.runCount)} run(s): ${s.runs.map((x) => `${x.first}..${x.last}`).join(', ')}; ` +
         `free gaps: ${s.gaps.map((g) => `${g.first}..${g.last}`).join(', ') || 'none'}`
       : 'created by the run';
     const autoIncrement = s.autoIncrement === null ? 'no AUTO_INCREMENT' : `AUTO_INCREMENT ${s.autoIncrement}`;
@@ -113,7 +119,8 @@ export function renderMarkdown(r: Report): string {
     '',
     '## Timings',
     '',
-    `Checks: ${r.timings.checksSeconds} s${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${t} s`).join(', ')}` : ''}.`,
+    `Checks: ${formatDuration(r.timings.checksSeconds)}` +
+      `${stages.length ? `; stages: ${stages.map(([s, t]) => `${s} ${formatDuration(t)}`).join(', ')}` : ''}.`,
   );
   if (r.galera) lines.push('', md(galeraSentence(r.galera)));
   return lines.join('\n') + '\n';
@@ -122,7 +129,7 @@ export function renderMarkdown(r: Report): string {
 /** The sign-off header as a two-column table: what was run, by whom, against what, and how far it went. */
 function headerMarkdown(h: ReportHeader): string[] {
   const stages = h.stages.map(
-    (s) => `${s.stage} ${s.seconds === null ? s.status : `${s.seconds} s${s.status === 'done' ? '' : ` (${s.status})`}`}`,
+    (s) => `${s.stage} ${s.seconds === null ? s.status : `${formatDuration(s.seconds)}${s.status === 'done' ? '' : ` (${s.status})`}`}`,
   );
   const finished = h.run.finishedAt ? `, finished ${h.run.finishedAt}` : '';
   const rows = [

@@ -45,7 +45,7 @@ describe('the eventshift CLI', () => {
   it('prints a readable plan', () => {
     const r = cli('plan', 'vbzcart-ord-pull');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/holdOn: 1665 source rows/);
+    expect(r.stdout).toMatch(/holdOn: 1,665 source rows/);
     expect(r.stdout).toMatch(/OK: migrate can go ahead/);
   });
 

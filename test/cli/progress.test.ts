@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatDuration,
-  logProgress,
-  progressSink,
-  renderBar,
-  renderLine,
-  silentProgress,
-  terminalProgress,
-  trackSteps,
-} from '../../src/cli/progress.ts';
+import { logProgress, progressSink, renderBar, renderLine, silentProgress, terminalProgress, trackSteps } from '../../src/cli/progress.ts';
 
 /** A clock the test moves by hand, and a writer that keeps what it was given. */
 function fakeTerminal() {
@@ -71,15 +62,6 @@ describe('renderLine', () => {
     expect(renderLine({ label: 'event', done: 1_000_000, total: 1_000_000, elapsedMs: 40_000, complete: true }, { final: true })).toBe(
       'event: 1,000,000/1,000,000 rows (100.0%), 25,000 rows/s, in 0:40',
     );
-  });
-});
-
-describe('formatDuration', () => {
-  it('gives tenths under 10 s, then m:ss and h:mm:ss', () => {
-    expect(formatDuration(3_449)).toBe('3.4 s');
-    expect(formatDuration(10_000)).toBe('0:10');
-    expect(formatDuration(754_000)).toBe('12:34');
-    expect(formatDuration(3_723_000)).toBe('1:02:03');
   });
 });
 

@@ -243,8 +243,9 @@ describe('done when: an unseen US-dated cp1252 export with three broken rows is 
     // Verified again, on demand: accepted + quarantined = the rows of the file.
     const verified = cli(['verify', 'vbzcart-ord-pull', '--report', ws.path('r-broken-again')]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    const count = (n: number) => n.toLocaleString('en-US');
     expect(verified.stdout).toContain(
-      `pull: ${ids.length - 2} row(s) loaded + 3 quarantined = the ${ids.length + 1} row(s) of ord_pull-broken.csv`,
+      `pull: ${count(ids.length - 2)} row(s) loaded + 3 quarantined = the ${count(ids.length + 1)} row(s) of ord_pull-broken.csv`,
     );
     expect(existsSync(ws.path('r-broken-again', 'quarantine.csv'))).toBe(true);
 

@@ -99,7 +99,7 @@ describe(`campaign-events-tracking-tools on the extension's schema (seed ${seed}
   it('plans a set-based step over the events with a tool, reading only the two columns the extension had', () => {
     const plan = cli(t, ['plan', name]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
-    expect(plan.stdout).toContain(`trackingTools: ${fixture.withTool} source rows`);
+    expect(plan.stdout).toContain(`trackingTools: ${fixture.withTool.toLocaleString('en-US')} source rows`);
     expect(plan.stdout).not.toContain('streamed');
     expect(plan.stdout).not.toMatch(/last_sync|FATAL/);
     const stray = fixture.eventIdWithoutTool;

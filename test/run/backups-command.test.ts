@@ -43,7 +43,6 @@ describe('backups list', () => {
     expect(text.stdout).toContain(`Backups of database ${t.name}`);
     expect(text.stdout).toContain(`${id}  COMPLETE  database ${t.name}  run 1 of vbzcart-ord-pull (completed, stage cutover)`);
     expect(text.stdout).toContain(`in ${join(dir, id)}`);
-    expect(text.stdout).toMatch(/size: [\d.]+ (B|KiB|MiB)/);
 
     const listing = json<BackupsListing>('backups', 'list');
     expect(listing.database).toBe(t.name);
@@ -58,6 +57,10 @@ describe('backups list', () => {
       folder: join(dir, id),
     });
     expect(b!.run).toMatchObject({ id: 1, mapping: 'vbzcart-ord-pull', status: 'completed', stage: 'cutover', finalized: false });
+    // The size as a person reads it: binary units, one decimal (this backup is some KiB).
+    expect(b!.bytes).toBeGreaterThanOrEqual(1024);
+    expect(b!.bytes).toBeLessThan(1024 ** 2);
+    expect(text.stdout).toContain(`size: ${(b!.bytes / 1024).toFixed(1)} KiB`);
     expect(b!.tables).toEqual(expect.arrayContaining(['ord_pull', 'orders', 'event']));
     expect(b!.bytes).toBeGreaterThan(0);
 
@@ -124,7 +127,9 @@ describe('backups delete and prune', () => {
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(pruned.stdout).toContain(`deleted ${first} (complete, run 1 of vbzcart-ord-pull)`);
     expect(pruned.stdout).toContain(`deleted ${byHand[0]} (complete)`);
-    expect(pruned.stdout).toMatch(/Freed [\d.]+ (B|KiB|MiB) \(\d+ bytes\); deleted 2 backup\(s\)/);
+    expect(dry.bytesFreed).toBeLessThan(1024 ** 2);
+    const freed = `${(dry.bytesFreed / 1024).toFixed(1)} KiB (${dry.bytesFreed.toLocaleString('en-US')} bytes)`;
+    expect(pruned.stdout).toContain(`Freed ${freed}; deleted 2 backup(s)`);
     expect(existsSync(join(dir, first))).toBe(false);
     expect(existsSync(join(dir, byHand[0]!))).toBe(false);
     expect(existsSync(join(dir, second))).toBe(true);
@@ -150,8 +155,11 @@ describe('backups delete and prune', () => {
 
     const deleted = cli('backups', 'delete', second, '--yes');
     expect(deleted.code, deleted.stderr).toBe(0);
-    expect(deleted.stdout).toMatch(new RegExp(`deleted ${second} \\(complete, run 2 of vbzcart-ord-pull\\): .*, [\\d.]+ (KiB|MiB)`));
-    expect(deleted.stdout).toMatch(/Freed [\d.]+ (B|KiB|MiB) \(\d+ bytes\); deleted 1 backup\(s\)/);
+    const bytes = dry.deleted[0]!.bytes;
+    expect(bytes).toBeLessThan(1024 ** 2);
+    const size = `${(bytes / 1024).toFixed(1)} KiB`;
+    expect(deleted.stdout).toContain(`deleted ${second} (complete, run 2 of vbzcart-ord-pull): ${join(dir, second)}, ${size}`);
+    expect(deleted.stdout).toContain(`Freed ${size} (${bytes.toLocaleString('en-US')} bytes); deleted 1 backup(s)`);
     expect(existsSync(join(dir, second))).toBe(false);
     expect(existsSync(dir)).toBe(true);
     expect(await recorded()).toEqual([]);

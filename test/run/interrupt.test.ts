@@ -83,7 +83,7 @@ describe('SIGINT during migrate', () => {
       expect(writeLines.at(-1), result.stderr).toMatch(/^write [^:]+: [\d,]+\/[\d,]+ rows \((\d|[1-9]\d)\.\d%\)(, .*)?, in /);
       expect(result.stdout).toMatch(/^Run 1 of vbzcart-ord-pull: interrupted, last stage backup\.$/m);
       expect(result.stdout).toContain('Interrupted by SIGINT during stage write; it stopped at a chunk boundary');
-      expect(result.stdout).toMatch(/^Written so far: step holdOn \d+ rows/m);
+      expect(result.stdout).toMatch(/^Written so far: step holdOn \d{1,3}(,\d{3})* rows/m);
       expect(result.stdout).toContain(
         '`eventshift migrate vbzcart-ord-pull` resumes it from there; `eventshift rollback vbzcart-ord-pull` undoes what it wrote.',
       );
@@ -101,7 +101,7 @@ describe('SIGINT during migrate', () => {
         expect(r.stderr).toMatch(
           new RegExp(
             '^eventshift: Run 1 of vbzcart-ord-pull was interrupted \\(SIGINT during stage write\\) at [\\d: .-]+ UTC ' +
-              `before its write stage finished, so there is ${asked} yet\\. So far it wrote: step holdOn \\d+ rows`,
+              `before its write stage finished, so there is ${asked} yet\\. So far it wrote: step holdOn \\d{1,3}(,\\d{3})* rows`,
           ),
         );
         expect(r.stderr).toContain(

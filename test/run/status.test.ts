@@ -112,7 +112,7 @@ describe('eventshift status', () => {
     const text = cli(t, 'status', 'vbzcart-ord-pull').stdout;
     expect(text).toMatch(/^Runs of vbzcart-ord-pull in \S+, newest first:\nRun 2: stopped, last stage write;/);
     expect(text).toContain('Run 1: rolled back, last stage cutover;');
-    expect(text).toContain(`  rows written: holdOn ${holdOn}, holdOff ${holdOff}`);
+    expect(text).toContain(`  rows written: holdOn ${holdOn!.toLocaleString('en-US')}, holdOff ${holdOff!.toLocaleString('en-US')}`);
     expect(text).toContain('  verification: passed\n  cutover: done');
     expect(text).toContain('  verification: none yet\n  cutover: not done');
   });

@@ -22,9 +22,10 @@ describe('the expected and found values a failing content check shows', () => {
     const cut = shownValue(long, 1000, text);
     expect(cut).toMatchObject({ form: 'text', cut: true, bytes: 1000 });
     expect(cut.value).toBe('é'.repeat(shownTextChars));
-    expect(shownValueText(cut)).toMatch(/" … \(cut; 1000 bytes in all\)$/);
+    expect(shownValueText(cut)).toMatch(/" … \(cut; 1,000 B in all\)$/);
     const bytes = shownValue(Buffer.alloc(800, 0xab), 5000, blob);
     expect(bytes).toEqual({ form: 'hex', value: 'AB'.repeat(shownBytes), cut: true, bytes: 5000 });
+    expect(shownValueText(bytes)).toMatch(/ … \(cut; 4\.9 KiB in all\)$/);
     // Short enough: whole.
     expect(shownValue(Buffer.from('x'.repeat(shownTextChars)), shownTextChars, text).cut).toBe(false);
   });

@@ -76,7 +76,19 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
     expect(md).toContain(`| eventshift | ${packageVersion} |`);
     expect(md).toContain(`| mapping | vbzcart-ord-pull, \`${h.mappingHash}\` |`);
     expect(md).toContain('| cutover | not done |');
+    // Amounts as a person reads them (report.json keeps numbers): counts with separators, durations as 1.5 s or m:ss.
+    const [step] = report.steps;
+    const [target] = step!.targets;
+    expect([typeof step!.sourceRows, step!.sourceRows]).toEqual(['number', fixture.counts.pulls]);
+    const count = (n: number) => n.toLocaleString('en-US');
+    expect(count(step!.sourceRows)).toContain(',');
+    expect(md).toContain(`| holdOn | ${count(step!.sourceRows)} | event | ${count(target!.expected)} | ${count(target!.written!)} |`);
+    const duration = String.raw`(\d\.\d s|\d+:\d\d)`;
+    expect(md).toMatch(new RegExp(`\\| stages \\| backup ${duration}, write ${duration}, verify running \\|`));
+    expect(md).toMatch(new RegExp(`checks took ${duration}\\.`));
     const html = await readHtml(ws.path('migrate-report'));
+    // Each check's seconds are a measurement column, to three decimals.
+    expect(html).toMatch(/<td class="n">\d+\.\d{3}<\/td><\/tr>/);
     expect(html).toContain(`<tr><th>eventshift</th><td>${packageVersion}</td></tr>`);
     expect(html).toContain(`<code>${h.mappingHash}</code>`);
     expect(html).not.toContain('class="next"');
