@@ -8,7 +8,7 @@ import { galeraSentence } from '../verify/report-model.ts';
 import { csvSourceLines } from '../csv/cli.ts';
 import { dependentLine } from '../plan/dependents.ts';
 import { sessionSqlMode, sessionTimeZone } from '../db/connection.ts';
-import { formatCount as n, formatDuration } from '../format.ts';
+import { formatBytes, formatCount as n, formatDuration } from '../format.ts';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -162,7 +162,7 @@ function serverLines(p: Plan): string[] {
   return [
     '',
     'Server:',
-    `  lower_case_table_names ${s.lowerCaseTableNames}, max_allowed_packet ${(s.maxAllowedPacket / (1024 * 1024)).toFixed(1)} MiB, ` +
+    `  lower_case_table_names ${s.lowerCaseTableNames}, max_allowed_packet ${formatBytes(s.maxAllowedPacket)}, ` +
       `local_infile ${s.localInfile ? 'ON' : 'OFF'}`,
     `  sql_mode '${s.sqlMode}' (eventshift's sessions set their own: ${sessionSqlMode}, time zone ${sessionTimeZone})`,
     ...(p.serverWarnings ?? []).map((w) => `  ${w}`),

@@ -1,6 +1,7 @@
 import { sessionSqlMode, sessionTimeZone, type Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import type { Plan, ServerFacts } from './plan-data.ts';
+import { formatBytes } from '../format.ts';
 
 /** What the server's settings mean for a run of a plan: refusals for what would break it, warnings for what may later. */
 export interface ServerCheck {
@@ -79,18 +80,14 @@ function packetRefusals(plan: Plan, packet: number): string[] {
       if (bytes === undefined || bytes + statementOverhead <= packet) continue;
       const needed = Math.ceil((bytes + statementOverhead) / (1024 * 1024)) * 1024 * 1024;
       out.push(
-        `Step ${step.name} is streamed, and its largest row for ${write.table} is up to ${mebibytes(bytes)} as an INSERT ` +
-          `carries it (binary values as hex), over the server's max_allowed_packet of ${mebibytes(packet)}: the server ` +
+        `Step ${step.name} is streamed, and its largest row for ${write.table} is up to ${formatBytes(bytes)} as an INSERT ` +
+          `carries it (binary values as hex), over the server's max_allowed_packet of ${formatBytes(packet)}: the server ` +
           `would refuse that INSERT mid-run. Raise max_allowed_packet to at least ${needed} ` +
           `(SET GLOBAL max_allowed_packet = ${needed}, and under [mysqld]), then plan again.`,
       );
     }
   }
   return out;
-}
-
-function mebibytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 /**
