@@ -216,7 +216,7 @@ export function renderMigrate(r: MigrateResult, ref: string = r.plan.mapping): s
   if (r.holds.length > 0) {
     const seconds = r.holds.reduce((n, h) => n + h.seconds, 0);
     const by = [...new Set(r.holds.flatMap((h) => h.signals))].join(', ');
-    out.push(`Held ${r.holds.length} time(s), ${seconds.toFixed(1)} s in all, by ${by}.`);
+    out.push(`Held ${n(r.holds.length)} time(s), ${formatDuration(seconds)} in all, by ${by}.`);
   }
   if (r.interruption) out.push(...renderInterruption(r.interruption, r.plan, ref));
   return out.join('\n');

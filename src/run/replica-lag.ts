@@ -6,6 +6,7 @@ import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import type { ThrottleSignal } from './throttle-signals.ts';
+import { formatDuration } from '../format.ts';
 
 /**
  * Replica lag measured with a heartbeat the run writes itself, as gh-ost and pt-heartbeat do, not with
@@ -207,7 +208,7 @@ function lagHold(heartbeat: Heartbeat, reader: ReplicaReader, maxLagSeconds: num
   const lag = lagOf(heartbeat, reader);
   if (lag <= maxLagSeconds) return null;
   const none = reader.seen() === 0 ? " (it has applied none of this run's heartbeats yet)" : '';
-  return `${lag.toFixed(1)} s behind, limit ${maxLagSeconds} s${none}`;
+  return `${formatDuration(lag)} behind, limit ${formatDuration(maxLagSeconds)}${none}`;
 }
 
 /** A signal per replica, holding while it lags more than `maxLagSeconds` or cannot be read; they share one heartbeat. */
@@ -256,7 +257,7 @@ export async function waitForReplica(primary: Db, replica: ReplicaAt, options: C
         const why = reader.error() === null ? 'it has not applied them yet' : `it cannot be polled (${reader.error()})`;
         options.log?.(
           `Waiting for ${replica.name} to apply what the primary committed before verifying there ` +
-            `(${((said - since) / 1000).toFixed(0)} s so far: ${why}).`,
+            `(${formatDuration((said - since) / 1000)} so far: ${why}).`,
         );
       }
     }

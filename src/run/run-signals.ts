@@ -4,6 +4,7 @@ import { replicaLagSignals, waitForReplica, type ReplicaAt } from './replica-lag
 import { checkLoadVariables, serverLoadSignals } from './server-load.ts';
 import { flowControlDefaults, galeraFlowControl } from './galera-flow-control.ts';
 import type { ThrottleSignal } from './throttle-signals.ts';
+import { formatDuration } from '../format.ts';
 
 /** What a run watches besides its pause file: its replicas' lag and the primary's load (throttle-signals.ts). */
 export interface WatchOptions {
@@ -118,7 +119,7 @@ export async function resolveWatch(db: Db, primary: ConnectionTarget, options: W
     const how = options.replicas?.length ? 'given' : 'found on the primary';
     lines.push(
       `Replicas (${how}): ${replicas.map((r) => r.name.replace(/^replica /, '')).join(', ')}; ` +
-        `the run holds before each chunk while one is more than ${maxLagSeconds} s behind or cannot be read.`,
+        `the run holds before each chunk while one is more than ${formatDuration(maxLagSeconds)} behind or cannot be read.`,
     );
   }
   const load = Object.entries(maxLoad);
@@ -172,7 +173,7 @@ export async function caughtUpReplica(
   const on = await connect(replica.target);
   options.log?.(
     `Verifying on ${replica.name}: it has applied everything the primary committed before ` +
-      `(caught up in ${((performance.now() - started) / 1000).toFixed(1)} s).`,
+      `(caught up in ${formatDuration((performance.now() - started) / 1000)}).`,
   );
   return { name: replica.name, db: on, lagSeconds };
 }
