@@ -173,10 +173,10 @@ function serverLines(p: Plan): string[] {
 function galeraLines(p: Plan): string[] {
   const g = p.galera;
   if (!g) return [];
-  const rows = g.maxWriteSetRows > 0 ? `${g.maxWriteSetRows} rows` : 'no row limit';
+  const rows = g.maxWriteSetRows > 0 ? `${n(g.maxWriteSetRows)} rows` : 'no row limit';
   return [
     '',
-    `Galera: node ${g.node} of ${g.clusterSize}; write-set limits ${rows}, ${(g.maxWriteSetBytes / (1024 * 1024)).toFixed(1)} MiB ` +
+    `Galera: node ${g.node} of ${g.clusterSize}; write-set limits ${rows}, ${formatBytes(g.maxWriteSetBytes)} ` +
       '(each chunk stays under a quarter of them; a chunk that loses a certification conflict is retried)',
     `  DDL (wsrep_OSU_method ${g.osuMethod}): each statement runs on every node at the same point of the cluster's order of ` +
       'writes (total order isolation); while it runs, every node holds the writes ordered after it, to any table, and ' +

@@ -1,5 +1,6 @@
 import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
 import type { ThrottleSignal } from './throttle-signals.ts';
+import { formatDuration } from '../format.ts';
 
 export interface FlowControlOptions {
   /**
@@ -64,7 +65,7 @@ export function galeraFlowControl(target: ConnectionTarget | string, options: Fl
         if (fraction <= maxPaused) return null;
         const seconds = Number(at - before.at) / 1e9;
         return (
-          `the cluster was paused by flow control ${Math.round(Math.min(1, fraction) * 100)}% of the last ${seconds.toFixed(1)} s ` +
+          `the cluster was paused by flow control ${Math.round(Math.min(1, fraction) * 100)}% of the last ${formatDuration(seconds)} ` +
           `(wsrep_flow_control_paused_ns on node ${node}; limit ${Math.round(maxPaused * 100)}%): a node is behind in applying writes`
         );
       } catch (error) {

@@ -5,6 +5,7 @@ import { serverErrno, type Db } from '../db/connection.ts';
 import { tableExists } from '../db/introspect.ts';
 import { leaseTableName } from '../engine/bookkeeping-schema.ts';
 import { EventshiftError } from '../errors.ts';
+import { formatDuration } from '../format.ts';
 
 /**
  * The run lock on a Galera cluster. GET_LOCK is node-local there (two sessions on two nodes both got the same lock),
@@ -161,7 +162,7 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
         if (affectedRows !== 1) continue;
         options.log?.(
           `Took over the run lock ${name}: its lease, held by pid ${row.pid} on ${row.host} through node ${row.node}, ` +
-            `had run out (last renewed ${row.renewedSecondsAgo.toFixed(1)} s before).`,
+            `had run out (last renewed ${formatDuration(row.renewedSecondsAgo)} before).`,
         );
       } else {
         if (watched?.token !== row.token) watched = { token: row.token, renewedAt: row.renewedAt, since: readAt, alive: false };
@@ -172,7 +173,7 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
           waitingForExpiry = true;
           options.log?.(
             `The run lock ${name} is held by pid ${row.pid} on ${row.host} through node ${row.node}, which has not renewed ` +
-              `its lease for ${row.renewedSecondsAgo.toFixed(1)} s: waiting ${row.expiresInSeconds.toFixed(1)} s for it to run ` +
+              `its lease for ${formatDuration(row.renewedSecondsAgo)}: waiting ${formatDuration(row.expiresInSeconds)} for it to run ` +
               'out, then taking the lock over.',
           );
         }
@@ -227,7 +228,9 @@ function heldLease(db: Db, name: string, held: { token: string; leaseMs: number;
       // clock, and a renewal that began `renewMs` before that leaves the margin.
       const age = performance.now() - renewedAt;
       if (lost === null && age > leaseMs - renewMs) {
-        lost = `its lease was last renewed ${(age / 1000).toFixed(1)} s ago, and it runs out ${leaseMs / 1000} s after a renewal`;
+        lost =
+          `its lease was last renewed ${formatDuration(age / 1000)} ago, ` +
+          `and it runs out ${formatDuration(leaseMs / 1000)} after a renewal`;
       }
       if (lost !== null) throw lockLost(name, lost);
     },

@@ -1,6 +1,7 @@
 import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import { leaseHolder, lockLost, takeLease, type HeldLock, type LeaseHolder, type LeaseOptions } from './lease-lock.ts';
+import { formatDuration } from '../format.ts';
 
 /**
  * The run lock, held on a connection of its own, so nothing the run does on its working connection (errors,
@@ -142,7 +143,7 @@ export async function acquireLock(
   const lease = holder?.lease;
   const through = lease
     ? ` through Galera node ${holder!.node} (connection ${holder!.connectionId}; its lease was renewed ` +
-      `${lease.renewedSecondsAgo.toFixed(1)} s ago and runs out in ${lease.expiresInSeconds.toFixed(1)} s unless renewed)`
+      `${formatDuration(lease.renewedSecondsAgo)} ago and runs out in ${formatDuration(lease.expiresInSeconds)} unless renewed)`
     : '';
   throw refusal(`${await describeHolder(holder)} holds the lock ${name}${through}; wait for it to finish, or stop it, and try again.`, {
     subject: name,

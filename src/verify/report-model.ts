@@ -3,7 +3,7 @@ import type { Dependent } from '../plan/plan-data.ts';
 import type { CheckResult, FailingValue, Verification } from './check-result.ts';
 import type { ReportScope, ReportSection } from '../parts/part.ts';
 import { reportSections, type ReportSections } from '../parts/registry.ts';
-import { formatCount as n } from '../format.ts';
+import { formatBytes, formatCount as n } from '../format.ts';
 
 /** What a report is made from: the run's plan, the verification, and where the run stands. */
 export interface ReportInput {
@@ -250,17 +250,17 @@ function headerOf(input: ReportInput, h: ReportHeaderInput): ReportHeader {
 
 /**
  * The report's sentence on a Galera run, for report.md and report.html: `Written through Galera node node1 (write-set
- * limits: no row limit, 2048.0 MiB): 3 chunk transaction(s) retried after a certification conflict (error 1213: 3;
+ * limits: no row limit, 2.0 GiB): 3 chunk transaction(s) retried after a certification conflict (error 1213: 3;
  * step holdOn: 3).`
  */
 export function galeraSentence(g: ReportGalera): string {
-  const rows = g.maxWriteSetRows > 0 ? `${g.maxWriteSetRows} rows` : 'no row limit';
-  const limits = `write-set limits: ${rows}, ${(g.maxWriteSetBytes / (1024 * 1024)).toFixed(1)} MiB`;
-  const counts = (by: Record<string, number>, label: string) => Object.entries(by).map(([what, n]) => `${label}${what}: ${n}`);
+  const rows = g.maxWriteSetRows > 0 ? `${n(g.maxWriteSetRows)} rows` : 'no row limit';
+  const limits = `write-set limits: ${rows}, ${formatBytes(g.maxWriteSetBytes)}`;
+  const counts = (by: Record<string, number>, label: string) => Object.entries(by).map(([what, count]) => `${label}${what}: ${n(count)}`);
   const retried =
     g.retries.count === 0
       ? 'no chunk transaction had to be retried'
-      : `${g.retries.count} chunk transaction(s) retried after a certification conflict ` +
+      : `${n(g.retries.count)} chunk transaction(s) retried after a certification conflict ` +
         `(${[...counts(g.retries.byError, 'error '), ...counts(g.retries.bySteps, '')].join('; ')})`;
   return `Written through Galera node ${g.node} (${limits}): ${retried} by this migrate.`;
 }
