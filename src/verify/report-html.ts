@@ -4,6 +4,7 @@ import {
   galeraSentence,
   nextCommands,
   sectionData,
+  shownCheckActual,
   shownCheckValue,
   type Report,
   type ReportCheck,
@@ -166,7 +167,7 @@ function checksSection(r: Report): string {
     (c) =>
       `<tr class="${c.ok ? 'passed' : 'failed'}" id="check-${esc(c.id)}">` +
       `<td>${c.ok ? '<span class="ok">pass</span>' : '<span class="bad">FAIL</span>'}</td>` +
-      `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(shownCheckValue(c.expected))}</td><td>${esc(shownCheckValue(c.actual))}</td>` +
+      `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(shownCheckValue(c.expected))}</td><td>${esc(shownCheckActual(c))}</td>` +
       `<td class="n">${c.seconds.toFixed(3)}</td></tr>`,
   );
   return `<section id="checks"><h2>Checks: ${n(r.summary.passed)} passed, ${n(r.summary.failed)} failed</h2>

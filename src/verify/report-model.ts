@@ -190,6 +190,15 @@ export const reportFormatVersion = 2;
 /** A check's expected or actual value as the report's text shows it: a number is a count (report.json keeps it a number). */
 export const shownCheckValue = (v: string | number | null): string => (typeof v === 'number' ? n(v) : (v ?? ''));
 
+/**
+ * A check's found value as a person reads it: a failed check whose counts agree (a content check with rows that
+ * differ) says how many of them fail, so its columns do not read "1,665 / 1,665" beside a FAIL.
+ */
+export const shownCheckActual = (c: Pick<ReportCheck, 'ok' | 'expected' | 'actual' | 'failureCount'>): string =>
+  !c.ok && c.expected === c.actual && c.failureCount > 0
+    ? `${shownCheckValue(c.actual)} (${n(c.failureCount)} failing)`
+    : shownCheckValue(c.actual);
+
 /** The report model, built from the same result objects the commands return. */
 export function buildReport(input: ReportInput): Report {
   const { plan, verification: v } = input;

@@ -6,6 +6,7 @@ import {
   galeraSentence,
   nextCommands,
   sectionData,
+  shownCheckActual,
   shownCheckValue,
   type Report,
   type ReportHeader,
@@ -75,7 +76,7 @@ export function renderMarkdown(r: Report): string {
     const more = c.failureCount > c.failures.length ? ` (+${n(c.failureCount - c.failures.length)} more)` : '';
     const explained =
       c.explainedCount > 0 ? `${keys ? '; ' : ''}${n(c.explainedCount)} expected from known data problems (listed below)` : '';
-    const [expected, actual] = [c.expected, c.actual].map((v) => md(shownCheckValue(v)));
+    const [expected, actual] = [shownCheckValue(c.expected), shownCheckActual(c)].map(md);
     lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${md(c.title)} | ${expected} | ${actual} | ${keys}${more}${explained} |`);
   }
   for (const c of r.checks.filter((x) => x.explainedCount > 0)) {

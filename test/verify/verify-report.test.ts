@@ -13,6 +13,7 @@ import { migrate } from '../../src/run/migrate.ts';
 import { verify } from '../../src/run/verify-run.ts';
 import type { Report } from '../../src/verify/report-model.ts';
 import type { ShownValue } from '../../src/verify/check-result.ts';
+import { formatCount } from '../../src/format.ts';
 import { escapeXml } from '../../src/verify/escape-xml.ts';
 import type { BackupManifest } from '../../src/backup/index.ts';
 import { renameState } from '../../src/engine/cutover.ts';
@@ -212,6 +213,12 @@ describe('verify and its report, on a seed-shaped database the tests never saw',
       expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(
         `${edited} (legacy ${edited - 1500}): differs from its legacy row in column Notes`,
       );
+      // Its counts agree, so the found column says how many rows fail rather than repeat the count beside a FAIL.
+      const content = check(report, 'holdOn.hold.content');
+      expect(content.actual).toBe(content.expected);
+      const shown = `${formatCount(Number(content.actual))} (1 failing)`;
+      expect(html).toContain(`<td>${formatCount(Number(content.expected))}</td><td>${shown}</td>`);
+      expect(md).toMatch(new RegExp(`\\| ${formatCount(Number(content.expected))} \\| ${shown.replace(/[()]/g, '\\$&')} \\|`));
     } finally {
       await t.db.execute('UPDATE event_vc_ord_hold SET Notes = ? WHERE ID_Event = ?', [before!.Notes, edited]);
     }
