@@ -77,6 +77,12 @@ export async function discoverReplicas(db: Db, primary: ConnectionTarget): Promi
   });
 }
 
+/** Whether the server writes a binary log (log_bin), without which no replica can follow it. */
+async function binaryLogOn(db: Db): Promise<boolean> {
+  const [row] = await db.query<{ on: string | number }>('SELECT @@GLOBAL.log_bin AS `on`');
+  return Number(row?.on) === 1;
+}
+
 /** What a run watches, resolved from its WatchOptions: the replicas by name and target, the limits, and its log lines. */
 export interface Watch {
   /** The server the run writes to, where the load and (on a Galera node) flow control are read. */
@@ -105,15 +111,27 @@ export async function resolveWatch(db: Db, primary: ConnectionTarget, options: W
   } else if (options.discoverReplicas === false) {
     replicas = [];
     lines.push('Replicas: none watched (--no-replica-discovery).');
+  } else if (!(await binaryLogOn(db))) {
+    // A server that writes no binary log has no replicas to fall behind it.
+    replicas = [];
+    lines.push('Replicas: none (the server writes no binary log, so nothing replicates from it).');
   } else {
     const asked = db.capabilities.engine === 'mysql' ? 'SHOW REPLICAS' : 'SHOW SLAVE HOSTS';
     replicas = await discoverReplicas(db, primary).catch((error: unknown) => {
       if (error instanceof EventshiftError && error.kind === 'refused') throw error;
+      // Fail closed: a primary that will not say which replicas it has may have some that lag.
       const message = error instanceof Error ? error.message : String(error);
-      lines.push(`Replicas: none watched: the primary would not say which it has (${message}); give each with --replica URL.`);
-      return [];
+      throw refusal(
+        `The primary would not say which replicas it has (${asked}: ${message}), so their lag cannot be watched. ` +
+          'Give each replica with --replica URL, grant the user what it needs to ask (REPLICATION MASTER ADMIN on MariaDB, ' +
+          'REPLICATION SLAVE on MySQL), or pass --no-replica-discovery to watch none.',
+      );
     });
-    if (replicas.length === 0 && lines.length === 0) lines.push(`Replicas: none found (${asked} on the primary lists none).`);
+    if (replicas.length === 0)
+      lines.push(
+        `Replicas: none connected now (${asked} on the primary lists none); a replica that connects later is not watched: ` +
+          'give it with --replica URL.',
+      );
   }
   if (replicas.length > 0) {
     const how = options.replicas?.length ? 'given' : 'found on the primary';

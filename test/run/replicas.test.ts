@@ -276,6 +276,28 @@ describe('--max-load', () => {
   });
 });
 
+describe('discovery', () => {
+  it('refuses a run whose primary writes a binary log and will not say which replicas it has (fail closed)', async () => {
+    const t = await seeded('rep_blind', 200);
+    const primary = await topology.primary.connect();
+    try {
+      await primary.execute("CREATE USER IF NOT EXISTS 'blind'@'127.0.0.1' IDENTIFIED BY 'blind'");
+      await primary.execute(`GRANT ALL PRIVILEGES ON \`${t.name}\`.* TO 'blind'@'127.0.0.1'`);
+    } finally {
+      await primary.close();
+    }
+    const url = t.url.replace('mysql://root@', 'mysql://blind:blind@');
+    const run = runCli(['migrate', 'vbzcart-ord-pull', '--yes', '--quiet', '--backup-dir', ws.path(t.name, 'backups')], {
+      cwd: ws.dir,
+      env: { DATABASE_URL: url },
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stderr).toContain('The primary would not say which replicas it has (SHOW SLAVE HOSTS: ');
+    expect(run.stderr).toContain('--no-replica-discovery to watch none');
+    expect(await journaledRows(t)).toBe(0);
+  });
+});
+
 describe('verify --verify-on', () => {
   it('waits until the replica has applied what the primary committed, then reads there', { timeout: 60_000 }, async () => {
     // The database of the first test: its run completed, and its replica was identical.
