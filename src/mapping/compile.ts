@@ -339,8 +339,8 @@ export function targetRowsSql(step: CompiledStep, target: CompiledTarget): Targe
 
 /**
  * How many rows each target gets (`t0`, `t1`, ...), in one pass over the step's source; for a streamed step, in the
- * same pass, each target's largest row as a multi-row INSERT carries it (`b0`, `b1`, ...), at most: every value
- * written as hex, `2 * LENGTH + 3` bytes (a NULL 4), a code() column as its inputs.
+ * same pass, each target's largest row as a multi-row INSERT carries it (`b0`, `b1`, ...), estimated: every value
+ * written as hex, `2 * LENGTH + 3` bytes (a NULL 4), a code() column as its inputs (its output may differ).
  */
 export function stepCountSql(step: CompiledStep): string {
   const when = (t: CompiledTarget) => (t.when === undefined ? '1=1' : `(${t.when})`);

@@ -21,12 +21,14 @@ export async function loadMapping(ref: string, cwd = process.cwd()): Promise<Map
   } catch (cause) {
     // The first line: Node adds the require stack below it.
     const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!;
-    const missing = /^Cannot find (?:package|module) '([^']+)'/.exec(reason)?.[1];
-    const hint = missing
-      ? ` Install it where the mapping can find it: \`npm install ${packageOf(missing)}\` in ${projectOf(file)}.`
-      : /require\(\)|ERR_REQUIRE|Cannot use import statement/.test(reason)
-        ? ' It was loaded as CommonJS: put a package.json with "type": "module" beside it, or name it .mts.'
-        : '';
+    // A package the mapping imports (a bare name); a missing file of its own is named by the reason as it is.
+    const missing = /^Cannot find (?:package|module) '([^'./][^']*)'/.exec(reason)?.[1];
+    const hint =
+      missing && !/^([a-z]:|file:)/i.test(missing)
+        ? ` Install it where the mapping can find it: \`npm install ${packageOf(missing)}\` in ${projectOf(file)}.`
+        : /require\(\)|ERR_REQUIRE|Cannot use import statement/.test(reason)
+          ? ' It was loaded as CommonJS: put a package.json with "type": "module" beside it, or name it .mts.'
+          : '';
     const sentence = hint && !reason.endsWith('.') ? `${reason}.` : reason;
     throw usageError(`The mapping ${ref} (${file}) could not be loaded: ${sentence}${hint}`, { subject: ref, cause });
   }

@@ -5,6 +5,7 @@ import { galeraWriteSets } from '../engine/chunks.ts';
 import { declaredTable } from '../mapping/lookup.ts';
 import type { Mapping } from '../mapping/types.ts';
 import type { GaleraPlan, Plan } from './plan-data.ts';
+import { allToCome, type StagesToCome } from './server-variables.ts';
 
 /** What a Galera cluster means for a run of a plan: its facts (null off Galera), and refusals. */
 export interface GaleraCheck {
@@ -27,7 +28,7 @@ const replicatedEngines = new Set(['innodb']);
  * - a statement the run makes whole (a projection's fill, a step's lineage) fits in one write-set, and a projection's
  *   fill is not refused outright (a node with wsrep_max_ws_rows set refuses a multi-table UPDATE over a derived table).
  */
-export async function checkGalera(db: Db, mapping: Mapping, plan: Plan): Promise<GaleraCheck> {
+export async function checkGalera(db: Db, mapping: Mapping, plan: Plan, still: StagesToCome = allToCome): Promise<GaleraCheck> {
   const node = db.capabilities.galera;
   if (!node) return { facts: null, refusals: [] };
   const [session] = await db.query<{ osu: string; engine: string }>(
@@ -55,24 +56,24 @@ export async function checkGalera(db: Db, mapping: Mapping, plan: Plan): Promise
   for (const t of tables.filter((x) => !replicatedEngines.has(x.engine.toLowerCase())))
     refusals.push(await engineRefusal(db, node.node, t));
   for (const t of tables.filter((x) => !x.primaryKey)) {
-    if (t.written) refusals.push(primaryKeyRefusal(t.name));
+    if (t.written && still.writing) refusals.push(primaryKeyRefusal(t.name));
     else
       facts.warnings.push(
         `${quoteId(t.name)} has no primary key; the run only reads it, so it is not refused, but Galera applies other ` +
           "writers' changes to it by scanning it on every node, and cannot apply their DELETEs.",
       );
   }
-  for (const table of plan.tables.create) {
+  for (const table of still.writing ? plan.tables.create : []) {
     if (!/\bPRIMARY KEY \(/.test(createTableSql(declaredTable(mapping, table)))) refusals.push(primaryKeyRefusal(table));
   }
-  if (plan.tables.create.length > 0 && !replicatedEngines.has(String(session!.engine).toLowerCase())) {
+  if (still.writing && plan.tables.create.length > 0 && !replicatedEngines.has(String(session!.engine).toLowerCase())) {
     refusals.push(
       `The tables the run creates (${plan.tables.create.map((t) => quoteId(t)).join(', ')}) would be ${session!.engine}, ` +
         "this session's default_storage_engine, which Galera does not replicate. Set it to InnoDB " +
         '(SET GLOBAL default_storage_engine = InnoDB, and under [mysqld]), then plan again.',
     );
   }
-  if (node.maxWriteSetRows > 0) {
+  if (node.maxWriteSetRows > 0 && still.writing) {
     for (const p of plan.projections) {
       refusals.push(
         `Projection ${p.name} fills ${quoteId(p.table)} with a multi-table UPDATE over a grouped derived table, which ` +
@@ -84,7 +85,7 @@ export async function checkGalera(db: Db, mapping: Mapping, plan: Plan): Promise
   }
   const whole = wholeStatements(plan);
   // Projections are refused above whenever there is a row limit.
-  for (const w of whole.filter((x) => !x.projection && node.maxWriteSetRows > 0 && x.rows > node.maxWriteSetRows)) {
+  for (const w of whole.filter((x) => still.writing && !x.projection && node.maxWriteSetRows > 0 && x.rows > node.maxWriteSetRows)) {
     refusals.push(
       `${w.what} writes ${w.rows} rows in one statement, one write-set over the cluster's wsrep_max_ws_rows of ` +
         `${node.maxWriteSetRows}: the node would refuse it mid-run. Raise wsrep_max_ws_rows to at least ${w.rows} ` +

@@ -112,7 +112,7 @@ export interface StepPlan {
     rows: number;
     when: string | undefined;
     /**
-     * A streamed step's largest row for this table as its INSERT would carry it, at most: every value as hex (a
+     * A streamed step's largest row for this table as its INSERT would carry it, estimated: every value as hex (a
      * code() column sized by its inputs), in bytes; the plan refuses one over max_allowed_packet. Absent when set-based.
      */
     largestRowBytes?: number;

@@ -3,12 +3,11 @@ import { tableName } from '../db/ddl.ts';
 import { holds, readPrivileges, type HeldPrivileges } from '../db/privileges.ts';
 import { quoteId } from '../db/quote.ts';
 import { RESTORE_JOURNAL_TABLE } from '../backup/restore-journal.ts';
-import { backups, heartbeat, lineage, quarantine, rollout, runs, steps } from '../engine/bookkeeping-schema.ts';
+import { backups, heartbeat, leaseTableName, lineage, quarantine, rollout, runs, steps } from '../engine/bookkeeping-schema.ts';
 import type { Mapping } from '../mapping/types.ts';
 import { privilegeNeeds, type PrivilegeNeed } from '../parts/part.ts';
 import { partsOf } from '../parts/registry.ts';
 import type { Plan } from './plan-data.ts';
-import { leaseTableName } from '../engine/bookkeeping-schema.ts';
 
 /** What the connected user lacks for a run of a plan: refusals for what the run needs, warnings for what later commands do. */
 export interface PrivilegeCheck {
@@ -86,7 +85,7 @@ async function runWideNeeds(db: Db, plan: Plan): Promise<PrivilegeNeed[]> {
 
 /**
  * Which of `tables` (names as the mapping writes them) exist in the database, in one query. Where the server stores
- * names in lower case (lower_case_table_names=1), it reports `Event_Text` as `event_text`.
+ * names in lower case (lower_case_table_names=1), it reports `Event_Text` as `event_text`; with 2 it compares them so.
  */
 async function existingTables(db: Db, tables: readonly string[]): Promise<Set<string>> {
   if (tables.length === 0) return new Set();
@@ -96,8 +95,10 @@ async function existingTables(db: Db, tables: readonly string[]): Promise<Set<st
     [tables],
   );
   const found = new Set(rows.map((r) => String(r.t)));
-  const lowered = rows.length > 0 && Number(rows[0]!.l) === 1;
-  return new Set(tables.filter((t) => found.has(t) || (lowered && found.has(t.toLowerCase()))));
+  // 1 stores names in lower case, 2 compares them so: either way `Event_Text` is the table found as `event_text`.
+  const lowered = rows.length > 0 && Number(rows[0]!.l) !== 0;
+  const foundLower = new Set([...found].map((t) => t.toLowerCase()));
+  return new Set(tables.filter((t) => found.has(t) || (lowered && foundLower.has(t.toLowerCase()))));
 }
 
 /**

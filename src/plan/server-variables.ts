@@ -10,6 +10,17 @@ export interface ServerCheck {
   warnings: string[];
 }
 
+/** What a run still has to do, for the checks that concern only part of it (a resumed run: resume-checks.ts). */
+export interface StagesToCome {
+  /**
+   * The write stage is not done: the packet must take a streamed step's rows, and the way back (restore's LOAD DATA
+   * LOCAL) must work before more is written; once the writes are done, finishing the run is the better way on.
+   */
+  writing: boolean;
+}
+
+export const allToCome: StagesToCome = { writing: true };
+
 /** Bytes of an INSERT besides its values: the statement's head and the tuple's punctuation, generously. */
 const statementOverhead = 64 * 1024;
 
@@ -22,7 +33,7 @@ const statementOverhead = 64 * 1024;
  * - lower_case_table_names: no two names the run uses, creates or renames to differ only by case (one table where
  *   the names are compared in lower case; two here that a replica or a copy with lower_case_table_names=1 would merge).
  */
-export async function checkServerVariables(db: Db, plan: Plan): Promise<ServerCheck> {
+export async function checkServerVariables(db: Db, plan: Plan, still: StagesToCome = allToCome): Promise<ServerCheck> {
   const [row] = await db.query<{ mode: string; tz: string; lctn: string | number; li: string | number; globalMode: string }>(
     'SELECT @@SESSION.sql_mode AS mode, @@SESSION.time_zone AS tz, @@lower_case_table_names AS lctn, ' +
       '@@GLOBAL.local_infile AS li, @@GLOBAL.sql_mode AS globalMode',
@@ -46,14 +57,14 @@ export async function checkServerVariables(db: Db, plan: Plan): Promise<ServerCh
         'Connect to the server directly.',
     );
   }
-  if (!facts.localInfile) {
+  if (!facts.localInfile && still.writing) {
     refusals.push(
       'The server has local_infile OFF: restore, the way back, loads the backup with LOAD DATA LOCAL INFILE, which the ' +
         'server would refuse. Turn it on for the run (SET GLOBAL local_infile = ON, and local_infile=1 under [mysqld]), ' +
         'then plan again.',
     );
   }
-  refusals.push(...packetRefusals(plan, facts.maxAllowedPacket));
+  if (still.writing) refusals.push(...packetRefusals(plan, facts.maxAllowedPacket));
   const cases = await caseCollisions(db, plan, facts.lowerCaseTableNames === 0);
   for (const names of cases) {
     const list = names.map((n) => quoteId(n)).join(' and ');

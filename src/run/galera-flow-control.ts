@@ -1,3 +1,4 @@
+import type { RowDataPacket } from 'mysql2/promise';
 import { connect, type ConnectionTarget, type Db } from '../db/connection.ts';
 import type { ThrottleSignal } from './throttle-signals.ts';
 import { formatDuration } from '../format.ts';
@@ -20,6 +21,12 @@ export interface FlowControlOptions {
 /** gcs.fc_limit's default, when wsrep_provider_options does not say. */
 const defaultFcLimit = 16;
 
+/** The thresholds galeraFlowControl holds at unless told otherwise. */
+export const flowControlDefaults = { maxPausedFraction: 0.1 } as const;
+
+/** How long one reading may take: a node that does not answer holds the run (fail closed) without blocking its checks. */
+const readTimeoutMs = 2000;
+
 /**
  * Galera flow control as a throttle signal, read on a connection of its own to the node the run writes through (made
  * at the first poll, and again after one fails).
@@ -30,9 +37,6 @@ const defaultFcLimit = 16;
  * last poll: how much of that time the cluster was paused. A FLUSH STATUS in between (the counter went down) starts
  * the count again. The first poll only takes the count, and looks at the receive queue.
  */
-/** The thresholds galeraFlowControl holds at unless told otherwise. */
-export const flowControlDefaults = { maxPausedFraction: 0.1 } as const;
-
 export function galeraFlowControl(target: ConnectionTarget | string, options: FlowControlOptions = {}): ThrottleSignal {
   const maxPaused = options.maxPausedFraction ?? flowControlDefaults.maxPausedFraction;
   let db: Db | null = null;
@@ -80,16 +84,20 @@ export function galeraFlowControl(target: ConnectionTarget | string, options: Fl
 }
 
 async function statusOf(db: Db): Promise<Map<string, string>> {
-  const rows = await db.query<{ Variable_name: string; Value: string }>(
-    "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_flow_control_paused_ns', 'wsrep_local_recv_queue')",
-  );
+  const [rows] = await db.raw.query<RowDataPacket[]>({
+    sql: "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_flow_control_paused_ns', 'wsrep_local_recv_queue')",
+    timeout: readTimeoutMs,
+  });
   if (rows.length < 2) throw new Error('the server has no wsrep_flow_control_paused_ns or wsrep_local_recv_queue: it is not a Galera node');
-  return new Map(rows.map((r) => [r.Variable_name.toLowerCase(), r.Value]));
+  return new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value)]));
 }
 
 async function providerOptions(db: Db): Promise<string> {
-  const [row] = await db.query<{ Value: string }>("SHOW GLOBAL VARIABLES LIKE 'wsrep\\_provider\\_options'");
-  return row?.Value ?? '';
+  const [rows] = await db.raw.query<RowDataPacket[]>({
+    sql: "SHOW GLOBAL VARIABLES LIKE 'wsrep\\_provider\\_options'",
+    timeout: readTimeoutMs,
+  });
+  return String(rows[0]?.Value ?? '');
 }
 
 /** gcs.fc_limit from wsrep_provider_options (`...; gcs.fc_limit = 16; ...`). */

@@ -25,7 +25,7 @@ import { formatDuration } from '../format.ts';
 export const leaseDefaults = { leaseMs: 20_000, renewMs: 3_000 } as const;
 
 /** Where the leases are: one row per lock name, in the migrated database (created by the first run that takes one). */
-export const leaseTable = leaseTableName;
+const leaseTable = leaseTableName;
 
 const createLeaseTableSql = `CREATE TABLE IF NOT EXISTS ${leaseTable} (
   name VARCHAR(64) NOT NULL PRIMARY KEY,

@@ -250,7 +250,7 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
  * stays as it was, and migrate resumes it once they are put right.
  */
 async function refuseMissingPrivileges(db: Db, mapping: Mapping, run: RunRecord): Promise<void> {
-  const refusals = await resumeRefusals(db, mapping, run.plan);
+  const refusals = await resumeRefusals(db, mapping, run.plan, run.stage);
   if (refusals.length === 0) return;
   throw refusal(
     `Run ${run.id} of ${mapping.name} cannot go on: ${refusals.join(' ')} Nothing more was written; ` +

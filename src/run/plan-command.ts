@@ -39,7 +39,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     const summary = run && { id: run.id, status: run.status, stage: run.stage, startedAt: run.startedAt, finishedAt: run.finishedAt };
     if (run && isOpenRun(run)) {
       // migrate checks the privileges and server variables again before it resumes; so does plan, against the plan the run froze.
-      const missing = await resumeRefusals(db, options.mapping, run.plan);
+      const missing = await resumeRefusals(db, options.mapping, run.plan, run.stage);
       return {
         plan: run.plan,
         run: summary,

@@ -179,6 +179,32 @@ describe('lower_case_table_names', () => {
   });
 });
 
+describe('a resumed run', () => {
+  it('is refused over local_infile while its writes are to come, and not once they are done', async () => {
+    const t = await extraDatabase('resume');
+    await wikiText(t, 3, 10);
+    const options = { databaseUrl: t.url, mapping: textMapping, backupDir: ws.path('b5'), reportDir: ws.path('r5') };
+    const backedUp = await migrate({ ...options, until: 'backup' });
+    expect(backedUp.status).toBe('stopped');
+    const admin = await topology.server.connect();
+    try {
+      await admin.execute('SET GLOBAL local_infile = OFF');
+      await expect(migrate({ ...options, until: 'write' })).rejects.toThrow(
+        /^Run 1 of text-revisions cannot go on: The server has local_infile OFF: .* put that right and run migrate again\.$/,
+      );
+      await admin.execute('SET GLOBAL local_infile = ON');
+      expect((await migrate({ ...options, until: 'write' })).status).toBe('stopped');
+      // The writes are done: finishing the run (verify, cutover) is the way on, so the setting no longer stops it.
+      await admin.execute('SET GLOBAL local_infile = OFF');
+      const done = await migrate(options);
+      expect(done.status).toBe('completed');
+    } finally {
+      await admin.execute('SET GLOBAL local_infile = ON');
+      await admin.close();
+    }
+  });
+});
+
 describe('the session and LOAD DATA LOCAL', () => {
   it('refuses when local_infile is off (restore could not load the backup), and when the session lost its settings', async () => {
     const t = await extraDatabase('infile');
