@@ -162,6 +162,40 @@ describe('eventshift on a 3-node Galera cluster', () => {
     },
   );
 
+  it('of three runs taking the lock at once through the three nodes, exactly one gets it: a new lease, and an expired one', async () => {
+    const t = await freshDatabase('galera_race', node(0).url);
+    onCluster.push(t);
+    const short = { leaseMs: 4000, renewMs: 500, waitSeconds: 1 };
+    for (const round of ['new', 'expired']) {
+      const name = lockName(t.name, `race-${round}`);
+      if (round === 'expired') {
+        // A lease a dead run left an hour ago: every taker may take it over, and certification lets one.
+        const db = await node(0).connect(t.name);
+        try {
+          await db.execute(
+            'INSERT INTO eventshift_locks (name, token, holder_host, holder_pid, holder_connection, holder_node, taken_at, ' +
+              "renewed_at, expires_at) VALUES (?, REPEAT('0', 32), 'gone', 1, 1, 'node9', UTC_TIMESTAMP(6) - INTERVAL 1 HOUR, " +
+              'UTC_TIMESTAMP(6) - INTERVAL 1 HOUR, UTC_TIMESTAMP(6) - INTERVAL 1 HOUR)',
+            [name],
+          );
+        } finally {
+          await db.close();
+        }
+      }
+      const takers = await Promise.all([0, 1, 2].map((i) => tryLock(urlOn(t, i), name, short)));
+      const winners = takers.filter((x) => x !== null);
+      expect(winners, round).toHaveLength(1);
+      const onNode3 = await node(2).connect(t.name);
+      try {
+        expect(await lockHolder(onNode3, name)).toMatchObject({ connectionId: winners[0]!.connectionId });
+        await winners[0]!.assertHeld();
+      } finally {
+        await onNode3.close();
+        await winners[0]!.release();
+      }
+    }
+  });
+
   it('plan refuses a legacy MyISAM table (exit 1), naming it and its engine, says how to convert it, and states the DDL', async () => {
     const t = await seeded('galera_myisam');
     await t.db.execute('ALTER TABLE ord_pull ENGINE=MyISAM');
