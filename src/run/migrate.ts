@@ -11,9 +11,7 @@ import { backupRoomRefusal } from '../backup/backup-room.ts';
 import type { Verification } from '../verify/verification.ts';
 import type { ReportGalera } from '../verify/report-model.ts';
 import type { CommitRetry } from '../engine/chunks.ts';
-import { verifyRun, filesBesideReport } from './verify-run.ts';
-import { reportHeader } from './report-header.ts';
-import { writeReport } from '../verify/report.ts';
+import { verifyRun, writeRunReport } from './verify-run.ts';
 import { ensureBookkeeping } from './bookkeeping.ts';
 import { withRunContext, type CommandOptions, type RunChoice, type RunContext } from './context.ts';
 import { faultPoint } from '../engine/fault-points.ts';
@@ -606,7 +604,7 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const { verification, manifest, failed } = await checkRun(s, (done, total, ended = false) =>
     s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks', ended }),
   );
-  await writeRunReport(s, verification, manifest.id);
+  await writeReportOf(s, verification, manifest.id);
   await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });
   s.log(
     verification.ok
@@ -621,24 +619,24 @@ async function verifyStage(s: RunState): Promise<boolean> {
  * reports/<database>/<mapping>-run-<id>. The verify stage writes it, and the cutover's gate writes it again when it
  * verifies again, so the report always shows the verification the cutover went by (or stopped on).
  */
-async function writeRunReport(s: RunState, verification: Verification, backupId: string): Promise<string> {
+async function writeReportOf(s: RunState, verification: Verification, backupId: string): Promise<string> {
   const { db, run, mapping, now } = s;
   // The database's name as one folder name (a name such as `..` or with a slash stays inside reports/).
   const folder = safeStem(db.database).replace(/^\.+$/, '_');
   const reportDir = resolve(s.options.reportDir ?? join('reports', folder, `${safeStem(mapping.name)}-run-${run.id}`));
-  await writeReport(reportDir, {
-    mapping: mapping.name,
-    runId: run.id,
-    plan: run.plan,
+  await writeRunReport(reportDir, {
+    db,
+    mapping,
+    parts: s.parts,
+    run,
     verification,
     backupId,
-    generatedAt: now().toISOString(),
+    now,
+    checksReadOn: s.checksReadOn ?? null,
     stageSeconds: s.result.stageSeconds,
-    header: await reportHeader(db, mapping, run, { checksReadOn: s.checksReadOn ?? null }),
     galera: s.result.galera ?? undefined,
   });
   s.result.reportDir = reportDir;
-  await filesBesideReport(s.parts, { db, plan: run.plan, runId: run.id, dir: reportDir });
   return reportDir;
 }
 
@@ -684,7 +682,7 @@ async function verifiedNow(s: RunState, postponed: boolean): Promise<void> {
   );
   const { verification, manifest, failed } = await checkRun(s);
   // The report shows this verification now, the one the cutover goes by or stops on.
-  const reportDir = await writeRunReport(s, verification, manifest.id);
+  const reportDir = await writeReportOf(s, verification, manifest.id);
   if (verification.ok) return;
   const named = `${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`;
   throw refusal(

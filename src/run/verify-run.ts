@@ -5,6 +5,7 @@ import type { Mapping } from '../mapping/define.ts';
 import type { Part, ReportFilesScope } from '../parts/part.ts';
 import { verifyMapping, type Verification, type VerifyContext } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
+import type { ReportInput } from '../verify/report-model.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from '../engine/cutover.ts';
 import { undoneRunMessage, unfinishedWriteMessage, type RunRecord } from './journal.ts';
@@ -68,6 +69,43 @@ export async function verifyRun(r: VerifiedRun, more: Partial<VerifyContext> = {
   });
 }
 
+/** What a run's report is made of: the verification, the run and its backup, and what only migrate adds. */
+export interface RunReport {
+  db: Db;
+  mapping: Mapping;
+  parts: readonly Part[];
+  run: RunRecord;
+  verification: Verification;
+  backupId: string;
+  now: () => Date;
+  /** The replica the checks read on (--verify-on), or null. */
+  checksReadOn: string | null;
+  /** migrate's: the seconds of this invocation's stages, and the Galera node and its retries. */
+  stageSeconds?: Partial<Record<string, number>>;
+  galera?: ReportInput['galera'];
+}
+
+/**
+ * Writes a run's report into `dir` (report.json, .md, .html, with its sign-off header) and the files the parts put
+ * beside it; returns their paths. `eventshift verify --report` and migrate's verify stage and cutover gate write it.
+ */
+export async function writeRunReport(dir: string, r: RunReport): Promise<string[]> {
+  const { db, mapping, run } = r;
+  const files = await writeReport(dir, {
+    mapping: mapping.name,
+    runId: run.id,
+    plan: run.plan,
+    verification: r.verification,
+    backupId: r.backupId,
+    generatedAt: r.now().toISOString(),
+    ...(r.stageSeconds ? { stageSeconds: r.stageSeconds } : {}),
+    header: await reportHeader(db, mapping, run, { checksReadOn: r.checksReadOn }),
+    ...(r.galera ? { galera: r.galera } : {}),
+  });
+  files.push(...(await filesBesideReport(r.parts, { db, plan: run.plan, runId: run.id, dir })));
+  return files;
+}
+
 /** The files the parts put beside the report (quarantine.csv of CSV sources), in the parts' order; returns their paths. */
 export async function filesBesideReport(parts: readonly Part[], at: ReportFilesScope): Promise<string[]> {
   const files: string[] = [];
@@ -112,18 +150,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       }
       const checksReadOn = replica?.name ?? null;
       const reportFiles = options.reportDir
-        ? await writeReport(options.reportDir, {
-            mapping: mapping.name,
-            runId: run.id,
-            plan: run.plan,
-            verification,
-            backupId,
-            generatedAt: now().toISOString(),
-            header: await reportHeader(db, mapping, run, { checksReadOn }),
-          })
+        ? await writeRunReport(options.reportDir, { db, mapping, parts, run, verification, backupId, now, checksReadOn })
         : [];
-      if (options.reportDir)
-        reportFiles.push(...(await filesBesideReport(parts, { db, plan: run.plan, runId: run.id, dir: options.reportDir })));
       return { runId: run.id, checksReadOn, verification, reportFiles };
     },
   );
