@@ -8,7 +8,7 @@ import { formatBytes, formatCount } from '../format.ts';
  * DATA_LENGTH). The backup's row files are text of the rows, which is not larger than the pages that hold them, so
  * this errs on the side of room.
  */
-export async function estimatedBackupBytes(db: Db, tables: readonly string[]): Promise<number> {
+async function estimatedBackupBytes(db: Db, tables: readonly string[]): Promise<number> {
   if (tables.length === 0) return 0;
   const [row] = await db.query<{ bytes: string | number | null }>(
     `SELECT SUM(DATA_LENGTH) AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)`,

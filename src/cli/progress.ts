@@ -70,7 +70,7 @@ export interface ProgressState {
 }
 
 /** The window a running task's rate is measured over. */
-export const RATE_WINDOW_MS = 10_000;
+const RATE_WINDOW_MS = 10_000;
 
 const silentTask: ProgressTask = { update: () => undefined, complete: () => undefined, stop: () => undefined };
 

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Db } from '../db/connection.ts';
+import { insertBudget, type Db } from '../db/connection.ts';
 import type { ColumnInfo, TableInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { databaseError, usageError } from '../errors.ts';
@@ -84,7 +84,7 @@ export async function loadCsvSource(db: Db, options: LoadCsvOptions): Promise<Cs
     bad: reportBad,
     committed: options.onBatch,
   });
-  const batchBytes = Math.min(2_000_000, Math.floor(db.maxAllowedPacket / 4));
+  const batchBytes = insertBudget(db, 2_000_000);
   const load: CsvLoad = { options, declared, columns, readers, nulls: context.nulls, writer, batchBytes, reportBad };
   for (const [i, path] of options.files.entries()) {
     const facts = await loadFile(load, i, path);

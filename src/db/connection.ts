@@ -82,6 +82,14 @@ export function parseDatabaseUrl(url: string): ConnectionTarget {
   };
 }
 
+/**
+ * Bytes of values one multi-row INSERT built in Node may carry on `db`: `cap`, or a quarter of the session's
+ * max_allowed_packet if that is less, so the statement (its values escaped) fits the packet.
+ */
+export function insertBudget(db: Pick<Db, 'maxAllowedPacket'>, cap: number): number {
+  return Math.min(cap, Math.floor(db.maxAllowedPacket / 4));
+}
+
 /** The URL with its password replaced by `***`, for messages and logs. */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');

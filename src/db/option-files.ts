@@ -22,7 +22,7 @@ export interface ClientOptions {
 const clientGroups = new Set(['client', 'client-server', 'client-mariadb']);
 
 /** The option files read when no --defaults-file is given, in the order they are read. */
-export function defaultOptionFiles(home = homedir()): string[] {
+function defaultOptionFiles(home = homedir()): string[] {
   return ['/etc/my.cnf', '/etc/mysql/my.cnf', join(home, '.my.cnf')];
 }
 
@@ -116,7 +116,7 @@ export function optionValue(text: string, where = 'an option file'): string {
 }
 
 /** Where the MariaDB client looks for the server's socket when an option file names none (Debian's and MariaDB's own). */
-export const defaultSocket = '/run/mysqld/mysqld.sock';
+const defaultSocket = '/run/mysqld/mysqld.sock';
 
 /**
  * A database URL from the client options and the database to use (the --database flag, else the options' `database`),

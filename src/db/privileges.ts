@@ -1,5 +1,5 @@
 import { escapeRegExp, quoteId } from './quote.ts';
-import type { Db } from './connection.ts';
+import { serverErrno, type Db } from './connection.ts';
 
 /**
  * The privileges the connected user holds now, at each level: global (`*.*`), per database (`db.*`, whose name may
@@ -99,9 +99,7 @@ async function enabledRoles(db: Db): Promise<string[]> {
     const enabled = await db.query<{ r: string | null }>('SELECT ROLE_NAME AS r FROM information_schema.ENABLED_ROLES');
     return enabled.flatMap((r) => (r.r === null ? [] : [String(r.r)]));
   } catch (error) {
-    // db.query wraps the server's error: its errno is the cause's.
-    const e = error as { errno?: number; cause?: { errno?: number } };
-    if ((e.errno ?? e.cause?.errno) === 1109) return [];
+    if (serverErrno(error) === 1109) return [];
     throw error;
   }
 }

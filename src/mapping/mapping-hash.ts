@@ -17,7 +17,7 @@ export function mappingHash(mapping: Mapping, steps: readonly Pick<StepPlan, 'na
 }
 
 /** The text mappingHash hashes, one declaration a line. */
-export function canonicalMappingText(mapping: Mapping, steps: readonly Pick<StepPlan, 'name' | 'keyColumn' | 'ids'>[]): string {
+function canonicalMappingText(mapping: Mapping, steps: readonly Pick<StepPlan, 'name' | 'keyColumn' | 'ids'>[]): string {
   const names = sourceTableNames(mapping);
   const lines = [`mapping ${mapping.name}`];
   for (const planned of steps) {

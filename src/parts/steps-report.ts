@@ -52,10 +52,10 @@ function reportSteps({ plan, checks }: ReportScope): ReportStep[] {
   }));
 }
 
-/** report.md's table of the steps' targets. */
 /** A target's rows written, or `-` when the check did not count them. */
 const written = (t: ReportStep['targets'][number]) => (t.written === null ? '-' : n(t.written));
 
+/** report.md's table of the steps' targets. */
 function stepsMarkdown(steps: readonly ReportStep[], md: (text: unknown) => string): string[] {
   const lines = [
     '',

@@ -1,4 +1,4 @@
-import type { Db } from '../db/connection.ts';
+import { insertBudget, type Db } from '../db/connection.ts';
 import { quoteId } from '../db/quote.ts';
 import type { CompiledStep, CompiledTarget } from '../mapping/compile.ts';
 import { evaluateStreamedRow, streamedSourceSql } from '../mapping/streamed.ts';
@@ -31,7 +31,7 @@ export function streamedChunkWriter(
   const select = streamedSourceSql(step);
   const limits = { rows: options.batchRows ?? defaultBatchRows, bytes: options.batchBytes ?? defaultBatchBytes };
   return async (tx, lo, hi) => {
-    const budget = { rows: limits.rows, bytes: Math.min(limits.bytes, Math.floor(tx.maxAllowedPacket / 4)) };
+    const budget = { rows: limits.rows, bytes: insertBudget(tx, limits.bytes) };
     const rows = await tx.query(select, [lo, hi]);
     const perTarget: unknown[][][] = step.targets.map(() => []);
     for (const row of rows) {

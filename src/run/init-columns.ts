@@ -33,7 +33,7 @@ const defaultWidths: Record<string, [signed: number, unsigned: number]> = {
 };
 
 /** The type drizzle would have to print for `declared` to be created: default display widths left out. */
-export function comparableType(declared: string): string {
+function comparableType(declared: string): string {
   const t = declared.replace(/^([a-z]+)/i, (m) => m.toLowerCase());
   const int = /^(tinyint|smallint|mediumint|int|bigint)\((\d+)\)( unsigned)?$/.exec(t);
   if (int) {

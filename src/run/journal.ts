@@ -17,7 +17,7 @@ export type RunStatus = 'running' | 'stopped' | 'interrupted' | 'failed' | 'comp
  * (`--until`); `interrupted` one that SIGINT or SIGTERM stopped at a chunk boundary (its error column says which signal
  * and in which stage); `running` may also be a run whose process was killed.
  */
-export const openStatuses: readonly RunStatus[] = ['running', 'stopped', 'interrupted', 'failed'];
+const openStatuses: readonly RunStatus[] = ['running', 'stopped', 'interrupted', 'failed'];
 
 /** Whether migrate resumes this run (see openStatuses). */
 export const isOpenRun = (run: RunRecord): boolean => openStatuses.includes(run.status);

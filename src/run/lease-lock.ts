@@ -22,12 +22,11 @@ import { formatDuration } from '../format.ts';
  * flow control or a busy node do not lose it; and a holder that could not renew for 17 s (`leaseMs - renewMs`) stops
  * at its next safe point, before anyone may take the lock over.
  */
-export const leaseDefaults = { leaseMs: 20_000, renewMs: 3_000 } as const;
+const leaseDefaults = { leaseMs: 20_000, renewMs: 3_000 } as const;
 
 /** Where the leases are: one row per lock name, in the migrated database (created by the first run that takes one). */
-const leaseTable = leaseTableName;
 
-const createLeaseTableSql = `CREATE TABLE IF NOT EXISTS ${leaseTable} (
+const createLeaseTableSql = `CREATE TABLE IF NOT EXISTS ${leaseTableName} (
   name VARCHAR(64) NOT NULL PRIMARY KEY,
   token CHAR(32) NOT NULL,
   holder_host VARCHAR(255) NOT NULL,
@@ -98,7 +97,7 @@ async function leaseRow(db: Db, name: string): Promise<LeaseRowRead | null> {
     `SELECT token, renewed_at, holder_host, holder_pid, holder_connection, holder_node,
             TIMESTAMPDIFF(MICROSECOND, renewed_at, UTC_TIMESTAMP(6)) AS renewed_us_ago,
             TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), expires_at) AS expires_in_us
-       FROM ${leaseTable} WHERE name = ?`,
+       FROM ${leaseTableName} WHERE name = ?`,
     [name],
   );
   if (!row) return null;
@@ -116,7 +115,7 @@ async function leaseRow(db: Db, name: string): Promise<LeaseRowRead | null> {
 
 /** Who holds the lease `name` now; null when nobody does (no row, or its lease has run out). Read-only. */
 export async function leaseHolder(db: Db, name: string): Promise<LeaseHolder | null> {
-  if (!(await tableExists(db, leaseTable))) return null;
+  if (!(await tableExists(db, leaseTableName))) return null;
   const row = await leaseRow(db, name);
   return !row || row.expiresInSeconds <= 0 ? null : withoutToken(row);
 }
@@ -136,7 +135,7 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
   const token = randomBytes(16).toString('hex');
   const holderParams = [token, hostname(), process.pid, db.connectionId, db.capabilities.galera?.node ?? 'unknown'];
   // DDL runs in total order on every node: only when the table is missing.
-  if (!(await tableExists(db, leaseTable))) await db.execute(createLeaseTableSql);
+  if (!(await tableExists(db, leaseTableName))) await db.execute(createLeaseTableSql);
   const deadline = performance.now() + (options.waitSeconds ?? 3) * 1000;
   // The holder being watched: its lease's token, its renewal as first seen, and since when (this process's clock).
   let watched = null as { token: string; renewedAt: string; since: number; alive: boolean } | null;
@@ -147,14 +146,14 @@ export async function takeLease(db: Db, name: string, options: LeaseOptions = {}
     try {
       if (!row) {
         await db.execute(
-          `INSERT INTO ${leaseTable}
+          `INSERT INTO ${leaseTableName}
                   (token, holder_host, holder_pid, holder_connection, holder_node, name, taken_at, renewed_at, expires_at)
            VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)`,
           [...holderParams, name, leaseMs * 1000],
         );
       } else if (row.expiresInSeconds <= 0) {
         const { affectedRows } = await db.execute(
-          `UPDATE ${leaseTable} SET token = ?, holder_host = ?, holder_pid = ?, holder_connection = ?, holder_node = ?,
+          `UPDATE ${leaseTableName} SET token = ?, holder_host = ?, holder_pid = ?, holder_connection = ?, holder_node = ?,
                   taken_at = UTC_TIMESTAMP(6), renewed_at = UTC_TIMESTAMP(6), expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
             WHERE name = ? AND token = ? AND expires_at < UTC_TIMESTAMP(6)`,
           [...holderParams, leaseMs * 1000, name, row.token],
@@ -202,7 +201,7 @@ function heldLease(db: Db, name: string, held: { token: string; leaseMs: number;
       const started = performance.now();
       try {
         const { affectedRows } = await db.execute(
-          `UPDATE ${leaseTable} SET renewed_at = UTC_TIMESTAMP(6), expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+          `UPDATE ${leaseTableName} SET renewed_at = UTC_TIMESTAMP(6), expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
             WHERE name = ? AND token = ?`,
           [leaseMs * 1000, name, token],
         );
@@ -237,7 +236,8 @@ function heldLease(db: Db, name: string, held: { token: string; leaseMs: number;
     async release() {
       clearInterval(timer);
       await renewing;
-      if (lost === null) await db.execute(`DELETE FROM ${leaseTable} WHERE name = ? AND token = ?`, [name, token]).catch(() => undefined);
+      if (lost === null)
+        await db.execute(`DELETE FROM ${leaseTableName} WHERE name = ? AND token = ?`, [name, token]).catch(() => undefined);
       await db.close();
     },
   };

@@ -22,7 +22,7 @@ export interface WatchOptions {
   maxLoad?: Readonly<Record<string, number>>;
 }
 
-export const defaultMaxLagSeconds = 1.5;
+const defaultMaxLagSeconds = 1.5;
 
 /** The run's signals, open; `close` closes them all. */
 export interface OpenedSignals {

@@ -107,7 +107,7 @@ export async function writeRunReport(dir: string, r: RunReport): Promise<string[
 }
 
 /** The files the parts put beside the report (quarantine.csv of CSV sources), in the parts' order; returns their paths. */
-export async function filesBesideReport(parts: readonly Part[], at: ReportFilesScope): Promise<string[]> {
+async function filesBesideReport(parts: readonly Part[], at: ReportFilesScope): Promise<string[]> {
   const files: string[] = [];
   for (const part of parts) files.push(...((await part.filesBesideReport?.(at)) ?? []));
   return files;
