@@ -4,9 +4,7 @@ import type { Mapping } from '../mapping/types.ts';
 import { sourcesToPlan } from '../sources/sources.ts';
 import type { Plan, PlanOverrides, ProblemFinding } from './plan-data.ts';
 import { buildPlan } from './plan.ts';
-import { checkPrivileges } from './privileges.ts';
-import { checkServerVariables } from './server-variables.ts';
-import { checkGalera } from './galera.ts';
+import { preflight } from './preflight.ts';
 
 export interface RunPlanOptions {
   /** Command-line choices that override the mapping's ID assignment. */
@@ -43,13 +41,9 @@ export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunP
       problems.push(...added.problems);
       refusals.push(...added.refusals);
     }
-    // What the run's statements need, against what the user holds now: a refusal names each privilege missing.
-    const privileges = await checkPrivileges(db, mapping, plan);
-    // The server's settings the run relies on: the session's, LOAD DATA LOCAL, the packet, the case of table names.
-    const server = await checkServerVariables(db, plan);
-    // On a Galera node: engines it does not replicate, tables without a primary key, DDL in total order.
-    const galera = await checkGalera(db, mapping, plan);
-    const all = [...refusals, ...plan.refusals, ...privileges.refusals, ...server.refusals, ...galera.refusals];
+    // The privileges the run's statements need, the server's settings it relies on, and on Galera what it replicates.
+    const { privileges, server, galera, refusals: preflightRefusals } = await preflight(db, mapping, plan);
+    const all = [...refusals, ...plan.refusals, ...preflightRefusals];
     return {
       ...plan,
       problems: [...problems, ...plan.problems],

@@ -10,7 +10,7 @@ export interface ServerCheck {
   warnings: string[];
 }
 
-/** What a run still has to do, for the checks that concern only part of it (a resumed run: resume-checks.ts). */
+/** What a run still has to do, for the checks that concern only part of it (a resumed run: preflight.ts). */
 export interface StagesToCome {
   /**
    * The write stage is not done: the packet must take a streamed step's rows, and the way back (restore's LOAD DATA

@@ -22,7 +22,7 @@ import type { RunLock } from './lock.ts';
 import { safeStem } from '../export/patch-file.ts';
 import { dependedChanges, findDependents, type DependedChange } from '../plan/dependents.ts';
 import { planRun } from '../plan/plan-run.ts';
-import { resumeRefusals } from '../plan/resume-checks.ts';
+import { resumeRefusals } from '../plan/preflight.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import type { Part, WriteScope } from '../parts/part.ts';
 import { claimRun, createRun, isOpenRun, restoringRunMessage, runById, updateRun, type RunRecord, type RunStatus } from './journal.ts';

@@ -5,7 +5,7 @@ import type { CommandOptions } from './context.ts';
 import { isOpenRun, latestRun, type RunRecord } from './journal.ts';
 import type { Plan, PlanOverrides } from '../plan/plan-data.ts';
 import { planRun } from '../plan/plan-run.ts';
-import { resumeRefusals } from '../plan/resume-checks.ts';
+import { resumeRefusals } from '../plan/preflight.ts';
 
 import { backupRoomRefusal } from '../backup/backup-room.ts';
 import { backupDirOrDefault } from './backup-location.ts';
