@@ -22,10 +22,13 @@ async function vbzcart(label: string): Promise<TestDatabase> {
   return t;
 }
 
-/** Waits (up to a minute) until the run has logged a line starting with `prefix`. */
+/** Waits (up to a minute) until the run has logged a line starting with `prefix`; fails the test, naming it, after that. */
 async function untilLine(lines: readonly string[], prefix: string): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (!lines.some((l) => l.startsWith(prefix)) && Date.now() < deadline) await delay(100);
+  while (!lines.some((l) => l.startsWith(prefix))) {
+    if (Date.now() > deadline) throw new Error(`No line starting with "${prefix}" after 60 s; the run logged:\n${lines.join('\n')}`);
+    await delay(100);
+  }
 }
 
 const renamed = async (t: TestDatabase) => ({ ordPull: await tableExists(t.db, 'ord_pull'), old: await tableExists(t.db, 'OLD ord_pull') });
