@@ -20,6 +20,7 @@ import { initMapping } from '../run/init.ts';
 import { renderInit } from './render-init.ts';
 import { rolloutStage } from '../run/rollout.ts';
 import type { PlanOverrides } from '../plan/plan-data.ts';
+import type { ContentCompare } from '../verify/check-result.ts';
 import { verify } from '../run/verify-run.ts';
 import { eventshiftVersion } from '../run/version.ts';
 import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
@@ -96,10 +97,16 @@ function watchFlags(cmd: Command): Command {
 type WatchFlags = { replica?: string[]; replicaDiscovery?: boolean; maxLag?: number; maxLoad?: Record<string, number> };
 
 const verifyOnFlag = (cmd: Command) =>
-  cmd.option(
-    '--verify-on <url>',
-    'run the checks on this replica, once it has applied all the primary committed (writes stay on the primary)',
-  );
+  cmd
+    .option(
+      '--verify-on <url>',
+      'run the checks on this replica, once it has applied all the primary committed (writes stay on the primary)',
+    )
+    .addOption(
+      new Option('--verify <how>', 'content checks: compare every row, or hash each piece and compare rows only where hashes differ')
+        .choices(['exact', 'hash'])
+        .default('exact'),
+    );
 
 /** --ids and --start, which override the mapping's ID assignment for a new run. */
 function idFlags(cmd: Command): Command {
@@ -172,6 +179,7 @@ verifyOnFlag(watchFlags(acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(com
         WatchFlags & {
           until?: (typeof stages)[number];
           verifyOn?: string;
+          verify?: ContentCompare;
           report?: string;
           chunkKeys?: number;
           batchRows?: number;
@@ -214,6 +222,7 @@ verifyOnFlag(watchFlags(acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(com
               maxLagSeconds: flags.maxLag,
               maxLoad: flags.maxLoad,
               verifyOn: flags.verifyOn,
+              contentCompare: flags.verify,
             });
           } finally {
             interrupts.close();
@@ -229,7 +238,7 @@ verifyOnFlag(watchFlags(acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(com
 verifyOnFlag(sourceFlag(common(program.command('verify <mapping>'))))
   .description("run the checks of the mapping's latest run again (exit 1 when any fails)")
   .option('--report <dir>', 'write report.html, report.md and report.json into this folder')
-  .action(async (ref: string, flags: CommonFlags & CsvFlags & { report?: string; verifyOn?: string }) => {
+  .action(async (ref: string, flags: CommonFlags & CsvFlags & { report?: string; verifyOn?: string; verify?: ContentCompare }) => {
     await runCommand(
       flags,
       async () =>
@@ -239,6 +248,7 @@ verifyOnFlag(sourceFlag(common(program.command('verify <mapping>'))))
           backupDir: flags.backupDir,
           reportDir: flags.report,
           verifyOn: flags.verifyOn,
+          contentCompare: flags.verify,
           log: logger(flags),
         }),
       renderVerify,

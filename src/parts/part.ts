@@ -20,7 +20,7 @@ import type { LookupPlan } from '../lookup/lookup-plan.ts';
 import { faultPoint } from '../engine/fault-points.ts';
 import type { BackupAt } from '../engine/pre-run-diff.ts';
 import type { ReservedRange } from '../engine/pre-run-rows.ts';
-import type { CheckResult, PreRunTable } from '../verify/check-result.ts';
+import type { CheckResult, ContentCompare, PreRunTable } from '../verify/check-result.ts';
 
 /**
  * A part is one kind of thing a run does to the database: load its CSV sources, create tables, raise AUTO_INCREMENT,
@@ -291,6 +291,8 @@ export interface CheckScope {
   limit: number;
   /** About how many legacy rows a content check compares per piece (default 50,000). */
   pieceRows?: number;
+  /** How content checks compare rows (default `exact`). */
+  contentCompare?: ContentCompare;
   /** The run's backup, to name the pre-run rows that differ from it (without it, only checksums are compared). */
   backup?: BackupAt;
   /** A table as it is, described once per verification. */

@@ -3,7 +3,7 @@ import { quoteId, quoteQualified } from '../db/quote.ts';
 import { sideBySide } from '../db/side-by-side.ts';
 import { keyPieces } from '../engine/chunks.ts';
 import { compileStep, comparedColumns, targetAlias, targetRowsSql, type CompiledStep, type CompiledTarget } from '../mapping/compile.ts';
-import type { CheckResult } from '../verify/check-result.ts';
+import type { CheckResult, ContentCompare } from '../verify/check-result.ts';
 import { idChecks } from './steps-id-checks.ts';
 import { shownValue, shownValueSql } from './failing-values.ts';
 import { streamedContentChecks } from './steps-streamed-checks.ts';
@@ -30,9 +30,10 @@ export function stepChecks(v: CheckScope): CheckWork[] {
         // Steps with code() columns are compared row by row, their code computed again (steps-streamed-checks.ts).
         const tables = await Promise.all(step.targets.map((t) => v.tableOf(t.table, db)));
         const checked = { db, step, minKey: source.minKey!, maxKey: source.maxKey!, limit };
+        const how = v.contentCompare ?? 'exact';
         const content = step.streamed
           ? await streamedContentChecks({ ...checked, columns: tables.map((t) => t.columns) })
-          : await contentChecks({ ...checked, tables, sourceRows: planned.sourceRows, rowsPerPiece: v.pieceRows ?? pieceRows });
+          : await contentChecks({ ...checked, tables, sourceRows: planned.sourceRows, rowsPerPiece: v.pieceRows ?? pieceRows, how });
         const results: Check[] = [];
         const idContent = content[step.targets.findIndex((t) => t.table === step.idTable)]!;
         for (const [i, target] of step.targets.entries()) {
@@ -74,6 +75,8 @@ interface ContentCheck {
   sourceRows: number;
   rowsPerPiece: number;
   limit: number;
+  /** `exact`: every piece row by row; `hash`: each piece's two sides hashed first, and compared row by row only where they differ. */
+  how: ContentCompare;
 }
 
 /**
@@ -137,6 +140,8 @@ async function comparedTarget({ db, step, tables }: ContentCheck, target: Compil
   const key = `${quoteId(alias)}.${quoteId(target.keyColumn)}`;
   const values = await foldLiterals(db, comparedColumns(target, columns, alias));
   const differs = values.map((v) => `NOT (${v.mapped} <=> ${v.stored})`);
+  // The same values over the target's rows as targetRowsSql reads them (alias es_t), for the stored side's hash.
+  const stored = comparedColumns(target, columns, targetAlias).map((v) => v.stored);
   return {
     target,
     i,
@@ -148,6 +153,13 @@ async function comparedTarget({ db, step, tables }: ContentCheck, target: Compil
     when: target.when === undefined ? '1=1' : `(${target.when})`,
     bad: `${key} IS NULL${differs.map((d) => ` OR ${d}`).join('')}`,
     differs,
+    hashed: {
+      mapped: rowTextSql(
+        step.idSql,
+        values.map((v) => v.mapped),
+      ),
+      stored: rowTextSql(quoteQualified(targetAlias, target.keyColumn), stored),
+    },
   };
 }
 
@@ -155,15 +167,17 @@ type ComparedTarget = NonNullable<Awaited<ReturnType<typeof comparedTarget>>>;
 
 /**
  * Per piece of the key range: its sums (n, m, b per target: mapped, missing, bad) and its target rows counted (a per
- * target), in one record. Targets keyed by their primary key share one query; each other target has its own.
+ * target), in one record, and how many pieces were settled by their hashes (h) and row by row (r). With `hash`, each
+ * piece is hashed first on both sides (pieceHashes); a target whose hashes and counts agree is settled with no row
+ * missing or bad, and only the others are compared row by row. Targets keyed by their primary key share one query;
+ * each other target has its own.
  */
 async function pieceCounts(
-  { db, minKey, maxKey, sourceRows, rowsPerPiece }: ContentCheck,
+  { db, minKey, maxKey, sourceRows, rowsPerPiece, how }: ContentCheck,
   { source, inRange }: ContentSql,
   compared: ReadonlyArray<ComparedTarget | null>,
 ): Promise<Array<Record<string, number>>> {
   const present = compared.filter((c) => c !== null);
-  const groups = [present.filter((c) => c.unique), ...present.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
   const sumsOf = (group: typeof present) =>
     group
       .flatMap((c) => [
@@ -177,6 +191,10 @@ async function pieceCounts(
     db,
     keyPieces(minKey, maxKey, width).map(({ lo, hi }) => async (on: Db) => {
       const part: Record<string, number> = {};
+      const settled = how === 'hash' ? await pieceHashes(on, { source, inRange }, present, lo, hi) : new Map<number, number>();
+      for (const [i, rows] of settled) Object.assign(part, { [`n${i}`]: rows, [`m${i}`]: 0, [`b${i}`]: 0, [`a${i}`]: rows, [`h${i}`]: 1 });
+      const rest = present.filter((c) => !settled.has(c.i));
+      const groups = [rest.filter((c) => c.unique), ...rest.filter((c) => !c.unique).map((c) => [c])].filter((g) => g.length > 0);
       for (const group of groups) {
         const [row] = await on.query<Record<string, string | number | null>>(
           `SELECT ${sumsOf(group)} FROM ${source}${group.map((c) => c.join).join('')} WHERE ${inRange}`,
@@ -184,16 +202,87 @@ async function pieceCounts(
         );
         for (const [column, value] of Object.entries(row ?? {})) part[column] = Number(value ?? 0);
       }
-      for (const c of present) {
+      for (const c of rest) {
         const [counted] = await on.query<{ n: string | number }>(
           `SELECT COUNT(*) AS n FROM ${c.rows.from} WHERE ${c.rows.where}`,
           c.rows.params(lo, hi),
         );
         part[`a${c.i}`] = Number(counted?.n ?? 0);
+        part[`r${c.i}`] = 1;
       }
       return part;
     }),
   );
+}
+
+/**
+ * SQL for a row's text as the hash tier reads it: its ID, then each compared value in its comparable form (the forms
+ * `<=>` compares row by row: bytes, a DOUBLE, or a value of the column's own type), each through QUOTE(): a value is
+ * `'...'` with its quotes and backslashes escaped, and SQL NULL the bare word NULL, so NULL and '' differ and no comma
+ * inside a value can be taken for a separator. NULL only when the text would exceed max_allowed_packet.
+ */
+function rowTextSql(id: string, values: readonly string[]): string {
+  return `CONCAT_WS(',', ${[id, ...values].map((v) => `QUOTE(${v})`).join(', ')})`;
+}
+
+/**
+ * The hash of a set of rows (the `hash` tier): 128 bits per row, the first 32 hex digits of the SHA-1 of its text as
+ * two unsigned 64-bit halves, each half summed over the rows (exact DECIMAL sums: order-independent, and a repeated
+ * row counts twice), with the row count. A row with no text (setHash) adds 2^100 to the first sum instead, once:
+ * the text is built once per half. Measured on MariaDB 10.11, SHA1() cost about a third of what MD5() did over the
+ * same texts.
+ */
+function setHashSql(text: string, when = '1=1'): string {
+  const half = (from: number) => `CAST(CONV(SUBSTRING(SHA1(${text}), ${from}, 16), 16, 10) AS UNSIGNED)`;
+  return (
+    `SUM(CASE WHEN ${when} THEN 1 ELSE 0 END), SUM(CASE WHEN ${when} THEN IFNULL(${half(1)}, ${untexted}) END), ` +
+    `SUM(CASE WHEN ${when} THEN ${half(17)} END)`
+  );
+}
+
+/** 2^100: above any sum of 64-bit halves of fewer than 2^36 rows, so the first sum's quotient by it counts untexted rows. */
+const untexted = 2n ** 100n;
+
+/**
+ * The sums of setHashSql as one comparable string; null when a row had no text (its text would exceed
+ * max_allowed_packet): the piece is then compared row by row.
+ */
+function setHash(values: readonly unknown[]): { rows: number; hash: string | null } {
+  const [rows, first, second] = values.map((v) => BigInt(v === null || v === undefined ? '0' : String(v)));
+  return { rows: Number(rows), hash: first! >= untexted ? null : `${first}:${second}` };
+}
+
+/**
+ * One piece's hash tier: the mapped rows of every target hashed in one pass over the source (setHashSql, over the
+ * values as mapped and the ID the step gave), each target's rows in the piece hashed in one pass over the target
+ * (the stored values and the key). Returns, for each target whose counts and hashes agree, its row count; a target
+ * left out is compared row by row.
+ */
+async function pieceHashes(
+  on: Db,
+  { source, inRange }: ContentSql,
+  present: readonly ComparedTarget[],
+  lo: number,
+  hi: number,
+): Promise<Map<number, number>> {
+  const [mapped] = await on.raw.query({
+    sql: `SELECT ${present.map((c) => setHashSql(c.hashed.mapped, c.when)).join(', ')} FROM ${source} WHERE ${inRange}`,
+    values: [lo, hi],
+    rowsAsArray: true,
+  });
+  const sums = (mapped as unknown[][])[0] ?? [];
+  const settled = new Map<number, number>();
+  for (const [k, c] of present.entries()) {
+    const expected = setHash(sums.slice(k * 3, k * 3 + 3));
+    const [stored] = await on.raw.query({
+      sql: `SELECT ${setHashSql(c.hashed.stored)} FROM ${c.rows.from} WHERE ${c.rows.where}`,
+      values: c.rows.params(lo, hi),
+      rowsAsArray: true,
+    });
+    const found = setHash((stored as unknown[][])[0] ?? []);
+    if (expected.hash !== null && expected.rows === found.rows && expected.hash === found.hash) settled.set(c.i, found.rows);
+  }
+  return settled;
 }
 
 /** One target's content check from the totals of its pieces, naming up to `limit` rows that fail. */
@@ -213,8 +302,15 @@ async function targetContent(check: ContentCheck, sql: ContentSql, c: ComparedTa
   if (bad > 0) failures.push(...(await differingRows(check, sql, c)));
   if (extra > 0 && failures.length < limit) failures.push(...(await extraRows(check, sql, c, limit - failures.length)));
   const ok = bad === 0 && extra === 0 && repeated.length === 0;
+  const [hashed, rowByRow] = [total(`h${i}`), total(`r${i}`)];
+  const method =
+    check.how === 'exact'
+      ? `compared row by row in ${pieces(rowByRow)}`
+      : `hashed in ${pieces(hashed + rowByRow)}; ` +
+        (rowByRow === 0 ? 'every piece settled by its hash' : `${pieces(rowByRow)} compared row by row`);
   return {
     ...contentBase(step, target),
+    method,
     title: `${step.name} -> ${target.table}: ${formatCount(expected)} row(s) expected, content as mapped`,
     ok,
     expected,
@@ -223,6 +319,8 @@ async function targetContent(check: ContentCheck, sql: ContentSql, c: ComparedTa
     failureCount: ok ? 0 : Math.max(bad + Math.max(extra, 0) + repeated.length, 1),
   };
 }
+
+const pieces = (n: number) => `${formatCount(n)} ${n === 1 ? 'piece' : 'pieces'}`;
 
 /** Two rows with one ID (possible only where the key is not the primary key): each is a failure of its own. */
 async function repeatedIds({ db, minKey, maxKey }: ContentCheck, c: ComparedTarget) {

@@ -9,6 +9,7 @@ import { createBackup } from '../backup/index.ts';
 import { backupDirOrDefault, backupFolderOf, locateBackup } from './backup-location.ts';
 import { backupRoomRefusal } from '../backup/backup-room.ts';
 import type { Verification } from '../verify/verification.ts';
+import type { ContentCompare } from '../verify/check-result.ts';
 import type { ReportGalera } from '../verify/report-model.ts';
 import type { CommitRetry } from '../engine/chunks.ts';
 import { verifyRun, writeRunReport } from './verify-run.ts';
@@ -73,6 +74,8 @@ export interface MigrateOptions extends CommandOptions, WatchOptions {
    * everything the primary had committed when the stage began (the run waits for it). Writes go to the primary only.
    */
   verifyOn?: string;
+  /** --verify hash: the content checks hash each piece first and compare rows only where hashes differ (default `exact`). */
+  contentCompare?: ContentCompare;
   /**
    * Aborted (its reason the signal's name, e.g. 'SIGINT') to stop the run at its next chunk boundary, stage or check:
    * what is committed stays committed and journaled, the run is recorded as `interrupted`, and migrate returns with
@@ -583,7 +586,11 @@ async function checkRun(s: RunState, onProgress?: (done: number, total: number, 
   try {
     verification = await verifyRun(
       { db: replica?.db ?? s.db, mapping: s.mapping, parts: s.parts, run: s.run, backupDir, manifest, now: s.now },
-      { onProgress, beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')) },
+      {
+        onProgress,
+        beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
+        contentCompare: s.options.contentCompare,
+      },
     );
   } finally {
     await replica?.db.close();

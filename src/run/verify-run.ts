@@ -6,6 +6,7 @@ import type { Part, ReportFilesScope } from '../parts/part.ts';
 import { verifyMapping, type Verification, type VerifyContext } from '../verify/verification.ts';
 import { writeReport } from '../verify/report.ts';
 import type { ReportInput } from '../verify/report-model.ts';
+import type { ContentCompare } from '../verify/check-result.ts';
 import { withRunContext, type CommandOptions } from './context.ts';
 import { renameState } from '../engine/cutover.ts';
 import { undoneRunMessage, unfinishedWriteMessage, type RunRecord } from './journal.ts';
@@ -29,6 +30,8 @@ export interface VerifyOptions extends CommandOptions {
    * verify began (verify waits for it). The run's record and lock stay on the primary.
    */
   verifyOn?: string;
+  /** --verify hash: the content checks hash each piece first and compare rows only where hashes differ (default `exact`). */
+  contentCompare?: ContentCompare;
 }
 
 export interface VerifyResult {
@@ -143,7 +146,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       try {
         verification = await verifyRun(
           { db: replica?.db ?? db, mapping, parts, run, backupDir, manifest, now },
-          { pieceRows: options.pieceRows },
+          { pieceRows: options.pieceRows, contentCompare: options.contentCompare },
         );
       } finally {
         await replica?.db.close();

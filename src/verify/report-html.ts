@@ -170,13 +170,17 @@ function checksSection(r: Report): string {
       `<td>${esc(c.title)}${checkDetails(c)}</td><td>${esc(shownCheckValue(c.expected))}</td><td>${esc(shownCheckActual(c))}</td>` +
       `<td class="n">${c.seconds.toFixed(3)}</td></tr>`,
   );
+  const how = r.contentCompare
+    ? `<p class="muted" id="content-compare">How the content checks compared rows (${esc(r.contentCompare.how)}): ` +
+      `${esc(r.contentCompare.description)}</p>`
+    : '';
   return `<section id="checks"><h2>Checks: ${n(r.summary.passed)} passed, ${n(r.summary.failed)} failed</h2>
 <table><thead><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>s</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table></section>`;
+<tbody>${rows.join('\n')}</tbody></table>${how}</section>`;
 }
 
 function checkDetails(c: ReportCheck): string {
-  const parts: string[] = [];
+  const parts: string[] = c.method ? [`<div class="muted">${esc(c.method)}</div>`] : [];
   if (c.failures.length > 0 || c.failureCount > 0) {
     const more = c.failureCount - c.failures.length;
     const keys = c.failures.map(

@@ -1,6 +1,6 @@
 import type { IdSpacePlan, Plan } from '../plan/plan-data.ts';
 import type { Dependent } from '../plan/plan-data.ts';
-import type { CheckResult, FailingValue, Verification } from './check-result.ts';
+import { hashTierDescription, type CheckResult, type ContentCompare, type FailingValue, type Verification } from './check-result.ts';
 import type { ReportScope, ReportSection } from '../parts/part.ts';
 import { reportSections, type ReportSections } from '../parts/registry.ts';
 import { formatBytes, formatCount as n } from '../format.ts';
@@ -107,6 +107,11 @@ export interface Report extends ReportSections {
   firedTriggers: ReportFiredTrigger[];
   idSpace: ReportIdSpace[];
   timings: { verifyStartedAt: string; checksSeconds: number; stages: Record<string, number> };
+  /**
+   * How the content checks compared rows (added in version 2 without a bump): `hash` or `exact`, and in words what was
+   * hashed and how; null for a verification recorded before there was a choice (row by row).
+   */
+  contentCompare: { how: ContentCompare; description: string } | null;
   /** On a Galera node (added in version 2 without a bump); null elsewhere. */
   galera: ReportGalera | null;
 }
@@ -130,6 +135,8 @@ export interface ReportCheck {
   failures: Array<{ key: string; legacyKey: string | null; reason: string; values: FailingValue[] }>;
   explainedCount: number;
   explained: Array<{ key: string; problem: string; reason: string }>;
+  /** Content checks: how the rows were compared (pieces settled by their hashes, pieces compared row by row); null otherwise. */
+  method: string | null;
   seconds: number;
 }
 
@@ -238,8 +245,12 @@ export function buildReport(input: ReportInput): Report {
       stages: Object.fromEntries(Object.entries(input.stageSeconds ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number')),
     },
     galera: input.galera ?? null,
+    contentCompare: v.contentCompare ? { how: v.contentCompare, description: contentCompareText(v.contentCompare) } : null,
   };
 }
+
+const contentCompareText = (how: ContentCompare) =>
+  how === 'hash' ? hashTierDescription : 'Every legacy row was joined to the rows it maps to and compared value by value (--verify exact).';
 
 function headerOf(input: ReportInput, h: ReportHeaderInput): ReportHeader {
   return {
@@ -310,6 +321,7 @@ function reportCheck(c: ReportInput['verification']['checks'][number]): ReportCh
     failures: c.failures.map((f) => ({ key: f.key, legacyKey: f.legacyKey ?? null, reason: f.reason, values: f.values ?? [] })),
     explainedCount: c.explainedCount ?? 0,
     explained: c.explained ?? [],
+    method: c.method ?? null,
     seconds: c.seconds,
   };
 }

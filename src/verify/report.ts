@@ -79,6 +79,10 @@ export function renderMarkdown(r: Report): string {
     const [expected, actual] = [shownCheckValue(c.expected), shownCheckActual(c)].map(md);
     lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${md(c.title)} | ${expected} | ${actual} | ${keys}${more}${explained} |`);
   }
+  if (r.contentCompare) {
+    lines.push('', `How the content checks compared rows (${r.contentCompare.how}): ${md(r.contentCompare.description)}`, '');
+    for (const c of r.checks.filter((x) => x.method !== null)) lines.push(`- \`${c.id}\`: ${md(c.method)}`);
+  }
   for (const c of r.checks.filter((x) => x.explainedCount > 0)) {
     lines.push('', `Disagreements of \`${c.id}\` that known data problems account for (not failures):`, '');
     for (const e of c.explained) lines.push(`- ${md(e.key)} — ${md(e.problem)}: ${md(e.reason)}`);

@@ -1,7 +1,7 @@
 import type { Db } from '../db/connection.ts';
 import { describeTable } from '../db/introspect.ts';
 import type { Mapping } from '../mapping/define.ts';
-import type { CheckResult, PreRunTable, Verification } from './check-result.ts';
+import type { CheckResult, ContentCompare, PreRunTable, Verification } from './check-result.ts';
 import { sourceTableNames, type RenameState } from '../mapping/compile.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { connectAgain } from '../db/row-stream.ts';
@@ -23,6 +23,8 @@ export interface VerifyContext {
   failureLimit?: number;
   /** About how many legacy rows a content check compares per piece (default 50,000: steps-checks.ts, pieceRows). */
   pieceRows?: number;
+  /** How content checks compare rows (default `exact`: check-result.ts, ContentCompare). */
+  contentCompare?: ContentCompare;
   /** Called after each check (or group of checks run by one query) with how many of `total` are done. */
   /** Checks done of `total`; `ended` in the last report only, once every check has run. */
   onProgress?: (done: number, total: number, ended?: boolean) => void;
@@ -55,6 +57,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     runId: ctx.runId,
     limit,
     pieceRows: ctx.pieceRows,
+    contentCompare: ctx.contentCompare ?? 'exact',
     backup: ctx.backup,
     tableOf: memoTables(),
   };
@@ -96,6 +99,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
 
   return {
     ok: checks.every((c) => c.ok),
+    contentCompare: ctx.contentCompare ?? 'exact',
     checks,
     startedAt: started.toISOString(),
     seconds: round((ctx.now().getTime() - started.getTime()) / 1000),
