@@ -88,4 +88,34 @@ describe('content checks by hash', () => {
     expect(hold.method).toMatch(/^hashed in (\d+) pieces; [12] pieces? compared row by row$/);
     expect(hashed.find((x) => x.id === 'holdOn.legacy.content')!.method).toMatch(/every piece settled by its hash$/);
   });
+
+  // Dense and chronological IDs are read through the lineage on both sides (the mapped rows' IDs and the target rows
+  // of a piece), not computed from the legacy key.
+  for (const ids of ['dense', 'chronological'] as const) {
+    it(`settle ${ids} IDs by their hashes, and find a changed row as exact does`, async () => {
+      const d = await ws.database(`hash_${ids}`);
+      await generateVbzcart(d.db, { seed: 7373, pulls: 600 });
+      const run = await migrate({
+        databaseUrl: d.url,
+        mapping,
+        backupDir: ws.path(`b-${ids}`),
+        overrides: { ids },
+        contentCompare: 'hash',
+      });
+      expect(run.verification?.checks.filter((c) => !c.ok)).toEqual([]);
+      const again = (how: 'hash' | 'exact') =>
+        verify({ databaseUrl: d.url, mapping, backupDir: ws.path(`b-${ids}`), pieceRows: 100, contentCompare: how });
+      for (const c of content((await again('hash')).verification.checks)) expect(c.method).toMatch(/every piece settled by its hash$/);
+      const [row] = await d.db.query<{ id: number }>(
+        "SELECT l.event_id AS id FROM eventshift_lineage AS l WHERE l.step = 'holdOff' ORDER BY l.legacy_key LIMIT 1 OFFSET 7",
+      );
+      await d.db.execute('UPDATE event_vc_ord_hold SET ID_Type = ID_Type + 1 WHERE ID_Event = ?', [row!.id]);
+      const [hashed, exact] = [content((await again('hash')).verification.checks), content((await again('exact')).verification.checks)];
+      const failing = (checks: CheckResult[]) => checks.filter((x) => !x.ok).map(({ id, failures }) => ({ id, failures }));
+      expect(failing(hashed)).toEqual(failing(exact));
+      expect(failing(hashed).map((f) => [f.id, f.failures.map((x) => [x.key, x.reason])])).toEqual([
+        ['holdOff.hold.content', [[String(row!.id), 'differs from its legacy row in column ID_Type']]],
+      ]);
+    });
+  }
 });
