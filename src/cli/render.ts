@@ -76,7 +76,12 @@ function lookupLines(p: Plan): string[] {
   if (p.projections.length) {
     out.push('', 'Projections:');
     for (const x of p.projections)
-      out.push(`  ${x.table}.${x.column} ${x.definition}: ${n(x.rowsWithValue)} of ${n(x.tableRows)} rows get a value`);
+      out.push(
+        `  ${x.table}.${x.column} ${x.definition}: ` +
+          (x.rowsWithValue === null
+            ? `${n(x.tableRows)} rows filled with the aggregate (not counted ahead in a run's plan)`
+            : `${n(x.rowsWithValue)} of ${n(x.tableRows)} rows get a value`),
+      );
   }
   for (const l of p.lookups ?? []) {
     out.push(

@@ -338,21 +338,25 @@ export function targetRowsSql(step: CompiledStep, target: CompiledTarget): Targe
 }
 
 /**
- * How many rows each target gets (`t0`, `t1`, ...), in one pass over the step's source; for a streamed step, in the
- * same pass, each target's largest row as a multi-row INSERT carries it (`b0`, `b1`, ...), estimated: every value
- * written as hex, `2 * LENGTH + 3` bytes (a NULL 4), a code() column as its inputs (its output may differ).
+ * The aggregates that count a step's rows (`total`) and each target's (`t0`, `t1`, ...) in a pass over its FROM clause,
+ * each reading only the rows the step's WHERE admits, so that the pass may read more (plan/shared-passes.ts); for a
+ * streamed step, each target's largest row as a multi-row INSERT carries it (`b0`, `b1`, ...), estimated: every value
+ * written as hex, `2 * LENGTH + 3` bytes (a NULL 4), a code() column as its inputs (its output may differ). `names`
+ * are the aggregates' names, in `columns`' order.
  */
-export function stepCountSql(step: CompiledStep): string {
-  const when = (t: CompiledTarget) => (t.when === undefined ? '1=1' : `(${t.when})`);
-  const sums = step.targets.map((t, i) => `SUM(CASE WHEN ${when(t)} THEN 1 ELSE 0 END) AS ${quoteId(`t${i}`)}`);
+export function stepCountColumns(step: CompiledStep): { from: string; where: string; columns: string[]; names: string[] } {
+  const rowOf = (t?: CompiledTarget) => (t?.when === undefined ? `(${step.where})` : `(${step.where}) AND (${t.when})`);
+  const counted: Array<[string, string]> = [
+    ['total', `SUM(CASE WHEN ${rowOf()} THEN 1 ELSE 0 END)`],
+    ...step.targets.map((t, i): [string, string] => [`t${i}`, `SUM(CASE WHEN ${rowOf(t)} THEN 1 ELSE 0 END)`]),
+  ];
   const literal = (sql: string) => `COALESCE(2 * LENGTH(${sql}) + 3, 4)`;
-  const largest = step.streamed
-    ? step.targets.map((t, i) => {
-        const values = t.columns.flatMap((c) => (c.code ? c.code.inputs.map((input) => input.sql) : [c.sql]));
-        return `MAX(CASE WHEN ${when(t)} THEN ${values.map(literal).join(' + ') || '0'} END) AS ${quoteId(`b${i}`)}`;
-      })
-    : [];
-  return `SELECT COUNT(*) AS total, ${[...sums, ...largest].join(', ')} FROM ${step.fromClause} WHERE (${step.where})`;
+  if (step.streamed)
+    for (const [i, t] of step.targets.entries()) {
+      const values = t.columns.flatMap((c) => (c.code ? c.code.inputs.map((input) => input.sql) : [c.sql]));
+      counted.push([`b${i}`, `MAX(CASE WHEN ${rowOf(t)} THEN ${values.map(literal).join(' + ') || '0'} END)`]);
+    }
+  return { from: step.fromClause, where: step.where, columns: counted.map(([, sql]) => sql), names: counted.map(([name]) => name) };
 }
 
 /**

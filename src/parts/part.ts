@@ -128,7 +128,36 @@ export interface PlanScope {
   sources: readonly SourcePlan[];
   /** Every name the mapping reads exists, so rows may be counted (otherwise the plan is refused already, and only named). */
   ready: boolean;
+  /**
+   * The plan of a run migrate starts now, rather than one shown to a person (`eventshift plan`, `sql`): what only the
+   * person reads, and the run's stages find again anyway, is not counted (a projection's rows with a value).
+   */
+  forRun: boolean;
+  /**
+   * Asks for aggregates over a FROM clause, computed in a pass the plan shares with whatever else reads the same rows
+   * (the data problems, the encoding scan, other steps): call it while making the pieces, never inside one.
+   */
+  pass: AskPass;
 }
+
+/**
+ * Aggregates asked of one FROM clause, computed in one pass over its rows: a step's counts, the data problems that
+ * read the same rows, a source's encoding scan. Each asker gives its aggregates and, optionally, the only rows they
+ * read (`where`); a pass reads the rows any of its askers reads (their `where`s joined with OR, or every row when one
+ * asker gives none), so an aggregate must leave out by itself the rows its asker does not read (`SUM(CASE WHEN ...)`,
+ * `GROUP_CONCAT(CASE WHEN ... END)`: a NULL adds nothing), and give the same value whatever other rows the pass reads.
+ */
+export interface PassRequest {
+  /** The FROM clause (tables and joins) as SQL; passes are shared by equal text. */
+  from: string;
+  /** The aggregates, as SQL expressions; their values come back in this order. */
+  columns: readonly string[];
+  /** The rows the aggregates read, as a condition; undefined: every row. */
+  where?: string;
+}
+
+/** Asks for the aggregates of a request; the answer comes once its pass has run. */
+export type AskPass = (request: PassRequest) => Promise<unknown[]>;
 
 /** One piece of a part's planning, run on connection `on`, describing tables through `describe`. Read-only. */
 export type PlanPiece = (on: Db, describe: Describe) => Promise<PartPlanned>;

@@ -41,24 +41,38 @@ async function projectionRefusals({ mapping, names }: PlanScope, describe: Descr
   return refusals;
 }
 
-/** A projection's plan: its column, and (a pass over its aggregate) how many rows of its table get a value. */
-async function planProjection(on: Db, { mapping, names, ready }: PlanScope, name: string): Promise<ProjectionPlan> {
+/**
+ * A projection's plan: its column, and how many rows of its table get a value (a pass over its aggregate). A run's
+ * plan (forRun) counts only its table's rows, and has the server resolve the aggregate's names without reading a row:
+ * the fill makes the aggregate again, and a name the database lacks still refuses the plan here.
+ */
+async function planProjection(on: Db, { mapping, names, ready, forRun, sources }: PlanScope, name: string): Promise<ProjectionPlan> {
   const p = mapping.projections![name]!;
   const compiled = compileProjection(name, p, names);
-  const [r] = ready
-    ? await on.query<{ n: string; v: string }>(
-        `SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${quoteId(compiled.table)} AS ${quoteId(p.table)}
-         LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`,
-      )
-    : [];
+  const joined =
+    `${quoteId(compiled.table)} AS ${quoteId(p.table)} ` +
+    `LEFT JOIN (${compiled.aggregateSql}) AS es_v ON es_v.k = ${quoteQualified(p.table, p.key)}`;
+  if (ready && forRun) {
+    await on.query(`SELECT es_v.v FROM ${joined} LIMIT 0`);
+    const source = sources.find((s) => s.exists && s.table === compiled.table);
+    const [r] = source ? [{ n: source.rows }] : await on.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${quoteId(compiled.table)}`);
+    return { ...projectionPlan(compiled, p), rowsWithValue: null, tableRows: Number(r?.n ?? 0) };
+  }
+  const [r] = ready ? await on.query<{ n: string; v: string }>(`SELECT COUNT(*) AS n, COUNT(es_v.v) AS v FROM ${joined}`) : [];
+  return { ...projectionPlan(compiled, p), rowsWithValue: Number(r?.v ?? 0), tableRows: Number(r?.n ?? 0) };
+}
+
+/** A projection's column as the plan records it. */
+function projectionPlan(
+  compiled: ReturnType<typeof compileProjection>,
+  p: NonNullable<PlanScope['mapping']['projections']>[string],
+): Omit<ProjectionPlan, 'rowsWithValue' | 'tableRows'> {
   return {
-    name,
+    name: compiled.name,
     table: compiled.table,
     key: p.key,
     column: p.column.name,
     definition: p.column.definition,
     after: p.column.after,
-    rowsWithValue: Number(r?.v ?? 0),
-    tableRows: Number(r?.n ?? 0),
   };
 }

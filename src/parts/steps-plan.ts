@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { compileStep, stepCountSql, type CompiledStep } from '../mapping/compile.ts';
+import { compileStep, stepCountColumns, type CompiledStep } from '../mapping/compile.ts';
 import { codeColumnsOf } from '../mapping/streamed.ts';
 import type { Plan, StepPlan } from '../plan/plan-data.ts';
 import type { PartPlanned, PlanPiece, PlanScope } from './part.ts';
@@ -13,10 +13,13 @@ import { assignIds, refuseUnknownStarts, suggestPlacement } from './steps-ids.ts
  */
 export function planStepsPieces(p: PlanScope): PlanPiece[] {
   if (p.ready) refuseUnknownStarts(p.mapping, p.overrides);
+  // Each step's counts are asked of the plan's shared passes now, before any piece runs.
+  const counted = stepsToPlan(p);
   return [
     async (on, describe): Promise<PartPlanned> => {
-      const refusals: string[] = [];
-      const steps = await planSteps(on, p, refusals);
+      const refusals: string[] = [...counted.refusals];
+      const steps: StepPlan[] = [];
+      for (const step of counted.steps) steps.push(await planStep(on, p, step));
       if (!p.ready) return { steps, idSpace: [], suggestion: null, refusals };
       await assignIds(on, { mapping: p.mapping, steps, sources: p.sources, overrides: p.overrides, describe });
       const idSpace = await idSpacePlan(on, p.mapping, steps, describe);
@@ -37,9 +40,21 @@ export function planStepsPieces(p: PlanScope): PlanPiece[] {
   ];
 }
 
-/** Each step's plan before its IDs are fixed; a step without a usable key is refused (when its source exists). */
-async function planSteps(on: Db, p: PlanScope, refusals: string[]): Promise<StepPlan[]> {
-  const steps: StepPlan[] = [];
+/** A step to plan: compiled for counting, and its counts as asked of the plan's shared passes (none when not ready). */
+interface StepToPlan {
+  name: string;
+  keyColumn: string;
+  counting: CompiledStep;
+  counts: Promise<unknown[]> | null;
+}
+
+/**
+ * The steps to plan, each with its counts asked of a shared pass over its FROM clause; a step without a usable key is
+ * refused (when its source exists).
+ */
+function stepsToPlan(p: PlanScope): { steps: StepToPlan[]; refusals: string[] } {
+  const steps: StepToPlan[] = [];
+  const refusals: string[] = [];
   for (const [name, step] of Object.entries(p.mapping.steps)) {
     const source = p.sources.find((s) => s.alias === step.from)!;
     const keyColumn = step.key ?? source.keyColumn;
@@ -50,16 +65,17 @@ async function planSteps(on: Db, p: PlanScope, refusals: string[]): Promise<Step
         );
       continue;
     }
-    steps.push(await planStep(on, p, name, keyColumn));
+    const counting = compileStep(p.mapping, { name, keyColumn, ids: { strategy: 'offset', offset: 0 } }, { names: p.names });
+    const { from, columns, where } = stepCountColumns(counting);
+    steps.push({ name, keyColumn, counting, counts: p.ready ? p.pass({ from, columns, where }) : null });
   }
-  return steps;
+  return { steps, refusals };
 }
 
 /** One step's rows and each target's, counted as the write would write them, and how the step is written. */
-async function planStep(on: Db, p: PlanScope, name: string, keyColumn: string): Promise<StepPlan> {
+async function planStep(on: Db, p: PlanScope, { name, keyColumn, counting, counts: asked }: StepToPlan): Promise<StepPlan> {
   const step = p.mapping.steps[name]!;
-  const counting = compileStep(p.mapping, { name, keyColumn, ids: { strategy: 'offset', offset: 0 } }, { names: p.names });
-  const counts = p.ready ? await countStep(on, counting) : {};
+  const counts = asked ? await countStep(on, counting, asked) : {};
   return {
     name,
     description: step.description,
@@ -81,9 +97,10 @@ async function planStep(on: Db, p: PlanScope, name: string, keyColumn: string): 
   };
 }
 
-/** A step's rows (`total`) and each target's (`t0`, `t1`, ...), counted on the server (see stepCountSql). */
-async function countStep(on: Db, counting: CompiledStep): Promise<Record<string, string | null>> {
-  const [counts = {}] = await on.query<Record<string, string | null>>(stepCountSql(counting));
+/** A step's rows (`total`) and each target's (`t0`, `t1`, ...), as its shared pass counted them (see stepCountColumns). */
+async function countStep(on: Db, counting: CompiledStep, asked: Promise<unknown[]>): Promise<Record<string, unknown>> {
+  const values = await asked;
+  const counts = Object.fromEntries(stepCountColumns(counting).names.map((name, i) => [name, values[i]]));
   // Every expression the write evaluates, resolved by the server without reading a row: a name the database
   // lacks (in SQL outside the placeholders) refuses the plan here rather than failing the write.
   const exprs = counting.targets.flatMap((t) => [

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.ts';
-import type { TableInfo } from '../db/introspect.ts';
-import { quoteId, quoteString } from '../db/quote.ts';
+import type { ColumnInfo, TableInfo } from '../db/introspect.ts';
+import { quoteId, quoteQualified, quoteString } from '../db/quote.ts';
 import type { ProblemFinding, SourcePlan } from './plan-data.ts';
 
 /**
@@ -69,14 +69,17 @@ export function looksDoubleEncodedSql(columnSql: string, regexpOnBytes = false):
 
 const textTypes = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 
-/** Per latin1 text column of the sources: rows that look like double-encoded UTF-8, with example keys. Only columns with some. */
-export async function findEncodingProblems(
-  db: Db,
+/**
+ * The encoding scans of the sources: per source table (once, under its first alias) with latin1 text columns, the
+ * aggregates that count each column's rows that look like double-encoded UTF-8, over the table under that alias (`sums`,
+ * in `columns`' order), for a pass over every row of it (plan/shared-passes.ts).
+ */
+export async function encodingScans(
   sources: readonly SourcePlan[],
   describe: (table: string) => Promise<TableInfo | null>,
-  keyLimit: number,
-): Promise<ProblemFinding[]> {
-  const findings: ProblemFinding[] = [];
+  regexpOnBytes: boolean,
+): Promise<EncodingScan[]> {
+  const scans: EncodingScan[] = [];
   const seen = new Set<string>();
   for (const source of sources) {
     if (!source.exists || seen.has(source.table)) continue;
@@ -84,33 +87,51 @@ export async function findEncodingProblems(
     const info = await describe(source.table);
     const columns = (info?.columns ?? []).filter((c) => textTypes.has(c.dataType) && c.charset?.toLowerCase() === 'latin1' && !c.generated);
     if (columns.length === 0) continue;
-    const table = quoteId(source.table);
-    const sums = columns.map((c, i) => `SUM(${looksDoubleEncodedSql(quoteId(c.name), db.capabilities.regexpOnBytes)}) AS c${i}`);
-    const counts = await db.query<Record<string, string | number | null>>(`SELECT ${sums.join(', ')} FROM ${table}`);
-    for (const [i, column] of columns.entries()) {
-      const count = Number(counts[0]?.[`c${i}`] ?? 0);
-      if (count === 0) continue;
-      const col = quoteId(column.name);
-      const key = source.keyColumn ? quoteId(source.keyColumn) : null;
-      const rows = await db.query<{ k: unknown; stored: string | null; repaired: string | null }>(
-        `SELECT ${key ?? 'NULL'} AS k, LEFT(${col}, 80) AS stored, ` +
-          `LEFT(CONVERT(CAST(${col} AS BINARY) USING utf8mb4), 80) AS repaired
-           FROM ${table} WHERE ${looksDoubleEncodedSql(col, db.capabilities.regexpOnBytes)} ` +
-          `${key ? `ORDER BY ${key}` : ''} LIMIT ${keyLimit}`,
-      );
-      const first = rows[0];
-      findings.push({
-        name: `doubleEncodedUtf8.${source.table}.${column.name}`,
-        description: `${source.table}.${column.name}: latin1 text that looks like double-encoded UTF-8 (e.g. 'Ã©' stored for 'é')`,
-        severity: 'warning',
-        consequence: 'copied as stored: the new rows show the same characters; repair the legacy text first if it is wrong',
-        count,
-        keys: key ? rows.map((r) => String(r.k)) : [],
-        example: first
-          ? `${key ? `${source.table} ${String(first.k)}: ` : ''}'${first.stored}' reads '${first.repaired}' as UTF-8`
-          : undefined,
-      });
-    }
+    const sums = columns.map((c) => `SUM(${looksDoubleEncodedSql(quoteQualified(source.alias, c.name), regexpOnBytes)})`);
+    scans.push({ source, columns, sums });
+  }
+  return scans;
+}
+
+/** One source table's encoding scan: its latin1 text columns, and the aggregates counting each one's suspect rows. */
+export interface EncodingScan {
+  source: SourcePlan;
+  columns: ColumnInfo[];
+  sums: string[];
+}
+
+/** A scan's findings from its pass's counts (in its columns' order): per column with some rows, its first keys and an example. */
+export async function encodingFindings(
+  db: Db,
+  { source, columns }: EncodingScan,
+  counts: unknown[],
+  keyLimit: number,
+): Promise<ProblemFinding[]> {
+  const findings: ProblemFinding[] = [];
+  const table = quoteId(source.table);
+  for (const [i, column] of columns.entries()) {
+    const count = Number(counts[i] ?? 0);
+    if (count === 0) continue;
+    const col = quoteId(column.name);
+    const key = source.keyColumn ? quoteId(source.keyColumn) : null;
+    const rows = await db.query<{ k: unknown; stored: string | null; repaired: string | null }>(
+      `SELECT ${key ?? 'NULL'} AS k, LEFT(${col}, 80) AS stored, ` +
+        `LEFT(CONVERT(CAST(${col} AS BINARY) USING utf8mb4), 80) AS repaired
+         FROM ${table} WHERE ${looksDoubleEncodedSql(col, db.capabilities.regexpOnBytes)} ` +
+        `${key ? `ORDER BY ${key}` : ''} LIMIT ${keyLimit}`,
+    );
+    const first = rows[0];
+    findings.push({
+      name: `doubleEncodedUtf8.${source.table}.${column.name}`,
+      description: `${source.table}.${column.name}: latin1 text that looks like double-encoded UTF-8 (e.g. 'Ã©' stored for 'é')`,
+      severity: 'warning',
+      consequence: 'copied as stored: the new rows show the same characters; repair the legacy text first if it is wrong',
+      count,
+      keys: key ? rows.map((r) => String(r.k)) : [],
+      example: first
+        ? `${key ? `${source.table} ${String(first.k)}: ` : ''}'${first.stored}' reads '${first.repaired}' as UTF-8`
+        : undefined,
+    });
   }
   return findings;
 }

@@ -132,8 +132,11 @@ export interface ProjectionPlan {
   column: string;
   definition: string;
   after: string | undefined;
-  /** Rows of the table that will hold a non-NULL value. */
-  rowsWithValue: number;
+  /**
+   * Rows of the table that will hold a non-NULL value; null in the plan of a run migrate started (the count is a pass
+   * over the aggregate, which the fill makes again, and nothing of the run reads it).
+   */
+  rowsWithValue: number | null;
   tableRows: number;
 }
 

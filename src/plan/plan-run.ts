@@ -11,6 +11,8 @@ export interface RunPlanOptions {
   overrides?: PlanOverrides;
   /** Bad rows of CSV sources are set aside (in eventshift_quarantine and quarantine.csv) instead of refusing the run. */
   quarantine?: boolean;
+  /** The plan of a run migrate starts now (PlanScope.forRun): what only a person reads is not counted. */
+  forRun?: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function planRun(db: Db, mapping: Mapping, now: Date, options: RunP
       const table = await source.stage?.(db, planning);
       if (table) staged.set(source.table, table);
     }
-    const plan = await buildPlan(db, mapping, now, { overrides: options.overrides, staged });
+    const plan = await buildPlan(db, mapping, now, { overrides: options.overrides, staged, forRun: options.forRun });
     const problems: ProblemFinding[] = [];
     for (const counted of plan.sources) {
       const added = sources.find((s) => s.alias === counted.alias)?.planned?.();

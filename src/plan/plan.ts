@@ -9,7 +9,8 @@ import type { Mapping } from '../mapping/define.ts';
 import type { Describe, PartPlanned, PlanScope } from '../parts/part.ts';
 import { inOrder, partsOf, planOrder } from '../parts/registry.ts';
 import { dependedChanges, findDependents, runWrites } from './dependents.ts';
-import { findEncodingProblems } from './encoding-problems.ts';
+import { encodingFindings, encodingScans } from './encoding-problems.ts';
+import { sharedPasses } from './shared-passes.ts';
 import { compileMappingNames, missingColumns } from './mapping-names.ts';
 import {
   planVersion,
@@ -30,6 +31,8 @@ export interface BuildPlanOptions {
   overrides?: PlanOverrides;
   /** Tables described by the caller, e.g. the TEMPORARY staging tables of CSV sources, which information_schema does not show. */
   staged?: ReadonlyMap<string, TableInfo>;
+  /** The plan of a run migrate starts now (PlanScope.forRun): what only a person reads is not counted. */
+  forRun?: boolean;
 }
 
 /**
@@ -69,11 +72,20 @@ async function planOf(db: Db, mapping: Mapping, now: Date, options: BuildPlanOpt
   const staged = options.staged ?? new Map<string, TableInfo>();
   const describeOn = describers(staged);
   const refusals: string[] = [];
+  const passes = sharedPasses();
   const sources = await planSources(db, mapping, describeOn(db), refusals);
   refusals.push(...(await nameRefusals(mapping, names, sources, describeOn(db))));
-  const p: PlanScope = { mapping, names, overrides: options.overrides ?? {}, sources, ready: refusals.length === 0 };
+  const p: PlanScope = {
+    mapping,
+    names,
+    overrides: options.overrides ?? {},
+    sources,
+    ready: refusals.length === 0,
+    forRun: options.forRun === true,
+    pass: passes.ask,
+  };
 
-  const { planned, scanned } = await planSideBySide(db, p, { describeOn, shared: staged.size === 0 });
+  const { planned, scanned } = await planSideBySide(db, p, { describeOn, shared: staged.size === 0, passes });
   const { steps, projections, lookups, tables, idSpace, suggestion, ...joined } = joinPlanned(planned);
   refusals.push(...joined.refusals);
   const problems = orderedProblems(mapping, scanned, joined.problems);
@@ -107,25 +119,45 @@ async function planOf(db: Db, mapping: Mapping, now: Date, options: BuildPlanOpt
 
 /**
  * The parts' pieces of planning (counting the steps and fixing their IDs, each projection's count, the lookups), the
- * encoding scan and the data problems' scans (one per FROM clause: problems that read the same rows share a pass),
- * shared out between two connections, unless a source is a TEMPORARY staging table (CSV), which only `db` sees
- * (`shared` false). Each piece describes tables on its own connection. The parts' findings come back in planOrder,
- * the scans' in theirs (the encoding scan first).
+ * encoding scan and the data problems' scans, shared out between two connections, unless a source is a TEMPORARY
+ * staging table (CSV), which only `db` sees (`shared` false). What reads the same rows (a FROM clause: a source and its
+ * joins) is read in one pass (plan/shared-passes.ts): a step's counts, the data problems of that FROM clause, and a
+ * source's encoding scan; the passes run first, then the pieces that wait for them. Each piece describes tables on its
+ * own connection. The parts' findings come back in planOrder, the scans' in theirs (the encoding scan first).
  */
 async function planSideBySide(
   db: Db,
   p: PlanScope,
-  { describeOn, shared }: { describeOn: (on: Db) => Describe; shared: boolean },
+  { describeOn, shared, passes }: { describeOn: (on: Db) => Describe; shared: boolean; passes: ReturnType<typeof sharedPasses> },
 ): Promise<{ planned: PartPlanned[]; scanned: ProblemFinding[][] }> {
   const pieces = inOrder(partsOf(), planOrder, (part) => part.plan !== undefined).flatMap((part) => part.plan?.(p) ?? []);
-  const scans = p.ready
-    ? [
-        (on: Db) => findEncodingProblems(on, p.sources, describeOn(on), problemKeyLimit),
-        ...problemsByScan(p.mapping, p.names, p.sources).map((scan) => (on: Db) => findProblems(on, scan)),
-      ]
-    : [];
-  const found = await sideBySide<unknown>(db, [...pieces.map((piece) => (on: Db) => piece(on, describeOn(on))), ...scans], { shared });
-  return { planned: found.slice(0, pieces.length) as PartPlanned[], scanned: found.slice(pieces.length) as ProblemFinding[][] };
+  const scans: Array<(on: Db) => Promise<ProblemFinding[]>> = [];
+  if (p.ready) {
+    const encoding = await encodingScans(p.sources, describeOn(db), db.capabilities.regexpOnBytes);
+    const counted = encoding.map((scan) => ({
+      scan,
+      counts: passes.ask({ from: fromClauseSql(scan.source.alias, {}, p.names), columns: scan.sums }),
+    }));
+    scans.push(async (on) => {
+      const found: ProblemFinding[] = [];
+      for (const { scan, counts } of counted) found.push(...(await encodingFindings(on, scan, await counts, problemKeyLimit)));
+      return found;
+    });
+    for (const scan of problemsByScan(p.mapping, p.names, p.sources)) {
+      const asked = passes.ask({
+        from: scan.from,
+        columns: problemColumns(scan),
+        where: scan.problems.map((x) => `(${x.where})`).join(' OR '),
+      });
+      scans.push(async () => problemFindings(scan, await asked));
+    }
+  }
+  const passPieces = passes.pieces();
+  const found = await sideBySide<unknown>(db, [...passPieces, ...pieces.map((piece) => (on: Db) => piece(on, describeOn(on))), ...scans], {
+    shared,
+  });
+  const planned = found.slice(passPieces.length, passPieces.length + pieces.length) as PartPlanned[];
+  return { planned, scanned: found.slice(passPieces.length + pieces.length) as ProblemFinding[][] };
 }
 
 /** The parts' shares of the plan joined, in their order: a table is backed up once, whichever parts name it. */
@@ -231,11 +263,10 @@ function fatalProblemRefusals(problems: ProblemFinding[]): string[] {
     });
 }
 
-/** Data problems found in one pass: those whose FROM clause (source and joins) and key are the same. */
+/** Data problems found in one pass: those whose FROM clause (source and joins) is the same. */
 interface ProblemScan {
   from: string;
-  key: string;
-  problems: Array<{ name: string; where: string; definition: NonNullable<Mapping['problems']>[string] }>;
+  problems: Array<{ name: string; key: string; where: string; definition: NonNullable<Mapping['problems']>[string] }>;
 }
 
 /** The mapping's data problems grouped into scans, in the order of each scan's first problem. */
@@ -247,35 +278,34 @@ function problemsByScan(mapping: Mapping, names: TableNames, sources: readonly S
     if (!key)
       throw usageError(`Mapping ${mapping.name}, problem ${name}: ${p.from} has no single primary key; declare the problem's \`key\`.`);
     const from = fromClauseSql(p.from, p.join ?? {}, names);
-    let scan = scans.find((s) => s.from === from && s.key === key);
-    if (!scan) scans.push((scan = { from, key, problems: [] }));
-    scan.problems.push({ name, where: names.snippet(p.where), definition: p });
+    let scan = scans.find((s) => s.from === from);
+    if (!scan) scans.push((scan = { from, problems: [] }));
+    scan.problems.push({ name, key, where: names.snippet(p.where), definition: p });
   }
   return scans;
 }
 
 /**
- * Counts the rows of each problem of a scan and lists its first keys, in one pass over the scan's rows: only rows
- * some problem names pass the WHERE, and each GROUP_CONCAT sorts only its own problem's rows (a NULL is skipped).
+ * The aggregates that count the rows of each problem of a scan and list its first keys, in one pass over the scan's
+ * rows (shared with whatever else reads them): each counts and sorts only its own problem's rows (a NULL is skipped).
  */
-async function findProblems(db: Db, scan: ProblemScan): Promise<ProblemFinding[]> {
-  const { key } = scan;
-  const columns = scan.problems.flatMap(({ where }, i) => [
-    `SUM(CASE WHEN (${where}) THEN 1 ELSE 0 END) AS n${i}`,
-    `SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN (${where}) THEN ${key} END ORDER BY ${key} SEPARATOR '\n'), '\n', ` +
-      `${problemKeyLimit}) AS ks${i}`,
+function problemColumns(scan: ProblemScan): string[] {
+  return scan.problems.flatMap(({ where, key }) => [
+    `SUM(CASE WHEN (${where}) THEN 1 ELSE 0 END)`,
+    `SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN (${where}) THEN ${key} END ORDER BY ${key} SEPARATOR '\n'), '\n', ${problemKeyLimit})`,
   ]);
-  const [found] = await db.query<Record<string, string | Buffer | null>>(
-    `SELECT ${columns.join(', ')} FROM ${scan.from} WHERE ${scan.problems.map((p) => `(${p.where})`).join(' OR ')}`,
-  );
+}
+
+/** Each problem of a scan, counted and its first keys listed, from its pass's values (problemColumns' order). */
+function problemFindings(scan: ProblemScan, found: unknown[]): ProblemFinding[] {
   return scan.problems.map(({ name, definition: p }, i) => {
-    const ks = found?.[`ks${i}`] ?? null;
+    const ks = (found[2 * i + 1] ?? null) as string | Buffer | null;
     return {
       name,
       description: p.description,
       severity: p.severity,
       consequence: p.consequence,
-      count: Number(found?.[`n${i}`] ?? 0),
+      count: Number(found[2 * i] ?? 0),
       keys: ks === null ? [] : String(ks).split('\n'),
     };
   });

@@ -224,7 +224,7 @@ async function openRun({ db, lock, mapping, run }: RunContext, options: MigrateO
   }
   // Planning checks the privileges the run needs against the user's now, right before the first write.
   const planned = performance.now();
-  const plan = await planRun(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine });
+  const plan = await planRun(db, mapping, now(), { overrides: options.overrides, quarantine: options.quarantine, forRun: true });
   // The backup is the run's first write to disk: its folder must take it (plan says so too, with the same folder).
   const room = plan.ok ? await backupRoomRefusal(db, { dir: backupDirOrDefault(options.backupDir), tables: plan.tables.backup }) : null;
   if (room) {
