@@ -45,11 +45,20 @@ export interface RowCursor {
 }
 
 /**
+ * How long (seconds) the server waits to send a paused cursor its next rows before it gives up on the connection
+ * (net_write_timeout, raised for the cursor's session only): a cursor merged with slower ones is paused until they
+ * catch up, which at 5,000,000 pulls took minutes, past the server's default of 60 s. The server then dropped the
+ * connection, and a paused socket never reads the end of it: the merge waited forever.
+ */
+export const pausedCursorSeconds = 86_400;
+
+/**
  * Starts `sql` on `db` and returns a cursor at its first row. The connection must not be used for anything else
  * until the cursor is exhausted (or the connection is destroyed).
  */
 // Long on purpose: one cursor's state (buffer, pause, wake-up, failure), shared by the closures the stream calls.
 export async function openRowCursor(db: Db, sql: string, bufferRows = 2000): Promise<RowCursor> {
+  await db.execute(`SET SESSION net_write_timeout = GREATEST(@@SESSION.net_write_timeout, ${pausedCursorSeconds})`);
   const connection = rowStreamingConnection(db);
   let rows: RawRow[] = [];
   let at = 0;
