@@ -11,8 +11,10 @@
  *   (c) `eventshift migrate` (backup, write, verify, cutover) through the CLI, in a child process;
  *   (d) `eventshift verify` alone, on (c)'s result.
  * (a) and (b) must give the same rows as (c) (content checksums of every table), or the run fails. It prints seconds,
- * rows/s (rows the migration writes), eventshift's peak RSS and the ratios c/b and d/c, and writes everything,
- * with (c)'s and (d)'s per-stage and per-check seconds, to bench/results/migrate-<timestamp>.json.
+ * rows/s (rows the migration writes), eventshift's peak RSS, the ratios c/b and d/c and beside them each measurement's
+ * throughput in GB of legacy data per hour (as Spirit and TiDB Lightning give theirs: the data_length + index_length of
+ * the mapping's source tables, from information_schema after ANALYZE TABLE, measured on each copy before its run), and
+ * writes everything, with (c)'s and (d)'s per-stage and per-check seconds, to bench/results/migrate-<timestamp>.json.
  *
  * It does all of that R times (default 3), a, b, c, d in turn each round, and reports each measurement's median round
  * (its stage and check seconds with it) and the highest peak RSS: on a shared VM one round's c/b moved from 1.33 to
@@ -30,6 +32,8 @@ import { sameChecksum, tableChecksum, type ContentChecksum } from '../src/db/che
 import { connect } from '../src/db/connection.ts';
 import { describeTable } from '../src/db/introspect.ts';
 import { generateVbzcart, type VbzcartFixture } from '../mappings/vbzcart-ord-pull/fixture.ts';
+import vbzcart from '../mappings/vbzcart-ord-pull/index.ts';
+import { quoteId } from '../src/db/quote.ts';
 import {
   clientArgs,
   count,
@@ -77,6 +81,8 @@ const touched = ['event', 'orders', 'ord_pull'];
 /** The tables compared after a migration, under their names after cutover. */
 const compared = ['event', 'event_vc_ord_hold', 'event_vc_legacy', 'orders', 'OLD ord_pull', 'ord_hold_type'];
 const byHandSql = resolve('bench/vbzcart-by-hand.sql');
+/** The legacy tables the run reads (the mapping's sources), whose size gives the throughput in GB per hour. */
+const legacyTables = [...new Set(Object.values(vbzcart.sources))];
 
 interface Measurement {
   seconds: number;
@@ -89,12 +95,28 @@ interface Measurement {
   checkSeconds?: Record<string, number>;
   /** Same rows as (c): content checksums of every compared table equal. */
   sameAsEventshift?: boolean;
+  /** data_length + index_length of the legacy tables on the measured copy, before the run. */
+  legacyBytes?: number;
 }
 
 const scratch = scratchSpace();
 
-/** A fresh copy: a new database generated with the run's pulls and seed. */
-async function freshCopy(suffix: string): Promise<{ name: string; fixture: VbzcartFixture }> {
+/**
+ * The size of the legacy tables the run reads: data_length + index_length from information_schema, after ANALYZE
+ * TABLE has brought InnoDB's page counts up to date (a table just filled may show far fewer pages until it is).
+ */
+async function legacyBytes(db: Awaited<ReturnType<typeof connect>>): Promise<number> {
+  await db.query(`ANALYZE TABLE ${legacyTables.map(quoteId).join(', ')}`);
+  const [row] = await db.query<{ bytes: string | null }>(
+    `SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS bytes FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${legacyTables.map(() => '?').join(', ')})`,
+    legacyTables,
+  );
+  return Number(row?.bytes ?? 0);
+}
+
+/** A fresh copy: a new database generated with the run's pulls and seed, and the size of its legacy tables. */
+async function freshCopy(suffix: string): Promise<{ name: string; fixture: VbzcartFixture; bytes: number }> {
   const name = await scratch.database(suffix);
   const db = await connect(`${server}/${name}`);
   const steps = trackSteps(progressSink({}));
@@ -108,8 +130,9 @@ async function freshCopy(suffix: string): Promise<{ name: string; fixture: Vbzca
     });
     steps.close();
     say(`Copy ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+    const bytes = await legacyBytes(db);
     await settle(db);
-    return { name, fixture };
+    return { name, fixture, bytes };
   } finally {
     steps.close();
     await db.close();
@@ -168,7 +191,7 @@ async function main(): Promise<void> {
       const copy = await freshCopy('a');
       fixture = copy.fixture;
       say('(a) the hand-written SQL ...');
-      runs.a.push(await measured(async () => ({ seconds: (await byHand(copy.name)).seconds })));
+      runs.a.push(await measured(async () => ({ seconds: (await byHand(copy.name)).seconds, legacyBytes: copy.bytes })));
       if (round === 1) states.a = await tableStates(copy.name);
       await scratch.drop(copy.name);
     }
@@ -186,7 +209,7 @@ async function main(): Promise<void> {
             ...touched,
           ]);
           const sql = await byHand(copy.name);
-          return { seconds: dump.seconds + sql.seconds, parts: { mysqldump: dump.seconds, sql: sql.seconds } };
+          return { seconds: dump.seconds + sql.seconds, parts: { mysqldump: dump.seconds, sql: sql.seconds }, legacyBytes: copy.bytes };
         }),
       );
       if (round === 1) states.b = await tableStates(copy.name);
@@ -205,6 +228,7 @@ async function main(): Promise<void> {
           if (r.result.status !== 'completed') throw new Error(`eventshift migrate ended ${String(r.result.status)}, not completed.`);
           return {
             seconds: r.seconds,
+            legacyBytes: copy.bytes,
             peakRssKiB: r.peakRssKiB,
             rssBeforeKiB: r.rssBeforeKiB,
             stageSeconds: {
@@ -226,7 +250,13 @@ async function main(): Promise<void> {
             );
             const verification = r.result.verification as { ok: boolean };
             if (!verification.ok) throw new Error('eventshift verify found a failing check on the migrated copy.');
-            return { seconds: r.seconds, peakRssKiB: r.peakRssKiB, rssBeforeKiB: r.rssBeforeKiB, checkSeconds: checkSeconds(verification) };
+            return {
+              seconds: r.seconds,
+              legacyBytes: copy.bytes,
+              peakRssKiB: r.peakRssKiB,
+              rssBeforeKiB: r.rssBeforeKiB,
+              checkSeconds: checkSeconds(verification),
+            };
           }),
         );
       }
@@ -255,6 +285,14 @@ async function main(): Promise<void> {
   // Each round's own ratios: how far one round alone may stray from the medians.
   const byRound = (x: Variant, y: Variant) => runs[x].flatMap((m, i) => (runs[y][i] ? [m.seconds / runs[y][i]!.seconds] : []));
   const roundRatios = { cOverB: byRound('c', 'b'), dOverC: byRound('d', 'c') };
+  // GB (10^9 bytes) of legacy data per hour, from each measurement's median round and the size of its copy.
+  const gbPerHour = Object.fromEntries(
+    variants.flatMap((v) => {
+      const m = results[v];
+      return m?.legacyBytes ? [[v, m.legacyBytes / 1e9 / (m.seconds / 3600)]] : [];
+    }),
+  ) as Partial<Record<Variant, number>>;
+  const legacy = results.c?.legacyBytes ?? results.a?.legacyBytes ?? results.b?.legacyBytes ?? 0;
   const at = new Date().toISOString();
   const figures = {
     benchmark: 'migrate',
@@ -273,6 +311,8 @@ async function main(): Promise<void> {
     results,
     ratios,
     roundRatios,
+    legacyData: { tables: legacyTables, bytes: legacy },
+    gbPerHour,
     runs: Object.fromEntries(variants.filter((v) => runs[v].length > 0).map((v) => [v, runs[v]])),
     goals: { cOverB: 1.5, dOverC: 0.5, peakRssMiB: 256 },
   };
@@ -314,6 +354,15 @@ async function main(): Promise<void> {
     '',
     ...(ratios.cOverB === null ? [] : [`c/b: ${ratios.cOverB.toFixed(2)}  (goal <= 1.5${ratios.cOverB <= 1.5 ? ', met' : ', NOT met'})`]),
     ...(ratios.dOverC === null ? [] : [`d/c: ${ratios.dOverC.toFixed(2)}  (goal <= 0.5${ratios.dOverC <= 0.5 ? ', met' : ', NOT met'})`]),
+    ...(Object.keys(gbPerHour).length > 0
+      ? [
+          `Throughput, GB of legacy data per hour (${legacyTables.join(', ')}: ${mb(legacy)} of data and indexes): ` +
+            variants
+              .filter((v) => gbPerHour[v] !== undefined)
+              .map((v) => `(${v}) ${gbPerHour[v]!.toFixed(2)}`)
+              .join(', '),
+        ]
+      : []),
     ...(rounds > 1 && roundRatios.cOverB.length > 0 ? [`c/b by round: ${roundRatios.cOverB.map((r) => r.toFixed(2)).join(', ')}`] : []),
     ...(rounds > 1 && roundRatios.dOverC.length > 0 ? [`d/c by round: ${roundRatios.dOverC.map((r) => r.toFixed(2)).join(', ')}`] : []),
     ...(slowest.length ? ['', `Slowest checks in (c): ${slowest.map(([id, s]) => `${id} ${s.toFixed(2)}`).join(', ')}`] : []),
