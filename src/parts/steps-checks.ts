@@ -228,9 +228,10 @@ function rowTextSql(id: string, values: readonly string[]): string {
 /**
  * The hash of a set of rows (the `hash` tier): 128 bits per row, the first 32 hex digits of the SHA-1 of its text as
  * two unsigned 64-bit halves, each half summed over the rows (exact DECIMAL sums: order-independent, and a repeated
- * row counts twice), with the row count. A row with no text (setHash) adds 2^100 to the first sum instead, once:
- * the text is built once per half. Measured on MariaDB 10.11, SHA1() cost about a third of what MD5() did over the
- * same texts.
+ * row counts twice), with the row count. A row whose text is NULL (longer than max_allowed_packet) adds 2^100 to the
+ * first sum instead, which setHash tells from any sum of halves. The text and its SHA-1 are built once per half: a
+ * user variable would save that, but only if the server evaluated the two sums in order. On MariaDB 10.11, hashing
+ * the texts of 500,000 hold rows took about 0.2 s with SHA1() and 0.8 s with MD5(), besides 0.7 s building them.
  */
 function setHashSql(text: string, when = '1=1'): string {
   const half = (from: number) => `CAST(CONV(SUBSTRING(SHA1(${text}), ${from}, 16), 16, 10) AS UNSIGNED)`;
