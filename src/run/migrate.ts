@@ -9,7 +9,7 @@ import { createBackup } from '../backup/index.ts';
 import { backupDirOrDefault, backupFolderOf, locateBackup } from './backup-location.ts';
 import { backupRoomRefusal } from '../backup/backup-room.ts';
 import type { Verification } from '../verify/verification.ts';
-import type { ContentCompare } from '../verify/check-result.ts';
+import type { CheckResult, ContentCompare } from '../verify/check-result.ts';
 import type { ReportGalera } from '../verify/report-model.ts';
 import type { CommitRetry } from '../engine/chunks.ts';
 import { verifyRun, writeRunReport } from './verify-run.ts';
@@ -440,6 +440,13 @@ interface RunState {
   result: MigrateResult;
   /** Work running on connections of its own beside `db` (see alongside()); settled before the run lets go of its lock. */
   alongside: Array<Promise<unknown>>;
+  /**
+   * Checks started in the write stage, as soon as their part was written while a part beside it was still being
+   * written (earlyChecks); the verify stage that follows in this invocation takes their results, once.
+   */
+  ranEarly?: Map<Part, Promise<CheckResult[]>>;
+  /** Set when the write stage fails: checks started early stop before their next item. */
+  earlyStopped?: boolean;
 }
 
 const stageRunners: Record<Stage, (s: RunState) => Promise<boolean>> = {
@@ -520,10 +527,46 @@ async function writeStage(s: RunState): Promise<boolean> {
     if (started.has(part)) continue;
     const beside = parts.filter((b) => b.beside?.kind === part.kind && b.beside.when(w));
     const writing = beside.map((b) => (started.add(b), alongside(s, (other) => b.write!({ ...w, db: other }))));
-    await part.write!(w);
-    await Promise.all(writing);
+    try {
+      await part.write!(w);
+      if (writing.length > 0) earlyChecks(s, part);
+      await Promise.all(writing);
+    } catch (error) {
+      s.earlyStopped = true;
+      throw error;
+    }
   }
   return true;
+}
+
+/**
+ * Starts `part`'s checks on a connection of their own as soon as it is written, while the parts beside it are still
+ * being written (a projection's fill, one connection, after the steps, on two, are done): one core would be idle
+ * otherwise. Only where the parts beside it read and write none of its tables, as the write stage already requires,
+ * so their results are the same as after the stage; only when this invocation verifies next, on this server (not
+ * with --verify-on, whose replica must first catch up, nor under --max-rows-per-second, which writes one part at a
+ * time). Paused, throttled and interrupted as the verify stage's checks are.
+ */
+function earlyChecks(s: RunState, part: Part): void {
+  if (!part.checks || s.options.verifyOn || s.options.maxRowsPerSecond !== undefined || s.options.until === 'write') return;
+  const early = alongside(s, async (other) => {
+    const { dir: backupDir, manifest } = await runBackup(s);
+    const verification = await verifyRun(
+      { db: other, mapping: s.mapping, parts: [part], run: s.run, backupDir, manifest, now: s.now },
+      {
+        workers: 1,
+        contentCompare: s.options.contentCompare,
+        beforeCheck: async (on) => {
+          if (s.earlyStopped) throw new Error('the write stage failed: the checks started early stopped');
+          await s.throttle.waitWhilePaused(() => on.query('SELECT 1'));
+        },
+      },
+    );
+    return verification.checks.map((c) => ({ ...c, ranDuring: 'write' as const }));
+  });
+  // Awaited by the verify stage; a failure when no verify stage follows is the write stage's to report.
+  early.catch(() => undefined);
+  (s.ranEarly ??= new Map()).set(part, early);
 }
 
 /** What the parts get in the write and cutover stages: the run, its connection and pacing, progress and rows written. */
@@ -574,7 +617,11 @@ const runBackup = (s: RunState) =>
  * Every check of the run against its backup, paced by the run's throttle; the verdict is recorded as the run's (status
  * and later commands read it). Both the verify stage and the cutover's gate verify through it.
  */
-async function checkRun(s: RunState, onProgress?: (done: number, total: number, ended?: boolean) => void) {
+async function checkRun(
+  s: RunState,
+  onProgress?: (done: number, total: number, ended?: boolean) => void,
+  ranEarly?: ReadonlyMap<Part, Promise<CheckResult[]>>,
+) {
   const { dir: backupDir, manifest } = await runBackup(s);
   const replica = s.options.verifyOn
     ? await caughtUpReplica(s.db, parseDatabaseUrl(s.options.databaseUrl), s.options.verifyOn, {
@@ -590,6 +637,7 @@ async function checkRun(s: RunState, onProgress?: (done: number, total: number, 
         onProgress,
         beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
         contentCompare: s.options.contentCompare,
+        ranEarly,
       },
     );
   } finally {
@@ -608,8 +656,13 @@ async function verifyStage(s: RunState): Promise<boolean> {
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
-  const { verification, manifest, failed } = await checkRun(s, (done, total, ended = false) =>
-    s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks', ended }),
+  // Checks started in this invocation's write stage are taken once; the cutover's gate runs every check again.
+  const ranEarly = s.ranEarly;
+  s.ranEarly = undefined;
+  const { verification, manifest, failed } = await checkRun(
+    s,
+    (done, total, ended = false) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks', ended }),
+    ranEarly,
   );
   await writeReportOf(s, verification, manifest.id);
   await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });
