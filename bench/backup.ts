@@ -1,16 +1,21 @@
 /**
- * `npm run bench:backup [-- --pulls N] [--seed S] [--repeat R]`: eventshift's backup and restore beside mysqldump and
- * replaying its output with `mariadb < dump.sql`, on the same tables of a generated VbzCart database, in one run.
+ * `npm run bench:backup [-- --pulls N] [--seed S] [--repeat R] [--case large,peer]`: eventshift's backup and restore
+ * beside mysqldump and replaying its output with `mariadb < dump.sql`, and beside mydumper and myloader, in two cases:
+ * `large`, the large tables of a generated VbzCart database (below), and `peer`, many small tables (the 98 of
+ * ../shared/data/peer-corpus, end to end through the CLI: bench/backup-peer.ts). Both by default; R rounds (default
+ * 3), the tools in turn each round, medians reported.
  *
  * 1. Builds a scratch database of N pulls (default 500,000) with the fixture generator, and checksums its tables.
- * 2. Backs the tables up with `mysqldump --single-transaction ...` to a file, and with eventshift's createBackup.
- * 3. Restores each into a fresh, empty database of its own: `mariadb db < dump.sql`, and eventshift's restoreBackup.
+ * 2. Backs the tables up with `mysqldump --single-transaction ...` to a file, with mydumper (2 threads) to a folder,
+ *    and with eventshift's createBackup.
+ * 3. Restores each into a fresh, empty database of its own: `mariadb db < dump.sql`, myloader (2 threads), and
+ *    eventshift's restoreBackup.
  *    Both start from the same point, an empty database (mysqldump's output creates its tables; eventshift stages,
  *    verifies and renames them into place, with nothing to replace). eventshift's restore is given a second
  *    connection (`connect`), so it checksums each large table as two halves at once.
- * 4. Checks that both restores hold exactly the source's content (tableChecksum), so the times are of correct restores.
+ * 4. Checks that every restore holds exactly the source's content (tableChecksum), so the times are of correct restores.
  * 5. Prints seconds, rows/s, file sizes, eventshift's peak RSS and the ratios eventshift / mysql tools (goal: <= 1.0),
- *    and writes them to bench/results/backup-<timestamp>.json.
+ *    the load average as each round starts, and writes them to bench/results/backup-<timestamp>.json.
  *
  * eventshift runs in a child process (bench/backup-worker.ts) so its peak RSS is its own; its time runs from connecting
  * to closing the connection, without node's start-up (mysqldump's and mariadb's times include theirs, a few
@@ -34,6 +39,8 @@ import {
   count,
   mb,
   median,
+  mydumper,
+  myloader,
   mysqldumpFlags,
   pad,
   program,
@@ -46,6 +53,7 @@ import {
   wholeNumber,
   helpOnAsk,
 } from './support.ts';
+import { peerCase, peerCorpusPresent } from './backup-peer.ts';
 
 const tables = ['ord_pull', 'orders', 'event', 'ord_hold_type'];
 
@@ -54,13 +62,19 @@ const { values: args } = parseArgs({
   options: {
     pulls: { type: 'string', default: '500000' },
     seed: { type: 'string', default: '20091103' },
-    repeat: { type: 'string', default: '1' },
+    repeat: { type: 'string', default: '3' },
+    case: { type: 'string', default: 'large,peer' },
   },
   strict: true,
 });
 const pulls = wholeNumber('--pulls', args.pulls);
 const seed = wholeNumber('--seed', args.seed);
 const repeat = wholeNumber('--repeat', args.repeat);
+const cases = new Set(args.case.split(',').map((c) => c.trim()));
+if ([...cases].some((c) => c !== 'large' && c !== 'peer')) {
+  say(`--case takes large, peer or both (large,peer), not ${args.case}.`);
+  process.exit(2);
+}
 const scratch = scratchSpace();
 
 interface WorkerResult {
@@ -134,12 +148,22 @@ function goal(ratio: number): string {
 }
 
 async function main(): Promise<void> {
+  const at = new Date().toISOString();
+  const large = cases.has('large') ? await largeCase() : null;
+  if (cases.has('peer') && !(await peerCorpusPresent())) throw new Error('../shared/data/peer-corpus/peer-corpus.sql is missing.');
+  const peer = cases.has('peer') ? await peerCase(scratch, repeat) : null;
+  process.stdout.write(`${[...(large?.lines ?? []), ...(peer?.lines ?? [])].join('\n')}\n`);
+  await saveFigures('backup', at, { benchmark: 'backup', at, large: large?.figures ?? null, peer: peer?.figures ?? null });
+}
+
+async function largeCase(): Promise<{ lines: string[]; figures: Record<string, unknown> }> {
   const admin = await scratch.admin();
   const [version] = await admin.query<{ v: string }>('SELECT VERSION() AS v');
   const mysqldump = await program(['mysqldump', 'mariadb-dump']);
   const replay = await program(['mariadb', 'mysql']);
   const folder = await scratch.folder();
   const dumpFile = join(folder, 'dump.sql');
+  const mydumperDir = join(folder, 'mydumper');
   const backupDir = join(folder, 'backups');
 
   const source = await scratch.database('source');
@@ -165,7 +189,14 @@ async function main(): Promise<void> {
   const totalRows = Object.values(rowsByTable).reduce((a, b) => a + b, 0);
   say(`Tables ${tables.join(', ')}: ${count(totalRows)} rows.`);
 
-  const times = { mysqldump: [] as number[], backup: [] as number[], replay: [] as number[], restore: [] as number[] };
+  const times = {
+    mysqldump: [] as number[],
+    mydumper: [] as number[],
+    backup: [] as number[],
+    replay: [] as number[],
+    myloader: [] as number[],
+    restore: [] as number[],
+  };
   /** The 1-minute load average as each round starts: rounds run under other work are slower, on either side. */
   const roundLoads: number[] = [];
   const rss = { backup: [] as number[], restore: [] as number[], baseline: [] as number[] };
@@ -181,6 +212,9 @@ async function main(): Promise<void> {
     times.mysqldump.push(dumped.seconds);
     dumpBytes = (await stat(dumpFile)).size;
 
+    say(`mydumper, 2 threads${of} ...`);
+    times.mydumper.push((await mydumper(source, tables, mydumperDir, folder)).seconds);
+
     say(`eventshift createBackup${of} ...`);
     const backup = await worker('backup', source, backupDir, tables.join(','));
     times.backup.push(backup.seconds);
@@ -194,6 +228,12 @@ async function main(): Promise<void> {
     checks.replay = await compare('mariadb < dump.sql', replayed, sourceState);
     await scratch.drop(replayed);
 
+    say(`myloader into an empty database, 2 threads${of} ...`);
+    const loaded = await scratch.database('myloader');
+    times.myloader.push((await myloader(mydumperDir, loaded, folder)).seconds);
+    checks.myloader = await compare('myloader', loaded, sourceState);
+    await scratch.drop(loaded);
+
     say(`eventshift restoreBackup into an empty database${of} ...`);
     const restoredInto = await scratch.database('restore');
     const restored = await worker('restore', restoredInto, backupDir, backup.id);
@@ -206,11 +246,18 @@ async function main(): Promise<void> {
   const backupBytes = manifest!.tables.flatMap((t) => t.files).reduce((sum, f) => sum + f.bytes, 0);
   const seconds = {
     mysqldump: median(times.mysqldump),
+    mydumper: median(times.mydumper),
     backup: median(times.backup),
     replay: median(times.replay),
+    myloader: median(times.myloader),
     restore: median(times.restore),
   };
-  const ratios = { backupVsMysqldump: seconds.backup / seconds.mysqldump, restoreVsReplay: seconds.restore / seconds.replay };
+  const ratios = {
+    backupVsMysqldump: seconds.backup / seconds.mysqldump,
+    restoreVsReplay: seconds.restore / seconds.replay,
+    backupVsMydumper: seconds.backup / seconds.mydumper,
+    restoreVsMyloader: seconds.restore / seconds.myloader,
+  };
   const figures = {
     benchmark: 'backup',
     at: new Date().toISOString(),
@@ -245,6 +292,8 @@ async function main(): Promise<void> {
       rssBeforeKiB: median(rss.baseline),
       runs: times.backup,
     },
+    mydumper: { threads: 2, seconds: seconds.mydumper, runs: times.mydumper },
+    myloader: { threads: 2, seconds: seconds.myloader, ...checks.myloader, runs: times.myloader },
     replay: { program: replay, seconds: seconds.replay, rowsPerSecond: totalRows / seconds.replay, ...checks.replay, runs: times.replay },
     eventshiftRestore: {
       connections: 2,
@@ -273,6 +322,13 @@ async function main(): Promise<void> {
       '',
       checks.replay!.definitionsMatch ? 'content = source' : 'content = source, definition differs',
     ],
+    ['mydumper (2 threads)', seconds.mydumper, '', ''],
+    [
+      'myloader (2 threads)',
+      seconds.myloader,
+      '',
+      checks.myloader!.definitionsMatch ? 'content = source' : 'content = source, definition differs',
+    ],
     ['eventshift restore (2 connections)', seconds.restore, '', `content = source, peak RSS ${mb(median(rss.restore) * 1024)}`],
   ];
   const out = [
@@ -283,7 +339,8 @@ async function main(): Promise<void> {
       `Load average ${loadBefore.toFixed(2)} before the timed steps, ${loadavg()[0]!.toFixed(2)} after` +
       `${repeat > 1 ? ` (as rounds started: ${roundLoads.map((l) => l.toFixed(2)).join(', ')})` : ''}.`,
     `Runs (s): mysqldump ${times.mysqldump.map((x) => x.toFixed(2)).join(' ')}; ` +
-      `backup ${times.backup.map((x) => x.toFixed(2)).join(' ')}; ` +
+      `mydumper ${times.mydumper.map((x) => x.toFixed(2)).join(' ')}; backup ${times.backup.map((x) => x.toFixed(2)).join(' ')}; ` +
+      `myloader ${times.myloader.map((x) => x.toFixed(2)).join(' ')}; ` +
       `replay ${times.replay.map((x) => x.toFixed(2)).join(' ')}; restore ${times.restore.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
     `${'operation'.padEnd(36)}${pad('seconds', 9)}${pad('rows/s', 12)}${pad('size', 13)}  notes`,
@@ -293,9 +350,9 @@ async function main(): Promise<void> {
     '',
     `backup  / mysqldump:      ${ratios.backupVsMysqldump.toFixed(2)}  ${goal(ratios.backupVsMysqldump)}`,
     `restore / mariadb replay: ${ratios.restoreVsReplay.toFixed(2)}  ${goal(ratios.restoreVsReplay)}`,
+    `backup  / mydumper:       ${ratios.backupVsMydumper.toFixed(2)};  restore / myloader: ${ratios.restoreVsMyloader.toFixed(2)}`,
   ];
-  process.stdout.write(`${out.join('\n')}\n`);
-  await saveFigures('backup', figures.at, figures);
+  return { lines: out, figures };
 }
 
 await runBench('bench:backup', scratch, main);

@@ -222,3 +222,53 @@ export function helpOnAsk(scriptUrl: string): void {
   process.stdout.write(`${doc.replace(/^ \* ?/gm, '')}\n`);
   process.exit(0);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// mydumper and myloader (Debian's package), the third baseline of bench:backup.
+
+/** A regular expression mydumper's -x takes for exactly these tables of `database`. */
+function mydumperRegex(database: string, tables: readonly string[]): string {
+  const escape = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  return `^${escape(database)}\\.(${tables.map(escape).join('|')})$`;
+}
+
+/**
+ * mydumper's and myloader's connection arguments: host, port and user as flags; a password, if any, in an option file
+ * of the scratch folder (0600), never on the command line.
+ */
+async function mydumperConnection(folder: string): Promise<string[]> {
+  const where = target.socketPath ? [`--socket=${target.socketPath}`] : [`--host=${target.host}`, `--port=${target.port}`];
+  if (!target.password) return [...where, `--user=${target.user}`];
+  const file = join(folder, 'mydumper.cnf');
+  const section = `user=${target.user}\npassword=${target.password}\n`;
+  await writeFile(file, `[client]\n${section}[mydumper]\n${section}[myloader]\n${section}`, { mode: 0o600 });
+  return [`--defaults-file=${file}`, ...where];
+}
+
+/**
+ * `mydumper` of `tables` of `database` into `dir` on 2 threads, each table's schema, triggers and rows, in one
+ * transactional snapshot per thread (--trx-consistency-only) and without its global read lock (--no-locks): the
+ * benchmark's server is shared, and another's long query would hold FLUSH TABLES WITH READ LOCK for as long; nothing
+ * writes the source meanwhile, so every thread reads the same rows.
+ */
+export async function mydumper(database: string, tables: readonly string[], dir: string, folder: string): Promise<Finished> {
+  await rm(dir, { recursive: true, force: true });
+  const args = [...(await mydumperConnection(folder)), '--database', database, '--regex', mydumperRegex(database, tables)];
+  return run('mydumper', [
+    ...args,
+    '--outputdir',
+    dir,
+    '--threads',
+    '2',
+    '--trx-consistency-only',
+    '--no-locks',
+    '--long-query-guard',
+    '1000000',
+    '--triggers',
+  ]);
+}
+
+/** `myloader` of mydumper's `dir` into the existing, empty `database` on 2 threads. */
+export async function myloader(dir: string, database: string, folder: string): Promise<Finished> {
+  return run('myloader', [...(await mydumperConnection(folder)), '--directory', dir, '--database', database, '--threads', '2']);
+}
