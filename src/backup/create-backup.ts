@@ -22,7 +22,7 @@ import {
   type ColumnValueSums,
   type RowsEncoding,
 } from './manifest.ts';
-import { makePrivateFolder, writePrivateFile, writePrivateFileAtomically } from './private-files.ts';
+import { makePrivateFolder, PendingSyncs, writePrivateFile, writePrivateFileAtomically } from './private-files.ts';
 import type { BackupProgress } from './progress.ts';
 import { columnEncoding, type ColumnEncoding } from './row-encoding.ts';
 import { writtenColumns } from './row-statements.ts';
@@ -123,6 +123,8 @@ export async function createBackup(db: Db, options: CreateBackupOptions): Promis
       snapshot: snapshot.readers,
       tables: snapshot.tables,
     };
+    // Every file is durable before the manifest that says the backup is complete (written last, itself fsynced).
+    await snapshot.syncs.flush();
     await writePrivateFileAtomically(join(folder, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;
   } catch (error) {
@@ -192,7 +194,7 @@ async function readInSnapshot(
   db: Db,
   { folder, tables, progress }: SnapshotWork,
   options: CreateBackupOptions,
-): Promise<{ serverVersion: string; tables: BackupTableEntry[]; readers: NonNullable<BackupManifest['snapshot']> }> {
+): Promise<{ serverVersion: string; tables: BackupTableEntry[]; readers: NonNullable<BackupManifest['snapshot']>; syncs: PendingSyncs }> {
   const [version] = await db.query<{ version: string }>('SELECT VERSION() AS version');
   const transactional = await transactionalEngines(db);
   const encoding = rowsEncodingFor(db, options.rowsEncoding);
@@ -201,11 +203,13 @@ async function readInSnapshot(
   const sizes = await tableSizes(db, tables);
   const largest = Math.max(0, ...sizes.values());
   const snapshot = await openSnapshotReaders(db, largest >= SPLIT_FROM_ROWS ? wanted : 1);
+  const syncs = new PendingSyncs();
   const scope: BackupScope = {
     readers: snapshot.readers,
     folder,
+    syncs,
     transactionalEngines: transactional,
-    rows: { gzip: options.gzip, encoding, recipe: db.capabilities.checksumRecipe, onProgress: options.onProgress },
+    rows: { gzip: options.gzip, encoding, recipe: db.capabilities.checksumRecipe, onProgress: options.onProgress, syncs },
   };
   const width = Math.max(2, String(tables.length).length);
   const entries: BackupTableEntry[] = [];
@@ -224,6 +228,7 @@ async function readInSnapshot(
     serverVersion: String(version?.version ?? ''),
     tables: entries,
     readers: { connections: snapshot.readers.length, shared: snapshot.shared },
+    syncs,
   };
 }
 
@@ -293,9 +298,17 @@ interface BackupScope {
   /** The connections in the snapshot; the first reads everything but the rows of large tables. */
   readers: readonly Db[];
   folder: string;
+  /** The files written, fsynced all at once before the manifest. */
+  syncs: PendingSyncs;
   transactionalEngines: Set<string>;
   /** How rows files are written. */
-  rows: { gzip?: boolean; encoding: RowsEncoding; recipe: ChecksumRecipe; onProgress?: (progress: BackupProgress) => void };
+  rows: {
+    gzip?: boolean;
+    encoding: RowsEncoding;
+    recipe: ChecksumRecipe;
+    onProgress?: (progress: BackupProgress) => void;
+    syncs: PendingSyncs;
+  };
 }
 
 /** One table to back up: its name, the start of its files' names, and its estimated rows. */
@@ -327,7 +340,7 @@ async function backupTable(scope: BackupScope, table: TableToBackUp): Promise<Ba
     );
   }
   const { entry, createStatement } = await tableDefinition(db, name, kind, scope.transactionalEngines);
-  const schemaFile = await writeSchemaFile(scope.folder, `${filePrefix}.sql`, createStatement);
+  const schemaFile = await writeSchemaFile(scope, `${filePrefix}.sql`, createStatement);
   if (kind === 'definition-only') return { ...entry, rows: 0, maxKey: null, checksum: null, files: [schemaFile] };
   const rows = await backupRows(scope, entry, table);
   return {
@@ -422,8 +435,8 @@ async function backupRows(
   }
   const { file, rows, checksum } = result;
   // A row too long for its fingerprint's text: the table's value sums cover what the checksum cannot (value-sums.ts).
-  const [packet] = await db.query<{ max: string | number }>('SELECT @@SESSION.max_allowed_packet AS max');
-  const valueSums = mayOutgrowFingerprint(result.longestRowBytes, Number(packet?.max ?? 0))
+  // The session's max_allowed_packet, as the connection read it when it opened (one query less per table).
+  const valueSums = mayOutgrowFingerprint(result.longestRowBytes, db.maxAllowedPacket)
     ? await columnValueSums(db, name, columns)
     : undefined;
   if (counted !== null && rows !== counted) {
@@ -468,8 +481,9 @@ function requiredEncoding(table: string, column: string, dataType: string): Colu
   return encoding;
 }
 
-async function writeSchemaFile(folder: string, name: string, createStatement: string): Promise<BackupFile> {
-  const written = await writePrivateFile(join(folder, name), Readable.from([Buffer.from(`${createStatement};\n`, 'utf8')]));
+async function writeSchemaFile(scope: BackupScope, name: string, createStatement: string): Promise<BackupFile> {
+  const bytes = Buffer.from(`${createStatement};\n`, 'utf8');
+  const written = await writePrivateFile(join(scope.folder, name), Readable.from([bytes]), [], scope.syncs);
   return { kind: 'schema', name, ...written, compression: null };
 }
 

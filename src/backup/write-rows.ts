@@ -7,7 +7,7 @@ import type { Db } from '../db/connection.ts';
 import { EventshiftError, databaseError } from '../errors.ts';
 import { rowStreamingConnection, type RowStreamingConnection } from '../db/row-stream.ts';
 import type { BackupColumn, BackupFile, RowsEncoding } from './manifest.ts';
-import { writePrivateFile } from './private-files.ts';
+import { writePrivateFile, type PendingSyncs } from './private-files.ts';
 import { PROGRESS_EVERY, type BackupProgress } from './progress.ts';
 import { crc32c } from './crc32c.ts';
 import { RowChecksum } from './row-checksum.ts';
@@ -93,6 +93,8 @@ export interface RowsFileTarget {
   onProgress?: (progress: BackupProgress) => void;
   encoding: RowsEncoding;
   recipe: ChecksumRecipe;
+  /** Where the file's fsync is left for later (default: fsynced before writeRowsFile returns). */
+  syncs?: PendingSyncs;
 }
 
 /**
@@ -119,7 +121,7 @@ export async function writeRowsFile(
   sources.forEach((source, i) => streamSource(file, source, file.connections[i]!));
   let written: { bytes: number; sha256: string };
   try {
-    written = await writePrivateFile(join(target.folder, fileName), file.output, target.gzip ? [createGzip()] : []);
+    written = await writePrivateFile(join(target.folder, fileName), file.output, target.gzip ? [createGzip()] : [], target.syncs);
   } catch (cause) {
     // The queries must not stay paused on connections the caller goes on using (to roll back the snapshot).
     file.resumeAll();
