@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recipeOf, sameChecksum, tableChecksum, type ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
-import { tableExists } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal } from '../errors.ts';
 import { renameCreateStatement, withoutForeignKeys } from './create-statement.ts';
@@ -75,16 +74,18 @@ export interface StagingWork {
 export async function stageAll(db: Db, work: StagingWork, hooks: StagingHooks): Promise<StagedTable[]> {
   const { folder, manifest, log } = work;
   const staged: StagedTable[] = [];
+  // The staging tables there are now (an interrupted attempt's), read once rather than asked table by table.
+  const existing = await stagingTablesThere(db);
   for (const entry of work.entries) {
     if (!entry.exists) continue;
     const source = backupTableSource(folder, manifest, entry);
     const earlier = hooks.alreadyStaged[entry.name];
-    if (earlier && (await tableExists(db, source.names.staging))) {
+    if (earlier && existing.has(source.names.staging)) {
       staged.push({ ...(await prepareTable(source)), loadWarnings: earlier.loadWarnings });
       log(`${entry.name} was loaded and verified as ${source.names.staging} before the restore was interrupted; kept.`);
       continue;
     }
-    const loaded = await loadTable(db, source, work.onProgress);
+    const loaded = await loadTable(db, source, existing.has(source.names.staging), work.onProgress);
     hooks.faultPoint(`restore stage ${entry.name} loaded`);
     await verifyTable(db, work.verifier, manifest.id, loaded);
     await hooks.onStaged(loaded.table);
@@ -164,10 +165,28 @@ export async function prepareTable({ folder, id, entry, names }: TableSource): P
   };
 }
 
-async function loadTable(db: Db, source: TableSource, onProgress: ((progress: BackupProgress) => void) | undefined): Promise<LoadedTable> {
+/** The names of the tables of the database a restore may have staged (`_es_restore_...`). */
+async function stagingTablesThere(db: Db): Promise<Set<string>> {
+  const rows = await db.query<{ TABLE_NAME: string }>(
+    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE '\\_es\\_restore\\_%'",
+    [db.database],
+  );
+  return new Set(rows.map((r) => r.TABLE_NAME));
+}
+
+/**
+ * Creates the staging table (dropping first the one an interrupted attempt left, `leftOver`; none else can be there:
+ * the restore holds its lock, and CREATE TABLE would fail on one) and loads its rows.
+ */
+async function loadTable(
+  db: Db,
+  source: TableSource,
+  leftOver: boolean,
+  onProgress: ((progress: BackupProgress) => void) | undefined,
+): Promise<LoadedTable> {
   const { folder, id, entry } = source;
   const s = await prepareTable(source);
-  await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}`);
+  if (leftOver) await db.execute(`DROP TABLE IF EXISTS ${quoteId(s.staging)}`);
   const create = withoutSequenceDefaults(withoutForeignKeys(s.createStatement).sql).sql;
   await db.execute(renameCreateStatement(create, entry.name, s.staging));
   // A table whose rows are those of other tables (a MERGE table) gets its definition only: loading rows into it
