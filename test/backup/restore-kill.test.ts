@@ -89,10 +89,9 @@ async function trial(t: TestDatabase, kill: Kill): Promise<void> {
   const journal = await savedJournal(t.db);
   const said = doneBefore(killed.stderr);
   // What the run had done beyond its journal when it died: the steps the run again must do once more.
-  console.log(
-    `killed at ${'fault' in kill ? kill.fault : `${kill.nth}th ${kill.line} + ${kill.delayMs} ms`}: ` +
-      `${said.staged} table(s) staged per its log, ${journal ? `${journal.staged} staged and ${journal.done} step(s) in its journal` : 'no journal'}`,
-  );
+  const journaled = journal ? `${journal.staged} staged and ${journal.done} step(s) in its journal` : 'no journal';
+  const where = 'fault' in kill ? kill.fault : `${kill.nth}th ${kill.line} + ${kill.delayMs} ms`;
+  console.log(`killed at ${where}: ${said.staged} table(s) staged per its log, ${journaled}`);
   const again = await restoreAgain(t);
   expect(again.code, again.stderr).toBe(0);
   const after = await states(t.db);
