@@ -1,37 +1,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkBackup, createBackup } from '../backup/index.ts';
-import { DEFAULT_BACKUP_DIR, backupDirOrDefault } from '../run/backup-location.ts';
-import { backupsList, deleteBackup, folderBackups, pruneBackups } from '../run/backups.ts';
-import { renderBackupsDeletion, renderBackupsList } from './render-backups.ts';
-import { connect } from '../db/connection.ts';
-import { usageError } from '../errors.ts';
-import { loadMapping } from '../mapping/load.ts';
-import { plan } from '../run/plan-command.ts';
+import { DEFAULT_BACKUP_DIR, backupDirOrDefault } from '../run/backup-dir.ts';
 import { stages } from '../engine/step-journal.ts';
-import { migrate } from '../run/migrate.ts';
-import { restoreMapping, restoreStandalone } from '../run/restore.ts';
-import { rollback } from '../run/rollback.ts';
-import { finalize } from '../run/finalize.ts';
-import { lineage } from '../run/lineage.ts';
-import { status } from '../run/status.ts';
-import { exportSql } from '../run/sql-export.ts';
-import { checkMapping } from '../run/check.ts';
-import { initMapping } from '../run/init.ts';
-import { renderInit } from './render-init.ts';
-import { rolloutStage } from '../run/rollout.ts';
 import type { PlanOverrides } from '../plan/plan-data.ts';
 import type { ContentCompare } from '../verify/check-result.ts';
-import { verify } from '../run/verify-run.ts';
 import { eventshiftVersion } from '../run/version.ts';
-import { confirm, databaseUrlFrom, logger, runCommand, type CommonFlags } from './io.ts';
-import { progressSink, trackSteps } from './progress.ts';
-import { runProgress } from './run-progress.ts';
-import { formatCount } from '../format.ts';
-import { interruptOnSignals, signalExitCode } from './interrupt.ts';
-import { renderMigrate, renderPlan, renderRestore, renderVerify } from './render.ts';
-import { renderStatus } from './render-status.ts';
-import { quarantineFlag, sourceFlag, withSourceFlags } from '../csv/cli.ts';
+import type { CommonFlags } from './io.ts';
+import { quarantineFlag, sourceFlag } from '../csv/flags.ts';
 import { collect, parseTableList, tablesFromFlags } from './table-list.ts';
+
+// Each command's action imports what it runs when it runs (`eventshift backup create` loads the backup, not migrate,
+// the renderers or the parts): defining the commands loads only commander and the small modules above, so that
+// --version, --help and a command that needs little start in about the time node itself takes.
 
 const program = new Command('eventshift')
   .description('Convert legacy MySQL/MariaDB rows into an event-log schema, safely: backed up, verified, reversible.')
@@ -140,6 +119,11 @@ type AcceptFlags = { acceptBreaking?: boolean };
 acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(common(program.command('plan <mapping>'))))))
   .description('read-only: what migrate would do, the ID ranges, the tables touched and every data problem (exit 1 when it must not run)')
   .action(async (ref: string, flags: CommonFlags & IdFlags & CsvFlags & AcceptFlags) => {
+    const { runCommand, databaseUrlFrom, logger } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { withSourceFlags } = await import('../csv/cli.ts');
+    const { plan } = await import('../run/plan-command.ts');
+    const { renderPlan } = await import('./render.ts');
     await runCommand(
       flags,
       async () =>
@@ -188,6 +172,13 @@ verifyOnFlag(watchFlags(acceptBreakingFlag(quarantineFlag(sourceFlag(idFlags(com
           postponeCutoverFile?: string;
         },
     ) => {
+      const { runCommand, confirm, databaseUrlFrom, logger } = await import('./io.ts');
+      const { loadMapping } = await import('../mapping/load.ts');
+      const { withSourceFlags } = await import('../csv/cli.ts');
+      const { migrate } = await import('../run/migrate.ts');
+      const { runProgress } = await import('./run-progress.ts');
+      const { interruptOnSignals, signalExitCode } = await import('./interrupt.ts');
+      const { renderMigrate } = await import('./render.ts');
       await runCommand(
         flags,
         async () => {
@@ -239,6 +230,11 @@ verifyOnFlag(sourceFlag(common(program.command('verify <mapping>'))))
   .description("run the checks of the mapping's latest run again (exit 1 when any fails)")
   .option('--report <dir>', 'write report.html, report.md and report.json into this folder')
   .action(async (ref: string, flags: CommonFlags & CsvFlags & { report?: string; verifyOn?: string; verify?: ContentCompare }) => {
+    const { runCommand, databaseUrlFrom, logger } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { withSourceFlags } = await import('../csv/cli.ts');
+    const { verify } = await import('../run/verify-run.ts');
+    const { renderVerify } = await import('./render.ts');
     await runCommand(
       flags,
       async () =>
@@ -264,6 +260,9 @@ common(program.command('restore [mapping]'))
   .option('--force', 'restore even if rows written since the backup would be lost')
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string | undefined, flags: CommonFlags & { backup?: string; tables?: string; table?: string[]; force?: boolean }) => {
+    const { runCommand, confirm, databaseUrlFrom, logger } = await import('./io.ts');
+    const { usageError } = await import('../errors.ts');
+    const { renderRestore } = await import('./render.ts');
     await runCommand(
       flags,
       async () => {
@@ -271,6 +270,8 @@ common(program.command('restore [mapping]'))
         if (ref) {
           if (flags.tables !== undefined || flags.table)
             throw usageError('--tables and --table restore part of a backup: use them with --backup ID and no mapping.');
+          const { loadMapping } = await import('../mapping/load.ts');
+          const { restoreMapping } = await import('../run/restore.ts');
           const mapping = await loadMapping(ref);
           await confirm(flags, `restore replaces the tables of ${mapping.name}'s backup in the database.`);
           return restoreMapping({
@@ -284,6 +285,8 @@ common(program.command('restore [mapping]'))
         }
         if (!flags.backup) throw usageError('Name what to restore: a mapping (eventshift restore MAPPING) or a backup (--backup ID).');
         await confirm(flags, `restore replaces the tables of backup ${flags.backup} in the database.`);
+        const { restoreStandalone } = await import('../run/restore.ts');
+        const { progressSink, trackSteps } = await import('./progress.ts');
         const steps = trackSteps(progressSink(flags));
         try {
           return await restoreStandalone({
@@ -308,6 +311,10 @@ idFlags(common(program.command('sql <mapping>')))
   .requiredOption('--out <dir>', 'folder for the patch files, rollback/ and README.md')
   .option('--check', 'exit 1 when any finding has severity error (or the plan refuses)')
   .action(async (ref: string, flags: CommonFlags & IdFlags & { out: string; check?: boolean }) => {
+    const { runCommand, databaseUrlFrom } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { exportSql } = await import('../run/sql-export.ts');
+    const { formatCount } = await import('../format.ts');
     await runCommand(
       flags,
       async () =>
@@ -337,6 +344,10 @@ idFlags(common(program.command('sql <mapping>')))
 common(program.command('check <mapping>'))
   .description("prove every alias of the mapping's aliases.yaml against the live schema (exit 1 naming each one that is broken)")
   .action(async (ref: string, flags: CommonFlags) => {
+    const { runCommand, databaseUrlFrom } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { checkMapping } = await import('../run/check.ts');
+    const { formatCount } = await import('../format.ts');
     await runCommand(
       flags,
       async () => checkMapping({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref) }),
@@ -358,6 +369,9 @@ common(program.command('init <name>'))
   .requiredOption('--from <tables>', 'the legacy tables, comma-separated: a step and an extension table each')
   .option('--dir <dir>', 'the folder to write (default ./mappings/<name>; refused when it exists and is not empty)')
   .action(async (name: string, flags: CommonFlags & { from: string; dir?: string }) => {
+    const { runCommand, databaseUrlFrom } = await import('./io.ts');
+    const { initMapping } = await import('../run/init.ts');
+    const { renderInit } = await import('./render-init.ts');
     const init = async () => initMapping({ databaseUrl: databaseUrlFrom(flags), name, from: parseTableList(flags.from), dir: flags.dir });
     await runCommand(flags, init, renderInit);
   });
@@ -367,6 +381,9 @@ common(program.command('stage <mapping>'))
   .option('--set <stage>', 'the stage to move to')
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string, flags: CommonFlags & { set?: string }) => {
+    const { runCommand, confirm, databaseUrlFrom } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { rolloutStage } = await import('../run/rollout.ts');
     await runCommand(
       flags,
       async () => {
@@ -390,6 +407,9 @@ common(program.command('lineage <mapping>'))
   .option('--event <id>', 'a new ID', positiveInt)
   .option('--legacy <key>', 'a legacy key', positiveInt)
   .action(async (ref: string, flags: CommonFlags & { event?: number; legacy?: number }) => {
+    const { runCommand, databaseUrlFrom } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { lineage } = await import('../run/lineage.ts');
     await runCommand(
       flags,
       async () =>
@@ -407,6 +427,10 @@ common(program.command('status <mapping>'))
     'read-only: every run of the mapping in the database, newest first: status, stage, lock holder, rows per step, backup, verification',
   )
   .action(async (ref: string, flags: CommonFlags) => {
+    const { runCommand, databaseUrlFrom } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { status } = await import('../run/status.ts');
+    const { renderStatus } = await import('./render-status.ts');
     await runCommand(flags, async () => status({ databaseUrl: databaseUrlFrom(flags), mapping: await loadMapping(ref) }), renderStatus);
   });
 
@@ -414,6 +438,9 @@ common(program.command('rollback <mapping>'))
   .description("remove exactly what the mapping's latest run wrote, keeping rows others wrote since (works after a crash too)")
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string, flags: CommonFlags) => {
+    const { runCommand, confirm, databaseUrlFrom, logger } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { rollback } = await import('../run/rollback.ts');
     await runCommand(
       flags,
       async () => {
@@ -433,6 +460,10 @@ acceptBreakingFlag(common(program.command('finalize <mapping>')))
   )
   .option('--yes', 'do not ask for confirmation')
   .action(async (ref: string, flags: CommonFlags & AcceptFlags) => {
+    const { runCommand, confirm, databaseUrlFrom, logger } = await import('./io.ts');
+    const { loadMapping } = await import('../mapping/load.ts');
+    const { finalize } = await import('../run/finalize.ts');
+    const { formatCount } = await import('../format.ts');
     await runCommand(
       flags,
       async () => {
@@ -459,6 +490,9 @@ common(backupsCommand.command('list'))
   )
   .option('--check', "recompute every file's SHA-256 of each complete backup (state checked or damaged)")
   .action(async (flags: CommonFlags & { check?: boolean }) => {
+    const { runCommand, databaseUrlFrom } = await import('./io.ts');
+    const { backupsList, folderBackups } = await import('../run/backups.ts');
+    const { renderBackupsList } = await import('./render-backups.ts');
     await runCommand(
       flags,
       async () => {
@@ -480,6 +514,9 @@ common(backupsCommand.command('prune'))
   .option('--dry-run', 'show what would be deleted, delete nothing')
   .option('--yes', 'do not ask for confirmation')
   .action(async (flags: CommonFlags & { keep: number; dryRun?: boolean }) => {
+    const { runCommand, confirm, databaseUrlFrom } = await import('./io.ts');
+    const { pruneBackups } = await import('../run/backups.ts');
+    const { renderBackupsDeletion } = await import('./render-backups.ts');
     await runCommand(
       flags,
       async () => {
@@ -496,6 +533,9 @@ common(backupsCommand.command('delete <id>'))
   .option('--dry-run', 'show what would be deleted, delete nothing')
   .option('--yes', 'do not ask for confirmation')
   .action(async (id: string, flags: CommonFlags & { dryRun?: boolean }) => {
+    const { runCommand, confirm, databaseUrlFrom } = await import('./io.ts');
+    const { deleteBackup } = await import('../run/backups.ts');
+    const { renderBackupsDeletion } = await import('./render-backups.ts');
     await runCommand(
       flags,
       async () => {
@@ -514,11 +554,16 @@ common(backupCommand.command('create'))
   .option('--table <name>', 'a table by its exact name (repeatable): commas, spaces and newlines are part of it', collect)
   .option('--label <label>', 'a label shown by backups list')
   .action(async (flags: CommonFlags & { tables?: string; table?: string[]; label?: string }) => {
+    const { runCommand, databaseUrlFrom } = await import('./io.ts');
     await runCommand(
       flags,
       async () => {
         const tables = tablesFromFlags(flags);
+        const { usageError } = await import('../errors.ts');
         if (!tables) throw usageError('Name the tables to back up: --tables LIST or --table NAME (repeatable).');
+        const { connect } = await import('../db/connection.ts');
+        const { createBackup } = await import('../backup/create-backup.ts');
+        const { progressSink, trackSteps } = await import('./progress.ts');
         const db = await connect(databaseUrlFrom(flags));
         const steps = trackSteps(progressSink(flags));
         try {
@@ -540,6 +585,8 @@ common(backupCommand.command('create'))
 common(backupCommand.command('check <id>'))
   .description("recompute every file's SHA-256 and compare with the manifest (exit 1 on any difference)")
   .action(async (id: string, flags: CommonFlags) => {
+    const { runCommand } = await import('./io.ts');
+    const { checkBackup } = await import('../backup/check-backup.ts');
     await runCommand(
       flags,
       async () => checkBackup(backupDirOrDefault(flags.backupDir), id),

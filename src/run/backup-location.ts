@@ -4,13 +4,11 @@ import { MANIFEST_FILE, isBackupId, readManifest, type BackupManifest } from '..
 import type { Db } from '../db/connection.ts';
 import { refusal } from '../errors.ts';
 import { stepRecord } from '../engine/step-journal.ts';
+import { DEFAULT_BACKUP_DIR, backupDirOrDefault } from './backup-dir.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 
-/** Where new backups go when --backup-dir is not given, and where an unrecorded backup is looked for. */
-export const DEFAULT_BACKUP_DIR = './backups';
-
-/** The folder backups are written to: the one given, else DEFAULT_BACKUP_DIR. */
-export const backupDirOrDefault = (given: string | undefined): string => given ?? DEFAULT_BACKUP_DIR;
+// Kept in a module of their own, which the CLI reads as it starts without loading the rest of this one.
+export { DEFAULT_BACKUP_DIR, backupDirOrDefault } from './backup-dir.ts';
 
 /**
  * The folder the database records for backup `id` (the backup's own folder, `<backup dir>/<id>`): its
