@@ -3,11 +3,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { checkBackup, isBackupId, listBackups, type BackupSummary } from '../backup/index.ts';
 import { connect, type Db } from '../db/connection.ts';
 import { refusal, usageError } from '../errors.ts';
-import { isFinalizeAlteration } from '../mapping/finalize-names.ts';
 import { backupDirOrDefault } from './backup-location.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import type { CommandOptions } from './context.ts';
-import { lockHolder, lockName } from './lock.ts';
 
 /** The run a backup belongs to, as `backups list` shows it. */
 export interface BackupRun {
@@ -105,6 +103,8 @@ async function readRecords(db: Db): Promise<Records> {
       )
     ).map((r) => [Number(r.run_id), { checked: Number(r.checked), dropped: Number(r.dropped), open: Number(r.open) }]),
   );
+  // Loaded here, not as the module loads: a listing of a folder (`backups list` without a database) needs neither.
+  const { isFinalizeAlteration } = await import('../mapping/finalize-names.ts');
   const runs = await db.query<{
     id: number | string;
     mapping: string;
@@ -116,7 +116,8 @@ async function readRecords(db: Db): Promise<Records> {
   for (const r of runs) {
     const id = Number(r.id);
     const steps = finalizeSteps.get(id);
-    const finalized = steps !== undefined && steps.checked > 0 && steps.open === 0 && steps.dropped >= plannedDrops(r.plan);
+    const finalized =
+      steps !== undefined && steps.checked > 0 && steps.open === 0 && steps.dropped >= plannedDrops(r.plan, isFinalizeAlteration);
     records.runs.set(id, { id, mapping: r.mapping, status: r.status, stage: r.stage, finalized, backupId: r.backup_id });
   }
   const started = await db.query<{ run_id: number | string; detail: string | null }>(
@@ -130,7 +131,7 @@ async function readRecords(db: Db): Promise<Records> {
 }
 
 /** How many columns a run's plan says `eventshift finalize` drops (its finalize part's alterations). */
-function plannedDrops(plan: unknown): number {
+function plannedDrops(plan: unknown, isFinalizeAlteration: (a: { change?: string }) => boolean): number {
   const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { tables?: { alter?: Array<{ change?: string }> } } | null;
   return (parsed?.tables?.alter ?? []).filter(isFinalizeAlteration).length;
 }
@@ -269,6 +270,7 @@ async function whyKeep(db: Db, entry: BackupEntry, all: readonly BackupEntry[]):
   const run = entry.run;
   if (!run) return null;
   const who = `run ${run.id} of ${run.mapping} (${run.status.replace('_', ' ')}, last stage ${run.stage})`;
+  const { lockHolder, lockName } = await import('./lock.ts');
   if ((await lockHolder(db, lockName(db.database, run.mapping))) !== null) {
     return `eventshift is working on ${run.mapping} in ${db.database} now (its run lock is held); try again when it is done.`;
   }
