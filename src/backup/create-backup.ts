@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { ChecksumRecipe } from '../db/capabilities.ts';
 import { rowsFromSql, type ContentChecksum } from '../db/checksum.ts';
 import type { Db } from '../db/connection.ts';
-import { describeTable, isIntegerType, showCreateTable } from '../db/introspect.ts';
+import { describeTable, describeTables, isIntegerType, showCreateTable, type TableInfo } from '../db/introspect.ts';
 import { quoteId } from '../db/quote.ts';
 import { EventshiftError, refusal, usageError } from '../errors.ts';
 import { autoIncrementOf } from './create-statement.ts';
@@ -30,7 +30,7 @@ import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.
 import { openSnapshotReaders } from './shared-snapshot.ts';
 import { columnsOf, tableKindOf, type TableKind } from './table-kind.ts';
 import { columnValueSums, mayOutgrowFingerprint } from './value-sums.ts';
-import { readTriggers } from './triggers.ts';
+import { readTriggersNamed, triggerNames } from './triggers.ts';
 import { formatCount } from '../format.ts';
 
 /** The extension of a rows file (before `.gz`), by encoding. */
@@ -215,10 +215,13 @@ async function readInSnapshot(
   const entries: BackupTableEntry[] = [];
   let ok = false;
   try {
+    // Read once the snapshot has begun, as each table's were when read one by one: a transactional table altered
+    // since fails its rows' read in the snapshot either way.
+    const facts = await tableFacts(db, tables);
     for (const [index, name] of tables.entries()) {
       progress.current = name;
       const filePrefix = `${String(index + 1).padStart(width, '0')}-${fileNamePart(name)}`;
-      entries.push(await backupTable(scope, { name, filePrefix, estimatedRows: sizes.get(name) ?? 0 }));
+      entries.push(await backupTable(scope, { name, filePrefix, estimatedRows: sizes.get(name) ?? 0 }, facts.get(name)));
     }
     ok = true;
   } finally {
@@ -249,6 +252,48 @@ function rowsEncodingFor(db: Db, asked: RowsEncoding | undefined): RowsEncoding 
     );
   }
   return asked ?? (quoted ? 'sql-quoted/binary' : ROW_ENCODING);
+}
+
+/** What information_schema says of one table, read for all the backup's tables at once (tableFacts). */
+interface TableFacts {
+  type: string;
+  engine: string | null;
+  info: TableInfo;
+  foreignKeys: string[];
+  triggers: string[];
+}
+
+/**
+ * TableFacts of each of `tables` found under the very name asked for, one query per kind for them all instead of
+ * one per table (98 small tables: about 700 round trips fewer). A table absent here is read on its own, as before.
+ */
+async function tableFacts(db: Db, tables: readonly string[]): Promise<Map<string, TableFacts>> {
+  const names = `TABLE_NAME IN (${tables.map(() => '?').join(', ')})`;
+  const params = [db.database, ...tables];
+  const found = await db.query<{ TABLE_NAME: string; TABLE_TYPE: string; ENGINE: string | null }>(
+    `SELECT TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND ${names}`,
+    params,
+  );
+  const infos = await describeTables(db, tables);
+  const keys = await db.query<{ TABLE_NAME: string; CONSTRAINT_NAME: string }>(
+    `SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND ${names} ` +
+      'ORDER BY CONSTRAINT_NAME',
+    params,
+  );
+  const triggers = await triggerNames(db, tables);
+  const out = new Map<string, TableFacts>();
+  for (const t of found) {
+    const info = infos.get(t.TABLE_NAME);
+    if (!tables.includes(t.TABLE_NAME) || !info) continue;
+    out.set(t.TABLE_NAME, {
+      type: t.TABLE_TYPE,
+      engine: t.ENGINE,
+      info,
+      foreignKeys: keys.filter((k) => k.TABLE_NAME === t.TABLE_NAME).map((k) => k.CONSTRAINT_NAME),
+      triggers: triggers.get(t.TABLE_NAME) ?? [],
+    });
+  }
+  return out;
 }
 
 /** Estimated rows per named table (information_schema.TABLES.TABLE_ROWS; absent for a table that does not exist). */
@@ -318,13 +363,15 @@ interface TableToBackUp {
   estimatedRows: number;
 }
 
-async function backupTable(scope: BackupScope, table: TableToBackUp): Promise<BackupTableEntry> {
+async function backupTable(scope: BackupScope, table: TableToBackUp, facts: TableFacts | undefined): Promise<BackupTableEntry> {
   const { name, filePrefix } = table;
   const db = scope.readers[0]!;
-  const [found] = await db.query<{ TABLE_TYPE: string; ENGINE: string | null }>(
-    'SELECT TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-    [db.database, name],
-  );
+  const [found] = facts
+    ? [{ TABLE_TYPE: facts.type, ENGINE: facts.engine }]
+    : await db.query<{ TABLE_TYPE: string; ENGINE: string | null }>(
+        'SELECT TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+        [db.database, name],
+      );
   if (!found) return absentTable(name);
   const kind = tableKindOf(found.TABLE_TYPE, found.ENGINE);
   if (kind === null) {
@@ -339,7 +386,7 @@ async function backupTable(scope: BackupScope, table: TableToBackUp): Promise<Ba
       { subject: name },
     );
   }
-  const { entry, createStatement } = await tableDefinition(db, name, kind, scope.transactionalEngines);
+  const { entry, createStatement } = await tableDefinition(db, name, kind, scope.transactionalEngines, facts);
   const schemaFile = await writeSchemaFile(scope, `${filePrefix}.sql`, createStatement);
   if (kind === 'definition-only') return { ...entry, rows: 0, maxKey: null, checksum: null, files: [schemaFile] };
   const rows = await backupRows(scope, entry, table);
@@ -354,8 +401,8 @@ async function backupTable(scope: BackupScope, table: TableToBackUp): Promise<Ba
 }
 
 /** The definition of an existing table as the manifest records it (all but its rows and files), read from the server. */
-async function tableDefinition(db: Db, name: string, kind: TableKind, transactionalEngines: Set<string>) {
-  const info = await describeTable(db, name);
+async function tableDefinition(db: Db, name: string, kind: TableKind, transactionalEngines: Set<string>, facts: TableFacts | undefined) {
+  const info = facts ? facts.info : await describeTable(db, name);
   if (!info) throw refusal(`Table ${name} was dropped while the backup was reading it; run the backup again.`, { subject: name });
   const createStatement = await showCreateTable(db, name);
   const columns: BackupColumn[] = columnsOf(name, kind, createStatement, info.columns).map((c) => ({
@@ -369,11 +416,15 @@ async function tableDefinition(db: Db, name: string, kind: TableKind, transactio
     encoding: c.generated ? null : requiredEncoding(name, c.name, c.dataType),
     ...(c.systemTime ? { systemTime: c.systemTime } : {}),
   }));
-  const foreignKeys = await db.query<{ CONSTRAINT_NAME: string }>(
-    'SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ' +
-      'ORDER BY CONSTRAINT_NAME',
-    [db.database, name],
-  );
+  const foreignKeys = facts
+    ? facts.foreignKeys
+    : (
+        await db.query<{ CONSTRAINT_NAME: string }>(
+          'SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ' +
+            'ORDER BY CONSTRAINT_NAME',
+          [db.database, name],
+        )
+      ).map((f) => f.CONSTRAINT_NAME);
   const entry = {
     name,
     exists: true,
@@ -383,8 +434,8 @@ async function tableDefinition(db: Db, name: string, kind: TableKind, transactio
     columns,
     primaryKey: info.primaryKey,
     autoIncrement: autoIncrementOf(createStatement),
-    foreignKeys: foreignKeys.map((f) => f.CONSTRAINT_NAME),
-    triggers: await readTriggers(db, name),
+    foreignKeys,
+    triggers: await readTriggersNamed(db, facts ? facts.triggers : ((await triggerNames(db, [name])).get(name) ?? [])),
   };
   return { entry, createStatement };
 }

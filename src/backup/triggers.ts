@@ -60,13 +60,31 @@ async function readTrigger(db: Db, name: string): Promise<BackupTrigger> {
 
 /** The triggers of `table`, in the order the server fires them (each timing and event by ACTION_ORDER). */
 export async function readTriggers(db: Db, table: string): Promise<BackupTrigger[]> {
-  const names = await db.query<{ TRIGGER_NAME: string }>(
-    `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
+  return readTriggersNamed(db, (await triggerNames(db, [table])).get(table) ?? []);
+}
+
+/** The names of the triggers on each of `tables` (those with any), in firing order: one query for them all. */
+export async function triggerNames(db: Db, tables: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (tables.length === 0) return out;
+  const rows = await db.query<{ EVENT_OBJECT_TABLE: string; TRIGGER_NAME: string }>(
+    `SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS
+      WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE IN (${tables.map(() => '?').join(', ')})
       ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
-    [db.database, table],
+    [db.database, ...tables],
   );
+  // One table asked for: every row is its own, under whatever name the server matched (lower_case_table_names=1).
+  for (const r of rows) {
+    const table = tables.length === 1 ? tables[0]! : r.EVENT_OBJECT_TABLE;
+    out.set(table, [...(out.get(table) ?? []), r.TRIGGER_NAME]);
+  }
+  return out;
+}
+
+/** The triggers `names`, in that order, as a backup records them. */
+export async function readTriggersNamed(db: Db, names: readonly string[]): Promise<BackupTrigger[]> {
   const triggers: BackupTrigger[] = [];
-  for (const { TRIGGER_NAME: name } of names) triggers.push(await readTrigger(db, name));
+  for (const name of names) triggers.push(await readTrigger(db, name));
   return triggers;
 }
 

@@ -51,54 +51,85 @@ export async function columnExists(db: Db, table: string, column: string): Promi
 
 /** Describes a table, or returns null when it does not exist. */
 export async function describeTable(db: Db, table: string): Promise<TableInfo | null> {
-  const [t] = await db.query<{ ENGINE: string | null; AUTO_INCREMENT: string | null; TABLE_ROWS: string | null }>(
-    'SELECT ENGINE, AUTO_INCREMENT, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-    [db.database, table],
+  return (await describeTables(db, [table])).get(table) ?? null;
+}
+
+type TableRow = { TABLE_NAME: string; ENGINE: string | null; AUTO_INCREMENT: string | null; TABLE_ROWS: string | null };
+type ColumnRow = {
+  TABLE_NAME: string;
+  COLUMN_NAME: string;
+  DATA_TYPE: string;
+  COLUMN_TYPE: string;
+  IS_NULLABLE: string;
+  CHARACTER_SET_NAME: string | null;
+  COLLATION_NAME: string | null;
+  EXTRA: string;
+  GENERATION_EXPRESSION: string | null;
+  COLUMN_KEY: string;
+  COLUMN_DEFAULT: string | null;
+};
+
+/**
+ * describeTable of each of `tables` that exists (keyed by its name), in three queries for them all rather than three
+ * per table: for a backup of many small tables, where each round trip counts.
+ */
+export async function describeTables(db: Db, tables: readonly string[]): Promise<Map<string, TableInfo>> {
+  const out = new Map<string, TableInfo>();
+  if (tables.length === 0) return out;
+  const names = `TABLE_NAME IN (${tables.map(() => '?').join(', ')})`;
+  const params = [db.database, ...tables];
+  const found = await db.query<TableRow>(
+    `SELECT TABLE_NAME, ENGINE, AUTO_INCREMENT, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND ${names}`,
+    params,
   );
-  if (!t) return null;
-  const cols = await db.query<{
-    COLUMN_NAME: string;
-    DATA_TYPE: string;
-    COLUMN_TYPE: string;
-    IS_NULLABLE: string;
-    CHARACTER_SET_NAME: string | null;
-    COLLATION_NAME: string | null;
-    EXTRA: string;
-    GENERATION_EXPRESSION: string | null;
-    COLUMN_KEY: string;
-    COLUMN_DEFAULT: string | null;
-  }>(
-    `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION,
-            COLUMN_KEY, COLUMN_DEFAULT
-       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
-    [db.database, table],
+  if (found.length === 0) return out;
+  const cols = await db.query<ColumnRow>(
+    `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA,
+            GENERATION_EXPRESSION, COLUMN_KEY, COLUMN_DEFAULT
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND ${names} ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+    params,
   );
-  const pk = await db.query<{ COLUMN_NAME: string }>(
-    `SELECT COLUMN_NAME FROM information_schema.STATISTICS
-      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX`,
-    [db.database, table],
+  const pk = await db.query<{ TABLE_NAME: string; COLUMN_NAME: string }>(
+    `SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND ${names} AND INDEX_NAME = 'PRIMARY' ORDER BY TABLE_NAME, SEQ_IN_INDEX`,
+    params,
   );
-  return {
-    name: table,
-    engine: t.ENGINE,
-    autoIncrement: t.AUTO_INCREMENT === null ? null : Number(t.AUTO_INCREMENT),
-    approxRows: Number(t.TABLE_ROWS ?? 0),
-    primaryKey: pk.map((r) => r.COLUMN_NAME),
-    columns: cols.map((c) => ({
-      name: c.COLUMN_NAME,
-      dataType: c.DATA_TYPE.toLowerCase(),
-      columnType: c.COLUMN_TYPE.toLowerCase(),
-      declaredType: c.COLUMN_TYPE,
-      hasDefault: c.COLUMN_DEFAULT !== null,
-      nullable: c.IS_NULLABLE === 'YES',
-      charset: c.CHARACTER_SET_NAME,
-      collation: c.COLLATION_NAME,
-      // MySQL 8 marks `DEFAULT CURRENT_TIMESTAMP` columns DEFAULT_GENERATED: those are ordinary columns.
-      generated: /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(c.EXTRA),
-      autoIncrement: /auto_increment/i.test(c.EXTRA),
-      onUpdate: /\bon update\b/i.test(c.EXTRA),
-    })),
+  // Grouped by the name exactly as the server gives it back, which is how each table is asked for.
+  const group = <R extends { TABLE_NAME: string }>(rows: R[]) => {
+    const by = new Map<string, R[]>();
+    for (const r of rows) by.set(r.TABLE_NAME, [...(by.get(r.TABLE_NAME) ?? []), r]);
+    return by;
   };
+  const colsOf = group(cols);
+  const pkOf = group(pk);
+  for (const t of found) {
+    // One table asked for is the one found, as the server matched it (lower_case_table_names=1 matches any case);
+    // of several, only those found under the very name asked for (a caller asks again for any other).
+    const name = tables.includes(t.TABLE_NAME) ? t.TABLE_NAME : tables.length === 1 ? tables[0]! : null;
+    if (name === null) continue;
+    out.set(name, {
+      name,
+      engine: t.ENGINE,
+      autoIncrement: t.AUTO_INCREMENT === null ? null : Number(t.AUTO_INCREMENT),
+      approxRows: Number(t.TABLE_ROWS ?? 0),
+      primaryKey: (pkOf.get(t.TABLE_NAME) ?? []).map((r) => r.COLUMN_NAME),
+      columns: (colsOf.get(t.TABLE_NAME) ?? []).map((c) => ({
+        name: c.COLUMN_NAME,
+        dataType: c.DATA_TYPE.toLowerCase(),
+        columnType: c.COLUMN_TYPE.toLowerCase(),
+        declaredType: c.COLUMN_TYPE,
+        hasDefault: c.COLUMN_DEFAULT !== null,
+        nullable: c.IS_NULLABLE === 'YES',
+        charset: c.CHARACTER_SET_NAME,
+        collation: c.COLLATION_NAME,
+        // MySQL 8 marks `DEFAULT CURRENT_TIMESTAMP` columns DEFAULT_GENERATED: those are ordinary columns.
+        generated: /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(c.EXTRA),
+        autoIncrement: /auto_increment/i.test(c.EXTRA),
+        onUpdate: /\bon update\b/i.test(c.EXTRA),
+      })),
+    });
+  }
+  return out;
 }
 
 /** A foreign key of a table: its columns, in order, and the table and columns they reference. */
