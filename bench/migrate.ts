@@ -18,7 +18,7 @@
  * the mapping's source tables, from information_schema after ANALYZE TABLE, measured on each copy before its run), and
  * writes everything, with (c)'s and (d)'s per-stage and per-check seconds, to bench/results/migrate-<timestamp>.json.
  *
- * It does all of that R times (default 3), a, b, c, d in turn each round, and reports each measurement's median round
+ * It does all of that R times (default 3), a to e in turn each round, and reports each measurement's median round
  * (its stage and check seconds with it) and the highest peak RSS: on a shared VM one round's c/b moved from 1.33 to
  * 1.82 between two runs of the same code. The ratios are of the medians; each round's c/b is printed too.
  *

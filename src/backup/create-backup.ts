@@ -401,7 +401,10 @@ async function backupTable(scope: BackupScope, table: TableToBackUp, facts: Tabl
 }
 
 /** The definition of an existing table as the manifest records it (all but its rows and files), read from the server. */
-async function tableDefinition(db: Db, name: string, kind: TableKind, transactionalEngines: Set<string>, facts: TableFacts | undefined) {
+async function tableDefinition(db: Db, name: string, kind: TableKind, transactionalEngines: Set<string>, read: TableFacts | undefined) {
+  // A table outside the snapshot (not transactional) may be altered after the facts were read for every table at the
+  // start: its facts are read again now, just before its definition and rows, so the columns are those its rows have.
+  const facts = read && transactionalEngines.has((read.info.engine ?? '').toLowerCase()) ? read : undefined;
   const info = facts ? facts.info : await describeTable(db, name);
   if (!info) throw refusal(`Table ${name} was dropped while the backup was reading it; run the backup again.`, { subject: name });
   const createStatement = await showCreateTable(db, name);

@@ -170,14 +170,16 @@ interface RestoreRun {
   /** Records the journal as it stands. */
   save: () => Promise<void>;
   /**
-   * Records that step `name` has happened: at once, or with `soon` at the next save, at most LAZY_SAVE_MS from now
-   * (for a step that is done again harmlessly when a restore killed before that save resumes).
+   * Records that step `name` has happened: at once, or with `soon` at the next save (the next step recorded at least
+   * LAZY_SAVE_MS after the last save, or any `now` step: the swap plan, the swap, a failure), for a step that is done
+   * again harmlessly when a restore killed before that save resumes; a long table load between two steps delays it.
    */
   step: (name: string, when?: 'now' | 'soon') => Promise<void>;
 }
 
 /**
- * How long a step may wait to be journaled when doing it again is harmless: staging a table (a resumed restore
+ * How long after the last save a step may go unjournaled when doing it again is harmless (it is saved with the next
+ * step recorded after that, so a long table load in between delays it further): staging a table (a resumed restore
  * drops and loads again a staging table its journal does not name), adding a table's foreign keys (those it has are
  * not added again) and finishing it (AUTO_INCREMENT, sequence defaults and triggers are compared with the backup
  * first). Journaling each at once cost a commit apiece, 3 per table: 0.5 s on 98 small tables.

@@ -219,10 +219,12 @@ async function pieceCounts(
  * SQL for a row's text as the hash tier reads it: its ID, then each compared value in its comparable form (the forms
  * `<=>` compares row by row: bytes, a DOUBLE, or a value of the column's own type), each through QUOTE(): a value is
  * `'...'` with its quotes and backslashes escaped, and SQL NULL the bare word NULL, so NULL and '' differ and no comma
- * inside a value can be taken for a separator. NULL only when the text would exceed max_allowed_packet.
+ * inside a value can be taken for a separator. CONCAT, not CONCAT_WS: QUOTE() of a value whose quoted form would
+ * exceed max_allowed_packet is NULL, and CONCAT_WS would leave that value out of the text on both sides, unseen; the
+ * whole text is NULL instead, and its piece is compared row by row (setHashSql).
  */
 function rowTextSql(id: string, values: readonly string[]): string {
-  return `CONCAT_WS(',', ${[id, ...values].map((v) => `QUOTE(${v})`).join(', ')})`;
+  return `CONCAT(${[id, ...values].map((v) => `QUOTE(${v})`).join(", ',', ")})`;
 }
 
 /**
@@ -266,6 +268,7 @@ async function pieceHashes(
   lo: number,
   hi: number,
 ): Promise<Map<number, number>> {
+  if (present.length === 0) return new Map();
   const [mapped] = await on.raw.query({
     sql: `SELECT ${present.map((c) => setHashSql(c.hashed.mapped, c.when)).join(', ')} FROM ${source} WHERE ${inRange}`,
     values: [lo, hi],

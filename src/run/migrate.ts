@@ -447,6 +447,8 @@ interface RunState {
   ranEarly?: Map<Part, Promise<CheckResult[]>>;
   /** Set when the write stage fails: checks started early stop before their next item. */
   earlyStopped?: boolean;
+  /** The throttle's pauses when the first early checks began: a pause since means their results may be stale. */
+  pausesAtEarly?: number;
 }
 
 const stageRunners: Record<Stage, (s: RunState) => Promise<boolean>> = {
@@ -523,7 +525,7 @@ async function writeStage(s: RunState): Promise<boolean> {
   // A part written beside another comes after it in the write order, and is started (and awaited) in that one's turn.
   const parts = s.parts.filter((part) => part.write);
   const started = new Set<Part>();
-  for (const part of parts) {
+  for (const [i, part] of parts.entries()) {
     if (started.has(part)) continue;
     const beside = parts.filter((b) => b.beside?.kind === part.kind && b.beside.when(w));
     const writing = beside.map((b) => (started.add(b), alongside(s, (other) => b.write!({ ...w, db: other }))));
@@ -531,6 +533,10 @@ async function writeStage(s: RunState): Promise<boolean> {
       await part.write!(w);
       if (writing.length > 0) earlyChecks(s, part);
       await Promise.all(writing);
+      // Checks started early overlap only the parts written beside theirs, which the write stage already requires to
+      // touch none of their tables: a part written later (lookups alter and fill sources) waits for them.
+      const early = s.ranEarly?.get(part);
+      if (early && parts.slice(i + 1).some((p) => !started.has(p))) await early.catch(() => undefined);
     } catch (error) {
       s.earlyStopped = true;
       throw error;
@@ -549,6 +555,7 @@ async function writeStage(s: RunState): Promise<boolean> {
  */
 function earlyChecks(s: RunState, part: Part): void {
   if (!part.checks || s.options.verifyOn || s.options.maxRowsPerSecond !== undefined || s.options.until === 'write') return;
+  s.pausesAtEarly ??= s.throttle.pausedTimes?.() ?? 0;
   const early = alongside(s, async (other) => {
     const { dir: backupDir, manifest } = await runBackup(s);
     const verification = await verifyRun(
@@ -557,10 +564,15 @@ function earlyChecks(s: RunState, part: Part): void {
         workers: 1,
         contentCompare: s.options.contentCompare,
         beforeCheck: async (on) => {
-          if (s.earlyStopped) throw new Error('the write stage failed: the checks started early stopped');
+          if (s.earlyStopped) throw new Error('the checks started early were stopped: the write stage failed, or the run paused since');
           await s.throttle.waitWhilePaused(() => on.query('SELECT 1'));
         },
       },
+    );
+    const failed = verification.checks.filter((c) => !c.ok).length;
+    s.log(
+      `The ${part.kind} part's ${formatCount(verification.checks.length)} checks, started as soon as it was written, are done` +
+        (failed > 0 ? `: ${formatCount(failed)} failed.` : '.'),
     );
     return verification.checks.map((c) => ({ ...c, ranDuring: 'write' as const }));
   });
@@ -652,13 +664,16 @@ async function checkRun(
 
 async function verifyStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, now } = s;
-  s.pausesAtVerify = s.throttle.pausedTimes?.() ?? 0;
+  // Checks started in this invocation's write stage are taken once, unless the run paused since they began (the data
+  // may have changed meanwhile): then every check runs now. A pause after they began counts for the cutover's gate.
+  const pauses = s.throttle.pausedTimes?.() ?? 0;
+  const ranEarly = s.ranEarly && s.pausesAtEarly === pauses ? s.ranEarly : undefined;
+  if (s.ranEarly && !ranEarly) s.earlyStopped = true;
+  s.ranEarly = undefined;
+  s.pausesAtVerify = ranEarly ? s.pausesAtEarly : pauses;
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
-  // Checks started in this invocation's write stage are taken once; the cutover's gate runs every check again.
-  const ranEarly = s.ranEarly;
-  s.ranEarly = undefined;
   const { verification, manifest, failed } = await checkRun(
     s,
     (done, total, ended = false) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks', ended }),

@@ -256,8 +256,8 @@ export function ranDuringWriteText(checks: readonly ReportCheck[]): string | nul
   const early = checks.filter((c) => c.ranDuringWrite).map((c) => c.id);
   return early.length === 0
     ? null
-    : `${n(early.length)} of these checks ran in the write stage, as soon as the rows they check were written, while ` +
-        `another part (a projection's fill) was still being written, which reads and writes none of their tables: ${early.join(', ')}.`;
+    : `${n(early.length)} of these checks started in the write stage, as soon as the rows they check were written, while ` +
+        `another part that reads and writes none of their tables (a projection's fill) was still being written: ${early.join(', ')}.`;
 }
 
 const contentCompareText = (how: ContentCompare) =>

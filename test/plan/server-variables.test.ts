@@ -8,6 +8,7 @@ import type { Mapping } from '../../src/mapping/define.ts';
 import { planRun } from '../../src/plan/plan-run.ts';
 import { checkServerVariables } from '../../src/plan/server-variables.ts';
 import { migrate } from '../../src/run/migrate.ts';
+import { verify } from '../../src/run/verify-run.ts';
 import { restoreMapping } from '../../src/run/restore.ts';
 import { startSingle, type Topology, type ServerNode } from '../../scripts/test-servers.ts';
 import { runCli } from '../support/cli.ts';
@@ -59,6 +60,11 @@ export default defineMapping({
 });
 `;
 
+/** The same copy written set-based (no code() column): its content checks run on the server, hashed with --verify hash. */
+const setMappingSource = textMappingSource
+  .replace("name: 'text-revisions'", "name: 'text-set'")
+  .replace(/old_flags: code\(\{[^]*?\}\) \} \},/, "old_flags: col('text.old_flags') } },");
+
 /** Two of a mapping's tables whose names differ only by case. */
 const caseMappingSource = `import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 import { col, defineMapping, id } from ${define};
@@ -91,6 +97,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(root, 'test-output', 'server-vars-'));
   await mkdir(join(dir, 'text'));
   await mkdir(join(dir, 'cases'));
+  await mkdir(join(dir, 'set'));
+  await writeFile(join(dir, 'set', 'index.ts'), setMappingSource);
   await writeFile(join(dir, 'text', 'index.ts'), textMappingSource);
   await writeFile(join(dir, 'cases', 'index.ts'), caseMappingSource);
   textMapping = await loadMapping(join(dir, 'text'));
@@ -143,6 +151,36 @@ describe('max_allowed_packet against a streamed step', () => {
     expect(result.verification!.checks.filter((c) => !c.ok)).toEqual([]);
     const [row] = await t.db.query<{ n: string; bytes: string }>('SELECT COUNT(*) AS n, SUM(LENGTH(old_text)) AS bytes FROM event_text');
     expect([Number(row!.n), Number(row!.bytes)]).toEqual([12, 2_400_000]);
+  });
+});
+
+describe('the hash tier of the content checks against max_allowed_packet', () => {
+  it('compares row by row a piece with a value too long to quote in the packet, and so names a change inside it', async () => {
+    const setMapping = await loadMapping(join(dir, 'set'));
+    expect(setMapping.steps.texts!.rows.eventText).not.toHaveProperty('old_flags.kind', 'code');
+    const t = await extraDatabase('hash_packet');
+    await wikiText(t, 3, 1000);
+    // 530,000 quotes: QUOTE() doubles each, past the 1 MiB packet, and so gives NULL.
+    await t.db.execute('UPDATE text SET old_text = REPEAT(CHAR(39), 530000) WHERE old_id = 2');
+    const admin = await topology.server.connect();
+    const options = { databaseUrl: t.url, mapping: setMapping, backupDir: ws.path('b5'), reportDir: ws.path('r5') };
+    try {
+      await admin.execute('SET GLOBAL max_allowed_packet = 2097152');
+      expect((await migrate(options)).status).toBe('completed');
+    } finally {
+      await admin.execute('SET GLOBAL max_allowed_packet = 1048576');
+      await admin.close();
+    }
+    const hashed = async () =>
+      (
+        await verify({ databaseUrl: t.url, mapping: setMapping, backupDir: ws.path('b5'), contentCompare: 'hash' })
+      ).verification.checks.find((c) => c.id === 'texts.eventText.content')!;
+    const passing = await hashed();
+    expect([passing.ok, passing.method]).toEqual([true, 'hashed in 1 piece; 1 piece compared row by row']);
+    // One byte changed deep inside the long value: its quoted form is NULL on both sides, and must not drop out unseen.
+    await t.db.execute("UPDATE event_text SET old_text = CONCAT(REPEAT(CHAR(39), 529999), 'x') WHERE ID = 2");
+    const failing = await hashed();
+    expect(failing.failures.map((f) => [f.key, f.reason])).toEqual([['2', 'differs from its legacy row in column old_text']]);
   });
 });
 

@@ -38,7 +38,7 @@ describe('checks started in the write stage', () => {
     expect(again.verification.checks.map((c) => c.id)).toEqual(checks.map((c) => c.id));
     expect(again.verification.checks.some((c) => c.ranDuring)).toBe(false);
     const md = await readFile(`${report}/report.md`, 'utf8');
-    expect(md).toContain('8 of these checks ran in the write stage, as soon as the rows they check were written');
+    expect(md).toContain('8 of these checks started in the write stage, as soon as the rows they check were written');
   });
 
   it('are not started under --max-rows-per-second, which writes one part at a time', async () => {
