@@ -287,13 +287,11 @@ export type Check = Omit<CheckResult, 'seconds'>;
 /**
  * One unit of verification work, as verifyMapping schedules them: `weight`, how many checks it gives (some queries give
  * several); `rows`, about how many rows it reads (each row looked up in another table counted again), to start long
- * ones first; `first`, started before all others; `ranEarly`, results that ran elsewhere and carry their own seconds;
- * `run` gets the connection to work on.
+ * ones first; `first`, started before all others; `run` gets the connection to work on.
  */
 export interface CheckWork {
   weight: number;
   first?: boolean;
-  ranEarly?: boolean;
   rows?: number;
   run(db: Db): Promise<Check[]>;
 }

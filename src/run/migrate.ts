@@ -9,7 +9,7 @@ import { createBackup } from '../backup/index.ts';
 import { backupDirOrDefault, backupFolderOf, locateBackup } from './backup-location.ts';
 import { backupRoomRefusal } from '../backup/backup-room.ts';
 import type { Verification } from '../verify/verification.ts';
-import type { CheckResult, ContentCompare } from '../verify/check-result.ts';
+import type { ContentCompare } from '../verify/check-result.ts';
 import type { ReportGalera } from '../verify/report-model.ts';
 import type { CommitRetry } from '../engine/chunks.ts';
 import { verifyRun, writeRunReport } from './verify-run.ts';
@@ -440,15 +440,6 @@ interface RunState {
   result: MigrateResult;
   /** Work running on connections of its own beside `db` (see alongside()); settled before the run lets go of its lock. */
   alongside: Array<Promise<unknown>>;
-  /**
-   * Checks started in the write stage, as soon as their part was written while a part beside it was still being
-   * written (earlyChecks); the verify stage that follows in this invocation takes their results, once.
-   */
-  ranEarly?: Map<Part, Promise<CheckResult[]>>;
-  /** Set when the write stage fails: checks started early stop before their next item. */
-  earlyStopped?: boolean;
-  /** The throttle's pauses when the first early checks began: a pause since means their results may be stale. */
-  pausesAtEarly?: number;
 }
 
 const stageRunners: Record<Stage, (s: RunState) => Promise<boolean>> = {
@@ -525,60 +516,14 @@ async function writeStage(s: RunState): Promise<boolean> {
   // A part written beside another comes after it in the write order, and is started (and awaited) in that one's turn.
   const parts = s.parts.filter((part) => part.write);
   const started = new Set<Part>();
-  for (const [i, part] of parts.entries()) {
+  for (const part of parts) {
     if (started.has(part)) continue;
     const beside = parts.filter((b) => b.beside?.kind === part.kind && b.beside.when(w));
     const writing = beside.map((b) => (started.add(b), alongside(s, (other) => b.write!({ ...w, db: other }))));
-    try {
-      await part.write!(w);
-      if (writing.length > 0) earlyChecks(s, part);
-      await Promise.all(writing);
-      // Checks started early overlap only the parts written beside theirs, which the write stage already requires to
-      // touch none of their tables: a part written later (lookups alter and fill sources) waits for them.
-      const early = s.ranEarly?.get(part);
-      if (early && parts.slice(i + 1).some((p) => !started.has(p))) await early.catch(() => undefined);
-    } catch (error) {
-      s.earlyStopped = true;
-      throw error;
-    }
+    await part.write!(w);
+    await Promise.all(writing);
   }
   return true;
-}
-
-/**
- * Starts `part`'s checks on a connection of their own as soon as it is written, while the parts beside it are still
- * being written (a projection's fill, one connection, after the steps, on two, are done): one core would be idle
- * otherwise. Only where the parts beside it read and write none of its tables, as the write stage already requires,
- * so their results are the same as after the stage; only when this invocation verifies next, on this server (not
- * with --verify-on, whose replica must first catch up, nor under --max-rows-per-second, which writes one part at a
- * time). Paused, throttled and interrupted as the verify stage's checks are.
- */
-function earlyChecks(s: RunState, part: Part): void {
-  if (!part.checks || s.options.verifyOn || s.options.maxRowsPerSecond !== undefined || s.options.until === 'write') return;
-  s.pausesAtEarly ??= s.throttle.pausedTimes?.() ?? 0;
-  const early = alongside(s, async (other) => {
-    const { dir: backupDir, manifest } = await runBackup(s);
-    const verification = await verifyRun(
-      { db: other, mapping: s.mapping, parts: [part], run: s.run, backupDir, manifest, now: s.now },
-      {
-        workers: 1,
-        contentCompare: s.options.contentCompare,
-        beforeCheck: async (on) => {
-          if (s.earlyStopped) throw new Error('the checks started early were stopped: the write stage failed, or the run paused since');
-          await s.throttle.waitWhilePaused(() => on.query('SELECT 1'));
-        },
-      },
-    );
-    const failed = verification.checks.filter((c) => !c.ok).length;
-    s.log(
-      `The ${part.kind} part's ${formatCount(verification.checks.length)} checks, started as soon as it was written, are done` +
-        (failed > 0 ? `: ${formatCount(failed)} failed.` : '.'),
-    );
-    return verification.checks.map((c) => ({ ...c, ranDuring: 'write' as const }));
-  });
-  // Awaited by the verify stage; a failure when no verify stage follows is the write stage's to report.
-  early.catch(() => undefined);
-  (s.ranEarly ??= new Map()).set(part, early);
 }
 
 /** What the parts get in the write and cutover stages: the run, its connection and pacing, progress and rows written. */
@@ -629,11 +574,7 @@ const runBackup = (s: RunState) =>
  * Every check of the run against its backup, paced by the run's throttle; the verdict is recorded as the run's (status
  * and later commands read it). Both the verify stage and the cutover's gate verify through it.
  */
-async function checkRun(
-  s: RunState,
-  onProgress?: (done: number, total: number, ended?: boolean) => void,
-  ranEarly?: ReadonlyMap<Part, Promise<CheckResult[]>>,
-) {
+async function checkRun(s: RunState, onProgress?: (done: number, total: number, ended?: boolean) => void) {
   const { dir: backupDir, manifest } = await runBackup(s);
   const replica = s.options.verifyOn
     ? await caughtUpReplica(s.db, parseDatabaseUrl(s.options.databaseUrl), s.options.verifyOn, {
@@ -649,7 +590,6 @@ async function checkRun(
         onProgress,
         beforeCheck: (on) => s.throttle.waitWhilePaused(() => on.query('SELECT 1')),
         contentCompare: s.options.contentCompare,
-        ranEarly,
       },
     );
   } finally {
@@ -664,20 +604,12 @@ async function checkRun(
 
 async function verifyStage(s: RunState): Promise<boolean> {
   const { db, run, mapping, now } = s;
-  // Checks started in this invocation's write stage are taken once, unless the run paused since they began (the data
-  // may have changed meanwhile): then every check runs now. A pause after they began counts for the cutover's gate.
-  const pauses = s.throttle.pausedTimes?.() ?? 0;
-  const ranEarly = s.ranEarly && s.pausesAtEarly === pauses ? s.ranEarly : undefined;
-  if (s.ranEarly && !ranEarly) s.earlyStopped = true;
-  s.ranEarly = undefined;
-  s.pausesAtVerify = ranEarly ? s.pausesAtEarly : pauses;
+  s.pausesAtVerify = s.throttle.pausedTimes?.() ?? 0;
   const step: StepKey = { runId: run.id, stage: 'verify', step: 'checks' };
   await startStep(db, step, now());
   faultPoint('verify checks started');
-  const { verification, manifest, failed } = await checkRun(
-    s,
-    (done, total, ended = false) => s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks', ended }),
-    ranEarly,
+  const { verification, manifest, failed } = await checkRun(s, (done, total, ended = false) =>
+    s.options.onProgress?.({ stage: 'verify', label: 'verify', done, total, unit: 'checks', ended }),
   );
   await writeReportOf(s, verification, manifest.id);
   await finishStep(db, step, { status: verification.ok ? 'done' : 'failed', now: now(), detail: { ok: verification.ok } });

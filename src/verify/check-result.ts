@@ -29,8 +29,6 @@ export interface CheckResult {
   entity?: string;
   /** Content checks: how the rows were compared (how many pieces their hashes settled, how many were compared row by row). */
   method?: string;
-  /** `write`: run in migrate's write stage, as soon as its part was written, beside a part still being written. */
-  ranDuring?: 'write';
   seconds: number;
 }
 

@@ -3,7 +3,6 @@ import { autoIncrementColor, freeColor, idSpaceSvg, reservedBlocks, stepColors, 
 import {
   galeraSentence,
   nextCommands,
-  ranDuringWriteText,
   sectionData,
   shownCheckActual,
   shownCheckValue,
@@ -175,11 +174,9 @@ function checksSection(r: Report): string {
     ? `<p class="muted" id="content-compare">How the content checks compared rows (${esc(r.contentCompare.how)}): ` +
       `${esc(r.contentCompare.description)}</p>`
     : '';
-  const early = ranDuringWriteText(r.checks);
-  const during = early ? `<p class="muted" id="ran-during-write">${esc(early)}</p>` : '';
   return `<section id="checks"><h2>Checks: ${n(r.summary.passed)} passed, ${n(r.summary.failed)} failed</h2>
 <table><thead><tr><th></th><th>check</th><th>expected</th><th>actual</th><th>s</th></tr></thead>
-<tbody>${rows.join('\n')}</tbody></table>${during}${how}</section>`;
+<tbody>${rows.join('\n')}</tbody></table>${how}</section>`;
 }
 
 function checkDetails(c: ReportCheck): string {

@@ -137,8 +137,6 @@ export interface ReportCheck {
   explained: Array<{ key: string; problem: string; reason: string }>;
   /** Content checks: how the rows were compared (pieces settled by their hashes, pieces compared row by row); null otherwise. */
   method: string | null;
-  /** Run in migrate's write stage, as soon as its part was written, beside a part still being written (CheckResult.ranDuring). */
-  ranDuringWrite: boolean;
   seconds: number;
 }
 
@@ -251,15 +249,6 @@ export function buildReport(input: ReportInput): Report {
   };
 }
 
-/** What the report says of the checks that ran in the write stage, or null when none did. */
-export function ranDuringWriteText(checks: readonly ReportCheck[]): string | null {
-  const early = checks.filter((c) => c.ranDuringWrite).map((c) => c.id);
-  return early.length === 0
-    ? null
-    : `${n(early.length)} of these checks started in the write stage, as soon as the rows they check were written, while ` +
-        `another part that reads and writes none of their tables (a projection's fill) was still being written: ${early.join(', ')}.`;
-}
-
 const contentCompareText = (how: ContentCompare) =>
   how === 'hash' ? hashTierDescription : 'Every legacy row was joined to the rows it maps to and compared value by value (--verify exact).';
 
@@ -333,7 +322,6 @@ function reportCheck(c: ReportInput['verification']['checks'][number]): ReportCh
     explainedCount: c.explainedCount ?? 0,
     explained: c.explained ?? [],
     method: c.method ?? null,
-    ranDuringWrite: c.ranDuring === 'write',
     seconds: c.seconds,
   };
 }

@@ -5,7 +5,6 @@ import {
   buildReport,
   galeraSentence,
   nextCommands,
-  ranDuringWriteText,
   sectionData,
   shownCheckActual,
   shownCheckValue,
@@ -80,8 +79,6 @@ export function renderMarkdown(r: Report): string {
     const [expected, actual] = [shownCheckValue(c.expected), shownCheckActual(c)].map(md);
     lines.push(`| ${c.ok ? 'pass' : '**FAIL**'} | ${md(c.title)} | ${expected} | ${actual} | ${keys}${more}${explained} |`);
   }
-  const early = ranDuringWriteText(r.checks);
-  if (early) lines.push('', md(early));
   if (r.contentCompare) {
     lines.push('', `How the content checks compared rows (${r.contentCompare.how}): ${md(r.contentCompare.description)}`, '');
     for (const c of r.checks.filter((x) => x.method !== null)) lines.push(`- \`${c.id}\`: ${md(c.method)}`);

@@ -6,7 +6,7 @@ import { sourceTableNames, type RenameState } from '../mapping/compile.ts';
 import type { Plan } from '../plan/plan-data.ts';
 import { connectAgain } from '../db/row-stream.ts';
 import type { BackupAt } from '../engine/pre-run-diff.ts';
-import type { CheckScope, CheckWork, DescribedTable, Part } from '../parts/part.ts';
+import type { CheckScope, DescribedTable, Part } from '../parts/part.ts';
 import { inOrder, verifyOrder } from '../parts/registry.ts';
 
 export type { CheckResult, PreRunTable, Verification } from './check-result.ts';
@@ -40,13 +40,6 @@ export interface VerifyContext {
   beforeCheck?: (db: Db) => Promise<void>;
   /** The parts whose checks are run: the command's run context's (run/context.ts). */
   parts: readonly Part[];
-  /**
-   * Parts whose checks already ran, or are running, elsewhere (migrate runs the steps' checks as soon as the steps are
-   * written, beside a projection still being filled): their results are awaited in their place instead of run again.
-   */
-  ranEarly?: ReadonlyMap<Part, Promise<CheckResult[]>>;
-  /** Connections the checks run on at once (default 2: this one and one more). */
-  workers?: number;
 }
 
 /** Runs every check the mapping implies. Never throws for a failed check: each one is a result. */
@@ -69,13 +62,7 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
     tableOf: memoTables(),
   };
   // Every check is listed first, so progress can say how many of how many are done: a fold over the run's parts.
-  const work = inOrder(ctx.parts, verifyOrder, (p) => p.checks !== undefined).flatMap((part): CheckWork[] => {
-    const items = part.checks?.(scope) ?? [];
-    const early = ctx.ranEarly?.get(part);
-    // Waited for first, so the wait overlaps the work still running there; their seconds are those they took there.
-    if (early) return [{ weight: items.reduce((n, w) => n + w.weight, 0), first: true, ranEarly: true, run: () => early }];
-    return items;
-  });
+  const work = inOrder(ctx.parts, verifyOrder, (p) => p.checks !== undefined).flatMap((part) => part.checks?.(scope) ?? []);
 
   // Two workers, each on a connection of its own, take the items in turn: a server with two cores or more works on
   // two checks at once. The replays first, then the others, the longest first, so that no long check is left for
@@ -98,13 +85,13 @@ export async function verifyMapping(ctx: VerifyContext): Promise<Verification> {
       });
       // Checks computed together share the time they took.
       const seconds = round((performance.now() - t0) / 1000 / Math.max(1, found.length));
-      results[i] = work[i]!.ranEarly ? (found as CheckResult[]) : found.map((r) => ({ ...r, seconds }));
+      results[i] = found.map((r) => ({ ...r, seconds }));
       ctx.onProgress?.((done += work[i]!.weight), total);
     }
   };
-  const others = await Promise.all(Array.from({ length: Math.max(0, (ctx.workers ?? 2) - 1) }, () => connectAgain(ctx.db)));
-  const settled = await Promise.allSettled([worker(ctx.db), ...others.map(worker)]);
-  await Promise.all(others.map((o) => o.close()));
+  const second = await connectAgain(ctx.db);
+  const settled = await Promise.allSettled([worker(ctx.db), worker(second)]);
+  await second.close();
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   checks.push(...results.flat());
