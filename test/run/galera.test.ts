@@ -231,9 +231,12 @@ describe('eventshift on a 3-node Galera cluster', () => {
         env: { DATABASE_URL: urlOn(t, 0) },
       });
       try {
-        // Paused before its backup: it holds the lock and its run is recorded.
+        // Paused before its backup: it holds the lock and its run is recorded. Its ID is not always 1: Galera gives
+        // each node its own AUTO_INCREMENT offset (wsrep_auto_increment_control), and which node gets which varies.
+        let firstRun = 0;
         await until('the first run to be recorded', 60_000, async () => {
-          const runs = await t.db.query("SELECT id FROM eventshift_runs WHERE status = 'running'").catch(() => []);
+          const runs = await t.db.query<{ id: number }>("SELECT id FROM eventshift_runs WHERE status = 'running'").catch(() => []);
+          firstRun = Number(runs[0]?.id ?? 0);
           return runs.length === 1;
         });
         const started = performance.now();
@@ -242,7 +245,9 @@ describe('eventshift on a 3-node Galera cluster', () => {
         console.log(`galera: the second run was refused after ${refusedAfter.toFixed(1)} s`);
         expect(second.code, second.stderr).toBe(1);
         expect(second.stderr).toMatch(
-          new RegExp(`Run 1 of vbzcart-ord-pull \\(host [^,]+, pid ${first.child.pid}, .*holds the lock .* through Galera node node1`),
+          new RegExp(
+            `Run ${firstRun} of vbzcart-ord-pull \\(host [^,]+, pid ${first.child.pid}, .*holds the lock .* through Galera node node1`,
+          ),
         );
       } finally {
         await rm(pause, { force: true });
@@ -283,7 +288,9 @@ describe('eventshift on a 3-node Galera cluster', () => {
         expect(said).toMatch(
           /Took over the run lock eventshift:[^ ]+:vbzcart-ord-pull: its lease, held by pid \d+ on .* through node node1/,
         );
-        expect(said).toMatch(/Resuming run 1 of vbzcart-ord-pull/);
+        // The run's ID, whatever AUTO_INCREMENT offset its node had (see above).
+        const [killedRun] = await watch.query<{ id: number }>('SELECT MIN(id) AS id FROM eventshift_runs');
+        expect(said).toMatch(new RegExp(`Resuming run ${Number(killedRun!.id)} of vbzcart-ord-pull`));
         console.log(
           `galera: ${said
             .split('\n')
