@@ -30,7 +30,7 @@ import { StoredTextTooLong, writeRowsFile, type RowsSource } from './write-rows.
 import { openSnapshotReaders } from './shared-snapshot.ts';
 import { columnsOf, tableKindOf, type TableKind } from './table-kind.ts';
 import { columnValueSums, mayOutgrowFingerprint } from './value-sums.ts';
-import { readTriggersNamed, triggerNames } from './triggers.ts';
+import { readTriggers, readTriggersNamed, triggerNames } from './triggers.ts';
 import { formatCount } from '../format.ts';
 
 /** The extension of a rows file (before `.gz`), by encoding. */
@@ -438,7 +438,7 @@ async function tableDefinition(db: Db, name: string, kind: TableKind, transactio
     primaryKey: info.primaryKey,
     autoIncrement: autoIncrementOf(createStatement),
     foreignKeys,
-    triggers: await readTriggersNamed(db, facts ? facts.triggers : ((await triggerNames(db, [name])).get(name) ?? [])),
+    triggers: facts ? await readTriggersNamed(db, facts.triggers) : await readTriggers(db, name),
   };
   return { entry, createStatement };
 }

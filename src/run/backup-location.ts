@@ -7,9 +7,6 @@ import { stepRecord } from '../engine/step-journal.ts';
 import { DEFAULT_BACKUP_DIR, backupDirOrDefault } from './backup-dir.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 
-// Kept in a module of their own, which the CLI reads as it starts without loading the rest of this one.
-export { DEFAULT_BACKUP_DIR, backupDirOrDefault } from './backup-dir.ts';
-
 /**
  * The folder the database records for backup `id` (the backup's own folder, `<backup dir>/<id>`): its
  * eventshift_backups row, else the detail of the backup step of run `runId`. Null when neither records it.

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { checkBackup, isBackupId, listBackups, type BackupSummary } from '../backup/index.ts';
 import { connect, type Db } from '../db/connection.ts';
 import { refusal, usageError } from '../errors.ts';
-import { backupDirOrDefault } from './backup-location.ts';
+import { backupDirOrDefault } from './backup-dir.ts';
 import { hasBookkeeping } from './bookkeeping.ts';
 import type { CommandOptions } from './context.ts';
 

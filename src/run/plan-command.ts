@@ -8,7 +8,7 @@ import { planRun } from '../plan/plan-run.ts';
 import { resumeRefusals } from '../plan/preflight.ts';
 
 import { backupRoomRefusal } from '../backup/backup-room.ts';
-import { backupDirOrDefault } from './backup-location.ts';
+import { backupDirOrDefault } from './backup-dir.ts';
 
 export interface PlanOptions extends CommandOptions {
   mapping: Mapping;

@@ -9,7 +9,8 @@ import { withRunContext, type CommandOptions } from './context.ts';
 import { restoringRunMessage, updateRun, type RunRecord } from './journal.ts';
 import { stepRecord } from '../engine/step-journal.ts';
 import { refuseAfterFinalize } from './finalize.ts';
-import { backupDirOrDefault, locateBackup } from './backup-location.ts';
+import { backupDirOrDefault } from './backup-dir.ts';
+import { locateBackup } from './backup-location.ts';
 
 export interface RollbackOptions extends CommandOptions {
   mapping: Mapping;

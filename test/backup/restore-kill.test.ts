@@ -78,7 +78,7 @@ async function savedJournal(db: Db): Promise<{ done: number; staged: number } | 
   return journal ? { done: journal.done.length, staged: Object.keys(journal.staged).length } : null;
 }
 
-/** Tables the killed run's stderr says it staged (or found staged), and steps it finished, to compare with its journal. */
+/** Tables the killed run's stderr says it staged (or found staged), logged beside its journal's counts for diagnosis. */
 function doneBefore(stderr: string): { staged: number } {
   return { staged: stderr.split('\n').filter((l) => /^(Loaded|Created) \S.* as _es_restore_/.test(l)).length };
 }
